@@ -1,0 +1,39 @@
+"""What every channel parser returns, and the common detection contract.
+
+A parser turns one bill file (bytes as delivered, already gunzipped/unzipped by ``detect``)
+into canonical transactions (``schema.TRANSACTION_ARROW``) plus the bill's own control totals,
+which the parser has checked against the parsed rows (a bill whose totals don't tie out raises
+``LoadError`` naming the channel, file and the totals line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ParsedBill:
+    """One parsed bill file.
+
+    channel:   canonical channel name ('wechat', 'alipay', 'unionpay', or a profile's channel).
+    kind:      bill kind within the channel ('trade_all', 'trade_success', 'trade_refund',
+               'fundflow', 'alipay_detail', 'unionpay_com', 'profile:<name>' ...).
+    source:    path (or name) of the file as given.
+    sha256:    hex SHA-256 of the file's bytes as delivered (before decompression).
+    bill_date: the bill's date when known (from content, else the latest row date); None if empty.
+    transactions: canonical rows, ``schema.TRANSACTION_ARROW`` (may be empty, e.g. fund-flow bills).
+    totals:    the bill's control totals as printed, in fen/counts (e.g. {'count': 3, 'settle_fen': 3}).
+    extra:     channel rows that are not transactions (fund-flow lines) as an Arrow table, or None.
+    """
+
+    channel: str
+    kind: str
+    source: str
+    sha256: str
+    bill_date: dt.date | None
+    transactions: pa.Table
+    totals: dict[str, int] = field(default_factory=dict)
+    extra: pa.Table | None = None

@@ -1,0 +1,83 @@
+"""Money: integer fen (分) end to end. The only place yuan strings become fen and back.
+
+Yuan strings are parsed exactly (no float ever): ``"100.01"`` -> ``10001``. Accepted form:
+optional sign, digits, optional point with up to ``decimals`` digits. Anything else
+("12.3.4", "1e5", "1,000", "") is rejected. Channel fee columns carry 5 decimals
+(WeChat "0.01000"); they are accepted when the digits past the fen are zero, because
+channels round fees to the fen; a sub-fen value is an error, not a silent rounding.
+
+The SQL helpers build the same rule as DuckDB expressions for bulk loads.
+"""
+
+from __future__ import annotations
+
+import re
+
+Fen = int
+"""An amount of money in fen (1 yuan = 100 fen). Plain ``int``; the alias documents intent."""
+
+_YUAN = re.compile(r"^([+-]?)(\d{1,15})(?:\.(\d{1,5}))?$")
+
+#: regex (RE2 and Python compatible) that a yuan string with at most 2 decimals matches
+YUAN_RE_2 = r"^[+-]?[0-9]{1,15}(\.[0-9]{1,2})?$"
+#: regex for fee-style yuan with up to 5 decimals whose sub-fen digits are zero (13 integer digits
+#: so that DECIMAL(18,5) holds every accepted value)
+YUAN_RE_5 = r"^[+-]?[0-9]{1,13}(\.[0-9]{1,2}0{0,3})?$"
+
+
+def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
+    """Parse a yuan string into integer fen exactly.
+
+    ``decimals`` is the most decimals the format may show (2 for amounts, 5 for WeChat fees);
+    digits beyond the second must be zeros. Raises ``ValueError`` with the reason.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"amount must be text, got {type(text).__name__}")
+    m = _YUAN.match(text.strip())
+    if not m:
+        raise ValueError(f"not a yuan amount: {text!r}")
+    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    if len(frac) > decimals:
+        raise ValueError(f"too many decimals in {text!r} (at most {decimals})")
+    if frac[2:].strip("0"):
+        raise ValueError(f"amount below one fen in {text!r}")
+    fen = int(whole) * 100 + int((frac + "00")[:2])
+    return -fen if sign == "-" else fen
+
+
+def format_yuan(fen: Fen) -> str:
+    """Format integer fen as a yuan string with 2 decimals: 10001 -> '100.01', -5 -> '-0.05'."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError(f"fen must be int, got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(fen), 100)
+    return f"{sign}{q}.{r:02d}"
+
+
+def format_diff(fen: Fen) -> str:
+    """Signed yuan for a difference: +0.01 / -1.20 / 0.00."""
+    return ("+" if fen > 0 else "") + format_yuan(fen)
+
+
+def sql_yuan_valid(col: str, *, decimals: int = 2) -> str:
+    """DuckDB boolean expression: ``col`` (VARCHAR, already trimmed) is a valid yuan string."""
+    rx = YUAN_RE_2 if decimals == 2 else YUAN_RE_5
+    return f"regexp_full_match({col}, '{rx}')"
+
+
+def sql_yuan_to_fen(col: str, *, decimals: int = 2) -> str:
+    """DuckDB BIGINT expression: exact fen of a yuan string that ``sql_yuan_valid`` accepted, else NULL.
+
+    A validated string casts exactly to DECIMAL(18,2); times 100 it is whole, so the BIGINT cast
+    does not round.
+    """
+    # Sub-fen digits are zeros (the regex says so), so casting to DECIMAL(18,2) is exact.
+    return (
+        f"CASE WHEN {sql_yuan_valid(col, decimals=decimals)} "
+        f"THEN CAST(CAST({col} AS DECIMAL(18,2)) * 100 AS BIGINT) END"
+    )
+
+
+def sql_fen_to_yuan(col: str) -> str:
+    """DuckDB VARCHAR expression: integer fen column formatted as yuan with 2 decimals."""
+    return f"CAST(CAST({col} AS DECIMAL(20,0)) / 100 AS DECIMAL(20,2))::VARCHAR"
