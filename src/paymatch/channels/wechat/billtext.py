@@ -1,0 +1,165 @@
+"""Shared reading machinery for WeChat bill files: bytes -> header, data rows (Arrow), summary.
+
+The data part goes to pyarrow's multi-threaded CSV reader in one call (every column as text);
+only the header line and the few summary lines are handled in Python. Quoting is switched off
+because every WeChat value starts with a backtick, so a quote can never open a field, and with
+no quoting a record is exactly one physical line: row i (0-based) sits on line i + 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import zlib
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from paymatch.channels.wechat.layout import CHANNEL, FUNDFLOW, kind_of_header, split_header
+from paymatch.errors import LoadError, Problem
+
+#: most problems listed in one LoadError (the total is still counted)
+PROBLEM_LIMIT = 20
+
+_SUMMARY_KEY = {FUNDFLOW: "资金流水总笔数"}
+_TRADE_SUMMARY_KEY = "总交易单数"
+
+
+@dataclass(frozen=True)
+class BillText:
+    """A WeChat bill split into its parts (see module docstring).
+
+    sha256: hex digest of the bytes as delivered (before gunzip).
+    kind: bill kind from the header content.
+    header: normalized column names in file order.
+    body: header line + data lines (BOM removed, trailing blank lines dropped).
+    summary: summary name -> raw value (backtick stripped).
+    summary_line: 1-based physical line of the summary *values*.
+    """
+
+    source: str
+    sha256: str
+    kind: str
+    header: list[str]
+    body: bytes
+    summary: dict[str, str]
+    summary_line: int
+
+
+def _fail(source: str, line: int | None, message: str, *, field: str | None = None,
+          value: str | None = None, hint: str | None = None) -> LoadError:
+    return LoadError([Problem(source, line, field, value, f"{CHANNEL}: {message}")], hint=hint)
+
+
+def decompress(data: bytes, source: str) -> bytes:
+    """Return ``data`` gunzipped when it starts with the gzip magic number, else unchanged."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _fail(source, None, f"broken gzip data ({exc})",
+                    hint="download the bill again; the file is truncated or corrupt") from exc
+
+
+def split(data: bytes, source: str) -> BillText:
+    """Split a WeChat bill (plain or gzip bytes) into header, data body and summary."""
+    sha = hashlib.sha256(data).hexdigest()
+    data = decompress(data, source)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # older bills carry a UTF-8 BOM
+    nl = data.find(b"\n")
+    head = data[: nl if nl >= 0 else len(data)]
+    try:
+        header = split_header(head.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _fail(source, 1, "header is not UTF-8 text",
+                    hint="WeChat bills are UTF-8; was the file re-saved in another encoding?") from exc
+    kind = kind_of_header(header)
+    if kind is None:
+        raise _fail(source, 1, "unknown column layout (not a WeChat trade or fund-flow bill header)",
+                    value=head[:200].decode("utf-8", "replace"))
+    key = _SUMMARY_KEY.get(kind, _TRADE_SUMMARY_KEY).encode()
+    pos = data.rfind(b"\n" + key)
+    if pos < 0:
+        raise _fail(source, None, f"summary section ({key.decode()} ...) missing",
+                    hint="the bill is truncated; download it again")
+    summary_header_line = data.count(b"\n", 0, pos + 1) + 1
+    try:
+        tail = data[pos + 1:].decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise _fail(source, summary_header_line, "summary is not UTF-8 text") from exc
+    names = split_header(tail[0])
+    offset = next((i for i, line in enumerate(tail[1:], 1) if line.strip()), None)
+    if offset is None:
+        raise _fail(source, summary_header_line, "summary values line missing")
+    values = [v.strip().lstrip("`").strip() for v in tail[offset].split(",")]
+    if len(values) != len(names):
+        raise _fail(source, summary_header_line + offset,
+                    f"summary has {len(values)} values for {len(names)} names", value=tail[offset])
+    body = data[: pos + 1].rstrip(b"\r\n") + b"\n"
+    return BillText(source, sha, kind, header, body, dict(zip(names, values)),
+                    summary_header_line + offset)
+
+
+def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Read the data rows' ``columns`` as text into an Arrow table with a ``_pm_line`` column."""
+    bad: list[str] = []
+
+    def on_invalid(row) -> str:  # a row with the wrong number of fields
+        bad.append(row.text)
+        return "skip"
+
+    names = bill.header
+    if len(set(names)) != len(names):
+        raise _fail(bill.source, 1, "duplicate column names in header")
+    if bill.body.count(b"\n") <= 1:
+        table = pa.table({c: pa.array([], pa.string()) for c in columns})
+    else:
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(bill.body),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in names}, include_columns=columns,
+                    strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+        except pa.ArrowInvalid as exc:
+            raise _fail(bill.source, None, f"unreadable data rows ({exc})",
+                        hint="WeChat bills are UTF-8 CSV; was the file converted to another encoding?") from exc
+    if bad:
+        probs = [Problem(bill.source, _line_of(bill.body, text), None, text[:120],
+                         f"{CHANNEL}: row has the wrong number of fields (expected {len(names)})")
+                 for text in bad[:PROBLEM_LIMIT]]
+        raise LoadError(probs, total=len(bad))
+    lines = con.sql(f"SELECT range AS l FROM range(2, {table.num_rows + 2})").to_arrow_table()
+    return table.append_column("_pm_line", lines.column(0).cast(pa.int64()))
+
+
+def _line_of(body: bytes, text: str) -> int | None:
+    """Physical line of a rejected row (rare path: only runs for broken files)."""
+    pos = body.find(text.encode("utf-8"))
+    return None if pos < 0 else body.count(b"\n", 0, pos) + 1
+
+
+def collect_problems(con: duckdb.DuckDBPyConnection, table: str, source: str,
+                     checks: list[tuple[str, str, str, str]]) -> None:
+    """Raise LoadError listing rows failing any check; each check is (field, raw_expr, bad_cond, message)."""
+    if not checks:
+        return
+    parts = [
+        f"SELECT _pm_line AS line, {i} AS k, ({raw}) AS v FROM {table} WHERE {cond}"
+        for i, (_f, raw, cond, _m) in enumerate(checks)
+    ]
+    union = " UNION ALL ".join(parts)
+    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    if not total:
+        return
+    rows = con.execute(f"SELECT line, k, v FROM ({union}) ORDER BY line, k LIMIT {PROBLEM_LIMIT}").fetchall()
+    probs = [Problem(source, line, checks[k][0], v, f"{CHANNEL}: {checks[k][3]}") for line, k, v in rows]
+    raise LoadError(probs, total=total, hint="fix or re-download the bill; nothing from it was stored")

@@ -1,0 +1,184 @@
+"""WeChat bill parser: real samples, generated bills in every vintage, and rejections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import pytest
+from wechat_billgen import fundflow_bill, payment, refund, summary_values, trade_bill
+
+from paymatch.channels.wechat.bill import parse, sniff
+from paymatch.errors import LoadError
+from paymatch.schema import TRANSACTION_ARROW
+
+UTC = dt.timezone.utc
+
+
+def test_real_all_bill_parses_and_ties_out(wechat_sample):
+    for name in ("gunsluo_tradebill_ALL_20210128.csv", "gunsluo_tradebill_ALL_20210128.csv.gz"):
+        bill = parse(wechat_sample(name), name)
+        assert bill.kind == "trade_all" and bill.channel == "wechat"
+        assert bill.bill_date == dt.date(2021, 1, 28)
+        assert bill.transactions.schema == TRANSACTION_ARROW
+        rows = bill.transactions.to_pylist()
+        assert len(rows) == 3 and bill.totals["count"] == 3 and bill.totals["settle_fen"] == 3
+        first = rows[0]
+        assert first["channel_tx_id"] == "4200000925202101284997714292"
+        assert first["order_no"] == "S20210128170702357723"
+        assert (first["type"], first["status"], first["amount_fen"], first["settle_amount_fen"],
+                first["fee_fen"]) == ("payment", "success", 1, 1, 0)
+        assert first["merchant_id"] == "1601959334"
+        assert first["occurred_at"] == dt.datetime(2021, 1, 28, 9, 7, 11, tzinfo=UTC)  # 17:07:11 +08:00
+        assert [r["src_line"] for r in rows] == [2, 3, 4]
+
+
+def test_real_refund_bill(wechat_sample):
+    bill = parse(wechat_sample("gunsluo_tradebill_REFUND_20210201.csv"), "r.csv")
+    assert bill.kind == "trade_refund" and bill.bill_date == dt.date(2021, 2, 1)
+    rows = bill.transactions.to_pylist()
+    assert [r["type"] for r in rows] == ["refund", "refund"]
+    r = rows[0]
+    assert r["refund_no"] == "S20210201143320649393"
+    assert r["channel_refund_id"] == "50300807172021020106006664916"
+    assert (r["amount_fen"], r["settle_amount_fen"], r["status"]) == (1, 1, "success")
+    assert r["occurred_at"] == dt.datetime(2021, 2, 1, 6, 33, 24, tzinfo=UTC)  # 退款成功时间
+    assert bill.totals["refund_fen"] == 2
+
+
+def test_real_success_bill(wechat_sample):
+    bill = parse(wechat_sample("gunsluo_tradebill_SUCCESS_20210201.csv"), "s.csv")
+    assert bill.kind == "trade_success" and bill.transactions.num_rows == 1
+    assert bill.transactions.column("amount_fen").to_pylist() == [1]
+
+
+def test_real_fundflow_sample_is_rejected(wechat_sample):
+    name = "gunsluo_fundflowbill_BASIC_20210201.csv"
+    with pytest.raises(LoadError) as err:
+        parse(wechat_sample(name), name)
+    fields = {p.field for p in err.value.problems}
+    assert "资金流水总笔数" in fields and "收入笔数" in fields
+    assert all(p.file == name and p.line == 5 for p in err.value.problems)
+    assert "wechat" in str(err.value) and "does not tie out" in str(err.value)
+    with pytest.raises(LoadError):
+        parse(wechat_sample(name + ".gz"), name + ".gz")
+
+
+def test_sniff_by_content(wechat_sample):
+    assert sniff(wechat_sample("gunsluo_tradebill_ALL_20210128.csv").decode()[:4096]) == "trade_all"
+    assert sniff(wechat_sample("gunsluo_tradebill_REFUND_20210201.csv").decode()) == "trade_refund"
+    assert sniff(wechat_sample("gunsluo_tradebill_SUCCESS_20210201.csv").decode()) == "trade_success"
+    assert sniff(wechat_sample("gunsluo_fundflowbill_BASIC_20210201.csv").decode()) == "fundflow"
+
+
+def test_sniff_generated_and_foreign():
+    assert sniff("\ufeff" + trade_bill([payment(1, 100)], bom=False).decode()) == "trade_all"
+    assert sniff(fundflow_bill([], fullwidth=True).decode()) == "fundflow"
+    assert sniff("#支付宝业务明细查询\n#账号:[2088]\n") is None
+    assert sniff("order_no,amount\nA1,1.00\n") is None
+    assert sniff("") is None
+
+
+def test_generated_all_bill_bom_crlf_coupons_refunds_fees():
+    rows = [
+        payment(1, 10000, coupon_fen=500, fee_fen=57, time="2026-11-20 00:10:00"),
+        payment(2, 2550, fee_fen=15, sub_mch="1900000999", time="2026-11-20 23:59:59"),
+        payment(3, 990, status="REVOKED"),
+        refund(4, 3000, fee_fen=-18, time="2026-11-18 08:00:00"),
+        refund(5, 100, status="PROCESSING"),
+    ]
+    data = trade_bill(rows, bom=True, crlf=True)
+    for blob in (data, gzip.compress(data)):
+        bill = parse(blob, "wx_all.csv")
+        got = {r["order_no"]: r for r in bill.transactions.to_pylist()}
+        assert bill.bill_date == dt.date(2026, 11, 20)
+        p1 = got["ORD000001"]
+        assert (p1["amount_fen"], p1["settle_amount_fen"], p1["fee_fen"]) == (10000, 9500, 57)
+        assert p1["occurred_at"] == dt.datetime(2026, 11, 19, 16, 10, tzinfo=UTC)
+        assert got["ORD000002"]["merchant_id"] == "1900000999"  # service-provider mode: 特约商户号
+        assert p1["merchant_id"] == "1900000109"
+        assert got["ORD000003"]["status"] == "closed"
+        r4 = got["ORD000004"]
+        assert (r4["type"], r4["amount_fen"], r4["settle_amount_fen"], r4["fee_fen"], r4["status"]) == (
+            "refund", 3000, 3000, -18, "success")
+        assert (r4["refund_no"], r4["src_line"]) == ("RF000004", 5)
+        # ALL bills have no refund times: the row's 交易时间 is used
+        assert r4["occurred_at"] == dt.datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
+        assert got["ORD000005"]["status"] == "processing"
+        assert bill.totals["fee_fen"] == 57 + 15 - 18
+        assert len(bill.sha256) == 64
+
+
+def test_refund_bill_time_fallbacks():
+    rows = [refund(1, 100, done=""), refund(2, 200, applied="", done="")]
+    bill = parse(trade_bill(rows, "REFUND"), "ref.csv", bill_date=dt.date(2026, 11, 21))
+    times = bill.transactions.column("occurred_at").to_pylist()
+    assert times == [dt.datetime(2026, 11, 20, 3, 0, tzinfo=UTC), dt.datetime(2026, 11, 19, 1, 0, tzinfo=UTC)]
+    assert set(bill.transactions.column("bill_date").to_pylist()) == {dt.date(2026, 11, 21)}
+
+
+def test_tampered_total_is_rejected():
+    rows = [payment(1, 100), payment(2, 200)]
+    summ = summary_values(rows)
+    summ[1] = "3.01"  # 应结订单总金额
+    with pytest.raises(LoadError) as err:
+        parse(trade_bill(rows, summary=summ), "t.csv")
+    (p,) = err.value.problems
+    assert (p.file, p.line, p.field, p.value) == ("t.csv", 5, "应结订单总金额", "3.01")
+    assert "3.01" in p.message and "3.00" in p.message
+
+
+def test_bad_values_name_their_physical_line():
+    rows = [payment(i, 100) for i in range(5)]
+    rows[0]["订单金额"] = "1.0x"
+    rows[1]["交易时间"] = "2026-11-31 10:00:00"
+    summ = ["5", "5.00", "0.00", "0.00", "0.00000", "4.00", "0.00"]
+    with pytest.raises(LoadError) as err:
+        parse(trade_bill(rows, crlf=True, summary=summ), "bad.csv")
+    probs = [(p.line, p.field, p.value) for p in err.value.problems]
+    assert probs == [(2, "订单金额", "1.0x"), (3, "交易时间", "2026-11-31 10:00:00")]
+    assert err.value.total == len(probs)
+
+
+def test_sub_fen_fee_and_wrong_field_count():
+    rows = [payment(1, 100), payment(2, 100)]
+    text = trade_bill(rows).decode()
+    with pytest.raises(LoadError) as err:
+        parse(text.replace("`0.00000", "`0.00001", 1).encode(), "fee.csv")
+    assert err.value.problems[0].field == "手续费" and err.value.problems[0].line == 2
+    lines = text.split("\n")
+    lines[2] = lines[2] + ",`extra"
+    with pytest.raises(LoadError) as err:
+        parse("\n".join(lines).encode(), "cols.csv")
+    assert err.value.problems[0].line == 3 and "number of fields" in err.value.problems[0].message
+
+
+def test_unknown_layout_missing_summary_wrong_encoding():
+    with pytest.raises(LoadError, match="unknown column layout"):
+        parse(b"order_no,amount\nA,1.00\n", "x.csv")
+    text = trade_bill([payment(1, 100)]).decode()
+    with pytest.raises(LoadError, match="summary section"):
+        parse(text.split("总交易单数")[0].encode(), "cut.csv")
+    with pytest.raises(LoadError, match="UTF-8"):
+        parse(text.encode("gbk"), "gbk.csv")
+    with pytest.raises(LoadError, match="gzip"):
+        parse(gzip.compress(text.encode())[:-10], "cut.csv.gz")
+
+
+def test_empty_bill():
+    bill = parse(trade_bill([]), "empty.csv")
+    assert bill.transactions.num_rows == 0 and bill.totals["count"] == 0 and bill.bill_date is None
+
+
+def test_generated_fundflow_bill():
+    rows = [("2026-11-20 10:00:00", "收入", 9943, 100000), ("2026-11-20 11:00:00", "支出", 3000, 97000)]
+    bill = parse(fundflow_bill(rows, fullwidth=True), "ff.csv")
+    assert bill.kind == "fundflow" and bill.transactions.num_rows == 0
+    assert bill.bill_date == dt.date(2026, 11, 20)
+    extra = bill.extra.to_pylist()
+    assert [(e["direction"], e["amount_fen"], e["balance_fen"], e["src_line"]) for e in extra] == [
+        ("in", 9943, 100000, 2), ("out", 3000, 97000, 3)]
+    assert extra[0]["booked_at"] == dt.datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    assert bill.totals == {"count": 2, "in_count": 1, "in_fen": 9943, "out_count": 1, "out_fen": 3000}
+    with pytest.raises(LoadError, match="支出金额"):
+        parse(fundflow_bill(rows, summary=["2", "1", "99.43", "1", "30.01"]), "ff.csv")
