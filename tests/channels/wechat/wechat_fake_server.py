@@ -1,0 +1,164 @@
+"""A fake WeChat Pay API v3 gateway on 127.0.0.1 that speaks the real protocol.
+
+It checks each request's WECHATPAY2-SHA256-RSA2048 Authorization with the merchant's public key,
+serves the two-step bill download (signed JSON answer, then the gzip file with no signature),
+signs its JSON answers with a platform key made in the test, and injects faults on demand:
+``server.faults['apply' | 'file']`` is a list of fault names consumed one per request:
+'500', 'timeout', 'truncate' (file only), 'wrong_hash' (apply only), 'bad_signature', 'unsigned'.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.hashes import SHA256
+
+_AUTH = re.compile(r'^WECHATPAY2-SHA256-RSA2048 (.*)$')
+_PAIR = re.compile(r'(\w+)="([^"]*)"')
+
+
+def sign(key: rsa.RSAPrivateKey, message: str) -> str:
+    """Base64 RSA-SHA256 (PKCS#1 v1.5) signature of message, as WeChat Pay makes it."""
+    return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), SHA256())).decode()
+
+
+class FakeWechatPay(ThreadingHTTPServer):
+    """The server; ``bills[(path, type, date)] = plain CSV bytes`` says what it can serve."""
+
+    daemon_threads = True
+
+    def __init__(self, *, mchid: str, merchant_serial: str, merchant_public_key, platform_key,
+                 platform_key_id: str, delay: float = 1.0):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.mchid, self.merchant_serial = mchid, merchant_serial
+        self.merchant_public_key, self.platform_key = merchant_public_key, platform_key
+        self.platform_key_id = platform_key_id
+        self.delay = delay
+        self.bills: dict[tuple[str, str, str], bytes] = {}
+        self.faults: dict[str, list[str]] = {"apply": [], "file": []}
+        self.tokens: dict[str, tuple[bytes, bool]] = {}
+        self.log: list[tuple[str, str, int]] = []  # (step, path, status answered)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:<port>"""
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> FakeWechatPay:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self.shutdown()
+        self.server_close()
+
+    def fault(self, step: str) -> str | None:
+        """Pop the next injected fault for a step."""
+        return self.faults[step].pop(0) if self.faults[step] else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeWechatPay
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def _json(self, status: int, obj: dict, *, step: str, sign_with=None, signed: bool = True) -> None:
+        body = json.dumps(obj, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Request-ID", secrets.token_hex(8))
+        if signed:
+            ts, nonce = str(int(time.time())), secrets.token_hex(16)
+            key = sign_with or self.server.platform_key
+            self.send_header("Wechatpay-Timestamp", ts)
+            self.send_header("Wechatpay-Nonce", nonce)
+            self.send_header("Wechatpay-Signature", sign(key, f"{ts}\n{nonce}\n{body.decode()}\n"))
+            self.send_header("Wechatpay-Serial", self.server.platform_key_id)
+            self.send_header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.log.append((step, self.path, status))
+
+    def _auth_ok(self) -> str | None:
+        m = _AUTH.match(self.headers.get("Authorization", ""))
+        if not m:
+            return "missing or malformed Authorization"
+        f = dict(_PAIR.findall(m.group(1)))
+        if f.get("mchid") != self.server.mchid or f.get("serial_no") != self.server.merchant_serial:
+            return "unknown mchid/serial_no"
+        if abs(time.time() - int(f.get("timestamp", "0"))) > 300:
+            return "timestamp expired"
+        message = f"GET\n{self.path}\n{f['timestamp']}\n{f.get('nonce_str', '')}\n\n"
+        try:
+            self.server.merchant_public_key.verify(base64.b64decode(f.get("signature", "")), message.encode(),
+                                                   padding.PKCS1v15(), SHA256())
+        except (InvalidSignature, ValueError):
+            return "signature invalid"
+        return None
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        url = urlsplit(self.path)
+        step = "file" if url.path == "/v3/billdownload/file" else "apply"
+        problem = self._auth_ok()
+        if problem:
+            self._json(401, {"code": "SIGN_ERROR", "message": problem}, step=step)
+            return
+        fault = self.server.fault(step)
+        if fault == "timeout":
+            time.sleep(self.server.delay)
+        if fault == "500":
+            self._json(500, {"code": "SYSTEM_ERROR", "message": "系统错误"}, step=step)
+            return
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if step == "file":
+            self._file(q.get("token", ""), fault)
+            return
+        kind = q.get("bill_type") or q.get("account_type", "")
+        plain = self.server.bills.get((url.path, kind, q.get("bill_date", "")))
+        if plain is None:
+            self._json(400, {"code": "NO_STATEMENT_EXIST", "message": "账单不存在"}, step=step)
+            return
+        token = secrets.token_urlsafe(16)
+        self.server.tokens[token] = (plain, q.get("tar_type") == "GZIP")
+        digest = hashlib.sha1(plain + (b"x" if fault == "wrong_hash" else b"")).hexdigest()
+        answer = {"hash_type": "SHA1", "hash_value": digest,
+                  "download_url": f"{self.server.base_url}/v3/billdownload/file?token={token}"}
+        other = None
+        if fault == "bad_signature":
+            other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._json(200, answer, step=step, sign_with=other, signed=fault != "unsigned")
+
+    def _file(self, token: str, fault: str | None) -> None:
+        if token not in self.server.tokens:
+            self._json(400, {"code": "INVALID_REQUEST", "message": "token expired"}, step="file")
+            return
+        plain, gz = self.server.tokens.pop(token)
+        body = gzip.compress(plain, mtime=0) if gz else plain
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if fault == "truncate":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.wfile.write(body)
+        self.server.log.append(("file", self.path, 200))
