@@ -1,0 +1,191 @@
+"""The text around an Alipay 业务明细 table: encoding, '#' comment lines, header names, totals.
+
+An Alipay detail bill (账号_日期_业务明细.csv, GBK) looks like::
+
+    #支付宝业务明细查询
+    #账号：[20880211096256330156]
+    #起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]
+    #-----------------------------------------业务明细列表----------------------------------------
+    支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,...,服务费（元）,分润（元）,备注
+    2019091622001458860515315453\t,service_1568601259302\t,交易\t,...
+    #-----------------------------------------业务明细列表结束------------------------------------
+    #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元
+    #退款合计：4笔，商家实收退款共-0.04元，商家优惠退款共0.00元
+    #导出时间：[2019年09月17日 05:46:49]
+
+The 汇总 file has the same frame with 业务汇总列表 markers. Older exports word the totals
+lines differently ('交易金额共…元，优惠金额共…元'), so totals are read as "<label>共<amount>元"
+pairs and matched on the label's meaning, not its exact text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from paymatch.errors import LoadError, Problem
+from paymatch.money import parse_yuan
+
+#: encodings an Alipay CSV may come in; GBK is what the download delivers, UTF-8 what some
+#: tools re-save it as. GB18030 is a superset of GBK, so it also reads every GBK file.
+ENCODINGS = ("gb18030", "utf-8")
+
+DETAIL_START = "业务明细列表"
+DETAIL_END = "业务明细列表结束"
+SUMMARY_START = "业务汇总列表"
+SUMMARY_END = "业务汇总列表结束"
+
+
+def norm_header(name: str) -> str:
+    """Normalise one header cell: no tabs/spaces/BOM, ASCII parentheses made full-width."""
+    return name.strip().strip("\ufeff\t ").replace("(", "（").replace(")", "）")
+
+
+def decode_head(data: bytes, limit: int = 8192) -> tuple[str, str] | None:
+    """Decode the first ``limit`` bytes with the first encoding that reads them; (text, encoding).
+
+    A multi-byte character cut by the limit is tolerated (the tail is dropped).
+    """
+    chunk = data[:limit]
+    for enc in ENCODINGS:
+        try:
+            return chunk.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            # a character cut at the very end of the chunk is not a wrong encoding
+            if exc.start >= len(chunk) - 4 and len(data) > limit:
+                try:
+                    return chunk[: exc.start].decode(enc), enc
+                except UnicodeDecodeError:
+                    pass
+    return None
+
+
+@dataclass
+class Frame:
+    """Where the table sits in the file and what the comment lines say.
+
+    header_line: 1-based physical line of the column header.
+    body_start/body_end: byte offsets of the data rows (after the header line, before the end
+        marker, trailing blank lines excluded).
+    account: the raw '#账号：[...]' value; start/end: the dates of '#起始日期' / '终止日期'.
+    trailer: the '#' lines after the end marker, with their 1-based line numbers.
+    """
+
+    encoding: str
+    header: list[str]
+    header_line: int
+    body_start: int
+    body_end: int
+    account: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    trailer: list[tuple[int, str]] = field(default_factory=list)
+
+
+_ACCOUNT = re.compile(r"#\s*账号[：:]\s*\[([^\]]*)\]")
+_DATES = re.compile(r"(起始日期|终止日期)[：:]\s*\[(\d{4})年(\d{2})月(\d{2})日")
+
+
+def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Frame:
+    """Find the header, the data rows and the comment lines of an Alipay CSV.
+
+    Only the comment lines and the header are decoded here; the rows stay bytes so that the
+    bulk parse can work on them without a whole-file decode.
+    """
+    head = decode_head(data)
+    if head is None:
+        raise LoadError([Problem(source, 1, None, None, "not GBK or UTF-8 text")],
+                        hint="Alipay bills are GBK-encoded CSV files; pass the file as downloaded")
+    enc = head[1]
+    frame: dict = {}
+    pos, line_no = 0, 0
+    start_b = start_marker.encode(enc)
+    # Walk the prelude line by line: it is a handful of lines, never the bulk.
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        nl = len(data) if nl < 0 else nl
+        line_no += 1
+        raw = data[pos:nl]
+        if raw.lstrip().startswith(b"#"):
+            text = raw.decode(enc, errors="replace").strip()
+            if m := _ACCOUNT.search(text):
+                frame["account"] = m.group(1).strip()
+            for m in _DATES.finditer(text):
+                day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                frame["start" if m.group(1) == "起始日期" else "end"] = day
+            if start_b in raw and end_marker.encode(enc) not in raw:
+                pos = nl + 1
+                break
+        elif raw.strip():
+            raise LoadError([Problem(source, line_no, None, raw[:60].decode(enc, "replace"),
+                                     f"data before the '{start_marker}' line")])
+        pos = nl + 1
+    else:
+        raise LoadError([Problem(source, None, None, None, f"no '{start_marker}' line")],
+                        hint="is this an Alipay 业务明细 bill?")
+    # the header line follows the start marker
+    nl = data.find(b"\n", pos)
+    nl = len(data) if nl < 0 else nl
+    line_no += 1
+    try:
+        header = [norm_header(c) for c in data[pos:nl].decode(enc).rstrip("\r").split(",")]
+    except UnicodeDecodeError:
+        raise LoadError([Problem(source, line_no, None, None, f"header is not {enc} text")]) from None
+    body_start = nl + 1
+    # the first line after the header that starts with '#' ends the table ('#' inside a field
+    # such as 备注 is not at a line start)
+    end_at = data.find(b"\n#", body_start - 1)
+    if end_at >= 0:
+        end_at += 1
+    if end_at < 0:
+        raise LoadError([Problem(source, None, None, None, f"no '{end_marker}' line: file truncated?")],
+                        hint="download the bill again")
+    end_line_no = line_no + data.count(b"\n", body_start, end_at) + 1
+    trailer_text = data[end_at:].decode(enc, errors="replace").splitlines()
+    if not trailer_text or end_marker not in trailer_text[0]:
+        raise LoadError([Problem(source, end_line_no, None, trailer_text[0][:60] if trailer_text else None,
+                                 f"expected the '{end_marker}' line")])
+    trailer = [(end_line_no + i, t.strip()) for i, t in enumerate(trailer_text) if t.strip()]
+    body_end = end_at
+    while body_end > body_start and data[body_end - 1 : body_end] in (b"\n", b"\r", b" ", b"\t"):
+        body_end -= 1
+    return Frame(enc, header, line_no, body_start, body_end, frame.get("account"),
+                 frame.get("start"), frame.get("end"), trailer)
+
+
+_COUNT = re.compile(r"(\d+)\s*笔")
+_AMOUNT = re.compile(r"([^，,：:；;]*?)共\s*([+-]?\d+(?:\.\d+)?)\s*元")
+
+
+def read_totals(frame: Frame, source: str) -> dict[str, int]:
+    """Read '#交易合计' / '#退款合计' into counts and fen: {'payment_count', 'payment_settle_fen', ...}.
+
+    Labels: 商家实收 / 交易金额 -> settle; 商家优惠 / 优惠金额 -> merchant_discount. Both lines must be
+    present: a bill without them is treated as truncated.
+    """
+    totals: dict[str, int] = {}
+    for line_no, text in frame.trailer:
+        body = text.lstrip("#")
+        kind = "payment" if body.startswith("交易合计") else "refund" if body.startswith("退款合计") else None
+        if kind is None:
+            continue
+        m = _COUNT.search(body)
+        if not m:
+            raise LoadError([Problem(source, line_no, None, text, "totals line has no count (N笔)")])
+        totals[f"{kind}_count"] = int(m.group(1))
+        for label, amount in _AMOUNT.findall(body):
+            key = "merchant_discount" if "优惠" in label else "settle" if ("实收" in label or "金额" in label) else None
+            if key is None:
+                continue
+            try:
+                totals[f"{kind}_{key}_fen"] = parse_yuan(amount)
+            except ValueError as exc:
+                raise LoadError([Problem(source, line_no, label, amount, str(exc))]) from None
+        totals[f"_{kind}_line"] = line_no
+    missing = [k for k in ("payment_count", "refund_count") if k not in totals]
+    if missing:
+        raise LoadError([Problem(source, None, None, None,
+                                 "no '#交易合计' / '#退款合计' totals line after the table")],
+                        hint="the bill looks truncated; download it again")
+    return totals

@@ -1,0 +1,131 @@
+"""Builds Alipay bills in the real layout (GBK, '#' lines, trailing tabs) for the tests."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+HEADER = ("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+          "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,"
+          "券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注")
+SUMMARY_HEADER = ("门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,"
+                  "商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）")
+ACCOUNT = "20880211096256330156"
+DASH_L = "#" + "-" * 41
+DASH_R = "-" * 40
+
+
+@dataclass
+class Row:
+    """One detail row; amounts are yuan strings exactly as Alipay prints them."""
+
+    trade_no: str
+    order_no: str
+    biz: str = "交易"
+    order_amt: str = "10.00"
+    settle: str = "10.00"
+    fee: str = "-0.06"
+    refund_no: str = ""
+    finished: str = "2019-09-16 10:55:23"
+    created: str = "2019-09-16 10:55:16"
+    mdisc: str = "0.00"
+    store: str = "S001"
+    remark: str = "下单测试"
+
+    def line(self) -> str:
+        """The CSV line with Alipay's trailing tabs on the id/text fields."""
+        cells = [f"{self.trade_no}\t", f"{self.order_no}\t", f"{self.biz}\t", "测试商品", self.created,
+                 self.finished, f"{self.store}\t", "一号店\t", "alipay\t", "\t", "*津水(602***@qq.com)\t",
+                 self.order_amt, self.settle, "0.00", "0.00", "0.00", self.mdisc, "0.00", "", "0.00\t", "0.00",
+                 f"{self.refund_no}\t", self.fee, "0.00", self.remark]
+        return ",".join(cells)
+
+
+def _fen(s: str) -> int:
+    neg = s.startswith("-")
+    whole, _, frac = s.lstrip("-").partition(".")
+    v = int(whole) * 100 + int((frac + "00")[:2])
+    return -v if neg else v
+
+
+def _yuan(f: int) -> str:
+    return ("-" if f < 0 else "") + f"{abs(f) // 100}.{abs(f) % 100:02d}"
+
+
+def detail_text(rows: list[Row], *, header: str = HEADER, totals: tuple[str, str] | None = None,
+                account: str = ACCOUNT) -> str:
+    """The whole 业务明细 file as text; totals computed from the rows unless given."""
+    pays = [r for r in rows if r.biz == "交易"]
+    refs = [r for r in rows if r.biz == "退款"]
+    if totals is None:
+        totals = (
+            f"#交易合计：{len(pays)}笔，商家实收共{_yuan(sum(_fen(r.settle) for r in pays))}元，"
+            f"商家优惠共{_yuan(sum(_fen(r.mdisc) for r in pays))}元",
+            f"#退款合计：{len(refs)}笔，商家实收退款共{_yuan(sum(_fen(r.settle) for r in refs))}元，"
+            f"商家优惠退款共{_yuan(sum(_fen(r.mdisc) for r in refs))}元",
+        )
+    lines = ["#支付宝业务明细查询", f"#账号：[{account}]",
+             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+             f"{DASH_L}业务明细列表{DASH_R}", header, *[r.line() for r in rows],
+             f"{DASH_L}业务明细列表结束{'-' * 36}", *totals, "#导出时间：[2019年09月17日 05:46:49]"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def detail_bytes(rows: list[Row], **kw) -> bytes:
+    """``detail_text`` encoded as Alipay delivers it (GBK)."""
+    return detail_text(rows, **kw).encode("gbk")
+
+
+def summary_bytes(rows: list[Row], *, tamper: int = 0) -> bytes:
+    """The 业务明细(汇总) file for ``rows`` (one store), 合计 settle shifted by ``tamper`` fen."""
+    pays = [r for r in rows if r.biz == "交易"]
+    refs = [r for r in rows if r.biz == "退款"]
+    order = sum(_fen(r.order_amt) for r in rows)
+    settle = sum(_fen(r.settle) for r in rows)
+    fee = sum(_fen(r.fee) for r in rows)
+    cells = [str(len(pays)), str(len(refs)), _yuan(order), _yuan(settle), "0.00", "0.00", "0.00",
+             _yuan(fee), "0.00", _yuan(settle + fee)]
+    total = list(cells)
+    total[3] = _yuan(settle + tamper)
+    lines = ["#支付宝业务汇总查询", f"#账号：[{ACCOUNT}]",
+             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+             f"{DASH_L}业务汇总列表{DASH_R}", SUMMARY_HEADER, ",".join(["S001\t", "一号店\t", *cells]),
+             ",".join(["合计", "", *total]), f"{DASH_L}业务汇总列表结束{'-' * 37}",
+             "#导出时间：[2019年09月17日 05:46:49]"]
+    if tamper:
+        lines[5] = ",".join(["S001\t", "一号店\t", *total])
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+class _GbkName(zipfile.ZipInfo):
+    """A member whose name is stored as GBK bytes without the UTF-8 flag, as Alipay's zips are."""
+
+    def _encodeFilenameFlags(self):  # noqa: N802 (zipfile's own hook)
+        return self.filename.encode("gbk"), self.flag_bits
+
+
+def bill_zip(rows: list[Row], *, summary_tamper: int = 0, utf8_names: bool = False) -> bytes:
+    """The zip Alipay serves: GBK CSVs with GBK-encoded Chinese member names (no UTF-8 flag)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for suffix, content in (("业务明细", detail_bytes(rows)),
+                                ("业务明细(汇总)", summary_bytes(rows, tamper=summary_tamper))):
+            name = f"{ACCOUNT}_20190916_{suffix}.csv"
+            cls = zipfile.ZipInfo if utf8_names else _GbkName
+            info = cls(name, date_time=(2019, 9, 17, 5, 46, 49))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
+    return buf.getvalue()
+
+
+def sample_rows() -> list[Row]:
+    """Two payments (one by 花呗), one refund with its fee returned."""
+    return [
+        Row("2019091622001458860515315453", "ORD-1", order_amt="100.00", settle="95.00", mdisc="5.00",
+            fee="-0.57"),
+        Row("2019091622001458860515315453", "ORD-1", biz="退款", order_amt="-30.00", settle="-30.00",
+            fee="0.18", refund_no="RF-1", finished="2019-09-16 11:26:55"),
+        Row("2019091622001458860513822558", "ORD-2", order_amt="20.00", settle="20.00", fee="-0.12",
+            remark="花呗分期3期", finished="2019-09-16 23:59:59"),
+    ]

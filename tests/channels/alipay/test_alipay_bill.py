@@ -1,0 +1,141 @@
+"""Alipay 业务明细 / 汇总 parsing: canonical rows, totals tie-out, zip, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alipay_billgen import HEADER, Row, bill_zip, detail_bytes, detail_text, sample_rows
+
+from paymatch.channels.alipay import parse, parse_zip, sniff, sniff_bytes
+from paymatch.errors import LoadError
+from paymatch.schema import TRANSACTION_ARROW
+
+
+def test_detail_rows_become_canonical_transactions():
+    bill = parse(detail_bytes(sample_rows()), "d.csv")
+    assert bill.kind == "alipay_detail" and bill.channel == "alipay"
+    assert bill.bill_date == dt.date(2019, 9, 16)
+    assert bill.transactions.schema == TRANSACTION_ARROW
+    rows = bill.transactions.to_pylist()
+    pay, refund, huabei = rows
+    assert pay["merchant_id"] == "2088021109625633"  # PID, account suffix 0156 dropped
+    assert (pay["type"], pay["amount_fen"], pay["settle_amount_fen"], pay["fee_fen"]) == ("payment", 10000, 9500, 57)
+    assert pay["occurred_at"] == dt.datetime(2019, 9, 16, 2, 55, 23, tzinfo=dt.UTC)
+    assert (pay["src_line"], pay["method"], pay["status"], pay["refund_no"]) == (6, "alipay", "success", None)
+    assert refund["type"] == "refund" and refund["amount_fen"] == 3000 and refund["settle_amount_fen"] == 3000
+    assert refund["fee_fen"] == -18  # fee returned with the refund
+    assert refund["refund_no"] == refund["channel_refund_id"] == "RF-1"
+    assert refund["channel_tx_id"] == pay["channel_tx_id"] and refund["order_no"] == "ORD-1"
+    assert huabei["method"] == "huabei"
+    assert huabei["occurred_at"] == dt.datetime(2019, 9, 16, 15, 59, 59, tzinfo=dt.UTC)
+    assert bill.totals["payment_count"] == 2 and bill.totals["refund_settle_fen"] == -3000
+
+
+def test_sniff_by_content_not_name():
+    data = detail_bytes(sample_rows())
+    assert sniff(data[:4096].decode("gbk", "ignore")) == "alipay_detail"
+    assert sniff_bytes(data) == "alipay_detail"
+    assert sniff("order_no,amount\n1,2\n") is None
+    assert sniff_bytes("交易时间,交易类型\n".encode("gbk")) is None
+
+
+def test_reordered_columns_and_ascii_parentheses():
+    cols = HEADER.split(",")
+    order = list(range(len(cols)))[::-1]
+    text = detail_text(sample_rows(), header=",".join(cols[i].replace("（", "(").replace("）", ")") for i in order))
+    lines = text.split("\r\n")
+    for i in range(5, 8):
+        cells = lines[i].split(",")
+        lines[i] = ",".join(cells[j] for j in order)
+    bill = parse("\r\n".join(lines).encode("gbk"), "r.csv")
+    assert bill.transactions.column("amount_fen").to_pylist() == [10000, 3000, 2000]
+    assert bill.transactions.column("method").to_pylist() == ["alipay", "alipay", "huabei"]
+
+
+def test_utf8_copy_is_read_too():
+    bill = parse(detail_text(sample_rows()).encode("utf-8"), "u.csv")
+    assert bill.transactions.num_rows == 3
+
+
+def test_totals_must_tie_out():
+    rows = sample_rows()
+    bad = ("#交易合计：2笔，商家实收共115.01元，商家优惠共5.00元", "#退款合计：2笔，商家实收退款共-30.00元，商家优惠退款共0.00元")
+    with pytest.raises(LoadError) as err:
+        parse(detail_bytes(rows, totals=bad), "t.csv")
+    msgs = [(p.line, p.message) for p in err.value.problems]
+    assert any(line == 10 and "115.01" in m for line, m in msgs)
+    assert any(line == 11 and "says 笔 2" in m for line, m in msgs)
+
+
+def test_missing_totals_or_end_marker_is_truncation():
+    lines = detail_text(sample_rows()).split("\r\n")
+    no_end = "\r\n".join(lines[:8]) + "\r\n"  # cut after the last row
+    with pytest.raises(LoadError, match="truncated"):
+        parse(no_end.encode("gbk"), "x.csv")
+    no_totals = "\r\n".join(lines[:9]) + "\r\n"  # end marker, then nothing
+    with pytest.raises(LoadError, match="truncated"):
+        parse(no_totals.encode("gbk"), "x.csv")
+
+
+def test_bad_values_listed_with_lines():
+    rows = sample_rows()
+    rows[0].order_amt = "1O0.00"
+    rows[2].finished = rows[2].created = "yesterday"
+    rows[1].biz = "转账"
+    with pytest.raises(LoadError) as err:
+        parse(detail_bytes(rows, totals=("#交易合计：0笔", "#退款合计：0笔")), "b.csv")
+    found = {(p.line, p.field) for p in err.value.problems}
+    assert (6, "订单金额（元）") in found and (7, "业务类型") in found and (8, "完成时间") in found
+
+
+def test_refund_with_positive_amount_is_rejected():
+    rows = sample_rows()
+    rows[1].order_amt = "30.00"
+    with pytest.raises(LoadError, match="sign does not match"):
+        parse(detail_bytes(rows), "s.csv")
+
+
+def test_row_with_extra_column_names_its_line():
+    text = detail_text(sample_rows()).replace("花呗分期3期", "花呗,分期")
+    with pytest.raises(LoadError) as err:
+        parse(text.encode("gbk"), "c.csv")
+    assert err.value.problems[0].line == 8
+
+
+def test_unknown_layout_and_empty_bill():
+    with pytest.raises(LoadError, match="column missing"):
+        parse(detail_bytes(sample_rows(), header="支付宝交易号,业务类型,x"), "h.csv")
+    empty = parse(detail_bytes([]), "e.csv")
+    assert empty.transactions.num_rows == 0 and empty.totals["payment_count"] == 0
+
+
+def test_zip_with_gbk_names_parses_and_cross_checks():
+    bills = parse_zip(bill_zip(sample_rows()), "b.zip")
+    assert [b.kind for b in bills] == ["alipay_detail", "alipay_summary"]
+    assert bills[0].source.endswith("_业务明细.csv") and bills[1].source.endswith("_业务明细(汇总).csv")
+    assert bills[0].sha256 == bills[1].sha256
+    summary = bills[1]
+    assert summary.totals == {"payment_count": 2, "refund_count": 1, "order_fen": 9000, "settle_fen": 8500,
+                              "fee_fen": -51, "net_fen": 8449}
+    assert summary.extra.column("store_id").to_pylist() == ["S001"]
+    assert len(parse_zip(bill_zip(sample_rows(), utf8_names=True), "u.zip")) == 2
+
+
+def test_zip_summary_disagreeing_with_detail_is_rejected():
+    with pytest.raises(LoadError, match="disagree"):
+        parse_zip(bill_zip(sample_rows(), summary_tamper=1), "b.zip")
+
+
+def test_damaged_zip():
+    data = bill_zip(sample_rows())
+    with pytest.raises(LoadError, match="damaged zip"):
+        parse_zip(data[: len(data) // 2], "cut.zip")
+
+
+def test_many_rows_keep_order_and_lines():
+    rows = [Row(f"20190916220014588605{i:08d}", f"O{i}", order_amt="1.00", settle="1.00", fee="0.00")
+            for i in range(5000)]
+    bill = parse(detail_bytes(rows), "m.csv")
+    assert bill.transactions.column("order_no").to_pylist() == [f"O{i}" for i in range(5000)]
+    assert bill.transactions.column("src_line").to_pylist()[-1] == 5005
