@@ -92,9 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Wechatpay-Signature", sign(key, f"{ts}\n{nonce}\n{body.decode()}\n"))
             self.send_header("Wechatpay-Serial", self.server.platform_key_id)
             self.send_header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+        self.server.log.append((step, self.path, status))  # before the body: the client may act at once
         self.end_headers()
         self.wfile.write(body)
-        self.server.log.append((step, self.path, status))
 
     def _auth_ok(self) -> str | None:
         m = _AUTH.match(self.headers.get("Authorization", ""))
@@ -154,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
+        self.server.log.append(("file", self.path, 200))
         self.end_headers()
         if fault == "truncate":
             self.wfile.write(body[: len(body) // 2])
@@ -161,4 +162,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self.wfile.write(body)
-        self.server.log.append(("file", self.path, 200))
