@@ -1,0 +1,147 @@
+"""Signed bill download through the Alipay open API.
+
+Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (RSA2-signed by python-alipay-sdk, whose
+gateway is ``config.gateway_url``; the SDK also verifies the RSA2 signature of the response with
+Alipay's public key). Step 2: GET ``bill_download_url`` (a zip) with httpx and check that the zip
+is whole. Timeouts, connection errors, HTTP 5xx, unreadable responses and damaged zips are
+retried with exponential backoff; a forged response signature or a business error from Alipay
+(e.g. isp.bill_not_exist) is not. Every failure ends as ``ChannelError`` naming the channel, the
+method, the bill date and the last cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import socket
+import time
+import urllib.error
+import zipfile
+from collections.abc import Callable
+
+import httpx
+from alipay import AliPay
+from alipay.exceptions import AliPayException, AliPayValidationError
+from alipay.utils import AliPayConfig as SdkConfig
+
+from paymatch.channels.alipay.config import AlipayConfig
+from paymatch.errors import ChannelError
+
+METHOD = "alipay.data.dataservice.bill.downloadurl.query"
+RESPONSE_KEY = METHOD.replace(".", "_") + "_response"
+
+
+class _Transient(Exception):
+    """A failure worth another try (network, 5xx, damaged download)."""
+
+
+def make_sdk_client(config: AlipayConfig) -> AliPay:
+    """The python-alipay-sdk client for ``config``, its gateway pointed at ``config.gateway_url``."""
+    client = AliPay(appid=config.app_id, app_private_key_string=config.app_private_key_pem,
+                    alipay_public_key_string=config.alipay_public_key_pem, sign_type="RSA2",
+                    config=SdkConfig(timeout=config.timeout))
+    # the SDK only knows its production and sandbox gateways; the URL it calls is this attribute
+    client._gateway = config.gateway_url
+    return client
+
+
+class AlipayBillClient:
+    """Downloads Alipay bills for one app; ``sleep`` is injectable so tests need not wait."""
+
+    def __init__(self, config: AlipayConfig, *, sleep: Callable[[float], None] = time.sleep):
+        self.config = config
+        self._sdk = make_sdk_client(config)
+        self._sleep = sleep
+
+    def query_download_url(self, bill_date: dt.date | str, bill_type: str = "trade") -> str:
+        """Step 1 only: the verified ``bill_download_url`` for that day ('yyyy-MM-dd') or month ('yyyy-MM')."""
+        day = _bill_date(bill_date)
+        return self._retrying(day, lambda: self._query(day, bill_type))
+
+    def download_bill(self, bill_date: dt.date | str, bill_type: str = "trade") -> bytes:
+        """The bill zip for ``bill_date`` as Alipay serves it (query the URL, then download it)."""
+        day = _bill_date(bill_date)
+        return self._retrying(day, lambda: self._fetch_zip(self._query(day, bill_type)))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _query(self, day: str, bill_type: str) -> str:
+        biz = {"bill_type": bill_type, "bill_date": day}
+        try:
+            result = self._sdk.server_api(METHOD, biz_content=biz)
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500:
+                raise _Transient(f"HTTP {exc.code} from the gateway") from None
+            raise ChannelError(self._what(day, f"HTTP {exc.code} from the gateway")) from None
+        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+            raise _Transient(f"gateway unreachable: {getattr(exc, 'reason', exc)}") from None
+        except json.JSONDecodeError:
+            raise _Transient("gateway answered with unreadable JSON") from None
+        except AliPayValidationError:
+            raise ChannelError(self._what(day, "response signature does not verify with the Alipay public key")) \
+                from None
+        except AliPayException as exc:
+            raise ChannelError(self._what(day, f"gateway refused the request: {_short(str(exc))}")) from None
+        if result.get("code") != "10000" or not result.get("bill_download_url"):
+            cause = f"code {result.get('code')} {result.get('sub_code', '')} {result.get('sub_msg', result.get('msg', ''))}"
+            if str(result.get("code")) == "20000":  # Alipay: service temporarily unavailable
+                raise _Transient(cause.strip())
+            raise ChannelError(self._what(day, cause.strip()))
+        return result["bill_download_url"]
+
+    def _fetch_zip(self, url: str) -> bytes:
+        try:
+            resp = httpx.get(url, timeout=self.config.timeout, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise _Transient(f"bill download failed: {exc.__class__.__name__}") from None
+        if resp.status_code >= 500:
+            raise _Transient(f"bill download: HTTP {resp.status_code}")
+        if resp.status_code != 200:
+            raise ChannelError(f"alipay: bill download answered HTTP {resp.status_code} for {url.split('?')[0]}")
+        data = resp.content
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise _Transient(f"downloaded zip is damaged ({exc})") from None
+        if bad is not None:
+            raise _Transient(f"downloaded zip member {bad!r} fails its CRC")
+        return data
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _retrying(self, day: str, step: Callable[[], object]):
+        wait = self.config.backoff
+        for attempt in range(self.config.retries + 1):
+            try:
+                return step()
+            except _Transient as exc:
+                last = str(exc)
+                if attempt == self.config.retries:
+                    break
+                self._sleep(wait)
+                wait *= 2
+        raise ChannelError(self._what(day, f"gave up after {self.config.retries + 1} attempts; last: {last}"))
+
+    def _what(self, day: str, cause: str) -> str:
+        return f"alipay: {METHOD} bill_date={day} app_id={self.config.app_id}: {cause}"
+
+
+def download_bill(config: AlipayConfig, bill_date: dt.date | str, bill_type: str = "trade") -> bytes:
+    """One-call form of ``AlipayBillClient(config).download_bill``."""
+    return AlipayBillClient(config).download_bill(bill_date, bill_type)
+
+
+def _bill_date(value: dt.date | str) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        (dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.strptime(value, "%Y-%m"))
+    except ValueError:
+        raise ChannelError(f"alipay: {METHOD}: bill_date {value!r} is neither yyyy-MM-dd nor yyyy-MM") from None
+    return value
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,165 @@
+"""A fake Alipay open-API gateway on 127.0.0.1 that speaks the real protocol.
+
+It checks the RSA2 signature of each gateway request with the *app's* public key (independently
+of the SDK, with ``cryptography``), answers ``alipay.data.dataservice.bill.downloadurl.query`` with
+a response signed by an "Alipay" key made in the test, and serves the bill zip at the URL it hands
+out. Faults are queued per endpoint and consumed one per request:
+'timeout' (sleep past the client's timeout), 'http500', 'truncated' (half the zip),
+'bad_signature' (signed with another key), 'garbage' (unreadable JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+RESPONSE_KEY = "alipay_data_dataservice_bill_downloadurl_query_response"
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    """A fresh 2048-bit RSA key (RSA2 uses SHA256withRSA over 2048-bit keys)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> str:
+    """PKCS#1 PEM of a private key, as Alipay's key tool writes it."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    """SubjectPublicKeyInfo PEM of a key's public half."""
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def rsa2_sign(key: rsa.RSAPrivateKey, text: str) -> str:
+    """Base64 SHA256withRSA signature of ``text`` (UTF-8)."""
+    return base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def rsa2_verify(public_key, text: str, sign: str) -> bool:
+    """True when ``sign`` is a valid SHA256withRSA signature of ``text``."""
+    try:
+        public_key.verify(base64.b64decode(sign), text.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "does not verify"
+        return False
+
+
+class FakeAlipayGateway:
+    """Run with ``with FakeAlipayGateway(app_key, alipay_key, zips) as gw:``; ``gw.gateway_url``."""
+
+    def __init__(self, app_public_key, alipay_key: rsa.RSAPrivateKey, zips: dict[str, bytes], *,
+                 app_id: str = "2021000000000001", stall: float = 1.0):
+        self.app_public_key = app_public_key
+        self.alipay_key = alipay_key
+        self.zips = zips  # bill_date -> zip bytes
+        self.app_id = app_id
+        self.stall = stall
+        self.query_faults: list[str] = []
+        self.download_faults: list[str] = []
+        self.requests: list[dict] = []  # verified gateway requests (params)
+        self.downloads = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base(self) -> str:
+        """http://127.0.0.1:<port>"""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def gateway_url(self) -> str:
+        """The gateway URL to put into AlipayConfig."""
+        return self.base + "/gateway.do"
+
+    def __enter__(self) -> FakeAlipayGateway:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def _answer_query(self, params: dict[str, str]) -> tuple[int, str]:
+        unsigned = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
+        if not rsa2_verify(self.app_public_key, unsigned, params.get("sign", "")) or params.get("app_id") != self.app_id:
+            err = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature",
+                   "sub_msg": "验签出错"}
+            return 200, json.dumps({"error_response": err}, ensure_ascii=False)
+        self.requests.append(params)
+        biz = json.loads(params["biz_content"])
+        fault = self.query_faults.pop(0) if self.query_faults else None
+        if fault == "timeout":
+            time.sleep(self.stall)
+        if fault == "http500":
+            return 500, "internal error"
+        if fault == "garbage":
+            return 200, '{"alipay_data_dataservice_bill_downloadurl_query_response":{"code":"10'
+        if biz["bill_date"] in self.zips:
+            inner = {"code": "10000", "msg": "Success",
+                     "bill_download_url": f"{self.base}/downloadBillFile.resource?bizType=trade"
+                                          f"&bizDates={biz['bill_date'].replace('-', '')}&fileId=1"}
+        else:
+            inner = {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist",
+                     "sub_msg": "账单不存在"}
+        body = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
+        key = new_key() if fault == "bad_signature" else self.alipay_key
+        return 200, f'{{"{RESPONSE_KEY}":{body},"sign":"{rsa2_sign(key, body)}"}}'
+
+    def _answer_download(self, query: dict[str, str]) -> tuple[int, bytes]:
+        self.downloads += 1
+        day = query.get("bizDates", "")
+        day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        data = self.zips.get(day)
+        if data is None:
+            return 404, b"not found"
+        fault = self.download_faults.pop(0) if self.download_faults else None
+        if fault == "timeout":
+            time.sleep(self.stall)
+        if fault == "http500":
+            return 500, b"busy"
+        if fault == "truncated":
+            return 200, data[: len(data) // 2]
+        return 200, data
+
+    def _handler(self):
+        gw = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                url = urllib.parse.urlsplit(self.path)
+                params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+                if url.path == "/gateway.do":
+                    status, text = gw._answer_query(params)
+                    self._send(status, text.encode("utf-8"), "application/json;charset=utf-8")
+                elif url.path == "/downloadBillFile.resource":
+                    status, data = gw._answer_download(params)
+                    self._send(status, data, "application/oct-stream")
+                else:
+                    self._send(404, b"", "text/plain")
+
+            def _send(self, status: int, body: bytes, ctype: str) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout fault)
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        return Handler
