@@ -1,0 +1,5 @@
+"""``python -m paymatch`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""What one run reads: four SQL selections over the workspace tables with the engine's column set.
+
+Times leave the workspace as naive UTC (``timezone('UTC', ts)``) so every backend compares them alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
+
+_TIME_COLS = {"created_at", "paid_at", "occurred_at"}
+
+
+def _cols(cols: list[str]) -> str:
+    return ", ".join(f"timezone('UTC', {c}) AS {c}" if c in _TIME_COLS else c for c in cols)
+
+
+@dataclass(frozen=True)
+class Selections:
+    """SQL for orders, refunds, txs (with origin and _pm_row) and order_dims of one run."""
+
+    orders: str
+    refunds: str
+    txs: str
+    order_dims: str
+
+
+def _in(batch_ids: list[str]) -> str:
+    return "(" + ", ".join("'" + b.replace("'", "''") + "'" for b in batch_ids) + ")"
+
+
+def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selections:
+    """File mode: exactly the rows of the given load batches."""
+    o = f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE batch_id IN {_in(orders)}"
+    return Selections(
+        orders=o,
+        refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
+        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions "
+            f"WHERE batch_id IN {_in(txs)}",
+        order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+    )
+
+
+def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date) -> Selections:
+    """Workspace mode for bill dates first_day..last_day (window [start, end)).
+
+    Orders: paid (or, unpaid, created) in the window, plus any order that has a payment on this
+    window's bills (carried over from just before the window). Refunds likewise by created_at.
+    """
+    s, e = start.isoformat(), end.isoformat()
+    tx_where = f"coalesce(bill_date, CAST(occurred_at AS DATE)) BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
+    orders = (
+        f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE (coalesce(paid_at, created_at) >= TIMESTAMPTZ '{s}' "
+        f"AND coalesce(paid_at, created_at) < TIMESTAMPTZ '{e}') OR order_no IN "
+        f"(SELECT order_no FROM transactions WHERE type = 'payment' AND {tx_where})"
+    )
+    refunds = (
+        f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
+        f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
+        f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where})"
+    )
+    return Selections(
+        orders=orders,
+        refunds=refunds,
+        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions WHERE {tx_where}",
+        order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+    )

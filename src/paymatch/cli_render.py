@@ -1,0 +1,52 @@
+"""Rendering run results for the terminal (Rich tables); no logic beyond presentation."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .money import format_diff, format_yuan
+from .schema import CLEAN_KINDS, KIND_LABEL_ZH
+
+
+def summary_tables(console: Console, summary: dict) -> None:
+    """Print counts and amounts per outcome kind and per channel, and the control-total tie-out."""
+    t = Table(title=f"Outcomes by kind — run {summary['run_id']} ({summary['engine']})")
+    for col, just in (("kind", "left"), ("对账结果", "left"), ("count", "right"), ("order ¥", "right"),
+                      ("channel ¥", "right"), ("difference ¥", "right")):
+        t.add_column(col, justify=just)
+    for row in summary["by_kind"]:
+        style = None if row["kind"] in CLEAN_KINDS else "yellow"
+        t.add_row(row["kind"], KIND_LABEL_ZH.get(row["kind"], row["kind"]), f"{row['count']:,}",
+                  format_yuan(row["order_amount_fen"]), format_yuan(row["channel_amount_fen"]),
+                  format_diff(row["difference_fen"]), style=style)
+    console.print(t)
+    per: dict[str, dict] = {}
+    for row in summary["by_channel"]:
+        d = per.setdefault(row["channel"], {"n": 0, "ok": 0, "o": 0, "c": 0})
+        d["n"] += row["count"]
+        d["ok"] += row["count"] if row["kind"] in CLEAN_KINDS else 0
+        d["o"] += row["order_amount_fen"]
+        d["c"] += row["channel_amount_fen"]
+    t2 = Table(title="By channel")
+    for col in ("channel", "outcomes", "clean %", "order ¥", "channel ¥"):
+        t2.add_column(col, justify="left" if col == "channel" else "right")
+    for ch, d in sorted(per.items()):
+        t2.add_row(ch, f"{d['n']:,}", f"{100 * d['ok'] / d['n']:.2f}", format_yuan(d["o"]), format_yuan(d["c"]))
+    console.print(t2)
+    ct = summary["control_totals"]
+    status = "[green]tie out[/green]" if summary["conservation"] else "[red]DO NOT tie out[/red]"
+    parts = [f"{k}: {v['input_rows']:,} rows / ¥{format_yuan(v['input_fen'])}" for k, v in ct.items()]
+    console.print(f"Control totals {status} — " + "; ".join(parts))
+
+
+def accuracy_table(console: Console, acc: dict) -> None:
+    """Print the engine's accuracy against the demo's ground truth."""
+    t = Table(title=f"Accuracy against ground truth: {acc['correct']:,}/{acc['expected']:,} "
+                    f"= {100 * acc['accuracy']:.3f} %  (unexpected outcomes: {acc['unexpected_outcomes']})")
+    for col in ("expected kind", "expected", "correct", "missing"):
+        t.add_column(col, justify="left" if col == "expected kind" else "right")
+    for r in acc["by_kind"]:
+        t.add_row(r["kind"], f"{r['expected']:,}", f"{r['correct']:,}", f"{r['missing']:,}",
+                  style=None if r["correct"] == r["expected"] else "red")
+    console.print(t)

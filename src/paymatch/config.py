@@ -1,0 +1,122 @@
+"""Rules as data: tolerances, grouping, method→channel mapping, report thresholds.
+
+Loaded from TOML or YAML (by extension) into a pydantic model; unknown keys and bad values
+raise ``ConfigError`` naming the file and the key path. Sections owned by channel, instalment
+and credit modules are validated by those modules' own models when they are used.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchRules(_Strict):
+    """How orders and channel records are paired and compared."""
+
+    amount_tolerance_fen: int = Field(0, ge=0, description="|channel - order| ≤ this counts as equal")
+    cross_day_grace_minutes: int = Field(10, ge=0, le=24 * 60, description="paid this close to the window end → pending_cross_day")
+    key_scope: list[Literal["merchant_id"]] = Field(
+        default_factory=list,
+        description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number",
+    )
+
+
+DEFAULT_SETTLE_CHANNEL = {
+    "wechat": "wechat", "alipay": "alipay", "huabei": "alipay", "unionpay": "unionpay",
+    "cloud_quickpass": "unionpay", "bank_card": "unionpay", "baitiao": "jd_baitiao", "jd_pay": "jd_pay",
+}
+DEFAULT_INTERNAL = ["balance", "points", "gift_card", "coupon_only"]
+
+
+class MethodRules(_Strict):
+    """Payment methods: which channel's records settle each, and which are internal (no external record)."""
+
+    settle_channel: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SETTLE_CHANNEL))
+    internal: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERNAL))
+
+
+class AnomalyRules(_Strict):
+    """Thresholds for the anomaly board (reports)."""
+
+    large_amount_fen: int = Field(500_000, ge=0, description="a single payment at or above this is large")
+    large_zscore: float = Field(4.0, gt=0, description="or this many standard deviations above the store's mean")
+    refund_count_window_hours: int = Field(24, gt=0)
+    refund_count_threshold: int = Field(3, gt=0, description="refunds per member/store within the window")
+    repeat_attempts_threshold: int = Field(3, gt=0, description="payment rows per order at or above this")
+    night_start_hour: int = Field(0, ge=0, le=23)
+    night_end_hour: int = Field(6, ge=0, le=24)
+    per_store_large_amount_fen: dict[str, int] = Field(default_factory=dict)
+    per_channel_large_amount_fen: dict[str, int] = Field(default_factory=dict)
+
+
+class ReportRules(_Strict):
+    """Report dimensions and periods."""
+
+    group_by: list[Literal["merchant_id", "store_id", "channel"]] = Field(default_factory=lambda: ["merchant_id"])
+    week_start: Literal["monday"] = "monday"
+    lang: Literal["zh", "en"] = "zh"
+
+
+class Config(_Strict):
+    """The whole configuration file."""
+
+    timezone: str = "Asia/Shanghai"
+    match: MatchRules = Field(default_factory=MatchRules)
+    methods: MethodRules = Field(default_factory=MethodRules)
+    report: ReportRules = Field(default_factory=ReportRules)
+    anomalies: AnomalyRules = Field(default_factory=AnomalyRules)
+    stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
+    # Sections validated by their owning modules when used (channel accounts, instalments, credit, alerts).
+    channels: dict[str, Any] = Field(default_factory=dict)
+    instalments: dict[str, Any] = Field(default_factory=dict)
+    credit: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz_exists(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as e:  # noqa: BLE001 - any failure means an unknown zone
+            raise ValueError(f"unknown time zone {v!r}") from e
+        return v
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a TOML/YAML config file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from e
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'TOML'}: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a table/mapping")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            key = ".".join(str(x) for x in err["loc"])
+            msgs.append(f"{p}: key '{key}': {err['msg']}")
+        raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e

@@ -1,0 +1,54 @@
+"""Aggregate the channel's primary records per match key (one row per order or per refund)."""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from .expr import case
+
+# Best status first: an order with a closed attempt and a successful one is "success".
+_STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
+
+
+def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr) -> nw.LazyFrame:
+    """Group primary records by ``key`` into ``_pm_key`` + ``c_*`` summary columns.
+
+    ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
+
+    c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
+    c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
+    c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
+    """
+    succ = nw.col("status") == "success"
+    rank = case([(nw.col("status") == s, r) for s, r in _STATUS_RANK.items()], 9)
+    return (
+        txs.with_columns(
+            _pm_key=key,
+            _pm_succ=succ.cast(nw.Int64),
+            _pm_succ_amt=nw.when(succ).then(nw.col("amount_fen")).otherwise(nw.lit(0)),
+            _pm_rank=rank,
+            _pm_bill=(nw.col("origin") != "notify").cast(nw.Int64),
+            _pm_txid=tx_id,
+        )
+        .group_by("_pm_key")
+        .agg(
+            nw.len().alias("c_rows"),
+            nw.col("_pm_succ").sum().alias("c_succ"),
+            nw.col("_pm_succ_amt").sum().alias("c_succ_amt"),
+            nw.col("amount_fen").sum().alias("c_total"),
+            nw.col("fee_fen").sum().alias("c_fee"),
+            nw.col("settle_amount_fen").sum().alias("c_settle"),
+            nw.col("_pm_txid").min().alias("c_tx"),
+            nw.col("_pm_txid").max().alias("c_tx_last"),
+            nw.col("channel").min().alias("c_channel"),
+            nw.col("channel").max().alias("c_channel_last"),
+            nw.col("merchant_id").min().alias("c_merchant"),
+            nw.col("order_no").min().alias("c_order_no"),
+            nw.col("refund_no").min().alias("c_refund_no"),
+            nw.col("_pm_rank").min().alias("c_rank"),
+            nw.col("occurred_at").min().alias("c_occurred"),
+            nw.col("_pm_bill").sum().alias("c_bill_rows"),
+        )
+        .with_columns(c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None))
+    )
+

@@ -1,0 +1,64 @@
+"""Split channel records into primary rows and duplicate copies of the same record.
+
+A channel record is identified by (channel, channel_tx_id, type, refund key). The same record
+listed twice (overlapping bill files, a bill re-exported) is not a second payment: the copy with
+the lowest ``_pm_row`` is primary and the others become one ``duplicate_record`` outcome per record.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from .frames import finish
+
+DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
+
+
+def mark_duplicates(txs: nw.LazyFrame) -> nw.LazyFrame:
+    """Add ``_pm_refkey`` and ``_pm_is_dup`` (True for every copy but the first)."""
+    txs = txs.with_columns(
+        _pm_refkey=nw.coalesce(nw.col("channel_refund_id"), nw.col("refund_no"), nw.lit("")),
+    )
+    return txs.with_columns(_pm_is_dup=nw.col("_pm_row") != nw.col("_pm_row").min().over(*DUP_KEY))
+
+
+def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
+    """One ``duplicate_record`` outcome per record that has extra copies, covering those copies."""
+    g = (
+        marked.filter(nw.col("_pm_is_dup"))
+        .group_by(DUP_KEY)
+        .agg(
+            nw.len().alias("rows"),
+            nw.col("amount_fen").sum().alias("amount"),
+            nw.col("fee_fen").sum().alias("fee"),
+            nw.col("settle_amount_fen").sum().alias("settle"),
+            nw.col("merchant_id").min().alias("merchant_id"),
+            nw.col("order_no").min().alias("order_no"),
+            nw.col("refund_no").min().alias("refund_no"),
+            nw.col("status").min().alias("status"),
+            nw.col("occurred_at").min().alias("occurred_at"),
+        )
+    )
+    oid = nw.concat_str(
+        [nw.lit("D-"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id"), nw.lit(":"), nw.col("type"),
+         nw.lit(":"), nw.col("_pm_refkey")]
+    )
+    return finish(g, {
+        "outcome_id": oid,
+        "kind": nw.lit("duplicate_record"),
+        "detail": nw.col("type"),
+        "channel": nw.col("channel"),
+        "merchant_id": nw.col("merchant_id"),
+        "order_no": nw.col("order_no"),
+        "refund_no": nw.col("refund_no"),
+        "channel_tx_id": nw.col("channel_tx_id"),
+        "channel_amount_fen": nw.col("amount"),
+        "fee_fen": nw.col("fee"),
+        "settle_amount_fen": nw.col("settle"),
+        "channel_status": nw.col("status"),
+        "order_rows": nw.lit(0),
+        "channel_rows": nw.col("rows"),
+        "order_total_fen": nw.lit(0),
+        "channel_total_fen": nw.col("amount"),
+        "occurred_at": nw.col("occurred_at"),
+    })

@@ -1,0 +1,36 @@
+"""Small expression helpers shared by the engine's steps (Narwhals only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import narwhals as nw
+
+
+def case(branches: Sequence[tuple[nw.Expr, object]], default: object) -> nw.Expr:
+    """CASE WHEN … THEN … ELSE default END from (condition, value) pairs, first match wins."""
+    def lit(v: object) -> nw.Expr:
+        return v if isinstance(v, nw.Expr) else nw.lit(v)
+
+    (c0, v0), *rest = branches
+    e = nw.when(c0).then(lit(v0))
+    for c, v in rest:
+        e = e.when(c).then(lit(v))
+    return e.otherwise(lit(default))
+
+
+def key_expr(base: str, scope: Sequence[str]) -> nw.Expr:
+    """The match key: ``base`` alone, or scope columns and base joined by '/' (NULL if base is NULL)."""
+    if not scope:
+        return nw.col(base)
+    parts: list[nw.Expr] = []
+    for s in scope:
+        parts += [nw.col(s).fill_null(""), nw.lit("/")]
+    return nw.concat_str([*parts, nw.col(base)])
+
+
+def is_in(col: str, values: Sequence[str]) -> nw.Expr:
+    """``col`` is one of ``values`` (False for an empty list and for NULL)."""
+    if not values:
+        return nw.lit(False)
+    return nw.col(col).is_in(list(values)).fill_null(False)

@@ -1,0 +1,63 @@
+"""The engine's input frames and output column set.
+
+Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends convert):
+  orders:  schema.ORDER_COLUMNS
+  refunds: schema.REFUND_COLUMNS
+  txs:     schema.TRANSACTION_COLUMNS + ``origin`` ('bill' | 'notify' | 'file') + ``_pm_row`` (unique int64
+           per row within the run; decides which copy of a duplicated record is primary)
+  order_dims: order_no, store_id, merchant_id, channel of every known order (for refund attribution);
+           in file mode the orders frame itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import narwhals as nw
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The frames one run reconciles (see the module docstring for their columns)."""
+
+    orders: nw.LazyFrame
+    refunds: nw.LazyFrame
+    txs: nw.LazyFrame
+    order_dims: nw.LazyFrame
+
+
+#: the engine's output columns, in order, with their Narwhals dtypes
+ENGINE_SCHEMA: dict[str, type[nw.dtypes.DType] | nw.dtypes.DType] = {
+    "outcome_id": nw.String,
+    "kind": nw.String,
+    "detail": nw.String,
+    "channel": nw.String,
+    "merchant_id": nw.String,
+    "store_id": nw.String,
+    "order_no": nw.String,
+    "refund_no": nw.String,
+    "channel_tx_id": nw.String,
+    "channel_tx_id_last": nw.String,
+    "order_amount_fen": nw.Int64,
+    "channel_amount_fen": nw.Int64,
+    "difference_fen": nw.Int64,
+    "fee_fen": nw.Int64,
+    "settle_amount_fen": nw.Int64,
+    "order_status": nw.String,
+    "channel_status": nw.String,
+    "order_rows": nw.Int64,
+    "channel_rows": nw.Int64,
+    "order_total_fen": nw.Int64,
+    "channel_total_fen": nw.Int64,
+    "order_channel": nw.String,
+    "occurred_at": nw.Datetime("us"),
+}
+
+
+def finish(frame: nw.LazyFrame, exprs: dict[str, nw.Expr]) -> nw.LazyFrame:
+    """Select the engine's output columns from ``exprs`` (missing ones NULL) with their dtypes."""
+    cols = []
+    for name, dtype in ENGINE_SCHEMA.items():
+        e = exprs.get(name, nw.lit(None))
+        cols.append(e.cast(dtype).alias(name))
+    return frame.select(cols)

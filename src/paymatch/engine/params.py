@@ -1,0 +1,41 @@
+"""The parameters one reconciliation run is computed with (derived from config + window)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """Everything the engine needs besides the input frames.
+
+    window_end:   end of the reconciled window (exclusive), timezone-aware.
+    grace:        orders paid in [window_end - grace, ∞) with no channel record are pending_cross_day.
+    tolerance_fen: |channel - order| ≤ this is equal.
+    internal_methods: payment methods with no external record (balance, points…).
+    settle_channel: payment method → channel whose records settle it; methods not listed settle
+                  through a channel of their own name and are not checked for channel agreement.
+    key_scope:    extra key columns besides order_no / refund_no (e.g. ('merchant_id',)).
+    """
+
+    window_end: dt.datetime
+    grace: dt.timedelta = dt.timedelta(minutes=10)
+    tolerance_fen: int = 0
+    internal_methods: tuple[str, ...] = ("balance", "points", "gift_card", "coupon_only")
+    settle_channel: dict[str, str] = field(default_factory=dict)
+    key_scope: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.window_end.tzinfo is None:
+            raise ValueError("window_end must be timezone-aware")
+
+    @property
+    def window_end_utc(self) -> dt.datetime:
+        """window_end as a naive UTC datetime (how the engine's frames carry times)."""
+        return self.window_end.astimezone(dt.UTC).replace(tzinfo=None)
+
+    @property
+    def cross_day_from_utc(self) -> dt.datetime:
+        """Start of the cross-day grace zone, naive UTC."""
+        return self.window_end_utc - self.grace

@@ -1,0 +1,114 @@
+"""Orders ↔ channel payments: full outer join on the order key, then classification.
+
+Kinds (first rule that applies wins):
+  internal           order paid by an internal method (balance, points…) and no channel record
+  unpaid             order not paid (unpaid/closed), no successful channel record — consistent
+  pending_cross_day  order paid at/after window_end − grace, no channel record in this window
+  order_only         order says paid, no channel record                       (平台单边)
+  channel_only       channel record, no order                                  (渠道单边)
+  duplicate_payment  two or more successful channel payments for one order     (重复支付)
+  status_mismatch    order unpaid/closed but channel success, or order paid but channel not success
+  channel_mismatch   the payment came through another channel than the order's method settles through,
+                     or an internal-method order has a channel payment
+  amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
+  unconfirmed        amounts agree but only a real-time notification, no bill, says so
+  matched            all agree                                                   (已对平)
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from .channel_side import aggregate
+from .expr import case, is_in, key_expr
+from .frames import finish
+from .params import MatchParams
+
+PAID = ["paid", "refunded", "partially_refunded"]
+
+
+def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
+    """Outcomes for every scoped order and every primary channel payment record."""
+    pays = txs.filter(nw.col("type") == "payment")
+    fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
+    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"))
+    o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
+    j = o.join(agg, on="_pm_key", how="full").with_columns(
+        _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
+        _pm_has_o=nw.col("_pm_has_o").fill_null(False),
+        _pm_has_c=~nw.col("c_rows").is_null(),
+    )
+    return finish(j, _classify(p))
+
+
+def _expected_channel(p: MatchParams) -> nw.Expr:
+    """The channel expected to settle the order's method, or NULL when the method is not mapped."""
+    if not p.settle_channel:
+        return nw.lit(None, dtype=nw.String)
+    return case([(nw.col("channel") == m, c) for m, c in sorted(p.settle_channel.items())], None)
+
+
+def _classify(p: MatchParams) -> dict[str, nw.Expr]:
+    has_o, has_c = nw.col("_pm_has_o"), nw.col("_pm_has_c")
+    paidlike = is_in("status", PAID)
+    internal = is_in("channel", p.internal_methods)
+    succ = nw.col("c_succ").fill_null(0)
+    late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
+    compared = nw.when(succ > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
+    diff = compared - nw.col("amount_fen")
+    expected = _expected_channel(p)
+    wrong_channel = internal | (
+        ~expected.is_null() & ((nw.col("c_channel") != expected) | (nw.col("c_channel_last") != expected))
+    ).fill_null(False)
+    kind = case(
+        [
+            (has_o & ~has_c & internal, "internal"),
+            (has_o & ~has_c & ~paidlike, "unpaid"),
+            (has_o & ~has_c & late.fill_null(False), "pending_cross_day"),
+            (has_o & ~has_c, "order_only"),
+            (~has_o, "channel_only"),
+            (succ >= 2, "duplicate_payment"),
+            ((succ == 1) & ~paidlike, "status_mismatch"),
+            ((succ == 0) & paidlike, "status_mismatch"),
+            ((succ == 0) & ~paidlike, "unpaid"),
+            (wrong_channel, "channel_mismatch"),
+            (diff.abs() > p.tolerance_fen, "amount_mismatch"),
+            (nw.col("c_bill_rows") == 0, "unconfirmed"),
+        ],
+        "matched",
+    )
+    detail = case(
+        [
+            (has_o & ~has_c & late.fill_null(False) & paidlike & ~internal, "late"),
+            (~has_o | ~has_c, None),
+            ((succ >= 2) & (nw.col("c_channel") != nw.col("c_channel_last")), "cross_channel"),
+            (internal & has_c, "internal_method_paid"),
+            (~expected.is_null() & (nw.col("c_channel") != expected), "unexpected_channel"),
+        ],
+        None,
+    )
+    both = has_o & has_c
+    return {
+        "outcome_id": nw.concat_str([nw.lit("P-"), nw.col("_pm_key")]),
+        "kind": kind,
+        "detail": detail,
+        "channel": nw.coalesce(nw.col("c_channel"), expected, nw.col("channel")),
+        "merchant_id": nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant")),
+        "store_id": nw.col("store_id"),
+        "order_no": nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),
+        "channel_tx_id": nw.col("c_tx"),
+        "channel_tx_id_last": nw.when(nw.col("c_rows") > 1).then(nw.col("c_tx_last")),
+        "order_amount_fen": nw.col("amount_fen"),
+        "channel_amount_fen": compared,
+        "difference_fen": nw.when(both).then(diff),
+        "fee_fen": nw.col("c_fee"),
+        "settle_amount_fen": nw.col("c_settle"),
+        "order_status": nw.col("status"),
+        "channel_status": nw.col("c_status"),
+        "order_rows": has_o.cast(nw.Int64),
+        "channel_rows": nw.col("c_rows").fill_null(0),
+        "order_total_fen": nw.col("amount_fen").fill_null(0),
+        "channel_total_fen": nw.col("c_total").fill_null(0),
+        "order_channel": nw.col("channel"),
+        "occurred_at": nw.coalesce(nw.col("paid_at"), nw.col("c_occurred"), nw.col("created_at")),
+    }

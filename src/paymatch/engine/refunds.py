@@ -1,0 +1,91 @@
+"""Shop refunds ↔ channel refund records: full outer join on refund_no (out_refund_no).
+
+Only successful refunds are expected on a bill. Kinds (first rule that applies wins):
+  refund_pending          shop refund processing/failed and no successful channel refund — consistent
+  pending_cross_day       shop refund created at/after window_end − grace, not on this window's bill
+  refund_order_only       shop says refunded, no channel refund                  (退款平台单边)
+  refund_channel_only     channel refund the shop never recorded                 (退款渠道单边)
+  duplicate_refund        two or more successful channel refunds for one refund_no
+  refund_status_mismatch  one side success, the other not
+  refund_amount_mismatch  |channel − shop| > tolerance                           (退款金额不符)
+  refund_matched          all agree                                               (退款已对平)
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+from .channel_side import aggregate
+from .expr import case
+from .frames import finish
+from .params import MatchParams
+
+
+def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
+    """Outcomes for every scoped shop refund and every primary channel refund record."""
+    chan = txs.filter(nw.col("type") == "refund")
+    rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
+    fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
+    agg = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid)
+    r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
+    j = r.join(agg, on="_pm_key", how="full").with_columns(
+        _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
+        _pm_has_o=nw.col("_pm_has_o").fill_null(False),
+        _pm_has_c=~nw.col("c_rows").is_null(),
+        _pm_order_no=nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),
+    )
+    dims = order_dims.select(
+        nw.col("order_no").alias("_pm_order_no"),
+        nw.col("store_id").alias("_pm_store"),
+        nw.col("merchant_id").alias("_pm_merchant"),
+        nw.col("channel").alias("_pm_method"),
+    )
+    j = j.join(dims, on="_pm_order_no", how="left")
+    return finish(j, _classify(p))
+
+
+def _classify(p: MatchParams) -> dict[str, nw.Expr]:
+    has_o, has_c = nw.col("_pm_has_o"), nw.col("_pm_has_c")
+    shop_ok = (nw.col("status") == "success").fill_null(False)
+    succ = nw.col("c_succ").fill_null(0)
+    late = (nw.col("created_at") >= nw.lit(p.cross_day_from_utc)).fill_null(False)
+    compared = nw.when(succ > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
+    diff = compared - nw.col("amount_fen")
+    kind = case(
+        [
+            (has_o & ~shop_ok & (succ == 0), "refund_pending"),
+            (has_o & ~has_c & late, "pending_cross_day"),
+            (has_o & ~has_c, "refund_order_only"),
+            (~has_o, "refund_channel_only"),
+            (succ >= 2, "duplicate_refund"),
+            (shop_ok != (succ == 1), "refund_status_mismatch"),
+            (diff.abs() > p.tolerance_fen, "refund_amount_mismatch"),
+        ],
+        "refund_matched",
+    )
+    both = has_o & has_c
+    return {
+        "outcome_id": nw.concat_str([nw.lit("R-"), nw.col("_pm_key")]),
+        "kind": kind,
+        "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late")),
+        "channel": nw.coalesce(nw.col("c_channel"), nw.col("_pm_method")),
+        "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),
+        "store_id": nw.col("_pm_store"),
+        "order_no": nw.col("_pm_order_no"),
+        "refund_no": nw.coalesce(nw.col("refund_no"), nw.col("c_refund_no")),
+        "channel_tx_id": nw.col("c_tx"),
+        "channel_tx_id_last": nw.when(nw.col("c_rows") > 1).then(nw.col("c_tx_last")),
+        "order_amount_fen": nw.col("amount_fen"),
+        "channel_amount_fen": compared,
+        "difference_fen": nw.when(both).then(diff),
+        "fee_fen": nw.col("c_fee"),
+        "settle_amount_fen": nw.col("c_settle"),
+        "order_status": nw.col("status"),
+        "channel_status": nw.col("c_status"),
+        "order_rows": has_o.cast(nw.Int64),
+        "channel_rows": nw.col("c_rows").fill_null(0),
+        "order_total_fen": nw.col("amount_fen").fill_null(0),
+        "channel_total_fen": nw.col("c_total").fill_null(0),
+        "order_channel": nw.col("_pm_method"),
+        "occurred_at": nw.coalesce(nw.col("created_at"), nw.col("c_occurred")),
+    }

@@ -1,0 +1,163 @@
+"""Library entry points for a reconciliation run (the CLI and the web API call these).
+
+``reconcile_files``: canonical CSVs in → outcomes.csv + summary.json out (optionally stored in a
+workspace file). ``reconcile_workspace``: reconcile what a workspace holds for a date range and
+replace that period's stored results atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .backends import run_engine
+from .backends.scope import Selections, by_batches, by_window
+from .config import Config
+from .engine import MatchParams
+from .outcomes_store import STORED_COLUMNS, dump_summary, materialize, summarize, write_csv
+from .workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced. ``summary`` is the content of summary.json."""
+
+    run_id: str
+    period_from: dt.date | None
+    period_to: dt.date | None
+    outcomes_csv: Path | None
+    summary_json: Path | None
+    summary: dict
+    table: str
+
+
+def params_for(config: Config, last_day: dt.date) -> MatchParams:
+    """Engine parameters for a window ending after ``last_day`` (in the configured time zone)."""
+    tz = ZoneInfo(config.timezone)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return MatchParams(
+        window_end=end,
+        grace=dt.timedelta(minutes=config.match.cross_day_grace_minutes),
+        tolerance_fen=config.match.amount_tolerance_fen,
+        internal_methods=tuple(config.methods.internal),
+        settle_channel=dict(config.methods.settle_channel),
+        key_scope=tuple(config.match.key_scope),
+    )
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path], out_dir: Path, *,
+                    config: Config | None = None, engine: str = "duckdb", workspace: Path | None = None,
+                    encoding: str | None = None, spark_master: str | None = None,
+                    progress: Progress = _noop, extra_bills: list | None = None) -> RunResult:
+    """Load the files (all-or-nothing each), reconcile exactly those rows, write the outputs.
+
+    ``extra_bills``: already-parsed channel bills (``ParsedBill``) to load beside the CSVs.
+    """
+    config = config or Config()
+    scope = tuple(config.match.key_scope)
+    with Workspace(workspace) as ws:
+        progress(f"loading orders {orders}")
+        o = ws.ingest_csv("orders", orders, encoding=encoding, key_scope=scope)
+        r_ids = []
+        if refunds is not None:
+            progress(f"loading refunds {refunds}")
+            r_ids.append(ws.ingest_csv("refunds", refunds, encoding=encoding).batch_id)
+        t_ids = []
+        for t in transactions:
+            progress(f"loading transactions {t}")
+            t_ids.append(ws.ingest_csv("transactions", t, encoding=encoding).batch_id)
+        for bill in extra_bills or []:
+            progress(f"loading bill {bill.source}")
+            res = ws.ingest_transactions(bill.transactions, source=bill.source, sha256=bill.sha256,
+                                         origin="bill", meta={"channel": bill.channel, "kind": bill.kind,
+                                                              "totals": bill.totals})
+            t_ids.append(res.batch_id)
+        dates = ws.bill_dates(t_ids) if t_ids else None
+        last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
+        sel = by_batches([o.batch_id], r_ids or ["-"], t_ids or ["-"])
+        return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
+                        persist=workspace is not None, spark_master=spark_master, progress=progress)
+
+
+def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
+                        config: Config | None = None, engine: str = "duckdb", spark_master: str | None = None,
+                        progress: Progress = _noop) -> RunResult:
+    """Reconcile the stored rows of bill dates first_day..last_day; replace that period's results."""
+    config = config or Config()
+    tz = ZoneInfo(config.timezone)
+    start = dt.datetime.combine(first_day, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    with Workspace(workspace) as ws:
+        sel = by_window(start, end, first_day, last_day)
+        return _execute(ws, sel, params_for(config, last_day), (first_day, last_day), out_dir, engine, config,
+                        persist=True, spark_master=spark_master, progress=progress)
+
+
+def _input_totals(ws: Workspace, sel: Selections) -> dict[str, tuple[int, int]]:
+    out = {}
+    for name, sql in (("orders", sel.orders), ("refunds", sel.refunds), ("transactions", sel.txs)):
+        n, s = ws.con.execute(f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM ({sql})").fetchone()
+        out[name] = (int(n), int(s))
+    return out
+
+
+def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period) -> str:
+    batches = ws.con.execute("SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM batches").fetchone()[0] or ""
+    h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, config.model_dump(mode="json"), str(period)],
+                                  sort_keys=True).encode())
+    return "run-" + h.hexdigest()[:16]
+
+
+def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
+             config: Config, *, persist: bool, spark_master: str | None, progress: Progress) -> RunResult:
+    progress(f"reconciling on {engine}")
+    started = dt.datetime.now(dt.UTC)
+    rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master)
+    table = materialize(ws.con, rel, config.stores)
+    progress("checking control totals")
+    summary = summarize(ws.con, table, _input_totals(ws, sel))
+    run_id = _run_id(ws, sel, config, engine, period)
+    summary = {"run_id": run_id, "engine": engine,
+               "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
+               "window_end": params.window_end.isoformat(), **summary}
+    csv_path = json_path = None
+    if out_dir is not None:
+        progress(f"writing {out_dir}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        csv_path, json_path = out_dir / "outcomes.csv", out_dir / "summary.json"
+        write_csv(ws.con, table, csv_path)
+        dump_summary(summary, json_path)
+    if persist and period:
+        progress("storing results in the workspace")
+        _store(ws, table, run_id, period, engine, config, started, summary)
+    return RunResult(run_id, period[0] if period else None, period[1] if period else None,
+                     csv_path, json_path, summary, table)
+
+
+def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary) -> None:
+    con = ws.con
+    cols = ", ".join(STORED_COLUMNS)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM outcomes WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
+        con.execute(f"INSERT INTO outcomes (run_id, period_from, period_to, {cols}) "
+                    f"SELECT ?, ?, ?, {cols} FROM {table}", [run_id, period[0], period[1]])
+        con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
+                    [run_id, started, period[0], period[1], engine, None,
+                     hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
+                     json.dumps(summary, ensure_ascii=False, default=str)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,244 @@
+"""Load a canonical CSV (orders, refunds, transactions) into a typed, validated DuckDB table.
+
+One pass of DuckDB's parallel CSV reader produces the typed columns and, per row, a compact
+list of the fields that failed; problems are then read back (at most ``MAX_PROBLEMS``, with a
+total count) and raised together as one ``LoadError``. Nothing is written to the canonical
+tables here: the caller (``workspace``) moves a clean staged table in, in one transaction.
+
+Fatal (the file is rejected): unreadable file, wrong encoding, missing required column, ragged
+rows, bad amount/time/date/enum/int, empty required value, duplicate order_no/refund_no inside one
+file. Not fatal (become outcomes in the engine): duplicate channel transactions, refunds of unknown
+orders, status contradictions.
+
+Line numbers: ``src_line`` is the record number + 1 (the header is line 1); it equals the physical
+line unless a quoted field spans lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..errors import LoadError, Problem
+from ..money import sql_yuan_to_fen, sql_yuan_valid
+from .specs import KEYS, SPECS, Field
+
+MAX_PROBLEMS = 50
+_FS, _RS = "\x1f", "\x1e"  # field/record separators inside the per-row problem string
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A validated file in a temp table: ``table`` has the canonical columns + ``src_line`` + ``extra``."""
+
+    kind: str
+    table: str
+    rows: int
+    path: str
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _sniff_encoding(path: Path) -> str:
+    """'utf-8' when the head decodes as UTF-8 (BOM allowed), 'gb18030' when it decodes as that."""
+    head = _read_head(path)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        raise LoadError([Problem(str(path), None, None, None, "file is neither UTF-8 nor GBK/GB18030 text")],
+                        hint="export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(1 << 16)
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    """Write a UTF-8 copy of a GBK/other-encoded file to a temp file (streamed, constant memory)."""
+    out = tempfile.NamedTemporaryFile(prefix="_pm_utf8_", suffix=".csv", delete=False)
+    line = 1
+    try:
+        with path.open("r", encoding=encoding, newline="") as src, open(out.name, "w", encoding="utf-8", newline="") as dst:
+            for chunk in iter(lambda: src.read(1 << 20), ""):
+                dst.write(chunk)
+                line += chunk.count("\n")
+    except UnicodeDecodeError as e:
+        Path(out.name).unlink(missing_ok=True)
+        raise LoadError([Problem(str(path), line, None, None, f"invalid {encoding} bytes ({e.reason})")],
+                        hint="check the file's encoding; pass --encoding") from None
+    return Path(out.name)
+
+
+def _header(path: Path, original: Path) -> list[str]:
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        try:
+            row = next(csv.reader(io.StringIO(f.readline())))
+        except StopIteration:
+            raise LoadError([Problem(str(original), 1, None, None, "file is empty (no header line)")]) from None
+    return [c.strip() for c in row]
+
+
+def _field_sql(f: Field, present: bool) -> tuple[str, str | None]:
+    """(typed expression, failure condition or None) for one field over its raw column."""
+    raw = f"NULLIF(trim({_q(f.name)}), '')" if present else "NULL::VARCHAR"
+    if f.kind == "text":
+        return raw, None
+    if f.kind in ("money", "fee"):
+        d = 5 if f.kind == "fee" else 2
+        typed = sql_yuan_to_fen(raw, decimals=d)
+        if f.default is not None:
+            typed = f"coalesce({typed}, CASE WHEN {raw} IS NULL THEN CAST({f.default} AS BIGINT) END)"
+        return typed, f"{raw} IS NOT NULL AND NOT {sql_yuan_valid(raw, decimals=d)}"
+    if f.kind == "time":
+        return f"try_cast({raw} AS TIMESTAMPTZ)", f"{raw} IS NOT NULL AND try_cast({raw} AS TIMESTAMPTZ) IS NULL"
+    if f.kind == "date":
+        return f"try_strptime({raw}, '%Y-%m-%d')::DATE", f"{raw} IS NOT NULL AND try_strptime({raw}, '%Y-%m-%d') IS NULL"
+    if f.kind == "int":
+        typed = f"coalesce(try_cast({raw} AS INTEGER), {f.default or 'NULL'})"
+        return typed, f"{raw} IS NOT NULL AND NOT regexp_full_match({raw}, '[0-9]{{1,6}}')"
+    if f.kind == "enum":
+        vals = ", ".join(_lit(v) for v in f.values)
+        return f"lower({raw})", f"{raw} IS NOT NULL AND lower({raw}) NOT IN ({vals})"
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+_WHAT = {
+    "money": "not a yuan amount with at most 2 decimals (e.g. 12.30)",
+    "fee": "not a yuan fee (at most 5 decimals, whole fen)",
+    "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00)",
+    "date": "not a date (YYYY-MM-DD)",
+    "int": "not a non-negative integer",
+    "enum": "not one of the allowed values",
+}
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
+              key_scope: tuple[str, ...] = ()) -> Staged:
+    """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found."""
+    spec = SPECS[kind]
+    original = Path(path)
+    if not original.is_file():
+        raise LoadError([Problem(str(original), None, None, None, "file not found")])
+    enc = (encoding or _sniff_encoding(original)).lower()
+    readable, tmp = original, None
+    if enc not in ("utf-8", "utf8", "utf-8-sig"):
+        readable = tmp = _transcode(original, enc)
+    try:
+        return _stage(con, kind, spec, original, readable, key_scope)
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged:
+    header = _header(readable, original)
+    present = set(header)
+    missing = [f.name for f in spec if f.required and f.name not in present]
+    if missing:
+        raise LoadError(
+            [Problem(str(original), 1, m, None, "required column missing") for m in missing],
+            hint=f"the header has: {', '.join(header)}; map your export's columns with a profile or rename them",
+        )
+    known = {f.name for f in spec}
+    extras = [h for h in header if h not in known and h]
+    selects, checks = [], []
+    for f in spec:
+        typed, bad = _field_sql(f, f.name in present)
+        selects.append(f"{typed} AS {_q(f.target)}")
+        raw = f"NULLIF(trim({_q(f.name)}), '')" if f.name in present else "NULL"
+        if bad is not None:
+            checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {raw} END")
+        if f.nonempty and f.name in present:
+            checks.append(f"CASE WHEN {raw} IS NULL THEN {_lit(f.name + _FS + 'empty' + _FS)} END")
+    extra_sql = (
+        "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))::VARCHAR"
+        if extras else "NULL::VARCHAR"
+    )
+    err_sql = f"NULLIF(concat_ws({_lit(_RS)}, {', '.join(checks)}), '')" if checks else "NULL::VARCHAR"
+    table = f"_pm_stage_{kind}"
+    src = (f"read_csv({_lit(str(readable))}, header=true, all_varchar=true, delim=',', quote='\"', "
+           f"escape='\"', strict_mode=true, null_padding=false)")
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    try:
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}, {extra_sql} AS extra, "
+                    f"{err_sql} AS _pm_err FROM {src}")
+    except duckdb.Error as e:
+        raise LoadError([Problem(str(original), None, None, None, _duck_msg(e))],
+                        hint="the file is not a well-formed CSV (check quoting, column count and encoding)") from None
+    problems, total = _collect_problems(con, table, spec, original)
+    if kind in KEYS:
+        dup_p, dup_n = _duplicate_keys(con, table, KEYS[kind] + tuple(key_scope), original)
+        problems += dup_p
+        total += dup_n
+    if total:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        raise LoadError(problems[:MAX_PROBLEMS], total=total,
+                        hint="fix these rows in the export and load the file again; nothing was stored")
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Staged(kind, table, rows, str(original))
+
+
+def _duck_msg(e: Exception) -> str:
+    msg = str(e).strip()
+    return msg.split("\n\n")[0][:500]
+
+
+def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Problem], int]:
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE _pm_err IS NOT NULL").fetchone()[0]
+    if not total:
+        return [], 0
+    rows = con.execute(
+        f"SELECT rowid + 2, _pm_err FROM {table} WHERE _pm_err IS NOT NULL ORDER BY rowid LIMIT {MAX_PROBLEMS}"
+    ).fetchall()
+    by_name = {f.name: f for f in spec}
+    out: list[Problem] = []
+    n_fields = 0
+    for line, err in rows:
+        for item in err.split(_RS):
+            name, what, value = item.split(_FS, 2)
+            n_fields += 1
+            if what == "empty":
+                msg = "required value is empty"
+            else:
+                msg = _WHAT[what]
+                if what == "enum":
+                    msg += f": {', '.join(by_name[name].values)}"
+            out.append(Problem(str(original), int(line), name, value or None, msg))
+    return out, max(total, len(out))
+
+
+def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path) -> tuple[list[Problem], int]:
+    cols = ", ".join(_q(k) for k in key)
+    total = con.execute(
+        f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if not total:
+        return [], 0
+    rows = con.execute(
+        f"SELECT {cols}, list(rowid + 2 ORDER BY rowid) FROM {table} GROUP BY ALL HAVING count(*) > 1 "
+        f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
+    ).fetchall()
+    out = []
+    for *vals, lines in rows:
+        out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
+                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(x) for x in lines if x != lines[1])}"))
+    return out, total

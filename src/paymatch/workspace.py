@@ -1,0 +1,221 @@
+"""The DuckDB workspace: one file (or memory) holding raw canonical rows with provenance, load
+batches, runs and their outcomes.
+
+Loads are all-or-nothing: a file is staged and validated in a temp table first (``sources``), then
+moved in with one transaction; a failure leaves the stored data exactly as it was. Re-loading the
+same bytes is a no-op (the batch id is derived from the content hash). A newer load of a record
+with the same key replaces the older one (an order's status moves on; a bill confirms a
+notification), so reruns never duplicate rows. Results of a run replace the same period's previous
+results atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .errors import LoadError, PaymatchError, Problem
+from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
+from .sources.canonical import Staged, stage_csv
+
+_TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
+#: how a newer row replaces an older one
+_UPSERT_KEY = {
+    "orders": ["order_no"],
+    "refunds": ["refund_no"],
+    "transactions": ["channel", "channel_tx_id", "type", "coalesce(channel_refund_id, refund_no, '')"],
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one load did: ``skipped`` when the same content was already stored."""
+
+    batch_id: str
+    kind: str
+    source: str
+    rows: int
+    skipped: bool
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _ddl() -> list[str]:
+    stmts = [
+        """CREATE TABLE IF NOT EXISTS batches (batch_id VARCHAR PRIMARY KEY, kind VARCHAR, source VARCHAR,
+           sha256 VARCHAR, rows BIGINT, origin VARCHAR, loaded_at TIMESTAMPTZ, meta VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+           period_from DATE, period_to DATE, engine VARCHAR, inputs VARCHAR, config_sha256 VARCHAR, summary VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS quarantine (item_id VARCHAR PRIMARY KEY, channel VARCHAR, source VARCHAR,
+           sha256 VARCHAR, reason VARCHAR, payload BLOB, received_at TIMESTAMPTZ)""",
+    ]
+    for table, cols in _TABLE_COLUMNS.items():
+        defs = [f"{c} {DUCK_TYPES[c]}" for c in cols]
+        if table == "transactions":
+            defs.append("origin VARCHAR")
+        defs += ["extra VARCHAR", "src_file VARCHAR", "src_line BIGINT", "batch_id VARCHAR"]
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(defs)})")
+    return stmts
+
+
+class Workspace:
+    """A DuckDB workspace file (``path``) or an in-memory one (``path=None``)."""
+
+    def __init__(self, path: str | Path | None = None, *, threads: int | None = None):
+        self.path = str(path) if path else None
+        try:
+            self.con = duckdb.connect(self.path or ":memory:")
+        except duckdb.Error as e:
+            raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e
+        self.con.execute(f"SET TimeZone='{TZ}'")
+        self.con.execute("SET enable_progress_bar=false")
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
+        for stmt in _ddl():
+            self.con.execute(stmt)
+        from .outcomes_store import ensure_outcome_tables
+
+        ensure_outcome_tables(self.con)
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        self.con.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- loading -------------------------------------------------------------------------------
+
+    def batch_exists(self, batch_id: str) -> bool:
+        """True when a batch with this id (kind + content hash) is stored."""
+        return self.con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchone() is not None
+
+    def ingest_csv(self, kind: str, path: str | Path, *, encoding: str | None = None,
+                   key_scope: tuple[str, ...] = ()) -> IngestResult:
+        """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent."""
+        if kind not in _TABLE_COLUMNS:
+            raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
+        digest: dict[str, str] = {}
+        hasher = threading.Thread(target=lambda: digest.setdefault("h", file_sha256(path)))
+        hasher.start()  # hashing overlaps DuckDB's parse; hashlib releases the GIL
+        try:
+            staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope)
+        finally:
+            hasher.join()
+        batch_id = f"{kind}:{digest['h'][:20]}"
+        if self.batch_exists(batch_id):
+            self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+            return IngestResult(batch_id, kind, str(path), 0, True)
+        origin = "file"
+        self._commit(staged, batch_id, digest["h"], origin, key_scope)
+        return IngestResult(batch_id, kind, str(path), staged.rows, False)
+
+    def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
+                            origin: str = "bill", meta: dict | None = None) -> IngestResult:
+        """Store canonical transactions from a channel parser or a notification (``TRANSACTION_ARROW``)."""
+        sha = sha256 or hashlib.sha256(source.encode() + str(table.num_rows).encode()).hexdigest()
+        batch_id = f"transactions:{sha[:20]}"
+        if self.batch_exists(batch_id):
+            return IngestResult(batch_id, "transactions", source, 0, True)
+        missing = [c for c in TRANSACTION_COLUMNS if c not in table.column_names]
+        if missing:
+            raise LoadError([Problem(source, None, c, None, "column missing from parsed transactions") for c in missing])
+        tname = "_pm_stage_arrow"
+        self.con.register("_pm_arrow_in", table)
+        try:
+            cols = ", ".join(
+                f"CAST({c} AS {DUCK_TYPES[c]}) AS {c}" for c in TRANSACTION_COLUMNS
+            )
+            src_line = "src_line" if "src_line" in table.column_names else "NULL::BIGINT"
+            src_file = "src_file" if "src_file" in table.column_names else f"'{source}'"
+            self.con.execute(f"DROP TABLE IF EXISTS {tname}")
+            self.con.execute(
+                f"CREATE TEMP TABLE {tname} AS SELECT {cols}, NULL::VARCHAR AS extra, "
+                f"coalesce({src_file}, ?) AS _pm_src_file, {src_line} AS _pm_src_line FROM _pm_arrow_in",
+                [source],
+            )
+        finally:
+            self.con.unregister("_pm_arrow_in")
+        staged = Staged("transactions", tname, table.num_rows, source)
+        self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
+        return IngestResult(batch_id, "transactions", source, table.num_rows, False)
+
+    def _commit(self, staged: Staged, batch_id: str, sha: str, origin: str, key_scope: tuple[str, ...],
+                *, meta: dict | None = None, provenance_cols: bool = False) -> None:
+        kind, con = staged.kind, self.con
+        cols = _TABLE_COLUMNS[kind]
+        key = list(key_scope) + _UPSERT_KEY[kind]
+        src_file = "_pm_src_file" if provenance_cols else "?"
+        src_line = "_pm_src_line" if provenance_cols else "rowid + 2"
+        params = [] if provenance_cols else [staged.path]
+        origin_col = ", origin" if kind == "transactions" else ""
+        origin_val = f", '{origin}'" if kind == "transactions" else ""
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchone()[0]:
+                cond = " AND ".join(f"{_qual('t', k)} IS NOT DISTINCT FROM {_qual('s', k)}" for k in key)
+                con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+            con.execute(
+                f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
+                f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' FROM {staged.table}",
+                params,
+            )
+            con.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
+                [batch_id, kind, staged.path, sha, staged.rows, origin, json.dumps(meta or {}, ensure_ascii=False)],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+
+    # --- questions about what is stored --------------------------------------------------------
+
+    def bill_dates(self, batch_ids: list[str] | None = None) -> tuple[dt.date, dt.date] | None:
+        """(first, last) bill date among stored transactions (or those of the given batches)."""
+        where, params = "", []
+        if batch_ids:
+            where = f"WHERE batch_id IN ({', '.join('?' for _ in batch_ids)})"
+            params = list(batch_ids)
+        row = self.con.execute(
+            f"SELECT min(coalesce(bill_date, CAST(occurred_at AS DATE))), "
+            f"max(coalesce(bill_date, CAST(occurred_at AS DATE))) FROM transactions {where}", params
+        ).fetchone()
+        return None if row[0] is None else (row[0], row[1])
+
+    def quarantine(self, *, channel: str, source: str, payload: bytes, reason: str) -> str:
+        """Keep a rejected bill or notification aside for a person; returns its id."""
+        sha = hashlib.sha256(payload).hexdigest()
+        item_id = f"q:{sha[:20]}"
+        self.con.execute(
+            "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
+            [item_id, channel, source, sha, reason, payload],
+        )
+        return item_id
+
+
+def _qual(alias: str, key: str) -> str:
+    if key.startswith("coalesce("):
+        inner = key[len("coalesce("):-1]
+        parts = [p.strip() for p in inner.split(",")]
+        return "coalesce(" + ", ".join(p if p.startswith("'") else f"{alias}.{p}" for p in parts) + ")"
+    return f"{alias}.{key}"
