@@ -1,0 +1,200 @@
+"""Bytes -> a table of raw strings, each row carrying its 1-based physical line (profile step 1).
+
+CSV is split into lines and filtered (blank, comment, preamble, trailer) with pyarrow compute,
+then each kept line is prefixed with its own line number as an extra first field and the lot is
+handed to pyarrow's CSV reader. The line number thus travels inside the row: no positional
+bookkeeping, and a malformed row reported by the reader still says where it was. A line with an
+odd number of quote characters means a quoted field spans lines; only then do we fall back to
+Python's csv module, which tracks lines itself.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from paymatch.channels.profiles import Profile, find_header_line
+from paymatch.errors import LoadError, Problem
+
+#: how far down the header row may be
+HEAD_LINES = 200
+#: most problems reported in one LoadError
+MAX_PROBLEMS = 50
+_STRIP = ' \t\r`"\ufeff\u3000'
+
+
+@dataclass
+class RawTable:
+    """The export's table as strings.
+
+    header: cleaned source column names (``c0``.. in ``table`` follow this order).
+    header_line: 1-based line of the header row.
+    table: ``_pm_line`` (int64) then ``c0``..``cN`` (string, never null).
+    side_lines: (line, text) of every line outside the table (title, comments, trailer),
+                where constants and control totals are looked for.
+    problems: rows that could not be split into the header's fields.
+    """
+
+    header: list[str]
+    header_line: int
+    table: pa.Table
+    side_lines: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def clean_names(cells: list[str]) -> list[str]:
+    """Strip quotes/backticks/blanks off header cells and make duplicate names unique."""
+    seen: dict[str, int] = {}
+    out = []
+    for cell in cells:
+        name = cell.strip(_STRIP)
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+def decode(profile: Profile, data: bytes, source: str) -> str:
+    """Decode with the profile's encoding; a wrong encoding is a LoadError at the first bad byte."""
+    enc = "utf-8-sig" if profile.file.encoding.startswith("utf-8") else profile.file.encoding
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start: exc.start + 4].hex(" ")
+        raise LoadError(
+            [Problem(source, line, None, bad, f"bytes are not valid {profile.file.encoding}")],
+            hint=f"profile {profile.name} expects {profile.file.encoding}; was the file re-saved in another encoding?",
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def read_raw(profile: Profile, data: bytes, source: str) -> RawTable:
+    """Read ``data`` (CSV or xlsx, per the profile) into a ``RawTable``."""
+    if profile.file.type == "xlsx":
+        from paymatch.channels.profile_xlsx import read_xlsx
+
+        return read_xlsx(profile, data, source)
+    text = decode(profile, data, source)
+    lines = pc.utf8_rtrim(pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), "\r")
+    return _read_lines(profile, lines, source)
+
+
+def header_index(profile: Profile, head: list[str], source: str) -> int:
+    """0-based index of the header row among ``head`` lines, or LoadError saying what was sought."""
+    f = profile.file
+    wanted = profile.header_cells()
+    if wanted:
+        idx = find_header_line(head, wanted, f.delimiter, start=f.skip_lines)
+    else:
+        idx = next((i for i in range(f.skip_lines, len(head)) if head[i].strip(_STRIP + f.delimiter)
+                    and not (f.comment_prefix and head[i].startswith(f.comment_prefix))), None)
+    if idx is None:
+        what = f"a header row with {wanted}" if wanted else "a header row"
+        raise LoadError([Problem(source, None, None, None, f"{what} not found in the first {len(head)} lines")],
+                        hint=f"is this really a {profile.name} export?")
+    return idx
+
+
+def seq(start: int, n: int) -> pa.Array:
+    """int64 array start, start+1, ... (n values) built in Arrow, not from a Python range."""
+    if n == 0:
+        return pa.array([], pa.int64())
+    return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), start - 1)
+
+
+def _read_lines(profile: Profile, lines: pa.Array, source: str) -> RawTable:
+    f = profile.file
+    head = lines.slice(0, HEAD_LINES).to_pylist()
+    h = header_index(profile, head, source)
+    header = clean_names(next(csv.reader([head[h]], delimiter=f.delimiter, quotechar=f.quote)))
+    body = lines.slice(h + 1)
+    n = len(body)
+    line_no = seq(h + 2, n)
+    pos = seq(0, n)
+    side = pa.repeat(pa.scalar(False), n)
+    if f.comment_prefix:
+        side = pc.or_(side, pc.starts_with(body, f.comment_prefix))
+    if f.trailer_regex and n:
+        hits = pc.indices_nonzero(pc.and_not(pc.match_substring_regex(body, f.trailer_regex), side))
+        if len(hits):
+            side = pc.or_(side, pc.greater_equal(pos, hits[0]))
+    blank = pc.equal(pc.utf8_trim(body, _STRIP + f.delimiter), "")
+    keep = pc.and_not(pc.invert(blank), side)
+    if f.trailer_lines:
+        kept_idx = pc.indices_nonzero(keep)
+        tail = kept_idx.slice(max(0, len(kept_idx) - f.trailer_lines))
+        drop = pc.is_in(pos, value_set=tail)
+        side = pc.or_(side, drop)
+        keep = pc.and_not(keep, drop)
+    side_lines = [(i + 1, t) for i, t in enumerate(head[:h])]
+    side_lines += list(zip(line_no.filter(side).to_pylist(), body.filter(side).to_pylist()))
+    kept, kept_no = body.filter(keep), line_no.filter(keep)
+    odd_quotes = pc.any(pc.equal(pc.bit_wise_and(pc.count_substring(kept, f.quote), 1), 1)).as_py()
+    if odd_quotes:
+        table, problems = _python_csv(profile, header, kept.to_pylist(), kept_no.to_pylist(), source)
+    else:
+        table, problems = _arrow_csv(profile, header, kept, kept_no, source)
+    return RawTable(header, h + 1, table, side_lines, problems)
+
+
+def _names(header: list[str]) -> list[str]:
+    return ["_pm_line"] + [f"c{i}" for i in range(len(header))]
+
+
+def _arrow_csv(profile: Profile, header: list[str], kept: pa.Array, kept_no: pa.Array, source: str):
+    d = profile.file.delimiter
+    problems: list[Problem] = []
+
+    def bad_row(row) -> str:
+        num, _, rest = row.text.partition(d)
+        fields = len(next(csv.reader([rest], delimiter=d, quotechar=profile.file.quote), []))
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(Problem(source, int(num), None, rest[:120],
+                                    f"row has {fields} fields, the header has {len(header)}"))
+        return "skip"
+
+    names = _names(header)
+    if len(kept) == 0:
+        return pa.table({n: pa.array([], pa.int64() if n == "_pm_line" else pa.string()) for n in names}), problems
+    sep = pa.scalar(d, pa.large_string())
+    prefixed = pc.binary_join_element_wise(pc.cast(kept_no, pa.large_string()), kept, sep)
+    # "line,cells\n" per row; the value buffer of a fresh array is then the whole CSV body
+    rows = pc.binary_join_element_wise(prefixed, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
+    size = pc.sum(pc.binary_length(rows)).as_py()
+    buf = rows.buffers()[2].slice(0, size)
+    types = {n: pa.string() for n in names}
+    types["_pm_line"] = pa.int64()
+    table = pacsv.read_csv(
+        pa.BufferReader(buf),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=d, quote_char=profile.file.quote, invalid_row_handler=bad_row),
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False),
+    )
+    return table, problems
+
+
+def _python_csv(profile: Profile, header: list[str], kept: list[str], kept_no: list[int], source: str):
+    # Rare path (a quoted value spans lines): Python's csv module tracks how many lines each
+    # record consumed, which maps every record back to its first physical line.
+    reader = csv.reader(iter(kept), delimiter=profile.file.delimiter, quotechar=profile.file.quote)
+    cols: list[list[str]] = [[] for _ in range(len(header) + 1)]
+    problems: list[Problem] = []
+    consumed = 0
+    for record in reader:
+        line = kept_no[consumed]
+        consumed = reader.line_num
+        if len(record) != len(header):
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(Problem(source, line, None, profile.file.delimiter.join(record)[:120],
+                                        f"row has {len(record)} fields, the header has {len(header)}"))
+            continue
+        cols[0].append(line)
+        for i, value in enumerate(record, 1):
+            cols[i].append(value)
+    arrays = [pa.array(cols[0], pa.int64())] + [pa.array(c, pa.string()) for c in cols[1:]]
+    return pa.Table.from_arrays(arrays, names=_names(header)), problems

@@ -1,0 +1,278 @@
+"""Raw strings -> canonical transactions in DuckDB (profile step 2): clean, validate, type, tie out.
+
+Everything is one SQL pass over the Arrow table from ``profile_read``: cells are trimmed of the
+decorations exports add (tabs, backticks, ="…" Excel guards, currency signs, thousands commas),
+money goes through ``paymatch.money``'s SQL helpers (exact, no float), times through strptime and
+the profile's zone. Every invalid cell becomes a Problem row of one query, so a user sees all of
+them (up to 50) in one LoadError with file, physical line, source column, value and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import pyarrow as pa
+
+from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
+from paymatch.channels.profiles import Profile
+from paymatch.errors import LoadError, Problem
+from paymatch.money import parse_yuan, sql_yuan_to_fen, sql_yuan_valid
+from paymatch.schema import TRANSACTION_ARROW
+
+_BLANKS = " \t\r`\u3000"
+_TRIM = _BLANKS + '"'
+_MONEY_JUNK = r"[¥￥,\s元]|^CNY|^RMB"
+_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+_DATE_FORMATS = ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y年%m月%d日"]
+_MONEY_FIELDS = ("amount", "amount_in", "amount_out", "fee", "settle_amount")
+
+
+def lit(text: str) -> str:
+    """SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _clean(col: str) -> str:
+    # trim, unwrap an Excel ="..." text guard, trim again; empty -> NULL
+    inner = f"regexp_replace(trim({col}, {lit(_BLANKS)}), '^=\"(.*)\"$', '\\1')"
+    return f"nullif(trim({inner}, {lit(_TRIM)}), '')"
+
+
+class _Ctx:
+    """Resolved mapping of one parse: canonical field -> present source columns."""
+
+    def __init__(self, profile: Profile, raw: RawTable, source: str):
+        self.profile, self.raw, self.source = profile, raw, source
+        self.problems: list[Problem] = []
+        pos = {name: i for i, name in enumerate(raw.header)}
+        self.cols: dict[str, list[str]] = {}
+        self.label: dict[str, str] = {}
+        for fld, names in profile.columns.items():
+            present = [n for n in names if n in pos]
+            if present:
+                self.cols[fld] = [f"c{pos[n]}" for n in present]
+                self.label[fld] = present[0]
+            elif self._required(fld):
+                self.problems.append(Problem(source, raw.header_line, names[0], None,
+                                             f"column for {fld} not found; header has {raw.header}"))
+        if not {"channel_tx_id", "order_no"} & set(self.cols):
+            wanted = profile.columns.get("channel_tx_id", []) + profile.columns.get("order_no", [])
+            self.problems.append(Problem(source, raw.header_line, None, None,
+                                         f"none of the id columns {wanted} is in the header"))
+        self.const = {k: self._constant(k) for k in profile.constants}
+
+    def _required(self, fld: str) -> bool:
+        p = self.profile
+        return fld in ("amount", "amount_in", "amount_out", "occurred_at") or (
+            fld == "type" and p.type.rule == "column") or fld == "status"
+
+    def _constant(self, key: str) -> str | None:
+        spec = self.profile.constants[key]
+        if spec.value is not None:
+            return spec.value
+        rx = re.compile(spec.regex)
+        for _, text in self.raw.side_lines:
+            m = rx.search(text)
+            if m:
+                return m.group(1).strip()
+        self.problems.append(Problem(self.source, None, key, None, f"no line matches {spec.regex!r}"))
+        return None
+
+
+def _stage_sql(ctx: _Ctx) -> str:
+    sel = ["_pm_line"]
+    for fld, cols in ctx.cols.items():
+        sel.append(f"coalesce({', '.join(_clean(c) for c in cols)}) AS f_{fld}")
+    for fld in _MONEY_FIELDS:
+        if fld in ctx.cols:
+            junk = f"regexp_replace(f_{fld}, {lit(_MONEY_JUNK)}, '', 'g')"
+            sel.append(f"regexp_replace({junk}, '^[+-]', '') AS m_{fld}")
+            sel.append(f"starts_with({junk}, '-') AS neg_{fld}")
+    inner = ", ".join(sel)
+    return f"SELECT * FROM (SELECT {inner} FROM _pm_raw)"
+
+
+def _money(ctx: _Ctx, fld: str) -> tuple[str, str]:
+    """(valid-or-absent condition, signed fen expression) of a money field."""
+    p = ctx.profile
+    m = f"m_{fld}"
+    if p.amount.unit == "fen":
+        valid, fen = f"regexp_full_match({m}, '^[0-9]{{1,17}}$')", f"TRY_CAST({m} AS BIGINT)"
+    else:
+        dec = p.amount.fee_decimals if fld == "fee" else p.amount.decimals
+        valid, fen = sql_yuan_valid(m, decimals=dec), sql_yuan_to_fen(m, decimals=dec)
+    return f"({m} IS NULL OR {valid})", f"CASE WHEN neg_{fld} THEN -({fen}) ELSE {fen} END"
+
+
+def _time(ctx: _Ctx) -> str:
+    p = ctx.profile
+    fmts = [f for f in p.time.formats if f != "iso"]
+    if p.file.type == "xlsx":
+        fmts.append("%Y-%m-%d %H:%M:%S")
+    tz = lit(p.time.timezone)
+    naive = [f"try_strptime(f_occurred_at, [{', '.join(lit(f) for f in fmts)}])"] if fmts else []
+    if "iso" in p.time.formats:
+        naive.append("TRY_CAST(f_occurred_at AS TIMESTAMP)")
+    local = f"timezone({tz}, coalesce({', '.join(naive)}))" if naive else "NULL"
+    if "iso" in p.time.formats:
+        return (f"CASE WHEN regexp_matches(f_occurred_at, {lit(_OFFSET)}) "
+                f"THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) ELSE {local} END")
+    return local
+
+
+def _case(col: str, mapping: dict, default: str | None) -> str:
+    whens = " ".join(f"WHEN {col} = {lit(k)} THEN {lit(str(v))}" for k, v in mapping.items())
+    dflt = lit(default) if default else "NULL"
+    return f"CASE WHEN {col} IS NULL THEN {dflt} {whens} ELSE NULL END" if whens else dflt
+
+
+def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """SQL of typed rows plus the checks: (condition-when-bad, source column, value expr, message)."""
+    p, has = ctx.profile, ctx.cols
+    checks: list[tuple[str, str, str, str]] = []
+    sel: list[str] = []
+    for fld in _MONEY_FIELDS:
+        if fld in has:
+            ok, fen = _money(ctx, fld)
+            sel.append(f"{fen} AS fen_{fld}")
+            unit = "whole fen" if p.amount.unit == "fen" else "yuan amount"
+            checks.append((f"NOT {ok}", ctx.label[fld], f"f_{fld}", f"not a {unit}"))
+    if p.type.rule == "in_out":
+        has_in = "coalesce(fen_amount_in, 0) <> 0"
+        sel.append(f"abs(CASE WHEN {has_in} THEN fen_amount_in ELSE fen_amount_out END) AS amount_fen")
+        sel.append(f"CASE WHEN {has_in} THEN 'payment' ELSE 'refund' END AS type")
+        checks.append(("coalesce(fen_amount_in, 0) = 0 AND coalesce(fen_amount_out, 0) = 0",
+                       ctx.label["amount_in"], "f_amount_in", "no amount in either money column"))
+    else:
+        sel.append("abs(fen_amount) AS amount_fen")
+        checks.append(("f_amount IS NULL", ctx.label["amount"], "f_amount", "amount is empty"))
+        rule = p.type.rule
+        if rule == "column":
+            sel.append(f"{_case('f_type', p.type.map, None)} AS type")
+            checks.append(("f_type IS NOT NULL AND (" + _case("f_type", p.type.map, None) + ") IS NULL",
+                           ctx.label["type"], "f_type", f"unknown type value; known: {sorted(p.type.map)}"))
+            checks.append(("f_type IS NULL", ctx.label["type"], "f_type", "type is empty"))
+        elif rule == "sign":
+            sel.append("CASE WHEN neg_amount THEN 'refund' ELSE 'payment' END AS type")
+        else:
+            sel.append(f"{lit(p.type.value.value)} AS type")
+    sel.append(f"{_time(ctx)} AS occurred_at")
+    checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
+    checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
+                   f"time does not match {p.time.formats}"))
+    default = p.status.default.value if p.status.default else None
+    if "status" in has:
+        expr = _case("f_status", {k: v.value for k, v in p.status.map.items()}, default)
+        sel.append(f"{expr} AS status")
+        checks.append((f"({expr}) IS NULL", ctx.label["status"], "f_status",
+                       f"unknown status value; known: {sorted(p.status.map)}"))
+    else:
+        sel.append(f"{lit(default)} AS status")
+    ids = [f"f_{f}" for f in ("channel_tx_id", "order_no") if f in has]
+    if ids:
+        checks.append((" AND ".join(f"{i} IS NULL" for i in ids), ctx.label.get("channel_tx_id") or
+                       ctx.label["order_no"], ids[0], "no transaction id or order number"))
+    if "bill_date" in has:
+        fmts = ", ".join(lit(f) for f in _DATE_FORMATS)
+        sel.append(f"CAST(try_strptime(f_bill_date, [{fmts}]) AS DATE) AS bill_date")
+        checks.append(("f_bill_date IS NOT NULL AND bill_date IS NULL", ctx.label["bill_date"], "f_bill_date",
+                       f"not a date ({_DATE_FORMATS})"))
+    elif ctx.const.get("bill_date"):
+        sel.append(f"CAST(try_strptime({lit(ctx.const['bill_date'])}, [{', '.join(map(lit, _DATE_FORMATS))}]) "
+                   "AS DATE) AS bill_date")
+    else:
+        sel.append(f"CAST(timezone({lit(p.time.timezone)}, occurred_at) AS DATE) AS bill_date")
+    for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id"):
+        sel.append(f"f_{fld} AS {fld}" if fld in has else f"NULL::VARCHAR AS {fld}")
+    merchant = ctx.const.get("merchant_id")
+    sel.append("f_merchant_id AS merchant_id" if "merchant_id" in has
+               else f"{lit(merchant) if merchant else 'NULL::VARCHAR'} AS merchant_id")
+    method = lit(p.method) if p.method else "NULL::VARCHAR"
+    sel.append(f"coalesce(f_method, {method}) AS method" if "method" in has else f"{method} AS method")
+    sel.append("fen_fee AS fee_fen" if "fee" in has else "NULL::BIGINT AS fee_fen")
+    sel.append("fen_settle_amount AS settle_amount_fen" if "settle_amount" in has else "NULL::BIGINT AS settle_amount_fen")
+    sel.append("*")
+    return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
+
+
+def _one(con, sql: str) -> tuple:
+    # fetch everything: DuckDB 2 keeps a half-read result open and refuses the next query
+    return con.execute(sql).fetchall()[0]
+
+
+def _problem_rows(con, checks, source: str) -> tuple[list[Problem], int]:
+    parts = [f"SELECT _pm_line AS line, {lit(label)} AS field, {value}::VARCHAR AS value, {lit(msg)} AS message "
+             f"FROM _pm_typed WHERE {cond}" for cond, label, value, msg in checks]
+    union = " UNION ALL ".join(parts)
+    total = _one(con, f"SELECT count(*) FROM ({union})")[0]
+    rows = con.execute(f"SELECT * FROM ({union}) ORDER BY line, field LIMIT {MAX_PROBLEMS}").fetchall()
+    return [Problem(source, line, fld, val, msg) for line, fld, val, msg in rows], total
+
+
+def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for check in ctx.profile.totals:
+        rx = re.compile(check.regex)
+        hit = next(((n, t, m) for n, t in ctx.raw.side_lines if (m := rx.search(t))), None)
+        if hit is None:
+            ctx.problems.append(Problem(source, None, "totals", None, f"control totals line {check.regex!r} not found"))
+            continue
+        line, text, m = hit
+        where = "" if check.scope == "all" else f"WHERE type = {lit(check.scope)}"
+        amount = ("sum(CASE WHEN type = 'refund' THEN -amount_fen ELSE amount_fen END)"
+                  if check.amount_mode == "net" else "sum(amount_fen)")
+        n, fen = _one(con, f"SELECT count(*), coalesce({amount}, 0) FROM _pm_typed {where}")
+        groups = m.groupdict()
+        if groups.get("count") is not None:
+            said = int(re.sub(r"[,\s]", "", groups["count"]))
+            totals[f"{check.scope}_count"] = said
+            if said != n:
+                ctx.problems.append(Problem(source, line, "totals", text.strip(),
+                                            f"totals say {said} {check.scope} rows, the file has {n}"))
+        if groups.get("amount") is not None:
+            raw_amt = re.sub(_MONEY_JUNK, "", groups["amount"])
+            try:
+                said = parse_yuan(raw_amt.lstrip("+-")) if ctx.profile.amount.unit == "yuan" else int(raw_amt.lstrip("+-"))
+            except ValueError:
+                ctx.problems.append(Problem(source, line, "totals", groups["amount"], "totals amount unreadable"))
+                continue
+            said = -said if raw_amt.startswith("-") and check.amount_mode == "net" else said
+            totals[f"{check.scope}_amount_fen"] = said
+            if said != fen:
+                ctx.problems.append(Problem(source, line, "totals", text.strip(),
+                                            f"totals say {said} fen for {check.scope} rows, rows add up to {fen}"))
+    return totals
+
+
+def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, dt.date | None, dict[str, int]]:
+    """Canonical transactions (``TRANSACTION_ARROW``), the bill date and the printed control totals."""
+    ctx = _Ctx(profile, raw, source)
+    if ctx.problems:  # missing columns: nothing else can be checked meaningfully
+        raise LoadError(ctx.problems[:MAX_PROBLEMS], total=len(ctx.problems),
+                        hint=f"the file does not have the columns profile {profile.name} ({profile.path}) expects")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone='UTC'")
+        con.register("_pm_raw", raw.table)
+        con.execute(f"CREATE TEMP TABLE _pm_stage AS {_stage_sql(ctx)}")
+        typed, checks = _typed_sql(ctx)
+        con.execute(f"CREATE TEMP TABLE _pm_typed AS {typed}")
+        found, total = _problem_rows(con, checks, source)
+        problems = sorted(raw.problems + found, key=lambda p: (p.line or 0, p.field or ""))
+        total += len(raw.problems)
+        totals = _tie_out(con, ctx, source) if not problems else {}
+        problems += ctx.problems
+        total += len(ctx.problems)
+        if problems:
+            raise LoadError(problems[:MAX_PROBLEMS], total=total,
+                            hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
+        cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
+        table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
+                        f"_pm_line AS src_line FROM _pm_typed ORDER BY _pm_line").to_arrow_table()
+        bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed")[0]
+    finally:
+        con.close()
+    table = table.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW)
+    return table, bill_date, totals

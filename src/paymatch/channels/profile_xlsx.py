@@ -1,0 +1,127 @@
+"""Excel (.xlsx) exports for profiles, read with openpyxl in read-only mode.
+
+openpyxl hands rows out one at a time, so this path is row-by-row by nature; Excel caps a sheet
+at ~1M rows and merchant-console exports are far smaller, which keeps it acceptable. Cells are
+turned into the same strings a CSV export would hold (times as 'YYYY-MM-DD HH:MM:SS'), so the
+rest of the pipeline (``profile_sql``) is shared with CSV. The physical "line" of a row is its
+Excel row number, which is what a person opening the file sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from decimal import Decimal
+
+import pyarrow as pa
+
+from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable, clean_names, header_index
+from paymatch.channels.profiles import Profile
+from paymatch.errors import LoadError, Problem
+
+XLSX_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def is_xlsx(data: bytes) -> bool:
+    """True when ``data`` is an Office Open XML workbook (a zip holding ``xl/workbook.xml``)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _openpyxl():
+    try:
+        import openpyxl
+    except ImportError as exc:  # a dev-only dependency today; say what to install
+        raise LoadError([Problem("(xlsx)", None, None, None, "reading .xlsx exports needs openpyxl")],
+                        hint="pip install openpyxl==3.1.5") from exc
+    return openpyxl
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime(XLSX_TIME)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # repr is the shortest text that round-trips, i.e. what Excel stored ("12.3", not 12.2999..)
+        return str(Decimal(repr(value))) if "e" in repr(value) else repr(value)
+    return str(value)
+
+
+def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None) -> list[list[str]]:
+    openpyxl = _openpyxl()
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise LoadError([Problem(source, None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise LoadError([Problem(source, None, None, sheet, f"sheet not found; sheets: {wb.sheetnames}")])
+        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        out = []
+        for row in ws.iter_rows(values_only=True, max_row=limit):
+            out.append([_text(v) for v in row])
+        return out
+    finally:
+        wb.close()
+
+
+def xlsx_head(data: bytes, lines: int = 40) -> str:
+    """The first rows of the first sheet as comma-joined text, for content sniffing."""
+    try:
+        rows = _rows(data, None, "(sniff)", limit=lines)
+    except LoadError:
+        return ""
+    return "\n".join(",".join(r).rstrip(",") for r in rows)
+
+
+def read_xlsx(profile: Profile, data: bytes, source: str) -> RawTable:
+    """Read a profile's xlsx export into a ``RawTable`` (same shape as the CSV path)."""
+    f = profile.file
+    rows = _rows(data, f.sheet, source)
+    joined = [",".join(r).rstrip(",") for r in rows]
+    h = header_index(profile, joined[:200], source)
+    header = clean_names(rows[h])
+    while header and header[-1] == "":  # Excel's used range often runs past the last named column
+        header.pop()
+    trailer = re.compile(f.trailer_regex) if f.trailer_regex else None
+    side: list[tuple[int, str]] = [(i + 1, joined[i]) for i in range(h)]
+    kept: list[int] = []
+    in_trailer = False
+    for i in range(h + 1, len(rows)):
+        text = joined[i]
+        is_comment = bool(f.comment_prefix and text.startswith(f.comment_prefix))
+        in_trailer = in_trailer or bool(trailer and not is_comment and trailer.search(text))
+        if is_comment or in_trailer:
+            side.append((i + 1, text))
+        elif text.strip(" \t,`"):
+            kept.append(i)
+    if f.trailer_lines:
+        for i in kept[-f.trailer_lines:]:
+            side.append((i + 1, joined[i]))
+        kept = kept[: max(0, len(kept) - f.trailer_lines)]
+    problems: list[Problem] = []
+    cols: list[list[str]] = [[] for _ in header]
+    lines: list[int] = []
+    for i in kept:
+        row = rows[i]
+        if any(row[len(header):]):
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(Problem(source, i + 1, None, joined[i][:120],
+                                        f"row has values beyond the header's {len(header)} columns"))
+            continue
+        lines.append(i + 1)
+        for j in range(len(header)):
+            cols[j].append(row[j] if j < len(row) else "")
+    arrays = [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols]
+    names = ["_pm_line"] + [f"c{i}" for i in range(len(header))]
+    return RawTable(header, h + 1, pa.Table.from_arrays(arrays, names=names), side, problems)

@@ -1,0 +1,343 @@
+"""Declarative mapping profiles: a YAML file says how one payment method's CSV/Excel export
+becomes canonical transactions (``schema.TRANSACTION_ARROW``).
+
+A profile is data, not code, so a shop can add a payment method without a release: drop a YAML
+file in a folder and pass the folder to detection. Every profile is validated with pydantic on
+load; a bad one raises ``ConfigError`` naming the file and the key. See
+``paymatch/profiles/README.md`` for every key; the builtin profiles are examples of each feature.
+
+Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
+keeps each row's physical line, and ``profile_sql`` cleans, validates and types it in DuckDB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from paymatch.channels.base import ParsedBill
+from paymatch.errors import ConfigError
+from paymatch.schema import TZ, TxStatus, TxType
+
+#: canonical fields a profile may map to source columns
+FIELDS = (
+    "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
+    "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
+)
+CanonField = Literal[
+    "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
+    "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
+]
+
+
+class _Strict(BaseModel):
+    """Base for profile sections: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+class FileSpec(_Strict):
+    """How the file is laid out: type, encoding, where the table starts and ends."""
+
+    type: Literal["csv", "xlsx"] = "csv"
+    encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = "utf-8-sig"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    quote: str = Field('"', min_length=1, max_length=1)
+    #: physical lines to skip before looking for the header row
+    skip_lines: int = Field(0, ge=0)
+    #: header row = first line holding all these cells; default: sniff.headers, else first table line
+    header_contains: list[str] = []
+    #: lines starting with this are comments wherever they are (kept for constants/totals)
+    comment_prefix: str | None = None
+    #: the first body line matching this regex starts the trailer: it and all after are dropped
+    trailer_regex: str | None = None
+    #: drop this many non-blank lines at the end of the body
+    trailer_lines: int = Field(0, ge=0)
+    #: xlsx only: sheet name (default: the first sheet)
+    sheet: str | None = None
+
+    _check_trailer = field_validator("trailer_regex")(_regex)
+
+
+class Constant(_Strict):
+    """A value that is not in a column: fixed, or captured by a regex's group 1 from the
+    lines around the table (title, comment and trailer lines)."""
+
+    value: str | None = None
+    regex: str | None = None
+
+    _check_regex = field_validator("regex")(_regex)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Constant:
+        if (self.value is None) == (self.regex is None):
+            raise ValueError("give exactly one of 'value' or 'regex'")
+        if self.regex is not None and re.compile(self.regex).groups < 1:
+            raise ValueError("regex needs a capturing group")
+        return self
+
+
+class AmountSpec(_Strict):
+    """How money is written: yuan with decimals, or integer fen."""
+
+    unit: Literal["yuan", "fen"] = "yuan"
+    #: most decimals an amount may show (digits past the fen must be zeros); 2 or 5
+    decimals: Literal[2, 5] = 2
+    fee_decimals: Literal[2, 5] = 2
+
+
+class TimeSpec(_Strict):
+    """Time formats (strptime patterns, or 'iso') and the zone of naive times."""
+
+    formats: list[str] = Field(default_factory=lambda: ["%Y-%m-%d %H:%M:%S"], min_length=1)
+    timezone: str = TZ
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class StatusSpec(_Strict):
+    """Source status value -> canonical status; ``default`` fills empty cells or a missing column."""
+
+    map: dict[str, TxStatus] = {}
+    default: TxStatus | None = None
+
+
+class TypeSpec(_Strict):
+    """How payment and refund rows are told apart.
+
+    rule: column   -- the mapped ``type`` column's value through ``map``
+          sign     -- a negative amount is a refund
+          in_out   -- money in ``amount_in`` is a payment, money in ``amount_out`` a refund
+          constant -- every row is ``value``
+    """
+
+    rule: Literal["column", "sign", "in_out", "constant"] = "constant"
+    map: dict[str, TxType] = {}
+    value: TxType = TxType.PAYMENT
+
+
+class TotalsCheck(_Strict):
+    """A control-total line (found by ``regex`` among the non-table lines) tied out against rows.
+
+    Named groups ``count`` and/or ``amount`` are compared with the rows in ``scope``;
+    ``amount_mode: net`` compares payments minus refunds.
+    """
+
+    regex: str
+    scope: Literal["all", "payment", "refund"] = "all"
+    amount_mode: Literal["sum", "net"] = "sum"
+
+    @field_validator("regex")
+    @classmethod
+    def _groups(cls, value: str) -> str:
+        _regex(value)
+        names = set(re.compile(value).groupindex)
+        if not names & {"count", "amount"}:
+            raise ValueError("totals regex needs a named group 'count' and/or 'amount'")
+        return value
+
+
+class SniffSpec(_Strict):
+    """Content-based recognition: all ``headers`` in one line, and ``regex`` found in the head."""
+
+    headers: list[str] = []
+    regex: str | None = None
+
+    _check_regex = field_validator("regex")(_regex)
+
+    @model_validator(mode="after")
+    def _something(self) -> SniffSpec:
+        if not self.headers and not self.regex:
+            raise ValueError("give 'headers' and/or 'regex' so the layout can be recognised")
+        return self
+
+
+class Profile(_Strict):
+    """One payment method's export layout. See the module docstring and the builtin YAML files."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    channel: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    method: str | None = None
+    description: str = ""
+    #: where the layout comes from ('generic' when not verified against a real export)
+    provenance: str = "generic"
+    file: FileSpec = FileSpec()
+    columns: dict[CanonField, list[str]]
+    constants: dict[Literal["merchant_id", "bill_date"], Constant] = {}
+    amount: AmountSpec = AmountSpec()
+    time: TimeSpec = TimeSpec()
+    status: StatusSpec = StatusSpec(default=TxStatus.SUCCESS)
+    type: TypeSpec = TypeSpec()
+    totals: list[TotalsCheck] = []
+    #: written ``sniff:`` in YAML; named differently here so the ``sniff()`` method can exist
+    sniff_rules: SniffSpec = Field(alias="sniff")
+
+    _path: str = PrivateAttr("")
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _listify(cls, value: object) -> object:
+        # 'amount: 金额' is shorthand for 'amount: [金额]'
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Profile:
+        cols = self.columns
+        if self.type.rule == "in_out":
+            if not ("amount_in" in cols and "amount_out" in cols):
+                raise ValueError("type.rule in_out needs columns amount_in and amount_out")
+        elif "amount" not in cols:
+            raise ValueError("columns.amount is required (or amount_in/amount_out with type.rule in_out)")
+        if "occurred_at" not in cols:
+            raise ValueError("columns.occurred_at is required")
+        if not ({"channel_tx_id", "order_no"} & set(cols)):
+            raise ValueError("map channel_tx_id and/or order_no")
+        if self.type.rule == "column" and ("type" not in cols or not self.type.map):
+            raise ValueError("type.rule column needs columns.type and type.map")
+        if "status" in cols and not self.status.map:
+            raise ValueError("columns.status needs status.map")
+        if "status" not in cols and self.status.default is None:
+            raise ValueError("without a status column give status.default")
+        return self
+
+    @property
+    def path(self) -> str:
+        """File the profile was loaded from ('' when built in code)."""
+        return self._path
+
+    @property
+    def kind(self) -> str:
+        """ParsedBill.kind for bills parsed with this profile."""
+        return f"profile:{self.name}"
+
+    def header_cells(self) -> list[str]:
+        """Cells that identify the header row (``file.header_contains``, else ``sniff.headers``)."""
+        return self.file.header_contains or self.sniff_rules.headers
+
+    def sniff(self, head: str) -> bool:
+        """True when the decoded first lines ``head`` look like this profile's export."""
+        spec = self.sniff_rules
+        if spec.regex and not re.search(spec.regex, head, re.MULTILINE):
+            return False
+        if not spec.headers:
+            return True
+        return find_header_line(head.splitlines(), spec.headers, self.file.delimiter) is not None
+
+    def parse(self, data: bytes, source: str) -> ParsedBill:
+        """Same as ``parse_with_profile(self, data, source)`` (the detection ``Parser`` contract)."""
+        return parse_with_profile(self, data, source)
+
+
+def _cells(line: str, delimiter: str) -> set[str]:
+    return {c.strip(' \t\r`"\ufeff\u3000') for c in line.split(delimiter)}
+
+
+def find_header_line(lines: list[str], wanted: list[str], delimiter: str, start: int = 0) -> int | None:
+    """Index of the first line (from ``start``) whose cells include every name in ``wanted``."""
+    need = set(wanted)
+    for i in range(start, len(lines)):
+        if need <= _cells(lines[i], delimiter):
+            return i
+    return None
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Load and validate one YAML profile; a bad file raises ``ConfigError`` naming file and key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        details = "; ".join(f"key '{_where(e['loc'])}': {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: invalid profile: {details}") from exc
+    profile._path = str(path)
+    return profile
+
+
+def load_profile_dir(folder: str | Path) -> list[Profile]:
+    """Every ``*.yaml``/``*.yml`` profile in ``folder`` (sorted by file name)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: profile folder not found")
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    return [load_profile(f) for f in files]
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[Profile, ...]:
+    root = resources.files("paymatch") / "profiles"
+    profiles = [load_profile(Path(str(root / f.name))) for f in sorted(root.iterdir(), key=lambda f: f.name)
+                if f.name.endswith(".yaml")]
+    names = [p.name for p in profiles]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ConfigError(f"builtin profiles: duplicate names {sorted(dupes)}")
+    return tuple(profiles)
+
+
+def builtin_profiles() -> list[Profile]:
+    """The profiles shipped in ``paymatch/profiles/*.yaml`` (validated once, then cached)."""
+    return list(_builtin())
+
+
+def builtin_sample(profile: Profile) -> Path:
+    """Path of the sample export shipped for a builtin profile (``profiles/samples/<name>.*``)."""
+    root = Path(str(resources.files("paymatch") / "profiles" / "samples"))
+    hits = sorted(root.glob(f"{profile.name}.*"))
+    if not hits:
+        raise FileNotFoundError(f"no sample for profile {profile.name} in {root}")
+    return hits[0]
+
+
+def parse_with_profile(profile: Profile, data: bytes, source: str) -> ParsedBill:
+    """Parse one export with ``profile`` into a ``ParsedBill`` (vectorised; all bad values in one
+    ``LoadError`` with file, physical line, column, value and reason; totals tied out)."""
+    from paymatch.channels.profile_read import read_raw
+    from paymatch.channels.profile_sql import transform
+
+    raw = read_raw(profile, data, source)
+    table, bill_date, totals = transform(profile, raw, source)
+    return ParsedBill(
+        channel=profile.channel,
+        kind=profile.kind,
+        source=source,
+        sha256=hashlib.sha256(data).hexdigest(),
+        bill_date=bill_date,
+        transactions=table,
+        totals=totals,
+    )

@@ -1,0 +1,87 @@
+"""Every builtin profile parses its shipped sample into the expected canonical rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from paymatch.channels.profile_xlsx import xlsx_head
+from paymatch.channels.profiles import builtin_profiles, builtin_sample, parse_with_profile
+from paymatch.schema import TRANSACTION_ARROW
+
+EXPECTED = json.loads(Path(__file__).with_name("expected.json").read_text(encoding="utf-8"))
+PROFILES = {p.name: p for p in builtin_profiles()}
+SH = dt.timezone(dt.timedelta(hours=8))
+
+
+def head_of(profile, data: bytes) -> str:
+    """The text a sniffer sees for a sample."""
+    if profile.file.type == "xlsx":
+        return xlsx_head(data)
+    return data[:8192].decode(profile.file.encoding, errors="replace").lstrip("\ufeff")
+
+
+def test_at_least_twenty_methods_ship():
+    methods = {(p.channel, p.method) for p in PROFILES.values()}
+    assert len(PROFILES) >= 20 and len(methods) >= 20
+    assert set(PROFILES) == set(EXPECTED)
+    assert any(p.file.type == "xlsx" for p in PROFILES.values())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_parses_to_expected_rows(name):
+    profile, exp = PROFILES[name], EXPECTED[name]
+    path = builtin_sample(profile)
+    data = path.read_bytes()
+    bill = parse_with_profile(profile, data, str(path))
+    assert bill.transactions.schema == TRANSACTION_ARROW
+    assert bill.channel == profile.channel and bill.kind == f"profile:{name}"
+    assert bill.sha256 == hashlib.sha256(data).hexdigest()
+    rows = bill.transactions.to_pylist()
+    pays = [r for r in rows if r["type"] == "payment"]
+    refs = [r for r in rows if r["type"] == "refund"]
+    assert len(rows) == exp["rows"]
+    assert (len(pays), len(refs)) == (exp["payments"], exp["refunds"])
+    assert sum(r["amount_fen"] for r in pays) == exp["payment_fen"]
+    assert sum(r["amount_fen"] for r in refs) == exp["refund_fen"]
+    assert all(r["amount_fen"] > 0 for r in rows)
+    first = rows[0]
+    assert first["order_no"] == exp["first_order_no"]
+    assert first["amount_fen"] == exp["first_amount_fen"]
+    assert first["occurred_at"].astimezone(SH).isoformat() == exp["first_occurred_at"]
+    assert sorted({r["status"] for r in rows}) == exp["statuses"]
+    if exp["merchant_id"]:
+        assert {r["merchant_id"] for r in rows} == {exp["merchant_id"]}
+    assert bill.bill_date == dt.date(2026, 11, 20)
+    lines = [r["src_line"] for r in rows]
+    assert lines == sorted(lines) and lines[0] > 1 and all(r["src_file"] == str(path) for r in rows)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_is_recognised_by_its_own_profile_only(name):
+    profile = PROFILES[name]
+    data = builtin_sample(profile).read_bytes()
+    hits = [p.name for p in PROFILES.values()
+            if p.file.type == profile.file.type and p.sniff(head_of(profile, data))]
+    assert hits == [name]
+
+
+def test_totals_are_reported_as_printed():
+    bill = parse_with_profile(PROFILES["alipay_merchant_console_export"],
+                              builtin_sample(PROFILES["alipay_merchant_console_export"]).read_bytes(), "a.csv")
+    exp = EXPECTED["alipay_merchant_console_export"]
+    assert bill.totals == {"payment_count": exp["payments"], "payment_amount_fen": exp["payment_fen"],
+                           "refund_count": exp["refunds"], "refund_amount_fen": exp["refund_fen"]}
+
+
+def test_physical_lines_point_at_the_source_row():
+    profile = PROFILES["bank_card_pos"]  # CRLF file with two title lines
+    path = builtin_sample(profile)
+    text = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    bill = parse_with_profile(profile, path.read_bytes(), str(path))
+    for row in bill.transactions.to_pylist():
+        assert row["order_no"] in text[row["src_line"] - 1]
