@@ -1,0 +1,210 @@
+"""WeChat Pay API v3 notifications (支付/退款通知): verify, decrypt, turn into a transaction row.
+
+Order of checks, each failure a ``NotificationRejected`` (a ChannelError naming the notification):
+headers present -> platform key known (Wechatpay-Serial) -> timestamp within ``max_skew`` of the
+injectable clock -> RSA-SHA256 signature over "timestamp\\nnonce\\nbody\\n" -> replay (nonce, then id,
+via a ``ReplayStore``) -> AEAD_AES_256_GCM decryption of ``resource`` with the APIv3 key.
+Replay keys are only recorded for notifications whose signature is valid, so forgeries cannot
+fill the store. The id is remembered for ``id_ttl`` (default 25 h, longer than WeChat's ~24 h
+resend schedule) because WeChat resends the same notification under a fresh nonce.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from wechatpayv3.utils import aes_decrypt, rsa_verify
+
+from paymatch.channels.wechat.keys import load_platform_key
+from paymatch.channels.wechat.layout import CHANNEL
+from paymatch.channels.wechat.replay import MemoryReplayStore, ReplayStore
+from paymatch.errors import ChannelError
+from paymatch.schema import TRANSACTION_ARROW, TZ
+
+PAYMENT_EVENTS = frozenset({"TRANSACTION.SUCCESS"})
+REFUND_EVENTS = frozenset({"REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"})
+
+
+class NotificationRejected(ChannelError):
+    """A notification failed verification; ``notification_id`` is set once the body was readable."""
+
+    def __init__(self, reason: str, notification_id: str | None = None):
+        self.reason = reason
+        self.notification_id = notification_id
+        super().__init__(f"{CHANNEL}: notification {notification_id or '(unknown id)'} rejected: {reason}")
+
+
+class NotificationReplayed(NotificationRejected):
+    """Seen before: ``same_id`` means WeChat re-sent an already handled notification (fresh nonce);
+    otherwise the exact request (same nonce) was played again."""
+
+    def __init__(self, reason: str, notification_id: str | None, *, same_id: bool):
+        self.same_id = same_id
+        super().__init__(reason, notification_id)
+
+
+@dataclass(frozen=True)
+class WechatNotification:
+    """A verified, decrypted notification. ``resource`` is the decrypted JSON object."""
+
+    id: str
+    event_type: str
+    create_time: str
+    summary: str
+    nonce: str
+    resource: dict[str, Any] = field(repr=False)
+
+
+class WechatNotifyVerifier:
+    """Verifies and decrypts WeChat Pay notifications (see module docstring).
+
+    platform_keys: Wechatpay-Serial value -> platform public key or certificate (PEM or key object).
+    clock: returns epoch seconds; injectable so tests can replay old vectors.
+    """
+
+    def __init__(self, platform_keys: Mapping[str, str | bytes | RSAPublicKey], apiv3_key: str, *,
+                 clock: Callable[[], float] = time.time, max_skew: float = 300.0,
+                 store: ReplayStore | None = None, id_ttl: float = 25 * 3600):
+        if len(apiv3_key.encode()) not in (16, 24, 32):  # real keys are 32; SDK test vectors use 16
+            raise ChannelError(f"{CHANNEL}: the APIv3 key must be 32 bytes")
+        self._keys = {s: k if isinstance(k, RSAPublicKey) else load_platform_key(k)
+                      for s, k in platform_keys.items()}
+        self._apiv3_key = apiv3_key
+        self._clock, self._max_skew, self._id_ttl = clock, max_skew, id_ttl
+        self._store = store if store is not None else MemoryReplayStore()
+
+    def verify(self, headers: Mapping[str, str], body: bytes | str) -> WechatNotification:
+        """Check signature, freshness and replay, decrypt; return the notification or raise NotificationRejected."""
+        h = {k.lower(): v for k, v in headers.items()}
+        ts, nonce = h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", "")
+        sig, serial = h.get("wechatpay-signature", ""), h.get("wechatpay-serial", "")
+        if not (ts and nonce and sig and serial):
+            raise NotificationRejected("Wechatpay-Timestamp/Nonce/Signature/Serial header missing")
+        if h.get("wechatpay-signature-type", "WECHATPAY2-SHA256-RSA2048") != "WECHATPAY2-SHA256-RSA2048":
+            raise NotificationRejected(f"unsupported signature type {h['wechatpay-signature-type']!r}")
+        key = self._keys.get(serial)
+        if key is None:
+            raise NotificationRejected(f"unknown platform key serial {serial!r}")
+        now = self._clock()
+        if not ts.isdigit() or abs(now - int(ts)) > self._max_skew:
+            raise NotificationRejected(f"timestamp {ts!r} is more than {self._max_skew:.0f} s from now")
+        try:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+        except UnicodeDecodeError as exc:
+            raise NotificationRejected("body is not UTF-8") from exc
+        if not rsa_verify(ts, nonce, text, sig, key):
+            raise NotificationRejected("signature does not verify with the platform key")
+        try:
+            doc = json.loads(text)
+            nid = str(doc["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NotificationRejected("body is not a notification JSON object") from exc
+        self._remember(nid, nonce, now)
+        try:
+            resource = self._decrypt(doc, nid)
+        except NotificationRejected:
+            self._forget_keys(nid, nonce)
+            raise
+        return WechatNotification(nid, str(doc.get("event_type", "")), str(doc.get("create_time", "")),
+                                  str(doc.get("summary", "")), nonce, resource)
+
+    def forget(self, notification: WechatNotification) -> None:
+        """Drop the replay marks of a notification whose handling failed, so WeChat's resend is accepted."""
+        self._forget_keys(notification.id, notification.nonce)
+
+    def _remember(self, nid: str, nonce: str, now: float) -> None:
+        if not self._store.add_if_absent(f"wechat:nonce:{nonce}", now + 2 * self._max_skew, now):
+            raise NotificationReplayed(f"nonce {nonce!r} already used", nid, same_id=False)
+        if not self._store.add_if_absent(f"wechat:id:{nid}", now + self._id_ttl, now):
+            raise NotificationReplayed("notification id already handled", nid, same_id=True)
+
+    def _forget_keys(self, nid: str, nonce: str) -> None:
+        self._store.discard(f"wechat:id:{nid}")
+        self._store.discard(f"wechat:nonce:{nonce}")
+
+    def _decrypt(self, doc: dict, nid: str) -> dict[str, Any]:
+        res = doc.get("resource")
+        if not isinstance(res, dict) or res.get("algorithm") != "AEAD_AES_256_GCM":
+            raise NotificationRejected("resource missing or not AEAD_AES_256_GCM", nid)
+        try:
+            plain = aes_decrypt(nonce=res["nonce"], ciphertext=res["ciphertext"],
+                                associated_data=res.get("associated_data") or "", apiv3_key=self._apiv3_key)
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise NotificationRejected(f"resource is malformed ({exc})", nid) from exc
+        if plain is None:
+            raise NotificationRejected("resource does not decrypt (tampered, or wrong APIv3 key)", nid)
+        try:
+            out = json.loads(plain)
+        except ValueError as exc:
+            raise NotificationRejected("decrypted resource is not JSON", nid) from exc
+        if not isinstance(out, dict):
+            raise NotificationRejected("decrypted resource is not a JSON object", nid)
+        return out
+
+
+def to_transactions(n: WechatNotification) -> pa.Table:
+    """One canonical transaction row (``TRANSACTION_ARROW``) for TRANSACTION.SUCCESS / REFUND.*;
+    a zero-row table for other event types (they are verified but carry no transaction).
+
+    Payments: amount = amount.total, settle = total minus merchant-funded (NOCASH) coupons,
+    as 应结订单金额 in the bill. Refunds: amount = amount.refund (positive), settle = the
+    settlement refund when given. Fee is unknown in notifications (NULL); src_line is NULL.
+    """
+    if n.event_type not in PAYMENT_EVENTS | REFUND_EVENTS:
+        return TRANSACTION_ARROW.empty_table()
+    r = n.resource
+    try:
+        amount = r["amount"]
+        refund = n.event_type in REFUND_EVENTS
+        when = _time(r.get("success_time") or n.create_time)
+        if refund:
+            fen = _fen(amount["refund"])
+            settle = _fen(amount.get("settlement_refund", amount["refund"]))
+            status = {"SUCCESS": "success", "PROCESSING": "processing"}.get(r.get("refund_status"), "failed")
+        else:
+            fen = _fen(amount["total"])
+            nocash = sum(_fen(p.get("amount", 0)) for p in r.get("promotion_detail") or []
+                         if p.get("type") == "NOCASH")
+            settle = fen - nocash
+            status = {"SUCCESS": "success", "USERPAYING": "processing", "NOTPAY": "closed",
+                      "CLOSED": "closed", "REVOKED": "closed"}.get(r.get("trade_state"), "failed")
+        row = {
+            "channel": CHANNEL, "merchant_id": str(r.get("sub_mchid") or r["mchid"]),
+            "channel_tx_id": r["transaction_id"], "order_no": r["out_trade_no"],
+            "type": "refund" if refund else "payment",
+            "refund_no": r["out_refund_no"] if refund else None,
+            "channel_refund_id": r["refund_id"] if refund else None,
+            "amount_fen": fen, "fee_fen": None, "settle_amount_fen": settle, "status": status,
+            "occurred_at": when, "bill_date": when.astimezone(_zone()).date(), "method": CHANNEL,
+            "src_file": f"notify:{CHANNEL}:{n.id}", "src_line": None,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NotificationRejected(f"{n.event_type} resource lacks or garbles a field ({exc!r})", n.id) from exc
+    return pa.Table.from_pylist([row], schema=TRANSACTION_ARROW)
+
+
+def _fen(value: Any) -> int:
+    # amounts in notifications are integer fen already; anything else is refused, never rounded
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"amount must be integer fen, got {value!r}")
+    return value
+
+
+def _time(text: str) -> dt.datetime:
+    t = dt.datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_zone())
+    return t.astimezone(dt.timezone.utc)
+
+
+def _zone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(TZ)
