@@ -1,0 +1,158 @@
+"""Alipay asynchronous notifications (异步通知) -> one canonical transaction, verified.
+
+Alipay POSTs form fields (trade_status_sync). Accepting one means, in order:
+1. RSA2 ``sign`` verifies over the sorted params without ``sign`` and ``sign_type`` (the SDK's
+   ``verify``, with Alipay's public key) and ``sign_type`` is RSA2;
+2. ``app_id`` is ours (and ``seller_id`` too when the config names one);
+3. ``notify_id`` was not accepted before (replays are rejected; a notification whose handling
+   failed is forgotten again so that Alipay's own retry is accepted);
+4. the fields map cleanly: trade_status TRADE_SUCCESS / TRADE_FINISHED -> payment success,
+   TRADE_CLOSED -> closed, WAIT_BUYER_PAY -> processing; a notification carrying refund_fee /
+   gmt_refund / out_biz_no is a refund (amount refund_fee, refund_no out_biz_no, success);
+   fund_bill_list with fundChannel PCREDIT -> method 'huabei'.
+Anything else raises ChannelError naming the channel and the notification id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+from alipay.exceptions import AliPayException
+
+from paymatch.channels.alipay.api import make_sdk_client
+from paymatch.channels.alipay.config import AlipayConfig
+from paymatch.errors import ChannelError
+from paymatch.money import parse_yuan
+from paymatch.schema import TRANSACTION_ARROW, TZ
+
+STATUS = {"TRADE_SUCCESS": "success", "TRADE_FINISHED": "success", "TRADE_CLOSED": "closed",
+          "WAIT_BUYER_PAY": "processing"}
+REFUND_MARKERS = ("refund_fee", "gmt_refund", "out_biz_no")
+_LOCAL = ZoneInfo(TZ)
+
+
+class AlipayNotifyVerifier:
+    """Verifies notifications for one app and remembers the last ``remember`` accepted notify_ids."""
+
+    def __init__(self, config: AlipayConfig, *, remember: int = 100_000):
+        self.config = config
+        self._sdk = make_sdk_client(config)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._remember = remember
+        self._lock = threading.Lock()
+
+    def verify(self, params: Mapping[str, str]) -> pa.Table:
+        """Check ``params`` (the POSTed form) and return a one-row ``TRANSACTION_ARROW`` table."""
+        nid = params.get("notify_id") or "?"
+        fail = _failer(nid)
+        sign = params.get("sign")
+        if not sign:
+            raise fail("no sign")
+        if params.get("sign_type", "RSA2") != "RSA2":
+            raise fail(f"sign_type {params.get('sign_type')!r} is not RSA2")
+        unsigned = {k: v for k, v in params.items() if k not in ("sign", "sign_type")}
+        try:
+            ok = self._sdk.verify(unsigned, sign)
+        except (AliPayException, ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise fail("signature does not verify with the Alipay public key")
+        if params.get("app_id") != self.config.app_id:
+            raise fail(f"app_id {params.get('app_id')!r} is not ours")
+        if self.config.seller_id and params.get("seller_id") != self.config.seller_id:
+            raise fail(f"seller_id {params.get('seller_id')!r} is not ours")
+        if nid == "?":
+            raise fail("no notify_id")
+        table = to_transaction(params)
+        with self._lock:
+            if nid in self._seen:
+                raise fail("replayed notification (notify_id already accepted)")
+            self._seen[nid] = None
+            while len(self._seen) > self._remember:
+                self._seen.popitem(last=False)
+        return table
+
+    def forget(self, notify_id: str) -> None:
+        """Drop an accepted notify_id (its handling failed, so Alipay's retry must be accepted)."""
+        with self._lock:
+            self._seen.pop(notify_id, None)
+
+
+def _failer(nid: str):
+    return lambda why: ChannelError(f"alipay: notification {nid}: {why}")
+
+
+def _time(value: str | None, fail, name: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        local = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=_LOCAL)
+    except ValueError:
+        raise fail(f"{name} {value!r} is not yyyy-MM-dd HH:mm:ss") from None
+    return local.astimezone(dt.UTC)
+
+
+def _fen(params: Mapping[str, str], name: str, fail) -> int | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return parse_yuan(value)
+    except ValueError as exc:
+        raise fail(f"{name}: {exc}") from None
+
+
+def _method(params: Mapping[str, str], fail) -> str:
+    raw = params.get("fund_bill_list")
+    if not raw:
+        return "alipay"
+    try:
+        funds = json.loads(raw)
+    except json.JSONDecodeError:
+        raise fail("fund_bill_list is not JSON") from None
+    channels = {str(f.get("fundChannel") or f.get("fund_channel") or "") for f in funds if isinstance(f, dict)}
+    return "huabei" if "PCREDIT" in channels else "alipay"
+
+
+def to_transaction(params: Mapping[str, str]) -> pa.Table:
+    """Map verified notification params to a one-row canonical table (no signature check here)."""
+    nid = params.get("notify_id") or "?"
+    fail = _failer(nid)
+    status = STATUS.get(params.get("trade_status", ""))
+    if status is None:
+        raise fail(f"unknown trade_status {params.get('trade_status')!r}")
+    if not params.get("trade_no") and not params.get("out_trade_no"):
+        raise fail("neither trade_no nor out_trade_no")
+    refund = any(params.get(k) for k in REFUND_MARKERS)
+    row = {
+        "channel": "alipay", "merchant_id": params.get("seller_id") or None,
+        "channel_tx_id": params.get("trade_no") or None, "order_no": params.get("out_trade_no") or None,
+        "fee_fen": None, "bill_date": None, "method": _method(params, fail),
+        "src_file": f"notify:alipay:{nid}", "src_line": None,
+    }
+    if refund:
+        amount = _fen(params, "refund_fee", fail)
+        if amount is None:
+            raise fail("refund notification without refund_fee")
+        when = _time(params.get("gmt_refund"), fail, "gmt_refund") or _time(params.get("notify_time"), fail,
+                                                                             "notify_time")
+        row.update(type="refund", refund_no=params.get("out_biz_no") or None,
+                   channel_refund_id=params.get("out_biz_no") or None, amount_fen=abs(amount),
+                   settle_amount_fen=None, status="success", occurred_at=when)
+    else:
+        amount = _fen(params, "total_amount", fail)
+        if amount is None:
+            raise fail("no total_amount")
+        when = (_time(params.get("gmt_payment"), fail, "gmt_payment")
+                or _time(params.get("gmt_close"), fail, "gmt_close")
+                or _time(params.get("gmt_create"), fail, "gmt_create")
+                or _time(params.get("notify_time"), fail, "notify_time"))
+        row.update(type="payment", refund_no=None, channel_refund_id=None, amount_fen=amount,
+                   settle_amount_fen=_fen(params, "receipt_amount", fail), status=status, occurred_at=when)
+    return pa.Table.from_pylist([row], schema=TRANSACTION_ARROW)

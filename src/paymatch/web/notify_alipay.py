@@ -1,0 +1,64 @@
+"""POST /notify/alipay: receive an Alipay async notification, verify it, hand it on, answer Alipay.
+
+Alipay expects the plain text "success" once a notification is taken; anything else makes it
+retry (up to 8 times over about a day). The body is application/x-www-form-urlencoded; its
+``charset`` field says how the percent-escapes are encoded (utf-8 by default).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+
+import pyarrow as pa
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from paymatch.channels.alipay.notify import AlipayNotifyVerifier
+from paymatch.errors import ChannelError
+
+log = logging.getLogger(__name__)
+
+OnTransaction = Callable[[pa.Table], None | Awaitable[None]]
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """Decode a form body, honouring the ``charset`` field Alipay includes (utf-8 or gbk)."""
+    text = body.decode("ascii")  # percent-encoded: pure ASCII, or not a form at all
+    charset = dict(urllib.parse.parse_qsl(text, encoding="latin-1")).get("charset") or "utf-8"
+    if charset.lower() not in ("utf-8", "utf8", "gbk", "gb2312", "gb18030"):
+        raise ValueError(f"unsupported charset {charset!r}")
+    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
+    return dict(pairs)
+
+
+def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction) -> APIRouter:
+    """Router with POST /notify/alipay; ``on_transaction`` gets the verified one-row table."""
+    router = APIRouter()
+
+    @router.post("/notify/alipay", response_class=PlainTextResponse)
+    async def notify_alipay(request: Request) -> PlainTextResponse:
+        """Verify an Alipay notification; answer "success" when stored, "failure" otherwise."""
+        try:
+            params = parse_form(await request.body())
+        except (UnicodeDecodeError, ValueError) as exc:
+            log.warning("alipay notification: unreadable body (%s)", exc)
+            return PlainTextResponse("failure")
+        try:
+            table = verifier.verify(params)
+        except ChannelError as exc:
+            log.warning("%s", exc)
+            return PlainTextResponse("failure")
+        try:
+            result = on_transaction(table)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # noqa: BLE001 - any storage failure means Alipay must retry
+            verifier.forget(params["notify_id"])
+            log.exception("alipay notification %s: storing failed", params.get("notify_id"))
+            return PlainTextResponse("failure")
+        return PlainTextResponse("success")
+
+    return router
