@@ -1,0 +1,68 @@
+"""FastAPI router receiving WeChat Pay notifications: POST /notify/wechat.
+
+Answers as WeChat Pay API v3 expects: 204 with no body once the notification is verified and
+stored (WeChat accepts 200 or 204 and then stops resending); 4xx/5xx with
+{"code": "FAIL", "message": ...} otherwise, which makes WeChat resend on its schedule.
+- 401: signature, key, timestamp or ciphertext checks failed (a forgery or misconfiguration).
+- 400: the exact request was replayed (same nonce), or the resource is unusable.
+- 204 for a re-sent notification id that was already stored: WeChat lost our first answer, so
+  we confirm again without storing twice.
+- 500: ``on_transaction`` failed; the replay marks are dropped so the resend is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import pyarrow as pa
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from paymatch.channels.wechat.notify import (
+    NotificationRejected, NotificationReplayed, WechatNotifyVerifier, to_transactions,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _fail(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": "FAIL", "message": message}, status_code=status)
+
+
+def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Table], None]) -> APIRouter:
+    """Router with POST /notify/wechat: verify + decrypt, hand the one-row canonical table to
+    ``on_transaction`` (run in a worker thread), answer WeChat in its expected way."""
+    router = APIRouter()
+
+    @router.post("/notify/wechat", status_code=204)
+    async def notify_wechat(request: Request) -> Response:
+        """Receive one WeChat Pay notification."""
+        body = await request.body()
+        try:
+            note = verifier.verify(request.headers, body)
+        except NotificationReplayed as exc:
+            if exc.same_id:
+                return Response(status_code=204)
+            log.warning("%s", exc)
+            return _fail(400, exc.reason)
+        except NotificationRejected as exc:
+            log.warning("%s", exc)  # never log the body: it may carry payer data
+            return _fail(401, exc.reason)
+        try:
+            table = to_transactions(note)
+        except NotificationRejected as exc:
+            verifier.forget(note)
+            log.warning("%s", exc)
+            return _fail(400, exc.reason)
+        if table.num_rows:
+            try:
+                await run_in_threadpool(on_transaction, table)
+            except Exception:  # any storage failure: let WeChat resend later
+                verifier.forget(note)
+                log.exception("wechat: storing notification %s failed", note.id)
+                return _fail(500, "temporary failure, please resend")
+        return Response(status_code=204)
+
+    return router
