@@ -1,0 +1,400 @@
+"""Find bill files in any folder layout and recognise each one by its content, never its name.
+
+``iter_bill_files`` walks a file or folder, opening .gz, .zip (GBK member names too) and .tar
+archives, and yields every candidate file. ``detect`` decodes a file's head (UTF-8, else GB18030)
+and asks the native parsers (WeChat, Alipay, UnionPay modules, loaded lazily: a module not
+written yet is skipped), then every mapping profile. ``scan_bills`` parses everything and keeps
+the good bills and the rejected files apart, so a caller can load the first and quarantine the
+second; ``load_bills`` is the strict form that raises when anything was rejected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import importlib
+import io
+import re
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from paymatch.channels.base import ParsedBill
+from paymatch.channels.profile_xlsx import is_xlsx, xlsx_head
+from paymatch.channels.profiles import Profile, builtin_profiles, load_profile_dir
+from paymatch.errors import LoadError, PaymatchError, Problem
+
+#: modules with ``sniff(head) -> str | None`` and ``parse(data, source) -> ParsedBill``; tried first
+NATIVE_MODULES = ("paymatch.channels.wechat.bill", "paymatch.channels.alipay.bill", "paymatch.channels.unionpay")
+HEAD_BYTES = 16384
+
+
+# --- walking files and archives ------------------------------------------------------------------
+
+#: extensions that are never bills (documents, images, checksums); everything else is judged by content
+SKIP_EXT = frozenset(".md .pdf .png .jpg .jpeg .gif .bmp .doc .docx .ppt .pptx .json .xml .html .htm .log "
+                     ".sha1 .sha256 .md5 .sig .py .yaml .yml .toml .ini .exe .dll".split())
+SKIP_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
+_MAGIC_SKIP = ((b"%PDF", "a PDF document"), (b"\x89PNG", "an image"), (b"\xff\xd8\xff", "an image"),
+               (b"GIF8", "an image"))
+
+
+@dataclass
+class Entry:
+    """One file found by ``walk``: bytes ready to detect, or why it is skipped / unreadable."""
+
+    name: str
+    data: bytes = b""
+    sha256: str = ""
+    skip: str | None = None
+    error: LoadError | None = None
+
+
+def _damaged(name: str, what: str, exc: BaseException) -> LoadError:
+    return LoadError([Problem(name, None, None, None, f"damaged {what}: {exc}")],
+                     hint="download or copy the file again; it is truncated or corrupt")
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    # without the UTF-8 flag, zipfile decoded the name as cp437; Chinese tools wrote GBK bytes
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gb18030")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def _skip_reason(name: str, data: bytes) -> str | None:
+    base = re.split(r"[/\\!]", name)[-1]
+    if base.startswith(".") or base.lower() in SKIP_NAMES or "__MACOSX/" in name:
+        return "hidden or system file"
+    if Path(base).suffix.lower() in SKIP_EXT:
+        return f"not a bill ({Path(base).suffix} file)"
+    if not data.strip():
+        return "empty file"
+    for magic, what in _MAGIC_SKIP:
+        if data.startswith(magic):
+            return f"not a bill ({what})"
+    return None
+
+
+def _expand(name: str, data: bytes, sha: str, depth: int = 0) -> Iterator[Entry]:
+    """Entries of one file's bytes: itself, or the members of the archive it is."""
+    reason = _skip_reason(name, data)
+    if reason:
+        yield Entry(name, sha256=sha, skip=reason)
+        return
+    if depth > 4:  # nested deeper than any channel delivers: refuse rather than recurse forever
+        yield Entry(name, sha256=sha, error=LoadError([Problem(name, None, None, None, "archives nested too deep")]))
+        return
+    if is_xlsx(data):
+        yield Entry(name, data, sha)
+    elif data[:2] == b"\x1f\x8b":
+        try:
+            inner = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield Entry(name, sha256=sha, error=_damaged(name, "gzip file", exc))
+            return
+        stem = name[:-3] if name.lower().endswith(".gz") else name + "!gunzip"
+        yield from _expand(stem, inner, sha, depth + 1)
+    elif data[:4] == b"PK\x03\x04":
+        yield from _unzip(name, data, sha, depth)
+    elif len(data) > 262 and data[257:262] == b"ustar":
+        yield from _untar(name, data, sha, depth)
+    elif data[:4] == b"\xd0\xcf\x11\xe0":
+        yield Entry(name, sha256=sha, error=LoadError([Problem(name, None, None, None, "legacy .xls workbook")],
+                                                    hint="save it as .xlsx or CSV"))
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        yield Entry(name, sha256=sha, error=LoadError([Problem(name, None, None, None, "UTF-16 text")],
+                                                    hint="save it as UTF-8 (or GBK) CSV"))
+    elif b"\x00" in data[:4096]:
+        yield Entry(name, sha256=sha, skip="binary file")
+    else:
+        yield Entry(name, data, sha)
+
+
+def _unzip(name: str, data: bytes, sha: str, depth: int) -> Iterator[Entry]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        if not infos and not archive.infolist():
+            raise zipfile.BadZipFile("no members")
+        members = []
+        for info in infos:
+            if info.flag_bits & 0x1:
+                members.append((_zip_name(info), None))
+            else:
+                members.append((_zip_name(info), archive.read(info)))
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+        yield Entry(name, sha256=sha, error=_damaged(name, "zip file", exc))
+        return
+    for member, content in members:
+        full = f"{name}!{member}"
+        if content is None:
+            yield Entry(full, sha256=sha, error=LoadError([Problem(full, None, None, None, "encrypted zip member")],
+                                                        hint="extract it with its password first"))
+        else:
+            yield from _expand(full, content, sha, depth + 1)
+
+
+def _untar(name: str, data: bytes, sha: str, depth: int) -> Iterator[Entry]:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            members = [(m.name, tar.extractfile(m).read()) for m in tar.getmembers() if m.isfile()]
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        yield Entry(name, sha256=sha, error=_damaged(name, "tar file", exc))
+        return
+    for member, content in members:
+        yield from _expand(f"{name}!{member}", content, sha, depth + 1)
+
+
+def walk(path: Path) -> Iterator[Entry]:
+    """Every file under ``path`` (sorted, so runs are repeatable), archives expanded."""
+    if not path.exists():
+        raise LoadError([Problem(str(path), None, None, None, "no such file or folder")])
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        rel = str(file)
+        if _skip_reason(rel, b"x") is not None:  # don't even read hidden files or documents
+            yield Entry(rel, skip=_skip_reason(rel, b"x"))
+            continue
+        data = file.read_bytes()
+        yield from _expand(rel, data, hashlib.sha256(data).hexdigest())
+
+
+class Parser(Protocol):
+    """What detection hands back: something that recognises and parses one bill layout."""
+
+    name: str
+
+    def sniff(self, head: str) -> object:
+        """Truthy when ``head`` (decoded first lines) is this parser's layout."""
+
+    def parse(self, data: bytes, source: str) -> ParsedBill:
+        """Parse the whole file."""
+
+
+@dataclass(frozen=True)
+class NativeParser:
+    """A channel module's own parser (``sniff`` returns the bill kind or None)."""
+
+    name: str
+    module: object
+
+    def sniff(self, head: str) -> str | None:
+        """The module's bill kind for ``head``, or None."""
+        return self.module.sniff(head)
+
+    def parse(self, data: bytes, source: str) -> ParsedBill:
+        """The module's ``parse``."""
+        return self.module.parse(data, source)
+
+
+def native_parsers() -> list[NativeParser]:
+    """Native parsers whose modules exist now (others are being written; skipped, not an error)."""
+    found = []
+    for mod_name in NATIVE_MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and mod_name.startswith(exc.name):
+                continue  # the module itself is missing, not one of its imports
+            raise
+        if callable(getattr(mod, "sniff", None)) and callable(getattr(mod, "parse", None)):
+            found.append(NativeParser(mod_name.rsplit(".", 2)[-2] if mod_name.endswith(".bill")
+                                      else mod_name.rsplit(".", 1)[-1], mod))
+    return found
+
+
+def decode_head(data: bytes, limit: int = HEAD_BYTES) -> str:
+    """First ``limit`` bytes as text: UTF-8 (BOM dropped) if valid, else GB18030.
+
+    An incremental decoder tolerates a multi-byte character cut by the limit.
+    """
+    chunk = data[:limit]
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return codecs.getincrementaldecoder(enc)().decode(chunk, final=len(data) <= limit)
+        except UnicodeDecodeError:
+            continue
+    return chunk.decode("gb18030", errors="replace")
+
+
+def profiles_with(extra_profile_dirs: Iterable[str | Path] = ()) -> list[Profile]:
+    """Profiles from ``extra_profile_dirs`` (first, so a shop can override) then the builtins."""
+    extra = [p for d in extra_profile_dirs for p in load_profile_dir(d)]
+    names = {p.name for p in extra}
+    return extra + [p for p in builtin_profiles() if p.name not in names]
+
+
+def _pick(name: str, head: str, candidates: list[Profile]) -> Profile | None:
+    hits = [p for p in candidates if p.sniff(head)]
+    if len(hits) <= 1:
+        return hits[0] if hits else None
+    # the most specific wins: more required headers, a title regex
+    score = {p.name: len(p.sniff_rules.headers) + (2 if p.sniff_rules.regex else 0) for p in hits}
+    best = max(score.values())
+    top = [p for p in hits if score[p.name] == best]
+    if len(top) > 1:
+        raise LoadError([Problem(name, None, None, None,
+                                 f"ambiguous layout: profiles {[p.name for p in top]} all recognise it")],
+                        hint="make one profile's sniff rules more specific (a title regex or more headers)")
+    return top[0]
+
+
+def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) -> Parser | None:
+    """The parser for one (already decompressed) file, judged by content only; None if unknown.
+
+    ``name`` is only used in error messages. ``profiles`` defaults to the builtin profiles.
+    """
+    profiles = builtin_profiles() if profiles is None else list(profiles)
+    if is_xlsx(data):
+        return _pick(name, xlsx_head(data), [p for p in profiles if p.file.type == "xlsx"])
+    head = decode_head(data)
+    for parser in native_parsers():
+        if parser.sniff(head):
+            return parser
+    return _pick(name, head, [p for p in profiles if p.file.type == "csv"])
+
+
+def header_line(data: bytes) -> tuple[int | None, str | None]:
+    """(1-based line, text) of the first line that looks like a table header, for messages."""
+    if is_xlsx(data):
+        lines = xlsx_head(data).splitlines()
+    else:
+        lines = decode_head(data, 8192).splitlines()
+    for i, line in enumerate(lines, 1):
+        text = line.strip()
+        if text and not text.startswith("#") and sum(text.count(d) for d in ",\t|") >= 2:
+            return i, text[:200]
+    first = next(((i, t.strip()[:200]) for i, t in enumerate(lines, 1) if t.strip()), (None, None))
+    return first
+
+
+def unknown_layout(name: str, data: bytes) -> LoadError:
+    """The LoadError for a file nothing recognises, naming the file and its header line."""
+    line, text = header_line(data)
+    return LoadError([Problem(name, line, None, text, "unknown bill layout: no channel parser or profile recognises it")],
+                     hint="add a mapping profile (YAML, see paymatch/profiles/) and pass its folder as an extra profile dir")
+
+
+def iter_bill_files(path: str | Path) -> Iterator[tuple[str, bytes, str]]:
+    """(name, bytes, sha256) of every candidate bill under ``path`` (a file or a folder).
+
+    Archives are opened (members named 'archive!member'); obvious non-bills (images, PDFs,
+    hidden files, documents, checksums) are skipped. ``sha256`` is of the file as delivered
+    (an archive member carries its archive's hash), as ``ParsedBill.sha256`` documents.
+    """
+    for entry in walk(Path(path)):
+        if entry.skip is None and entry.error is None:
+            yield entry.name, entry.data, entry.sha256
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file kept aside for a person: its name and why (a LoadError with its problems)."""
+
+    name: str
+    error: LoadError
+    sha256: str = ""
+
+
+@dataclass
+class BillScan:
+    """Outcome of scanning a folder: good bills, rejected files (quarantine), skipped files."""
+
+    bills: list[ParsedBill] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of every rejected file, in file order."""
+        return [p for r in self.rejected for p in r.error.problems]
+
+
+def _parse_one(entry: Entry, profiles: list[Profile]) -> ParsedBill:
+    parser = detect(entry.name, entry.data, profiles)
+    if parser is None:
+        raise unknown_layout(entry.name, entry.data)
+    bill = parser.parse(entry.data, entry.name)
+    return replace(bill, sha256=entry.sha256, source=entry.name)
+
+
+def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> BillScan:
+    """Detect and parse every bill under ``path``; never raises for a bad file, records it instead.
+
+    A file whose content is byte-identical to one already seen (e.g. the .gz and the CSV
+    extracted from it side by side) is skipped, so the same rows are not loaded twice.
+    """
+    profiles = profiles_with(extra_profile_dirs)
+    scan = BillScan()
+    seen: dict[str, str] = {}
+    for entry in walk(Path(path)):
+        if entry.skip is not None:
+            scan.skipped.append((entry.name, entry.skip))
+            continue
+        if entry.error is not None:
+            scan.rejected.append(Rejected(entry.name, entry.error, entry.sha256))
+            continue
+        digest = hashlib.sha256(entry.data).hexdigest()
+        if digest in seen:
+            scan.skipped.append((entry.name, f"same content as {seen[digest]}"))
+            continue
+        seen[digest] = entry.name
+        try:
+            scan.bills.append(_parse_one(entry, profiles))
+        except LoadError as exc:
+            scan.rejected.append(Rejected(entry.name, exc, entry.sha256))
+        except PaymatchError as exc:  # e.g. ChannelError from a native parser: still one file's problem
+            scan.rejected.append(Rejected(entry.name, LoadError([Problem(entry.name, None, None, None, str(exc))]),
+                                          entry.sha256))
+    _cross_check_alipay(scan)
+    return scan
+
+
+def _cross_check_alipay(scan: BillScan) -> None:
+    """An Alipay zip holds a detail and a summary CSV; when both came from one archive, the
+    Alipay module's cross-check must agree, else both are rejected together."""
+    try:
+        from paymatch.channels.alipay.summary import cross_check
+    except ImportError:
+        return
+    groups: dict[str, list[ParsedBill]] = {}
+    for bill in scan.bills:
+        if "!" in bill.source and bill.kind in ("alipay_detail", "alipay_summary"):
+            groups.setdefault(bill.source.rsplit("!", 1)[0], []).append(bill)
+    for archive, bills in groups.items():
+        details = [b for b in bills if b.kind == "alipay_detail"]
+        summaries = [b for b in bills if b.kind == "alipay_summary"]
+        if len(details) == 1 and len(summaries) == 1:
+            try:
+                cross_check(details[0], summaries[0])
+            except LoadError as exc:
+                for bill in details + summaries:
+                    scan.bills.remove(bill)
+                    scan.rejected.append(Rejected(bill.source, exc, bill.sha256))
+
+
+def load_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> list[ParsedBill]:
+    """Every bill under ``path``; raises one LoadError listing all rejected files' problems.
+
+    The raised error carries the full ``BillScan`` as ``.scan`` (good bills included) so a
+    caller can still load what was fine and quarantine the rest.
+    """
+    scan = scan_bills(path, extra_profile_dirs)
+    if scan.rejected:
+        problems = scan.problems
+        total = sum(r.error.total for r in scan.rejected)
+        err = LoadError(problems[:50], total=total,
+                        hint=f"{len(scan.rejected)} file(s) rejected: "
+                             f"{', '.join(r.name for r in scan.rejected[:5])}; the other files are fine")
+        err.scan = scan  # type: ignore[attr-defined]
+        raise err
+    return scan.bills
