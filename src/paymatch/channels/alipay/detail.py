@@ -164,7 +164,7 @@ def _problems(con: duckdb.DuckDBPyConnection, frame: Frame, source: str, has_tim
     union = " UNION ALL ".join(
         f"SELECT _pm_idx, '{label}' AS field, CAST({col} AS VARCHAR) AS value, '{msg}' AS msg "
         f"FROM rows WHERE coalesce({cond}, TRUE)" for col, label, cond, msg in checks)
-    total = con.execute(f"SELECT count(*) FROM ({union})").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
     if total:
         found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx LIMIT {MAX_PROBLEMS}").fetchall()
         raise LoadError([Problem(source, frame.header_line + 1 + i, f, v, m) for i, f, v, m in found],
@@ -201,7 +201,7 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
             FROM rows ORDER BY _pm_idx""",
             params=[merchant, frame.start, source, frame.header_line]).to_arrow_table()
         if frame.start is None and table.num_rows:
-            last = con.execute(f"SELECT max(CAST(strptime({when}, '%Y-%m-%d %H:%M:%S') AS DATE)) FROM rows").fetchone()[0]
+            last = con.execute(f"SELECT max(CAST(strptime({when}, '%Y-%m-%d %H:%M:%S') AS DATE)) FROM rows").fetchall()[0][0]
             table = table.set_column(table.schema.get_field_index("bill_date"), "bill_date",
                                      pa.array([last] * table.num_rows, pa.date32()))
     finally:

@@ -1,0 +1,186 @@
+"""UnionPay 全渠道 (online gateway, ACP) merchant reconciliation file: the ZM 一般交易流水 file.
+
+UnionPay delivers, per settle date, a zip with ``INN<yymmdd>88ZM_<merId>`` (general transaction
+flow) and ``…ZME_…`` (error/exception flow). This module reads the ZM file, the one that lists
+the merchant's transactions. Layout as published in UnionPay's ACP SDK demo (``parseZMFile``,
+《全渠道平台接入接口规范 第3部分 文件接口》 6.1): GBK text, one transaction per line, fixed-width fields
+counted in *bytes*, each followed by one space; no header and no trailer. Fields (width):
+
+    0 交易代码 3 · 1 代理机构标识码 11 · 2 发送机构标识码 11 · 3 系统跟踪号 6 · 4 交易传输时间 10 (MMDDhhmmss)
+    5 账号 19 · 6 交易金额 12 (fen) · 7 商户类别 4 · 8 终端类型 2 · 9 查询流水号 21 · 10 支付方式(旧) 2
+    11 商户订单号 32 · 12 支付卡类型 2 · 13 原始交易的系统跟踪号 6 · 14 原始交易日期时间 10
+    15 商户手续费 13 · 16 结算金额 13 · 17 支付方式 4 · 18 集团商户代码 15 · 19 交易类型 2 · 20 交易子类 2
+    21 业务类型 6 · 22 账号类型 2 · 23 账单类型 4 · 24 账单号码 32 · 25 交互方式 1 · 26 原交易查询流水号 21
+    27 商户代码 15 · 28 分账入账方式 1 · 29 二级商户代码 15 · 30 二级商户简称 32 · 31 二级商户分账入账金额 13
+    32 清算净额 13 · 33 终端号 8 · 34 商户自定义域 32 · 35 优惠金额 13 · 36 发票金额 13
+    37 分期付款附加手续费 12 · 38 分期付款期数 2 · 39 交易介质 1 · 40 原始交易订单号 32 · 41 保留使用 98
+
+What is implemented (a documented subset, not UnionPay's whole specification):
+- Fields 0-27 must be present with a space after each (the separator positions are checked on
+  every line); 28+ are read when the line reaches them.
+- 交易类型 (txnType, as in the ACP API): 01 消费 and 03 预授权完成 -> payment; 04 退货 and 31 消费撤销
+  -> refund (positive amount). Any other code is a LoadError naming the line.
+- 交易金额 is 12 digits of fen. 商户手续费 / 结算金额 (13) are read as a direction letter plus 12 digits
+  of fen - D (debit to the merchant) or C (credit) - or as '+'/'-' plus 12 digits, or 13 digits.
+  This reading of the 13-wide fields is our interpretation; fee_fen is positive for D/'+'/digits
+  (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is the absolute value.
+- Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
+  (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
+  order_no = 原始交易订单号 when the line carries it, else NULL.
+- occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
+  ``INN<yymmdd>`` in the file name); a month-day after the settle date belongs to the year before.
+- Totals: the ZM file has no trailer, so there is nothing printed to tie out; ``totals`` holds the
+  counts and sums computed from the rows for the caller's own checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from paymatch.channels.base import ParsedBill
+from paymatch.errors import LoadError, Problem
+from paymatch.schema import TRANSACTION_ARROW, TZ
+
+WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 21, 2, 32, 2, 6, 10, 13, 13, 4, 15, 2, 2, 6, 2, 4, 32, 1, 21, 15,
+          1, 15, 32, 13, 13, 8, 32, 13, 13, 12, 2, 1, 32, 98]
+OFFSETS = [sum(w + 1 for w in WIDTHS[:i]) for i in range(len(WIDTHS))]
+REQUIRED_FIELDS = 28  # fields 0..27 (through 商户代码) must be on every line
+MIN_LEN = OFFSETS[REQUIRED_FIELDS - 1] + WIDTHS[REQUIRED_FIELDS - 1]
+#: field index -> (role, label) for the fields we use
+FIELDS = {4: ("txn_time", "交易传输时间"), 6: ("amount", "交易金额"), 9: ("query_id", "查询流水号"),
+          11: ("order_id", "商户订单号"), 15: ("fee", "商户手续费"), 16: ("settle", "结算金额"),
+          19: ("txn_type", "交易类型"), 26: ("orig_query_id", "原交易查询流水号"), 27: ("mer_id", "商户代码"),
+          40: ("orig_order_id", "原始交易订单号")}
+PAYMENT_TYPES = ("01", "03")
+REFUND_TYPES = ("04", "31")
+MAX_PROBLEMS = 50
+
+
+def sniff(head: str) -> str | None:
+    """'unionpay_zm' when the first line of ``head`` has the ZM layout (separators, digits), else None."""
+    line = head.split("\n", 1)[0].rstrip("\r")
+    if len(line) < MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
+        return None
+    if any(line[OFFSETS[i] + WIDTHS[i]] != " " for i in range(REQUIRED_FIELDS)):
+        return None
+    txn_time, amount = (line[OFFSETS[i]:OFFSETS[i] + WIDTHS[i]] for i in (4, 6))
+    return "unionpay_zm" if txn_time.isdigit() and amount.isdigit() else None
+
+
+def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
+    if bill_date is not None:
+        return bill_date
+    m = re.search(r"INN(\d{2})(\d{2})(\d{2})", source)
+    if m:
+        return dt.date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    raise LoadError([Problem(source, None, None, None, "settle date unknown (ZM times carry no year)")],
+                    hint="pass bill_date, or keep UnionPay's file name INN<yymmdd>88ZM_<merId>")
+
+
+def _lines(data: bytes) -> pa.ChunkedArray:
+    if not data.strip():
+        return pa.chunked_array([pa.array([], pa.binary())])
+    # one binary column per physical line: \x1f never occurs in the file, quoting off
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(column_names=["line"], block_size=16 << 20),
+        parse_options=pacsv.ParseOptions(delimiter="\x1f", quote_char=False, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(column_types={"line": pa.binary()}, strings_can_be_null=False))
+    return table.column("line")
+
+
+def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
+    """Parse a ZM file (bytes as delivered) into a ParsedBill; LoadError listing every bad line."""
+    settle = _settle_date(source, bill_date)
+    lines = _lines(data)
+    n = len(lines)
+    length = pc.binary_length(lines)
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {"_pm_idx": pa.array(np.arange(n, dtype=np.int64)),
+                                                   "_pm_len": length}
+    seps = [pc.equal(pc.binary_slice(lines, OFFSETS[i] + WIDTHS[i], OFFSETS[i] + WIDTHS[i] + 1), b" ")
+            for i in range(REQUIRED_FIELDS)]
+    layout_ok = seps[0]
+    for s in seps[1:]:
+        layout_ok = pc.and_(layout_ok, s)
+    cols["_pm_layout"] = layout_ok
+    for i, (role, _) in FIELDS.items():
+        raw = pc.binary_slice(lines, OFFSETS[i], OFFSETS[i] + WIDTHS[i])
+        try:
+            txt = pc.cast(raw, pa.string())
+        except pa.ArrowInvalid:  # GBK text in a field: decode each distinct value once
+            enc = pc.dictionary_encode(raw).combine_chunks()
+            values = [v.decode("gb18030", errors="replace") for v in enc.dictionary.to_pylist()]
+            txt = pa.DictionaryArray.from_arrays(enc.indices, pa.array(values, pa.string())).cast(pa.string())
+        cols[role] = pc.utf8_trim(txt, characters=" \r\t")
+    table = pa.table(cols)
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET TimeZone = '{TZ}'")
+        con.register("_pm_zm", table)
+        con.execute(f"""CREATE TEMP VIEW z AS SELECT *,
+            CASE WHEN txn_type IN {PAYMENT_TYPES} THEN 'payment'
+                 WHEN txn_type IN {REFUND_TYPES} THEN 'refund' END AS type,
+            try(make_date(CASE WHEN substr(txn_time, 1, 4) > '{settle:%m%d}' THEN {settle.year - 1}
+                           ELSE {settle.year} END,
+                      TRY_CAST(substr(txn_time, 1, 2) AS INT), TRY_CAST(substr(txn_time, 3, 2) AS INT))) AS _pm_day
+            FROM _pm_zm WHERE _pm_len > 0""")
+        _check(con, source)
+        signed = ("(CASE WHEN left({c}, 1) IN ('C', '-') THEN -1 ELSE 1 END) * "
+                  "CAST(regexp_extract({c}, '([0-9]{{12,13}})$', 1) AS BIGINT)")
+        out = con.sql(f"""
+            SELECT 'unionpay' AS channel, mer_id AS merchant_id,
+                   CASE WHEN type = 'refund' THEN nullif(orig_query_id, '') ELSE query_id END AS channel_tx_id,
+                   CASE WHEN type = 'refund' THEN nullif(orig_order_id, '') ELSE order_id END AS order_no,
+                   type,
+                   CASE WHEN type = 'refund' THEN order_id END AS refund_no,
+                   CASE WHEN type = 'refund' THEN query_id END AS channel_refund_id,
+                   CAST(amount AS BIGINT) AS amount_fen,
+                   CASE WHEN fee = '' THEN NULL ELSE {signed.format(c='fee')} END AS fee_fen,
+                   CASE WHEN settle = '' THEN NULL ELSE abs({signed.format(c='settle')}) END AS settle_amount_fen,
+                   'success' AS status,
+                   CAST(_pm_day + CAST(strptime(substr(txn_time, 5), '%H%M%S') AS TIME) AS TIMESTAMPTZ) AS occurred_at,
+                   ?::DATE AS bill_date, 'unionpay' AS method, ? AS src_file, _pm_idx + 1 AS src_line
+            FROM z ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
+        totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen"],
+                          con.execute("""SELECT count(*) FILTER (type = 'payment'), count(*) FILTER (type = 'refund'),
+                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'payment'), 0),
+                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'refund'), 0) FROM z""").fetchall()[0]))
+    finally:
+        con.close()
+    return ParsedBill(channel="unionpay", kind="unionpay_zm", source=source,
+                      sha256=hashlib.sha256(data).hexdigest(), bill_date=settle,
+                      transactions=out.cast(TRANSACTION_ARROW), totals=totals)
+
+
+def _check(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    amount13 = "regexp_full_match({c}, '([CD+-][0-9]{{12}}|[0-9]{{13}})')"
+    checks = [
+        ("NULL", f"_pm_len < {MIN_LEN} OR NOT _pm_layout",
+         f"line does not have the ZM layout (fields 0-27, {MIN_LEN}+ bytes, a space after each field)"),
+        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment) or 04/31 (refund)"),
+        ("amount", "NOT regexp_full_match(amount, '[0-9]{12}')", "交易金额 is not 12 digits of fen"),
+        ("txn_time", "_pm_day IS NULL OR try_strptime(substr(txn_time, 5), '%H%M%S') IS NULL "
+                     "OR length(txn_time) <> 10", "交易传输时间 is not MMDDhhmmss"),
+        ("fee", f"fee <> '' AND NOT {amount13.format(c='fee')}", "商户手续费 is not C/D + 12 digits"),
+        ("settle", f"settle <> '' AND NOT {amount13.format(c='settle')}", "结算金额 is not C/D + 12 digits"),
+        ("query_id", "query_id = ''", "查询流水号 is empty"),
+        ("mer_id", "mer_id = ''", "商户代码 is empty"),
+    ]
+    labels = {role: label for role, label in FIELDS.values()}
+    union = " UNION ALL ".join(
+        f"SELECT _pm_idx, {('NULL' if col == 'NULL' else repr(labels[col]))} AS field, "
+        f"{'NULL' if col == 'NULL' else col} AS value, '{msg}' AS msg FROM z WHERE coalesce({cond}, TRUE)"
+        for col, cond, msg in checks)
+    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    if total:
+        found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx LIMIT {MAX_PROBLEMS}").fetchall()
+        raise LoadError([Problem(source, i + 1, f, v, m) for i, f, v, m in found], total=total,
+                        hint="is this a UnionPay ZM (一般交易流水) file?")

@@ -1,0 +1,69 @@
+"""UnionPay ZM file: fixed-width parse, refunds, year inference, layout and value errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from unionpay_zmgen import zm_file, zm_line
+
+from paymatch.channels.unionpay import parse, sniff
+from paymatch.errors import LoadError
+from paymatch.schema import TRANSACTION_ARROW
+
+NAME = "INN190917 88ZM_802310048993424".replace(" ", "")
+
+
+def sample() -> bytes:
+    return zm_file([
+        zm_line(),
+        zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298",
+                query_id="201909161200000000002", order_id="REFUND-1", orig_query_id="201909161055160000001",
+                orig_order_id="ORDER-1", txn_time="0916120000"),
+        zm_line(amount_fen=5000, query_id="201912311200000000003", order_id="ORDER-2", txn_time="1231235959",
+                full=False),
+    ])
+
+
+def test_rows_become_canonical_transactions():
+    bill = parse(sample(), NAME)
+    assert bill.kind == "unionpay_zm" and bill.bill_date == dt.date(2019, 9, 17)
+    assert bill.transactions.schema == TRANSACTION_ARROW
+    pay, refund, old = bill.transactions.to_pylist()
+    assert (pay["type"], pay["amount_fen"], pay["fee_fen"], pay["settle_amount_fen"]) == ("payment", 1000, 6, 994)
+    assert pay["channel_tx_id"] == "201909161055160000001" and pay["order_no"] == "ORDER-1"
+    assert pay["merchant_id"] == "802310048993424" and pay["src_line"] == 1
+    assert pay["occurred_at"] == dt.datetime(2019, 9, 16, 2, 55, 16, tzinfo=dt.UTC)
+    assert (refund["type"], refund["amount_fen"], refund["fee_fen"], refund["settle_amount_fen"]) == \
+        ("refund", 300, -2, 298)
+    assert refund["refund_no"] == "REFUND-1" and refund["order_no"] == "ORDER-1"
+    assert refund["channel_tx_id"] == pay["channel_tx_id"] and refund["channel_refund_id"] == "201909161200000000002"
+    assert old["occurred_at"].year == 2018  # Dec 31 in a file settled on Sep 17: the year before
+    assert bill.totals == {"payment_count": 2, "refund_count": 1, "payment_amount_fen": 6000, "refund_amount_fen": 300}
+
+
+def test_sniff_by_content():
+    assert sniff(sample()[:4096].decode("gbk", "ignore")) == "unionpay_zm"
+    assert sniff("order_no,amount\n") is None
+    assert sniff("#支付宝业务明细查询\n") is None
+
+
+def test_bad_lines_are_listed():
+    lines = [zm_line(), zm_line(txn_type="99"), zm_line(amount_fen=1)[:200], zm_line(fee="X00000000000A")]
+    with pytest.raises(LoadError) as err:
+        parse(zm_file(lines), NAME)
+    found = {(p.line, p.field) for p in err.value.problems}
+    assert (2, "交易类型") in found and (3, None) in found and (4, "商户手续费") in found
+    assert all(p.line != 1 for p in err.value.problems)
+
+
+def test_settle_date_needed_for_the_year():
+    with pytest.raises(LoadError, match="settle date"):
+        parse(sample(), "zm.txt")
+    assert parse(sample(), "zm.txt", bill_date=dt.date(2019, 9, 17)).transactions.num_rows == 3
+
+
+def test_empty_file_and_blank_lines():
+    assert parse(b"", NAME).transactions.num_rows == 0
+    bill = parse(zm_file([zm_line(), b"", zm_line(order_id="ORDER-3")]), NAME)
+    assert bill.transactions.column("src_line").to_pylist() == [1, 3]
