@@ -181,7 +181,7 @@ def _arrow_csv(profile: Profile, header: list[str], kept: pa.Array, kept_no: pa.
 def _python_csv(profile: Profile, header: list[str], kept: list[str], kept_no: list[int], source: str):
     # Rare path (a quoted value spans lines): Python's csv module tracks how many lines each
     # record consumed, which maps every record back to its first physical line.
-    reader = csv.reader(iter(kept), delimiter=profile.file.delimiter, quotechar=profile.file.quote)
+    reader = csv.reader((line + "\n" for line in kept), delimiter=profile.file.delimiter, quotechar=profile.file.quote)
     cols: list[list[str]] = [[] for _ in range(len(header) + 1)]
     problems: list[Problem] = []
     consumed = 0

@@ -1,0 +1,181 @@
+"""Bad profiles are ConfigErrors naming file and key; bad exports are LoadErrors naming line and column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from paymatch.channels.profiles import Profile, load_profile, parse_with_profile
+from paymatch.errors import ConfigError, LoadError
+
+BASE = {
+    "name": "t",
+    "channel": "test_pay",
+    "sniff": {"headers": ["流水号", "金额"]},
+    "columns": {"channel_tx_id": "流水号", "order_no": "订单号", "amount": "金额", "occurred_at": "时间",
+                "type": "类型", "status": "状态", "fee": "手续费"},
+    "status": {"map": {"成功": "success", "失败": "failed"}},
+    "type": {"rule": "column", "map": {"支付": "payment", "退款": "refund"}},
+}
+HEADER = "流水号,订单号,金额,时间,类型,状态,手续费"
+
+
+def profile(**over) -> Profile:
+    """BASE with top-level keys replaced."""
+    return Profile.model_validate({**BASE, **over})
+
+
+def parse(text: str, prof: Profile | None = None, encoding: str = "utf-8"):
+    """Parse a CSV text with a test profile."""
+    return parse_with_profile(prof or profile(), text.encode(encoding), "t.csv")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    """A profile file with ``text``."""
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("yaml_text, key", [
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c}\nbogus: 1\n",
+     "bogus"),
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c}\n"
+     "status: {map: {ok: great}}\n", "status.map.ok"),
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, occurred_at: c}\n", "(top level)"),
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c}\n"
+     "time: {timezone: Mars/Base}\n", "time.timezone"),
+    ("name: x\nchannel: y\nsniff: {regex: '(['}\ncolumns: {order_no: a, amount: b, occurred_at: c}\n", "sniff.regex"),
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c, colour: d}\n",
+     "columns.colour"),
+    ("name: x\nchannel: y\ncolumns: {order_no: a, amount: b, occurred_at: c}\n", "sniff"),
+    ("- just\n- a list\n", "mapping"),
+])
+def test_bad_profile_names_file_and_key(tmp_path: Path, yaml_text: str, key: str):
+    path = write(tmp_path, yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_profile(path)
+    assert str(path) in str(info.value) and key in str(info.value)
+
+
+def test_good_rows_are_typed_exactly():
+    bill = parse(f"{HEADER}\n"
+                 "T1,O1,\" ¥1,234.50 \",2026-11-20 23:59:59,支付,成功,`0.01\n"
+                 "T2,O1,-100.00\t,2026-11-21 00:00:01,退款,成功,-0.01\n"
+                 "T3,O2,=\"0.10\",2026-11-21 08:00:00,支付,失败,\n")
+    rows = bill.transactions.to_pylist()
+    assert [r["amount_fen"] for r in rows] == [123450, 10000, 10]
+    assert [r["fee_fen"] for r in rows] == [1, -1, None]
+    assert [r["type"] for r in rows] == ["payment", "refund", "payment"]
+    assert [r["status"] for r in rows] == ["success", "success", "failed"]
+    assert rows[0]["occurred_at"] == dt.datetime(2026, 11, 20, 15, 59, 59, tzinfo=dt.timezone.utc)
+    assert [r["bill_date"] for r in rows] == [dt.date(2026, 11, 20), dt.date(2026, 11, 21), dt.date(2026, 11, 21)]
+    assert [r["src_line"] for r in rows] == [2, 3, 4]
+    assert bill.bill_date == dt.date(2026, 11, 21)
+
+
+def test_every_bad_value_is_reported_with_line_and_column():
+    text = (f"{HEADER}\n"
+            "T1,O1,12.345,2026-11-20 10:00:00,支付,成功,0\n"       # 3 decimals
+            "\n"                                                   # blank line keeps numbering honest
+            "T2,O2,,2026-11-20 10:00:00,支付,成功,0\n"             # empty amount
+            "T3,O3,1.00,20/11/2026,支付,成功,0\n"                  # time format
+            "T4,O4,1.00,2026-11-20 10:00:00,冲正,成功,0\n"         # unknown type
+            "T5,O5,1.00,2026-11-20 10:00:00,支付,未知,0\n"         # unknown status
+            "T6,O6,1.00,2026-11-20 10:00:00,支付,成功\n"           # missing a field
+            ",,1.00,2026-11-20 10:00:00,支付,成功,0\n")            # no id at all
+    with pytest.raises(LoadError) as info:
+        parse(text)
+    got = {(p.line, p.field, p.value) for p in info.value.problems}
+    assert (2, "金额", "12.345") in got
+    assert (4, "金额", None) in got
+    assert (5, "时间", "20/11/2026") in got
+    assert (6, "类型", "冲正") in got
+    assert (7, "状态", "未知") in got
+    assert any(p.line == 8 and "fields" in p.message for p in info.value.problems)
+    assert (9, "流水号", None) in got
+    assert all(p.file == "t.csv" for p in info.value.problems)
+    assert info.value.total == len(info.value.problems) == 7
+
+
+def test_problems_are_capped_at_fifty_but_counted():
+    rows = "".join(f"T{i},O{i},bad,2026-11-20 10:00:00,支付,成功,0\n" for i in range(120))
+    with pytest.raises(LoadError) as info:
+        parse(f"{HEADER}\n{rows}")
+    assert len(info.value.problems) == 50 and info.value.total == 120
+    assert "70 more problem" in str(info.value)
+
+
+def test_missing_column_is_named():
+    with pytest.raises(LoadError) as info:
+        parse("流水号,订单号,金额,时间,类型\nT1,O1,1.00,2026-11-20 10:00:00,支付\n")
+    assert info.value.problems[0].field == "状态" and info.value.problems[0].line == 1
+
+
+def test_header_not_found():
+    with pytest.raises(LoadError, match="header row"):
+        parse("a,b,c\n1,2,3\n")
+
+
+def test_wrong_encoding_points_at_the_line():
+    text = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+    with pytest.raises(LoadError) as info:
+        parse(text, encoding="gbk")  # profile says UTF-8
+    assert "not valid utf-8" in str(info.value) and info.value.problems[0].line == 1
+
+
+def test_totals_that_do_not_tie_out_reject_the_file():
+    prof = profile(file={"trailer_regex": "^合计"},
+                   totals=[{"regex": r"合计,(?P<count>\d+)笔,(?P<amount>[\d.]+)", "scope": "payment"}])
+    body = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\nT2,O2,2.00,2026-11-20 10:00:00,支付,成功,0\n"
+    assert parse(body + "合计,2笔,3.00\n", prof).totals == {"payment_count": 2, "payment_amount_fen": 300}
+    with pytest.raises(LoadError) as info:
+        parse(body + "合计,3笔,3.01\n", prof)
+    msgs = [p for p in info.value.problems if p.field == "totals"]
+    assert len(msgs) == 2 and all(p.line == 4 for p in msgs)
+    with pytest.raises(LoadError, match="control totals line"):
+        parse(body, prof)
+
+
+def test_quoted_value_spanning_lines_keeps_line_numbers():
+    bill = parse(f"{HEADER}\n"
+                 "T1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+                 "T2,\"O2\nsecond line\",2.00,2026-11-20 10:00:00,支付,成功,0\n"
+                 "T3,O3,3.00,2026-11-20 10:00:00,支付,成功,0\n")
+    rows = bill.transactions.to_pylist()
+    assert [r["src_line"] for r in rows] == [2, 3, 5]
+    assert rows[1]["order_no"] == "O2\nsecond line"
+
+
+def test_fen_amounts_reject_decimals():
+    prof = profile(amount={"unit": "fen"})
+    assert parse(f"{HEADER}\nT1,O1,000000012345,2026-11-20 10:00:00,支付,成功,5\n", prof
+                 ).transactions.column("amount_fen").to_pylist() == [12345]
+    with pytest.raises(LoadError, match="whole fen"):
+        parse(f"{HEADER}\nT1,O1,123.45,2026-11-20 10:00:00,支付,成功,5\n", prof)
+
+
+def test_iso_times_with_offsets_and_other_zones():
+    prof = profile(time={"formats": ["iso"], "timezone": "Asia/Tokyo"})
+    rows = parse(f"{HEADER}\nT1,O1,1.00,2026-11-20T10:00:00+08:00,支付,成功,0\n"
+                 "T2,O2,1.00,2026-11-20T10:00:00,支付,成功,0\n", prof).transactions.to_pylist()
+    assert rows[0]["occurred_at"] == dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)
+    assert rows[1]["occurred_at"] == dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)  # Tokyo is +9
+
+
+def test_header_only_file_gives_no_rows():
+    bill = parse(f"{HEADER}\n")
+    assert bill.transactions.num_rows == 0 and bill.bill_date is None
+
+
+def test_large_export_is_parsed_in_bulk():
+    # 100k rows: vectorised path, a few hundred ms; a per-row Python loop would be far slower
+    rows = "\n".join(f"T{i},O{i},{i % 9999}.{i % 100:02d},2026-11-20 10:{i % 60:02d}:00,支付,成功,0.01"
+                     for i in range(100_000))
+    bill = parse(f"{HEADER}\n{rows}\n")
+    t = bill.transactions
+    assert t.num_rows == 100_000
+    assert t.column("src_line").to_pylist()[-1] == 100_001
+    assert sum(t.column("amount_fen").to_pylist()) == sum((i % 9999) * 100 + i % 100 for i in range(100_000))
