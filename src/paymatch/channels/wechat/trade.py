@@ -25,7 +25,7 @@ from paymatch.channels.wechat.layout import (
     CHANNEL, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY,
 )
 from paymatch.channels.wechat.totals import printed_totals, tie_out
-from paymatch.money import sql_yuan_to_fen, sql_yuan_valid
+from paymatch.money import sql_yuan_to_fen
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
 _TS_FMT = "%Y-%m-%d %H:%M:%S"
@@ -36,31 +36,39 @@ _MONEY = [
 ]
 
 
-def _clean(col: str) -> str:
-    # one leading backtick guards every value against Excel; blanks around it carry nothing
-    return f"trim(ltrim(\"{col}\", '`'))"
+_TEXT = ("商户号", "特约商户号", "微信订单号", "商户订单号", "交易状态", "微信退款单号", "商户退款单号", "退款状态")
+_TIMES = ("交易时间", *REFUND_TIMES)
 
 
-def _stage_sql(cols: set[str]) -> str:
-    """SELECT that strips backticks and converts text to fen/timestamps (NULL where invalid)."""
-    sel = ["_pm_line"]
-    for c in ("商户号", "特约商户号", "微信订单号", "商户订单号", "交易状态", "微信退款单号", "商户退款单号", "退款状态"):
-        sel.append(f"{_clean(c) if c in cols else 'NULL'} AS \"{c}\"")
+def _views_sql(cols: set[str], kind: str) -> list[str]:
+    """Three stacked views: backticks stripped once, text converted, row flags derived.
+
+    Views (not tables) so the fast path evaluates each conversion exactly once, while the rare
+    error path can re-read the raw text next to the converted value.
+    """
+    # one leading backtick guards every value against Excel; strip it once, in the lowest view
+    clean = ["_pm_line"] + [
+        f"ltrim(\"{c}\", '`') AS \"{c}\"" if c in cols else f"NULL::VARCHAR AS \"{c}\""
+        for c in (*_TEXT, *(m[0] for m in _MONEY), *_TIMES)
+    ]
+    conv = ["*", "\"交易状态\" = 'REFUND' AS _pm_refund"]
     for c, dec, optional in _MONEY:
-        if c not in cols:
-            sel += [f"NULL AS \"{c}\"", f"0::BIGINT AS \"_pm_fen_{c}\""]
-            continue
-        raw = _clean(c)
-        fen = sql_yuan_to_fen(raw, decimals=dec)
-        if optional:
-            fen = f"CASE WHEN {raw} = '' THEN 0::BIGINT ELSE {fen} END"
-        sel += [f"{raw} AS \"{c}\"", f"{fen} AS \"_pm_fen_{c}\""]
-    for c in ("交易时间", *REFUND_TIMES):
-        if c in cols:
-            sel += [f"{_clean(c)} AS \"{c}\"", f"try_strptime({_clean(c)}, '{_TS_FMT}') AS \"_pm_ts_{c}\""]
-        else:
-            sel += [f"NULL AS \"{c}\"", f"NULL::TIMESTAMP AS \"_pm_ts_{c}\""]
-    return "SELECT " + ", ".join(sel) + " FROM _pm_wx_raw"
+        fen = sql_yuan_to_fen(f'"{c}"', decimals=dec) if c in cols else "0::BIGINT"
+        if optional and c in cols:
+            fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
+        conv.append(f"{fen} AS \"_pm_fen_{c}\"")
+    conv += [f"try_strptime(\"{c}\", '{_TS_FMT}') AS \"_pm_ts_{c}\"" for c in _TIMES]
+    refund_time = ('coalesce("_pm_ts_退款成功时间", "_pm_ts_退款申请时间", "_pm_ts_交易时间")'
+                   if kind == TRADE_REFUND else '"_pm_ts_交易时间"')
+    ok = ['"_pm_ts_交易时间" IS NOT NULL', "\"商户订单号\" <> ''"]
+    ok += [f'"_pm_fen_{c}" IS NOT NULL' for c, _d, _o in _MONEY]
+    ok += [f"(coalesce(\"{c}\", '') = '' OR \"_pm_ts_{c}\" IS NOT NULL)" for c in REFUND_TIMES]
+    return [
+        "CREATE TEMP VIEW _pm_wx_clean AS SELECT " + ", ".join(clean) + " FROM _pm_wx_raw",
+        "CREATE TEMP VIEW _pm_wx_stage AS SELECT " + ", ".join(conv) + " FROM _pm_wx_clean",
+        f"CREATE TEMP VIEW _pm_wx_rows AS SELECT *, CASE WHEN _pm_refund THEN {refund_time} "
+        f"ELSE \"_pm_ts_交易时间\" END AS _pm_local, ({' AND '.join(ok)}) AS _pm_ok FROM _pm_wx_stage",
+    ]
 
 
 def _checks() -> list[tuple[str, str, str, str]]:
@@ -73,6 +81,8 @@ def _checks() -> list[tuple[str, str, str, str]]:
     checks.append(("商户订单号", '"商户订单号"', "\"商户订单号\" = ''", "empty order number"))
     return checks
 
+
+_SUM_COLS = [f'"_pm_fen_{c}"' for c in ("应结订单金额", "退款金额", "充值券退款金额", "手续费", "订单金额", "申请退款金额")]
 
 _CANON_SQL = f"""
 SELECT
@@ -93,10 +103,9 @@ SELECT
               ELSE 'failed' END
   END AS status,
   timezone('{TZ}', _pm_local) AS occurred_at,
-  $bill_date::DATE AS bill_date,
   '{CHANNEL}' AS method,
-  $src AS src_file,
-  _pm_line AS src_line
+  _pm_line AS src_line,
+  {", ".join(_SUM_COLS)}, _pm_local, _pm_ok
 FROM _pm_wx_rows
 """
 
@@ -110,26 +119,26 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
     con = duckdb.connect()
     try:
         con.register("_pm_wx_raw", read_rows(bill, wanted, con))
-        refund_time = ('coalesce("_pm_ts_退款成功时间", "_pm_ts_退款申请时间", "_pm_ts_交易时间")'
-                       if bill.kind == TRADE_REFUND else '"_pm_ts_交易时间"')
-        con.execute(
-            f"CREATE TEMP TABLE _pm_wx_rows AS SELECT *, _pm_refund_flag AS _pm_refund, "
-            f"CASE WHEN _pm_refund_flag THEN {refund_time} ELSE \"_pm_ts_交易时间\" END AS _pm_local "
-            f"FROM (SELECT *, \"交易状态\" = 'REFUND' AS _pm_refund_flag FROM ({_stage_sql(cols)}))")
-        collect_problems(con, "_pm_wx_rows", bill.source, _checks())
-        sums = con.execute(
-            'SELECT count(*), sum("_pm_fen_应结订单金额"), sum("_pm_fen_退款金额"), sum("_pm_fen_充值券退款金额"), '
-            'sum("_pm_fen_手续费"), sum("_pm_fen_订单金额"), sum("_pm_fen_申请退款金额"), max(_pm_local)::DATE '
-            "FROM _pm_wx_rows").fetchall()[0]
-        computed = dict(zip(names.values(), (int(v or 0) for v in sums[:7])))
+        for sql in _views_sql(cols, bill.kind):
+            con.execute(sql)
+        out = con.sql(_CANON_SQL).to_arrow_table()  # the one pass over all rows
+        con.register("_pm_wx_out", out)
+        agg = con.execute(
+            f"SELECT count(*), {', '.join(f'sum({c})' for c in _SUM_COLS)}, max(_pm_local)::DATE, "
+            "count(*) FILTER (NOT _pm_ok) FROM _pm_wx_out").fetchall()[0]
+        if agg[8]:
+            collect_problems(con, "_pm_wx_rows", bill.source, _checks())
+        computed = dict(zip(names.values(), (int(v or 0) for v in agg[:7])))
         tie_out(bill, names, printed, computed)
-        day = bill_date or sums[7]
-        table = con.sql(_CANON_SQL, params={"bill_date": day, "src": bill.source}).to_arrow_table()
     finally:
         con.close()
+    day = bill_date or agg[7]
+    n = out.num_rows
+    out = out.append_column("bill_date", pa.repeat(pa.scalar(day, pa.date32()), n))
+    out = out.append_column("src_file", pa.repeat(pa.scalar(bill.source, pa.string()), n))
     return ParsedBill(
         channel=CHANNEL, kind=bill.kind, source=bill.source, sha256=bill.sha256, bill_date=day,
-        transactions=table.cast(TRANSACTION_ARROW), totals=printed,
+        transactions=out.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW), totals=printed,
     )
 
 
