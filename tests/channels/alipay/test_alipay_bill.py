@@ -139,3 +139,10 @@ def test_many_rows_keep_order_and_lines():
     bill = parse(detail_bytes(rows), "m.csv")
     assert bill.transactions.column("order_no").to_pylist() == [f"O{i}" for i in range(5000)]
     assert bill.transactions.column("src_line").to_pylist()[-1] == 5005
+
+
+def test_bill_merchant_matches_notification_seller_id():
+    bill = parse(detail_bytes(sample_rows(), account="20881021790755430156"), "a.csv")
+    assert set(bill.transactions.column("merchant_id").to_pylist()) == {"2088102179075543"}
+    other = parse(detail_bytes(sample_rows(), account="merchant@example.com"), "b.csv")
+    assert set(other.transactions.column("merchant_id").to_pylist()) == {"merchant@example.com"}

@@ -43,6 +43,7 @@ class AlipayConfig:
         """Build a config from <prefix>APP_ID, <prefix>APP_PRIVATE_KEY(_FILE), <prefix>ALIPAY_PUBLIC_KEY(_FILE)."""
 
         def secret(name: str) -> str:
+            """The value of <prefix><name>, else the content of the file <prefix><name>_FILE names."""
             if value := os.environ.get(prefix + name):
                 return value
             if path := os.environ.get(prefix + name + "_FILE"):

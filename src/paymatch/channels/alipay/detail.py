@@ -37,7 +37,7 @@ import pyarrow.csv as pacsv
 from paymatch.channels.alipay.layout import DETAIL_END, DETAIL_START, Frame, locate, read_totals
 from paymatch.channels.base import ParsedBill
 from paymatch.errors import LoadError, Problem
-from paymatch.money import format_yuan, sql_yuan_to_fen, sql_yuan_valid
+from paymatch.money import format_yuan, sql_yuan_to_fen
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
 #: role -> header name (normalised, full-width parentheses)
@@ -97,20 +97,17 @@ def _text(col: pa.ChunkedArray, enc: str) -> pa.ChunkedArray:
     return pc.utf8_trim(txt, characters="\t \r")
 
 
-def _huabei_rows(data: bytes, frame: Frame, remark: pa.ChunkedArray | None) -> np.ndarray:
-    """Row indexes whose 备注 mentions 花呗; a byte scan finds candidates, decoding confirms them."""
-    word = "花呗".encode(frame.encoding)
-    body = memoryview(data)[frame.body_start:frame.body_end]
-    if remark is None or data.find(word, frame.body_start, frame.body_end) < 0:
+def _huabei_rows(remark: pa.ChunkedArray | None, enc: str) -> np.ndarray:
+    """Row indexes whose 备注 mentions 花呗: a byte search on the undecoded column finds candidates,
+    decoding just those confirms them (a GBK byte pattern can match across character boundaries)."""
+    if remark is None or len(remark) == 0:
         return np.empty(0, dtype=np.int64)
-    buf = np.frombuffer(body, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
-    hits = np.fromiter((m.start() for m in re.finditer(re.escape(word), body)), dtype=np.int64)
-    rows = np.unique(np.searchsorted(newlines, hits))
-    rows = rows[rows < len(remark)]
+    hit = pc.match_substring(remark, pattern="花呗".encode(enc))
+    rows = pc.indices_nonzero(hit).to_numpy()
+    if not len(rows):
+        return rows.astype(np.int64)
     texts = pc.take(remark, pa.array(rows)).to_pylist()
-    ok = [i for i, t in zip(rows.tolist(), texts) if "花呗" in t.decode(frame.encoding, "replace")]
-    return np.array(ok, dtype=np.int64)
+    return np.array([i for i, t in zip(rows.tolist(), texts) if "花呗" in t.decode(enc, "replace")], dtype=np.int64)
 
 
 def parse_detail(data: bytes, source: str) -> ParsedBill:
@@ -137,7 +134,7 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
                       else pa.nulls(n, pa.string()))
     cols["biz"] = _text(raw.column(names[roles["biz_type"]]), frame.encoding)
     hb = np.zeros(n, dtype=bool)
-    hb[_huabei_rows(data, frame, raw.column(names[roles["remark"]]) if "remark" in roles else None)] = True
+    hb[_huabei_rows(raw.column(names[roles["remark"]]) if "remark" in roles else None, frame.encoding)] = True
     for i in hb_cols:
         v = _text(raw.column(names[i]), frame.encoding)
         hb |= pc.fill_null(pc.invert(pc.is_in(v, pa.array(["", "0", "0.00", "否"]))), False).to_numpy(
@@ -147,23 +144,23 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     return _convert(rows, frame, source, data, totals)
 
 
-def _problems(con: duckdb.DuckDBPyConnection, frame: Frame, source: str, has_time: str) -> None:
+def _problems(con: duckdb.DuckDBPyConnection, frame: Frame, source: str) -> None:
     checks = [
-        ("order_amt", COLUMNS["order_amt"], f"NOT {sql_yuan_valid('order_amt')}", "not a yuan amount"),
-        ("settle_amt", COLUMNS["settle_amt"], f"NOT {sql_yuan_valid('settle_amt')}", "not a yuan amount"),
-        ("fee", COLUMNS["fee"], f"fee <> '' AND NOT {sql_yuan_valid('fee')}", "not a yuan amount"),
-        ("mdisc", COLUMNS["mdisc"], f"mdisc <> '' AND NOT {sql_yuan_valid('mdisc')}", "not a yuan amount"),
+        ("order_amt", COLUMNS["order_amt"], "order_fen IS NULL", "not a yuan amount"),
+        ("settle_amt", COLUMNS["settle_amt"], "settle_fen IS NULL", "not a yuan amount"),
+        ("fee", COLUMNS["fee"], "fee <> '' AND fee_printed IS NULL", "not a yuan amount"),
+        ("mdisc", COLUMNS["mdisc"], "mdisc <> '' AND mdisc_fen IS NULL", "not a yuan amount"),
         ("biz", COLUMNS["biz_type"], "type IS NULL", "业务类型 is neither 交易 nor 退款"),
         ("tx_id", COLUMNS["tx_id"], "coalesce(tx_id, '') = ''", "empty 支付宝交易号"),
-        ("finished", COLUMNS["finished"], f"NOT ({has_time})", "not a time (YYYY-MM-DD hh:mm:ss)"),
+        ("coalesce(nullif(finished, ''), created)", COLUMNS["finished"], "ts IS NULL",
+         "not a time (YYYY-MM-DD hh:mm:ss)"),
         ("order_amt", COLUMNS["order_amt"],
-         f"{sql_yuan_valid('order_amt')} AND ((type = 'payment' AND order_amt LIKE '-%') "
-         "OR (type = 'refund' AND order_amt NOT LIKE '-%' AND order_amt NOT IN ('0', '0.00')))",
+         "(type = 'payment' AND order_fen < 0) OR (type = 'refund' AND order_fen > 0)",
          "sign does not match 业务类型 (refunds are negative)"),
     ]
     union = " UNION ALL ".join(
         f"SELECT _pm_idx, '{label}' AS field, CAST({col} AS VARCHAR) AS value, '{msg}' AS msg "
-        f"FROM rows WHERE coalesce({cond}, TRUE)" for col, label, cond, msg in checks)
+        f"FROM rows WHERE coalesce({cond}, FALSE)" for col, label, cond, msg in checks)
     total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
     if total:
         found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx LIMIT {MAX_PROBLEMS}").fetchall()
@@ -176,34 +173,30 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
     try:
         con.execute(f"SET TimeZone = '{TZ}'")
         con.register("_pm_raw", rows)
-        # 业务类型 decides the canonical type; anything else stays NULL and is reported
-        con.execute("CREATE TEMP VIEW rows AS SELECT *, CASE biz WHEN '交易' THEN 'payment' "
-                    "WHEN '退款' THEN 'refund' END AS type FROM _pm_raw")
-        when = "coalesce(nullif(finished, ''), nullif(created, ''))"
-        has_time = f"try_strptime({when}, '%Y-%m-%d %H:%M:%S') IS NOT NULL"
-        _problems(con, frame, source, has_time)
+        # Every conversion once, into a temp table that the checks, the tie-out and the output read.
+        # 业务类型 decides the canonical type; anything else stays NULL and is reported.
+        con.execute(f"""
+            CREATE TEMP TABLE rows AS SELECT *,
+                CASE biz WHEN '交易' THEN 'payment' WHEN '退款' THEN 'refund' END AS type,
+                {sql_yuan_to_fen('order_amt')} AS order_fen, {sql_yuan_to_fen('settle_amt')} AS settle_fen,
+                {sql_yuan_to_fen('fee')} AS fee_printed, {sql_yuan_to_fen('mdisc')} AS mdisc_fen,
+                try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S') AS ts
+            FROM _pm_raw""")
+        _problems(con, frame, source)
         _tie_out(con, totals, frame, source)
-        fen = {c: sql_yuan_to_fen(c) for c in ("order_amt", "settle_amt", "fee")}
         merchant = merchant_from_account(frame.account)
-        table = con.sql(f"""
+        table = con.sql("""
             SELECT 'alipay' AS channel, ? AS merchant_id, tx_id AS channel_tx_id,
                    nullif(order_no, '') AS order_no, type,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS refund_no,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS channel_refund_id,
-                   abs({fen['order_amt']}) AS amount_fen,
-                   -({fen['fee']}) AS fee_fen,
-                   abs({fen['settle_amt']}) AS settle_amount_fen,
-                   'success' AS status,
-                   CAST(strptime({when}, '%Y-%m-%d %H:%M:%S') AS TIMESTAMPTZ) AS occurred_at,
-                   ?::DATE AS bill_date,
+                   abs(order_fen) AS amount_fen, -fee_printed AS fee_fen, abs(settle_fen) AS settle_amount_fen,
+                   'success' AS status, CAST(ts AS TIMESTAMPTZ) AS occurred_at,
+                   coalesce(?::DATE, max(CAST(ts AS DATE)) OVER ()) AS bill_date,
                    CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
                    ? AS src_file, ? + 1 + _pm_idx AS src_line
             FROM rows ORDER BY _pm_idx""",
             params=[merchant, frame.start, source, frame.header_line]).to_arrow_table()
-        if frame.start is None and table.num_rows:
-            last = con.execute(f"SELECT max(CAST(strptime({when}, '%Y-%m-%d %H:%M:%S') AS DATE)) FROM rows").fetchall()[0][0]
-            table = table.set_column(table.schema.get_field_index("bill_date"), "bill_date",
-                                     pa.array([last] * table.num_rows, pa.date32()))
     finally:
         con.close()
     return ParsedBill(
@@ -216,10 +209,8 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
 
 def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source: str) -> None:
     """The '#交易合计' / '#退款合计' lines against the rows: counts, 商家实收, 商家优惠 (as printed)."""
-    got = con.execute(f"""
-        SELECT type, count(*), sum({sql_yuan_to_fen('settle_amt')}),
-               sum(CASE WHEN mdisc <> '' THEN {sql_yuan_to_fen('mdisc')} END)
-        FROM rows GROUP BY type""").fetchall()
+    got = con.execute("""
+        SELECT type, count(*), sum(settle_fen), sum(mdisc_fen) FROM rows GROUP BY type""").fetchall()
     sums = {t: (c, s or 0, d) for t, c, s, d in got}
     problems = []
     for kind, label in (("payment", "#交易合计"), ("refund", "#退款合计")):

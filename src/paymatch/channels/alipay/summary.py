@@ -95,6 +95,7 @@ def detail_figures(detail: ParsedBill) -> dict[str, int]:
     is_pay = pc.equal(tx["type"], "payment")
 
     def net(col: str) -> int:
+        """Payments minus refunds of one column (refunds are positive in canonical form)."""
         pay = pc.sum(pc.if_else(is_pay, tx[col], 0)).as_py() or 0
         ref = pc.sum(pc.if_else(is_pay, 0, tx[col])).as_py() or 0
         return pay - ref
