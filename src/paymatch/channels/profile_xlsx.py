@@ -76,7 +76,11 @@ def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None)
 
 
 def xlsx_head(data: bytes, lines: int = 40) -> str:
-    """The first rows of the first sheet as comma-joined text, for content sniffing."""
+    """The first rows of the first sheet as comma-joined text, for content sniffing.
+
+    A damaged workbook gives '' (nothing recognises it); a missing openpyxl raises LoadError.
+    """
+    _openpyxl()
     try:
         rows = _rows(data, None, "(sniff)", limit=lines)
     except LoadError:

@@ -3,11 +3,31 @@ becomes canonical transactions (``schema.TRANSACTION_ARROW``).
 
 A profile is data, not code, so a shop can add a payment method without a release: drop a YAML
 file in a folder and pass the folder to detection. Every profile is validated with pydantic on
-load; a bad one raises ``ConfigError`` naming the file and the key. See
-``paymatch/profiles/README.md`` for every key; the builtin profiles are examples of each feature.
+load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builtin profiles in
+``paymatch/profiles/*.yaml`` show each one in use)::
+
+    name, channel        lowercase identifiers; channel is the canonical channel name
+    method               default ``method`` of every row (a mapped ``method`` column wins)
+    description, provenance
+    file:    type csv|xlsx, encoding utf-8|utf-8-sig|gbk|gb18030, delimiter, quote,
+             skip_lines, header_contains [cells], comment_prefix, trailer_regex (RE2; the first
+             matching line and all after it are not rows), trailer_lines (count), sheet
+    columns: canonical field -> source column name or list of names (the first non-empty cell
+             wins); fields: channel_tx_id order_no refund_no channel_refund_id amount amount_in
+             amount_out fee settle_amount status occurred_at bill_date merchant_id type method
+    constants: merchant_id / bill_date as {value: ...} or {regex: ...} (group 1, searched in
+             the lines around the table: title, comments, trailer)
+    amount:  unit yuan|fen, decimals 2|5, fee_decimals 2|5 (¥/￥, thousands commas, blanks,
+             tabs, backticks and ="..." guards are always stripped; refunds become positive)
+    time:    formats [strptime patterns or 'iso'], timezone (default Asia/Shanghai)
+    status:  map {source value: success|processing|failed|closed}, default
+    type:    rule column|sign|in_out|constant, map {source value: payment|refund}, value
+    totals:  [{regex with (?P<count>) and/or (?P<amount>), scope all|payment|refund,
+             amount_mode sum|net}] -- tied out against the parsed rows
+    sniff:   headers [all in one line] and/or regex (searched in the first lines)
 
 Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
-keeps each row's physical line, and ``profile_sql`` cleans, validates and types it in DuckDB.
+keeps each row's physical line, and ``profile_sql`` cleans, validates and types it.
 """
 
 from __future__ import annotations
