@@ -56,6 +56,9 @@ def test_reordered_columns_and_ascii_parentheses():
 def test_utf8_copy_is_read_too():
     bill = parse(detail_text(sample_rows()).encode("utf-8"), "u.csv")
     assert bill.transactions.num_rows == 3
+    assert bill.transactions.column("method").to_pylist()[-1] == "huabei"
+    with_bom = parse(b"\xef\xbb\xbf" + detail_text(sample_rows()).encode("utf-8"), "bom.csv")
+    assert with_bom.transactions.num_rows == 3
 
 
 def test_totals_must_tie_out():

@@ -67,10 +67,10 @@ def test_huabei_closed_and_refund(verifier, keys):
     assert verifier.verify(signed(hb, keys[1]))["method"].to_pylist() == ["huabei"]
     closed = payment(notify_id="n3", trade_status="TRADE_CLOSED", gmt_payment="", gmt_close="2017-04-12 10:00:00")
     assert verifier.verify(signed(closed, keys[1]))["status"].to_pylist() == ["closed"]
-    refund = payment(notify_id="n4", refund_fee="2.50", gmt_refund="2017-04-12 10:00:00.123"[:19],
-                     out_biz_no="RF-9")
+    refund = payment(notify_id="n4", refund_fee="2.50", gmt_refund="2017-04-12 10:00:00.123", out_biz_no="RF-9")
     row = verifier.verify(signed(refund, keys[1])).to_pylist()[0]
     assert (row["type"], row["amount_fen"], row["refund_no"], row["status"]) == ("refund", 250, "RF-9", "success")
+    assert row["occurred_at"] == dt.datetime(2017, 4, 12, 2, 0, 0, 123000, tzinfo=dt.UTC)
 
 
 def test_tampered_foreign_or_replayed_notifications_are_rejected(verifier, keys):

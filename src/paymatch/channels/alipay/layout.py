@@ -28,8 +28,9 @@ from paymatch.errors import LoadError, Problem
 from paymatch.money import parse_yuan
 
 #: encodings an Alipay CSV may come in; GBK is what the download delivers, UTF-8 what some
-#: tools re-save it as. GB18030 is a superset of GBK, so it also reads every GBK file.
-ENCODINGS = ("gb18030", "utf-8")
+#: tools re-save it as. UTF-8 is tried first: GBK Chinese text practically never validates as
+#: UTF-8, while GB18030 (a superset of GBK) would decode almost any bytes into nonsense.
+ENCODINGS = ("utf-8", "gb18030")
 
 DETAIL_START = "业务明细列表"
 DETAIL_END = "业务明细列表结束"
@@ -106,7 +107,7 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
         nl = data.find(b"\n", pos)
         nl = len(data) if nl < 0 else nl
         line_no += 1
-        raw = data[pos:nl]
+        raw = data[pos:nl].lstrip(b"\xef\xbb\xbf")  # a UTF-8 copy may start with a BOM
         if raw.lstrip().startswith(b"#"):
             text = raw.decode(enc, errors="replace").strip()
             if m := _ACCOUNT.search(text):

@@ -91,10 +91,12 @@ def _failer(nid: str):
 def _time(value: str | None, fail, name: str) -> dt.datetime | None:
     if not value:
         return None
+    # gmt_refund carries milliseconds ("2015-04-28 15:45:57.320"), the other times do not
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in value else "%Y-%m-%d %H:%M:%S"
     try:
-        local = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=_LOCAL)
+        local = dt.datetime.strptime(value, fmt).replace(tzinfo=_LOCAL)
     except ValueError:
-        raise fail(f"{name} {value!r} is not yyyy-MM-dd HH:mm:ss") from None
+        raise fail(f"{name} {value!r} is not yyyy-MM-dd HH:mm:ss[.SSS]") from None
     return local.astimezone(dt.UTC)
 
 
