@@ -149,3 +149,13 @@ def test_bill_merchant_matches_notification_seller_id():
     assert set(bill.transactions.column("merchant_id").to_pylist()) == {"2088102179075543"}
     other = parse(detail_bytes(sample_rows(), account="merchant@example.com"), "b.csv")
     assert set(other.transactions.column("merchant_id").to_pylist()) == {"merchant@example.com"}
+
+
+def test_older_totals_wording():
+    rows = sample_rows()
+    old = ("#交易合计：2笔，交易金额共115.00元，优惠金额共5.00元", "#退款合计：1笔，交易退款金额共-30.00元，优惠退款金额共0.00元")
+    assert parse(detail_bytes(rows, totals=old), "o.csv").totals["payment_amount_fen"] == 11500
+    by_order = ("#交易合计：2笔，交易金额共120.00元，优惠金额共5.00元", old[1])
+    assert parse(detail_bytes(rows, totals=by_order), "o.csv").totals["payment_amount_fen"] == 12000
+    with pytest.raises(LoadError, match="金额"):
+        parse(detail_bytes(rows, totals=("#交易合计：2笔，交易金额共121.00元", old[1])), "o.csv")

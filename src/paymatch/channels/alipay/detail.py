@@ -210,13 +210,17 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
 def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source: str) -> None:
     """The '#交易合计' / '#退款合计' lines against the rows: counts, 商家实收, 商家优惠 (as printed)."""
     got = con.execute("""
-        SELECT type, count(*), sum(settle_fen), sum(mdisc_fen) FROM rows GROUP BY type""").fetchall()
-    sums = {t: (c, s or 0, d) for t, c, s, d in got}
+        SELECT type, count(*), sum(settle_fen), sum(mdisc_fen), sum(order_fen) FROM rows GROUP BY type""").fetchall()
+    sums = {t: (c, s or 0, d, o or 0) for t, c, s, d, o in got}
     problems = []
     for kind, label in (("payment", "#交易合计"), ("refund", "#退款合计")):
-        count, settle, disc = sums.get(kind, (0, 0, None))
+        count, settle, disc, order = sums.get(kind, (0, 0, None, 0))
         line = totals.get(f"_{kind}_line")
         checks = [("count", count, "笔"), ("settle_fen", settle, "商家实收")]
+        if totals.get(f"{kind}_amount_fen") == order:  # older wording: 交易金额 = the 订单金额 sum
+            checks.append(("amount_fen", order, "金额"))
+        else:
+            checks.append(("amount_fen", settle, "金额"))
         if disc is not None:
             checks.append(("merchant_discount_fen", disc, "商家优惠"))
         for key, actual, what in checks:
