@@ -1,0 +1,152 @@
+"""The one report model every renderer (Excel, CSV, JSON) reads.
+
+A report is a frozen record: titles, the period it covers, where its data came from (bill files
+and their SHA-256), the run ids whose outcomes it uses, control totals, and named tables. A table
+declares typed columns and supplies its rows as a DuckDB relation or an Arrow table, so a million
+detail rows stream from the database to the writer in record batches instead of sitting in Python
+lists. Amounts stay integer fen in the rows; only a renderer turns them into yuan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+ColumnKind = Literal["text", "fen", "count", "percent", "date"]
+Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One typed column. ``name`` is the field in the rows; ``zh``/``en`` are the headers.
+
+    kind: text (string), fen (integer fen, shown as yuan), count (integer), percent (a fraction
+    0..1, shown as a percentage; NULL when there is nothing to divide), date (a date or timestamp).
+    """
+
+    name: str
+    zh: str
+    en: str
+    kind: ColumnKind = "text"
+    width: int | None = None
+
+    def header(self, lang: Lang) -> str:
+        """The header in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Link:
+    """Rows of a table point into another table (drill-down).
+
+    ``column``: the cell that becomes the link (e.g. the row key); ``target``: the table linked to;
+    ``row_column``: a field of the rows (not a displayed column) holding the 1-based position of the
+    first matching row in ``target``'s rows, in the order the target supplies them.
+    """
+
+    column: str
+    target: str
+    row_column: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named table: typed columns and the rows (DuckDB relation or Arrow table).
+
+    The rows may hold more fields than ``columns`` (e.g. a link's row positions); only the declared
+    columns are rendered, in their order. ``total_row``: the last row is a total and is styled so.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    columns: tuple[Column, ...]
+    rows: duckdb.DuckDBPyRelation | pa.Table
+    link: Link | None = None
+    total_row: bool = False
+
+    def title(self, lang: Lang) -> str:
+        """The table's title in ``lang``."""
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def batches(self, size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches (streamed from DuckDB for a relation)."""
+        if isinstance(self.rows, pa.Table):
+            yield from self.rows.to_batches(max_chunksize=size)
+            return
+        reader = self.rows.fetch_record_batch(size)
+        while True:
+            try:
+                yield reader.read_next_batch()
+            except StopIteration:
+                return
+
+    def arrow(self) -> pa.Table:
+        """All rows as one Arrow table (for small tables and tests)."""
+        if isinstance(self.rows, pa.Table):
+            return self.rows
+        return self.rows.to_arrow_table()
+
+
+@dataclass(frozen=True)
+class Source:
+    """An input the report's data came from: a loaded file (bill, orders, refunds) and its hash."""
+
+    kind: str
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ControlTotal:
+    """A control total shown on the cover: a count and an amount in fen (either may be None)."""
+
+    key: str
+    zh: str
+    en: str
+    count: int | None
+    fen: int | None
+
+    def label(self, lang: Lang) -> str:
+        """The label in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: what it covers, where the data came from, and its tables.
+
+    kind: 'reconciliation' | 'fund_flow' | 'anomalies'. period_label: e.g. 'day' / 'week' / 'month'
+    or 'range'. run_ids: the reconciliation runs whose stored outcomes the report reads (empty for
+    reports read straight from transactions). generated_at: tz-aware time of building.
+    """
+
+    kind: str
+    title_zh: str
+    title_en: str
+    period_from: dt.date
+    period_to: dt.date
+    period_label: str
+    sources: tuple[Source, ...]
+    run_ids: tuple[str, ...]
+    control_totals: tuple[ControlTotal, ...]
+    tables: tuple[Table, ...]
+    generated_at: dt.datetime
+    params: dict = field(default_factory=dict)
+
+    def title(self, lang: Lang) -> str:
+        """The report's title in ``lang``."""
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def table(self, name: str) -> Table:
+        """The table called ``name`` (KeyError if absent)."""
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)

@@ -1,0 +1,153 @@
+"""Reconciliation report (对账日报/周报/月报) from the stored outcomes.
+
+A period covers the outcomes stored for the days in it (``outcomes.period_from/period_to`` inside the
+period). Per group (merchant number, store or channel; one or several columns) and for the whole
+chain (a total row computed by the same expressions through GROUPING SETS, so the groups add up to
+it), the summary shows both sides' counts and amounts, fees, net settlement, the matched rate and
+every outcome kind with its count and amount. A second table lists every item that needs action
+(kind not in ``CLEAN_KINDS``) with its reason.
+
+Definitions (all sums in integer fen):
+  orders / channel payments  order_rows / order_total_fen and channel_rows / channel_total_fen of the
+                             payment outcomes (outcome_id not 'R-…'); the run's control totals.
+  shop / channel refunds     the same over refund outcomes ('R-…').
+  fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record excluded
+                             (the same bill row listed twice is not money).
+  net settlement             payments' settle amount (order amount when the channel gives none)
+                             − channel refunds − fees; duplicate_record excluded.
+  matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
+                             (all but unpaid, internal, refund_pending, duplicate_record); NULL if none.
+  kind amount                channel amount when the outcome has one, else the order/refund amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from ..errors import PaymatchError
+from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
+from .model import Column, ControlTotal, Report, Table
+from .periods import period_bounds
+from .provenance import run_ids_for, sources_for, sql_str
+
+GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
+                 "merchant_id": "merchant_id", "store_id": "store_id"}
+_GROUP_HEAD = {"merchant_id": ("商户号", "Merchant id"), "store_id": ("门店", "Store"), "channel": ("渠道", "Channel")}
+TITLES = {"day": ("对账日报", "Daily reconciliation report"), "week": ("对账周报", "Weekly reconciliation report"),
+          "month": ("对账月报", "Monthly reconciliation report")}
+_NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "duplicate_record")
+_TOTAL = {"zh": "全链合计", "en": "Chain total"}
+_NONE = "(none)"
+#: labels for kinds the engine produces beyond schema.KIND_LABEL_ZH
+LABEL_ZH = {**KIND_LABEL_ZH, "channel_mismatch": "渠道不符", "unconfirmed": "未确认(仅有通知)"}
+
+#: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
+MEASURES = [
+    ("orders_count", "订单笔数", "Orders", "count", "sum(order_rows) FILTER (WHERE NOT r)"),
+    ("orders_fen", "订单金额", "Order amount", "fen", "sum(order_total_fen) FILTER (WHERE NOT r)"),
+    ("channel_count", "渠道收款笔数", "Channel payments", "count", "sum(channel_rows) FILTER (WHERE NOT r)"),
+    ("channel_fen", "渠道收款金额", "Channel payment amount", "fen", "sum(channel_total_fen) FILTER (WHERE NOT r)"),
+    ("shop_refund_count", "平台退款笔数", "Shop refunds", "count", "sum(order_rows) FILTER (WHERE r)"),
+    ("shop_refund_fen", "平台退款金额", "Shop refund amount", "fen", "sum(order_total_fen) FILTER (WHERE r)"),
+    ("channel_refund_count", "渠道退款笔数", "Channel refunds", "count", "sum(channel_rows) FILTER (WHERE r)"),
+    ("channel_refund_fen", "渠道退款金额", "Channel refund amount", "fen", "sum(channel_total_fen) FILTER (WHERE r)"),
+    ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup)"),
+    ("net_fen", "净结算金额", "Net settlement", "fen",
+     # each term coalesced: a group without refunds must not turn the whole difference NULL
+     "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup), 0) "
+     "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup), 0) "
+     "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup), 0)"),
+    ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*)"),
+    ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean)"),
+    ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
+]
+
+
+def _kinds(con: duckdb.DuckDBPyConnection, where: str) -> list[str]:
+    found = {r[0] for r in con.execute(f"SELECT DISTINCT kind FROM outcomes WHERE {where}").fetchall()}
+    order = [k.value for k in OutcomeKind]
+    return [k for k in order if k in found] + sorted(found - set(order))
+
+
+def _ident(kind: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", kind.lower())
+
+
+def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.date, *,
+                         group_by: list[str] | tuple[str, ...] | str = ("merchant_id",), lang: str = "zh",
+                         week_start: str = "monday") -> Report:
+    """The reconciliation report for the day/week/month containing ``date`` (see the module docstring)."""
+    first, last = period_bounds(period, date, week_start=week_start)
+    groups = [group_by] if isinstance(group_by, str) else list(group_by)
+    try:
+        gcols = [GROUP_COLUMNS[g] for g in groups]
+    except KeyError as e:
+        raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
+    where = f"period_from >= DATE '{first}' AND period_to <= DATE '{last}'"
+    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM outcomes WHERE {where} LIMIT 1)").fetchone()[0] == 0:
+        raise PaymatchError(f"no reconciliation results stored for {first}..{last}\n"
+                            f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
+    kinds = _kinds(con, where)
+    clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
+    not_expected = ", ".join(sql_str(k) for k in _NOT_EXPECTED)
+    measures = [f"CAST(coalesce({sql}, 0) AS BIGINT) AS {name}" for name, _, _, _, sql in MEASURES]
+    measures.append("CAST(count(*) FILTER (WHERE kind IN ('matched', 'refund_matched')) AS DOUBLE) / "
+                    f"nullif(count(*) FILTER (WHERE kind NOT IN ({not_expected})), 0) AS matched_rate")
+    for k in kinds:
+        measures.append(f"count(*) FILTER (WHERE kind = {sql_str(k)}) AS k_{_ident(k)}_count")
+        measures.append(f"CAST(coalesce(sum(coalesce(channel_amount_fen, order_amount_fen)) "
+                        f"FILTER (WHERE kind = {sql_str(k)}), 0) AS BIGINT) AS k_{_ident(k)}_fen")
+    gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(_TOTAL[lang]) if i == 0 else 'NULL'} "
+            f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
+    summary_sql = f"""
+      WITH o AS (SELECT *, starts_with(outcome_id, 'R-') AS r, kind = 'duplicate_record' AS dup,
+                        kind IN ({clean}) AS clean FROM outcomes WHERE {where})
+      SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
+      FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
+      ORDER BY _pm_total, {', '.join(f"{c} = '{_NONE}', {c}" for c in gcols)}"""
+    summary = con.sql(summary_sql).to_arrow_table()  # one row per group: small, materialised once
+    cols = [Column(c, *_GROUP_HEAD[c], "text") for c in gcols]
+    cols += [Column(n, zh, en, kind) for n, zh, en, kind, _ in MEASURES]
+    cols.append(Column("matched_rate", "对平率", "Matched rate", "percent"))
+    for k in kinds:
+        label = LABEL_ZH.get(k, k)
+        cols.append(Column(f"k_{_ident(k)}_count", f"{label}笔数", f"{k} count", "count"))
+        cols.append(Column(f"k_{_ident(k)}_fen", f"{label}金额", f"{k} amount", "fen"))
+    unmatched = con.sql(f"""
+      SELECT period_from AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id, channel, order_no,
+             refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen, reason, outcome_id
+      FROM outcomes WHERE {where} AND kind NOT IN ({clean})
+      ORDER BY store_id NULLS LAST, period_from, kind, outcome_id""")
+    ucols = (
+        Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
+        Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
+        Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
+        Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
+        Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+        Column("order_amount_fen", "平台金额", "Order amount", "fen"),
+        Column("channel_amount_fen", "渠道金额", "Channel amount", "fen"),
+        Column("difference_fen", "差异", "Difference", "fen"), Column("reason", "原因", "Reason", "text", 60),
+        Column("outcome_id", "结果编号", "Outcome id", "text", 30),
+    )
+    total = summary.filter(summary.column("_pm_total")).to_pylist()[0]
+    controls = tuple(ControlTotal(n, zh, en, total[n] if kind == "count" else None,
+                                  total[n] if kind == "fen" else None)
+                     for n, zh, en, kind, _ in MEASURES)
+    title_zh, title_en = TITLES[period]
+    return Report(
+        kind="reconciliation", title_zh=title_zh, title_en=title_en, period_from=first, period_to=last,
+        period_label=period, sources=sources_for(con, first, last), run_ids=run_ids_for(con, first, last),
+        control_totals=controls,
+        tables=(Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True),
+                Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)),
+        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang},
+    )
+
+
+def _label_case() -> str:
+    whens = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in LABEL_ZH.items())
+    return f"CASE kind {whens} ELSE kind END"

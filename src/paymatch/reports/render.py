@@ -1,0 +1,144 @@
+"""CSV and JSON renderers for the report model (the same model the Excel writer reads).
+
+CSV: one UTF-8 file per table in a folder (``<table name>.csv``, header in the chosen language,
+amounts as exact yuan strings with 2 decimals) plus ``cover.csv`` with the period, run ids,
+sources and control totals. JSON (for the web console and ERP systems): one document with the
+report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
+(machines should not parse decimals), dates are ISO-8601 strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..money import format_yuan
+from .model import Lang, Report, Table
+
+
+def fen_to_yuan_strings(arr: pa.Array) -> pa.Array:
+    """Integer fen → exact yuan strings ('-0.05', '1234.50'), vectorised; NULL stays NULL."""
+    arr = pc.cast(arr, pa.int64())
+    digits = pc.utf8_lpad(pc.cast(pc.abs(arr), pa.string()), 3, "0")
+    whole = pc.utf8_slice_codeunits(digits, 0, -2)
+    frac = pc.utf8_slice_codeunits(digits, -2, 2**31 - 1)
+    sign = pc.if_else(pc.less(arr, 0), "-", "")
+    return pc.binary_join_element_wise(sign, whole, ".", frac, "")
+
+
+def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatch:
+    arrays, names = [], []
+    for c in table.columns:
+        arr = batch.column(c.name)
+        if c.kind == "fen":
+            arr = fen_to_yuan_strings(arr)
+        elif c.kind == "date" and pa.types.is_timestamp(arr.type):
+            arr = pc.strftime(arr, "%Y-%m-%d %H:%M:%S")
+        elif c.kind == "percent":
+            arr = pc.round(pc.cast(arr, pa.float64()), 6)
+        arrays.append(arr)
+        names.append(c.header(lang))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def write_csv_dir(report: Report, folder: str | Path, *, lang: Lang = "zh") -> list[Path]:
+    """Write ``cover.csv`` and one CSV per table into ``folder``; returns the files written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [_cover_csv(report, folder / "cover.csv", lang)]
+    for t in report.tables:
+        path = folder / f"{t.name}.csv"
+        tmp = path.with_name(path.name + ".part")
+        writer = None
+        try:
+            with open(tmp, "wb") as f:
+                for batch in t.batches():
+                    out = _csv_batch(batch, t, lang)
+                    if writer is None:
+                        writer = pacsv.CSVWriter(f, out.schema)
+                    writer.write_batch(out)
+                if writer is None:  # no rows: still a header
+                    f.write((",".join(_quote(c.header(lang)) for c in t.columns) + "\n").encode("utf-8"))
+                else:
+                    writer.close()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["item", "count", "amount", "detail"])
+        w.writerow(["title", "", "", report.title(lang)])
+        w.writerow(["period", "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
+        w.writerow(["run_ids", "", "", " ".join(report.run_ids)])
+        for ct in report.control_totals:
+            w.writerow([ct.label(lang), "" if ct.count is None else ct.count,
+                        "" if ct.fen is None else format_yuan(ct.fen), ct.key])
+        for s in report.sources:
+            w.writerow([f"source:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
+    return path
+
+
+def _json_value(v):
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    return v
+
+
+def report_to_json(report: Report, path: str | Path | None = None, *, lang: Lang = "zh") -> dict | Path:
+    """The report as a JSON document; written to ``path`` (streamed table by table) or returned as a dict."""
+    meta = {
+        "kind": report.kind, "title": report.title(lang), "lang": lang,
+        "period": {"from": report.period_from.isoformat(), "to": report.period_to.isoformat(),
+                   "label": report.period_label},
+        "generated_at": report.generated_at.isoformat(), "run_ids": list(report.run_ids),
+        "params": report.params,
+        "sources": [{"kind": s.kind, "path": s.path, "sha256": s.sha256, "rows": s.rows} for s in report.sources],
+        "control_totals": [{"key": c.key, "label": c.label(lang), "count": c.count, "amount_fen": c.fen}
+                           for c in report.control_totals],
+    }
+    if path is None:
+        meta["tables"] = [{**_table_meta(t, lang), "rows": list(_rows(t))} for t in report.tables]
+        return meta
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as f:
+        head = json.dumps(meta, ensure_ascii=False)
+        f.write(head[:-1] + ', "tables": [')
+        for i, t in enumerate(report.tables):
+            tm = json.dumps(_table_meta(t, lang), ensure_ascii=False)
+            f.write(("," if i else "") + tm[:-1] + ', "rows": [')
+            for j, row in enumerate(_rows(t)):
+                f.write(("," if j else "") + json.dumps(row, ensure_ascii=False))
+            f.write("]}")
+        f.write("]}")
+    tmp.replace(path)
+    return path
+
+
+def _table_meta(t: Table, lang: Lang) -> dict:
+    return {"name": t.name, "title": t.title(lang),
+            "columns": [{"name": c.name, "header": c.header(lang), "kind": c.kind} for c in t.columns]}
+
+
+def _rows(t: Table):
+    names = [c.name for c in t.columns]
+    for batch in t.batches():
+        cols = [batch.column(n).to_pylist() for n in names]
+        for i in range(batch.num_rows):
+            yield {n: _json_value(cols[k][i]) for k, n in enumerate(names)}
