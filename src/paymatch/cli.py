@@ -12,14 +12,15 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .config import load_config
 from .errors import PaymatchError
 
 app = typer.Typer(help="paymatch: reconcile orders and refunds with what payment channels report.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(stderr=False)
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (embedded, default) or spark")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="rules file (TOML or YAML)", exists=True, dir_okay=False)]
@@ -32,7 +33,7 @@ def _errors(fn):
         try:
             return fn(*args, **kwargs)
         except PaymatchError as e:
-            err.print(f"[bold red]error:[/bold red] {e}", markup=True, highlight=False)
+            err.print(f"[bold red]error:[/bold red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper
 

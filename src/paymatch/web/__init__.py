@@ -1,0 +1,1 @@
+"""Web surfaces: FastAPI routers (notifications, credit check, reports API) and the app that mounts them."""

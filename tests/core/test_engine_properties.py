@@ -1,0 +1,159 @@
+"""Engine invariants over random data: conservation, order independence, each injected defect → its kind."""
+
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness import order, refund, run, tx
+
+amounts = st.integers(min_value=1, max_value=5_000_000)
+
+
+@st.composite
+def clean_day(draw):
+    """A consistent day: paid orders each with exactly one matching payment; some refunds."""
+    n = draw(st.integers(min_value=1, max_value=25))
+    amts = draw(st.lists(amounts, min_size=n, max_size=n))
+    orders = [order(f"O{i}", a, channel=draw(st.sampled_from(["wechat", "alipay"]))) for i, a in enumerate(amts)]
+    txs = [tx(f"T{i}", o["order_no"], o["amount_fen"], channel=o["channel"]) for i, o in enumerate(orders)]
+    refunds = []
+    for i, o in enumerate(orders):
+        if draw(st.booleans()):
+            ra = draw(st.integers(min_value=1, max_value=o["amount_fen"]))
+            refunds.append(refund(f"R{i}", o["order_no"], ra))
+            txs.append(tx(f"T{i}", o["order_no"], ra, type="refund", refund_no=f"R{i}", refund_id=f"WR{i}",
+                          channel=o["channel"]))
+    return orders, refunds, txs
+
+
+def _conserved(orders, refunds, txs, out):
+    pay = [o for o in out.values() if not o["outcome_id"].startswith("R-")]
+    ref = [o for o in out.values() if o["outcome_id"].startswith("R-")]
+    assert sum(o["order_rows"] for o in pay) == len(orders)
+    assert sum(o["order_total_fen"] for o in pay) == sum(o["amount_fen"] for o in orders)
+    assert sum(o["order_rows"] for o in ref) == len(refunds)
+    assert sum(o["order_total_fen"] for o in ref) == sum(r["amount_fen"] for r in refunds)
+    assert sum(o["channel_rows"] for o in out.values()) == len(txs)
+    assert sum(o["channel_total_fen"] for o in out.values()) == sum(t["amount_fen"] for t in txs)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_day())
+def test_clean_day_all_matched_and_conserved(day):
+    orders, refunds, txs = day
+    out = run(orders, refunds, txs)
+    assert {o["kind"] for o in out.values()} <= {"matched", "refund_matched"}
+    _conserved(orders, refunds, txs, out)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_day(), st.randoms(use_true_random=False))
+def test_input_order_does_not_matter(day, rnd):
+    orders, refunds, txs = day
+    a = run(orders, refunds, txs)
+    o2, r2, t2 = orders[:], refunds[:], txs[:]
+    for lst in (o2, r2, t2):
+        rnd.shuffle(lst)
+    b = run(o2, r2, t2)
+    assert a == b
+
+
+DEFECTS = ["order_only", "channel_only", "amount_mismatch", "status_mismatch", "duplicate_payment",
+           "channel_mismatch", "refund_order_only", "refund_channel_only", "refund_amount_mismatch",
+           "duplicate_record", "pending_cross_day", "unconfirmed"]
+
+
+def _inject(kind, orders, refunds, txs, rnd):
+    """Apply one defect to a random victim; return the outcome_id that must get ``kind``."""
+    i = rnd.randrange(len(orders))
+    o = orders[i]
+    pay = next(t for t in txs if t["order_no"] == o["order_no"] and t["type"] == "payment")
+    oid = "P-" + o["order_no"]
+    if kind == "order_only":
+        txs.remove(pay)
+    elif kind == "channel_only":
+        orders.remove(o)
+        # the order's refunds now point at an unknown order but still match by refund_no
+    elif kind == "amount_mismatch":
+        pay["amount_fen"] += rnd.choice([-1, 1, 250])
+        if pay["amount_fen"] <= 0:
+            pay["amount_fen"] = o["amount_fen"] + 1
+    elif kind == "status_mismatch":
+        o.update(status="unpaid", paid_at=None)
+    elif kind == "duplicate_payment":
+        txs.append(dict(pay, channel_tx_id=pay["channel_tx_id"] + "-2"))
+    elif kind == "channel_mismatch":
+        pay["channel"] = "alipay" if o["channel"] == "wechat" else "wechat"
+    elif kind == "duplicate_record":
+        txs.append(dict(pay))
+        return "D-" + pay["channel"] + ":" + pay["channel_tx_id"] + ":payment:"
+    elif kind == "pending_cross_day":
+        import datetime as dt
+
+        late = dt.datetime(2026, 11, 20, 15, 55)  # 23:55 Asia/Shanghai
+        o.update(paid_at=late, created_at=late)
+        txs.remove(pay)
+    elif kind == "unconfirmed":
+        pay["origin"] = "notify"
+    else:
+        r = next((r for r in refunds if r["order_no"] == o["order_no"]), None)
+        if r is None:
+            r = refund("RX", o["order_no"], 1)
+            refunds.append(r)
+            txs.append(tx("TX", o["order_no"], 1, type="refund", refund_no="RX", refund_id="WRX", channel=o["channel"]))
+        rt = next(t for t in txs if t["type"] == "refund" and t["refund_no"] == r["refund_no"])
+        if kind == "refund_order_only":
+            txs.remove(rt)
+        elif kind == "refund_channel_only":
+            refunds.remove(r)
+        elif kind == "refund_amount_mismatch":
+            rt["amount_fen"] += 1
+        return "R-" + r["refund_no"]
+    return oid
+
+
+@settings(max_examples=36, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_day(), st.sampled_from(DEFECTS), st.randoms(use_true_random=False))
+def test_injected_defect_yields_exactly_that_kind(day, kind, rnd):
+    orders, refunds, txs = day
+    victim = _inject(kind, orders, refunds, txs, rnd)
+    out = run(orders, refunds, txs)
+    assert out[victim]["kind"] == kind, out[victim]
+    others = {o["kind"] for oid, o in out.items() if oid != victim}
+    if kind == "duplicate_record":
+        others.discard("matched")
+    assert others <= {"matched", "refund_matched"}, (kind, others)
+    _conserved(orders, refunds, txs, out)
+
+
+def test_tolerance_is_configuration():
+    o = [order("O1", 10000)]
+    t = [tx("T1", "O1", 10001)]
+    assert run(o, [], t)["P-O1"]["kind"] == "amount_mismatch"
+    assert run(o, [], t, tolerance_fen=1)["P-O1"]["kind"] == "matched"
+
+
+def test_internal_and_unpaid_orders_get_outcomes():
+    out = run([order("O1", 500, channel="balance"), order("O2", 700, status="closed")], [], [])
+    assert out["P-O1"]["kind"] == "internal" and out["P-O2"]["kind"] == "unpaid"
+
+
+def test_key_scope_merchant():
+    a = order("O1", 100, merchant="M1")
+    b = order("O1", 200, merchant="M2")
+    t1 = dict(tx("T1", "O1", 100), merchant_id="M1")
+    t2 = dict(tx("T2", "O1", 200), merchant_id="M2")
+    out = run([a, b], [], [t1, t2], key_scope=("merchant_id",))
+    assert out["P-M1/O1"]["kind"] == "matched" and out["P-M2/O1"]["kind"] == "matched"
+
+
+def test_random_chain_conserves():
+    rnd = random.Random(7)
+    orders = [order(f"O{i}", rnd.randint(1, 10**6), status=rnd.choice(["paid", "unpaid", "closed", "refunded"]))
+              for i in range(300)]
+    txs = [tx(f"T{i}", f"O{rnd.randint(0, 350)}", rnd.randint(1, 10**6),
+              status=rnd.choice(["success", "success", "closed", "failed", "processing"])) for i in range(300)]
+    txs += [dict(txs[5]), dict(txs[9])]
+    out = run(orders, [], txs)
+    _conserved(orders, [], txs, out)

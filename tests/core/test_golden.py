@@ -1,0 +1,49 @@
+"""Readable golden case: a small chain day in canonical CSVs → the expected outcome for every row."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
+def test_golden_case(case, tmp_path):
+    d = GOLDEN / case
+    res = CliRunner().invoke(app, ["reconcile", "--orders", str(d / "orders.csv"), "--refunds", str(d / "refunds.csv"),
+                                   "--transactions", str(d / "transactions.csv"), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "outcomes.csv")}
+    want = _read(d / "expected.csv")
+    assert sorted(got) == sorted(w["outcome_id"] for w in want)
+    for w in want:
+        g = got[w["outcome_id"]]
+        assert g["kind"] == w["kind"], (w["outcome_id"], g["reason"])
+        assert g["difference_fen"] == w["difference_fen"], w["outcome_id"]
+        assert g["reason"], "every outcome says why"
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["conservation"] is True
+
+
+def test_golden_reasons_are_human(tmp_path):
+    d = GOLDEN / "basic"
+    CliRunner().invoke(app, ["reconcile", "--orders", str(d / "orders.csv"), "--refunds", str(d / "refunds.csv"),
+                             "--transactions", str(d / "transactions.csv"), "--out", str(tmp_path)])
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "outcomes.csv")}
+    assert got["P-A002"]["reason"] == "channel 100.01 ≠ order 100.00 (+0.01, 长款: channel received more)"
+    assert "2 channel payments" in got["P-A003"]["reason"]
+    assert got["P-A001"]["settle_amount_fen"] == "9500"  # coupon lowers settlement, not a break
+    assert got["P-A001"]["fee_fen"] == "60"
+    # times come out in Asia/Shanghai with the offset
+    assert got["P-A001"]["occurred_at"] == "2026-11-20T10:00:05+08:00"
+    assert got["P-A002"]["occurred_at"] == "2026-11-20T10:01:05+08:00"  # naive input read as Asia/Shanghai

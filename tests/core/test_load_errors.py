@@ -1,0 +1,120 @@
+"""Bad input: clear errors naming file, line and field; nothing stored changes; re-loading is a no-op."""
+
+from pathlib import Path
+
+import pytest
+
+from paymatch.errors import LoadError
+from paymatch.workspace import Workspace
+
+HEADER = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+GOOD = "A1,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:01+08:00,,,0\n"
+
+
+def _write(tmp_path: Path, text: str, name="orders.csv", encoding="utf-8") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+def _counts(ws):
+    return [ws.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("orders", "batches")]
+
+
+@pytest.mark.parametrize("bad,field,line", [
+    ("A2,S1,M1,wechat,12.3.4,paid,2026-11-20T10:00:00+08:00,,,,0\n", "amount", 3),
+    ("A2,S1,M1,wechat,1e5,paid,2026-11-20T10:00:00+08:00,,,,0\n", "amount", 3),
+    ("A2,S1,M1,wechat,1.001,paid,2026-11-20T10:00:00+08:00,,,,0\n", "amount", 3),
+    ("A2,S1,M1,wechat,1.00,paid,yesterday,,,,0\n", "created_at", 3),
+    ("A2,S1,M1,wechat,1.00,shipped,2026-11-20T10:00:00+08:00,,,,0\n", "status", 3),
+    ("A2,S1,M1,wechat,1.00,paid,2026-11-20T10:00:00+08:00,,,,-1\n", "instalments", 3),
+    (",S1,M1,wechat,1.00,paid,2026-11-20T10:00:00+08:00,,,,0\n", "order_no", 3),
+])
+def test_bad_value_names_file_line_field(tmp_path, bad, field, line):
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + GOOD, "first.csv"))
+    before = _counts(ws)
+    p = _write(tmp_path, HEADER + "A0,S1,M1,wechat,1.00,paid,2026-11-20T10:00:00+08:00,,,,0\n" + bad)
+    with pytest.raises(LoadError) as e:
+        ws.ingest_csv("orders", p)
+    prob = e.value.problems[0]
+    assert (prob.file, prob.line, prob.field) == (str(p), line, field)
+    assert str(p) in str(e.value) and f":{line}" in str(e.value) and "Hint:" in str(e.value)
+    assert _counts(ws) == before  # nothing stored changed
+
+
+def test_all_problems_reported_in_one_error(tmp_path):
+    rows = "".join(f"B{i},S1,M1,wechat,x{i},paid,2026-11-20T10:00:00+08:00,,,,0\n" for i in range(80))
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + rows))
+    assert e.value.total == 80 and len(e.value.problems) == 50
+    assert "30 more problem" in str(e.value)
+
+
+def test_missing_column(tmp_path):
+    p = _write(tmp_path, "order_no,channel,status\nA1,wechat,paid\n")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", p)
+    assert {pr.field for pr in e.value.problems} == {"amount"}
+    assert e.value.problems[0].line == 1
+
+
+def test_duplicate_order_no(tmp_path):
+    p = _write(tmp_path, HEADER + GOOD + GOOD.replace("10.00", "11.00"))
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", p)
+    pr = e.value.problems[0]
+    assert pr.field == "order_no" and pr.line == 3 and "line(s) 2" in pr.message
+
+
+def test_ragged_row_is_rejected(tmp_path):
+    p = _write(tmp_path, HEADER + GOOD + "A2,S1,M1\n")
+    with pytest.raises(LoadError, match="orders.csv"):
+        Workspace(None).ingest_csv("orders", p)
+
+
+def test_gbk_file_is_read(tmp_path):
+    text = HEADER + GOOD.replace("S1", "上海一店")
+    p = _write(tmp_path, text, encoding="gbk")
+    ws = Workspace(None)
+    ws.ingest_csv("orders", p)
+    assert ws.con.execute("SELECT store_id FROM orders").fetchone()[0] == "上海一店"
+
+
+def test_wrong_encoding(tmp_path):
+    p = tmp_path / "orders.csv"
+    p.write_bytes(HEADER.encode() + b"A1,\xff\xfe\xff,M1,wechat,1.00,paid,2026-11-20,,,,0\n")
+    with pytest.raises(LoadError, match="neither UTF-8 nor GBK"):
+        Workspace(None).ingest_csv("orders", p)
+
+
+def test_bom_and_crlf(tmp_path):
+    p = _write(tmp_path, ("\ufeff" + HEADER + GOOD).replace("\n", "\r\n"))
+    ws = Workspace(None)
+    r = ws.ingest_csv("orders", p)
+    assert r.rows == 1
+    assert ws.con.execute("SELECT order_no, amount_fen, src_line FROM orders").fetchone() == ("A1", 1000, 2)
+
+
+def test_reingest_same_file_changes_nothing(tmp_path):
+    ws = Workspace(tmp_path / "w.duckdb")
+    p = _write(tmp_path, HEADER + GOOD)
+    assert not ws.ingest_csv("orders", p).skipped
+    before = _counts(ws)
+    assert ws.ingest_csv("orders", p).skipped
+    assert _counts(ws) == before
+
+
+def test_newer_load_replaces_same_order(tmp_path):
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + GOOD, "a.csv"))
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + GOOD.replace(",paid,", ",refunded,"), "b.csv"))
+    assert ws.con.execute("SELECT count(*), min(status), min(src_file) FROM orders").fetchone() == (1, "refunded", str(tmp_path / "b.csv"))
+
+
+def test_provenance_kept(tmp_path):
+    ws = Workspace(None)
+    p = _write(tmp_path, HEADER + GOOD + GOOD.replace("A1", "A2"))
+    ws.ingest_csv("orders", p)
+    assert ws.con.execute("SELECT order_no, src_file, src_line FROM orders ORDER BY 1").fetchall() == [
+        ("A1", str(p), 2), ("A2", str(p), 3)]

@@ -1,0 +1,84 @@
+"""Yuan strings ↔ integer fen, exactly; the SQL form agrees with the Python form."""
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paymatch.money import format_diff, format_yuan, parse_yuan, sql_fen_to_yuan, sql_yuan_to_fen
+
+
+@pytest.mark.parametrize("text,fen", [
+    ("100.00", 10000), ("100.01", 10001), ("0.5", 50), ("7", 700), ("-3.20", -320), ("+1.01", 101),
+    (" 12.34 ", 1234), ("0.01", 1), ("999999999999999.99", 99999999999999999),
+])
+def test_parse_yuan_exact(text, fen):
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize("text", ["12.3.4", "1e5", "1E5", "", "abc", "1,000.00", "12.345", "¥12", ".5", "NaN", "0x10"])
+def test_parse_yuan_rejects(text):
+    with pytest.raises(ValueError):
+        parse_yuan(text)
+
+
+def test_fee_decimals():
+    assert parse_yuan("0.01000", decimals=5) == 1
+    assert parse_yuan("12.34000", decimals=5) == 1234
+    with pytest.raises(ValueError, match="below one fen"):
+        parse_yuan("0.00600", decimals=5)
+    with pytest.raises(ValueError, match="too many decimals"):
+        parse_yuan("0.01000")
+
+
+def test_no_float_rounding_trap():
+    # 0.1 + 0.2 style traps: float(1.15)*100 = 114.99999…; parse must not go through float
+    assert parse_yuan("1.15") == 115
+    assert parse_yuan("4.35") == 435
+    assert parse_yuan("1234567890123.99") == 123456789012399
+
+
+def test_format():
+    assert format_yuan(10001) == "100.01"
+    assert format_yuan(-5) == "-0.05"
+    assert format_yuan(0) == "0.00"
+    assert format_diff(1) == "+0.01" and format_diff(-120) == "-1.20"
+    with pytest.raises(TypeError):
+        format_yuan(1.5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_round_trip(fen):
+    assert parse_yuan(format_yuan(fen)) == fen
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(
+    st.integers(min_value=-(10**12), max_value=10**12).map(format_yuan),
+    st.text(alphabet="0123456789.-e+ ", max_size=8),
+), min_size=1, max_size=20))
+def test_sql_agrees_with_python(values):
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT {sql_yuan_to_fen('trim(v)')} FROM (SELECT unnest(?) AS v, generate_subscripts(?, 1) AS i) ORDER BY i",
+        [values, values],
+    ).fetchall()
+    for v, (g,) in zip(values, got):
+        try:
+            want = parse_yuan(v)
+        except ValueError:
+            want = None
+        assert g == want, v
+    fens = [parse_yuan(v) for v in values if g is not None and _ok(v)]
+    if fens:
+        back = con.execute(f"SELECT {sql_fen_to_yuan('f')} FROM (SELECT unnest(?::BIGINT[]) AS f)", [fens]).fetchall()
+        assert [b[0] for b in back] == [format_yuan(f) for f in fens]
+
+
+def _ok(v):
+    try:
+        parse_yuan(v)
+        return True
+    except ValueError:
+        return False

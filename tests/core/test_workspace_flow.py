@@ -1,0 +1,86 @@
+"""Workspace mode: ingest, reconcile by date, cross-day pending resolved by the next day's run, idempotent reruns."""
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+
+
+def _outcomes(ws_path, day):
+    with Workspace(ws_path) as ws:
+        return {r[0]: r[1] for r in ws.con.execute(
+            "SELECT outcome_id, kind FROM outcomes WHERE period_from = ?", [day]).fetchall()}
+
+
+def test_two_days_cross_day_and_idempotent(demo_small, tmp_path):
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders),
+                            "--refunds", str(demo_small.refunds), "--transactions", str(demo_small.transactions)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders)])
+    assert "already loaded, unchanged" in r.output
+
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-01", "--out", str(tmp_path / "d1")])
+    assert r.exit_code == 0, r.output
+    day1 = _outcomes(w, "2026-11-01")
+    pending = [k for k, v in day1.items() if v == "pending_cross_day"]
+    assert pending, "the demo puts late orders on every day"
+
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-02"])
+    assert r.exit_code == 0, r.output
+    day2 = _outcomes(w, "2026-11-02")
+    # the next day's bill carries their payments: the same outcome ids are matched there
+    assert all(day2.get(k) == "matched" for k in pending)
+
+    # rerun: same ids, same kinds, no duplicated rows, one stored result per period
+    with Workspace(w) as ws:
+        n_before = ws.con.execute("SELECT count(*) FROM outcomes").fetchone()[0]
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-01", "--out", str(tmp_path / "d1b")])
+    assert r.exit_code == 0
+    assert _outcomes(w, "2026-11-01") == day1
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM outcomes").fetchone()[0] == n_before
+    a = (tmp_path / "d1" / "outcomes.csv").read_bytes()
+    b = (tmp_path / "d1b" / "outcomes.csv").read_bytes()
+    assert a == b
+    s = json.loads((tmp_path / "d1" / "summary.json").read_text())
+    assert s["conservation"] and s["period"] == {"from": "2026-11-01", "to": "2026-11-01"}
+
+
+def test_range_equals_file_mode_kinds(demo_small, tmp_path):
+    w = tmp_path / "w.duckdb"
+    runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders),
+                        "--refunds", str(demo_small.refunds), "--transactions", str(demo_small.transactions)])
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--from", "2026-11-01", "--to", "2026-11-02",
+                            "--out", str(tmp_path / "range")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "range" / "outcomes.csv", encoding="utf-8") as f:
+        got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    with open(demo_small.expected, encoding="utf-8") as f:
+        want = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert got == want
+
+
+def test_failed_load_keeps_results(demo_small, tmp_path):
+    w = tmp_path / "w.duckdb"
+    runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders),
+                        "--transactions", str(demo_small.transactions)])
+    runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-01"])
+    with Workspace(w) as ws:
+        snap = ws.con.execute("SELECT count(*), sum(order_total_fen) FROM outcomes").fetchone()
+        tx = ws.con.execute("SELECT count(*) FROM transactions").fetchone()
+    bad = tmp_path / "bad.csv"
+    text = Path(demo_small.transactions).read_text(encoding="utf-8").splitlines()
+    text[5] = text[5].replace("success", "okay")
+    bad.write_text("\n".join(text) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(bad)])
+    assert r.exit_code == 2 and "bad.csv:6 [status]" in r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*), sum(order_total_fen) FROM outcomes").fetchone() == snap
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone() == tx
