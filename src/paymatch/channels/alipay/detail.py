@@ -29,7 +29,6 @@ import io
 import re
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -97,17 +96,22 @@ def _text(col: pa.ChunkedArray, enc: str) -> pa.ChunkedArray:
     return pc.utf8_trim(txt, characters="\t \r")
 
 
-def _huabei_rows(remark: pa.ChunkedArray | None, enc: str) -> np.ndarray:
-    """Row indexes whose 备注 mentions 花呗: a byte search on the undecoded column finds candidates,
+def row_index(n: int) -> pa.Array:
+    """0..n-1 as int64, built in Arrow (no numpy dependency, no Python loop)."""
+    if n == 0:
+        return pa.array([], pa.int64())
+    return pc.subtract(pc.cumulative_sum(pa.nulls(n, pa.int64()).fill_null(1)), 1)
+
+
+def _huabei(remark: pa.ChunkedArray | None, idx: pa.Array, enc: str) -> pa.Array:
+    """Per row: does 备注 mention 花呗? A byte search on the undecoded column finds candidates,
     decoding just those confirms them (a GBK byte pattern can match across character boundaries)."""
     if remark is None or len(remark) == 0:
-        return np.empty(0, dtype=np.int64)
-    hit = pc.match_substring(remark, pattern="花呗".encode(enc))
-    rows = pc.indices_nonzero(hit).to_numpy()
-    if not len(rows):
-        return rows.astype(np.int64)
-    texts = pc.take(remark, pa.array(rows)).to_pylist()
-    return np.array([i for i, t in zip(rows.tolist(), texts) if "花呗" in t.decode(enc, "replace")], dtype=np.int64)
+        return pc.equal(idx, -1)
+    candidates = pc.indices_nonzero(pc.match_substring(remark, pattern="花呗".encode(enc)))
+    texts = pc.take(remark, candidates).to_pylist()
+    confirmed = [i for i, t in zip(candidates.to_pylist(), texts) if "花呗" in t.decode(enc, "replace")]
+    return pc.is_in(idx, value_set=pa.array(confirmed, pa.int64()))
 
 
 def parse_detail(data: bytes, source: str) -> ParsedBill:
@@ -127,19 +131,18 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     totals = read_totals(frame, source)
     n = raw.num_rows
 
-    cols: dict[str, pa.ChunkedArray | pa.Array] = {"_pm_idx": pa.array(np.arange(n, dtype=np.int64))}
+    idx = row_index(n)
+    cols: dict[str, pa.ChunkedArray | pa.Array] = {"_pm_idx": idx}
     for role in ("tx_id", "order_no", "created", "finished", "order_amt", "settle_amt",
                  "mdisc", "refund_no", "fee", "store_id"):
         cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding) if role in roles
                       else pa.nulls(n, pa.string()))
     cols["biz"] = _text(raw.column(names[roles["biz_type"]]), frame.encoding)
-    hb = np.zeros(n, dtype=bool)
-    hb[_huabei_rows(raw.column(names[roles["remark"]]) if "remark" in roles else None, frame.encoding)] = True
-    for i in hb_cols:
+    hb = _huabei(raw.column(names[roles["remark"]]) if "remark" in roles else None, idx, frame.encoding)
+    for i in hb_cols:  # a column named after 花呗 with a non-zero value
         v = _text(raw.column(names[i]), frame.encoding)
-        hb |= pc.fill_null(pc.invert(pc.is_in(v, pa.array(["", "0", "0.00", "否"]))), False).to_numpy(
-            zero_copy_only=False)
-    cols["huabei"] = pa.array(hb)
+        hb = pc.or_(hb, pc.fill_null(pc.invert(pc.is_in(v, pa.array(["", "0", "0.00", "否"]))), False))
+    cols["huabei"] = hb
     rows = pa.table(cols)
     return _convert(rows, frame, source, data, totals)
 
