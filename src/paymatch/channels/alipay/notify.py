@@ -11,6 +11,10 @@ Alipay POSTs form fields (trade_status_sync). Accepting one means, in order:
    gmt_refund / out_biz_no is a refund (amount refund_fee, refund_no out_biz_no, success);
    fund_bill_list with fundChannel PCREDIT -> method 'huabei'.
 Anything else raises ChannelError naming the channel and the notification id.
+
+Caveat: in a refund notification Alipay's ``refund_fee`` is the trade's *total* refunded so far,
+so for a second partial refund of one trade the row's amount is cumulative; the bill's 退款 row
+(one per refund) is the authority for the individual amount.
 """
 
 from __future__ import annotations
