@@ -41,6 +41,9 @@ def test_pull_then_parse_end_to_end(gateway, keys):
     data = AlipayBillClient(config_for(gateway, keys)).download_bill(dt.date(2019, 9, 16))
     assert gateway.requests[0]["method"] == "alipay.data.dataservice.bill.downloadurl.query"
     assert gateway.requests[0]["sign_type"] == "RSA2"
+    sent = dt.datetime.strptime(gateway.requests[0]["timestamp"], "%Y-%m-%d %H:%M:%S")
+    beijing_now = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=8)
+    assert abs((sent - beijing_now).total_seconds()) < 120  # Beijing time, whatever the server's zone
     detail, summary = parse_zip(data, "alipay/2019-09-16.zip")
     rows = detail.transactions.to_pylist()
     assert [(r["type"], r["order_no"], r["amount_fen"], r["fee_fen"], r["method"]) for r in rows] == [

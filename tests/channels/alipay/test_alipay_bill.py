@@ -159,3 +159,11 @@ def test_older_totals_wording():
     assert parse(detail_bytes(rows, totals=by_order), "o.csv").totals["payment_amount_fen"] == 12000
     with pytest.raises(LoadError, match="金额"):
         parse(detail_bytes(rows, totals=("#交易合计：2笔，交易金额共121.00元", old[1])), "o.csv")
+
+
+def test_bill_date_from_rows_when_no_date_line():
+    text = detail_text(sample_rows()).replace("#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+                                              "#说明")
+    bill = parse(text.encode("gbk"), "n.csv")
+    assert bill.bill_date == dt.date(2019, 9, 16)
+    assert set(bill.transactions.column("bill_date").to_pylist()) == {dt.date(2019, 9, 16)}

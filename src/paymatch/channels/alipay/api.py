@@ -19,6 +19,7 @@ import time
 import urllib.error
 import zipfile
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import httpx
 from alipay import AliPay
@@ -27,9 +28,11 @@ from alipay.utils import AliPayConfig as SdkConfig
 
 from paymatch.channels.alipay.config import AlipayConfig
 from paymatch.errors import ChannelError
+from paymatch.schema import TZ
 
 METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 RESPONSE_KEY = METHOD.replace(".", "_") + "_response"
+_BEIJING = ZoneInfo(TZ)
 
 
 class _Transient(Exception):
@@ -68,8 +71,10 @@ class AlipayBillClient:
 
     def _query(self, day: str, bill_type: str) -> str:
         biz = {"bill_type": bill_type, "bill_date": day}
+        # Alipay wants Beijing time; the SDK would stamp the server's local time (often UTC)
+        stamp = dt.datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
         try:
-            result = self._sdk.server_api(METHOD, biz_content=biz)
+            result = self._sdk.server_api(METHOD, biz_content=biz, timestamp=stamp)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code} from the gateway") from None

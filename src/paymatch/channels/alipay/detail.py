@@ -42,7 +42,7 @@ from paymatch.schema import TRANSACTION_ARROW, TZ
 #: role -> header name (normalised, full-width parentheses)
 COLUMNS = {
     "tx_id": "支付宝交易号", "order_no": "商户订单号", "biz_type": "业务类型",
-    "created": "创建时间", "finished": "完成时间", "store_id": "门店编号",
+    "created": "创建时间", "finished": "完成时间",
     "order_amt": "订单金额（元）", "settle_amt": "商家实收（元）", "mdisc": "商家优惠（元）",
     "refund_no": "退款批次号/请求号", "fee": "服务费（元）", "remark": "备注",
 }
@@ -134,7 +134,7 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     idx = row_index(n)
     cols: dict[str, pa.ChunkedArray | pa.Array] = {"_pm_idx": idx}
     for role in ("tx_id", "order_no", "created", "finished", "order_amt", "settle_amt",
-                 "mdisc", "refund_no", "fee", "store_id"):
+                 "mdisc", "refund_no", "fee"):
         cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding) if role in roles
                       else pa.nulls(n, pa.string()))
     cols["biz"] = _text(raw.column(names[roles["biz_type"]]), frame.encoding)
@@ -204,7 +204,8 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
         con.close()
     return ParsedBill(
         channel="alipay", kind="alipay_detail", source=source,
-        sha256=hashlib.sha256(data).hexdigest(), bill_date=frame.start,
+        sha256=hashlib.sha256(data).hexdigest(),
+        bill_date=frame.start or (pc.max(table["bill_date"]).as_py() if table.num_rows else None),
         transactions=table.cast(TRANSACTION_ARROW),
         totals={k: v for k, v in totals.items() if not k.startswith("_")},
     )
