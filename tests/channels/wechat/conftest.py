@@ -58,7 +58,7 @@ def fake_wechat(wechat_keys):
     server = FakeWechatPay(mchid="1900000109", merchant_serial="5157F09EFDC096DE15EBE81A47057A72",
                            merchant_public_key=wechat_keys.merchant.public_key(),
                            platform_key=wechat_keys.platform, platform_key_id=wechat_keys.platform_id,
-                           delay=0.6).start()
+                           delay=1.5).start()
     yield server
     server.stop()
 
@@ -72,7 +72,7 @@ def wechat_client(wechat_keys, fake_wechat):
         cfg = dict(mchid="1900000109", merchant_serial_no="5157F09EFDC096DE15EBE81A47057A72",
                    merchant_private_key_pem=wechat_keys.merchant_pem,
                    platform_key_pem=wechat_keys.platform_pub_pem, platform_key_id=wechat_keys.platform_id,
-                   apiv3_key=wechat_keys.apiv3_key, base_url=fake_wechat.base_url, timeout=0.25,
+                   apiv3_key=wechat_keys.apiv3_key, base_url=fake_wechat.base_url, timeout=1.0,
                    retries=2, backoff_base=0.01, backoff_max=0.05)
         cfg.update(overrides)
         return WechatPayClient(WechatPayConfig(**cfg))

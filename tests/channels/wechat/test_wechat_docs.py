@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "paymatch.channels.wechat", "paymatch.channels.wechat.layout", "paymatch.channels.wechat.billtext",
     "paymatch.channels.wechat.totals", "paymatch.channels.wechat.trade", "paymatch.channels.wechat.fundflow",
-    "paymatch.channels.wechat.bill", "paymatch.channels.wechat.keys", "paymatch.channels.wechat.api",
+    "paymatch.channels.wechat.bill", "paymatch.channels.wechat.keys", "paymatch.channels.wechat.api", "paymatch.channels.wechat.config",
     "paymatch.channels.wechat.replay", "paymatch.channels.wechat.notify", "paymatch.web.notify_wechat",
 ]
 

@@ -10,6 +10,7 @@ signs its JSON answers with a platform key made in the test, and injects faults 
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -33,6 +34,12 @@ def sign(key: rsa.RSAPrivateKey, message: str) -> str:
     return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(), SHA256())).decode()
 
 
+@functools.lru_cache(maxsize=1)
+def _wrong_key() -> rsa.RSAPrivateKey:
+    """A key WeChat Pay does not have (one per test session; RSA generation is slow)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class FakeWechatPay(ThreadingHTTPServer):
     """The server; ``bills[(path, type, date)] = plain CSV bytes`` says what it can serve."""
 
@@ -49,6 +56,8 @@ class FakeWechatPay(ThreadingHTTPServer):
         self.faults: dict[str, list[str]] = {"apply": [], "file": []}
         self.tokens: dict[str, tuple[bytes, bool]] = {}
         self.log: list[tuple[str, str, int]] = []  # (step, path, status answered)
+        # made up front: generating it inside a request could outlast a client's timeout
+        self.wrong_key = _wrong_key()
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
@@ -140,9 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         digest = hashlib.sha1(plain + (b"x" if fault == "wrong_hash" else b"")).hexdigest()
         answer = {"hash_type": "SHA1", "hash_value": digest,
                   "download_url": f"{self.server.base_url}/v3/billdownload/file?token={token}"}
-        other = None
-        if fault == "bad_signature":
-            other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        other = self.server.wrong_key if fault == "bad_signature" else None
         self._json(200, answer, step=step, sign_with=other, signed=fault != "unsigned")
 
     def _file(self, token: str, fault: str | None) -> None:

@@ -22,41 +22,18 @@ import hashlib
 import json
 import time
 import zlib
-from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 from wechatpayv3.utils import build_authorization, rsa_verify
 
+from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import load_platform_key, load_private_key
 from paymatch.errors import ChannelError
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-
-
-@dataclass(frozen=True)
-class WechatPayConfig:
-    """One WeChat Pay merchant account (secrets are excluded from repr so they are never logged).
-
-    mchid: merchant number (商户号). merchant_serial_no: serial of the merchant API certificate.
-    merchant_private_key_pem: apiclient_key.pem text. platform_key_pem: WeChat Pay platform public
-    key or platform certificate (PEM). platform_key_id: 'PUB_KEY_ID_...' or the certificate serial.
-    apiv3_key: the 32-byte APIv3 key (used for notifications). retries: extra attempts after the
-    first; backoff_base/backoff_max: seconds for the exponential wait between attempts.
-    """
-
-    mchid: str
-    merchant_serial_no: str
-    merchant_private_key_pem: str = field(repr=False)
-    platform_key_pem: str = field(repr=False)
-    platform_key_id: str
-    apiv3_key: str = field(default="", repr=False)
-    base_url: str = "https://api.mch.weixin.qq.com"
-    timeout: float = 30.0
-    retries: int = 3
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
+__all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
 
 
 class _Retryable(Exception):

@@ -22,10 +22,11 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from wechatpayv3.utils import aes_decrypt, rsa_verify
 
+from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import load_platform_key
 from paymatch.channels.wechat.layout import CHANNEL
 from paymatch.channels.wechat.replay import MemoryReplayStore, ReplayStore
-from paymatch.errors import ChannelError
+from paymatch.errors import ChannelError, ConfigError
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
 PAYMENT_EVENTS = frozenset({"TRANSACTION.SUCCESS"})
@@ -79,6 +80,13 @@ class WechatNotifyVerifier:
         self._apiv3_key = apiv3_key
         self._clock, self._max_skew, self._id_ttl = clock, max_skew, id_ttl
         self._store = store if store is not None else MemoryReplayStore()
+
+    @classmethod
+    def from_config(cls, config: WechatPayConfig, **kw: Any) -> WechatNotifyVerifier:
+        """A verifier for one account's platform key and APIv3 key (``kw`` as for the constructor)."""
+        if not config.apiv3_key:
+            raise ConfigError(f"{CHANNEL}: account {config.mchid} has no APIv3 key (apiv3_key_file/_env)")
+        return cls({config.platform_key_id: config.platform_key_pem}, config.apiv3_key, **kw)
 
     def verify(self, headers: Mapping[str, str], body: bytes | str) -> WechatNotification:
         """Check signature, freshness and replay, decrypt; return the notification or raise NotificationRejected."""
