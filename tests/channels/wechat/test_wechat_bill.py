@@ -153,6 +153,20 @@ def test_sub_fen_fee_and_wrong_field_count():
     assert err.value.problems[0].line == 3 and "number of fields" in err.value.problems[0].message
 
 
+def test_short_row_and_blank_line_are_located():
+    rows = [payment(i, 100) for i in range(1, 5)]
+    lines = trade_bill(rows, crlf=True).decode().split("\r\n")
+    lines[4] = "`2026-11-20 10:00:00,`wx"  # a cut-off row (line 5) whose text also starts line 2
+    lines[2] = ""  # a blank line inside the data (line 3)
+    with pytest.raises(LoadError) as err:
+        parse("\r\n".join(lines).encode(), "cut.csv")
+    assert [(p.line, p.value) for p in err.value.problems] == [(5, "`2026-11-20 10:00:00,`wx")]
+    lines[4] = lines[3]
+    with pytest.raises(LoadError) as err:
+        parse("\r\n".join(lines).encode(), "blank.csv")
+    assert err.value.problems[0].line == 3 and err.value.problems[0].field == "交易时间"
+
+
 def test_unknown_layout_missing_summary_wrong_encoding():
     with pytest.raises(LoadError, match="unknown column layout"):
         parse(b"order_no,amount\nA,1.00\n", "x.csv")

@@ -146,10 +146,20 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
 
 
 def _line_of(body: memoryview, text: str) -> int | None:
-    """Physical line of a rejected row (rare path: only runs for broken files)."""
-    body = bytes(body)
-    pos = body.find(text.encode("utf-8"))
-    return None if pos < 0 else body.count(b"\n", 0, pos) + 1
+    """Physical line of a rejected row (rare path: only runs for broken files).
+
+    pyarrow does not say which line it rejected when reading in parallel, so the row's text is
+    looked up as a whole line (a bare substring search could hit an earlier, longer line).
+    """
+    data = bytes(body)
+    t = text.rstrip("\r\n").encode("utf-8")
+    for probe in (b"\n" + t + b"\n", b"\n" + t + b"\r\n"):
+        pos = data.find(probe)
+        if pos >= 0:
+            return data.count(b"\n", 0, pos + 1) + 1
+    if data.endswith(b"\n" + t):
+        return data.count(b"\n") + 1
+    return None
 
 
 def collect_problems(con: duckdb.DuckDBPyConnection, table: str, source: str,
