@@ -1,0 +1,126 @@
+"""Benchmark: paymatch end to end vs the bare-DuckDB floor vs pandas, on N orders × N transactions.
+
+Run by hand (not a test):  .venv/bin/python bench/bench_reconcile.py [--rows 10000000] [--skip-pandas]
+
+Each contender runs in its own fresh Python process on the same files; the script reports wall time
+and the peak RSS of that process (ru_maxrss).
+  paymatch: reconcile_files (CSV in with validation + provenance into an in-memory workspace, engine,
+            reasons, control totals, outcomes.csv + summary.json out)
+  floor:    one DuckDB process: read both CSVs, one full outer join on order_no, a CASE
+            classification, COPY the outcomes to CSV
+  pandas:   read_csv both, merge(how='outer', indicator=True), classify with numpy.select, to_csv
+
+Results (2 cores, 24 GB; see RESULTS.md for the run log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+GEN = """
+import duckdb, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+c = duckdb.connect(); c.execute("SET enable_progress_bar=false")
+c.execute(f'''COPY (SELECT 'SO' || lpad(i::VARCHAR, 10, '0') AS order_no, 'S' || (i % 300) AS store_id,
+  '16' || lpad((i % 300)::VARCHAR, 8, '0') AS merchant_id, CASE WHEN i % 10 < 6 THEN 'wechat' ELSE 'alipay' END AS channel,
+  ((100 + hash(i) % 50000) // 100)::VARCHAR || '.' || lpad(((100 + hash(i) % 50000) % 100)::VARCHAR, 2, '0') AS amount,
+  'paid' AS status, '2026-11-20T10:00:00+08:00' AS created_at, '2026-11-20T10:00:05+08:00' AS paid_at,
+  'M' || (i % 100000) AS member_id, 'regular' AS member_level, 0 AS instalments
+  FROM range({n}) t(i)) TO '{out}/orders.csv' (HEADER)''')
+# transactions: 99 % match; 0.5 % amount off by one fen; 0.5 % for orders the shop does not have
+c.execute(f'''COPY (SELECT CASE WHEN i % 10 < 6 THEN 'wechat' ELSE 'alipay' END AS channel,
+  '16' || lpad((i % 300)::VARCHAR, 8, '0') AS merchant_id, 'TX' || lpad(i::VARCHAR, 12, '0') AS channel_tx_id,
+  CASE WHEN i % 200 = 7 THEN 'XX' || lpad(i::VARCHAR, 10, '0') ELSE 'SO' || lpad(i::VARCHAR, 10, '0') END AS order_no,
+  'payment' AS type, NULL AS refund_no, NULL AS channel_refund_id,
+  ((100 + hash(i) % 50000 + CASE WHEN i % 200 = 3 THEN 1 ELSE 0 END) // 100)::VARCHAR || '.' ||
+  lpad(((100 + hash(i) % 50000 + CASE WHEN i % 200 = 3 THEN 1 ELSE 0 END) % 100)::VARCHAR, 2, '0') AS amount,
+  '0.00' AS fee, NULL AS settle_amount, 'success' AS status, '2026-11-20T10:00:06+08:00' AS occurred_at,
+  '2026-11-20' AS bill_date, NULL AS method
+  FROM range({n}) t(i)) TO '{out}/transactions.csv' (HEADER)''')
+c.execute(f"COPY (SELECT 'R1' AS refund_no, 'SO0000000001' AS order_no, '0.01' AS amount, "
+          f"'2026-11-20T11:00:00+08:00' AS created_at, 'success' AS status LIMIT 0) TO '{out}/refunds.csv' (HEADER)")
+"""
+
+PAYMATCH = """
+import resource, sys, time, json
+from pathlib import Path
+t = time.perf_counter()
+from paymatch.run import reconcile_files
+d = Path(sys.argv[1])
+r = reconcile_files(d / 'orders.csv', d / 'refunds.csv', [d / 'transactions.csv'], d / 'out_paymatch')
+print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  'outcomes': r.summary['outcomes'], 'conservation': r.summary['conservation']}))
+"""
+
+FLOOR = """
+import resource, sys, time, json, duckdb
+t = time.perf_counter()
+d = sys.argv[1]
+c = duckdb.connect(); c.execute("SET enable_progress_bar=false")
+c.execute(f'''COPY (
+  SELECT coalesce(o.order_no, x.order_no) AS order_no,
+    CASE WHEN x.order_no IS NULL THEN 'order_only' WHEN o.order_no IS NULL THEN 'channel_only'
+         WHEN o.amount <> x.amount THEN 'amount_mismatch' ELSE 'matched' END AS kind,
+    o.amount AS order_amount, x.amount AS channel_amount
+  FROM read_csv('{d}/orders.csv') o FULL OUTER JOIN read_csv('{d}/transactions.csv') x ON o.order_no = x.order_no
+) TO '{d}/out_floor.csv' (HEADER)''')
+print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS = """
+import resource, sys, time, json
+import numpy as np, pandas as pd
+t = time.perf_counter()
+d = sys.argv[1]
+o = pd.read_csv(f'{d}/orders.csv', dtype={'amount': str})
+x = pd.read_csv(f'{d}/transactions.csv', dtype={'amount': str})
+m = o.merge(x, on='order_no', how='outer', indicator=True, suffixes=('_o', '_c'))
+m['kind'] = np.select([m['_merge'] == 'left_only', m['_merge'] == 'right_only', m['amount_o'] != m['amount_c']],
+                      ['order_only', 'channel_only', 'amount_mismatch'], 'matched')
+m[['order_no', 'kind', 'amount_o', 'amount_c']].to_csv(f'{d}/out_pandas.csv', index=False)
+print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _run(code: str, *args: str) -> dict:
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Generate the data, run the three contenders, print a table and ratios (JSON on the last line)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--dir", type=Path, default=None)
+    a = ap.parse_args()
+    d = a.dir or Path(tempfile.mkdtemp(prefix="pm_bench_"))
+    d.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", GEN, str(a.rows), str(d)], check=True)
+    print(f"generated {a.rows:,} orders + {a.rows:,} transactions in {time.perf_counter() - t:.1f}s → {d}")
+    res = {"rows": a.rows, "floor": _run(FLOOR, str(d)), "paymatch": _run(PAYMATCH, str(d))}
+    if not a.skip_pandas:
+        res["pandas"] = _run(PANDAS, str(d))
+    for k in ("floor", "paymatch", "pandas"):
+        if k in res:
+            print(f"{k:9} {res[k]['seconds']:8.1f} s   peak RSS {res[k]['rss_mb']:8.0f} MB")
+    res["paymatch_vs_floor"] = res["paymatch"]["seconds"] / res["floor"]["seconds"]
+    print(f"paymatch / floor = {res['paymatch_vs_floor']:.2f}× (target ≤ 2×)")
+    if "pandas" in res:
+        res["pandas_vs_paymatch"] = res["pandas"]["seconds"] / res["paymatch"]["seconds"]
+        print(f"pandas / paymatch = {res['pandas_vs_paymatch']:.2f}× (target ≥ 5×)")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
