@@ -137,11 +137,12 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
             from .workspace import Workspace
 
             with Workspace(workspace) as ws:
-                for name, e in rejected:
-                    data = Path(name).read_bytes() if Path(name).is_file() else b""
-                    ws.quarantine(channel="?", source=str(name), payload=data, reason=str(e))
-        msgs = "\n".join(f"  {name}: {e}" for name, e in rejected)
-        raise PaymatchError(f"{len(rejected)} bill file(s) rejected:\n{msgs}")
+                for r in rejected:
+                    data = Path(r.name).read_bytes() if Path(r.name).is_file() else r.name.encode()
+                    ws.quarantine(channel="?", source=r.name, payload=data, reason=str(r.error))
+        msgs = "\n".join(f"  {r.name}: {r.error}" for r in rejected)
+        where = f" (kept aside in the workspace's quarantine table)" if workspace is not None else ""
+        raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; nothing was reconciled:\n{msgs}")
     return good
 
 
@@ -210,6 +211,15 @@ def demo(
     (out / "accuracy.json").write_text(json.dumps(acc, indent=2), encoding="utf-8")
     console.print(f"reconciled in {took:.1f}s\noutcomes: {res.outcomes_csv}\nsummary:  {res.summary_json}\n"
                   f"accuracy: {out / 'accuracy.json'}")
+
+
+def _mount() -> None:
+    from .cli_report import report_app
+
+    app.add_typer(report_app, name="report")
+
+
+_mount()
 
 
 def main() -> None:  # pragma: no cover - console entry

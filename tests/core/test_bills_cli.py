@@ -1,0 +1,45 @@
+"""Real channel bills through the CLI: detected by content, reconciled; an untied bill is rejected and quarantined."""
+
+import csv
+import shutil
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+ORDERS = ("order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+          "S20210128170702357723,S1,1601959334,wechat,0.01,paid,2021-01-28T17:07:10+08:00,2021-01-28T17:07:10+08:00,,,0\n"
+          "S20210128999999999999,S1,1601959334,wechat,5.00,paid,2021-01-28T12:00:00+08:00,2021-01-28T12:00:01+08:00,,,0\n")
+
+
+def test_real_wechat_bill_by_content(shared_dir, tmp_path):
+    bills = tmp_path / "bills" / "nested"
+    bills.mkdir(parents=True)
+    # a renamed file: detection must not depend on the name
+    shutil.copy(shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv.gz", bills / "download.bin")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--bills", str(tmp_path / "bills"),
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert got == {"P-S20210128170702357723": "matched", "P-S20210128153505214586": "channel_only",
+                   "P-S20210128165824499930": "channel_only", "P-S20210128999999999999": "order_only"}
+
+
+def test_untied_bill_rejected_and_quarantined(shared_dir, tmp_path):
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    shutil.copy(shared_dir / "fixtures/channels/wechat/gunsluo_fundflowbill_BASIC_20210201.csv", bills / "ff.csv")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--bills", str(bills)])
+    assert r.exit_code == 2
+    assert "ff.csv:5" in r.output and "资金流水总笔数" in r.output and "does not tie out" in r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 0
