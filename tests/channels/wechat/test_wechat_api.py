@@ -77,7 +77,8 @@ def test_backoff_is_exponential_and_bounded(fake_wechat, wechat_keys):
     assert "merchant_private_key_pem" not in repr(cfg) and "PRIVATE" not in repr(cfg)
 
 
-@pytest.mark.parametrize("fault,match", [("bad_signature", "signature is invalid"), ("unsigned", "not signed")])
+@pytest.mark.parametrize("fault,match", [("bad_signature", "signature is invalid"), ("unsigned", "not signed"),
+                                         ("stale", "timestamp")])
 def test_bad_response_signature_is_rejected(fake_wechat, wechat_client, fault, match):
     _serve_all(fake_wechat)
     fake_wechat.faults["apply"] = [fault]

@@ -11,6 +11,7 @@ from wechat_notifygen import notification, payment_resource, refund_resource, si
 from paymatch.channels.wechat.notify import (
     NotificationRejected, NotificationReplayed, WechatNotifyVerifier, to_transactions,
 )
+from paymatch.channels.wechat.keys import certificate_serial
 from paymatch.schema import TRANSACTION_ARROW
 
 NOW = 1_795_000_000  # a fixed "now" for the injected clock
@@ -24,6 +25,7 @@ def _verifier(keys, now=NOW, **kw):
 def test_official_vector(wechat_sample):
     vec = json.loads(wechat_sample("wechatpay-go_notify_vector_payscore.json"))
     serial = vec["headers"]["Wechatpay-Serial"]
+    assert certificate_serial(vec["wechatpay_certificate_pem"]) == serial
     ts = int(vec["headers"]["Wechatpay-Timestamp"])
     v = WechatNotifyVerifier({serial: vec["wechatpay_certificate_pem"]}, vec["apiv3_key"], clock=lambda: ts + 10)
     n = v.verify(vec["headers"], vec["body"].encode())

@@ -4,7 +4,8 @@ It checks each request's WECHATPAY2-SHA256-RSA2048 Authorization with the mercha
 serves the two-step bill download (signed JSON answer, then the gzip file with no signature),
 signs its JSON answers with a platform key made in the test, and injects faults on demand:
 ``server.faults['apply' | 'file']`` is a list of fault names consumed one per request:
-'500', 'timeout', 'truncate' (file only), 'wrong_hash' (apply only), 'bad_signature', 'unsigned'.
+'500', 'timeout', 'truncate' (file only), 'wrong_hash' (apply only), 'bad_signature', 'unsigned',
+'stale' (apply only: signed an hour ago).
 """
 
 from __future__ import annotations
@@ -87,14 +88,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
 
-    def _json(self, status: int, obj: dict, *, step: str, sign_with=None, signed: bool = True) -> None:
+    def _json(self, status: int, obj: dict, *, step: str, sign_with=None, signed: bool = True,
+              age: int = 0) -> None:
         body = json.dumps(obj, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Request-ID", secrets.token_hex(8))
         if signed:
-            ts, nonce = str(int(time.time())), secrets.token_hex(16)
+            ts, nonce = str(int(time.time()) - age), secrets.token_hex(16)
             key = sign_with or self.server.platform_key
             self.send_header("Wechatpay-Timestamp", ts)
             self.send_header("Wechatpay-Nonce", nonce)
@@ -150,7 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
         answer = {"hash_type": "SHA1", "hash_value": digest,
                   "download_url": f"{self.server.base_url}/v3/billdownload/file?token={token}"}
         other = self.server.wrong_key if fault == "bad_signature" else None
-        self._json(200, answer, step=step, sign_with=other, signed=fault != "unsigned")
+        self._json(200, answer, step=step, sign_with=other, signed=fault != "unsigned",
+                   age=3600 if fault == "stale" else 0)
 
     def _file(self, token: str, fault: str | None) -> None:
         if token not in self.server.tokens:

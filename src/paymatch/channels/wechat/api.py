@@ -33,6 +33,8 @@ from paymatch.channels.wechat.keys import load_platform_key, load_private_key
 from paymatch.errors import ChannelError
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+#: seconds a signed response's Wechatpay-Timestamp may differ from our clock
+RESPONSE_MAX_SKEW = 300
 __all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
 
 
@@ -151,6 +153,9 @@ class WechatPayClient:
             raise ChannelError(f"wechat: {what}: response is not signed (Wechatpay-* headers missing)")
         if h.get("Wechatpay-Signature-Type", SIGNATURE_TYPE) != SIGNATURE_TYPE:
             raise ChannelError(f"wechat: {what}: unsupported signature type {h.get('Wechatpay-Signature-Type')}")
+        if not ts.isdigit() or abs(time.time() - int(ts)) > RESPONSE_MAX_SKEW:
+            # an old, validly signed answer replayed by a man in the middle
+            raise ChannelError(f"wechat: {what}: response timestamp {ts!r} is not within 5 minutes of now")
         if serial != self.config.platform_key_id:
             raise ChannelError(f"wechat: {what}: response signed with unknown key {serial!r} "
                                f"(configured {self.config.platform_key_id!r})")
