@@ -87,22 +87,32 @@ _row = st.tuples(st.sampled_from(KINDS), st.sampled_from(["S1", "S2", None]), st
                  st.one_of(st.none(), _amount), st.integers(0, 2))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_row, min_size=1, max_size=30))
-def test_property_totals_tie_to_random_outcomes(rows):
-    with Workspace(None) as w:
-        data = []
-        for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day) in enumerate(rows):
-            oid = ("R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
-            d = FIRST_DAY + dt.timedelta(days=day)
-            data.append(("run-x", d, d, oid, kind, store, orows, crows, ototal, ctotal, ototal, camount, fee, settle,
-                         (camount or 0) - ototal))
-        w.con.executemany(
-            "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, store_id, order_rows, channel_rows, "
-            "order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, settle_amount_fen, "
-            "difference_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
-        rep = build_reconciliation(w.con, "month", FIRST_DAY, group_by="store")
-        got = {r["store_id"]: r for r in rep.table("summary").arrow().to_pylist()}
+@pytest.fixture(scope="module")
+def mem_ws():
+    """One in-memory workspace reused by every hypothesis example (emptied each time)."""
+    w = Workspace(None)
+    yield w
+    w.close()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_row, min_size=1, max_size=30))
+def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
+    w = mem_ws
+    w.con.execute("DELETE FROM outcomes")
+    data = []
+    for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day) in enumerate(rows):
+        oid = ("R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
+        d = FIRST_DAY + dt.timedelta(days=day)
+        data.append(("run-x", d, d, oid, kind, store, orows, crows, ototal, ctotal, ototal, camount, fee, settle,
+                     (camount or 0) - ototal))
+    w.con.executemany(
+        "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, store_id, order_rows, channel_rows, "
+        "order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, settle_amount_fen, "
+        "difference_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+    rep = build_reconciliation(w.con, "month", FIRST_DAY, group_by="store")
+    got = {r["store_id"]: r for r in rep.table("summary").arrow().to_pylist()}
     want: dict = defaultdict(lambda: defaultdict(int))
     for (_, _, _, oid, kind, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff) in data:
         for g in (store or "(none)", "全链合计"):

@@ -25,7 +25,7 @@ from .model import Column, Lang, Report, Table
 
 #: data rows per sheet under the header row (Excel: 1,048,576 rows in all)
 EXCEL_MAX_DATA_ROWS = 1_048_575
-_WIDTH = {"text": 16, "fen": 16, "count": 10, "percent": 10, "date": 20}
+_WIDTH = {"text": 16, "fen": 16, "count": 10, "number": 12, "percent": 10, "date": 20}
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 _COVER = {
@@ -67,13 +67,14 @@ class _Formats:
         self.kind = {
             "fen": wb.add_format({"num_format": "#,##0.00"}),
             "count": wb.add_format({"num_format": "#,##0"}),
+            "number": wb.add_format({"num_format": "#,##0.00"}),
             "percent": wb.add_format({"num_format": "0.00%"}),
             "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
             "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
             "text": None,
         }
         self.total = {k: wb.add_format({"bold": True, "top": 1, **({"num_format": f} if f else {})})
-                      for k, f in (("fen", "#,##0.00"), ("count", "#,##0"), ("percent", "0.00%"),
+                      for k, f in (("fen", "#,##0.00"), ("count", "#,##0"), ("number", "#,##0.00"), ("percent", "0.00%"),
                                    ("date", "yyyy-mm-dd"), ("datetime", "yyyy-mm-dd hh:mm:ss"), ("text", None))}
         self.link = wb.add_format({"font_color": "blue", "underline": 1})
 
@@ -237,4 +238,4 @@ def _writer(kind: str):
         else:
             ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), f["date"])
 
-    return {"text": text, "fen": number, "count": number, "percent": number, "date": date}[kind]
+    return {"text": text, "fen": number, "count": number, "number": number, "percent": number, "date": date}[kind]

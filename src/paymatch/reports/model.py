@@ -17,7 +17,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-ColumnKind = Literal["text", "fen", "count", "percent", "date"]
+ColumnKind = Literal["text", "fen", "count", "number", "percent", "date"]
 Lang = Literal["zh", "en"]
 
 
@@ -25,7 +25,8 @@ Lang = Literal["zh", "en"]
 class Column:
     """One typed column. ``name`` is the field in the rows; ``zh``/``en`` are the headers.
 
-    kind: text (string), fen (integer fen, shown as yuan), count (integer), percent (a fraction
+    kind: text (string), fen (integer fen, shown as yuan), count (integer), number (a measure such as a
+    z-score, 2 decimals), percent (a fraction
     0..1, shown as a percentage; NULL when there is nothing to divide), date (a date or timestamp).
     """
 
@@ -79,12 +80,7 @@ class Table:
         if isinstance(self.rows, pa.Table):
             yield from self.rows.to_batches(max_chunksize=size)
             return
-        reader = self.rows.fetch_record_batch(size)
-        while True:
-            try:
-                yield reader.read_next_batch()
-            except StopIteration:
-                return
+        yield from self.rows.to_arrow_reader(size)
 
     def arrow(self) -> pa.Table:
         """All rows as one Arrow table (for small tables and tests)."""

@@ -1,0 +1,173 @@
+"""Anomaly board (异常看板): what the rules flag in the transactions of a date range.
+
+Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
+day in Asia/Shanghai) lies in the range, joined to the order (store, member) by order number. The
+thresholds come from ``config.anomalies``:
+
+  large_amount            a payment ≥ the store's threshold (``per_store_large_amount_fen``), else the
+                          channel's (``per_channel_large_amount_fen``), else ``large_amount_fen``; or more
+                          than ``large_zscore`` standard deviations above its store's mean payment in the
+                          range (only for stores with at least ``MIN_ZSCORE_SAMPLE`` payments).
+  frequent_refunds        a member with ≥ ``refund_count_threshold`` refunds within any
+                          ``refund_count_window_hours`` window (one row per member, at the worst window).
+  repeated_attempts       an order with ≥ ``repeat_attempts_threshold`` payment rows (any status).
+  refund_exceeds_payment  an order whose successful channel refunds (in the range) total more than its
+                          successful channel payments (any day).
+  night_spike             a store-day whose payments in night hours [night_start_hour, night_end_hour)
+                          are ≥ ``NIGHT_SPIKE_MIN`` and more than ``NIGHT_SPIKE_FACTOR`` × the store's
+                          average over the other days of the range.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from ..config import AnomalyRules
+from ..errors import PaymatchError
+from ..schema import TZ
+from .model import Column, ControlTotal, Report, Table
+from .provenance import local_day_sql, sources_for
+
+#: defaults for keys the config model does not have yet (read with getattr so a config can add them)
+MIN_ZSCORE_SAMPLE = 30
+NIGHT_SPIKE_FACTOR = 3.0
+NIGHT_SPIKE_MIN = 5
+
+RULES = {
+    "large_amount": ("大额交易", "Large transaction"),
+    "frequent_refunds": ("频繁退款", "Frequent refunds"),
+    "repeated_attempts": ("重复支付尝试", "Repeated payment attempts"),
+    "refund_exceeds_payment": ("退款超过支付", "Refund larger than payment"),
+    "night_spike": ("夜间交易激增", "Night-time spike"),
+}
+_NAMES = ("rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id, occurred_at, amount_fen, "
+          "metric, threshold, detail")
+_OUT = ("rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id, occurred_at, amount_fen, "
+        "CAST(metric AS DOUBLE) AS metric, CAST(threshold AS DOUBLE) AS threshold, detail")
+
+
+def _setting(rules: AnomalyRules, name: str, default):
+    return getattr(rules, name, default)
+
+
+def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date) -> None:
+    day = local_day_sql("t")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
+      SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.type, t.amount_fen, t.status,
+             timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
+             coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
+      FROM transactions t
+      LEFT JOIN (SELECT order_no, any_value(store_id) AS store_id, any_value(member_id) AS member_id
+                 FROM orders GROUP BY order_no) o ON o.order_no = t.order_no
+      WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
+
+
+def _thresholds(con: duckdb.DuckDBPyConnection, rules: AnomalyRules) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _pm_thr_store (store_id VARCHAR, fen BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _pm_thr_channel (channel VARCHAR, fen BIGINT)")
+    if rules.per_store_large_amount_fen:
+        con.executemany("INSERT INTO _pm_thr_store VALUES (?, ?)", list(rules.per_store_large_amount_fen.items()))
+    if rules.per_channel_large_amount_fen:
+        con.executemany("INSERT INTO _pm_thr_channel VALUES (?, ?)", list(rules.per_channel_large_amount_fen.items()))
+
+
+def rule_sql(rules: AnomalyRules) -> dict[str, str]:
+    """The SQL of each rule over ``_pm_anom_tx`` (columns as in the anomalies table)."""
+    min_n = int(_setting(rules, "large_zscore_min_sample", MIN_ZSCORE_SAMPLE))
+    factor = float(_setting(rules, "night_spike_factor", NIGHT_SPIKE_FACTOR))
+    night_min = int(_setting(rules, "night_spike_min_count", NIGHT_SPIKE_MIN))
+    s, e = rules.night_start_hour, rules.night_end_hour
+    night = f"(hour(local_time) >= {s} AND hour(local_time) < {e})" if s < e else \
+        f"(hour(local_time) >= {s} OR hour(local_time) < {e})"
+    pay = "type = 'payment' AND status = 'success'"
+    return {
+        "large_amount": f"""
+          SELECT 'large_amount' AS rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
+            local_time AS occurred_at, amount_fen, CASE WHEN amount_fen >= thr THEN amount_fen ELSE z END AS metric,
+            CASE WHEN amount_fen >= thr THEN thr ELSE {rules.large_zscore} END AS threshold,
+            CASE WHEN amount_fen >= thr THEN 'amount ≥ threshold' ELSE 'z-score ' || round(z, 2)::VARCHAR
+              || ' above the store mean' END AS detail
+          FROM (SELECT p.*, coalesce(ts.fen, tc.fen, {rules.large_amount_fen}) AS thr,
+                  CASE WHEN count(*) OVER w >= {min_n} AND stddev_pop(amount_fen) OVER w > 0
+                       THEN (amount_fen - avg(amount_fen) OVER w) / stddev_pop(amount_fen) OVER w END AS z
+                FROM _pm_anom_tx p LEFT JOIN _pm_thr_store ts USING (store_id) LEFT JOIN _pm_thr_channel tc USING (channel)
+                WHERE {pay} WINDOW w AS (PARTITION BY store_id))
+          WHERE amount_fen >= thr OR z > {rules.large_zscore}""",
+        "frequent_refunds": f"""
+          SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
+            local_time, amount_fen, n, {rules.refund_count_threshold},
+            n::VARCHAR || ' refunds within {rules.refund_count_window_hours} h' FROM (
+            SELECT *, row_number() OVER (PARTITION BY member_id ORDER BY n DESC, local_time, channel_tx_id) AS rk FROM (
+              SELECT *, count(*) OVER (PARTITION BY member_id ORDER BY local_time
+                RANGE BETWEEN INTERVAL {rules.refund_count_window_hours} HOUR PRECEDING AND CURRENT ROW) AS n
+              FROM _pm_anom_tx WHERE type = 'refund' AND status = 'success' AND member_id IS NOT NULL))
+          WHERE rk = 1 AND n >= {rules.refund_count_threshold}""",
+        "repeated_attempts": f"""
+          SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
+            any_value(member_id), order_no, min(channel_tx_id), min(local_time),
+            CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), count(*),
+            {rules.repeat_attempts_threshold}, count(*)::VARCHAR || ' payment rows for one order'
+          FROM _pm_anom_tx WHERE type = 'payment' AND order_no IS NOT NULL
+          GROUP BY order_no HAVING count(*) >= {rules.repeat_attempts_threshold}""",
+        "refund_exceeds_payment": """
+          SELECT 'refund_exceeds_payment', any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel),
+            any_value(r.member_id), r.order_no, min(r.channel_tx_id), max(r.local_time),
+            CAST(sum(r.amount_fen) AS BIGINT), sum(r.amount_fen), any_value(p.paid),
+            'refunds ' || sum(r.amount_fen)::VARCHAR || ' fen > payments ' || coalesce(any_value(p.paid), 0)::VARCHAR || ' fen'
+          FROM _pm_anom_tx r LEFT JOIN (
+            SELECT order_no, sum(amount_fen) AS paid FROM transactions
+            WHERE type = 'payment' AND status = 'success' GROUP BY order_no) p USING (order_no)
+          WHERE r.type = 'refund' AND r.status = 'success' AND r.order_no IS NOT NULL
+          GROUP BY r.order_no HAVING sum(r.amount_fen) > coalesce(any_value(p.paid), 0)""",
+        "night_spike": f"""
+          SELECT 'night_spike', store_id, NULL, NULL, NULL, NULL, NULL, CAST(local_day AS TIMESTAMP), CAST(fen AS BIGINT),
+            n, usual, n::VARCHAR || ' night payments vs usual ' || round(usual, 1)::VARCHAR FROM (
+            SELECT *, (sum(n) OVER s - n) / nullif(count(*) OVER s - 1, 0) AS usual FROM (
+              SELECT store_id, local_day, count(*) FILTER (WHERE {night}) AS n,
+                     coalesce(sum(amount_fen) FILTER (WHERE {night}), 0) AS fen
+              FROM _pm_anom_tx WHERE {pay} GROUP BY store_id, local_day)
+            WINDOW s AS (PARTITION BY store_id))
+          WHERE usual IS NOT NULL AND n >= {night_min} AND n > {factor} * usual""",
+    }
+
+
+def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
+                    rules: AnomalyRules | None = None, lang: str = "zh") -> Report:
+    """The anomaly board for date_from..date_to (see the module docstring for the rules)."""
+    if date_to < date_from:
+        raise PaymatchError(f"--to {date_to} is before --from {date_from}")
+    rules = rules or AnomalyRules()
+    _base(con, date_from, date_to)
+    _thresholds(con, rules)
+    # each rule's columns are positional; the alias list names them the same way for every rule
+    union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})" for sql in rule_sql(rules).values())
+    labels = " ".join(f"WHEN '{k}' THEN '{zh}'" for k, (zh, _) in RULES.items())
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anomalies AS
+      SELECT rule, CASE rule {labels} END AS rule_zh, * EXCLUDE (rule) FROM ({union})
+      ORDER BY rule, store_id, occurred_at, order_no, channel_tx_id""")
+    counts = dict(con.execute("SELECT rule, count(*) FROM _pm_anomalies GROUP BY rule").fetchall())
+    summary = con.sql("SELECT * FROM (VALUES " + ", ".join(
+        f"('{k}', '{zh}', {int(counts.get(k, 0))})" for k, (zh, _) in RULES.items()) + ") t(rule, rule_zh, n)")
+    scols = (Column("rule", "规则代码", "Rule", "text", 24), Column("rule_zh", "规则", "Rule (zh)", "text", 16),
+             Column("n", "笔数", "Count", "count"))
+    acols = (
+        Column("rule", "规则代码", "Rule", "text", 24), Column("rule_zh", "规则", "Rule (zh)", "text", 16),
+        Column("store_id", "门店", "Store"), Column("merchant_id", "商户号", "Merchant id", "text", 18),
+        Column("channel", "渠道", "Channel", "text", 10), Column("member_id", "会员", "Member", "text", 12),
+        Column("order_no", "订单号", "Order no", "text", 22), Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+        Column("occurred_at", "时间", "Time", "date", 20), Column("amount_fen", "金额", "Amount", "fen"),
+        Column("metric", "指标", "Metric", "number"), Column("threshold", "阈值", "Threshold", "number"),
+        Column("detail", "说明", "Detail", "text", 40),
+    )
+    controls = tuple(ControlTotal(k, zh, en, int(counts.get(k, 0)), None) for k, (zh, en) in RULES.items())
+    return Report(
+        kind="anomalies", title_zh="异常看板", title_en="Anomaly board", period_from=date_from, period_to=date_to,
+        period_label="range", sources=sources_for(con, date_from, date_to, kinds=("transactions",)), run_ids=(),
+        control_totals=controls,
+        tables=(Table("summary", "异常汇总", "Summary", scols, summary),
+                Table("anomalies", "异常明细", "Anomalies", acols, con.sql("SELECT * FROM _pm_anomalies"))),
+        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"lang": lang, **rules.model_dump(mode="json")},
+    )

@@ -1,0 +1,104 @@
+"""Anomaly rules flag exactly the planted cases, with thresholds from the config model."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from paymatch.config import AnomalyRules
+from paymatch.reports.anomalies import build_anomalies
+from paymatch.schema import TRANSACTION_ARROW
+from paymatch.workspace import Workspace
+
+TZ8 = dt.timezone(dt.timedelta(hours=8))
+
+
+def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=TZ8)
+
+
+@pytest.fixture()
+def board():
+    orders, txs = [], []
+    n = 0
+
+    def pay(store, member, amount, when, order=None, status="success", channel="wechat"):
+        nonlocal n
+        n += 1
+        order = order or f"O{n}"
+        orders.append((order, store, f"M-{store}", "wechat", amount, "paid", when, when, member, "regular", 0))
+        txs.append((channel, f"M-{store}", f"T{n}", order, "payment", None, None, amount, amount // 100, None, status,
+                    when, None, None))
+        return order
+
+    def refund(order, amount, when):
+        nonlocal n
+        n += 1
+        txs.append(("wechat", "M-x", f"T{n}", order, "refund", f"RF{n}", f"CR{n}", amount, 0, None, "success",
+                    when, None, None))
+
+    # ordinary daytime traffic: 3 days × 40 payments in S1 and S2, 1 night payment a day in S1
+    for d in (1, 2, 3):
+        for i in range(40):
+            for s in ("S1", "S2"):
+                pay(s, f"U{s}{i}", 1000 + i * 10, _at(d, 9 + i % 10, i))
+        pay("S1", "UN", 1000, _at(d, 2))
+    big = pay("S2", "UB", 600_000, _at(2, 12))  # ≥ the default large_amount_fen
+    for i in range(8):  # night spike in S1 on day 4: 8 vs usual 1
+        pay("S1", f"UX{i}", 1000, _at(4, 3, i))
+    rep_order = pay("S1", "UR", 1200, _at(1, 10))
+    for _ in range(2):  # two more failed attempts on the same order → 3 payment rows
+        pay("S1", "UR", 1200, _at(1, 10, 1), order=rep_order, status="failed")
+    over = pay("S2", "UO", 3000, _at(2, 11))
+    refund(over, 2000, _at(2, 12))
+    refund(over, 1500, _at(2, 13))  # 3500 refunded > 3000 paid
+    freq = [pay("S2", "UF", 1000, _at(3, 9, i)) for i in range(3)]
+    for i, o in enumerate(freq):  # 3 refunds within 24 h for member UF
+        refund(o, 500, _at(3, 15, i))
+    ocols = ["order_no", "store_id", "merchant_id", "channel", "amount_fen", "status", "created_at", "paid_at",
+             "member_id", "member_level", "instalments"]
+    tcols = ["channel", "merchant_id", "channel_tx_id", "order_no", "type", "refund_no", "channel_refund_id",
+             "amount_fen", "fee_fen", "settle_amount_fen", "status", "occurred_at", "bill_date", "method"]
+    o_arrow = pa.Table.from_pylist([dict(zip(ocols, r)) for r in orders])  # noqa: F841 - read by DuckDB by name
+    t_arrow = pa.Table.from_pylist([dict(zip(tcols, r)) for r in txs],  # noqa: F841
+                                   pa.schema([(c, TRANSACTION_ARROW.field(c).type) for c in tcols]))
+    with Workspace(None) as w:
+        w.con.execute(f"INSERT INTO orders ({', '.join(ocols)}) SELECT * FROM o_arrow")
+        w.con.execute(f"INSERT INTO transactions ({', '.join(tcols)}) SELECT * FROM t_arrow")
+        yield w, {"big": big, "repeat": rep_order, "over": over}
+
+
+def _flags(w, **rules):
+    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), rules=AnomalyRules(**rules))
+    rows = rep.table("anomalies").arrow().to_pylist()
+    by_rule: dict = {}
+    for r in rows:
+        by_rule.setdefault(r["rule"], []).append(r)
+    counts = {c.key: c.count for c in rep.control_totals}
+    assert counts == {k: len(by_rule.get(k, [])) for k in counts}
+    return by_rule
+
+
+def test_each_rule_flags_the_planted_case(board):
+    w, planted = board
+    f = _flags(w)
+    assert [r["order_no"] for r in f["large_amount"]] == [planted["big"]]
+    assert [r["order_no"] for r in f["repeated_attempts"]] == [planted["repeat"]]
+    assert f["repeated_attempts"][0]["metric"] == 3
+    assert [r["order_no"] for r in f["refund_exceeds_payment"]] == [planted["over"]]
+    assert [(r["member_id"], r["metric"]) for r in f["frequent_refunds"]] == [("UF", 3)]
+    assert [(r["store_id"], r["occurred_at"].date(), r["metric"]) for r in f["night_spike"]] == \
+        [("S1", dt.date(2026, 11, 4), 8)]
+
+
+def test_thresholds_come_from_config(board):
+    w, planted = board
+    f = _flags(w, large_amount_fen=10**9, large_zscore=1000, refund_count_threshold=4, repeat_attempts_threshold=4,
+               per_store_large_amount_fen={"S1": 1390})
+    assert {r["store_id"] for r in f["large_amount"]} == {"S1"}  # only the per-store threshold fires
+    assert all(r["amount_fen"] >= 1390 for r in f["large_amount"])
+    assert "frequent_refunds" not in f and "repeated_attempts" not in f
+    f = _flags(w, night_start_hour=22, night_end_hour=23)
+    assert "night_spike" not in f
