@@ -10,6 +10,7 @@ Python's csv module, which tracks lines itself.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass, field
 
@@ -57,6 +58,18 @@ def clean_names(cells: list[str]) -> list[str]:
     return out
 
 
+def utf8(profile: Profile, data: bytes, source: str) -> pa.Buffer:
+    """The file as UTF-8 bytes without BOM; a wrong encoding is a LoadError at the first bad byte.
+
+    UTF-8 input is passed through untouched (Arrow validates it while reading lines; only when
+    that fails do we decode in Python, to say where); GBK/GB18030 is transcoded once.
+    """
+    if profile.file.encoding.startswith("utf-8"):
+        buf = pa.py_buffer(data)
+        return buf.slice(3) if data.startswith(codecs.BOM_UTF8) else buf  # zero-copy
+    return pa.py_buffer(decode(profile, data, source).encode("utf-8"))
+
+
 def decode(profile: Profile, data: bytes, source: str) -> str:
     """Decode with the profile's encoding; a wrong encoding is a LoadError at the first bad byte."""
     enc = "utf-8-sig" if profile.file.encoding.startswith("utf-8") else profile.file.encoding
@@ -78,9 +91,32 @@ def read_raw(profile: Profile, data: bytes, source: str) -> RawTable:
         from paymatch.channels.profile_xlsx import read_xlsx
 
         return read_xlsx(profile, data, source)
-    text = decode(profile, data, source)
-    lines = pc.utf8_rtrim(pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten(), "\r")
-    return _read_lines(profile, lines, source)
+    return _read_lines(profile, split_lines(profile, data, source), source)
+
+
+def split_lines(profile: Profile, data: bytes, source: str) -> pa.ChunkedArray:
+    """Physical lines of the file as one Arrow string array (index = line - 1).
+
+    Arrow's CSV reader does the splitting, told that a line is one field (no quoting, a
+    separator byte absent from the file): multi-threaded and far faster than splitting a
+    Python string. Blank lines are kept so the index stays the physical line number.
+    """
+    body = utf8(profile, data, source)
+    if body.size == 0:
+        return pa.chunked_array([], pa.string())
+    # control bytes are single bytes in GBK too, so looking in the original bytes is enough
+    sep = next(chr(c) for c in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([c]) not in data)
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        decode(profile, data, source)  # raises the LoadError that says where the bad bytes are
+        raise
+    return table.column("line")
 
 
 def header_index(profile: Profile, head: list[str], source: str) -> int:
@@ -133,7 +169,8 @@ def _read_lines(profile: Profile, lines: pa.Array, source: str) -> RawTable:
     side_lines = [(i + 1, t) for i, t in enumerate(head[:h])]
     side_lines += list(zip(line_no.filter(side).to_pylist(), body.filter(side).to_pylist()))
     kept, kept_no = body.filter(keep), line_no.filter(keep)
-    odd_quotes = pc.any(pc.equal(pc.bit_wise_and(pc.count_substring(kept, f.quote), 1), 1)).as_py()
+    quoted = kept.filter(pc.match_substring(kept, f.quote))  # counting is slow: only where quotes are
+    odd_quotes = len(quoted) > 0 and pc.any(pc.equal(pc.bit_wise_and(pc.count_substring(quoted, f.quote), 1), 1)).as_py()
     if odd_quotes:
         table, problems = _python_csv(profile, header, kept.to_pylist(), kept_no.to_pylist(), source)
     else:
@@ -145,8 +182,48 @@ def _names(header: list[str]) -> list[str]:
     return ["_pm_line"] + [f"c{i}" for i in range(len(header))]
 
 
+def _csv_buffer(parts: list[pa.Array]) -> pa.Buffer:
+    """One buffer holding the element-wise join of ``parts`` plus a newline per row.
+
+    A freshly computed string array's value buffer is its values back to back, so it *is* the
+    CSV text; no Python string is built.
+    """
+    parts = [pc.cast(p, pa.large_string()) for p in parts]
+    rows = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
+    chunks = rows.chunks if isinstance(rows, pa.ChunkedArray) else [rows]
+    pieces = []
+    for chunk in chunks:  # one per Arrow chunk (a handful), not per row
+        if len(chunk):
+            offsets = chunk.buffers()[1]
+            start = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=chunk.offset)[0].as_py()
+            end = pa.Array.from_buffers(pa.int64(), 1, [None, offsets], offset=chunk.offset + len(chunk))[0].as_py()
+            pieces.append(chunk.buffers()[2].slice(start, end - start))
+    return pieces[0] if len(pieces) == 1 else pa.py_buffer(b"".join(p.to_pybytes() for p in pieces))
+
+
 def _arrow_csv(profile: Profile, header: list[str], kept: pa.Array, kept_no: pa.Array, source: str):
     d = profile.file.delimiter
+    names = _names(header)
+    if len(kept) == 0:
+        return pa.table({n: pa.array([], pa.int64() if n == "_pm_line" else pa.string()) for n in names}), []
+    opts = dict(strings_can_be_null=False, quoted_strings_can_be_null=False)
+    bad: list[str] = []
+
+    def note_bad(row) -> str:
+        bad.append(row.text)
+        return "skip"
+
+    # Fast path: rows parsed in order, one per kept line, so row i is line kept_no[i].
+    table = pacsv.read_csv(
+        pa.BufferReader(_csv_buffer([kept])),
+        read_options=pacsv.ReadOptions(column_names=names[1:], block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=d, quote_char=profile.file.quote, invalid_row_handler=note_bad),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names[1:]}, **opts),
+    )
+    if not bad and table.num_rows == len(kept):
+        return table.add_column(0, "_pm_line", kept_no), []
+    # Some rows did not fit the header: parse again with each line's number as a leading field,
+    # so the reader's complaint about a row says which line it was.
     problems: list[Problem] = []
 
     def bad_row(row) -> str:
@@ -157,23 +234,13 @@ def _arrow_csv(profile: Profile, header: list[str], kept: pa.Array, kept_no: pa.
                                     f"row has {fields} fields, the header has {len(header)}"))
         return "skip"
 
-    names = _names(header)
-    if len(kept) == 0:
-        return pa.table({n: pa.array([], pa.int64() if n == "_pm_line" else pa.string()) for n in names}), problems
-    sep = pa.scalar(d, pa.large_string())
-    prefixed = pc.binary_join_element_wise(pc.cast(kept_no, pa.large_string()), kept, sep)
-    # "line,cells\n" per row; the value buffer of a fresh array is then the whole CSV body
-    rows = pc.binary_join_element_wise(prefixed, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
-    size = pc.sum(pc.binary_length(rows)).as_py()
-    buf = rows.buffers()[2].slice(0, size)
     types = {n: pa.string() for n in names}
     types["_pm_line"] = pa.int64()
     table = pacsv.read_csv(
-        pa.BufferReader(buf),
+        pa.BufferReader(_csv_buffer([kept_no, pa.repeat(pa.scalar(d), len(kept)), kept])),
         read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=d, quote_char=profile.file.quote, invalid_row_handler=bad_row),
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
-                                             quoted_strings_can_be_null=False),
+        convert_options=pacsv.ConvertOptions(column_types=types, **opts),
     )
     return table, problems
 

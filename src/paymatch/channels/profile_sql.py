@@ -218,7 +218,10 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     sel.append(f"coalesce(f_method, {method}) AS method" if "method" in has else f"{method} AS method")
     sel.append("fen_fee AS fee_fen" if "fee" in has else "NULL::BIGINT AS fee_fen")
     sel.append("fen_settle_amount AS settle_amount_fen" if "settle_amount" in has else "NULL::BIGINT AS settle_amount_fen")
-    sel.append("*")
+    # only a flag per check is kept; the offending text is fetched from _pm_stage for the few
+    # flagged rows, so the big string columns are not copied into _pm_typed
+    sel.append("_pm_line")
+    sel += [f"coalesce({cond}, false) AS _pm_bad{i}" for i, (cond, _, _, _) in enumerate(checks)]
     return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
 
 
@@ -228,10 +231,14 @@ def _one(con, sql: str) -> tuple:
 
 
 def _problem_rows(con, checks, source: str) -> tuple[list[Problem], int]:
-    parts = [f"SELECT _pm_line AS line, {lit(label)} AS field, {value}::VARCHAR AS value, {lit(msg)} AS message "
-             f"FROM _pm_typed WHERE {cond}" for cond, label, value, msg in checks]
+    flags = [f"_pm_bad{i}" for i in range(len(checks))]
+    total = _one(con, f"SELECT {' + '.join(f'count_if({f})' for f in flags)} FROM _pm_typed")[0] if flags else 0
+    if not total:
+        return [], 0
+    parts = [f"SELECT s._pm_line AS line, {lit(label)} AS field, s.{value}::VARCHAR AS value, {lit(msg)} AS message "
+             f"FROM (SELECT _pm_line FROM _pm_typed WHERE _pm_bad{i}) t JOIN _pm_stage s ON s._pm_line = t._pm_line"
+             for i, (_, label, value, msg) in enumerate(checks)]
     union = " UNION ALL ".join(parts)
-    total = _one(con, f"SELECT count(*) FROM ({union})")[0]
     rows = con.execute(f"SELECT * FROM ({union}) ORDER BY line, field LIMIT {MAX_PROBLEMS}").fetchall()
     return [Problem(source, line, fld, val, msg) for line, fld, val, msg in rows], total
 
