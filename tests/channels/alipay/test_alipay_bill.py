@@ -111,6 +111,9 @@ def test_unknown_layout_and_empty_bill():
         parse(detail_bytes(sample_rows(), header="支付宝交易号,业务类型,x"), "h.csv")
     empty = parse(detail_bytes([]), "e.csv")
     assert empty.transactions.num_rows == 0 and empty.totals["payment_count"] == 0
+    with pytest.raises(LoadError) as err:
+        parse(detail_bytes([], totals=("#交易合计：1笔，商家实收共1.00元", "#退款合计：0笔")), "e.csv")
+    assert {p.line for p in err.value.problems} == {7}
 
 
 def test_zip_with_gbk_names_parses_and_cross_checks():

@@ -2,10 +2,10 @@
 
 Columns are found by header name (order may change; '(元)' and '（元）' both accepted).
 Rows are read by pyarrow's CSV reader as raw bytes: GBK never uses ',', '\\n' or tab as a
-trail byte, so splitting the undecoded file is exact, and only the columns that can hold
-Chinese text of interest (业务类型, 门店编号: few distinct values) are decoded, per distinct value.
-Id, time and amount columns are ASCII and cast to text directly. Checks and conversions run
-as one DuckDB query over the Arrow table.
+trail byte, so splitting the undecoded file is exact. Id, time and amount columns are ASCII and
+cast to text directly; 业务类型 (few distinct values) is decoded per distinct value; 备注 is only
+searched for the GBK bytes of 花呗 and the few hits decoded to confirm. Conversions run once in
+DuckDB into a temp table that the checks, the totals tie-out and the output all read.
 
 Canonical mapping (schema.TRANSACTION_ARROW, channel 'alipay'):
 - 业务类型 交易 -> payment, 退款 -> refund; status 'success' (the bill lists completed business).
@@ -147,28 +147,34 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     return _convert(rows, frame, source, data, totals)
 
 
-def _problems(con: duckdb.DuckDBPyConnection, frame: Frame, source: str) -> None:
+def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, source: str) -> None:
+    """Every bad row of the converted table ``conv``, with the raw value from ``rows``."""
     checks = [
-        ("order_amt", COLUMNS["order_amt"], "order_fen IS NULL", "not a yuan amount"),
-        ("settle_amt", COLUMNS["settle_amt"], "settle_fen IS NULL", "not a yuan amount"),
-        ("fee", COLUMNS["fee"], "fee <> '' AND fee_printed IS NULL", "not a yuan amount"),
-        ("mdisc", COLUMNS["mdisc"], "mdisc <> '' AND mdisc_fen IS NULL", "not a yuan amount"),
+        ("order_amt", COLUMNS["order_amt"], "amount_fen IS NULL", "not a yuan amount"),
+        ("settle_amt", COLUMNS["settle_amt"], "settle_amount_fen IS NULL", "not a yuan amount"),
+        ("fee", COLUMNS["fee"], "_pm_fee_bad", "not a yuan amount"),
+        ("mdisc", COLUMNS["mdisc"], "_pm_mdisc_bad", "not a yuan amount"),
         ("biz", COLUMNS["biz_type"], "type IS NULL", "业务类型 is neither 交易 nor 退款"),
-        ("tx_id", COLUMNS["tx_id"], "coalesce(tx_id, '') = ''", "empty 支付宝交易号"),
-        ("coalesce(nullif(finished, ''), created)", COLUMNS["finished"], "ts IS NULL",
-         "not a time (YYYY-MM-DD hh:mm:ss)"),
-        ("order_amt", COLUMNS["order_amt"],
-         "(type = 'payment' AND order_fen < 0) OR (type = 'refund' AND order_fen > 0)",
+        ("tx_id", COLUMNS["tx_id"], "coalesce(channel_tx_id, '') = ''", "empty 支付宝交易号"),
+        ("finished", COLUMNS["finished"], "occurred_at IS NULL", "not a time (YYYY-MM-DD hh:mm:ss)"),
+        ("order_amt", COLUMNS["order_amt"], "(type = 'payment' AND _pm_order < 0) OR (type = 'refund' AND _pm_order > 0)",
          "sign does not match 业务类型 (refunds are negative)"),
     ]
     union = " UNION ALL ".join(
-        f"SELECT _pm_idx, '{label}' AS field, CAST({col} AS VARCHAR) AS value, '{msg}' AS msg "
-        f"FROM rows WHERE coalesce({cond}, FALSE)" for col, label, cond, msg in checks)
+        f"SELECT _pm_idx, {n} AS check_no FROM conv WHERE coalesce({cond}, FALSE)"
+        for n, (_, _, cond, _) in enumerate(checks))
     total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
-    if total:
-        found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx LIMIT {MAX_PROBLEMS}").fetchall()
-        raise LoadError([Problem(source, frame.header_line + 1 + i, f, v, m) for i, f, v, m in found],
-                        total=total)
+    if not total:
+        return
+    found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx, check_no LIMIT {MAX_PROBLEMS}").fetchall()
+    problems = []
+    for idx, n in found:
+        col, label, _, msg = checks[n]
+        value = rows.column(col)[idx].as_py()
+        if col == "finished" and not value:
+            value = rows.column("created")[idx].as_py()
+        problems.append(Problem(source, frame.header_line + 1 + idx, label, value, msg))
+    raise LoadError(problems, total=total)
 
 
 def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dict) -> ParsedBill:
@@ -176,37 +182,43 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
     try:
         con.execute(f"SET TimeZone = '{TZ}'")
         con.register("_pm_raw", rows)
-        # Every conversion once, into a temp table that the checks, the tie-out and the output read.
+        # One pass converts every row into its canonical form plus a few _pm_ helper columns;
+        # the checks, the tie-out and the output then read that Arrow table.
         # 业务类型 decides the canonical type; anything else stays NULL and is reported.
-        con.execute(f"""
-            CREATE TEMP TABLE rows AS SELECT *,
-                CASE biz WHEN '交易' THEN 'payment' WHEN '退款' THEN 'refund' END AS type,
-                {sql_yuan_to_fen('order_amt')} AS order_fen, {sql_yuan_to_fen('settle_amt')} AS settle_fen,
-                {sql_yuan_to_fen('fee')} AS fee_printed, {sql_yuan_to_fen('mdisc')} AS mdisc_fen,
-                try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S') AS ts
-            FROM _pm_raw""")
-        _problems(con, frame, source)
-        _tie_out(con, totals, frame, source)
-        merchant = merchant_from_account(frame.account)
-        table = con.sql("""
+        conv = con.sql(f"""
+            WITH r AS (
+                SELECT *, CASE biz WHEN '交易' THEN 'payment' WHEN '退款' THEN 'refund' END AS type,
+                    {sql_yuan_to_fen('order_amt')} AS order_fen, {sql_yuan_to_fen('settle_amt')} AS settle_fen,
+                    {sql_yuan_to_fen('fee')} AS fee_printed, {sql_yuan_to_fen('mdisc')} AS mdisc_fen
+                FROM _pm_raw)
             SELECT 'alipay' AS channel, ? AS merchant_id, tx_id AS channel_tx_id,
                    nullif(order_no, '') AS order_no, type,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS refund_no,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS channel_refund_id,
                    abs(order_fen) AS amount_fen, -fee_printed AS fee_fen, abs(settle_fen) AS settle_amount_fen,
-                   'success' AS status, CAST(ts AS TIMESTAMPTZ) AS occurred_at,
-                   coalesce(?::DATE, max(CAST(ts AS DATE)) OVER ()) AS bill_date,
-                   CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
-                   ? AS src_file, ? + 1 + _pm_idx AS src_line
-            FROM rows ORDER BY _pm_idx""",
-            params=[merchant, frame.start, source, frame.header_line]).to_arrow_table()
+                   'success' AS status,
+                   CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S')
+                        AS TIMESTAMPTZ) AS occurred_at,
+                   ?::DATE AS bill_date, CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
+                   ? AS src_file, ? + 1 + _pm_idx AS src_line,
+                   _pm_idx, order_fen AS _pm_order, settle_fen AS _pm_settle, mdisc_fen AS _pm_mdisc,
+                   fee <> '' AND fee_printed IS NULL AS _pm_fee_bad,
+                   mdisc <> '' AND mdisc_fen IS NULL AS _pm_mdisc_bad
+            FROM r ORDER BY _pm_idx""",
+            params=[merchant_from_account(frame.account), frame.start, source, frame.header_line]).to_arrow_table()
+        con.register("conv", conv)
+        _problems(con, rows, frame, source)
+        _tie_out(con, totals, frame, source)
+        day = frame.start
+        if day is None and conv.num_rows:  # no '#起始日期' line: the latest local day of the rows
+            day = con.execute("SELECT max(CAST(occurred_at AS DATE)) FROM conv").fetchall()[0][0]
+            conv = conv.set_column(conv.schema.get_field_index("bill_date"), "bill_date",
+                                   pa.repeat(pa.scalar(day, pa.date32()), conv.num_rows))
     finally:
         con.close()
     return ParsedBill(
-        channel="alipay", kind="alipay_detail", source=source,
-        sha256=hashlib.sha256(data).hexdigest(),
-        bill_date=frame.start or (pc.max(table["bill_date"]).as_py() if table.num_rows else None),
-        transactions=table.cast(TRANSACTION_ARROW),
+        channel="alipay", kind="alipay_detail", source=source, sha256=hashlib.sha256(data).hexdigest(),
+        bill_date=day, transactions=conv.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW),
         totals={k: v for k, v in totals.items() if not k.startswith("_")},
     )
 
@@ -214,12 +226,12 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
 def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source: str) -> None:
     """The '#交易合计' / '#退款合计' lines against the rows: counts, 商家实收, 商家优惠 (as printed)."""
     got = con.execute("""
-        SELECT type, count(*), sum(settle_fen), sum(mdisc_fen), sum(order_fen) FROM rows GROUP BY type""").fetchall()
+        SELECT type, count(*), sum(_pm_settle), sum(_pm_mdisc), sum(_pm_order) FROM conv GROUP BY type""").fetchall()
     sums = {t: (c, s or 0, d, o or 0) for t, c, s, d, o in got}
     problems = []
     for kind, label in (("payment", "#交易合计"), ("refund", "#退款合计")):
         count, settle, disc, order = sums.get(kind, (0, 0, None, 0))
-        line = totals.get(f"_{kind}_line")
+        rel = totals.get(f"_{kind}_rel")
         checks = [("count", count, "笔"), ("settle_fen", settle, "商家实收")]
         if totals.get(f"{kind}_amount_fen") == order:  # older wording: 交易金额 = the 订单金额 sum
             checks.append(("amount_fen", order, "金额"))
@@ -231,7 +243,7 @@ def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source:
             printed = totals.get(f"{kind}_{key}")
             if printed is not None and printed != actual:
                 shown = (str(printed), str(actual)) if key == "count" else (format_yuan(printed), format_yuan(actual))
-                problems.append(Problem(source, line, label, shown[0],
+                problems.append(Problem(source, None if rel is None else frame.line_of(rel), label, shown[0],
                                         f"totals line says {what} {shown[0]}, the rows add up to {shown[1]}"))
     if problems:
         raise LoadError(problems, hint="the bill's totals do not tie out with its rows; download it again")

@@ -21,6 +21,7 @@ pairs and matched on the label's meaning, not its exact text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -68,9 +69,10 @@ class Frame:
 
     header_line: 1-based physical line of the column header.
     body_start/body_end: byte offsets of the data rows (after the header line, before the end
-        marker, trailing blank lines excluded).
+        marker, trailing blank lines excluded); marker_at: byte offset of the end marker line.
     account: the raw '#账号：[...]' value; start/end: the dates of '#起始日期' / '终止日期'.
-    trailer: the '#' lines after the end marker, with their 1-based line numbers.
+    trailer: the '#' lines from the end marker on, each with its index below the end marker
+        (0 = the marker itself); ``line_of`` turns that into a 1-based line number.
     """
 
     encoding: str
@@ -82,6 +84,17 @@ class Frame:
     start: dt.date | None = None
     end: dt.date | None = None
     trailer: list[tuple[int, str]] = field(default_factory=list)
+    marker_at: int = 0
+    data: bytes = field(default=b"", repr=False)
+
+    @functools.cached_property
+    def end_line(self) -> int:
+        """1-based line of the end marker; counting the newlines of a big file costs, so only on demand."""
+        return self.header_line + self.data.count(b"\n", self.body_start, self.marker_at) + 1
+
+    def line_of(self, rel: int) -> int:
+        """1-based line number of the trailer line ``rel`` lines below the end marker."""
+        return self.end_line + rel
 
 
 _ACCOUNT = re.compile(r"#\s*账号[：:]\s*\[([^\]]*)\]")
@@ -134,25 +147,20 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
     except UnicodeDecodeError:
         raise LoadError([Problem(source, line_no, None, None, f"header is not {enc} text")]) from None
     body_start = nl + 1
-    # the first line after the header that starts with '#' ends the table ('#' inside a field
-    # such as 备注 is not at a line start)
-    end_at = data.find(b"\n#", body_start - 1)
-    if end_at >= 0:
-        end_at += 1
-    if end_at < 0:
+    # The end marker is near the end of the file: search backwards for it (a scan of the
+    # whole body would cost), then check it starts a line.
+    mark = data.rfind(end_marker.encode(enc), body_start)
+    end_at = data.rfind(b"\n", body_start - 1, mark) + 1 if mark >= 0 else -1
+    if end_at <= 0 or not data[end_at:mark].lstrip(b"#-").strip() == b"" or data[end_at:end_at + 1] != b"#":
         raise LoadError([Problem(source, None, None, None, f"no '{end_marker}' line: file truncated?")],
                         hint="download the bill again")
-    end_line_no = line_no + data.count(b"\n", body_start, end_at) + 1
     trailer_text = data[end_at:].decode(enc, errors="replace").splitlines()
-    if not trailer_text or end_marker not in trailer_text[0]:
-        raise LoadError([Problem(source, end_line_no, None, trailer_text[0][:60] if trailer_text else None,
-                                 f"expected the '{end_marker}' line")])
-    trailer = [(end_line_no + i, t.strip()) for i, t in enumerate(trailer_text) if t.strip()]
+    trailer = [(i, t.strip()) for i, t in enumerate(trailer_text) if t.strip()]
     body_end = end_at
     while body_end > body_start and data[body_end - 1 : body_end] in (b"\n", b"\r", b" ", b"\t"):
         body_end -= 1
     return Frame(enc, header, line_no, body_start, body_end, frame.get("account"),
-                 frame.get("start"), frame.get("end"), trailer)
+                 frame.get("start"), frame.get("end"), trailer, end_at, data)
 
 
 _COUNT = re.compile(r"(\d+)\s*笔")
@@ -166,14 +174,14 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
     present: a bill without them is treated as truncated.
     """
     totals: dict[str, int] = {}
-    for line_no, text in frame.trailer:
+    for rel, text in frame.trailer:
         body = text.lstrip("#")
         kind = "payment" if body.startswith("交易合计") else "refund" if body.startswith("退款合计") else None
         if kind is None:
             continue
         m = _COUNT.search(body)
         if not m:
-            raise LoadError([Problem(source, line_no, None, text, "totals line has no count (N笔)")])
+            raise LoadError([Problem(source, frame.line_of(rel), None, text, "totals line has no count (N笔)")])
         totals[f"{kind}_count"] = int(m.group(1))
         for label, amount in _AMOUNT.findall(body):
             # older exports say 交易金额 / 交易退款金额 without saying which column they add up:
@@ -185,8 +193,8 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
             try:
                 totals[f"{kind}_{key}_fen"] = parse_yuan(amount)
             except ValueError as exc:
-                raise LoadError([Problem(source, line_no, label, amount, str(exc))]) from None
-        totals[f"_{kind}_line"] = line_no
+                raise LoadError([Problem(source, frame.line_of(rel), label, amount, str(exc))]) from None
+        totals[f"_{kind}_rel"] = rel
     missing = [k for k in ("payment_count", "refund_count") if k not in totals]
     if missing:
         raise LoadError([Problem(source, None, None, None,
