@@ -213,6 +213,36 @@ def demo(
                   f"accuracy: {out / 'accuracy.json'}")
 
 
+@app.command()
+@_errors
+def pull(
+    workspace: Annotated[Path, typer.Option(help="DuckDB workspace file (created if absent)")],
+    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts (channels.wechat, channels.alipay sections)", exists=True, dir_okay=False)],
+    date: Annotated[str, typer.Option(help="bill date (YYYY-MM-DD)")],
+    channel: Annotated[Optional[str], typer.Option(help="wechat or alipay")] = None,
+    all_accounts: Annotated[bool, typer.Option("--all", help="every configured account")] = False,
+) -> None:
+    """Download a day's bills through each channel's signed API, check them and store them with their hash."""
+    from .accounts import accounts
+    from .pull import pull_day
+    from .workspace import Workspace
+
+    if not channel and not all_accounts:
+        raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay, or --all")
+    day = _period(date, None, None)[0]
+    accts = accounts(load_config(config), config.parent, None if all_accounts else channel)
+    with _Steps() as steps, Workspace(workspace) as ws:
+        steps(f"pulling {len(accts)} account(s) for {day}")
+        results = pull_day(ws, accts, day)
+    failed = [r for r in results if r.error]
+    for r in results:
+        state = f"[red]failed[/red]: {escape(r.error)}" if r.error else (
+            "already stored, unchanged" if r.skipped else f"{r.rows:,} rows stored")
+        console.print(f"{r.channel:7} {r.account:18} {r.kind:14} {state}")
+    if failed:
+        raise PaymatchError(f"{len(failed)} bill(s) could not be pulled; they are kept in the workspace's quarantine")
+
+
 def _mount() -> None:
     from .cli_report import report_app
 

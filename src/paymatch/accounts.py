@@ -1,0 +1,87 @@
+"""Channel merchant accounts from the config file's ``[channels.*]`` sections.
+
+``[channels.wechat]`` (or ``[[channels.wechat]]`` for several merchant numbers) takes the keys of
+``WechatPayConfig.from_section``; ``[channels.alipay]`` takes app_id, app_private_key_file|_env,
+alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id. Key files are
+relative to the config file's folder; secrets are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import ConfigError
+
+PULLABLE = ("wechat", "alipay")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One configured merchant account: channel, a label (merchant number / app id) and its config object."""
+
+    channel: str
+    label: str
+    config: Any
+
+
+def _sections(value: Any, where: str) -> list[dict]:
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    raise ConfigError(f"{where}: must be a table or a list of tables")
+
+
+def _alipay(section: dict, where: str, base: Path):
+    from .channels.alipay.config import AlipayConfig
+
+    known = {"app_id", "app_private_key_file", "app_private_key_env", "alipay_public_key_file",
+             "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}")
+
+    def secret(name: str) -> str:
+        if path := section.get(f"{name}_file"):
+            try:
+                return (base / path).read_text(encoding="utf-8")
+            except OSError as e:
+                raise ConfigError(f"{where}.{name}_file: cannot read {base / path} ({e.strerror})") from None
+        if var := section.get(f"{name}_env"):
+            if value := os.environ.get(var):
+                return value
+            raise ConfigError(f"{where}: environment variable {var} ({name}_env) is not set")
+        raise ConfigError(f"{where}: set '{name}_file' or '{name}_env'")
+
+    if not isinstance(section.get("app_id"), str) or not section["app_id"]:
+        raise ConfigError(f"{where}: key 'app_id' must be a non-empty string")
+    opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id") if k in section}
+    return AlipayConfig(section["app_id"], secret("app_private_key"), secret("alipay_public_key"), **opts)
+
+
+def accounts(config: Config, config_dir: Path | None, channel: str | None = None) -> list[Account]:
+    """Every configured account (of ``channel`` when given); ConfigError when none is configured."""
+    base = config_dir or Path.cwd()
+    out: list[Account] = []
+    for name in PULLABLE:
+        if channel and name != channel or name not in config.channels:
+            continue
+        for i, sec in enumerate(_sections(config.channels[name], f"channels.{name}")):
+            where = f"channels.{name}" + (f"[{i}]" if isinstance(config.channels[name], list) else "")
+            if name == "wechat":
+                from .channels.wechat.config import WechatPayConfig
+
+                cfg = WechatPayConfig.from_section(sec, where=where, base_dir=base)
+                out.append(Account("wechat", cfg.mchid, cfg))
+            else:
+                cfg = _alipay(sec, where, base)
+                out.append(Account("alipay", cfg.app_id, cfg))
+    if not out:
+        what = f"channel '{channel}'" if channel else "any channel"
+        raise ConfigError(f"no account configured for {what}\nHint: add a [channels.{channel or 'wechat'}] "
+                          "section to the config file (see config.example.toml)")
+    return out
