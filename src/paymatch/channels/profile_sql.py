@@ -53,14 +53,20 @@ def _clean(col: pa.Array) -> pa.Array:
 
 
 def _money_text(col: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(unsigned amount text, is-negative) after removing currency signs and thousands commas."""
-    for junk in ("¥", "￥", ",", " ", "元"):
-        col = pc.replace_substring(col, junk, "")
-    if _any(pc.match_substring_regex(col, "^(CNY|RMB)")):
-        col = pc.replace_substring_regex(col, "^(CNY|RMB)", "")
+    """(unsigned amount text, is-negative) after removing currency signs and thousands commas.
+
+    The replacements only run when some cell has more than digits, point and sign: plain
+    exports (most of them) pay for one scan.
+    """
+    if _any(pc.match_substring_regex(col, "[^0-9.+-]")):
+        for junk in ("¥", "￥", ",", " ", "元"):
+            col = pc.replace_substring(col, junk, "")
+        if _any(pc.match_substring_regex(col, "^(CNY|RMB)")):
+            col = pc.replace_substring_regex(col, "^(CNY|RMB)", "")
     neg = pc.starts_with(col, "-")
-    if _any(pc.match_substring_regex(col, "^[+-]")):
-        col = pc.replace_substring_regex(col, "^[+-]", "")
+    signed = pc.or_(neg, pc.starts_with(col, "+"))
+    if _any(signed):
+        col = pc.if_else(signed, pc.utf8_slice_codeunits(col, 1), col)
     return col, neg
 
 

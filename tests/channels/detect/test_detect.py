@@ -184,3 +184,17 @@ def test_native_wechat_totals_mismatch_is_quarantined():
         pytest.skip("shared WeChat fixture or parser not present")
     scan = scan_bills(csv)
     assert not scan.bills and scan.rejected and "tie out" in str(scan.rejected[0].error)
+
+
+def test_tar_gz_members_are_found(tmp_path: Path):
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        data = sample("gift_card")
+        info = tarfile.TarInfo("exports/gift.csv")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "bills.tar.gz").write_bytes(raw.getvalue())
+    [bill] = load_bills(tmp_path)
+    assert bill.kind == "profile:gift_card" and bill.source.endswith("bills.tar!exports/gift.csv")

@@ -179,3 +179,26 @@ def test_large_export_is_parsed_in_bulk():
     assert t.num_rows == 100_000
     assert t.column("src_line").to_pylist()[-1] == 100_001
     assert sum(t.column("amount_fen").to_pylist()) == sum((i % 9999) * 100 + i % 100 for i in range(100_000))
+
+
+def test_xlsx_problems_name_the_excel_row(tmp_path: Path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["导出标题"])
+    ws.append(HEADER.split(","))
+    ws.append(["T1", "O1", 12.5, dt.datetime(2026, 11, 20, 10, 0), "支付", "成功", 0.06])
+    ws.append([None] * 7)  # a blank row in the middle
+    ws.append(["T2", "O2", "12.345", dt.datetime(2026, 11, 20, 11, 0), "支付", "成功", 0])
+    buf = tmp_path / "x.xlsx"
+    wb.save(buf)
+    prof = profile(file={"type": "xlsx"})
+    with pytest.raises(LoadError) as info:
+        parse_with_profile(prof, buf.read_bytes(), "x.xlsx")
+    [problem] = info.value.problems
+    assert (problem.line, problem.field, problem.value) == (5, "金额", "12.345")
+    ws.delete_rows(5)
+    wb.save(buf)
+    [row] = parse_with_profile(prof, buf.read_bytes(), "x.xlsx").transactions.to_pylist()
+    assert (row["amount_fen"], row["fee_fen"], row["src_line"]) == (1250, 6, 3)
+    assert row["occurred_at"] == dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)
