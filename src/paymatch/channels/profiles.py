@@ -93,7 +93,20 @@ class FileSpec(_Strict):
     #: xlsx only: sheet name (default: the first sheet)
     sheet: str | None = None
 
-    _check_trailer = field_validator("trailer_regex")(_regex)
+    @field_validator("trailer_regex")
+    @classmethod
+    def _re2(cls, value: str | None) -> str | None:
+        # applied by Arrow (RE2) to every line, so it must be valid there, not only in Python
+        _regex(value)
+        if value is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            try:
+                pc.match_substring_regex(pa.array([""]), value)
+            except pa.ArrowInvalid as exc:
+                raise ValueError(f"not a valid RE2 regular expression {value!r}: {exc}") from exc
+        return value
 
 
 class Constant(_Strict):

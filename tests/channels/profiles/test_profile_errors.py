@@ -52,6 +52,8 @@ def write(tmp_path: Path, text: str) -> Path:
      "columns.colour"),
     ("name: x\nchannel: y\ncolumns: {order_no: a, amount: b, occurred_at: c}\n", "sniff"),
     ("- just\n- a list\n", "mapping"),
+    ("name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c}\n"
+     "file: {trailer_regex: '(?=x)'}\n", "file.trailer_regex"),
 ])
 def test_bad_profile_names_file_and_key(tmp_path: Path, yaml_text: str, key: str):
     path = write(tmp_path, yaml_text)
