@@ -139,3 +139,17 @@ def test_http_route_answers_as_alipay_expects(server, keys):
     assert post(url, {**good, "total_amount": "99.00"}) == "failure"
     assert len(stored) == 1 and stored[0]["order_no"].to_pylist() == ["20170411145511"]
     assert httpx.post(url, content=b"\xff\xfe", headers={"Content-Type": "text/plain"}).text == "failure"
+
+
+def test_notification_and_bill_row_share_their_identity(verifier, keys):
+    from alipay_billgen import Row, detail_bytes
+
+    from paymatch.channels.alipay import parse
+
+    note = verifier.verify(signed(payment(notify_id="same-1"), keys[1])).to_pylist()[0]
+    row = Row("2017041121001004070200183979", "20170411145511", order_amt="12.00", settle="11.50",
+              finished="2017-04-11 14:55:49")
+    billed = parse(detail_bytes([row], account="20881021790755430156"), "d.csv").transactions.to_pylist()[0]
+    key = ("channel", "merchant_id", "channel_tx_id", "order_no", "type", "amount_fen", "settle_amount_fen",
+           "occurred_at")
+    assert {k: note[k] for k in key} == {k: billed[k] for k in key}

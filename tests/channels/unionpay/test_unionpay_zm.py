@@ -67,3 +67,10 @@ def test_empty_file_and_blank_lines():
     assert parse(b"", NAME).transactions.num_rows == 0
     bill = parse(zm_file([zm_line(), b"", zm_line(order_id="ORDER-3")]), NAME)
     assert bill.transactions.column("src_line").to_pylist() == [1, 3]
+
+
+def test_zme_error_file_is_not_taken_for_zm():
+    # the ZME (差错) file of the same zip: 22 fields, its separators fall elsewhere than a ZM line's
+    widths = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
+    zme = " ".join("1" * w for w in widths) + " "
+    assert sniff(zme + "\r\n" + zme) is None
