@@ -243,6 +243,26 @@ def pull(
         raise PaymatchError(f"{len(failed)} bill(s) could not be pulled; they are kept in the workspace's quarantine")
 
 
+@app.command()
+@_errors
+def serve(
+    workspace: Annotated[Path, typer.Option(help="DuckDB workspace file the notifications are stored in")],
+    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts", exists=True, dir_okay=False)],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+) -> None:
+    """Receive real-time payment/refund notifications (signatures verified) and store them in the workspace."""
+    import uvicorn
+
+    from .web.app import create_app
+    from .workspace import Workspace
+
+    ws = Workspace(workspace)
+    api = create_app(ws, load_config(config), config.parent)
+    console.print(f"serving on http://{host}:{port} (POST /notify/wechat, /notify/alipay; GET /health)")
+    uvicorn.run(api, host=host, port=port, log_level="info")
+
+
 def _mount() -> None:
     from .cli_report import report_app
 

@@ -34,15 +34,18 @@ def parse_form(body: bytes) -> dict[str, str]:
     return dict(pairs)
 
 
-def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction) -> APIRouter:
-    """Router with POST /notify/alipay; ``on_transaction`` gets the verified one-row table."""
+def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
+                on_reject: Callable[[bytes, str], None] | None = None) -> APIRouter:
+    """Router with POST /notify/alipay; ``on_transaction`` gets the verified one-row table;
+    ``on_reject(body, reason)`` keeps a notification that failed verification aside (quarantine)."""
     router = APIRouter()
 
     @router.post("/notify/alipay", response_class=PlainTextResponse)
     async def notify_alipay(request: Request) -> PlainTextResponse:
         """Verify an Alipay notification; answer "success" when stored, "failure" otherwise."""
+        body = await request.body()
         try:
-            params = parse_form(await request.body())
+            params = parse_form(body)
         except (UnicodeDecodeError, ValueError) as exc:
             log.warning("alipay notification: unreadable body (%s)", exc)
             return PlainTextResponse("failure")
@@ -50,6 +53,11 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction) -
             table = verifier.verify(params)
         except ChannelError as exc:
             log.warning("%s", exc)
+            if on_reject is not None:
+                try:
+                    on_reject(body, str(exc))
+                except Exception:  # noqa: BLE001 - best effort; the answer stays "failure"
+                    log.exception("alipay: quarantining a rejected notification failed")
             return PlainTextResponse("failure")
         try:
             result = on_transaction(table)

@@ -31,10 +31,19 @@ def _fail(status: int, message: str) -> JSONResponse:
     return JSONResponse({"code": "FAIL", "message": message}, status_code=status)
 
 
-def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Table], None]) -> APIRouter:
+def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Table], None],
+                on_reject: Callable[[bytes, str], None] | None = None) -> APIRouter:
     """Router with POST /notify/wechat: verify + decrypt, hand the one-row canonical table to
-    ``on_transaction`` (run in a worker thread), answer WeChat in its expected way."""
+    ``on_transaction`` (run in a worker thread), answer WeChat in its expected way.
+    ``on_reject(body, reason)`` keeps a forged/tampered/expired notification aside (quarantine)."""
     router = APIRouter()
+
+    def reject(body: bytes, reason: str) -> None:
+        if on_reject is not None:
+            try:
+                on_reject(body, reason)
+            except Exception:  # noqa: BLE001 - quarantine is best effort; the answer stays a refusal
+                log.exception("wechat: quarantining a rejected notification failed")
 
     @router.post("/notify/wechat", status_code=204)
     async def notify_wechat(request: Request) -> Response:
@@ -49,6 +58,7 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
             return _fail(400, exc.reason)
         except NotificationRejected as exc:
             log.warning("%s", exc)  # never log the body: it may carry payer data
+            await run_in_threadpool(reject, body, str(exc))
             return _fail(401, exc.reason)
         try:
             table = to_transactions(note)

@@ -1,0 +1,82 @@
+"""The paymatch web service: channel notification endpoints (and the credit check when configured)
+storing into one workspace.
+
+Verified notifications become transactions with origin 'notify' (one load batch per notification
+id, so a resend stores nothing new); when the day's bill is loaded, its row replaces the
+notification's (same channel, transaction id, type and refund key): one transaction, not two.
+A notification the bill never confirms reconciles as ``unconfirmed``. Rejected notifications are
+kept in the workspace's quarantine with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+from fastapi import FastAPI
+
+from ..accounts import accounts
+from ..config import Config
+from ..errors import ConfigError
+from ..workspace import Workspace
+
+
+class WorkspaceSink:
+    """Serialises writes from request threads into one workspace connection."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.lock = threading.Lock()
+
+    def store(self, table: pa.Table) -> None:
+        """Store a one-row notification table (idempotent per notification id)."""
+        source = table.column("src_file")[0].as_py() if "src_file" in table.column_names else "notify"
+        with self.lock:
+            self.ws.ingest_transactions(table, source=source, origin="notify")
+
+    def reject(self, channel: str):
+        """A callback that quarantines a rejected notification body with its reason."""
+        def cb(body: bytes, reason: str) -> None:
+            with self.lock:
+                self.ws.quarantine(channel=channel, source=f"notify:{channel}", payload=body, reason=reason)
+        return cb
+
+
+def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *, clock=None) -> FastAPI:
+    """Build the FastAPI app: /notify/wechat and /notify/alipay for the configured accounts, /health."""
+    app = FastAPI(title="paymatch", description="payment reconciliation: notifications, credit check")
+    sink = WorkspaceSink(ws)
+    mounted = []
+    for channel in ("wechat", "alipay"):
+        if channel not in config.channels:
+            continue
+        acct = accounts(config, config_dir, channel)[0]  # one notification endpoint per channel
+        if channel == "wechat":
+            from ..channels.wechat.notify import WechatNotifyVerifier
+            from .notify_wechat import make_router
+
+            kw = {"clock": clock} if clock else {}
+            app.include_router(make_router(WechatNotifyVerifier.from_config(acct.config, **kw), sink.store,
+                                           sink.reject("wechat")))
+        else:
+            from ..channels.alipay.notify import AlipayNotifyVerifier
+            from .notify_alipay import make_router
+
+            app.include_router(make_router(AlipayNotifyVerifier(acct.config), sink.store, sink.reject("alipay")))
+        mounted.append(channel)
+    if config.credit:
+        from .credit_mount import mount_credit
+
+        mount_credit(app, ws, config, sink.lock)
+        mounted.append("credit")
+    if not mounted:
+        raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] (and [credit])")
+
+    @app.get("/health")
+    def health() -> dict:
+        """Liveness and what is mounted."""
+        return {"status": "ok", "endpoints": mounted}
+
+    app.state.sink = sink
+    return app

@@ -1,0 +1,71 @@
+"""paymatch serve: notifications stored, confirmed by the bill as one transaction, unconfirmed ones flagged."""
+
+import csv
+
+from fastapi.testclient import TestClient
+from wechat_billgen import payment, trade_bill
+from wechat_notifygen import notification, payment_resource
+
+from paymatch.channels.wechat import bill as wbill
+from paymatch.config import load_config
+from paymatch.run import reconcile_workspace
+from paymatch.web.app import create_app
+from paymatch.workspace import Workspace
+
+NOW = 1_795_000_000
+
+
+def _config(tmp_path, keys):
+    (tmp_path / "merchant.pem").write_text(keys.merchant_pem)
+    (tmp_path / "platform.pem").write_text(keys.platform_pub_pem)
+    (tmp_path / "apiv3.key").write_text(keys.apiv3_key)
+    p = tmp_path / "rules.toml"
+    p.write_text("\n".join([
+        "[channels.wechat]", 'mchid = "1900000109"', 'merchant_serial_no = "5157F09EFDC096DE15EBE81A47057A72"',
+        'merchant_private_key_file = "merchant.pem"', 'platform_key_file = "platform.pem"',
+        f'platform_key_id = "{keys.platform_id}"', 'apiv3_key_file = "apiv3.key"']) + "\n", encoding="utf-8")
+    return p
+
+
+def test_notify_then_bill_then_reconcile(tmp_path, wechat_keys):
+    cfg_path = _config(tmp_path, wechat_keys)
+    ws = Workspace(tmp_path / "w.duckdb")
+    app = create_app(ws, load_config(cfg_path), tmp_path, clock=lambda: NOW)
+    with TestClient(app) as client:
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-1")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(
+            out_trade_no="ORD000002", transaction_id="4200000000000000000000000002",
+            amount={"total": 5000, "payer_total": 5000, "currency": "CNY", "payer_currency": "CNY"},
+            promotion_detail=[]), ts=NOW, nid="EV-2")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        # resend of EV-1 (new nonce): confirmed, nothing stored twice
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-1")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        # a forged one: refused and kept aside
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(out_trade_no="EVIL"), ts=NOW,
+                               nid="EV-3", key=wechat_keys.merchant)
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 401
+        assert client.get("/health").json()["endpoints"] == ["wechat"]
+    assert ws.con.execute("SELECT count(*), min(origin) FROM transactions").fetchone() == (2, "notify")
+    assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+
+    # the day's bill confirms ORD000001 (same 微信订单号) but not ORD000002
+    data = trade_bill([payment(1, 10000, coupon_fen=500)], "ALL")
+    b = wbill.parse(data, "bill-2026-11-20.csv")
+    ws.ingest_transactions(b.transactions, source=b.source, sha256=b.sha256 or "x" * 64, origin="bill")
+    assert ws.con.execute("SELECT order_no, origin FROM transactions ORDER BY 1").fetchall() == [
+        ("ORD000001", "bill"), ("ORD000002", "notify")]
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+        "ORD000001,S1,1900000109,wechat,100.00,paid,2026-11-20 09:59:00,2026-11-20 10:00:00,,,0\n"
+        "ORD000002,S1,1900000109,wechat,50.00,paid,2026-11-20 09:59:00,2026-11-20 10:00:00,,,0\n", encoding="utf-8")
+    ws.ingest_csv("orders", orders)
+    ws.close()
+    import datetime as dt
+
+    res = reconcile_workspace(tmp_path / "w.duckdb", dt.date(2026, 11, 20), dt.date(2026, 11, 20), tmp_path / "out")
+    with open(res.outcomes_csv, encoding="utf-8") as f:
+        got = {r["outcome_id"]: r["kind"] for r in csv.DictReader(f)}
+    assert got == {"P-ORD000001": "matched", "P-ORD000002": "unconfirmed"}
