@@ -35,6 +35,17 @@ _REF_EPOCH_S = 946_684_800
 _SHANGHAI_OFFSET_S = 8 * 3600
 
 
+def _epoch_seconds(ts: nw.Expr, implementation: nw.Implementation) -> nw.Expr:
+    """Whole seconds since 1970-01-01T00:00Z of a tz-aware timestamp: the one dialect difference.
+
+    Spark casts a timestamp to BIGINT as epoch seconds but Narwhals has no ``total_seconds`` there;
+    DuckDB can't cast TIMESTAMPTZ to BIGINT but subtracts (see the module caveat on time zones).
+    """
+    if implementation in (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT, nw.Implementation.SQLFRAME):
+        return ts.cast(nw.Int64)
+    return (ts - nw.lit(_REF)).dt.total_seconds() + _REF_EPOCH_S
+
+
 def _chain(pairs: list[tuple[nw.Expr, object]], default: object) -> nw.Expr:
     """when(c1).then(v1).otherwise(when(c2)...) — nested so every backend accepts it."""
     expr: nw.Expr = nw.lit(default) if not isinstance(default, nw.Expr) else default
@@ -150,8 +161,8 @@ def expand_plans(orders: nw.LazyFrame, config: InstalmentConfig = DEFAULT_CONFIG
         orders.filter(~n.is_null() & (n > 0) & offered_expr(config))
         .with_columns(
             (
-                (nw.coalesce(c("paid_at"), c("created_at")) - nw.lit(_REF)).dt.total_seconds()
-                + (_REF_EPOCH_S + _SHANGHAI_OFFSET_S)
+                _epoch_seconds(nw.coalesce(c("paid_at"), c("created_at")), orders.implementation)
+                + _SHANGHAI_OFFSET_S
             ).alias("_pm_secs"),
             rate.cast(nw.Int64).alias("rate_bp"),
             offset.alias("_pm_offset"),
