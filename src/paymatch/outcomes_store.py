@@ -80,7 +80,10 @@ REASON_SQL = f"""CASE kind
 
 def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, stores: dict[str, str],
                 table: str = "_pm_outcomes") -> str:
-    """Turn the engine's relation into a temp table with reasons and store attribution; returns its name."""
+    """Turn the engine's relation into a temp table with store attribution; returns its name.
+
+    Reasons are not stored here: they are rendered where outcomes leave (CSV, workspace), once.
+    """
     con.execute(f"DROP TABLE IF EXISTS {table}")
     con.register("_pm_engine_out", rel)
     try:
@@ -91,7 +94,7 @@ def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, st
             store_sql = "coalesce(o.store_id, (SELECT m.store_id FROM _pm_store_map m WHERE m.merchant_id = o.merchant_id))"
         cols = [c if c != "store_id" else f"{store_sql} AS store_id" for c in ENGINE_SCHEMA]
         con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT {', '.join(cols)}, {REASON_SQL} AS reason FROM _pm_engine_out o"
+            f"CREATE TEMP TABLE {table} AS SELECT {', '.join(cols)} FROM _pm_engine_out o"
         )
     finally:
         con.unregister("_pm_engine_out")
@@ -100,11 +103,12 @@ def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, st
 
 def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     """Write outcomes.csv (UTF-8, header, sorted by outcome_id so reruns produce identical files)."""
-    cols = ", ".join(
+    special = {
         # occurred_at is naive UTC inside; the file shows Asia/Shanghai time (the session zone) with its offset
-        f"strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at" if c == "occurred_at" else c
-        for c in CSV_COLUMNS
-    )
+        "occurred_at": "strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at",
+        "reason": f"{REASON_SQL} AS reason",
+    }
+    cols = ", ".join(special.get(c, c) for c in CSV_COLUMNS)
     tmp = path.with_suffix(".csv.part")
     con.execute(f"COPY (SELECT {cols} FROM {table} ORDER BY outcome_id) TO '{tmp}' (HEADER, DELIMITER ',')")
     tmp.replace(path)

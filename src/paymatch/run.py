@@ -19,7 +19,7 @@ from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_window
 from .config import Config
 from .engine import MatchParams
-from .outcomes_store import STORED_COLUMNS, dump_summary, materialize, summarize, write_csv
+from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, summarize, write_csv
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -148,11 +148,12 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
 def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary) -> None:
     con = ws.con
     cols = ", ".join(STORED_COLUMNS)
+    values = ", ".join(REASON_SQL if c == "reason" else c for c in STORED_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM outcomes WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
         con.execute(f"INSERT INTO outcomes (run_id, period_from, period_to, {cols}) "
-                    f"SELECT ?, ?, ?, {cols} FROM {table}", [run_id, period[0], period[1]])
+                    f"SELECT ?, ?, ?, {values} FROM {table}", [run_id, period[0], period[1]])
         con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
                     [run_id, started, period[0], period[1], engine, None,
                      hashlib.sha256(config.model_dump_json().encode()).hexdigest(),

@@ -10,10 +10,12 @@ from .expr import case
 _STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
 
 
-def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr) -> nw.LazyFrame:
+def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = ()) -> nw.LazyFrame:
     """Group primary records by ``key`` into ``_pm_key`` + ``c_*`` summary columns.
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
+    ``carry``: further columns kept as ``c_<name>`` (their minimum); string aggregates are the
+    costly part of this step, so callers ask only for what they cannot derive from the key.
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
@@ -43,8 +45,7 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr) -> nw.LazyFrame:
             nw.col("channel").min().alias("c_channel"),
             nw.col("channel").max().alias("c_channel_last"),
             nw.col("merchant_id").min().alias("c_merchant"),
-            nw.col("order_no").min().alias("c_order_no"),
-            nw.col("refund_no").min().alias("c_refund_no"),
+            *[nw.col(c).min().alias(f"c_{c}") for c in carry],
             nw.col("_pm_rank").min().alias("c_rank"),
             nw.col("occurred_at").min().alias("c_occurred"),
             nw.col("_pm_bill").sum().alias("c_bill_rows"),

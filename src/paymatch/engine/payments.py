@@ -31,7 +31,13 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams) ->
     """Outcomes for every scoped order and every primary channel payment record."""
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
-    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"))
+    # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
+    carry = ("order_no",) if p.key_scope else ()
+    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry)
+    if not p.key_scope:
+        agg = agg.with_columns(
+            c_order_no=nw.when(~nw.col("_pm_key").str.starts_with("~")).then(nw.col("_pm_key"))
+        )
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
     j = o.join(agg, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),

@@ -26,7 +26,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     chan = txs.filter(nw.col("type") == "refund")
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    agg = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid)
+    agg = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"))
     r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
     j = r.join(agg, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),

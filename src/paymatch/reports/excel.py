@@ -218,7 +218,7 @@ def _row_count(table: Table) -> int | None:
         return None
     if isinstance(table.rows, pa.Table):
         return table.rows.num_rows
-    return table.rows.count("*").fetchone()[0]
+    return table.rows.count("*").fetchall()[0][0]
 
 
 def _finish(ws, rows: int, ncols: int) -> None:
