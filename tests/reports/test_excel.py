@@ -161,3 +161,18 @@ def test_sheet_names_are_safe_and_unique():
     b = sheet_name("a/b:c" + "x" * 40, 0, used)
     assert len(a) <= 31 and len(b) <= 31 and a != b and "/" not in a and ":" not in a
     assert sheet_name("明细", 1, set()) == "明细 (2)"
+
+
+def test_relation_rows_stream_and_total_row_is_bold(tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    rel = con.sql("SELECT 'g' || i::VARCHAR AS g, i * 101 AS fen FROM range(5) t(i) "
+                  "UNION ALL SELECT 'total', sum(i * 101) FROM range(5) t(i) ORDER BY g = 'total', g")
+    rep = Report("test", "测试", "Test", dt.date(2026, 1, 1), dt.date(2026, 1, 1), "day", (), (), (),
+                 (Table("t", "表", "T", (Column("g", "组", "G"), Column("fen", "金额", "Amount", "fen")), rel,
+                        total_row=True),), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    sh = openpyxl.load_workbook(write_excel(rep, tmp_path / "t.xlsx", batch_rows=2))["表"]
+    rows = list(sh.iter_rows(min_row=2))
+    assert [r[0].value for r in rows] == ["g0", "g1", "g2", "g3", "g4", "total"]
+    assert _yuan(rows[-1][1]) == Decimal(1010) / 100 and rows[-1][0].font.b and not rows[0][0].font.b
