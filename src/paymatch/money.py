@@ -79,5 +79,9 @@ def sql_yuan_to_fen(col: str, *, decimals: int = 2) -> str:
 
 
 def sql_fen_to_yuan(col: str) -> str:
-    """DuckDB VARCHAR expression: integer fen column formatted as yuan with 2 decimals."""
-    return f"CAST(CAST({col} AS DECIMAL(20,0)) / 100 AS DECIMAL(20,2))::VARCHAR"
+    """DuckDB VARCHAR expression: integer fen column formatted as yuan with 2 decimals.
+
+    Integer arithmetic only (DuckDB divides DECIMALs in DOUBLE, which would not be exact).
+    """
+    return (f"(CASE WHEN {col} < 0 THEN '-' ELSE '' END || (abs({col}) // 100)::VARCHAR || '.' "
+            f"|| lpad((abs({col}) % 100)::VARCHAR, 2, '0'))")

@@ -82,3 +82,10 @@ def _ok(v):
         return True
     except ValueError:
         return False
+
+
+@pytest.mark.parametrize("fen", [123456789012345678, -123456789012345678, 9007199254740993, -1, 0, 5, -105])
+def test_sql_format_exact_beyond_double(fen):
+    # DuckDB divides DECIMALs as DOUBLE; the SQL formatter must not (9007199254740993 = 2**53 + 1)
+    got = duckdb.connect().execute(f"SELECT {sql_fen_to_yuan('f')} FROM (SELECT ?::BIGINT AS f)", [fen]).fetchone()[0]
+    assert got == format_yuan(fen)
