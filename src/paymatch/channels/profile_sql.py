@@ -91,6 +91,13 @@ class _Ctx:
             wanted = profile.columns.get("channel_tx_id", []) + profile.columns.get("order_no", [])
             self.problems.append(Problem(source, raw.header_line, None, None,
                                          f"none of the id columns {wanted} is in the header"))
+        self.filter_col: str | None = None
+        if profile.rows is not None:
+            if profile.rows.column in pos:
+                self.filter_col = f"c{pos[profile.rows.column]}"
+            else:
+                self.problems.append(Problem(source, raw.header_line, profile.rows.column, None,
+                                             f"row filter column not found; header has {raw.header}"))
         self.const = {k: self._constant(k) for k in profile.constants}
 
     def _required(self, fld: str) -> bool:
@@ -121,7 +128,18 @@ def _stage(ctx: _Ctx) -> pa.Table:
     for fld in _MONEY_FIELDS:
         if fld in ctx.cols:
             cols[f"m_{fld}"], cols[f"neg_{fld}"] = _money_text(cols[f"f_{fld}"])
+    if ctx.filter_col:
+        cols["f_pm_filter"] = _clean(raw.column(ctx.filter_col).combine_chunks())
     return pa.table(cols)
+
+
+def _keep_sql(ctx: _Ctx) -> str:
+    rows = ctx.profile.rows
+    if rows is None:
+        return "true"
+    if rows.keep:
+        return f"coalesce(f_pm_filter IN ({', '.join(map(lit, rows.keep))}), false)"
+    return f"coalesce(f_pm_filter NOT IN ({', '.join(map(lit, rows.drop))}), true)"
 
 
 def _money(ctx: _Ctx, fld: str) -> tuple[str, str]:
@@ -164,6 +182,8 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     p, has = ctx.profile, ctx.cols
     checks: list[tuple[str, str, str, str]] = []
     sel: list[str] = []
+    money_labels = ({ctx.label[f] for f in ("amount", "amount_in", "amount_out") if f in ctx.label}
+                    if p.totals else set())
     for fld in _MONEY_FIELDS:
         if fld in has:
             ok, fen = _money(ctx, fld)
@@ -227,7 +247,10 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     # only a flag per check is kept; the offending text is fetched from _pm_stage for the few
     # flagged rows, so the big string columns are not copied into _pm_typed
     sel.append("_pm_line")
-    sel += [f"coalesce({cond}, false) AS _pm_bad{i}" for i, (cond, _, _, _) in enumerate(checks)]
+    sel.append(f"{_keep_sql(ctx)} AS _pm_keep")
+    # rows that are not transactions are only checked where the totals need them (money)
+    sel += [f"coalesce({cond}, false) AND ({'true' if label in money_labels else '_pm_keep'}) AS _pm_bad{i}"
+            for i, (cond, label, _, _) in enumerate(checks)]
     return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
 
 
@@ -307,8 +330,8 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
         cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
-                        f"_pm_line AS src_line FROM _pm_typed").to_arrow_table()  # insertion (= line) order
-        bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed")[0]
+                        f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order
+        bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed WHERE _pm_keep")[0]
     finally:
         con.close()
     table = table.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW)

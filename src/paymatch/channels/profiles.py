@@ -24,6 +24,7 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
     type:    rule column|sign|in_out|constant, map {source value: payment|refund}, value
     totals:  [{regex with (?P<count>) and/or (?P<amount>), scope all|payment|refund,
              amount_mode sum|net}] -- tied out against the parsed rows
+    rows:    {column, keep: [values]} or {column, drop: [values]} -- which rows are transactions
     sniff:   headers [all in one line] and/or regex (searched in the first lines)
 
 Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
@@ -194,6 +195,24 @@ class TotalsCheck(_Strict):
         return value
 
 
+class RowFilter(_Strict):
+    """Which rows are transactions, by one column's value: ``keep`` these, or ``drop`` these.
+
+    Statements mix in rows that are not sales (fee deductions, withdrawals, interest). Dropped
+    rows still count for the control totals, which cover the whole file.
+    """
+
+    column: str
+    keep: list[str] = []
+    drop: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_list(self) -> RowFilter:
+        if bool(self.keep) == bool(self.drop):
+            raise ValueError("give exactly one of 'keep' or 'drop'")
+        return self
+
+
 class SniffSpec(_Strict):
     """Content-based recognition: all ``headers`` in one line, and ``regex`` found in the head."""
 
@@ -226,6 +245,7 @@ class Profile(_Strict):
     status: StatusSpec = StatusSpec(default=TxStatus.SUCCESS)
     type: TypeSpec = TypeSpec()
     totals: list[TotalsCheck] = []
+    rows: RowFilter | None = None
     #: written ``sniff:`` in YAML; named differently here so the ``sniff()`` method can exist
     sniff_rules: SniffSpec = Field(alias="sniff")
 

@@ -212,20 +212,33 @@ def wechat_merchant_console_export(txs):
 
 
 def alipay_merchant_console_export(txs):
-    """支付宝商家中心 账务明细 by hand: GBK, '#' lines, income/expense columns, trailing comma, totals."""
+    """支付宝商家中心 账务明细 by hand: GBK, '#' lines, income/expense columns, trailing comma, totals.
+
+    The header is the real one; fee deductions (收费) and a withdrawal (提现) are rows of their
+    own, as in the real statement: not transactions, but part of the 支出合计.
+    """
     head = ["#支付宝账务明细查询", "#账号：[20889911223344]", "#起始日期：[2026年11月20日 00:00:00]   终止日期：[2026年11月21日 00:00:00]",
             "#-----------------------------------------账务明细列表----------------------------------------"]
     rows = [["账务流水号", "业务流水号", "商户订单号", "商品名称", "发生时间", "对方账号", "收入金额（+元）", "支出金额（-元）",
-             "账户余额（元）", "服务费（元）", "交易渠道", "业务类型", "备注", ""]]
-    for t in txs:
+             "账户余额（元）", "交易渠道", "业务类型", "备注", ""]]
+    out_n, out_fen = 0, 0
+    for i, t in enumerate(txs):
         pay = t["type"] == "payment"
         rows.append([f"2026112{t['tx'][-12:]}\t", t["tx"] + "\t", t["no"] + "\t", "堂食\t", ts(t) + "\t", "buyer***@163.com\t",
                      (y(t["fen"]) if pay else "0.00") + "\t", ("0.00" if pay else y(-t["fen"])) + "\t", "0.00\t",
-                     y(t["fee"]) + "\t", "支付宝\t", lab(t, "在线支付", "交易退款") + "\t", "\t", ""])
+                     "支付宝\t", lab(t, "在线支付", "交易退款") + "\t", "\t", ""])
+        if not pay:
+            out_n, out_fen = out_n + 1, out_fen + t["fen"]
+        if pay and i % 5 == 0:  # the service fee of a payment, booked as its own row
+            rows.append([f"2026113{t['tx'][-12:]}\t", t["tx"] + "\t", "\t", "\t", ts(t) + "\t", "\t", "0.00\t",
+                         y(-t["fee"]) + "\t", "0.00\t", "支付宝\t", "收费\t", f"服务费[{t['tx']}]\t", ""])
+            out_n, out_fen = out_n + 1, out_fen + t["fee"]
+    rows.append(["20261120999999999\t", "\t", "\t", "\t", "2026-11-20 23:00:00\t", "\t", "0.00\t", "-100.00\t", "0.00\t",
+                 "支付宝\t", "提现\t", "提现到银行卡\t", ""])
+    out_n, out_fen = out_n + 1, out_fen + 10000
     pays = [t for t in txs if t["type"] == "payment"]
-    refs = [t for t in txs if t["type"] == "refund"]
     tail = ["#-----------------------------------------账务明细列表结束------------------------------------",
-            f"#支出合计：{len(refs)}笔，共-{y(sum(t['fen'] for t in refs))}元",
+            f"#支出合计：{out_n}笔，共-{y(out_fen)}元",
             f"#收入合计：{len(pays)}笔，共{y(sum(t['fen'] for t in pays))}元",
             "#导出时间：[2026年11月21日 08:00:00]"]
     return head + csv_lines(rows) + tail

@@ -204,3 +204,18 @@ def test_xlsx_problems_name_the_excel_row(tmp_path: Path):
     [row] = parse_with_profile(prof, buf.read_bytes(), "x.xlsx").transactions.to_pylist()
     assert (row["amount_fen"], row["fee_fen"], row["src_line"]) == (1250, 6, 3)
     assert row["occurred_at"] == dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)
+
+
+def test_row_filter_keeps_non_sales_rows_out_but_in_the_totals():
+    prof = profile(rows={"column": "类型", "drop": ["手续费"]}, file={"trailer_regex": "^合计"},
+                   totals=[{"regex": r"合计,(?P<count>\d+)笔"}],
+                   type={"rule": "column", "map": {"支付": "payment", "退款": "refund"}})
+    bill = parse(f"{HEADER}\n"
+                 "T1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+                 ",,0.01,2026-11-20 10:00:00,手续费,,\n"  # no ids, no status: fine, it is dropped
+                 "合计,2笔\n", prof)
+    assert bill.transactions.column("channel_tx_id").to_pylist() == ["T1"]
+    assert bill.totals == {"all_count": 2}
+    with pytest.raises(LoadError) as info:  # a dropped row's amount still has to be readable
+        parse(f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n,,x,2026-11-20 10:00:00,手续费,,\n合计,2笔\n", prof)
+    assert [(p.line, p.field) for p in info.value.problems] == [(3, "金额")]
