@@ -99,11 +99,22 @@ class _Ctx:
                 self.problems.append(Problem(source, raw.header_line, profile.rows.column, None,
                                              f"row filter column not found; header has {raw.header}"))
         self.const = {k: self._constant(k) for k in profile.constants}
+        if self.const.get("bill_date"):
+            self.const["bill_date"] = self._date(self.const["bill_date"])
 
     def _required(self, fld: str) -> bool:
         p = self.profile
         return fld in ("amount", "amount_in", "amount_out", "occurred_at") or (
             fld == "type" and p.type.rule == "column") or fld == "status"
+
+    def _date(self, text: str) -> str | None:
+        for fmt in _DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                continue
+        self.problems.append(Problem(self.source, None, "bill_date", text, f"not a date ({_DATE_FORMATS})"))
+        return None
 
     def _constant(self, key: str) -> str | None:
         spec = self.profile.constants[key]
@@ -231,8 +242,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         checks.append(("f_bill_date IS NOT NULL AND bill_date IS NULL", ctx.label["bill_date"], "f_bill_date",
                        f"not a date ({_DATE_FORMATS})"))
     elif ctx.const.get("bill_date"):
-        sel.append(f"CAST(try_strptime({lit(ctx.const['bill_date'])}, [{', '.join(map(lit, _DATE_FORMATS))}]) "
-                   "AS DATE) AS bill_date")
+        sel.append(f"DATE {lit(ctx.const['bill_date'])} AS bill_date")
     else:
         sel.append(f"CAST(timezone({lit(p.time.timezone)}, occurred_at) AS DATE) AS bill_date")
     for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id"):

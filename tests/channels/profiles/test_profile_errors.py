@@ -219,3 +219,18 @@ def test_row_filter_keeps_non_sales_rows_out_but_in_the_totals():
     with pytest.raises(LoadError) as info:  # a dropped row's amount still has to be readable
         parse(f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n,,x,2026-11-20 10:00:00,手续费,,\n合计,2笔\n", prof)
     assert [(p.line, p.field) for p in info.value.problems] == [(3, "金额")]
+
+
+def test_skip_lines_header_by_name_and_bill_date_from_a_title_line():
+    prof = profile(file={"skip_lines": 1, "header_contains": ["流水号", "时间"]},
+                   constants={"bill_date": {"regex": r"账单日[:：](\S+)"}, "merchant_id": {"value": "M9"}})
+    text = (f"流水号,时间\n"                      # skipped: looks like a header but is line 1
+            "账单日：2026年11月19日\n"
+            f"{HEADER}\n"
+            "T1,O1,1.00,2026-11-20 00:10:00,支付,成功,0\n")
+    bill = parse(text, prof)
+    [row] = bill.transactions.to_pylist()
+    assert (row["bill_date"], row["merchant_id"], row["src_line"]) == (dt.date(2026, 11, 19), "M9", 4)
+    assert bill.bill_date == dt.date(2026, 11, 19)
+    with pytest.raises(LoadError, match="not a date"):
+        parse(text.replace("2026年11月19日", "yesterday"), prof)
