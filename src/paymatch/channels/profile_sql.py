@@ -166,20 +166,28 @@ def _money(ctx: _Ctx, fld: str) -> tuple[str, str]:
     return f"({m} IS NULL OR {valid})", f"(CASE WHEN neg_{fld} THEN -1 ELSE 1 END) * {fen}"
 
 
-def _time(ctx: _Ctx) -> str:
+def _time(ctx: _Ctx) -> tuple[str, str, str]:
+    """SQL for (the local wall-clock time ``_pm_local``, ``occurred_at``, the local date).
+
+    The local date comes from the parsed wall-clock time itself: one time-zone conversion per
+    row instead of two. Strings carrying an offset are exact instants and skip the zone.
+    """
     p = ctx.profile
     fmts = [f for f in p.time.formats if f != "iso"]
     if p.file.type == "xlsx":
         fmts.append("%Y-%m-%d %H:%M:%S")
     tz = lit(p.time.timezone)
     naive = [f"try_strptime(f_occurred_at, [{', '.join(lit(f) for f in fmts)}])"] if fmts else []
-    if "iso" in p.time.formats:
+    iso = "iso" in p.time.formats
+    if iso:
         naive.append("TRY_CAST(f_occurred_at AS TIMESTAMP)")
-    local = f"timezone({tz}, coalesce({', '.join(naive)}))" if naive else "NULL"
-    if "iso" in p.time.formats:
-        return (f"CASE WHEN regexp_matches(f_occurred_at, {lit(_OFFSET)}) "
-                f"THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) ELSE {local} END")
-    return local
+    local = f"coalesce({', '.join(naive)})"
+    occurred, day = f"timezone({tz}, _pm_local)", "CAST(_pm_local AS DATE)"
+    if iso:
+        off = f"regexp_matches(f_occurred_at, {lit(_OFFSET)})"
+        occurred = f"CASE WHEN {off} THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) ELSE {occurred} END"
+        day = f"CASE WHEN {off} THEN CAST(timezone({tz}, occurred_at) AS DATE) ELSE {day} END"
+    return local, occurred, day
 
 
 def _case(col: str, mapping: dict, default: str | None) -> str:
@@ -220,7 +228,9 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
             sel.append("CASE WHEN neg_amount THEN 'refund' ELSE 'payment' END AS type")
         else:
             sel.append(f"{lit(p.type.value.value)} AS type")
-    sel.append(f"{_time(ctx)} AS occurred_at")
+    local, occurred, day = _time(ctx)
+    sel.append(f"{local} AS _pm_local")
+    sel.append(f"{occurred} AS occurred_at")
     checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
     checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
                    f"time does not match {p.time.formats}"))
@@ -244,7 +254,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     elif ctx.const.get("bill_date"):
         sel.append(f"DATE {lit(ctx.const['bill_date'])} AS bill_date")
     else:
-        sel.append(f"CAST(timezone({lit(p.time.timezone)}, occurred_at) AS DATE) AS bill_date")
+        sel.append(f"{day} AS bill_date")
     for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id"):
         sel.append(f"f_{fld} AS {fld}" if fld in has else f"NULL::VARCHAR AS {fld}")
     merchant = ctx.const.get("merchant_id")
