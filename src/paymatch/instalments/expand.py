@@ -96,36 +96,31 @@ def _split_cols(lf: nw.LazyFrame, total: str, out: str, rule: str) -> nw.LazyFra
 def _civil(lf: nw.LazyFrame, days: str, pre: str) -> nw.LazyFrame:
     """Add year/month/day (``pre``y/m/d) of a days-since-1970 column (valid from 0000-03-01).
 
-    One small step per ``with_columns``, and ``//`` only ever between a column and a constant:
-    Narwhals spells floor division as a CASE that repeats its operands, so nesting them would
-    make the SQL grow exponentially.
+    ``//`` is only ever applied to expressions of plain columns: Narwhals spells floor division as
+    a CASE that repeats its operands, so nesting them would make the SQL grow exponentially; and
+    few steps, because Spark re-analyses the whole plan at every ``with_columns``.
     """
     c = nw.col
     return (
-        lf.with_columns((c(days) + 719468).alias("_pm_z"))
-        .with_columns((c("_pm_z") // 146097).alias("_pm_era"))
+        lf.with_columns(
+            (c(days) + 719468).alias("_pm_z"), ((c(days) + 719468) // 146097).alias("_pm_era"),
+        )
         .with_columns((c("_pm_z") - c("_pm_era") * 146097).alias("_pm_doe"))
         .with_columns(
             (c("_pm_doe") // 1460).alias("_pm_q1"), (c("_pm_doe") // 36524).alias("_pm_q2"),
             (c("_pm_doe") // 146096).alias("_pm_q3"),
         )
-        .with_columns((c("_pm_doe") - c("_pm_q1") + c("_pm_q2") - c("_pm_q3")).alias("_pm_num"))
-        .with_columns((c("_pm_num") // 365).alias("_pm_yoe"))
-        .with_columns((c("_pm_yoe") // 4).alias("_pm_q4"), (c("_pm_yoe") // 100).alias("_pm_q5"))
-        .with_columns((c("_pm_doe") - (c("_pm_yoe") * 365 + c("_pm_q4") - c("_pm_q5"))).alias("_pm_doy"))
-        .with_columns((c("_pm_doy") * 5 + 2).alias("_pm_t"))
-        .with_columns((c("_pm_t") // 153).alias("_pm_mp"))
-        .with_columns((c("_pm_mp") * 153 + 2).alias("_pm_t2"))
-        .with_columns((c("_pm_t2") // 5).alias("_pm_q6"))
+        .with_columns(((c("_pm_doe") - c("_pm_q1") + c("_pm_q2") - c("_pm_q3")) // 365).alias("_pm_yoe"))
         .with_columns(
-            (c("_pm_doy") - c("_pm_q6") + 1).alias(pre + "d"),
+            (c("_pm_doe") - (c("_pm_yoe") * 365 + c("_pm_yoe") // 4 - c("_pm_yoe") // 100)).alias("_pm_doy")
+        )
+        .with_columns(((c("_pm_doy") * 5 + 2) // 153).alias("_pm_mp"))
+        .with_columns(
+            (c("_pm_doy") - (c("_pm_mp") * 153 + 2) // 5 + 1).alias(pre + "d"),
             nw.when(c("_pm_mp") < 10).then(c("_pm_mp") + 3).otherwise(c("_pm_mp") - 9).alias(pre + "m"),
+            (c("_pm_yoe") + c("_pm_era") * 400 + nw.when(c("_pm_mp") >= 10).then(1).otherwise(0)).alias(pre + "y"),
         )
-        .with_columns(
-            (c("_pm_yoe") + c("_pm_era") * 400 + nw.when(c(pre + "m") <= 2).then(1).otherwise(0)).alias(pre + "y")
-        )
-        .drop("_pm_z", "_pm_era", "_pm_doe", "_pm_q1", "_pm_q2", "_pm_q3", "_pm_num", "_pm_yoe", "_pm_q4",
-              "_pm_q5", "_pm_doy", "_pm_t", "_pm_mp", "_pm_t2", "_pm_q6")
+        .drop("_pm_z", "_pm_era", "_pm_doe", "_pm_q1", "_pm_q2", "_pm_q3", "_pm_yoe", "_pm_doy", "_pm_mp")
     )
 
 
