@@ -161,8 +161,11 @@ def walk(path: Path) -> Iterator[Entry]:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
         rel = str(file)
-        if _skip_reason(rel, b"x") is not None:  # don't even read hidden files or documents
-            yield Entry(rel, skip=_skip_reason(rel, b"x"))
+        inner = file.relative_to(path).parts[:-1] if file != path else ()
+        reason = ("in a hidden or system folder" if any(p.startswith(".") or p == "__MACOSX" for p in inner)
+                  else _skip_reason(rel, b"x"))
+        if reason is not None:  # don't even read hidden files or documents
+            yield Entry(rel, skip=reason)
             continue
         data = file.read_bytes()
         yield from _expand(rel, data, hashlib.sha256(data).hexdigest())

@@ -52,6 +52,8 @@ def bills_dir(tmp_path: Path) -> Path:
     (tmp_path / "README.md").write_text("bills for November\n")
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
     (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "objects" / "ab12").write_bytes(b"x\x9c\x00\x01")
     (tmp_path / "shop_orders.csv").write_text("\n会员号,积分,等级\nM1,10,gold\n", encoding="utf-8")
     return tmp_path
 
@@ -73,6 +75,7 @@ def test_scan_finds_bills_by_content_in_any_layout(bills_dir: Path):
     assert skipped[str(bills_dir / "README.md")].startswith("not a bill")
     assert skipped[str(bills_dir / "empty.csv")] == "empty file"
     assert str(bills_dir / ".DS_Store") in skipped
+    assert skipped[str(bills_dir / ".git" / "objects" / "ab12")] == "in a hidden or system folder"
     assert any(v.startswith("same content as") for v in skipped.values())  # .gz and extracted CSV: once
 
 
