@@ -307,6 +307,11 @@ class Rejected:
     error: LoadError
     sha256: str = ""
 
+    @property
+    def path(self) -> str:
+        """The file on disk to quarantine (an archive member's archive)."""
+        return self.name.split("!", 1)[0]
+
 
 @dataclass
 class BillScan:

@@ -122,6 +122,7 @@ def test_damaged_archives_are_rejected(tmp_path: Path):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     scan = scan_bills(tmp_path)
     assert sorted(Path(r.name).name for r in scan.rejected) == ["bad.gz", "bad.zip"]
+    assert sorted(r.path for r in scan.rejected) == [str(tmp_path / "bad.gz"), str(tmp_path / "bad.zip")]
     assert all("damaged" in str(r.error) for r in scan.rejected)
 
 
