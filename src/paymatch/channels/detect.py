@@ -76,7 +76,7 @@ def _skip_reason(name: str, data: bytes) -> str | None:
         return "hidden or system file"
     if Path(base).suffix.lower() in SKIP_EXT:
         return f"not a bill ({Path(base).suffix} file)"
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
         return "empty file"
     for magic, what in _MAGIC_SKIP:
         if data.startswith(magic):
@@ -122,15 +122,11 @@ def _expand(name: str, data: bytes, sha: str, depth: int = 0) -> Iterator[Entry]
 def _unzip(name: str, data: bytes, sha: str, depth: int) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        if not infos and not archive.infolist():
+        if not archive.infolist():
             raise zipfile.BadZipFile("no members")
-        members = []
-        for info in infos:
-            if info.flag_bits & 0x1:
-                members.append((_zip_name(info), None))
-            else:
-                members.append((_zip_name(info), archive.read(info)))
+        # an encrypted member (flag bit 0) cannot be read: None marks it
+        members = [(_zip_name(i), None if i.flag_bits & 0x1 else archive.read(i))
+                   for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         yield Entry(name, sha256=sha, error=_damaged(name, "zip file", exc))
         return
@@ -306,6 +302,8 @@ class Rejected:
     name: str
     error: LoadError
     sha256: str = ""
+    #: the channel whose layout it has, when it was recognised but did not parse; None if unknown
+    channel: str | None = None
 
     @property
     def path(self) -> str:
@@ -327,12 +325,8 @@ class BillScan:
         return [p for r in self.rejected for p in r.error.problems]
 
 
-def _parse_one(entry: Entry, profiles: list[Profile]) -> ParsedBill:
-    parser = detect(entry.name, entry.data, profiles)
-    if parser is None:
-        raise unknown_layout(entry.name, entry.data)
-    bill = parser.parse(entry.data, entry.name)
-    return replace(bill, sha256=entry.sha256, source=entry.name)
+def _channel(parser: Parser | None) -> str | None:
+    return None if parser is None else getattr(parser, "channel", parser.name)
 
 
 def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> BillScan:
@@ -356,13 +350,18 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             scan.skipped.append((entry.name, f"same content as {seen[digest]}"))
             continue
         seen[digest] = entry.name
+        parser = None
         try:
-            scan.bills.append(_parse_one(entry, profiles))
+            parser = detect(entry.name, entry.data, profiles)
+            if parser is None:
+                raise unknown_layout(entry.name, entry.data)
+            bill = parser.parse(entry.data, entry.name)
+            scan.bills.append(replace(bill, sha256=entry.sha256, source=entry.name))
         except LoadError as exc:
-            scan.rejected.append(Rejected(entry.name, exc, entry.sha256))
+            scan.rejected.append(Rejected(entry.name, exc, entry.sha256, _channel(parser)))
         except PaymatchError as exc:  # e.g. ChannelError from a native parser: still one file's problem
             scan.rejected.append(Rejected(entry.name, LoadError([Problem(entry.name, None, None, None, str(exc))]),
-                                          entry.sha256))
+                                          entry.sha256, _channel(parser)))
     _cross_check_alipay(scan)
     return scan
 
@@ -387,7 +386,7 @@ def _cross_check_alipay(scan: BillScan) -> None:
             except LoadError as exc:
                 for bill in details + summaries:
                     scan.bills.remove(bill)
-                    scan.rejected.append(Rejected(bill.source, exc, bill.sha256))
+                    scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 
 def load_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> list[ParsedBill]:

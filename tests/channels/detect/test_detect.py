@@ -81,7 +81,7 @@ def test_scan_finds_bills_by_content_in_any_layout(bills_dir: Path):
 
 def test_unknown_csv_is_rejected_naming_file_and_header_line(bills_dir: Path):
     scan = scan_bills(bills_dir)
-    assert [r.name for r in scan.rejected] == [str(bills_dir / "shop_orders.csv")]
+    assert [(r.name, r.channel) for r in scan.rejected] == [(str(bills_dir / "shop_orders.csv"), None)]
     problem = scan.rejected[0].error.problems[0]
     assert problem.file == str(bills_dir / "shop_orders.csv")
     assert problem.line == 2 and problem.value == "会员号,积分,等级"
@@ -134,7 +134,7 @@ def test_a_bad_row_rejects_only_that_file(tmp_path: Path):
     (tmp_path / "bad.csv").write_bytes(bad.replace(b"PT", b"PX"))  # different bytes, same layout
     scan = scan_bills(tmp_path)
     assert [Path(b.source).name for b in scan.bills] == ["good.csv"]
-    assert [Path(r.name).name for r in scan.rejected] == ["bad.csv"]
+    assert [(Path(r.name).name, r.channel) for r in scan.rejected] == [("bad.csv", "points")]
     problem = scan.rejected[0].error.problems[0]
     assert problem.field == "抵扣金额(分)" and problem.value == "12.5x" and problem.line is not None
 
@@ -188,6 +188,7 @@ def test_native_wechat_totals_mismatch_is_quarantined():
         pytest.skip("shared WeChat fixture or parser not present")
     scan = scan_bills(csv)
     assert not scan.bills and scan.rejected and "tie out" in str(scan.rejected[0].error)
+    assert scan.rejected[0].channel == "wechat"
 
 
 def test_tar_gz_members_are_found(tmp_path: Path):
