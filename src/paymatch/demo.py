@@ -196,7 +196,7 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     _expected(con, out)
     counts = {}
     for name, table in (("orders", "orders_out"), ("transactions", "tx_out"), ("refunds", "rf")):
-        counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return counts
 
 
@@ -241,7 +241,7 @@ def accuracy(con: duckdb.DuckDBPyConnection, outcomes_table: str, expected_csv: 
       FROM read_csv('{expected_csv}', header=true, all_varchar=true) e
       LEFT JOIN {outcomes_table} o USING (outcome_id) GROUP BY ALL ORDER BY 1""").fetchall()
     unexpected = con.execute(f"""SELECT count(*) FROM {outcomes_table} o WHERE outcome_id NOT IN
-      (SELECT outcome_id FROM read_csv('{expected_csv}', header=true, all_varchar=true))""").fetchone()[0]
+      (SELECT outcome_id FROM read_csv('{expected_csv}', header=true, all_varchar=true))""").fetchall()[0][0]
     total = sum(r[1] for r in rows)
     right = sum(r[2] for r in rows)
     return {

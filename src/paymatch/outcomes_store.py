@@ -133,7 +133,7 @@ def summarize(con: duckdb.DuckDBPyConnection, table: str, inputs: dict[str, tupl
         f"sum(order_rows) FILTER (WHERE starts_with(outcome_id, 'R-')), "
         f"sum(order_total_fen) FILTER (WHERE starts_with(outcome_id, 'R-')), "
         f"sum(channel_rows), sum(channel_total_fen) FROM {table}"
-    ).fetchone()
+    ).fetchall()[0]
     got = [int(x or 0) for x in got]
     control = {
         "orders": {"input_rows": inputs["orders"][0], "input_fen": inputs["orders"][1],

@@ -107,13 +107,13 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
 def _input_totals(ws: Workspace, sel: Selections) -> dict[str, tuple[int, int]]:
     out = {}
     for name, sql in (("orders", sel.orders), ("refunds", sel.refunds), ("transactions", sel.txs)):
-        n, s = ws.con.execute(f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM ({sql})").fetchone()
+        n, s = ws.con.execute(f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM ({sql})").fetchall()[0]
         out[name] = (int(n), int(s))
     return out
 
 
 def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period) -> str:
-    batches = ws.con.execute("SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM batches").fetchone()[0] or ""
+    batches = ws.con.execute("SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM batches").fetchall()[0][0] or ""
     h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, config.model_dump(mode="json"), str(period)],
                                   sort_keys=True).encode())
     return "run-" + h.hexdigest()[:16]

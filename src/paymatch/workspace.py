@@ -105,7 +105,7 @@ class Workspace:
 
     def batch_exists(self, batch_id: str) -> bool:
         """True when a batch with this id (kind + content hash) is stored."""
-        return self.con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchone() is not None
+        return self.con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall() != []
 
     def ingest_csv(self, kind: str, path: str | Path, *, encoding: str | None = None,
                    key_scope: tuple[str, ...] = ()) -> IngestResult:
@@ -169,7 +169,7 @@ class Workspace:
         origin_val = f", '{origin}'" if kind == "transactions" else ""
         con.execute("BEGIN TRANSACTION")
         try:
-            if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchone()[0]:
+            if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
                 cond = " AND ".join(f"{_qual('t', k)} IS NOT DISTINCT FROM {_qual('s', k)}" for k in key)
                 con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
             con.execute(
@@ -199,7 +199,7 @@ class Workspace:
         row = self.con.execute(
             f"SELECT min(coalesce(bill_date, CAST(occurred_at AS DATE))), "
             f"max(coalesce(bill_date, CAST(occurred_at AS DATE))) FROM transactions {where}", params
-        ).fetchone()
+        ).fetchall()[0]
         return None if row[0] is None else (row[0], row[1])
 
     def quarantine(self, *, channel: str, source: str, payload: bytes, reason: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import narwhals as nw
 
@@ -18,4 +20,16 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams) ->
         txs=nw.from_native(con.sql(sel.txs)),
         order_dims=nw.from_native(con.sql(sel.order_dims)),
     )
-    return reconcile(inputs, params).to_native()
+    if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
+        return reconcile(inputs, params).to_native()
+    return reconcile(inputs, params, persist=lambda lf: _temp_table(con, lf, "_pm_marked_txs")).to_native()
+
+
+def _temp_table(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """Materialise a frame that several engine steps read, so DuckDB computes it once."""
+    con.register("_pm_persist_in", lf.to_native())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _pm_persist_in").fetchall()
+    finally:
+        con.unregister("_pm_persist_in")
+    return nw.from_native(con.table(name))

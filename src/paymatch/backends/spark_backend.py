@@ -58,7 +58,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         path = work / f"{name}.parquet"
         con.execute(f"COPY ({getattr(sel, name)}) TO '{path}' (FORMAT parquet)")
         frames[name] = nw.from_native(spark.read.parquet(str(path)))
-    out = reconcile(Inputs(**frames), params).to_native()
+    out = reconcile(Inputs(**frames), params, persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
     out_path = work / "outcomes"
     out.write.mode("overwrite").parquet(str(out_path))
     return con.sql(f"SELECT * FROM read_parquet('{out_path}/*.parquet')")

@@ -193,7 +193,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
                         hint="fix these rows in the export and load the file again; nothing was stored")
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return Staged(kind, table, rows, str(original))
 
 
@@ -203,7 +203,7 @@ def _duck_msg(e: Exception) -> str:
 
 
 def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Problem], int]:
-    total = con.execute(f"SELECT count(*) FROM {table} WHERE _pm_err IS NOT NULL").fetchone()[0]
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE _pm_err IS NOT NULL").fetchall()[0][0]
     if not total:
         return [], 0
     rows = con.execute(
@@ -230,7 +230,7 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path) -> tu
     cols = ", ".join(_q(k) for k in key)
     total = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not total:
         return [], 0
     rows = con.execute(
