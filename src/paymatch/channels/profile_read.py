@@ -105,7 +105,9 @@ def split_lines(profile: Profile, data: bytes, source: str) -> pa.ChunkedArray:
     if body.size == 0:
         return pa.chunked_array([], pa.string())
     # control bytes are single bytes in GBK too, so looking in the original bytes is enough
-    sep = next(chr(c) for c in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([c]) not in data)
+    sep = next((chr(c) for c in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([c]) not in data), None)
+    if sep is None:
+        raise LoadError([Problem(source, None, None, None, "control characters throughout: not a text export")])
     try:
         table = pacsv.read_csv(
             pa.BufferReader(body),
