@@ -93,6 +93,8 @@ def reconcile(
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
     spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[2])")] = None,
+    instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows CSV (周期扣款)", dir_okay=False)] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
     """Reconcile orders/refunds with channel records; write outcomes.csv and summary.json.
 
@@ -104,15 +106,17 @@ def reconcile(
 
     cfg = load_config(config)
     period = _period(date, date_from, date_to)
+    due = _period(as_of, None, None)[0] if as_of else None
     with _Steps() as steps:
         if orders is not None:
             parsed = _scan_bills(bills or [], workspace) if bills else []
             res = reconcile_files(orders, refunds, list(transactions or []), out or Path("paymatch-out"),
                                   config=cfg, engine=engine, workspace=workspace, encoding=encoding,
-                                  spark_master=spark_master, progress=steps, extra_bills=parsed)
+                                  spark_master=spark_master, progress=steps, extra_bills=parsed,
+                                  instalments=instalments, as_of=due)
         elif workspace is not None and period is not None:
             res = reconcile_workspace(workspace, period[0], period[1], out, config=cfg, engine=engine,
-                                      spark_master=spark_master, progress=steps)
+                                      spark_master=spark_master, progress=steps, instalments=instalments, as_of=due)
         else:
             raise PaymatchError("nothing to reconcile\nHint: give --orders (with --transactions/--bills), "
                                 "or --workspace with --date / --from --to")
@@ -138,8 +142,9 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
 
             with Workspace(workspace) as ws:
                 for r in rejected:
-                    data = Path(r.name).read_bytes() if Path(r.name).is_file() else r.name.encode()
-                    ws.quarantine(channel="?", source=r.name, payload=data, reason=str(r.error))
+                    path = Path(r.path) if r.path else None
+                    data = path.read_bytes() if path is not None and path.is_file() else r.name.encode()
+                    ws.quarantine(channel=r.channel or "?", source=r.name, payload=data, reason=str(r.error))
         msgs = "\n".join(f"  {r.name}: {r.error}" for r in rejected)
         where = f" (kept aside in the workspace's quarantine table)" if workspace is not None else ""
         raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; nothing was reconciled:\n{msgs}")

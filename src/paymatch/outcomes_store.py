@@ -16,12 +16,14 @@ from .engine.frames import ENGINE_SCHEMA
 from .money import sql_fen_to_yuan
 
 #: outcome columns as stored and written (the engine's + reason + grouping helpers)
-STORED_COLUMNS = [*ENGINE_SCHEMA.keys(), "reason"]
+#: columns a run's outcome table has beyond the engine's: instalment periods and their own reasons
+EXTRA_COLUMNS = {"period_no": "BIGINT", "due_date": "DATE", "plan_status": "VARCHAR", "reason_text": "VARCHAR"}
+STORED_COLUMNS = [*ENGINE_SCHEMA.keys(), "period_no", "due_date", "plan_status", "reason"]
 CSV_COLUMNS = [
     "outcome_id", "kind", "channel", "merchant_id", "store_id", "order_no", "refund_no", "channel_tx_id",
     "order_amount_fen", "channel_amount_fen", "difference_fen", "fee_fen", "settle_amount_fen",
     "order_status", "channel_status", "order_rows", "channel_rows", "order_channel", "occurred_at",
-    "detail", "channel_tx_id_last", "reason",
+    "detail", "channel_tx_id_last", "period_no", "due_date", "plan_status", "reason",
 ]
 _DUCK = {"String": "VARCHAR", "Int64": "BIGINT", "Datetime": "TIMESTAMP"}
 
@@ -31,7 +33,7 @@ def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
     cols = [f"{c} {_DUCK[str(t).split('(')[0]]}" for c, t in ENGINE_SCHEMA.items()]
     con.execute(
         "CREATE TABLE IF NOT EXISTS outcomes (run_id VARCHAR, period_from DATE, period_to DATE, "
-        + ", ".join(cols) + ", reason VARCHAR)"
+        + ", ".join(cols) + ", period_no BIGINT, due_date DATE, plan_status VARCHAR, reason VARCHAR)"
     )
 
 
@@ -43,7 +45,7 @@ def _signed(col: str) -> str:
     return f"(CASE WHEN {col} > 0 THEN '+' ELSE '' END || {_y(col)})"
 
 
-REASON_SQL = f"""CASE kind
+REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN 'channel ' || {_y('channel_amount_fen')} || ' = order ' || {_y('order_amount_fen')}
   WHEN 'refund_matched' THEN 'channel refund ' || {_y('channel_amount_fen')} || ' = shop refund ' || {_y('order_amount_fen')}
   WHEN 'amount_mismatch' THEN 'channel ' || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')}
@@ -75,7 +77,7 @@ REASON_SQL = f"""CASE kind
   WHEN 'refund_pending' THEN 'shop refund ' || coalesce(order_status, '?') || ', no successful channel refund (consistent)'
   WHEN 'duplicate_refund' THEN channel_rows::VARCHAR || ' successful channel refunds total ' || {_y('channel_amount_fen')}
        || ' for one shop refund of ' || {_y('order_amount_fen')}
-  ELSE kind END"""
+  ELSE kind END)"""
 
 
 def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, stores: dict[str, str],
@@ -93,6 +95,7 @@ def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, st
             con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
             store_sql = "coalesce(o.store_id, (SELECT m.store_id FROM _pm_store_map m WHERE m.merchant_id = o.merchant_id))"
         cols = [c if c != "store_id" else f"{store_sql} AS store_id" for c in ENGINE_SCHEMA]
+        cols += [f"NULL::{t} AS {c}" for c, t in EXTRA_COLUMNS.items()]
         con.execute(
             f"CREATE TEMP TABLE {table} AS SELECT {', '.join(cols)} FROM _pm_engine_out o"
         )
@@ -114,10 +117,12 @@ def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     tmp.replace(path)
 
 
-def summarize(con: duckdb.DuckDBPyConnection, table: str, inputs: dict[str, tuple[int, int]]) -> dict:
+def summarize(con: duckdb.DuckDBPyConnection, table: str, inputs: dict[str, tuple[int, int]],
+              extra_control: dict | None = None) -> dict:
     """Counts and amounts per kind and per channel, plus the control totals tie-out.
 
-    ``inputs`` maps 'orders'/'refunds'/'transactions' to (rows, amount_fen) as loaded.
+    ``inputs`` maps 'orders'/'refunds'/'transactions' to (rows, amount_fen) as loaded (orders left
+    to the instalment matcher excluded); ``extra_control`` adds further tie-outs (instalments).
     """
     by_kind = con.execute(
         f"SELECT kind, count(*), coalesce(sum(order_amount_fen),0), coalesce(sum(channel_amount_fen),0), "
@@ -128,11 +133,12 @@ def summarize(con: duckdb.DuckDBPyConnection, table: str, inputs: dict[str, tupl
         f"coalesce(sum(channel_amount_fen),0) FROM {table} GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     got = con.execute(
-        f"SELECT sum(order_rows) FILTER (WHERE NOT starts_with(outcome_id, 'R-')), "
-        f"sum(order_total_fen) FILTER (WHERE NOT starts_with(outcome_id, 'R-')), "
+        f"SELECT sum(order_rows) FILTER (WHERE NOT starts_with(outcome_id, 'R-') AND NOT starts_with(outcome_id, 'I-')), "
+        f"sum(order_total_fen) FILTER (WHERE NOT starts_with(outcome_id, 'R-') AND NOT starts_with(outcome_id, 'I-')), "
         f"sum(order_rows) FILTER (WHERE starts_with(outcome_id, 'R-')), "
         f"sum(order_total_fen) FILTER (WHERE starts_with(outcome_id, 'R-')), "
-        f"sum(channel_rows), sum(channel_total_fen) FROM {table}"
+        f"sum(channel_rows) FILTER (WHERE NOT starts_with(outcome_id, 'I-')), "
+        f"sum(channel_total_fen) FILTER (WHERE NOT starts_with(outcome_id, 'I-')) FROM {table}"
     ).fetchall()[0]
     got = [int(x or 0) for x in got]
     control = {
@@ -143,6 +149,7 @@ def summarize(con: duckdb.DuckDBPyConnection, table: str, inputs: dict[str, tupl
         "transactions": {"input_rows": inputs["transactions"][0], "input_fen": inputs["transactions"][1],
                          "outcome_rows": got[4], "outcome_fen": got[5]},
     }
+    control.update(extra_control or {})
     tied = all(v["input_rows"] == v["outcome_rows"] and v["input_fen"] == v["outcome_fen"] for v in control.values())
     return {
         "outcomes": sum(r[1] for r in by_kind),

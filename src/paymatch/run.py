@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import narwhals as nw
+
 from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_window
 from .config import Config
@@ -59,10 +61,12 @@ def _noop(_: str) -> None:
 def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path], out_dir: Path, *,
                     config: Config | None = None, engine: str = "duckdb", workspace: Path | None = None,
                     encoding: str | None = None, spark_master: str | None = None,
-                    progress: Progress = _noop, extra_bills: list | None = None) -> RunResult:
+                    progress: Progress = _noop, extra_bills: list | None = None,
+                    instalments: Path | None = None, as_of: dt.date | None = None) -> RunResult:
     """Load the files (all-or-nothing each), reconcile exactly those rows, write the outputs.
 
     ``extra_bills``: already-parsed channel bills (``ParsedBill``) to load beside the CSVs.
+    ``instalments``: per-period instalment flows CSV; ``as_of`` decides which periods are due.
     """
     config = config or Config()
     scope = tuple(config.match.key_scope)
@@ -87,12 +91,14 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         sel = by_batches([o.batch_id], r_ids or ["-"], t_ids or ["-"])
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
-                        persist=workspace is not None, spark_master=spark_master, progress=progress)
+                        persist=workspace is not None, spark_master=spark_master, progress=progress,
+                        instalments=instalments, as_of=as_of)
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
                         config: Config | None = None, engine: str = "duckdb", spark_master: str | None = None,
-                        progress: Progress = _noop) -> RunResult:
+                        progress: Progress = _noop, instalments: Path | None = None,
+                        as_of: dt.date | None = None) -> RunResult:
     """Reconcile the stored rows of bill dates first_day..last_day; replace that period's results."""
     config = config or Config()
     tz = ZoneInfo(config.timezone)
@@ -101,14 +107,18 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
     with Workspace(workspace) as ws:
         sel = by_window(start, end, first_day, last_day)
         return _execute(ws, sel, params_for(config, last_day), (first_day, last_day), out_dir, engine, config,
-                        persist=True, spark_master=spark_master, progress=progress)
+                        persist=True, spark_master=spark_master, progress=progress,
+                        instalments=instalments, as_of=as_of)
 
 
-def _input_totals(ws: Workspace, sel: Selections) -> dict[str, tuple[int, int]]:
+def _input_totals(ws: Workspace, sel: Selections, leave_out=None) -> dict[str, tuple[int, int]]:
     out = {}
     for name, sql in (("orders", sel.orders), ("refunds", sel.refunds), ("transactions", sel.txs)):
-        n, s = ws.con.execute(f"SELECT count(*), coalesce(sum(amount_fen), 0) FROM ({sql})").fetchall()[0]
-        out[name] = (int(n), int(s))
+        frame = nw.from_native(ws.con.sql(sql))
+        if name == "orders" and leave_out is not None:
+            frame = frame.filter(~leave_out.fill_null(False))
+        n, s = frame.select(nw.len(), nw.col("amount_fen").sum()).to_native().fetchall()[0]
+        out[name] = (int(n), int(s or 0))
     return out
 
 
@@ -120,13 +130,25 @@ def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period)
 
 
 def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
-             config: Config, *, persist: bool, spark_master: str | None, progress: Progress) -> RunResult:
+             config: Config, *, persist: bool, spark_master: str | None, progress: Progress,
+             instalments: Path | None = None, as_of: dt.date | None = None) -> RunResult:
     progress(f"reconciling on {engine}")
     started = dt.datetime.now(dt.UTC)
-    rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master)
+    leave_out = None
+    if instalments is not None:
+        from .instalment_run import owned
+
+        leave_out = owned(config)
+    rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master, leave_out=leave_out)
     table = materialize(ws.con, rel, config.stores)
+    extra_control = None
+    if instalments is not None:
+        from .instalment_run import add_outcomes
+
+        progress(f"matching instalment periods {instalments}")
+        extra_control = add_outcomes(ws.con, sel.orders, instalments, config, as_of, table)
     progress("checking control totals")
-    summary = summarize(ws.con, table, _input_totals(ws, sel))
+    summary = summarize(ws.con, table, _input_totals(ws, sel, leave_out), extra_control)
     run_id = _run_id(ws, sel, config, engine, period)
     summary = {"run_id": run_id, "engine": engine,
                "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},

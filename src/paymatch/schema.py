@@ -76,6 +76,8 @@ class OutcomeKind(StrEnum):
     REFUND_STATUS_MISMATCH = "refund_status_mismatch"
     REFUND_PENDING = "refund_pending"
     DUPLICATE_REFUND = "duplicate_refund"
+    CHANNEL_MISMATCH = "channel_mismatch"
+    UNCONFIRMED = "unconfirmed"
 
 
 KIND_LABEL_ZH: dict[str, str] = {
@@ -96,10 +98,22 @@ KIND_LABEL_ZH: dict[str, str] = {
     "refund_status_mismatch": "退款状态不符",
     "refund_pending": "退款处理中(未到账)",
     "duplicate_refund": "重复退款",
+    "channel_mismatch": "渠道不符",
+    "unconfirmed": "待账单确认(仅实时通知)",
+    "instalment_matched": "分期已对平",
+    "instalment_amount_mismatch": "分期金额不符",
+    "instalment_failed": "分期扣款失败",
+    "instalment_missing": "分期未到账",
+    "instalment_not_due": "分期未到期",
+    "instalment_plan_mismatch": "分期期数不符",
+    "instalment_unexpected": "分期渠道单边",
+    "instalment_duplicate": "分期重复流水",
+    "instalment_bad_term": "分期期数不支持",
 }
 
 #: kinds that need no action from finance staff
-CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending"})
+CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending",
+                         "instalment_matched", "instalment_not_due"})
 
 # --- canonical tables (in-database form) ------------------------------------------------------
 

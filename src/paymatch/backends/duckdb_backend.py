@@ -12,10 +12,14 @@ from ..engine.frames import Inputs
 from .scope import Selections
 
 
-def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams) -> duckdb.DuckDBPyRelation:
+def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
+        leave_out: nw.Expr | None = None) -> duckdb.DuckDBPyRelation:
     """Reconcile in-process; returns the (lazy) DuckDB relation of the engine's outcomes."""
+    orders = nw.from_native(con.sql(sel.orders))
+    if leave_out is not None:
+        orders = orders.filter(~leave_out.fill_null(False))
     inputs = Inputs(
-        orders=nw.from_native(con.sql(sel.orders)),
+        orders=orders,
         refunds=nw.from_native(con.sql(sel.refunds)),
         txs=nw.from_native(con.sql(sel.txs)),
         order_dims=nw.from_native(con.sql(sel.order_dims)),

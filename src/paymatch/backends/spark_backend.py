@@ -49,7 +49,8 @@ def session(master: str | None = None):
     return _SESSION
 
 
-def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *, master: str | None = None):
+def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *, master: str | None = None,
+        leave_out: nw.Expr | None = None):
     """Reconcile on Spark; returns a DuckDB relation over the outcomes Parquet (kept until process exit)."""
     spark = session(master)
     work = Path(tempfile.mkdtemp(prefix="_pm_spark_"))
@@ -58,6 +59,8 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         path = work / f"{name}.parquet"
         con.execute(f"COPY ({getattr(sel, name)}) TO '{path}' (FORMAT parquet)")
         frames[name] = nw.from_native(spark.read.parquet(str(path)))
+    if leave_out is not None:
+        frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
     out = reconcile(Inputs(**frames), params, persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
     out_path = work / "outcomes"
     out.write.mode("overwrite").parquet(str(out_path))

@@ -1,0 +1,75 @@
+"""Per-period instalment reconciliation inside a run (``reconcile --instalments flows.csv``).
+
+Orders on per-period channels (周期扣款: WeChat Pay Score, Alipay pay-later …) with instalments are
+reconciled through their plan: the main engine leaves them out and ``instalments.match`` produces
+one outcome per plan period / flow row (kind instalment_*, with period_no, due_date, plan_status).
+Up-front instalment channels (Huabei, Baitiao, card instalments) stay with the main engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import narwhals as nw
+
+from .config import Config
+from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
+from .instalments.flows import load_flows_csv
+from .instalments.match import match_instalments, owned_orders_expr
+
+
+def instalment_config(config: Config) -> InstalmentConfig:
+    """The ``[instalments]`` section as an InstalmentConfig (the module defaults when absent)."""
+    return InstalmentConfig.from_mapping(config.instalments) if config.instalments else DEFAULT_CONFIG
+
+
+def owned(config: Config) -> nw.Expr:
+    """Orders the main payment match must leave to the instalment matcher."""
+    return owned_orders_expr(instalment_config(config))
+
+
+def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Path, config: Config,
+                 as_of: dt.date | None, table: str) -> dict:
+    """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
+
+    Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
+    """
+    flows = load_flows_csv(flows_csv)
+    con.register("_pm_flows_in", flows)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM _pm_flows_in").fetchall()
+    finally:
+        con.unregister("_pm_flows_in")
+    icfg = instalment_config(config)
+    orders = nw.from_native(con.sql(orders_sql))
+    out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of)
+    con.register("_pm_inst_in", out.to_native())
+    try:
+        con.execute("""
+        INSERT INTO {t} (outcome_id, kind, channel, merchant_id, store_id, order_no, refund_no, channel_tx_id,
+            order_amount_fen, channel_amount_fen, difference_fen, fee_fen, order_status, channel_status,
+            order_rows, channel_rows, order_total_fen, channel_total_fen, order_channel, occurred_at,
+            period_no, due_date, plan_status, reason_text)
+        SELECT outcome_id, kind, channel, merchant_id, store_id, order_no, refund_no, channel_tx_id,
+            order_amount_fen, channel_amount_fen, difference_fen, fee_fen, order_status, channel_status,
+            order_rows, channel_rows, coalesce(order_amount_fen, 0) * order_rows,
+            coalesce(channel_amount_fen, 0) * channel_rows, order_channel, timezone('UTC', occurred_at),
+            period_no, due_date, plan_status, reason
+        FROM _pm_inst_in""".format(t=table)).fetchall()
+    finally:
+        con.unregister("_pm_inst_in")
+    owned_in = nw.from_native(con.sql(orders_sql)).filter(owned_orders_expr(icfg)).select(
+        nw.len().alias("n"), nw.col("amount_fen").sum().alias("s")).to_native().fetchall()[0]
+    flows_in = con.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM _pm_flows").fetchall()[0]
+    got = con.execute(
+        f"SELECT count(DISTINCT order_no) FILTER (WHERE order_rows > 0), coalesce(sum(order_total_fen), 0), "
+        f"coalesce(sum(channel_rows), 0), coalesce(sum(channel_total_fen), 0) FROM {table} "
+        f"WHERE starts_with(outcome_id, 'I-')").fetchall()[0]
+    return {
+        "instalment_orders": {"input_rows": int(owned_in[0]), "input_fen": int(owned_in[1] or 0),
+                              "outcome_rows": int(got[0]), "outcome_fen": int(got[1])},
+        "instalment_flows": {"input_rows": int(flows_in[0]), "input_fen": int(flows_in[1]),
+                             "outcome_rows": int(got[2]), "outcome_fen": int(got[3])},
+    }

@@ -1,0 +1,50 @@
+"""reconcile --instalments: per-period orders leave the payment match and get one outcome per period."""
+
+import csv
+import json
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+
+runner = CliRunner()
+ORDERS = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
+P1,S1,M1,wechat_payscore,300.01,paid,2026-09-10 10:00:00,2026-09-10 10:00:00,U1,gold,3
+P2,S1,M1,alipay_pay_later,600.00,paid,2026-09-10 10:00:00,2026-09-10 10:00:00,U2,gold,6
+H1,S1,M1,huabei,120.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05,U3,gold,3
+W1,S1,M1,wechat,10.00,paid,2026-11-20 11:00:00,2026-11-20 11:00:05,,,0
+"""
+TXS = """channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,occurred_at,bill_date,method
+alipay,M1,A1,H1,payment,,,120.00,0.96,120.00,success,2026-11-20 10:00:06,2026-11-20,huabei
+wechat,M1,W1X,W1,payment,,,10.00,0.06,10.00,success,2026-11-20 11:00:06,2026-11-20,wechat
+"""
+FLOWS = """channel,order_no,period_no,periods,amount,fee,status,occurred_at
+wechat_payscore,P1,1,3,100.01,0,success,2026-09-10 10:00:00
+wechat_payscore,P1,2,3,100.00,0,success,2026-10-10 10:00:00
+wechat_payscore,P1,3,3,99.00,0,success,2026-11-10 10:00:00
+alipay_pay_later,P2,1,6,100.00,0,success,2026-09-10 10:00:00
+alipay_pay_later,P2,2,6,100.00,0,success,2026-10-10 10:00:00
+"""
+
+
+def test_instalment_periods_in_outcomes(tmp_path):
+    for name, text in (("orders.csv", ORDERS), ("tx.csv", TXS), ("flows.csv", FLOWS)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--transactions",
+                            str(tmp_path / "tx.csv"), "--instalments", str(tmp_path / "flows.csv"),
+                            "--as-of", "2026-11-20", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        rows = {row["outcome_id"]: row for row in csv.DictReader(f)}
+    kinds = {k: (v["kind"], v["period_no"]) for k, v in rows.items()}
+    assert kinds["P-W1"] == ("matched", "") and kinds["P-H1"] == ("matched", "")  # huabei: paid up front
+    assert "P-P1" not in kinds and "P-P2" not in kinds  # per-period orders left to their plan
+    assert kinds["I-P1-1"] == ("instalment_matched", "1")
+    assert kinds["I-P1-3"] == ("instalment_amount_mismatch", "3")
+    assert kinds["I-P2-3"] == ("instalment_missing", "3")        # due 2026-11-10, not received
+    assert kinds["I-P2-4"] == ("instalment_not_due", "4")
+    assert rows["I-P2-3"]["reason"] and rows["I-P2-3"]["due_date"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    ct = summary["control_totals"]
+    assert ct["instalment_flows"]["input_rows"] == 5 and ct["orders"]["input_rows"] == 2
+    assert summary["conservation"] is True, ct
