@@ -268,10 +268,51 @@ def serve(
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
+credit_app = typer.Typer(help="Credit-limit check before a credit/instalment payment.", no_args_is_help=True)
+
+
+@credit_app.command("check")
+@_errors
+def credit_check(
+    member: Annotated[str, typer.Option(help="member id")],
+    amount: Annotated[str, typer.Option(help="amount in yuan, e.g. 1999.00")],
+    term: Annotated[int, typer.Option(help="instalment periods")],
+    config: Annotated[Path, typer.Option("--config", help="rules file with a [credit] section", exists=True, dir_okay=False)],
+    workspace: Annotated[Optional[Path], typer.Option(help="workspace: outstanding instalments + audit table")] = None,
+) -> None:
+    """Ask the configured credit service, combine with the member's outstanding instalments, approve or deny."""
+    from .credit.setup import checker_from_config
+    from .money import format_yuan, parse_yuan
+    from .workspace import Workspace
+
+    try:
+        fen = parse_yuan(amount)
+    except ValueError as e:
+        raise PaymatchError(f"--amount: {e}") from None
+    cfg = load_config(config)
+    if not cfg.credit:
+        raise PaymatchError(f"{config}: no [credit] section\nHint: see config.example.toml")
+    ws = Workspace(workspace) if workspace else None
+    try:
+        try:
+            d = checker_from_config(cfg, config.parent, ws).check(member, fen, term)
+        except ValueError as e:
+            raise PaymatchError(str(e)) from None
+    finally:
+        if ws is not None:
+            ws.close()
+    limit = "" if d.remaining_limit_fen is None else f", remaining limit ¥{format_yuan(d.remaining_limit_fen)}"
+    console.print(("[green]APPROVE[/green]" if d.approve else "[red]DENY[/red]") + f": {escape(d.reason)}{limit} "
+                  f"(source {d.source}, request {d.request_id})")
+    if not d.approve:
+        raise typer.Exit(1)
+
+
 def _mount() -> None:
     from .cli_report import report_app
 
     app.add_typer(report_app, name="report")
+    app.add_typer(credit_app, name="credit")
 
 
 _mount()

@@ -68,7 +68,7 @@ def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *,
     if config.credit:
         from .credit_mount import mount_credit
 
-        mount_credit(app, ws, config, sink.lock)
+        mount_credit(app, ws, config, sink.lock, config_dir)
         mounted.append("credit")
     if not mounted:
         raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] (and [credit])")

@@ -1,0 +1,121 @@
+"""Build a ``CreditChecker`` from the config file's ``[credit]`` section and a workspace.
+
+Keys: base_url (required), secret_file | secret_env (HMAC-SHA256) or private_key_file +
+service_public_key_file (RSA-SHA256), path, timeout, retries, total_timeout (seconds),
+fail_open_below_fen (unset = fail closed), channel (check that the term is one it offers),
+audit_jsonl (audit file when there is no workspace). File paths are relative to the config file.
+
+The member's outstanding instalments come from the workspace: plans of their orders, minus the
+periods the latest stored outcomes show as received.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+
+from ..config import Config
+from ..errors import ConfigError
+from ..instalments.expand import expand_plans
+from ..instalments.report import member_outstanding_fen
+from ..schema import ORDER_COLUMNS
+from .audit import DuckDBAudit, JsonlAudit
+from .client import CreditClient
+from .decision import CreditChecker, CreditPolicy
+
+_KNOWN = {"base_url", "secret_file", "secret_env", "private_key_file", "service_public_key_file", "path", "timeout",
+          "retries", "total_timeout", "fail_open_below_fen", "channel", "audit_jsonl"}
+
+
+def _read(base: Path, key: str, value: str) -> bytes:
+    try:
+        return (base / value).read_bytes()
+    except OSError as e:
+        raise ConfigError(f"credit.{key}: cannot read {base / value} ({e.strerror})") from None
+
+
+def client_from_config(section: dict[str, Any], base: Path) -> CreditClient:
+    """The HTTP client for the configured credit service (ConfigError names the key on problems)."""
+    unknown = sorted(set(section) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"credit: unknown key(s) {unknown}")
+    if not isinstance(section.get("base_url"), str):
+        raise ConfigError("credit: key 'base_url' is required (the credit service's URL)")
+    kw: dict[str, Any] = {k: section[k] for k in ("timeout", "retries", "total_timeout", "path") if k in section}
+    if "secret_file" in section:
+        kw["secret"] = _read(base, "secret_file", section["secret_file"]).strip()
+    elif "secret_env" in section:
+        value = os.environ.get(section["secret_env"])
+        if not value:
+            raise ConfigError(f"credit: environment variable {section['secret_env']} (secret_env) is not set")
+        kw["secret"] = value
+    elif "private_key_file" in section and "service_public_key_file" in section:
+        from .signing import load_private_key, load_public_key
+
+        kw["private_key"] = load_private_key(_read(base, "private_key_file", section["private_key_file"]))
+        kw["service_public_key"] = load_public_key(_read(base, "service_public_key_file",
+                                                         section["service_public_key_file"]))
+    else:
+        raise ConfigError("credit: set secret_file/secret_env (HMAC) or private_key_file + service_public_key_file (RSA)")
+    try:
+        return CreditClient(section["base_url"], **kw)
+    except ValueError as e:
+        raise ConfigError(f"credit: {e}") from None
+
+
+def checker_from_config(config: Config, config_dir: Path | None, ws=None,
+                        lock: threading.Lock | None = None) -> CreditChecker:
+    """A checker that audits into the workspace (table credit_decisions) or a JSONL file."""
+    section = dict(config.credit)
+    base = config_dir or Path.cwd()
+    client = client_from_config(section, base)
+    lock = lock or threading.Lock()
+    if ws is not None:
+        audit: Any = _Locked(DuckDBAudit(ws.con), lock)
+    else:
+        audit = JsonlAudit(base / section.get("audit_jsonl", "credit_decisions.jsonl"))
+    from ..instalment_run import instalment_config
+
+    icfg = instalment_config(config)
+    outstanding = None
+    if ws is not None:
+        def outstanding(member_id: str) -> int:
+            with lock:
+                return workspace_outstanding(ws, icfg, member_id)
+    fail_open = section.get("fail_open_below_fen")
+    return CreditChecker(client, audit=audit, policy=CreditPolicy(fail_open_below_fen=fail_open),
+                         outstanding=outstanding, config=icfg if section.get("channel") else None,
+                         channel=section.get("channel"))
+
+
+def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
+    """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
+    cols = ", ".join(ORDER_COLUMNS)
+    orders = nw.from_native(ws.con.sql(f"SELECT {cols} FROM orders WHERE member_id = '{_esc(member_id)}' "
+                                       f"AND instalments > 0"))
+    plan = expand_plans(orders, icfg)
+    outcomes = nw.from_native(ws.con.sql(
+        "SELECT order_no, period_no, kind, order_rows FROM outcomes WHERE period_no IS NOT NULL "
+        "QUALIFY row_number() OVER (PARTITION BY order_no, period_no ORDER BY period_to DESC) = 1"))
+    return member_outstanding_fen(plan, outcomes, as_of or dt.date.today(), member_id)
+
+
+def _esc(s: str) -> str:
+    return s.replace("'", "''")
+
+
+class _Locked:
+    """Serialises audit writes with the workspace's other writers."""
+
+    def __init__(self, inner, lock: threading.Lock):
+        self.inner, self.lock = inner, lock
+
+    def record(self, rec) -> None:
+        """Write one audit record under the lock."""
+        with self.lock:
+            self.inner.record(rec)

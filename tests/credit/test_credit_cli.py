@@ -1,0 +1,68 @@
+"""paymatch credit check and POST /api/credit/check in `serve`: config → signed call → decision with the
+member's outstanding instalments from the workspace → audit row."""
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.config import load_config
+from paymatch.credit.signing import HmacSigner
+from paymatch.web.app import create_app
+from paymatch.workspace import Workspace
+
+from .fake_service import FakeCreditService
+
+runner = CliRunner()
+SECRET = b"shared-secret-for-tests"
+ORDERS = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
+H1,S1,M1,huabei,600.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:05,U1,gold,6
+"""
+
+
+def _config(tmp_path, url):
+    (tmp_path / "credit.secret").write_bytes(SECRET)
+    p = tmp_path / "rules.toml"
+    p.write_text(f'[credit]\nbase_url = "{url}"\nsecret_file = "credit.secret"\ntimeout = 1.0\nretries = 0\n'
+                 f"total_timeout = 2.0\n", encoding="utf-8")
+    return p
+
+
+def test_cli_approve_deny_and_outstanding(tmp_path):
+    w = tmp_path / "w.duckdb"
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    with Workspace(w) as ws:
+        ws.ingest_csv("orders", tmp_path / "orders.csv")
+    with FakeCreditService(HmacSigner(SECRET), available_fen=100_000) as svc:
+        cfg = _config(tmp_path, svc.url)
+        r = runner.invoke(app, ["credit", "check", "--member", "U2", "--amount", "300.00", "--term", "3",
+                                "--config", str(cfg), "--workspace", str(w)])
+        assert r.exit_code == 0 and "APPROVE" in r.output, r.output
+        # U1 still owes most of a 600.00 Huabei plan: 1000.00 available − outstanding < 500.00 asked
+        r = runner.invoke(app, ["credit", "check", "--member", "U1", "--amount", "500.00", "--term", "3",
+                                "--config", str(cfg), "--workspace", str(w)])
+        assert r.exit_code == 1 and "DENY" in r.output and "outstanding instalments" in r.output, r.output
+        svc.mode = "deny"
+        r = runner.invoke(app, ["credit", "check", "--member", "U2", "--amount", "1.00", "--term", "3",
+                                "--config", str(cfg), "--workspace", str(w)])
+        assert r.exit_code == 1 and "denied by credit service" in r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM credit_decisions").fetchall()[0][0] == 3
+
+
+def test_service_down_fails_closed(tmp_path):
+    cfg = _config(tmp_path, "http://127.0.0.1:9")  # nothing listens on the discard port
+    r = runner.invoke(app, ["credit", "check", "--member", "U2", "--amount", "1.00", "--term", "3", "--config", str(cfg)])
+    assert r.exit_code == 1 and "DENY" in r.output and "unavailable" in r.output
+    assert (tmp_path / "credit_decisions.jsonl").read_text().strip()
+
+
+def test_serve_mounts_credit_check(tmp_path):
+    with FakeCreditService(HmacSigner(SECRET)) as svc:
+        cfg = _config(tmp_path, svc.url)
+        ws = Workspace(tmp_path / "w.duckdb")
+        api = create_app(ws, load_config(cfg), tmp_path)
+        with TestClient(api) as client:
+            r = client.post("/api/credit/check", json={"member_id": "U9", "amount": "10.00", "term": 3})
+            assert r.status_code == 200 and r.json()["approve"] is True
+            assert client.get("/health").json()["endpoints"] == ["credit"]
+        ws.close()
