@@ -123,9 +123,11 @@ def fund_flow(
     a, b = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     with _open(workspace) as ws:
         if drill is not None:
-            _print_drill(drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores))
+            _print_drill(drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores,
+                                    key_scope=cfg.match.key_scope))
             return
-        rep = build_fund_flow(ws.con, a, b, by=by, grain=grain, lang=lng, detail=detail, stores=cfg.stores)
+        rep = build_fund_flow(ws.con, a, b, by=by, grain=grain, lang=lng, detail=detail, stores=cfg.stores,
+                              key_scope=cfg.match.key_scope)
         _render(rep, lng, excel, csv, json)
 
 

@@ -37,11 +37,17 @@ _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "orde
 _TOTAL = {"zh": "合计", "en": "Total"}
 
 
-def _dim_sql(by: str) -> tuple[str, str]:
+def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     """(SQL of the dimension value, the join it needs)."""
-    orders = ("LEFT JOIN (SELECT order_no, any_value(store_id) AS store_id, any_value(instalments) AS instalments, "
-              "any_value(json_extract_string(extra, '$.order_type')) AS order_type FROM orders GROUP BY order_no) o "
-              "ON o.order_no = t.order_no")
+    # The workspace keeps one order per key (order_no, plus merchant_id when order numbers are unique
+    # only per merchant number): loads reject duplicate keys and a newer load replaces the older
+    # row. Joining on that key therefore never multiplies a transaction row, so no dedupe pass over
+    # millions of orders is needed; only the columns the dimension uses are read.
+    on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
+    need = "store_id" if by == "store" else "instalments, json_extract_string(extra, '$.order_type') AS order_type"
+    orders = f"LEFT JOIN (SELECT order_no, {', '.join(key_scope) + ', ' if key_scope else ''}{need} FROM orders) o ON {on}"
+    if by == "store":
+        orders += " LEFT JOIN _pm_store_map m ON m.merchant_id = t.merchant_id"
     if by == "time":
         return "NULL::VARCHAR", ""
     if by == "channel":
@@ -49,8 +55,7 @@ def _dim_sql(by: str) -> tuple[str, str]:
     if by == "merchant":
         return "coalesce(t.merchant_id, '(unknown)')", ""
     if by == "store":
-        return ("coalesce(o.store_id, (SELECT m.store_id FROM _pm_store_map m WHERE m.merchant_id = t.merchant_id), "
-                "'(unknown)')"), orders
+        return "coalesce(o.store_id, m.store_id, '(unknown)')", orders
     if by == "order_type":
         return ("CASE WHEN o.order_no IS NULL THEN '(no order)' ELSE coalesce(o.order_type, "
                 "CASE WHEN o.instalments > 0 THEN 'instalment' ELSE 'regular' END) END"), orders
@@ -58,11 +63,11 @@ def _dim_sql(by: str) -> tuple[str, str]:
 
 
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
-             stores: dict[str, str] | None = None) -> str:
+             stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> str:
     """SQL of the successful transactions in the range with their ``bucket``, ``dim`` and ``key``."""
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
-    dim, join = _dim_sql(by)
+    dim, join = _dim_sql(by, tuple(key_scope))
     if by == "store":
         con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
         if stores:
@@ -83,18 +88,22 @@ _DETAIL_ORDER = "key, occurred_at, channel, channel_tx_id, type, refund_no, src_
 
 
 def drill(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str, key: str,
-          *, stores: dict[str, str] | None = None) -> pa.Table:
+          *, stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> pa.Table:
     """Exactly the transactions under summary row ``key`` (with their source file and line)."""
-    base = base_sql(con, date_from, date_to, by, grain, stores)
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope)
     return con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) WHERE key = {sql_str(key)} "
                    f"ORDER BY {_DETAIL_ORDER}").to_arrow_table()
 
 
 def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *, by: str = "time",
                     grain: str = "day", lang: str = "zh", detail: bool = True,
-                    stores: dict[str, str] | None = None) -> Report:
-    """The fund-flow report; ``detail`` adds the transaction sheet the summary rows link to."""
-    base = base_sql(con, date_from, date_to, by, grain, stores)
+                    stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> Report:
+    """The fund-flow report; ``detail`` adds the transaction sheet the summary rows link to.
+
+    ``stores``: config ``stores`` (merchant_id → store_id) for transactions without a known order;
+    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace).
+    """
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope)
     total_label = sql_str(_TOTAL[lang])
     summary = con.sql(f"""
       WITH agg AS (

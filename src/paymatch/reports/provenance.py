@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -19,18 +20,23 @@ def local_day_sql(alias: str = "") -> str:
 def sources_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, *,
                 kinds: tuple[str, ...] = ("orders", "refunds", "transactions")) -> tuple[Source, ...]:
     """The loaded files with rows in first..last (orders/refunds by creation day, transactions by bill day)."""
+    # Instants are compared with the period's bounds as instants (no per-row time-zone conversion):
+    # this scans millions of rows, so it must stay a plain range filter.
+    tz = ZoneInfo(TZ)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     parts = []
     if "transactions" in kinds:
-        parts.append(f"SELECT DISTINCT batch_id FROM transactions WHERE {local_day_sql()} BETWEEN $a AND $b")
+        parts.append("SELECT DISTINCT batch_id FROM transactions WHERE bill_date BETWEEN $a AND $b OR "
+                     "(bill_date IS NULL AND occurred_at >= $s AND occurred_at < $e)")
     for table in ("orders", "refunds"):
         if table in kinds:
-            parts.append(f"SELECT DISTINCT batch_id FROM {table} "
-                         f"WHERE CAST(timezone('{TZ}', created_at) AS DATE) BETWEEN $a AND $b")
+            parts.append(f"SELECT DISTINCT batch_id FROM {table} WHERE created_at >= $s AND created_at < $e")
     if not parts:
         return ()
     rows = con.execute(
         f"SELECT b.kind, b.source, b.sha256, b.rows FROM batches b WHERE b.batch_id IN ({' UNION '.join(parts)}) "
-        "ORDER BY b.kind, b.source", {"a": first, "b": last}
+        "ORDER BY b.kind, b.source", {"a": first, "b": last, "s": start, "e": end}
     ).fetchall()
     return tuple(Source(k, s, h, int(n or 0)) for k, s, h, n in rows)
 
