@@ -53,3 +53,31 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         .with_columns(c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None))
     )
 
+
+
+def compared_amount() -> nw.Expr:
+    """The channel figure compared with the shop's: the successful records' sum, else all records'."""
+    return nw.when(nw.col("c_succ").fill_null(0) > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
+
+
+def paired_columns(has_shop: nw.Expr, has_channel: nw.Expr) -> dict[str, nw.Expr]:
+    """Outcome columns that every shop row ↔ channel aggregate pairing fills the same way.
+
+    Expects the shop side's ``amount_fen`` and ``status`` beside the ``c_*`` aggregate columns.
+    """
+    compared = compared_amount()
+    return {
+        "channel_tx_id": nw.col("c_tx"),
+        "channel_tx_id_last": nw.when(nw.col("c_rows") > 1).then(nw.col("c_tx_last")),
+        "order_amount_fen": nw.col("amount_fen"),
+        "channel_amount_fen": compared,
+        "difference_fen": nw.when(has_shop & has_channel).then(compared - nw.col("amount_fen")),
+        "fee_fen": nw.col("c_fee"),
+        "settle_amount_fen": nw.col("c_settle"),
+        "order_status": nw.col("status"),
+        "channel_status": nw.col("c_status"),
+        "order_rows": has_shop.cast(nw.Int64),
+        "channel_rows": nw.col("c_rows").fill_null(0),
+        "order_total_fen": nw.col("amount_fen").fill_null(0),
+        "channel_total_fen": nw.col("c_total").fill_null(0),
+    }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate
+from .channel_side import aggregate, compared_amount, paired_columns
 from .expr import case, is_in, key_expr
 from .frames import finish
 from .params import MatchParams
@@ -60,8 +60,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     internal = is_in("channel", p.internal_methods)
     succ = nw.col("c_succ").fill_null(0)
     late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
-    compared = nw.when(succ > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
-    diff = compared - nw.col("amount_fen")
+    diff = compared_amount() - nw.col("amount_fen")
     expected = _expected_channel(p)
     wrong_channel = internal | (
         ~expected.is_null() & ((nw.col("c_channel") != expected) | (nw.col("c_channel_last") != expected))
@@ -93,8 +92,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         ],
         None,
     )
-    both = has_o & has_c
     return {
+        **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("P-"), nw.col("_pm_key")]),
         "kind": kind,
         "detail": detail,
@@ -102,19 +101,6 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "merchant_id": nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant")),
         "store_id": nw.col("store_id"),
         "order_no": nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),
-        "channel_tx_id": nw.col("c_tx"),
-        "channel_tx_id_last": nw.when(nw.col("c_rows") > 1).then(nw.col("c_tx_last")),
-        "order_amount_fen": nw.col("amount_fen"),
-        "channel_amount_fen": compared,
-        "difference_fen": nw.when(both).then(diff),
-        "fee_fen": nw.col("c_fee"),
-        "settle_amount_fen": nw.col("c_settle"),
-        "order_status": nw.col("status"),
-        "channel_status": nw.col("c_status"),
-        "order_rows": has_o.cast(nw.Int64),
-        "channel_rows": nw.col("c_rows").fill_null(0),
-        "order_total_fen": nw.col("amount_fen").fill_null(0),
-        "channel_total_fen": nw.col("c_total").fill_null(0),
         "order_channel": nw.col("channel"),
         "occurred_at": nw.coalesce(nw.col("paid_at"), nw.col("c_occurred"), nw.col("created_at")),
     }

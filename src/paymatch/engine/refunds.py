@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate
+from .channel_side import aggregate, compared_amount, paired_columns
 from .expr import case
 from .frames import finish
 from .params import MatchParams
@@ -49,8 +49,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     shop_ok = (nw.col("status") == "success").fill_null(False)
     succ = nw.col("c_succ").fill_null(0)
     late = (nw.col("created_at") >= nw.lit(p.cross_day_from_utc)).fill_null(False)
-    compared = nw.when(succ > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
-    diff = compared - nw.col("amount_fen")
+    diff = compared_amount() - nw.col("amount_fen")
     kind = case(
         [
             (has_o & ~shop_ok & (succ == 0), "refund_pending"),
@@ -63,8 +62,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         ],
         "refund_matched",
     )
-    both = has_o & has_c
     return {
+        **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("R-"), nw.col("_pm_key")]),
         "kind": kind,
         "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late")),
@@ -73,19 +72,6 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "store_id": nw.col("_pm_store"),
         "order_no": nw.col("_pm_order_no"),
         "refund_no": nw.coalesce(nw.col("refund_no"), nw.col("c_refund_no")),
-        "channel_tx_id": nw.col("c_tx"),
-        "channel_tx_id_last": nw.when(nw.col("c_rows") > 1).then(nw.col("c_tx_last")),
-        "order_amount_fen": nw.col("amount_fen"),
-        "channel_amount_fen": compared,
-        "difference_fen": nw.when(both).then(diff),
-        "fee_fen": nw.col("c_fee"),
-        "settle_amount_fen": nw.col("c_settle"),
-        "order_status": nw.col("status"),
-        "channel_status": nw.col("c_status"),
-        "order_rows": has_o.cast(nw.Int64),
-        "channel_rows": nw.col("c_rows").fill_null(0),
-        "order_total_fen": nw.col("amount_fen").fill_null(0),
-        "channel_total_fen": nw.col("c_total").fill_null(0),
         "order_channel": nw.col("_pm_method"),
         "occurred_at": nw.coalesce(nw.col("created_at"), nw.col("c_occurred")),
     }
