@@ -1,0 +1,31 @@
+"""Rules as configuration: the example file is valid and states the defaults; bad keys get clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from paymatch.config import Config, load_config
+from paymatch.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
+
+
+def test_example_is_the_defaults():
+    assert load_config(EXAMPLE) == Config()
+
+
+def test_yaml_and_errors(tmp_path):
+    y = tmp_path / "rules.yaml"
+    y.write_text("match:\n  amount_tolerance_fen: 5\n  key_scope: [merchant_id]\n", encoding="utf-8")
+    c = load_config(y)
+    assert c.match.amount_tolerance_fen == 5 and c.match.key_scope == ["merchant_id"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('timezone = "Mars/Olympus"\n[report]\ngroup_by = ["colour"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad)
+    msg = str(e.value)
+    assert "bad.toml: key 'timezone'" in msg and "key 'report.group_by.0'" in msg and "Hint:" in msg
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[match\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)
