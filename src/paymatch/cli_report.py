@@ -163,5 +163,5 @@ def anomalies(
     lng = _lang(lang, cfg)
     with _open(workspace) as ws:
         rep = build_anomalies(ws.con, parse_date(date_from, "--from"), parse_date(date_to, "--to"),
-                              rules=cfg.anomalies, lang=lng)
+                              rules=cfg.anomalies, lang=lng, key_scope=cfg.match.key_scope)
         _render(rep, lng, excel, csv, json)

@@ -27,8 +27,9 @@ def board():
     def pay(store, member, amount, when, order=None, status="success", channel="wechat"):
         nonlocal n
         n += 1
-        order = order or f"O{n}"
-        orders.append((order, store, f"M-{store}", "wechat", amount, "paid", when, when, member, "regular", 0))
+        if order is None:  # a new order; a retry reuses it (the workspace holds one row per order_no)
+            order = f"O{n}"
+            orders.append((order, store, f"M-{store}", "wechat", amount, "paid", when, when, member, "regular", 0))
         txs.append((channel, f"M-{store}", f"T{n}", order, "payment", None, None, amount, amount // 100, None, status,
                     when, None, None))
         return order

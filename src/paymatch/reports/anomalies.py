@@ -53,15 +53,17 @@ def _setting(rules: AnomalyRules, name: str, default):
     return getattr(rules, name, default)
 
 
-def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date) -> None:
+def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...]) -> None:
     day = local_day_sql("t")
+    # one order per workspace key (see fundflow._dim_sql), so the join cannot multiply rows
+    on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
+    extra = "".join(f", {k}" for k in key_scope)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
       SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
              coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
       FROM transactions t
-      LEFT JOIN (SELECT order_no, any_value(store_id) AS store_id, any_value(member_id) AS member_id
-                 FROM orders GROUP BY order_no) o ON o.order_no = t.order_no
+      LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
 
 
@@ -107,13 +109,16 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
                 RANGE BETWEEN INTERVAL {rules.refund_count_window_hours} HOUR PRECEDING AND CURRENT ROW) AS n
               FROM _pm_anom_tx WHERE type = 'refund' AND status = 'success' AND member_id IS NOT NULL))
           WHERE rk = 1 AND n >= {rules.refund_count_threshold}""",
+        # candidates first with a bare count (cheap over millions of orders), details only for them
         "repeated_attempts": f"""
           SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
             any_value(member_id), order_no, min(channel_tx_id), min(local_time),
             CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), count(*),
             {rules.repeat_attempts_threshold}, count(*)::VARCHAR || ' payment rows for one order'
-          FROM _pm_anom_tx WHERE type = 'payment' AND order_no IS NOT NULL
-          GROUP BY order_no HAVING count(*) >= {rules.repeat_attempts_threshold}""",
+          FROM _pm_anom_tx WHERE type = 'payment' AND order_no IN (
+            SELECT order_no FROM _pm_anom_tx WHERE type = 'payment' AND order_no IS NOT NULL
+            GROUP BY order_no HAVING count(*) >= {rules.repeat_attempts_threshold})
+          GROUP BY order_no""",
         "refund_exceeds_payment": """
           SELECT 'refund_exceeds_payment', any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel),
             any_value(r.member_id), r.order_no, min(r.channel_tx_id), max(r.local_time),
@@ -121,7 +126,9 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
             'refunds ' || sum(r.amount_fen)::VARCHAR || ' fen > payments ' || coalesce(any_value(p.paid), 0)::VARCHAR || ' fen'
           FROM _pm_anom_tx r LEFT JOIN (
             SELECT order_no, sum(amount_fen) AS paid FROM transactions
-            WHERE type = 'payment' AND status = 'success' GROUP BY order_no) p USING (order_no)
+            WHERE type = 'payment' AND status = 'success'
+              AND order_no IN (SELECT order_no FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
+            GROUP BY order_no) p USING (order_no)
           WHERE r.type = 'refund' AND r.status = 'success' AND r.order_no IS NOT NULL
           GROUP BY r.order_no HAVING sum(r.amount_fen) > coalesce(any_value(p.paid), 0)""",
         "night_spike": f"""
@@ -137,12 +144,16 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
 
 
 def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
-                    rules: AnomalyRules | None = None, lang: str = "zh") -> Report:
-    """The anomaly board for date_from..date_to (see the module docstring for the rules)."""
+                    rules: AnomalyRules | None = None, lang: str = "zh",
+                    key_scope: tuple[str, ...] | list[str] = ()) -> Report:
+    """The anomaly board for date_from..date_to (see the module docstring for the rules).
+
+    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace).
+    """
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     rules = rules or AnomalyRules()
-    _base(con, date_from, date_to)
+    _base(con, date_from, date_to, tuple(key_scope))
     _thresholds(con, rules)
     # each rule's columns are positional; the alias list names them the same way for every rule
     union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})" for sql in rule_sql(rules).values())
