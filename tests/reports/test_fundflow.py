@@ -92,3 +92,24 @@ def test_days_are_asia_shanghai_days():
     assert got == {"2026-11-01": 200 + 300, "2026-12-01": 100, "合计": 600}
     assert keys == ["2026-11-01|S9", "2026-12-01|S9", "Total"]
     assert keys_plain == ["2026-11-01|(unknown)", "2026-12-01|(unknown)", "合计"]
+
+
+def test_orders_keyed_per_merchant_number():
+    """With match.key_scope = ['merchant_id'] the same order number under two merchant numbers is two orders."""
+    from paymatch.reports.anomalies import build_anomalies
+
+    when = dt.datetime(2026, 11, 5, 4, tzinfo=dt.UTC)
+    txs = [{"channel": "wechat", "merchant_id": m, "channel_tx_id": f"T{m}", "order_no": "O1", "type": "payment",
+            "refund_no": None, "channel_refund_id": None, "amount_fen": fen, "fee_fen": 0, "settle_amount_fen": None,
+            "status": "success", "occurred_at": when, "bill_date": None, "method": None, "src_file": "t.csv",
+            "src_line": 2} for m, fen in (("MA", 100), ("MB", 250))]
+    with Workspace(None) as w:
+        w.ingest_transactions(pa.Table.from_pylist(txs, TRANSACTION_ARROW), source="t.csv")
+        w.con.execute("INSERT INTO orders (order_no, store_id, merchant_id, amount_fen, status, member_id) VALUES "
+                      "('O1', 'SA', 'MA', 100, 'paid', 'U1'), ('O1', 'SB', 'MB', 250, 'paid', 'U2')")
+        day = dt.date(2026, 11, 5)
+        rep = build_fund_flow(w.con, day, day, by="store", key_scope=["merchant_id"])
+        got = {r["dim"]: r["inflow_fen"] for r in rep.table("summary").arrow().to_pylist() if not r["_pm_total"]}
+        board = build_anomalies(w.con, day, day, key_scope=["merchant_id"])
+        assert board.table("anomalies").arrow().num_rows == 0
+    assert got == {"SA": 100, "SB": 250}
