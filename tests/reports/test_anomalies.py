@@ -103,3 +103,19 @@ def test_thresholds_come_from_config(board):
     assert "frequent_refunds" not in f and "repeated_attempts" not in f
     f = _flags(w, night_start_hour=22, night_end_hour=23)
     assert "night_spike" not in f
+
+
+def test_store_refund_window_when_configured(board):
+    w, _ = board
+
+    class Rules(AnomalyRules):
+        """The config model plus the key this rule reads (proposed for config.AnomalyRules)."""
+
+        store_refund_count_threshold: int | None = None
+
+    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4),
+                          rules=Rules(store_refund_count_threshold=5, refund_count_window_hours=48))
+    got = sorted((r["detail"], r["metric"]) for r in rep.table("anomalies").arrow().to_pylist()
+                 if r["rule"] == "frequent_refunds")
+    # member UF: 3 refunds; store S2: UO's 2 and UF's 3 fall in one 48 h window
+    assert got == [("3 refunds within 48 h for member UF", 3), ("5 refunds within 48 h for store S2", 5)]

@@ -9,7 +9,9 @@ thresholds come from ``config.anomalies``:
                           than ``large_zscore`` standard deviations above its store's mean payment in the
                           range (only for stores with at least ``MIN_ZSCORE_SAMPLE`` payments).
   frequent_refunds        a member with ≥ ``refund_count_threshold`` refunds within any
-                          ``refund_count_window_hours`` window (one row per member, at the worst window).
+                          ``refund_count_window_hours`` window (one row per member, at the worst window);
+                          likewise a store with ≥ ``store_refund_count_threshold`` (a key the config model
+                          does not have yet; off by default).
   repeated_attempts       an order with ≥ ``repeat_attempts_threshold`` payment rows (any status).
   refund_exceeds_payment  an order whose successful channel refunds (in the range) total more than its
                           successful channel payments (any day).
@@ -85,7 +87,9 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
     night = f"(hour(local_time) >= {s} AND hour(local_time) < {e})" if s < e else \
         f"(hour(local_time) >= {s} OR hour(local_time) < {e})"
     pay = "type = 'payment' AND status = 'success'"
-    return {
+    hours = rules.refund_count_window_hours
+    store_thr = _setting(rules, "store_refund_count_threshold", None)
+    sqls = {
         "large_amount": f"""
           SELECT 'large_amount' AS rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
             local_time AS occurred_at, amount_fen, CASE WHEN amount_fen >= thr THEN amount_fen ELSE z END AS metric,
@@ -100,15 +104,7 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
                            FROM _pm_anom_tx WHERE {pay} GROUP BY store_id) st USING (store_id)
                 WHERE {pay})
           WHERE amount_fen >= thr OR z > {rules.large_zscore}""",
-        "frequent_refunds": f"""
-          SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
-            local_time, amount_fen, n, {rules.refund_count_threshold},
-            n::VARCHAR || ' refunds within {rules.refund_count_window_hours} h' FROM (
-            SELECT *, row_number() OVER (PARTITION BY member_id ORDER BY n DESC, local_time, channel_tx_id) AS rk FROM (
-              SELECT *, count(*) OVER (PARTITION BY member_id ORDER BY local_time
-                RANGE BETWEEN INTERVAL {rules.refund_count_window_hours} HOUR PRECEDING AND CURRENT ROW) AS n
-              FROM _pm_anom_tx WHERE type = 'refund' AND status = 'success' AND member_id IS NOT NULL))
-          WHERE rk = 1 AND n >= {rules.refund_count_threshold}""",
+        "frequent_refunds": _frequent_refunds("member_id", rules.refund_count_threshold, hours),
         # candidates first with a bare count (cheap over millions of orders), details only for them
         "repeated_attempts": f"""
           SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
@@ -141,6 +137,22 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
             WINDOW s AS (PARTITION BY store_id))
           WHERE usual IS NOT NULL AND n >= {night_min} AND n > {factor} * usual""",
     }
+    if store_thr:  # a store's refunds in a window: off unless configured (busy stores refund every hour)
+        sqls["frequent_refunds"] += " UNION ALL " + _frequent_refunds("store_id", int(store_thr), hours)
+    return sqls
+
+
+def _frequent_refunds(scope: str, threshold: int, hours: int) -> str:
+    """Refunds per ``scope`` (member_id or store_id) in a sliding window; one row per scope value, at its worst window."""
+    return f"""
+      SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
+        local_time, amount_fen, n, {threshold},
+        n::VARCHAR || ' refunds within {hours} h for {scope.removesuffix('_id')} ' || {scope} FROM (
+        SELECT *, row_number() OVER (PARTITION BY {scope} ORDER BY n DESC, local_time, channel_tx_id) AS rk FROM (
+          SELECT *, count(*) OVER (PARTITION BY {scope} ORDER BY local_time
+            RANGE BETWEEN INTERVAL {hours} HOUR PRECEDING AND CURRENT ROW) AS n
+          FROM _pm_anom_tx WHERE type = 'refund' AND status = 'success' AND {scope} IS NOT NULL))
+      WHERE rk = 1 AND n >= {threshold}"""
 
 
 def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
