@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import sys
 import time
@@ -11,31 +10,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from .cli_common import console, handle_errors as _errors
 from .config import load_config
 from .errors import PaymatchError
 
 app = typer.Typer(help="paymatch: reconcile orders and refunds with what payment channels report.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (embedded, default) or spark")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="rules file (TOML or YAML)", exists=True, dir_okay=False)]
-
-
-def _errors(fn):
-    """Translate paymatch errors into a clear message and exit code 2, in one place."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except PaymatchError as e:
-            err.print(f"[bold red]error:[/bold red] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-    return wrapper
 
 
 def _status(msg: str):
@@ -146,7 +131,7 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
                     data = path.read_bytes() if path is not None and path.is_file() else r.name.encode()
                     ws.quarantine(channel=r.channel or "?", source=r.name, payload=data, reason=str(r.error))
         msgs = "\n".join(f"  {r.name}: {r.error}" for r in rejected)
-        where = f" (kept aside in the workspace's quarantine table)" if workspace is not None else ""
+        where = " (kept aside in the workspace's quarantine table)" if workspace is not None else ""
         raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; nothing was reconciled:\n{msgs}")
     return good
 

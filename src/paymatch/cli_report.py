@@ -7,22 +7,19 @@ folder, JSON file, and a short table on the terminal). The lead mounts it in cli
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
+from .cli_common import console, handle_errors as _errors
 from .config import load_config
 from .errors import PaymatchError
 
 report_app = typer.Typer(help="Reports from a workspace: reconciliation, fund flow, anomalies.",
                          no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", help="DuckDB workspace file", dir_okay=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="rules file (TOML or YAML)", exists=True, dir_okay=False)]
@@ -32,18 +29,6 @@ JsonOpt = Annotated[Optional[Path], typer.Option("--json", help="write a JSON do
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="zh (default from config) or en")]
 FromOpt = Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD, Asia/Shanghai)")]
 ToOpt = Annotated[str, typer.Option("--to", help="last day (YYYY-MM-DD)")]
-
-
-def _errors(fn):
-    """Translate paymatch errors into a clear message and exit code 2."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except PaymatchError as e:
-            err.print(f"[bold red]error:[/bold red] {e}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-    return wrapper
 
 
 def _open(workspace: Path):
@@ -164,4 +149,24 @@ def anomalies(
     with _open(workspace) as ws:
         rep = build_anomalies(ws.con, parse_date(date_from, "--from"), parse_date(date_to, "--to"),
                               rules=cfg.anomalies, lang=lng, key_scope=cfg.match.key_scope)
+        _render(rep, lng, excel, csv, json)
+
+
+@report_app.command()
+@_errors
+def instalments(
+    workspace: WorkspaceOpt, date_from: FromOpt, date_to: ToOpt,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="status date (default: --to)")] = None,
+    excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
+) -> None:
+    """Instalment report (分期报表): outstanding and overdue periods, seller-borne interest, per channel/store/term."""
+    from .instalment_run import instalment_config
+    from .reports.instalments import build_instalments
+    from .reports.periods import parse_date
+
+    cfg = load_config(config)
+    lng = _lang(lang, cfg)
+    first, last = parse_date(date_from), parse_date(date_to)
+    with _open(workspace) as ws:
+        rep = build_instalments(ws.con, first, last, parse_date(as_of) if as_of else last, instalment_config(cfg))
         _render(rep, lng, excel, csv, json)

@@ -146,7 +146,7 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         from .instalment_run import add_outcomes
 
         progress(f"matching instalment periods {instalments}")
-        extra_control = add_outcomes(ws.con, sel.orders, instalments, config, as_of, table)
+        extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table)
     progress("checking control totals")
     summary = summarize(ws.con, table, _input_totals(ws, sel, leave_out), extra_control)
     run_id = _run_id(ws, sel, config, engine, period)

@@ -48,3 +48,31 @@ def test_instalment_periods_in_outcomes(tmp_path):
     ct = summary["control_totals"]
     assert ct["instalment_flows"]["input_rows"] == 5 and ct["orders"]["input_rows"] == 2
     assert summary["conservation"] is True, ct
+
+
+def test_workspace_run_and_instalment_report(tmp_path):
+    from openpyxl import load_workbook
+
+    for name, text in (("orders.csv", ORDERS), ("tx.csv", TXS), ("flows.csv", FLOWS)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    w = str(tmp_path / "w.duckdb")
+    assert runner.invoke(app, ["ingest", "--workspace", w, "--orders", str(tmp_path / "orders.csv"),
+                               "--transactions", str(tmp_path / "tx.csv")]).exit_code == 0
+    r = runner.invoke(app, ["reconcile", "--workspace", w, "--date", "2026-11-20", "--instalments",
+                            str(tmp_path / "flows.csv"), "--as-of", "2026-11-20"])
+    assert r.exit_code == 0, r.output
+    xlsx = tmp_path / "inst.xlsx"
+    r = runner.invoke(app, ["report", "instalments", "--workspace", w, "--from", "2026-11-01", "--to", "2026-11-30",
+                            "--as-of", "2026-11-20", "--excel", str(xlsx), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    sheet = load_workbook(xlsx, read_only=True)["Instalments"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    got = {(r[header.index("Channel")], r[header.index("Term")]): r for r in body}
+    # independently: P2 (alipay_pay_later, 600.00 in 6) has periods 3..6 open = 400.00, period 3 overdue;
+    # P1 (wechat_payscore, 3): periods 1-2 received, period 3 short-paid (99.00) so still open; H1 (huabei 120.00 in 3, paid up front) settles on due dates
+    p2 = got[("alipay_pay_later", 6)]
+    assert p2[header.index("Outstanding periods")] == 4 and p2[header.index("Outstanding")] == 400.00
+    assert p2[header.index("Overdue periods")] == 1 and p2[header.index("Overdue")] == 100.00
+    p1 = got[("wechat_payscore", 3)]
+    assert p1[header.index("Outstanding periods")] == 1 and p1[header.index("Overdue periods")] == 1

@@ -19,12 +19,17 @@ def _cols(cols: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Selections:
-    """SQL for orders, refunds, txs (with origin and _pm_row) and order_dims of one run."""
+    """SQL for orders, refunds, txs (with origin and _pm_row) and order_dims of one run.
+
+    instalment_orders: the orders whose instalment plans the run checks (a plan spans months, so in
+    workspace mode these are all stored orders with instalments, not only the window's).
+    """
 
     orders: str
     refunds: str
     txs: str
     order_dims: str
+    instalment_orders: str = ""
 
 
 def _in(batch_ids: list[str]) -> str:
@@ -40,6 +45,7 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selecti
         txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions "
             f"WHERE batch_id IN {_in(txs)}",
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+        instalment_orders=o,
     )
 
 
@@ -66,4 +72,5 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         refunds=refunds,
         txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions WHERE {tx_where}",
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+        instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
     )
