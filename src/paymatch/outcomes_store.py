@@ -23,7 +23,7 @@ CSV_COLUMNS = [
     "outcome_id", "kind", "channel", "merchant_id", "store_id", "order_no", "refund_no", "channel_tx_id",
     "order_amount_fen", "channel_amount_fen", "difference_fen", "fee_fen", "settle_amount_fen",
     "order_status", "channel_status", "order_rows", "channel_rows", "order_channel", "occurred_at",
-    "detail", "channel_tx_id_last", "period_no", "due_date", "plan_status", "reason",
+    "period_no", "due_date", "plan_status", "reason",
 ]
 _DUCK = {"String": "VARCHAR", "Int64": "BIGINT", "Datetime": "TIMESTAMP"}
 
@@ -105,7 +105,8 @@ def materialize(con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, st
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    """Write outcomes.csv (UTF-8, header, sorted by outcome_id so reruns produce identical files)."""
+    """Write outcomes.csv (UTF-8, header). Row order is not significant (ids are stable; sorting a
+    10-million-row file cost more than the whole match, so it is left to whoever reads it)."""
     special = {
         # occurred_at is naive UTC inside; the file shows Asia/Shanghai time (the session zone) with its offset
         "occurred_at": "strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at",
@@ -113,7 +114,7 @@ def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     }
     cols = ", ".join(special.get(c, c) for c in CSV_COLUMNS)
     tmp = path.with_suffix(".csv.part")
-    con.execute(f"COPY (SELECT {cols} FROM {table} ORDER BY outcome_id) TO '{tmp}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY (SELECT {cols} FROM {table}) TO '{tmp}' (HEADER, DELIMITER ',')").fetchall()
     tmp.replace(path)
 
 

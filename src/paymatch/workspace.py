@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +78,10 @@ def _ddl() -> list[str]:
 class Workspace:
     """A DuckDB workspace file (``path``) or an in-memory one (``path=None``)."""
 
-    def __init__(self, path: str | Path | None = None, *, threads: int | None = None):
+    def __init__(self, path: str | Path | None = None, *, threads: int | None = None,
+                 memory_limit: str | None = None):
+        """Open (or create) the workspace. ``memory_limit`` (e.g. '3GB'; default $PAYMATCH_MEMORY_LIMIT,
+        else 3500MB) caps DuckDB's buffers; larger work spills to a temp directory instead of growing RSS."""
         self.path = str(path) if path else None
         try:
             self.con = duckdb.connect(self.path or ":memory:")
@@ -83,6 +89,10 @@ class Workspace:
             raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e
         self.con.execute(f"SET TimeZone='{TZ}'")
         self.con.execute("SET enable_progress_bar=false")
+        limit = memory_limit or os.environ.get("PAYMATCH_MEMORY_LIMIT", "3500MB")
+        self.con.execute(f"SET memory_limit='{limit}'")
+        self._spill = tempfile.mkdtemp(prefix="_pm_spill_")
+        self.con.execute(f"SET temp_directory='{self._spill}'")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
         for stmt in _ddl():
@@ -92,8 +102,9 @@ class Workspace:
         ensure_outcome_tables(self.con)
 
     def close(self) -> None:
-        """Close the connection (the file stays)."""
+        """Close the connection (the file stays) and remove the spill directory."""
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def __enter__(self) -> "Workspace":
         return self

@@ -150,6 +150,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
 
 
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged:
+    con.execute("SET preserve_insertion_order=true")  # rowid must follow the file: it gives line numbers
     header = _header(readable, original)
     present = set(header)
     missing = [f.name for f in spec if f.required and f.name not in present]
