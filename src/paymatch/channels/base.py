@@ -9,6 +9,7 @@ which the parser has checked against the parsed rows (a bill whose totals don't 
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -37,3 +38,14 @@ class ParsedBill:
     transactions: pa.Table
     totals: dict[str, int] = field(default_factory=dict)
     extra: pa.Table | None = None
+
+
+def zip_member_name(info: zipfile.ZipInfo) -> str:
+    """A zip member's name as the channel meant it: Chinese tools write GBK bytes without the UTF-8
+    flag, which ``zipfile`` decodes as cp437; undo that when the flag is absent."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gb18030")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename

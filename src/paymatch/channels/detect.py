@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from paymatch.channels.base import ParsedBill
+from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.channels.profile_xlsx import is_xlsx, xlsx_head
 from paymatch.channels.profiles import Profile, builtin_profiles, load_profile_dir
 from paymatch.errors import LoadError, PaymatchError, Problem
@@ -58,16 +58,6 @@ class Entry:
 def _damaged(name: str, what: str, exc: BaseException) -> LoadError:
     return LoadError([Problem(name, None, None, None, f"damaged {what}: {exc}")],
                      hint="download or copy the file again; it is truncated or corrupt")
-
-
-def _zip_name(info: zipfile.ZipInfo) -> str:
-    # without the UTF-8 flag, zipfile decoded the name as cp437; Chinese tools wrote GBK bytes
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("gb18030")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
 
 
 def _skip_reason(name: str, data: bytes) -> str | None:
@@ -125,7 +115,7 @@ def _unzip(name: str, data: bytes, sha: str, depth: int) -> Iterator[Entry]:
         if not archive.infolist():
             raise zipfile.BadZipFile("no members")
         # an encrypted member (flag bit 0) cannot be read: None marks it
-        members = [(_zip_name(i), None if i.flag_bits & 0x1 else archive.read(i))
+        members = [(zip_member_name(i), None if i.flag_bits & 0x1 else archive.read(i))
                    for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
         yield Entry(name, sha256=sha, error=_damaged(name, "zip file", exc))

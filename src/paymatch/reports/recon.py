@@ -42,8 +42,7 @@ TITLES = {"day": ("对账日报", "Daily reconciliation report"), "week": ("对�
 _NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "duplicate_record")
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _NONE = "(none)"
-#: labels for kinds the engine produces beyond schema.KIND_LABEL_ZH
-LABEL_ZH = {**KIND_LABEL_ZH, "channel_mismatch": "渠道不符", "unconfirmed": "未确认(仅有通知)"}
+LABEL_ZH = KIND_LABEL_ZH
 
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
 MEASURES = [

@@ -18,7 +18,7 @@ from dataclasses import replace
 from paymatch.channels.alipay.detail import parse_detail
 from paymatch.channels.alipay.layout import DETAIL_START, SUMMARY_START, decode_head
 from paymatch.channels.alipay.summary import cross_check, parse_summary
-from paymatch.channels.base import ParsedBill
+from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.errors import LoadError, Problem
 
 
@@ -50,16 +50,6 @@ def parse(data: bytes, source: str) -> ParsedBill:
                     hint="Alipay bills start with '#支付宝业务明细查询' lines and are GBK-encoded")
 
 
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """Zip member name as Alipay meant it: GBK bytes that zipfile read as cp437 unless flagged UTF-8."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        return info.filename.encode("cp437").decode("gb18030")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
-
-
 def parse_zip(data: bytes, source: str) -> list[ParsedBill]:
     """Parse every Alipay CSV in a downloaded bill zip; details first, then summaries.
 
@@ -71,7 +61,7 @@ def parse_zip(data: bytes, source: str) -> list[ParsedBill]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        members = [(_member_name(i), archive.read(i)) for i in infos]
+        members = [(zip_member_name(i), archive.read(i)) for i in infos]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise LoadError([Problem(source, None, None, None, f"damaged zip: {exc}")],
                         hint="download the bill again") from None
