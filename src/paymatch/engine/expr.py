@@ -34,3 +34,10 @@ def is_in(col: str, values: Sequence[str]) -> nw.Expr:
     if not values:
         return nw.lit(False)
     return nw.col(col).is_in(list(values)).fill_null(False)
+
+
+def settle_channel_expr(mapping: dict[str, str], method_col: str) -> nw.Expr:
+    """The channel expected to settle a payment method, or NULL when the method is not mapped."""
+    if not mapping:
+        return nw.lit(None, dtype=nw.String)
+    return case([(nw.col(method_col) == m, c) for m, c in sorted(mapping.items())], None)

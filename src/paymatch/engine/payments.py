@@ -20,7 +20,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .channel_side import aggregate, compared_amount, paired_columns
-from .expr import case, is_in, key_expr
+from .expr import case, is_in, key_expr, settle_channel_expr
 from .frames import finish
 from .params import MatchParams
 
@@ -47,13 +47,6 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams) ->
     return finish(j, _classify(p))
 
 
-def _expected_channel(p: MatchParams) -> nw.Expr:
-    """The channel expected to settle the order's method, or NULL when the method is not mapped."""
-    if not p.settle_channel:
-        return nw.lit(None, dtype=nw.String)
-    return case([(nw.col("channel") == m, c) for m, c in sorted(p.settle_channel.items())], None)
-
-
 def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     has_o, has_c = nw.col("_pm_has_o"), nw.col("_pm_has_c")
     paidlike = is_in("status", PAID)
@@ -61,7 +54,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     succ = nw.col("c_succ").fill_null(0)
     late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
     diff = compared_amount() - nw.col("amount_fen")
-    expected = _expected_channel(p)
+    expected = settle_channel_expr(p.settle_channel, "channel")
     wrong_channel = internal | (
         ~expected.is_null() & ((nw.col("c_channel") != expected) | (nw.col("c_channel_last") != expected))
     ).fill_null(False)

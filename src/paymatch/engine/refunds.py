@@ -16,7 +16,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .channel_side import aggregate, compared_amount, paired_columns
-from .expr import case
+from .expr import case, settle_channel_expr
 from .frames import finish
 from .params import MatchParams
 
@@ -67,7 +67,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "outcome_id": nw.concat_str([nw.lit("R-"), nw.col("_pm_key")]),
         "kind": kind,
         "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late")),
-        "channel": nw.coalesce(nw.col("c_channel"), nw.col("_pm_method")),
+        "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
+                               nw.col("_pm_method")),
         "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),
         "store_id": nw.col("_pm_store"),
         "order_no": nw.col("_pm_order_no"),
