@@ -159,8 +159,7 @@ def ingest(
                 r = ws.ingest_csv(kind, f, encoding=encoding, key_scope=scope if kind == "orders" else ())
                 console.print(f"{kind:12} {f}: " + ("already loaded, unchanged" if r.skipped else f"{r.rows:,} rows ({r.batch_id})"))
         for bill in parsed:
-            r = ws.ingest_transactions(bill.transactions, source=bill.source, sha256=bill.sha256, origin="bill",
-                                       meta={"channel": bill.channel, "kind": bill.kind, "totals": bill.totals})
+            r = ws.store_bill(bill)
             console.print(f"{bill.channel:12} {bill.source}: " + ("already loaded, unchanged" if r.skipped else f"{r.rows:,} rows ({bill.kind})"))
 
 

@@ -78,10 +78,7 @@ def pull_day(ws: Workspace, accts: list[Account], day: dt.date) -> list[PullResu
                 results.append(PullResult(acct.channel, acct.label, kind, 0, False, sha, str(e)))
                 continue
             for bill in bills:
-                r = ws.ingest_transactions(
-                    bill.transactions, source=bill.source,
-                    sha256=hashlib.sha256((sha + bill.kind).encode()).hexdigest(), origin="bill",
-                    meta={"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, "file_sha256": sha,
-                          "bill_date": str(day), "account": acct.label})
+                r = ws.store_bill(bill, account=acct.label,
+                                  meta={"file_sha256": sha, "bill_date": str(day), "account": acct.label})
                 results.append(PullResult(acct.channel, acct.label, bill.kind, r.rows, r.skipped, sha))
     return results

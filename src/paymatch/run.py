@@ -83,10 +83,9 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             t_ids.append(ws.ingest_csv("transactions", t, encoding=encoding).batch_id)
         for bill in extra_bills or []:
             progress(f"loading bill {bill.source}")
-            res = ws.ingest_transactions(bill.transactions, source=bill.source, sha256=bill.sha256,
-                                         origin="bill", meta={"channel": bill.channel, "kind": bill.kind,
-                                                              "totals": bill.totals})
-            t_ids.append(res.batch_id)
+            res = ws.store_bill(bill)
+            if res.kind == "transactions":
+                t_ids.append(res.batch_id)
         dates = ws.bill_dates(t_ids) if t_ids else None
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         sel = by_batches([o.batch_id], r_ids or ["-"], t_ids or ["-"])

@@ -65,6 +65,12 @@ def _ddl() -> list[str]:
            period_from DATE, period_to DATE, engine VARCHAR, inputs VARCHAR, config_sha256 VARCHAR, summary VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS quarantine (item_id VARCHAR PRIMARY KEY, channel VARCHAR, source VARCHAR,
            sha256 VARCHAR, reason VARCHAR, payload BLOB, received_at TIMESTAMPTZ)""",
+        # the channel account's own money movements (WeChat 资金账单): income, refunds, fees, withdrawals;
+        # kept for fund reports and the coming settlement ↔ bank matching
+        """CREATE TABLE IF NOT EXISTS fund_flows (channel VARCHAR, account VARCHAR, booked_at TIMESTAMPTZ,
+           business_no VARCHAR, flow_no VARCHAR, name VARCHAR, business_type VARCHAR, direction VARCHAR,
+           amount_fen BIGINT, balance_fen BIGINT, note VARCHAR, voucher_no VARCHAR, src_file VARCHAR,
+           src_line BIGINT, batch_id VARCHAR)""",
     ]
     for table, cols in _TABLE_COLUMNS.items():
         defs = [f"{c} {DUCK_TYPES[c]}" for c in cols]
@@ -167,6 +173,41 @@ class Workspace:
         staged = Staged("transactions", tname, table.num_rows, source)
         self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
         return IngestResult(batch_id, "transactions", source, table.num_rows, False)
+
+    def ingest_fund_flows(self, table: pa.Table, *, channel: str, account: str | None, source: str,
+                          sha256: str) -> IngestResult:
+        """Store a fund-flow bill's rows (``channels.wechat.fundflow.FUNDFLOW_ARROW``); idempotent by content hash."""
+        batch_id = f"fund_flows:{sha256[:20]}"
+        if self.batch_exists(batch_id):
+            return IngestResult(batch_id, "fund_flows", source, 0, True)
+        self.con.register("_pm_ff_in", table)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(
+                    "INSERT INTO fund_flows SELECT ?, ?, booked_at, wx_business_no, flow_no, name, business_type, "
+                    "direction, amount_fen, balance_fen, note, voucher_no, ?, src_line, ? FROM _pm_ff_in",
+                    [channel, account, source, batch_id])
+                self.con.execute("INSERT INTO batches VALUES (?, 'fund_flows', ?, ?, ?, 'bill', now(), '{}')",
+                                 [batch_id, source, sha256, table.num_rows])
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+        finally:
+            self.con.unregister("_pm_ff_in")
+        return IngestResult(batch_id, "fund_flows", source, table.num_rows, False)
+
+    def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
+        """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""
+        base = {"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, **(meta or {})}
+        # content hash + kind (+ member name inside an archive): the same bytes from another path are the same batch
+        member = bill.source.split("!", 1)[1] if "!" in bill.source else ""
+        sha = hashlib.sha256(f"{bill.sha256}:{bill.kind}:{member}".encode()).hexdigest()
+        if bill.kind == "fundflow" and bill.extra is not None:
+            return self.ingest_fund_flows(bill.extra, channel=bill.channel, account=account, source=bill.source,
+                                          sha256=sha)
+        return self.ingest_transactions(bill.transactions, source=bill.source, sha256=sha, origin="bill", meta=base)
 
     def _commit(self, staged: Staged, batch_id: str, sha: str, origin: str, key_scope: tuple[str, ...],
                 *, meta: dict | None = None, provenance_cols: bool = False) -> None:

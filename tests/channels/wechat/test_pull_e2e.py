@@ -27,7 +27,8 @@ def _config(tmp_path, keys, base_url, **extra):
 def test_pull_store_reconcile(tmp_path, wechat_keys, fake_wechat):
     rows = [payment(1, 1000, fee_fen=6), payment(2, 2550, coupon_fen=50, fee_fen=15), payment(3, 700)]
     fake_wechat.bills[("/v3/bill/tradebill", "ALL", "2026-11-20")] = trade_bill(rows, "ALL")
-    fake_wechat.bills[("/v3/bill/fundflowbill", "BASIC", "2026-11-20")] = fundflow_bill([])
+    fake_wechat.bills[("/v3/bill/fundflowbill", "BASIC", "2026-11-20")] = fundflow_bill(
+        [("2026-11-20 10:00:01", "收入", 1000, 1000), ("2026-11-20 10:00:02", "收入", 2550, 3550)])
     cfg = _config(tmp_path, wechat_keys, fake_wechat.base_url)
     w = tmp_path / "w.duckdb"
     r = runner.invoke(app, ["pull", "--workspace", str(w), "--config", str(cfg), "--date", "2026-11-20", "--channel", "wechat"])
@@ -38,6 +39,9 @@ def test_pull_store_reconcile(tmp_path, wechat_keys, fake_wechat):
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 3
         assert ws.con.execute("SELECT count(*) FROM batches WHERE meta LIKE '%file_sha256%'").fetchone()[0] >= 1
+        # the fund-flow bill's own rows are kept for fund reports and settlement matching
+        assert ws.con.execute("SELECT count(*), sum(amount_fen), min(account) FROM fund_flows").fetchone() == (
+            2, 3550, "1900000109")
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
