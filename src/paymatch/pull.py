@@ -14,7 +14,6 @@ import hashlib
 from dataclasses import dataclass
 
 from .accounts import Account
-from .channels.base import ParsedBill
 from .errors import ChannelError, LoadError
 from .workspace import Workspace
 
