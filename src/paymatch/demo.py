@@ -129,7 +129,7 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     ts = "strftime({c}, '%Y-%m-%dT%H:%M:%S') || '+08:00'"
     y = sql_fen_to_yuan
     # orders
-    con.execute(f"""
+    con.execute("""
     CREATE OR REPLACE TEMP TABLE orders_out AS
     SELECT order_no, store_id, merchant_id, method AS channel, amount_fen,
       CASE WHEN defect_kind = 'status_mismatch' THEN 'unpaid'
@@ -143,7 +143,7 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
       CASE WHEN method = 'huabei' THEN [0, 3, 6, 12][1 + CAST(ulvl * 4 AS INTEGER) % 4] ELSE 0 END AS instalments
     FROM oo WHERE defect_kind IS DISTINCT FROM 'channel_only'""")
     # channel payments (one per paid external order; defects alter them)
-    con.execute(f"""
+    con.execute("""
     CREATE OR REPLACE TEMP TABLE pay AS
     SELECT CASE WHEN defect_kind = 'channel_mismatch' THEN CASE settle_channel WHEN 'wechat' THEN 'alipay' ELSE 'wechat' END
                 ELSE settle_channel END AS channel,
