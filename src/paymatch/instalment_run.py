@@ -4,6 +4,10 @@ Orders on per-period channels (周期扣款: WeChat Pay Score, Alipay pay-later 
 reconciled through their plan: the main engine leaves them out and ``instalments.match`` produces
 one outcome per plan period / flow row (kind instalment_*, with period_no, due_date, plan_status).
 Up-front instalment channels (Huabei, Baitiao, card instalments) stay with the main engine.
+
+The flows path may be the canonical flow CSV or any file/folder of flow exports a
+``target: instalment_flows`` profile recognises (``instalments.flows.load_flows``); shops add
+their own flow profiles with ``[instalments] flow_profile_dirs = ["folder", ...]``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import narwhals as nw
 
 from .config import Config
 from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
-from .instalments.flows import load_flows_csv
+from .errors import ConfigError
+from .instalments.flows import load_flows
 from .instalments.match import match_instalments, owned_orders_expr
 
 
@@ -30,13 +35,23 @@ def owned(config: Config) -> nw.Expr:
     return owned_orders_expr(instalment_config(config))
 
 
+def flow_profile_dirs(config: Config) -> list[Path]:
+    """Extra flow-profile folders from ``[instalments] flow_profile_dirs`` (a list of paths)."""
+    dirs = (config.instalments or {}).get("flow_profile_dirs", [])
+    if isinstance(dirs, str) or not isinstance(dirs, list):
+        raise ConfigError("instalments.flow_profile_dirs must be a list of folders")
+    return [Path(d) for d in dirs]
+
+
 def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Path, config: Config,
                  as_of: dt.date | None, table: str) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
+    ``flows_csv``: the canonical flow CSV, or a file/folder of flow exports (see module docstring).
+
     Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
     """
-    flows = load_flows_csv(flows_csv)
+    flows = load_flows(flows_csv, flow_profile_dirs(config))
     con.register("_pm_flows_in", flows)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM _pm_flows_in").fetchall()

@@ -87,7 +87,7 @@ class _Ctx:
             elif self._required(fld):
                 self.problems.append(Problem(source, raw.header_line, names[0], None,
                                              f"column for {fld} not found; header has {raw.header}"))
-        if not {"channel_tx_id", "order_no"} & set(self.cols):
+        if not {"channel_tx_id", "order_no"} & set(self.cols) and profile.target == "transactions":
             wanted = profile.columns.get("channel_tx_id", []) + profile.columns.get("order_no", [])
             self.problems.append(Problem(source, raw.header_line, None, None,
                                          f"none of the id columns {wanted} is in the header"))
@@ -104,6 +104,8 @@ class _Ctx:
 
     def _required(self, fld: str) -> bool:
         p = self.profile
+        if p.target == "instalment_flows":
+            return fld != "fee"
         return fld in ("amount", "amount_in", "amount_out", "occurred_at") or (
             fld == "type" and p.type.rule == "column") or fld == "status"
 
@@ -327,8 +329,77 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
     return totals
 
 
+def _flow_table(con, profile: Profile, source: str) -> pa.Table:
+    from paymatch.instalments.flows import FLOW_ARROW
+
+    table = con.sql(f"SELECT {lit(profile.channel)} AS channel, order_no, period_no, periods, amount_fen, fee_fen, "
+                    f"status, occurred_at, {lit(source)} AS src_file, _pm_line AS src_line "
+                    f"FROM _pm_typed WHERE _pm_keep ORDER BY _pm_line").to_arrow_table()
+    return table.cast(FLOW_ARROW)
+
+
+def _flow_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """SQL of typed instalment-flow rows plus checks (same shape as ``_typed_sql``).
+
+    The rules are the canonical flow CSV's (``instalments.flows``): period_no and periods are
+    positive whole numbers with period_no <= periods, the amount is not negative.
+    """
+    p, has = ctx.profile, ctx.cols
+    ok, fen = _money(ctx, "amount")
+    sel = [f"{fen} AS fen_amount", "fen_amount AS amount_fen", "'payment' AS type"]
+    checks = [(f"NOT {ok}", ctx.label["amount"], "f_amount", "not a yuan amount" if p.amount.unit == "yuan"
+               else "not a whole fen"),
+              ("f_amount IS NULL", ctx.label["amount"], "f_amount", "amount is empty"),
+              ("neg_amount", ctx.label["amount"], "f_amount", "amount must not be negative")]
+    if "fee" in has:
+        ok, fen = _money(ctx, "fee")
+        sel.append(f"{fen} AS fee_fen")
+        checks.append((f"NOT {ok}", ctx.label["fee"], "f_fee", "not a yuan amount"))
+    else:
+        sel.append("NULL::BIGINT AS fee_fen")
+    if "period" in has:
+        # "3/12", "第3期/共12期": the digits on either side of the separator
+        sep = lit(p.flows.period_separator)
+        k, n = (f"regexp_extract(split_part(f_period, {sep}, {i}), '[0-9]+')" for i in (1, 2))
+        parts = [("period", k, "period number"), ("period", n, "term")]
+        checks.append((f"f_period IS NULL OR NOT contains(f_period, {sep})", ctx.label["period"], "f_period",
+                       f"period is not written k{p.flows.period_separator}n"))
+    else:
+        k, n = "f_period_no", "f_periods"
+        parts = [("period_no", k, "period_no"), ("periods", n, "periods")]
+    whole = "regexp_full_match({0}, '[0-9]{{1,4}}') AND TRY_CAST({0} AS INT) > 0"
+    for fld, expr, what in parts:
+        checks.append((f"NOT coalesce({whole.format(expr)}, false)", ctx.label[fld], f"f_{fld}",
+                       f"{what} must be a positive whole number"))
+    sel.append(f"TRY_CAST({k} AS BIGINT) AS period_no")
+    sel.append(f"TRY_CAST({n} AS BIGINT) AS periods")
+    checks.append(("period_no > periods", ctx.label[parts[0][0]], f"f_{parts[0][0]}",
+                   "period number is beyond the row's own term"))
+    local, occurred, _ = _time(ctx)
+    sel += [f"{local} AS _pm_local", f"{occurred} AS occurred_at"]
+    checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
+    checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
+                   f"time does not match {p.time.formats}"))
+    default = p.status.default.value if p.status.default else None
+    expr = _case("f_status", {k_: v.value for k_, v in p.status.map.items()}, default) if "status" in has \
+        else lit(default)
+    sel.append(f"{expr} AS status")
+    if "status" in has:
+        checks.append((f"({expr}) IS NULL", ctx.label["status"], "f_status",
+                       f"unknown status value; known: {sorted(p.status.map)}"))
+    sel.append("f_order_no AS order_no")
+    checks.append(("f_order_no IS NULL", ctx.label["order_no"], "f_order_no", "order number is empty"))
+    sel += ["_pm_line", f"{_keep_sql(ctx)} AS _pm_keep"]
+    sel += [f"coalesce({cond}, false) AND _pm_keep AS _pm_bad{i}" for i, (cond, *_rest) in enumerate(checks)]
+    return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
+
+
 def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, dt.date | None, dict[str, int]]:
-    """Canonical transactions (``TRANSACTION_ARROW``), the bill date and the printed control totals."""
+    """Canonical transactions (``TRANSACTION_ARROW``), the bill date and the printed control totals.
+
+    For a ``target: instalment_flows`` profile the table is ``instalments.flows.FLOW_ARROW``
+    instead and the date is None.
+    """
     ctx = _Ctx(profile, raw, source)
     if ctx.problems:  # missing columns: nothing else can be checked meaningfully
         raise LoadError(ctx.problems[:MAX_PROBLEMS], total=len(ctx.problems),
@@ -337,7 +408,8 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
     try:
         con.execute("SET TimeZone='UTC'")
         con.register("_pm_stage", _stage(ctx))
-        typed, checks = _typed_sql(ctx)
+        flows = profile.target == "instalment_flows"
+        typed, checks = _flow_sql(ctx) if flows else _typed_sql(ctx)
         con.execute(f"CREATE TEMP TABLE _pm_typed AS {typed}")
         found, total = _problem_rows(con, checks, source)
         problems = sorted(raw.problems + found, key=lambda p: (p.line or 0, p.field or ""))
@@ -348,6 +420,8 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
         if problems:
             raise LoadError(problems[:MAX_PROBLEMS], total=total,
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
+        if flows:
+            return _flow_table(con, profile, source), None, totals
         cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
                         f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order

@@ -7,6 +7,7 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
 ``paymatch/profiles/*.yaml`` show each one in use)::
 
     name, channel        lowercase identifiers; channel is the canonical channel name
+    target               transactions (default) or instalment_flows: what the rows become
     method               default ``method`` of every row (a mapped ``method`` column wins)
     description, provenance
     file:    type csv|xlsx, encoding utf-8|utf-8-sig|gbk|gb18030, delimiter, quote,
@@ -26,6 +27,13 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
              amount_mode sum|net}] -- tied out against the parsed rows
     rows:    {column, keep: [values]} or {column, drop: [values]} -- which rows are transactions
     sniff:   headers [all in one line] and/or regex (searched in the first lines)
+    flows:   (target instalment_flows) period_separator for a ``period`` column written "k/n"
+
+``target: instalment_flows`` profiles describe a channel's per-period instalment export (one row
+per order per period) and yield ``instalments.flows.FLOW_ARROW`` rows instead of transactions:
+they map order_no, amount, occurred_at, optional fee/status, and the period either as two
+columns (``period_no`` and ``periods``) or as one ``period`` column holding "k/n" (also "第3期/共12期").
+They are kept out of ``builtin_profiles()`` (bill detection) and listed by ``builtin_flow_profiles()``.
 
 Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
 keeps each row's physical line, and ``profile_sql`` cleans, validates and types it.
@@ -45,7 +53,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from paymatch.channels.base import ParsedBill
-from paymatch.errors import ConfigError
+from paymatch.errors import ConfigError, LoadError, Problem
 from paymatch.schema import TZ, TxStatus, TxType
 
 #: canonical fields a profile may map to source columns
@@ -53,10 +61,14 @@ FIELDS = (
     "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
     "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
 )
+#: fields an ``instalment_flows`` profile may map (``period`` is one "k/n" column)
+FLOW_FIELDS = ("order_no", "period_no", "periods", "period", "amount", "fee", "status", "occurred_at")
 CanonField = Literal[
     "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
     "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
+    "period_no", "periods", "period",
 ]
+TARGETS = ("transactions", "instalment_flows")
 
 
 class _Strict(BaseModel):
@@ -228,11 +240,20 @@ class SniffSpec(_Strict):
         return self
 
 
+class FlowSpec(_Strict):
+    """Instalment-flow options: how a single ``period`` column splits into period_no / periods."""
+
+    #: text between the period number and the term in a "k/n" cell
+    period_separator: str = Field("/", min_length=1, max_length=3)
+
+
 class Profile(_Strict):
     """One payment method's export layout. See the module docstring and the builtin YAML files."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     channel: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: what the rows become: canonical transactions, or per-period instalment flows
+    target: Literal["transactions", "instalment_flows"] = "transactions"
     method: str | None = None
     description: str = ""
     #: where the layout comes from ('generic' when not verified against a real export)
@@ -246,6 +267,7 @@ class Profile(_Strict):
     type: TypeSpec = TypeSpec()
     totals: list[TotalsCheck] = []
     rows: RowFilter | None = None
+    flows: FlowSpec = FlowSpec()
     #: written ``sniff:`` in YAML; named differently here so the ``sniff()`` method can exist
     sniff_rules: SniffSpec = Field(alias="sniff")
 
@@ -262,6 +284,14 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _coherent(self) -> Profile:
         cols = self.columns
+        if "status" in cols and not self.status.map:
+            raise ValueError("columns.status needs status.map")
+        if "status" not in cols and self.status.default is None:
+            raise ValueError("without a status column give status.default")
+        if self.target == "instalment_flows":
+            return self._flow_coherent()
+        if {"period_no", "periods", "period"} & set(cols):
+            raise ValueError("period columns need target: instalment_flows")
         if self.type.rule == "in_out":
             if not ("amount_in" in cols and "amount_out" in cols):
                 raise ValueError("type.rule in_out needs columns amount_in and amount_out")
@@ -273,10 +303,23 @@ class Profile(_Strict):
             raise ValueError("map channel_tx_id and/or order_no")
         if self.type.rule == "column" and ("type" not in cols or not self.type.map):
             raise ValueError("type.rule column needs columns.type and type.map")
-        if "status" in cols and not self.status.map:
-            raise ValueError("columns.status needs status.map")
-        if "status" not in cols and self.status.default is None:
-            raise ValueError("without a status column give status.default")
+        return self
+
+    def _flow_coherent(self) -> Profile:
+        cols = set(self.columns)
+        extra = sorted(cols - set(FLOW_FIELDS))
+        if extra:
+            raise ValueError(f"target instalment_flows maps only {list(FLOW_FIELDS)}; not {extra}")
+        missing = [f for f in ("order_no", "amount", "occurred_at") if f not in cols]
+        if missing:
+            raise ValueError(f"target instalment_flows needs columns {missing}")
+        if ("period" in cols) == bool({"period_no", "periods"} & cols):
+            raise ValueError("map either 'period' (one k/n column) or both 'period_no' and 'periods'")
+        if "period" not in cols and not {"period_no", "periods"} <= cols:
+            raise ValueError("map both 'period_no' and 'periods' (or one 'period' column written k/n)")
+        if self.type.rule != "constant" or self.constants or self.totals and any(
+                t.scope != "all" for t in self.totals):
+            raise ValueError("instalment flows take no type rule, constants or payment/refund totals scopes")
         return self
 
     @property
@@ -303,8 +346,20 @@ class Profile(_Strict):
         return find_header_line(head.splitlines(), spec.headers, self.file.delimiter) is not None
 
     def parse(self, data: bytes, source: str) -> ParsedBill:
-        """Same as ``parse_with_profile(self, data, source)`` (the detection ``Parser`` contract)."""
+        """Same as ``parse_with_profile(self, data, source)`` (the detection ``Parser`` contract).
+
+        An instalment-flow profile raises LoadError: its rows are not transactions (a flow export
+        found among the bills is set aside with a message saying where it belongs).
+        """
+        if self.target == "instalment_flows":
+            raise LoadError([Problem(source, None, None, None,
+                                     f"an instalment-flow export ({self.name}), not a transactions bill")],
+                            hint="pass it to reconcile with --instalments")
         return parse_with_profile(self, data, source)
+
+    def parse_flows(self, data: bytes, source: str):
+        """Same as ``parse_flows_with_profile(self, data, source)``."""
+        return parse_flows_with_profile(self, data, source)
 
 
 def _cells(line: str, delimiter: str) -> set[str]:
@@ -364,8 +419,16 @@ def _builtin() -> tuple[Profile, ...]:
 
 
 def builtin_profiles() -> list[Profile]:
-    """The profiles shipped in ``paymatch/profiles/*.yaml`` (validated once, then cached)."""
-    return list(_builtin())
+    """The transaction profiles shipped in ``paymatch/profiles/*.yaml`` (validated once, then cached).
+
+    Instalment-flow profiles are not among them: see ``builtin_flow_profiles``.
+    """
+    return [p for p in _builtin() if p.target == "transactions"]
+
+
+def builtin_flow_profiles() -> list[Profile]:
+    """The shipped ``target: instalment_flows`` profiles (per-period instalment exports)."""
+    return [p for p in _builtin() if p.target == "instalment_flows"]
 
 
 def builtin_sample(profile: Profile) -> Path:
@@ -383,6 +446,8 @@ def parse_with_profile(profile: Profile, data: bytes, source: str) -> ParsedBill
     from paymatch.channels.profile_read import read_raw
     from paymatch.channels.profile_sql import transform
 
+    if profile.target != "transactions":
+        raise ValueError(f"profile {profile.name} yields {profile.target}; use parse_flows_with_profile")
     raw = read_raw(profile, data, source)
     table, bill_date, totals = transform(profile, raw, source)
     return ParsedBill(
@@ -394,3 +459,15 @@ def parse_with_profile(profile: Profile, data: bytes, source: str) -> ParsedBill
         transactions=table,
         totals=totals,
     )
+
+
+def parse_flows_with_profile(profile: Profile, data: bytes, source: str):
+    """Parse one instalment-flow export with a ``target: instalment_flows`` profile into a
+    ``paymatch.instalments.flows.FLOW_ARROW`` table (same validation and LoadError as bills)."""
+    from paymatch.channels.profile_read import read_raw
+    from paymatch.channels.profile_sql import transform
+
+    if profile.target != "instalment_flows":
+        raise ValueError(f"profile {profile.name} yields {profile.target}, not instalment flows")
+    table, _, _ = transform(profile, read_raw(profile, data, source), source)
+    return table

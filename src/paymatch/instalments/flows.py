@@ -1,4 +1,20 @@
-"""Load the canonical instalment-flow CSV (one row per order per period) into Arrow.
+"""Load a channel's instalment flows (one row per order per period) into Arrow (``FLOW_ARROW``).
+
+``load_flows(path)`` takes the canonical flow CSV, or any file/folder (nested folders, .gz, .zip,
+.tar via ``channels.detect.iter_bill_files``) holding canonical CSVs and/or exports that a
+``target: instalment_flows`` mapping profile recognises by content (builtin ones:
+``channels.profiles.builtin_flow_profiles``), and returns one table. ``load_flows_csv`` is the
+canonical CSV alone.
+
+What real channel bills can give: up-front instalment channels (Huabei, Baitiao, card
+instalments) pay the merchant the whole amount at once, so their trade bills carry one payment
+row per order and no per-period flows; the plan is built from orders.instalments instead. A JD
+Baitiao per-period repayment export (分期期次 "k/n") is read by the ``jd_baitiao_instalment_flows``
+profile. The WeChat Pay trade bill has no instalment column, and the Alipay 业务明细 bill's 25
+columns carry none either (the term is visible only in the trade-query API's
+``hb_fq_pay_info.user_install_num``), so no ``instalments`` metadata is taken from those bills.
+
+The canonical CSV:
 
 Columns: channel, order_no, period_no, periods, amount (yuan), fee (yuan, may be empty),
 status (success|processing|failed|closed), occurred_at (ISO-8601; naive = Asia/Shanghai).
@@ -15,6 +31,8 @@ row is bad (all problems, up to ``limit``, are raised together in one ``LoadErro
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -45,12 +63,12 @@ _STATUSES = ("success", "processing", "failed", "closed")
 _CHECKS = [
     ("channel", "channel IS NULL", "channel is empty"),
     ("order_no", "order_no IS NULL", "order_no is empty"),
-    ("periods", "periods IS NULL OR NOT regexp_full_match(periods, '[0-9]{1,4}') OR periods::INT <= 0",
+    ("periods", "periods IS NULL OR NOT regexp_full_match(periods, '[0-9]{1,4}') OR TRY_CAST(periods AS INT) <= 0",
      "periods must be a positive whole number"),
-    ("period_no", "period_no IS NULL OR NOT regexp_full_match(period_no, '[0-9]{1,4}') OR period_no::INT <= 0",
+    ("period_no", "period_no IS NULL OR NOT regexp_full_match(period_no, '[0-9]{1,4}') OR TRY_CAST(period_no AS INT) <= 0",
      "period_no must be a positive whole number"),
     ("period_no", "regexp_full_match(period_no, '[0-9]{1,4}') AND regexp_full_match(periods, '[0-9]{1,4}') "
-     "AND period_no::INT > periods::INT", "period_no is beyond the flow's own periods"),
+     "AND TRY_CAST(period_no AS INT) > TRY_CAST(periods AS INT)", "period_no is beyond the flow's own periods"),
     ("amount", f"amount IS NULL OR NOT {sql_yuan_valid('amount')}", "amount is not a yuan amount with 2 decimals"),
     ("amount", f"{sql_yuan_valid('amount')} AND amount LIKE '-%'", "amount must not be negative"),
     ("fee", f"fee IS NOT NULL AND NOT {sql_yuan_valid('fee', decimals=5)}", "fee is not a yuan amount"),
@@ -72,12 +90,15 @@ def _physical_lines(raw: pa.Table) -> pa.Array:
     return pc.add(pa.array(range(2, n + 2), pa.int64()), before)
 
 
-def load_flows_csv(path: str | Path, *, limit: int = 50) -> pa.Table:
+def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = None) -> pa.Table:
     """Read and validate an instalment-flow CSV into ``FLOW_ARROW`` (amounts in fen, times UTC).
 
+    ``data``: the file's bytes when it is not on disk as such (an archive member named ``path``).
     Raises LoadError listing Problem(file, line, field, value, message) for every bad value.
     """
     name = str(path)
+    if data is not None:
+        path = pa.BufferReader(data)
     try:
         head = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
                               convert_options=pacsv.ConvertOptions(include_columns=[])).schema
@@ -88,6 +109,8 @@ def load_flows_csv(path: str | Path, *, limit: int = 50) -> pa.Table:
     if missing:
         raise LoadError([Problem(name, 1, c, None, "required column missing") for c in missing],
                         hint=f"the header must contain {', '.join(FLOW_COLUMNS)}")
+    if data is not None:
+        path = pa.BufferReader(data)
     raw = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
@@ -126,3 +149,64 @@ def load_flows_csv(path: str | Path, *, limit: int = 50) -> pa.Table:
         con.close()
     # same instants, stated in UTC as TRANSACTION_ARROW does
     return table.cast(FLOW_ARROW)
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(4096)
+
+
+def is_canonical_flows(data: bytes) -> bool:
+    """True when the first non-blank line is a header holding every canonical flow column."""
+    from paymatch.channels.detect import decode_head
+
+    line = next((ln for ln in decode_head(data, 4096).splitlines() if ln.strip()), "")
+    cells = {c.strip(' \t"') for c in line.split(",")}
+    return set(FLOW_COLUMNS) <= cells
+
+
+def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, limit: int = 50) -> pa.Table:
+    """Every instalment flow under ``path`` (a file or folder, archives opened) as one ``FLOW_ARROW``.
+
+    Each file is recognised by content: the canonical flow CSV, else a flow profile from
+    ``profile_dirs`` (first, so a shop can override) or the builtin ones. All-or-nothing: any
+    unrecognised or bad file raises one LoadError naming every problem (file, line, field).
+    A file whose bytes equal one already read (a CSV beside its own .gz) is read once.
+    """
+    from paymatch.channels.detect import detect, iter_bill_files
+    from paymatch.channels.profiles import Profile, builtin_flow_profiles, load_profile_dir
+
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".csv" and is_canonical_flows(_head(path)):
+        return load_flows_csv(path, limit=limit)  # the common case: Arrow reads the file itself
+    extra = [p for d in profile_dirs for p in load_profile_dir(d) if p.target == "instalment_flows"]
+    names = {p.name for p in extra}
+    profiles = extra + [p for p in builtin_flow_profiles() if p.name not in names]
+    tables: list[pa.Table] = []
+    problems: list[Problem] = []
+    total = 0
+    seen: set[str] = set()
+    for name, data, _ in iter_bill_files(path):
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            if is_canonical_flows(data):
+                tables.append(load_flows_csv(name, limit=limit, data=data))
+                continue
+            parser = detect(name, data, profiles)
+            if not isinstance(parser, Profile) or parser.target != "instalment_flows":
+                what = f"a {parser.name} bill" if parser is not None else "an unknown layout"
+                raise LoadError([Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
+            tables.append(parser.parse_flows(data, name))
+        except LoadError as exc:
+            problems += exc.problems
+            total += exc.total
+    if problems:
+        raise LoadError(problems[:limit], total=total,
+                        hint="instalment flows: the canonical flow CSV or an export a flow profile recognises; "
+                             "nothing was loaded")
+    if not tables:
+        raise LoadError([Problem(str(path), None, None, None, "no instalment-flow file found")])
+    return pa.concat_tables(tables)
