@@ -108,8 +108,6 @@ def reconcile(
     summary_tables(console, res.summary)
     if res.outcomes_csv:
         console.print(f"outcomes: {res.outcomes_csv}\nsummary:  {res.summary_json}")
-    if not res.summary["conservation"]:
-        raise PaymatchError("control totals do not tie out; this is a bug, please report it with summary.json")
 
 
 def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
@@ -194,7 +192,7 @@ def demo(
         took = time.perf_counter() - t0
     summary_tables(console, res.summary)
     with Workspace(None) as ws:
-        ws.con.execute(f"CREATE TEMP TABLE o AS SELECT * FROM read_csv('{res.outcomes_csv}', all_varchar=true)")
+        ws.con.execute("CREATE TEMP TABLE o AS SELECT * FROM read_csv(?, all_varchar=true)", [str(res.outcomes_csv)])
         acc = accuracy(ws.con, "o", files.expected)
     accuracy_table(console, acc)
     (out / "accuracy.json").write_text(json.dumps(acc, indent=2), encoding="utf-8")

@@ -46,6 +46,11 @@ class DemoFiles:
     counts: dict[str, int]
 
 
+def _path(p: Path) -> str:
+    """A file path as a SQL string literal."""
+    return "'" + str(p).replace("'", "''") + "'"
+
+
 def _u(salt: str) -> str:
     """A uniform number in [0, 1) from the row id and a salt (deterministic)."""
     return f"((hash(i, '{salt}') % 1000003) / 1000003.0)"
@@ -185,14 +190,14 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     con.execute(f"""COPY (SELECT order_no, store_id, merchant_id, channel, {y('amount_fen')} AS amount, status,
         {ts.format(c='created_at')} AS created_at,
         CASE WHEN paid_at IS NOT NULL THEN {ts.format(c='paid_at')} END AS paid_at,
-        member_id, member_level, instalments FROM orders_out ORDER BY order_no) TO '{out / 'orders.csv'}' (HEADER)""")
+        member_id, member_level, instalments FROM orders_out ORDER BY order_no) TO {_path(out / 'orders.csv')} (HEADER)""")
     con.execute(f"""COPY (SELECT refund_no, order_no, {y('refund_fen')} AS amount, {ts.format(c='refund_local')} AS created_at,
         refund_status AS status FROM rf WHERE rdefect_kind IS DISTINCT FROM 'refund_channel_only' ORDER BY refund_no)
-        TO '{out / 'refunds.csv'}' (HEADER)""")
+        TO {_path(out / 'refunds.csv')} (HEADER)""")
     con.execute(f"""COPY (SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id,
         {y('amount_fen')} AS amount, {y('fee_fen')} AS fee, {y('settle_fen')} AS settle_amount, status,
         {ts.format(c='occurred_local')} AS occurred_at, strftime(occurred_local, '%Y-%m-%d') AS bill_date, method
-        FROM tx_out ORDER BY occurred_local, channel_tx_id) TO '{out / 'transactions.csv'}' (HEADER)""")
+        FROM tx_out ORDER BY occurred_local, channel_tx_id) TO {_path(out / 'transactions.csv')} (HEADER)""")
     _expected(con, out)
     counts = {}
     for name, table in (("orders", "orders_out"), ("transactions", "tx_out"), ("refunds", "rf")):
@@ -214,7 +219,7 @@ def _expected(con: duckdb.DuckDBPyConnection, out: Path) -> None:
       UNION ALL
       SELECT 'R-' || refund_no, CASE WHEN refund_status <> 'success' THEN 'refund_pending'
                                      ELSE coalesce(rdefect_kind, 'refund_matched') END FROM rf
-      ORDER BY 1) TO '{out / 'expected.csv'}' (HEADER)""")
+      ORDER BY 1) TO {_path(out / 'expected.csv')} (HEADER)""")
 
 
 def generate(out_dir: Path, *, stores: int = 100, days: int = 7, per_store_day: int = 400,
@@ -238,10 +243,10 @@ def accuracy(con: duckdb.DuckDBPyConnection, outcomes_table: str, expected_csv: 
     rows = con.execute(f"""
       SELECT e.kind AS expected, count(*) AS n, count(*) FILTER (WHERE o.kind = e.kind) AS right_kind,
              count(*) FILTER (WHERE o.kind IS NULL) AS missing
-      FROM read_csv('{expected_csv}', header=true, all_varchar=true) e
+      FROM read_csv({_path(expected_csv)}, header=true, all_varchar=true) e
       LEFT JOIN {outcomes_table} o USING (outcome_id) GROUP BY ALL ORDER BY 1""").fetchall()
     unexpected = con.execute(f"""SELECT count(*) FROM {outcomes_table} o WHERE outcome_id NOT IN
-      (SELECT outcome_id FROM read_csv('{expected_csv}', header=true, all_varchar=true))""").fetchall()[0][0]
+      (SELECT outcome_id FROM read_csv({_path(expected_csv)}, header=true, all_varchar=true))""").fetchall()[0][0]
     total = sum(r[1] for r in rows)
     right = sum(r[2] for r in rows)
     return {

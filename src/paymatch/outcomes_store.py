@@ -65,7 +65,7 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        ELSE 'order method ' || order_channel || ' but paid through ' || channel END
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
-       THEN 'order paid ' || strftime(occurred_at, '%Y-%m-%d %H:%M:%S') || ' UTC near/after the window end; expected on the next bill (跨日待对)'
+       THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'
        ELSE 'refund created near/after the window end; expected on the next bill (跨日待对)' END
   WHEN 'unpaid' THEN 'order ' || order_status || ', no successful channel payment (consistent)'
   WHEN 'internal' THEN 'paid by internal method ' || coalesce(order_channel, '?') || '; no external record expected'
@@ -73,6 +73,8 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || ' times in the inputs; the extra ' || channel_rows::VARCHAR || ' ignored for matching'
   WHEN 'refund_order_only' THEN 'shop refund ' || {_y('order_amount_fen')} || ' has no channel refund (退款平台单边)'
   WHEN 'refund_channel_only' THEN 'channel refund ' || {_y('channel_amount_fen')} || ' the shop never recorded (退款渠道单边)'
+  WHEN 'refund_order_mismatch' THEN 'shop refund is for order ' || coalesce(order_no, '?')
+       || ' but the channel refunded another order'
   WHEN 'refund_status_mismatch' THEN 'shop refund ' || coalesce(order_status, '?') || ' but channel refund ' || coalesce(channel_status, '?')
   WHEN 'refund_pending' THEN 'shop refund ' || coalesce(order_status, '?') || ', no successful channel refund (consistent)'
   WHEN 'duplicate_refund' THEN channel_rows::VARCHAR || ' successful channel refunds total ' || {_y('channel_amount_fen')}
@@ -114,7 +116,8 @@ def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     }
     cols = ", ".join(special.get(c, c) for c in CSV_COLUMNS)
     tmp = path.with_suffix(".csv.part")
-    con.execute(f"COPY (SELECT {cols} FROM {table}) TO '{tmp}' (HEADER, DELIMITER ',')").fetchall()
+    target = str(tmp).replace("'", "''")
+    con.execute(f"COPY (SELECT {cols} FROM {table}) TO '{target}' (HEADER, DELIMITER ',')").fetchall()
     tmp.replace(path)
 
 

@@ -20,6 +20,7 @@ import narwhals as nw
 from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_window
 from .config import Config
+from .errors import PaymatchError
 from .engine import MatchParams
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, summarize, write_csv
 from .workspace import Workspace
@@ -161,6 +162,10 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         csv_path, json_path = out_dir / "outcomes.csv", out_dir / "summary.json"
         write_csv(ws.con, table, csv_path)
         dump_summary(summary, json_path)
+    if not summary["conservation"]:
+        # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results
+        raise PaymatchError("control totals do not tie out; nothing was stored in the workspace\n"
+                            f"Hint: this is a bug; please report it with {json_path or 'the summary'}")
     if persist and period:
         progress("storing results in the workspace")
         _store(ws, table, run_id, period, engine, config, started, summary)

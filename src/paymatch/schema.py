@@ -77,6 +77,7 @@ class OutcomeKind(StrEnum):
     REFUND_PENDING = "refund_pending"
     DUPLICATE_REFUND = "duplicate_refund"
     CHANNEL_MISMATCH = "channel_mismatch"
+    REFUND_ORDER_MISMATCH = "refund_order_mismatch"
     UNCONFIRMED = "unconfirmed"
 
 
@@ -99,6 +100,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "refund_pending": "退款处理中(未到账)",
     "duplicate_refund": "重复退款",
     "channel_mismatch": "渠道不符",
+    "refund_order_mismatch": "退款订单不符",
     "unconfirmed": "待账单确认(仅实时通知)",
     "instalment_matched": "分期已对平",
     "instalment_amount_mismatch": "分期金额不符",

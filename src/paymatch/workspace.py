@@ -158,10 +158,11 @@ class Workspace:
         self.con.register("_pm_arrow_in", table)
         try:
             cols = ", ".join(
-                f"CAST({c} AS {DUCK_TYPES[c]}) AS {c}" for c in TRANSACTION_COLUMNS
+                f"CAST({c} AS {DUCK_TYPES[c]}) AS {c}" if c != "channel_tx_id" else f"{_SYNTH_TX_ID} AS channel_tx_id"
+                for c in TRANSACTION_COLUMNS
             )
             src_line = "src_line" if "src_line" in table.column_names else "NULL::BIGINT"
-            src_file = "src_file" if "src_file" in table.column_names else f"'{source}'"
+            src_file = "src_file" if "src_file" in table.column_names else "NULL::VARCHAR"
             self.con.execute(f"DROP TABLE IF EXISTS {tname}")
             self.con.execute(
                 f"CREATE TEMP TABLE {tname} AS SELECT {cols}, NULL::VARCHAR AS extra, "
@@ -219,14 +220,22 @@ class Workspace:
         params = [] if provenance_cols else [staged.path]
         origin_col = ", origin" if kind == "transactions" else ""
         origin_val = f", '{origin}'" if kind == "transactions" else ""
+        keep_existing = ""
         con.execute("BEGIN TRANSACTION")
         try:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
-                cond = " AND ".join(f"{_qual('t', k)} IS NOT DISTINCT FROM {_qual('s', k)}" for k in key)
-                con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                cond = " AND ".join(f"{_qual('t', k)} = {_qual('s', k)}" for k in key)
+                # A bill is the channel's word: a (late, resent) notification never replaces a bill's row,
+                # it only replaces an earlier notification of the same record.
+                only_notes = " AND t.origin = 'notify'" if origin == "notify" else ""
+                con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
+                            f"{only_notes}")
+                if origin == "notify":
+                    keep_existing = (f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})")
             con.execute(
                 f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
-                f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' FROM {staged.table}",
+                f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' "
+                f"FROM {staged.table}{keep_existing}",
                 params,
             )
             con.execute(
@@ -263,6 +272,14 @@ class Workspace:
             [item_id, channel, source, sha, reason, payload],
         )
         return item_id
+
+
+#: a record without the channel's own id (a cash journal, some exports) gets a content id, so two loads of the
+#: same content agree, different records never share a key, and a refund without ids is not merged into another
+_SYNTH_TX_ID = (
+    "coalesce(CAST(channel_tx_id AS VARCHAR), '~' || md5(concat_ws('|', channel, merchant_id, order_no, type, "
+    "refund_no, channel_refund_id, CAST(amount_fen AS VARCHAR), CAST(occurred_at AS VARCHAR))))"
+)
 
 
 def _qual(alias: str, key: str) -> str:

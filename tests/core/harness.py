@@ -60,4 +60,7 @@ def run(orders, refunds, txs, **params) -> dict[str, dict]:
     out = reconcile(Inputs(nw.from_native(rel["o"]), nw.from_native(rel["r"]), nw.from_native(rel["t"]),
                            nw.from_native(rel["o"])), p).to_native()
     cols = out.columns
-    return {r[0]: dict(zip(cols, r)) for r in out.fetchall()}
+    rows = out.fetchall()
+    ids = [r[0] for r in rows]
+    assert None not in ids and len(ids) == len(set(ids)), "outcome ids must be present and unique"
+    return {r[0]: dict(zip(cols, r)) for r in rows}

@@ -157,3 +157,20 @@ def test_random_chain_conserves():
     txs += [dict(txs[5]), dict(txs[9])]
     out = run(orders, [], txs)
     _conserved(orders, [], txs, out)
+
+
+def test_refund_of_another_order_is_flagged():
+    o = [order("O1", 1000), order("O2", 2000)]
+    t = [tx("T1", "O1", 1000), tx("T2", "O2", 2000),
+         tx("T2", "O2", 500, type="refund", refund_no="R1", refund_id="WR1")]
+    out = run(o, [refund("R1", "O1", 500)], t)
+    assert out["R-R1"]["kind"] == "refund_order_mismatch"
+
+
+def test_key_scope_refund_counts_once():
+    a, b = order("O1", 100, merchant="M1", store="S1"), order("O1", 200, merchant="M2", store="S2")
+    t = [dict(tx("T1", "O1", 100), merchant_id="M1"), dict(tx("T2", "O1", 200), merchant_id="M2"),
+         dict(tx("T1", "O1", 50, type="refund", refund_no="R1", refund_id="WR1"), merchant_id="M1")]
+    out = run([a, b], [refund("R1", "O1", 50)], t, key_scope=("merchant_id",))
+    assert out["R-R1"]["kind"] == "refund_matched"
+    assert sum(1 for k in out if k == "R-R1") == 1 and len(out) == 3

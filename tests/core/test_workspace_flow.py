@@ -84,3 +84,21 @@ def test_failed_load_keeps_results(demo_small, tmp_path):
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*), sum(order_total_fen) FROM outcomes").fetchone() == snap
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone() == tx
+
+
+def test_month_report_counts_each_order_once(demo_small, tmp_path):
+    """Daily runs, then a range run over the same days: the month report still counts every order once."""
+    import datetime as dt
+
+    from paymatch.reports.recon import build_reconciliation
+
+    w = tmp_path / "w.duckdb"
+    runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders),
+                        "--refunds", str(demo_small.refunds), "--transactions", str(demo_small.transactions)])
+    for args in (["--date", "2026-11-01"], ["--date", "2026-11-02"], ["--from", "2026-11-01", "--to", "2026-11-02"]):
+        assert runner.invoke(app, ["reconcile", "--workspace", str(w), *args]).exit_code == 0
+    with Workspace(w) as ws:
+        rep = build_reconciliation(ws.con, "month", dt.date(2026, 11, 15), group_by=["merchant_id"])
+        total = rep.table("summary").arrow().to_pylist()[-1]
+        n, fen = ws.con.execute("SELECT count(*), sum(amount_fen) FROM orders").fetchall()[0]
+    assert (total["orders_count"], total["orders_fen"]) == (n, fen)

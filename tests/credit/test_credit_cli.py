@@ -59,10 +59,16 @@ def test_service_down_fails_closed(tmp_path):
 def test_serve_mounts_credit_check(tmp_path):
     with FakeCreditService(HmacSigner(SECRET)) as svc:
         cfg = _config(tmp_path, svc.url)
+        (tmp_path / "api.token").write_text("tok-123")
+        cfg.write_text(cfg.read_text() + 'api_token_file = "api.token"\n', encoding="utf-8")
         ws = Workspace(tmp_path / "w.duckdb")
         api = create_app(ws, load_config(cfg), tmp_path)
         with TestClient(api) as client:
-            r = client.post("/api/credit/check", json={"member_id": "U9", "amount": "10.00", "term": 3})
+            body = {"member_id": "U9", "amount": "10.00", "term": 3}
+            assert client.post("/api/credit/check", json=body).status_code == 401
+            assert client.post("/api/credit/check", json=body,
+                               headers={"Authorization": "Bearer wrong"}).status_code == 401
+            r = client.post("/api/credit/check", json=body, headers={"Authorization": "Bearer tok-123"})
             assert r.status_code == 200 and r.json()["approve"] is True
             assert client.get("/health").json()["endpoints"] == ["credit"]
         ws.close()

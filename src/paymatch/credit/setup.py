@@ -3,7 +3,8 @@
 Keys: base_url (required), secret_file | secret_env (HMAC-SHA256) or private_key_file +
 service_public_key_file (RSA-SHA256), path, timeout, retries, total_timeout (seconds),
 fail_open_below_fen (unset = fail closed), channel (check that the term is one it offers),
-audit_jsonl (audit file when there is no workspace). File paths are relative to the config file.
+audit_jsonl (audit file when there is no workspace), api_token_file | api_token_env (the bearer token
+``paymatch serve`` requires on POST /api/credit/check). File paths are relative to the config file.
 
 The member's outstanding instalments come from the workspace: plans of their orders, minus the
 periods the latest stored outcomes show as received.
@@ -29,7 +30,8 @@ from .client import CreditClient
 from .decision import CreditChecker, CreditPolicy
 
 _KNOWN = {"base_url", "secret_file", "secret_env", "private_key_file", "service_public_key_file", "path", "timeout",
-          "retries", "total_timeout", "fail_open_below_fen", "channel", "audit_jsonl"}
+          "retries", "total_timeout", "fail_open_below_fen", "channel", "audit_jsonl", "api_token_file",
+          "api_token_env"}
 
 
 def _read(base: Path, key: str, value: str) -> bytes:
@@ -96,17 +98,13 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None,
 def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
     """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
     cols = ", ".join(ORDER_COLUMNS)
-    orders = nw.from_native(ws.con.sql(f"SELECT {cols} FROM orders WHERE member_id = '{_esc(member_id)}' "
-                                       f"AND instalments > 0"))
+    orders = nw.from_native(ws.con.sql(f"SELECT {cols} FROM orders WHERE member_id = $member AND instalments > 0",
+                                       params={"member": member_id}))
     plan = expand_plans(orders, icfg)
     outcomes = nw.from_native(ws.con.sql(
         "SELECT order_no, period_no, kind, order_rows FROM outcomes WHERE period_no IS NOT NULL "
         "QUALIFY row_number() OVER (PARTITION BY order_no, period_no ORDER BY period_to DESC) = 1"))
     return member_outstanding_fen(plan, outcomes, as_of or dt.date.today(), member_id)
-
-
-def _esc(s: str) -> str:
-    return s.replace("'", "''")
 
 
 class _Locked:

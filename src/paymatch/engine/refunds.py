@@ -6,6 +6,8 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
   refund_order_only       shop says refunded, no channel refund                  (退款平台单边)
   refund_channel_only     channel refund the shop never recorded                 (退款渠道单边)
   duplicate_refund        two or more successful channel refunds for one refund_no
+  refund_order_mismatch   the channel refunded another order than the shop's refund names (money went
+                          back to the wrong payer)
   refund_status_mismatch  one side success, the other not
   refund_amount_mismatch  |channel − shop| > tolerance                           (退款金额不符)
   refund_matched          all agree                                               (退款已对平)
@@ -34,6 +36,10 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         _pm_has_c=~nw.col("c_rows").is_null(),
         _pm_order_no=nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),
     )
+    if p.key_scope:
+        # order numbers repeat across merchant numbers: one attribution per order number, never two rows
+        order_dims = order_dims.group_by("order_no").agg(
+            nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min())
     dims = order_dims.select(
         nw.col("order_no").alias("_pm_order_no"),
         nw.col("store_id").alias("_pm_store"),
@@ -57,6 +63,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (has_o & ~has_c, "refund_order_only"),
             (~has_o, "refund_channel_only"),
             (succ >= 2, "duplicate_refund"),
+            ((nw.col("order_no") != nw.col("c_order_no")).fill_null(False), "refund_order_mismatch"),
             (shop_ok != (succ == 1), "refund_status_mismatch"),
             (diff.abs() > p.tolerance_fen, "refund_amount_mismatch"),
         ],

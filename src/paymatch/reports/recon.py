@@ -86,8 +86,11 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         gcols = [GROUP_COLUMNS[g] for g in groups]
     except KeyError as e:
         raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
-    where = f"period_from >= DATE '{first}' AND period_to <= DATE '{last}'"
-    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM outcomes WHERE {where} LIMIT 1)").fetchone()[0] == 0:
+    # A day can be reconciled more than once (a daily run, then a range run; a pending_cross_day order is
+    # matched by the next day's run): each outcome counts once, as the latest stored run saw it.
+    where = (f"period_from >= DATE '{first}' AND period_to <= DATE '{last}' QUALIFY row_number() OVER "
+             f"(PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1")
+    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM outcomes WHERE {where})").fetchone()[0] == 0:
         raise PaymatchError(f"no reconciliation results stored for {first}..{last}\n"
                             f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
     kinds = _kinds(con, where)

@@ -193,7 +193,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged
     if total:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
-                        hint="fix these rows in the export and load the file again; nothing was stored")
+                        hint="fix these rows in the export and load the file again; nothing from this file was stored")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return Staged(kind, table, rows, str(original))
 

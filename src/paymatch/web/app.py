@@ -35,11 +35,16 @@ class WorkspaceSink:
         with self.lock:
             self.ws.ingest_transactions(table, source=source, origin="notify")
 
+    #: a rejected body is kept up to this size (anyone can POST junk; the workspace must not fill up)
+    KEEP_BYTES = 64 * 1024
+
     def reject(self, channel: str):
-        """A callback that quarantines a rejected notification body with its reason."""
+        """A callback that quarantines a rejected notification body (first 64 KiB) with its reason."""
         def cb(body: bytes, reason: str) -> None:
+            kept = body[: self.KEEP_BYTES]
+            note = "" if len(body) <= self.KEEP_BYTES else f" (body {len(body)} bytes, first {self.KEEP_BYTES} kept)"
             with self.lock:
-                self.ws.quarantine(channel=channel, source=f"notify:{channel}", payload=body, reason=reason)
+                self.ws.quarantine(channel=channel, source=f"notify:{channel}", payload=kept, reason=reason + note)
         return cb
 
 
