@@ -13,12 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from paymatch.channels.detect import detect, load_bills
-from paymatch.channels.profiles import (
-    builtin_flow_profiles, builtin_profiles, builtin_sample, load_profile, parse_flows_with_profile,
-)
+from paymatch.channels.profiles import builtin_flow_profiles, builtin_profiles, builtin_sample, load_profile
 from paymatch.cli import app
 from paymatch.errors import ConfigError, LoadError
-from paymatch.instalments.flows import FLOW_ARROW, load_flows, load_flows_csv
+from paymatch.instalments.flows import FLOW_ARROW, load_flows, load_flows_csv, parse_flows_with_profile
 
 FLOW_PROFILES = {p.name: p for p in builtin_flow_profiles()}
 # Facts about the shipped samples, written down from the sample text (not from the parser).

@@ -146,7 +146,8 @@ def _stage(ctx: _Ctx) -> pa.Table:
     return pa.table(cols)
 
 
-def _keep_sql(ctx: _Ctx) -> str:
+def keep_sql(ctx: _Ctx) -> str:
+    """SQL condition: the row passes the profile's ``rows`` filter (keep/drop by one column)."""
     rows = ctx.profile.rows
     if rows is None:
         return "true"
@@ -155,7 +156,7 @@ def _keep_sql(ctx: _Ctx) -> str:
     return f"coalesce(f_pm_filter NOT IN ({', '.join(map(lit, rows.drop))}), true)"
 
 
-def _money(ctx: _Ctx, fld: str) -> tuple[str, str]:
+def money_sql(ctx: _Ctx, fld: str) -> tuple[str, str]:
     """(valid-or-absent condition, signed fen expression) of a money field."""
     p = ctx.profile
     m = f"m_{fld}"
@@ -168,7 +169,7 @@ def _money(ctx: _Ctx, fld: str) -> tuple[str, str]:
     return f"({m} IS NULL OR {valid})", f"(CASE WHEN neg_{fld} THEN -1 ELSE 1 END) * {fen}"
 
 
-def _time(ctx: _Ctx) -> tuple[str, str, str]:
+def time_sql(ctx: _Ctx) -> tuple[str, str, str]:
     """SQL for (the local wall-clock time ``_pm_local``, ``occurred_at``, the local date).
 
     The local date comes from the parsed wall-clock time itself: one time-zone conversion per
@@ -192,7 +193,8 @@ def _time(ctx: _Ctx) -> tuple[str, str, str]:
     return local, occurred, day
 
 
-def _case(col: str, mapping: dict, default: str | None) -> str:
+def case_sql(col: str, mapping: dict, default: str | None) -> str:
+    """SQL CASE mapping source values of ``col`` through ``mapping``; NULL cell -> ``default``."""
     whens = " ".join(f"WHEN {col} = {lit(k)} THEN {lit(str(v))}" for k, v in mapping.items())
     dflt = lit(default) if default else "NULL"
     return f"CASE WHEN {col} IS NULL THEN {dflt} {whens} ELSE NULL END" if whens else dflt
@@ -207,7 +209,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
                     if p.totals else set())
     for fld in _MONEY_FIELDS:
         if fld in has:
-            ok, fen = _money(ctx, fld)
+            ok, fen = money_sql(ctx, fld)
             sel.append(f"{fen} AS fen_{fld}")
             unit = "whole fen" if p.amount.unit == "fen" else "yuan amount"
             checks.append((f"NOT {ok}", ctx.label[fld], f"f_{fld}", f"not a {unit}"))
@@ -222,15 +224,15 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         checks.append(("f_amount IS NULL", ctx.label["amount"], "f_amount", "amount is empty"))
         rule = p.type.rule
         if rule == "column":
-            sel.append(f"{_case('f_type', p.type.map, None)} AS type")
-            checks.append(("f_type IS NOT NULL AND (" + _case("f_type", p.type.map, None) + ") IS NULL",
+            sel.append(f"{case_sql('f_type', p.type.map, None)} AS type")
+            checks.append(("f_type IS NOT NULL AND (" + case_sql("f_type", p.type.map, None) + ") IS NULL",
                            ctx.label["type"], "f_type", f"unknown type value; known: {sorted(p.type.map)}"))
             checks.append(("f_type IS NULL", ctx.label["type"], "f_type", "type is empty"))
         elif rule == "sign":
             sel.append("CASE WHEN neg_amount THEN 'refund' ELSE 'payment' END AS type")
         else:
             sel.append(f"{lit(p.type.value.value)} AS type")
-    local, occurred, day = _time(ctx)
+    local, occurred, day = time_sql(ctx)
     sel.append(f"{local} AS _pm_local")
     sel.append(f"{occurred} AS occurred_at")
     checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
@@ -238,7 +240,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
                    f"time does not match {p.time.formats}"))
     default = p.status.default.value if p.status.default else None
     if "status" in has:
-        expr = _case("f_status", {k: v.value for k, v in p.status.map.items()}, default)
+        expr = case_sql("f_status", {k: v.value for k, v in p.status.map.items()}, default)
         sel.append(f"{expr} AS status")
         checks.append((f"({expr}) IS NULL", ctx.label["status"], "f_status",
                        f"unknown status value; known: {sorted(p.status.map)}"))
@@ -269,7 +271,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     # only a flag per check is kept; the offending text is fetched from _pm_stage for the few
     # flagged rows, so the big string columns are not copied into _pm_typed
     sel.append("_pm_line")
-    sel.append(f"{_keep_sql(ctx)} AS _pm_keep")
+    sel.append(f"{keep_sql(ctx)} AS _pm_keep")
     # rows that are not transactions are only checked where the totals need them (money)
     sel += [f"coalesce({cond}, false) AND ({'true' if label in money_labels else '_pm_keep'}) AS _pm_bad{i}"
             for i, (cond, label, _, _) in enumerate(checks)]
@@ -329,71 +331,6 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
     return totals
 
 
-def _flow_table(con, profile: Profile, source: str) -> pa.Table:
-    from paymatch.instalments.flows import FLOW_ARROW
-
-    table = con.sql(f"SELECT {lit(profile.channel)} AS channel, order_no, period_no, periods, amount_fen, fee_fen, "
-                    f"status, occurred_at, {lit(source)} AS src_file, _pm_line AS src_line "
-                    f"FROM _pm_typed WHERE _pm_keep ORDER BY _pm_line").to_arrow_table()
-    return table.cast(FLOW_ARROW)
-
-
-def _flow_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
-    """SQL of typed instalment-flow rows plus checks (same shape as ``_typed_sql``).
-
-    The rules are the canonical flow CSV's (``instalments.flows``): period_no and periods are
-    positive whole numbers with period_no <= periods, the amount is not negative.
-    """
-    p, has = ctx.profile, ctx.cols
-    ok, fen = _money(ctx, "amount")
-    sel = [f"{fen} AS fen_amount", "fen_amount AS amount_fen", "'payment' AS type"]
-    checks = [(f"NOT {ok}", ctx.label["amount"], "f_amount", "not a yuan amount" if p.amount.unit == "yuan"
-               else "not a whole fen"),
-              ("f_amount IS NULL", ctx.label["amount"], "f_amount", "amount is empty"),
-              ("neg_amount", ctx.label["amount"], "f_amount", "amount must not be negative")]
-    if "fee" in has:
-        ok, fen = _money(ctx, "fee")
-        sel.append(f"{fen} AS fee_fen")
-        checks.append((f"NOT {ok}", ctx.label["fee"], "f_fee", "not a yuan amount"))
-    else:
-        sel.append("NULL::BIGINT AS fee_fen")
-    if "period" in has:
-        # "3/12", "第3期/共12期": the digits on either side of the separator
-        sep = lit(p.flows.period_separator)
-        k, n = (f"regexp_extract(split_part(f_period, {sep}, {i}), '[0-9]+')" for i in (1, 2))
-        parts = [("period", k, "period number"), ("period", n, "term")]
-        checks.append((f"f_period IS NULL OR NOT contains(f_period, {sep})", ctx.label["period"], "f_period",
-                       f"period is not written k{p.flows.period_separator}n"))
-    else:
-        k, n = "f_period_no", "f_periods"
-        parts = [("period_no", k, "period_no"), ("periods", n, "periods")]
-    whole = "regexp_full_match({0}, '[0-9]{{1,4}}') AND TRY_CAST({0} AS INT) > 0"
-    for fld, expr, what in parts:
-        checks.append((f"NOT coalesce({whole.format(expr)}, false)", ctx.label[fld], f"f_{fld}",
-                       f"{what} must be a positive whole number"))
-    sel.append(f"TRY_CAST({k} AS BIGINT) AS period_no")
-    sel.append(f"TRY_CAST({n} AS BIGINT) AS periods")
-    checks.append(("period_no > periods", ctx.label[parts[0][0]], f"f_{parts[0][0]}",
-                   "period number is beyond the row's own term"))
-    local, occurred, _ = _time(ctx)
-    sel += [f"{local} AS _pm_local", f"{occurred} AS occurred_at"]
-    checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
-    checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
-                   f"time does not match {p.time.formats}"))
-    default = p.status.default.value if p.status.default else None
-    expr = _case("f_status", {k_: v.value for k_, v in p.status.map.items()}, default) if "status" in has \
-        else lit(default)
-    sel.append(f"{expr} AS status")
-    if "status" in has:
-        checks.append((f"({expr}) IS NULL", ctx.label["status"], "f_status",
-                       f"unknown status value; known: {sorted(p.status.map)}"))
-    sel.append("f_order_no AS order_no")
-    checks.append(("f_order_no IS NULL", ctx.label["order_no"], "f_order_no", "order number is empty"))
-    sel += ["_pm_line", f"{_keep_sql(ctx)} AS _pm_keep"]
-    sel += [f"coalesce({cond}, false) AND _pm_keep AS _pm_bad{i}" for i, (cond, *_rest) in enumerate(checks)]
-    return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
-
-
 def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, dt.date | None, dict[str, int]]:
     """Canonical transactions (``TRANSACTION_ARROW``), the bill date and the printed control totals.
 
@@ -409,7 +346,9 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
         con.execute("SET TimeZone='UTC'")
         con.register("_pm_stage", _stage(ctx))
         flows = profile.target == "instalment_flows"
-        typed, checks = _flow_sql(ctx) if flows else _typed_sql(ctx)
+        if flows:
+            from paymatch.instalments.flows import profile_flow_sql, profile_flow_table
+        typed, checks = profile_flow_sql(ctx) if flows else _typed_sql(ctx)
         con.execute(f"CREATE TEMP TABLE _pm_typed AS {typed}")
         found, total = _problem_rows(con, checks, source)
         problems = sorted(raw.problems + found, key=lambda p: (p.line or 0, p.field or ""))
@@ -421,7 +360,7 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
             raise LoadError(problems[:MAX_PROBLEMS], total=total,
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
         if flows:
-            return _flow_table(con, profile, source), None, totals
+            return profile_flow_table(con, profile, source), None, totals
         cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
                         f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order

@@ -29,11 +29,9 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
     sniff:   headers [all in one line] and/or regex (searched in the first lines)
     flows:   (target instalment_flows) period_separator for a ``period`` column written "k/n"
 
-``target: instalment_flows`` profiles describe a channel's per-period instalment export (one row
-per order per period) and yield ``instalments.flows.FLOW_ARROW`` rows instead of transactions:
-they map order_no, amount, occurred_at, optional fee/status, and the period either as two
-columns (``period_no`` and ``periods``) or as one ``period`` column holding "k/n" (also "第3期/共12期").
-They are kept out of ``builtin_profiles()`` (bill detection) and listed by ``builtin_flow_profiles()``.
+``target: instalment_flows`` profiles (per-period instalment exports) yield ``instalments.flows.
+FLOW_ARROW`` rows: order_no, amount, occurred_at, fee/status, and the period as ``period_no`` +
+``periods`` or one ``period`` column "k/n" ("第3期/共12期" too). ``builtin_flow_profiles()`` lists them.
 
 Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
 keeps each row's physical line, and ``profile_sql`` cleans, validates and types it.
@@ -358,7 +356,9 @@ class Profile(_Strict):
         return parse_with_profile(self, data, source)
 
     def parse_flows(self, data: bytes, source: str):
-        """Same as ``parse_flows_with_profile(self, data, source)``."""
+        """Same as ``instalments.flows.parse_flows_with_profile(self, data, source)``."""
+        from paymatch.instalments.flows import parse_flows_with_profile
+
         return parse_flows_with_profile(self, data, source)
 
 
@@ -447,7 +447,7 @@ def parse_with_profile(profile: Profile, data: bytes, source: str) -> ParsedBill
     from paymatch.channels.profile_sql import transform
 
     if profile.target != "transactions":
-        raise ValueError(f"profile {profile.name} yields {profile.target}; use parse_flows_with_profile")
+        raise ValueError(f"profile {profile.name} yields {profile.target}: use Profile.parse_flows")
     raw = read_raw(profile, data, source)
     table, bill_date, totals = transform(profile, raw, source)
     return ParsedBill(
@@ -460,14 +460,3 @@ def parse_with_profile(profile: Profile, data: bytes, source: str) -> ParsedBill
         totals=totals,
     )
 
-
-def parse_flows_with_profile(profile: Profile, data: bytes, source: str):
-    """Parse one instalment-flow export with a ``target: instalment_flows`` profile into a
-    ``paymatch.instalments.flows.FLOW_ARROW`` table (same validation and LoadError as bills)."""
-    from paymatch.channels.profile_read import read_raw
-    from paymatch.channels.profile_sql import transform
-
-    if profile.target != "instalment_flows":
-        raise ValueError(f"profile {profile.name} yields {profile.target}, not instalment flows")
-    table, _, _ = transform(profile, read_raw(profile, data, source), source)
-    return table

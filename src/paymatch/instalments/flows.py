@@ -199,7 +199,7 @@ def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, lim
             if not isinstance(parser, Profile) or parser.target != "instalment_flows":
                 what = f"a {parser.name} bill" if parser is not None else "an unknown layout"
                 raise LoadError([Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
-            tables.append(parser.parse_flows(data, name))
+            tables.append(parse_flows_with_profile(parser, data, name))
         except LoadError as exc:
             problems += exc.problems
             total += exc.total
@@ -210,3 +210,87 @@ def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, lim
     if not tables:
         raise LoadError([Problem(str(path), None, None, None, "no instalment-flow file found")])
     return pa.concat_tables(tables)
+
+
+# --- mapping profiles with target: instalment_flows ---
+
+def parse_flows_with_profile(profile, data: bytes, source: str) -> pa.Table:
+    """Parse one export with a ``target: instalment_flows`` profile into ``FLOW_ARROW`` (the same
+    reading, cleaning, validation, LoadError and control totals as a transactions profile)."""
+    from paymatch.channels.profile_read import read_raw
+    from paymatch.channels.profile_sql import transform
+
+    if profile.target != "instalment_flows":
+        raise ValueError(f"profile {profile.name} yields {profile.target}, not instalment flows")
+    table, _, _ = transform(profile, read_raw(profile, data, source), source)
+    return table
+
+
+def profile_flow_table(con, profile, source: str) -> pa.Table:
+    """The checked flow rows of ``_pm_typed`` (kept by the row filter, in line order) as ``FLOW_ARROW``."""
+    from paymatch.channels.profile_sql import lit
+
+    table = con.sql(f"SELECT {lit(profile.channel)} AS channel, order_no, period_no, periods, amount_fen, fee_fen, "
+                    f"status, occurred_at, {lit(source)} AS src_file, _pm_line AS src_line "
+                    f"FROM _pm_typed WHERE _pm_keep ORDER BY _pm_line").to_arrow_table()
+    return table.cast(FLOW_ARROW)
+
+
+def profile_flow_sql(ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """SQL of a flow profile's typed rows over ``_pm_stage`` plus its checks, for
+    ``channels.profile_sql.transform`` (same shape as its transaction SQL).
+
+    The rules are the canonical CSV's: period_no and periods are positive whole numbers with
+    period_no <= periods, the amount is not negative; money and time go through the profile's
+    own helpers (``paymatch.money`` SQL, strptime in the profile's zone).
+    """
+    from paymatch.channels.profile_sql import case_sql, keep_sql, lit, money_sql, time_sql
+
+    p, has = ctx.profile, ctx.cols
+    ok, fen = money_sql(ctx, "amount")
+    sel = [f"{fen} AS fen_amount", "fen_amount AS amount_fen", "'payment' AS type"]
+    checks = [(f"NOT {ok}", ctx.label["amount"], "f_amount", "not a yuan amount" if p.amount.unit == "yuan"
+               else "not a whole fen"),
+              ("f_amount IS NULL", ctx.label["amount"], "f_amount", "amount is empty"),
+              ("neg_amount", ctx.label["amount"], "f_amount", "amount must not be negative")]
+    if "fee" in has:
+        ok, fen = money_sql(ctx, "fee")
+        sel.append(f"{fen} AS fee_fen")
+        checks.append((f"NOT {ok}", ctx.label["fee"], "f_fee", "not a yuan amount"))
+    else:
+        sel.append("NULL::BIGINT AS fee_fen")
+    if "period" in has:
+        # "3/12", "第3期/共12期": the digits on either side of the separator
+        sep = lit(p.flows.period_separator)
+        k, n = (f"regexp_extract(split_part(f_period, {sep}, {i}), '[0-9]+')" for i in (1, 2))
+        parts = [("period", k, "period number"), ("period", n, "term")]
+        checks.append((f"f_period IS NULL OR NOT contains(f_period, {sep})", ctx.label["period"], "f_period",
+                       f"period is not written k{p.flows.period_separator}n"))
+    else:
+        k, n = "f_period_no", "f_periods"
+        parts = [("period_no", k, "period_no"), ("periods", n, "periods")]
+    whole = "regexp_full_match({0}, '[0-9]{{1,4}}') AND TRY_CAST({0} AS INT) > 0"
+    for fld, expr, what in parts:
+        checks.append((f"NOT coalesce({whole.format(expr)}, false)", ctx.label[fld], f"f_{fld}",
+                       f"{what} must be a positive whole number"))
+    sel.append(f"TRY_CAST({k} AS BIGINT) AS period_no")
+    sel.append(f"TRY_CAST({n} AS BIGINT) AS periods")
+    checks.append(("period_no > periods", ctx.label[parts[0][0]], f"f_{parts[0][0]}",
+                   "period number is beyond the row's own term"))
+    local, occurred, _ = time_sql(ctx)
+    sel += [f"{local} AS _pm_local", f"{occurred} AS occurred_at"]
+    checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
+    checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
+                   f"time does not match {p.time.formats}"))
+    default = p.status.default.value if p.status.default else None
+    expr = case_sql("f_status", {k_: v.value for k_, v in p.status.map.items()}, default) if "status" in has \
+        else lit(default)
+    sel.append(f"{expr} AS status")
+    if "status" in has:
+        checks.append((f"({expr}) IS NULL", ctx.label["status"], "f_status",
+                       f"unknown status value; known: {sorted(p.status.map)}"))
+    sel.append("f_order_no AS order_no")
+    checks.append(("f_order_no IS NULL", ctx.label["order_no"], "f_order_no", "order number is empty"))
+    sel += ["_pm_line", f"{keep_sql(ctx)} AS _pm_keep"]
+    sel += [f"coalesce({cond}, false) AND _pm_keep AS _pm_bad{i}" for i, (cond, *_rest) in enumerate(checks)]
+    return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
