@@ -78,7 +78,7 @@ def reconcile(
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
     spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[2])")] = None,
-    instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows CSV (周期扣款)", dir_okay=False)] = None,
+    instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
     """Reconcile orders/refunds with channel records; write outcomes.csv and summary.json.
