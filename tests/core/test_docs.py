@@ -1,4 +1,4 @@
-"""Every public module, class and function of paymatch has a docstring."""
+"""Every public module, class, function and method of paymatch has a docstring (one test for the whole package)."""
 
 import importlib
 import inspect
@@ -28,4 +28,8 @@ def test_public_api_documented():
             if inspect.isfunction(obj) or inspect.isclass(obj):
                 if not (obj.__doc__ or "").strip():
                     missing.append(f"{name}.{attr}")
+            if inspect.isclass(obj):
+                for meth, fn in vars(obj).items():
+                    if not meth.startswith("_") and inspect.isfunction(fn) and not (fn.__doc__ or "").strip():
+                        missing.append(f"{name}.{attr}.{meth}")
     assert not missing, "missing docstrings: " + ", ".join(missing)
