@@ -23,36 +23,57 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     """
     succ = nw.col("status") == "success"
     rank = case([(nw.col("status") == s, r) for s, r in _STATUS_RANK.items()], 9)
-    return (
-        txs.with_columns(
-            _pm_key=key,
-            _pm_succ=succ.cast(nw.Int64),
-            _pm_succ_amt=nw.when(succ).then(nw.col("amount_fen")).otherwise(nw.lit(0)),
-            _pm_rank=rank,
-            _pm_bill=(nw.col("origin") != "notify").cast(nw.Int64),
-            _pm_txid=tx_id,
-        )
-        .group_by("_pm_key")
-        .agg(
-            nw.len().alias("c_rows"),
-            nw.col("_pm_succ").sum().alias("c_succ"),
-            nw.col("_pm_succ_amt").sum().alias("c_succ_amt"),
-            nw.col("amount_fen").sum().alias("c_total"),
-            nw.col("fee_fen").sum().alias("c_fee"),
-            nw.col("settle_amount_fen").sum().alias("c_settle"),
-            nw.col("_pm_txid").min().alias("c_tx"),
-            nw.col("_pm_txid").max().alias("c_tx_last"),
-            nw.col("channel").min().alias("c_channel"),
-            nw.col("channel").max().alias("c_channel_last"),
-            nw.col("merchant_id").min().alias("c_merchant"),
-            *[nw.col(c).min().alias(f"c_{c}") for c in carry],
-            nw.col("_pm_rank").min().alias("c_rank"),
-            nw.col("occurred_at").min().alias("c_occurred"),
-            nw.col("_pm_bill").sum().alias("c_bill_rows"),
-        )
-        .with_columns(c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None))
+    base = txs.with_columns(
+        _pm_key=key,
+        _pm_succ=succ.cast(nw.Int64),
+        _pm_succ_amt=nw.when(succ).then(nw.col("amount_fen")).otherwise(nw.lit(0)),
+        _pm_rank=rank,
+        _pm_bill=(nw.col("origin") != "notify").cast(nw.Int64),
+        _pm_txid=tx_id,
     )
-
+    # Nearly every key has one record: those rows *are* their aggregate. Only the few keys with several
+    # records (a count-only aggregate finds them) go through the costly group-by with string minimums.
+    several = base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") > 1).select("_pm_key")
+    one = base.join(several, on="_pm_key", how="anti").select(
+        "_pm_key",
+        nw.lit(1).alias("c_rows"),
+        nw.col("_pm_succ").alias("c_succ"),
+        nw.col("_pm_succ_amt").alias("c_succ_amt"),
+        nw.col("amount_fen").alias("c_total"),
+        nw.col("fee_fen").alias("c_fee"),
+        nw.col("settle_amount_fen").alias("c_settle"),
+        nw.col("_pm_txid").alias("c_tx"),
+        nw.col("_pm_txid").alias("c_tx_last"),
+        nw.col("channel").alias("c_channel"),
+        nw.col("channel").alias("c_channel_last"),
+        nw.col("merchant_id").alias("c_merchant"),
+        *[nw.col(c).alias(f"c_{c}") for c in carry],
+        nw.col("_pm_rank").alias("c_rank"),
+        nw.col("occurred_at").alias("c_occurred"),
+        nw.col("_pm_bill").alias("c_bill_rows"),
+    )
+    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
+        nw.len().alias("c_rows"),
+        nw.col("_pm_succ").sum().alias("c_succ"),
+        nw.col("_pm_succ_amt").sum().alias("c_succ_amt"),
+        nw.col("amount_fen").sum().alias("c_total"),
+        nw.col("fee_fen").sum().alias("c_fee"),
+        nw.col("settle_amount_fen").sum().alias("c_settle"),
+        nw.col("_pm_txid").min().alias("c_tx"),
+        nw.col("_pm_txid").max().alias("c_tx_last"),
+        nw.col("channel").min().alias("c_channel"),
+        nw.col("channel").max().alias("c_channel_last"),
+        nw.col("merchant_id").min().alias("c_merchant"),
+        *[nw.col(c).min().alias(f"c_{c}") for c in carry],
+        nw.col("_pm_rank").min().alias("c_rank"),
+        nw.col("occurred_at").min().alias("c_occurred"),
+        nw.col("_pm_bill").sum().alias("c_bill_rows"),
+    )
+    ints = ["c_rows", "c_succ", "c_succ_amt", "c_total", "c_fee", "c_settle", "c_rank", "c_bill_rows"]
+    one, many = (f.with_columns(*[nw.col(c).cast(nw.Int64) for c in ints]) for f in (one, many))
+    return nw.concat([one, many], how="vertical").with_columns(
+        c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None)
+    )
 
 
 def compared_amount() -> nw.Expr:
