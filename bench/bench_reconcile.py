@@ -10,7 +10,7 @@ and the peak RSS of that process (ru_maxrss).
             classification, COPY the outcomes to CSV
   pandas:   read_csv both, merge(how='outer', indicator=True), classify with numpy.select, to_csv
 
-Results: see bench/RESULTS.md (10M × 10M on 2 cores: floor 9.6 s, paymatch 95.6 s at 3.7 GB peak RSS,
+Results: see bench/RESULTS.md (10M × 10M on 2 cores: floor 9.1 s, paymatch 88.6 s at 3.6 GB peak RSS,
 pandas 164.3 s at 12.3 GB).
 """
 
