@@ -118,3 +118,14 @@ def test_provenance_kept(tmp_path):
     ws.ingest_csv("orders", p)
     assert ws.con.execute("SELECT order_no, src_file, src_line FROM orders ORDER BY 1").fetchall() == [
         ("A1", str(p), 2), ("A2", str(p), 3)]
+
+
+def test_negative_refund_amounts_become_positive(tmp_path):
+    head = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
+            "status,occurred_at,bill_date,method\n")
+    p = _write(tmp_path, head + "wechat,M1,T1,O1,refund,R1,WR1,-12.30,-0.07,,success,2026-11-20 10:00:00,,\n"
+                         "wechat,M1,T2,O2,payment,,,-1.00,0,,success,2026-11-20 10:00:00,,\n", "tx.csv")
+    ws = Workspace(None)
+    ws.ingest_csv("transactions", p)
+    assert ws.con.execute("SELECT type, amount_fen, fee_fen FROM transactions ORDER BY 1").fetchall() == [
+        ("payment", -100, 0), ("refund", 1230, -7)]

@@ -164,6 +164,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged
     selects, checks = [], []
     for f in spec:
         typed, bad = _field_sql(f, f.name in present)
+        if kind == "transactions" and f.target == "amount_fen" and "type" in present:
+            # refunds are positive inside paymatch whatever sign the channel's export uses
+            typed = f"CASE WHEN lower(trim(\"type\")) = 'refund' THEN abs({typed}) ELSE {typed} END"
         selects.append(f"{typed} AS {_q(f.target)}")
         raw = f"NULLIF(trim({_q(f.name)}), '')" if f.name in present else "NULL"
         if bad is not None:
