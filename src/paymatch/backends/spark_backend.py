@@ -51,7 +51,7 @@ def session(master: str | None = None):
 
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *, master: str | None = None,
         leave_out: nw.Expr | None = None):
-    """Reconcile on Spark; returns a DuckDB relation over the outcomes Parquet (kept until process exit)."""
+    """Reconcile on Spark; returns a DuckDB relation over the outcomes read back from Parquet."""
     spark = session(master)
     work = Path(tempfile.mkdtemp(prefix="_pm_spark_"))
     frames = {}
@@ -63,5 +63,10 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
     out = reconcile(Inputs(**frames), params, persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
     out_path = work / "outcomes"
-    out.write.mode("overwrite").parquet(str(out_path))
-    return con.sql(f"SELECT * FROM read_parquet('{out_path}/*.parquet')")
+    try:
+        out.write.mode("overwrite").parquet(str(out_path))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_spark_out AS SELECT * FROM read_parquet('{out_path}/*.parquet')"
+                    ).fetchall()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the exchange files are not needed once read back
+    return con.table("_pm_spark_out")
