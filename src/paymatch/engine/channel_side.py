@@ -33,42 +33,27 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     )
     # Nearly every key has one record: those rows *are* their aggregate. Only the few keys with several
     # records (a count-only aggregate finds them) go through the costly group-by with string minimums.
-    several = base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") > 1).select("_pm_key")
-    one = base.join(several, on="_pm_key", how="anti").select(
-        "_pm_key",
-        nw.lit(1).alias("c_rows"),
-        nw.col("_pm_succ").alias("c_succ"),
-        nw.col("_pm_succ_amt").alias("c_succ_amt"),
-        nw.col("amount_fen").alias("c_total"),
-        nw.col("fee_fen").alias("c_fee"),
-        nw.col("settle_amount_fen").alias("c_settle"),
-        nw.col("_pm_txid").alias("c_tx"),
-        nw.col("_pm_txid").alias("c_tx_last"),
-        nw.col("channel").alias("c_channel"),
-        nw.col("channel").alias("c_channel_last"),
-        nw.col("merchant_id").alias("c_merchant"),
-        *[nw.col(c).alias(f"c_{c}") for c in carry],
-        nw.col("_pm_rank").alias("c_rank"),
-        nw.col("occurred_at").alias("c_occurred"),
-        nw.col("_pm_bill").alias("c_bill_rows"),
-    )
-    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
-        nw.len().alias("c_rows"),
-        nw.col("_pm_succ").sum().alias("c_succ"),
-        nw.col("_pm_succ_amt").sum().alias("c_succ_amt"),
-        nw.col("amount_fen").sum().alias("c_total"),
-        nw.col("fee_fen").sum().alias("c_fee"),
-        nw.col("settle_amount_fen").sum().alias("c_settle"),
-        nw.col("_pm_txid").min().alias("c_tx"),
-        nw.col("_pm_txid").max().alias("c_tx_last"),
-        nw.col("channel").min().alias("c_channel"),
-        nw.col("channel").max().alias("c_channel_last"),
-        nw.col("merchant_id").min().alias("c_merchant"),
-        *[nw.col(c).min().alias(f"c_{c}") for c in carry],
-        nw.col("_pm_rank").min().alias("c_rank"),
-        nw.col("occurred_at").min().alias("c_occurred"),
-        nw.col("_pm_bill").sum().alias("c_bill_rows"),
-    )
+    col = nw.col
+    spec = [  # (column, its value for a single record, its aggregate over several)
+        ("c_rows", nw.lit(1), nw.len()),
+        ("c_succ", col("_pm_succ"), col("_pm_succ").sum()),
+        ("c_succ_amt", col("_pm_succ_amt"), col("_pm_succ_amt").sum()),
+        ("c_total", col("amount_fen"), col("amount_fen").sum()),
+        ("c_fee", col("fee_fen"), col("fee_fen").sum()),
+        ("c_settle", col("settle_amount_fen"), col("settle_amount_fen").sum()),
+        ("c_tx", col("_pm_txid"), col("_pm_txid").min()),
+        ("c_tx_last", col("_pm_txid"), col("_pm_txid").max()),
+        ("c_channel", col("channel"), col("channel").min()),
+        ("c_channel_last", col("channel"), col("channel").max()),
+        ("c_merchant", col("merchant_id"), col("merchant_id").min()),
+        *[(f"c_{c}", col(c), col(c).min()) for c in carry],
+        ("c_rank", col("_pm_rank"), col("_pm_rank").min()),
+        ("c_occurred", col("occurred_at"), col("occurred_at").min()),
+        ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
+    ]
+    several = base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(col("_pm_n") > 1).select("_pm_key")
+    one = base.join(several, on="_pm_key", how="anti").select("_pm_key", *[v.alias(n) for n, v, _ in spec])
+    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(*[a.alias(n) for n, _, a in spec])
     ints = ["c_rows", "c_succ", "c_succ_amt", "c_total", "c_fee", "c_settle", "c_rank", "c_bill_rows"]
     one, many = (f.with_columns(*[nw.col(c).cast(nw.Int64) for c in ints]) for f in (one, many))
     return nw.concat([one, many], how="vertical").with_columns(
