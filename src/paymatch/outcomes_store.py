@@ -111,7 +111,11 @@ def write_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     10-million-row file cost more than the whole match, so it is left to whoever reads it)."""
     special = {
         # occurred_at is naive UTC inside; the file shows Asia/Shanghai time (the session zone) with its offset
-        "occurred_at": "strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at",
+        # Asia/Shanghai has been a fixed +08:00 since 1992: plain arithmetic there (a per-row ICU zone
+        # conversion cost 6 s on 10M rows); the zone database for anything older
+        "occurred_at": "CASE WHEN occurred_at >= TIMESTAMP '1992-01-01' "
+                       "THEN strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S') || '+08:00' "
+                       "ELSE strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S%z') END AS occurred_at",
         "reason": f"{REASON_SQL} AS reason",
     }
     cols = ", ".join(special.get(c, c) for c in CSV_COLUMNS)
