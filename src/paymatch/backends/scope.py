@@ -1,6 +1,6 @@
 """What one run reads: four SQL selections over the workspace tables with the engine's column set.
 
-Times leave the workspace as naive UTC (``timezone('UTC', ts)``) so every backend compares them alike.
+Times leave the workspace as naive UTC (the stored instant's microseconds) so every backend compares them alike.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
 
 
 def _cols(cols: list[str]) -> str:
-    return ", ".join(f"timezone('UTC', {c}) AS {c}" if c in _TIME_COLS else c for c in cols)
+    # naive UTC from the stored instant by arithmetic (timezone('UTC', …) goes through ICU per row: ~20× slower)
+    return ", ".join(f"make_timestamp(epoch_us({c})) AS {c}" if c in _TIME_COLS else c for c in cols)
 
 
 @dataclass(frozen=True)
