@@ -15,10 +15,10 @@ import duckdb
 from .engine.frames import ENGINE_SCHEMA
 from .money import sql_fen_to_yuan
 
-#: outcome columns as stored and written (the engine's + reason + grouping helpers)
 #: columns a run's outcome table has beyond the engine's: instalment periods and their own reasons
 EXTRA_COLUMNS = {"period_no": "BIGINT", "due_date": "DATE", "plan_status": "VARCHAR", "reason_text": "VARCHAR"}
-STORED_COLUMNS = [*ENGINE_SCHEMA.keys(), "period_no", "due_date", "plan_status", "reason"]
+#: what the workspace keeps: the engine's columns, the instalment ones, and the rendered reason
+STORED_COLUMNS = [*ENGINE_SCHEMA.keys(), *(c for c in EXTRA_COLUMNS if c != "reason_text"), "reason"]
 CSV_COLUMNS = [
     "outcome_id", "kind", "channel", "merchant_id", "store_id", "order_no", "refund_no", "channel_tx_id",
     "order_amount_fen", "channel_amount_fen", "difference_fen", "fee_fen", "settle_amount_fen",
@@ -33,7 +33,7 @@ def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
     cols = [f"{c} {_DUCK[str(t).split('(')[0]]}" for c, t in ENGINE_SCHEMA.items()]
     con.execute(
         "CREATE TABLE IF NOT EXISTS outcomes (run_id VARCHAR, period_from DATE, period_to DATE, "
-        + ", ".join(cols) + ", period_no BIGINT, due_date DATE, plan_status VARCHAR, reason VARCHAR)"
+        + ", ".join(cols + [f"{c} {t}" for c, t in EXTRA_COLUMNS.items() if c != "reason_text"]) + ", reason VARCHAR)"
     )
 
 
