@@ -23,16 +23,12 @@ Engine = Annotated[str, typer.Option("--engine", help="duckdb (embedded, default
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="rules file (TOML or YAML)", exists=True, dir_okay=False)]
 
 
-def _status(msg: str):
-    return console.status(msg, spinner="dots")
-
-
 class _Steps:
     """Progress callback: shows each step of a long run with its elapsed time."""
 
     def __init__(self) -> None:
         self.t0 = time.perf_counter()
-        self.status = _status("starting")
+        self.status = console.status("starting", spinner="dots")
 
     def __call__(self, step: str) -> None:
         console.log(f"[dim]{time.perf_counter() - self.t0:6.1f}s[/dim] {step}")

@@ -139,7 +139,8 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         from .instalment_run import owned
 
         leave_out = owned(config)
-    # Loads are done: results need no insertion order, which lets DuckDB stream with less memory.
+    # Loads are done: results need no insertion order, which lets DuckDB stream with less memory
+    # (a later load switches it back on itself: sources.canonical relies on it for line numbers).
     ws.con.execute("SET preserve_insertion_order=false")
     rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master, leave_out=leave_out)
     table = materialize(ws.con, rel, config.stores)
@@ -169,7 +170,6 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     if persist and period:
         progress("storing results in the workspace")
         _store(ws, table, run_id, period, engine, config, started, summary)
-    ws.con.execute("SET preserve_insertion_order=true")  # loads rely on it for line numbers
     return RunResult(run_id, period[0] if period else None, period[1] if period else None,
                      csv_path, json_path, summary, table)
 

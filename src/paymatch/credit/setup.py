@@ -84,14 +84,13 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None,
     from ..instalment_run import instalment_config
 
     icfg = instalment_config(config)
-    outstanding = None
-    if ws is not None:
-        def outstanding(member_id: str) -> int:
-            with lock:
-                return workspace_outstanding(ws, icfg, member_id)
+    def outstanding(member_id: str) -> int:
+        with lock:
+            return workspace_outstanding(ws, icfg, member_id)
+
     fail_open = section.get("fail_open_below_fen")
     return CreditChecker(client, audit=audit, policy=CreditPolicy(fail_open_below_fen=fail_open),
-                         outstanding=outstanding, config=icfg if section.get("channel") else None,
+                         outstanding=outstanding if ws is not None else None, config=icfg if section.get("channel") else None,
                          channel=section.get("channel"))
 
 
