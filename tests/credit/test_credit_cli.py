@@ -1,6 +1,8 @@
 """paymatch credit check and POST /api/credit/check in `serve`: config → signed call → decision with the
 member's outstanding instalments from the workspace → audit row."""
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -14,8 +16,10 @@ from .fake_service import FakeCreditService
 
 runner = CliRunner()
 SECRET = b"shared-secret-for-tests"
-ORDERS = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
-H1,S1,M1,huabei,600.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:05,U1,gold,6
+# paid yesterday, so no period of the plan is due yet whatever day the suite runs (outstanding = all 600.00)
+_PAID = dt.date.today() - dt.timedelta(days=1)
+ORDERS = f"""order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
+H1,S1,M1,huabei,600.00,paid,{_PAID} 10:00:00,{_PAID} 10:00:05,U1,gold,6
 """
 
 
