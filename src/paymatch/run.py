@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import Selections, by_batches, by_window
+from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
@@ -72,6 +72,9 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
     config = config or Config()
     scope = tuple(config.match.key_scope)
     with Workspace(workspace) as ws:
+        if workspace is None:
+            return _reconcile_staged(ws, orders, refunds, transactions, out_dir, config, engine, encoding,
+                                     spark_master, progress, extra_bills, instalments, as_of)
         progress(f"loading orders {orders}")
         o = ws.ingest_csv("orders", orders, encoding=encoding, key_scope=scope)
         r_ids = []
@@ -91,8 +94,42 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         sel = by_batches([o.batch_id], r_ids or ["-"], t_ids or ["-"])
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
-                        persist=workspace is not None, spark_master=spark_master, progress=progress,
+                        persist=True, spark_master=spark_master, progress=progress,
                         instalments=instalments, as_of=as_of)
+
+
+def _reconcile_staged(ws: Workspace, orders: Path, refunds: Path | None, transactions: list[Path], out_dir: Path,
+                      config: Config, engine: str, encoding, spark_master, progress: Progress, extra_bills,
+                      instalments, as_of) -> RunResult:
+    """File mode without a workspace file: reconcile the validated temp tables; store nothing."""
+    scope = tuple(config.match.key_scope)
+    progress(f"loading orders {orders}")
+    o = ws.stage_file("orders", orders, encoding=encoding, key_scope=scope)
+    r_tables = []
+    if refunds is not None:
+        progress(f"loading refunds {refunds}")
+        r_tables.append(ws.stage_file("refunds", refunds, encoding=encoding).table)
+    t_tables = []
+    for t in transactions:
+        progress(f"loading transactions {t}")
+        t_tables.append(ws.stage_file("transactions", t, encoding=encoding).table)
+    bill_ids = []
+    for bill in extra_bills or []:
+        progress(f"loading bill {bill.source}")
+        res = ws.store_bill(bill)
+        if res.kind == "transactions":
+            bill_ids.append(res.batch_id)
+    sel = by_staged(o.table, r_tables, t_tables, bill_ids)
+    dates = None
+    if t_tables or bill_ids:
+        row = ws.con.execute("SELECT min(d), max(d) FROM (SELECT coalesce(bill_date, CAST(occurred_at AS DATE)) "
+                             f"AS d FROM ({sel.txs}))").fetchall()[0]
+        dates = None if row[0] is None else (row[0], row[1])
+    last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
+    files = [str(p) for p in [orders, refunds, *transactions] if p is not None]
+    return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config, persist=False,
+                    spark_master=spark_master, progress=progress, instalments=instalments, as_of=as_of,
+                    fingerprint=[(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in files])
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
@@ -122,16 +159,16 @@ def _input_totals(ws: Workspace, sel: Selections, leave_out=None) -> dict[str, t
     return out
 
 
-def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period) -> str:
+def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period, fingerprint=None) -> str:
     batches = ws.con.execute("SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM batches").fetchall()[0][0] or ""
-    h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, config.model_dump(mode="json"), str(period)],
-                                  sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, config.model_dump(mode="json"), str(period),
+                                   fingerprint], sort_keys=True).encode())
     return "run-" + h.hexdigest()[:16]
 
 
 def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
              config: Config, *, persist: bool, spark_master: str | None, progress: Progress,
-             instalments: Path | None = None, as_of: dt.date | None = None) -> RunResult:
+             instalments: Path | None = None, as_of: dt.date | None = None, fingerprint=None) -> RunResult:
     progress(f"reconciling on {engine}")
     started = dt.datetime.now(dt.UTC)
     leave_out = None
@@ -152,7 +189,7 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table)
     progress("checking control totals")
     summary = summarize(ws.con, table, _input_totals(ws, sel, leave_out), extra_control)
-    run_id = _run_id(ws, sel, config, engine, period)
+    run_id = _run_id(ws, sel, config, engine, period, fingerprint)
     summary = {"run_id": run_id, "engine": engine,
                "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
                "window_end": params.window_end.isoformat(), **summary}

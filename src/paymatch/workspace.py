@@ -89,6 +89,7 @@ class Workspace:
         """Open (or create) the workspace. ``memory_limit`` (e.g. '3GB'; default $PAYMATCH_MEMORY_LIMIT,
         else 3500MB) caps DuckDB's buffers; larger work spills to a temp directory instead of growing RSS."""
         self.path = str(path) if path else None
+        self._staged = 0  # temp tables made by stage_file
         try:
             self.con = duckdb.connect(self.path or ":memory:")
         except duckdb.Error as e:
@@ -143,6 +144,20 @@ class Workspace:
         origin = "file"
         self._commit(staged, batch_id, digest["h"], origin, key_scope)
         return IngestResult(batch_id, kind, str(path), staged.rows, False)
+
+    def stage_file(self, kind: str, path: str | Path, *, encoding: str | None = None,
+                   key_scope: tuple[str, ...] = ()) -> Staged:
+        """Validate a canonical CSV into a temp table of this connection and leave it there, unstored.
+
+        File mode without a workspace file reconciles these tables directly: the copy into the
+        canonical tables (and the file hash for the batch id) would only serve a workspace that is
+        thrown away afterwards. ``rowid + 2`` of the table is still each row's source line.
+        """
+        if kind not in _TABLE_COLUMNS:
+            raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
+        self._staged += 1
+        return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
+                         table=f"_pm_file_{kind}_{self._staged}")
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

@@ -50,6 +50,29 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selecti
     )
 
 
+def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: list[str]) -> Selections:
+    """File mode without a workspace: the validated temp tables themselves (``Workspace.stage_file``),
+    plus the rows of parsed bills stored under ``bill_batches``.
+
+    ``_pm_row`` must be unique across the union: each table's rowid is offset by its position << 40.
+    """
+    o = f"SELECT {_cols(ORDER_COLUMNS)} FROM {orders}"
+    r = " UNION ALL ".join(f"SELECT {_cols(REFUND_COLUMNS)} FROM {t}" for t in refunds) or \
+        f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE false"
+    parts = [f"SELECT {_cols(TRANSACTION_COLUMNS)}, 'file' AS origin, rowid + {i << 40} AS _pm_row FROM {t}"
+             for i, t in enumerate(txs)]
+    if bill_batches or not parts:
+        parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid + {len(txs) << 40} AS _pm_row "
+                     f"FROM transactions WHERE batch_id IN {_in(bill_batches or ['-'])}")
+    return Selections(
+        orders=o,
+        refunds=r,
+        txs=" UNION ALL ".join(parts),
+        order_dims=f"SELECT order_no, store_id, merchant_id, channel FROM {orders}",
+        instalment_orders=o,
+    )
+
+
 def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date) -> Selections:
     """Workspace mode for bill dates first_day..last_day (window [start, end)).
 

@@ -132,8 +132,11 @@ _WHAT = {
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
-              key_scope: tuple[str, ...] = ()) -> Staged:
-    """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found."""
+              key_scope: tuple[str, ...] = (), table: str | None = None) -> Staged:
+    """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
+
+    ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
+    """
     spec = SPECS[kind]
     original = Path(path)
     if not original.is_file():
@@ -143,13 +146,13 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
         readable = tmp = _transcode(original, enc)
     try:
-        return _stage(con, kind, spec, original, readable, key_scope)
+        return _stage(con, kind, spec, original, readable, key_scope, table or f"_pm_stage_{kind}")
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
 
 
-def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged:
+def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str) -> Staged:
     con.execute("SET preserve_insertion_order=true")  # rowid must follow the file: it gives line numbers
     header = _header(readable, original)
     present = set(header)
@@ -178,7 +181,6 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope) -> Staged
         if extras else "NULL::VARCHAR"
     )
     err_sql = f"NULLIF(concat_ws({_lit(_RS)}, {', '.join(checks)}), '')" if checks else "NULL::VARCHAR"
-    table = f"_pm_stage_{kind}"
     src = (f"read_csv({_lit(str(readable))}, header=true, all_varchar=true, delim=',', quote='\"', "
            f"escape='\"', strict_mode=true, null_padding=false)")
     con.execute(f"DROP TABLE IF EXISTS {table}")
