@@ -22,7 +22,7 @@ from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
-from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, summarize, write_csv
+from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
 from .workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -180,31 +180,39 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     # (a later load switches it back on itself: sources.canonical relies on it for line numbers).
     ws.con.execute("SET preserve_insertion_order=false")
     rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master, leave_out=leave_out)
-    table = materialize(ws.con, rel, config.stores)
+    store = bool(persist and period)
     extra_control = None
-    if instalments is not None:
-        from .instalment_run import add_outcomes
+    if store or instalments is not None:  # rows are added or kept: a table
+        table = source = materialize(ws.con, rel, config.stores)
+        if instalments is not None:
+            from .instalment_run import add_outcomes
 
-        progress(f"matching instalment periods {instalments}")
-        extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table)
-    progress("checking control totals")
-    summary = summarize(ws.con, table, _input_totals(ws, sel, leave_out), extra_control)
+            progress(f"matching instalment periods {instalments}")
+            extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table)
+    else:  # a file-only run: the outcomes are computed while the CSV is written, never stored
+        table, source = None, stream(ws.con, rel, config.stores)
+    inputs = _input_totals(ws, sel, leave_out)
     run_id = _run_id(ws, sel, config, engine, period, fingerprint)
-    summary = {"run_id": run_id, "engine": engine,
-               "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
-               "window_end": params.window_end.isoformat(), **summary}
     csv_path = json_path = None
     if out_dir is not None:
         progress(f"writing {out_dir}")
         out_dir.mkdir(parents=True, exist_ok=True)
         csv_path, json_path = out_dir / "outcomes.csv", out_dir / "summary.json"
-        write_csv(ws.con, table, csv_path)
+        rolled = write_csv(ws.con, source, csv_path)
+    else:
+        rolled = rollup(ws.con, source)
+    progress("checking control totals")
+    summary = summarize(ws.con, rolled, inputs, extra_control)
+    summary = {"run_id": run_id, "engine": engine,
+               "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
+               "window_end": params.window_end.isoformat(), **summary}
+    if json_path is not None:
         dump_summary(summary, json_path)
     if not summary["conservation"]:
         # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results
         raise PaymatchError("control totals do not tie out; nothing was stored in the workspace\n"
                             f"Hint: this is a bug; please report it with {json_path or 'the summary'}")
-    if persist and period:
+    if store:
         progress("storing results in the workspace")
         _store(ws, table, run_id, period, engine, config, started, summary)
     return RunResult(run_id, period[0] if period else None, period[1] if period else None,

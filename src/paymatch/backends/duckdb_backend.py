@@ -26,11 +26,12 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()
-    return reconcile(inputs, params, persist=lambda lf: _temp_table(con, lf, "_pm_marked_txs")).to_native()
+    made = iter(range(1 << 30))
+    return reconcile(inputs, params, persist=lambda lf: _temp_table(con, lf, f"_pm_persist_{next(made)}")).to_native()
 
 
 def _temp_table(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
-    """Materialise a frame that several engine steps read, so DuckDB computes it once."""
+    """Materialise a (small) frame that several engine steps read, so DuckDB computes it once."""
     con.register("_pm_persist_in", lf.to_native())
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _pm_persist_in").fetchall()

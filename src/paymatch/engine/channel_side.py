@@ -10,7 +10,8 @@ from .expr import case
 _STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
 
 
-def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = ()) -> nw.LazyFrame:
+def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = (),
+              persist=None) -> nw.LazyFrame:
     """Group primary records by ``key`` into ``_pm_key`` + ``c_*`` summary columns.
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
@@ -20,6 +21,7 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
     c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
+    ``persist`` (optional) materialises the small frame of keys with several records, read twice.
     """
     succ = nw.col("status") == "success"
     rank = case([(nw.col("status") == s, r) for s, r in _STATUS_RANK.items()], 9)
@@ -52,6 +54,8 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
     ]
     several = base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(col("_pm_n") > 1).select("_pm_key")
+    if persist is not None:
+        several = persist(several)
     one = base.join(several, on="_pm_key", how="anti").select("_pm_key", *[v.alias(n) for n, v, _ in spec])
     many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(*[a.alias(n) for n, _, a in spec])
     ints = ["c_rows", "c_succ", "c_succ_amt", "c_total", "c_fee", "c_settle", "c_rank", "c_bill_rows"]

@@ -14,23 +14,28 @@ from .frames import finish
 DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
 
 
-def mark_duplicates(txs: nw.LazyFrame) -> nw.LazyFrame:
-    """Add ``_pm_refkey`` and ``_pm_is_dup`` (True for every copy but the first).
-
-    Duplicates are rare, so the repeated keys are found with a count-only aggregate (small result)
-    and joined back; that is much cheaper than a window over every record.
-    """
-    txs = txs.with_columns(
+def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
+    """Add ``_pm_refkey``: the refund part of a record's identity ('' for payments)."""
+    return txs.with_columns(
         _pm_refkey=nw.coalesce(nw.col("channel_refund_id"), nw.col("refund_no"), nw.lit("")),
     )
-    repeated = (
-        txs.group_by(DUP_KEY)
+
+
+def repeated_records(txs: nw.LazyFrame) -> nw.LazyFrame:
+    """The identities listed more than once, with the ``_pm_row`` of their first copy (a small frame:
+    a count-only aggregate, much cheaper than a window over every record)."""
+    return (
+        with_refkey(txs).group_by(DUP_KEY)
         .agg(nw.len().alias("_pm_copies"), nw.col("_pm_row").min().alias("_pm_first"))
         .filter(nw.col("_pm_copies") > 1)
         .select([*DUP_KEY, "_pm_first"])
     )
+
+
+def mark_duplicates(txs: nw.LazyFrame, repeated: nw.LazyFrame) -> nw.LazyFrame:
+    """Add ``_pm_refkey`` and ``_pm_is_dup`` (True for every copy but the first) given ``repeated_records``."""
     return (
-        txs.join(repeated, on=DUP_KEY, how="left")
+        with_refkey(txs).join(repeated, on=DUP_KEY, how="left")
         .with_columns(_pm_is_dup=(nw.col("_pm_row") != nw.col("_pm_first")).fill_null(False))
         .drop("_pm_first")
     )

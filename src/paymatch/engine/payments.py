@@ -27,13 +27,14 @@ from .params import MatchParams
 PAID = ["paid", "refunded", "partially_refunded"]
 
 
-def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
-    """Outcomes for every scoped order and every primary channel payment record."""
+def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, persist=None) -> nw.LazyFrame:
+    """Outcomes for every scoped order and every primary channel payment record (``persist``: see
+    ``reconcile``)."""
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
     carry = ("order_no",) if p.key_scope else ()
-    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry)
+    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry, persist)
     if not p.key_scope:
         agg = agg.with_columns(
             c_order_no=nw.when(~nw.col("_pm_key").str.starts_with("~")).then(nw.col("_pm_key"))

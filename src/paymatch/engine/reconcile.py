@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import narwhals as nw
 
-from .dedupe import duplicate_outcomes, mark_duplicates
+from .dedupe import duplicate_outcomes, mark_duplicates, repeated_records
 from .frames import Inputs
 from .params import MatchParams
 from .payments import payment_outcomes
@@ -23,16 +23,17 @@ def _same(frame: nw.LazyFrame) -> nw.LazyFrame:
 def reconcile(inputs: Inputs, params: MatchParams, persist: Persist = _same) -> nw.LazyFrame:
     """Every input row ends in exactly one outcome row of the returned frame (see ``ENGINE_SCHEMA``).
 
-    ``persist`` lets a backend materialise a frame that several steps read (the marked channel
-    records feed payments, refunds and duplicates); lazy engines would otherwise compute it three
-    times. It must return an equivalent frame; the default keeps everything lazy.
+    ``persist`` lets a backend materialise a *small* frame that several steps read (the keys listed
+    more than once: duplicate records, orders with several payments); lazy engines would otherwise
+    aggregate every record again for each reader. It must return an equivalent frame; the default
+    keeps everything lazy. The big inputs are never persisted: re-reading them is cheaper than a copy.
     """
-    marked = persist(mark_duplicates(inputs.txs))
+    marked = mark_duplicates(inputs.txs, persist(repeated_records(inputs.txs)))
     primary = marked.filter(~nw.col("_pm_is_dup"))
     return nw.concat(
         [
-            payment_outcomes(inputs.orders, primary, params),
-            refund_outcomes(inputs.refunds, primary, inputs.order_dims, params),
+            payment_outcomes(inputs.orders, primary, params, persist),
+            refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, persist),
             duplicate_outcomes(marked),
         ],
         how="vertical",
