@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import LoadError, Problem
-from ..money import sql_yuan_to_fen, sql_yuan_valid
+from ..money import sql_yuan_valid
 from .specs import KEYS, SPECS, Field
 
 MAX_PROBLEMS = 50
@@ -97,27 +97,34 @@ def _header(path: Path, original: Path) -> list[str]:
     return [c.strip() for c in row]
 
 
+_TYPED = "\x00typed\x00"  # stands for the field's typed column inside a failure condition
+
+
 def _field_sql(f: Field, present: bool) -> tuple[str, str | None]:
-    """(typed expression, failure condition or None) for one field over its raw column."""
-    raw = f"NULLIF(trim({_q(f.name)}), '')" if present else "NULL::VARCHAR"
+    """(typed expression, failure condition or None) for one field over its raw column.
+
+    The condition may name the typed value (``_TYPED``) so a value is parsed once, not twice. Money
+    is checked by its pattern; its typed value is then exact (a rejected file's values are unused).
+    """
+    raw = _q(f.name) if present else "NULL::VARCHAR"  # already trimmed, '' → NULL (see _stage)
     if f.kind == "text":
         return raw, None
     if f.kind in ("money", "fee"):
         d = 5 if f.kind == "fee" else 2
-        typed = sql_yuan_to_fen(raw, decimals=d)
+        typed = f"CAST(TRY_CAST({raw} AS DECIMAL(18,2)) * 100 AS BIGINT)"
         if f.default is not None:
             typed = f"coalesce({typed}, CASE WHEN {raw} IS NULL THEN CAST({f.default} AS BIGINT) END)"
         return typed, f"{raw} IS NOT NULL AND NOT {sql_yuan_valid(raw, decimals=d)}"
     if f.kind == "time":
-        return f"try_cast({raw} AS TIMESTAMPTZ)", f"{raw} IS NOT NULL AND try_cast({raw} AS TIMESTAMPTZ) IS NULL"
+        return f"try_cast({raw} AS TIMESTAMPTZ)", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
     if f.kind == "date":
-        return f"try_strptime({raw}, '%Y-%m-%d')::DATE", f"{raw} IS NOT NULL AND try_strptime({raw}, '%Y-%m-%d') IS NULL"
+        return f"try_strptime({raw}, '%Y-%m-%d')::DATE", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
     if f.kind == "int":
         typed = f"coalesce(try_cast({raw} AS INTEGER), {f.default or 'NULL'})"
         return typed, f"{raw} IS NOT NULL AND NOT regexp_full_match({raw}, '[0-9]{{1,6}}')"
     if f.kind == "enum":
         vals = ", ".join(_lit(v) for v in f.values)
-        return f"lower({raw})", f"{raw} IS NOT NULL AND lower({raw}) NOT IN ({vals})"
+        return f"lower({raw})", f"{raw} IS NOT NULL AND {_TYPED} NOT IN ({vals})"
     raise ValueError(f"unknown field kind {f.kind}")
 
 
@@ -164,25 +171,34 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         )
     known = {f.name for f in spec}
     extras = [h for h in header if h not in known and h]
-    selects, checks = [], []
-    for f in spec:
+    selects, typed_cols, checks, conds = [], [], [], []
+    for i, f in enumerate(spec):
+        # three layers: the innermost trims each column once (``raw`` is the bare trimmed column, '' → NULL),
+        # the middle one parses each value once (``_pm_t<i>``), the outer one checks and names them
         typed, bad = _field_sql(f, f.name in present)
         if kind == "transactions" and f.target == "amount_fen" and "type" in present:
             # refunds are positive inside paymatch whatever sign the channel's export uses
-            typed = f"CASE WHEN lower(trim(\"type\")) = 'refund' THEN abs({typed}) ELSE {typed} END"
-        selects.append(f"{typed} AS {_q(f.target)}")
-        raw = f"NULLIF(trim({_q(f.name)}), '')" if f.name in present else "NULL"
+            typed = f"CASE WHEN lower(\"type\") = 'refund' THEN abs({typed}) ELSE {typed} END"
+        typed_cols.append(f"{typed} AS _pm_t{i}")
+        selects.append(f"_pm_t{i} AS {_q(f.target)}")
+        raw = _q(f.name) if f.name in present else "NULL"
         if bad is not None:
+            bad = bad.replace(_TYPED, f"_pm_t{i}")
+            conds.append(bad)
             checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {raw} END")
         if f.nonempty and f.name in present:
+            conds.append(f"{raw} IS NULL")
             checks.append(f"CASE WHEN {raw} IS NULL THEN {_lit(f.name + _FS + 'empty' + _FS)} END")
     extra_sql = (
         "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))::VARCHAR"
         if extras else "NULL::VARCHAR"
     )
-    err_sql = f"NULLIF(concat_ws({_lit(_RS)}, {', '.join(checks)}), '')" if checks else "NULL::VARCHAR"
-    src = (f"read_csv({_lit(str(readable))}, header=true, all_varchar=true, delim=',', quote='\"', "
-           f"escape='\"', strict_mode=true, null_padding=false)")
+    # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
+    err_sql = (f"CASE WHEN {' OR '.join(f'({c})' for c in conds)} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END"
+               if checks else "NULL::VARCHAR")
+    trimmed = ", ".join(f"NULLIF(trim({_q(h)}), '') AS {_q(h)}" if h in known else _q(h) for h in dict.fromkeys(header) if h)
+    src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
+           f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
     try:
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}, {extra_sql} AS extra, "
