@@ -157,7 +157,7 @@ class Workspace:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         self._staged += 1
         return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
-                         table=f"_pm_file_{kind}_{self._staged}")
+                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False)
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

@@ -139,10 +139,11 @@ _WHAT = {
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
-              key_scope: tuple[str, ...] = (), table: str | None = None) -> Staged:
+              key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True) -> Staged:
     """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
 
     ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
+    ``keep_extra``: keep the file's other columns as JSON in ``extra`` (a workspace stores them).
     """
     spec = SPECS[kind]
     original = Path(path)
@@ -153,13 +154,13 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
         readable = tmp = _transcode(original, enc)
     try:
-        return _stage(con, kind, spec, original, readable, key_scope, table or f"_pm_stage_{kind}")
+        return _stage(con, kind, spec, original, readable, key_scope, table or f"_pm_stage_{kind}", keep_extra)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
 
 
-def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str) -> Staged:
+def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool) -> Staged:
     con.execute("SET preserve_insertion_order=true")  # rowid must follow the file: it gives line numbers
     header = _header(readable, original)
     present = set(header)
@@ -193,20 +194,30 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))::VARCHAR"
         if extras else "NULL::VARCHAR"
     )
+    any_bad = " OR ".join(f"({c})" for c in conds) or "false"
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
-    err_sql = (f"CASE WHEN {' OR '.join(f'({c})' for c in conds)} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END"
-               if checks else "NULL::VARCHAR")
+    err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
     trimmed = ", ".join(f"NULLIF(trim({_q(h)}), '') AS {_q(h)}" if h in known else _q(h) for h in dict.fromkeys(header) if h)
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
            f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
+    # The table keeps a one-byte flag per row, not the problem text: temp tables are not compressed, and a
+    # mostly-NULL text column still costs 16 bytes a row. A flagged file is read again for the details.
+    extra_col = f", {extra_sql} AS extra" if keep_extra else ""
     try:
-        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}, {extra_sql} AS extra, "
-                    f"{err_sql} AS _pm_err FROM {src}")
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}{extra_col}, "
+                    f"CASE WHEN {any_bad} THEN true END AS _pm_bad FROM {src}")
     except duckdb.Error as e:
         raise LoadError([Problem(str(original), None, None, None, _duck_msg(e))],
                         hint="the file is not a well-formed CSV (check quoting, column count and encoding)") from None
-    problems, total = _collect_problems(con, table, spec, original)
+    problems, total = [], 0
+    if con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]:
+        diag = f"{table}_problems"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {diag} AS SELECT {err_sql} AS _pm_err FROM {src}")
+        try:
+            problems, total = _collect_problems(con, diag, spec, original)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {diag}")
     if kind in KEYS:
         dup_p, dup_n = _duplicate_keys(con, table, KEYS[kind] + tuple(key_scope), original)
         problems += dup_p
