@@ -22,10 +22,17 @@ def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def repeated_records(txs: nw.LazyFrame) -> nw.LazyFrame:
-    """The identities listed more than once, with the ``_pm_row`` of their first copy (a small frame:
-    a count-only aggregate, much cheaper than a window over every record)."""
+    """The identities listed more than once, with the ``_pm_row`` of their first copy (a small frame).
+
+    Two count-only aggregates instead of a window over every record: channel ids that occur more than
+    once (a superset: a refund row also carries its payment's id), then the full identity among those.
+    """
+    several = (
+        txs.group_by("channel_tx_id").agg(nw.len().alias("_pm_copies"))
+        .filter(nw.col("_pm_copies") > 1).select("channel_tx_id")
+    )
     return (
-        with_refkey(txs).group_by(DUP_KEY)
+        with_refkey(txs.join(several, on="channel_tx_id", how="semi")).group_by(DUP_KEY)
         .agg(nw.len().alias("_pm_copies"), nw.col("_pm_row").min().alias("_pm_first"))
         .filter(nw.col("_pm_copies") > 1)
         .select([*DUP_KEY, "_pm_first"])
