@@ -151,13 +151,15 @@ class Workspace:
 
         File mode without a workspace file reconciles these tables directly: the copy into the
         canonical tables (and the file hash for the batch id) would only serve a workspace that is
-        thrown away afterwards. ``rowid + 2`` of the table is still each row's source line.
+        thrown away afterwards. For transactions ``rowid + 2`` is still each row's source line; orders
+        and refunds are loaded in any order (faster; nothing after the load needs their lines).
         """
         if kind not in _TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         self._staged += 1
         return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
-                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False)
+                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False,
+                         ordered=kind == "transactions")  # file order decides which copy of a record is primary
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

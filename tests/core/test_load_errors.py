@@ -129,3 +129,19 @@ def test_negative_refund_amounts_become_positive(tmp_path):
     ws.ingest_csv("transactions", p)
     assert ws.con.execute("SELECT type, amount_fen, fee_fen FROM transactions ORDER BY 1").fetchall() == [
         ("payment", -100, 0), ("refund", 1230, -7)]
+
+
+def test_file_only_load_names_the_right_lines_in_a_big_file(tmp_path):
+    """A file-only run loads orders in any order (faster); a file with problems is read again in order,
+    so the lines named are the file's, also when DuckDB split the file between threads."""
+    n = 400_000
+    rows = [f"A{i},S{i % 7},M1,wechat,{i % 900}.{i % 100:02d},paid,2026-11-20T10:00:00+08:00,,,,0\n" for i in range(n)]
+    rows[n - 5] = rows[n - 5].replace(",paid,", ",shipped,")
+    rows[n - 2] = rows[3]  # order_no A3 again
+    p = _write(tmp_path, HEADER + "".join(rows))
+    with pytest.raises(LoadError) as e:
+        Workspace(None).stage_file("orders", p)
+    got = {(pr.field, pr.line) for pr in e.value.problems}
+    assert got == {("status", n - 5 + 2), ("order_no", n - 2 + 2)}
+    dup = next(pr for pr in e.value.problems if pr.field == "order_no")
+    assert "line(s) 5" in dup.message

@@ -33,6 +33,10 @@ MAX_PROBLEMS = 50
 _FS, _RS = "\x1f", "\x1e"  # field/record separators inside the per-row problem string
 
 
+class _Reread(Exception):
+    """An unordered load found problems: they are reported from an ordered read (right line numbers)."""
+
+
 @dataclass(frozen=True)
 class Staged:
     """A validated file in a temp table: ``table`` has the canonical columns + ``src_line`` + ``extra``."""
@@ -139,11 +143,15 @@ _WHAT = {
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
-              key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True) -> Staged:
+              key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True,
+              ordered: bool = True) -> Staged:
     """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
 
     ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
     ``keep_extra``: keep the file's other columns as JSON in ``extra`` (a workspace stores them).
+    ``ordered=False``: rows may land in any order (DuckDB loads faster); for a caller that needs neither
+    line numbers nor file order afterwards. A file with problems is then read again in order, so the
+    problems still name the right lines.
     """
     spec = SPECS[kind]
     original = Path(path)
@@ -154,14 +162,22 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
         readable = tmp = _transcode(original, enc)
     try:
-        return _stage(con, kind, spec, original, readable, key_scope, table or f"_pm_stage_{kind}", keep_extra)
+        table = table or f"_pm_stage_{kind}"
+        if not ordered:
+            try:
+                return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, ordered=False)
+            except _Reread:
+                pass  # rows came in any order: read the file again in order for the right line numbers
+        return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
 
 
-def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool) -> Staged:
-    con.execute("SET preserve_insertion_order=true")  # rowid must follow the file: it gives line numbers
+def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
+           ordered: bool = True) -> Staged:
+    # ordered: rowid follows the file, so it gives line numbers (and file order among duplicate records)
+    con.execute(f"SET preserve_insertion_order={'true' if ordered else 'false'}")
     header = _header(readable, original)
     present = set(header)
     missing = [f.name for f in spec if f.required and f.name not in present]
@@ -211,15 +227,21 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         raise LoadError([Problem(str(original), None, None, None, _duck_msg(e))],
                         hint="the file is not a well-formed CSV (check quoting, column count and encoding)") from None
     problems, total = [], 0
-    if con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]:
+    flagged = con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]
+    key = KEYS[kind] + tuple(key_scope) if kind in KEYS else ()
+    dups = _duplicate_keys(con, table, key, original, count_only=True)[1] if key else 0
+    if not ordered and (flagged or dups):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        raise _Reread()
+    if flagged:
         diag = f"{table}_problems"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {diag} AS SELECT {err_sql} AS _pm_err FROM {src}")
         try:
             problems, total = _collect_problems(con, diag, spec, original)
         finally:
             con.execute(f"DROP TABLE IF EXISTS {diag}")
-    if kind in KEYS:
-        dup_p, dup_n = _duplicate_keys(con, table, KEYS[kind] + tuple(key_scope), original)
+    if dups:
+        dup_p, dup_n = _duplicate_keys(con, table, key, original)
         problems += dup_p
         total += dup_n
     if total:
@@ -259,13 +281,14 @@ def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Probl
     return out, max(total, len(out))
 
 
-def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path) -> tuple[list[Problem], int]:
+def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path,
+                    count_only: bool = False) -> tuple[list[Problem], int]:
     cols = ", ".join(_q(k) for k in key)
     total = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
     ).fetchall()[0][0]
-    if not total:
-        return [], 0
+    if not total or count_only:
+        return [], total
     rows = con.execute(
         f"SELECT {cols}, list(rowid + 2 ORDER BY rowid) FROM {table} GROUP BY ALL HAVING count(*) > 1 "
         f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
