@@ -165,7 +165,8 @@ def write_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, *, batch_
     parts = []
     try:
         # (a writer thread overlapping DuckDB was slower on 2 cores, and held more batches in memory)
-        with pacsv.CSVWriter(str(tmp), _csv_schema(reader.schema)) as out:
+        with pacsv.CSVWriter(str(tmp), _csv_schema(reader.schema),
+                             write_options=pacsv.WriteOptions(quoting_header="none")) as out:
             for batch in reader:
                 out.write_batch(batch.select(CSV_COLUMNS))
                 parts.append(_batch_rollup(batch))
