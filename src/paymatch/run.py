@@ -72,64 +72,39 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
     config = config or Config()
     scope = tuple(config.match.key_scope)
     with Workspace(workspace) as ws:
-        if workspace is None:
-            return _reconcile_staged(ws, orders, refunds, transactions, out_dir, config, engine, encoding,
-                                     spark_master, progress, extra_bills, instalments, as_of)
-        progress(f"loading orders {orders}")
-        o = ws.ingest_csv("orders", orders, encoding=encoding, key_scope=scope)
-        r_ids = []
-        if refunds is not None:
-            progress(f"loading refunds {refunds}")
-            r_ids.append(ws.ingest_csv("refunds", refunds, encoding=encoding).batch_id)
-        t_ids = []
-        for t in transactions:
-            progress(f"loading transactions {t}")
-            t_ids.append(ws.ingest_csv("transactions", t, encoding=encoding).batch_id)
+        # Without a workspace file nothing is kept: the validated temp tables are reconciled as they are
+        # (no copy into the canonical tables, no file hash). With one, files are stored with provenance.
+        staged = workspace is None
+
+        def load(kind: str, path: Path, **kw) -> str:
+            progress(f"loading {kind} {path}")
+            if staged:
+                return ws.stage_file(kind, path, encoding=encoding, **kw).table
+            return ws.ingest_csv(kind, path, encoding=encoding, **kw).batch_id
+
+        o = load("orders", orders, key_scope=scope)
+        r = [load("refunds", refunds)] if refunds is not None else []
+        t = [load("transactions", p) for p in transactions]
+        bills = []
         for bill in extra_bills or []:
             progress(f"loading bill {bill.source}")
             res = ws.store_bill(bill)
             if res.kind == "transactions":
-                t_ids.append(res.batch_id)
-        dates = ws.bill_dates(t_ids) if t_ids else None
+                bills.append(res.batch_id)
+        fingerprint = None
+        if staged:
+            sel = by_staged(o, r, t, bills)
+            dates = ws.bill_dates(bills, tables=t) if t or bills else None
+            files = [p for p in [orders, refunds, *transactions] if p is not None]
+            fingerprint = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in map(Path, files)]
+        else:
+            t += bills
+            sel = by_batches([o], r or ["-"], t or ["-"])
+            dates = ws.bill_dates(t) if t else None
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
-        sel = by_batches([o.batch_id], r_ids or ["-"], t_ids or ["-"])
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
-                        persist=True, spark_master=spark_master, progress=progress,
-                        instalments=instalments, as_of=as_of)
-
-
-def _reconcile_staged(ws: Workspace, orders: Path, refunds: Path | None, transactions: list[Path], out_dir: Path,
-                      config: Config, engine: str, encoding, spark_master, progress: Progress, extra_bills,
-                      instalments, as_of) -> RunResult:
-    """File mode without a workspace file: reconcile the validated temp tables; store nothing."""
-    scope = tuple(config.match.key_scope)
-    progress(f"loading orders {orders}")
-    o = ws.stage_file("orders", orders, encoding=encoding, key_scope=scope)
-    r_tables = []
-    if refunds is not None:
-        progress(f"loading refunds {refunds}")
-        r_tables.append(ws.stage_file("refunds", refunds, encoding=encoding).table)
-    t_tables = []
-    for t in transactions:
-        progress(f"loading transactions {t}")
-        t_tables.append(ws.stage_file("transactions", t, encoding=encoding).table)
-    bill_ids = []
-    for bill in extra_bills or []:
-        progress(f"loading bill {bill.source}")
-        res = ws.store_bill(bill)
-        if res.kind == "transactions":
-            bill_ids.append(res.batch_id)
-    sel = by_staged(o.table, r_tables, t_tables, bill_ids)
-    dates = None
-    if t_tables or bill_ids:
-        row = ws.con.execute("SELECT min(d), max(d) FROM (SELECT coalesce(bill_date, CAST(occurred_at AS DATE)) "
-                             f"AS d FROM ({sel.txs}))").fetchall()[0]
-        dates = None if row[0] is None else (row[0], row[1])
-    last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
-    files = [str(p) for p in [orders, refunds, *transactions] if p is not None]
-    return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config, persist=False,
-                    spark_master=spark_master, progress=progress, instalments=instalments, as_of=as_of,
-                    fingerprint=[(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in files])
+                        persist=not staged, spark_master=spark_master, progress=progress,
+                        instalments=instalments, as_of=as_of, fingerprint=fingerprint)
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,

@@ -268,15 +268,18 @@ class Workspace:
 
     # --- questions about what is stored --------------------------------------------------------
 
-    def bill_dates(self, batch_ids: list[str] | None = None) -> tuple[dt.date, dt.date] | None:
-        """(first, last) bill date among stored transactions (or those of the given batches)."""
+    def bill_dates(self, batch_ids: list[str] | None = None, *, tables: list[str] = ()) -> tuple[dt.date, dt.date] | None:
+        """(first, last) bill date among stored transactions (or those of the given batches), and of
+        the staged transaction ``tables`` (``stage_file``); an undated record counts by its local day."""
         where, params = "", []
-        if batch_ids:
-            where = f"WHERE batch_id IN ({', '.join('?' for _ in batch_ids)})"
+        if batch_ids is not None and (batch_ids or tables):
+            where = f"WHERE batch_id IN ({', '.join('?' for _ in batch_ids) or 'NULL'})"
             params = list(batch_ids)
+        rows = " UNION ALL ".join([f"SELECT bill_date, occurred_at FROM transactions {where}",
+                                   *(f"SELECT bill_date, occurred_at FROM {t}" for t in tables)])
         row = self.con.execute(
             f"SELECT min(coalesce(bill_date, CAST(occurred_at AS DATE))), "
-            f"max(coalesce(bill_date, CAST(occurred_at AS DATE))) FROM transactions {where}", params
+            f"max(coalesce(bill_date, CAST(occurred_at AS DATE))) FROM ({rows})", params
         ).fetchall()[0]
         return None if row[0] is None else (row[0], row[1])
 

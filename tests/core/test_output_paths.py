@@ -51,3 +51,19 @@ def test_summary_describes_the_file(demo_small, tmp_path):
     # every transaction row is counted once across the outcomes, as the control totals say
     tx_rows = sum(int(r["channel_rows"]) for r in rows)
     assert tx_rows == res.summary["control_totals"]["transactions"]["input_rows"]
+
+
+def test_undated_records_count_by_their_local_day_in_both_modes(tmp_path):
+    """A record without bill_date belongs to its Asia/Shanghai day: 02:00 on the 21st is the 21st (18:00 UTC
+    on the 20th), so the window ends after the 21st whether or not a workspace keeps the rows."""
+    (tmp_path / "o.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+        "A1,S1,M1,wechat,10.00,paid,2026-11-21T01:59:00+08:00,2026-11-21T01:59:30+08:00,,,0\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
+        "status,occurred_at,bill_date,method\n"
+        "wechat,M1,T1,A1,payment,,,10.00,0.00,,success,2026-11-21T02:00:00+08:00,,\n", encoding="utf-8")
+    a = reconcile_files(tmp_path / "o.csv", None, [tmp_path / "t.csv"], tmp_path / "file")
+    b = reconcile_files(tmp_path / "o.csv", None, [tmp_path / "t.csv"], tmp_path / "ws", workspace=tmp_path / "w.duckdb")
+    assert a.summary["period"] == b.summary["period"] == {"from": "2026-11-21", "to": "2026-11-21"}
+    assert a.summary["window_end"] == b.summary["window_end"]
