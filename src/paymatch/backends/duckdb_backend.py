@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import duckdb
@@ -26,7 +27,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()
-    made = iter(range(1 << 30))
+    made = itertools.count()
     return reconcile(inputs, params, persist=lambda lf: _temp_table(con, lf, f"_pm_persist_{next(made)}")).to_native()
 
 

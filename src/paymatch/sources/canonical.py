@@ -39,7 +39,8 @@ class _Reread(Exception):
 
 @dataclass(frozen=True)
 class Staged:
-    """A validated file in a temp table: ``table`` has the canonical columns + ``src_line`` + ``extra``."""
+    """A validated file in a temp table: ``table`` has the canonical columns, ``extra`` (when kept) and
+    the ``_pm_bad`` flag (NULL on every row of a table that passed); ``rowid + 2`` is the line when ordered."""
 
     kind: str
     table: str
@@ -217,8 +218,8 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
            f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
-    # The table keeps a one-byte flag per row, not the problem text: temp tables are not compressed, and a
-    # mostly-NULL text column still costs 16 bytes a row. A flagged file is read again for the details.
+    # The table keeps a one-byte flag per row, not the problem text: temp tables are not compressed, so
+    # even a mostly-NULL text column costs memory on every row. A flagged file is read again for the details.
     extra_col = f", {extra_sql} AS extra" if keep_extra else ""
     try:
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}{extra_col}, "
