@@ -11,8 +11,9 @@ and the peak RSS of that process (ru_maxrss).
   pandas:   read_csv both, merge(how='outer', indicator=True), classify with numpy.select, to_csv
   floor_wide (information, not the target's reference): the floor writing the 23 columns paymatch writes
 
-Results: see bench/RESULTS.md (10M × 10M on 2 cores, 2026-12-02: floor 8.2 s, paymatch 42.3 s at 3.8 GB peak
-RSS, pandas 145.5 s at 12.3 GB, floor writing the same 23 columns 16.3 s; 2026-11-25 paymatch was 88.2 s).
+Results: see bench/RESULTS.md (10M × 10M on 2 cores, 2026-12-02: floor 8.0 s, paymatch 39.8 s at 3.8 GB peak
+RSS, pandas 143.0 s at 12.2 GB, floor writing the same 23 columns 19.0 s; 2026-11-25 paymatch was 88.2 s).
+The paymatch line also gives its time per stage (from the run's progress messages).
 """
 
 from __future__ import annotations
@@ -56,9 +57,14 @@ from pathlib import Path
 t = time.perf_counter()
 from paymatch.run import reconcile_files
 d = Path(sys.argv[1])
-r = reconcile_files(d / 'orders.csv', d / 'refunds.csv', [d / 'transactions.csv'], d / 'out_paymatch')
-print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  'outcomes': r.summary['outcomes'], 'conservation': r.summary['conservation']}))
+marks = []  # (seconds since start, progress message): where the time goes, stage by stage
+r = reconcile_files(d / 'orders.csv', d / 'refunds.csv', [d / 'transactions.csv'], d / 'out_paymatch',
+                    progress=lambda m: marks.append((time.perf_counter() - t, m)))
+end = time.perf_counter() - t
+marks.append((end, 'done'))
+stages = {m.split(' /')[0]: round(marks[i + 1][0] - at, 1) for i, (at, m) in enumerate(marks[:-1])}
+print(json.dumps({'seconds': end, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  'outcomes': r.summary['outcomes'], 'conservation': r.summary['conservation'], 'stages': stages}))
 """
 
 FLOOR = """
@@ -146,6 +152,7 @@ def main() -> None:
         if k in res:
             print(f"{k:9} {res[k]['seconds']:8.1f} s   peak RSS {res[k]['rss_mb']:8.0f} MB")
     res["paymatch_vs_floor"] = res["paymatch"]["seconds"] / res["floor"]["seconds"]
+    print("paymatch stages: " + ", ".join(f"{k} {v} s" for k, v in res["paymatch"]["stages"].items()))
     print(f"paymatch / floor = {res['paymatch_vs_floor']:.2f}× (target ≤ 2×)")
     res["paymatch_vs_floor_wide"] = res["paymatch"]["seconds"] / res["floor_wide"]["seconds"]
     print(f"paymatch / floor writing the same 23 columns = {res['paymatch_vs_floor_wide']:.2f}× (information)")
