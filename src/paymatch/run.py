@@ -23,7 +23,7 @@ from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
-from .workspace import Workspace
+from .workspace import LEAN_DROP, Workspace
 
 Progress = Callable[[str], None]
 
@@ -75,11 +75,13 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         # Without a workspace file nothing is kept: the validated temp tables are reconciled as they are
         # (no copy into the canonical tables, no file hash). With one, files are stored with provenance.
         staged = workspace is None
+        # a run without instalment plans reads neither members nor instalment counts: checked, not kept
+        dropped = {k: (v if instalments is None else ()) for k, v in LEAN_DROP.items()}
 
         def load(kind: str, path: Path, **kw) -> str:
             progress(f"loading {kind} {path}")
             if staged:
-                return ws.stage_file(kind, path, encoding=encoding, **kw).table
+                return ws.stage_file(kind, path, encoding=encoding, drop=dropped[kind], **kw).table
             return ws.ingest_csv(kind, path, encoding=encoding, **kw).batch_id
 
         o = load("orders", orders, key_scope=scope)
@@ -93,7 +95,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                 bills.append(res.batch_id)
         fingerprint = None
         if staged:
-            sel = by_staged(o, r, t, bills)
+            sel = by_staged(o, r, t, bills, dropped)
             dates = ws.bill_dates(bills, tables=t) if t or bills else None
             files = [p for p in [orders, refunds, *transactions] if p is not None]
             fingerprint = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in map(Path, files)]

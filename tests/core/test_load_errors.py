@@ -145,3 +145,33 @@ def test_file_only_load_names_the_right_lines_in_a_big_file(tmp_path):
     assert got == {("status", n - 5 + 2), ("order_no", n - 2 + 2)}
     dup = next(pr for pr in e.value.problems if pr.field == "order_no")
     assert "line(s) 5" in dup.message
+
+
+def test_values_are_trimmed_like_before(tmp_path):
+    """Outer ASCII and Unicode spaces (U+3000, U+00A0) go, inner ones and tabs stay, '' and '  ' are empty;
+    enum values are case-insensitive (channel is text: kept as written). Both loading paths (workspace and file-only staging) agree."""
+    rows = ('  A1 ,"\u3000门店一\u3000",M1, WECHAT ,10.00, Paid ,2026-11-20T10:00:00+08:00,,"",  ,0\n'
+            'A2,\u00a0S 2,"",alipay, 1.50 ,paid,,,m\t1,gold,\n'
+            'A3,门店三,M3,alipay,2.00,closed,,,,,3\n')
+    p = _write(tmp_path, HEADER + rows)
+    want = [("A1", "门店一", "M1", "WECHAT", 1000, "paid", None, None),
+            ("A2", "S 2", None, "alipay", 150, "paid", "m\t1", "gold"),
+            ("A3", "门店三", "M3", "alipay", 200, "closed", None, None)]
+    ws = Workspace(None)
+    ws.ingest_csv("orders", p)
+    got = ws.con.execute("SELECT order_no, store_id, merchant_id, channel, amount_fen, status, member_id, member_level "
+                         "FROM orders ORDER BY order_no").fetchall()
+    assert got == want
+    st = ws.stage_file("orders", p, drop=("member_id", "member_level", "instalments"))
+    cols = [r[0] for r in ws.con.execute(f"DESCRIBE {st.table}").fetchall()]
+    assert "member_id" not in cols and "instalments" not in cols  # checked, not kept
+    got = ws.con.execute(f"SELECT order_no, store_id, merchant_id, channel, amount_fen, status::VARCHAR "
+                         f"FROM {st.table} ORDER BY order_no").fetchall()
+    assert got == [w[:6] for w in want]
+
+
+def test_dropped_columns_are_still_checked(tmp_path):
+    p = _write(tmp_path, HEADER + GOOD + "A2,S1,M1,wechat,1.00,paid,2026-11-20T10:00:00+08:00,,,,many\n")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).stage_file("orders", p, drop=("member_id", "member_level", "instalments"))
+    assert [(pr.line, pr.field) for pr in e.value.problems] == [(3, "instalments")]

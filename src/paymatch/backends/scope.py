@@ -8,14 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
+from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
 
 
-def _cols(cols: list[str]) -> str:
+def _cols(cols: list[str], absent: frozenset[str] = frozenset(), enums: frozenset[str] = frozenset()) -> str:
     # naive UTC from the stored instant by arithmetic (timezone('UTC', …) goes through ICU per row: ~20× slower)
-    return ", ".join(f"make_timestamp(epoch_us({c})) AS {c}" if c in _TIME_COLS else c for c in cols)
+    def one(c: str) -> str:
+        if c in absent:
+            return f"NULL::{DUCK_TYPES[c]} AS {c}"
+        if c in _TIME_COLS:
+            return f"make_timestamp(epoch_us({c})) AS {c}"
+        return f"{c}::VARCHAR AS {c}" if c in enums else c
+    return ", ".join(one(c) for c in cols)
 
 
 @dataclass(frozen=True)
@@ -50,16 +56,25 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selecti
     )
 
 
-def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: list[str]) -> Selections:
+#: columns a staged table holds as DuckDB ENUMs (``sources.canonical``): the engine reads them as text
+_STAGED_ENUMS = frozenset({"status", "type"})
+
+
+def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: list[str],
+              dropped: dict[str, tuple[str, ...]] | None = None) -> Selections:
     """File mode without a workspace: the validated temp tables themselves (``Workspace.stage_file``),
     plus the rows of parsed bills stored under ``bill_batches``.
 
     ``_pm_row`` must be unique across the union: each table's rowid is offset by its position << 40.
+    ``dropped``: per kind, the columns the staged tables do not keep (read as NULL).
     """
-    o = f"SELECT {_cols(ORDER_COLUMNS)} FROM {orders}"
-    r = " UNION ALL ".join(f"SELECT {_cols(REFUND_COLUMNS)} FROM {t}" for t in refunds) or \
-        f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE false"
-    parts = [f"SELECT {_cols(TRANSACTION_COLUMNS)}, 'file' AS origin, rowid + {i << 40} AS _pm_row FROM {t}"
+    gone = {k: frozenset(v) for k, v in (dropped or {}).items()}
+    e = _STAGED_ENUMS
+    o = f"SELECT {_cols(ORDER_COLUMNS, gone.get('orders', frozenset()), e)} FROM {orders}"
+    r = " UNION ALL ".join(f"SELECT {_cols(REFUND_COLUMNS, gone.get('refunds', frozenset()), e)} FROM {t}"
+                           for t in refunds) or f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE false"
+    tx_cols = _cols(TRANSACTION_COLUMNS, gone.get("transactions", frozenset()), e)
+    parts = [f"SELECT {tx_cols}, 'file' AS origin, rowid + {i << 40} AS _pm_row FROM {t}"
              for i, t in enumerate(txs)]
     if bill_batches or not parts:
         parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid + {len(txs) << 40} AS _pm_row "

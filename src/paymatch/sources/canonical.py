@@ -128,8 +128,10 @@ def _field_sql(f: Field, present: bool) -> tuple[str, str | None]:
         typed = f"coalesce(try_cast({raw} AS INTEGER), {f.default or 'NULL'})"
         return typed, f"{raw} IS NOT NULL AND NOT regexp_full_match({raw}, '[0-9]{{1,6}}')"
     if f.kind == "enum":
+        # stored as a one-byte ENUM (temp tables are not compressed; a VARCHAR costs 16 bytes a row),
+        # which also checks the value: anything else casts to NULL
         vals = ", ".join(_lit(v) for v in f.values)
-        return f"lower({raw})", f"{raw} IS NOT NULL AND {_TYPED} NOT IN ({vals})"
+        return f"TRY_CAST(lower({raw}) AS ENUM({vals}))", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
     raise ValueError(f"unknown field kind {f.kind}")
 
 
@@ -145,7 +147,7 @@ _WHAT = {
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
               key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True,
-              ordered: bool = True) -> Staged:
+              ordered: bool = True, drop: tuple[str, ...] = ()) -> Staged:
     """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
 
     ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
@@ -153,6 +155,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     ``ordered=False``: rows may land in any order (DuckDB loads faster); for a caller that needs neither
     line numbers nor file order afterwards. A file with problems is then read again in order, so the
     problems still name the right lines.
+    ``drop``: target columns checked like every other but not kept (a run that does not read them).
+    Enum columns are stored as DuckDB ENUMs (compare and cast like VARCHAR).
     """
     spec = SPECS[kind]
     original = Path(path)
@@ -166,17 +170,25 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
         table = table or f"_pm_stage_{kind}"
         if not ordered:
             try:
-                return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, ordered=False)
+                return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, drop, ordered=False)
             except _Reread:
                 pass  # rows came in any order: read the file again in order for the right line numbers
-        return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra)
+        return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, drop)
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
 
 
+def _trimmed(col: str) -> str:
+    """``col`` without outer spaces, '' → NULL. DuckDB's trim strips Unicode space separators (U+3000,
+    U+00A0…) and copies every value; nearly all values have none, so only values that start or end with
+    an ASCII space, are empty, or hold non-ASCII text (length ≠ bytes) go through it."""
+    return (f"CASE WHEN {col} LIKE ' %' OR {col} LIKE '% ' OR {col} = '' OR strlen({col}) <> length({col}) "
+            f"THEN NULLIF(trim({col}), '') ELSE {col} END")
+
+
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
-           ordered: bool = True) -> Staged:
+           drop: tuple[str, ...] = (), ordered: bool = True) -> Staged:
     # ordered: rowid follows the file, so it gives line numbers (and file order among duplicate records)
     con.execute(f"SET preserve_insertion_order={'true' if ordered else 'false'}")
     header = _header(readable, original)
@@ -198,7 +210,8 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             # refunds are positive inside paymatch whatever sign the channel's export uses
             typed = f"CASE WHEN lower(\"type\") = 'refund' THEN abs({typed}) ELSE {typed} END"
         typed_cols.append(f"{typed} AS _pm_t{i}")
-        selects.append(f"_pm_t{i} AS {_q(f.target)}")
+        if f.target not in drop:
+            selects.append(f"_pm_t{i} AS {_q(f.target)}")
         raw = _q(f.name) if f.name in present else "NULL"
         if bad is not None:
             bad = bad.replace(_TYPED, f"_pm_t{i}")
@@ -214,7 +227,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     any_bad = " OR ".join(f"({c})" for c in conds) or "false"
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
     err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
-    trimmed = ", ".join(f"NULLIF(trim({_q(h)}), '') AS {_q(h)}" if h in known else _q(h) for h in dict.fromkeys(header) if h)
+    trimmed = ", ".join(f"{_trimmed(_q(h))} AS {_q(h)}" if h in known else _q(h) for h in dict.fromkeys(header) if h)
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
            f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
