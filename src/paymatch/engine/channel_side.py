@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import narwhals as nw
 
 from .expr import case
@@ -10,9 +12,32 @@ from .expr import case
 _STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
 
 
+@dataclass(frozen=True)
+class ChannelSide:
+    """The channel records aggregated per match key, in two parts.
+
+    ``frame``: one row per key, ``_pm_key`` + the ``c_*`` columns the big join carries. ``lasts``: for the
+    few keys with several records, ``c_tx_last`` and ``c_channel_last`` (a small frame). Keeping those two
+    and the derived ``c_status`` out of ``frame`` keeps the join's hash table narrow: at 10M records the
+    extra string columns made it spill to disk. ``complete`` adds them back after the join.
+    """
+
+    frame: nw.LazyFrame
+    lasts: nw.LazyFrame
+
+    def complete(self, joined: nw.LazyFrame) -> nw.LazyFrame:
+        """Add ``c_status``, ``c_tx_last`` and ``c_channel_last`` to a frame joined with ``frame`` (by ``_pm_key``)."""
+        j = joined.join(self.lasts, on="_pm_key", how="left")
+        return j.with_columns(
+            c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None),
+            c_tx_last=nw.coalesce(nw.col("_pm_tx_last"), nw.col("c_tx")),
+            c_channel_last=nw.coalesce(nw.col("_pm_channel_last"), nw.col("c_channel")),
+        ).drop("_pm_tx_last", "_pm_channel_last")
+
+
 def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = (),
-              persist=None) -> nw.LazyFrame:
-    """Group primary records by ``key`` into ``_pm_key`` + ``c_*`` summary columns.
+              persist=None) -> ChannelSide:
+    """Group primary records by ``key`` into ``_pm_key`` + summary columns (see ``ChannelSide``).
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
     ``carry``: further columns kept as ``c_<name>`` (their minimum); string aggregates are the
@@ -20,17 +45,17 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
-    c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
-    ``persist`` (optional) materialises the small frame of keys with several records, read twice.
+    c_rank / c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
+    ``persist`` (optional) materialises the keys with several records and their aggregate (small frames).
     """
     succ = nw.col("status") == "success"
     rank = case([(nw.col("status") == s, r) for s, r in _STATUS_RANK.items()], 9)
     base = txs.with_columns(
         _pm_key=key,
-        _pm_succ=succ.cast(nw.Int64),
+        _pm_succ=succ.cast(nw.Int32),
         _pm_succ_amt=nw.when(succ).then(nw.col("amount_fen")).otherwise(nw.lit(0)),
         _pm_rank=rank,
-        _pm_bill=(nw.col("origin") != "notify").cast(nw.Int64),
+        _pm_bill=(nw.col("origin") != "notify").cast(nw.Int32),
         _pm_txid=tx_id,
     )
     # Nearly every key has one record: those rows *are* their aggregate. Only the few keys with several
@@ -44,25 +69,31 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         ("c_fee", col("fee_fen"), col("fee_fen").sum()),
         ("c_settle", col("settle_amount_fen"), col("settle_amount_fen").sum()),
         ("c_tx", col("_pm_txid"), col("_pm_txid").min()),
-        ("c_tx_last", col("_pm_txid"), col("_pm_txid").max()),
         ("c_channel", col("channel"), col("channel").min()),
-        ("c_channel_last", col("channel"), col("channel").max()),
         ("c_merchant", col("merchant_id"), col("merchant_id").min()),
         *[(f"c_{c}", col(c), col(c).min()) for c in carry],
         ("c_rank", col("_pm_rank"), col("_pm_rank").min()),
         ("c_occurred", col("occurred_at"), col("occurred_at").min()),
         ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
     ]
-    several = base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(col("_pm_n") > 1).select("_pm_key")
-    if persist is not None:
-        several = persist(several)
-    one = base.join(several, on="_pm_key", how="anti").select("_pm_key", *[v.alias(n) for n, v, _ in spec])
-    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(*[a.alias(n) for n, _, a in spec])
-    ints = ["c_rows", "c_succ", "c_succ_amt", "c_total", "c_fee", "c_settle", "c_rank", "c_bill_rows"]
-    one, many = (f.with_columns(*[nw.col(c).cast(nw.Int64) for c in ints]) for f in (one, many))
-    return nw.concat([one, many], how="vertical").with_columns(
-        c_status=case([(nw.col("c_rank") == r, s) for s, r in _STATUS_RANK.items()], None)
+    small = {"c_rows": nw.Int32, "c_succ": nw.Int32, "c_bill_rows": nw.Int32, "c_rank": nw.Int8}
+    money = ["c_succ_amt", "c_total", "c_fee", "c_settle"]
+    several = (
+        base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(col("_pm_n") > 1).select("_pm_key")
     )
+    if persist is not None:
+        several = persist(several)  # an empty table lets DuckDB skip the semi join below altogether
+    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
+        *[a.alias(n) for n, _, a in spec],
+        col("_pm_txid").max().alias("_pm_tx_last"), col("channel").max().alias("_pm_channel_last"),
+    )
+    if persist is not None:
+        many = persist(many)  # small: read by the join and by ``complete``
+    one = base.join(many.select("_pm_key"), on="_pm_key", how="anti").select(
+        "_pm_key", *[v.alias(n) for n, v, _ in spec])
+    casts = [*[nw.col(c).cast(t) for c, t in small.items()], *[nw.col(c).cast(nw.Int64) for c in money]]
+    frame = nw.concat([one.with_columns(*casts), many.select(one.columns).with_columns(*casts)], how="vertical")
+    return ChannelSide(frame, many.select("_pm_key", "_pm_tx_last", "_pm_channel_last"))
 
 
 def compared_amount() -> nw.Expr:

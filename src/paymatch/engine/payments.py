@@ -34,18 +34,19 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, pe
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
     carry = ("order_no",) if p.key_scope else ()
-    agg = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry, persist)
-    if not p.key_scope:
-        agg = agg.with_columns(
-            c_order_no=nw.when(~nw.col("_pm_key").str.starts_with("~")).then(nw.col("_pm_key"))
-        )
+    side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
+                     persist)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
-    j = o.join(agg, on="_pm_key", how="full").with_columns(
+    derived = {}
+    if not p.key_scope:  # the channel side's order number is its key (derived after the join: a narrower join)
+        derived["c_order_no"] = nw.when(~nw.col("_pm_key_right").str.starts_with("~")).then(nw.col("_pm_key_right"))
+    j = o.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
         _pm_has_o=nw.col("_pm_has_o").fill_null(False),
         _pm_has_c=~nw.col("c_rows").is_null(),
+        **derived,
     )
-    return finish(j, _classify(p))
+    return finish(side.complete(j), _classify(p))
 
 
 def _classify(p: MatchParams) -> dict[str, nw.Expr]:

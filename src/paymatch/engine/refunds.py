@@ -30,9 +30,9 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     chan = txs.filter(nw.col("type") == "refund")
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    agg = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"), persist)
+    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"), persist)
     r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
-    j = r.join(agg, on="_pm_key", how="full").with_columns(
+    j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
         _pm_has_o=nw.col("_pm_has_o").fill_null(False),
         _pm_has_c=~nw.col("c_rows").is_null(),
@@ -49,7 +49,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         nw.col("channel").alias("_pm_method"),
     )
     j = j.join(dims, on="_pm_order_no", how="left")
-    return finish(j, _classify(p))
+    return finish(side.complete(j), _classify(p))
 
 
 def _classify(p: MatchParams) -> dict[str, nw.Expr]:
