@@ -142,7 +142,7 @@ def _csv_select() -> str:
         # has been a fixed +08:00 since 1992: plain arithmetic there (a per-row ICU zone conversion cost
         # 6 s on 10M rows); the zone database for anything older
         "occurred_at": "CASE WHEN occurred_at >= TIMESTAMP '1992-01-01' "
-                       "THEN strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S') || '+08:00' "
+                       "THEN strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S+08:00') "
                        "ELSE strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S%z') END AS occurred_at",
         "reason": f"{REASON_SQL} AS reason",
     }
