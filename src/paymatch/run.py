@@ -7,6 +7,7 @@ replace that period's stored results atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -96,6 +97,15 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         fingerprint = None
         if staged:
             sel = by_staged(o, r, t, bills, dropped)
+            if ws.records_repeat(sel.txs):
+                # a record listed twice: file order decides which copy is primary, so the transaction
+                # files (loaded in any order, the fast way) are loaded again in order
+                for table in t:
+                    ws.con.execute(f"DROP TABLE IF EXISTS {table}")
+                t = [load("transactions", p, ordered=True) for p in transactions]
+                sel = by_staged(o, r, t, bills, dropped)
+            else:
+                sel = dataclasses.replace(sel, records_unique=True)
             dates = ws.bill_dates(bills, tables=t) if t or bills else None
             files = [p for p in [orders, refunds, *transactions] if p is not None]
             fingerprint = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in map(Path, files)]

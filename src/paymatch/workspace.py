@@ -148,21 +148,32 @@ class Workspace:
         return IngestResult(batch_id, kind, str(path), staged.rows, False)
 
     def stage_file(self, kind: str, path: str | Path, *, encoding: str | None = None,
-                   key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> Staged:
+                   key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = (), ordered: bool = False) -> Staged:
         """Validate a canonical CSV into a temp table of this connection and leave it there, unstored.
 
         File mode without a workspace file reconciles these tables directly: the copy into the
         canonical tables (and the file hash for the batch id) would only serve a workspace that is
-        thrown away afterwards. For transactions ``rowid + 2`` is still each row's source line; orders
-        and refunds are loaded in any order (faster; nothing after the load needs their lines).
+        thrown away afterwards. Rows land in any order (faster) unless ``ordered``: then ``rowid + 2``
+        is each row's source line and rowid order is file order, which decides the primary copy of a
+        channel record listed twice (see ``records_repeat``).
         ``drop``: columns validated but not kept (``LEAN_DROP``: what a run without instalments never reads).
         """
         if kind not in _TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         self._staged += 1
         return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
-                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False, drop=drop,
-                         ordered=kind == "transactions")  # file order decides which copy of a record is primary
+                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False, drop=drop, ordered=ordered)
+
+    def records_repeat(self, txs_sql: str) -> bool:
+        """Whether any channel record (the identity ``engine.dedupe.DUP_KEY`` uses) occurs twice in ``txs_sql``.
+
+        Groups 64-bit hashes of the identity: no repeated hash means no repeated record (exact); a repeated
+        hash means a repeat or, very rarely, a collision, and the caller then takes the careful path.
+        """
+        ident = "hash(channel, channel_tx_id, type, coalesce(channel_refund_id, refund_no, ''))"
+        return bool(self.con.execute(
+            f"SELECT count(*) FROM (SELECT {ident} AS h FROM ({txs_sql}) GROUP BY h HAVING count(*) > 1)"
+        ).fetchall()[0][0])
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

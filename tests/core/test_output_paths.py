@@ -67,3 +67,49 @@ def test_undated_records_count_by_their_local_day_in_both_modes(tmp_path):
     b = reconcile_files(tmp_path / "o.csv", None, [tmp_path / "t.csv"], tmp_path / "ws", workspace=tmp_path / "w.duckdb")
     assert a.summary["period"] == b.summary["period"] == {"from": "2026-11-21", "to": "2026-11-21"}
     assert a.summary["window_end"] == b.summary["window_end"]
+
+
+TX_HEADER = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at\n"
+ORD_HEADER = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+
+
+def _tx(i: int, amount: str = "1.00", kind: str = "payment", refund: str = "") -> str:
+    return f"wechat,M1,T{i},O{i},{kind},{refund},{refund},{amount},0,success,2026-11-20T10:00:00+08:00\n"
+
+
+def test_records_repeat_sees_the_record_identity(tmp_path):
+    from paymatch.backends.scope import by_staged
+    from paymatch.workspace import Workspace
+
+    def repeats(*files: str) -> bool:
+        with Workspace(None) as ws:
+            tables = []
+            for n, text in enumerate(files):
+                p = tmp_path / f"t{n}.csv"
+                p.write_text(TX_HEADER + text)
+                tables.append(ws.stage_file("transactions", p).table)
+            o = tmp_path / "o.csv"
+            o.write_text(ORD_HEADER)
+            return ws.records_repeat(by_staged(ws.stage_file("orders", o).table, [], tables, []).txs)
+
+    assert not repeats(_tx(1) + _tx(2))
+    assert not repeats(_tx(1) + _tx(1, kind="refund", refund="R1"))  # a refund carries its payment's id
+    assert not repeats(_tx(1, kind="refund", refund="R1") + _tx(1, kind="refund", refund="R2"))
+    assert repeats(_tx(1) + _tx(2) + _tx(1, amount="2.00"))  # same record, other amount: still the same record
+    assert repeats(_tx(1), _tx(1))  # across two files
+
+
+def test_file_order_decides_the_primary_copy_in_a_big_file(tmp_path):
+    """Transactions load in any order (fast) unless a record repeats; then file order picks the primary copy."""
+    n = 200_000
+    (tmp_path / "o.csv").write_text(ORD_HEADER + "".join(
+        f"O{i},S1,M1,wechat,1.00,paid,2026-11-20T09:00:00+08:00,2026-11-20T09:00:01+08:00\n" for i in range(n)))
+    body = "".join(_tx(i) for i in range(1, n))
+    for first, last, kind in (("1.00", "9.99", "matched"), ("9.99", "1.00", "amount_mismatch")):
+        (tmp_path / "t.csv").write_text(TX_HEADER + _tx(0, first) + body + _tx(0, last))
+        res = reconcile_files(tmp_path / "o.csv", None, [tmp_path / "t.csv"], tmp_path / kind)
+        rows = {r["outcome_id"]: r for r in _rows(res.outcomes_csv) if r["order_no"] == "O0"}
+        assert rows["P-O0"]["kind"] == kind and rows["P-O0"]["channel_amount_fen"] == str(int(first.replace(".", "")))
+        dup = [r for r in rows.values() if r["kind"] == "duplicate_record"]
+        assert len(dup) == 1 and dup[0]["channel_amount_fen"] == str(int(last.replace(".", "")))
+        assert res.summary["conservation"] is True

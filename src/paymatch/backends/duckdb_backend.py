@@ -24,6 +24,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         refunds=nw.from_native(con.sql(sel.refunds)),
         txs=nw.from_native(con.sql(sel.txs)),
         order_dims=nw.from_native(con.sql(sel.order_dims)),
+        records_unique=sel.records_unique,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()

@@ -30,6 +30,8 @@ class Selections:
 
     instalment_orders: the orders whose instalment plans the run checks (a plan spans months, so in
     workspace mode these are all stored orders with instalments, not only the window's).
+    records_unique: the caller checked that no channel record occurs twice in ``txs`` (the engine then
+    skips its duplicate search).
     """
 
     orders: str
@@ -37,6 +39,7 @@ class Selections:
     txs: str
     order_dims: str
     instalment_orders: str = ""
+    records_unique: bool = False
 
 
 def _in(batch_ids: list[str]) -> str:

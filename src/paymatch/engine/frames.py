@@ -7,6 +7,7 @@ Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends con
            per row within the run; decides which copy of a duplicated record is primary)
   order_dims: order_no, store_id, merchant_id, channel of every known order (for refund attribution);
            in file mode the orders frame itself.
+  records_unique: True when the caller knows no channel record occurs twice in txs (no duplicate search).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Inputs:
     refunds: nw.LazyFrame
     txs: nw.LazyFrame
     order_dims: nw.LazyFrame
+    records_unique: bool = False
 
 
 #: the engine's output columns, in order, with their Narwhals dtypes

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import narwhals as nw
 
-from .dedupe import duplicate_outcomes, mark_duplicates, repeated_records
+from .dedupe import duplicate_outcomes, mark_duplicates, repeated_records, with_refkey
 from .frames import Inputs
 from .params import MatchParams
 from .payments import payment_outcomes
@@ -28,7 +28,10 @@ def reconcile(inputs: Inputs, params: MatchParams, persist: Persist = _same) -> 
     aggregate every record again for each reader. It must return an equivalent frame; the default
     keeps everything lazy. The big inputs are never persisted: re-reading them is cheaper than a copy.
     """
-    marked = mark_duplicates(inputs.txs, persist(repeated_records(inputs.txs)))
+    if inputs.records_unique:  # checked by the loader: no record to mark, no 10M-row search for repeats
+        marked = with_refkey(inputs.txs).with_columns(_pm_is_dup=nw.lit(False))
+    else:
+        marked = mark_duplicates(inputs.txs, persist(repeated_records(inputs.txs)))
     primary = marked.filter(~nw.col("_pm_is_dup"))
     return nw.concat(
         [
