@@ -175,3 +175,15 @@ def test_dropped_columns_are_still_checked(tmp_path):
     with pytest.raises(LoadError) as e:
         Workspace(None).stage_file("orders", p, drop=("member_id", "member_level", "instalments"))
     assert [(pr.line, pr.field) for pr in e.value.problems] == [(3, "instalments")]
+
+
+@pytest.mark.parametrize("bad", ["Z9,S1,M1,wechat,1.00,paid,,,,,0,surplus\n",  # one field too many
+                                 'Z9,S1,M1,wechat,"1.00,paid,,,,,0\n'])  # a quote that never closes
+def test_structural_errors_past_the_sniffer_sample_are_rejected(tmp_path, bad):
+    """DuckDB's sniffer reads the first ~20k rows; a broken row after them must still reject the file
+    (a lenient reader would drop the surplus field or swallow the rest of the file into one value)."""
+    rows = "".join(f"B{i},S1,M1,wechat,1.00,paid,,,,,0\n" for i in range(30_000))
+    p = _write(tmp_path, HEADER + rows + bad + GOOD)
+    for load in (lambda ws: ws.ingest_csv("orders", p), lambda ws: ws.stage_file("orders", p)):
+        with pytest.raises(LoadError, match="orders.csv"):
+            load(Workspace(None))
