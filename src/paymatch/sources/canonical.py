@@ -102,36 +102,28 @@ def _header(path: Path, original: Path) -> list[str]:
     return [c.strip() for c in row]
 
 
-_TYPED = "\x00typed\x00"  # stands for the field's typed column inside a failure condition
+def _parser(f: Field):
+    """For a typed field: a function from a VARCHAR SQL expression to its strict parse (NULL when the
+    text is not a valid value of the field's kind). None for text fields.
 
-
-def _field_sql(f: Field, present: bool) -> tuple[str, str | None]:
-    """(typed expression, failure condition or None) for one field over its raw column.
-
-    The condition may name the typed value (``_TYPED``) so a value is parsed once, not twice. Money
-    is checked by its pattern; its typed value is then exact (a rejected file's values are unused).
+    Money is checked by its pattern before the cast, so its typed value is exact.
     """
-    raw = _q(f.name) if present else "NULL::VARCHAR"  # already trimmed, '' → NULL (see _stage)
     if f.kind == "text":
-        return raw, None
+        return None
     if f.kind in ("money", "fee"):
         d = 5 if f.kind == "fee" else 2
-        typed = f"CAST(TRY_CAST({raw} AS DECIMAL(18,2)) * 100 AS BIGINT)"
-        if f.default is not None:
-            typed = f"coalesce({typed}, CASE WHEN {raw} IS NULL THEN CAST({f.default} AS BIGINT) END)"
-        return typed, f"{raw} IS NOT NULL AND NOT {sql_yuan_valid(raw, decimals=d)}"
+        return lambda x: f"CASE WHEN {sql_yuan_valid(x, decimals=d)} THEN CAST(CAST({x} AS DECIMAL(18,2)) * 100 AS BIGINT) END"
     if f.kind == "time":
-        return f"try_cast({raw} AS TIMESTAMPTZ)", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
+        return lambda x: f"try_cast({x} AS TIMESTAMPTZ)"
     if f.kind == "date":
-        return f"try_strptime({raw}, '%Y-%m-%d')::DATE", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
+        return lambda x: f"try_strptime({x}, '%Y-%m-%d')::DATE"
     if f.kind == "int":
-        typed = f"coalesce(try_cast({raw} AS INTEGER), {f.default or 'NULL'})"
-        return typed, f"{raw} IS NOT NULL AND NOT regexp_full_match({raw}, '[0-9]{{1,6}}')"
+        return lambda x: f"CASE WHEN regexp_full_match({x}, '[0-9]{{1,6}}') THEN CAST({x} AS INTEGER) END"
     if f.kind == "enum":
         # stored as a one-byte ENUM (temp tables are not compressed; a VARCHAR costs 16 bytes a row),
         # which also checks the value: anything else casts to NULL
         vals = ", ".join(_lit(v) for v in f.values)
-        return f"TRY_CAST(lower({raw}) AS ENUM({vals}))", f"{raw} IS NOT NULL AND {_TYPED} IS NULL"
+        return lambda x: f"TRY_CAST(lower({x}) AS ENUM({vals}))"
     raise ValueError(f"unknown field kind {f.kind}")
 
 
@@ -201,25 +193,46 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         )
     known = {f.name for f in spec}
     extras = [h for h in header if h not in known and h]
-    selects, typed_cols, checks, conds = [], [], [], []
+    selects, first_cols, typed_cols, checks, conds = [], [], [], [], []
     for i, f in enumerate(spec):
-        # three layers: the innermost trims each column once (``raw`` is the bare trimmed column, '' → NULL),
-        # the middle one parses each value once (``_pm_t<i>``), the outer one checks and names them
-        typed, bad = _field_sql(f, f.name in present)
+        # Three layers: the innermost reads the file (text columns trimmed there, '' → NULL), the middle one
+        # parses each typed value once (``_pm_t<i>``), the outer one checks and names them. A typed value is
+        # parsed as it is and only a value that fails is trimmed and parsed again: valid values have no
+        # outer spaces (every kind's pattern is anchored), and the trim guard costs on every row.
+        col = _q(f.name)
+        parse = _parser(f)
+        if f.name not in present:  # an optional column the file lacks: typed NULLs, or the default
+            first_cols.append(f"{parse('NULL::VARCHAR') if parse else 'NULL::VARCHAR'} AS _pm_p{i}")
+            typed_cols.append(f"_pm_p{i} AS _pm_t{i}")
+            if f.target not in drop:
+                dflt = f"coalesce(_pm_t{i}, {f.default})" if f.default is not None else f"_pm_t{i}"
+                selects.append(f"{dflt} AS {_q(f.target)}")
+            continue
+        if parse is None:
+            typed_cols.append(f"{col} AS _pm_t{i}")
+            empty = f"{col} IS NULL"
+        else:
+            first_cols.append(f"{parse(col)} AS _pm_p{i}")
+            # CASE evaluates its branch only for the rows it selects (coalesce would parse every row twice)
+            again = parse(f"NULLIF(trim({col}), '')")
+            typed_cols.append(f"CASE WHEN _pm_p{i} IS NULL AND {col} IS NOT NULL THEN {again} ELSE _pm_p{i} END AS _pm_t{i}")
+            # missing: no text, or only spaces (checked lazily: only where the parse failed)
+            empty = f"(CASE WHEN {col} IS NULL THEN true WHEN _pm_t{i} IS NOT NULL THEN false ELSE trim({col}) = '' END)"
+            bad = f"(_pm_t{i} IS NULL AND NOT {empty})"
+            conds.append(bad)
+            checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {col} END")
+        out = f"_pm_t{i}"
+        if f.default is not None:
+            out = f"coalesce({out}, CASE WHEN {empty} THEN {f.default} END)"
         if kind == "transactions" and f.target == "amount_fen" and "type" in present:
             # refunds are positive inside paymatch whatever sign the channel's export uses
-            typed = f"CASE WHEN lower(\"type\") = 'refund' THEN abs({typed}) ELSE {typed} END"
-        typed_cols.append(f"{typed} AS _pm_t{i}")
+            t = next(j for j, g in enumerate(spec) if g.name == "type")
+            out = f"CASE WHEN _pm_t{t} = 'refund' THEN abs({out}) ELSE {out} END"
         if f.target not in drop:
-            selects.append(f"_pm_t{i} AS {_q(f.target)}")
-        raw = _q(f.name) if f.name in present else "NULL"
-        if bad is not None:
-            bad = bad.replace(_TYPED, f"_pm_t{i}")
-            conds.append(bad)
-            checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {raw} END")
-        if f.nonempty and f.name in present:
-            conds.append(f"{raw} IS NULL")
-            checks.append(f"CASE WHEN {raw} IS NULL THEN {_lit(f.name + _FS + 'empty' + _FS)} END")
+            selects.append(f"{out} AS {_q(f.target)}")
+        if f.nonempty:
+            conds.append(empty)
+            checks.append(f"CASE WHEN {empty} THEN {_lit(f.name + _FS + 'empty' + _FS)} END")
     extra_sql = (
         "to_json(struct_pack(" + ", ".join(f"{_q(e)} := {_q(e)}" for e in extras) + "))::VARCHAR"
         if extras else "NULL::VARCHAR"
@@ -227,9 +240,11 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     any_bad = " OR ".join(f"({c})" for c in conds) or "false"
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
     err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
-    trimmed = ", ".join(f"{_trimmed(_q(h))} AS {_q(h)}" if h in known else _q(h) for h in dict.fromkeys(header) if h)
-    src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
-           f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false)))")
+    texts = {f.name for f in spec if f.kind == "text"}
+    trimmed = ", ".join(f"{_trimmed(_q(h))} AS {_q(h)}" if h in texts else _q(h) for h in dict.fromkeys(header) if h)
+    src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {', '.join(first_cols) or 'NULL AS _pm_none'}, * FROM "
+           f"(SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
+           f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false))))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
     # The table keeps a one-byte flag per row, not the problem text: temp tables are not compressed, so
     # even a mostly-NULL text column costs memory on every row. A flagged file is read again for the details.
