@@ -11,8 +11,8 @@ and the peak RSS of that process (ru_maxrss).
   pandas:   read_csv both, merge(how='outer', indicator=True), classify with numpy.select, to_csv
   floor_wide (information, not the target's reference): the floor writing the 23 columns paymatch writes
 
-Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, three runs: floor 5.7–8.0 s, paymatch
-24.4–31.6 s at 3.7 GB peak RSS, pandas 125.1–139.3 s at 12.2 GB, floor writing the same 23 columns 16.4–17.5 s;
+Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, four runs: floor 5.6–8.0 s, paymatch
+24.4–31.6 s at 3.7 GB peak RSS, pandas 103.1–139.3 s at 12.2 GB, floor writing the same 23 columns 11.8–17.5 s;
 2026-11-25 paymatch was 88.2 s).
 The paymatch line also gives its time per stage (from the run's progress messages).
 """
