@@ -1,9 +1,11 @@
 """Load a canonical CSV (orders, refunds, transactions) into a typed, validated DuckDB table.
 
-One pass of DuckDB's parallel CSV reader produces the typed columns and, per row, a compact
-list of the fields that failed; problems are then read back (at most ``MAX_PROBLEMS``, with a
-total count) and raised together as one ``LoadError``. Nothing is written to the canonical
-tables here: the caller (``workspace``) moves a clean staged table in, in one transaction.
+One pass of DuckDB's parallel CSV reader produces the typed columns and, per row, a one-byte flag
+when any field failed; a flagged file is read again to name every problem (at most
+``MAX_PROBLEMS``, with a total count), raised together as one ``LoadError``. Outer spaces
+(ASCII, U+3000, U+00A0…) never count: text values are trimmed where they can need it, typed values
+are trimmed only when they fail to parse as written. Nothing is written to the canonical tables
+here: the caller (``workspace``) moves a clean staged table in, in one transaction.
 
 Fatal (the file is rejected): unreadable file, wrong encoding, missing required column, ragged
 rows, bad amount/time/date/enum/int, empty required value, duplicate order_no/refund_no inside one
@@ -195,10 +197,10 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     extras = [h for h in header if h not in known and h]
     selects, first_cols, typed_cols, checks, conds = [], [], [], [], []
     for i, f in enumerate(spec):
-        # Three layers: the innermost reads the file (text columns trimmed there, '' → NULL), the middle one
-        # parses each typed value once (``_pm_t<i>``), the outer one checks and names them. A typed value is
-        # parsed as it is and only a value that fails is trimmed and parsed again: valid values have no
-        # outer spaces (every kind's pattern is anchored), and the trim guard costs on every row.
+        # Four layers: the innermost reads the file (text columns trimmed there, '' → NULL), the next parses
+        # each typed value as written (``_pm_p<i>``), the next trims and parses again only the values that
+        # failed (``_pm_t<i>``), the outer one checks and names them. Valid values have no outer spaces (every
+        # kind's pattern is anchored), so the trim is paid for by the rare value that has them.
         col = _q(f.name)
         parse = _parser(f)
         if f.name not in present:  # an optional column the file lacks: typed NULLs, or the default
