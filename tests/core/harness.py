@@ -48,8 +48,8 @@ def refund(no, order_no, amount, *, status="success", at=T0):
     return dict(refund_no=no, order_no=order_no, amount_fen=amount, created_at=at, status=status)
 
 
-def run(orders, refunds, txs, **params) -> dict[str, dict]:
-    """Outcomes keyed by outcome_id."""
+def run(orders, refunds, txs, *, records_unique: bool = False, **params) -> dict[str, dict]:
+    """Outcomes keyed by outcome_id (``records_unique``: tell the engine no channel record repeats)."""
     txs = [dict(t, _pm_row=i) for i, t in enumerate(txs)]
     con = duckdb.connect()
     rel = {}
@@ -58,7 +58,7 @@ def run(orders, refunds, txs, **params) -> dict[str, dict]:
     p = MatchParams(window_end=END, settle_channel={"wechat": "wechat", "alipay": "alipay", "huabei": "alipay"},
                     **params)
     out = reconcile(Inputs(nw.from_native(rel["o"]), nw.from_native(rel["r"]), nw.from_native(rel["t"]),
-                           nw.from_native(rel["o"])), p).to_native()
+                           nw.from_native(rel["o"]), records_unique=records_unique), p).to_native()
     cols = out.columns
     rows = out.fetchall()
     ids = [r[0] for r in rows]

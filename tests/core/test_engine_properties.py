@@ -174,3 +174,16 @@ def test_key_scope_refund_counts_once():
     out = run([a, b], [refund("R1", "O1", 50)], t, key_scope=("merchant_id",))
     assert out["R-R1"]["kind"] == "refund_matched"
     assert sum(1 for k in out if k == "R-R1") == 1 and len(out) == 3
+
+
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(clean_day(), st.sampled_from([d for d in DEFECTS if d != "duplicate_record"]),
+       st.randoms(use_true_random=False))
+def test_skipping_the_duplicate_search_changes_nothing_when_no_record_repeats(day, kind, rnd):
+    """``records_unique`` (a loader proved no record repeats) must give exactly the outcomes of the full search."""
+    orders, refunds, txs = day
+    _inject(kind, orders, refunds, txs, rnd)
+    ident = [(t["channel"], t["channel_tx_id"], t["type"], t["channel_refund_id"] or t["refund_no"] or "") for t in txs]
+    if len(ident) != len(set(ident)):
+        return  # this defect happened to repeat a record: not the case under test
+    assert run(orders, refunds, txs, records_unique=True) == run(orders, refunds, txs)
