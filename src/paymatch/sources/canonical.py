@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import LoadError, Problem
-from ..money import sql_yuan_valid
+from ..money import sql_yuan_to_fen
 from .specs import KEYS, SPECS, Field
 
 MAX_PROBLEMS = 50
@@ -114,7 +114,7 @@ def _parser(f: Field):
         return None
     if f.kind in ("money", "fee"):
         d = 5 if f.kind == "fee" else 2
-        return lambda x: f"CASE WHEN {sql_yuan_valid(x, decimals=d)} THEN CAST(CAST({x} AS DECIMAL(18,2)) * 100 AS BIGINT) END"
+        return lambda x: sql_yuan_to_fen(x, decimals=d)
     if f.kind == "time":
         return lambda x: f"try_cast({x} AS TIMESTAMPTZ)"
     if f.kind == "date":
