@@ -24,14 +24,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from .engine.dedupe import DUP_KEY, REFKEY_SOURCES
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
 
 _TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
-#: how a newer row replaces an older one
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
+#: how a newer row replaces an older one
 _UPSERT_KEY = {
     "orders": ["order_no"],
     "refunds": ["refund_no"],
@@ -170,7 +171,8 @@ class Workspace:
         Groups 64-bit hashes of the identity: no repeated hash means no repeated record (exact); a repeated
         hash means a repeat or, very rarely, a collision, and the caller then takes the careful path.
         """
-        ident = "hash(channel, channel_tx_id, type, coalesce(channel_refund_id, refund_no, ''))"
+        cols = [c for c in DUP_KEY if c != "_pm_refkey"] + [f"coalesce({', '.join(REFKEY_SOURCES)}, '')"]
+        ident = f"hash({', '.join(cols)})"
         return bool(self.con.execute(
             f"SELECT count(*) FROM (SELECT {ident} AS h FROM ({txs_sql}) GROUP BY h HAVING count(*) > 1)"
         ).fetchall()[0][0])

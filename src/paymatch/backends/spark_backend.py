@@ -61,7 +61,8 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         frames[name] = nw.from_native(spark.read.parquet(str(path)))
     if leave_out is not None:
         frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
-    out = reconcile(Inputs(**frames, records_unique=sel.records_unique), params, persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
+    out = reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
+                    persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
     out_path = work / "outcomes"
     try:
         out.write.mode("overwrite").parquet(str(out_path))

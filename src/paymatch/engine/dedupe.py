@@ -12,12 +12,14 @@ import narwhals as nw
 from .frames import finish
 
 DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
+#: ``_pm_refkey`` is the first of these that is set, else ''
+REFKEY_SOURCES = ("channel_refund_id", "refund_no")
 
 
 def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
     """Add ``_pm_refkey``: the refund part of a record's identity ('' for payments)."""
     return txs.with_columns(
-        _pm_refkey=nw.coalesce(nw.col("channel_refund_id"), nw.col("refund_no"), nw.lit("")),
+        _pm_refkey=nw.coalesce(*[nw.col(c) for c in REFKEY_SOURCES], nw.lit("")),
     )
 
 
