@@ -204,8 +204,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         col = _q(f.name)
         parse = _parser(f)
         if f.name not in present:  # an optional column the file lacks: typed NULLs, or the default
-            first_cols.append(f"{parse('NULL::VARCHAR') if parse else 'NULL::VARCHAR'} AS _pm_p{i}")
-            typed_cols.append(f"_pm_p{i} AS _pm_t{i}")
+            typed_cols.append(f"{parse('NULL::VARCHAR') if parse else 'NULL::VARCHAR'} AS _pm_t{i}")
             if f.target not in drop:
                 dflt = f"coalesce(_pm_t{i}, {f.default})" if f.default is not None else f"_pm_t{i}"
                 selects.append(f"{dflt} AS {_q(f.target)}")
