@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -44,6 +44,17 @@ class MethodRules(_Strict):
 
     settle_channel: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SETTLE_CHANNEL))
     internal: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERNAL))
+
+    # loaded files store channel and method names lower-case, so the rules are read the same way
+    @field_validator("settle_channel")
+    @classmethod
+    def _fold_map(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): c.strip().lower() for k, c in v.items()}
+
+    @field_validator("internal")
+    @classmethod
+    def _fold_list(cls, v: list[str]) -> list[str]:
+        return [m.strip().lower() for m in v]
 
 
 class AnomalyRules(_Strict):

@@ -29,3 +29,13 @@ def test_yaml_and_errors(tmp_path):
     broken.write_text("[match\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+def test_method_rules_are_case_insensitive(tmp_path):
+    """Loaded channel and method names are lower-case, so the rules are read lower-case too."""
+    t = tmp_path / "c.toml"
+    t.write_text('[methods]\nsettle_channel = { HuaBei = "Alipay", wechat = "wechat" }\ninternal = [" Balance"]\n',
+                 encoding="utf-8")
+    m = load_config(t).methods
+    assert m.settle_channel == {"huabei": "alipay", "wechat": "wechat"}
+    assert m.internal == ["balance"]

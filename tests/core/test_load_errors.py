@@ -149,12 +149,12 @@ def test_file_only_load_names_the_right_lines_in_a_big_file(tmp_path):
 
 def test_values_are_trimmed_like_before(tmp_path):
     """Outer ASCII and Unicode spaces (U+3000, U+00A0) go, inner ones and tabs stay, '' and '  ' are empty;
-    enum values are case-insensitive (channel is text: kept as written). Both loading paths (workspace and file-only staging) agree."""
+    enum values and channel names are case-insensitive (stored lower-case). Both loading paths (workspace and file-only staging) agree."""
     rows = ('  A1 ,"\u3000门店一\u3000",M1, WECHAT ,10.00, Paid ,2026-11-20T10:00:00+08:00,,"",  ,0\n'
             'A2,\u00a0S 2,"",alipay, 1.50 ,paid,,,m\t1,gold,\n'
             'A3,门店三,M3,alipay,2.00,closed,,,,,3\n')
     p = _write(tmp_path, HEADER + rows)
-    want = [("A1", "门店一", "M1", "WECHAT", 1000, "paid", None, None),
+    want = [("A1", "门店一", "M1", "wechat", 1000, "paid", None, None),
             ("A2", "S 2", None, "alipay", 150, "paid", "m\t1", "gold"),
             ("A3", "门店三", "M3", "alipay", 200, "closed", None, None)]
     ws = Workspace(None)
@@ -211,3 +211,18 @@ def test_typed_values_with_outer_spaces_parse_like_trimmed_ones(tmp_path):
         ws.stage_file("orders", bad)
     assert [(pr.line, pr.field, pr.message.split(" (")[0]) for pr in e.value.problems] == [
         (2, "amount", "not a yuan amount with at most 2 decimals"), (3, "amount", "required value is empty")]
+
+
+def test_bill_dates_in_the_forms_channels_use(tmp_path):
+    """A bill day as YYYY-MM-DD, YYYYMMDD (WeChat/Alipay bill names) or YYYY/MM/DD; anything else is named."""
+    head = "channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
+    rows = ("wechat,M1,T1,O1,payment,1.00,success,2026-11-20 10:00:00,2026-11-20\n"
+            "wechat,M1,T2,O2,payment,1.00,success,2026-11-20 10:00:00,20261120\n"
+            "wechat,M1,T3,O3,payment,1.00,success,2026-11-20 10:00:00, 2026/11/20 \n")
+    ws = Workspace(None)
+    ws.ingest_csv("transactions", _write(tmp_path, head + rows, "tx.csv"))
+    assert {r[0].isoformat() for r in ws.con.execute("SELECT bill_date FROM transactions").fetchall()} == {"2026-11-20"}
+    bad = _write(tmp_path, head + rows + "wechat,M1,T4,O4,payment,1.00,success,2026-11-20 10:00:00,20261320\n", "b.csv")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("transactions", bad)
+    assert [(p.line, p.field, p.value) for p in e.value.problems] == [(5, "bill_date", "20261320")]

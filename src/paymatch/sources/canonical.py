@@ -118,7 +118,7 @@ def _parser(f: Field):
     if f.kind == "time":
         return lambda x: f"try_cast({x} AS TIMESTAMPTZ)"
     if f.kind == "date":
-        return lambda x: f"try_strptime({x}, '%Y-%m-%d')::DATE"
+        return lambda x: f"try_strptime({x}, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d'])::DATE"
     if f.kind == "int":
         return lambda x: f"CASE WHEN regexp_full_match({x}, '[0-9]{{1,6}}') THEN CAST({x} AS INTEGER) END"
     if f.kind == "enum":
@@ -133,7 +133,7 @@ _WHAT = {
     "money": "not a yuan amount with at most 2 decimals (e.g. 12.30)",
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00)",
-    "date": "not a date (YYYY-MM-DD)",
+    "date": "not a date (YYYY-MM-DD or YYYYMMDD)",
     "int": "not a non-negative integer",
     "enum": "not one of the allowed values",
 }
@@ -241,8 +241,12 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     any_bad = " OR ".join(f"({c})" for c in conds) or "false"
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
     err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
-    texts = {f.name for f in spec if f.kind == "text"}
-    trimmed = ", ".join(f"{_trimmed(_q(h))} AS {_q(h)}" if h in texts else _q(h) for h in dict.fromkeys(header) if h)
+    texts = {f.name: f for f in spec if f.kind == "text"}
+
+    def _text(h: str) -> str:
+        t = _trimmed(_q(h))
+        return f"{'lower(' + t + ')' if texts[h].fold_case else t} AS {_q(h)}"
+    trimmed = ", ".join(_text(h) if h in texts else _q(h) for h in dict.fromkeys(header) if h)
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {', '.join(first_cols) or 'NULL AS _pm_none'}, * FROM "
            f"(SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
            f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false))))")

@@ -2,11 +2,11 @@
 
 Each field spec yields a DuckDB expression over the raw VARCHAR column (trimmed) and a validity
 check; ``canonical`` turns a spec into one SQL statement. Kinds:
-  text       kept as is; required → must be non-empty
+  text       kept as is (``fold_case``: stored lower-case); required → must be non-empty
   money      yuan with ≤ 2 decimals → fen (BIGINT)
   fee        yuan with ≤ 5 decimals, sub-fen digits zero → fen
   time       ISO-8601 with offset, or naive (read as Asia/Shanghai) → TIMESTAMPTZ
-  date       YYYY-MM-DD → DATE
+  date       YYYY-MM-DD (also YYYYMMDD and YYYY/MM/DD, as channels name their bill days) → DATE
   int        non-negative integer
   enum       one of the listed values (case-insensitive, stored lower-case)
 """
@@ -28,6 +28,7 @@ class Field:
     required: the column must exist in the header; ``nonempty`` additionally forbids empty values.
     default:  SQL expression used when the column is absent or the value empty (None → NULL).
     values:   allowed values for enum.
+    fold_case: text stored lower-case (channel names: an ERP's ``WeChat`` is the bill's ``wechat``).
     """
 
     name: str
@@ -37,13 +38,14 @@ class Field:
     nonempty: bool = False
     default: str | None = None
     values: tuple[str, ...] = ()
+    fold_case: bool = False
 
 
 ORDERS = (
     Field("order_no", "order_no", nonempty=True),
     Field("store_id", "store_id", required=False),
     Field("merchant_id", "merchant_id", required=False),
-    Field("channel", "channel", nonempty=True),
+    Field("channel", "channel", nonempty=True, fold_case=True),
     Field("amount", "amount_fen", "money", nonempty=True),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in OrderStatus)),
     Field("created_at", "created_at", "time", required=False),
@@ -62,7 +64,7 @@ REFUNDS = (
 )
 
 TRANSACTIONS = (
-    Field("channel", "channel", nonempty=True),
+    Field("channel", "channel", nonempty=True, fold_case=True),
     Field("merchant_id", "merchant_id", required=False),
     Field("channel_tx_id", "channel_tx_id", nonempty=True),
     Field("order_no", "order_no", required=False),
@@ -75,7 +77,7 @@ TRANSACTIONS = (
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in TxStatus)),
     Field("occurred_at", "occurred_at", "time", nonempty=True),
     Field("bill_date", "bill_date", "date", required=False),
-    Field("method", "method", required=False),
+    Field("method", "method", required=False, fold_case=True),
 )
 
 SPECS = {"orders": ORDERS, "refunds": REFUNDS, "transactions": TRANSACTIONS}
