@@ -49,8 +49,8 @@ def _signed(col: str) -> str:
 
 
 REASON_SQL = f"""coalesce(reason_text, CASE kind
-  WHEN 'matched' THEN 'channel and order agree on amount and status (已对平)'
-  WHEN 'refund_matched' THEN 'channel refund and shop refund agree (退款已对平)'
+  WHEN 'matched' THEN 'channel = order (已对平)'
+  WHEN 'refund_matched' THEN 'channel refund = shop refund (退款已对平)'
   WHEN 'amount_mismatch' THEN 'channel ' || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')}
        || ' (' || {_signed('difference_fen')} || CASE WHEN difference_fen > 0 THEN ', 长款: channel received more)'
        ELSE ', 短款: channel received less)' END

@@ -28,6 +28,7 @@ from .engine.dedupe import DUP_KEY, REFKEY_SOURCES
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
+from .sources.repeats import hashes_repeat
 
 _TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
@@ -168,14 +169,12 @@ class Workspace:
     def records_repeat(self, txs_sql: str) -> bool:
         """Whether any channel record (the identity ``engine.dedupe.DUP_KEY`` uses) occurs twice in ``txs_sql``.
 
-        Groups 64-bit hashes of the identity: no repeated hash means no repeated record (exact); a repeated
-        hash means a repeat or, very rarely, a collision, and the caller then takes the careful path.
+        Compares 64-bit hashes of the identity (``sources.repeats``): no repeated hash means no repeated
+        record (exact); a repeated hash means a repeat or, very rarely, a collision, and the caller then
+        takes the careful path.
         """
         cols = [c for c in DUP_KEY if c != "_pm_refkey"] + [f"coalesce({', '.join(REFKEY_SOURCES)}, '')"]
-        ident = f"hash({', '.join(cols)})"
-        return bool(self.con.execute(
-            f"SELECT count(*) FROM (SELECT {ident} AS h FROM ({txs_sql}) GROUP BY h HAVING count(*) > 1)"
-        ).fetchall()[0][0])
+        return hashes_repeat(self.con, cols, f"({txs_sql})")
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

@@ -17,6 +17,7 @@ import narwhals as nw
 
 from ..engine import MatchParams, reconcile
 from ..engine.frames import Inputs
+from ..engine.ops import Ops
 from ..errors import PaymatchError
 from .scope import Selections
 
@@ -62,7 +63,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     if leave_out is not None:
         frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
     out = reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
-                    persist=lambda lf: nw.from_native(lf.to_native().cache())).to_native()
+                    Ops(persist=lambda lf: nw.from_native(lf.to_native().cache()))).to_native()
     out_path = work / "outcomes"
     try:
         out.write.mode("overwrite").parquet(str(out_path))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import narwhals as nw
 
 from .expr import case
+from .ops import Ops
 
 # Best status first: an order with a closed attempt and a successful one is "success".
 _STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
@@ -36,7 +37,7 @@ class ChannelSide:
 
 
 def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = (),
-              persist=None) -> ChannelSide:
+              ops: Ops = Ops()) -> ChannelSide:
     """Group primary records by ``key`` into ``_pm_key`` + summary columns (see ``ChannelSide``).
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
@@ -46,7 +47,8 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
     c_rank / c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
-    ``persist`` (optional) materialises the keys with several records and their aggregate (small frames).
+    ``ops`` (``engine.ops``) finds the keys with several records and materialises them and their aggregate
+    (small frames).
     """
     succ = nw.col("status") == "success"
     rank = case([(nw.col("status") == s, r) for s, r in _STATUS_RANK.items()], 9)
@@ -78,17 +80,13 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     ]
     small = {"c_rows": nw.Int32, "c_succ": nw.Int32, "c_bill_rows": nw.Int32, "c_rank": nw.Int8}
     money = ["c_succ_amt", "c_total", "c_fee", "c_settle"]
-    several = (
-        base.group_by("_pm_key").agg(nw.len().alias("_pm_n")).filter(col("_pm_n") > 1).select("_pm_key")
-    )
-    if persist is not None:
-        several = persist(several)  # an empty table lets DuckDB skip the semi join below altogether
+    # materialised: an empty table lets DuckDB skip the semi join below altogether
+    several = ops.persist(ops.repeated(base, "_pm_key"))
     many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
         *[a.alias(n) for n, _, a in spec],
         col("_pm_txid").max().alias("_pm_tx_last"), col("channel").max().alias("_pm_channel_last"),
     )
-    if persist is not None:
-        many = persist(many)  # small: read by the join and by ``complete``
+    many = ops.persist(many)  # small: read by the join and by ``complete``
     one = base.join(many.select("_pm_key"), on="_pm_key", how="anti").select(
         "_pm_key", *[v.alias(n) for n, v, _ in spec])
     casts = [*[nw.col(c).cast(t) for c, t in small.items()], *[nw.col(c).cast(nw.Int64) for c in money]]

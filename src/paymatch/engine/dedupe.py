@@ -10,6 +10,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .frames import finish
+from .ops import Ops
 
 DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
 #: ``_pm_refkey`` is the first of these that is set, else ''
@@ -23,16 +24,13 @@ def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
-def repeated_records(txs: nw.LazyFrame) -> nw.LazyFrame:
+def repeated_records(txs: nw.LazyFrame, ops: Ops = Ops()) -> nw.LazyFrame:
     """The identities listed more than once, with the ``_pm_row`` of their first copy (a small frame).
 
     Two count-only aggregates instead of a window over every record: channel ids that occur more than
     once (a superset: a refund row also carries its payment's id), then the full identity among those.
     """
-    several = (
-        txs.group_by("channel_tx_id").agg(nw.len().alias("_pm_copies"))
-        .filter(nw.col("_pm_copies") > 1).select("channel_tx_id")
-    )
+    several = ops.repeated(txs, "channel_tx_id")
     return (
         with_refkey(txs.join(several, on="channel_tx_id", how="semi")).group_by(DUP_KEY)
         .agg(nw.len().alias("_pm_copies"), nw.col("_pm_row").min().alias("_pm_first"))

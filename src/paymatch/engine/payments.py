@@ -22,20 +22,20 @@ import narwhals as nw
 from .channel_side import aggregate, compared_amount, paired_columns
 from .expr import case, is_in, key_expr, settle_channel_expr
 from .frames import finish
+from .ops import Ops
 from .params import MatchParams
 
 PAID = ["paid", "refunded", "partially_refunded"]
 
 
-def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, persist=None) -> nw.LazyFrame:
-    """Outcomes for every scoped order and every primary channel payment record (``persist``: see
-    ``reconcile``)."""
+def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, ops: Ops = Ops()) -> nw.LazyFrame:
+    """Outcomes for every scoped order and every primary channel payment record (``ops``: the backend's
+    shortcuts, ``engine.ops``)."""
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
     carry = ("order_no",) if p.key_scope else ()
-    side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
-                     persist)
+    side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry, ops)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
     derived = {}
     if not p.key_scope:  # the channel side's order number is its key (derived after the join: a narrower join)

@@ -20,17 +20,18 @@ import narwhals as nw
 from .channel_side import aggregate, compared_amount, paired_columns
 from .expr import case, settle_channel_expr
 from .frames import finish
+from .ops import Ops
 from .params import MatchParams
 
 
 def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.LazyFrame, p: MatchParams,
-                    persist=None) -> nw.LazyFrame:
-    """Outcomes for every scoped shop refund and every primary channel refund record (``persist``: see
-    ``reconcile``)."""
+                    ops: Ops = Ops()) -> nw.LazyFrame:
+    """Outcomes for every scoped shop refund and every primary channel refund record (``ops``: the
+    backend's shortcuts, ``engine.ops``)."""
     chan = txs.filter(nw.col("type") == "refund")
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"), persist)
+    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"), ops)
     r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),

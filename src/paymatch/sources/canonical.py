@@ -29,6 +29,7 @@ import duckdb
 
 from ..errors import LoadError, Problem
 from ..money import sql_yuan_to_fen
+from .repeats import hashes_repeat
 from .specs import KEYS, SPECS, Field
 
 MAX_PROBLEMS = 50
@@ -318,11 +319,8 @@ def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Probl
 def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path,
                     count_only: bool = False) -> tuple[list[Problem], int]:
     cols = ", ".join(_q(k) for k in key)
-    # grouping 64-bit hashes is faster than grouping the strings; equal keys have equal hashes, so no
-    # repeated hash means no repeated key, and only a file with a repeated hash is checked exactly
-    if not con.execute(
-        f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM {table} GROUP BY h HAVING count(*) > 1)"
-    ).fetchall()[0][0]:
+    # only a file whose key hashes repeat is checked exactly (``repeats``: no repeated hash, no repeated key)
+    if not hashes_repeat(con, [_q(k) for k in key], table):
         return [], 0
     total = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
