@@ -113,3 +113,31 @@ def test_file_order_decides_the_primary_copy_in_a_big_file(tmp_path):
         dup = [r for r in rows.values() if r["kind"] == "duplicate_record"]
         assert len(dup) == 1 and dup[0]["channel_amount_fen"] == str(int(last.replace(".", "")))
         assert res.summary["conservation"] is True
+
+
+def test_a_failing_writer_leaves_no_file_and_does_not_hang(demo_small, tmp_path, monkeypatch):
+    """A failure while outcomes.csv is written (here at the third of many batches) reaches the caller
+    and nothing half-written stays."""
+    import functools
+
+    import pytest
+
+    from paymatch import outcomes_store, run
+
+    real, calls = outcomes_store._batch_rollup, []
+
+    def fails_third(batch):
+        calls.append(batch.num_rows)
+        if len(calls) == 3:
+            raise OSError("disk full (simulated)")
+        return real(batch)
+
+    monkeypatch.setattr(outcomes_store, "_batch_rollup", fails_third)
+    monkeypatch.setattr(run, "write_csv", functools.partial(outcomes_store.write_csv, batch_rows=256))
+    with pytest.raises(OSError, match="simulated"):
+        reconcile_files(demo_small.orders, demo_small.refunds, [demo_small.transactions], tmp_path / "out")
+    assert len(calls) == 3  # batches after the failure are not written
+    assert not any((tmp_path / "out").glob("outcomes.csv*"))
+    monkeypatch.setattr(outcomes_store, "_batch_rollup", real)  # and the small batches add up like one
+    whole = reconcile_files(demo_small.orders, demo_small.refunds, [demo_small.transactions], tmp_path / "ok")
+    assert whole.summary["conservation"] and whole.summary["outcomes"] == len(_rows(whole.outcomes_csv))
