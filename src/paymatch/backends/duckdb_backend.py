@@ -7,12 +7,12 @@ import os
 
 import duckdb
 import narwhals as nw
-import numpy as np
 import pyarrow as pa
 
 from ..engine import MatchParams, reconcile
 from ..engine.frames import Inputs
 from ..engine.ops import Ops
+from ..sources.repeats import repeated_hashes
 from .scope import Selections
 
 
@@ -40,16 +40,12 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
 def _repeated(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, col: str, name: str) -> nw.LazyFrame:
     """The values of ``col`` that occur more than once (``engine.ops``), without a hash table over every value.
 
-    A count per value is a hash aggregate over ~every row (10M groups at 10M records). Instead: sort the
-    64-bit hashes of the values with NumPy (a fifth of that CPU time), keep the few hashes that repeat,
-    and count exactly only the rows that carry one of them. Equal values have equal hashes, so no value
-    that repeats is missed; a hash collision only adds rows to the exact count, which sorts them out.
+    A count per value is a hash aggregate over ~every row (10M groups at 10M records). Instead the few
+    hashes that repeat are found by sorting (``sources.repeats``) and only the rows that carry one of
+    them are counted exactly (a hash collision only adds rows to that count, which sorts them out).
     """
     rel = lf.to_native()
-    h = rel.project(f"hash({col}) AS h").fetchnumpy()["h"]
-    h = np.asarray(h)
-    h.sort()
-    rep = np.unique(h[1:][h[1:] == h[:-1]])
+    rep = repeated_hashes(rel, [col])
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (h UBIGINT)")
     if len(rep):
         con.register("_pm_hashes_in", pa.table({"h": pa.array(rep, pa.uint64())}))
