@@ -1,6 +1,7 @@
 """Benchmark: paymatch end to end vs the bare-DuckDB floor vs pandas, on N orders × N transactions.
 
 Run by hand (not a test):  .venv/bin/python bench/bench_reconcile.py [--rows 10000000] [--skip-pandas] [--repeat N]
+                           [--dir D] [--long-ids]
 
 Each contender runs in its own fresh Python process on the same files; the script reports wall time
 and the peak RSS of that process (ru_maxrss).
@@ -30,9 +31,14 @@ from pathlib import Path
 
 GEN = """
 import duckdb, sys
-n, out = int(sys.argv[1]), sys.argv[2]
+n, out, long_ids = int(sys.argv[1]), sys.argv[2], sys.argv[3] == 'long'
+# ids: short ('SO' + 10 digits, 'TX' + 12: DuckDB keeps strings of up to 12 bytes inline) or as long as real
+# ones (a 22-character out_trade_no, a 28-digit WeChat transaction_id)
+SO, XX, TX = ("'2026112010' || lpad(i::VARCHAR, 12, '0')", "'9926112010' || lpad(i::VARCHAR, 12, '0')",
+              "'4200002026112010' || lpad(i::VARCHAR, 12, '0')") if long_ids else (
+              "'SO' || lpad(i::VARCHAR, 10, '0')", "'XX' || lpad(i::VARCHAR, 10, '0')", "'TX' || lpad(i::VARCHAR, 12, '0')")
 c = duckdb.connect(); c.execute("SET enable_progress_bar=false")
-c.execute(f'''COPY (SELECT 'SO' || lpad(i::VARCHAR, 10, '0') AS order_no, 'S' || (i % 300) AS store_id,
+c.execute(f'''COPY (SELECT {SO} AS order_no, 'S' || (i % 300) AS store_id,
   '16' || lpad((i % 300)::VARCHAR, 8, '0') AS merchant_id, CASE WHEN i % 10 < 6 THEN 'wechat' ELSE 'alipay' END AS channel,
   ((100 + hash(i) % 50000) // 100)::VARCHAR || '.' || lpad(((100 + hash(i) % 50000) % 100)::VARCHAR, 2, '0') AS amount,
   'paid' AS status, '2026-11-20T10:00:00+08:00' AS created_at, '2026-11-20T10:00:05+08:00' AS paid_at,
@@ -40,8 +46,8 @@ c.execute(f'''COPY (SELECT 'SO' || lpad(i::VARCHAR, 10, '0') AS order_no, 'S' ||
   FROM range({n}) t(i)) TO '{out}/orders.csv' (HEADER)''')
 # transactions: 99 % match; 0.5 % amount off by one fen; 0.5 % for orders the shop does not have
 c.execute(f'''COPY (SELECT CASE WHEN i % 10 < 6 THEN 'wechat' ELSE 'alipay' END AS channel,
-  '16' || lpad((i % 300)::VARCHAR, 8, '0') AS merchant_id, 'TX' || lpad(i::VARCHAR, 12, '0') AS channel_tx_id,
-  CASE WHEN i % 200 = 7 THEN 'XX' || lpad(i::VARCHAR, 10, '0') ELSE 'SO' || lpad(i::VARCHAR, 10, '0') END AS order_no,
+  '16' || lpad((i % 300)::VARCHAR, 8, '0') AS merchant_id, {TX} AS channel_tx_id,
+  CASE WHEN i % 200 = 7 THEN {XX} ELSE {SO} END AS order_no,
   'payment' AS type, NULL AS refund_no, NULL AS channel_refund_id,
   ((100 + hash(i) % 50000 + CASE WHEN i % 200 = 3 THEN 1 ELSE 0 END) // 100)::VARCHAR || '.' ||
   lpad(((100 + hash(i) % 50000 + CASE WHEN i % 200 = 3 THEN 1 ELSE 0 END) % 100)::VARCHAR, 2, '0') AS amount,
@@ -139,6 +145,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--long-ids", action="store_true",
+                    help="order numbers and channel ids as long as real ones (22 and 28 characters) instead of 12 and 14")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each contender N times, alternating, and compare the fastest runs (a shared machine's "
                          "speed drifts; every run is printed)")
@@ -146,7 +154,7 @@ def main() -> None:
     d = a.dir or Path(tempfile.mkdtemp(prefix="pm_bench_"))
     d.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", GEN, str(a.rows), str(d)], check=True)
+    subprocess.run([sys.executable, "-c", GEN, str(a.rows), str(d), "long" if a.long_ids else "short"], check=True)
     print(f"generated {a.rows:,} orders + {a.rows:,} transactions in {time.perf_counter() - t:.1f}s → {d}")
     codes = {"floor": FLOOR, "paymatch": PAYMATCH, "pandas": PANDAS, "floor_wide": FLOOR_WIDE}
     if a.skip_pandas:
