@@ -12,9 +12,9 @@ and the peak RSS of that process (ru_maxrss).
   pandas:   read_csv both, merge(how='outer', indicator=True), classify with numpy.select, to_csv
   floor_wide (information, not the target's reference): the floor writing the 23 columns paymatch writes
 
-Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, fastest of 2–3 runs: floor 4.2–4.5 s,
-paymatch 14.7–15.5 s at 3.7 GB peak RSS, pandas 82.1–89.7 s at 12.2 GB, floor writing the same 23 columns
-8.8–9.1 s; 2026-11-25 paymatch was 88.2 s).
+Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, fastest of 2–3 runs: floor 4.1–4.5 s,
+paymatch 14.1–15.5 s at 3.7 GB peak RSS, pandas 81.8–89.7 s at 12.2 GB, floor writing the same 23 columns
+8.8–9.7 s; with --long-ids paymatch 18.9–22.4 s, pandas 88–89 s; 2026-11-25 paymatch was 88.2 s).
 The paymatch line also gives its time per stage (from the run's progress messages).
 """
 
