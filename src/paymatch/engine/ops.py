@@ -7,7 +7,7 @@ where it has them. Each must return a frame equivalent to what its default retur
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import narwhals as nw
 
@@ -31,4 +31,4 @@ class Ops:
     """
 
     persist: Callable[[nw.LazyFrame], nw.LazyFrame] = same
-    repeated: Callable[[nw.LazyFrame, str], nw.LazyFrame] = field(default=repeated_by_count)
+    repeated: Callable[[nw.LazyFrame, str], nw.LazyFrame] = repeated_by_count

@@ -35,7 +35,8 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
     carry = ("order_no",) if p.key_scope else ()
-    side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry, ops)
+    side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
+                     ops)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
     derived = {}
     if not p.key_scope:  # the channel side's order number is its key (derived after the join: a narrower join)

@@ -134,7 +134,7 @@ _WHAT = {
     "money": "not a yuan amount with at most 2 decimals (e.g. 12.30)",
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00)",
-    "date": "not a date (YYYY-MM-DD or YYYYMMDD)",
+    "date": "not a date (YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD)",
     "int": "not a non-negative integer",
     "enum": "not one of the allowed values",
 }
@@ -180,6 +180,12 @@ def _trimmed(col: str) -> str:
     an ASCII space, are empty, or hold non-ASCII text (length ≠ bytes) go through it."""
     return (f"CASE WHEN {col} LIKE ' %' OR {col} LIKE '% ' OR {col} = '' OR strlen({col}) <> length({col}) "
             f"THEN NULLIF(trim({col}), '') ELSE {col} END")
+
+
+def _text_col(f: Field) -> str:
+    """A text column as read: trimmed where it can need it, lower-case when its field folds case."""
+    t = _trimmed(_q(f.name))
+    return f"{f'lower({t})' if f.fold_case else t} AS {_q(f.name)}"
 
 
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
@@ -243,11 +249,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
     err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
     texts = {f.name: f for f in spec if f.kind == "text"}
-
-    def _text(h: str) -> str:
-        t = _trimmed(_q(h))
-        return f"{'lower(' + t + ')' if texts[h].fold_case else t} AS {_q(h)}"
-    trimmed = ", ".join(_text(h) if h in texts else _q(h) for h in dict.fromkeys(header) if h)
+    trimmed = ", ".join(_text_col(texts[h]) if h in texts else _q(h) for h in dict.fromkeys(header) if h)
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {', '.join(first_cols) or 'NULL AS _pm_none'}, * FROM "
            f"(SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
            f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false))))")
