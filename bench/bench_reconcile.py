@@ -14,7 +14,7 @@ and the peak RSS of that process (ru_maxrss).
 
 Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, fastest of 2–3 runs: floor 4.1–4.5 s,
 paymatch 14.1–15.5 s at 3.7 GB peak RSS, pandas 81.8–89.7 s at 12.2 GB, floor writing the same 23 columns
-8.8–9.7 s; with --long-ids paymatch 18.9–22.4 s, pandas 88–89 s; 2026-11-25 paymatch was 88.2 s).
+8.8–10.0 s; with --long-ids paymatch 18.9–22.4 s, pandas 88–89 s; 2026-11-25 paymatch was 88.2 s).
 The paymatch line also gives its time per stage (from the run's progress messages).
 """
 
