@@ -322,7 +322,7 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path,
                     count_only: bool = False) -> tuple[list[Problem], int]:
     cols = ", ".join(_q(k) for k in key)
     # only a file whose key hashes repeat is checked exactly (``repeats``: no repeated hash, no repeated key)
-    if not hashes_repeat(con, [_q(k) for k in key], table):
+    if not hashes_repeat(con, [cols], table):
         return [], 0
     total = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
