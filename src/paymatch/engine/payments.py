@@ -8,7 +8,8 @@ Kinds (first rule that applies wins):
   channel_only       channel record, no order                                  (渠道单边)
   duplicate_payment  two or more successful channel payments for one order     (重复支付)
   status_mismatch    order unpaid/closed but channel success, or order paid but channel not success
-  channel_mismatch   the payment came through another channel than the order's method settles through,
+  channel_mismatch   the payment came through another channel than the order's method settles through
+                     (a record naming the method itself as its channel, huabei for huabei, is not one),
                      or an internal-method order has a channel payment
   amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
@@ -60,9 +61,12 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
     diff = compared_amount() - nw.col("amount_fen")
     expected = nw.col("_pm_expected")
-    wrong_channel = internal | (
-        ~expected.is_null() & ((nw.col("c_channel") != expected) | (nw.col("c_channel_last") != expected))
-    ).fill_null(False)
+
+    def elsewhere(c: str) -> nw.Expr:  # neither the settling channel nor the method itself (a bill naming it)
+        return (nw.col(c) != expected) & (nw.col(c) != nw.col("channel")).fill_null(True)
+
+    wrong_channel = internal | (~expected.is_null() & (elsewhere("c_channel") | elsewhere("c_channel_last"))
+                                ).fill_null(False)
     # Nearly every row is a clean match. Testing that first (exactly the rows no rule below catches) lets the
     # backend skip the other conditions for them: SQL CASE evaluates a WHEN only on the rows still undecided.
     clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & (diff.abs() <= p.tolerance_fen)
@@ -92,7 +96,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (~has_o | ~has_c, None),
             ((succ >= 2) & (nw.col("c_channel") != nw.col("c_channel_last")), "cross_channel"),
             (internal & has_c, "internal_method_paid"),
-            (~expected.is_null() & (nw.col("c_channel") != expected), "unexpected_channel"),
+            (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
         ],
         None,
     )
