@@ -4,6 +4,11 @@ The data part goes to pyarrow's multi-threaded CSV reader in one call (every col
 only the header line and the few summary lines are handled in Python. Quoting is switched off
 because every WeChat value starts with a backtick, so a quote can never open a field, and with
 no quoting a record is exactly one physical line: row i (0-based) sits on line i + 2.
+
+WeChat prints free text (商品名称, 商户数据包 - often JSON -, a fund-flow 备注) as given, commas
+included, and quotes nothing. So when a row has too many fields the rows are read again with
+",`" as the separator (every value starts with the backtick): that second pass only runs for
+such bills and gives each value back whole.
 """
 
 from __future__ import annotations
@@ -109,14 +114,29 @@ def split(data: bytes, source: str) -> BillText:
                     summary_header_line + offset, 0 <= nl < end)
 
 
-def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Read the data rows' ``columns`` as text into an Arrow table with a ``_pm_line`` column."""
-    bad: list[str] = []
-
+def _read_csv(buf, names: list[str], columns: list[str], delimiter: str, bad: list[str]) -> pa.Table:
     def on_invalid(row) -> str:  # a row with the wrong number of fields
         bad.append(row.text)
         return "skip"
 
+    return pacsv.read_csv(
+        pa.BufferReader(buf),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False,
+                                         invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in names}, include_columns=columns,
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+
+
+#: stands for the ",`" separator in the second pass; a control character no bill contains
+_SEP = "\x1f"
+
+
+def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Read the data rows' ``columns`` as text into an Arrow table with a ``_pm_line`` column."""
+    bad: list[str] = []
     names = bill.header
     if len(set(names)) != len(names):
         raise _fail(bill.source, 1, "duplicate column names in header")
@@ -124,15 +144,12 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
         table = pa.table({c: pa.array([], pa.string()) for c in columns})
     else:
         try:
-            table = pacsv.read_csv(
-                pa.BufferReader(pa.py_buffer(bill.body)),
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False,
-                                                 invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in names}, include_columns=columns,
-                    strings_can_be_null=False, quoted_strings_can_be_null=False),
-            )
+            table = _read_csv(pa.py_buffer(bill.body), names, columns, ",", bad)
+            if bad:  # commas inside values: split on ",`" instead (see module docstring)
+                bad = []
+                body = bytes(bill.body).replace(b",`", (_SEP + "`").encode())
+                table = _read_csv(pa.py_buffer(body), names, columns, _SEP, bad)
+                bad = [text.replace(_SEP, ",") for text in bad]
         except pa.ArrowInvalid as exc:
             raise _fail(bill.source, None, f"unreadable data rows ({exc})",
                         hint="WeChat bills are UTF-8 CSV; was the file converted to another encoding?") from exc
