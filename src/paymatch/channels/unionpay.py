@@ -68,8 +68,11 @@ def sniff(head: str) -> str | None:
     line = head.split("\n", 1)[0].rstrip("\r")
     if len(line) < MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
         return None
-    if any(line[OFFSETS[i] + WIDTHS[i]] != " " for i in range(REQUIRED_FIELDS)):
-        return None
+    # a line may end right after 商户代码 (trailing blanks trimmed): no separator there, still ZM
+    for i in range(REQUIRED_FIELDS):
+        sep = line[OFFSETS[i] + WIDTHS[i]:OFFSETS[i] + WIDTHS[i] + 1]
+        if sep != " " and not (sep == "" and i == REQUIRED_FIELDS - 1):
+            return None
     txn_time, amount = (line[OFFSETS[i]:OFFSETS[i] + WIDTHS[i]] for i in (4, 6))
     return "unionpay_zm" if txn_time.isdigit() and amount.isdigit() else None
 
@@ -111,6 +114,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
                                                    "_pm_len": length}
     seps = [pc.equal(pc.binary_slice(lines, OFFSETS[i] + WIDTHS[i], OFFSETS[i] + WIDTHS[i] + 1), b" ")
             for i in range(REQUIRED_FIELDS)]
+    seps[-1] = pc.or_(seps[-1], pc.equal(length, MIN_LEN))  # the line may end after 商户代码
     layout_ok = seps[0]
     for s in seps[1:]:
         layout_ok = pc.and_(layout_ok, s)

@@ -74,3 +74,13 @@ def test_zme_error_file_is_not_taken_for_zm():
     widths = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
     zme = " ".join("1" * w for w in widths) + " "
     assert sniff(zme + "\r\n" + zme) is None
+
+
+def test_line_trimmed_right_after_merchant_code_is_read_and_sniff_never_raises():
+    # tools that strip trailing blanks leave a line ending with 商户代码 (fields 28+ empty): no
+    # separator after it; detection used to raise IndexError on such a first line
+    line = zm_line(full=False).rstrip(b" ")
+    assert sniff(line.decode("gbk")) == "unionpay_zm"
+    bill = parse(zm_file([line]), NAME)
+    assert bill.transactions.column("amount_fen").to_pylist() == [1000]
+    assert sniff("A" * 308) is None and sniff("ABC" + "x" * 305) is None
