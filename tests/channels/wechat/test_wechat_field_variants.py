@@ -1,10 +1,14 @@
 """WeChat bills as merchants really receive them, beyond the layouts the API reference shows.
 
 Each test builds its bill here (synthetic values) in a structure seen in public samples:
-free text with commas (WeChat quotes nothing: parsers in the wild split on ",`").
+free text with commas (WeChat quotes nothing: parsers in the wild split on ",`"), and the older
+普通结算对账单 layout (子商户号/总金额/企业红包金额 or 代金券或立减优惠金额, summary 总交易额...) that
+merchants without 免充值券 settlement still receive.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from wechat_billgen import payment, refund, summary_values, trade_bill
@@ -63,3 +67,74 @@ def test_fundflow_note_with_commas():
     notes = bill.extra.column("note").to_pylist()
     assert notes == ["退款总金额5.00元,含手续费0.03元", ""]
     assert bill.extra.column("amount_fen").to_pylist() == [500, 2000]
+
+
+# --- 普通结算对账单 (legacy layout) ------------------------------------------------------------------
+
+_LEGACY_COMMON = "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,总金额,{c}"
+_LEGACY_TAIL = {
+    "ALL": ",微信退款单号,商户退款单号,退款金额,{c}退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率",
+    "SUCCESS": ",商品名称,商户数据包,手续费,费率",
+    "REFUND": ",退款申请时间,退款成功时间,微信退款单号,商户退款单号,退款金额,{c}退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率",
+}
+
+
+def _legacy(kind: str, rows: list[dict], totals: list[str], *, coupon: str = "企业红包") -> bytes:
+    """A 普通结算 bill; ``coupon`` is the vintage's coupon wording (企业红包 or 代金券或立减优惠)."""
+    header = (_LEGACY_COMMON + _LEGACY_TAIL[kind]).format(c=coupon + "金额").replace("金额退款金额", "退款金额")
+    names = header.split(",")
+    lines = [header] + [",".join("`" + r.get(n, "") for n in names) for r in rows]
+    lines += [f"总交易单数,总交易额,总退款金额,总{coupon}退款金额,手续费总金额", ",".join("`" + v for v in totals)]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _pay(n: int, total: str, fee: str, sub: str = "0") -> dict:
+    return {"交易时间": f"2017-07-14 1{n}:40:49", "公众账号ID": "wx00000000000000aa", "商户号": "1200000001",
+            "子商户号": sub, "微信订单号": f"40000120012017071407{n:08d}", "商户订单号": f"LG{n}", "用户标识": "oU",
+            "交易类型": "NATIVE", "交易状态": "SUCCESS", "付款银行": "CFT", "货币种类": "CNY", "总金额": total,
+            "企业红包金额": "0.00", "代金券或立减优惠金额": "0.00", "微信退款单号": "0", "商户退款单号": "0",
+            "退款金额": "0.00", "企业红包退款金额": "0.00", "代金券或立减优惠退款金额": "0.00", "商品名称": "充值",
+            "手续费": fee, "费率": "0.60%"}
+
+
+def _ref(n: int, amount: str, fee: str, sub: str = "0") -> dict:
+    return {**_pay(n, "0.00", fee, sub), "交易状态": "REFUND", "微信退款单号": f"20000120012017071410{n:08d}",
+            "商户退款单号": f"LG{n}-R", "退款金额": amount, "退款类型": "ORIGINAL", "退款状态": "SUCCESS",
+            "退款申请时间": "2017-07-15 09:00:00", "退款成功时间": "2017-07-15 09:00:03"}
+
+
+def test_legacy_all_bill_is_read_and_ties_out():
+    rows = [_pay(1, "150.00", "0.90000"), _pay(2, "30.00", "0.18000", sub="1200000099"),
+            _ref(2, "10.00", "-0.06000", sub="1200000099")]
+    bill = parse(_legacy("ALL", rows, ["3", "180.00", "10.00", "0.00", "1.02000"]), "old_all.csv")
+    assert bill.kind == "trade_all" and bill.bill_date == dt.date(2017, 7, 14)
+    got = [(r["merchant_id"], r["order_no"], r["type"], r["refund_no"], r["amount_fen"], r["settle_amount_fen"],
+            r["fee_fen"], r["status"], r["src_line"]) for r in bill.transactions.to_pylist()]
+    assert got == [("1200000001", "LG1", "payment", None, 15000, 15000, 90, "success", 2),
+                   ("1200000099", "LG2", "payment", None, 3000, 3000, 18, "success", 3),
+                   ("1200000099", "LG2", "refund", "LG2-R", 1000, 1000, -6, "success", 4)]
+    assert bill.totals == {"count": 3, "order_fen": 18000, "refund_fen": 1000, "cash_coupon_refund_fen": 0,
+                           "fee_fen": 102}
+
+
+@pytest.mark.parametrize("coupon", ["企业红包", "代金券或立减优惠"])
+def test_legacy_success_and_refund_bills(coupon):
+    ok = parse(_legacy("SUCCESS", [_pay(1, "0.01", "0.00000")], ["1", "0.01", "0.00", "0.00", "0.00000"],
+                       coupon=coupon), "s.csv")
+    assert ok.kind == "trade_success" and ok.transactions.column("amount_fen").to_pylist() == [1]
+    ref = parse(_legacy("REFUND", [_ref(3, "5.00", "0.00000")], ["1", "0.00", "5.00", "0.00", "0.00000"],
+                        coupon=coupon), "r.csv")
+    r = ref.transactions.to_pylist()[0]
+    assert ref.kind == "trade_refund" and (r["type"], r["amount_fen"], r["settle_amount_fen"]) == ("refund", 500, 500)
+    assert r["occurred_at"] == dt.datetime(2017, 7, 15, 1, 0, 3, tzinfo=dt.timezone.utc)  # 退款成功时间, +08:00
+
+
+def test_legacy_totals_and_values_are_refused_by_their_printed_names():
+    rows = [_pay(1, "150.00", "0.90000"), _ref(1, "10.00", "-0.06000")]
+    with pytest.raises(LoadError) as err:
+        parse(_legacy("ALL", rows, ["2", "150.01", "10.00", "0.00", "0.84000"]), "old.csv")
+    assert [(p.line, p.field, p.value) for p in err.value.problems] == [(5, "总交易额", "150.01")]
+    bad = _legacy("ALL", rows, ["2", "150.00", "10.00", "0.00", "0.84000"]).replace(b"`150.00,", b"`15O.00,", 1)
+    with pytest.raises(LoadError) as err:
+        parse(bad, "old.csv")
+    assert [(p.line, p.field, p.value) for p in err.value.problems] == [(2, "总金额", "15O.00")]

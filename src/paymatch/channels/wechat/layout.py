@@ -4,6 +4,13 @@ WeChat changes column order between bill types (ALL 27 columns, SUCCESS 20, REFU
 everything downstream works by header *name*. Detection looks at the header line's content only
 (never the file name): a trade bill has 交易时间 + 微信订单号, a fund-flow bill 记账时间 + 资金流水单号.
 Within trade bills, 退款申请时间 only exists in REFUND bills and 申请退款金额 is absent from SUCCESS.
+
+Merchants that never switched to 免充值券 settlement (most of those onboarded before 2018) get the
+older 普通结算对账单: 子商户号 instead of 特约商户号, 总金额 instead of 应结订单金额 + 订单金额 (no
+non-cash coupons, so the merchant settles the whole amount), 代金券或立减优惠金额 or 企业红包金额
+for the coupon columns, no 申请退款金额 (the refund is 退款金额) and no 费率备注; its summary is
+总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额 (or 总企业红包退款金额),手续费总金额.
+``sources`` maps each column the parser reads to the header name it is printed under.
 """
 
 from __future__ import annotations
@@ -36,6 +43,23 @@ TRADE_SUMMARY = {
     "申请退款总金额": "refund_request_fen",
 }
 
+#: older (普通结算) spellings: canonical column -> the names it may be printed under instead
+LEGACY_SOURCES = {
+    "特约商户号": ("子商户号",),
+    "订单金额": ("总金额",),
+    "应结订单金额": ("总金额",),
+    "代金券金额": ("代金券或立减优惠金额", "企业红包金额"),
+    "充值券退款金额": ("代金券或立减优惠退款金额", "企业红包退款金额"),
+    "申请退款金额": ("退款金额",),
+}
+#: the 普通结算 summary's names for the same control totals
+LEGACY_SUMMARY = {
+    "总交易额": "order_fen",
+    "总退款金额": "refund_fen",
+    "总代金券或立减优惠退款金额": "cash_coupon_refund_fen",
+    "总企业红包退款金额": "cash_coupon_refund_fen",
+}
+
 FUNDFLOW_COLS = (
     "记账时间", "微信支付业务单号", "资金流水单号", "业务名称", "业务类型", "收支类型",
     "收支金额(元)", "账户结余(元)", "资金变更提交申请人", "备注", "业务凭证号",
@@ -63,9 +87,21 @@ def split_header(line: str) -> list[str]:
     return [normalize_header(c) for c in line.rstrip("\r\n").split(",")]
 
 
+def sources(names: list[str]) -> dict[str, str]:
+    """Column name -> the header name it is read from: itself, or its 普通结算 spelling when the
+    header lacks it (``LEGACY_SOURCES``)."""
+    cols = set(names)
+    out = {c: c for c in names}
+    for canon, alts in LEGACY_SOURCES.items():
+        alt = next((a for a in alts if a in cols), None)
+        if canon not in cols and alt is not None:
+            out[canon] = alt
+    return out
+
+
 def kind_of_header(names: list[str]) -> str | None:
     """Bill kind for a normalized header, or None when it is no WeChat bill header."""
-    cols = set(names)
+    cols = set(sources(names))
     if {"交易时间", "微信订单号", "商户订单号"} <= cols:
         if not set(TRADE_COMMON) <= cols:
             return None

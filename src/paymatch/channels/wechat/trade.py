@@ -9,6 +9,8 @@ Mapping (one row per bill line):
   SUCCESS -> success, REVOKED/CLOSED/NOTPAY -> closed, USERPAYING -> processing, else failed.
 - fee = 手续费 as printed (5 decimals, signed). merchant_id = 特约商户号 when set (service-provider mode:
   the sub-merchant is the shop that owns the order), else 商户号.
+- the older 普通结算 layout is read through ``layout.sources``: 总金额 is both the order total and
+  the settled amount, 子商户号 is 特约商户号, a refund's amount is its 退款金额.
 All conversion runs as one DuckDB statement over the Arrow rows; Python never touches a row.
 """
 
@@ -22,7 +24,7 @@ import pyarrow as pa
 from paymatch.channels.base import ParsedBill
 from paymatch.channels.wechat.billtext import BillText, collect_problems, read_rows
 from paymatch.channels.wechat.layout import (
-    CHANNEL, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY,
+    CHANNEL, LEGACY_SUMMARY, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY, sources,
 )
 from paymatch.channels.wechat.totals import printed_totals, tie_out
 from paymatch.money import sql_yuan_to_fen
@@ -40,7 +42,7 @@ _TEXT = ("商户号", "特约商户号", "微信订单号", "商户订单号", "
 _TIMES = ("交易时间", *REFUND_TIMES)
 
 
-def _views_sql(cols: set[str], kind: str) -> list[str]:
+def _views_sql(src: dict[str, str], kind: str) -> list[str]:
     """Three stacked views: backticks stripped once, text converted, row flags derived.
 
     Views (not tables) so the fast path evaluates each conversion exactly once, while the rare
@@ -48,13 +50,13 @@ def _views_sql(cols: set[str], kind: str) -> list[str]:
     """
     # one leading backtick guards every value against Excel; strip it once, in the lowest view
     clean = ["_pm_line"] + [
-        f"ltrim(\"{c}\", '`') AS \"{c}\"" if c in cols else f"NULL::VARCHAR AS \"{c}\""
+        f"ltrim(\"{src[c]}\", '`') AS \"{c}\"" if c in src else f"NULL::VARCHAR AS \"{c}\""
         for c in (*_TEXT, *(m[0] for m in _MONEY), *_TIMES)
     ]
     conv = ["*", "\"交易状态\" = 'REFUND' AS _pm_refund"]
     for c, dec, optional in _MONEY:
-        fen = sql_yuan_to_fen(f'"{c}"', decimals=dec) if c in cols else "0::BIGINT"
-        if optional and c in cols:
+        fen = sql_yuan_to_fen(f'"{c}"', decimals=dec) if c in src else "0::BIGINT"
+        if optional and c in src:
             fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
         conv.append(f"{fen} AS \"_pm_fen_{c}\"")
     conv += [f"try_strptime(\"{c}\", '{_TS_FMT}') AS \"_pm_ts_{c}\"" for c in _TIMES]
@@ -71,12 +73,17 @@ def _views_sql(cols: set[str], kind: str) -> list[str]:
     ]
 
 
-def _checks() -> list[tuple[str, str, str, str]]:
+def _checks(src: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(field as printed in the file, raw value, failing condition, message) per check."""
     checks = [("交易时间", '"交易时间"', '"_pm_ts_交易时间" IS NULL', "not a time (YYYY-MM-DD HH:MM:SS)")]
     for c in REFUND_TIMES:
         checks.append((c, f'"{c}"', f'"{c}" <> \'\' AND "_pm_ts_{c}" IS NULL', "not a time (YYYY-MM-DD HH:MM:SS)"))
+    shown = {}
     for c, dec, _opt in _MONEY:
-        checks.append((c, f'"{c}"', f'"{c}" IS NOT NULL AND "_pm_fen_{c}" IS NULL',
+        if src.get(c, c) in shown.values():
+            continue  # 总金额 stands for two columns: report it once
+        shown[c] = src.get(c, c)
+        checks.append((shown[c], f'"{c}"', f'"{c}" IS NOT NULL AND "_pm_fen_{c}" IS NULL',
                        f"not a yuan amount with at most {dec} decimals"))
     checks.append(("商户订单号", '"商户订单号"', "\"商户订单号\" = ''", "empty order number"))
     return checks
@@ -112,14 +119,14 @@ FROM _pm_wx_rows
 
 def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a split trade bill into canonical transactions, tie out its totals, return ParsedBill."""
-    cols = set(bill.header)
-    wanted = [c for c in (*TRADE_COMMON, *TRADE_REFUND_COLS, *REFUND_TIMES) if c in cols]
-    names = TRADE_SUMMARY
+    src = sources(bill.header)
+    wanted = list(dict.fromkeys(src[c] for c in (*TRADE_COMMON, *TRADE_REFUND_COLS, *REFUND_TIMES) if c in src))
+    names = {**TRADE_SUMMARY, **LEGACY_SUMMARY}
     printed = printed_totals(bill, names, fee_names=frozenset({"手续费总金额"}))
     con = duckdb.connect()
     try:
         con.register("_pm_wx_raw", read_rows(bill, wanted, con))
-        for sql in _views_sql(cols, bill.kind):
+        for sql in _views_sql(src, bill.kind):
             con.execute(sql)
         out = con.sql(_CANON_SQL).to_arrow_table()  # the one pass over all rows
         con.register("_pm_wx_out", out)
@@ -127,8 +134,8 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
             f"SELECT count(*), {', '.join(f'sum({c})' for c in _SUM_COLS)}, max(_pm_local)::DATE, "
             "count(*) FILTER (NOT _pm_ok) FROM _pm_wx_out").fetchall()[0]
         if agg[8]:
-            collect_problems(con, "_pm_wx_rows", bill.source, _checks())
-        computed = dict(zip(names.values(), (int(v or 0) for v in agg[:7])))
+            collect_problems(con, "_pm_wx_rows", bill.source, _checks(src))
+        computed = dict(zip(TRADE_SUMMARY.values(), (int(v or 0) for v in agg[:7])))
         tie_out(bill, names, printed, computed)
     finally:
         con.close()
