@@ -31,6 +31,13 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   ``INN<yymmdd>`` in the file name); a month-day after the settle date belongs to the year before.
 - Totals: the ZM file has no trailer, so there is nothing printed to tie out; ``totals`` holds the
   counts and sums computed from the rows for the caller's own checks.
+
+The ZME file (差错交易流水, same zip) lists exception entries (adjustments, disputes), not the
+merchant's payments. It is recognised so that the delivery is not refused for it, but not
+reconciled: ``parse`` returns it as kind 'unionpay_zme' with no transactions, its lines (the
+fields it shares with ZM, plus the raw text) in ``extra`` and its count and 交易金额 sum in
+``totals``. Widths from the ACP SDK demo's ``parseZMEFile``: 3 11 11 6 10 19 12 4 2 2 6 10 4 12
+13 13 15 15 1 12 2 135; the first nine fields are ZM's (交易代码 … 终端类型).
 """
 
 from __future__ import annotations
@@ -61,9 +68,14 @@ FIELDS = {4: ("txn_time", "交易传输时间"), 6: ("amount", "交易金额"), 
 PAYMENT_TYPES = ("01", "03")
 REFUND_TYPES = ("04", "31")
 MAX_PROBLEMS = 50
+ZME_WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
+ZME_OFFSETS = [sum(w + 1 for w in ZME_WIDTHS[:i]) for i in range(len(ZME_WIDTHS))]
+ZME_MIN_LEN = ZME_OFFSETS[-2] + ZME_WIDTHS[-2]  # through field 20; the reserved tail may be trimmed
+ZME_EXTRA = pa.schema([("src_line", pa.int64()), ("txn_code", pa.string()), ("trace_no", pa.string()),
+                       ("txn_time", pa.string()), ("amount_fen", pa.int64()), ("line", pa.string())])
 
 
-def sniff(head: str) -> str | None:
+def _sniff_zm(head: str) -> str | None:
     """'unionpay_zm' when the first line of ``head`` has the ZM layout (separators, digits), else None."""
     line = head.split("\n", 1)[0].rstrip("\r")
     if len(line) < MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
@@ -73,8 +85,62 @@ def sniff(head: str) -> str | None:
         sep = line[OFFSETS[i] + WIDTHS[i]:OFFSETS[i] + WIDTHS[i] + 1]
         if sep != " " and not (sep == "" and i == REQUIRED_FIELDS - 1):
             return None
-    txn_time, amount = (line[OFFSETS[i]:OFFSETS[i] + WIDTHS[i]] for i in (4, 6))
-    return "unionpay_zm" if txn_time.isdigit() and amount.isdigit() else None
+    txn_time, amount, query_id = (line[OFFSETS[i]:OFFSETS[i] + WIDTHS[i]] for i in (4, 6, 9))
+    # every ZM line has its 查询流水号; a ZME line has separators (or blanks) where it would sit
+    query_id = query_id.strip()
+    return "unionpay_zm" if txn_time.isdigit() and amount.isdigit() and query_id and " " not in query_id else None
+
+
+def sniff(head: str) -> str | None:
+    """'unionpay_zm' or 'unionpay_zme' when the first line of ``head`` has that layout, else None."""
+    return _sniff_zm(head) or ("unionpay_zme" if sniff_zme(head) else None)
+
+
+def _zme_problem(line: str) -> str | None:
+    """Why ``line`` is no ZME line, or None when it is one."""
+    if len(line) < ZME_MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
+        return f"line does not have the ZME layout ({ZME_MIN_LEN}+ characters, a space after each field)"
+    for i in range(len(ZME_WIDTHS) - 1):
+        sep = line[ZME_OFFSETS[i] + ZME_WIDTHS[i]:ZME_OFFSETS[i] + ZME_WIDTHS[i] + 1]
+        if sep != " " and not (sep == "" and i == len(ZME_WIDTHS) - 2):
+            return f"line does not have the ZME layout ({ZME_MIN_LEN}+ characters, a space after each field)"
+    txn_time, amount = (line[ZME_OFFSETS[i]:ZME_OFFSETS[i] + ZME_WIDTHS[i]] for i in (4, 6))
+    if not (txn_time.isdigit() and amount.isdigit()):
+        return "交易传输时间 / 交易金额 are not digits"
+    return None
+
+
+def sniff_zme(head: str) -> bool:
+    """Whether the first line of ``head`` has the ZME (差错交易流水) layout."""
+    return _zme_problem(head.split("\n", 1)[0].rstrip("\r")) is None
+
+
+def parse_zme(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
+    """Read a ZME file: every line checked and kept in ``extra``; no transactions (see module docstring)."""
+    rows, problems = [], []
+    for no, raw in enumerate(data.split(b"\n"), 1):
+        line = raw.rstrip(b"\r").decode("gb18030", errors="replace")
+        if not line.strip():
+            continue
+        why = _zme_problem(line)
+        if why:
+            problems.append(Problem(source, no, None, line[:60], why))
+            continue
+        cut = [line[ZME_OFFSETS[i]:ZME_OFFSETS[i] + ZME_WIDTHS[i]].strip() for i in (0, 3, 4, 6)]
+        rows.append({"src_line": no, "txn_code": cut[0], "trace_no": cut[1], "txn_time": cut[2],
+                     "amount_fen": int(cut[3]), "line": line})
+    if problems:
+        raise LoadError(problems[:MAX_PROBLEMS], total=len(problems),
+                        hint="is this a UnionPay ZME (差错交易流水) file?")
+    try:
+        day = _settle_date(source, bill_date)
+    except LoadError:
+        day = None  # nothing in a ZME file needs the year
+    return ParsedBill(channel="unionpay", kind="unionpay_zme", source=source,
+                      sha256=hashlib.sha256(data).hexdigest(), bill_date=day,
+                      transactions=TRANSACTION_ARROW.empty_table(),
+                      totals={"count": len(rows), "amount_fen": sum(r["amount_fen"] for r in rows)},
+                      extra=pa.Table.from_pylist(rows, schema=ZME_EXTRA))
 
 
 def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
@@ -106,6 +172,9 @@ def _lines(data: bytes) -> pa.ChunkedArray:
 
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a ZM file (bytes as delivered) into a ParsedBill; LoadError listing every bad line."""
+    first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
+    if not _sniff_zm(first) and sniff_zme(first):
+        return parse_zme(data, source, bill_date)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
     n = len(lines)

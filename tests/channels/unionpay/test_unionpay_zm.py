@@ -73,7 +73,7 @@ def test_zme_error_file_is_not_taken_for_zm():
     # the ZME (差错) file of the same zip: 22 fields, its separators fall elsewhere than a ZM line's
     widths = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
     zme = " ".join("1" * w for w in widths) + " "
-    assert sniff(zme + "\r\n" + zme) is None
+    assert sniff(zme + "\r\n" + zme) == "unionpay_zme"  # recognised as ZME, never read as ZM
 
 
 def test_line_trimmed_right_after_merchant_code_is_read_and_sniff_never_raises():
@@ -84,3 +84,52 @@ def test_line_trimmed_right_after_merchant_code_is_read_and_sniff_never_raises()
     bill = parse(zm_file([line]), NAME)
     assert bill.transactions.column("amount_fen").to_pylist() == [1000]
     assert sniff("A" * 308) is None and sniff("ABC" + "x" * 305) is None
+
+
+ZME_WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
+
+
+def zme_line(amount_fen: int, txn_time: str = "0916153000", trace: str = "654321") -> bytes:
+    """One ZME (差错交易流水) line in the ACP demo's widths; values other than the shared ones made up."""
+    values = {0: "E22", 3: trace, 4: txn_time, 5: "6216***********0018", 6: f"{amount_fen:012d}", 7: "5411",
+              8: "07", 14: "D000000000006", 15: "C000000000994", 16: "802310048993424"}
+    return b" ".join(values.get(i, "").encode().ljust(w) for i, w in enumerate(ZME_WIDTHS)) + b" "
+
+
+def test_zme_file_in_the_same_delivery_is_recognised_not_refused(tmp_path):
+    import io
+    import zipfile
+
+    from paymatch.channels.detect import scan_bills
+
+    zme = zm_file([zme_line(1000), zme_line(250, trace="654322")])
+    assert sniff(zme.decode("gbk")) == "unionpay_zme"
+    bill = parse(zme, "INN19091788ZME_802310048993424")
+    assert bill.kind == "unionpay_zme" and bill.transactions.num_rows == 0
+    assert bill.totals == {"count": 2, "amount_fen": 1250} and bill.bill_date == dt.date(2019, 9, 17)
+    assert bill.extra.column("src_line").to_pylist() == [1, 2]
+    assert bill.extra.column("trace_no").to_pylist() == ["654321", "654322"]
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("INN19091788ZM_802310048993424", sample())
+        zf.writestr("INN19091788ZME_802310048993424", zme)
+    (tmp_path / "802310048993424_20190917.zip").write_bytes(buf.getvalue())
+    scan = scan_bills(tmp_path)
+    assert not scan.rejected
+    assert sorted((b.kind, b.transactions.num_rows) for b in scan.bills) == [("unionpay_zm", 3), ("unionpay_zme", 0)]
+
+
+def test_zme_line_with_blank_fields_is_not_taken_for_zm():
+    # blanks put spaces where a ZM line has its separators; ZM needs a 查询流水号 there
+    blank = b" ".join(v.encode().ljust(w) for v, w in zip(
+        ["E74", "", "", "123456", "0301101010", "6216***0018", "000000001000", "5411", "07"] + [""] * 13, ZME_WIDTHS))
+    assert sniff(blank.decode() + " ") == "unionpay_zme"
+    assert parse(zm_file([blank + b" "]), NAME.replace("ZM_", "ZME_")).kind == "unionpay_zme"
+
+
+def test_zme_bad_line_is_refused_with_its_line():
+    zme = zm_file([zme_line(1000), zme_line(250)[:150]])
+    with pytest.raises(LoadError) as err:
+        parse(zme, "INN19091788ZME_802310048993424")
+    assert [p.line for p in err.value.problems] == [2]
