@@ -151,10 +151,17 @@ def ingest(
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
                 r = ws.ingest_csv(kind, f, encoding=encoding, key_scope=scope if kind == "orders" else ())
-                console.print(f"{kind:12} {f}: " + ("already loaded, unchanged" if r.skipped else f"{r.rows:,} rows ({r.batch_id})"))
+                console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:
             r = ws.store_bill(bill)
-            console.print(f"{bill.channel:12} {bill.source}: " + ("already loaded, unchanged" if r.skipped else f"{r.rows:,} rows ({bill.kind})"))
+            console.print(f"{bill.channel:12} {bill.source}: " + _loaded(r, bill.kind))
+
+
+def _loaded(r, what: str) -> str:
+    if r.skipped:
+        return "already loaded, unchanged"
+    again = f"; {r.already_stored:,} of them already stored with the same values, not added" if r.already_stored else ""
+    return f"{r.rows:,} rows ({what}{again})"
 
 
 @app.command()

@@ -39,6 +39,8 @@ _UPSERT_KEY = {
     "refunds": ["refund_no"],
     "transactions": ["channel", "channel_tx_id", "type", "coalesce(channel_refund_id, refund_no, '')"],
 }
+#: a channel record stored again with these values equal is the same record delivered twice (not a new copy)
+_SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class IngestResult:
     source: str
     rows: int
     skipped: bool
+    #: channel records of this load that were already stored with the same values (not stored twice)
+    already_stored: int = 0
 
 
 def file_sha256(path: str | Path) -> str:
@@ -145,9 +149,8 @@ class Workspace:
         if self.batch_exists(batch_id):
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
             return IngestResult(batch_id, kind, str(path), 0, True)
-        origin = "file"
-        self._commit(staged, batch_id, digest["h"], origin, key_scope)
-        return IngestResult(batch_id, kind, str(path), staged.rows, False)
+        again = self._commit(staged, batch_id, digest["h"], "file", key_scope)
+        return IngestResult(batch_id, kind, str(path), staged.rows, False, again)
 
     def stage_file(self, kind: str, path: str | Path, *, encoding: str | None = None,
                    key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = (), ordered: bool = False) -> Staged:
@@ -204,8 +207,8 @@ class Workspace:
         finally:
             self.con.unregister("_pm_arrow_in")
         staged = Staged("transactions", tname, table.num_rows, source)
-        self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
-        return IngestResult(batch_id, "transactions", source, table.num_rows, False)
+        again = self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
+        return IngestResult(batch_id, "transactions", source, table.num_rows, False, again)
 
     def ingest_fund_flows(self, table: pa.Table, *, channel: str, account: str | None, source: str,
                           sha256: str) -> IngestResult:
@@ -243,7 +246,8 @@ class Workspace:
         return self.ingest_transactions(bill.transactions, source=bill.source, sha256=sha, origin="bill", meta=base)
 
     def _commit(self, staged: Staged, batch_id: str, sha: str, origin: str, key_scope: tuple[str, ...],
-                *, meta: dict | None = None, provenance_cols: bool = False) -> None:
+                *, meta: dict | None = None, provenance_cols: bool = False) -> int:
+        """Store a staged load as one transaction; returns how many of its rows were already stored (not added)."""
         kind, con = staged.kind, self.con
         cols = _TABLE_COLUMNS[kind]
         key = list(key_scope) + _UPSERT_KEY[kind]
@@ -257,24 +261,38 @@ class Workspace:
         try:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
                 cond = " AND ".join(f"{_qual('t', k)} = {_qual('s', k)}" for k in key)
-                # A bill is the channel's word: a (late, resent) notification never replaces a bill's row,
-                # it only replaces an earlier notification of the same record.
-                only_notes = " AND t.origin = 'notify'" if origin == "notify" else ""
-                con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
-                            f"{only_notes}")
-                if origin == "notify":
-                    keep_existing = (f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})")
-            con.execute(
+                if kind != "transactions":
+                    # orders and refunds: the latest export of an order number is the shop's word (statuses move on)
+                    con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                elif origin == "notify":
+                    # A bill is the channel's word: a (late, resent) notification never replaces a bill's row,
+                    # it only replaces an earlier notification of the same record.
+                    con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
+                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                    keep_existing = f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
+                else:
+                    # A bill or file row replaces the notification of its record. A record already stored from
+                    # another bill or file is the same record delivered again (overlapping exports) when every
+                    # value agrees: not stored twice. When a value differs, both copies are kept: the first
+                    # stored stays primary and the later one becomes a duplicate_record outcome, as in a file run.
+                    con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
+                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
+                    keep_existing = f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond} AND {same})"
+            inserted = con.execute(
                 f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
                 f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' "
                 f"FROM {staged.table}{keep_existing}",
                 params,
-            )
+            ).fetchall()[0][0]
+            if inserted != staged.rows:
+                meta = {**(meta or {}), "already_stored": staged.rows - inserted}
             con.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
                 [batch_id, kind, staged.path, sha, staged.rows, origin, json.dumps(meta or {}, ensure_ascii=False)],
             )
             con.execute("COMMIT")
+            return staged.rows - inserted
         except Exception:
             con.execute("ROLLBACK")
             raise

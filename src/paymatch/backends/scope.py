@@ -95,19 +95,25 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     """Workspace mode for bill dates first_day..last_day (window [start, end)).
 
     Orders: paid (or, unpaid, created) in the window, plus any order that has a payment on this
-    window's bills (carried over from just before the window). Refunds likewise by created_at.
+    window's bills (carried over from just before the window), plus every order the stored run of the
+    day before left ``pending_cross_day``: one whose payment is not on this window's bills either ends
+    as ``order_only`` here instead of staying pending for good. Refunds likewise by created_at.
     """
     s, e = start.isoformat(), end.isoformat()
     tx_where = f"coalesce(bill_date, CAST(occurred_at AS DATE)) BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
+    pending = (f"SELECT {{col}} FROM outcomes WHERE kind = 'pending_cross_day' AND refund_no IS {{nul}} "
+               f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}'")
     orders = (
         f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE (coalesce(paid_at, created_at) >= TIMESTAMPTZ '{s}' "
         f"AND coalesce(paid_at, created_at) < TIMESTAMPTZ '{e}') OR order_no IN "
-        f"(SELECT order_no FROM transactions WHERE type = 'payment' AND {tx_where})"
+        f"(SELECT order_no FROM transactions WHERE type = 'payment' AND {tx_where}) OR order_no IN "
+        f"({pending.format(col='order_no', nul='NULL')})"
     )
     refunds = (
         f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
         f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
-        f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where})"
+        f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
+        f"({pending.format(col='refund_no', nul='NOT NULL')})"
     )
     return Selections(
         orders=orders,

@@ -1,0 +1,100 @@
+"""Workspace mode across loads and days: a channel record delivered twice, a pending order that never arrives."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+REFUNDS = "refund_no,order_no,amount,created_at,status\n"
+TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
+
+
+def _write(path: Path, header: str, *rows: str) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _ok(args):
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _stored(w: Path, day: str) -> dict[str, tuple]:
+    with Workspace(w) as ws:
+        return {r[0]: r[1:] for r in ws.con.execute(
+            "SELECT outcome_id, kind, order_amount_fen, channel_amount_fen, channel_rows FROM outcomes "
+            "WHERE period_from = ?", [day]).fetchall()}
+
+
+def test_a_record_in_two_files_is_stored_once_or_flagged(tmp_path):
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,1600000001,wechat,140.00,paid,2026-11-18 10:00:00,2026-11-18 10:00:05,,,0",
+               "A2,S1,1600000001,wechat,20.00,paid,2026-11-18 11:00:00,2026-11-18 11:00:05,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS)
+    t1 = _write(tmp_path / "t1.csv", TX,
+                "wechat,1600000001,T1,A1,payment,,,140.00,0.84,success,2026-11-18 10:00:06,2026-11-18",
+                "wechat,1600000001,T2,A2,payment,,,20.00,0.12,success,2026-11-18 11:00:06,2026-11-18")
+    # an overlapping export: T2 again with the same values (the same record), T1 again with another amount
+    t2 = _write(tmp_path / "t2.csv", TX,
+                "wechat,1600000001,T1,A1,payment,,,150.00,0.90,success,2026-11-18 10:00:06,2026-11-18",
+                "wechat,1600000001,T2,A2,payment,,,20.00,0.12,success,2026-11-18 11:00:06,2026-11-18")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t1)])
+    out = _ok(["ingest", "--workspace", str(w), "--transactions", str(t2)])
+    assert "1 of them already stored with the same values" in out
+    with Workspace(w) as ws:
+        stored = ws.con.execute("SELECT channel_tx_id, amount_fen, src_file FROM transactions ORDER BY rowid").fetchall()
+    assert [(x[0], x[1]) for x in stored] == [("T1", 14000), ("T2", 2000), ("T1", 15000)]
+    assert stored[0][2].endswith("t1.csv") and stored[2][2].endswith("t2.csv")  # provenance of each copy
+
+    _ok(["reconcile", "--workspace", str(w), "--date", "2026-11-18", "--out", str(tmp_path / "out")])
+    got = _stored(w, "2026-11-18")
+    # the first stored copy is primary (as file order decides in a file run); the later one is flagged, not lost
+    assert got["P-A1"] == ("matched", 14000, 14000, 1)
+    assert got["P-A2"][0] == "matched"
+    assert got["D-wechat:T1:payment:"][0] == "duplicate_record"
+    assert got["D-wechat:T1:payment:"][2] == 15000
+
+    # the same two files given to one file run: the same outcomes, and there the identical T2 is a copy too
+    # (one run given the same record twice), while the workspace took it for the overlap of two deliveries
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(t1), "--transactions", str(t2),
+         "--out", str(tmp_path / "files")])
+    rows = (tmp_path / "files" / "outcomes.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted(x.split(",")[0].strip('"') + ":" + x.split(",")[1].strip('"') for x in rows) == sorted(
+        [f"{k}:{v[0]}" for k, v in got.items()] + ["D-wechat:T2:payment::duplicate_record"])
+
+
+def test_pending_order_missing_from_the_next_bill_becomes_order_only(tmp_path):
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "B1,S1,1600000001,wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05,,,0",
+               # paid 4 minutes before midnight: its payment is expected on the 21st's bill
+               "B2,S1,1600000001,wechat,11.00,paid,2026-11-20 23:56:00,2026-11-20 23:56:02,,,0",
+               "B3,S1,1600000001,wechat,12.00,paid,2026-11-20 23:57:00,2026-11-20 23:57:02,,,0",
+               "B4,S1,1600000001,wechat,13.00,paid,2026-11-21 09:00:00,2026-11-21 09:00:02,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS,
+               "RB1,B1,1.00,2026-11-20 23:58:00,success")  # refunded just before midnight, never on a bill
+    day1 = _write(tmp_path / "d1.csv", TX,
+                  "wechat,1600000001,T1,B1,payment,,,10.00,0.06,success,2026-11-20 10:00:06,2026-11-20")
+    day2 = _write(tmp_path / "d2.csv", TX,  # B2 arrives, B3 never does
+                  "wechat,1600000001,T2,B2,payment,,,11.00,0.07,success,2026-11-20 23:56:03,2026-11-21",
+                  "wechat,1600000001,T4,B4,payment,,,13.00,0.08,success,2026-11-21 09:00:03,2026-11-21")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(day1)])
+    _ok(["reconcile", "--workspace", str(w), "--date", "2026-11-20"])
+    first = _stored(w, "2026-11-20")
+    assert first["P-B2"][0] == first["P-B3"][0] == first["R-RB1"][0] == "pending_cross_day"
+
+    _ok(["ingest", "--workspace", str(w), "--transactions", str(day2)])
+    _ok(["reconcile", "--workspace", str(w), "--date", "2026-11-21"])
+    second = _stored(w, "2026-11-21")
+    assert second["P-B2"][0] == "matched"
+    assert second["P-B3"][0] == "order_only"  # not pending for ever
+    assert second["R-RB1"][0] == "refund_order_only"
+    assert second["P-B4"][0] == "matched"
+    assert "P-B1" not in second  # settled on the 20th: not carried
