@@ -114,7 +114,7 @@ def _build(con: duckdb.DuckDBPyConnection, stores: int, days: int, per_store_day
     CREATE OR REPLACE TEMP TABLE rf AS
     SELECT *, 'RF' || substr(order_no, 3) AS refund_no,
       CASE WHEN ura < 0.6 THEN amount_fen ELSE GREATEST(1, CAST(amount_fen * ura * 0.8 AS BIGINT)) END AS refund_fen,
-      CASE WHEN rdefect % 1000 < 950 THEN 'success' ELSE 'processing' END AS refund_status,
+      CASE WHEN rdefect % 1000 < 950 THEN 'success' WHEN rdefect % 1000 < 980 THEN 'processing' ELSE 'failed' END AS refund_status,
       CASE WHEN rdefect % 1000 < 950 THEN
         CASE WHEN rdefect >= 0 AND rdefect < 300 THEN 'refund_order_only'
              WHEN rdefect >= 300 AND rdefect < 600 THEN 'refund_amount_mismatch'
@@ -217,7 +217,8 @@ def _expected(con: duckdb.DuckDBPyConnection, out: Path) -> None:
       UNION ALL
       SELECT 'D-' || channel || ':' || channel_tx_id || ':payment:', 'duplicate_record' FROM pay WHERE defect_kind = 'duplicate_record'
       UNION ALL
-      SELECT 'R-' || refund_no, CASE WHEN refund_status <> 'success' THEN 'refund_pending'
+      SELECT 'R-' || refund_no, CASE WHEN refund_status = 'failed' THEN 'refund_failed'
+                                     WHEN refund_status <> 'success' THEN 'refund_pending'
                                      ELSE coalesce(rdefect_kind, 'refund_matched') END FROM rf
       ORDER BY 1) TO {_path(out / 'expected.csv')} (HEADER)""")
 

@@ -49,8 +49,12 @@ def _signed(col: str) -> str:
 
 
 REASON_SQL = f"""coalesce(reason_text, CASE kind
-  WHEN 'matched' THEN 'channel = order (已对平)'
-  WHEN 'refund_matched' THEN 'channel refund = shop refund (退款已对平)'
+  WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
+       ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
+            || {_signed('difference_fen')} || ', within the tolerance: 已对平)' END
+  WHEN 'refund_matched' THEN CASE WHEN difference_fen = 0 THEN 'channel refund = shop refund (退款已对平)'
+       ELSE 'channel refund ' || {_y('channel_amount_fen')} || ' ≈ shop refund ' || {_y('order_amount_fen')} || ' ('
+            || {_signed('difference_fen')} || ', within the tolerance: 退款已对平)' END
   WHEN 'amount_mismatch' THEN 'channel ' || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')}
        || ' (' || {_signed('difference_fen')} || CASE WHEN difference_fen > 0 THEN ', 长款: channel received more)'
        ELSE ', 短款: channel received less)' END
@@ -79,6 +83,7 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'refund_order_mismatch' THEN 'shop refund is for order ' || coalesce(order_no, '?')
        || ' but the channel refunded another order'
   WHEN 'refund_status_mismatch' THEN 'shop refund ' || coalesce(order_status, '?') || ' but channel refund ' || coalesce(channel_status, '?')
+  WHEN 'refund_failed' THEN 'shop refund failed, no successful channel refund (consistent)'
   WHEN 'refund_pending' THEN 'shop refund ' || coalesce(order_status, '?') || ', no successful channel refund (consistent)'
   WHEN 'duplicate_refund' THEN channel_rows::VARCHAR || ' successful channel refunds total ' || {_y('channel_amount_fen')}
        || ' for one shop refund of ' || {_y('order_amount_fen')}

@@ -75,6 +75,7 @@ class OutcomeKind(StrEnum):
     REFUND_AMOUNT_MISMATCH = "refund_amount_mismatch"
     REFUND_STATUS_MISMATCH = "refund_status_mismatch"
     REFUND_PENDING = "refund_pending"
+    REFUND_FAILED = "refund_failed"
     DUPLICATE_REFUND = "duplicate_refund"
     CHANNEL_MISMATCH = "channel_mismatch"
     REFUND_ORDER_MISMATCH = "refund_order_mismatch"
@@ -98,6 +99,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "refund_amount_mismatch": "退款金额不符",
     "refund_status_mismatch": "退款状态不符",
     "refund_pending": "退款处理中(未到账)",
+    "refund_failed": "退款失败(一致)",
     "duplicate_refund": "重复退款",
     "channel_mismatch": "渠道不符",
     "refund_order_mismatch": "退款订单不符",
@@ -114,7 +116,7 @@ KIND_LABEL_ZH: dict[str, str] = {
 }
 
 #: kinds that need no action from finance staff
-CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending",
+CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending", "refund_failed",
                          "instalment_matched", "instalment_not_due"})
 
 # --- canonical tables (in-database form) ------------------------------------------------------

@@ -47,3 +47,19 @@ def test_golden_reasons_are_human(tmp_path):
     # times come out in Asia/Shanghai with the offset
     assert got["P-A001"]["occurred_at"] == "2026-11-20T10:00:05+08:00"
     assert got["P-A002"]["occurred_at"] == "2026-11-20T10:01:05+08:00"  # naive input read as Asia/Shanghai
+
+
+def test_matched_within_tolerance_says_so(tmp_path):
+    d = GOLDEN / "basic"
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[match]\namount_tolerance_fen = 1\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["reconcile", "--orders", str(d / "orders.csv"), "--refunds", str(d / "refunds.csv"),
+                                   "--transactions", str(d / "transactions.csv"), "--out", str(tmp_path / "o"),
+                                   "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "o" / "outcomes.csv")}
+    assert got["P-A002"]["kind"] == "matched" and got["P-A002"]["difference_fen"] == "1"
+    assert got["P-A002"]["reason"] == "channel 100.01 ≈ order 100.00 (+0.01, within the tolerance: 已对平)"
+    assert got["R-R011"]["kind"] == "refund_matched"
+    assert got["R-R011"]["reason"] == "channel refund 9.99 ≈ shop refund 10.00 (-0.01, within the tolerance: 退款已对平)"
+    assert got["P-A001"]["reason"] == "channel = order (已对平)"

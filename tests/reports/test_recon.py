@@ -80,7 +80,7 @@ def test_no_results_is_a_clear_error(ws):
 # --- property: random outcome sets, golden sums computed here in Python ----------------------------
 
 KINDS = ["matched", "order_only", "channel_only", "amount_mismatch", "duplicate_payment", "duplicate_record",
-         "unpaid", "internal", "refund_matched", "refund_order_only", "refund_pending"]
+         "unpaid", "internal", "refund_matched", "refund_order_only", "refund_pending", "refund_failed"]
 _amount = st.integers(min_value=0, max_value=10**9)
 _row = st.tuples(st.sampled_from(KINDS), st.sampled_from(["S1", "S2", None]), st.integers(0, 2), st.integers(0, 2),
                  _amount, _amount, st.one_of(st.none(), _amount), st.integers(-1000, 10**6),

@@ -1,7 +1,8 @@
 """Shop refunds ↔ channel refund records: full outer join on refund_no (out_refund_no).
 
 Only successful refunds are expected on a bill. Kinds (first rule that applies wins):
-  refund_pending          shop refund processing/failed and no successful channel refund — consistent
+  refund_failed           shop refund failed and no successful channel refund — consistent
+  refund_pending          shop refund processing and no successful channel refund — consistent (not yet on a bill)
   pending_cross_day       shop refund created at/after window_end − grace, not on this window's bill
   refund_order_only       shop says refunded, no channel refund                  (退款平台单边)
   refund_channel_only     channel refund the shop never recorded                 (退款渠道单边)
@@ -61,6 +62,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     diff = compared_amount() - nw.col("amount_fen")
     kind = case(
         [
+            (has_o & (nw.col("status") == "failed").fill_null(False) & (succ == 0), "refund_failed"),
             (has_o & ~shop_ok & (succ == 0), "refund_pending"),
             (has_o & ~has_c & late, "pending_cross_day"),
             (has_o & ~has_c, "refund_order_only"),

@@ -16,7 +16,7 @@ Definitions (all sums in integer fen):
   net settlement             payments' settle amount (order amount when the channel gives none)
                              − channel refunds − fees; duplicate_record excluded.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
-                             (all but unpaid, internal, refund_pending, duplicate_record); NULL if none.
+                             (all but unpaid, internal, refund_pending, refund_failed, duplicate_record); NULL if none.
   kind amount                channel amount when the outcome has one, else the order/refund amount.
 """
 
@@ -39,7 +39,7 @@ GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "cha
 _GROUP_HEAD = {"merchant_id": ("商户号", "Merchant id"), "store_id": ("门店", "Store"), "channel": ("渠道", "Channel")}
 TITLES = {"day": ("对账日报", "Daily reconciliation report"), "week": ("对账周报", "Weekly reconciliation report"),
           "month": ("对账月报", "Monthly reconciliation report")}
-_NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "duplicate_record")
+_NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "duplicate_record")
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
