@@ -138,13 +138,24 @@ class Workspace:
         """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent."""
         if kind not in _TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
-        digest: dict[str, str] = {}
-        hasher = threading.Thread(target=lambda: digest.setdefault("h", file_sha256(path)))
+        digest: dict[str, object] = {}
+
+        def _hash() -> None:
+            try:
+                digest["h"] = file_sha256(path)
+            except OSError as e:  # reported below (or by stage_csv): never as a thread traceback
+                digest["err"] = e
+
+        hasher = threading.Thread(target=_hash)
         hasher.start()  # hashing overlaps DuckDB's parse; hashlib releases the GIL
         try:
             staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope)
         finally:
             hasher.join()
+        if "err" in digest:  # staged, yet not readable for the hash (removed or locked meanwhile)
+            self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+            e = digest["err"]
+            raise LoadError([Problem(str(path), None, None, None, f"file cannot be read ({e.strerror or e})")])
         batch_id = f"{kind}:{digest['h'][:20]}"
         if self.batch_exists(batch_id):
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")

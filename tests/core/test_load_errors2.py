@@ -1,0 +1,69 @@
+"""Bad input, continued: ragged rows, wrong encodings and negative order amounts are named by line;
+a missing input file is one clean error line (no thread traceback). Real DuckDB, real files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paymatch.errors import LoadError
+from paymatch.workspace import Workspace
+
+HEADER = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+
+
+def _row(i: int, amount: str = "10.00") -> str:
+    return f"A{i},S1,M1,wechat,{amount},paid,2026-11-20T10:00:00+08:00,,,,0\n"
+
+
+def _rows(n: int) -> list[str]:
+    return [_row(i) for i in range(n)]
+
+
+def _write(tmp_path: Path, data: str | bytes, name: str = "orders.csv") -> Path:
+    p = tmp_path / name
+    p.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return p
+
+
+def _loads(p: Path):
+    """Both loading paths: a workspace ingest (ordered) and a file-only staging (unordered)."""
+    return [lambda: Workspace(None).ingest_csv("orders", p), lambda: Workspace(None).stage_file("orders", p)]
+
+
+def _problems(load) -> tuple[LoadError, list[tuple]]:
+    with pytest.raises(LoadError) as e:
+        load()
+    return e.value, [(pr.line, pr.field, pr.message) for pr in e.value.problems]
+
+
+# --- missing input files --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["ingest", "--workspace", "w.duckdb", "--orders", "missing.csv"],
+                                  ["reconcile", "--workspace", "w.duckdb", "--date", "2026-11-20",
+                                   "--orders", "missing.csv", "--out", "out"],
+                                  ["reconcile", "--orders", "missing.csv", "--transactions", "missing_tx.csv",
+                                   "--out", "out"]])
+def test_missing_input_file_is_one_clean_error(tmp_path, args):
+    env = {**os.environ, "COLUMNS": "200"}
+    r = subprocess.run([sys.executable, "-m", "paymatch", *args], cwd=tmp_path, capture_output=True, text=True,
+                       env=env, timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "Traceback" not in out and "Exception in thread" not in out
+    assert "error: missing.csv: file not found" in out
+
+
+def test_ingest_of_a_missing_file_raises_only_the_load_error(tmp_path):
+    import threading
+
+    seen = []
+    old, threading.excepthook = threading.excepthook, seen.append
+    try:
+        with pytest.raises(LoadError, match="file not found"):
+            Workspace(None).ingest_csv("orders", tmp_path / "missing.csv")
+    finally:
+        threading.excepthook = old
+    assert seen == []  # the hashing thread raised nothing
