@@ -39,6 +39,44 @@ def _problems(load) -> tuple[LoadError, list[tuple]]:
     return e.value, [(pr.line, pr.field, pr.message) for pr in e.value.problems]
 
 
+# --- order amounts ------------------------------------------------------------------------------
+
+def test_negative_order_amount_is_rejected(tmp_path):
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + _row(0), "first.csv"))
+    rows = _rows(6)
+    rows[3] = _row(3, "-140.00")
+    p = _write(tmp_path, HEADER + "".join(rows))
+    for load in [lambda: ws.ingest_csv("orders", p), lambda: ws.stage_file("orders", p)]:
+        err, got = _problems(load)
+        assert got == [(5, "amount", "negative order amount")]
+        assert str(err).splitlines()[0] == f"{p}:5 [amount]: negative order amount (value '-140.00')"
+    assert ws.con.execute("SELECT count(*) FROM orders").fetchone()[0] == 1  # nothing stored changed
+
+
+def test_zero_order_amount_and_negative_refund_and_channel_amounts_load(tmp_path):
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + _row(1, "0.00") + _row(2, " 0 ")))
+    assert ws.con.execute("SELECT list(amount_fen ORDER BY order_no) FROM orders").fetchone()[0] == [0, 0]
+    refunds = "refund_no,order_no,amount,created_at,status\nR1,A1,-5.00,2026-11-20 10:00:00,success\n"
+    ws.ingest_csv("refunds", _write(tmp_path, refunds, "refunds.csv"))
+    tx = ("channel,channel_tx_id,order_no,type,amount,status,occurred_at\n"
+          "wechat,T1,A1,payment,-1.00,success,2026-11-20 10:00:00\n")
+    ws.ingest_csv("transactions", _write(tmp_path, tx, "tx.csv"))
+    assert ws.con.execute("SELECT count(*) FROM refunds").fetchone()[0] == 1
+    assert ws.con.execute("SELECT amount_fen FROM transactions").fetchone()[0] == -100
+
+
+def test_negative_amount_listed_with_other_problems(tmp_path):
+    rows = _rows(4)
+    rows[1] = _row(1, "-0.01")
+    rows[2] = _row(2, "1.2.3")
+    p = _write(tmp_path, HEADER + "".join(rows))
+    _, got = _problems(_loads(p)[1])
+    assert [(g[0], g[1], g[2].split(" (")[0]) for g in got] == [
+        (3, "amount", "negative order amount"), (4, "amount", "not a yuan amount with at most 2 decimals")]
+
+
 # --- missing input files --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["ingest", "--workspace", "w.duckdb", "--orders", "missing.csv"],

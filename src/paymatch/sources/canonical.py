@@ -8,9 +8,9 @@ are trimmed only when they fail to parse as written. Nothing is written to the c
 here: the caller (``workspace``) moves a clean staged table in, in one transaction.
 
 Fatal (the file is rejected): unreadable file, wrong encoding, missing required column, ragged
-rows, bad amount/time/date/enum/int, empty required value, duplicate order_no/refund_no inside one
-file. Not fatal (become outcomes in the engine): duplicate channel transactions, refunds of unknown
-orders, status contradictions.
+rows, bad amount/time/date/enum/int, negative order amount, empty required value, duplicate
+order_no/refund_no inside one file. Not fatal (become outcomes in the engine): duplicate channel
+transactions, refunds of unknown orders, status contradictions.
 
 Line numbers: ``src_line`` is the record number + 1 (the header is line 1); it equals the physical
 line unless a quoted field spans lines.
@@ -238,6 +238,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             out = f"CASE WHEN _pm_t{t} = 'refund' THEN abs({out}) ELSE {out} END"
         if f.target not in drop:
             selects.append(f"{out} AS {_q(f.target)}")
+        if f.below_zero and parse is not None:
+            conds.append(f"_pm_t{i} < 0")
+            checks.append(f"CASE WHEN _pm_t{i} < 0 THEN {_lit(f.name + _FS + 'below_zero' + _FS)} || {col} END")
         if f.nonempty:
             conds.append(empty)
             checks.append(f"CASE WHEN {empty} THEN {_lit(f.name + _FS + 'empty' + _FS)} END")
@@ -310,6 +313,8 @@ def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Probl
             n_fields += 1
             if what == "empty":
                 msg = "required value is empty"
+            elif what == "below_zero":
+                msg = by_name[name].below_zero
             else:
                 msg = _WHAT[what]
                 if what == "enum":

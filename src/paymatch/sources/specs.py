@@ -29,6 +29,7 @@ class Field:
     default:  SQL expression used when the column is absent or the value empty (None → NULL).
     values:   allowed values for enum.
     fold_case: text stored lower-case (channel names: an ERP's ``WeChat`` is the bill's ``wechat``).
+    below_zero: for money: a value below 0 is a load problem with this message (None: any sign is kept).
     """
 
     name: str
@@ -39,6 +40,7 @@ class Field:
     default: str | None = None
     values: tuple[str, ...] = ()
     fold_case: bool = False
+    below_zero: str | None = None
 
 
 ORDERS = (
@@ -46,7 +48,8 @@ ORDERS = (
     Field("store_id", "store_id", required=False),
     Field("merchant_id", "merchant_id", required=False),
     Field("channel", "channel", nonempty=True, fold_case=True),
-    Field("amount", "amount_fen", "money", nonempty=True),
+    # 0 is a fully discounted order; refunds and channel records keep their sign (normalised later)
+    Field("amount", "amount_fen", "money", nonempty=True, below_zero="negative order amount"),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in OrderStatus)),
     Field("created_at", "created_at", "time", required=False),
     Field("paid_at", "paid_at", "time", required=False),
