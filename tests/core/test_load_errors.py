@@ -84,7 +84,7 @@ def test_gbk_file_is_read(tmp_path):
 def test_wrong_encoding(tmp_path):
     p = tmp_path / "orders.csv"
     p.write_bytes(HEADER.encode() + b"A1,\xff\xfe\xff,M1,wechat,1.00,paid,2026-11-20,,,,0\n")
-    with pytest.raises(LoadError, match="neither UTF-8 nor GBK"):
+    with pytest.raises(LoadError, match="not UTF-8 or GBK text"):
         Workspace(None).ingest_csv("orders", p)
 
 

@@ -39,6 +39,37 @@ def _problems(load) -> tuple[LoadError, list[tuple]]:
     return e.value, [(pr.line, pr.field, pr.message) for pr in e.value.problems]
 
 
+# --- encodings ------------------------------------------------------------------------------------
+
+def test_invalid_bytes_name_line_and_column(tmp_path):
+    rows = [r.encode() for r in _rows(6)]
+    rows[3] = rows[3].replace(b",", b",\xff\xfe", 1)  # file line 5, after "A3,"
+    p = _write(tmp_path, HEADER.encode() + b"".join(rows))
+    for load in _loads(p):
+        err, got = _problems(load)
+        assert got == [(5, None, "not UTF-8 or GBK text (bytes ff fe at column 4)")]
+        assert str(err).splitlines()[0] == f"{p}:5: not UTF-8 or GBK text (bytes ff fe at column 4)"
+
+
+@pytest.mark.parametrize("encoding,what", [("utf-16", "bytes ff fe at column 1"),  # with a BOM
+                                           ("utf-16-le", "byte 00 at column 2")])  # without: NUL bytes
+def test_utf16_file_is_named_as_such(tmp_path, encoding, what):
+    p = _write(tmp_path, (HEADER + _row(1)).encode(encoding))
+    for load in _loads(p):
+        err, got = _problems(load)
+        assert got == [(1, None, f"not UTF-8 or GBK text ({what})")]
+        assert "UTF-16" in err.hint
+
+
+def test_gbk_file_with_bad_bytes_names_the_exact_line(tmp_path):
+    """A file read as GB18030 (its head is GBK) with an undecodable line past the first MiB: that line."""
+    rows = [_row(i).replace("S1", "上海一店").encode("gbk") for i in range(40_000)]
+    rows[30_000] = rows[30_000].replace(b",", b",\xff", 1)
+    p = _write(tmp_path, HEADER.encode() + b"".join(rows))
+    _, got = _problems(_loads(p)[0])
+    assert got == [(30_002, None, "not gb18030 text (byte ff at column 8)")]
+
+
 # --- order amounts ------------------------------------------------------------------------------
 
 def test_negative_order_amount_is_rejected(tmp_path):

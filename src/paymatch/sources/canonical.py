@@ -60,19 +60,66 @@ def _lit(s: str) -> str:
 
 
 def _sniff_encoding(path: Path) -> str:
-    """'utf-8' when the head decodes as UTF-8 (BOM allowed), 'gb18030' when it decodes as that."""
+    """'utf-8' when the head decodes as UTF-8 (BOM allowed), 'gb18030' when it decodes as that.
+
+    Neither: the file is rejected naming the first line the UTF-8 reading cannot decode. A NUL byte
+    (UTF-16 without a BOM, a binary file) is valid UTF-8 but never CSV text: rejected the same way."""
     head = _read_head(path)
+    if b"\x00" not in head:
+        for enc in ("utf-8", "gb18030"):
+            try:
+                codecs.getincrementaldecoder(enc)().decode(head, final=False)
+                return enc
+            except UnicodeDecodeError:
+                pass
+    line, what = _undecodable(head, "utf-8")
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:200]
+    raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
+                    hint=("the file looks like UTF-16: " if utf16 else "")
+                    + "export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def _undecodable(data: bytes, encoding: str, first_line: int = 1) -> tuple[int, str]:
+    """Where ``data`` (whole lines) first fails to decode as ``encoding`` (a NUL byte counts as a failure):
+    (line number, "bytes ff fe at column 12"), the column counting characters of the line's readable start."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise LoadError([Problem(str(path), None, None, None, "file is neither UTF-8 nor GBK/GB18030 text")],
-                        hint="export the file as UTF-8 CSV, or pass --encoding") from None
+        data.decode(encoding)
+        start = data.index(b"\x00")
+    except UnicodeDecodeError as e:
+        start = e.start
+        nul = data.find(b"\x00", 0, start)
+        start = nul if nul >= 0 else start
+    except ValueError:  # decodes, no NUL: nothing to name
+        return first_line, "undecodable bytes"
+    line = first_line + data.count(b"\n", 0, start)
+    bol = data.rfind(b"\n", 0, start) + 1
+    column = len(data[bol:start].decode(encoding, errors="replace")) + 1
+    run = data[start:start + 16].decode(encoding, errors="surrogateescape")
+    # the leading run only (a NUL or undecodable byte each), at most 8
+    lead = []
+    for c in run[:8]:
+        if "\udc80" <= c <= "\udcff":
+            lead.append(ord(c) - 0xDC00)
+        elif c == "\x00":
+            lead.append(0)
+        else:
+            break
+    bad = bytes(lead) or data[start:start + 1]
+    return line, f"byte{'s' if len(bad) > 1 else ''} {bad.hex(' ')} at column {column}"
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, str] | None:
+    """The first line of ``path`` that does not decode as ``encoding`` (streamed line by line), or None.
+    UTF-8 and GB18030 never use the byte 0x0A inside a character, so lines split safely."""
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return _undecodable(raw, encoding, n)
+            if b"\x00" in raw:
+                return _undecodable(raw, encoding, n)
+    return None
 
 
 def _read_head(path: Path) -> bytes:
@@ -83,15 +130,14 @@ def _read_head(path: Path) -> bytes:
 def _transcode(path: Path, encoding: str) -> Path:
     """Write a UTF-8 copy of a GBK/other-encoded file to a temp file (streamed, constant memory)."""
     out = tempfile.NamedTemporaryFile(prefix="_pm_utf8_", suffix=".csv", delete=False)
-    line = 1
     try:
         with path.open("r", encoding=encoding, newline="") as src, open(out.name, "w", encoding="utf-8", newline="") as dst:
             for chunk in iter(lambda: src.read(1 << 20), ""):
                 dst.write(chunk)
-                line += chunk.count("\n")
     except UnicodeDecodeError as e:
         Path(out.name).unlink(missing_ok=True)
-        raise LoadError([Problem(str(path), line, None, None, f"invalid {encoding} bytes ({e.reason})")],
+        line, what = _first_undecodable(path, encoding) or (None, e.reason)
+        raise LoadError([Problem(str(path), line, None, None, f"not {encoding} text ({what})")],
                         hint="check the file's encoding; pass --encoding") from None
     return Path(out.name)
 
