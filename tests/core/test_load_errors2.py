@@ -39,6 +39,69 @@ def _problems(load) -> tuple[LoadError, list[tuple]]:
     return e.value, [(pr.line, pr.field, pr.message) for pr in e.value.problems]
 
 
+# --- ragged rows ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_rows,bad_index", [(8, 5), (300_000, 299_998)])  # inside / far past the sniffer's sample
+@pytest.mark.parametrize("change,fields", [(lambda r: r.rstrip("\n") + ",extra,cells\n", 13),  # more fields
+                                           (lambda r: r.split(",paid,")[0] + ",paid\n", 6)])  # fewer fields
+def test_ragged_row_names_its_line(tmp_path, n_rows, bad_index, change, fields):
+    rows = _rows(n_rows)
+    rows[bad_index] = change(rows[bad_index])
+    p = _write(tmp_path, HEADER + "".join(rows))
+    line = bad_index + 2  # the header is line 1
+    for load in _loads(p):
+        err, got = _problems(load)
+        assert got == [(line, None, f"row has {fields} fields, the header has 11")]
+        first = str(err).splitlines()[0]
+        assert first == f"{p}:{line}: row has {fields} fields, the header has 11"
+        assert "sniffing" not in str(err) and "strict_mode" not in str(err)
+
+
+def test_every_ragged_row_is_listed_and_counted(tmp_path):
+    rows = _rows(200)
+    for i in range(0, 200, 3):  # 67 ragged rows: 50 listed, all counted
+        rows[i] = rows[i].rstrip("\n") + ",x\n"
+    p = _write(tmp_path, HEADER + "".join(rows))
+    err, got = _problems(_loads(p)[0])
+    assert err.total == 67 and len(got) == 50
+    assert [g[0] for g in got] == [i + 2 for i in range(0, 150, 3)]
+    assert "17 more problem" in str(err)
+
+
+def test_ragged_row_line_counts_physical_lines_and_skips_blank_ones(tmp_path):
+    """A quoted field over two lines and a blank line (DuckDB skips it) before the ragged row: the line
+    named is the one an editor shows."""
+    text = (HEADER + _row(1) + 'A2,"two\nlines",M1,wechat,1.00,paid,,,,,0\n' + "\n"
+            + _row(3).rstrip("\n") + ",surplus\n")
+    p = _write(tmp_path, text)
+    for load in _loads(p):
+        assert _problems(load)[1] == [(6, None, "row has 12 fields, the header has 11")]
+
+
+def test_well_formed_file_with_blank_lines_still_loads(tmp_path):
+    p = _write(tmp_path, HEADER + _row(1) + "\n" + _row(2) + "\n\n")
+    ws = Workspace(None)
+    assert ws.ingest_csv("orders", p).rows == 2
+
+
+def test_unclosed_quote_names_the_line_it_opens(tmp_path):
+    rows = _rows(30_000)
+    rows[20_000] = 'Z9,S1,M1,wechat,"1.00,paid,,,,,0\n'
+    p = _write(tmp_path, HEADER + "".join(rows))
+    for load in _loads(p):
+        line, field, msg = _problems(load)[1][-1]
+        assert (line, field) == (20_002, None) and msg == "a quoted field opened on this line does not close"
+
+
+def test_ragged_gbk_file_names_the_line(tmp_path):
+    """A GBK file is read through a UTF-8 copy: the line named is still the user's file's."""
+    rows = [_row(i).replace("S1", "上海一店") for i in range(10)]
+    rows[6] = rows[6].rstrip("\n") + ",多余\n"
+    p = _write(tmp_path, (HEADER + "".join(rows)).encode("gbk"))
+    err, got = _problems(_loads(p)[0])
+    assert got == [(8, None, "row has 12 fields, the header has 11")] and str(p) in str(err)
+
+
 # --- encodings ------------------------------------------------------------------------------------
 
 def test_invalid_bytes_name_line_and_column(tmp_path):
@@ -49,6 +112,15 @@ def test_invalid_bytes_name_line_and_column(tmp_path):
         err, got = _problems(load)
         assert got == [(5, None, "not UTF-8 or GBK text (bytes ff fe at column 4)")]
         assert str(err).splitlines()[0] == f"{p}:5: not UTF-8 or GBK text (bytes ff fe at column 4)"
+
+
+def test_invalid_bytes_after_a_utf8_head_name_the_line(tmp_path):
+    """The encoding is decided on the first 64 KiB; a bad line far after them is named too."""
+    rows = [r.encode() for r in _rows(300_000)]
+    rows[299_998] = rows[299_998].replace(b",", b",\xff\xfe", 1)
+    p = _write(tmp_path, HEADER.encode() + b"".join(rows))
+    for load in _loads(p):
+        assert _problems(load)[1] == [(300_000, None, "not UTF-8 text (bytes ff fe at column 9)")]
 
 
 @pytest.mark.parametrize("encoding,what", [("utf-16", "bytes ff fe at column 1"),  # with a BOM

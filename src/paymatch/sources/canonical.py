@@ -10,7 +10,9 @@ here: the caller (``workspace``) moves a clean staged table in, in one transacti
 Fatal (the file is rejected): unreadable file, wrong encoding, missing required column, ragged
 rows, bad amount/time/date/enum/int, negative order amount, empty required value, duplicate
 order_no/refund_no inside one file. Not fatal (become outcomes in the engine): duplicate channel
-transactions, refunds of unknown orders, status contradictions.
+transactions, refunds of unknown orders, status contradictions. A file DuckDB's strict reader
+refuses (ragged rows, a quote that never closes, bytes that are not UTF-8) is scanned again in Python
+to name the lines (only then: a good file is read once).
 
 Line numbers: ``src_line`` is the record number + 1 (the header is line 1); it equals the physical
 line unless a quoted field spans lines.
@@ -310,8 +312,14 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}{extra_col}, "
                     f"CASE WHEN {any_bad} THEN true END AS _pm_bad FROM {src}")
     except duckdb.Error as e:
-        raise LoadError([Problem(str(original), None, None, None, _duck_msg(e))],
-                        hint="the file is not a well-formed CSV (check quoting, column count and encoding)") from None
+        # only a file DuckDB refuses is scanned again (in Python) to name the lines; a good file never is
+        problems, total = _structure_problems(readable, original, len(header), utf8=readable == original)
+        if not total:
+            problems, total = [Problem(str(original), None, None, None, _duck_msg(e))], 1
+        hint = ("the file is not UTF-8 from this line on: export the whole file as UTF-8 CSV (or pass --encoding)"
+                if problems[-1].message.startswith("not UTF-8") else
+                "the file is not a well-formed CSV (check quoting, column count and encoding)")
+        raise LoadError(problems, total=total, hint=hint + "; nothing from this file was stored") from None
     problems, total = [], 0
     flagged = con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]
     key = KEYS[kind] + tuple(key_scope) if kind in KEYS else ()
@@ -336,6 +344,59 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
                         hint="fix these rows in the export and load the file again; nothing from this file was stored")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return Staged(kind, table, rows, str(original))
+
+
+def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) -> tuple[list[Problem], int]:
+    """Why DuckDB's strict reader refused a file, by line: every record whose field count is not the
+    header's ``width`` (up to ``MAX_PROBLEMS``, with the total), then the first line that is not UTF-8
+    or not CSV (an unclosed quote…), after which nothing more can be read reliably. Blank lines are
+    skipped, as DuckDB does. Lines are physical (a record's first line), header = 1.
+
+    ``utf8``: ``readable`` is the user's own file (not a transcoded copy), so its bytes are checked."""
+    problems: list[Problem] = []
+    total = 0
+    at = [0]  # physical lines handed to the csv reader so far
+    stop: list[Problem] = []
+
+    def lines():
+        with readable.open("rb") as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                if text is None or "\x00" in text:
+                    line, what = _undecodable(raw, "utf-8", n)
+                    what = f"not UTF-8 text ({what})" if utf8 else f"not text ({what})"
+                    stop.append(Problem(str(original), line, None, None, what))
+                    return
+                at[0] = n
+                yield text
+
+    reader = csv.reader(lines(), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            line, start = start, at[0] + 1
+            if line == 1 or not row:
+                continue
+            if len(row) != width:
+                total += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(Problem(str(original), line, None, None,
+                                            f"row has {len(row)} fields, the header has {width}"))
+    except csv.Error as e:
+        why = str(e)
+        if "end of data" in why or "field larger" in why:
+            why = "a quoted field opened on this line does not close"
+        else:
+            why = f"not well-formed CSV: {why}"
+        stop.append(Problem(str(original), start, None, None, why))
+    if stop:
+        total += 1
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(stop[0])
+    return problems, total
 
 
 def _duck_msg(e: Exception) -> str:
