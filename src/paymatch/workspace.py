@@ -275,21 +275,18 @@ class Workspace:
                 if kind != "transactions":
                     # orders and refunds: the latest export of an order number is the shop's word (statuses move on)
                     con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
-                elif origin == "notify":
-                    # A bill is the channel's word: a (late, resent) notification never replaces a bill's row,
-                    # it only replaces an earlier notification of the same record.
-                    con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
-                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
-                    keep_existing = f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
                 else:
-                    # A bill or file row replaces the notification of its record. A record already stored from
-                    # another bill or file is the same record delivered again (overlapping exports) when every
-                    # value agrees: not stored twice. When a value differs, both copies are kept: the first
-                    # stored stays primary and the later one becomes a duplicate_record outcome, as in a file run.
+                    # A notification gives way to whatever comes next about its record (a newer notification,
+                    # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.
                     con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
                                 f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
-                    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
-                    keep_existing = f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond} AND {same})"
+                    # A record already stored from another bill or file is the same record delivered again
+                    # (overlapping exports) when every value agrees: not stored twice. When a value differs,
+                    # both copies are kept: the first stored stays primary and the later one becomes a
+                    # duplicate_record outcome, as in a file run.
+                    same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
+                    keep_existing = (f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
+                                     f"{same if origin != 'notify' else ''})")
             inserted = con.execute(
                 f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
                 f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' "
