@@ -91,9 +91,11 @@ c.execute(f'''COPY (
 print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-# The same floor, but writing the 23 columns paymatch's outcomes.csv has (amounts in fen, the time with its
-# offset, a reason): not the target's reference, shown so the ratio can be read against equal output.
-FLOOR_WIDE = """
+# The floor writing wider outcomes (amounts in fen, a reason), information beside the 4-column floor, which stays
+# the target's reference: floor_wide writes the 23 columns paymatch's outcomes.csv has (the time with its offset,
+# fee, settlement, row counts); floor_min the 14 the issue names as outcomes.csv's minimum ("COPY the outcomes to
+# CSV" read with the issue's own definition of an outcome).
+_FLOOR_OUT = """
 import resource, sys, time, json, duckdb
 t = time.perf_counter()
 d = sys.argv[1]
@@ -106,41 +108,21 @@ c.execute(f'''COPY (
     coalesce(x.channel, o.channel) AS channel, coalesce(o.merchant_id, x.merchant_id) AS merchant_id, o.store_id,
     coalesce(o.order_no, x.order_no) AS order_no, x.refund_no, x.channel_tx_id,
     CAST(o.amount * 100 AS BIGINT) AS order_amount_fen, CAST(x.amount * 100 AS BIGINT) AS channel_amount_fen,
-    channel_amount_fen - order_amount_fen AS difference_fen, CAST(x.fee * 100 AS BIGINT) AS fee_fen,
-    CAST(x.settle_amount * 100 AS BIGINT) AS settle_amount_fen, o.status AS order_status, x.status AS channel_status,
-    (o.order_no IS NOT NULL)::INT AS order_rows, (x.order_no IS NOT NULL)::INT AS channel_rows,
-    o.channel AS order_channel, strftime(coalesce(o.paid_at, x.occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at,
-    NULL AS period_no, NULL AS due_date, NULL AS plan_status,
+    channel_amount_fen - order_amount_fen AS difference_fen, @EXTRA@
+    o.status AS order_status, x.status AS channel_status,
     CASE WHEN kind = 'matched' THEN 'agree' ELSE 'channel ' || x.amount || ' vs order ' || o.amount END AS reason
   FROM read_csv('{d}/orders.csv', types={{'amount': 'DECIMAL(18,2)'}}) o
   FULL OUTER JOIN read_csv('{d}/transactions.csv', types={{'amount': 'DECIMAL(18,2)', 'fee': 'DECIMAL(18,2)',
     'settle_amount': 'DECIMAL(18,2)'}}) x ON o.order_no = x.order_no
-) TO '{d}/out_floor_wide.csv' (HEADER)''')
+) TO '{d}/@OUT@' (HEADER)''')
 print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-# The floor writing the columns the issue names as outcomes.csv's minimum (outcome_id … reason: 14 of
-# paymatch's 23), with the reason spelled for mismatches: "COPY the outcomes to CSV" read with the issue's own
-# definition of an outcome. Information beside the 4-column floor, which stays the reference.
-FLOOR_MIN = """
-import resource, sys, time, json, duckdb
-t = time.perf_counter()
-d = sys.argv[1]
-c = duckdb.connect(); c.execute("SET enable_progress_bar=false"); c.execute("SET preserve_insertion_order=false")
-c.execute(f'''COPY (
-  SELECT 'P-' || coalesce(o.order_no, x.order_no) AS outcome_id,
-    CASE WHEN x.order_no IS NULL THEN 'order_only' WHEN o.order_no IS NULL THEN 'channel_only'
-         WHEN o.amount <> x.amount THEN 'amount_mismatch' ELSE 'matched' END AS kind,
-    coalesce(x.channel, o.channel) AS channel, coalesce(o.merchant_id, x.merchant_id) AS merchant_id, o.store_id,
-    coalesce(o.order_no, x.order_no) AS order_no, x.refund_no, x.channel_tx_id,
-    CAST(o.amount * 100 AS BIGINT) AS order_amount_fen, CAST(x.amount * 100 AS BIGINT) AS channel_amount_fen,
-    channel_amount_fen - order_amount_fen AS difference_fen, o.status AS order_status, x.status AS channel_status,
-    CASE WHEN kind = 'matched' THEN 'channel = order' ELSE 'channel ' || x.amount || ' vs order ' || o.amount END AS reason
-  FROM read_csv('{d}/orders.csv', types={{'amount': 'DECIMAL(18,2)'}}) o
-  FULL OUTER JOIN read_csv('{d}/transactions.csv', types={{'amount': 'DECIMAL(18,2)'}}) x ON o.order_no = x.order_no
-) TO '{d}/out_floor_min.csv' (HEADER)''')
-print(json.dumps({'seconds': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+_WIDE_EXTRA = """CAST(x.fee * 100 AS BIGINT) AS fee_fen, CAST(x.settle_amount * 100 AS BIGINT) AS settle_amount_fen,
+    (o.order_no IS NOT NULL)::INT AS order_rows, (x.order_no IS NOT NULL)::INT AS channel_rows,
+    o.channel AS order_channel, strftime(coalesce(o.paid_at, x.occurred_at), '%Y-%m-%dT%H:%M:%S') || '+08:00' AS occurred_at,
+    NULL AS period_no, NULL AS due_date, NULL AS plan_status,"""
+FLOOR_WIDE = _FLOOR_OUT.replace("@EXTRA@", _WIDE_EXTRA).replace("@OUT@", "out_floor_wide.csv")
+FLOOR_MIN = _FLOOR_OUT.replace("@EXTRA@", "").replace("@OUT@", "out_floor_min.csv")
 
 PANDAS = """
 import resource, sys, time, json
