@@ -129,7 +129,7 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
     start = dt.datetime.combine(first_day, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     with Workspace(workspace) as ws:
-        sel = by_window(start, end, first_day, last_day)
+        sel = by_window(start, end, first_day, last_day, tuple(config.match.key_scope))
         return _execute(ws, sel, params_for(config, last_day), (first_day, last_day), out_dir, engine, config,
                         persist=True, spark_master=spark_master, progress=progress,
                         instalments=instalments, as_of=as_of)

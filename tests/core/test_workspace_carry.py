@@ -98,3 +98,33 @@ def test_pending_order_missing_from_the_next_bill_becomes_order_only(tmp_path):
     assert second["R-RB1"][0] == "refund_order_only"
     assert second["P-B4"][0] == "matched"
     assert "P-B1" not in second  # settled on the 20th: not carried
+
+
+def test_carried_orders_keep_to_their_merchant_number_under_key_scope(tmp_path):
+    # order numbers unique only per merchant number: K1 and K2 exist under both M1 and M2
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "K1,S1,M1,wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05,,,0",
+               "K1,S2,M2,wechat,20.00,paid,2026-11-21 10:00:00,2026-11-21 10:00:05,,,0",
+               "K2,S1,M1,wechat,30.00,paid,2026-11-20 23:57:00,2026-11-20 23:57:02,,,0",  # pending on the 20th
+               "K2,S2,M2,wechat,40.00,paid,2026-11-20 11:00:00,2026-11-20 11:00:05,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS)
+    day1 = _write(tmp_path / "d1.csv", TX,
+                  "wechat,M1,T1,K1,payment,,,10.00,0.06,success,2026-11-20 10:00:06,2026-11-20",
+                  "wechat,M2,T4,K2,payment,,,40.00,0.24,success,2026-11-20 11:00:06,2026-11-20")
+    day2 = _write(tmp_path / "d2.csv", TX,
+                  "wechat,M2,T2,K1,payment,,,20.00,0.12,success,2026-11-21 10:00:06,2026-11-21",
+                  "wechat,M1,T3,K2,payment,,,30.00,0.18,success,2026-11-20 23:57:03,2026-11-21")
+    _ok(["ingest", "--workspace", str(w), "--config", str(cfg), "--orders", str(o), "--refunds", str(r),
+         "--transactions", str(day1), "--transactions", str(day2)])
+    _ok(["reconcile", "--workspace", str(w), "--config", str(cfg), "--date", "2026-11-20"])
+    first = _stored(w, "2026-11-20")
+    assert first["P-M1/K1"][0] == first["P-M2/K2"][0] == "matched"
+    assert first["P-M1/K2"][0] == "pending_cross_day"
+    _ok(["reconcile", "--workspace", str(w), "--config", str(cfg), "--date", "2026-11-21"])
+    second = _stored(w, "2026-11-21")
+    # only M2's K1 (paid on the 21st) and M1's K2 (carried, its payment on the 21st's bill): the namesakes
+    # settled on the 20th are not pulled in as order_only
+    assert {k: v[0] for k, v in second.items()} == {"P-M2/K1": "matched", "P-M1/K2": "matched"}

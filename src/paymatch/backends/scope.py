@@ -91,29 +91,33 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
     )
 
 
-def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date) -> Selections:
+def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date,
+              key_scope: tuple[str, ...] = ()) -> Selections:
     """Workspace mode for bill dates first_day..last_day (window [start, end)).
 
     Orders: paid (or, unpaid, created) in the window, plus any order that has a payment on this
     window's bills (carried over from just before the window), plus every order the stored run of the
     day before left ``pending_cross_day``: one whose payment is not on this window's bills either ends
     as ``order_only`` here instead of staying pending for good. Refunds likewise by created_at.
+    ``key_scope`` (``match.key_scope``): orders are carried by their match key, not by their number alone
+    (another merchant number's order with the same number must not be pulled into the window).
     """
     s, e = start.isoformat(), end.isoformat()
     tx_where = f"coalesce(bill_date, CAST(occurred_at AS DATE)) BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
-    pending = (f"SELECT {{col}} FROM outcomes WHERE kind = 'pending_cross_day' AND refund_no IS {{nul}} "
-               f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}'")
+    left_pending = (f"FROM outcomes WHERE kind = 'pending_cross_day' "
+                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}' AND refund_no IS")
+    key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
     orders = (
         f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE (coalesce(paid_at, created_at) >= TIMESTAMPTZ '{s}' "
-        f"AND coalesce(paid_at, created_at) < TIMESTAMPTZ '{e}') OR order_no IN "
-        f"(SELECT order_no FROM transactions WHERE type = 'payment' AND {tx_where}) OR order_no IN "
-        f"({pending.format(col='order_no', nul='NULL')})"
+        f"AND coalesce(paid_at, created_at) < TIMESTAMPTZ '{e}') OR ({key}) IN "
+        f"(SELECT {key} FROM transactions WHERE type = 'payment' AND {tx_where}) OR "
+        f"({key}) IN (SELECT {key} {left_pending} NULL)"
     )
     refunds = (
         f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
         f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
         f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
-        f"({pending.format(col='refund_no', nul='NOT NULL')})"
+        f"(SELECT refund_no {left_pending} NOT NULL)"
     )
     return Selections(
         orders=orders,
