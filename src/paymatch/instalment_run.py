@@ -44,10 +44,12 @@ def flow_profile_dirs(config: Config) -> list[Path]:
 
 
 def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Path, config: Config,
-                 as_of: dt.date | None, table: str) -> dict:
+                 as_of: dt.date | None, table: str, *, engine: str = "duckdb",
+                 spark_master: str | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
     ``flows_csv``: the canonical flow CSV, or a file/folder of flow exports (see module docstring).
+    ``engine``: where the (Narwhals) matching runs, like the payment match: DuckDB, or Spark.
 
     Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
     """
@@ -58,9 +60,18 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Pat
     finally:
         con.unregister("_pm_flows_in")
     icfg = instalment_config(config)
-    orders = nw.from_native(con.sql(orders_sql))
-    out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of)
-    con.register("_pm_inst_in", out.to_native())
+    if engine == "spark":
+        from .backends.spark_backend import on_spark
+
+        # times cross as naive UTC, as every selection handed to an engine does, and come back with their zone
+        naive = "SELECT * REPLACE (make_timestamp(epoch_us(occurred_at)) AS occurred_at) FROM _pm_flows"
+        out = on_spark(con, {"orders": orders_sql, "flows": naive},
+                       lambda f: match_instalments(f["orders"], f["flows"], icfg, as_of), "_pm_spark_inst",
+                       master=spark_master).project("* REPLACE (timezone('UTC', occurred_at) AS occurred_at)")
+    else:
+        orders = nw.from_native(con.sql(orders_sql))
+        out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of).to_native()
+    con.register("_pm_inst_in", out)
     try:
         con.execute("""
         INSERT INTO {t} (outcome_id, kind, channel, merchant_id, store_id, order_no, refund_no, channel_tx_id,

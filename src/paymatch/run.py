@@ -175,7 +175,8 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
             from .instalment_run import add_outcomes
 
             progress(f"matching instalment periods {instalments}")
-            extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table)
+            extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table,
+                                         engine=engine, spark_master=spark_master)
     else:  # a file-only run: the outcomes are computed while the CSV is written, never stored
         table, source = None, stream(ws.con, rel, config.stores)
     inputs = _input_totals(ws, sel, leave_out)

@@ -76,3 +76,20 @@ def test_workspace_run_and_instalment_report(tmp_path):
     assert p2[header.index("Overdue periods")] == 1 and p2[header.index("Overdue")] == 100.00
     p1 = got[("wechat_payscore", 3)]
     assert p1[header.index("Outstanding periods")] == 1 and p1[header.index("Overdue periods")] == 1
+
+
+def test_plan_dates_follow_the_shanghai_payment_day(tmp_path):
+    # paid 02:00 Asia/Shanghai = the previous day in UTC: the plan starts on the local day (run selections hand
+    # the matcher naive UTC times; read in the session's zone they had moved every due date a day back)
+    orders = ORDERS.splitlines()[0] + "\nE1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 02:00:00,2026-09-10 02:00:00,,,3\n"
+    flows = FLOWS.splitlines()[0] + "\nwechat_payscore,E1,1,3,100.00,0,success,2026-09-10 02:00:01\n"
+    for name, text in (("orders.csv", orders), ("tx.csv", TXS.splitlines()[0] + "\n"), ("flows.csv", flows)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--transactions",
+                            str(tmp_path / "tx.csv"), "--instalments", str(tmp_path / "flows.csv"),
+                            "--as-of", "2026-11-20", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        due = {row["period_no"]: (row["kind"], row["due_date"]) for row in csv.DictReader(f)}
+    assert due == {"1": ("instalment_matched", "2026-09-10"), "2": ("instalment_missing", "2026-10-10"),
+                   "3": ("instalment_missing", "2026-11-10")}

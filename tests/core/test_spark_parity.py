@@ -21,3 +21,24 @@ def test_duckdb_and_spark_agree(demo_small, spark, tmp_path):
     assert _rows(a.outcomes_csv) == _rows(b.outcomes_csv)
     assert a.summary["by_kind"] == b.summary["by_kind"]
     assert b.summary["conservation"] is True
+
+
+def test_instalment_periods_agree_on_spark(spark, tmp_path):
+    # the per-period instalment match runs on the chosen engine too (its own Narwhals code, not the payment match)
+    import datetime as dt
+
+    from tests.core.test_instalments_cli import FLOWS, ORDERS, TXS
+
+    # E1 paid 02:00 Asia/Shanghai (the previous day in UTC): its plan starts on the local day on both engines
+    orders = ORDERS + "E1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 02:00:00,2026-09-10 02:00:00,,,3\n"
+    flows = FLOWS + "wechat_payscore,E1,1,3,100.00,0,success,2026-09-10 02:00:01\n"
+    for name, text in (("orders.csv", orders), ("tx.csv", TXS), ("flows.csv", flows)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    runs = [reconcile_files(tmp_path / "orders.csv", None, [tmp_path / "tx.csv"], tmp_path / engine, engine=engine,
+                            instalments=tmp_path / "flows.csv", as_of=dt.date(2026, 11, 20))
+            for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    assert sum(1 for r in a if dict(r)["kind"].startswith("instalment_")) >= 5
+    assert runs[1].summary["conservation"] is True
+    assert ("due_date", "2026-09-10") in next(r for r in b if dict(r)["outcome_id"] == "I-E1-1")

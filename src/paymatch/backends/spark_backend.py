@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -53,22 +54,33 @@ def session(master: str | None = None):
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *, master: str | None = None,
         leave_out: nw.Expr | None = None):
     """Reconcile on Spark; returns a DuckDB relation over the outcomes read back from Parquet."""
+    def build(frames: dict[str, nw.LazyFrame]) -> nw.LazyFrame:
+        if leave_out is not None:
+            frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
+        return reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
+                         Ops(persist=lambda lf: nw.from_native(lf.to_native().cache())))
+
+    sqls = {name: getattr(sel, name) for name in ("orders", "refunds", "txs", "order_dims")}
+    return on_spark(con, sqls, build, "_pm_spark_out", master=master)
+
+
+def on_spark(con: duckdb.DuckDBPyConnection, sqls: dict[str, str],
+             build: Callable[[dict[str, nw.LazyFrame]], nw.LazyFrame], table: str, *,
+             master: str | None = None) -> duckdb.DuckDBPyRelation:
+    """Hand each DuckDB selection in ``sqls`` to Spark as Parquet, run ``build`` on the Spark frames (by
+    name) and read its result back into the DuckDB temp table ``table``; returns that table."""
     spark = session(master)
     work = Path(tempfile.mkdtemp(prefix="_pm_spark_"))
-    frames = {}
-    for name in ("orders", "refunds", "txs", "order_dims"):
-        path = work / f"{name}.parquet"
-        con.execute(f"COPY ({getattr(sel, name)}) TO '{path}' (FORMAT parquet)")
-        frames[name] = nw.from_native(spark.read.parquet(str(path)))
-    if leave_out is not None:
-        frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
-    out = reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
-                    Ops(persist=lambda lf: nw.from_native(lf.to_native().cache()))).to_native()
-    out_path = work / "outcomes"
     try:
-        out.write.mode("overwrite").parquet(str(out_path))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_spark_out AS SELECT * FROM read_parquet('{out_path}/*.parquet')"
+        frames = {}
+        for name, sql in sqls.items():
+            path = work / f"{name}.parquet"
+            con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+            frames[name] = nw.from_native(spark.read.parquet(str(path)))
+        out_path = work / "out"
+        build(frames).to_native().write.mode("overwrite").parquet(str(out_path))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet('{out_path}/*.parquet')"
                     ).fetchall()
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the exchange files are not needed once read back
-    return con.table("_pm_spark_out")
+    return con.table(table)

@@ -35,15 +35,25 @@ _REF_EPOCH_S = 946_684_800
 _SHANGHAI_OFFSET_S = 8 * 3600
 
 
-def _epoch_seconds(ts: nw.Expr, implementation: nw.Implementation) -> nw.Expr:
-    """Whole seconds since 1970-01-01T00:00Z of a tz-aware timestamp: the one dialect difference.
+def _epoch_seconds(ts: nw.Expr, implementation: nw.Implementation, tz_aware: bool = True) -> nw.Expr:
+    """Whole seconds since 1970-01-01T00:00Z of a timestamp: the one dialect difference.
 
-    Spark casts a timestamp to BIGINT as epoch seconds but Narwhals has no ``total_seconds`` there;
-    DuckDB can't cast TIMESTAMPTZ to BIGINT but subtracts (see the module caveat on time zones).
+    ``tz_aware``: the column carries its zone; otherwise it is a naive UTC time (what a run's selections
+    hand the engines), which must not be read in the session's zone.
+    Spark casts a timestamp to BIGINT as epoch seconds but Narwhals has no ``total_seconds`` there (a
+    naive TIMESTAMP_NTZ is first made a timestamp in the session zone, UTC); DuckDB can't cast TIMESTAMPTZ
+    to BIGINT but subtracts (see the module caveat on time zones; naive minus naive is exact).
     """
     if implementation in (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT, nw.Implementation.SQLFRAME):
+        if not tz_aware:
+            ts = ts.cast(nw.Datetime("us", "UTC"))
         return ts.cast(nw.Int64)
-    return (ts - nw.lit(_REF)).dt.total_seconds() + _REF_EPOCH_S
+    return (ts - nw.lit(_REF if tz_aware else _REF.replace(tzinfo=None))).dt.total_seconds() + _REF_EPOCH_S
+
+
+def _tz_aware(frame: nw.LazyFrame, col: str) -> bool:
+    dtype = frame.collect_schema()[col]
+    return not isinstance(dtype, nw.Datetime) or dtype.time_zone is not None
 
 
 def _chain(pairs: list[tuple[nw.Expr, object]], default: object) -> nw.Expr:
@@ -156,7 +166,8 @@ def expand_plans(orders: nw.LazyFrame, config: InstalmentConfig = DEFAULT_CONFIG
         orders.filter(~n.is_null() & (n > 0) & offered_expr(config))
         .with_columns(
             (
-                _epoch_seconds(nw.coalesce(c("paid_at"), c("created_at")), orders.implementation)
+                _epoch_seconds(nw.coalesce(c("paid_at"), c("created_at")), orders.implementation,
+                               _tz_aware(orders, "paid_at"))
                 + _SHANGHAI_OFFSET_S
             ).alias("_pm_secs"),
             rate.cast(nw.Int64).alias("rate_bp"),
