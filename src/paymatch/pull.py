@@ -1,7 +1,8 @@
 """Pull a day's bills from each configured channel account into the workspace.
 
 WeChat Pay: the trade bill (ALL) and the fund-flow bill (BASIC) through the signed v3 API; Alipay:
-the trade bill zip through alipay.data.dataservice.bill.downloadurl.query. Each downloaded file is
+the trade bill zip (and the signcustomer 账务明细 zip when the account's ``bill_types`` asks for it,
+stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query. Each downloaded file is
 parsed (control totals checked) and stored with its SHA-256 as one load batch: a rerun finds the
 same hash and stores nothing new. A bill that does not tie out is quarantined and reported; what
 was stored before is untouched.
@@ -47,9 +48,13 @@ def _download(acct: Account, day: dt.date) -> list[tuple[str, bytes, object]]:
     from .channels.alipay import bill as abill
     from .channels.alipay.api import AlipayBillClient
 
-    src = f"alipay:{acct.label}:trade:{day}"
-    data = AlipayBillClient(acct.config).download_bill(day, "trade")
-    return [("trade", data, lambda d: abill.parse_zip(d, src))]
+    client = AlipayBillClient(acct.config)
+    out = []
+    # 'trade' (业务明细) and, when the account asks for it, 'signcustomer' (账务明细 → fund flows)
+    for bill_type in getattr(acct.config, "bill_types", ("trade",)):
+        src = f"alipay:{acct.label}:{bill_type}:{day}"
+        out.append((bill_type, client.download_bill(day, bill_type), lambda d, src=src: abill.parse_zip(d, src)))
+    return out
 
 
 def pull_day(ws: Workspace, accts: list[Account], day: dt.date) -> list[PullResult]:

@@ -246,10 +246,15 @@ def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) ->
     if is_xlsx(data):
         return _pick(name, xlsx_head(data), [p for p in profiles if p.file.type == "xlsx"])
     head = decode_head(data)
+    csv_profiles = [p for p in profiles if p.file.type == "csv"]
     for parser in native_parsers():
-        if parser.sniff(head):
+        kind = parser.sniff(head)
+        if kind:
+            # a layout a profile reads too (the module says which): a matching profile keeps it
+            if kind in getattr(parser.module, "DEFER_TO_PROFILE", ()):
+                return _pick(name, head, csv_profiles) or parser
             return parser
-    return _pick(name, head, [p for p in profiles if p.file.type == "csv"])
+    return _pick(name, head, csv_profiles)
 
 
 def header_line(data: bytes) -> tuple[int | None, str | None]:
@@ -352,31 +357,71 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
         except PaymatchError as exc:  # e.g. ChannelError from a native parser: still one file's problem
             scan.rejected.append(Rejected(entry.name, LoadError([Problem(entry.name, None, None, None, str(exc))]),
                                           entry.sha256, _channel(parser)))
+    _alipay_archive_members(scan)
     _cross_check_alipay(scan)
     return scan
 
 
-def _cross_check_alipay(scan: BillScan) -> None:
-    """An Alipay zip holds a detail and a summary CSV; when both came from one archive, the
-    Alipay module's cross-check must agree, else both are rejected together."""
+def _alipay_archive_members(scan: BillScan) -> None:
+    """A member a profile read is read by the Alipay module instead when the module claims it given
+    what else its archive held (a 账务明细 beside its 汇总: the signcustomer delivery, fund flows).
+    Only such members are read again, from their archive on disk."""
     try:
-        from paymatch.channels.alipay.summary import cross_check
+        from paymatch.channels.alipay import bill as abill
+    except ImportError:
+        return
+    siblings: dict[str, set[str]] = {}
+    kind_of = {bill.source: bill.kind for bill in scan.bills}
+    same = "same content as "  # a member skipped as a copy of a bill read elsewhere counts as that bill
+    members = [*kind_of.items(), *((name, kind_of.get(why[len(same):])) for name, why in scan.skipped
+                                   if why.startswith(same))]
+    for source, kind in members:
+        if "!" in source and kind is not None:
+            siblings.setdefault(source.rsplit("!", 1)[0], set()).add(kind)
+
+    def paired(name: str) -> bool:
+        return "!" in name and abill.FUND_SUMMARY_KIND in siblings.get(name.rsplit("!", 1)[0], set())
+
+    # what a profile read, or refused while reading (a profile of channel alipay recognised it)
+    candidates: dict[str, ParsedBill | Rejected] = {
+        **{b.source: b for b in scan.bills if b.kind.startswith("profile:") and paired(b.source)},
+        **{r.name: r for r in scan.rejected if r.channel == "alipay" and paired(r.name)}}
+    for outer in sorted({source.split("!", 1)[0] for source in candidates}):
+        for entry in walk(Path(outer)):
+            old = candidates.get(entry.name)
+            if old is None or entry.skip is not None or entry.error is not None:
+                continue
+            if not abill.claims_archive_member(siblings[entry.name.rsplit("!", 1)[0]], entry.data):
+                continue
+            if isinstance(old, ParsedBill):  # keep the file order of the good bills
+                at = scan.bills.index(old)
+                del scan.bills[at]
+            else:
+                scan.rejected.remove(old)
+                at = len(scan.bills)
+            try:
+                scan.bills.insert(at, replace(abill.parse(entry.data, entry.name), sha256=entry.sha256,
+                                              source=entry.name))
+            except LoadError as exc:
+                scan.rejected.append(Rejected(entry.name, exc, entry.sha256, "alipay"))
+
+
+def _cross_check_alipay(scan: BillScan) -> None:
+    """An Alipay zip holds a detail and a summary CSV (业务明细 or 账务明细); when both came from one
+    archive, the Alipay module's cross-check must agree, else both are rejected together."""
+    try:
+        from paymatch.channels.alipay.bill import KINDS, cross_check_members
     except ImportError:
         return
     groups: dict[str, list[ParsedBill]] = {}
     for bill in scan.bills:
-        if "!" in bill.source and bill.kind in ("alipay_detail", "alipay_summary"):
+        if "!" in bill.source and bill.channel == "alipay" and bill.kind in KINDS:
             groups.setdefault(bill.source.rsplit("!", 1)[0], []).append(bill)
-    for archive, bills in groups.items():
-        details = [b for b in bills if b.kind == "alipay_detail"]
-        summaries = [b for b in bills if b.kind == "alipay_summary"]
-        if len(details) == 1 and len(summaries) == 1:
-            try:
-                cross_check(details[0], summaries[0])
-            except LoadError as exc:
-                for bill in details + summaries:
-                    scan.bills.remove(bill)
-                    scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
+    for bills in groups.values():
+        for pair, exc in cross_check_members(bills):
+            for bill in pair:
+                scan.bills.remove(bill)
+                scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 
 def load_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> list[ParsedBill]:

@@ -129,3 +129,116 @@ def sample_rows() -> list[Row]:
         Row("2019091622001458860513822558", "ORD-2", order_amt="20.00", settle="20.00", fee="-0.12",
             remark="花呗分期3期", finished="2019-09-16 23:59:59"),
     ]
+
+
+# --- 账务明细 (bill_type=signcustomer) ---------------------------------------------------------------
+
+FUND_HEADER = ("账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,"
+               "账户余额（元）,交易渠道,业务类型,备注")
+FUND_SUMMARY_HEADER = "类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）,总金额（元）"
+
+
+@dataclass
+class FundRow:
+    """One 账务明细 movement: ``income`` or ``expense`` (printed negative) in yuan as Alipay prints them."""
+
+    flow_no: str
+    business_no: str
+    order_no: str = ""
+    income: str = "0.00"
+    expense: str = "0.00"
+    balance: str = "0.00"
+    when: str = "2019-09-16 10:55:23"
+    biz: str = "在线支付"
+    goods: str = "测试商品"
+    party: str = "*津水(602***@qq.com)"
+    remark: str = ""
+
+    def line(self) -> str:
+        """The CSV line with Alipay's trailing tabs on the id/text fields."""
+        cells = [f"{self.flow_no}\t", f"{self.business_no}\t", f"{self.order_no}\t", f"{self.goods}\t", self.when,
+                 f"{self.party}\t", self.income, self.expense, self.balance, "支付宝", self.biz, self.remark]
+        return ",".join(cells)
+
+
+def fund_totals(rows: list[FundRow]) -> tuple[str, str]:
+    """The '#支出合计' / '#收入合计' lines the rows add up to."""
+    ins = [r for r in rows if _fen(r.income)]
+    outs = [r for r in rows if _fen(r.expense)]
+    return (f"#支出合计：{len(outs)}笔，共{_yuan(-sum(abs(_fen(r.expense)) for r in outs))}元",
+            f"#收入合计：{len(ins)}笔，共{_yuan(sum(_fen(r.income) for r in ins))}元")
+
+
+def fund_text(rows: list[FundRow], *, totals: tuple[str, ...] | None = None, header: str = FUND_HEADER,
+              account: str = ACCOUNT) -> str:
+    """The whole 账务明细 file as text; totals computed from the rows unless given."""
+    lines = ["#支付宝账务明细查询", f"#账号：[{account}]",
+             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+             f"{DASH_L}账务明细列表{DASH_R}", header, *[r.line() for r in rows],
+             f"{DASH_L}账务明细列表结束{'-' * 36}", *(fund_totals(rows) if totals is None else totals),
+             "#导出时间：[2019年09月17日 05:46:49]"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def fund_bytes(rows: list[FundRow], **kw) -> bytes:
+    """``fund_text`` encoded as Alipay delivers it (GBK)."""
+    return fund_text(rows, **kw).encode("gbk")
+
+
+def fund_summary_bytes(rows: list[FundRow], *, tamper: int = 0) -> bytes:
+    """The 账务明细(汇总): one line per 业务类型 and a 合计 line, 合计 收入金额 shifted by ``tamper`` fen."""
+    by_type: dict[str, list[int]] = {}
+    for r in rows:
+        acc = by_type.setdefault(r.biz, [0, 0, 0, 0])
+        if _fen(r.income):
+            acc[0], acc[1] = acc[0] + 1, acc[1] + _fen(r.income)
+        if _fen(r.expense):
+            acc[2], acc[3] = acc[2] + 1, acc[3] + abs(_fen(r.expense))
+
+    def cells(name: str, v: list[int]) -> str:
+        return ",".join([f"{name}\t", str(v[0]), _yuan(v[1]), str(v[2]), _yuan(-v[3]), _yuan(v[1] - v[3])])
+
+    total = [sum(v[i] for v in by_type.values()) for i in range(4)]
+    total[1] += tamper
+    lines = ["#支付宝账务汇总查询", f"#账号：[{ACCOUNT}]",
+             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+             f"{DASH_L}账务汇总列表{DASH_R}", FUND_SUMMARY_HEADER, *[cells(k, v) for k, v in by_type.items()],
+             cells("合计", total), f"{DASH_L}账务汇总列表结束{'-' * 37}", "#导出时间：[2019年09月17日 05:46:49]"]
+    if tamper:  # a consistent file whose figures disagree with the detail: the first type carries it too
+        first = next(iter(by_type))
+        by_type[first][1] += tamper
+        lines[5] = cells(first, by_type[first])
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def fund_zip(rows: list[FundRow], *, summary_tamper: int = 0) -> bytes:
+    """The signcustomer zip: …_账务明细.csv and …_账务明细(汇总).csv with GBK member names."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for suffix, content in (("账务明细", fund_bytes(rows)),
+                                ("账务明细(汇总)", fund_summary_bytes(rows, tamper=summary_tamper))):
+            info = _GbkName(f"{ACCOUNT}_20190916_{suffix}.csv", date_time=(2019, 9, 17, 5, 46, 49))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, content)
+    return buf.getvalue()
+
+
+def fund_rows() -> list[FundRow]:
+    """The day of ``sample_rows`` as the account saw it: two payments in, their fees, a refund and
+    the refund's returned fee, a withdrawal out. Balances run along."""
+    return [
+        FundRow("20190916200040011100860000000001", "2019091622001458860515315453", "ORD-1",
+                income="95.00", balance="1095.00", when="2019-09-16 10:55:23"),
+        FundRow("20190916200040011100860000000002", "2019091622001458860515315453", "", expense="-0.57",
+                balance="1094.43", when="2019-09-16 10:55:23", biz="收费", goods="", party="",
+                remark="服务费[2019091622001458860515315453]"),
+        FundRow("20190916200040011100860000000003", "2019091622001458860515315453", "ORD-1", expense="-30.00",
+                balance="1064.43", when="2019-09-16 11:26:55", biz="交易退款"),
+        FundRow("20190916200040011100860000000004", "2019091622001458860515315453", "", income="0.18",
+                balance="1064.61", when="2019-09-16 11:26:55", biz="收费", goods="", party="",
+                remark="服务费退回"),
+        FundRow("20190916200040011100860000000005", "2019091622001458860513822558", "ORD-2",
+                income="20.00", balance="1084.61", when="2019-09-16 23:59:59"),
+        FundRow("20190916200040011100860000000006", "", "", expense="-1000.00", balance="84.61",
+                when="2019-09-16 23:30:00", biz="提现", goods="", party="招商银行(尾号1234)", remark="提现到银行卡"),
+    ]

@@ -58,10 +58,11 @@ class FakeAlipayGateway:
     """Run with ``with FakeAlipayGateway(app_key, alipay_key, zips) as gw:``; ``gw.gateway_url``."""
 
     def __init__(self, app_public_key, alipay_key: rsa.RSAPrivateKey, zips: dict[str, bytes], *,
-                 app_id: str = "2021000000000001", stall: float = 1.0):
+                 app_id: str = "2021000000000001", stall: float = 1.0, fund_zips: dict[str, bytes] | None = None):
         self.app_public_key = app_public_key
         self.alipay_key = alipay_key
-        self.zips = zips  # bill_date -> zip bytes
+        self.zips = zips  # bill_date -> zip bytes (bill_type=trade)
+        self.fund_zips = fund_zips or {}  # bill_date -> zip bytes (bill_type=signcustomer, served as bizType=fnd)
         self.app_id = app_id
         self.stall = stall
         self.query_faults: list[str] = []
@@ -106,9 +107,10 @@ class FakeAlipayGateway:
             return 500, "internal error"
         if fault == "garbage":
             return 200, '{"alipay_data_dataservice_bill_downloadurl_query_response":{"code":"10'
-        if biz["bill_date"] in self.zips:
+        biz_type = "fnd" if biz.get("bill_type") == "signcustomer" else "trade"
+        if biz["bill_date"] in (self.fund_zips if biz_type == "fnd" else self.zips):
             inner = {"code": "10000", "msg": "Success",
-                     "bill_download_url": f"{self.base}/downloadBillFile.resource?bizType=trade"
+                     "bill_download_url": f"{self.base}/downloadBillFile.resource?bizType={biz_type}"
                                           f"&bizDates={biz['bill_date'].replace('-', '')}&fileId=1"}
         else:
             inner = {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist",
@@ -121,7 +123,7 @@ class FakeAlipayGateway:
         self.downloads += 1
         day = query.get("bizDates", "")
         day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
-        data = self.zips.get(day)
+        data = (self.fund_zips if query.get("bizType") == "fnd" else self.zips).get(day)
         if data is None:
             return 404, b"not found"
         fault = self.download_faults.pop(0) if self.download_faults else None

@@ -1,11 +1,15 @@
 """Alipay bill files: detect by content, parse one CSV, or the downloaded zip.
 
+Two bills: the 业务明细 (bill_type=trade: ``detail`` / ``summary``, transactions) and the 账务明细
+(bill_type=signcustomer: ``fundflow``, the account's money movements as fund-flow rows).
+
 ``sniff`` looks at decoded text only (the caller decides how to decode; ``sniff_bytes`` does it
 for raw bytes). ``parse`` takes one CSV as delivered (GBK bytes) and dispatches on its content.
 ``parse_zip`` reads the zip Alipay serves from bill_download_url: GBK CSVs whose names are
 GBK-encoded without the zip UTF-8 flag (账号_日期_业务明细.csv, 账号_日期_业务明细(汇总).csv);
 member kinds come from content, names are only used for ``source``; the summary is cross-checked
-against the detail when both are present.
+against the detail when both are present. The signcustomer zip (…_账务明细.csv, …_账务明细(汇总).csv)
+is read the same way.
 """
 
 from __future__ import annotations
@@ -16,20 +20,46 @@ import zipfile
 from dataclasses import replace
 
 from paymatch.channels.alipay.detail import parse_detail
+from paymatch.channels.alipay.fundflow import (
+    KIND as FUND_KIND, SUMMARY_KIND as FUND_SUMMARY_KIND, cross_check_fund, parse_fund_detail, parse_fund_summary,
+    sniff_detail as sniff_fund_detail, sniff_summary as sniff_fund_summary,
+)
 from paymatch.channels.alipay.layout import DETAIL_START, SUMMARY_START, decode_head
 from paymatch.channels.alipay.summary import cross_check, parse_summary
 from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.errors import LoadError, Problem
 
 
+#: (detail kind, summary kind, cross-check) of the two bills whose zip holds a detail and its summary
+PAIRS = (("alipay_detail", "alipay_summary", cross_check), (FUND_KIND, FUND_SUMMARY_KIND, cross_check_fund))
+#: every kind this module's parsers return
+KINDS = frozenset(k for pair in PAIRS for k in pair[:2])
+#: sniff kinds a builtin mapping profile reads too: a lone 账务明细 CSV is also what the profile
+#: ``alipay_merchant_console_export`` reads as transactions (收入 = payment, 支出 = refund). Detection
+#: lets a matching profile read such a lone file (``detect``), and reads it here, as fund flows, when
+#: its archive also holds the 账务明细(汇总): that pair is what bill_type=signcustomer delivers.
+DEFER_TO_PROFILE = frozenset({"alipay_fundflow"})
+
+
+def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
+    """True when an archive member is read here although a profile matched it: a 账务明细 whose
+    archive (the other members parsed to ``sibling_kinds``) holds its 汇总."""
+    return FUND_SUMMARY_KIND in sibling_kinds and sniff_bytes(data) == "alipay_fundflow"
+
+
 def sniff(head: str) -> str | None:
-    """'alipay_detail' / 'alipay_summary' when ``head`` (decoded first ~4 KB) is such a bill, else None."""
+    """'alipay_detail' / 'alipay_summary' (业务明细), 'alipay_fundflow' / 'alipay_fund_summary' (账务明细)
+    when ``head`` (decoded first ~4 KB) is such a bill, else None."""
     if "#" not in head:
         return None
     if SUMMARY_START in head and "门店编号" in head and "交易订单总笔数" in head:
         return "alipay_summary"
     if DETAIL_START in head and "支付宝交易号" in head and "业务类型" in head:
         return "alipay_detail"
+    if sniff_fund_detail(head):
+        return "alipay_fundflow"
+    if sniff_fund_summary(head):
+        return "alipay_fund_summary"
     return None
 
 
@@ -40,14 +70,35 @@ def sniff_bytes(data: bytes) -> str | None:
 
 
 def parse(data: bytes, source: str) -> ParsedBill:
-    """Parse one Alipay CSV (detail or summary, detected by content) into a ParsedBill."""
+    """Parse one Alipay CSV (业务明细 or 账务明细, detail or summary, detected by content) into a ParsedBill."""
     kind = sniff_bytes(data)
     if kind == "alipay_detail":
         return parse_detail(data, source)
     if kind == "alipay_summary":
         return parse_summary(data, source)
-    raise LoadError([Problem(source, None, None, None, "not an Alipay 业务明细 / 汇总 CSV")],
-                    hint="Alipay bills start with '#支付宝业务明细查询' lines and are GBK-encoded")
+    if kind == "alipay_fundflow":
+        return parse_fund_detail(data, source)
+    if kind == "alipay_fund_summary":
+        return parse_fund_summary(data, source)
+    raise LoadError([Problem(source, None, None, None, "not an Alipay 业务明细 / 账务明细 / 汇总 CSV")],
+                    hint="Alipay bills start with '#支付宝业务明细查询' or '#支付宝账务明细查询' lines and are GBK-encoded")
+
+
+def cross_check_members(bills: list[ParsedBill]) -> list[tuple[list[ParsedBill], LoadError]]:
+    """For the Alipay bills of one zip: every detail/summary pair that disagrees, with the error.
+
+    A pair is checked when the zip holds exactly one detail and one summary of that bill type.
+    """
+    failed = []
+    for detail_kind, summary_kind, check in PAIRS:
+        details = [b for b in bills if b.channel == "alipay" and b.kind == detail_kind]
+        summaries = [b for b in bills if b.channel == "alipay" and b.kind == summary_kind]
+        if len(details) == 1 and len(summaries) == 1:
+            try:
+                check(details[0], summaries[0])
+            except LoadError as exc:
+                failed.append(([details[0], summaries[0]], exc))
+    return failed
 
 
 def parse_zip(data: bytes, source: str) -> list[ParsedBill]:
@@ -55,7 +106,8 @@ def parse_zip(data: bytes, source: str) -> list[ParsedBill]:
 
     Each bill's ``source`` is '<zip source>!<member name>' and its ``sha256`` the zip's (the bytes
     as delivered). Non-CSV members and CSVs that are not Alipay bills are ignored; a zip with no
-    Alipay bill at all, a damaged zip, or a detail/summary disagreement raises LoadError.
+    Alipay bill at all, a damaged zip, or a detail/summary disagreement raises LoadError. A trade zip
+    gives 'alipay_detail' + 'alipay_summary', a signcustomer zip 'fundflow' + 'alipay_fund_summary'.
     """
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -74,9 +126,8 @@ def parse_zip(data: bytes, source: str) -> list[ParsedBill]:
         bills.append(replace(parsed, sha256=digest))
     if not bills:
         raise LoadError([Problem(source, None, None, None, "no Alipay bill CSV in the zip")])
-    bills.sort(key=lambda b: b.kind != "alipay_detail")
-    details = [b for b in bills if b.kind == "alipay_detail"]
-    summaries = [b for b in bills if b.kind == "alipay_summary"]
-    if len(details) == 1 and len(summaries) == 1:
-        cross_check(details[0], summaries[0])
+    summary_kinds = {pair[1] for pair in PAIRS}
+    bills.sort(key=lambda b: b.kind in summary_kinds)
+    for _pair, exc in cross_check_members(bills):
+        raise exc
     return bills

@@ -9,6 +9,8 @@ from pathlib import Path
 from paymatch.errors import ConfigError
 
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
+#: bill_type values of alipay.data.dataservice.bill.downloadurl.query that paymatch reads
+BILL_TYPES = ("trade", "signcustomer")
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,9 @@ class AlipayConfig:
     notifications. gateway_url: the open-API gateway (a local server in tests). timeout: seconds
     per HTTP request. retries: attempts after the first on transient failures; backoff: first
     wait in seconds, doubled each retry. seller_id: the merchant PID (2088…), checked against
-    notifications when set. Keys never appear in repr().
+    notifications when set. bill_types: the bills ``paymatch pull`` downloads per day: 'trade'
+    (业务明细, transactions) and/or 'signcustomer' (账务明细, the account's money movements, stored
+    as fund flows). Keys never appear in repr().
     """
 
     app_id: str
@@ -31,6 +35,15 @@ class AlipayConfig:
     retries: int = 3
     backoff: float = 1.0
     seller_id: str | None = None
+    bill_types: tuple[str, ...] = ("trade",)
+
+    def __post_init__(self) -> None:
+        types = (self.bill_types,) if isinstance(self.bill_types, str) else tuple(self.bill_types)
+        bad = [t for t in types if t not in BILL_TYPES]
+        if bad or not types or len(set(types)) != len(types):
+            raise ConfigError(f"alipay app {self.app_id}: bill_types must be distinct values of "
+                              f"{list(BILL_TYPES)}, got {list(types)}")
+        object.__setattr__(self, "bill_types", types)
 
     @classmethod
     def from_files(cls, app_id: str, app_private_key_path: str | Path, alipay_public_key_path: str | Path,

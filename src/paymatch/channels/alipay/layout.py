@@ -37,6 +37,9 @@ DETAIL_START = "业务明细列表"
 DETAIL_END = "业务明细列表结束"
 SUMMARY_START = "业务汇总列表"
 SUMMARY_END = "业务汇总列表结束"
+#: 账务明细 (bill_type=signcustomer): the account's money movements, same '#' frame
+FUND_START = "账务明细列表"
+FUND_END = "账务明细列表结束"
 
 
 def norm_header(name: str) -> str:
