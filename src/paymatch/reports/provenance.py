@@ -41,12 +41,28 @@ def sources_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, *
     return tuple(Source(k, s, h, int(n or 0)) for k, s, h, n in rows)
 
 
+#: an outcome's reconciliation day: its run's day; in a run over several days, the Asia/Shanghai day it
+#: happened (stored times are naive UTC; Asia/Shanghai is a fixed +08:00 since 1992), kept inside the run
+_OUTCOME_DAY = ("CASE WHEN period_from = period_to THEN period_from ELSE least(greatest(coalesce("
+                "CAST(occurred_at + INTERVAL 8 HOUR AS DATE), period_to), period_from), period_to) END")
+
+
+def outcomes_in(first: dt.date, last: dt.date) -> str:
+    """SQL (a parenthesised subquery) of the stored outcomes of the days first..last, with ``recon_day``.
+
+    A day can be reconciled more than once (a daily run, then a range run; a pending_cross_day order is
+    matched by the next day's run): each outcome counts once, as the latest stored run saw it (the run
+    reaching furthest). A range run's outcomes count on their own days, so a day, week or month report
+    splits it (a run over 30 Nov – 1 Dec feeds both months).
+    """
+    return (f"(SELECT * FROM (SELECT *, {_OUTCOME_DAY} AS recon_day FROM outcomes) "
+            f"WHERE recon_day BETWEEN DATE '{first}' AND DATE '{last}' QUALIFY row_number() OVER "
+            f"(PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1)")
+
+
 def run_ids_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> tuple[str, ...]:
-    """Ids of the runs whose stored outcomes lie inside first..last."""
-    rows = con.execute(
-        "SELECT DISTINCT run_id FROM outcomes WHERE period_from >= ? AND period_to <= ? ORDER BY run_id",
-        [first, last],
-    ).fetchall()
+    """Ids of the runs whose stored outcomes count in first..last (``outcomes_in``)."""
+    rows = con.execute(f"SELECT DISTINCT run_id FROM {outcomes_in(first, last)} ORDER BY run_id").fetchall()
     return tuple(r[0] for r in rows)
 
 

@@ -1,8 +1,8 @@
 """Reconciliation report (对账日报/周报/月报) from the stored outcomes.
 
-A period covers the outcomes stored for the days in it (``outcomes.period_from/period_to`` inside the
-period). Per group (merchant number, store or channel; one or several columns) and for the whole
-chain (a total row computed by the same expressions through GROUPING SETS, so the groups add up to
+A period covers the stored outcomes of the days in it (``provenance.outcomes_in``: a daily run's on its
+day, a range run's each on the day it happened; each outcome once, as the run reaching furthest saw it).
+Per group (merchant number, store or channel; one or several columns) and for the whole chain (a total row computed by the same expressions through GROUPING SETS, so the groups add up to
 it), the summary shows both sides' counts and amounts, fees, net settlement, the matched rate and
 every outcome kind with its count and amount. A second table lists every item that needs action
 (kind not in ``CLEAN_KINDS``) with its reason.
@@ -32,7 +32,7 @@ from ..errors import PaymatchError
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
 from .model import Column, ControlTotal, Report, Table
 from .periods import period_bounds
-from .provenance import run_ids_for, sources_for, sql_str
+from .provenance import outcomes_in, run_ids_for, sources_for, sql_str
 
 GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
                  "merchant_id": "merchant_id", "store_id": "store_id"}
@@ -66,8 +66,8 @@ MEASURES = [
 ]
 
 
-def _kinds(con: duckdb.DuckDBPyConnection, where: str) -> list[str]:
-    found = {r[0] for r in con.execute(f"SELECT DISTINCT kind FROM outcomes WHERE {where}").fetchall()}
+def _kinds(con: duckdb.DuckDBPyConnection, scoped: str) -> list[str]:
+    found = {r[0] for r in con.execute(f"SELECT DISTINCT kind FROM {scoped}").fetchall()}
     order = [k.value for k in OutcomeKind]
     return [k for k in order if k in found] + sorted(found - set(order))
 
@@ -86,14 +86,11 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         gcols = [GROUP_COLUMNS[g] for g in groups]
     except KeyError as e:
         raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
-    # A day can be reconciled more than once (a daily run, then a range run; a pending_cross_day order is
-    # matched by the next day's run): each outcome counts once, as the latest stored run saw it.
-    where = (f"period_from >= DATE '{first}' AND period_to <= DATE '{last}' QUALIFY row_number() OVER "
-             f"(PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1")
-    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM outcomes WHERE {where})").fetchone()[0] == 0:
+    scoped = outcomes_in(first, last)  # each outcome once, on its own day (see ``provenance.outcomes_in``)
+    if con.execute(f"SELECT count(*) FROM {scoped}").fetchone()[0] == 0:
         raise PaymatchError(f"no reconciliation results stored for {first}..{last}\n"
                             f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
-    kinds = _kinds(con, where)
+    kinds = _kinds(con, scoped)
     clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
     not_expected = ", ".join(sql_str(k) for k in _NOT_EXPECTED)
     measures = [f"CAST(coalesce({sql}, 0) AS BIGINT) AS {name}" for name, _, _, _, sql in MEASURES]
@@ -107,7 +104,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
             f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
     summary_sql = f"""
       WITH o AS (SELECT *, starts_with(outcome_id, 'R-') AS r, kind = 'duplicate_record' AS dup,
-                        kind IN ({clean}) AS clean FROM outcomes WHERE {where})
+                        kind IN ({clean}) AS clean FROM {scoped})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
       ORDER BY _pm_total, {', '.join(f"{c} = '{_NONE}', {c}" for c in gcols)}"""
@@ -120,10 +117,10 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         cols.append(Column(f"k_{_ident(k)}_count", f"{label}笔数", f"{k} count", "count"))
         cols.append(Column(f"k_{_ident(k)}_fen", f"{label}金额", f"{k} amount", "fen"))
     unmatched = con.sql(f"""
-      SELECT period_from AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id, channel, order_no,
+      SELECT recon_day AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id, channel, order_no,
              refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen, reason, outcome_id
-      FROM outcomes WHERE {where} AND kind NOT IN ({clean})
-      ORDER BY store_id NULLS LAST, period_from, kind, outcome_id""")
+      FROM {scoped} WHERE kind NOT IN ({clean})
+      ORDER BY store_id NULLS LAST, recon_day, kind, outcome_id""")
     ucols = (
         Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
         Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
