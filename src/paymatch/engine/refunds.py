@@ -41,17 +41,33 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         _pm_order_no=nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),
     )
     if p.key_scope:
-        # order numbers repeat across merchant numbers: one attribution per order number, never two rows
+        # Order numbers repeat across merchant numbers: the refund belongs to the order of the merchant
+        # number its channel record carries; without one (or without that order), one attribution per
+        # order number (never two rows).
+        exact = _dims(order_dims, "_x").rename({"_pm_merchant_x": "_pm_c_merchant"})
+        j = j.with_columns(_pm_c_merchant=nw.col("c_merchant")).join(
+            exact, on=["_pm_order_no", "_pm_c_merchant"], how="left")
         order_dims = order_dims.group_by("order_no").agg(
             nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min())
-    dims = order_dims.select(
-        nw.col("order_no").alias("_pm_order_no"),
-        nw.col("store_id").alias("_pm_store"),
-        nw.col("merchant_id").alias("_pm_merchant"),
-        nw.col("channel").alias("_pm_method"),
-    )
-    j = j.join(dims, on="_pm_order_no", how="left")
+    j = j.join(_dims(order_dims, ""), on="_pm_order_no", how="left")
+    if p.key_scope:  # the exact order when found (its method is never NULL), else the per-number one
+        found = ~nw.col("_pm_method_x").is_null()
+        j = j.with_columns(
+            _pm_merchant=nw.when(found).then(nw.col("_pm_c_merchant")).otherwise(nw.col("_pm_merchant")),
+            _pm_store=nw.when(found).then(nw.col("_pm_store_x")).otherwise(nw.col("_pm_store")),
+            _pm_method=nw.when(found).then(nw.col("_pm_method_x")).otherwise(nw.col("_pm_method")),
+        )
     return finish(side.complete(j), _classify(p))
+
+
+def _dims(order_dims: nw.LazyFrame, suffix: str) -> nw.LazyFrame:
+    """The orders' attribution columns, named for the refund join (``_pm_order_no`` + suffixed others)."""
+    return order_dims.select(
+        nw.col("order_no").alias("_pm_order_no"),
+        nw.col("store_id").alias(f"_pm_store{suffix}"),
+        nw.col("merchant_id").alias(f"_pm_merchant{suffix}"),
+        nw.col("channel").alias(f"_pm_method{suffix}"),
+    )
 
 
 def _classify(p: MatchParams) -> dict[str, nw.Expr]:
