@@ -35,6 +35,7 @@ class MatchRules(_Strict):
 DEFAULT_SETTLE_CHANNEL = {
     "wechat": "wechat", "alipay": "alipay", "huabei": "alipay", "unionpay": "unionpay",
     "cloud_quickpass": "unionpay", "bank_card": "unionpay", "baitiao": "jd_baitiao", "jd_pay": "jd_pay",
+    "douyin_pay": "douyin_pay", "meituan": "meituan", "digital_rmb": "digital_rmb",
 }
 DEFAULT_INTERNAL = ["balance", "points", "gift_card", "coupon_only"]
 
