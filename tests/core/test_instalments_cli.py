@@ -27,15 +27,20 @@ alipay_pay_later,P2,2,6,100.00,0,success,2026-10-10 10:00:00
 """
 
 
-def test_instalment_periods_in_outcomes(tmp_path):
-    for name, text in (("orders.csv", ORDERS), ("tx.csv", TXS), ("flows.csv", FLOWS)):
+def _reconcile(tmp_path, orders=ORDERS, txs=TXS, flows=FLOWS) -> dict[str, dict]:
+    """Write the three files, run `reconcile --instalments … --as-of 2026-11-20`; outcomes by id."""
+    for name, text in (("orders.csv", orders), ("tx.csv", txs), ("flows.csv", flows)):
         (tmp_path / name).write_text(text, encoding="utf-8")
     r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--transactions",
                             str(tmp_path / "tx.csv"), "--instalments", str(tmp_path / "flows.csv"),
                             "--as-of", "2026-11-20", "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
-        rows = {row["outcome_id"]: row for row in csv.DictReader(f)}
+        return {row["outcome_id"]: row for row in csv.DictReader(f)}
+
+
+def test_instalment_periods_in_outcomes(tmp_path):
+    rows = _reconcile(tmp_path)
     kinds = {k: (v["kind"], v["period_no"]) for k, v in rows.items()}
     assert kinds["P-W1"] == ("matched", "") and kinds["P-H1"] == ("matched", "")  # huabei: paid up front
     assert "P-P1" not in kinds and "P-P2" not in kinds  # per-period orders left to their plan
@@ -83,13 +88,7 @@ def test_plan_dates_follow_the_shanghai_payment_day(tmp_path):
     # the matcher naive UTC times; read in the session's zone they had moved every due date a day back)
     orders = ORDERS.splitlines()[0] + "\nE1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 02:00:00,2026-09-10 02:00:00,,,3\n"
     flows = FLOWS.splitlines()[0] + "\nwechat_payscore,E1,1,3,100.00,0,success,2026-09-10 02:00:01\n"
-    for name, text in (("orders.csv", orders), ("tx.csv", TXS.splitlines()[0] + "\n"), ("flows.csv", flows)):
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--transactions",
-                            str(tmp_path / "tx.csv"), "--instalments", str(tmp_path / "flows.csv"),
-                            "--as-of", "2026-11-20", "--out", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
-    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
-        due = {row["period_no"]: (row["kind"], row["due_date"]) for row in csv.DictReader(f)}
+    rows = _reconcile(tmp_path, orders, TXS.splitlines()[0] + "\n", flows)
+    due = {row["period_no"]: (row["kind"], row["due_date"]) for row in rows.values()}
     assert due == {"1": ("instalment_matched", "2026-09-10"), "2": ("instalment_missing", "2026-10-10"),
                    "3": ("instalment_missing", "2026-11-10")}
