@@ -1,9 +1,12 @@
 """Fund flow (资金流水): money in and out per dimension value and time bucket, with drill-down.
 
-Read straight from the ``transactions`` table: successful rows only (failed/closed/processing rows
-moved no money) whose day — the bill date, else the instant's calendar day in Asia/Shanghai — lies
-in the range. Inflow = payments; outflow = refunds and fees (a refund's returned fee is negative,
-so it lowers the fees); net = inflow − refunds − fees. All in integer fen.
+Read from the ``transactions`` table, each channel record once: a record stored twice (the identity
+``engine.dedupe.DUP_KEY``: overlapping bills, a re-exported file) counts by its first stored copy (lowest
+rowid), whatever the copies' days; the other copies are ``duplicate_record`` outcomes in reconciliation,
+not money. Of those, successful rows only (failed/closed/processing rows moved no money) whose day — the
+bill date, else the instant's calendar day in Asia/Shanghai — lies in the range. Inflow = payments;
+outflow = refunds and fees (a refund's returned fee is negative, so it lowers the fees);
+net = inflow − refunds − fees. All in integer fen.
 
 Every summary row has a ``key`` ("<bucket>|<value>", or "<bucket>" by time). ``drill`` returns
 exactly the transactions under a key, built from the same base query, so they sum to the row. The
@@ -23,8 +26,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import duckdb
+import narwhals as nw
 import pyarrow as pa
 
+from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
 from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Column, ControlTotal, Link, Report, Table
@@ -62,9 +67,36 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     raise PaymatchError(f"cannot break fund flow down by {by!r}\nHint: use one of {', '.join(DIMENSIONS)}")
 
 
+def _persist(con: duckdb.DuckDBPyConnection, frame: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """Materialise a small frame into temp table ``name`` (computed once, read by every query after)."""
+    con.register("_pm_ff_in", frame.to_native())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _pm_ff_in").fetchall()
+    finally:
+        con.unregister("_pm_ff_in")
+    return nw.from_native(con.table(name))
+
+
+def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
+    """Condition on ``transactions t`` that keeps only the first stored copy of each channel record.
+
+    The engine's own dedupe finds the copies: ``repeated_records`` (the identities listed more than once,
+    with their first ``_pm_row``; nearly every record is listed once, so a small frame), then
+    ``mark_duplicates`` over the rows of those channel ids only. The copies' rowids go into a temp table
+    once; every query then leaves them out with an anti-join on one integer.
+    """
+    txs = nw.from_native(con.sql("SELECT channel, channel_tx_id, type, "
+                                 f"{', '.join(REFKEY_SOURCES)}, rowid AS _pm_row FROM transactions"))
+    repeated = _persist(con, repeated_records(txs), "_pm_ff_repeated")
+    candidates = txs.join(repeated.select("channel_tx_id").unique(), on="channel_tx_id", how="semi")
+    _persist(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_row"),
+             "_pm_ff_copies")
+    return "t.rowid NOT IN (SELECT _pm_row FROM _pm_ff_copies)"
+
+
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
              stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> str:
-    """SQL of the successful transactions in the range with their ``bucket``, ``dim`` and ``key``."""
+    """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` and ``key``."""
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     dim, join = _dim_sql(by, tuple(key_scope))
@@ -72,13 +104,14 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
         con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
         if stores:
             con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
+    first_only = _first_copy_only(con)
     day = local_day_sql("t")
     key = "bucket::VARCHAR" if by == "time" else "bucket::VARCHAR || '|' || dim"
     return f"""
       SELECT *, {key} AS key FROM (
         SELECT t.*, {day} AS local_day, {bucket_sql(day, grain)} AS bucket, {dim} AS dim
         FROM transactions t {join}
-        WHERE t.status = 'success' AND {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}')"""
+        WHERE t.status = 'success' AND {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}' AND {first_only})"""
 
 
 _DETAIL_SELECT = f"""key, local_day, strftime(timezone('{TZ}', occurred_at), '%Y-%m-%d %H:%M:%S')::TIMESTAMP AS local_time,
