@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,14 +14,78 @@ from .errors import PaymatchError
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+#: the command parameters that name what a command writes (a file, or a folder of files)
+OUTPUT_PARAMS = ("out", "excel", "csv", "json")
+#: writers write ``<name>.part`` beside the file and rename it when complete
+PART = ".part"
+
 
 def handle_errors(fn):
-    """Translate paymatch errors into a clear message (markup-safe) and exit code 2."""
+    """Translate paymatch errors, and the operating system's (an output that cannot be written, a
+    file that cannot be read), into a clear message (markup-safe) and exit code 2."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except PaymatchError as e:
-            err.print(f"[bold red]error:[/bold red] {escape(str(e))}", markup=True, highlight=False)
-            raise typer.Exit(2) from None
+            _fail(str(e))
+        except Exception as e:
+            os_error = _os_error(e)
+            if os_error is None:
+                raise
+            outputs = [Path(kwargs[k]) for k in OUTPUT_PARAMS if isinstance(kwargs.get(k), (str, Path))]
+            _remove_parts(outputs, os_error)
+            _fail(_os_message(os_error, outputs))
     return wrapper
+
+
+def _fail(message: str):
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)
+    raise typer.Exit(2) from None
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    """The OSError behind ``e``: ``e`` itself, or one a library wrapped (xlsxwriter's FileCreateError(e))."""
+    for x in (e, *(e.args[:1] if e.args else ()), e.__cause__):
+        if isinstance(x, OSError):
+            return x
+    return None
+
+
+def _os_message(e: OSError, outputs: list[Path]) -> str:
+    what = e.strerror or str(e)
+    # a rename names the file being replaced second; a writer's temp file stands for its final name
+    name = e.filename2 if e.filename2 is not None else e.filename
+    if name is None:
+        if outputs:
+            return (f"cannot write {', '.join(map(str, outputs))}: {what}\n"
+                    "Hint: make room or choose another place; nothing half-written was left there")
+        return f"{what}\nHint: check the paths given and their permissions"
+    path = Path(str(name))
+    written = path.name.endswith(PART) or any(_within(path, o) for o in outputs)
+    if path.name.endswith(PART):
+        path = path.with_name(path.name[: -len(PART)])
+    if written:
+        return (f"cannot write {path}: {what}\n"
+                "Hint: give a path in a folder that exists and that you may write to; nothing half-written was left there")
+    return f"cannot read {path}: {what}\nHint: check the path and its permissions"
+
+
+def _within(path: Path, folder: Path) -> bool:
+    p, f = path.absolute(), folder.absolute()
+    return p == f or f in p.parents
+
+
+def _remove_parts(outputs: list[Path], e: OSError) -> None:
+    """Remove what a failed write left half-done: writers' ``.part`` files at or inside the outputs."""
+    parts = [Path(str(n)) for n in (e.filename, e.filename2) if n is not None and str(n).endswith(PART)]
+    for o in outputs:
+        parts.append(o.with_name(o.name + PART))
+        if o.is_dir():
+            parts += o.glob(f"*{PART}")
+    for p in parts:
+        try:
+            if p.is_file():
+                p.unlink()
+        except OSError:
+            pass

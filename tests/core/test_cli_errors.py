@@ -1,0 +1,95 @@
+"""CLI errors are one clean ``error: …`` line with a hint and exit 2 — never a traceback, never silence.
+
+Unwritable output paths (a missing folder, /proc, a folder where a file should go).
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+
+runner = CliRunner()
+
+ORDERS = ("order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+          "A1,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:30+08:00\n"
+          "A2,S1,M1,wechat,20.00,paid,2026-11-20T11:00:00+08:00,2026-11-20T11:00:30+08:00\n")
+TXS = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
+       "status,occurred_at,bill_date,method\n"
+       "wechat,M1,T1,A1,payment,,,10.00,0.06,,success,2026-11-20T10:00:31+08:00,2026-11-20,\n"
+       "wechat,M1,T2,A2,payment,,,20.00,0.12,,success,2026-11-20T11:00:31+08:00,2026-11-20,\n")
+
+
+def _invoke(args: list) -> tuple[int, str]:
+    res = runner.invoke(app, [str(a) for a in args])
+    out = res.output
+    if res.exception is not None and not isinstance(res.exception, SystemExit):  # what a user would see
+        out += "".join(traceback.format_exception(res.exception))
+    return res.exit_code, out
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("cli_errors")
+    (d / "o.csv").write_text(ORDERS, encoding="utf-8")
+    (d / "t.csv").write_text(TXS, encoding="utf-8")
+    code, out = _invoke(["ingest", "--workspace", d / "W.duckdb", "--orders", d / "o.csv", "--transactions", d / "t.csv"])
+    assert code == 0, out
+    code, out = _invoke(["reconcile", "--workspace", d / "W.duckdb", "--date", "2026-11-20"])
+    assert code == 0, out
+    return d
+
+
+def _clean_error(code: int, out: str, message: str) -> None:
+    assert "Traceback" not in out, out
+    assert code == 2, out
+    assert f"error: {message}" in " ".join(out.split()), out  # (the console may wrap a long line)
+    assert "Hint:" in out, out
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name.endswith(".part"))
+
+
+def test_unwritable_out_folder(files):
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv",
+                         "--out", "/proc/paymatch-x"])
+    _clean_error(code, out, "cannot write /proc/paymatch-x: No such file or directory")
+
+
+def test_out_is_a_file(files, tmp_path):
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv",
+                         "--out", tmp_path / "taken"])
+    _clean_error(code, out, f"cannot write {tmp_path / 'taken'}: File exists")
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
+
+
+def test_excel_into_a_missing_folder(files, tmp_path):
+    target = tmp_path / "no" / "dir" / "r.xlsx"
+    code, out = _invoke(["report", "reconciliation", "--workspace", files / "W.duckdb", "--date", "2026-11-20",
+                         "--excel", target])
+    _clean_error(code, out, f"cannot write {target}: No such file or directory")
+    assert not (tmp_path / "no").exists()
+
+
+def test_json_into_a_missing_folder(files, tmp_path):
+    target = tmp_path / "no" / "dir" / "a.json"
+    code, out = _invoke(["report", "anomalies", "--workspace", files / "W.duckdb", "--from", "2026-11-20",
+                         "--to", "2026-11-20", "--json", target])
+    _clean_error(code, out, f"cannot write {target}: No such file or directory")
+    assert not (tmp_path / "no").exists()
+
+
+def test_no_half_written_file_is_left(files, tmp_path):
+    """A CSV table that cannot be moved into place (a folder has its name): its written .part goes too."""
+    (tmp_path / "csv" / "summary.csv").mkdir(parents=True)
+    code, out = _invoke(["report", "fund-flow", "--workspace", files / "W.duckdb", "--from", "2026-11-20",
+                         "--to", "2026-11-20", "--csv", tmp_path / "csv"])
+    _clean_error(code, out, f"cannot write {tmp_path / 'csv' / 'summary.csv'}: Is a directory")
+    assert _leftovers(tmp_path) == []
+
