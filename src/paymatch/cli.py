@@ -144,6 +144,9 @@ def ingest(
     """Load files into a workspace (with provenance). Each file is all-or-nothing; the same file twice changes nothing."""
     from .workspace import Workspace
 
+    if not (orders or refunds or transactions or bills):
+        raise PaymatchError("nothing to ingest: give --orders/--refunds/--transactions/--bills\n"
+                            "Hint: e.g. paymatch ingest --workspace W.duckdb --orders orders.csv --bills bills/")
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
     parsed = _scan_bills(bills, workspace) if bills else []

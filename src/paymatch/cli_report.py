@@ -108,8 +108,14 @@ def fund_flow(
     a, b = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     with _open(workspace) as ws:
         if drill is not None:
-            _print_drill(drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores,
-                                    key_scope=cfg.match.key_scope))
+            rows = drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores, key_scope=cfg.match.key_scope)
+            if not rows.num_rows:  # every summary row has at least one transaction: this key is none of them
+                shape = "<period start>" if by == "time" else f"<period start>|<{by}>"
+                raise PaymatchError(
+                    f"no fund-flow rows under key {drill!r} ({date_from}..{date_to}, --by {by}, --grain {grain})\n"
+                    f"Hint: keys look like {shape}, e.g. {a.isoformat()}{'' if by == 'time' else '|…'}; "
+                    "the report without --drill lists them (same --from/--to/--by/--grain)")
+            _print_drill(rows)
             return
         rep = build_fund_flow(ws.con, a, b, by=by, grain=grain, lang=lng, detail=detail, stores=cfg.stores,
                               key_scope=cfg.match.key_scope)

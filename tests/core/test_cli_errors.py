@@ -1,6 +1,7 @@
 """CLI errors are one clean ``error: …`` line with a hint and exit 2 — never a traceback, never silence.
 
-Unwritable output paths (a missing folder, /proc, a folder where a file should go).
+Unwritable output paths (a missing folder, /proc, a folder where a file should go), a fund-flow
+``--drill`` key no summary row has, and ``ingest`` without any input file.
 """
 
 from __future__ import annotations
@@ -92,4 +93,19 @@ def test_no_half_written_file_is_left(files, tmp_path):
                          "--to", "2026-11-20", "--csv", tmp_path / "csv"])
     _clean_error(code, out, f"cannot write {tmp_path / 'csv' / 'summary.csv'}: Is a directory")
     assert _leftovers(tmp_path) == []
+
+
+def test_drill_of_a_key_no_row_has(files):
+    base = ["report", "fund-flow", "--workspace", files / "W.duckdb", "--from", "2026-11-20", "--to", "2026-11-20",
+            "--by", "channel"]
+    code, out = _invoke([*base, "--drill", "no-such-key"])
+    _clean_error(code, out, "no fund-flow rows under key 'no-such-key'")
+    code, out = _invoke([*base, "--drill", "2026-11-20|wechat"])  # a real key still prints its rows
+    assert code == 0 and len(out.strip().splitlines()) == 3, out
+
+
+def test_ingest_without_files(tmp_path):
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "I.duckdb"])
+    _clean_error(code, out, "nothing to ingest: give --orders/--refunds/--transactions/--bills")
+    assert not (tmp_path / "I.duckdb").exists()
 
