@@ -2,7 +2,8 @@
 
 ``[channels.wechat]`` (or ``[[channels.wechat]]`` for several merchant numbers) takes the keys of
 ``WechatPayConfig.from_section``; ``[channels.alipay]`` takes app_id, app_private_key_file|_env,
-alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id. Key files are
+alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id, bill_types (the
+bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "signcustomer" (账务明细)). Key files are
 relative to the config file's folder; secrets are never logged.
 """
 
@@ -37,10 +38,10 @@ def _sections(value: Any, where: str) -> list[dict]:
 
 
 def _alipay(section: dict, where: str, base: Path):
-    from .channels.alipay.config import AlipayConfig
+    from .channels.alipay.config import BILL_TYPES, AlipayConfig
 
     known = {"app_id", "app_private_key_file", "app_private_key_env", "alipay_public_key_file",
-             "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id"}
+             "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id", "bill_types"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -60,6 +61,14 @@ def _alipay(section: dict, where: str, base: Path):
     if not isinstance(section.get("app_id"), str) or not section["app_id"]:
         raise ConfigError(f"{where}: key 'app_id' must be a non-empty string")
     opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id") if k in section}
+    if "bill_types" in section:
+        types = section["bill_types"]
+        if (not isinstance(types, list) or not types or not all(isinstance(t, str) and t in BILL_TYPES for t in types)
+                or len(set(types)) != len(types)):
+            raise ConfigError(f"{where}.bill_types: must be a list of distinct values of "
+                              f"{', '.join(repr(t) for t in BILL_TYPES)}, got {types!r}\n"
+                              'Hint: bill_types = ["trade"] (业务明细) or ["trade", "signcustomer"] (also 账务明细)')
+        opts["bill_types"] = tuple(types)
     return AlipayConfig(section["app_id"], secret("app_private_key"), secret("alipay_public_key"), **opts)
 
 

@@ -109,3 +109,41 @@ def test_ingest_without_files(tmp_path):
     _clean_error(code, out, "nothing to ingest: give --orders/--refunds/--transactions/--bills")
     assert not (tmp_path / "I.duckdb").exists()
 
+
+# --- [channels.alipay] bill_types in the config file (accounts.py): reachable, and validated by name ---
+
+ALIPAY = """
+[channels.alipay]
+app_id = "2021000000000001"
+app_private_key_file = "app.pem"
+alipay_public_key_file = "alipay.pem"
+"""
+
+
+def _alipay_accounts(tmp_path: Path, extra: str):
+    from paymatch.accounts import accounts
+    from paymatch.config import load_config
+
+    (tmp_path / "app.pem").write_text("APP KEY", encoding="utf-8")
+    (tmp_path / "alipay.pem").write_text("ALIPAY KEY", encoding="utf-8")
+    (tmp_path / "c.toml").write_text(ALIPAY + extra, encoding="utf-8")
+    return accounts(load_config(tmp_path / "c.toml"), tmp_path, "alipay")
+
+
+def test_alipay_bill_types_from_the_config_file(tmp_path):
+    from paymatch.channels.alipay.config import AlipayConfig
+
+    (acct,) = _alipay_accounts(tmp_path, 'bill_types = ["trade", "signcustomer"]\n')
+    assert isinstance(acct.config, AlipayConfig)
+    assert acct.config.bill_types == ("trade", "signcustomer")
+    assert (acct.config.app_id, acct.config.app_private_key_pem) == ("2021000000000001", "APP KEY")
+    (plain,) = _alipay_accounts(tmp_path, "")
+    assert plain.config.bill_types == ("trade",)  # the default: the 业务明细 only
+
+
+@pytest.mark.parametrize("value", ['["trade", "fundflow"]', '[]', '"trade"', '["trade", "trade"]', '[1]'])
+def test_alipay_bill_types_validated(tmp_path, value):
+    from paymatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"channels\.alipay.*bill_types.*'trade'.*'signcustomer'"):
+        _alipay_accounts(tmp_path, f"bill_types = {value}\n")
