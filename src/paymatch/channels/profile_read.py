@@ -58,21 +58,55 @@ def clean_names(cells: list[str]) -> list[str]:
     return out
 
 
-def utf8(profile: Profile, data: bytes, source: str) -> pa.Buffer:
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def file_encoding(profile: Profile, data: bytes) -> str:
+    """The encoding the bytes are really in: the profile's, unless they say otherwise.
+
+    The same export reaches us GBK from one console and UTF-8 (BOM or not) from another, or after
+    a colleague re-saved it: a UTF-8 BOM, or bytes that are valid UTF-8 with non-ASCII text (GBK
+    Chinese practically never is), mean UTF-8 whatever the profile says. A profile saying UTF-8
+    reads bytes that are not UTF-8 as GB18030 (a superset of GBK) when they decode as that.
+    """
+    declared = profile.file.encoding
+    if declared.startswith("utf-8"):
+        # only asked when Arrow found the bytes invalid (see split_lines): no extra pass otherwise
+        if data.startswith(codecs.BOM_UTF8) or _is_utf8(data):
+            return declared
+        try:
+            data.decode("gb18030")
+        except UnicodeDecodeError:
+            return declared  # neither: the error names the profile's encoding
+        return "gb18030"
+    if data.startswith(codecs.BOM_UTF8) or (not data.isascii() and _is_utf8(data)):
+        return "utf-8-sig"
+    return declared
+
+
+def utf8(profile: Profile, data: bytes, source: str, checked: bool = False) -> pa.Buffer:
     """The file as UTF-8 bytes without BOM; a wrong encoding is a LoadError at the first bad byte.
 
-    UTF-8 input is passed through untouched (Arrow validates it while reading lines; only when
-    that fails do we decode in Python, to say where); GBK/GB18030 is transcoded once.
+    UTF-8 input is passed through untouched (zero-copy; Arrow validates it while reading lines,
+    and ``split_lines`` comes back with ``checked`` when it was not UTF-8); GBK/GB18030 is
+    transcoded once.
     """
-    if profile.file.encoding.startswith("utf-8"):
+    declared_utf8 = profile.file.encoding.startswith("utf-8")
+    if (declared_utf8 and not checked) or file_encoding(profile, data).startswith("utf-8"):
         buf = pa.py_buffer(data)
         return buf.slice(3) if data.startswith(codecs.BOM_UTF8) else buf  # zero-copy
     return pa.py_buffer(decode(profile, data, source).encode("utf-8"))
 
 
 def decode(profile: Profile, data: bytes, source: str) -> str:
-    """Decode with the profile's encoding; a wrong encoding is a LoadError at the first bad byte."""
-    enc = "utf-8-sig" if profile.file.encoding.startswith("utf-8") else profile.file.encoding
+    """Decode as ``file_encoding`` says; a wrong encoding is a LoadError at the first bad byte."""
+    enc = file_encoding(profile, data)
+    enc = "utf-8-sig" if enc.startswith("utf-8") else enc
     try:
         text = data.decode(enc)
     except UnicodeDecodeError as exc:
@@ -108,17 +142,25 @@ def split_lines(profile: Profile, data: bytes, source: str) -> pa.ChunkedArray:
     sep = next((chr(c) for c in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([c]) not in data), None)
     if sep is None:
         raise LoadError([Problem(source, None, None, None, "control characters throughout: not a text export")])
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(body),
+
+    def lines(buf: pa.Buffer) -> pa.ChunkedArray:
+        return pacsv.read_csv(
+            pa.BufferReader(buf),
             read_options=pacsv.ReadOptions(column_names=["line"], block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False),
-        )
+        ).column("line")
+
+    try:
+        return lines(body)
     except pa.ArrowInvalid:
+        if not profile.file.encoding.startswith("utf-8"):
+            raise
+    # a profile saying UTF-8, bytes that are not: GBK from another console, if they decode as that
+    if file_encoding(profile, data).startswith("utf-8"):
         decode(profile, data, source)  # raises the LoadError that says where the bad bytes are
-        raise
-    return table.column("line")
+        raise LoadError([Problem(source, None, None, None, "not readable as text")])
+    return lines(utf8(profile, data, source, checked=True))
 
 
 def header_index(profile: Profile, head: list[str], source: str) -> int:

@@ -51,8 +51,9 @@ class FileSpec(_Strict):
     quote: str = Field('"', min_length=1, max_length=1)
     #: physical lines to skip before looking for the header row
     skip_lines: int = Field(0, ge=0)
-    #: header row = first line holding all these cells; default: sniff.headers, else first table line
-    header_contains: list[str] = []
+    #: header row = first line holding all these cells (a list entry: any one of its names);
+    #: default: sniff.headers, else first table line
+    header_contains: list[str | list[str]] = []
     #: lines starting with this are comments wherever they are (kept for constants/totals)
     comment_prefix: str | None = None
     #: the first body line matching this regex starts the trailer: it and all after are dropped
@@ -182,9 +183,13 @@ class RowFilter(_Strict):
 
 
 class SniffSpec(_Strict):
-    """Content-based recognition: all ``headers`` in one line, and ``regex`` found in the head."""
+    """Content-based recognition: all ``headers`` in one line, and ``regex`` found in the head.
 
-    headers: list[str] = []
+    An entry of ``headers`` may be a list of names: any one of them satisfies it (the same column
+    is called differently in the console and API downloads of one channel).
+    """
+
+    headers: list[str | list[str]] = []
     regex: str | None = None
 
     _check_regex = field_validator("regex")(_regex)

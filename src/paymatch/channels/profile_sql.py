@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
-from paymatch.channels.profiles import Profile
+from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
 from paymatch.money import parse_yuan, sql_yuan_to_fen, sql_yuan_valid
 from paymatch.schema import TRANSACTION_ARROW
@@ -76,14 +76,17 @@ class _Ctx:
     def __init__(self, profile: Profile, raw: RawTable, source: str):
         self.profile, self.raw, self.source = profile, raw, source
         self.problems: list[Problem] = []
-        pos = {name: i for i, name in enumerate(raw.header)}
+        # names compare by header_key: 交易金额（元） in the file is the profile's 交易金额(元)
+        pos: dict[str, int] = {}
+        for i, name in enumerate(raw.header):
+            pos.setdefault(header_key(name), i)
         self.cols: dict[str, list[str]] = {}
         self.label: dict[str, str] = {}
         for fld, names in profile.columns.items():
-            present = [n for n in names if n in pos]
+            present = list(dict.fromkeys(pos[header_key(n)] for n in names if header_key(n) in pos))
             if present:
-                self.cols[fld] = [f"c{pos[n]}" for n in present]
-                self.label[fld] = present[0]
+                self.cols[fld] = [f"c{i}" for i in present]
+                self.label[fld] = raw.header[present[0]]
             elif self._required(fld):
                 self.problems.append(Problem(source, raw.header_line, names[0], None,
                                              f"column for {fld} not found; header has {raw.header}"))
@@ -93,8 +96,8 @@ class _Ctx:
                                          f"none of the id columns {wanted} is in the header"))
         self.filter_col: str | None = None
         if profile.rows is not None:
-            if profile.rows.column in pos:
-                self.filter_col = f"c{pos[profile.rows.column]}"
+            if header_key(profile.rows.column) in pos:
+                self.filter_col = f"c{pos[header_key(profile.rows.column)]}"
             else:
                 self.problems.append(Problem(source, raw.header_line, profile.rows.column, None,
                                              f"row filter column not found; header has {raw.header}"))

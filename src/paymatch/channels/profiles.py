@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -143,7 +144,7 @@ class Profile(_Strict):
         """ParsedBill.kind for bills parsed with this profile."""
         return f"profile:{self.name}"
 
-    def header_cells(self) -> list[str]:
+    def header_cells(self) -> list[str | list[str]]:
         """Cells that identify the header row (``file.header_contains``, else ``sniff.headers``)."""
         return self.file.header_contains or self.sniff_rules.headers
 
@@ -175,15 +176,26 @@ class Profile(_Strict):
         return parse_flows_with_profile(self, data, source)
 
 
+def header_key(name: str) -> str:
+    """How a column name is compared: NFKC (full-width ``（元）`` is ``(元)``), no blanks, case-folded.
+
+    Exports of one channel differ in exactly these ways (console vs API, Excel re-saves, English
+    headers), so a profile naming ``交易金额(元)`` also finds ``交易金额（元）`` and ``交易金额 (元)``.
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).strip('`"\ufeff').casefold()
+
+
 def _cells(line: str, delimiter: str) -> set[str]:
-    return {c.strip(' \t\r`"\ufeff\u3000') for c in line.split(delimiter)}
+    return {header_key(c) for c in line.split(delimiter)}
 
 
-def find_header_line(lines: list[str], wanted: list[str], delimiter: str, start: int = 0) -> int | None:
-    """Index of the first line (from ``start``) whose cells include every name in ``wanted``."""
-    need = set(wanted)
+def find_header_line(lines: list[str], wanted: list[str | list[str]], delimiter: str, start: int = 0) -> int | None:
+    """Index of the first line (from ``start``) whose cells include every name in ``wanted``
+    (an entry that is a list is satisfied by any one of its names); names compare by ``header_key``."""
+    need = [{header_key(w)} if isinstance(w, str) else {header_key(n) for n in w} for w in wanted]
     for i in range(start, len(lines)):
-        if need <= _cells(lines[i], delimiter):
+        cells = _cells(lines[i], delimiter)
+        if all(alts & cells for alts in need):
             return i
     return None
 

@@ -122,10 +122,19 @@ def test_header_not_found():
 
 
 def test_wrong_encoding_points_at_the_line():
-    text = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+    text = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n".encode("utf-8") + b"T2,\xff\xfe\n"
     with pytest.raises(LoadError) as info:
-        parse(text, encoding="gbk")  # profile says UTF-8
-    assert "not valid utf-8" in str(info.value) and info.value.problems[0].line == 1
+        parse_with_profile(profile(), text, "t.csv")  # neither UTF-8 nor GBK
+    assert "not valid utf-8" in str(info.value) and info.value.problems[0].line == 3
+
+
+def test_gbk_file_under_a_utf8_profile_and_back():
+    """The same export comes GBK from one console and UTF-8 from another (or after a re-save)."""
+    text = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+    assert parse(text, encoding="gbk").transactions.column("amount_fen").to_pylist() == [100]
+    gbk = profile(file={"encoding": "gbk"})
+    for enc in ("utf-8", "utf-8-sig"):
+        assert parse(text, gbk, encoding=enc).transactions.column("amount_fen").to_pylist() == [100]
 
 
 def test_totals_that_do_not_tie_out_reject_the_file():
@@ -234,3 +243,22 @@ def test_skip_lines_header_by_name_and_bill_date_from_a_title_line():
     assert bill.bill_date == dt.date(2026, 11, 19)
     with pytest.raises(LoadError, match="not a date"):
         parse(text.replace("2026年11月19日", "yesterday"), prof)
+
+
+def test_header_names_match_across_width_blanks_and_case():
+    """交易金额（元） (full-width, console export) is the profile's 交易金额(元); English headers ignore case."""
+    prof = profile(sniff={"headers": ["流水号", "金额(元)"]},
+                   columns={**BASE["columns"], "amount": "金额(元)", "order_no": "Out_Trade_No"})
+    text = "流水号 ,OUT_TRADE_NO,金额（元）,时间,类型,状态,手续费\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+    assert prof.sniff(text)
+    row = parse(text, prof).transactions.to_pylist()[0]
+    assert (row["order_no"], row["amount_fen"]) == ("O1", 100)
+
+
+def test_sniff_header_alternatives():
+    """A sniff/header entry that is a list is satisfied by any one of its names."""
+    prof = profile(sniff={"headers": ["流水号", ["金额", "交易金额"]]},
+                   columns={**BASE["columns"], "amount": ["金额", "交易金额"]})
+    assert prof.sniff("流水号,交易金额\n") and prof.sniff("流水号,金额\n") and not prof.sniff("流水号,实收\n")
+    text = "流水号,订单号,交易金额,时间,类型,状态,手续费\nT1,O1,2.00,2026-11-20 10:00:00,支付,成功,0\n"
+    assert parse(text, prof).transactions.column("amount_fen").to_pylist() == [200]
