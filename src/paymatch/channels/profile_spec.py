@@ -15,13 +15,13 @@ from paymatch.schema import TZ, TxStatus, TxType
 
 FIELDS = (
     "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
-    "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
+    "fee", "settle_amount", "status", "occurred_at", "occurred_date", "bill_date", "merchant_id", "type", "method",
 )
 #: fields an ``instalment_flows`` profile may map (``period`` is one "k/n" column)
 FLOW_FIELDS = ("order_no", "period_no", "periods", "period", "amount", "fee", "status", "occurred_at")
 CanonField = Literal[
     "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
-    "fee", "settle_amount", "status", "occurred_at", "bill_date", "merchant_id", "type", "method",
+    "fee", "settle_amount", "status", "occurred_at", "occurred_date", "bill_date", "merchant_id", "type", "method",
     "period_no", "periods", "period",
 ]
 TARGETS = ("transactions", "instalment_flows")

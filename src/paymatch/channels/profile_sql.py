@@ -28,6 +28,13 @@ _MONEY_JUNK = r"[¥￥,\s元]|^CNY|^RMB"  # for the few totals values cleaned in
 _OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 _DATE_FORMATS = ["%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y年%m月%d日"]
 _MONEY_FIELDS = ("amount", "amount_in", "amount_out", "fee", "settle_amount")
+#: tried after a profile's own time formats: year-first, so never ambiguous. The same channel's
+#: console and API downloads differ here, and a CSV re-saved by Excel shows 2026/11/20 9:05.
+FALLBACK_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S",
+                         "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
+                         "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M")
+#: an occurred_at cell holding only the time of day (its date in the occurred_date column)
+_TIME_ONLY = r"^([0-9]{1,2}:[0-9]{2}(:[0-9]{2})?|[0-9]{6})$"
 
 
 def lit(text: str) -> str:
@@ -141,6 +148,13 @@ def _stage(ctx: _Ctx) -> pa.Table:
     for fld, names in ctx.cols.items():
         cleaned = [_clean(raw.column(n).combine_chunks()) for n in names]
         cols[f"f_{fld}"] = cleaned[0] if len(cleaned) == 1 else pc.coalesce(*cleaned)
+    if "f_occurred_date" in cols and "f_occurred_at" in cols:
+        # 交易日期 + 交易时间: a time-only cell (10:00:00, 100000) gets the row's date in front
+        at, day = cols["f_occurred_at"], cols.pop("f_occurred_date")
+        time_only = pc.match_substring_regex(at, _TIME_ONLY)
+        hms = pc.replace_substring_regex(at, "^([0-9]{2})([0-9]{2})([0-9]{2})$", r"\1:\2:\3")
+        joined = pc.binary_join_element_wise(day, hms, " ")
+        cols["f_occurred_at"] = pc.if_else(pc.and_kleene(time_only, pc.is_valid(day)), joined, at)
     for fld in _MONEY_FIELDS:
         if fld in ctx.cols:
             cols[f"m_{fld}"], cols[f"neg_{fld}"] = _money_text(cols[f"f_{fld}"])
@@ -180,8 +194,7 @@ def time_sql(ctx: _Ctx) -> tuple[str, str, str]:
     """
     p = ctx.profile
     fmts = [f for f in p.time.formats if f != "iso"]
-    if p.file.type == "xlsx":
-        fmts.append("%Y-%m-%d %H:%M:%S")
+    fmts += [f for f in FALLBACK_TIME_FORMATS if f not in fmts]  # xlsx cells come as the first
     tz = lit(p.time.timezone)
     naive = [f"try_strptime(f_occurred_at, [{', '.join(lit(f) for f in fmts)}])"] if fmts else []
     iso = "iso" in p.time.formats

@@ -15,7 +15,9 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
              matching line and all after it are not rows), trailer_lines (count), sheet
     columns: canonical field -> source column name or list of names (the first non-empty cell
              wins); fields: channel_tx_id order_no refund_no channel_refund_id amount amount_in
-             amount_out fee settle_amount status occurred_at bill_date merchant_id type method
+             amount_out fee settle_amount status occurred_at bill_date merchant_id type method;
+             occurred_date: the date when the export splits it from the time (交易日期 +
+             交易时间 10:00:00): prefixed to a time-only occurred_at cell
     constants: merchant_id / bill_date as {value: ...} or {regex: ...} (group 1, searched in
              the lines around the table: title, comments, trailer)
     amount:  unit yuan|fen, decimals 2|5, fee_decimals 2|5 (¥/￥, thousands commas, blanks,
@@ -110,7 +112,7 @@ class Profile(_Strict):
         elif "amount" not in cols:
             raise ValueError("columns.amount is required (or amount_in/amount_out with type.rule in_out)")
         if "occurred_at" not in cols:
-            raise ValueError("columns.occurred_at is required")
+            raise ValueError("columns.occurred_at is required (with occurred_date when the date is apart)")
         if not ({"channel_tx_id", "order_no"} & set(cols)):
             raise ValueError("map channel_tx_id and/or order_no")
         if self.type.rule == "column" and ("type" not in cols or not self.type.map):

@@ -262,3 +262,26 @@ def test_sniff_header_alternatives():
     assert prof.sniff("流水号,交易金额\n") and prof.sniff("流水号,金额\n") and not prof.sniff("流水号,实收\n")
     text = "流水号,订单号,交易金额,时间,类型,状态,手续费\nT1,O1,2.00,2026-11-20 10:00:00,支付,成功,0\n"
     assert parse(text, prof).transactions.column("amount_fen").to_pylist() == [200]
+
+
+def test_times_in_another_year_first_layout_are_read():
+    """A profile's own format first, then unambiguous year-first ones: the API bill writes
+    20261120100000 where the console writes 2026-11-20 10:00:00, and Excel re-saves 2026/11/20 9:05."""
+    prof = profile(time={"formats": ["%Y%m%d%H%M%S"]})
+    text = (f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\nT2,O2,1.00,2026/11/20 9:05,支付,成功,0\n"
+            "T3,O3,1.00,20261120100001,支付,成功,0\n")
+    got = [r["occurred_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+           for r in parse(text, prof).transactions.to_pylist()]
+    assert got == ["2026-11-20 10:00:00", "2026-11-20 09:05:00", "2026-11-20 10:00:01"]
+    with pytest.raises(LoadError, match="time does not match"):
+        parse(f"{HEADER}\nT1,O1,1.00,20/11/2026 10:00,支付,成功,0\n", prof)  # day-first: never guessed
+
+
+def test_date_and_time_in_two_columns():
+    """交易日期 + 交易时间 (bank and acquirer statements): occurred_date is put in front of a time-only cell."""
+    prof = profile(columns={**BASE["columns"], "occurred_date": "日期"})
+    text = ("流水号,订单号,金额,日期,时间,类型,状态,手续费\nT1,O1,1.00,20261120,10:00:00,支付,成功,0\n"
+            "T2,O2,1.00,2026-11-20,093000,支付,成功,0\nT3,O3,1.00,2026-11-20,2026-11-20 23:59:59,支付,成功,0\n")
+    got = [r["occurred_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+           for r in parse(text, prof).transactions.to_pylist()]
+    assert got == ["2026-11-20 10:00:00", "2026-11-20 09:30:00", "2026-11-20 23:59:59"]
