@@ -85,6 +85,9 @@ class Constant(_Strict):
 
     value: str | None = None
     regex: str | None = None
+    #: no matching line is fine (the value stays empty) instead of rejecting the file: for lines
+    #: one download of the channel has and another (the API bill, an Excel re-save) has not
+    optional: bool = False
 
     _check_regex = field_validator("regex")(_regex)
 
@@ -153,6 +156,9 @@ class TotalsCheck(_Strict):
     regex: str
     scope: Literal["all", "payment", "refund"] = "all"
     amount_mode: Literal["sum", "net"] = "sum"
+    #: a file without the line is read unchecked instead of rejected (a line that does not tie
+    #: out still rejects it)
+    optional: bool = False
 
     @field_validator("regex")
     @classmethod

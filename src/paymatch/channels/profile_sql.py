@@ -33,6 +33,8 @@ _MONEY_FIELDS = ("amount", "amount_in", "amount_out", "fee", "settle_amount")
 FALLBACK_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S",
                          "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
                          "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M")
+#: a money cell saying zero (0, 0.00, ¥0.00, -0.00)
+_ZERO = r"^[-+]?[¥￥]?0*(\.0*)?$"
 #: an occurred_at cell holding only the time of day (its date in the occurred_date column)
 _TIME_ONLY = r"^([0-9]{1,2}:[0-9]{2}(:[0-9]{2})?|[0-9]{6})$"
 
@@ -137,7 +139,8 @@ class _Ctx:
             m = rx.search(text)
             if m:
                 return m.group(1).strip()
-        self.problems.append(Problem(self.source, None, key, None, f"no line matches {spec.regex!r}"))
+        if not spec.optional:
+            self.problems.append(Problem(self.source, None, key, None, f"no line matches {spec.regex!r}"))
         return None
 
 
@@ -147,6 +150,10 @@ def _stage(ctx: _Ctx) -> pa.Table:
     cols: dict[str, pa.Array] = {"_pm_line": raw.column("_pm_line").combine_chunks()}
     for fld, names in ctx.cols.items():
         cleaned = [_clean(raw.column(n).combine_chunks()) for n in names]
+        if fld in _MONEY_FIELDS and len(cleaned) > 1:
+            # 退款金额 0.00 on a payment row does not apply: a zero gives way to the next column
+            cleaned = [pc.if_else(pc.match_substring_regex(c, _ZERO), pa.scalar(None, pa.string()), c)
+                       for c in cleaned[:-1]] + cleaned[-1:]
         cols[f"f_{fld}"] = cleaned[0] if len(cleaned) == 1 else pc.coalesce(*cleaned)
     if "f_occurred_date" in cols and "f_occurred_at" in cols:
         # 交易日期 + 交易时间: a time-only cell (10:00:00, 100000) gets the row's date in front
@@ -318,7 +325,9 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
         rx = re.compile(check.regex)
         hit = next(((n, t, m) for n, t in ctx.raw.side_lines if (m := rx.search(t))), None)
         if hit is None:
-            ctx.problems.append(Problem(source, None, "totals", None, f"control totals line {check.regex!r} not found"))
+            if not check.optional:
+                ctx.problems.append(Problem(source, None, "totals", None,
+                                            f"control totals line {check.regex!r} not found"))
             continue
         line, text, m = hit
         where = "" if check.scope == "all" else f"WHERE type = {lit(check.scope)}"

@@ -14,19 +14,21 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
              skip_lines, header_contains [cells], comment_prefix, trailer_regex (RE2; the first
              matching line and all after it are not rows), trailer_lines (count), sheet
     columns: canonical field -> source column name or list of names (the first non-empty cell
-             wins); fields: channel_tx_id order_no refund_no channel_refund_id amount amount_in
+             wins; for money, a zero gives way to a later column); fields: channel_tx_id order_no refund_no channel_refund_id amount amount_in
              amount_out fee settle_amount status occurred_at bill_date merchant_id type method;
              occurred_date: the date when the export splits it from the time (交易日期 +
              交易时间 10:00:00): prefixed to a time-only occurred_at cell
     constants: merchant_id / bill_date as {value: ...} or {regex: ...} (group 1, searched in
-             the lines around the table: title, comments, trailer)
+             the lines around the table: title, comments, trailer); optional: true when a
+             file without that line is fine
     amount:  unit yuan|fen, decimals 2|5, fee_decimals 2|5 (¥/￥, thousands commas, blanks,
              tabs, backticks and ="..." guards are always stripped; refunds become positive)
     time:    formats [strptime patterns or 'iso'], timezone (default Asia/Shanghai)
     status:  map {source value: success|processing|failed|closed}, default
     type:    rule column|sign|in_out|constant, map {source value: payment|refund}, value
     totals:  [{regex with (?P<count>) and/or (?P<amount>), scope all|payment|refund,
-             amount_mode sum|net}] -- tied out against the parsed rows
+             amount_mode sum|net, optional}] -- tied out against the parsed rows (optional: a
+             file without the line is read unchecked)
     rows:    {column, keep: [values]} or {column, drop: [values]} -- which rows are transactions
     sniff:   headers [all in one line] and/or regex (searched in the first lines)
     flows:   (target instalment_flows) period_separator for a ``period`` column written "k/n"

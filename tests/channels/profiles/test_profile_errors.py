@@ -285,3 +285,25 @@ def test_date_and_time_in_two_columns():
     got = [r["occurred_at"].astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
            for r in parse(text, prof).transactions.to_pylist()]
     assert got == ["2026-11-20 10:00:00", "2026-11-20 09:30:00", "2026-11-20 23:59:59"]
+
+
+def test_optional_title_constants_and_totals_may_be_missing():
+    """The console adds a 商户号 title and a 合计 trailer; the API download has neither."""
+    prof = profile(file={"trailer_regex": "^合计"},
+                   constants={"merchant_id": {"regex": r"商户号[:：](\w+)", "optional": True}},
+                   totals=[{"regex": r"合计,(?P<count>\d+)笔", "optional": True}])
+    body = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n"
+    bare = parse(body, prof)
+    assert bare.transactions.column("merchant_id").to_pylist() == [None] and bare.totals == {}
+    full = parse("商户号：M9\n" + body + "合计,1笔\n", prof)
+    assert full.transactions.column("merchant_id").to_pylist() == ["M9"] and full.totals == {"all_count": 1}
+    with pytest.raises(LoadError, match="totals say 2"):
+        parse(body + "合计,2笔\n", prof)  # present, so still checked
+
+
+def test_money_alternatives_skip_a_zero():
+    """退款金额 0.00 on a payment row (the way WeChat-style bills fill unused money columns)."""
+    prof = profile(sniff={"headers": ["流水号"]}, columns={**BASE["columns"], "amount": ["退款金额", "订单金额"]})
+    text = ("流水号,订单号,订单金额,退款金额,时间,类型,状态,手续费\nT1,O1,12.00,0.00,2026-11-20 10:00:00,支付,成功,0\n"
+            "T1,O1,0.00,5.00,2026-11-20 11:00:00,退款,成功,0\nT2,O2,0.00,0.00,2026-11-20 12:00:00,支付,成功,0\n")
+    assert parse(text, prof).transactions.column("amount_fen").to_pylist() == [1200, 500, 0]
