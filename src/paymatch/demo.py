@@ -14,6 +14,9 @@ payment is on the next day's bill. Fees (0.6 %/0.5 %/0.8 %, half-up to the fen) 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,11 +233,16 @@ def generate(out_dir: Path, *, stores: int = 100, days: int = 7, per_store_day: 
     con = duckdb.connect()
     con.execute(f"SET TimeZone='{TZ}'")
     con.execute("SET enable_progress_bar=false")
+    # the same memory cap as a workspace: a 300-store month (10M orders) spills instead of taking 15 GB
+    con.execute(f"SET memory_limit='{os.environ.get('PAYMATCH_MEMORY_LIMIT', '3500MB')}'")
+    spill = tempfile.mkdtemp(prefix="_pm_demo_spill_")
+    con.execute(f"SET temp_directory='{spill}'")
     try:
         _build(con, stores, days, per_store_day, start)
         counts = _write(con, out_dir)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     return DemoFiles(out_dir / "orders.csv", out_dir / "refunds.csv", out_dir / "transactions.csv",
                      out_dir / "expected.csv", counts)
 
