@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import random
@@ -744,7 +743,7 @@ def check_workspace(a: Audit, c: Chain, paths, base: Path, file_outs):
     run(["ingest", "--workspace", ws, "--orders", paths["orders"], "--refunds", paths["refunds"],
          *sum([["--transactions", t] for t in window_tx(paths)], [])])
     before = ws_counts(ws)
-    p = run(["ingest", "--workspace", ws, "--orders", paths["orders"], "--transactions", paths[f"tx_{d1:%Y%m%d}"]])
+    run(["ingest", "--workspace", ws, "--orders", paths["orders"], "--transactions", paths[f"tx_{d1:%Y%m%d}"]])
     after = ws_counts(ws)
     changed = {t for t in before if before[t] != after.get(t)}
     if changed:

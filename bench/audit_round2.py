@@ -27,7 +27,6 @@ import base64
 import csv
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import socket
@@ -279,9 +278,6 @@ def reports(base: Path, data: Path):
          "--excel", rd / "ff.xlsx", "--json", ff_json])
     doc = json.loads(ff_json.read_text(encoding="utf-8"))
     ctl = {c["key"]: c for c in doc["control_totals"]}
-    # expected from the outcomes: channel payments and refunds actually moved (duplicate_record excluded)
-    pay_fen = sum(i(r["channel_amount_fen"]) for r in latest if not r["outcome_id"].startswith(("R-", "D-"))
-                  and r["channel_status"] in ("success", ""))
     sheets = xlsx_sheets(rd / "ff.xlsx")
     arte = float_artefacts(sheets)
     A.check(not arte, "fund-flow Excel: no float artefacts", str(arte[:5]))
