@@ -187,8 +187,9 @@ def seq(start: int, n: int) -> pa.Array:
 
 
 def _read_lines(profile: Profile, lines: pa.Array, source: str) -> RawTable:
-    f = profile.file
     head = lines.slice(0, HEAD_LINES).to_pylist()
+    profile = profile.for_lines(head)  # TSV or CSV download of the same export
+    f = profile.file
     h = header_index(profile, head, source)
     header = clean_names(next(csv.reader([head[h]], delimiter=f.delimiter, quotechar=f.quote)))
     body = lines.slice(h + 1)

@@ -48,6 +48,9 @@ class FileSpec(_Strict):
     type: Literal["csv", "xlsx"] = "csv"
     encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = "utf-8-sig"
     delimiter: str = Field(",", min_length=1, max_length=1)
+    #: other separators the same export comes with (a bank's TSV download and its CSV): the
+    #: first one, after ``delimiter``, that splits out the header row is used
+    alt_delimiters: list[str] = []
     quote: str = Field('"', min_length=1, max_length=1)
     #: physical lines to skip before looking for the header row
     skip_lines: int = Field(0, ge=0)
@@ -62,6 +65,13 @@ class FileSpec(_Strict):
     trailer_lines: int = Field(0, ge=0)
     #: xlsx only: sheet name (default: the first sheet)
     sheet: str | None = None
+
+    @field_validator("alt_delimiters")
+    @classmethod
+    def _one_char(cls, value: list[str]) -> list[str]:
+        if any(len(d) != 1 for d in value):
+            raise ValueError("each delimiter is one character")
+        return value
 
     @field_validator("trailer_regex")
     @classmethod

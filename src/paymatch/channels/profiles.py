@@ -10,7 +10,7 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
     target               transactions (default) or instalment_flows: what the rows become
     method               default ``method`` of every row (a mapped ``method`` column wins)
     description, provenance
-    file:    type csv|xlsx, encoding utf-8|utf-8-sig|gbk|gb18030, delimiter, quote,
+    file:    type csv|xlsx, encoding utf-8|utf-8-sig|gbk|gb18030, delimiter, alt_delimiters, quote,
              skip_lines, header_contains [cells], comment_prefix, trailer_regex (RE2; the first
              matching line and all after it are not rows), trailer_lines (count), sheet
     columns: canonical field -> source column name or list of names (the first non-empty cell
@@ -159,7 +159,27 @@ class Profile(_Strict):
             return False
         if not spec.headers:
             return True
-        return find_header_line(head.splitlines(), spec.headers, self.file.delimiter) is not None
+        lines = head.splitlines()
+        return any(find_header_line(lines, spec.headers, d) is not None for d in self.delimiters())
+
+    def delimiters(self) -> list[str]:
+        """``file.delimiter`` then ``file.alt_delimiters``."""
+        return [self.file.delimiter, *[d for d in self.file.alt_delimiters if d != self.file.delimiter]]
+
+    def for_lines(self, lines: list[str]) -> Profile:
+        """This profile with the delimiter that splits out the header row of ``lines`` (itself
+        when it has no alternatives or none does)."""
+        wanted = self.header_cells()
+        if not self.file.alt_delimiters or not wanted:
+            return self
+        for d in self.delimiters():
+            if find_header_line(lines, wanted, d, start=self.file.skip_lines) is not None:
+                if d == self.file.delimiter:
+                    return self
+                resolved = self.model_copy(update={"file": self.file.model_copy(update={"delimiter": d})})
+                resolved._path = self._path
+                return resolved
+        return self
 
     def parse(self, data: bytes, source: str) -> ParsedBill:
         """Same as ``parse_with_profile(self, data, source)`` (the detection ``Parser`` contract).

@@ -153,6 +153,20 @@ def bank_transfer(txs):
         f"贷方笔数:{len(pays)}\t贷方金额:{yc(sum(t['fen'] for t in pays))}"]
 
 
+def bank_transfer_xlsx(txs):
+    """对公银行流水 (xlsx), headers spelled as CCB's download (full-width brackets), numbers as
+    numbers, 0 in the unused money column, compact date with clock time, account number per row."""
+    rows = [["账号", "账户名称", "交易时间", "借方发生额（支取）", "贷方发生额（收入）", "余额", "币种", "对方户名", "对方账号",
+             "记账日期", "摘要", "备注", "账户明细编号-交易流水号"]]
+    for t in txs:
+        fen = t["fen"] / 100
+        rows.append(["44010000123456789", "某某餐饮管理有限公司", ts(t, "%Y%m%d %H:%M:%S"),
+                     fen if t["type"] == "refund" else 0, fen if t["type"] == "payment" else 0, 1000000.0, "人民币元",
+                     "某某科技有限公司", "1100223344556677", ts(t, "%Y%m%d"), lab(t, "转账收入", "转账退款"), t["no"],
+                     f"44010000123456789-{t['tx']}"])
+    return rows
+
+
 def _bank(title, headers, row):
     def write(txs):
         rows = [headers] + [row(i, t) for i, t in enumerate(txs)]
@@ -259,6 +273,9 @@ LAYOUTS = {
     "points": dict(write=points, no_status=True, pay=8, ref=3),
     "gift_card": dict(write=gift_card),
     "bank_transfer": dict(write=bank_transfer, encoding="gb18030", ext="txt", no_status=True, pay=8, ref=2),
+    # seed given: a layout added later must not change the older samples' values
+    "bank_transfer_xlsx": dict(write=bank_transfer_xlsx, ext="xlsx", no_status=True, merchant_id="44010000123456789",
+                               pay=8, ref=2, seed=90),
     "ccb_long_pay": dict(write=ccb_long_pay, encoding="gbk", merchant_id="105000000001"),
     "icbc_e_pay": dict(write=icbc_e_pay),
     "abc_pay": dict(write=abc_pay, encoding="gbk"),

@@ -94,3 +94,22 @@ def test_meituan_workbook_without_title_row(tmp_path):
     rows = parser.parse(data, "m.xlsx").transactions.to_pylist()
     assert [(r["type"], r["order_no"], r["amount_fen"], r["settle_amount_fen"]) for r in rows] == [
         ("payment", "SO8", 8800, 8360), ("refund", "SO9", 1990, -1890)]
+
+
+def test_bank_statement_csv_ccb_spelling():
+    """A comma CSV (not TSV) with CCB's header spellings and 0.00 in the unused money column."""
+    text = ("账号,账户名称,交易时间,借方发生额（支取）,贷方发生额（收入）,余额,币种,对方户名,对方账号,记账日期,摘要,备注,账户明细编号-交易流水号\n"
+            "4401,某某公司,20261120 18:22:21,0.00,1280.00,9000.00,人民币元,甲公司,9441,20261120,货款,SO10,4401-0001\n"
+            "4401,某某公司,20261120 19:00:00,80.00,0.00,8920.00,人民币元,甲公司,9441,20261120,退款,SO10,4401-0002\n")
+    parser, rows = read(text, "gb18030")
+    assert parser.name == "bank_transfer"
+    assert rows == [("payment", "SO10", "4401-0001", 128000, None, "success", "2026-11-20 18:22:21"),
+                    ("refund", "SO10", "4401-0002", 8000, None, "success", "2026-11-20 19:00:00")]
+
+
+def test_bank_statement_cmb_date_and_time_apart():
+    text = ("账号\t账号名称\t币种\t交易日\t交易时间\t起息日\t交易类型\t借方金额\t贷方金额\t余额\t摘要\t流水号\t用途\t收(付)方名称\n"
+            "7559\t某某公司\t人民币\t20261120\t10:11:12\t20261120\t转账\t\t66.00\t100.00\t汇入\tC001\tSO11\t乙公司\n")
+    parser, rows = read(text, "gb18030")
+    assert parser.name == "bank_transfer"
+    assert rows == [("payment", "SO11", "C001", 6600, None, "success", "2026-11-20 10:11:12")]
