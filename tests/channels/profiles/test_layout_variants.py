@@ -113,3 +113,13 @@ def test_bank_statement_cmb_date_and_time_apart():
     parser, rows = read(text, "gb18030")
     assert parser.name == "bank_transfer"
     assert rows == [("payment", "SO11", "C001", 6600, None, "success", "2026-11-20 10:11:12")]
+
+
+def test_cloud_quickpass_keys_on_query_id_not_the_trace_number():
+    """系统跟踪号 is 6 digits and repeats; 查询流水号 (queryId) is the record's id."""
+    text = ("清算日期|交易时间|商户代码|终端号|商户订单号|系统跟踪号|查询流水号|交易类型|交易金额|商户手续费|状态\n"
+            "20261120|20261120100000|898310000000001|T1|SO12|000123|622611201000000001|消费|000000001000|000000000006|成功\n"
+            "20261120|20261120110000|898310000000001|T2|SO13|000123|622611201100000002|消费|000000002000|000000000012|成功\n")
+    parser, rows = read(text, "gb18030")
+    assert parser.name == "cloud_quickpass"
+    assert [r[1:5] for r in rows] == [("SO12", "622611201000000001", 1000, 6), ("SO13", "622611201100000002", 2000, 12)]
