@@ -166,6 +166,17 @@ class Profile(_Strict):
         """``file.delimiter`` then ``file.alt_delimiters``."""
         return [self.file.delimiter, *[d for d in self.file.alt_delimiters if d != self.file.delimiter]]
 
+    def as_xlsx(self) -> Profile:
+        """This CSV profile reading the same table from an Excel workbook (first sheet, or
+        ``file.sheet``): consoles offer both downloads of one export. Title lines, trailer,
+        constants and totals work as in the CSV (a row's cells joined with commas)."""
+        if self.file.type == "xlsx":
+            return self
+        twin = self.model_copy(update={"file": self.file.model_copy(update={"type": "xlsx", "delimiter": ",",
+                                                                           "alt_delimiters": []})})
+        twin._path = self._path
+        return twin
+
     def for_lines(self, lines: list[str]) -> Profile:
         """This profile with the delimiter that splits out the header row of ``lines`` (itself
         when it has no alternatives or none does)."""

@@ -123,3 +123,30 @@ def test_cloud_quickpass_keys_on_query_id_not_the_trace_number():
     parser, rows = read(text, "gb18030")
     assert parser.name == "cloud_quickpass"
     assert [r[1:5] for r in rows] == [("SO12", "622611201000000001", 1000, 6), ("SO13", "622611201100000002", 2000, 12)]
+
+
+def test_csv_profile_reads_the_xlsx_download_of_the_same_export(tmp_path):
+    """Consoles offer .xlsx next to .csv; ``as_xlsx`` reads the same table from the workbook."""
+    import openpyxl
+
+    from paymatch.channels.profile_xlsx import xlsx_head
+    from paymatch.channels.profiles import builtin_profiles
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["收钱吧交易明细"])
+    ws.append(["商户号:SQB1680000001"])
+    ws.append(["交易日期时间", "商户订单号", "收钱吧订单号", "支付方式", "交易类型", "交易金额", "手续费", "实收金额", "交易状态"])
+    ws.append([dt.datetime(2026, 11, 20, 10, 0), "SO14", 7895003, "微信", "收款", 58, 0.22, 57.78, "成功"])
+    ws.append([dt.datetime(2026, 11, 20, 11, 0), "SO14", 7895004, "微信", "退款", 8, 0, -8, "成功"])
+    ws.append(["总计", "笔数:2", "净额:50.00"])
+    path = tmp_path / "sqb.xlsx"
+    wb.save(path)
+    data = path.read_bytes()
+    profile = next(p for p in builtin_profiles() if p.name == "shouqianba").as_xlsx()
+    assert profile.file.type == "xlsx" and profile.sniff(xlsx_head(data))
+    bill = profile.parse(data, "sqb.xlsx")
+    assert [(r["type"], r["order_no"], r["channel_tx_id"], r["amount_fen"], r["merchant_id"])
+            for r in bill.transactions.to_pylist()] == [("payment", "SO14", "7895003", 5800, "SQB1680000001"),
+                                                         ("refund", "SO14", "7895004", 800, "SQB1680000001")]
+    assert bill.totals == {"all_count": 2, "all_amount_fen": 5000}
