@@ -68,6 +68,10 @@ def _money_text(col: pa.Array) -> tuple[pa.Array, pa.Array]:
     exports (most of them) pay for one scan.
     """
     if _any(pc.match_substring_regex(col, "[^0-9.+-]")):
+        # bank statements write a dash for "none" and some exports a full-width or typographic minus
+        col = pc.if_else(pc.match_substring_regex(col, "^[-－−—]+$"), pa.scalar(None, pa.string()), col)
+        for minus in ("－", "−"):
+            col = pc.replace_substring(col, minus, "-")
         for junk in ("¥", "￥", ",", " ", "元"):
             col = pc.replace_substring(col, junk, "")
         if _any(pc.match_substring_regex(col, "^(CNY|RMB)")):

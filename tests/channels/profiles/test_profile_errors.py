@@ -307,3 +307,13 @@ def test_money_alternatives_skip_a_zero():
     text = ("流水号,订单号,订单金额,退款金额,时间,类型,状态,手续费\nT1,O1,12.00,0.00,2026-11-20 10:00:00,支付,成功,0\n"
             "T1,O1,0.00,5.00,2026-11-20 11:00:00,退款,成功,0\nT2,O2,0.00,0.00,2026-11-20 12:00:00,支付,成功,0\n")
     assert parse(text, prof).transactions.column("amount_fen").to_pylist() == [1200, 500, 0]
+
+
+def test_dash_for_none_and_full_width_minus():
+    """Bank statements write '-' in the unused money column; some exports a full-width minus."""
+    prof = profile(sniff={"headers": ["流水号"]}, type={"rule": "in_out"}, status={"default": "success"},
+                   columns={"channel_tx_id": "流水号", "occurred_at": "时间", "amount_in": "收入", "amount_out": "支出"})
+    text = ("流水号,时间,收入,支出\nT1,2026-11-20 10:00:00,12.00,-\nT2,2026-11-20 11:00:00,--,－3.50\n"
+            "T3,2026-11-20 12:00:00,—,−1.00\n")
+    rows = parse(text, prof).transactions.to_pylist()
+    assert [(r["type"], r["amount_fen"]) for r in rows] == [("payment", 1200), ("refund", 350), ("refund", 100)]
