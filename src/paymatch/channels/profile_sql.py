@@ -33,6 +33,8 @@ _MONEY_FIELDS = ("amount", "amount_in", "amount_out", "fee", "settle_amount")
 FALLBACK_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S",
                          "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
                          "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M")
+#: an id Excel turned into a float (re-exported)
+_SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+[0-9]+"
 #: a money cell saying zero (0, 0.00, ¥0.00, -0.00)
 _ZERO = r"^[-+]?[¥￥]?0*(\.0*)?$"
 #: an occurred_at cell holding only the time of day (its date in the occurred_date column)
@@ -273,6 +275,10 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
                        f"unknown status value; known: {sorted(p.status.map)}"))
     else:
         sel.append(f"{lit(default)} AS status")
+    for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id"):
+        if fld in has:  # 4.20000061203213E+27: Excel re-saved the file and the digits are gone
+            checks.append((f"regexp_full_match(f_{fld}, {lit(_SCIENTIFIC)})", ctx.label[fld], f"f_{fld}",
+                           "number in scientific notation: the file was re-saved by Excel and the digits are lost"))
     ids = [f"f_{f}" for f in ("channel_tx_id", "order_no") if f in has]
     if ids:
         checks.append((" AND ".join(f"{i} IS NULL" for i in ids), ctx.label.get("channel_tx_id") or

@@ -317,3 +317,10 @@ def test_dash_for_none_and_full_width_minus():
             "T3,2026-11-20 12:00:00,—,−1.00\n")
     rows = parse(text, prof).transactions.to_pylist()
     assert [(r["type"], r["amount_fen"]) for r in rows] == [("payment", 1200), ("refund", 350), ("refund", 100)]
+
+
+def test_ids_mangled_by_excel_are_refused():
+    """A CSV opened and saved in Excel shows long ids as 4.20000061203213E+27: the digits are lost."""
+    with pytest.raises(LoadError) as info:
+        parse(f"{HEADER}\n4.20000061203213E+27,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n")
+    assert info.value.problems[0].field == "流水号" and "scientific notation" in info.value.problems[0].message
