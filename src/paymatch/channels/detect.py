@@ -244,7 +244,10 @@ def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) ->
     """
     profiles = builtin_profiles() if profiles is None else list(profiles)
     if is_xlsx(data):
-        return _pick(name, xlsx_head(data), [p for p in profiles if p.file.type == "xlsx"])
+        head = xlsx_head(data)
+        # a workbook profile first; else the workbook download of a CSV export (consoles offer both)
+        return (_pick(name, head, [p for p in profiles if p.file.type == "xlsx"])
+                or _pick(name, head, [p.as_xlsx() for p in profiles if p.file.type == "csv"]))
     head = decode_head(data)
     csv_profiles = [p for p in profiles if p.file.type == "csv"]
     for parser in native_parsers():

@@ -150,3 +150,9 @@ def test_csv_profile_reads_the_xlsx_download_of_the_same_export(tmp_path):
             for r in bill.transactions.to_pylist()] == [("payment", "SO14", "7895003", 5800, "SQB1680000001"),
                                                          ("refund", "SO14", "7895004", 800, "SQB1680000001")]
     assert bill.totals == {"all_count": 2, "all_amount_fen": 5000}
+    # detection by content finds it too (no workbook profile matches: the CSV profile's twin does)
+    from paymatch.channels.detect import detect
+
+    found = detect("sqb.xlsx", data)
+    assert found is not None and found.name == "shouqianba" and found.file.type == "xlsx"
+    assert found.parse(data, "sqb.xlsx").transactions.num_rows == 2
