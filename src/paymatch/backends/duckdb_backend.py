@@ -32,7 +32,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()
     made = itertools.count()
-    ops = Ops(persist=lambda lf: _temp_table(con, lf, f"_pm_persist_{next(made)}"),
+    ops = Ops(persist=lambda lf: temp_table(con, lf, f"_pm_persist_{next(made)}"),
               repeated=lambda lf, col: _repeated(con, lf, col, f"_pm_hashes_{next(made)}"))
     return reconcile(inputs, params, ops).to_native()
 
@@ -57,8 +57,8 @@ def _repeated(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, col: str, name: 
     return nw.from_native(few.aggregate(f"{col}, count(*) AS _pm_n", col).filter("_pm_n > 1").project(col))
 
 
-def _temp_table(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
-    """Materialise a (small) frame that several engine steps read, so DuckDB computes it once."""
+def temp_table(con: duckdb.DuckDBPyConnection, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """Materialise a (small) frame that several steps read into temp table ``name``, so DuckDB computes it once."""
     con.register("_pm_persist_in", lf.to_native())
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _pm_persist_in").fetchall()

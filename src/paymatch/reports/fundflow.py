@@ -29,6 +29,7 @@ import duckdb
 import narwhals as nw
 import pyarrow as pa
 
+from ..backends.duckdb_backend import temp_table
 from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
 from ..errors import PaymatchError
 from ..schema import TZ
@@ -67,16 +68,6 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     raise PaymatchError(f"cannot break fund flow down by {by!r}\nHint: use one of {', '.join(DIMENSIONS)}")
 
 
-def _persist(con: duckdb.DuckDBPyConnection, frame: nw.LazyFrame, name: str) -> nw.LazyFrame:
-    """Materialise a small frame into temp table ``name`` (computed once, read by every query after)."""
-    con.register("_pm_ff_in", frame.to_native())
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _pm_ff_in").fetchall()
-    finally:
-        con.unregister("_pm_ff_in")
-    return nw.from_native(con.table(name))
-
-
 def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
     """Condition on ``transactions t`` that keeps only the first stored copy of each channel record.
 
@@ -87,9 +78,9 @@ def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
     """
     txs = nw.from_native(con.sql("SELECT channel, channel_tx_id, type, "
                                  f"{', '.join(REFKEY_SOURCES)}, rowid AS _pm_row FROM transactions"))
-    repeated = _persist(con, repeated_records(txs), "_pm_ff_repeated")
+    repeated = temp_table(con, repeated_records(txs), "_pm_ff_repeated")
     candidates = txs.join(repeated.select("channel_tx_id").unique(), on="channel_tx_id", how="semi")
-    _persist(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_row"),
+    temp_table(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_row"),
              "_pm_ff_copies")
     return "t.rowid NOT IN (SELECT _pm_row FROM _pm_ff_copies)"
 
