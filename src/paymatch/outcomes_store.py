@@ -52,7 +52,9 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
        ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
             || {_signed('difference_fen')} || ', within the tolerance: 已对平)' END
-  WHEN 'refund_matched' THEN CASE WHEN difference_fen = 0 THEN 'channel refund = shop refund (退款已对平)'
+  WHEN 'refund_matched' THEN CASE WHEN detail = 'by_order_amount'
+       THEN 'channel refund = shop refund, paired by order and amount: the channel gave no refund number (退款已对平)'
+       WHEN difference_fen = 0 THEN 'channel refund = shop refund (退款已对平)'
        ELSE 'channel refund ' || {_y('channel_amount_fen')} || ' ≈ shop refund ' || {_y('order_amount_fen')} || ' ('
             || {_signed('difference_fen')} || ', within the tolerance: 退款已对平)' END
   WHEN 'amount_mismatch' THEN 'channel ' || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')}

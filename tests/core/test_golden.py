@@ -63,3 +63,14 @@ def test_matched_within_tolerance_says_so(tmp_path):
     assert got["R-R011"]["kind"] == "refund_matched"
     assert got["R-R011"]["reason"] == "channel refund 9.99 ≈ shop refund 10.00 (-0.01, within the tolerance: 退款已对平)"
     assert got["P-A001"]["reason"] == "channel = order (已对平)"
+
+
+def test_unnamed_channel_refund_paired_by_order_and_amount_says_so(tmp_path):
+    d = GOLDEN / "refunds_unnamed"
+    res = CliRunner().invoke(app, ["reconcile", "--orders", str(d / "orders.csv"), "--refunds", str(d / "refunds.csv"),
+                                   "--transactions", str(d / "transactions.csv"), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "outcomes.csv")}
+    assert got["R-RA1"]["channel_tx_id"] == "W1" and got["R-RA1"]["channel_rows"] == "1"
+    assert "paired by order and amount" in got["R-RA1"]["reason"]
+    assert got["R-RC1"]["reason"] == "channel refund = shop refund (退款已对平)"

@@ -12,6 +12,9 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
   refund_status_mismatch  one side success, the other not
   refund_amount_mismatch  |channel − shop| > tolerance                           (退款金额不符)
   refund_matched          all agree                                               (退款已对平)
+
+A channel refund without the shop's refund number is paired with the shop refund of the same order and
+amount when that is unambiguous (``_named_by_order_and_amount``; detail ``by_order_amount``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
                     ops: Ops = Ops()) -> nw.LazyFrame:
     """Outcomes for every scoped shop refund and every primary channel refund record (``ops``: the
     backend's shortcuts, ``engine.ops``)."""
-    chan = txs.filter(nw.col("type") == "refund")
+    chan = _named_by_order_and_amount(txs.filter(nw.col("type") == "refund"), refunds)
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no"), ops)
+    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no", "_pm_inferred"),
+                     ops)
     r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
@@ -58,6 +62,28 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
             _pm_method=nw.when(found).then(nw.col("_pm_method_x")).otherwise(nw.col("_pm_method")),
         )
     return finish(side.complete(j), _classify(p))
+
+
+def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
+    """Channel refunds with ``_pm_inferred`` (1 when ``refund_no`` was taken from the shop's refund).
+
+    Some exports (aggregators, consoles) carry no merchant refund number. Such a record takes the
+    number of the shop refund of the same order and amount when that pairing is unambiguous: exactly
+    one such record and exactly one such shop refund that no channel record names. Otherwise it stays
+    unnamed (a refund_channel_only beside the shop's refund_order_only), never guessed.
+    """
+    open_key = ["order_no", "amount_fen"]
+    unnamed = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null())
+    named = chan.filter(~nw.col("refund_no").is_null()).select("refund_no").unique()
+    records = unnamed.group_by(open_key).agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") == 1)
+    shop = (refunds.join(named, on="refund_no", how="anti").group_by(open_key)
+            .agg(nw.len().alias("_pm_n"), nw.col("refund_no").min().alias("_pm_shop_refund"))
+            .filter(nw.col("_pm_n") == 1))
+    pairs = records.join(shop.drop("_pm_n"), on=open_key, how="inner").select(*open_key, "_pm_shop_refund")
+    return chan.join(pairs, on=open_key, how="left").with_columns(
+        _pm_inferred=(nw.col("refund_no").is_null() & ~nw.col("_pm_shop_refund").is_null()).cast(nw.Int8),
+        refund_no=nw.coalesce(nw.col("refund_no"), nw.col("_pm_shop_refund")),
+    ).drop("_pm_shop_refund")
 
 
 def _dims(order_dims: nw.LazyFrame, suffix: str) -> nw.LazyFrame:
@@ -94,7 +120,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("R-"), nw.col("_pm_key")]),
         "kind": kind,
-        "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late")),
+        "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
+        .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
                                nw.col("_pm_method")),
         "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),
