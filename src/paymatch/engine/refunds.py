@@ -32,7 +32,8 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
                     ops: Ops = Ops()) -> nw.LazyFrame:
     """Outcomes for every scoped shop refund and every primary channel refund record (``ops``: the
     backend's shortcuts, ``engine.ops``)."""
-    chan = _named_by_order_and_amount(txs.filter(nw.col("type") == "refund"), refunds)
+    # refund records are a few per cent of all records and several steps read them: materialised once
+    chan = _named_by_order_and_amount(ops.persist(txs.filter(nw.col("type") == "refund")), refunds)
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
     side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no", "_pm_inferred"),
