@@ -147,6 +147,24 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     return _convert(rows, frame, source, data, totals)
 
 
+def row_problems(con: duckdb.DuckDBPyConnection, checks: list[tuple[str, str, str, str]], source: str,
+                 first_line: int, value) -> tuple[list[Problem], int]:
+    """Run ``checks`` — (role, field as printed, condition on the table ``conv``, message) — over ``conv``.
+
+    Returns the first ``MAX_PROBLEMS`` failures as Problems (line = ``first_line`` + the row's ``_pm_idx``,
+    value = ``value(role, _pm_idx)``, the cell as printed) and how many there are in all.
+    """
+    union = " UNION ALL ".join(
+        f"SELECT _pm_idx, {n} AS check_no FROM conv WHERE coalesce({cond}, FALSE)"
+        for n, (_, _, cond, _) in enumerate(checks))
+    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    if not total:
+        return [], 0
+    found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx, check_no LIMIT {MAX_PROBLEMS}").fetchall()
+    return [Problem(source, first_line + idx, checks[n][1], value(checks[n][0], idx), checks[n][3])
+            for idx, n in found], total
+
+
 def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, source: str) -> None:
     """Every bad row of the converted table ``conv``, with the raw value from ``rows``."""
     checks = [
@@ -160,21 +178,14 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
         ("order_amt", COLUMNS["order_amt"], "(type = 'payment' AND _pm_order < 0) OR (type = 'refund' AND _pm_order > 0)",
          "sign does not match 业务类型 (refunds are negative)"),
     ]
-    union = " UNION ALL ".join(
-        f"SELECT _pm_idx, {n} AS check_no FROM conv WHERE coalesce({cond}, FALSE)"
-        for n, (_, _, cond, _) in enumerate(checks))
-    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
-    if not total:
-        return
-    found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx, check_no LIMIT {MAX_PROBLEMS}").fetchall()
-    problems = []
-    for idx, n in found:
-        col, label, _, msg = checks[n]
-        value = rows.column(col)[idx].as_py()
-        if col == "finished" and not value:
-            value = rows.column("created")[idx].as_py()
-        problems.append(Problem(source, frame.header_line + 1 + idx, label, value, msg))
-    raise LoadError(problems, total=total)
+
+    def value(col: str, idx: int):
+        v = rows.column(col)[idx].as_py()
+        return rows.column("created")[idx].as_py() if col == "finished" and not v else v
+
+    problems, total = row_problems(con, checks, source, frame.header_line + 1, value)
+    if total:
+        raise LoadError(problems, total=total)
 
 
 def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dict) -> ParsedBill:

@@ -41,7 +41,7 @@ import re
 import duckdb
 import pyarrow as pa
 
-from paymatch.channels.alipay.detail import _read_rows, _text, row_index
+from paymatch.channels.alipay.detail import _read_rows, _text, row_index, row_problems
 from paymatch.channels.alipay.layout import (
     ENCODINGS, FUND_END, FUND_START, Frame, decode_head, locate, norm_header,
 )
@@ -53,7 +53,6 @@ from paymatch.schema import TRANSACTION_ARROW, TZ
 
 KIND = "fundflow"
 SUMMARY_KIND = "alipay_fund_summary"
-MAX_PROBLEMS = 50
 
 #: role -> header name (normalised: full-width parentheses)
 COLUMNS = {
@@ -190,17 +189,10 @@ _CHECKS = [
 
 def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, source: str) -> None:
     """Raise LoadError listing every bad row as file:line [field] with the value as printed."""
-    union = " UNION ALL ".join(f"SELECT _pm_idx, {i} AS check_no FROM conv WHERE coalesce({cond}, FALSE)"
-                               for i, (_, _, cond, _) in enumerate(_CHECKS))
-    total = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
-    if not total:
-        return
-    found = con.execute(f"SELECT * FROM ({union}) ORDER BY _pm_idx, check_no LIMIT {MAX_PROBLEMS}").fetchall()
-    problems = []
-    for idx, i in found:
-        role, label, _, msg = _CHECKS[i]
-        problems.append(Problem(source, frame.header_line + 1 + idx, label, rows.column(role)[idx].as_py(), msg))
-    raise LoadError(problems, total=total, hint="fix or download the 账务明细 again; nothing from it was stored")
+    problems, total = row_problems(con, _CHECKS, source, frame.header_line + 1,
+                                   lambda role, idx: rows.column(role)[idx].as_py())
+    if total:
+        raise LoadError(problems, total=total, hint="fix or download the 账务明细 again; nothing from it was stored")
 
 
 def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source: str) -> None:
