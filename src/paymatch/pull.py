@@ -51,7 +51,7 @@ def _download(acct: Account, day: dt.date) -> list[tuple[str, bytes, object]]:
     client = AlipayBillClient(acct.config)
     out = []
     # 'trade' (业务明细) and, when the account asks for it, 'signcustomer' (账务明细 → fund flows)
-    for bill_type in getattr(acct.config, "bill_types", ("trade",)):
+    for bill_type in acct.config.bill_types:
         src = f"alipay:{acct.label}:{bill_type}:{day}"
         out.append((bill_type, client.download_bill(day, bill_type), lambda d, src=src: abill.parse_zip(d, src)))
     return out
