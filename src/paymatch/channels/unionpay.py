@@ -75,16 +75,24 @@ ZME_EXTRA = pa.schema([("src_line", pa.int64()), ("txn_code", pa.string()), ("tr
                        ("txn_time", pa.string()), ("amount_fen", pa.int64()), ("line", pa.string())])
 
 
+def _separated(line: str, offsets: list[int], widths: list[int], n: int) -> bool:
+    """A space after each of the first ``n`` fixed-width fields; the line may end right after the n-th
+    (trailing blanks trimmed)."""
+    for i in range(n):
+        sep = line[offsets[i] + widths[i]:offsets[i] + widths[i] + 1]
+        if sep != " " and not (sep == "" and i == n - 1):
+            return False
+    return True
+
+
 def _sniff_zm(head: str) -> str | None:
     """'unionpay_zm' when the first line of ``head`` has the ZM layout (separators, digits), else None."""
     line = head.split("\n", 1)[0].rstrip("\r")
     if len(line) < MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
         return None
     # a line may end right after 商户代码 (trailing blanks trimmed): no separator there, still ZM
-    for i in range(REQUIRED_FIELDS):
-        sep = line[OFFSETS[i] + WIDTHS[i]:OFFSETS[i] + WIDTHS[i] + 1]
-        if sep != " " and not (sep == "" and i == REQUIRED_FIELDS - 1):
-            return None
+    if not _separated(line, OFFSETS, WIDTHS, REQUIRED_FIELDS):
+        return None
     txn_time, amount, query_id = (line[OFFSETS[i]:OFFSETS[i] + WIDTHS[i]] for i in (4, 6, 9))
     # every ZM line has its 查询流水号; a ZME line has separators (or blanks) where it would sit
     query_id = query_id.strip()
@@ -100,10 +108,8 @@ def _zme_problem(line: str) -> str | None:
     """Why ``line`` is no ZME line, or None when it is one."""
     if len(line) < ZME_MIN_LEN or not re.fullmatch(r"[A-Z0-9]{3}", line[:3]):
         return f"line does not have the ZME layout ({ZME_MIN_LEN}+ characters, a space after each field)"
-    for i in range(len(ZME_WIDTHS) - 1):
-        sep = line[ZME_OFFSETS[i] + ZME_WIDTHS[i]:ZME_OFFSETS[i] + ZME_WIDTHS[i] + 1]
-        if sep != " " and not (sep == "" and i == len(ZME_WIDTHS) - 2):
-            return f"line does not have the ZME layout ({ZME_MIN_LEN}+ characters, a space after each field)"
+    if not _separated(line, ZME_OFFSETS, ZME_WIDTHS, len(ZME_WIDTHS) - 1):
+        return f"line does not have the ZME layout ({ZME_MIN_LEN}+ characters, a space after each field)"
     txn_time, amount = (line[ZME_OFFSETS[i]:ZME_OFFSETS[i] + ZME_WIDTHS[i]] for i in (4, 6))
     if not (txn_time.isdigit() and amount.isdigit()):
         return "交易传输时间 / 交易金额 are not digits"
