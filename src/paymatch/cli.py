@@ -63,7 +63,7 @@ def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str
 def reconcile(
     orders: Annotated[Optional[Path], typer.Option(help="shop orders CSV (canonical columns)", dir_okay=False)] = None,
     refunds: Annotated[Optional[Path], typer.Option(help="shop refunds CSV", dir_okay=False)] = None,
-    transactions: Annotated[Optional[list[Path]], typer.Option(help="channel transactions CSV (repeatable)")] = None,
+    transactions: Annotated[Optional[list[Path]], typer.Option(help="channel transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="folder/file of channel bills as delivered (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="output folder for outcomes.csv and summary.json")] = None,
     engine: Engine = "duckdb",
@@ -88,10 +88,11 @@ def reconcile(
     cfg = load_config(config)
     period = _period(date, date_from, date_to)
     due = _period(as_of, None, None)[0] if as_of else None
+    transactions, bills = _route(transactions, bills)
     with _Steps() as steps:
         if orders is not None:
             parsed = _scan_bills(bills or [], workspace) if bills else []
-            res = reconcile_files(orders, refunds, list(transactions or []), out or Path("paymatch-out"),
+            res = reconcile_files(orders, refunds, transactions, out or Path("paymatch-out"),
                                   config=cfg, engine=engine, workspace=workspace, encoding=encoding,
                                   spark_master=spark_master, progress=steps, extra_bills=parsed,
                                   instalments=instalments, as_of=due)
@@ -104,6 +105,16 @@ def reconcile(
     summary_tables(console, res.summary)
     if res.outcomes_csv:
         console.print(f"outcomes: {res.outcomes_csv}\nsummary:  {res.summary_json}")
+
+
+def _route(transactions: Optional[list[Path]], bills: Optional[list[Path]]) -> tuple[list[Path], list[Path]]:
+    """--transactions inputs that are bills as delivered (a WeChat bill, a folder, an archive) join --bills."""
+    from .channels.route import split_inputs
+
+    canonical, delivered = split_inputs(list(transactions or []))
+    for p, what in delivered:
+        console.print(f"{p}: {what} as delivered, read as --bills")
+    return canonical, [*(bills or []), *(p for p, _ in delivered)]
 
 
 def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
@@ -136,7 +147,7 @@ def ingest(
     workspace: Annotated[Path, typer.Option(help="DuckDB workspace file (created if absent)")],
     orders: Annotated[Optional[list[Path]], typer.Option(help="orders CSV (repeatable)")] = None,
     refunds: Annotated[Optional[list[Path]], typer.Option(help="refunds CSV (repeatable)")] = None,
-    transactions: Annotated[Optional[list[Path]], typer.Option(help="canonical transactions CSV (repeatable)")] = None,
+    transactions: Annotated[Optional[list[Path]], typer.Option(help="canonical transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="channel bill files/folders as delivered (repeatable)")] = None,
     config: ConfigOpt = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
@@ -149,6 +160,7 @@ def ingest(
                             "Hint: e.g. paymatch ingest --workspace W.duckdb --orders orders.csv --bills bills/")
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
+    transactions, bills = _route(transactions, bills)
     parsed = _scan_bills(bills, workspace) if bills else []
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):

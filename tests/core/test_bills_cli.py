@@ -43,3 +43,28 @@ def test_untied_bill_rejected_and_quarantined(shared_dir, tmp_path):
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 0
+
+
+def test_bill_given_as_transactions_is_read_as_a_bill(shared_dir, tmp_path):
+    """A bill as delivered passed to --transactions (the file a user has) is read as --bills would read it,
+    in reconcile and in ingest; a file nothing recognises still fails on the canonical columns."""
+    bill = shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv"
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(bill),
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "a wechat bill as delivered, read as --bills" in r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert got["P-S20210128170702357723"] == "matched" and len(got) == 4
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(bill)])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 3
+    other = tmp_path / "export.csv"
+    other.write_text("单号,金额\nA1,1.00\n", encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(other),
+                            "--out", str(tmp_path / "out2")])
+    assert r.exit_code == 2 and "export.csv:1 [channel_tx_id]: required column missing" in r.output

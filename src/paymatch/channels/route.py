@@ -1,0 +1,63 @@
+"""Which inputs given as channel transactions are really channel bills as delivered.
+
+Users pass a WeChat/Alipay/UnionPay bill (or a folder or archive of them) where a canonical
+transactions CSV is expected as often as not: the bill is the file they have. Such an input is
+read the way ``--bills`` reads it instead of being refused for lacking the canonical columns.
+A canonical CSV (its header names the canonical required columns) is always read as one, and a
+file nothing recognises stays a transactions CSV, so its missing columns are reported as before.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from paymatch.channels.detect import decode_head, detect, walk
+from paymatch.sources.specs import TRANSACTIONS
+
+_REQUIRED = frozenset(f.name for f in TRANSACTIONS if f.required)
+_HEAD = 1 << 16
+
+
+def delivered_bill(path: Path) -> str | None:
+    """What ``path`` is when it is a bill as delivered ("a folder", "a wechat bill", …); None when it is
+    (or can only be read as) a canonical transactions CSV."""
+    if path.is_dir():
+        return "a folder"
+    if not path.is_file():
+        return None  # the canonical loader names the missing file
+    with path.open("rb") as f:
+        head = f.read(_HEAD)
+    if _canonical(head):
+        return None
+    names = []
+    for entry in walk(path):
+        if entry.data:
+            parser = detect(entry.name, entry.data)
+            if parser is not None:
+                names.append(getattr(parser, "channel", None) or parser.name)
+    return f"a {', '.join(dict.fromkeys(names))} bill" if names else None
+
+
+def _canonical(head: bytes) -> bool:
+    first = decode_head(head, _HEAD).lstrip("\ufeff").splitlines()[:1]
+    if not first:
+        return False
+    try:
+        cols = {c.strip() for c in next(csv.reader(io.StringIO(first[0])))}
+    except (StopIteration, csv.Error):
+        return False
+    return _REQUIRED <= cols
+
+
+def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(canonical transactions CSVs, [(bill input, what it is)]) in the order given."""
+    canonical, bills = [], []
+    for p in transactions:
+        what = delivered_bill(p)
+        if what is None:
+            canonical.append(p)
+        else:
+            bills.append((p, what))
+    return canonical, bills
