@@ -30,6 +30,11 @@ class MatchRules(_Strict):
         default_factory=list,
         description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number",
     )
+    compare_merchant: bool = Field(
+        True,
+        description="an order paid into another merchant number than the order names is merchant_mismatch "
+                    "(收款商户号不符); false when the shop's merchant_id is not the channel's merchant number",
+    )
 
 
 DEFAULT_SETTLE_CHANNEL = {

@@ -6,7 +6,8 @@ Alipay, Huabei (settled through Alipay), UnionPay, stored-value balance and poin
 Each store has a WeChat and an Alipay merchant number (several stores share a UnionPay one).
 Defects are injected at a few ‰ each: missing channel payment, missing order, amount off by a few
 fen to a few yuan, order unpaid but paid on the channel, double payment (some on two channels),
-the same bill row listed twice, wrong channel, missing/extra/wrong refunds, late orders whose
+the same bill row listed twice, wrong channel, a payment credited to another store's merchant number,
+missing/extra/wrong refunds, late orders whose
 payment is on the next day's bill. Fees (0.6 %/0.5 %/0.8 %, half-up to the fen) and coupons
 (WeChat 代金券 lowering the settlement amount) are realistic and are not breaks.
 """
@@ -34,6 +35,7 @@ DEFECTS = {
     "duplicate_payment": (110, 130),
     "duplicate_record": (130, 150),
     "channel_mismatch": (150, 170),
+    "merchant_mismatch": (170, 185),
 }
 REFUND_DEFECTS = {"refund_order_only": (0, 300), "refund_amount_mismatch": (300, 600), "refund_channel_only": (600, 900)}
 
@@ -110,6 +112,11 @@ def _build(con: duckdb.DuckDBPyConnection, stores: int, days: int, per_store_day
                           WHEN 'alipay' THEN '2088' || lpad((100000000000 + store_n)::VARCHAR, 12, '0')
                           WHEN 'unionpay' THEN '898' || lpad((310000000000 + store_n // 10)::VARCHAR, 12, '0')
                           ELSE 'INTERNAL' END AS merchant_id,
+      -- where a merchant_mismatch payment lands: the next store's merchant number of the same channel
+      CASE settle_channel WHEN 'wechat' THEN '16' || lpad((1000001 + store_n)::VARCHAR, 8, '0')
+                          WHEN 'alipay' THEN '2088' || lpad((100000000001 + store_n)::VARCHAR, 12, '0')
+                          WHEN 'unionpay' THEN '898' || lpad((310000000001 + store_n // 10)::VARCHAR, 12, '0')
+                          END AS other_merchant_id,
       (created_l2 + INTERVAL (CAST(5 + ur * 25 AS BIGINT)) SECOND) AS paid_local
     FROM o2""")
     # refunds on 5 % of clean paid external orders
@@ -155,7 +162,7 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     CREATE OR REPLACE TEMP TABLE pay AS
     SELECT CASE WHEN defect_kind = 'channel_mismatch' THEN CASE settle_channel WHEN 'wechat' THEN 'alipay' ELSE 'wechat' END
                 ELSE settle_channel END AS channel,
-      merchant_id,
+      CASE WHEN defect_kind = 'merchant_mismatch' THEN other_merchant_id ELSE merchant_id END AS merchant_id,
       CASE settle_channel WHEN 'wechat' THEN '42000' || lpad(i::VARCHAR, 14, '0')
                           WHEN 'alipay' THEN '2026' || lpad(i::VARCHAR, 16, '0')
                           ELSE 'UP' || lpad(i::VARCHAR, 18, '0') END AS channel_tx_id,

@@ -72,6 +72,8 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'channel_mismatch' THEN CASE WHEN detail = 'internal_method_paid'
        THEN 'order paid by internal method ' || order_channel || ' but channel ' || channel || ' has a payment'
        ELSE 'order method ' || order_channel || ' but paid through ' || channel END
+  WHEN 'merchant_mismatch' THEN 'order of merchant ' || coalesce(merchant_id, '?') || ' but the channel credited merchant '
+       || coalesce(detail, '?') || ' (收款商户号不符)'
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'

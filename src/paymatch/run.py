@@ -53,6 +53,7 @@ def params_for(config: Config, last_day: dt.date) -> MatchParams:
         internal_methods=tuple(config.methods.internal),
         settle_channel=dict(config.methods.settle_channel),
         key_scope=tuple(config.match.key_scope),
+        compare_merchant=config.match.compare_merchant,
     )
 
 

@@ -78,6 +78,7 @@ class OutcomeKind(StrEnum):
     REFUND_FAILED = "refund_failed"
     DUPLICATE_REFUND = "duplicate_refund"
     CHANNEL_MISMATCH = "channel_mismatch"
+    MERCHANT_MISMATCH = "merchant_mismatch"
     REFUND_ORDER_MISMATCH = "refund_order_mismatch"
     UNCONFIRMED = "unconfirmed"
 
@@ -102,6 +103,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "refund_failed": "退款失败(一致)",
     "duplicate_refund": "重复退款",
     "channel_mismatch": "渠道不符",
+    "merchant_mismatch": "收款商户号不符",
     "refund_order_mismatch": "退款订单不符",
     "unconfirmed": "待账单确认(仅实时通知)",
     "instalment_matched": "分期已对平",

@@ -17,6 +17,7 @@ class MatchParams:
     settle_channel: payment method → channel whose records settle it; methods not listed settle
                   through a channel of their own name and are not checked for channel agreement.
     key_scope:    extra key columns besides order_no / refund_no (e.g. ('merchant_id',)).
+    compare_merchant: an order and its channel payment naming different merchant numbers is merchant_mismatch.
     """
 
     window_end: dt.datetime
@@ -25,6 +26,7 @@ class MatchParams:
     internal_methods: tuple[str, ...] = ("balance", "points", "gift_card", "coupon_only")
     settle_channel: dict[str, str] = field(default_factory=dict)
     key_scope: tuple[str, ...] = ()
+    compare_merchant: bool = True
 
     def __post_init__(self) -> None:
         if self.window_end.tzinfo is None:

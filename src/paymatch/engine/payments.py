@@ -11,6 +11,8 @@ Kinds (first rule that applies wins):
   channel_mismatch   the payment came through another channel than the order's method settles through
                      (a record naming the method itself as its channel, huabei for huabei, is not one),
                      or an internal-method order has a channel payment
+  merchant_mismatch  the payment was credited to another merchant number than the order names (收款商户号不符;
+                     both sides name one; off with ``compare_merchant``)
   amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
   matched            all agree                                                   (已对平)
@@ -67,10 +69,12 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
 
     wrong_channel = internal | (~expected.is_null() & (elsewhere("c_channel") | elsewhere("c_channel_last"))
                                 ).fill_null(False)
+    other_merchant = ((nw.col("merchant_id") != nw.col("c_merchant")).fill_null(False) if p.compare_merchant
+                      else nw.lit(False))
     # Nearly every row is a clean match. Testing that first (exactly the rows no rule below catches) lets the
     # backend skip the other conditions for them: SQL CASE evaluates a WHEN only on the rows still undecided.
-    clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & (diff.abs() <= p.tolerance_fen)
-             & (nw.col("c_bill_rows") != 0))
+    clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & ~other_merchant
+             & (diff.abs() <= p.tolerance_fen) & (nw.col("c_bill_rows") != 0))
     kind = case(
         [
             (clean, "matched"),
@@ -84,6 +88,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             ((succ == 0) & paidlike, "status_mismatch"),
             ((succ == 0) & ~paidlike, "unpaid"),
             (wrong_channel, "channel_mismatch"),
+            (other_merchant, "merchant_mismatch"),
             (diff.abs() > p.tolerance_fen, "amount_mismatch"),
             (nw.col("c_bill_rows") == 0, "unconfirmed"),
         ],
@@ -97,6 +102,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             ((succ >= 2) & (nw.col("c_channel") != nw.col("c_channel_last")), "cross_channel"),
             (internal & has_c, "internal_method_paid"),
             (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
+            # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)
+            (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
         ],
         None,
     )
