@@ -73,7 +73,8 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        THEN 'order paid by internal method ' || order_channel || ' but channel ' || channel || ' has a payment'
        ELSE 'order method ' || order_channel || ' but paid through ' || channel END
   WHEN 'merchant_mismatch' THEN 'order of merchant ' || coalesce(merchant_id, '?') || ' but the channel credited merchant '
-       || coalesce(detail, '?') || ' (收款商户号不符)'
+       || coalesce(detail, '?') || ' (收款商户号不符)' || CASE WHEN difference_fen <> 0 THEN '; the amounts differ too: channel '
+       || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')' ELSE '' END
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'

@@ -74,3 +74,19 @@ def test_unnamed_channel_refund_paired_by_order_and_amount_says_so(tmp_path):
     assert got["R-RA1"]["channel_tx_id"] == "W1" and got["R-RA1"]["channel_rows"] == "1"
     assert "paired by order and amount" in got["R-RA1"]["reason"]
     assert got["R-RC1"]["reason"] == "channel refund = shop refund (退款已对平)"
+
+
+def test_merchant_mismatch_reason_and_switch(tmp_path):
+    """The reason names both merchant numbers (and an amount difference as well); compare_merchant = false
+    turns the comparison off."""
+    d = GOLDEN / "merchants"
+    args = ["reconcile", "--orders", str(d / "orders.csv"), "--transactions", str(d / "transactions.csv")]
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")]).exit_code == 0
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "a" / "outcomes.csv")}
+    assert got["P-M002"]["reason"] == "order of merchant 1600000001 but the channel credited merchant 1600000002 (收款商户号不符)"
+    assert got["P-M007"]["reason"].endswith("; the amounts differ too: channel 17.01 ≠ order 17.00 (+0.01)")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[match]\ncompare_merchant = false\n", encoding="utf-8")
+    assert CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path / "b")]).exit_code == 0
+    kinds = {r["outcome_id"]: r["kind"] for r in _read(tmp_path / "b" / "outcomes.csv")}
+    assert kinds["P-M002"] == "matched" and kinds["P-M007"] == "amount_mismatch"
