@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -134,15 +134,22 @@ class Workspace:
         return self.con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall() != []
 
     def ingest_csv(self, kind: str, path: str | Path, *, encoding: str | None = None,
-                   key_scope: tuple[str, ...] = ()) -> IngestResult:
-        """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent."""
+                   key_scope: tuple[str, ...] = (), source: str | Path | None = None,
+                   line_offset: int = 0) -> IngestResult:
+        """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent.
+
+        ``source``: the file the user gave when ``path`` is a canonical translation of it (an ERP export
+        read through a column mapping): its hash makes the batch id and its name the rows' provenance.
+        ``line_offset``: how many lines ``source`` has above the translation's (title lines), so
+        ``src_line`` names the line of ``source``.
+        """
         if kind not in _TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         digest: dict[str, object] = {}
 
         def _hash() -> None:
             try:
-                digest["h"] = file_sha256(path)
+                digest["h"] = file_sha256(source or path)
             except OSError as e:  # reported below (or by stage_csv): never as a thread traceback
                 digest["err"] = e
 
@@ -155,13 +162,15 @@ class Workspace:
         if "err" in digest:  # staged, yet not readable for the hash (removed or locked meanwhile)
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
             e = digest["err"]
-            raise LoadError([Problem(str(path), None, None, None, f"file cannot be read ({e.strerror or e})")])
+            raise LoadError([Problem(str(source or path), None, None, None, f"file cannot be read ({e.strerror or e})")])
+        if source is not None:
+            staged = replace(staged, path=str(source))
         batch_id = f"{kind}:{digest['h'][:20]}"
         if self.batch_exists(batch_id):
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
-            return IngestResult(batch_id, kind, str(path), 0, True)
-        again = self._commit(staged, batch_id, digest["h"], "file", key_scope)
-        return IngestResult(batch_id, kind, str(path), staged.rows, False, again)
+            return IngestResult(batch_id, kind, str(source or path), 0, True)
+        again = self._commit(staged, batch_id, digest["h"], "file", key_scope, line_offset=line_offset)
+        return IngestResult(batch_id, kind, staged.path, staged.rows, False, again)
 
     def stage_file(self, kind: str, path: str | Path, *, encoding: str | None = None,
                    key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = (), ordered: bool = False) -> Staged:
@@ -257,13 +266,13 @@ class Workspace:
         return self.ingest_transactions(bill.transactions, source=bill.source, sha256=sha, origin="bill", meta=base)
 
     def _commit(self, staged: Staged, batch_id: str, sha: str, origin: str, key_scope: tuple[str, ...],
-                *, meta: dict | None = None, provenance_cols: bool = False) -> int:
+                *, meta: dict | None = None, provenance_cols: bool = False, line_offset: int = 0) -> int:
         """Store a staged load as one transaction; returns how many of its rows were already stored (not added)."""
         kind, con = staged.kind, self.con
         cols = _TABLE_COLUMNS[kind]
         key = list(key_scope) + _UPSERT_KEY[kind]
         src_file = "_pm_src_file" if provenance_cols else "?"
-        src_line = "_pm_src_line" if provenance_cols else "rowid + 2"
+        src_line = "_pm_src_line" if provenance_cols else f"rowid + {2 + int(line_offset)}"
         params = [] if provenance_cols else [staged.path]
         origin_col = ", origin" if kind == "transactions" else ""
         origin_val = f", '{origin}'" if kind == "transactions" else ""
