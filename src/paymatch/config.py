@@ -30,6 +30,11 @@ class MatchRules(_Strict):
         default_factory=list,
         description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number",
     )
+    max_time_gap_minutes: int = Field(
+        1440, ge=0,
+        description="a payment booked by the channel more than this many minutes before or after the order's paid "
+                    "time is time_mismatch (an order number reused, a stale payment); 0 turns the check off",
+    )
     compare_merchant: bool = Field(
         True,
         description="an order paid into another merchant number than the order names is merchant_mismatch "

@@ -6,7 +6,8 @@ Alipay, Huabei (settled through Alipay), UnionPay, stored-value balance and poin
 Each store has a WeChat and an Alipay merchant number (several stores share a UnionPay one).
 Defects are injected at a few ‰ each: missing channel payment, missing order, amount off by a few
 fen to a few yuan, order unpaid but paid on the channel, double payment (some on two channels),
-the same bill row listed twice, wrong channel, a payment credited to another store's merchant number,
+the same bill row listed twice, wrong channel, a payment credited to another store's merchant number, an
+order whose times are two days before its payment (a reused order number),
 missing/extra/wrong refunds, late orders whose
 payment is on the next day's bill. Fees (0.6 %/0.5 %/0.8 %, half-up to the fen) and coupons
 (WeChat 代金券 lowering the settlement amount) are realistic and are not breaks.
@@ -36,6 +37,7 @@ DEFECTS = {
     "duplicate_record": (130, 150),
     "channel_mismatch": (150, 170),
     "merchant_mismatch": (170, 185),
+    "time_mismatch": (185, 195),
 }
 REFUND_DEFECTS = {"refund_order_only": (0, 300), "refund_amount_mismatch": (300, 600), "refund_channel_only": (600, 900)}
 
@@ -151,8 +153,10 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
            WHEN order_no IN (SELECT order_no FROM rf WHERE refund_status = 'success' AND rdefect_kind IS DISTINCT FROM 'refund_channel_only')
              THEN CASE WHEN order_no IN (SELECT order_no FROM rf WHERE refund_fen = amount_fen) THEN 'refunded' ELSE 'partially_refunded' END
            ELSE base_status END AS status,
-      created_l2 AS created_at,
-      CASE WHEN base_status = 'paid' AND defect_kind IS DISTINCT FROM 'status_mismatch' THEN paid_local END AS paid_at,
+      -- time_mismatch: the ERP's order carries times two days before the channel's payment (a reused number)
+      created_l2 - CASE WHEN defect_kind = 'time_mismatch' THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END AS created_at,
+      CASE WHEN base_status = 'paid' AND defect_kind IS DISTINCT FROM 'status_mismatch' THEN paid_local
+           - CASE WHEN defect_kind = 'time_mismatch' THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END END AS paid_at,
       'M' || lpad((hash(i, 'member') % 200000)::VARCHAR, 7, '0') AS member_id,
       CASE WHEN ulvl < 0.6 THEN 'regular' WHEN ulvl < 0.85 THEN 'silver' WHEN ulvl < 0.97 THEN 'gold' ELSE 'diamond' END AS member_level,
       CASE WHEN method = 'huabei' THEN [0, 3, 6, 12][1 + CAST(ulvl * 4 AS INTEGER) % 4] ELSE 0 END AS instalments

@@ -75,6 +75,12 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'merchant_mismatch' THEN 'order of merchant ' || coalesce(merchant_id, '?') || ' but the channel credited merchant '
        || coalesce(detail, '?') || ' (收款商户号不符)' || CASE WHEN difference_fen <> 0 THEN '; the amounts differ too: channel '
        || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')' ELSE '' END
+  WHEN 'time_mismatch' THEN 'channel booked the payment ' || coalesce(strftime(timezone('UTC', try_strptime(detail,
+       '%Y-%m-%d %H:%M:%S')::TIMESTAMP), '%Y-%m-%d %H:%M:%S'), '?') || ' but the order was paid '
+       || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai; '
+       || coalesce(CASE WHEN try_strptime(detail, '%Y-%m-%d %H:%M:%S') > occurred_at THEN '+' ELSE '' END
+          || round((epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at)) / 3600.0, 1)::VARCHAR
+          || ' h', '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'

@@ -54,6 +54,7 @@ def params_for(config: Config, last_day: dt.date) -> MatchParams:
         settle_channel=dict(config.methods.settle_channel),
         key_scope=tuple(config.match.key_scope),
         compare_merchant=config.match.compare_merchant,
+        max_time_gap=dt.timedelta(minutes=config.match.max_time_gap_minutes) if config.match.max_time_gap_minutes else None,
     )
 
 

@@ -79,6 +79,7 @@ class OutcomeKind(StrEnum):
     DUPLICATE_REFUND = "duplicate_refund"
     CHANNEL_MISMATCH = "channel_mismatch"
     MERCHANT_MISMATCH = "merchant_mismatch"
+    TIME_MISMATCH = "time_mismatch"
     REFUND_ORDER_MISMATCH = "refund_order_mismatch"
     UNCONFIRMED = "unconfirmed"
 
@@ -104,6 +105,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "duplicate_refund": "重复退款",
     "channel_mismatch": "渠道不符",
     "merchant_mismatch": "收款商户号不符",
+    "time_mismatch": "时间不符",
     "refund_order_mismatch": "退款订单不符",
     "unconfirmed": "待账单确认(仅实时通知)",
     "instalment_matched": "分期已对平",

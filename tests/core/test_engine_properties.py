@@ -60,7 +60,7 @@ def test_input_order_does_not_matter(day, rnd):
 
 
 DEFECTS = ["order_only", "channel_only", "amount_mismatch", "status_mismatch", "duplicate_payment",
-           "channel_mismatch", "merchant_mismatch", "refund_order_only", "refund_channel_only", "refund_amount_mismatch",
+           "channel_mismatch", "merchant_mismatch", "time_mismatch", "refund_order_only", "refund_channel_only", "refund_amount_mismatch",
            "duplicate_record", "pending_cross_day", "unconfirmed"]
 
 
@@ -85,6 +85,10 @@ def _inject(kind, orders, refunds, txs, rnd):
         txs.append(dict(pay, channel_tx_id=pay["channel_tx_id"] + "-2"))
     elif kind == "channel_mismatch":
         pay["channel"] = "alipay" if o["channel"] == "wechat" else "wechat"
+    elif kind == "time_mismatch":  # a payment booked days before the order: its number was used before
+        import datetime as dt
+
+        pay["occurred_at"] = o["paid_at"] - dt.timedelta(days=rnd.choice([2, 9]), minutes=rnd.randrange(60))
     elif kind == "merchant_mismatch":
         pay["merchant_id"] = o["merchant_id"] + "-other"
         if not any(t["channel"] == pay["channel"] and t["merchant_id"] == o["merchant_id"] for t in txs):

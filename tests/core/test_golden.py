@@ -90,3 +90,35 @@ def test_merchant_mismatch_reason_and_switch(tmp_path):
     assert CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path / "b")]).exit_code == 0
     kinds = {r["outcome_id"]: r["kind"] for r in _read(tmp_path / "b" / "outcomes.csv")}
     assert kinds["P-M002"] == "matched" and kinds["P-M007"] == "amount_mismatch"
+
+
+def test_time_mismatch_gap_is_configuration(tmp_path):
+    """A payment booked more than a day from the order's paid time is time_mismatch; the gap is a rule
+    (0 turns the check off); an order without a paid time is not compared."""
+    (tmp_path / "o.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "T1,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:02+08:00\n"
+        "T2,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:02+08:00\n"
+        "T3,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:02+08:00\n"
+        "T4,S1,M1,wechat,10.00,paid,2026-11-17T10:00:00+08:00,\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
+        "wechat,M1,X1,T1,payment,10.00,success,2026-11-20T10:00:03+08:00,2026-11-20\n"
+        "wechat,M1,X2,T2,payment,10.00,success,2026-11-17T09:00:00+08:00,2026-11-17\n"
+        "wechat,M1,X3,T3,payment,10.00,success,2026-11-21T10:00:03+08:00,2026-11-21\n"
+        "wechat,M1,X4,T4,payment,10.00,success,2026-11-20T10:00:03+08:00,2026-11-20\n", encoding="utf-8")
+    args = ["reconcile", "--orders", str(tmp_path / "o.csv"), "--transactions", str(tmp_path / "t.csv")]
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")]).exit_code == 0
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "a" / "outcomes.csv")}
+    assert {k: r["kind"] for k, r in got.items()} == {"P-T1": "matched", "P-T2": "time_mismatch",
+                                                      "P-T3": "time_mismatch", "P-T4": "matched"}
+    assert got["P-T2"]["reason"].startswith("channel booked the payment 2026-11-17 09:00:00 but the order was paid "
+                                            "2026-11-20 10:00:02 (Asia/Shanghai; -73.0 h)")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[match]\nmax_time_gap_minutes = 1500\n", encoding="utf-8")
+    assert CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path / "b")]).exit_code == 0
+    kinds = {r["outcome_id"]: r["kind"] for r in _read(tmp_path / "b" / "outcomes.csv")}
+    assert kinds == {"P-T1": "matched", "P-T2": "time_mismatch", "P-T3": "matched", "P-T4": "matched"}
+    cfg.write_text("[match]\nmax_time_gap_minutes = 0\n", encoding="utf-8")
+    assert CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path / "c")]).exit_code == 0
+    assert {r["kind"] for r in _read(tmp_path / "c" / "outcomes.csv")} == {"matched"}

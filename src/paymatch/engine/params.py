@@ -18,6 +18,8 @@ class MatchParams:
                   through a channel of their own name and are not checked for channel agreement.
     key_scope:    extra key columns besides order_no / refund_no (e.g. ('merchant_id',)).
     compare_merchant: an order and its channel payment naming different merchant numbers is merchant_mismatch.
+    max_time_gap: a payment the channel booked further than this from the order's paid time is time_mismatch
+                  (None: not checked).
     """
 
     window_end: dt.datetime
@@ -27,6 +29,7 @@ class MatchParams:
     settle_channel: dict[str, str] = field(default_factory=dict)
     key_scope: tuple[str, ...] = ()
     compare_merchant: bool = True
+    max_time_gap: dt.timedelta | None = dt.timedelta(days=1)
 
     def __post_init__(self) -> None:
         if self.window_end.tzinfo is None:

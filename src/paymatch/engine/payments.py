@@ -15,6 +15,8 @@ Kinds (first rule that applies wins):
                      the order's merchant_id is a number the channel's records use on that channel; off with
                      ``compare_merchant``)
   amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
+  time_mismatch      the channel booked the payment further than ``max_time_gap`` (default 24 h) from the
+                     order's paid time: an order number reused, a stale payment       (时间不符)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
   matched            all agree                                                   (已对平)
 """
@@ -89,8 +91,12 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
                       if p.compare_merchant else nw.lit(False))
     # Nearly every row is a clean match. Testing that first (exactly the rows no rule below catches) lets the
     # backend skip the other conditions for them: SQL CASE evaluates a WHEN only on the rows still undecided.
+    far = nw.lit(False)
+    if p.max_time_gap is not None:
+        gap, paid, booked = nw.lit(p.max_time_gap), nw.col("paid_at"), nw.col("c_occurred")
+        far = ((booked > paid + gap) | (booked < paid - gap)).fill_null(False)
     clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & ~other_merchant
-             & (diff.abs() <= p.tolerance_fen) & (nw.col("c_bill_rows") != 0))
+             & (diff.abs() <= p.tolerance_fen) & ~far & (nw.col("c_bill_rows") != 0))
     kind = case(
         [
             (clean, "matched"),
@@ -106,6 +112,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (wrong_channel, "channel_mismatch"),
             (other_merchant, "merchant_mismatch"),
             (diff.abs() > p.tolerance_fen, "amount_mismatch"),
+            (far, "time_mismatch"),
             (nw.col("c_bill_rows") == 0, "unconfirmed"),
         ],
         "matched",
@@ -120,6 +127,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
             # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
+            # time_mismatch: when the channel booked it (UTC, as every engine time)
+            (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
         ],
         None,
     )
