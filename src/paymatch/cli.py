@@ -165,7 +165,7 @@ def ingest(
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
-                r = ws.ingest_csv(kind, f, encoding=encoding, key_scope=scope if kind == "orders" else ())
+                r = ws.ingest_csv(kind, f, encoding=encoding, key_scope=scope if kind != "transactions" else ())
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:
             r = ws.store_bill(bill)

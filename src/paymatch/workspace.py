@@ -112,6 +112,8 @@ class Workspace:
             self.con.execute(f"SET threads={int(threads)}")
         for stmt in _ddl():
             self.con.execute(stmt)
+        # workspaces made before refunds had a merchant column (added last, so column order agrees)
+        self.con.execute("ALTER TABLE refunds ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
         from .outcomes_store import ensure_outcome_tables
 
         ensure_outcome_tables(self.con)
@@ -280,7 +282,9 @@ class Workspace:
         con.execute("BEGIN TRANSACTION")
         try:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
-                cond = " AND ".join(f"{_qual('t', k)} = {_qual('s', k)}" for k in key)
+                # a scope column may be empty (a file without merchant numbers): NULL is a value of the key there
+                cond = " AND ".join(f"{_qual('t', k)} {'IS NOT DISTINCT FROM' if k in key_scope else '='} "
+                                    f"{_qual('s', k)}" for k in key)
                 if kind != "transactions":
                     # orders and refunds: the latest export of an order number is the shop's word (statuses move on)
                     con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
