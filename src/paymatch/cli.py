@@ -153,6 +153,7 @@ def ingest(
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
 ) -> None:
     """Load files into a workspace (with provenance). Each file is all-or-nothing; the same file twice changes nothing."""
+    from .sources.mapping import mapped_input
     from .workspace import Workspace
 
     if not (orders or refunds or transactions or bills):
@@ -165,7 +166,9 @@ def ingest(
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
-                r = ws.ingest_csv(kind, f, encoding=encoding, key_scope=scope if kind != "transactions" else ())
+                with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
+                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind != "transactions" else (),
+                                      source=m.source, line_offset=m.line_offset)
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:
             r = ws.store_bill(bill)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .sources.specs import SPECS
 
 
 class _Strict(BaseModel):
@@ -94,6 +95,74 @@ class ReportRules(_Strict):
     lang: Literal["zh", "en"] = "zh"
 
 
+class InputMapping(_Strict):
+    """How a shop's ERP/mall export (CSV or .xlsx) of orders or refunds maps onto the canonical columns.
+
+    columns: canonical column -> the export's header name, or a list of alternative names (the first the
+             header has wins); names compare ignoring width, blanks and case. A canonical column not
+             listed is looked for under its own name.
+    values:  canonical column -> {export value -> canonical value}; wins over the built-in Chinese words
+             (已支付 -> paid, 微信支付 -> wechat, ...). An unknown status or a Chinese payment method
+             nobody mapped refuses the file.
+    header_line: 1-based line (sheet row) of the header; unset: the first of the first 50 lines that
+             holds every configured column.
+    delimiter: the CSV field separator. sheet: the .xlsx sheet (default: the first).
+    """
+
+    kind: ClassVar[str] = ""
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    header_line: int | None = Field(None, ge=1, le=1000)
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    sheet: str | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, v: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        _check_fields(cls.kind, v)
+        for name, header in v.items():
+            names = [header] if isinstance(header, str) else header
+            if not names or not all(n.strip() for n in names):
+                raise ValueError(f"column {name!r}: give the export's header name (or a list of names)")
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def _known_values(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        _check_fields(cls.kind, v)
+        for f in SPECS[cls.kind]:
+            bad = [t for t in v.get(f.name, {}).values() if f.values and t.strip().lower() not in f.values]
+            if bad:
+                raise ValueError(f"values.{f.name}: {bad[0]!r} is not one of {', '.join(f.values)}")
+        return v
+
+
+def _check_fields(kind: str, v: dict) -> None:
+    names = [f.name for f in SPECS[kind]]
+    unknown = [k for k in v if k not in names]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a canonical {kind} column ({', '.join(names)})")
+
+
+class OrdersInput(InputMapping):
+    """The orders export's mapping (``[inputs.orders]``)."""
+
+    kind: ClassVar[str] = "orders"
+
+
+class RefundsInput(InputMapping):
+    """The refunds export's mapping (``[inputs.refunds]``)."""
+
+    kind: ClassVar[str] = "refunds"
+
+
+class InputRules(_Strict):
+    """Column mappings for the shop's own exports; unset: canonical CSV (or .xlsx) only."""
+
+    orders: OrdersInput | None = None
+    refunds: RefundsInput | None = None
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -105,6 +174,7 @@ class Config(_Strict):
     report: ReportRules = Field(default_factory=ReportRules)
     anomalies: AnomalyRules = Field(default_factory=AnomalyRules)
     stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
+    inputs: InputRules = Field(default_factory=InputRules)
     # Sections validated by their owning modules when used (channel accounts, instalments, credit, alerts).
     channels: dict[str, Any] = Field(default_factory=dict)
     instalments: dict[str, Any] = Field(default_factory=dict)

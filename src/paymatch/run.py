@@ -24,6 +24,7 @@ from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
+from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
 
 Progress = Callable[[str], None]
@@ -83,9 +84,12 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
 
         def load(kind: str, path: Path, **kw) -> str:
             progress(f"loading {kind} {path}")
-            if staged:
-                return ws.stage_file(kind, path, encoding=encoding, drop=dropped[kind], **kw).table
-            return ws.ingest_csv(kind, path, encoding=encoding, **kw).batch_id
+            # an ERP export (config [inputs]) or an .xlsx is loaded as its canonical translation
+            with mapped_input(kind, path, config, encoding=encoding, keep_extra=not staged) as m:
+                if staged:
+                    return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], **kw).table
+                return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
+                                     **kw).batch_id
 
         o = load("orders", orders, key_scope=scope)
         r = [load("refunds", refunds, key_scope=scope)] if refunds is not None else []

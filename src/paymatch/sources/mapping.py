@@ -1,0 +1,362 @@
+"""Column mapping: a shop's own ERP/mall export of orders or refunds (CSV in UTF-8 or GBK, or .xlsx), read
+through ``[inputs.orders]`` / ``[inputs.refunds]`` of the config as canonical CSV.
+
+``mapped_input`` turns the user's file into what the canonical loader (``canonical.stage_csv`` via
+``Workspace.ingest_csv`` / ``stage_file``) reads: the file itself when it is canonical CSV already (its
+first line has the canonical columns, mapping or not), otherwise a canonical UTF-8 CSV translation in a
+temp file, written by one streaming DuckDB ``COPY`` (constant memory, any size) and removed afterwards.
+Rows keep their order and one record per record, so the translation's line n is the user's line
+``n + line_offset`` (title lines above the header); the loader stores that line and the user's file
+name as provenance. Problems the loader finds in a translation are rewritten to name the user's file,
+its line and the export's column name.
+
+What the translation does, and only in a mapped file: renames columns; maps values through the user's
+``values`` and then the built-in Chinese words (``SYNONYMS``); strips a currency sign (¥ ￥), a trailing
+元 and well-formed thousands separators off amounts (text edits only: the loader then parses the amount
+exactly, as integer fen); keeps the export's other columns (the workspace stores them in ``extra``).
+Times pass through (the loader reads ``2026/11/20 10:00`` and ``2026-11-20 10:00`` as Asia/Shanghai).
+A status no word maps, a payment method in Chinese no word maps, and an id Excel turned into a number
+(``2.02611E+17``) stop the ``COPY`` at the first one; the file is then read once more to list them all.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ..channels.profiles import header_key
+from ..errors import LoadError, Problem
+from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding
+from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
+                           temp_csv, utf8_text)
+from .specs import SPECS, Field
+
+#: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
+SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
+    "orders": {
+        "status": {"已支付": "paid", "支付成功": "paid", "已付款": "paid", "待支付": "unpaid", "未支付": "unpaid",
+                   "待付款": "unpaid", "未付款": "unpaid", "已关闭": "closed", "已取消": "closed", "交易关闭": "closed",
+                   "已退款": "refunded", "部分退款": "partially_refunded"},
+        "channel": {"微信": "wechat", "微信支付": "wechat", "支付宝": "alipay", "支付宝支付": "alipay", "花呗": "huabei",
+                    "蚂蚁花呗": "huabei", "银联": "unionpay", "银联支付": "unionpay", "云闪付": "unionpay",
+                    "余额": "balance", "余额支付": "balance", "储值": "balance", "储值卡": "balance", "积分": "points",
+                    "积分支付": "points", "京东白条": "baitiao", "白条": "baitiao"},
+    },
+    "refunds": {"status": {"退款成功": "success", "已退款": "success", "退款中": "processing", "处理中": "processing",
+                           "退款失败": "failed"}},
+}
+#: id columns an Excel re-save can turn into a rounded number
+_IDS = ("order_no", "refund_no", "merchant_id")
+_MARK = "_pm_unmapped_value"
+_FS, _RS = "\x1f", "\x1e"
+#: a yuan amount with a currency sign, a trailing 元 and/or thousands separators that are well formed
+_MONEY_RX = r"(?:[+-]?[¥￥]?|[¥￥][+-])\s*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?\s*元?"
+
+
+@dataclass
+class MappedInput:
+    """What to hand the canonical loader for one user file.
+
+    path: the file to load: the user's own, or a canonical translation in a temp file.
+    source: the user's file when ``path`` is a translation (None: ``path`` is the user's file).
+    line_offset: lines of ``source`` above the translation's header (``source`` line = translation line + this).
+    encoding: what to load ``path`` with (None: detect).
+    columns: canonical column → the export's column name, for messages.
+    """
+
+    path: Path
+    source: Path | None = None
+    line_offset: int = 0
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    temps: list[Path] = field(default_factory=list)
+
+    def rewrite(self, e: LoadError) -> LoadError:
+        """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
+        if self.source is None:
+            return e
+        off, names = self.line_offset, self.columns
+
+        def fix(p: Problem) -> Problem:
+            if p.file != str(self.path):
+                return p
+            msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) ([\d, ]+)", lambda m: (
+                f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
+                + ", ".join(str(int(n) + off) for n in m[2].split(", "))), p.message)
+            return Problem(str(self.source), None if p.line is None else p.line + off, names.get(p.field, p.field),
+                           p.value, msg)
+
+        return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)
+
+    def cleanup(self) -> None:
+        """Remove the temp files (the translation and any intermediate copy)."""
+        for t in self.temps:
+            t.unlink(missing_ok=True)
+
+
+@contextmanager
+def mapped_input(kind: str, path: str | Path, config, *, encoding: str | None = None,
+                 keep_extra: bool = True) -> Iterator[MappedInput]:
+    """The file to load for the user's ``path`` of ``kind`` under ``config`` (see ``prepare``); a ``LoadError``
+    raised inside the block is rewritten to name the user's file and lines; temp files are always removed.
+
+    Use: ``with mapped_input("orders", p, cfg) as m: ws.ingest_csv("orders", m.path, encoding=m.encoding,
+    source=m.source, line_offset=m.line_offset)``.
+    """
+    m = prepare(kind, path, config, encoding=encoding, keep_extra=keep_extra)
+    try:
+        yield m
+    except LoadError as e:
+        raise m.rewrite(e) from None
+    finally:
+        m.cleanup()
+
+
+def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None, keep_extra: bool = True) -> MappedInput:
+    """Make ``path`` loadable as canonical ``kind`` CSV. Canonical CSV, a kind without mappings
+    (transactions) and a missing file come back unchanged (the loader judges them); an .xlsx is read as
+    canonical when it has the canonical header and through the mapping otherwise; a CSV whose first line
+    is not canonical is translated through ``config.inputs.<kind>`` when configured.
+
+    ``keep_extra``: carry the export's other columns into the translation (a workspace stores them).
+    Raises ``LoadError`` naming the user's file for what the mapping cannot read.
+    """
+    path = Path(path)
+    mapping = getattr(config.inputs, kind, None) if kind in SYNONYMS and config is not None else None
+    if kind not in SYNONYMS or not path.is_file():
+        return MappedInput(path, encoding=encoding)
+    form = file_form(path)
+    if form == "csv" and mapping is None:
+        return MappedInput(path, encoding=encoding)
+    if form == "xls":
+        raise LoadError([Problem(str(path), None, None, None, "an Excel 97-2003 (.xls) workbook, not CSV or .xlsx")],
+                        hint="open it in Excel or WPS and save it as .xlsx (or as CSV UTF-8), then load that")
+    delim = mapping.delimiter if mapping is not None else ","
+    lines = max(HEAD_LINES, (mapping.header_line or 0) if mapping is not None else 0)
+    out = MappedInput(path, source=path, encoding="utf-8")
+    try:
+        if form == "xlsx":
+            sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines)
+            try:
+                plan = _resolve(kind, mapping, sheet.head, sheet.head, path)
+                raw = temp_csv("_pm_xlsx_")
+                out.temps.append(raw)
+                header = list(plan.cells)
+                while header and not header[-1].strip():  # Excel's used range often runs past the last column
+                    header.pop()
+                sheet.write_csv(raw, plan.line, [c.strip() for c in header])
+            finally:
+                sheet.close()
+            out.line_offset = plan.line - 1
+            if plan.canonical:
+                out.path = raw
+                return out
+            out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, path, out)
+            return out
+        enc = (encoding or _sniff_encoding(path)).lower()
+        head = csv_head(path, enc, lines)
+        plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], path)
+        if plan.canonical and plan.line == 1:
+            return MappedInput(path, encoding=encoding)
+        raw, copied = utf8_text(path, enc)
+        if copied:
+            out.temps.append(raw)
+        out.line_offset = plan.line - 1
+        if plan.canonical:  # canonical with title lines above: the same bytes without them
+            out.path = temp_csv("_pm_canon_")
+            out.temps.append(out.path)
+            copy_from_line(raw, out.path, plan.line)
+            return out
+        out.path, out.columns = _translate(kind, mapping, plan, raw, plan.line, len(plan.cells), delim, keep_extra,
+                                           path, out)
+        return out
+    except BaseException:
+        out.cleanup()
+        raise
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where the header is and what it holds: ``line`` (1-based), ``cells`` as written, ``found``
+    (canonical column → index of the export's column), ``canonical`` (read as canonical, no mapping)."""
+
+    line: int
+    cells: list[str]
+    found: dict[str, int]
+    canonical: bool
+
+
+def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[str]], source: Path) -> _Plan:
+    """Find the header row: the canonical one (first line, or for a mapped file or .xlsx any of the first
+    rows) or the one holding every mapped column (``header_line`` when configured)."""
+    required = {f.name for f in SPECS[kind] if f.required}
+
+    def canonical(cells: list[str]) -> bool:
+        return {c.strip() for c in cells} >= required
+
+    if comma_rows and canonical(comma_rows[0]):
+        return _Plan(1, comma_rows[0], {}, True)
+    if mapping is None:  # an .xlsx without a mapping: canonical or nothing
+        for n, cells in enumerate(comma_rows, 1):
+            if canonical(cells):
+                return _Plan(n, cells, {}, True)
+        raise LoadError([Problem(str(source), None, None, None,
+                                 f"no row among the first {len(rows)} has the canonical {kind} columns "
+                                 f"({', '.join(f.name for f in SPECS[kind] if f.required)})")],
+                        hint=f"name the export's columns under [inputs.{kind}.columns] in the config file "
+                             "(see config.example.toml)")
+    best: tuple[int, list[str], list[str]] | None = None
+    for n in [mapping.header_line] if mapping.header_line else range(1, len(rows) + 1):
+        cells = rows[n - 1] if n <= len(rows) else []
+        if not mapping.header_line and canonical(comma_rows[n - 1]):
+            return _Plan(n, comma_rows[n - 1], {}, True)
+        found, missing = _match(kind, mapping, cells)
+        if not missing:
+            return _Plan(n, cells, found, False)
+        if best is None or len(missing) < len(best[2]):
+            best = (n, cells, missing)
+    n, cells, missing = best or (1, [], ["(the file is empty)"])
+    where = f"line {n} (header_line)" if mapping.header_line else f"no line among the first {len(rows)} (closest: line {n})"
+    raise LoadError([Problem(str(source), n, None, None, f"{where} lacks the column(s) {'; '.join(missing)}; "
+                                                         f"it has: {cells_text(cells) or '(nothing)'}")],
+                    hint=f"fix [inputs.{kind}] columns (a list gives alternative names) or header_line in the config file")
+
+
+def _match(kind: str, mapping, cells: list[str]) -> tuple[dict[str, int], list[str]]:
+    keys: dict[str, int] = {}
+    for i, c in enumerate(cells):
+        keys.setdefault(header_key(c), i)
+    found, missing = {}, []
+    for f in SPECS[kind]:
+        conf = mapping.columns.get(f.name)
+        names = [conf] if isinstance(conf, str) else (conf or [f.name])
+        idx = next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
+        if idx is not None:
+            found[f.name] = idx
+        elif conf is not None or f.required:
+            missing.append(f"{' / '.join(names)} ({f.name}{'' if conf is not None else ', not configured'})")
+    return found, missing
+
+
+def _values(kind: str, mapping, f: Field) -> dict[str, str]:
+    """The value map of one column: built-in words, then the config's (keys compared trimmed, lower-case)."""
+    fold = bool(f.values) or f.fold_case
+    user = {k.strip().lower(): (v.strip().lower() if fold else v) for k, v in mapping.values.get(f.name, {}).items()}
+    return {**SYNONYMS[kind].get(f.name, {}), **user}
+
+
+def _bad(f: Field, col: str, key: str, known: dict[str, str]) -> str | None:
+    """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read."""
+    mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
+    if f.values:
+        allowed = ", ".join(_lit(v) for v in f.values)
+        return f"({key} <> '' AND {key} NOT IN ({allowed}){mapped})"
+    if f.name == "channel":  # a Chinese word no bill names: wechat, alipay… are what channels' records say
+        return f"(strlen({col}) <> length({col}){mapped})"
+    if f.name in _IDS:
+        return f"({col} ILIKE '%e+%' AND regexp_full_match(trim({col}), '[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'))"
+    return None
+
+
+def _why(kind: str, f: Field) -> str:
+    if f.values:
+        return f"not a known {f.name}: map it to one of {', '.join(f.values)} under [inputs.{kind}.values.{f.name}]"
+    if f.name == "channel":
+        return f"not a known payment method: map it under [inputs.{kind}.values.channel] (e.g. to wechat, alipay, cash)"
+    return "an id Excel turned into a rounded number (digits are lost): export the column as text"
+
+
+def _value(f: Field, col: str, key: str, known: dict[str, str]) -> str:
+    """SQL: the canonical text of ``f`` (mapped words, amounts without sign, separators and 元)."""
+    out = col
+    if f.kind == "money":
+        out = (f"CASE WHEN (strpos({col}, ',') > 0 OR strlen({col}) <> length({col})) AND "
+               f"regexp_full_match(trim({col}), {_lit(_MONEY_RX)}) "
+               f"THEN regexp_replace(trim({col}), '[,¥￥元\\s]', '', 'g') ELSE {col} END")
+    if known:
+        whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in known.items())
+        out = f"CASE {key} {whens} ELSE {out} END"
+    return out
+
+
+def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int, delim: str, keep_extra: bool,
+               source: Path, out: MappedInput) -> tuple[Path, dict[str, str]]:
+    """Write the canonical translation of ``raw`` (UTF-8 CSV; the header on line ``skip``) to a temp file."""
+    selects, checks, keys = [], [], {}
+    for f in SPECS[kind]:
+        i = plan.found.get(f.name)
+        if i is None:
+            continue
+        col, key = f"c{i}", f"_pm_k{i}"
+        known = _values(kind, mapping, f)
+        bad = _bad(f, col, key, known)
+        if known or f.values:
+            keys[key] = f"lower(trim({col})) AS {key}"
+        value = _value(f, col, key, known)
+        if bad:
+            value = f"CASE WHEN {bad} THEN error({_lit(_MARK)}) ELSE {value} END"
+            checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
+        selects.append(f"{value} AS {_q(f.name)}")
+    names = {f.name: plan.cells[i].strip() for f in SPECS[kind] if (i := plan.found.get(f.name)) is not None}
+    if keep_extra:
+        taken = {f.name for f in SPECS[kind]}
+        for j in range(width):
+            name = plan.cells[j].strip() if j < len(plan.cells) else ""
+            if j not in plan.found.values() and name and name not in taken:
+                taken.add(name)
+                selects.append(f"c{j} AS {_q(name)}")
+    cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width))
+    src = (f"(SELECT *{''.join(', ' + k for k in keys.values())} FROM read_csv({_lit(str(raw))}, header=false, "
+           f"skip={skip}, columns={{{cols}}}, delim={_lit(delim)}, quote='\"', escape='\"', strict_mode=true, "
+           f"null_padding=false, auto_detect=false))")
+    dst = temp_csv("_pm_mapped_")
+    out.temps.append(dst)
+    spill = tempfile.mkdtemp(prefix="_pm_spill_")
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET temp_directory={_lit(spill)}")
+        con.execute("SET memory_limit='1GB'")
+        con.execute(f"COPY (SELECT {', '.join(selects)} FROM {src}) TO {_lit(str(dst))} (HEADER true, DELIMITER ',')")
+    except duckdb.Error as e:
+        if _MARK in str(e):
+            raise _unmapped(con, kind, checks, src, plan.line, names, source) from None
+        problems, total = structure_problems(raw, source, skip, width, delim)
+        if not total:
+            problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
+        raise LoadError(problems, total=total, hint="the file is not a well-formed CSV (check quoting, column count "
+                                                    "and delimiter); nothing from this file was stored") from None
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    return dst, names
+
+
+def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, header_line: int, names: dict[str, str],
+              source: Path) -> LoadError:
+    """Every value the mapping cannot read (up to ``MAX_PROBLEMS``, with the total), read again in file order."""
+    con.execute("SET preserve_insertion_order=true")
+    con.execute(f"CREATE TEMP TABLE _pm_unmapped AS SELECT concat_ws({_lit(_RS)}, {', '.join(c for _, c in checks)}) "
+                f"AS e FROM {src}")
+    where = "FROM _pm_unmapped WHERE e <> ''"
+    total = con.execute(f"SELECT sum(len(string_split(e, {_lit(_RS)}))) {where}").fetchall()[0][0]
+    rows = con.execute(f"SELECT rowid, e {where} ORDER BY rowid LIMIT {MAX_PROBLEMS}").fetchall()
+    by_name = {f.name: f for f, _ in checks}
+    problems: list[Problem] = []
+    first = None
+    for rowid, e in rows:
+        for item in e.split(_RS):
+            name, value = item.split(_FS, 1)
+            first = first or (name, value)
+            problems.append(Problem(str(source), header_line + 1 + rowid, names[name], value, _why(kind, by_name[name])))
+    name, value = first
+    example = (f'e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…"' if name not in _IDS
+               else "save the export with the id columns as text")
+    return LoadError(problems[:MAX_PROBLEMS], total=max(total, len(problems)),
+                     hint=f"map these values in the config file ({example}); nothing from this file was stored")
