@@ -244,6 +244,10 @@ def test_header_not_found_and_config_errors(tmp_path, cfg):
     assert res.exit_code == 2
     out = " ".join(res.output.split())
     assert "lacks the column(s) 订单状态 (status)" in out and "[inputs.orders]" in out
+    xls = tmp_path / "orders.xlsx"
+    xls.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))  # an Excel 97-2003 workbook's signature
+    res = _reconcile(tmp_path / "out", xls, BASIC / "refunds.csv", "--config", str(cfg))
+    assert res.exit_code == 2 and "(.xls) workbook" in " ".join(res.output.split())
     cfg.write_text('[inputs.orders.values.status]\n"已完成" = "done"\n[inputs.orders.columns]\nshop = "门店"\n',
                    encoding="utf-8")
     res = _reconcile(tmp_path / "out", orders, BASIC / "refunds.csv", "--config", str(cfg))

@@ -212,6 +212,8 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
                                  f"({', '.join(f.name for f in SPECS[kind] if f.required)})")],
                         hint=f"name the export's columns under [inputs.{kind}.columns] in the config file "
                              "(see config.example.toml)")
+    if not any(rows):
+        raise LoadError([Problem(str(source), 1, None, None, "file is empty (no header line)")])
     best: tuple[int, list[str], list[str]] | None = None
     for n in [mapping.header_line] if mapping.header_line else range(1, len(rows) + 1):
         cells = rows[n - 1] if n <= len(rows) else []
@@ -222,7 +224,7 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
             return _Plan(n, cells, found, False)
         if best is None or len(missing) < len(best[2]):
             best = (n, cells, missing)
-    n, cells, missing = best or (1, [], ["(the file is empty)"])
+    n, cells, missing = best
     where = f"line {n} (header_line)" if mapping.header_line else f"no line among the first {len(rows)} (closest: line {n})"
     raise LoadError([Problem(str(source), n, None, None, f"{where} lacks the column(s) {'; '.join(missing)}; "
                                                          f"it has: {cells_text(cells) or '(nothing)'}")],
