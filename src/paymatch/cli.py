@@ -61,7 +61,7 @@ def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str
 @app.command()
 @_errors
 def reconcile(
-    orders: Annotated[Optional[Path], typer.Option(help="shop orders CSV (canonical columns)", dir_okay=False)] = None,
+    orders: Annotated[Optional[Path], typer.Option(help="shop orders: canonical CSV, or an ERP export (CSV/.xlsx) mapped in the config's [inputs.orders]", dir_okay=False)] = None,
     refunds: Annotated[Optional[Path], typer.Option(help="shop refunds CSV", dir_okay=False)] = None,
     transactions: Annotated[Optional[list[Path]], typer.Option(help="channel transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="folder/file of channel bills as delivered (repeatable)")] = None,
@@ -168,7 +168,7 @@ def ingest(
             for f in files or []:
                 with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
                     r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind != "transactions" else (),
-                                      source=m.source, line_offset=m.line_offset)
+                                      source=m.source, line_offset=m.line_offset, variant=m.variant)
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:
             r = ws.store_bill(bill)

@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -107,6 +108,9 @@ class Workspace:
         limit = memory_limit or os.environ.get("PAYMATCH_MEMORY_LIMIT", "3500MB")
         self.con.execute(f"SET memory_limit='{limit}'")
         self._spill = tempfile.mkdtemp(prefix="_pm_spill_")
+        # removed by close(), or when the workspace is garbage-collected or the interpreter exits: a caller
+        # that never closes (a script, a test) must not leave a folder in the temp directory per workspace
+        self._remove_spill = weakref.finalize(self, shutil.rmtree, self._spill, True)
         self.con.execute(f"SET temp_directory='{self._spill}'")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
@@ -121,7 +125,7 @@ class Workspace:
     def close(self) -> None:
         """Close the connection (the file stays) and remove the spill directory."""
         self.con.close()
-        shutil.rmtree(self._spill, ignore_errors=True)
+        self._remove_spill()
 
     def __enter__(self) -> "Workspace":
         return self
@@ -137,13 +141,15 @@ class Workspace:
 
     def ingest_csv(self, kind: str, path: str | Path, *, encoding: str | None = None,
                    key_scope: tuple[str, ...] = (), source: str | Path | None = None,
-                   line_offset: int = 0) -> IngestResult:
+                   line_offset: int = 0, variant: str | None = None) -> IngestResult:
         """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent.
 
         ``source``: the file the user gave when ``path`` is a canonical translation of it (an ERP export
         read through a column mapping): its hash makes the batch id and its name the rows' provenance.
         ``line_offset``: how many lines ``source`` has above the translation's (title lines), so
         ``src_line`` names the line of ``source``.
+        ``variant``: what else decided the translation (its column mapping): part of the batch id, so the same
+        export loaded under a corrected mapping is loaded again (its rows replace the earlier ones).
         """
         if kind not in _TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
@@ -167,7 +173,8 @@ class Workspace:
             raise LoadError([Problem(str(source or path), None, None, None, f"file cannot be read ({e.strerror or e})")])
         if source is not None:
             staged = replace(staged, path=str(source))
-        batch_id = f"{kind}:{digest['h'][:20]}"
+        h = digest["h"] if variant is None else hashlib.sha256(f"{digest['h']}:{variant}".encode()).hexdigest()
+        batch_id = f"{kind}:{h[:20]}"
         if self.batch_exists(batch_id):
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
             return IngestResult(batch_id, kind, str(source or path), 0, True)

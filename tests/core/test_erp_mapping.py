@@ -201,6 +201,24 @@ def test_workspace_ingest_provenance_and_idempotence(tmp_path, cfg, own_tmp):
     assert "13 rows" in res.output
     res = runner.invoke(app, args)
     assert res.exit_code == 0 and "already loaded, unchanged" in res.output
+    # the same export under a corrected mapping is loaded again: its rows replace the earlier ones
+    first = rows[1][5]
+    with Workspace(w) as ws:
+        closed = ws.con.execute("SELECT count(*) FILTER (WHERE status = 'closed') FROM orders").fetchone()[0]
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(CONFIG + f'[inputs.orders.values.status]\n"{first}" = "closed"\n', encoding="utf-8")
+    res = runner.invoke(app, [*args[:-1], str(fixed)])
+    assert res.exit_code == 0 and "13 rows" in res.output, res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'closed') FROM orders").fetchone() == (
+            13, closed + sum(1 for r in rows[1:] if r[5] == first))
+    res = runner.invoke(app, args)  # and back under the first mapping: a batch stored before, unchanged
+    assert res.exit_code == 0 and "already loaded, unchanged" in res.output
+    with Workspace(w) as ws:
+        ws.con.execute("DELETE FROM orders")
+        ws.con.execute("DELETE FROM batches")
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0 and "13 rows" in res.output
     with Workspace(w) as ws:
         got = ws.con.execute("SELECT order_no, channel, status, amount_fen, src_file, src_line, extra, "
                              "strftime(paid_at, '%Y-%m-%d %H:%M:%S') FROM orders ORDER BY order_no").fetchall()

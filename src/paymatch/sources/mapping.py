@@ -69,6 +69,8 @@ class MappedInput:
     line_offset: lines of ``source`` above the translation's header (``source`` line = translation line + this).
     encoding: what to load ``path`` with (None: detect).
     columns: canonical column → the export's column name, for messages.
+    variant: what besides the user's file decided the translation (the mapping, as JSON; None: nothing), so a
+             workspace loads an export again once its mapping changed.
     """
 
     path: Path
@@ -77,6 +79,7 @@ class MappedInput:
     encoding: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     temps: list[Path] = field(default_factory=list)
+    variant: str | None = None
 
     def rewrite(self, e: LoadError) -> LoadError:
         """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
@@ -140,7 +143,8 @@ def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None,
                         hint="open it in Excel or WPS and save it as .xlsx (or as CSV UTF-8), then load that")
     delim = mapping.delimiter if mapping is not None else ","
     lines = max(HEAD_LINES, (mapping.header_line or 0) if mapping is not None else 0)
-    out = MappedInput(path, source=path, encoding="utf-8")
+    out = MappedInput(path, source=path, encoding="utf-8",
+                      variant=mapping.model_dump_json() if mapping is not None else None)
     try:
         if form == "xlsx":
             sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines)
