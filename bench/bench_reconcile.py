@@ -13,9 +13,10 @@ and the peak RSS of that process (ru_maxrss).
   floor_wide (information, not the target's reference): the floor writing the 23 columns paymatch writes
   floor_min (information): the floor writing the 14 columns the issue names as outcomes.csv's minimum
 
-Results: see bench/RESULTS.md (10M × 10M on 2 cores, latest code, fastest of 2–3 runs: floor 4.1–4.5 s,
+Results: see bench/RESULTS.md (10M × 10M on 2 cores; on a quiet day, fastest of 2–3 runs: floor 4.1–4.5 s,
 paymatch 14.1–15.5 s at 3.7 GB peak RSS, pandas 81.8–89.7 s at 12.2 GB, floor writing the same 23 columns
-8.8–10.0 s; with --long-ids paymatch 18.9–22.4 s, pandas 88–89 s; 2026-11-25 paymatch was 88.2 s).
+8.8–10.0 s; with --long-ids paymatch 18.9–22.4 s, pandas 88–89 s; 2026-11-25 paymatch was 88.2 s; on the slow
+2026-12-02 runs X/Y: floor 5.7 s, paymatch 22.7 s, pandas 136.6 s; --long-ids paymatch 33.0 s, pandas 141.4 s).
 The paymatch line also gives its time per stage (from the run's progress messages).
 """
 
