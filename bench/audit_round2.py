@@ -362,8 +362,8 @@ SCOPE_WANT = {
     "P-1600000001/A1003": ("matched", "1600000001", "S001"), "P-1600000002/A1003": ("matched", "1600000002", "S002"),
     "P-1600000001/A1004": ("matched", "1600000001", "S001"),
     "P-1600000002/A1004": ("pending_cross_day", "1600000002", "S002"),
-    "R-1600000002/RF1": ("refund_matched", "1600000002", "S002"),   # the channel refund came from 1600000002 (T5)
-    "R-1600000001/RF2": ("refund_matched", "1600000001", "S001"),
+    "R-RF1": ("refund_matched", "1600000002", "S002"),   # the channel refund came from 1600000002 (T5, its order)
+    "R-RF2": ("refund_matched", "1600000001", "S001"),
 }
 
 

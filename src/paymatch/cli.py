@@ -167,7 +167,7 @@ def ingest(
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
                 with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
-                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind != "transactions" else (),
+                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind == "orders" else (),
                                       source=m.source, line_offset=m.line_offset, variant=m.variant)
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:

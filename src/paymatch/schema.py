@@ -129,9 +129,7 @@ ORDER_COLUMNS = [
     "order_no", "store_id", "merchant_id", "channel", "amount_fen", "status",
     "created_at", "paid_at", "member_id", "member_level", "instalments",
 ]
-# merchant_id (optional in the file): the merchant number the refund was made from; it matters only under
-# [match] key_scope = ["merchant_id"], where refund numbers may repeat across merchant numbers
-REFUND_COLUMNS = ["refund_no", "order_no", "amount_fen", "created_at", "status", "merchant_id"]
+REFUND_COLUMNS = ["refund_no", "order_no", "amount_fen", "created_at", "status"]
 TRANSACTION_COLUMNS = [
     "channel", "merchant_id", "channel_tx_id", "order_no", "type", "refund_no",
     "channel_refund_id", "amount_fen", "fee_fen", "settle_amount_fen", "status",

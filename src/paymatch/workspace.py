@@ -116,8 +116,6 @@ class Workspace:
             self.con.execute(f"SET threads={int(threads)}")
         for stmt in _ddl():
             self.con.execute(stmt)
-        # workspaces made before refunds had a merchant column (added last, so column order agrees)
-        self.con.execute("ALTER TABLE refunds ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
         from .outcomes_store import ensure_outcome_tables
 
         ensure_outcome_tables(self.con)
@@ -289,7 +287,8 @@ class Workspace:
         con.execute("BEGIN TRANSACTION")
         try:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
-                # a scope column may be empty (a file without merchant numbers): NULL is a value of the key there
+                # a scope column may be empty (an orders file without merchant numbers): NULL is a value of the key
+                # there, or a re-export would be stored beside the rows it replaces
                 cond = " AND ".join(f"{_qual('t', k)} {'IS NOT DISTINCT FROM' if k in key_scope else '='} "
                                     f"{_qual('s', k)}" for k in key)
                 if kind != "transactions":

@@ -19,7 +19,7 @@ ORDER_T = pa.schema([("order_no", pa.string()), ("store_id", pa.string()), ("mer
                      ("created_at", pa.timestamp("us")), ("paid_at", pa.timestamp("us")),
                      ("member_id", pa.string()), ("member_level", pa.string()), ("instalments", pa.int32())])
 REFUND_T = pa.schema([("refund_no", pa.string()), ("order_no", pa.string()), ("amount_fen", pa.int64()),
-                      ("created_at", pa.timestamp("us")), ("status", pa.string()), ("merchant_id", pa.string())])
+                      ("created_at", pa.timestamp("us")), ("status", pa.string())])
 TX_T = pa.schema([("channel", pa.string()), ("merchant_id", pa.string()), ("channel_tx_id", pa.string()),
                   ("order_no", pa.string()), ("type", pa.string()), ("refund_no", pa.string()),
                   ("channel_refund_id", pa.string()), ("amount_fen", pa.int64()), ("fee_fen", pa.int64()),

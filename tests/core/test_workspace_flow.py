@@ -102,24 +102,3 @@ def test_month_report_counts_each_order_once(demo_small, tmp_path):
         total = rep.table("summary").arrow().to_pylist()[-1]
         n, fen = ws.con.execute("SELECT count(*), sum(amount_fen) FROM orders").fetchall()[0]
     assert (total["orders_count"], total["orders_fen"]) == (n, fen)
-
-
-def test_workspace_made_before_refunds_had_a_merchant_column(tmp_path):
-    """An older workspace's refunds table gains the merchant_id column when opened; its rows stay."""
-    import duckdb
-
-    from paymatch.workspace import Workspace
-
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE refunds (refund_no VARCHAR, order_no VARCHAR, amount_fen BIGINT, created_at TIMESTAMPTZ, "
-                "status VARCHAR, extra VARCHAR, src_file VARCHAR, src_line BIGINT, batch_id VARCHAR)")
-    con.execute("INSERT INTO refunds VALUES ('R0', 'O0', 100, now(), 'success', NULL, 'old.csv', 2, 'refunds:old')")
-    con.close()
-    refunds = tmp_path / "r.csv"
-    refunds.write_text("refund_no,order_no,amount,created_at,status,merchant_id\n"
-                       "R1,O1,1.00,2026-11-20T10:00:00+08:00,success,1600000001\n", encoding="utf-8")
-    with Workspace(path) as ws:
-        ws.ingest_csv("refunds", refunds)
-        rows = ws.con.execute("SELECT refund_no, merchant_id FROM refunds ORDER BY refund_no").fetchall()
-    assert rows == [("R0", None), ("R1", "1600000001")]

@@ -15,11 +15,6 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
 
 A channel refund without the shop's refund number is paired with the shop refund of the same order and
 amount when that is unambiguous (``_named_by_order_and_amount``; detail ``by_order_amount``).
-
-Under ``key_scope`` (merchant numbers) the key is merchant number + refund_no, so two merchant numbers may
-use the same refund number. A channel record's merchant is its own; a shop refund's is its ``merchant_id``
-column, else the one merchant number the channel's records of that refund number name, else the one
-merchant number of its order number (``_shop_merchant``). Refund numbers unique shop-wide pair as before.
 """
 
 from __future__ import annotations
@@ -41,13 +36,9 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     chan = _named_by_order_and_amount(ops.persist(txs.filter(nw.col("type") == "refund")), refunds)
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    named = nw.col("refund_no")
-    if p.key_scope:
-        refunds = _shop_merchant(refunds, chan, order_dims)
-        named = _scoped("merchant_id")
-    side = aggregate(chan, nw.coalesce(named, fallback), rid, ("order_no", "refund_no", "_pm_inferred"), ops)
-    r = refunds.with_columns(_pm_key=_scoped("_pm_r_merchant") if p.key_scope else nw.col("refund_no"),
-                             _pm_has_o=nw.lit(True))
+    side = aggregate(chan, nw.coalesce(nw.col("refund_no"), fallback), rid, ("order_no", "refund_no", "_pm_inferred"),
+                     ops)
+    r = refunds.with_columns(_pm_key=nw.col("refund_no"), _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
         _pm_has_o=nw.col("_pm_has_o").fill_null(False),
@@ -59,7 +50,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         # number its channel record carries; without one (or without that order), one attribution per
         # order number (never two rows).
         exact = _dims(order_dims, "_x").rename({"_pm_merchant_x": "_pm_c_merchant"})
-        j = j.with_columns(_pm_c_merchant=nw.coalesce(nw.col("c_merchant"), nw.col("_pm_r_merchant"))).join(
+        j = j.with_columns(_pm_c_merchant=nw.col("c_merchant")).join(
             exact, on=["_pm_order_no", "_pm_c_merchant"], how="left")
         order_dims = order_dims.group_by("order_no").agg(
             nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min())
@@ -72,27 +63,6 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
             _pm_method=nw.when(found).then(nw.col("_pm_method_x")).otherwise(nw.col("_pm_method")),
         )
     return finish(side.complete(j), _classify(p))
-
-
-def _scoped(merchant: str) -> nw.Expr:
-    """The refund key under key_scope: merchant number/refund_no, or refund_no alone when no merchant is known."""
-    return nw.coalesce(nw.concat_str([nw.col(merchant), nw.lit("/"), nw.col("refund_no")]), nw.col("refund_no"))
-
-
-def _shop_merchant(refunds: nw.LazyFrame, chan: nw.LazyFrame, order_dims: nw.LazyFrame) -> nw.LazyFrame:
-    """Shop refunds with ``_pm_r_merchant``: the merchant number each was made from (see the module docstring);
-    NULL when neither its own column, the channel's records of its number nor its order number tell one."""
-    def one(frame: nw.LazyFrame, by: str, name: str) -> nw.LazyFrame:
-        g = frame.filter(~nw.col("merchant_id").is_null()).group_by(by).agg(
-            nw.col("merchant_id").min().alias(name), nw.col("merchant_id").max().alias("_pm_hi"))
-        return g.filter(nw.col(name) == nw.col("_pm_hi")).select(by, name)
-
-    by_record = one(chan.filter(~nw.col("refund_no").is_null()), "refund_no", "_pm_m_record")
-    by_order = one(order_dims, "order_no", "_pm_m_order")
-    return (refunds.join(by_record, on="refund_no", how="left").join(by_order, on="order_no", how="left")
-            .with_columns(_pm_r_merchant=nw.coalesce(nw.col("merchant_id"), nw.col("_pm_m_record"),
-                                                     nw.col("_pm_m_order")))
-            .drop("_pm_m_record", "_pm_m_order"))
 
 
 def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:

@@ -64,9 +64,6 @@ REFUNDS = (
     Field("amount", "amount_fen", "money", nonempty=True),
     Field("created_at", "created_at", "time", required=False),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in RefundStatus)),
-    # the merchant number the refund was made from (optional): under key_scope = ["merchant_id"] refund
-    # numbers need be unique only per merchant number when the file names it
-    Field("merchant_id", "merchant_id", required=False),
 )
 
 TRANSACTIONS = (
