@@ -48,6 +48,14 @@ def _signed(col: str) -> str:
     return f"(CASE WHEN {col} > 0 THEN '+' ELSE '' END || {_y(col)})"
 
 
+def _gap(seconds: str) -> str:
+    """SQL: a signed number of seconds as '+1 h 0 min 1 s' (the time_mismatch reason: exact, so a gap just over
+    the limit never reads as the limit itself)."""
+    a = f"abs({seconds})"
+    return (f"(CASE WHEN {seconds} >= 0 THEN '+' ELSE '-' END || ({a} // 3600)::VARCHAR || ' h ' "
+            f"|| (({a} % 3600) // 60)::VARCHAR || ' min ' || ({a} % 60)::VARCHAR || ' s')")
+
+
 REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
        ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
@@ -73,14 +81,13 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        THEN 'order paid by internal method ' || order_channel || ' but channel ' || channel || ' has a payment'
        ELSE 'order method ' || order_channel || ' but paid through ' || channel END
   WHEN 'merchant_mismatch' THEN 'order of merchant ' || coalesce(merchant_id, '?') || ' but the channel credited merchant '
-       || coalesce(detail, '?') || ' (收款商户号不符)' || CASE WHEN difference_fen <> 0 THEN '; the amounts differ too: channel '
-       || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')' ELSE '' END
+       || coalesce(detail, '?') || ' (收款商户号不符)' || CASE WHEN difference_fen <> 0 THEN '; amounts: channel '
+       || {_y('channel_amount_fen')} || ', order ' || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')' ELSE '' END
   WHEN 'time_mismatch' THEN 'channel booked the payment ' || coalesce(strftime(timezone('UTC', try_strptime(detail,
        '%Y-%m-%d %H:%M:%S')::TIMESTAMP), '%Y-%m-%d %H:%M:%S'), '?') || ' but the order was paid '
        || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai; '
-       || coalesce(CASE WHEN try_strptime(detail, '%Y-%m-%d %H:%M:%S') > occurred_at THEN '+' ELSE '' END
-          || round((epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at)) / 3600.0, 1)::VARCHAR
-          || ' h', '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
+       || coalesce({_gap("CAST(epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at) AS BIGINT)")},
+          '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'

@@ -46,7 +46,9 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
-    c_rank / c_status: best status; c_bill_rows: records that came from a bill or file (not a notification).
+    c_rank / c_status: best status; c_bill_rows: records that came from a bill or file (not a notification);
+    c_merchant / c_occurred: of the successful records when there are any (a failed attempt at another merchant
+    number or a closed attempt days before says nothing about where and when the payment was made), else of all.
     ``ops`` (``engine.ops``) finds the keys with several records and materialises them and their aggregate
     (small frames).
     """
@@ -82,10 +84,13 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     money = ["c_succ_amt", "c_total", "c_fee", "c_settle"]
     # materialised: an empty table lets DuckDB skip the semi join below altogether
     several = ops.persist(ops.repeated(base, "_pm_key"))
-    many = base.join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
+    succ_only = {"c_merchant": "merchant_id", "c_occurred": "occurred_at"}
+    many = base.with_columns(**{f"_pm_s{n}": nw.when(col("_pm_succ") == 1).then(col(c)) for n, c in succ_only.items()}
+                             ).join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
         *[a.alias(n) for n, _, a in spec],
+        *[col(f"_pm_s{n}").min().alias(f"_pm_s{n}") for n in succ_only],
         col("_pm_txid").max().alias("_pm_tx_last"), col("channel").max().alias("_pm_channel_last"),
-    )
+    ).with_columns(**{n: nw.coalesce(col(f"_pm_s{n}"), col(n)) for n in succ_only})
     many = ops.persist(many)  # small: read by the join and by ``complete``
     one = base.join(many.select("_pm_key"), on="_pm_key", how="anti").select(
         "_pm_key", *[v.alias(n) for n, v, _ in spec])
