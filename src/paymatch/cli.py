@@ -61,8 +61,8 @@ def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str
 @app.command()
 @_errors
 def reconcile(
-    orders: Annotated[Optional[Path], typer.Option(help="shop orders: canonical CSV, or an ERP export (CSV/.xlsx) mapped in the config's [inputs.orders]", dir_okay=False)] = None,
-    refunds: Annotated[Optional[Path], typer.Option(help="shop refunds CSV", dir_okay=False)] = None,
+    orders: Annotated[Optional[Path], typer.Option(help="shop orders: canonical CSV, or an ERP export (CSV/.xlsx) mapped in the config's inputs.orders section", dir_okay=False)] = None,
+    refunds: Annotated[Optional[Path], typer.Option(help="shop refunds: canonical CSV, or an ERP export (CSV/.xlsx) mapped in the config's inputs.refunds section", dir_okay=False)] = None,
     transactions: Annotated[Optional[list[Path]], typer.Option(help="channel transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="folder/file of channel bills as delivered (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="output folder for outcomes.csv and summary.json")] = None,
@@ -145,8 +145,8 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
 @_errors
 def ingest(
     workspace: Annotated[Path, typer.Option(help="DuckDB workspace file (created if absent)")],
-    orders: Annotated[Optional[list[Path]], typer.Option(help="orders CSV (repeatable)")] = None,
-    refunds: Annotated[Optional[list[Path]], typer.Option(help="refunds CSV (repeatable)")] = None,
+    orders: Annotated[Optional[list[Path]], typer.Option(help="orders: canonical CSV or a mapped ERP export, CSV/.xlsx (repeatable)")] = None,
+    refunds: Annotated[Optional[list[Path]], typer.Option(help="refunds: canonical CSV or a mapped ERP export, CSV/.xlsx (repeatable)")] = None,
     transactions: Annotated[Optional[list[Path]], typer.Option(help="canonical transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="channel bill files/folders as delivered (repeatable)")] = None,
     config: ConfigOpt = None,

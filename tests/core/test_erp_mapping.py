@@ -286,3 +286,20 @@ def test_example_config_inputs_block_is_valid():
     data = tomllib.loads(re.sub(r"^\s*#.*$", "", "\n".join(lines), flags=re.M))
     inputs = Config.model_validate(data).inputs
     assert inputs.orders.columns["amount"] == ["实付金额(元)", "实收金额"] and inputs.refunds.header_line == 2
+
+
+def test_export_in_two_encodings_is_refused_by_line(tmp_path, cfg, own_tmp):
+    """UTF-8 words first and GBK bytes further down: refused naming the first line that is not UTF-8, no traceback."""
+    rows = _erp_orders()
+    rows += [[f"F{i:05d}", *rows[1][1:]] for i in range(2_000)]  # past the 64 KiB the encoding is judged on
+    orders = _write_csv(tmp_path / "orders.csv", rows, ["订单导出"], encoding="utf-8")
+    data = orders.read_bytes()
+    assert len(data) > 1 << 16
+    last = data.rstrip(b"\r\n").rsplit(b"\r\n", 1)[1]
+    orders.write_bytes(data[:-len(last) - 2] + last.decode("utf-8").encode("gbk") + b"\r\n")
+    refunds = _write_csv(tmp_path / "refunds.csv", _erp_refunds(), [])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert f"{orders}:{len(rows) + 1}: not UTF-8 text (bytes" in out and "Traceback" not in out
+    assert list(own_tmp.iterdir()) == []

@@ -208,3 +208,15 @@ def test_ingest_of_a_missing_file_raises_only_the_load_error(tmp_path):
     finally:
         threading.excepthook = old
     assert seen == []  # the hashing thread raised nothing
+
+
+def test_gbk_whose_first_chinese_comes_after_the_sniffed_head_loads(tmp_path):
+    """A GBK export whose first non-ASCII text sits past the first 64 KiB is judged by that text, not taken for
+    UTF-8 (the head alone is ASCII either way)."""
+    rows = _rows(3_000)
+    rows[2_500] = rows[2_500].replace(",S1,", ",门店一,")
+    p = _write(tmp_path, (HEADER + "".join(rows)).encode("gbk"))
+    assert p.read_bytes()[:1 << 16].isascii()
+    for load in _loads(p):
+        staged = load()
+        assert staged.rows == 3_000

@@ -65,15 +65,24 @@ def _sniff_encoding(path: Path) -> str:
     """'utf-8' when the head decodes as UTF-8 (BOM allowed), 'gb18030' when it decodes as that.
 
     Neither: the file is rejected naming the first line the UTF-8 reading cannot decode. A NUL byte
-    (UTF-16 without a BOM, a binary file) is valid UTF-8 but never CSV text: rejected the same way."""
+    (UTF-16 without a BOM, a binary file) is valid UTF-8 but never CSV text: rejected the same way.
+    A head that is plain ASCII tells nothing: the text from the first non-ASCII byte on is judged instead
+    (an export whose Chinese words start after its first thousand rows is still GBK)."""
     head = _read_head(path)
-    if b"\x00" not in head:
+    late = None
+    if head.isascii() and b"\x00" not in head:
+        late = _first_non_ascii(path)
+        if late is None:
+            return "utf-8"
+    if b"\x00" not in (late or head):
         for enc in ("utf-8", "gb18030"):
             try:
-                codecs.getincrementaldecoder(enc)().decode(head, final=False)
+                codecs.getincrementaldecoder(enc)().decode(late or head, final=False)
                 return enc
             except UnicodeDecodeError:
                 pass
+    if late is not None:  # neither, far into the file: the strict UTF-8 read names that line
+        return "utf-8"
     line, what = _undecodable(head, "utf-8")
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:200]
     raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
@@ -121,6 +130,25 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int, str] | None:
                 return _undecodable(raw, encoding, n)
             if b"\x00" in raw:
                 return _undecodable(raw, encoding, n)
+    return None
+
+
+def _first_non_ascii(path: Path, limit: int = 1 << 26) -> bytes | None:
+    """64 KiB of ``path`` from the start of the line holding its first non-ASCII byte (within the first
+    ``limit`` bytes, read in 1 MiB blocks), or None when those bytes are all ASCII."""
+    with path.open("rb") as f:
+        done, tail = 0, b""
+        while done < limit:
+            block = f.read(1 << 20)
+            if not block:
+                return None
+            if not block.isascii():
+                data = tail + block
+                first = next(i for i, b in enumerate(data) if b > 0x7F)
+                start = data.rfind(b"\n", 0, first) + 1
+                return (data[start:] + f.read(1 << 16))[:1 << 16]
+            done += len(block)
+            tail = block[block.rfind(b"\n") + 1:]
     return None
 
 

@@ -217,7 +217,8 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
                         hint=f"name the export's columns under [inputs.{kind}.columns] in the config file "
                              "(see config.example.toml)")
     if not any(rows):
-        raise LoadError([Problem(str(source), 1, None, None, "file is empty (no header line)")])
+        raise LoadError([Problem(str(source), 1, None, None, "file is empty (no header line)")],
+                        hint="export the file again from the ERP; nothing from it was stored")
     best: tuple[int, list[str], list[str]] | None = None
     for n in [mapping.header_line] if mapping.header_line else range(1, len(rows) + 1):
         cells = rows[n - 1] if n <= len(rows) else []
@@ -229,7 +230,8 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
         if best is None or len(missing) < len(best[2]):
             best = (n, cells, missing)
     n, cells, missing = best
-    where = f"line {n} (header_line)" if mapping.header_line else f"no line among the first {len(rows)} (closest: line {n})"
+    where = (f"line {n} (header_line)" if mapping.header_line else
+             f"none of the first {len(rows)} lines has every configured column; the closest, line {n},")
     raise LoadError([Problem(str(source), n, None, None, f"{where} lacks the column(s) {'; '.join(missing)}; "
                                                          f"it has: {cells_text(cells) or '(nothing)'}")],
                     hint=f"fix [inputs.{kind}] columns (a list gives alternative names) or header_line in the config file")
@@ -336,8 +338,10 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
         problems, total = structure_problems(raw, source, skip, width, delim)
         if not total:
             problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
-        raise LoadError(problems, total=total, hint="the file is not a well-formed CSV (check quoting, column count "
-                                                    "and delimiter); nothing from this file was stored") from None
+        hint = ("the file is not UTF-8 from that line on: export the whole file in one encoding (or pass --encoding)"
+                if problems[-1].message.startswith("not UTF-8") else
+                "the file is not a well-formed CSV (check quoting, column count and delimiter)")
+        raise LoadError(problems, total=total, hint=hint + "; nothing from this file was stored") from None
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -362,7 +366,8 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, header_
             first = first or (name, value)
             problems.append(Problem(str(source), header_line + 1 + rowid, names[name], value, _why(kind, by_name[name])))
     name, value = first
-    example = (f'e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…"' if name not in _IDS
-               else "save the export with the id columns as text")
+    hint = (f'map these values in the config file (e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…")'
+            if name not in _IDS else
+            "export the id columns as text (in Excel: format them as Text before saving), then load the file again")
     return LoadError(problems[:MAX_PROBLEMS], total=max(total, len(problems)),
-                     hint=f"map these values in the config file ({example}); nothing from this file was stored")
+                     hint=hint + "; nothing from this file was stored")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
 from ..errors import LoadError, Problem
-from .canonical import MAX_PROBLEMS, _sniff_encoding, _transcode
+from .canonical import MAX_PROBLEMS, _first_undecodable, _sniff_encoding, _transcode
 
 #: how far down the header row is looked for when ``header_line`` is not configured
 HEAD_LINES = 50
@@ -169,6 +169,11 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
         why = "a quoted field opened on this line does not close" if "end of data" in str(e) else f"not well-formed CSV: {e}"
         if len(problems) < MAX_PROBLEMS:
             problems.append(Problem(str(source), start, None, None, why))
+    except UnicodeDecodeError:  # text in two encodings: nothing after that line can be read reliably
+        total += 1
+        line, what = _first_undecodable(path, "utf-8") or (at[0] + 1, "undecodable bytes")
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(Problem(str(source), line, None, None, f"not UTF-8 text ({what})"))
     return problems, total
 
 
