@@ -56,19 +56,27 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     # the channel the order's method settles through, once per row (the rules read it three times)
     j = side.complete(j).with_columns(_pm_expected=settle_channel_expr(p.settle_channel, "channel"))
     if p.compare_merchant:
-        j = j.join(_merchant_numbers(txs, ops), left_on=["c_channel", "merchant_id"],
-                   right_on=["_pm_mch_channel", "_pm_mch"], how="left")
+        # looked up only where the numbers differ (NULL elsewhere: no match, nothing to compare)
+        acct = nw.when(nw.col("merchant_id") != nw.col("c_merchant")).then(_account(p, "c_channel"))
+        j = j.with_columns(_pm_mch_acct=acct).join(_merchant_numbers(txs, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
+                                                   right_on=["_pm_mch_channel", "_pm_mch"], how="left")
     return finish(j, _classify(p))
 
 
-def _merchant_numbers(txs: nw.LazyFrame, ops: Ops) -> nw.LazyFrame:
-    """(channel, merchant number) pairs the channel records name, each once, flagged ``_pm_mch_known``: a few
+def _account(p: MatchParams, col: str) -> nw.Expr:
+    """The merchant account family a record's channel books into: the channel its name settles through
+    (a record named ``huabei`` is booked by Alipay's merchant numbers), else the channel itself."""
+    return nw.coalesce(settle_channel_expr(p.settle_channel, col), nw.col(col))
+
+
+def _merchant_numbers(txs: nw.LazyFrame, p: MatchParams, ops: Ops) -> nw.LazyFrame:
+    """(account, merchant number) pairs the channel records name, each once, flagged ``_pm_mch_known``: a few
     hundred rows. An order's merchant_id is compared with its payment's only when it is one of these on the
-    payment's channel, so a shop whose merchant_id is its own store code (never a channel's number), or one
-    number for a store that holds another on each channel, gets no merchant_mismatch for it."""
+    payment's account (``_account``), so a shop whose merchant_id is its own store code (never a channel's
+    number), or one number for a store that holds another on each channel, gets no merchant_mismatch for it."""
     # a group-by, not ``unique()``: Narwhals writes that as a row_number() window on DuckDB, 10× slower here
     pairs = txs.filter(~nw.col("merchant_id").is_null()).group_by(
-        nw.col("channel").alias("_pm_mch_channel"), nw.col("merchant_id").alias("_pm_mch")).agg(
+        _account(p, "channel").alias("_pm_mch_channel"), nw.col("merchant_id").alias("_pm_mch")).agg(
         nw.len().alias("_pm_n"))
     return ops.persist(pairs.select("_pm_mch_channel", "_pm_mch", _pm_mch_known=nw.lit(True)))
 
