@@ -88,8 +88,8 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             with mapped_input(kind, path, config, encoding=encoding, keep_extra=not staged) as m:
                 if staged:
                     return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], **kw).table
-                return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset, variant=m.variant,
-                                     **kw).batch_id
+                return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
+                                     variant=m.variant, **kw).batch_id
 
         o = load("orders", orders, key_scope=scope)
         r = [load("refunds", refunds)] if refunds is not None else []

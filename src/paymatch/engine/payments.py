@@ -58,8 +58,9 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     if p.compare_merchant:
         # looked up only where the numbers differ (NULL elsewhere: no match, nothing to compare)
         acct = nw.when(nw.col("merchant_id") != nw.col("c_merchant")).then(_account(p, "c_channel"))
-        j = j.with_columns(_pm_mch_acct=acct).join(_merchant_numbers(txs, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
-                                                   right_on=["_pm_mch_channel", "_pm_mch"], how="left")
+        j = j.with_columns(_pm_mch_acct=acct).join(
+            _merchant_numbers(txs, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
+            right_on=["_pm_mch_channel", "_pm_mch"], how="left")
     return finish(j, _classify(p))
 
 
@@ -95,8 +96,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
 
     wrong_channel = internal | (~expected.is_null() & (elsewhere("c_channel") | elsewhere("c_channel_last"))
                                 ).fill_null(False)
-    other_merchant = (((nw.col("merchant_id") != nw.col("c_merchant")) & nw.col("_pm_mch_known")).fill_null(False)
-                      if p.compare_merchant else nw.lit(False))
+    # known only where the numbers differ and the order's is one of the account's (``payment_outcomes``)
+    other_merchant = nw.col("_pm_mch_known").fill_null(False) if p.compare_merchant else nw.lit(False)
     # Nearly every row is a clean match. Testing that first (exactly the rows no rule below catches) lets the
     # backend skip the other conditions for them: SQL CASE evaluates a WHEN only on the rows still undecided.
     far = nw.lit(False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,20 +69,19 @@ def _sniff_encoding(path: Path) -> str:
     (UTF-16 without a BOM, a binary file) is valid UTF-8 but never CSV text: rejected the same way.
     A head that is plain ASCII tells nothing: the text from the first non-ASCII byte on is judged instead
     (an export whose Chinese words start after its first thousand rows is still GBK)."""
-    head = _read_head(path)
-    late = None
+    head = sample = _read_head(path)
     if head.isascii() and b"\x00" not in head:
-        late = _first_non_ascii(path)
-        if late is None:
+        sample = _first_non_ascii(path)
+        if sample is None:
             return "utf-8"
-    if b"\x00" not in (late or head):
+    if b"\x00" not in sample:
         for enc in ("utf-8", "gb18030"):
             try:
-                codecs.getincrementaldecoder(enc)().decode(late or head, final=False)
+                codecs.getincrementaldecoder(enc)().decode(sample, final=False)
                 return enc
             except UnicodeDecodeError:
                 pass
-    if late is not None:  # neither, far into the file: the strict UTF-8 read names that line
+    if sample is not head:  # neither, far into the file: the strict UTF-8 read names that line
         return "utf-8"
     line, what = _undecodable(head, "utf-8")
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:200]
@@ -144,7 +144,7 @@ def _first_non_ascii(path: Path, limit: int = 1 << 26) -> bytes | None:
                 return None
             if not block.isascii():
                 data = tail + block
-                first = next(i for i, b in enumerate(data) if b > 0x7F)
+                first = re.search(rb"[\x80-\xff]", data).start()
                 start = data.rfind(b"\n", 0, first) + 1
                 return (data[start:] + f.read(1 << 16))[:1 << 16]
             done += len(block)

@@ -202,15 +202,15 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
     rows) or the one holding every mapped column (``header_line`` when configured)."""
     required = {f.name for f in SPECS[kind] if f.required}
 
-    def canonical(cells: list[str]) -> bool:
-        return {c.strip() for c in cells} >= required
+    def canonical(row: list[str]) -> bool:
+        return {c.strip() for c in row} >= required
 
     if comma_rows and canonical(comma_rows[0]):
         return _Plan(1, comma_rows[0], {}, True)
     if mapping is None:  # an .xlsx without a mapping: canonical or nothing
-        for n, cells in enumerate(comma_rows, 1):
-            if canonical(cells):
-                return _Plan(n, cells, {}, True)
+        for n, row in enumerate(comma_rows, 1):
+            if canonical(row):
+                return _Plan(n, row, {}, True)
         raise LoadError([Problem(str(source), None, None, None,
                                  f"no row among the first {len(rows)} has the canonical {kind} columns "
                                  f"({', '.join(f.name for f in SPECS[kind] if f.required)})")],
@@ -221,19 +221,19 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
                         hint="export the file again from the ERP; nothing from it was stored")
     best: tuple[int, list[str], list[str]] | None = None
     for n in [mapping.header_line] if mapping.header_line else range(1, len(rows) + 1):
-        cells = rows[n - 1] if n <= len(rows) else []
+        row = rows[n - 1] if n <= len(rows) else []
         if not mapping.header_line and canonical(comma_rows[n - 1]):
             return _Plan(n, comma_rows[n - 1], {}, True)
-        found, missing = _match(kind, mapping, cells)
+        found, missing = _match(kind, mapping, row)
         if not missing:
-            return _Plan(n, cells, found, False)
+            return _Plan(n, row, found, False)
         if best is None or len(missing) < len(best[2]):
-            best = (n, cells, missing)
-    n, cells, missing = best
+            best = (n, row, missing)
+    n, row, missing = best
     where = (f"line {n} (header_line)" if mapping.header_line else
              f"none of the first {len(rows)} lines has every configured column; the closest, line {n},")
     raise LoadError([Problem(str(source), n, None, None, f"{where} lacks the column(s) {'; '.join(missing)}; "
-                                                         f"it has: {cells_text(cells) or '(nothing)'}")],
+                                                         f"it has: {cells_text(row) or '(nothing)'}")],
                     hint=f"fix [inputs.{kind}] columns (a list gives alternative names) or header_line in the config file")
 
 
