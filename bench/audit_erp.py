@@ -622,34 +622,25 @@ def write_config(path: Path, *, orders: dict | None = None, refunds: dict | None
                  status_map: dict | None = None, method_map: dict | None = None,
                  refund_status_map: dict | None = None, gap: int = 60) -> Path:
     L = ['timezone = "Asia/Shanghai"', "", "[match]", f"max_time_gap_minutes = {gap}", ""]
+
+    def section(kind: str, columns: dict, opts: dict | None, values: dict[str, dict]) -> None:
+        L.append(f"[inputs.{kind}]")
+        L.extend(f"{k} = {toml_str(v)}" for k, v in (opts or {}).items())
+        L.append(f"[inputs.{kind}.columns]")
+        L.extend(f"{k} = {toml_str(v)}" for k, v in columns.items())
+        for col, words in values.items():
+            if words:
+                L.append(f"[inputs.{kind}.values.{col}]")
+                L.extend(f"{toml_str(k)} = {toml_str(v)}" for k, v in words.items())
+        L.append("")
+
     if orders is not None:
-        L.append("[inputs.orders]")
-        for k, v in (orders_opts or {}).items():
-            L.append(f"{k} = {toml_str(v)}")
-        L.append("[inputs.orders.columns]")
-        for k, v in orders.items():
-            L.append(f"{k} = {toml_str(v)}")
-        sm = STATUS_MAP if status_map is None else status_map
-        if sm:
-            L.append("[inputs.orders.values.status]")
-            L += [f"{toml_str(k)} = {toml_str(v)}" for k, v in sm.items()]
-        mm = METHOD_MAP if method_map is None else method_map
-        if mm:
-            L.append("[inputs.orders.values.channel]")
-            L += [f"{toml_str(k)} = {toml_str(v)}" for k, v in mm.items()]
-        L.append("")
+        section("orders", orders, orders_opts,
+                {"status": STATUS_MAP if status_map is None else status_map,
+                 "channel": METHOD_MAP if method_map is None else method_map})
     if refunds is not None:
-        L.append("[inputs.refunds]")
-        for k, v in (refunds_opts or {}).items():
-            L.append(f"{k} = {toml_str(v)}")
-        L.append("[inputs.refunds.columns]")
-        for k, v in refunds.items():
-            L.append(f"{k} = {toml_str(v)}")
-        rm = REFUND_STATUS_MAP if refund_status_map is None else refund_status_map
-        if rm:
-            L.append("[inputs.refunds.values.status]")
-            L += [f"{toml_str(k)} = {toml_str(v)}" for k, v in rm.items()]
-        L.append("")
+        section("refunds", refunds, refunds_opts,
+                {"status": REFUND_STATUS_MAP if refund_status_map is None else refund_status_map})
     path.write_text("\n".join(L), encoding="utf-8")
     return path
 
