@@ -206,11 +206,34 @@ def _parser(f: Field):
     raise ValueError(f"unknown field kind {f.kind}")
 
 
+#: how ERP exports and spreadsheets write a day, besides ISO: 2026年11月20日, 2026.11.20, 2026/11/20 (one pattern)
+_DAY_RX = r"^([0-9]{4})\s*[年./-]\s*([0-9]{1,2})\s*[月./-]\s*([0-9]{1,2})\s*日?"
+
+
+def _lenient(f: Field):
+    """The second try of a typed value that failed its strict parse (trimmed; only those rows reach it):
+    times and days as ERP exports write them besides ISO-8601 (``2026年11月20日 09:05``, ``2026.11.20 09:05``,
+    ``20261120090500``, ``2026-11-20 09:05:00 +08:00``). Others: the strict parse again."""
+    parse = _parser(f)
+    if f.kind == "time":
+        def again(x: str) -> str:
+            iso = (f"regexp_replace(regexp_replace(regexp_replace({x}, '{_DAY_RX}', '\\1-\\2-\\3 '), "
+                   "'^([0-9]{4})([0-9]{2})([0-9]{2})[ T]?([0-9]{2}):?([0-9]{2}):?([0-9]{2})$', "
+                   "'\\1-\\2-\\3 \\4:\\5:\\6'), '\\s+([+-][0-9]{2}:?[0-9]{2})$', '\\1')")
+            return f"coalesce({parse(x)}, try_cast(trim({iso}) AS TIMESTAMPTZ))"
+        return again
+    if f.kind == "date":
+        return lambda x: (f"coalesce({parse(x)}, try_strptime(regexp_replace({x}, '{_DAY_RX}$', '\\1-\\2-\\3'), "
+                          "'%Y-%m-%d')::DATE)")
+    return parse
+
+
 _WHAT = {
     "money": "not a yuan amount with at most 2 decimals (e.g. 12.30)",
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
-    "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00)",
-    "date": "not a date (YYYY-MM-DD, YYYYMMDD or YYYY/MM/DD)",
+    "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00; also 2026/11/20 10:00, "
+            "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000)",
+    "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
     "int": "not a non-negative integer",
     "enum": "not one of the allowed values",
 }
@@ -298,7 +321,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         else:
             first_cols.append(f"{parse(col)} AS _pm_p{i}")
             # CASE evaluates its branch only for the rows it selects (coalesce would parse every row twice)
-            again = parse(f"NULLIF(trim({col}), '')")
+            again = _lenient(f)(f"NULLIF(trim({col}), '')")
             typed_cols.append(f"CASE WHEN _pm_p{i} IS NULL AND {col} IS NOT NULL THEN {again} ELSE _pm_p{i} END AS _pm_t{i}")
             # missing: no text, or only spaces (checked lazily: only where the parse failed)
             empty = f"(CASE WHEN {col} IS NULL THEN true WHEN _pm_t{i} IS NOT NULL THEN false ELSE trim({col}) = '' END)"

@@ -14,7 +14,7 @@ What the translation does, and only in a mapped file: renames columns; maps valu
 ``values`` and then the built-in Chinese words (``SYNONYMS``); strips a currency sign (¥ ￥), a trailing
 元 and well-formed thousands separators off amounts (text edits only: the loader then parses the amount
 exactly, as integer fen); keeps the export's other columns (the workspace stores them in ``extra``).
-Times pass through (the loader reads ``2026/11/20 10:00`` and ``2026-11-20 10:00`` as Asia/Shanghai).
+Times pass through (the loader reads ``2026/11/20 10:00``, ``2026年11月20日 10:00``… as Asia/Shanghai).
 A status no word maps, a payment method in Chinese no word maps, and an id Excel turned into a number
 (``2.02611E+17``) stop the ``COPY`` at the first one; the file is then read once more to list them all.
 """
