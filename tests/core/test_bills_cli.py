@@ -68,3 +68,64 @@ def test_bill_given_as_transactions_is_read_as_a_bill(shared_dir, tmp_path):
     r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(other),
                             "--out", str(tmp_path / "out2")])
     assert r.exit_code == 2 and "export.csv:1 [channel_tx_id]: required column missing" in r.output
+
+
+CANONICAL_TX = ("channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
+                "wechat,1601959334,T9,S20210128999999999999,payment,5.00,success,2021-01-28 12:00:02,2021-01-28\n")
+
+
+def test_folder_of_canonical_csvs_and_bills_given_as_transactions(shared_dir, tmp_path):
+    """A folder given to --transactions: its canonical CSVs are loaded as transactions, its bills as --bills
+    (hidden files left out), so the same order is matched from either kind of file."""
+    folder = tmp_path / "channel"
+    (folder / ".cache").mkdir(parents=True)
+    (folder / "exported.csv").write_text(CANONICAL_TX, encoding="utf-8")
+    (folder / ".cache" / "stale.csv").write_text(CANONICAL_TX.replace("T9", "T8"), encoding="utf-8")
+    shutil.copy(shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv", folder / "bill.csv")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(folder),
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "bill.csv: a bill (beside the folder's canonical CSVs) as delivered, read as --bills" in r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        got = {row["outcome_id"]: (row["kind"], row["channel_tx_id"]) for row in csv.DictReader(f)}
+    assert got["P-S20210128999999999999"] == ("matched", "T9")
+    assert got["P-S20210128170702357723"][0] == "matched"
+    assert len(got) == 4
+
+
+def test_compressed_inputs(tmp_path):
+    """A .gz or a one-file .zip of orders or transactions is read as the file it holds; messages and the
+    workspace's provenance name the user's archive; a .zip of two files and a damaged .gz are refused."""
+    import gzip
+    import zipfile
+
+    (tmp_path / "tx.csv.gz").write_bytes(gzip.compress(CANONICAL_TX.encode()))
+    with zipfile.ZipFile(tmp_path / "orders.zip", "w") as z:
+        z.writestr("export/orders.csv", ORDERS)
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(tmp_path / "orders.zip"),
+                            "--transactions", str(tmp_path / "tx.csv.gz")])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT src_file, src_line FROM transactions").fetchall() == [(str(tmp_path / "tx.csv.gz"), 2)]
+        assert sorted(ws.con.execute("SELECT src_file, src_line FROM orders").fetchall()) == [
+            (str(tmp_path / "orders.zip"), 2), (str(tmp_path / "orders.zip"), 3)]
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(tmp_path / "tx.csv.gz")])
+    assert r.exit_code == 0 and "already loaded" in r.output, r.output
+
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(gzip.compress(CANONICAL_TX.replace("5.00", "5.0.0").encode()))
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(bad)])
+    assert r.exit_code == 2 and f"{bad}:2 [amount]" in r.output and "_pm_" not in r.output, r.output
+    bad.write_bytes(gzip.compress(CANONICAL_TX.encode())[:40])
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(bad)])
+    assert r.exit_code == 2 and "damaged gzip" in r.output, r.output
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as z:
+        z.writestr("a.csv", ORDERS)
+        z.writestr("b.csv", ORDERS)
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(tmp_path / "two.zip")])
+    assert r.exit_code == 2 and "a .zip of 2 files" in r.output, r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1

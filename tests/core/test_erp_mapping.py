@@ -303,3 +303,24 @@ def test_export_in_two_encodings_is_refused_by_line(tmp_path, cfg, own_tmp):
     out = " ".join(res.output.split())
     assert f"{orders}:{len(rows) + 1}: not UTF-8 text (bytes" in out and "Traceback" not in out
     assert list(own_tmp.iterdir()) == []
+
+
+def test_gzipped_export_names_the_archive_its_lines_and_columns(tmp_path, cfg, own_tmp, canonical_outcomes):
+    """An ERP export downloaded as .gz goes through the mapping like the file it holds: it reconciles like the
+    canonical twin, and a problem names the .gz, the export's own line and column; no temp file is left."""
+    import gzip
+
+    orders = _write_csv(tmp_path / "orders.csv", _erp_orders(), ["订单导出"])
+    refunds = _write_csv(tmp_path / "refunds.csv", _erp_refunds(), ["退款明细", "导出人：财务"])
+    gz = tmp_path / "订单导出.csv.gz"
+    gz.write_bytes(gzip.compress(orders.read_bytes()))
+    res = _reconcile(tmp_path / "out", gz, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    rows = _erp_orders()
+    rows[3][4] = "12.3.4"
+    gz.write_bytes(gzip.compress(_write_csv(tmp_path / "bad.csv", rows, ["订单导出"]).read_bytes()))
+    res = _reconcile(tmp_path / "bad", gz, refunds, "--config", str(cfg))
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{gz}:5 [实付金额（元）]: not a yuan amount" in out, out
+    assert list(own_tmp.iterdir()) == []

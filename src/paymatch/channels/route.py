@@ -3,8 +3,9 @@
 Users pass a WeChat/Alipay/UnionPay bill (or a folder or archive of them) where a canonical
 transactions CSV is expected as often as not: the bill is the file they have. Such an input is
 read the way ``--bills`` reads it instead of being refused for lacking the canonical columns.
-A canonical CSV (its header names the canonical required columns) is always read as one, and a
-file nothing recognises stays a transactions CSV, so its missing columns are reported as before.
+A canonical CSV (its header names the canonical required columns) is always read as one, also
+inside a folder, and a file nothing recognises stays a transactions CSV, so its missing columns are
+reported as before.
 """
 
 from __future__ import annotations
@@ -52,12 +53,28 @@ def _canonical(head: bytes) -> bool:
 
 
 def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(canonical transactions CSVs, [(bill input, what it is)]) in the order given."""
+    """(canonical transactions CSVs, [(bill input, what it is)]) in the order given.
+
+    A folder's canonical CSVs (by their header; hidden files and folders left out) are loaded as
+    transactions files, sorted by name; the folder's other files are read as bills, each on its own."""
     canonical, bills = [], []
     for p in transactions:
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file()
+                           and not any(x.startswith(".") or x == "__MACOSX" for x in f.relative_to(p).parts))
+            csvs = [f for f in files if _canonical_file(f)]
+            if csvs:
+                canonical += csvs
+                bills += [(f, "a bill (beside the folder's canonical CSVs)") for f in files if f not in csvs]
+                continue
         what = delivered_bill(p)
         if what is None:
             canonical.append(p)
         else:
             bills.append((p, what))
     return canonical, bills
+
+
+def _canonical_file(path: Path) -> bool:
+    with path.open("rb") as f:
+        return _canonical(f.read(_HEAD))

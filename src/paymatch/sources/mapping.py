@@ -35,7 +35,7 @@ from ..channels.profiles import header_key
 from ..errors import LoadError, Problem
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
-                           temp_csv, utf8_text)
+                           temp_csv, unpacked, utf8_text)
 from .specs import SPECS, Field
 
 #: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
@@ -132,24 +132,45 @@ def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None,
     Raises ``LoadError`` naming the user's file for what the mapping cannot read.
     """
     path = Path(path)
+    if not path.is_file():
+        return MappedInput(path, encoding=encoding)
+    inner = unpacked(path)  # a .gz or a one-file .zip: its file, named as the user's in messages and provenance
+    if inner is not None:
+        try:
+            m = _prepare(kind, inner, config, encoding, keep_extra, shown=path)
+        except LoadError as e:
+            inner.unlink(missing_ok=True)
+            raise MappedInput(inner, source=path).rewrite(e) from None
+        except BaseException:
+            inner.unlink(missing_ok=True)
+            raise
+        if m.source is None:  # the unpacked file as it is
+            return MappedInput(inner, source=path, encoding=encoding, temps=[inner])
+        m.temps.append(inner)
+        return m
+    return _prepare(kind, path, config, encoding, keep_extra, shown=path)
+
+
+def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bool, shown: Path) -> MappedInput:
+    """``prepare`` of an uncompressed ``path``; ``shown`` is the file messages and provenance name."""
     mapping = getattr(config.inputs, kind, None) if kind in SYNONYMS and config is not None else None
-    if kind not in SYNONYMS or not path.is_file():
+    if kind not in SYNONYMS:
         return MappedInput(path, encoding=encoding)
     form = file_form(path)
     if form == "csv" and mapping is None:
         return MappedInput(path, encoding=encoding)
     if form == "xls":
-        raise LoadError([Problem(str(path), None, None, None, "an Excel 97-2003 (.xls) workbook, not CSV or .xlsx")],
+        raise LoadError([Problem(str(shown), None, None, None, "an Excel 97-2003 (.xls) workbook, not CSV or .xlsx")],
                         hint="open it in Excel or WPS and save it as .xlsx (or as CSV UTF-8), then load that")
     delim = mapping.delimiter if mapping is not None else ","
     lines = max(HEAD_LINES, (mapping.header_line or 0) if mapping is not None else 0)
-    out = MappedInput(path, source=path, encoding="utf-8",
+    out = MappedInput(path, source=shown, encoding="utf-8",
                       variant=mapping.model_dump_json() if mapping is not None else None)
     try:
         if form == "xlsx":
-            sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines)
+            sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines, shown=shown)
             try:
-                plan = _resolve(kind, mapping, sheet.head, sheet.head, path)
+                plan = _resolve(kind, mapping, sheet.head, sheet.head, shown)
                 raw = temp_csv("_pm_xlsx_")
                 out.temps.append(raw)
                 header = list(plan.cells)
@@ -162,11 +183,11 @@ def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None,
             if plan.canonical:
                 out.path = raw
                 return out
-            out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, path, out)
+            out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
-        plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], path)
+        plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], shown)
         if plan.canonical and plan.line == 1:
             return MappedInput(path, encoding=encoding)
         raw, copied = utf8_text(path, enc)
@@ -179,7 +200,7 @@ def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None,
             copy_from_line(raw, out.path, plan.line)
             return out
         out.path, out.columns = _translate(kind, mapping, plan, raw, plan.line, len(plan.cells), delim, keep_extra,
-                                           path, out)
+                                           shown, out)
         return out
     except BaseException:
         out.cleanup()

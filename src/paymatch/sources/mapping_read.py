@@ -11,8 +11,11 @@ times ``YYYY-MM-DD HH:MM:SS``); openpyxl hands rows out one at a time, so memory
 from __future__ import annotations
 
 import csv
+import gzip
+import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +41,46 @@ def file_form(path: Path) -> str:
     if head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
     return "csv"
+
+
+def unpacked(path: Path) -> Path | None:
+    """A temp copy of the one file a compressed input holds (a .gz, or a .zip of exactly one file that is
+    not a workbook), streamed: None when ``path`` is not compressed. The caller removes the copy.
+    Raises ``LoadError`` for a damaged archive or a .zip of several files (which one is meant is not guessed)."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head[:2] == b"\x1f\x8b":
+        dst = temp_csv("_pm_gunzip_")
+        try:
+            with gzip.open(path, "rb") as src, dst.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 22)
+        except (OSError, EOFError, zlib.error) as exc:
+            dst.unlink(missing_ok=True)
+            raise LoadError([Problem(str(path), None, None, None, f"a damaged gzip file ({exc})")],
+                            hint="download or compress the file again; nothing from it was stored") from None
+        return dst
+    if head != b"PK\x03\x04" or file_form(path) == "xlsx":
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+                       and not Path(m.filename).name.startswith(".")]
+            if len(members) != 1:
+                names = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise LoadError([Problem(str(path), None, None, None,
+                                         f"a .zip of {len(members)} files ({names}); one file is expected here")],
+                                hint="unpack it and give each file on its own (channel bills: pass the .zip to --bills)")
+            dst = temp_csv("_pm_unzip_")
+            try:
+                with zf.open(members[0]) as src, dst.open("wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 22)
+            except BaseException:
+                dst.unlink(missing_ok=True)
+                raise
+            return dst
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise LoadError([Problem(str(path), None, None, None, f"a damaged or encrypted .zip ({exc})")],
+                        hint="download or compress the file again; nothing from it was stored") from None
 
 
 def temp_csv(prefix: str) -> Path:
@@ -87,9 +130,10 @@ def copy_from_line(src: Path, dst: Path, first: int) -> None:
 class Sheet:
     """An .xlsx sheet opened for streaming: ``head`` holds its first rows as text, ``write_csv`` the rest."""
 
-    def __init__(self, path: Path, sheet: str | None, head_rows: int):
-        """Open the workbook read-only and read the first ``head_rows`` rows of ``sheet`` (default: the first)."""
-        self.path = path
+    def __init__(self, path: Path, sheet: str | None, head_rows: int, shown: Path | None = None):
+        """Open the workbook read-only and read the first ``head_rows`` rows of ``sheet`` (default: the first);
+        messages name ``shown`` (default ``path``)."""
+        self.path = shown or path
         import openpyxl
 
         self._fh = path.open("rb")  # a file object: openpyxl refuses a path by its name (recognised by content here)
@@ -97,10 +141,10 @@ class Sheet:
             self._wb = openpyxl.load_workbook(self._fh, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
             self._fh.close()
-            raise LoadError([Problem(str(path), None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
+            raise LoadError([Problem(str(self.path), None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
         if sheet is not None and sheet not in self._wb.sheetnames:
             self.close()
-            raise LoadError([Problem(str(path), None, None, sheet, f"sheet not found; the workbook has {self._wb.sheetnames}")],
+            raise LoadError([Problem(str(self.path), None, None, sheet, f"sheet not found; the workbook has {self._wb.sheetnames}")],
                             hint="fix sheet in the [inputs] section of the config file")
         ws = self._wb[sheet] if sheet is not None else self._wb.worksheets[0]
         self._rows: Iterator = ws.iter_rows(values_only=True)
