@@ -31,7 +31,7 @@ class _Steps:
         self.status = console.status("starting", spinner="dots")
 
     def __call__(self, step: str) -> None:
-        console.log(f"[dim]{time.perf_counter() - self.t0:6.1f}s[/dim] {step}")
+        console.log(f"[dim]{time.perf_counter() - self.t0:6.1f}s[/dim] {escape(step)}")
         self.status.update(step)
 
     def __enter__(self):
@@ -167,8 +167,10 @@ def ingest(
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
                 with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
+                    for note in m.notes:
+                        console.print(note, markup=False)
                     r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind == "orders" else (),
-                                      source=m.source, line_offset=m.line_offset, variant=m.variant)
+                                      source=m.source, line_offset=m.line_offset, variant=m.variant, lines=m.lines)
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:
             r = ws.store_bill(bill)

@@ -86,10 +86,12 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             progress(f"loading {kind} {path}")
             # an ERP export (config [inputs]) or an .xlsx is loaded as its canonical translation
             with mapped_input(kind, path, config, encoding=encoding, keep_extra=not staged) as m:
+                for note in m.notes:
+                    progress(note)
                 if staged:
-                    return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], **kw).table
+                    return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], lines=m.lines, **kw).table
                 return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
-                                     variant=m.variant, **kw).batch_id
+                                     variant=m.variant, lines=m.lines, **kw).batch_id
 
         o = load("orders", orders, key_scope=scope)
         r = [load("refunds", refunds)] if refunds is not None else []

@@ -29,6 +29,7 @@ from .engine.dedupe import DUP_KEY, REFKEY_SOURCES
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
+from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
 
 _TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
@@ -139,13 +140,15 @@ class Workspace:
 
     def ingest_csv(self, kind: str, path: str | Path, *, encoding: str | None = None,
                    key_scope: tuple[str, ...] = (), source: str | Path | None = None,
-                   line_offset: int = 0, variant: str | None = None) -> IngestResult:
+                   line_offset: int = 0, variant: str | None = None, lines: LineMap | None = None) -> IngestResult:
         """Load a canonical CSV of ``kind`` (orders|refunds|transactions); all-or-nothing, idempotent.
 
         ``source``: the file the user gave when ``path`` is a canonical translation of it (an ERP export
         read through a column mapping): its hash makes the batch id and its name the rows' provenance.
         ``line_offset``: how many lines ``source`` has above the translation's (title lines), so
         ``src_line`` names the line of ``source``.
+        ``lines``: which line of ``source`` each record of ``path`` is on, when not ``line_offset`` + its own
+        (an export with blank lines, values spanning lines, or an .xlsx with empty rows).
         ``variant``: what else decided the translation (its column mapping): part of the batch id, so the same
         export loaded under a corrected mapping is loaded again (its rows replace the earlier ones).
         """
@@ -162,7 +165,8 @@ class Workspace:
         hasher = threading.Thread(target=_hash)
         hasher.start()  # hashing overlaps DuckDB's parse; hashlib releases the GIL
         try:
-            staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope)
+            staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
+                               lines=lines or LineMap(Path(path), shift=int(line_offset)))
         finally:
             hasher.join()
         if "err" in digest:  # staged, yet not readable for the hash (removed or locked meanwhile)
@@ -180,7 +184,8 @@ class Workspace:
         return IngestResult(batch_id, kind, staged.path, staged.rows, False, again)
 
     def stage_file(self, kind: str, path: str | Path, *, encoding: str | None = None,
-                   key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = (), ordered: bool = False) -> Staged:
+                   key_scope: tuple[str, ...] = (), drop: tuple[str, ...] = (), ordered: bool = False,
+                   lines: LineMap | None = None) -> Staged:
         """Validate a canonical CSV into a temp table of this connection and leave it there, unstored.
 
         File mode without a workspace file reconciles these tables directly: the copy into the
@@ -194,7 +199,8 @@ class Workspace:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         self._staged += 1
         return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
-                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False, drop=drop, ordered=ordered)
+                         table=f"_pm_file_{kind}_{self._staged}", keep_extra=False, drop=drop, ordered=ordered,
+                         lines=lines)
 
     def records_repeat(self, txs_sql: str) -> bool:
         """Whether any channel record (the identity ``engine.dedupe.DUP_KEY`` uses) occurs twice in ``txs_sql``.
@@ -279,7 +285,10 @@ class Workspace:
         cols = _TABLE_COLUMNS[kind]
         key = list(key_scope) + _UPSERT_KEY[kind]
         src_file = "_pm_src_file" if provenance_cols else "?"
-        src_line = "_pm_src_line" if provenance_cols else f"rowid + {2 + int(line_offset)}"
+        src_line, line_join = "_pm_src_line", ""
+        if not provenance_cols:  # the line of the user's file each row is on (title lines, blank lines…)
+            lines = staged.lines or LineMap(None, shift=int(line_offset))
+            src_line, line_join = lines.sql(con, staged.rows, rowid="s.rowid")
         params = [] if provenance_cols else [staged.path]
         origin_col = ", origin" if kind == "transactions" else ""
         origin_val = f", '{origin}'" if kind == "transactions" else ""
@@ -304,12 +313,12 @@ class Workspace:
                     # both copies are kept: the first stored stays primary and the later one becomes a
                     # duplicate_record outcome, as in a file run.
                     same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
-                    keep_existing = (f" s WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
+                    keep_existing = (f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
                                      f"{same if origin != 'notify' else ''})")
             inserted = con.execute(
                 f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
-                f"SELECT {', '.join(cols)}{origin_val}, extra, {src_file}, {src_line}, '{batch_id}' "
-                f"FROM {staged.table}{keep_existing}",
+                f"SELECT {', '.join('s.' + c for c in cols)}{origin_val}, s.extra, {src_file}, {src_line}, '{batch_id}' "
+                f"FROM {staged.table} s {line_join}{keep_existing}",
                 params,
             ).fetchall()[0][0]
             if inserted != staged.rows:
@@ -325,6 +334,8 @@ class Workspace:
             raise
         finally:
             con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+            if line_join:
+                con.unregister("_pm_line_map")
 
     # --- questions about what is stored --------------------------------------------------------
 

@@ -324,3 +324,107 @@ def test_gzipped_export_names_the_archive_its_lines_and_columns(tmp_path, cfg, o
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and f"{gz}:5 [实付金额（元）]: not a yuan amount" in out, out
     assert list(own_tmp.iterdir()) == []
+
+
+def _total_row(rows: list[list], amount: str, width: int = 12) -> list[str]:
+    return ["合计", "", "", "", amount] + [""] * (width - 5)
+
+
+def test_total_and_note_lines_at_the_end_of_an_export(tmp_path, cfg, own_tmp, canonical_outcomes):
+    """An export's 合计 line, a delimiter-only line and a 导出时间： note at its end are left out and named; a total
+    in the amount column is checked against the rows (a mismatch warns: the export may be cut short). The same
+    line above a record is refused by line, as before; line numbers below stay the export's own."""
+    rows = _erp_orders()
+    total = sum(int(r[4].lstrip("￥").replace(".", "")) for r in rows[1:])
+    yuan = f"￥{total // 100:,}.{total % 100:02d}"
+    foot = [_total_row(rows, yuan), [""] * 12, ["导出时间：2026-11-21 10:00"] + [""] * 11]
+    orders = _write_csv(tmp_path / "订单导出.csv", rows + foot, ["订单导出"])
+    refunds = _write_csv(tmp_path / "退款.csv", _erp_refunds() + [["合计", "", "90.00", "", ""]], ["退款明细", "导出人：财务"])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    out = " ".join(res.output.split())
+    assert "导出时间：2026-11-21 10:00" in out and f"its total {total // 100}.{total % 100:02d} ties out with the 13 rows" in out
+
+    w = tmp_path / "w.duckdb"
+    short = _write_csv(tmp_path / "short.csv", rows[:-1] + foot, ["订单导出"])  # the last order cut off
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(short), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "WARNING: its total" in out and "the 12 rows' sum" in out, out
+
+    mid = _write_csv(tmp_path / "mid.csv", rows[:5] + [_total_row(rows, "1.00")] + rows[5:], ["订单导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(mid), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{mid}:7 [支付方式]: required value is empty" in out, out
+    bad = [list(r) for r in rows]
+    bad[13][4] = "12.3.4"  # the last order, on line 15, right above the total line
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders",
+                              str(_write_csv(tmp_path / "bad.csv", bad + foot, ["订单导出"])), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{tmp_path / 'bad.csv'}:15 [实付金额（元）]" in out, out
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*), max(src_line) FROM orders").fetchone() == (12, 14)
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_total_line_at_the_end_of_an_xlsx_export(tmp_path, cfg, own_tmp, canonical_outcomes):
+    rows = _erp_orders()
+    total = sum(int(r[4].lstrip("￥").replace(".", "")) for r in rows[1:])
+    for r in rows[1:]:
+        r[4] = float(r[4].lstrip("￥"))
+    sheet = rows + [_total_row(rows, None), ["制表人：张三"]]
+    sheet[-2][4] = total / 100
+    orders = _xlsx(tmp_path / "orders.xlsx", sheet, title="门店订单")
+    cfg.write_text(CONFIG.replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款")
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    assert "ties out with the 13 rows" in " ".join(res.output.split())
+    mid = _xlsx(tmp_path / "mid.xlsx", rows[:3] + [_total_row(rows, "1.00")] + rows[3:], title="门店订单")
+    res = _reconcile(tmp_path / "out2", mid, refunds, "--config", str(cfg))
+    assert res.exit_code == 2 and f"{mid}:5 [支付方式]: required value is empty" in " ".join(res.output.split())
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_blank_lines_and_empty_rows_keep_the_exports_line_numbers(tmp_path, cfg, own_tmp):
+    """A blank line in a CSV export, an empty row in an .xlsx: errors and provenance name the export's own line."""
+    rows = _erp_orders()
+    orders = _write_csv(tmp_path / "orders.csv", rows[:4] + [[]] + rows[4:], ["订单导出"])
+    text = orders.read_bytes().decode("gbk").replace("\r\n\r\n", "\r\n\r\n\r\n", 1)  # lines 6 and 7 are blank
+    orders.write_bytes(text.encode("gbk"))
+    w = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(orders), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT src_line FROM orders WHERE order_no = 'A004'").fetchone()[0] == 8
+    bad = [list(r) for r in rows]
+    bad[5][5] = "退货中"
+    bad[6][4] = "1.2.3"
+    for name, path in (("csv", _write_csv(tmp_path / "bad.csv", bad[:4] + [[]] + bad[4:], ["订单导出"])),
+                       ("xlsx", _xlsx(tmp_path / "bad.xlsx", bad[:4] + [[None] * 12] + bad[4:], title="订单导出"))):
+        res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(path), "--config", str(cfg)])
+        out = " ".join(res.output.split())
+        assert res.exit_code == 2 and f"{path}:8 [订单状态]" in out, (name, out)  # the unknown word first
+        bad2 = [list(r) for r in bad]
+        bad2[5][5] = rows[5][5]
+        path2 = (_write_csv(tmp_path / "bad2.csv", bad2[:4] + [[]] + bad2[4:], ["订单导出"]) if name == "csv" else
+                 _xlsx(tmp_path / "bad2.xlsx", bad2[:4] + [[None] * 12] + bad2[4:], title="订单导出"))
+        res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(path2), "--config", str(cfg)])
+        out = " ".join(res.output.split())
+        assert res.exit_code == 2 and f"{path2}:9 [实付金额（元）]" in out, (name, out)
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_export_with_mixed_line_ends_is_read(tmp_path, cfg, own_tmp, canonical_outcomes):
+    """Lines ending in CRLF and in LF in one export (appended to on two systems) load like a clean one; DuckDB's
+    strict reader refuses such a file, so it is read again from an LF copy (same lines)."""
+    orders = _write_csv(tmp_path / "orders.csv", _erp_orders(), ["订单导出"])
+    data = orders.read_bytes()
+    cut = data.index(b"A005")
+    orders.write_bytes(data[:cut] + data[cut:].replace(b"\r\n", b"\n"))
+    refunds = _write_csv(tmp_path / "refunds.csv", _erp_refunds(), ["退款明细", "导出人：财务"])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    assert list(own_tmp.iterdir()) == []

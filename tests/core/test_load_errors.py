@@ -255,3 +255,25 @@ def test_bill_days_as_erp_exports_write_them(tmp_path):
     ws = Workspace(None)
     ws.ingest_csv("transactions", _write(tmp_path, head + rows, "tx.csv"))
     assert {r[0].isoformat() for r in ws.con.execute("SELECT bill_date FROM transactions").fetchall()} == {"2026-11-20"}
+
+
+def test_lines_are_the_files_own_with_blank_lines_and_values_spanning_lines(tmp_path):
+    """DuckDB skips blank lines and reads a quoted value across lines as one record: errors, duplicates and the
+    stored src_line still name the line the user sees (a record's first line)."""
+    text = (HEADER + "A1,S1,M1,wechat,1.00,paid,,,,,0\n\n\n"          # lines 2, 3-4 blank
+            + '"A\n2",S1,M1,wechat,2.00,paid,,,,,0\n'                 # lines 5-6
+            + "A3,S1,M1,wechat,3.00,paid,,,,,0\r\n\r\n"               # line 7, line 8 blank (CRLF here: mixed)
+            + "A4,S1,M1,wechat,4.00,paid,,,,,0\n")                    # line 9
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, text))
+    assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY src_line").fetchall() == [
+        ("A1", 2), ("A\n2", 5), ("A3", 7), ("A4", 9)]
+    bad = text.replace("3.00", "3.0.0") + "A1,S1,M1,wechat,5.00,paid,,,,,0\n"  # line 10 repeats line 2's order
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, bad, "bad.csv"))
+    assert [(p.line, p.field) for p in e.value.problems] == [(7, "amount"), (10, "order_no")]
+    assert "also on line(s) 2" in e.value.problems[1].message
+    # a file run (no workspace) names the same lines
+    with pytest.raises(LoadError) as e:
+        Workspace(None).stage_file("orders", tmp_path / "bad.csv")
+    assert [p.line for p in e.value.problems] == [7, 10]

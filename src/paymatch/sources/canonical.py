@@ -32,6 +32,7 @@ import duckdb
 
 from ..errors import LoadError, Problem
 from ..money import sql_yuan_to_fen
+from .lines import LineMap
 from .repeats import hashes_repeat
 from .specs import KEYS, SPECS, Field
 
@@ -46,12 +47,14 @@ class _Reread(Exception):
 @dataclass(frozen=True)
 class Staged:
     """A validated file in a temp table: ``table`` has the canonical columns, ``extra`` (when kept) and
-    the ``_pm_bad`` flag (NULL on every row of a table that passed); ``rowid + 2`` is the line when ordered."""
+    the ``_pm_bad`` flag (NULL on every row of a table that passed); when ordered, ``lines`` gives each
+    row's line from its ``rowid`` (``rowid + 2`` in a file of one line per record)."""
 
     kind: str
     table: str
     rows: int
     path: str
+    lines: LineMap | None = None
 
 
 def _q(name: str) -> str:
@@ -172,6 +175,36 @@ def _transcode(path: Path, encoding: str) -> Path:
     return Path(out.name)
 
 
+class _MixedNewlines(Exception):
+    """DuckDB refused a file whose lines end in both CRLF and LF: read again from a copy with LF only."""
+
+
+def mixed_newlines(path: Path) -> bool:
+    """Whether ``path`` has lines ending in CRLF and others in a bare LF (a file appended to on two systems);
+    DuckDB's strict reader refuses such a file. Streamed."""
+    lf = crlf = 0
+    prev = b""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (prev == b"\r" and chunk[:1] == b"\n")
+            prev = chunk[-1:]
+    return 0 < crlf < lf
+
+
+def lf_copy(path: Path) -> Path:
+    """A temp copy of ``path`` with every CRLF turned into LF (same lines; the caller removes it)."""
+    out = tempfile.NamedTemporaryFile(prefix="_pm_lf_", suffix=".csv", delete=False)
+    with path.open("rb") as src, out:
+        held = b""
+        while chunk := src.read(1 << 22):
+            chunk = held + chunk
+            held = b"\r" if chunk.endswith(b"\r") else b""
+            out.write((chunk[:-1] if held else chunk).replace(b"\r\n", b"\n"))
+        out.write(held)
+    return Path(out.name)
+
+
 def _header(path: Path, original: Path) -> list[str]:
     with path.open("r", encoding="utf-8-sig", newline="") as f:
         try:
@@ -241,7 +274,7 @@ _WHAT = {
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
               key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True,
-              ordered: bool = True, drop: tuple[str, ...] = ()) -> Staged:
+              ordered: bool = True, drop: tuple[str, ...] = (), lines: LineMap | None = None) -> Staged:
     """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
 
     ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
@@ -251,6 +284,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     problems still name the right lines.
     ``drop``: target columns checked like every other but not kept (a run that does not read them).
     Enum columns are stored as DuckDB ENUMs (compare and cast like VARCHAR).
+    ``lines``: which line of the user's file each record is on (default: read from ``path`` itself).
     """
     spec = SPECS[kind]
     original = Path(path)
@@ -260,17 +294,28 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     readable, tmp = original, None
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
         readable = tmp = _transcode(original, enc)
-    try:
-        table = table or f"_pm_stage_{kind}"
+    table = table or f"_pm_stage_{kind}"
+    lines = lines or LineMap(readable)
+
+    def load(text: Path) -> Staged:
         if not ordered:
             try:
-                return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, drop, ordered=False)
+                return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines, ordered=False)
             except _Reread:
                 pass  # rows came in any order: read the file again in order for the right line numbers
-        return _stage(con, kind, spec, original, readable, key_scope, table, keep_extra, drop)
+        return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines)
+
+    lf = None
+    try:
+        try:
+            return load(readable)
+        except _MixedNewlines:  # the same lines with one kind of line end (line numbers unchanged)
+            lf = lf_copy(readable)
+            return load(lf)
     finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+        for t in (tmp, lf):
+            if t is not None:
+                t.unlink(missing_ok=True)
 
 
 def _trimmed(col: str) -> str:
@@ -288,7 +333,7 @@ def _text_col(f: Field) -> str:
 
 
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
-           drop: tuple[str, ...] = (), ordered: bool = True) -> Staged:
+           drop: tuple[str, ...] = (), lines: LineMap | None = None, ordered: bool = True) -> Staged:
     # ordered: rowid follows the file, so it gives line numbers (and file order among duplicate records)
     con.execute(f"SET preserve_insertion_order={'true' if ordered else 'false'}")
     header = _header(readable, original)
@@ -363,6 +408,8 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(selects)}{extra_col}, "
                     f"CASE WHEN {any_bad} THEN true END AS _pm_bad FROM {src}")
     except duckdb.Error as e:
+        if not readable.name.startswith("_pm_lf_") and mixed_newlines(readable):
+            raise _MixedNewlines() from None
         # only a file DuckDB refuses is scanned again (in Python) to name the lines; a good file never is
         problems, total = _structure_problems(readable, original, len(header), utf8=readable == original)
         if not total:
@@ -378,23 +425,25 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     if not ordered and (flagged or dups):
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise _Reread()
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if flagged:
         diag = f"{table}_problems"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {diag} AS SELECT {err_sql} AS _pm_err FROM {src}")
         try:
-            problems, total = _collect_problems(con, diag, spec, original)
+            problems, total = _collect_problems(con, diag, spec, original, lambda r: lines.line(r, rows))
         finally:
             con.execute(f"DROP TABLE IF EXISTS {diag}")
     if dups:
-        dup_p, dup_n = _duplicate_keys(con, table, key, original)
+        dup_p, dup_n = _duplicate_keys(con, table, key, original, lambda r: lines.line(r, rows))
         problems += dup_p
         total += dup_n
     if total:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
                         hint="fix these rows in the export and load the file again; nothing from this file was stored")
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    return Staged(kind, table, rows, str(original))
+    if keep_extra and not lines.exact(rows):
+        lines.starts()  # the rows' lines are stored with them: read now, while a transcoded copy still exists
+    return Staged(kind, table, rows, str(original), lines)
 
 
 def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) -> tuple[list[Problem], int]:
@@ -455,13 +504,14 @@ def _duck_msg(e: Exception) -> str:
     return msg.split("\n\n")[0][:500]
 
 
-def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Problem], int]:
+def _collect_problems(con, table: str, spec, original: Path, line_of) -> tuple[list[Problem], int]:
     total = con.execute(f"SELECT count(*) FROM {table} WHERE _pm_err IS NOT NULL").fetchall()[0][0]
     if not total:
         return [], 0
     rows = con.execute(
-        f"SELECT rowid + 2, _pm_err FROM {table} WHERE _pm_err IS NOT NULL ORDER BY rowid LIMIT {MAX_PROBLEMS}"
+        f"SELECT rowid, _pm_err FROM {table} WHERE _pm_err IS NOT NULL ORDER BY rowid LIMIT {MAX_PROBLEMS}"
     ).fetchall()
+    rows = [(line_of(r), e) for r, e in rows]
     by_name = {f.name: f for f in spec}
     out: list[Problem] = []
     n_fields = 0
@@ -481,7 +531,7 @@ def _collect_problems(con, table: str, spec, original: Path) -> tuple[list[Probl
     return out, max(total, len(out))
 
 
-def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path,
+def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_of=None,
                     count_only: bool = False) -> tuple[list[Problem], int]:
     cols = ", ".join(_q(k) for k in key)
     # only a file whose key hashes repeat is checked exactly (``repeats``: no repeated hash, no repeated key)
@@ -493,11 +543,12 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path,
     if not total or count_only:
         return [], total
     rows = con.execute(
-        f"SELECT {cols}, list(rowid + 2 ORDER BY rowid) FROM {table} GROUP BY ALL HAVING count(*) > 1 "
+        f"SELECT {cols}, list(rowid ORDER BY rowid) FROM {table} GROUP BY ALL HAVING count(*) > 1 "
         f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
     ).fetchall()
     out = []
-    for *vals, lines in rows:
+    for *vals, rids in rows:
+        lines = [line_of(r) for r in rids]
         out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
                            f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(x) for x in lines if x != lines[1])}"))
     return out, total

@@ -21,6 +21,7 @@ A status no word maps, a payment method in Chinese no word maps, and an id Excel
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -33,9 +34,11 @@ import duckdb
 
 from ..channels.profiles import header_key
 from ..errors import LoadError, Problem
-from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding
+from ..money import format_diff, format_yuan, parse_yuan, sql_yuan_to_fen
+from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
-                           temp_csv, unpacked, utf8_text)
+                           footer_lines, temp_csv, unpacked, utf8_text)
+from .lines import LineMap
 from .specs import SPECS, Field
 
 #: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
@@ -80,21 +83,26 @@ class MappedInput:
     columns: dict[str, str] = field(default_factory=dict)
     temps: list[Path] = field(default_factory=list)
     variant: str | None = None
+    notes: list[str] = field(default_factory=list)
+    lines: LineMap | None = None
 
     def rewrite(self, e: LoadError) -> LoadError:
         """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
         if self.source is None:
             return e
-        off, names = self.line_offset, self.columns
+        names = self.columns
+        # lines from ``lines`` are the user's already; the header (line 1) and lines counted in ``path`` are not
+        off = self.line_offset
+        rec = 0 if self.lines is not None else off
 
         def fix(p: Problem) -> Problem:
             if p.file != str(self.path):
                 return p
             msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) ([\d, ]+)", lambda m: (
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
-                + ", ".join(str(int(n) + off) for n in m[2].split(", "))), p.message)
-            return Problem(str(self.source), None if p.line is None else p.line + off, names.get(p.field, p.field),
-                           p.value, msg)
+                + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
+            line = None if p.line is None else p.line + (off if p.line == 1 else rec)
+            return Problem(str(self.source), line, names.get(p.field, p.field), p.value, msg)
 
         return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)
 
@@ -176,14 +184,19 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 header = list(plan.cells)
                 while header and not header[-1].strip():  # Excel's used range often runs past the last column
                     header.pop()
-                sheet.write_csv(raw, plan.line, [c.strip() for c in header])
+                footer, written = sheet.write_csv(raw, plan.line, [c.strip() for c in header],
+                                                  key=_index(plan, _KEY[kind]))
             finally:
                 sheet.close()
             out.line_offset = plan.line - 1
+            # empty rows are not written: each record's own sheet row, unless none was left out
+            exact = all(n == plan.line + 1 + i for i, n in enumerate(written))
+            out.lines = LineMap(None, header_line=plan.line) if exact else LineMap(starts=written)
             if plan.canonical:
                 out.path = raw
-                return out
-            out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
+            else:
+                out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
+            _footer_note(out, footer, _index(plan, "amount"), shown)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
@@ -194,17 +207,71 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         if copied:
             out.temps.append(raw)
         out.line_offset = plan.line - 1
+        # total and note lines at the export's end (合计…, 导出时间：…) are left out, and named
+        found = footer_lines(raw, delim if not plan.canonical else ",", plan.line, _index(plan, _KEY[kind]))
+        out.lines = LineMap(raw, header_line=plan.line, delimiter=delim if not plan.canonical else ",")
+        cut, footer = found if found else (None, [])
         if plan.canonical:  # canonical with title lines above: the same bytes without them
             out.path = temp_csv("_pm_canon_")
             out.temps.append(out.path)
-            copy_from_line(raw, out.path, plan.line)
-            return out
-        out.path, out.columns = _translate(kind, mapping, plan, raw, plan.line, len(plan.cells), delim, keep_extra,
-                                           shown, out)
+            copy_from_line(raw, out.path, plan.line, end=cut)
+        else:
+            if cut is not None:
+                if copied:
+                    os.truncate(raw, cut)
+                else:
+                    shortened = temp_csv("_pm_nofooter_")
+                    out.temps.append(shortened)
+                    copy_from_line(raw, shortened, 1, end=cut)
+                    raw = out.lines.path = shortened
+            out.path, out.columns = _translate(kind, mapping, plan, raw, plan.line, len(plan.cells), delim, keep_extra,
+                                               shown, out)
+        _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"), shown)
         return out
     except BaseException:
         out.cleanup()
         raise
+
+
+#: the key column of each kind an ERP export is mapped for (a total line leaves it empty)
+_KEY = {"orders": "order_no", "refunds": "refund_no"}
+
+
+def _index(plan: "_Plan", name: str) -> int | None:
+    """The export's column index of canonical column ``name`` (None: the export has none)."""
+    if not plan.canonical:
+        return plan.found.get(name)
+    names = [c.strip() for c in plan.cells]
+    return names.index(name) if name in names else None
+
+
+def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, shown: Path) -> None:
+    """Say which total/note lines were left out of ``out`` and, when one of them has a yuan total in the
+    amount column, whether it ties out with the rows loaded (a short export, e.g. one Excel cut, does not)."""
+    if not footer:
+        return
+    text = " | ".join(",".join(c.strip() for c in row if c.strip()) for row in footer)
+    note = f"{shown}: the export's last line(s) left out as its total/notes: {text}"
+    totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
+              and re.fullmatch(_MONEY_RX, row[amount].strip())]
+    if totals:
+        stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]))
+        con = duckdb.connect()
+        try:
+            n, got = con.execute(
+                f"SELECT count(*), sum({sql_yuan_to_fen('trim(amount)')}) FROM read_csv({_lit(str(out.path))}, "
+                "header=true, all_varchar=true, delim=',', quote='\"', escape='\"')").fetchall()[0]
+        except duckdb.Error:  # a malformed file: the loader names its lines
+            return
+        finally:
+            con.close()
+        got = int(got or 0)
+        if got == stated:
+            note += f"; its total {format_yuan(stated)} ties out with the {n:,} rows above"
+        else:
+            note += (f"; WARNING: its total {format_yuan(stated)} is not the {n:,} rows' sum {format_yuan(got)} "
+                     f"({format_diff(got - stated)}): check that the export is complete")
+    out.notes.append(note)
 
 
 @dataclass(frozen=True)
@@ -349,27 +416,35 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
     out.temps.append(dst)
     spill = tempfile.mkdtemp(prefix="_pm_spill_")
     con = duckdb.connect()
+    retry = None
     try:
         con.execute(f"SET temp_directory={_lit(spill)}")
         con.execute("SET memory_limit='1GB'")
         con.execute(f"COPY (SELECT {', '.join(selects)} FROM {src}) TO {_lit(str(dst))} (HEADER true, DELIMITER ',')")
     except duckdb.Error as e:
         if _MARK in str(e):
-            raise _unmapped(con, kind, checks, src, plan.line, names, source) from None
-        problems, total = structure_problems(raw, source, skip, width, delim)
-        if not total:
-            problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
-        hint = ("the file is not UTF-8 from that line on: export the whole file in one encoding (or pass --encoding)"
-                if problems[-1].message.startswith("not UTF-8") else
-                "the file is not a well-formed CSV (check quoting, column count and delimiter)")
-        raise LoadError(problems, total=total, hint=hint + "; nothing from this file was stored") from None
+            raise _unmapped(con, kind, checks, src, out.lines or LineMap(None, header_line=plan.line), names,
+                            source) from None
+        if not raw.name.startswith("_pm_lf_") and mixed_newlines(raw):  # CRLF and LF: again from an LF copy
+            retry = lf_copy(raw)
+            out.temps.append(retry)
+        else:
+            problems, total = structure_problems(raw, source, skip, width, delim)
+            if not total:
+                problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
+            hint = ("the file is not UTF-8 from that line on: export the whole file in one encoding (or pass --encoding)"
+                    if problems[-1].message.startswith("not UTF-8") else
+                    "the file is not a well-formed CSV (check quoting, column count and delimiter)")
+            raise LoadError(problems, total=total, hint=hint + "; nothing from this file was stored") from None
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+    if retry is not None:
+        return _translate(kind, mapping, plan, retry, skip, width, delim, keep_extra, source, out)
     return dst, names
 
 
-def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, header_line: int, names: dict[str, str],
+def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, lines: LineMap, names: dict[str, str],
               source: Path) -> LoadError:
     """Every value the mapping cannot read (up to ``MAX_PROBLEMS``, with the total), read again in file order."""
     con.execute("SET preserve_insertion_order=true")
@@ -378,6 +453,7 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, header_
     where = "FROM _pm_unmapped WHERE e <> ''"
     total = con.execute(f"SELECT sum(len(string_split(e, {_lit(_RS)}))) {where}").fetchall()[0][0]
     rows = con.execute(f"SELECT rowid, e {where} ORDER BY rowid LIMIT {MAX_PROBLEMS}").fetchall()
+    records = con.execute("SELECT count(*) FROM _pm_unmapped").fetchall()[0][0]
     by_name = {f.name: f for f, _ in checks}
     problems: list[Problem] = []
     first = None
@@ -385,7 +461,8 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, header_
         for item in e.split(_RS):
             name, value = item.split(_FS, 1)
             first = first or (name, value)
-            problems.append(Problem(str(source), header_line + 1 + rowid, names[name], value, _why(kind, by_name[name])))
+            problems.append(Problem(str(source), lines.line(rowid, records), names[name], value,
+                                    _why(kind, by_name[name])))
     name, value = first
     hint = (f'map these values in the config file (e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…")'
             if name not in _IDS else

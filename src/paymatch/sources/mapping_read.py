@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import shutil
 import tempfile
 import zipfile
 import zlib
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,13 +120,76 @@ def cells(line: str, delimiter: str) -> list[str]:
         return [line]
 
 
-def copy_from_line(src: Path, dst: Path, first: int) -> None:
-    """Copy a UTF-8 text file from its line ``first`` (1-based) on: title lines dropped, bytes unchanged."""
+def copy_from_line(src: Path, dst: Path, first: int, end: int | None = None) -> None:
+    """Copy a UTF-8 text file from its line ``first`` (1-based) on, up to byte ``end`` (None: its end): title
+    lines (and a footer) dropped, bytes unchanged."""
     with src.open("rb") as f, dst.open("wb") as out:
         for _ in range(first - 1):
             f.readline()
-        while chunk := f.read(1 << 22):
+        left = None if end is None else max(0, end - f.tell())
+        while left is None or left > 0:
+            chunk = f.read(1 << 22 if left is None else min(1 << 22, left))
+            if not chunk:
+                break
             out.write(chunk)
+            if left is not None:
+                left -= len(chunk)
+
+
+#: the label a total line of an export starts with (合计, 总计, 汇总, 小计, 共计, 累计, Total, Sum)
+_TOTAL_RX = re.compile(r"^\s*(?:合\s*计|总\s*计|汇\s*总|小\s*计|共\s*计|累\s*计|本页合计|total\b|sum\b|grand total\b)", re.I)
+#: a note line's label (导出时间：…, 制表人：…, 备注: …)
+_NOTE_RX = re.compile(r"^\s*[^\d\s,:：]{1,12}\s*[:：]")
+#: how many lines at an export's end may be totals and notes
+FOOTER_LINES = 20
+
+
+def footer_row(row: list[str], key: int | None) -> bool:
+    """Whether ``row`` reads as a total or note line of an export: it starts with a total label (合计…), or with
+    a label and a colon and holds at most two values; and the key column (index ``key``) is empty or is that label."""
+    vals = [c.strip() for c in row]
+    filled = [i for i, c in enumerate(vals) if c]
+    if not filled:
+        return False
+    first = filled[0]
+    if key is not None and key < len(vals) and vals[key] and key != first:
+        return False
+    return bool(_TOTAL_RX.match(vals[first])) or (bool(_NOTE_RX.match(vals[first])) and len(filled) <= 2)
+
+
+def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None) -> tuple[int, list[str]] | None:
+    """The total and note lines a UTF-8 CSV ends with (at most ``FOOTER_LINES``), and the blank or
+    delimiter-only lines around them: (the byte offset where they start, the totals' and notes' text), or None
+    when it ends with a record."""
+    size = path.stat().st_size
+    n = min(size, 1 << 18)
+    with path.open("rb") as f:
+        f.seek(size - n)
+        tail = f.read(n)
+    lines = tail.split(b"\n")
+    pos = size - n
+    if size > n:  # the first piece is part of a line
+        pos += len(lines[0]) + 1
+        lines = lines[1:]
+    starts = []
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    found, cut = [], None
+    for i in range(len(lines) - 1, -1, -1):
+        if (size <= n and i + 1 <= header_line) or len(found) >= FOOTER_LINES:
+            break
+        text = lines[i].decode("utf-8", errors="replace").rstrip("\r").lstrip("\ufeff")
+        row = cells(text, delimiter)
+        if not any(c.strip() for c in row):  # blank, or only delimiters (,,,,): nothing to load either
+            if text or found:
+                cut = starts[i]
+            continue
+        if not footer_row(row, key):
+            break
+        found.append(text)
+        cut = starts[i]
+    return (cut, found[::-1]) if cut is not None else None
 
 
 class Sheet:
@@ -154,11 +219,18 @@ class Sheet:
             if len(self.head) >= head_rows:
                 break
 
-    def write_csv(self, dst: Path, header_line: int, header: list[str]) -> None:
+    def write_csv(self, dst: Path, header_line: int, header: list[str],
+                  key: int | None = None) -> tuple[list[list[str]], array]:
         """Write the header row (as ``header``) and every row below it, each cut or padded to the header's
-        width, as UTF-8 CSV; empty rows are left out. Values beyond the header's columns refuse the file."""
+        width, as UTF-8 CSV; empty rows are left out. Values beyond the header's columns refuse the file.
+
+        Total and note lines the sheet ends with (``footer_row``; ``key``: the key column's index) are left
+        out and returned; the same lines above a record are written like any row. Returns (those lines, the
+        sheet row of every record written)."""
         width = len(header)
         problems, total = [], 0
+        held: list[tuple[int, list[str]]] = []
+        written = array("q")
         with dst.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(header)
@@ -167,18 +239,30 @@ class Sheet:
                 yield from ((i, r) for i, r in enumerate(self.head[header_line:], header_line + 1))
                 yield from ((i, [cell_text(v) for v in r]) for i, r in enumerate(self._rows, len(self.head) + 1))
 
-            for line, row in rows():
-                if not any(row):
-                    continue
+            def emit(line: int, row: list[str]) -> None:
+                nonlocal total
                 if any(row[width:]):
                     total += 1
                     if len(problems) < MAX_PROBLEMS:
                         problems.append(Problem(str(self.path), line, None, ",".join(row)[:120],
                                                 f"row has values beyond the header's {width} columns"))
-                    continue
+                    return
                 w.writerow(row[:width] + [""] * (width - len(row)))
+                written.append(line)
+
+            for line, row in rows():
+                if not any(row):
+                    continue
+                if len(held) < FOOTER_LINES and footer_row(row, key):
+                    held.append((line, row))
+                    continue
+                for h in held:  # not the sheet's end after all: written, and judged, like any row
+                    emit(*h)
+                held = []
+                emit(line, row)
         if total:
             raise LoadError(problems, total=total, hint="give those columns a header name in the export, or delete the stray cells")
+        return [r for _, r in held], written
 
     def close(self) -> None:
         """Close the workbook (read-only workbooks keep the file open until closed)."""
