@@ -277,3 +277,20 @@ def test_lines_are_the_files_own_with_blank_lines_and_values_spanning_lines(tmp_
     with pytest.raises(LoadError) as e:
         Workspace(None).stage_file("orders", tmp_path / "bad.csv")
     assert [p.line for p in e.value.problems] == [7, 10]
+
+
+def test_id_text_guards_of_exports_are_dropped(tmp_path):
+    """Exports guard long numbers against Excel with a tab before or after, ="…" or a leading apostrophe; the
+    stored id is the number itself, so it matches the channel's. Other text keeps its = and '."""
+    rows = ("\t2026112000001,S1,M1,wechat,1.00,paid,,,,,0\n" '="2026112000002",S1,M1,wechat,\t2.00,paid,,,,,0\n'
+            "'2026112000003,S1,M1,wechat,3.00\t,paid,,,,,0\n" "2026112000004\t,S1,M1,wechat,4.00,paid,,,,,0\n"
+            "A=1,S1,M1,wechat,5.00,paid,,,,,0\n" "\tX'Y ,=S2,M1,wechat,6.00,paid,,,,,0\n")
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + rows))
+    assert ws.con.execute("SELECT order_no, store_id, amount_fen FROM orders ORDER BY amount_fen").fetchall() == [
+        ("2026112000001", "S1", 100), ("2026112000002", "S1", 200), ("2026112000003", "S1", 300),
+        ("2026112000004", "S1", 400), ("A=1", "S1", 500), ("X'Y", "=S2", 600)]
+    tx = ("channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at\n"
+          'wechat,M1,="4200001",\t2026112000002,payment,2.00,success,2026-11-20 10:00:00\n')
+    ws.ingest_csv("transactions", _write(tmp_path, tx, "tx.csv"))
+    assert ws.con.execute("SELECT channel_tx_id, order_no FROM transactions").fetchall() == [("4200001", "2026112000002")]

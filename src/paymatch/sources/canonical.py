@@ -318,17 +318,29 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
                 t.unlink(missing_ok=True)
 
 
-def _trimmed(col: str) -> str:
-    """``col`` without outer spaces, '' → NULL. DuckDB's trim strips Unicode space separators (U+3000,
+#: id columns an export may guard against Excel as text: ="2026112000001" or '2026112000001 (the guard is dropped)
+_IDS = frozenset({"order_no", "refund_no", "channel_tx_id", "channel_refund_id", "merchant_id", "store_id", "member_id"})
+
+
+def _trimmed(col: str, guarded: bool = False) -> str:
+    """``col`` without outer spaces and tabs, '' → NULL. DuckDB's trim strips Unicode space separators (U+3000,
     U+00A0…) and copies every value; nearly all values have none, so only values that start or end with
-    an ASCII space, are empty, or hold non-ASCII text (length ≠ bytes) go through it."""
-    return (f"CASE WHEN {col} LIKE ' %' OR {col} LIKE '% ' OR {col} = '' OR strlen({col}) <> length({col}) "
-            f"THEN NULLIF(trim({col}), '') ELSE {col} END")
+    an ASCII space or tab, are empty, or hold non-ASCII text (length ≠ bytes) go through it.
+
+    ``guarded``: an id column, where the text guards exports put on long numbers are dropped too (a tab before
+    or after: by the trim; ="…"; a leading apostrophe), else the order number would not match the channel's."""
+    # literal tabs and quotes: a pattern built with chr() is not folded into a constant prefix test (2 s on 3M rows)
+    out = f"trim(trim({col}, ' \t'))"
+    cond = f"{col} LIKE ' %' OR {col} LIKE '% ' OR {col} LIKE '\t%' OR {col} LIKE '%\t' OR {col} = ''"
+    if guarded:
+        out = f"trim(ltrim(regexp_replace({out}, '^=\"(.*)\"$', '\\1'), ''''))"
+        cond += f" OR {col} LIKE '=%' OR {col} LIKE '''%'"
+    return f"CASE WHEN {cond} OR strlen({col}) <> length({col}) THEN NULLIF({out}, '') ELSE {col} END"
 
 
 def _text_col(f: Field) -> str:
-    """A text column as read: trimmed where it can need it, lower-case when its field folds case."""
-    t = _trimmed(_q(f.name))
+    """A text column as read: trimmed where it can need it (id guards dropped), lower-case when its field folds case."""
+    t = _trimmed(_q(f.name), guarded=f.name in _IDS)
     return f"{f'lower({t})' if f.fold_case else t} AS {_q(f.name)}"
 
 
@@ -366,7 +378,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         else:
             first_cols.append(f"{parse(col)} AS _pm_p{i}")
             # CASE evaluates its branch only for the rows it selects (coalesce would parse every row twice)
-            again = _lenient(f)(f"NULLIF(trim({col}), '')")
+            again = _lenient(f)(f"NULLIF(trim(trim({col}, ' \t')), '')")
             typed_cols.append(f"CASE WHEN _pm_p{i} IS NULL AND {col} IS NOT NULL THEN {again} ELSE _pm_p{i} END AS _pm_t{i}")
             # missing: no text, or only spaces (checked lazily: only where the parse failed)
             empty = f"(CASE WHEN {col} IS NULL THEN true WHEN _pm_t{i} IS NOT NULL THEN false ELSE trim({col}) = '' END)"
