@@ -294,3 +294,18 @@ def test_id_text_guards_of_exports_are_dropped(tmp_path):
           'wechat,M1,="4200001",\t2026112000002,payment,2.00,success,2026-11-20 10:00:00\n')
     ws.ingest_csv("transactions", _write(tmp_path, tx, "tx.csv"))
     assert ws.con.execute("SELECT channel_tx_id, order_no FROM transactions").fetchall() == [("4200001", "2026112000002")]
+
+
+def test_excel_serial_day_numbers_are_times(tmp_path):
+    """A workbook's date column that lost its format holds Excel serial days (46346.5 = 2026-11-20 12:00,
+    Asia/Shanghai); only five-digit serials of 1970–2099 are read so, anything else is still named."""
+    rows = "A1,S1,M1,wechat,1.00,paid,,46346.5,,,0\nA2,S1,M1,wechat,1.00,paid,,46346.4166666667,,,0\n"
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + rows))
+    assert [r[0] for r in ws.con.execute("SELECT strftime(timezone('Asia/Shanghai', paid_at), '%Y-%m-%d %H:%M:%S') "
+                                         "FROM orders ORDER BY order_no").fetchall()] == ["2026-11-20 12:00:00",
+                                                                                          "2026-11-20 10:00:00"]
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + "B1,S1,M1,wechat,1.00,paid,,12345,,,0\n"
+                                                    "B2,S1,M1,wechat,1.00,paid,,4634x.5,,,0\n", "bad.csv"))
+    assert [(p.line, p.value) for p in e.value.problems] == [(2, "12345"), (3, "4634x.5")]

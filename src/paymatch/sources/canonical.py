@@ -246,14 +246,17 @@ _DAY_RX = r"^([0-9]{4})\s*[年./-]\s*([0-9]{1,2})\s*[月./-]\s*([0-9]{1,2})\s*�
 def _lenient(f: Field):
     """The second try of a typed value that failed its strict parse (trimmed; only those rows reach it):
     times and days as ERP exports write them besides ISO-8601 (``2026年11月20日 09:05``, ``2026.11.20 09:05``,
-    ``20261120090500``, ``2026-11-20 09:05:00 +08:00``). Others: the strict parse again."""
+    ``20261120090500``, ``2026-11-20 09:05:00 +08:00``, an Excel serial day ``46346.5``). Others: the strict parse again."""
     parse = _parser(f)
     if f.kind == "time":
         def again(x: str) -> str:
             iso = (f"regexp_replace(regexp_replace(regexp_replace({x}, '{_DAY_RX}', '\\1-\\2-\\3 '), "
                    "'^([0-9]{4})([0-9]{2})([0-9]{2})[ T]?([0-9]{2}):?([0-9]{2}):?([0-9]{2})$', "
                    "'\\1-\\2-\\3 \\4:\\5:\\6'), '\\s+([+-][0-9]{2}:?[0-9]{2})$', '\\1')")
-            return f"coalesce({parse(x)}, try_cast(trim({iso}) AS TIMESTAMPTZ))"
+            # an Excel serial day number (a workbook's date column that lost its format): 46346.5 = 2026-11-20 12:00
+            serial = (f"CASE WHEN regexp_full_match({x}, '[0-9]{{5}}(\\.[0-9]+)?') AND TRY_CAST({x} AS DOUBLE) BETWEEN 25569 AND 73051 "
+                      f"THEN CAST(TIMESTAMP '1899-12-30' + to_seconds(round(TRY_CAST({x} AS DOUBLE) * 86400)::BIGINT) AS TIMESTAMPTZ) END")
+            return f"coalesce({parse(x)}, try_cast(trim({iso}) AS TIMESTAMPTZ), {serial})"
         return again
     if f.kind == "date":
         return lambda x: (f"coalesce({parse(x)}, try_strptime(regexp_replace({x}, '{_DAY_RX}$', '\\1-\\2-\\3'), "
