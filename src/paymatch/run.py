@@ -81,6 +81,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         staged = workspace is None
         # a run without instalment plans reads neither members nor instalment counts: checked, not kept
         dropped = {k: (v if instalments is None else ()) for k, v in LEAN_DROP.items()}
+        notes: list[str] = []  # what loading the inputs left out or warns about (an export's total line…)
 
         def load(kind: str, path: Path, **kw) -> str:
             progress(f"loading {kind} {path}")
@@ -88,6 +89,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             with mapped_input(kind, path, config, encoding=encoding, keep_extra=not staged) as m:
                 for note in m.notes:
                     progress(note)
+                    notes.append(note)
                 if staged:
                     return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], lines=m.lines, **kw).table
                 return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
@@ -124,7 +126,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
                         persist=not staged, spark_master=spark_master, progress=progress,
-                        instalments=instalments, as_of=as_of, fingerprint=fingerprint)
+                        instalments=instalments, as_of=as_of, fingerprint=fingerprint, notes=notes)
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
@@ -163,7 +165,8 @@ def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period,
 
 def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
              config: Config, *, persist: bool, spark_master: str | None, progress: Progress,
-             instalments: Path | None = None, as_of: dt.date | None = None, fingerprint=None) -> RunResult:
+             instalments: Path | None = None, as_of: dt.date | None = None, fingerprint=None,
+             notes: list[str] | None = None) -> RunResult:
     progress(f"reconciling on {engine}")
     started = dt.datetime.now(dt.UTC)
     leave_out = None
@@ -201,7 +204,7 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     summary = summarize(ws.con, rolled, inputs, extra_control)
     summary = {"run_id": run_id, "engine": engine,
                "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
-               "window_end": params.window_end.isoformat(), **summary}
+               "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {})}
     if json_path is not None:
         dump_summary(summary, json_path)
     if not summary["conservation"]:

@@ -7,6 +7,7 @@ stores the user's file and lines as provenance; canonical files stay canonical w
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -345,6 +346,8 @@ def test_total_and_note_lines_at_the_end_of_an_export(tmp_path, cfg, own_tmp, ca
     assert _outcomes(tmp_path / "out") == canonical_outcomes
     out = " ".join(res.output.split())
     assert "导出时间：2026-11-21 10:00" in out and f"its total {total // 100}.{total % 100:02d} ties out with the 13 rows" in out
+    notes = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["input_notes"]
+    assert len(notes) == 2 and "合计" in notes[0] and "ties out" in notes[0] and "合计,90.00" in notes[1]
 
     w = tmp_path / "w.duckdb"
     short = _write_csv(tmp_path / "short.csv", rows[:-1] + foot, ["订单导出"])  # the last order cut off
