@@ -32,7 +32,7 @@ class _Steps:
 
     def __call__(self, step: str) -> None:
         console.log(f"[dim]{time.perf_counter() - self.t0:6.1f}s[/dim] {escape(step)}")
-        self.status.update(step)
+        self.status.update(escape(step))
 
     def __enter__(self):
         self.status.__enter__()

@@ -165,8 +165,8 @@ class Workspace:
         hasher = threading.Thread(target=_hash)
         hasher.start()  # hashing overlaps DuckDB's parse; hashlib releases the GIL
         try:
-            staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
-                               lines=lines or LineMap(Path(path), shift=int(line_offset)))
+            staged = stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope, lines=lines,
+                               line_shift=int(line_offset))
         finally:
             hasher.join()
         if "err" in digest:  # staged, yet not readable for the hash (removed or locked meanwhile)

@@ -129,3 +129,20 @@ def test_compressed_inputs(tmp_path):
     assert r.exit_code == 2 and "a .zip of 2 files" in r.output, r.output
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1
+
+
+def test_folder_of_compressed_canonical_csvs(tmp_path):
+    """A folder given to --transactions with a .csv and a .csv.gz of canonical transactions loads both."""
+    import gzip
+
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    (folder / "a.csv").write_text(CANONICAL_TX, encoding="utf-8")
+    (folder / "b.csv.gz").write_bytes(gzip.compress(CANONICAL_TX.replace("T9", "T7").replace(
+        "S20210128999999999999", "S20210128170702357723").encode()))
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS.replace("0.01", "5.00"), encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(folder), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        assert sorted((row["channel_tx_id"], row["kind"]) for row in csv.DictReader(f)) == [("T7", "matched"), ("T9", "matched")]

@@ -431,3 +431,42 @@ def test_export_with_mixed_line_ends_is_read(tmp_path, cfg, own_tmp, canonical_o
     assert res.exit_code == 0, res.output
     assert _outcomes(tmp_path / "out") == canonical_outcomes
     assert list(own_tmp.iterdir()) == []
+
+
+def test_footer_detection_never_takes_a_record(tmp_path, cfg, own_tmp):
+    """What only looks like a total or note is a record: the last order's remark spanning lines ("…\\n备注：放门卫",
+    "…\\n合计 3 件", a trailing line break), an order number beginning SUM-; a rich-markup note prints as text."""
+    rows = _erp_orders()[:3]
+    w = tmp_path / "w.duckdb"
+    for i, last in enumerate(["请尽快发货\n备注：放门卫", "两件\n合计 3 件", "请尽快发货\n"]):
+        r = [list(x) for x in rows]
+        r[-1][-1] = last
+        f = _write_csv(tmp_path / f"remark{i}.csv", r, ["订单导出"])
+        res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+        assert res.exit_code == 0 and "2 rows" in res.output and "left out" not in res.output, (last, res.output)
+    r = [list(x) for x in rows]
+    r[-1][0] = "SUM-20261120-0002"
+    f = _write_csv(tmp_path / "sum.csv", r + [["合计", "", "", "", "1.00"] + [""] * 7], ["订单导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+    assert res.exit_code == 0 and "2 rows" in res.output, res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT src_line FROM orders WHERE order_no = 'SUM-20261120-0002'").fetchone() == (4,)
+    f = _write_csv(tmp_path / "markup.csv", rows + [["备注：见[/]附件[bold]"] + [""] * 11], ["订单导出"])
+    res = _reconcile(tmp_path / "out", f, BASIC / "refunds.csv", "--config", str(cfg))
+    assert res.exit_code == 0 and "见[/]附件[bold]" in res.output, res.output
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_canonical_export_with_title_lines_names_its_own_lines(tmp_path, cfg, own_tmp):
+    """A canonical header below title lines (read from a copy without them): a ragged row, a bad amount and a
+    duplicate are named by the export's own lines."""
+    head = "订单导出\n导出人：财务\n" + "order_no,channel,amount,status\n"
+    f = tmp_path / "canon.csv"
+    f.write_text(head + "A1,wechat,1.00,paid\nA2,wechat,2.00,paid,extra\n", encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders", str(f), "--config", str(cfg)])
+    assert res.exit_code == 2 and f"{f}:5: row has 5 fields, the header has 4" in " ".join(res.output.split()), res.output
+    f.write_text(head + "A1,wechat,1.00,paid\n\nA2,wechat,2.0.0,paid\nA1,wechat,3.00,paid\n", encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{f}:6 [amount]" in out and f"{f}:7 [order_no]: duplicate order_no: also on line(s) 4" in out, out
+    assert list(own_tmp.iterdir()) == []

@@ -309,3 +309,16 @@ def test_excel_serial_day_numbers_are_times(tmp_path):
         Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + "B1,S1,M1,wechat,1.00,paid,,12345,,,0\n"
                                                     "B2,S1,M1,wechat,1.00,paid,,4634x.5,,,0\n", "bad.csv"))
     assert [(p.line, p.value) for p in e.value.problems] == [(2, "12345"), (3, "4634x.5")]
+
+
+def test_lines_after_a_very_long_value_and_in_utf16(tmp_path):
+    """A value longer than the csv module's default field limit and a blank line; a UTF-16 file with a blank line."""
+    text = HEADER.rstrip("\n") + ",note\n" + "A1,S1,M1,wechat,1.00,paid,,,,,0," + "x" * 200_000 + "\n\n" \
+        + "A2,S1,M1,wechat,2.00,paid,,,,,0,y\n"
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, text))
+    assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY 1").fetchall() == [("A1", 2), ("A2", 4)]
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + GOOD + "\n" + GOOD.replace("A1", "A2"), "u16.csv", "utf-16"),
+                  encoding="utf-16")
+    assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY 1").fetchall() == [("A1", 2), ("A2", 4)]

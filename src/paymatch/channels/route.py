@@ -11,7 +11,10 @@ reported as before.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zipfile
+import zlib
 from pathlib import Path
 
 from paymatch.channels.detect import decode_head, detect, walk
@@ -76,5 +79,21 @@ def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path,
 
 
 def _canonical_file(path: Path) -> bool:
-    with path.open("rb") as f:
-        return _canonical(f.read(_HEAD))
+    """Whether ``path`` (or the one file a .gz / .zip of it holds, as the loader reads it) is a canonical CSV."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as g:
+                head = g.read(_HEAD)
+        elif head[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(path) as z:
+                files = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+                         and not Path(m.filename).name.startswith(".")]
+                if len(files) != 1:
+                    return False
+                with z.open(files[0]) as m:
+                    head = m.read(_HEAD)
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+        return False  # a damaged archive: the bill reader names it
+    return _canonical(head)

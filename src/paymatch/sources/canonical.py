@@ -175,6 +175,10 @@ def _transcode(path: Path, encoding: str) -> Path:
     return Path(out.name)
 
 
+#: DuckDB's read_csv max_line_size default: a value longer than this is refused
+_LINE_LIMIT = 2_097_152
+
+
 class _MixedNewlines(Exception):
     """DuckDB refused a file whose lines end in both CRLF and LF: read again from a copy with LF only."""
 
@@ -253,8 +257,8 @@ def _lenient(f: Field):
             iso = (f"regexp_replace(regexp_replace(regexp_replace({x}, '{_DAY_RX}', '\\1-\\2-\\3 '), "
                    "'^([0-9]{4})([0-9]{2})([0-9]{2})[ T]?([0-9]{2}):?([0-9]{2}):?([0-9]{2})$', "
                    "'\\1-\\2-\\3 \\4:\\5:\\6'), '\\s+([+-][0-9]{2}:?[0-9]{2})$', '\\1')")
-            # an Excel serial day number (a workbook's date column that lost its format): 46346.5 = 2026-11-20 12:00
-            serial = (f"CASE WHEN regexp_full_match({x}, '[0-9]{{5}}(\\.[0-9]+)?') AND TRY_CAST({x} AS DOUBLE) BETWEEN 25569 AND 73051 "
+            # an Excel serial day number (a workbook's date column that lost its format) of 2000-2099: 46346.5 = 2026-11-20 12:00
+            serial = (f"CASE WHEN regexp_full_match({x}, '[0-9]{{5}}(\\.[0-9]+)?') AND TRY_CAST({x} AS DOUBLE) BETWEEN 36526 AND 73050 "
                       f"THEN CAST(TIMESTAMP '1899-12-30' + to_seconds(round(TRY_CAST({x} AS DOUBLE) * 86400)::BIGINT) AS TIMESTAMPTZ) END")
             return f"coalesce({parse(x)}, try_cast(trim({iso}) AS TIMESTAMPTZ), {serial})"
         return again
@@ -277,7 +281,8 @@ _WHAT = {
 
 def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, encoding: str | None = None,
               key_scope: tuple[str, ...] = (), table: str | None = None, keep_extra: bool = True,
-              ordered: bool = True, drop: tuple[str, ...] = (), lines: LineMap | None = None) -> Staged:
+              ordered: bool = True, drop: tuple[str, ...] = (), lines: LineMap | None = None,
+              line_shift: int = 0) -> Staged:
     """Read and validate one canonical CSV into a temp table; raise ``LoadError`` with every problem found.
 
     ``table``: the temp table's name (default ``_pm_stage_<kind>``); its ``rowid`` + 2 is the line.
@@ -287,7 +292,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     problems still name the right lines.
     ``drop``: target columns checked like every other but not kept (a run that does not read them).
     Enum columns are stored as DuckDB ENUMs (compare and cast like VARCHAR).
-    ``lines``: which line of the user's file each record is on (default: read from ``path`` itself).
+    ``lines``: which line of the user's file each record is on (default: read from ``path`` itself, or its
+    transcoded copy, ``line_shift`` lines further down). Every problem names a line of the user's file.
     """
     spec = SPECS[kind]
     original = Path(path)
@@ -298,15 +304,17 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
         readable = tmp = _transcode(original, enc)
     table = table or f"_pm_stage_{kind}"
-    lines = lines or LineMap(readable)
+    lines = lines or LineMap(readable, shift=line_shift)
+    utf8 = tmp is None  # the user's bytes are read as they are (a line-end copy is the same bytes)
 
     def load(text: Path) -> Staged:
         if not ordered:
             try:
-                return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines, ordered=False)
+                return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines, utf8,
+                              ordered=False)
             except _Reread:
                 pass  # rows came in any order: read the file again in order for the right line numbers
-        return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines)
+        return _stage(con, kind, spec, original, text, key_scope, table, keep_extra, drop, lines, utf8)
 
     lf = None
     try:
@@ -323,6 +331,14 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
 
 #: id columns an export may guard against Excel as text: ="2026112000001" or '2026112000001 (the guard is dropped)
 _IDS = frozenset({"order_no", "refund_no", "channel_tx_id", "channel_refund_id", "merchant_id", "store_id", "member_id"})
+
+
+def _moved(e: LoadError, n: int) -> LoadError:
+    """``e`` with its lines ``n`` further down (lines counted in a text that lacks the user's title lines)."""
+    if not n:
+        return e
+    return LoadError([Problem(p.file, None if p.line is None else p.line + n, p.field, p.value, p.message)
+                      for p in e.problems], total=e.total, hint=e.hint)
 
 
 def _trimmed(col: str, guarded: bool = False) -> str:
@@ -348,15 +364,18 @@ def _text_col(f: Field) -> str:
 
 
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
-           drop: tuple[str, ...] = (), lines: LineMap | None = None, ordered: bool = True) -> Staged:
+           drop: tuple[str, ...], lines: LineMap, utf8: bool, ordered: bool = True) -> Staged:
     # ordered: rowid follows the file, so it gives line numbers (and file order among duplicate records)
     con.execute(f"SET preserve_insertion_order={'true' if ordered else 'false'}")
-    header = _header(readable, original)
+    try:
+        header = _header(readable, original)
+    except LoadError as e:
+        raise _moved(e, lines.above) from None
     present = set(header)
     missing = [f.name for f in spec if f.required and f.name not in present]
     if missing:
         raise LoadError(
-            [Problem(str(original), 1, m, None, "required column missing") for m in missing],
+            [Problem(str(original), 1 + lines.above, m, None, "required column missing") for m in missing],
             hint=f"the header has: {', '.join(header)}; map your export's columns with a profile or rename them",
         )
     known = {f.name for f in spec}
@@ -426,7 +445,8 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         if not readable.name.startswith("_pm_lf_") and mixed_newlines(readable):
             raise _MixedNewlines() from None
         # only a file DuckDB refuses is scanned again (in Python) to name the lines; a good file never is
-        problems, total = _structure_problems(readable, original, len(header), utf8=readable == original)
+        problems, total = _structure_problems(readable, original, len(header), utf8=utf8)
+        problems = _moved(LoadError(problems), lines.above).problems
         if not total:
             problems, total = [Problem(str(original), None, None, None, _duck_msg(e))], 1
         hint = ("the file is not UTF-8 from this line on: export the whole file as UTF-8 CSV (or pass --encoding)"
@@ -488,6 +508,7 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
                 at[0] = n
                 yield text
 
+    csv.field_size_limit(_LINE_LIMIT)  # a longer value is one DuckDB refused: named here, not read on and on
     reader = csv.reader(lines(), strict=True)
     start = 1
     try:
@@ -503,7 +524,8 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
     except csv.Error as e:
         why = str(e)
         if "end of data" in why or "field larger" in why:
-            why = "a quoted field opened on this line does not close"
+            why = ("a quoted field opened on this line does not close" if "end of data" in why else
+                   "a quoted field opened on this line does not close, or holds more than 2 MB (DuckDB's line limit)")
         else:
             why = f"not well-formed CSV: {why}"
         stop.append(Problem(str(original), start, None, None, why))

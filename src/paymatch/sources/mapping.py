@@ -91,9 +91,8 @@ class MappedInput:
         if self.source is None:
             return e
         names = self.columns
-        # lines from ``lines`` are the user's already; the header (line 1) and lines counted in ``path`` are not
-        off = self.line_offset
-        rec = 0 if self.lines is not None else off
+        # with ``lines`` the loader names the user's lines already; else they are counted in ``path``
+        rec = 0 if self.lines is not None else self.line_offset
 
         def fix(p: Problem) -> Problem:
             if p.file != str(self.path):
@@ -101,8 +100,8 @@ class MappedInput:
             msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) ([\d, ]+)", lambda m: (
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
                 + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
-            line = None if p.line is None else p.line + (off if p.line == 1 else rec)
-            return Problem(str(self.source), line, names.get(p.field, p.field), p.value, msg)
+            return Problem(str(self.source), None if p.line is None else p.line + rec, names.get(p.field, p.field),
+                           p.value, msg)
 
         return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)
 
@@ -191,7 +190,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
             out.line_offset = plan.line - 1
             # empty rows are not written: each record's own sheet row, unless none was left out
             exact = all(n == plan.line + 1 + i for i, n in enumerate(written))
-            out.lines = LineMap(None, header_line=plan.line) if exact else LineMap(starts=written)
+            out.lines = LineMap(None, header_line=plan.line) if exact else LineMap(starts=written, header_line=plan.line)
             if plan.canonical:
                 out.path = raw
             else:
@@ -215,6 +214,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
             out.path = temp_csv("_pm_canon_")
             out.temps.append(out.path)
             copy_from_line(raw, out.path, plan.line, end=cut)
+            out.lines.end = cut
         else:
             if cut is not None:
                 if copied:
@@ -224,7 +224,15 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                     out.temps.append(shortened)
                     copy_from_line(raw, shortened, 1, end=cut)
                     raw = out.lines.path = shortened
-            out.path, out.columns = _translate(kind, mapping, plan, raw, plan.line, len(plan.cells), delim, keep_extra,
+            skip = plan.line
+            if any('"' in line for line in head[:plan.line - 1]):
+                # a quoted title value may span lines, and DuckDB's skip counts records, not lines: the
+                # translation reads a copy that starts at the header (the lines stay the user's through ``lines``)
+                from_header = temp_csv("_pm_fromheader_")
+                out.temps.append(from_header)
+                copy_from_line(raw, from_header, plan.line)
+                raw, skip = from_header, 1
+            out.path, out.columns = _translate(kind, mapping, plan, raw, skip, len(plan.cells), delim, keep_extra,
                                                shown, out)
         _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"), shown)
         return out
@@ -430,6 +438,9 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
             out.temps.append(retry)
         else:
             problems, total = structure_problems(raw, source, skip, width, delim)
+            if skip == 1 and plan.line > 1:  # ``raw`` starts at the export's header: its lines are further down
+                problems = [Problem(q.file, None if q.line is None else q.line + plan.line - 1, q.field, q.value,
+                                    q.message) for q in problems]
             if not total:
                 problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
             hint = ("the file is not UTF-8 from that line on: export the whole file in one encoding (or pass --encoding)"

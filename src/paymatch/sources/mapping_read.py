@@ -138,6 +138,10 @@ def copy_from_line(src: Path, dst: Path, first: int, end: int | None = None) -> 
 
 #: the label a total line of an export starts with (合计, 总计, 汇总, 小计, 共计, 累计, Total, Sum)
 _TOTAL_RX = re.compile(r"^\s*(?:合\s*计|总\s*计|汇\s*总|小\s*计|共\s*计|累\s*计|本页合计|total\b|sum\b|grand total\b)", re.I)
+#: a total label standing alone in the key column: the word, then nothing, or a blank, colon or bracket and more
+_TOTAL_WORD_RX = re.compile(_TOTAL_RX.pattern + r"(?:[\s:：(（].*)?", re.I)
+#: a note line's label in Chinese (导出时间：…), the only note read in a key column
+_CJK_NOTE_RX = re.compile(r"^\s*[\u4e00-\u9fff]{1,12}\s*[:：]")
 #: a note line's label (导出时间：…, 制表人：…, 备注: …)
 _NOTE_RX = re.compile(r"^\s*[^\d\s,:：]{1,12}\s*[:：]")
 #: how many lines at an export's end may be totals and notes
@@ -152,8 +156,12 @@ def footer_row(row: list[str], key: int | None) -> bool:
     if not filled:
         return False
     first = filled[0]
-    if key is not None and key < len(vals) and vals[key] and key != first:
-        return False
+    if key is not None and key < len(vals) and vals[key]:
+        # the label in the key column itself: only the bare word (合计, 合计：13笔, Total (元)), never an id
+        # that begins like one (SUM-20261120-0002)
+        # that begins like one (SUM-20261120-0002); or a note with a Chinese label (导出时间：…), never an id
+        return key == first and (bool(_TOTAL_WORD_RX.fullmatch(vals[first]))
+                                 or (bool(_CJK_NOTE_RX.match(vals[first])) and len(filled) <= 2))
     return bool(_TOTAL_RX.match(vals[first])) or (bool(_NOTE_RX.match(vals[first])) and len(filled) <= 2)
 
 
@@ -180,6 +188,8 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None) 
         if (size <= n and i + 1 <= header_line) or len(found) >= FOOTER_LINES:
             break
         text = lines[i].decode("utf-8", errors="replace").rstrip("\r").lstrip("\ufeff")
+        if text.count('"') % 2:  # a line of a quoted value spanning lines (its last): part of a record
+            break
         row = cells(text, delimiter)
         if not any(c.strip() for c in row):  # blank, or only delimiters (,,,,): nothing to load either
             if text or found:
@@ -285,6 +295,7 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
                     yield text
 
     start = header_line + 1
+    csv.field_size_limit(2_097_152)  # DuckDB's line limit: a longer value is what it refused
     try:
         for row in csv.reader(lines(), delimiter=delimiter, strict=True):
             line, start = start, at[0] + 1
@@ -294,7 +305,9 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
                     problems.append(Problem(str(source), line, None, None, f"row has {len(row)} fields, the header has {width}"))
     except csv.Error as e:
         total += 1
-        why = "a quoted field opened on this line does not close" if "end of data" in str(e) else f"not well-formed CSV: {e}"
+        why = ("a quoted field opened on this line does not close" if "end of data" in str(e) else
+               "a quoted field opened on this line does not close, or holds more than 2 MB (DuckDB's line limit)"
+               if "field larger" in str(e) else f"not well-formed CSV: {e}")
         if len(problems) < MAX_PROBLEMS:
             problems.append(Problem(str(source), start, None, None, why))
     except UnicodeDecodeError:  # text in two encodings: nothing after that line can be read reliably
