@@ -347,13 +347,16 @@ def _trimmed(col: str, guarded: bool = False) -> str:
     an ASCII space or tab, are empty, or hold non-ASCII text (length ≠ bytes) go through it.
 
     ``guarded``: an id column, where the text guards exports put on long numbers are dropped too (a tab before
-    or after: by the trim; ="…"; a leading apostrophe), else the order number would not match the channel's."""
-    # literal tabs and quotes: a pattern built with chr() is not folded into a constant prefix test (2 s on 3M rows)
+    or after: by the trim; ="…"; a leading apostrophe), else the order number would not match the channel's.
+
+    Two comparisons, as cheap as the old test (measured on 3M rows; two suffix LIKEs cost 0.13 s more per 6
+    columns): ``< '0'`` catches a leading space, tab, quote or apostrophe and the empty value, the last
+    character ``<= ' '`` a trailing space or tab."""
     out = f"trim(trim({col}, ' \t'))"
-    cond = f"{col} LIKE ' %' OR {col} LIKE '% ' OR {col} LIKE '\t%' OR {col} LIKE '%\t' OR {col} = ''"
+    cond = f"{col} < '0' OR {col}[-1] <= ' '"
     if guarded:
         out = f"trim(ltrim(regexp_replace({out}, '^=\"(.*)\"$', '\\1'), ''''))"
-        cond += f" OR {col} LIKE '=%' OR {col} LIKE '''%'"
+        cond += f" OR ({col} >= '=' AND {col} < '>')"
     return f"CASE WHEN {cond} OR strlen({col}) <> length({col}) THEN NULLIF({out}, '') ELSE {col} END"
 
 
