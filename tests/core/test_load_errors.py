@@ -322,3 +322,15 @@ def test_lines_after_a_very_long_value_and_in_utf16(tmp_path):
     ws.ingest_csv("orders", _write(tmp_path, HEADER + GOOD + "\n" + GOOD.replace("A1", "A2"), "u16.csv", "utf-16"),
                   encoding="utf-16")
     assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY 1").fetchall() == [("A1", 2), ("A2", 4)]
+
+
+def test_amounts_with_more_decimals_only_as_zeros(tmp_path):
+    """84.5000 (an ERP keeping 4 decimals) is 8450 fen exactly; a digit past the fen is never rounded away."""
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + "A1,S1,M1,wechat,84.5000,paid,,,,,0\n"
+                                   "A2,S1,M1,wechat,1.000,paid,,,,,0\n"))
+    assert ws.con.execute("SELECT amount_fen FROM orders ORDER BY order_no").fetchall() == [(8450,), (100,)]
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + "B1,S1,M1,wechat,84.5010,paid,,,,,0\n"
+                                                    "B2,S1,M1,wechat,30.299999999999997,paid,,,,,0\n", "bad.csv"))
+    assert [(p.line, p.value) for p in e.value.problems] == [(2, "84.5010"), (3, "30.299999999999997")]

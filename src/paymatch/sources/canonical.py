@@ -262,6 +262,8 @@ def _lenient(f: Field):
                       f"THEN CAST(TIMESTAMP '1899-12-30' + to_seconds(round(TRY_CAST({x} AS DOUBLE) * 86400)::BIGINT) AS TIMESTAMPTZ) END")
             return f"coalesce({parse(x)}, try_cast(trim({iso}) AS TIMESTAMPTZ), {serial})"
         return again
+    if f.kind == "money":  # 84.5000 (ERPs keep 4 decimals): exact when the digits past the fen are zeros
+        return lambda x: f"coalesce({parse(x)}, {sql_yuan_to_fen(x, decimals=5)})"
     if f.kind == "date":
         return lambda x: (f"coalesce({parse(x)}, try_strptime(regexp_replace({x}, '{_DAY_RX}$', '\\1-\\2-\\3'), "
                           "'%Y-%m-%d')::DATE)")
@@ -269,7 +271,7 @@ def _lenient(f: Field):
 
 
 _WHAT = {
-    "money": "not a yuan amount with at most 2 decimals (e.g. 12.30)",
+    "money": "not a yuan amount with at most 2 decimals (e.g. 12.30; more only as zeros: 12.3000)",
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00; also 2026/11/20 10:00, "
             "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000)",
