@@ -60,7 +60,7 @@ _IDS = ("order_no", "refund_no", "merchant_id")
 _MARK = "_pm_unmapped_value"
 _FS, _RS = "\x1f", "\x1e"
 #: a yuan amount with a currency sign, a trailing 元 and/or thousands separators that are well formed
-_MONEY_RX = r"(?:[+-]?[¥￥]?|[¥￥][+-])\s*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?\s*元?"
+_MONEY_RX = r"(?:[+-]?[¥￥]?|[¥￥][+-])\s*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0{0,3})?\s*元?"
 
 
 @dataclass
@@ -263,7 +263,7 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
     totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
               and re.fullmatch(_MONEY_RX, row[amount].strip())]
     if totals:
-        stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]))
+        stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]), decimals=5)
         con = duckdb.connect()
         try:
             n, got = con.execute(
