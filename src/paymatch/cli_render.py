@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .money import format_diff, format_yuan
@@ -38,6 +39,9 @@ def summary_tables(console: Console, summary: dict) -> None:
     status = "[green]tie out[/green]" if summary["conservation"] else "[red]DO NOT tie out[/red]"
     parts = [f"{k}: {v['input_rows']:,} rows / ¥{format_yuan(v['input_fen'])}" for k, v in ct.items()]
     console.print(f"Control totals {status} — " + "; ".join(parts))
+    for w in summary.get("channels_without_records", []):
+        console.print(f"[yellow]No {escape(w['channel'])} records in this run, yet {w['order_only']:,} paid orders "
+                      f"(¥{format_yuan(w['order_amount_fen'])}) expect them (order_only). Was its bill left out?[/yellow]")
 
 
 def accuracy_table(console: Console, acc: dict) -> None:

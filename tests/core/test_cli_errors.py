@@ -147,3 +147,29 @@ def test_alipay_bill_types_validated(tmp_path, value):
 
     with pytest.raises(ConfigError, match=r"channels\.alipay.*bill_types.*'trade'.*'signcustomer'"):
         _alipay_accounts(tmp_path, f"bill_types = {value}\n")
+
+
+def test_a_channel_without_any_record_is_said_once(tmp_path):
+    """Orders expecting Alipay payments in a run without one Alipay record (its bill left out): summary.json
+    names the channel with its order_only count and amount, the CLI says so in one line; a run with the bill
+    names nothing."""
+    import json
+
+    basic = Path(__file__).parent / "golden" / "basic"
+    lines = (basic / "transactions.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    tx = tmp_path / "tx.csv"
+    tx.write_text("".join(x for x in lines if not x.startswith("alipay")), encoding="utf-8")
+    res = runner.invoke(app, ["reconcile", "--orders", str(basic / "orders.csv"), "--transactions", str(tx),
+                              "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["channels_without_records"]
+    import csv
+
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        expect = [r for r in csv.DictReader(f) if r["kind"] == "order_only" and r["channel"] == "alipay"]
+    assert got == [{"channel": "alipay", "order_only": len(expect),
+                    "order_amount_fen": sum(int(r["order_amount_fen"]) for r in expect)}]
+    assert len(expect) >= 1 and "No alipay records in this run" in " ".join(res.output.split())
+    res = runner.invoke(app, ["reconcile", "--orders", str(basic / "orders.csv"), "--transactions",
+                              str(basic / "transactions.csv"), "--out", str(tmp_path / "out2")])
+    assert json.loads((tmp_path / "out2" / "summary.json").read_text(encoding="utf-8"))["channels_without_records"] == []
