@@ -49,14 +49,9 @@ def test_bill_given_as_transactions_is_read_as_a_bill(shared_dir, tmp_path):
     """A bill as delivered passed to --transactions (the file a user has) is read as --bills would read it,
     in reconcile and in ingest; a file nothing recognises still fails on the canonical columns."""
     bill = shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv"
-    orders = tmp_path / "orders.csv"
-    orders.write_text(ORDERS, encoding="utf-8")
-    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(bill),
-                            "--out", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
+    r, rows = _reconcile_with(tmp_path, bill)
     assert "a wechat bill as delivered, read as --bills" in r.output
-    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
-        got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    got = {row["outcome_id"]: row["kind"] for row in rows}
     assert got["P-S20210128170702357723"] == "matched" and len(got) == 4
     w = tmp_path / "w.duckdb"
     r = runner.invoke(app, ["ingest", "--workspace", str(w), "--transactions", str(bill)])
@@ -65,9 +60,20 @@ def test_bill_given_as_transactions_is_read_as_a_bill(shared_dir, tmp_path):
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 3
     other = tmp_path / "export.csv"
     other.write_text("单号,金额\nA1,1.00\n", encoding="utf-8")
-    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(other),
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--transactions", str(other),
                             "--out", str(tmp_path / "out2")])
     assert r.exit_code == 2 and "export.csv:1 [channel_tx_id]: required column missing" in r.output
+
+
+def _reconcile_with(tmp_path, transactions, orders_text: str = ORDERS):
+    """``reconcile`` of ORDERS against ``--transactions transactions``; (the CLI result, the outcome rows)."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(orders_text, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(transactions),
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        return r, list(csv.DictReader(f))
 
 
 CANONICAL_TX = ("channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
@@ -82,14 +88,9 @@ def test_folder_of_canonical_csvs_and_bills_given_as_transactions(shared_dir, tm
     (folder / "exported.csv").write_text(CANONICAL_TX, encoding="utf-8")
     (folder / ".cache" / "stale.csv").write_text(CANONICAL_TX.replace("T9", "T8"), encoding="utf-8")
     shutil.copy(shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv", folder / "bill.csv")
-    orders = tmp_path / "orders.csv"
-    orders.write_text(ORDERS, encoding="utf-8")
-    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(folder),
-                            "--out", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
+    r, rows = _reconcile_with(tmp_path, folder)
     assert "bill.csv: a bill (beside the folder's canonical CSVs) as delivered, read as --bills" in r.output
-    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
-        got = {row["outcome_id"]: (row["kind"], row["channel_tx_id"]) for row in csv.DictReader(f)}
+    got = {row["outcome_id"]: (row["kind"], row["channel_tx_id"]) for row in rows}
     assert got["P-S20210128999999999999"] == ("matched", "T9")
     assert got["P-S20210128170702357723"][0] == "matched"
     assert len(got) == 4
@@ -140,9 +141,5 @@ def test_folder_of_compressed_canonical_csvs(tmp_path):
     (folder / "a.csv").write_text(CANONICAL_TX, encoding="utf-8")
     (folder / "b.csv.gz").write_bytes(gzip.compress(CANONICAL_TX.replace("T9", "T7").replace(
         "S20210128999999999999", "S20210128170702357723").encode()))
-    orders = tmp_path / "orders.csv"
-    orders.write_text(ORDERS.replace("0.01", "5.00"), encoding="utf-8")
-    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--transactions", str(folder), "--out", str(tmp_path / "out")])
-    assert r.exit_code == 0, r.output
-    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
-        assert sorted((row["channel_tx_id"], row["kind"]) for row in csv.DictReader(f)) == [("T7", "matched"), ("T9", "matched")]
+    _, rows = _reconcile_with(tmp_path, folder, ORDERS.replace("0.01", "5.00"))
+    assert sorted((row["channel_tx_id"], row["kind"]) for row in rows) == [("T7", "matched"), ("T9", "matched")]
