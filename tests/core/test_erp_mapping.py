@@ -457,6 +457,44 @@ def test_footer_detection_never_takes_a_record(tmp_path, cfg, own_tmp):
     assert list(own_tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("label", ["合计金额", "合计2笔", "汇总信息", "总计￥20.00", "Totals", "合计(元)",
+                                   "导出时间(北京时间)：2026-11-21 10:00", "Exported:2026-11-21"])
+def test_total_and_note_labels_in_the_key_column(tmp_path, cfg, own_tmp, label):
+    """The labels ERP exports write in the order-number column of their last line are left out and named; a
+    total written with 4 decimals like the rows (￥84.5000) ties out with them instead of warning."""
+    rows = _erp_orders()[:3]
+    rows[1][4], rows[2][4] = "￥84.5000", "￥15.5000"
+    amount = "" if ":" in label or "：" in label else "￥100.0000"
+    f = _write_csv(tmp_path / "orders.csv", rows + [[label, "", "", "", amount] + [""] * 7], ["订单导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "2 rows" in out and f"left out as its total/notes: {label}" in out, out
+    assert "WARNING" not in out and (not amount or "its total 100.00 ties out with the 2 rows above" in out), out
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert ws.con.execute("SELECT sum(amount_fen) FROM orders").fetchone() == (10000,)
+
+
+def test_an_id_that_starts_like_a_label_stays_a_record(tmp_path, cfg):
+    rows = _erp_orders()[:3]
+    w = tmp_path / "w.duckdb"
+    for no in ("Total_A1", "SUM-20261120-0002", "汇总-1"):
+        r = [list(x) for x in rows]
+        r[-1][0] = no
+        f = _write_csv(tmp_path / "ids.csv", r, ["订单导出"])
+        res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+        assert res.exit_code == 0 and "2 rows" in res.output and "left out" not in res.output, (no, res.output)
+
+
+def test_a_record_over_duckdbs_line_limit_in_an_export_is_named_by_line(tmp_path, cfg, own_tmp):
+    rows = _erp_orders()[:5]
+    rows[3][-1] = "备注" * 700_000  # 1.4M characters, 4.2 MB in UTF-8 (2.8 MB in GBK)
+    f = _write_csv(tmp_path / "orders.csv", rows, ["订单导出"], encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{f}:5: the record holds 2 MB or more (DuckDB's line limit)" in out, out
+    assert list(own_tmp.iterdir()) == []
+
+
 def test_canonical_export_with_title_lines_names_its_own_lines(tmp_path, cfg, own_tmp):
     """A canonical header below title lines (read from a copy without them): a ragged row, a bad amount and a
     duplicate are named by the export's own lines."""

@@ -93,6 +93,20 @@ def test_unclosed_quote_names_the_line_it_opens(tmp_path):
         assert (line, field) == (20_002, None) and msg == "a quoted field opened on this line does not close"
 
 
+@pytest.mark.parametrize("long", ['"' + "x" * 2_050_000 + '"',  # one value over DuckDB's 2,000,000-byte line
+                                  '"' + "中" * 700_000 + '"',  # 700,000 characters, 2.1 MB in UTF-8
+                                  '"' + ("y" * 99 + "\n") * 20_500 + '"'])  # short lines, one record
+def test_a_record_over_duckdbs_line_limit_is_named_by_line(tmp_path, long):
+    """DuckDB refuses a record of 2,000,000 bytes or more; the error names its line and the limit, not DuckDB's
+    own message (a value under Python's csv limit in characters is still over DuckDB's in bytes)."""
+    rows = _rows(5)
+    rows[3] = rows[3].replace(",wechat,", f",{long},")
+    p = _write(tmp_path, HEADER + "".join(rows))
+    for load in _loads(p):
+        assert _problems(load)[1][-1][:2] == (5, None)
+        assert "2 MB or more (DuckDB's line limit)" in _problems(load)[1][-1][2]
+
+
 def test_ragged_gbk_file_names_the_line(tmp_path):
     """A GBK file is read through a UTF-8 copy: the line named is still the user's file's."""
     rows = [_row(i).replace("S1", "上海一店") for i in range(10)]

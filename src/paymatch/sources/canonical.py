@@ -176,7 +176,10 @@ def _transcode(path: Path, encoding: str) -> Path:
 
 
 #: DuckDB's read_csv max_line_size default: a value longer than this is refused
-_LINE_LIMIT = 2_097_152
+_LINE_LIMIT = 2_097_152  # Python's csv counts characters: a value this long is over DuckDB's byte limit below
+#: DuckDB's read_csv refuses a record (all its physical lines, without the last line end) of this many bytes
+DUCKDB_LINE_BYTES = 2_000_000
+LINE_TOO_LONG = "the record holds 2 MB or more (DuckDB's line limit): a quoted value that never closes, or a value that long"
 
 
 class _MixedNewlines(Exception):
@@ -495,7 +498,7 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
     ``utf8``: ``readable`` is the user's own file (not a transcoded copy), so its bytes are checked."""
     problems: list[Problem] = []
     total = 0
-    at = [0]  # physical lines handed to the csv reader so far
+    at = [0, 0, 0]  # physical lines handed to the csv reader so far, their bytes, the last one's line end
     stop: list[Problem] = []
 
     def lines():
@@ -510,15 +513,19 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
                     what = f"not UTF-8 text ({what})" if utf8 else f"not text ({what})"
                     stop.append(Problem(str(original), line, None, None, what))
                     return
-                at[0] = n
+                at[0], at[1], at[2] = n, at[1] + len(raw), len(raw) - len(raw.rstrip(b"\r\n"))
                 yield text
 
     csv.field_size_limit(_LINE_LIMIT)  # a longer value is one DuckDB refused: named here, not read on and on
     reader = csv.reader(lines(), strict=True)
-    start = 1
+    start, offset = 1, 0
     try:
         for row in reader:
             line, start = start, at[0] + 1
+            size, offset = at[1] - offset - at[2], at[1]
+            if size >= DUCKDB_LINE_BYTES:
+                stop.append(Problem(str(original), line, None, None, LINE_TOO_LONG))
+                break
             if line == 1 or not row:
                 continue
             if len(row) != width:
@@ -530,7 +537,7 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
         why = str(e)
         if "end of data" in why or "field larger" in why:
             why = ("a quoted field opened on this line does not close" if "end of data" in why else
-                   "a quoted field opened on this line does not close, or holds more than 2 MB (DuckDB's line limit)")
+                   LINE_TOO_LONG)
         else:
             why = f"not well-formed CSV: {why}"
         stop.append(Problem(str(original), start, None, None, why))

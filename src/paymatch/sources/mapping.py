@@ -263,11 +263,18 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
     totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
               and re.fullmatch(_MONEY_RX, row[amount].strip())]
     if totals:
-        stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]), decimals=5)
+        try:
+            stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]), decimals=5)
+        except ValueError:  # more digits than any amount holds: named as left out, not checked
+            out.notes.append(note)
+            return
+        # the rows' amounts as the loader reads them: 2 decimals, or 84.5000 (zeros past the fen)
+        fen = (f"coalesce({sql_yuan_to_fen('trim(amount)')}, "
+               f"{sql_yuan_to_fen('trim(amount)', decimals=5)})")
         con = duckdb.connect()
         try:
             n, got = con.execute(
-                f"SELECT count(*), sum({sql_yuan_to_fen('trim(amount)')}) FROM read_csv({_lit(str(out.path))}, "
+                f"SELECT count(*), sum({fen}) FROM read_csv({_lit(str(out.path))}, "
                 "header=true, all_varchar=true, delim=',', quote='\"', escape='\"')").fetchall()[0]
         except duckdb.Error:  # a malformed file: the loader names its lines
             return

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
 from ..errors import LoadError, Problem
-from .canonical import MAX_PROBLEMS, _first_undecodable, _sniff_encoding, _transcode
+from .canonical import (DUCKDB_LINE_BYTES, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
+                        _sniff_encoding, _transcode)
 
 #: how far down the header row is looked for when ``header_line`` is not configured
 HEAD_LINES = 50
@@ -137,11 +138,13 @@ def copy_from_line(src: Path, dst: Path, first: int, end: int | None = None) -> 
 
 
 #: the label a total line of an export starts with (合计, 总计, 汇总, 小计, 共计, 累计, Total, Sum)
-_TOTAL_RX = re.compile(r"^\s*(?:合\s*计|总\s*计|汇\s*总|小\s*计|共\s*计|累\s*计|本页合计|total\b|sum\b|grand total\b)", re.I)
-#: a total label standing alone in the key column: the word, then nothing, or a blank, colon or bracket and more
-_TOTAL_WORD_RX = re.compile(_TOTAL_RX.pattern + r"(?:[\s:：(（].*)?", re.I)
-#: a note line's label in Chinese (导出时间：…), the only note read in a key column
-_CJK_NOTE_RX = re.compile(r"^\s*[\u4e00-\u9fff]{1,12}\s*[:：]")
+_TOTAL_RX = re.compile(r"^\s*(?:合\s*计|总\s*计|汇\s*总|小\s*计|共\s*计|累\s*计|本页合计|totals?\b|sum\b|grand total\b)", re.I)
+#: a total label standing alone in the key column: the word (or Totals), then nothing, or anything but what
+#: continues an id (合计金额, 合计2笔, 总计￥20.00, Total (元), 合计：13笔; never SUM-20261120-0002 or Total_A1)
+_TOTAL_WORD_RX = re.compile(_TOTAL_RX.pattern + r"(?:[^A-Za-z0-9_\-./#].*|(?<![A-Za-z])[0-9].*)?", re.I | re.S)
+#: a note line's label read in a key column: Chinese words, maybe with a bracketed part (导出时间：…,
+#: 导出时间(北京时间)：…), or English words (Exported: …, Printed by: …), then a colon
+_CJK_NOTE_RX = re.compile(r"^\s*(?:[\u4e00-\u9fff]{1,12}(?:\s*[(（][^()（）]{1,12}[)）])?|[A-Za-z][A-Za-z ]{1,24})\s*[:：]")
 #: a note line's label (导出时间：…, 制表人：…, 备注: …)
 _NOTE_RX = re.compile(r"^\s*[^\d\s,:：]{1,12}\s*[:：]")
 #: how many lines at an export's end may be totals and notes
@@ -158,8 +161,7 @@ def footer_row(row: list[str], key: int | None) -> bool:
     first = filled[0]
     if key is not None and key < len(vals) and vals[key]:
         # the label in the key column itself: only the bare word (合计, 合计：13笔, Total (元)), never an id
-        # that begins like one (SUM-20261120-0002)
-        # that begins like one (SUM-20261120-0002); or a note with a Chinese label (导出时间：…), never an id
+        # that begins like one (SUM-20261120-0002); or a note with a word label (导出时间：…), never an id
         return key == first and (bool(_TOTAL_WORD_RX.fullmatch(vals[first]))
                                  or (bool(_CJK_NOTE_RX.match(vals[first])) and len(filled) <= 2))
     return bool(_TOTAL_RX.match(vals[first])) or (bool(_NOTE_RX.match(vals[first])) and len(filled) <= 2)
@@ -285,20 +287,28 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
     field count is not the header's ``width`` (up to ``MAX_PROBLEMS``, with the total), then a quote that
     never closes. Blank lines are skipped, as DuckDB does."""
     problems: list[Problem] = []
-    total, at = 0, [0]
+    total, at = 0, [0, 0, 0]  # lines read, the UTF-8 bytes of those below the header, the last one's line end
 
     def lines():
         with path.open("r", encoding="utf-8-sig", newline="") as f:
             for n, text in enumerate(f, 1):
                 at[0] = n
                 if n > header_line:
+                    size = len(text) if text.isascii() else len(text.encode("utf-8"))
+                    at[1], at[2] = at[1] + size, len(text) - len(text.rstrip("\r\n"))
                     yield text
 
-    start = header_line + 1
-    csv.field_size_limit(2_097_152)  # DuckDB's line limit: a longer value is what it refused
+    start, offset = header_line + 1, 0
+    csv.field_size_limit(_LINE_LIMIT)  # a longer value is one DuckDB refused
     try:
         for row in csv.reader(lines(), delimiter=delimiter, strict=True):
             line, start = start, at[0] + 1
+            size, offset = at[1] - offset - at[2], at[1]
+            if size >= DUCKDB_LINE_BYTES:  # DuckDB stops there: so do we
+                total += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(Problem(str(source), line, None, None, LINE_TOO_LONG))
+                return problems, total
             if row and len(row) != width:
                 total += 1
                 if len(problems) < MAX_PROBLEMS:
@@ -306,8 +316,7 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
     except csv.Error as e:
         total += 1
         why = ("a quoted field opened on this line does not close" if "end of data" in str(e) else
-               "a quoted field opened on this line does not close, or holds more than 2 MB (DuckDB's line limit)"
-               if "field larger" in str(e) else f"not well-formed CSV: {e}")
+               LINE_TOO_LONG if "field larger" in str(e) else f"not well-formed CSV: {e}")
         if len(problems) < MAX_PROBLEMS:
             problems.append(Problem(str(source), start, None, None, why))
     except UnicodeDecodeError:  # text in two encodings: nothing after that line can be read reliably
