@@ -16,10 +16,11 @@ import re
 Fen = int
 """An amount of money in fen (1 yuan = 100 fen). Plain ``int``; the alias documents intent."""
 
-_YUAN = re.compile(r"^([+-]?)(\d{1,15})(?:\.(\d{1,5}))?$")
+#: at most 14 digits before the point (99,999,999,999,999.99 yuan): the SQL path's DECIMAL(18,2) times 100 holds it
+_YUAN = re.compile(r"^([+-]?)(\d{1,14})(?:\.(\d{1,5}))?$")
 
 #: regex (RE2 and Python compatible) that a yuan string with at most 2 decimals matches
-YUAN_RE_2 = r"^[+-]?[0-9]{1,15}(\.[0-9]{1,2})?$"
+YUAN_RE_2 = r"^[+-]?[0-9]{1,14}(\.[0-9]{1,2})?$"
 #: regex for fee-style yuan with up to 5 decimals whose sub-fen digits are zero (13 integer digits
 #: so that DECIMAL(18,5) holds every accepted value)
 YUAN_RE_5 = r"^[+-]?[0-9]{1,13}(\.[0-9]{1,2}0{0,3})?$"

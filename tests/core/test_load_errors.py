@@ -152,11 +152,13 @@ def test_values_are_trimmed_like_before(tmp_path):
     enum values and channel names are case-insensitive (stored lower-case). Both loading paths (workspace and file-only staging) agree."""
     rows = ('  A1 ,"\u3000门店一\u3000",M1, WECHAT ,10.00, Paid ,2026-11-20T10:00:00+08:00,,"",  ,0\n'
             'A2,\u00a0S 2,"",alipay, 1.50 ,paid,,,m\t1,gold,\n'
-            'A3,门店三,M3,alipay,2.00,closed,,,,,3\n')
+            'A3,门店三,M3,alipay,2.00,closed,,,,,3\n'
+            '"A4\t\u3000",S4,M4,alipay,1.00,paid,,,,,\n')  # a tab and U+3000 mixed
     p = _write(tmp_path, HEADER + rows)
     want = [("A1", "门店一", "M1", "wechat", 1000, "paid", None, None),
             ("A2", "S 2", None, "alipay", 150, "paid", "m\t1", "gold"),
-            ("A3", "门店三", "M3", "alipay", 200, "closed", None, None)]
+            ("A3", "门店三", "M3", "alipay", 200, "closed", None, None),
+            ("A4", "S4", "M4", "alipay", 100, "paid", None, None)]
     ws = Workspace(None)
     ws.ingest_csv("orders", p)
     got = ws.con.execute("SELECT order_no, store_id, merchant_id, channel, amount_fen, status, member_id, member_level "

@@ -357,7 +357,7 @@ def _trimmed(col: str, guarded: bool = False) -> str:
     Two comparisons, as cheap as the old test (measured on 3M rows; two suffix LIKEs cost 0.13 s more per 6
     columns): ``< '0'`` catches a leading space, tab, quote or apostrophe and the empty value, the last
     character ``<= ' '`` a trailing space or tab."""
-    out = f"trim(trim({col}, ' \t'))"
+    out = f"trim(trim(trim({col}), ' \t'))"  # spaces and tabs mixed with U+3000 (A\t\u3000) too
     cond = f"{col} < '0' OR {col}[-1] <= ' '"
     if guarded:
         out = f"trim(ltrim(regexp_replace({out}, '^=\"(.*)\"$', '\\1'), ''''))"
