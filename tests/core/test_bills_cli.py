@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+import zipfile
 
 from typer.testing import CliRunner
 
@@ -100,7 +101,6 @@ def test_compressed_inputs(tmp_path):
     """A .gz or a one-file .zip of orders or transactions is read as the file it holds; messages and the
     workspace's provenance name the user's archive; a .zip of two files and a damaged .gz are refused."""
     import gzip
-    import zipfile
 
     (tmp_path / "tx.csv.gz").write_bytes(gzip.compress(CANONICAL_TX.encode()))
     with zipfile.ZipFile(tmp_path / "orders.zip", "w") as z:
@@ -143,3 +143,21 @@ def test_folder_of_compressed_canonical_csvs(tmp_path):
         "S20210128999999999999", "S20210128170702357723").encode()))
     _, rows = _reconcile_with(tmp_path, folder, ORDERS.replace("0.01", "5.00"))
     assert sorted((row["channel_tx_id"], row["kind"]) for row in rows) == [("T7", "matched"), ("T9", "matched")]
+
+
+def test_archive_of_several_canonical_csvs_in_a_folder_is_named_as_such(tmp_path):
+    """In a folder given to --transactions, a .zip of two canonical transactions CSVs is read as a bill archive
+    (which of its files is meant is not guessed); the error says the file inside is canonical and how to give
+    it, not "unknown bill layout"."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "more.zip", "w") as z:
+        z.writestr("a.csv", CANONICAL_TX)
+        z.writestr("b.csv", CANONICAL_TX.replace("T9", "T7"))
+    for extra in (False, True):
+        if extra:
+            (folder / "c.csv").write_text(CANONICAL_TX.replace("T9", "T5"), encoding="utf-8")
+        r = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--transactions", str(folder)])
+        out = " ".join(r.output.split())
+        assert r.exit_code == 2 and "a canonical transactions CSV where a bill was expected" in out, out
+        assert "unknown bill layout" not in out and "more.zip!a.csv" in out, out

@@ -234,20 +234,24 @@ def test_times_and_days_as_erp_exports_write_them(tmp_path):
     """Besides ISO-8601: 2026年11月20日 09:05, 2026.11.20 09:05, 20261120090500, an offset after a blank, and a
     bare day; all naive ones are Asia/Shanghai. A time that is no time (month 13, hour 25) is still named."""
     forms = ["2026年11月20日 09:05", "2026年11月20日09:05:07", "2026.11.20 09:05", "2026.11.20", "20261120090500",
-             "2026-11-20 09:05:00 +08:00", "2026 年 11 月 20 日", "2026年1月5日 9:05"]
+             "2026-11-20 09:05:00 +08:00", "2026 年 11 月 20 日", "2026年1月5日 9:05",
+             "2026/11/20 下午 3:05:00", "2026年11月20日上午12:05", "2026/11/20 3:05 PM", "2026-11-20 11:05:09 a.m."]
     rows = "".join(f"A{i},S1,M1,wechat,1.00,paid,,{t},,,0\n" for i, t in enumerate(forms))
     ws = Workspace(None)
     ws.ingest_csv("orders", _write(tmp_path, HEADER + rows))
     got = [r[0] for r in ws.con.execute(
-        "SELECT strftime(timezone('Asia/Shanghai', paid_at), '%Y-%m-%d %H:%M:%S') FROM orders ORDER BY order_no").fetchall()]
+        "SELECT strftime(timezone('Asia/Shanghai', paid_at), '%Y-%m-%d %H:%M:%S') FROM orders ORDER BY src_line").fetchall()]
     assert got == ["2026-11-20 09:05:00", "2026-11-20 09:05:07", "2026-11-20 09:05:00", "2026-11-20 00:00:00",
-                   "2026-11-20 09:05:00", "2026-11-20 09:05:00", "2026-11-20 00:00:00", "2026-01-05 09:05:00"]
+                   "2026-11-20 09:05:00", "2026-11-20 09:05:00", "2026-11-20 00:00:00", "2026-01-05 09:05:00",
+                   "2026-11-20 15:05:00", "2026-11-20 00:05:00", "2026-11-20 15:05:00", "2026-11-20 11:05:09"]
     bad = _write(tmp_path, HEADER + "B1,S1,M1,wechat,1.00,paid,,2026.13.01 10:00,,,0\n"
-                 "B2,S1,M1,wechat,1.00,paid,,2026年11月20日 25:00,,,0\n" "B3,S1,M1,wechat,1.00,paid,,20261120,,,0\n", "bad.csv")
+                 "B2,S1,M1,wechat,1.00,paid,,2026年11月20日 25:00,,,0\n" "B3,S1,M1,wechat,1.00,paid,,20261120,,,0\n"
+                 "B4,S1,M1,wechat,1.00,paid,,2026/11/20 下午 13:05,,,0\n", "bad.csv")
     with pytest.raises(LoadError) as e:
         Workspace(None).ingest_csv("orders", bad)
     assert [(p.line, p.field, p.value) for p in e.value.problems] == [
-        (2, "paid_at", "2026.13.01 10:00"), (3, "paid_at", "2026年11月20日 25:00"), (4, "paid_at", "20261120")]
+        (2, "paid_at", "2026.13.01 10:00"), (3, "paid_at", "2026年11月20日 25:00"), (4, "paid_at", "20261120"),
+        (5, "paid_at", "2026/11/20 下午 13:05")]
 
 
 def test_bill_days_as_erp_exports_write_them(tmp_path):

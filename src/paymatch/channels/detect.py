@@ -276,7 +276,13 @@ def header_line(data: bytes) -> tuple[int | None, str | None]:
 
 def unknown_layout(name: str, data: bytes) -> LoadError:
     """The LoadError for a file nothing recognises, naming the file and its header line."""
+    from .route import _canonical  # (route reads bills through this module)
+
     line, text = header_line(data)
+    if _canonical(data[:1 << 16]):  # e.g. one of several CSVs in one .zip, which is read as a bill archive
+        return LoadError([Problem(name, line, None, text, "a canonical transactions CSV where a bill was expected")],
+                         hint="give canonical transactions CSVs to --transactions as files (or .gz / one-file .zip "
+                              "each), or a folder of them; an archive of several files is read as channel bills")
     return LoadError([Problem(name, line, None, text, "unknown bill layout: no channel parser or profile recognises it")],
                      hint="add a mapping profile (YAML, see paymatch/profiles/) and pass its folder as an extra profile dir")
 

@@ -248,16 +248,25 @@ def _parser(f: Field):
 
 #: how ERP exports and spreadsheets write a day, besides ISO: 2026年11月20日, 2026.11.20, 2026/11/20 (one pattern)
 _DAY_RX = r"^([0-9]{4})\s*[年./-]\s*([0-9]{1,2})\s*[月./-]\s*([0-9]{1,2})\s*日?"
+#: a time on a 12-hour clock: the day, 上午/下午 before the hour or AM/PM (a.m., pm) after the time
+_AMPM_RX = (r"^(.*?[0-9日])\s*(上午|下午)?\s*([0-9]{1,2})(:[0-9]{2}(?::[0-9]{2})?)\s*(?:([AaPp])\.?[Mm]\.?)?$")
 
 
 def _lenient(f: Field):
     """The second try of a typed value that failed its strict parse (trimmed; only those rows reach it):
     times and days as ERP exports write them besides ISO-8601 (``2026年11月20日 09:05``, ``2026.11.20 09:05``,
-    ``20261120090500``, ``2026-11-20 09:05:00 +08:00``, an Excel serial day ``46346.5``). Others: the strict parse again."""
+    ``20261120090500``, ``2026-11-20 09:05:00 +08:00``, ``2026/11/20 下午 3:05:00``, ``2026/11/20 3:05 PM``, an Excel
+    serial day ``46346.5``). Others: the strict parse again."""
     parse = _parser(f)
     if f.kind == "time":
         def again(x: str) -> str:
-            iso = (f"regexp_replace(regexp_replace(regexp_replace({x}, '{_DAY_RX}', '\\1-\\2-\\3 '), "
+            # 上午/下午 before the hour, AM/PM after the time (a 12-hour clock): written again on 24 hours
+            m = f"regexp_extract({x}, '{_AMPM_RX}', ['d', 'cn', 'h', 'r', 'en'])"
+            h = f"TRY_CAST({m}.h AS INTEGER)"
+            clock = (f"CASE WHEN ({m}.cn <> '') <> ({m}.en <> '') AND {h} BETWEEN 1 AND 12 "
+                     f"THEN {m}.d || ' ' || lpad(({h} % 12 + CASE WHEN {m}.cn = '下午' OR upper({m}.en) = 'P' "
+                     f"THEN 12 ELSE 0 END)::VARCHAR, 2, '0') || {m}.r ELSE {x} END")
+            iso = (f"regexp_replace(regexp_replace(regexp_replace({clock}, '{_DAY_RX}', '\\1-\\2-\\3 '), "
                    "'^([0-9]{4})([0-9]{2})([0-9]{2})[ T]?([0-9]{2}):?([0-9]{2}):?([0-9]{2})$', "
                    "'\\1-\\2-\\3 \\4:\\5:\\6'), '\\s+([+-][0-9]{2}:?[0-9]{2})$', '\\1')")
             # an Excel serial day number (a workbook's date column that lost its format) of 2000-2099: 46346.5 = 2026-11-20 12:00
@@ -277,7 +286,7 @@ _WHAT = {
     "money": "not a yuan amount with at most 2 decimals (e.g. 12.30; more only as zeros: 12.3000)",
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00; also 2026/11/20 10:00, "
-            "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000)",
+            "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000, 2026/11/20 上午 10:00, 2026/11/20 10:00 AM)",
     "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
     "int": "not a non-negative integer",
     "enum": "not one of the allowed values",
