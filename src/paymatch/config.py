@@ -107,6 +107,9 @@ class InputMapping(_Strict):
     header_line: 1-based line (sheet row) of the header; unset: the first of the first 50 lines that
              holds every configured column.
     delimiter: the CSV field separator. sheet: the .xlsx sheet (default: the first).
+    item_rows: the export has one row per item (订单明细), the order (refund) number repeated: its rows are read
+             as one order; "sum": each row's amount is its item's, added up; "order": the amount is the
+             order's own (repeated, or on the first row only). Unset: one row per order (a repeat is refused).
     """
 
     kind: ClassVar[str] = ""
@@ -115,6 +118,7 @@ class InputMapping(_Strict):
     header_line: int | None = Field(None, ge=1, le=1000)
     delimiter: str = Field(",", min_length=1, max_length=1)
     sheet: str | None = None
+    item_rows: Literal["sum", "order"] | None = None
 
     @field_validator("columns")
     @classmethod

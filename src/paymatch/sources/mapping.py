@@ -38,6 +38,7 @@ from ..money import format_diff, format_yuan, parse_yuan, sql_yuan_to_fen
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
+from .items import collapse
 from .lines import LineMap
 from .specs import SPECS, Field
 
@@ -195,6 +196,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 out.path = raw
             else:
                 out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
+            _items(kind, mapping, out, shown)
             _footer_note(out, footer, _index(plan, "amount"), shown)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
@@ -234,11 +236,23 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 raw, skip = from_header, 1
             out.path, out.columns = _translate(kind, mapping, plan, raw, skip, len(plan.cells), delim, keep_extra,
                                                shown, out)
+        _items(kind, mapping, out, shown)
         _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"), shown)
         return out
     except BaseException:
         out.cleanup()
         raise
+
+
+def _items(kind: str, mapping, out: MappedInput, shown: Path) -> None:
+    """With ``item_rows`` configured, the rows of one order (refund) number in ``out.path`` become one record."""
+    if mapping is None or mapping.item_rows is None:
+        return
+    lines = out.lines or LineMap(out.path)
+    path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown)
+    out.temps.append(path)
+    out.path = path
+    out.notes.append(note)
 
 
 #: the key column of each kind an ERP export is mapped for (a total line leaves it empty)

@@ -1,0 +1,166 @@
+"""ERP exports with one row per item (订单明细, ``item_rows`` in the mapping): the rows of one order number are one
+order. The golden/basic orders split into item rows reconcile exactly like the canonical file, in both modes, as
+CSV and .xlsx; rows that disagree and bad item amounts are refused by the export's own line and column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paymatch.workspace import Workspace
+from tests.core.test_erp_mapping import (CONFIG, _erp_orders, _erp_refunds, _outcomes, _reconcile, _write_csv, _xlsx,
+                                         canonical_outcomes, own_tmp, runner)
+from paymatch.cli import app
+
+__all__ = ["canonical_outcomes", "own_tmp"]  # fixtures used here
+
+
+def _config(tmp_path: Path, orders: str | None, refunds: str | None = None) -> Path:
+    text = CONFIG.replace("[inputs.orders.columns]", "[inputs.orders]\n"
+                          + (f'item_rows = "{orders}"\n' if orders else "") + "[inputs.orders.columns]")
+    if refunds:
+        text = text.replace("header_line = 3", f'header_line = 3\nitem_rows = "{refunds}"')
+    p = tmp_path / "rules.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _fen(text: str) -> int:
+    whole, frac = text.lstrip("￥").split(".")
+    return int(whole) * 100 + int(frac)
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _items(mode: str) -> tuple[list[list[str]], dict[str, int]]:
+    """golden/basic's orders as item rows: order i has i % 3 + 1 rows; below the first, the order-level cells are
+    left blank on every other order (exports do both). ``mode`` "sum": amounts split; "order": the order's own
+    amount on the first row (and repeated where the cells are repeated). Returns (rows, order → its first row's
+    index in the rows, header = 0)."""
+    head, *orders = _erp_orders()
+    out, first = [head], {}
+    amount = head.index("实付金额（元）")
+    for i, row in enumerate(orders):
+        n = i % 3 + 1
+        total = _fen(row[amount])
+        parts = [total // n] * (n - 1) + [total - total // n * (n - 1)]
+        first[row[0]] = len(out)
+        for j in range(n):
+            r = list(row)
+            r[-1] = f"商品{j}"
+            if j and i % 2:  # the order-level cells only on the first row
+                r = [r[0]] + [""] * (len(r) - 2) + [r[-1]]
+            if mode == "sum":
+                r[amount] = "￥" + _yuan(parts[j])
+            elif j and not i % 2:
+                r[amount] = row[amount]
+            out.append(r)
+    return out, first
+
+
+@pytest.mark.parametrize("mode", ["sum", "order"])
+def test_item_rows_reconcile_like_the_canonical_orders(tmp_path, own_tmp, canonical_outcomes, mode):
+    rows, first = _items(mode)
+    assert len(rows) - 1 >= 1.5 * len(first)  # really several rows per order
+    cfg = _config(tmp_path, mode)
+    orders = _write_csv(tmp_path / "订单明细.csv", rows, ["订单明细导出"])
+    refunds = _write_csv(tmp_path / "退款.csv", _erp_refunds(), ["退款明细", "导出人：财务"])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    out = " ".join(res.output.split())
+    assert f"{len(rows) - 1:,} item rows read as {len(first):,} orders" in out, out
+    notes = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["input_notes"]
+    assert any("item rows read as" in n for n in notes)
+
+    w = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(orders), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    with Workspace(w) as ws:
+        got = ws.con.execute("SELECT order_no, src_line, extra->>'item_rows', extra->>'商品名称' FROM orders").fetchall()
+    # the order's line is its first row's (title line + header above: row index i is on line i + 2); the export's
+    # other columns are its first row's, and item_rows says how many rows made it
+    count = {o: sum(1 for r in rows[1:] if r[0] == o) for o in first}
+    assert {o: (line, int(n), item) for o, line, n, item in got} == {o: (i + 2, count[o], "商品0") for o, i in first.items()}
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_item_rows_in_an_xlsx_export(tmp_path, own_tmp, canonical_outcomes):
+    rows, _ = _items("sum")
+    for r in rows[1:]:
+        r[4] = float(r[4].lstrip("￥")) if r[4] else None
+    sheet = rows[:4] + [[None] * 12] + rows[4:]  # an empty row: lines below it are still the sheet's
+    cfg = _config(tmp_path, "sum")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    orders = _xlsx(tmp_path / "orders.xlsx", sheet, title="订单明细")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款")
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    bad = [list(r) for r in sheet]
+    bad[7][3] = "支付宝"  # a row of an order (sheet row 9) naming another payment method than its first row
+    res = _reconcile(tmp_path / "bad", _xlsx(tmp_path / "bad.xlsx", bad, title="订单明细"), refunds, "--config", str(cfg))
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{tmp_path / 'bad.xlsx'}:9 [支付方式]: the rows of 订单编号" in out, out
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_item_rows_that_disagree_or_hold_a_bad_amount_are_refused_by_line(tmp_path, own_tmp):
+    rows, first = _items("sum")
+    cfg = _config(tmp_path, "sum")
+    w = tmp_path / "w.duckdb"
+    order = next(o for o, i in first.items() if rows[i + 1][0] == o and rows[i + 1][7])  # a repeated paid time
+    bad = [list(r) for r in rows]
+    bad[first[order] + 1][7] = "2026/11/20 23:59:59"
+    bad[3][4] = "12.3.4"
+    f = _write_csv(tmp_path / "bad.csv", bad, ["订单明细导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    # a bad amount first: the rows' sum would be wrong
+    assert res.exit_code == 2 and f"{f}:5 [实付金额（元）]: not a yuan amount" in out and "12.3.4" in out, out
+    bad[3][4] = rows[3][4]
+    f = _write_csv(tmp_path / "bad.csv", bad, ["订单明细导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    line = first[order] + 1 + 2
+    assert res.exit_code == 2 and (f"{f}:{line} [支付时间]: the rows of 订单编号 {order} disagree: line {line - 1} has"
+                                   in out), out
+
+    # "order" mode: the amount is the order's own, so two different ones on its rows are refused too
+    rows, first = _items("order")
+    bad = [list(r) for r in rows]
+    i = next(i for o, i in first.items() if rows[i + 1][0] == o and rows[i + 1][4])
+    bad[i + 1][4] = "￥0.01"
+    f = _write_csv(tmp_path / "bad2.csv", bad, ["订单明细导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config",
+                              str(_config(tmp_path, "order"))])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{f}:{i + 3} [实付金额（元）]: the rows of 订单编号" in out, out
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    # without item_rows the same export is refused for its repeated order numbers, as before
+    f = _write_csv(tmp_path / "items.csv", rows, ["订单明细导出"])
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config",
+                              str(_config(tmp_path, None))])
+    assert res.exit_code == 2 and "duplicate 订单编号" in " ".join(res.output.split()), res.output
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_refund_item_rows_are_added(tmp_path, own_tmp, canonical_outcomes):
+    head, *refunds = _erp_refunds()
+    rows = [head]
+    for r in refunds:  # each refund as two rows whose amounts add up to it
+        fen = _fen(r[2])
+        rows += [r[:2] + [_yuan(fen // 2)] + r[3:], r[:2] + [_yuan(fen - fen // 2)] + r[3:]]
+    cfg = _config(tmp_path, None, refunds="sum")
+    orders = _write_csv(tmp_path / "orders.csv", _erp_orders(), ["订单导出"])
+    res = _reconcile(tmp_path / "out", orders, _write_csv(tmp_path / "r.csv", rows, ["退款明细", "导出人：财务"]),
+                     "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    assert f"{len(rows) - 1} item rows read as {len(refunds)} refunds" in " ".join(res.output.split())
+    assert list(own_tmp.iterdir()) == []
