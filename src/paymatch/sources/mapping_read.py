@@ -5,7 +5,8 @@ A file is recognised by its content, never its name: an Office Open XML workbook
 ``xl/workbook.xml``) is read as .xlsx, an old binary .xls is refused, anything else is CSV text in
 UTF-8 or GBK (as the canonical loader sniffs it). An .xlsx sheet is written out as a UTF-8 CSV from its
 header row on, every row as wide as the header (cells as the profiles' xlsx reader writes them:
-times ``YYYY-MM-DD HH:MM:SS``); openpyxl hands rows out one at a time, so memory stays flat.
+times ``YYYY-MM-DD HH:MM:SS``), read with calamine (the sheet is held in memory by it; rows are converted
+and written one at a time).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import tempfile
 import zipfile
 import zlib
 from array import array
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
+from ..channels.profile_xlsx import open_sheet
 from ..errors import LoadError, Problem
 from .canonical import (DUCKDB_LINE_BYTES, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
                         _sniff_encoding, _transcode)
@@ -154,16 +155,19 @@ FOOTER_LINES = 20
 def footer_row(row: list[str], key: int | None) -> bool:
     """Whether ``row`` reads as a total or note line of an export: it starts with a total label (合计…), or with
     a label and a colon and holds at most two values; and the key column (index ``key``) is empty or is that label."""
+    if key is not None and key < len(row) and (k := row[key].strip()):  # (most rows: a record's id, checked cheaply)
+        # the label in the key column itself: only the bare word (合计, 合计：13笔, Total (元)), never an id
+        # that begins like one (SUM-20261120-0002); or a note with a word label (导出时间：…), never an id
+        if any(c.strip() for c in row[:key]):
+            return False
+        if _TOTAL_WORD_RX.fullmatch(k):
+            return True
+        return bool(_CJK_NOTE_RX.match(k)) and sum(1 for c in row if c.strip()) <= 2
     vals = [c.strip() for c in row]
     filled = [i for i, c in enumerate(vals) if c]
     if not filled:
         return False
     first = filled[0]
-    if key is not None and key < len(vals) and vals[key]:
-        # the label in the key column itself: only the bare word (合计, 合计：13笔, Total (元)), never an id
-        # that begins like one (SUM-20261120-0002); or a note with a word label (导出时间：…), never an id
-        return key == first and (bool(_TOTAL_WORD_RX.fullmatch(vals[first]))
-                                 or (bool(_CJK_NOTE_RX.match(vals[first])) and len(filled) <= 2))
     return bool(_TOTAL_RX.match(vals[first])) or (bool(_NOTE_RX.match(vals[first])) and len(filled) <= 2)
 
 
@@ -211,20 +215,8 @@ class Sheet:
         """Open the workbook read-only and read the first ``head_rows`` rows of ``sheet`` (default: the first);
         messages name ``shown`` (default ``path``)."""
         self.path = shown or path
-        import openpyxl
-
-        self._fh = path.open("rb")  # a file object: openpyxl refuses a path by its name (recognised by content here)
-        try:
-            self._wb = openpyxl.load_workbook(self._fh, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            self._fh.close()
-            raise LoadError([Problem(str(self.path), None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
-        if sheet is not None and sheet not in self._wb.sheetnames:
-            self.close()
-            raise LoadError([Problem(str(self.path), None, None, sheet, f"sheet not found; the workbook has {self._wb.sheetnames}")],
-                            hint="fix sheet in the [inputs] section of the config file")
-        ws = self._wb[sheet] if sheet is not None else self._wb.worksheets[0]
-        self._rows: Iterator = ws.iter_rows(values_only=True)
+        self._wb, self._rows = open_sheet(path, sheet, str(self.path),
+                                          hint="fix sheet in the [inputs] section of the config file")
         self.head: list[list[str]] = []
         for row in self._rows:
             self.head.append([cell_text(v) for v in row])
@@ -277,9 +269,8 @@ class Sheet:
         return [r for _, r in held], written
 
     def close(self) -> None:
-        """Close the workbook (read-only workbooks keep the file open until closed)."""
+        """Close the workbook."""
         self._wb.close()
-        self._fh.close()
 
 
 def structure_problems(path: Path, source: Path, header_line: int, width: int, delimiter: str) -> tuple[list[Problem], int]:
