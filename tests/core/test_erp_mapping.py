@@ -495,6 +495,36 @@ def test_a_record_over_duckdbs_line_limit_in_an_export_is_named_by_line(tmp_path
     assert list(own_tmp.iterdir()) == []
 
 
+def test_xlsx_table_away_from_a1_with_numeric_ids_and_dates(tmp_path, cfg, own_tmp):
+    """A sheet whose table starts at C4 (a margin column and rows above), merchant numbers and order numbers stored
+    as numbers, paid times as Excel date cells and date-only cells: read as the CSV export would hold them, with the
+    sheet's own rows as lines."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["C1"] = "门店订单"
+    header = list(ORDER_HEADERS.values())
+    rows = [[2026112000001, "S01", 1600000001, "微信支付", 100, "已支付", dt.datetime(2026, 11, 20, 10, 0),
+             dt.datetime(2026, 11, 20, 10, 0, 5), None, None, 0],
+            [2026112000002, "S01", 1600000001, "支付宝", 12.5, "已支付", dt.date(2026, 11, 20),
+             dt.date(2026, 11, 21), None, None, 0]]
+    for r, values in enumerate([header] + rows, 4):
+        for c, v in enumerate(values, 3):
+            if v is not None:
+                ws.cell(r, c, v)
+    wb.save(tmp_path / "orders.xlsx")
+    cfg.write_text(CONFIG.replace("[inputs.orders.columns]", "[inputs.orders]\nheader_line = 4\n[inputs.orders.columns]"),
+                   encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(tmp_path / "orders.xlsx"), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    with Workspace(w) as ws_:
+        got = ws_.con.execute("SELECT order_no, merchant_id, amount_fen, strftime(timezone('Asia/Shanghai', paid_at), "
+                              "'%Y-%m-%d %H:%M:%S'), src_line FROM orders ORDER BY src_line").fetchall()
+    assert got == [("2026112000001", "1600000001", 10000, "2026-11-20 10:00:05", 5),
+                   ("2026112000002", "1600000001", 1250, "2026-11-21 00:00:00", 6)]
+    assert list(own_tmp.iterdir()) == []
+
+
 def test_canonical_export_with_title_lines_names_its_own_lines(tmp_path, cfg, own_tmp):
     """A canonical header below title lines (read from a copy without them): a ragged row, a bad amount and a
     duplicate are named by the export's own lines."""
