@@ -477,7 +477,7 @@ def test_total_and_note_labels_in_the_key_column(tmp_path, cfg, own_tmp, label):
 def test_an_id_that_starts_like_a_label_stays_a_record(tmp_path, cfg):
     rows = _erp_orders()[:3]
     w = tmp_path / "w.duckdb"
-    for no in ("Total_A1", "SUM-20261120-0002", "汇总-1"):
+    for no in ("Total_A1", "SUM-20261120-0002", "汇总-1", "汇总单20261120001", "总计划20261120001", "TOTAL 20261120001"):
         r = [list(x) for x in rows]
         r[-1][0] = no
         f = _write_csv(tmp_path / "ids.csv", r, ["订单导出"])

@@ -153,12 +153,14 @@ def test_values_are_trimmed_like_before(tmp_path):
     rows = ('  A1 ,"\u3000门店一\u3000",M1, WECHAT ,10.00, Paid ,2026-11-20T10:00:00+08:00,,"",  ,0\n'
             'A2,\u00a0S 2,"",alipay, 1.50 ,paid,,,m\t1,gold,\n'
             'A3,门店三,M3,alipay,2.00,closed,,,,,3\n'
-            '"A4\t\u3000",S4,M4,alipay,1.00,paid,,,,,\n')  # a tab and U+3000 mixed
+            '"A4\t\u3000",S4,M4,alipay,1.00,paid,,,,,\n'  # a tab and U+3000 mixed
+            '"A5\t\u3000\t","\u3000\tS5",M5,alipay,"84.50\t\u3000",paid,,,,,\n')
     p = _write(tmp_path, HEADER + rows)
     want = [("A1", "门店一", "M1", "wechat", 1000, "paid", None, None),
             ("A2", "S 2", None, "alipay", 150, "paid", "m\t1", "gold"),
             ("A3", "门店三", "M3", "alipay", 200, "closed", None, None),
-            ("A4", "S4", "M4", "alipay", 100, "paid", None, None)]
+            ("A4", "S4", "M4", "alipay", 100, "paid", None, None),
+            ("A5", "S5", "M5", "alipay", 8450, "paid", None, None)]
     ws = Workspace(None)
     ws.ingest_csv("orders", p)
     got = ws.con.execute("SELECT order_no, store_id, merchant_id, channel, amount_fen, status, member_id, member_level "
@@ -235,7 +237,8 @@ def test_times_and_days_as_erp_exports_write_them(tmp_path):
     bare day; all naive ones are Asia/Shanghai. A time that is no time (month 13, hour 25) is still named."""
     forms = ["2026年11月20日 09:05", "2026年11月20日09:05:07", "2026.11.20 09:05", "2026.11.20", "20261120090500",
              "2026-11-20 09:05:00 +08:00", "2026 年 11 月 20 日", "2026年1月5日 9:05",
-             "2026/11/20 下午 3:05:00", "2026年11月20日上午12:05", "2026/11/20 3:05 PM", "2026-11-20 11:05:09 a.m."]
+             "2026/11/20 下午 3:05:00", "2026年11月20日上午12:05", "2026/11/20 3:05 PM", "2026-11-20 11:05:09 a.m.",
+             "2026-11-20 20:05:00 CST", "2026-11-20 12:05:00 GMT"]
     rows = "".join(f"A{i},S1,M1,wechat,1.00,paid,,{t},,,0\n" for i, t in enumerate(forms))
     ws = Workspace(None)
     ws.ingest_csv("orders", _write(tmp_path, HEADER + rows))
@@ -243,7 +246,8 @@ def test_times_and_days_as_erp_exports_write_them(tmp_path):
         "SELECT strftime(timezone('Asia/Shanghai', paid_at), '%Y-%m-%d %H:%M:%S') FROM orders ORDER BY src_line").fetchall()]
     assert got == ["2026-11-20 09:05:00", "2026-11-20 09:05:07", "2026-11-20 09:05:00", "2026-11-20 00:00:00",
                    "2026-11-20 09:05:00", "2026-11-20 09:05:00", "2026-11-20 00:00:00", "2026-01-05 09:05:00",
-                   "2026-11-20 15:05:00", "2026-11-20 00:05:00", "2026-11-20 15:05:00", "2026-11-20 11:05:09"]
+                   "2026-11-20 15:05:00", "2026-11-20 00:05:00", "2026-11-20 15:05:00", "2026-11-20 11:05:09",
+                   "2026-11-20 20:05:00", "2026-11-20 20:05:00"]  # CST: China Standard Time, as Chinese servers print it
     bad = _write(tmp_path, HEADER + "B1,S1,M1,wechat,1.00,paid,,2026.13.01 10:00,,,0\n"
                  "B2,S1,M1,wechat,1.00,paid,,2026年11月20日 25:00,,,0\n" "B3,S1,M1,wechat,1.00,paid,,20261120,,,0\n"
                  "B4,S1,M1,wechat,1.00,paid,,2026/11/20 下午 13:05,,,0\n", "bad.csv")

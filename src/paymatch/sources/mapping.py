@@ -185,7 +185,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 while header and not header[-1].strip():  # Excel's used range often runs past the last column
                     header.pop()
                 footer, written = sheet.write_csv(raw, plan.line, [c.strip() for c in header],
-                                                  key=_index(plan, _KEY[kind]))
+                                                  key=_index(plan, _KEY[kind]), record=_record(kind, plan))
             finally:
                 sheet.close()
             out.line_offset = plan.line - 1
@@ -209,7 +209,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
             out.temps.append(raw)
         out.line_offset = plan.line - 1
         # total and note lines at the export's end (合计…, 导出时间：…) are left out, and named
-        found = footer_lines(raw, delim if not plan.canonical else ",", plan.line, _index(plan, _KEY[kind]))
+        found = footer_lines(raw, delim if not plan.canonical else ",", plan.line, _index(plan, _KEY[kind]),
+                             _record(kind, plan))
         out.lines = LineMap(raw, header_line=plan.line, delimiter=delim if not plan.canonical else ",")
         cut, footer = found if found else (None, [])
         if plan.canonical:  # canonical with title lines above: the same bytes without them
@@ -257,6 +258,15 @@ def _items(kind: str, mapping, out: MappedInput, shown: Path) -> None:
 
 #: the key column of each kind an ERP export is mapped for (a total line leaves it empty)
 _KEY = {"orders": "order_no", "refunds": "refund_no"}
+
+
+#: columns every record of a kind fills and no total or note line does
+_RECORD = {"orders": ("channel", "status"), "refunds": ("order_no", "status")}
+
+
+def _record(kind: str, plan: "_Plan") -> tuple[int, ...]:
+    """The export's indexes of ``_RECORD``'s columns (a value there: the row is a record, not a total line)."""
+    return tuple(i for c in _RECORD[kind] if (i := _index(plan, c)) is not None)
 
 
 def _index(plan: "_Plan", name: str) -> int | None:

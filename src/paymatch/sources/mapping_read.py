@@ -152,9 +152,13 @@ _NOTE_RX = re.compile(r"^\s*[^\d\s,:：]{1,12}\s*[:：]")
 FOOTER_LINES = 20
 
 
-def footer_row(row: list[str], key: int | None) -> bool:
+def footer_row(row: list[str], key: int | None, record: tuple[int, ...] = ()) -> bool:
     """Whether ``row`` reads as a total or note line of an export: it starts with a total label (合计…), or with
-    a label and a colon and holds at most two values; and the key column (index ``key``) is empty or is that label."""
+    a label and a colon and holds at most two values; and the key column (index ``key``) is empty or is that label.
+    ``record``: columns every record fills and no total line does (status, payment method): any value there makes
+    the row a record (an order numbered 汇总单20261120001 is one)."""
+    if any(i < len(row) and row[i].strip() for i in record):
+        return False
     if key is not None and key < len(row) and (k := row[key].strip()):  # (most rows: a record's id, checked cheaply)
         # the label in the key column itself: only the bare word (合计, 合计：13笔, Total (元)), never an id
         # that begins like one (SUM-20261120-0002); or a note with a word label (导出时间：…), never an id
@@ -171,7 +175,8 @@ def footer_row(row: list[str], key: int | None) -> bool:
     return bool(_TOTAL_RX.match(vals[first])) or (bool(_NOTE_RX.match(vals[first])) and len(filled) <= 2)
 
 
-def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None) -> tuple[int, list[str]] | None:
+def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None,
+                 record: tuple[int, ...] = ()) -> tuple[int, list[str]] | None:
     """The total and note lines a UTF-8 CSV ends with (at most ``FOOTER_LINES``), and the blank or
     delimiter-only lines around them: (the byte offset where they start, the totals' and notes' text), or None
     when it ends with a record."""
@@ -201,7 +206,7 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None) 
             if text or found:
                 cut = starts[i]
             continue
-        if not footer_row(row, key):
+        if not footer_row(row, key, record):
             break
         found.append(text)
         cut = starts[i]
@@ -224,11 +229,12 @@ class Sheet:
                 break
 
     def write_csv(self, dst: Path, header_line: int, header: list[str],
-                  key: int | None = None) -> tuple[list[list[str]], array]:
+                  key: int | None = None, record: tuple[int, ...] = ()) -> tuple[list[list[str]], array]:
         """Write the header row (as ``header``) and every row below it, each cut or padded to the header's
         width, as UTF-8 CSV; empty rows are left out. Values beyond the header's columns refuse the file.
 
-        Total and note lines the sheet ends with (``footer_row``; ``key``: the key column's index) are left
+        Total and note lines the sheet ends with (``footer_row``; ``key``: the key column's index; ``record``: the
+        columns only records fill) are left
         out and returned; the same lines above a record are written like any row. Returns (those lines, the
         sheet row of every record written)."""
         width = len(header)
@@ -257,7 +263,7 @@ class Sheet:
             for line, row in rows():
                 if not any(row):
                     continue
-                if len(held) < FOOTER_LINES and footer_row(row, key):
+                if len(held) < FOOTER_LINES and footer_row(row, key, record):
                     held.append((line, row))
                     continue
                 for h in held:  # not the sheet's end after all: written, and judged, like any row
