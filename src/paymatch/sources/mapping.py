@@ -197,7 +197,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
             else:
                 out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
             _items(kind, mapping, out, shown)
-            _footer_note(out, footer, _index(plan, "amount"), shown)
+            # (a sheet's cells are never split: its rows may be wider than the header, with empty cells)
+            _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
@@ -238,7 +239,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
             out.path, out.columns = _translate(kind, mapping, plan, raw, skip, len(plan.cells), delim, keep_extra,
                                                shown, out)
         _items(kind, mapping, out, shown)
-        _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"), shown)
+        _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"),
+                     len(plan.cells), shown)
         return out
     except BaseException:
         out.cleanup()
@@ -277,15 +279,17 @@ def _index(plan: "_Plan", name: str) -> int | None:
     return names.index(name) if name in names else None
 
 
-def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, shown: Path) -> None:
+def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, width: int, shown: Path) -> None:
     """Say which total/note lines were left out of ``out`` and, when one of them has a yuan total in the
-    amount column, whether it ties out with the rows loaded (a short export, e.g. one Excel cut, does not)."""
+    amount column, whether it ties out with the rows loaded (a short export, e.g. one Excel cut, does not).
+    A total line wider than the header (an unquoted 1,234.50 split in two) is not checked, nor are rows with an
+    amount the loader will refuse: their sum would be wrong."""
     if not footer:
         return
     text = " | ".join(",".join(c.strip() for c in row if c.strip()) for row in footer)
     note = f"{shown}: the export's last line(s) left out as its total/notes: {text}"
     totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
-              and re.fullmatch(_MONEY_RX, row[amount].strip())]
+              and len(row) <= width and re.fullmatch(_MONEY_RX, row[amount].strip())]
     if totals:
         try:
             stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]), decimals=5)
@@ -297,15 +301,18 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
                f"{sql_yuan_to_fen('trim(amount)', decimals=5)})")
         con = duckdb.connect()
         try:
-            n, got = con.execute(
-                f"SELECT count(*), sum({fen}) FROM read_csv({_lit(str(out.path))}, "
+            n, got, bad = con.execute(
+                f"SELECT count(*), sum({fen}), count(*) FILTER (WHERE {fen} IS NULL AND trim(amount) <> '') "
+                f"FROM read_csv({_lit(str(out.path))}, "
                 "header=true, all_varchar=true, delim=',', quote='\"', escape='\"')").fetchall()[0]
         except duckdb.Error:  # a malformed file: the loader names its lines
             return
         finally:
             con.close()
         got = int(got or 0)
-        if got == stated:
+        if bad:  # the loader refuses the file by line; a sum without those rows would warn wrongly
+            pass
+        elif got == stated:
             note += f"; its total {format_yuan(stated)} ties out with the {n:,} rows above"
         else:
             note += (f"; WARNING: its total {format_yuan(stated)} is not the {n:,} rows' sum {format_yuan(got)} "
