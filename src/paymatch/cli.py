@@ -111,7 +111,9 @@ def _route(transactions: Optional[list[Path]], bills: Optional[list[Path]]) -> t
     """--transactions inputs that are bills as delivered (a WeChat bill, a folder, an archive) join --bills."""
     from .channels.route import split_inputs
 
-    canonical, delivered = split_inputs(list(transactions or []))
+    canonical, delivered, skipped = split_inputs(list(transactions or []))
+    for p, why in skipped:
+        console.print(f"{p}: left out, {why}")
     for p, what in delivered:
         console.print(f"{p}: {what} as delivered, read as --bills")
     return canonical, [*(bills or []), *(p for p, _ in delivered)]

@@ -143,6 +143,14 @@ def test_folder_of_compressed_canonical_csvs(tmp_path):
         "S20210128999999999999", "S20210128170702357723").encode()))
     _, rows = _reconcile_with(tmp_path, folder, ORDERS.replace("0.01", "5.00"))
     assert sorted((row["channel_tx_id"], row["kind"]) for row in rows) == [("T7", "matched"), ("T9", "matched")]
+    # the .csv a .csv.gz was unpacked into, side by side (and a one-file .zip of it): one file, said so
+    (folder / "b.csv").write_bytes(gzip.decompress((folder / "b.csv.gz").read_bytes()))
+    with zipfile.ZipFile(folder / "c.zip", "w") as z:
+        z.writestr("a.csv", CANONICAL_TX)
+    r, rows = _reconcile_with(tmp_path, folder, ORDERS.replace("0.01", "5.00"))
+    assert sorted((row["channel_tx_id"], row["kind"]) for row in rows) == [("T7", "matched"), ("T9", "matched")]
+    out = " ".join(r.output.split())
+    assert "b.csv.gz: left out, same content as" in out and "c.zip: left out, same content as" in out, out
 
 
 def test_archive_of_several_canonical_csvs_in_a_folder_is_named_as_such(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import zipfile
 import zlib
@@ -55,19 +56,22 @@ def _canonical(head: bytes) -> bool:
     return _REQUIRED <= cols
 
 
-def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(canonical transactions CSVs, [(bill input, what it is)]) in the order given.
+def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """(canonical transactions CSVs, [(bill input, what it is)], [(file left out, why)]) in the order given.
 
     A folder's canonical CSVs (by their header; hidden files and folders left out) are loaded as
-    transactions files, sorted by name; the folder's other files are read as bills, each on its own."""
-    canonical, bills = [], []
+    transactions files, sorted by name, each content once (a bill.csv beside the bill.csv.gz it was unpacked
+    from is one file); the folder's other files are read as bills, each on its own."""
+    canonical, bills, skipped = [], [], []
     for p in transactions:
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file()
                            and not any(x.startswith(".") or x == "__MACOSX" for x in f.relative_to(p).parts))
             csvs = [f for f in files if _canonical_file(f)]
             if csvs:
-                canonical += csvs
+                once, twins = _once(csvs)
+                canonical += once
+                skipped += twins
                 bills += [(f, "a bill (beside the folder's canonical CSVs)") for f in files if f not in csvs]
                 continue
         what = delivered_bill(p)
@@ -75,7 +79,66 @@ def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path,
             canonical.append(p)
         else:
             bills.append((p, what))
-    return canonical, bills
+    return canonical, bills, skipped
+
+
+def _once(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """``files`` with each content once (compared as the loader reads them, unpacked), and the copies left out.
+    Only files of equal unpacked size are read and hashed."""
+    by_size: dict[int, list[Path]] = {}
+    for f in files:
+        by_size.setdefault(_unpacked_size(f), []).append(f)
+    keep, twins, seen = [], [], {}
+    for f in files:
+        if len(by_size[_unpacked_size(f)]) == 1:
+            keep.append(f)
+            continue
+        digest = _digest(f)
+        if digest in seen:
+            twins.append((f, f"same content as {seen[digest]}"))
+        else:
+            seen[digest] = f
+            keep.append(f)
+    return keep, twins
+
+
+def _opened(path: Path):
+    """A binary file object of what the loader reads from ``path`` (a .gz or one-file .zip unpacked)."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    if magic == b"PK\x03\x04":
+        z = zipfile.ZipFile(path)
+        return z.open(next(m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+                           and not Path(m.filename).name.startswith(".")))
+    return path.open("rb")
+
+
+def _unpacked_size(path: Path) -> int:
+    """The size of what the loader reads from ``path``, without unpacking it: a .gz's own record of it (its last
+    four bytes, mod 4 GiB), a .zip's directory entry, else the file's size. Unreadable: a size of its own."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+            if magic[:2] == b"\x1f\x8b":
+                f.seek(-4, io.SEEK_END)
+                return int.from_bytes(f.read(4), "little")
+        if magic == b"PK\x03\x04":
+            with zipfile.ZipFile(path) as z:
+                return next(m.file_size for m in z.infolist() if not m.is_dir()
+                            and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith("."))
+        return path.stat().st_size
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        return -path.stat().st_size - 1
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with _opened(path) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _canonical_file(path: Path) -> bool:
