@@ -526,6 +526,25 @@ def test_xlsx_table_away_from_a1_with_numeric_ids_and_dates(tmp_path, cfg, own_t
     assert list(own_tmp.iterdir()) == []
 
 
+def test_canonical_csv_ending_with_a_total_line(tmp_path, own_tmp):
+    """A canonical CSV (no config) ending with a 合计 line and a note: left out and named, its total checked, as an
+    export's; a bad value above them is still named by its own line."""
+    body = "order_no,channel,amount,status\nA1,wechat,1.00,paid\nA2,wechat,2.00,paid\n"
+    f = tmp_path / "orders.csv"
+    f.write_text(body + "合计,,3.00,\n导出时间：2026-11-21 10:00,,,\n", encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "left out as its total/notes: 合计,3.00" in out and "ties out with the 2 rows" in out, out
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY 2").fetchall() == [("A1", 2), ("A2", 3)]
+    f.write_text(body.replace("2.00", "2.0.0") + "合计,,3.00,\n", encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w2.duckdb"), "--orders", str(f)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and f"{f}:3 [amount]" in out and "WARNING" not in out, out
+    assert list(own_tmp.iterdir()) == []
+
+
 def test_canonical_export_with_title_lines_names_its_own_lines(tmp_path, cfg, own_tmp):
     """A canonical header below title lines (read from a copy without them): a ragged row, a bad amount and a
     duplicate are named by the export's own lines."""

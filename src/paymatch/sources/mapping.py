@@ -165,7 +165,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
     if kind not in SYNONYMS:
         return MappedInput(path, encoding=encoding)
     form = file_form(path)
-    if form == "csv" and mapping is None:
+    if form == "csv" and mapping is None and not _ends_with_footer(kind, path):
         return MappedInput(path, encoding=encoding)
     if form == "xls":
         raise LoadError([Problem(str(shown), None, None, None, "an Excel 97-2003 (.xls) workbook, not CSV or .xlsx")],
@@ -203,7 +203,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
         plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], shown)
-        if plan.canonical and plan.line == 1:
+        if plan.canonical and plan.line == 1 and not _ends_with_footer(kind, path):
             return MappedInput(path, encoding=encoding)
         raw, copied = utf8_text(path, enc)
         if copied:
@@ -245,6 +245,20 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
     except BaseException:
         out.cleanup()
         raise
+
+
+def _ends_with_footer(kind: str, path: Path) -> bool:
+    """Whether a canonical CSV (header on line 1) ends with total or note lines (read as a mapped export's are:
+    left out and named); most do not, and are loaded as they are. Reads the header and the file's tail only."""
+    with path.open("rb") as f:
+        first = f.readline(1 << 16)
+    try:
+        names = [c.strip() for c in cells(first.decode("utf-8-sig").rstrip("\r\n"), ",")]
+    except UnicodeDecodeError:
+        return False
+    key = names.index(_KEY[kind]) if _KEY[kind] in names else None
+    record = tuple(names.index(c) for c in _RECORD[kind] if c in names)
+    return footer_lines(path, ",", 1, key, record) is not None
 
 
 def _items(kind: str, mapping, out: MappedInput, shown: Path) -> None:
