@@ -11,6 +11,7 @@ out. Faults are queued per endpoint and consumed one per request:
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 import time
@@ -26,6 +27,13 @@ RESPONSE_KEY = "alipay_data_dataservice_bill_downloadurl_query_response"
 def new_key() -> rsa.RSAPrivateKey:
     """A fresh 2048-bit RSA key (RSA2 uses SHA256withRSA over 2048-bit keys)."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@functools.cache
+def _forger_key() -> rsa.RSAPrivateKey:
+    """Another key than Alipay's, made once: generated per answer, it took longer than the client's timeout on a
+    busy machine, and the client's retry (rightly) got a good answer."""
+    return new_key()
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
@@ -116,7 +124,7 @@ class FakeAlipayGateway:
             inner = {"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist",
                      "sub_msg": "账单不存在"}
         body = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
-        key = new_key() if fault == "bad_signature" else self.alipay_key
+        key = _forger_key() if fault == "bad_signature" else self.alipay_key
         return 200, f'{{"{RESPONSE_KEY}":{body},"sign":"{rsa2_sign(key, body)}"}}'
 
     def _answer_download(self, query: dict[str, str]) -> tuple[int, bytes]:
