@@ -203,7 +203,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
         plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], shown)
-        if plan.canonical and plan.line == 1 and not _ends_with_footer(kind, path):
+        if (plan.canonical and plan.line == 1 and (mapping is None or mapping.item_rows is None)
+                and not _ends_with_footer(kind, path)):
             return MappedInput(path, encoding=encoding)
         raw, copied = utf8_text(path, enc)
         if copied:
