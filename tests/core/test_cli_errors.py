@@ -173,3 +173,22 @@ def test_a_channel_without_any_record_is_said_once(tmp_path):
     res = runner.invoke(app, ["reconcile", "--orders", str(basic / "orders.csv"), "--transactions",
                               str(basic / "transactions.csv"), "--out", str(tmp_path / "out2")])
     assert json.loads((tmp_path / "out2" / "summary.json").read_text(encoding="utf-8"))["channels_without_records"] == []
+
+
+@pytest.mark.parametrize("encoding,what", [("utf-16", "not utf-16 text (UTF-16 stream does not start with BOM)"),
+                                           ("bogus", "not bogus text (unknown encoding: bogus)")])
+def test_encoding_that_does_not_fit_every_input(files, tmp_path, monkeypatch, encoding, what):
+    """--encoding applies to every input: a UTF-16 orders file given with UTF-8 transactions, or an unknown
+    encoding name, is a clean error naming the file (no traceback) and leaves no temp file."""
+    import tempfile
+
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    u16 = tmp_path / "u16.csv"
+    u16.write_text(ORDERS, encoding="utf-16")
+    code, out = _invoke(["reconcile", "--orders", u16, "--transactions", files / "t.csv", "--encoding", encoding,
+                         "--out", tmp_path / "out"])
+    out = " ".join(out.split())
+    assert code == 2 and what in out and "Traceback" not in out and "applies to every input file" in out, out
+    assert list(own.iterdir()) == []

@@ -171,8 +171,20 @@ def _transcode(path: Path, encoding: str) -> Path:
         Path(out.name).unlink(missing_ok=True)
         line, what = _first_undecodable(path, encoding) or (None, e.reason)
         raise LoadError([Problem(str(path), line, None, None, f"not {encoding} text ({what})")],
-                        hint="check the file's encoding; pass --encoding") from None
+                        hint=ENCODING_HINT) from None
+    except (UnicodeError, LookupError) as e:  # utf-16 without a BOM, an unknown encoding name
+        Path(out.name).unlink(missing_ok=True)
+        raise LoadError([Problem(str(path), None, None, None, f"not {encoding} text ({e})")],
+                        hint=ENCODING_HINT) from None
+    except BaseException:
+        Path(out.name).unlink(missing_ok=True)
+        raise
     return Path(out.name)
+
+
+#: what to do about a file not in the encoding it was read in
+ENCODING_HINT = ("check the file's encoding; --encoding applies to every input file of the command (without it, "
+                 "UTF-8 and GBK are told apart per file): load files in other encodings with their own ingest")
 
 
 #: DuckDB's read_csv max_line_size default: a value longer than this is refused

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
 from ..channels.profile_xlsx import open_sheet
 from ..errors import LoadError, Problem
-from .canonical import (DUCKDB_LINE_BYTES, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
+from .canonical import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
                         _sniff_encoding, _transcode)
 
 #: how far down the header row is looked for when ``header_line`` is not configured
@@ -106,11 +106,14 @@ def csv_head(path: Path, encoding: str, lines: int) -> list[str]:
     """The first ``lines`` physical lines of a text file in ``encoding`` (BOM and line ends dropped)."""
     out: list[str] = []
     enc = "utf-8-sig" if encoding.replace("_", "-") in ("utf-8", "utf8") else encoding
-    with path.open("r", encoding=enc, errors="replace", newline="") as f:
-        for line in f:
-            out.append(line.rstrip("\r\n"))
-            if len(out) >= lines:
-                break
+    try:
+        with path.open("r", encoding=enc, errors="replace", newline="") as f:
+            for line in f:
+                out.append(line.rstrip("\r\n"))
+                if len(out) >= lines:
+                    break
+    except (UnicodeError, LookupError) as e:  # utf-16 without a BOM, an unknown encoding name
+        raise LoadError([Problem(str(path), None, None, None, f"not {encoding} text ({e})")], hint=ENCODING_HINT) from None
     return out
 
 
