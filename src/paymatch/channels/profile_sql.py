@@ -67,11 +67,14 @@ def _money_text(col: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(unsigned amount text, is-negative) after removing currency signs and thousands commas.
 
     The replacements only run when some cell has more than digits, point and sign: plain
-    exports (most of them) pay for one scan.
+    exports (most of them) pay for two scans (that one, and one for cells that are only a dash).
     """
+    # bank statements write a dash for "none" (also in a column of plain numbers: "-" alone is no amount)
+    dash = pc.match_substring_regex(col, "^[-－−—]+$")
+    if _any(dash):
+        col = pc.if_else(dash, pa.scalar(None, pa.string()), col)
     if _any(pc.match_substring_regex(col, "[^0-9.+-]")):
-        # bank statements write a dash for "none" and some exports a full-width or typographic minus
-        col = pc.if_else(pc.match_substring_regex(col, "^[-－−—]+$"), pa.scalar(None, pa.string()), col)
+        # some exports write a full-width or typographic minus, currency signs, thousands commas
         for minus in ("－", "−"):
             col = pc.replace_substring(col, minus, "-")
         for junk in ("¥", "￥", ",", " ", "元"):

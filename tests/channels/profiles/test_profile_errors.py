@@ -317,6 +317,10 @@ def test_dash_for_none_and_full_width_minus():
             "T3,2026-11-20 12:00:00,—,−1.00\n")
     rows = parse(text, prof).transactions.to_pylist()
     assert [(r["type"], r["amount_fen"]) for r in rows] == [("payment", 1200), ("refund", 350), ("refund", 100)]
+    # a plain dash in a column of plain numbers (nothing else there to clean) is no amount too
+    text = "流水号,时间,收入,支出\nT1,2026-11-20 10:00:00,12.00,-\nT2,2026-11-20 11:00:00,-,3.50\n"
+    rows = parse(text, prof).transactions.to_pylist()
+    assert [(r["type"], r["amount_fen"]) for r in rows] == [("payment", 1200), ("refund", 350)]
 
 
 def test_ids_mangled_by_excel_are_refused():
