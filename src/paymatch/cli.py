@@ -91,7 +91,7 @@ def reconcile(
     transactions, bills = _route(transactions, bills)
     with _Steps() as steps:
         if orders is not None:
-            parsed = _scan_bills(bills or [], workspace) if bills else []
+            parsed = _scan_bills(bills or [], workspace, cfg.bills.profile_dirs) if bills else []
             res = reconcile_files(orders, refunds, transactions, out or Path("paymatch-out"),
                                   config=cfg, engine=engine, workspace=workspace, encoding=encoding,
                                   spark_master=spark_master, progress=steps, extra_bills=parsed,
@@ -119,13 +119,14 @@ def _route(transactions: Optional[list[Path]], bills: Optional[list[Path]]) -> t
     return canonical, [*(bills or []), *(p for p, _ in delivered)]
 
 
-def _scan_bills(paths: list[Path], workspace: Optional[Path]) -> list:
-    """Parse bill files as delivered; unknown or untied bills are reported (and quarantined in a workspace)."""
+def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list[str] = ()) -> list:
+    """Parse bill files as delivered (the shop's own profiles in ``profile_dirs`` first, then the built-in ones);
+    unknown or untied bills are reported (and quarantined in a workspace)."""
     from .channels.detect import scan_bills
 
     good, rejected = [], []
     for p in paths:
-        scan = scan_bills(p)
+        scan = scan_bills(p, profile_dirs)
         good += scan.bills
         rejected += scan.rejected
     if rejected:
@@ -164,7 +165,7 @@ def ingest(
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
     transactions, bills = _route(transactions, bills)
-    parsed = _scan_bills(bills, workspace) if bills else []
+    parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs) if bills else []
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:

@@ -52,7 +52,10 @@ DEFAULT_INTERNAL = ["balance", "points", "gift_card", "coupon_only"]
 
 
 class MethodRules(_Strict):
-    """Payment methods: which channel's records settle each, and which are internal (no external record)."""
+    """Payment methods: which channel's records settle each, and which are internal (no external record).
+
+    A config's entries are added to the defaults (and override a default for the same method): a table naming
+    one new method keeps every other method's rule, instead of leaving wechat, alipay… without one."""
 
     settle_channel: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SETTLE_CHANNEL))
     internal: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERNAL))
@@ -61,12 +64,12 @@ class MethodRules(_Strict):
     @field_validator("settle_channel")
     @classmethod
     def _fold_map(cls, v: dict[str, str]) -> dict[str, str]:
-        return {k.strip().lower(): c.strip().lower() for k, c in v.items()}
+        return {**DEFAULT_SETTLE_CHANNEL, **{k.strip().lower(): c.strip().lower() for k, c in v.items()}}
 
     @field_validator("internal")
     @classmethod
     def _fold_list(cls, v: list[str]) -> list[str]:
-        return [m.strip().lower() for m in v]
+        return list(dict.fromkeys([*DEFAULT_INTERNAL, *(m.strip().lower() for m in v)]))
 
 
 class AnomalyRules(_Strict):
@@ -167,6 +170,13 @@ class InputRules(_Strict):
     refunds: RefundsInput | None = None
 
 
+class BillRules(_Strict):
+    """Channel bills: ``profile_dirs``, folders of the shop's own bill profiles (YAML, as in paymatch/profiles/),
+    tried before the built-in ones (so one can also replace a built-in layout)."""
+
+    profile_dirs: list[str] = Field(default_factory=list)
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -179,6 +189,7 @@ class Config(_Strict):
     anomalies: AnomalyRules = Field(default_factory=AnomalyRules)
     stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
     inputs: InputRules = Field(default_factory=InputRules)
+    bills: BillRules = Field(default_factory=BillRules)
     # Sections validated by their owning modules when used (channel accounts, instalments, credit, alerts).
     channels: dict[str, Any] = Field(default_factory=dict)
     instalments: dict[str, Any] = Field(default_factory=dict)

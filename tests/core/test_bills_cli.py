@@ -169,3 +169,29 @@ def test_archive_of_several_canonical_csvs_in_a_folder_is_named_as_such(tmp_path
         out = " ".join(r.output.split())
         assert r.exit_code == 2 and "a canonical transactions CSV where a bill was expected" in out, out
         assert "unknown bill layout" not in out and "more.zip!a.csv" in out, out
+
+
+def test_own_bill_profile_from_the_config(tmp_path):
+    """A bill layout no built-in profile knows is refused with a hint naming [bills] profile_dirs; with the shop's
+    own profile there, the same bill loads."""
+    bill = tmp_path / "bills" / "petty.csv"
+    bill.parent.mkdir()
+    bill.write_text("备用金流水\n凭证号,时间,进账,出账\nSO1,2026-11-20 09:00,12.50,\nSO2,2026-11-20 10:00,,3.00\n",
+                    encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--bills", str(bill.parent)])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and "unknown bill layout" in out and "[bills] profile_dirs" in out, out
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "petty.yaml").write_text(
+        "name: petty_cash\nchannel: cash\nmethod: cash\ndescription: 备用金流水\nprovenance: the shop's own\n"
+        "sniff:\n  regex: '备用金流水'\n  headers: [凭证号, 进账, 出账]\n"
+        "columns:\n  occurred_at: 时间\n  order_no: 凭证号\n  amount_in: 进账\n  amount_out: 出账\n"
+        "time:\n  formats: ['%Y-%m-%d %H:%M']\ntype:\n  rule: in_out\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text(f'[bills]\nprofile_dirs = ["{tmp_path / "mine"}"]\n', encoding="utf-8")
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--bills", str(bill.parent), "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        got = ws.con.execute("SELECT order_no, type, amount_fen FROM transactions ORDER BY order_no").fetchall()
+    assert got == [("SO1", "payment", 1250), ("SO2", "refund", 300)]

@@ -37,5 +37,18 @@ def test_method_rules_are_case_insensitive(tmp_path):
     t.write_text('[methods]\nsettle_channel = { HuaBei = "Alipay", wechat = "wechat" }\ninternal = [" Balance"]\n',
                  encoding="utf-8")
     m = load_config(t).methods
-    assert m.settle_channel == {"huabei": "alipay", "wechat": "wechat"}
-    assert m.internal == ["balance"]
+    assert m.settle_channel["huabei"] == "alipay" and m.settle_channel["wechat"] == "wechat"
+    assert m.internal.count("balance") == 1
+
+
+def test_method_rules_add_to_the_defaults(tmp_path):
+    """A config naming one method keeps every other method's default rule (a partial table used to replace them
+    all: an Alipay order paid through WeChat became matched, a balance order order_only)."""
+    from paymatch.config import DEFAULT_INTERNAL, DEFAULT_SETTLE_CHANNEL
+
+    t = tmp_path / "c.toml"
+    t.write_text('[methods]\ninternal = ["cash"]\n[methods.settle_channel]\nwechat = "wechat_hk"\nmy_pay = "lakala"\n',
+                 encoding="utf-8")
+    m = load_config(t).methods
+    assert m.settle_channel == {**DEFAULT_SETTLE_CHANNEL, "wechat": "wechat_hk", "my_pay": "lakala"}
+    assert m.internal == [*DEFAULT_INTERNAL, "cash"]

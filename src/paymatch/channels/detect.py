@@ -284,7 +284,8 @@ def unknown_layout(name: str, data: bytes) -> LoadError:
                          hint="give canonical transactions CSVs to --transactions as files (or .gz / one-file .zip "
                               "each), or a folder of them; an archive of several files is read as channel bills")
     return LoadError([Problem(name, line, None, text, "unknown bill layout: no channel parser or profile recognises it")],
-                     hint="add a mapping profile (YAML, see paymatch/profiles/) and pass its folder as an extra profile dir")
+                     hint="write a bill profile for this layout (YAML, like those in paymatch/profiles/) and name its "
+                          "folder in the config file: [bills] profile_dirs = [\"my_profiles\"]")
 
 
 def iter_bill_files(path: str | Path) -> Iterator[tuple[str, bytes, str]]:
