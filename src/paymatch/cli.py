@@ -285,7 +285,7 @@ def credit_check(
     member: Annotated[str, typer.Option(help="member id")],
     amount: Annotated[str, typer.Option(help="amount in yuan, e.g. 1999.00")],
     term: Annotated[int, typer.Option(help="instalment periods")],
-    config: Annotated[Path, typer.Option("--config", help="rules file with a [credit] section", exists=True, dir_okay=False)],
+    config: Annotated[Path, typer.Option("--config", help="rules file with a credit section (\\[credit])", exists=True, dir_okay=False)],
     workspace: Annotated[Optional[Path], typer.Option(help="workspace: outstanding instalments + audit table")] = None,
 ) -> None:
     """Ask the configured credit service, combine with the member's outstanding instalments, approve or deny."""
