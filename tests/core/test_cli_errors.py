@@ -70,12 +70,18 @@ def test_out_is_a_file(files, tmp_path):
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
 
 
-def test_excel_into_a_missing_folder(files, tmp_path):
+def test_excel_into_a_missing_folder(files, tmp_path, monkeypatch):
+    import tempfile
+
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
     target = tmp_path / "no" / "dir" / "r.xlsx"
     code, out = _invoke(["report", "reconciliation", "--workspace", files / "W.duckdb", "--date", "2026-11-20",
                          "--excel", target])
     _clean_error(code, out, f"cannot write {target}: No such file or directory")
     assert not (tmp_path / "no").exists()
+    assert list(own.iterdir()) == []  # the sheets' temp files too
 
 
 def test_json_into_a_missing_folder(files, tmp_path):

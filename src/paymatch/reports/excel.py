@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -88,7 +90,10 @@ def write_excel(report: Report, path: str | Path, *, lang: Lang = "zh",
     """
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
-    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": True})
+    # constant_memory keeps each sheet in a temp file until close(): in a folder of our own, removed however
+    # the write ends (a destination that cannot be written fails only at close())
+    spill = tempfile.mkdtemp(prefix="_pm_xlsx_")
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "nan_inf_to_errors": True, "tmpdir": spill})
     fmt = _Formats(wb)
     used: set[str] = set()
     try:
@@ -100,7 +105,13 @@ def write_excel(report: Report, path: str | Path, *, lang: Lang = "zh",
         wb.close()
     except BaseException:
         tmp.unlink(missing_ok=True)
+        for ws in wb.worksheets():  # their open temp files, before the folder goes
+            fh = getattr(ws, "row_data_fh", None)
+            if fh is not None and not fh.closed:
+                fh.close()
         raise
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
     tmp.replace(path)
     return path
 
