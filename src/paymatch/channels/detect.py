@@ -91,7 +91,9 @@ def _expand(name: str, data: bytes, sha: str, depth: int = 0) -> Iterator[Entry]
         except (OSError, EOFError, zlib.error) as exc:
             yield Entry(name, sha256=sha, error=_damaged(name, "gzip file", exc))
             return
-        stem = name[:-3] if name.lower().endswith(".gz") else name + "!gunzip"
+        # named like a zip member (archive!file): messages and provenance name the file the user has
+        inner_name = name.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+        stem = f"{name}!{inner_name[:-3]}" if name.lower().endswith(".gz") else name + "!gunzip"
         yield from _expand(stem, inner, sha, depth + 1)
     elif data[:4] == b"PK\x03\x04":
         yield from _unzip(name, data, sha, depth)

@@ -101,9 +101,10 @@ def test_iter_bill_files_opens_gz_and_zip(tmp_path: Path):
     (tmp_path / "x.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
     (tmp_path / "y.zip").write_bytes(gbk_zip({"子目录/明细.csv": b"c,d\n3,4\n"}))
     got = {name: (data, sha) for name, data, sha in iter_bill_files(tmp_path)}
-    assert got[str(tmp_path / "x")][0] == b"a,b\n1,2\n"
+    # a .gz's file is named like a zip member (archive!file): the name a user can find names the archive
+    assert got[str(tmp_path / "x.gz") + "!x"][0] == b"a,b\n1,2\n"
     assert got[str(tmp_path / "y.zip") + "!子目录/明细.csv"][0] == b"c,d\n3,4\n"
-    assert got[str(tmp_path / "x")][1] == hashlib.sha256((tmp_path / "x.gz").read_bytes()).hexdigest()
+    assert got[str(tmp_path / "x.gz") + "!x"][1] == hashlib.sha256((tmp_path / "x.gz").read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
