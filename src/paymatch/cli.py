@@ -79,8 +79,9 @@ def reconcile(
 ) -> None:
     """Reconcile orders/refunds with channel records; write outcomes.csv and summary.json.
 
-    File mode: --orders/--refunds/--transactions/--bills. Workspace mode: --workspace W --date D
-    (or --from/--to) reconciles what W holds and replaces that period's stored results.
+    File mode: --orders/--refunds/--transactions/--bills (the window: the bill dates the transactions cover, or
+    --date / --from --to). Workspace mode: --workspace W --date D (or --from/--to) reconciles what W holds and
+    replaces that period's stored results.
     """
     from .cli_render import summary_tables
     from .run import reconcile_files, reconcile_workspace
@@ -95,8 +96,11 @@ def reconcile(
             res = reconcile_files(orders, refunds, transactions, out or Path("paymatch-out"),
                                   config=cfg, engine=engine, workspace=workspace, encoding=encoding,
                                   spark_master=spark_master, progress=steps, extra_bills=parsed,
-                                  instalments=instalments, as_of=due)
+                                  instalments=instalments, as_of=due, period=period)
         elif workspace is not None and period is not None:
+            if not workspace.is_file():
+                raise PaymatchError(f"{workspace}: no such workspace file\nHint: load it first with paymatch "
+                                    "ingest --workspace … (or give --orders/--transactions files)")
             res = reconcile_workspace(workspace, period[0], period[1], out, config=cfg, engine=engine,
                                       spark_master=spark_master, progress=steps, instalments=instalments, as_of=due)
         else:

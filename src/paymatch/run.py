@@ -67,11 +67,14 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                     config: Config | None = None, engine: str = "duckdb", workspace: Path | None = None,
                     encoding: str | None = None, spark_master: str | None = None,
                     progress: Progress = _noop, extra_bills: list | None = None,
-                    instalments: Path | None = None, as_of: dt.date | None = None) -> RunResult:
+                    instalments: Path | None = None, as_of: dt.date | None = None,
+                    period: tuple[dt.date, dt.date] | None = None) -> RunResult:
     """Load the files (all-or-nothing each), reconcile exactly those rows, write the outputs.
 
     ``extra_bills``: already-parsed channel bills (``ParsedBill``) to load beside the CSVs.
     ``instalments``: per-period instalment flows CSV; ``as_of`` decides which periods are due.
+    ``period``: the window (first, last bill day) instead of the bill dates the transactions cover; it sets
+    where pending_cross_day is judged and the run's period (every row of the files is reconciled).
     """
     config = config or Config()
     scope = tuple(config.match.key_scope)
@@ -123,6 +126,8 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             t += bills
             sel = by_batches([o], r or ["-"], t or ["-"])
             dates = ws.bill_dates(t) if t else None
+        if period is not None:
+            dates = period
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
                         persist=not staged, spark_master=spark_master, progress=progress,

@@ -198,3 +198,29 @@ def test_encoding_that_does_not_fit_every_input(files, tmp_path, monkeypatch, en
     out = " ".join(out.split())
     assert code == 2 and what in out and "Traceback" not in out and "applies to every input file" in out, out
     assert list(own.iterdir()) == []
+
+
+def test_workspace_run_on_a_missing_workspace_file(tmp_path):
+    """A mistyped --workspace in workspace mode is an error, not a new empty workspace reconciled to nothing."""
+    code, out = _invoke(["reconcile", "--workspace", tmp_path / "typo.duckdb", "--date", "2026-11-20"])
+    _clean_error(code, out, f"{tmp_path / 'typo.duckdb'}: no such workspace file")
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_date_sets_the_window_of_a_file_run(files, tmp_path):
+    """With files, --date is the window (the issue's "or --date"): an order paid 5 minutes before the bill day's
+    end with no record is pending_cross_day in that day's window, order_only in the next day's."""
+    import csv as _csv
+
+    orders = tmp_path / "o.csv"
+    orders.write_text(ORDERS + "A3,S1,M1,wechat,30.00,paid,2026-11-20T23:55:00+08:00,2026-11-20T23:55:00+08:00\n",
+                      encoding="utf-8")
+    kinds = {}
+    for day in ("2026-11-20", "2026-11-21"):
+        code, out = _invoke(["reconcile", "--orders", orders, "--transactions", files / "t.csv", "--date", day,
+                             "--out", tmp_path / day])
+        assert code == 0, out
+        with open(tmp_path / day / "outcomes.csv", encoding="utf-8") as f:
+            kinds[day] = {r["order_no"]: r["kind"] for r in _csv.DictReader(f)}
+    assert kinds["2026-11-20"]["A3"] == "pending_cross_day" and kinds["2026-11-21"]["A3"] == "order_only"
+    assert kinds["2026-11-20"]["A1"] == kinds["2026-11-21"]["A1"] == "matched"
