@@ -123,7 +123,8 @@ def _route(transactions: Optional[list[Path]], bills: Optional[list[Path]]) -> t
     return canonical, [*(bills or []), *(p for p, _ in delivered)]
 
 
-def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list[str] = ()) -> list:
+def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list[str] = (),
+                what: str = "nothing was reconciled") -> list:
     """Parse bill files as delivered (the shop's own profiles in ``profile_dirs`` first, then the built-in ones);
     unknown or untied bills are reported (and quarantined in a workspace)."""
     from .channels.detect import scan_bills
@@ -144,7 +145,7 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
                     ws.quarantine(channel=r.channel or "?", source=r.name, payload=data, reason=str(r.error))
         msgs = "\n".join(f"  {r.name}: {r.error}" for r in rejected)
         where = " (kept aside in the workspace's quarantine table)" if workspace is not None else ""
-        raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; nothing was reconciled:\n{msgs}")
+        raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; {what}:\n{msgs}")
     return good
 
 
@@ -169,7 +170,7 @@ def ingest(
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
     transactions, bills = _route(transactions, bills)
-    parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs) if bills else []
+    parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs, "nothing was loaded") if bills else []
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:

@@ -114,7 +114,8 @@ def fund_flow(
                 raise PaymatchError(
                     f"no fund-flow rows under key {drill!r} ({date_from}..{date_to}, --by {by}, --grain {grain})\n"
                     f"Hint: keys look like {shape}, e.g. {a.isoformat()}{'' if by == 'time' else '|…'}; "
-                    "the report without --drill lists them (same --from/--to/--by/--grain)")
+                    "the report's --csv/--json/--excel output without --drill lists them in its key column "
+                    "(same --from/--to/--by/--grain)")
             _print_drill(rows)
             return
         rep = build_fund_flow(ws.con, a, b, by=by, grain=grain, lang=lng, detail=detail, stores=cfg.stores,
@@ -172,7 +173,8 @@ def instalments(
 
     cfg = load_config(config)
     lng = _lang(lang, cfg)
-    first, last = parse_date(date_from), parse_date(date_to)
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    due = parse_date(as_of, "--as-of") if as_of else last
     with _open(workspace) as ws:
-        rep = build_instalments(ws.con, first, last, parse_date(as_of) if as_of else last, instalment_config(cfg))
+        rep = build_instalments(ws.con, first, last, due, instalment_config(cfg))
         _render(rep, lng, excel, csv, json)

@@ -87,7 +87,8 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         notes: list[str] = []  # what loading the inputs left out or warns about (an export's total line…)
 
         def load(kind: str, path: Path, **kw) -> str:
-            progress(f"loading {kind} {path}")
+            again = " again in file order (a record is listed twice)" if kw.get("ordered") else ""
+            progress(f"loading {kind} {path}{again}")
             # an ERP export (config [inputs]) or an .xlsx is loaded as its canonical translation
             with mapped_input(kind, path, config, encoding=encoding, keep_extra=not staged) as m:
                 for note in m.notes:

@@ -195,3 +195,13 @@ def test_own_bill_profile_from_the_config(tmp_path):
     with Workspace(w) as ws:
         got = ws.con.execute("SELECT order_no, type, amount_fen FROM transactions ORDER BY order_no").fetchall()
     assert got == [("SO1", "payment", 1250), ("SO2", "refund", 300)]
+
+
+def test_instalment_flow_export_given_as_a_bill_says_where_it_goes(tmp_path):
+    from paymatch.channels.profiles import builtin_flow_profiles, builtin_sample
+
+    profile = builtin_flow_profiles()[0]
+    r = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--bills", str(builtin_sample(profile))])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"an instalment flow export ({profile.name}), not a bill" in out, out
+    assert "--instalments" in out and "nothing was loaded" in out, out

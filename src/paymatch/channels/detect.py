@@ -26,7 +26,7 @@ from typing import Protocol
 
 from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.channels.profile_xlsx import is_xlsx, xlsx_head
-from paymatch.channels.profiles import Profile, builtin_profiles, load_profile_dir
+from paymatch.channels.profiles import Profile, builtin_flow_profiles, builtin_profiles, load_profile_dir
 from paymatch.errors import LoadError, PaymatchError, Problem
 
 #: modules with ``sniff(head) -> str | None`` and ``parse(data, source) -> ParsedBill``; tried first
@@ -285,6 +285,10 @@ def unknown_layout(name: str, data: bytes) -> LoadError:
         return LoadError([Problem(name, line, None, text, "a canonical transactions CSV where a bill was expected")],
                          hint="give canonical transactions CSVs to --transactions as files (or .gz / one-file .zip "
                               "each), or a folder of them; an archive of several files is read as channel bills")
+    flows = detect(name, data, builtin_flow_profiles())
+    if flows is not None:  # a per-period instalment export: not a bill
+        return LoadError([Problem(name, line, None, text, f"an instalment flow export ({flows.name}), not a bill")],
+                         hint="give it to --instalments (per-period instalment flows)")
     return LoadError([Problem(name, line, None, text, "unknown bill layout: no channel parser or profile recognises it")],
                      hint="write a bill profile for this layout (YAML, like those in paymatch/profiles/) and name its "
                           "folder in the config file: [bills] profile_dirs = [\"my_profiles\"]")

@@ -417,7 +417,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     if missing:
         raise LoadError(
             [Problem(str(original), 1 + lines.above, m, None, "required column missing") for m in missing],
-            hint=f"the header has: {', '.join(header)}; map your export's columns with a profile or rename them",
+            hint=f"the header has: {', '.join(header)}; rename the columns, or "
+                 + (f"map the export's columns under [inputs.{kind}] in the config file" if kind in ("orders", "refunds")
+                    else "give a channel's bill as delivered (read by its profile; your own under [bills] profile_dirs)"),
         )
     known = {f.name for f in spec}
     extras = [h for h in header if h not in known and h]
