@@ -277,7 +277,8 @@ def serve(
 
     ws = Workspace(workspace)
     api = create_app(ws, load_config(config), config.parent)
-    console.print(f"serving on http://{host}:{port} (POST /notify/wechat, /notify/alipay; GET /health)")
+    routes = [f"POST {r.path}" for r in api.routes if r.path.startswith(("/notify/", "/api/"))]
+    console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
