@@ -89,6 +89,9 @@ def accounts(config: Config, config_dir: Path | None, channel: str | None = None
             else:
                 cfg = _alipay(sec, where, base)
                 out.append(Account("alipay", cfg.app_id, cfg))
+    if channel and channel not in PULLABLE:
+        raise ConfigError(f"bills of '{channel}' cannot be pulled: pull speaks {' and '.join(PULLABLE)}'s bill APIs\n"
+                          "Hint: download that channel's bill from its console and give it to ingest/reconcile --bills")
     if not out:
         what = f"channel '{channel}'" if channel else "any channel"
         raise ConfigError(f"no account configured for {what}\nHint: add a [channels.{channel or 'wechat'}] "
