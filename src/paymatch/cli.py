@@ -277,7 +277,7 @@ def serve(
 
     ws = Workspace(workspace)
     api = create_app(ws, load_config(config), config.parent)
-    routes = [f"POST {r.path}" for r in api.routes if r.path.startswith(("/notify/", "/api/"))]
+    routes = [f"POST /notify/{m}" if m != "credit" else "POST /api/credit/check" for m in api.state.mounted]
     console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")
 

@@ -76,3 +76,17 @@ def test_serve_mounts_credit_check(tmp_path):
             assert r.status_code == 200 and r.json()["approve"] is True
             assert client.get("/health").json()["endpoints"] == ["credit"]
         ws.close()
+
+
+def test_serve_names_the_routes_it_mounts(tmp_path, monkeypatch):
+    """`serve` with only [credit] configured says it serves /api/credit/check (not the notify routes it lacks)."""
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda api, **kw: served.append((api, kw)))
+    cfg = _config(tmp_path, "http://127.0.0.1:9")
+    (tmp_path / "api.token").write_text("t0ken", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + 'api_token_file = "api.token"\n', encoding="utf-8")
+    r = runner.invoke(app, ["serve", "--workspace", str(tmp_path / "n.duckdb"), "--config", str(cfg), "--port", "8099"])
+    assert r.exit_code == 0, r.output
+    assert "POST /api/credit/check" in r.output and "/notify/" not in r.output and served[0][1]["port"] == 8099

@@ -84,4 +84,5 @@ def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *,
         return {"status": "ok", "endpoints": mounted}
 
     app.state.sink = sink
+    app.state.mounted = mounted
     return app
