@@ -17,6 +17,8 @@ names it.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from array import array
 from pathlib import Path
 
@@ -41,8 +43,11 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
     ``lines``: the line of each record of ``path`` in the user's file ``shown``; ``names``: canonical column →
     the export's name, for messages. Raises ``LoadError`` for bad amounts and rows that disagree."""
     key = KEYS[kind]
+    spill = tempfile.mkdtemp(prefix="_pm_spill_")  # a big export's tables spill to disk instead of growing
     con = duckdb.connect()
     try:
+        con.execute(f"SET temp_directory={_lit(spill)}")
+        con.execute("SET memory_limit='1GB'")
         con.execute("SET preserve_insertion_order=true")
         con.execute(f"CREATE TEMP TABLE _pm_items AS SELECT * FROM read_csv({_lit(str(path))}, header=true, "
                     "all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true)")
@@ -51,7 +56,6 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         line = lambda rowid: lines.line(int(rowid), records)  # noqa: E731
         shown_name = lambda c: names.get(c, c)  # noqa: E731
         canonical = [c for c in cols if c in {f.name for f in SPECS[kind]}]
-        extra = [c for c in cols if c not in canonical]
         group = f"CASE WHEN coalesce(trim({_q(key)}), '') = '' THEN '\\x00' || rowid::VARCHAR ELSE trim({_q(key)}) END"
         fen = (f"coalesce({sql_yuan_to_fen('trim(amount)')}, {sql_yuan_to_fen('trim(amount)', decimals=5)})"
                if "amount" in cols else "NULL")
@@ -71,7 +75,7 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         firsts = ", ".join(
             f"arg_min({'_pm_fen' if c == 'amount' else f'trim({_q(c)})'}, _pm_r) "
             f"FILTER (WHERE coalesce(trim({_q(c)}), '') <> '') AS {_q('_pm_f_' + c)}" for c in same)
-        con.execute(f"CREATE TEMP TABLE _pm_first AS SELECT _pm_g, min(_pm_r) AS _pm_r0, count(*) AS _pm_n"
+        con.execute(f"CREATE TEMP TABLE _pm_first AS SELECT _pm_g, min(_pm_r) AS _pm_r0"
                     f"{', ' + firsts if firsts else ''} FROM _pm_rows GROUP BY _pm_g")
         if same:
             _disagreements(con, kind, key, same, shown, line, shown_name)
@@ -102,6 +106,7 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         orders = len(starts)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     what = "orders" if kind == "orders" else "refunds"
     how = "their amounts added" if mode == "sum" else "the amount being the order's own"
     note = f"{shown}: {records:,} item rows read as {orders:,} {what} ({key} repeated per item; {how})"
