@@ -538,6 +538,11 @@ def test_canonical_csv_ending_with_a_total_line(tmp_path, own_tmp):
     assert res.exit_code == 0 and "left out as its total/notes: 合计,3.00" in out and "ties out with the 2 rows" in out, out
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT order_no, src_line FROM orders ORDER BY 2").fetchall() == [("A1", 2), ("A2", 3)]
+    g = tmp_path / "gbk.csv"  # the same in GBK
+    g.write_bytes((body + "本页合计,,3.00,\n").encode("gbk"))
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w3.duckdb"), "--orders", str(g)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "left out as its total/notes: 本页合计,3.00" in out and "ties out" in out, out
     f.write_text(body.replace("2.00", "2.0.0") + "合计,,3.00,\n", encoding="utf-8")
     res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w2.duckdb"), "--orders", str(f)])
     out = " ".join(res.output.split())

@@ -201,7 +201,11 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None,
     for i in range(len(lines) - 1, -1, -1):
         if (size <= n and i + 1 <= header_line) or len(found) >= FOOTER_LINES:
             break
-        text = lines[i].decode("utf-8", errors="replace").rstrip("\r").lstrip("\ufeff")
+        try:
+            text = lines[i].decode("utf-8")
+        except UnicodeDecodeError:  # a GBK file asked before its transcoding (a canonical CSV's 合计 line)
+            text = lines[i].decode("gb18030", errors="replace")
+        text = text.rstrip("\r").lstrip("\ufeff")
         if text.count('"') % 2:  # a line of a quoted value spanning lines (its last): part of a record
             break
         row = cells(text, delimiter)
