@@ -506,7 +506,7 @@ def test_xlsx_table_away_from_a1_with_numeric_ids_and_dates(tmp_path, cfg, own_t
     header = list(ORDER_HEADERS.values())
     rows = [[2026112000001, "S01", 1600000001, "微信支付", 100, "已支付", dt.datetime(2026, 11, 20, 10, 0),
              dt.datetime(2026, 11, 20, 10, 0, 5), None, None, 0],
-            [2026112000002, "S01", 1600000001, "支付宝", 12.5, "已支付", dt.date(2026, 11, 20),
+            [2026112000002, "S01", 2088000000000002, "支付宝", 12.5, "已支付", dt.date(2026, 11, 20),
              dt.date(2026, 11, 21), None, None, 0]]
     for r, values in enumerate([header] + rows, 4):
         for c, v in enumerate(values, 3):
@@ -522,7 +522,7 @@ def test_xlsx_table_away_from_a1_with_numeric_ids_and_dates(tmp_path, cfg, own_t
         got = ws_.con.execute("SELECT order_no, merchant_id, amount_fen, strftime(timezone('Asia/Shanghai', paid_at), "
                               "'%Y-%m-%d %H:%M:%S'), src_line FROM orders ORDER BY src_line").fetchall()
     assert got == [("2026112000001", "1600000001", 10000, "2026-11-20 10:00:05", 5),
-                   ("2026112000002", "1600000001", 1250, "2026-11-21 00:00:00", 6)]
+                   ("2026112000002", "2088000000000002", 1250, "2026-11-21 00:00:00", 6)]  # 16 digits, exact
     assert list(own_tmp.iterdir()) == []
 
 

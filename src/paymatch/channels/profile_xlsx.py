@@ -58,7 +58,7 @@ def _text(value: object) -> str:
         return value.strftime(XLSX_TIME)
     if isinstance(value, float):
         # a whole number is stored as a float by calamine; Excel wrote it without a fraction (100, not 100.0)
-        if value.is_integer() and abs(value) < 1e15:
+        if value.is_integer() and abs(value) <= 2 ** 53:  # every whole number a double holds exactly
             return str(int(value))
         # repr is the shortest text that round-trips, i.e. what Excel stored ("12.3", not 12.2999..)
         return str(Decimal(repr(value))) if "e" in repr(value) else repr(value)

@@ -254,9 +254,10 @@ def _ends_with_footer(kind: str, path: Path) -> bool:
     with path.open("rb") as f:
         first = f.readline(1 << 16)
     try:
-        names = [c.strip() for c in cells(first.decode("utf-8-sig").rstrip("\r\n"), ",")]
-    except UnicodeDecodeError:
-        return False
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:  # a GBK file (a Chinese extra column's name)
+        text = first.decode("gb18030", errors="replace")
+    names = [c.strip() for c in cells(text.rstrip("\r\n"), ",")]
     key = names.index(_KEY[kind]) if _KEY[kind] in names else None
     record = tuple(names.index(c) for c in _RECORD[kind] if c in names)
     return footer_lines(path, ",", 1, key, record) is not None
