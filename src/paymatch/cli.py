@@ -92,6 +92,10 @@ def reconcile(
     transactions, bills = _route(transactions, bills)
     with _Steps() as steps:
         if orders is not None:
+            if workspace is not None and period is not None:
+                raise PaymatchError("--date / --from --to with files and --workspace: the files' rows would be "
+                                    "stored as that period's results whatever their days\nHint: paymatch ingest "
+                                    "--workspace W … the files, then paymatch reconcile --workspace W --date D")
             parsed = _scan_bills(bills or [], workspace, cfg.bills.profile_dirs) if bills else []
             res = reconcile_files(orders, refunds, transactions, out or Path("paymatch-out"),
                                   config=cfg, engine=engine, workspace=workspace, encoding=encoding,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .sources.specs import SPECS
@@ -61,15 +61,31 @@ class MethodRules(_Strict):
     internal: list[str] = Field(default_factory=lambda: list(DEFAULT_INTERNAL))
 
     # loaded files store channel and method names lower-case, so the rules are read the same way
+    @model_validator(mode="before")
+    @classmethod
+    def _with_defaults(cls, data: Any) -> Any:
+        """The config's entries over the defaults; a method the config settles through a channel is not
+        internal unless the config says so itself (a default internal method can be given a channel)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given = data.get("settle_channel", {})
+        user_internal = data.get("internal", [])
+        if isinstance(given, dict) and isinstance(user_internal, list) and all(isinstance(m, str) for m in user_internal):
+            named = {str(k).strip().lower() for k in given}
+            data["settle_channel"] = {**DEFAULT_SETTLE_CHANNEL, **given}
+            data["internal"] = [*(m for m in DEFAULT_INTERNAL if m not in named), *user_internal]
+        return data
+
     @field_validator("settle_channel")
     @classmethod
     def _fold_map(cls, v: dict[str, str]) -> dict[str, str]:
-        return {**DEFAULT_SETTLE_CHANNEL, **{k.strip().lower(): c.strip().lower() for k, c in v.items()}}
+        return {k.strip().lower(): c.strip().lower() for k, c in v.items()}
 
     @field_validator("internal")
     @classmethod
     def _fold_list(cls, v: list[str]) -> list[str]:
-        return list(dict.fromkeys([*DEFAULT_INTERNAL, *(m.strip().lower() for m in v)]))
+        return list(dict.fromkeys(m.strip().lower() for m in v))
 
 
 class AnomalyRules(_Strict):

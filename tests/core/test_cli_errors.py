@@ -224,3 +224,11 @@ def test_date_sets_the_window_of_a_file_run(files, tmp_path):
             kinds[day] = {r["order_no"]: r["kind"] for r in _csv.DictReader(f)}
     assert kinds["2026-11-20"]["A3"] == "pending_cross_day" and kinds["2026-11-21"]["A3"] == "order_only"
     assert kinds["2026-11-20"]["A1"] == kinds["2026-11-21"]["A1"] == "matched"
+
+
+def test_files_with_a_workspace_and_a_date_are_refused(files, tmp_path):
+    """Files reconciled into a workspace under --date would store every row as that day's results."""
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv", "--workspace",
+                         tmp_path / "w.duckdb", "--date", "2026-11-20", "--out", tmp_path / "out"])
+    _clean_error(code, out, "--date / --from --to with files and --workspace")
+    assert not (tmp_path / "w.duckdb").exists()

@@ -52,3 +52,7 @@ def test_method_rules_add_to_the_defaults(tmp_path):
     m = load_config(t).methods
     assert m.settle_channel == {**DEFAULT_SETTLE_CHANNEL, "wechat": "wechat_hk", "my_pay": "lakala"}
     assert m.internal == [*DEFAULT_INTERNAL, "cash"]
+    # a default internal method given a channel is settled by it (no longer internal)
+    t.write_text('[methods.settle_channel]\ngift_card = "wechat"\n', encoding="utf-8")
+    m = load_config(t).methods
+    assert m.settle_channel["gift_card"] == "wechat" and "gift_card" not in m.internal and "balance" in m.internal
