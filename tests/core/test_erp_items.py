@@ -164,3 +164,29 @@ def test_refund_item_rows_are_added(tmp_path, own_tmp, canonical_outcomes):
     assert _outcomes(tmp_path / "out") == canonical_outcomes
     assert f"{len(rows) - 1} item rows read as {len(refunds)} refunds" in " ".join(res.output.split())
     assert list(own_tmp.iterdir()) == []
+
+
+def test_item_rows_grouping_details(tmp_path, own_tmp):
+    """Order numbers with outer blanks of any kind group with the plain one; under key_scope two merchant numbers'
+    order A1 stay two orders (a row without a merchant number belongs to its order above); unmapped columns come
+    from the first row even where it is empty; a "sum" row without an amount is refused."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\nkey_scope = ["merchant_id"]\n[inputs.orders]\nitem_rows = "sum"\n'
+                   '[inputs.orders.columns]\norder_no = "订单编号"\nmerchant_id = "商户号"\nchannel = "支付方式"\n'
+                   'amount = "金额"\nstatus = "状态"\n', encoding="utf-8")
+    head = "订单编号,商户号,支付方式,金额,状态,优惠券\n"
+    f = tmp_path / "o.csv"
+    f.write_text(head + "A1,M1,微信支付,10.00,已支付,\n\"A1\t\",,,5.00,,C9\n\"A1\u3000\",M2,支付宝,7.00,已支付,C7\n"
+                 "B1,M1,微信支付,1.00,已支付,\n", encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f), "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        got = ws.con.execute("SELECT merchant_id, order_no, amount_fen, src_line, extra->>'优惠券' FROM orders "
+                             "ORDER BY src_line").fetchall()
+    assert got == [("M1", "A1", 1500, 2, None), ("M2", "A1", 700, 4, "C7"), ("M1", "B1", 100, 5, None)]
+    f.write_text(head + "A1,M1,微信支付,10.00,已支付,\nA1,,,,,C9\n", encoding="utf-8")
+    r = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w2.duckdb"), "--orders", str(f), "--config", str(cfg)])
+    out = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"{f}:3 [金额]: an item row without an amount" in out, out
+    assert list(own_tmp.iterdir()) == []

@@ -26,7 +26,7 @@ import duckdb
 
 from ..errors import LoadError, Problem
 from ..money import sql_fen_to_yuan, sql_yuan_to_fen
-from .canonical import MAX_PROBLEMS, _lit, _q
+from .canonical import _IDS, MAX_PROBLEMS, _lit, _q, _trimmed
 from .lines import LineMap
 from .mapping_read import temp_csv
 from .specs import SPECS
@@ -34,14 +34,18 @@ from .specs import SPECS
 #: the key column of each kind whose rows are grouped
 KEYS = {"orders": "order_no", "refunds": "refund_no"}
 _BAD_AMOUNT = "not a yuan amount with at most 2 decimals (e.g. 12.30); item amounts are added, so each must be read"
+_NO_AMOUNT = "an item row without an amount (item_rows = \"sum\" adds every row's; write 0.00 for a free item)"
 
 
-def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, str], shown: Path) -> tuple[Path, LineMap, str]:
+def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, str], shown: Path,
+             by_merchant: bool = False) -> tuple[Path, LineMap, str]:
     """Write ``path`` (a canonical CSV of ``kind``, one row per item) with one row per order (refund) to a temp
     file; return (that file, its records' lines in the user's file, a note for the user).
 
     ``lines``: the line of each record of ``path`` in the user's file ``shown``; ``names``: canonical column →
-    the export's name, for messages. Raises ``LoadError`` for bad amounts and rows that disagree."""
+    the export's name, for messages; ``by_merchant``: order numbers are unique per merchant number
+    (``key_scope``): rows group by both, a row without a merchant number taking its order's above it.
+    Raises ``LoadError`` for bad or missing item amounts and rows that disagree."""
     key = KEYS[kind]
     spill = tempfile.mkdtemp(prefix="_pm_spill_")  # a big export's tables spill to disk instead of growing
     con = duckdb.connect()
@@ -56,25 +60,35 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         line = lambda rowid: lines.line(int(rowid), records)  # noqa: E731
         shown_name = lambda c: names.get(c, c)  # noqa: E731
         canonical = [c for c in cols if c in {f.name for f in SPECS[kind]}]
-        group = f"CASE WHEN coalesce(trim({_q(key)}), '') = '' THEN '\\x00' || rowid::VARCHAR ELSE trim({_q(key)}) END"
-        fen = (f"coalesce({sql_yuan_to_fen('trim(amount)')}, {sql_yuan_to_fen('trim(amount)', decimals=5)})"
+        # values as the loader reads them: outer blanks of any kind dropped ('' → NULL), an id's text guards too
+        val = {c: _trimmed(_q(c), guarded=c in _IDS) for c in canonical}
+        k = val[key]
+        group = f"coalesce({k}, '\\x00' || rowid::VARCHAR)"
+        if by_merchant and "merchant_id" in cols:  # a row without a merchant number: its order's above it
+            m = (f"coalesce({val['merchant_id']}, last_value({val['merchant_id']} IGNORE NULLS) OVER "
+                 f"(PARTITION BY {k} ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '')")
+            group = f"CASE WHEN {k} IS NULL THEN {group} ELSE {m} || '\\x1f' || {k} END"
+        fen = (f"coalesce({sql_yuan_to_fen(val['amount'])}, {sql_yuan_to_fen(val['amount'], decimals=5)})"
                if "amount" in cols else "NULL")
-        con.execute(f"CREATE TEMP TABLE _pm_rows AS SELECT rowid AS _pm_r, {group} AS _pm_g, {fen} AS _pm_fen, * "
-                    "FROM _pm_items")
+        trimmed = ", ".join(f"{val[c]} AS {_q('_pm_v_' + c)}" for c in canonical)
+        con.execute(f"CREATE TEMP TABLE _pm_rows AS SELECT rowid AS _pm_r, {group} AS _pm_g, {fen} AS _pm_fen, "
+                    f"{trimmed}, * FROM _pm_items")
         if "amount" in cols:
-            bad = con.execute("SELECT _pm_r, amount FROM _pm_rows WHERE coalesce(trim(amount), '') <> '' "
-                              f"AND _pm_fen IS NULL ORDER BY _pm_r LIMIT {MAX_PROBLEMS}").fetchall()
+            # every item's amount is added ("sum"): one that cannot be read, or is missing, would change the order's
+            missing = "_pm_v_amount IS NULL" if mode == "sum" else "false"
+            where = f"FROM _pm_rows WHERE (_pm_v_amount IS NOT NULL AND _pm_fen IS NULL) OR {missing}"
+            bad = con.execute(f"SELECT _pm_r, amount {where} ORDER BY _pm_r LIMIT {MAX_PROBLEMS}").fetchall()
             if bad:
-                n = con.execute("SELECT count(*) FROM _pm_rows WHERE coalesce(trim(amount), '') <> '' "
-                                "AND _pm_fen IS NULL").fetchone()[0]
-                raise LoadError([Problem(str(shown), line(r), shown_name("amount"), v, _BAD_AMOUNT) for r, v in bad],
+                n = con.execute(f"SELECT count(*) {where}").fetchone()[0]
+                raise LoadError([Problem(str(shown), line(r), shown_name("amount"), v,
+                                         _BAD_AMOUNT if v and v.strip() else _NO_AMOUNT) for r, v in bad],
                                 total=n, hint="fix these rows in the export and load the file again; nothing from "
                                               "this file was stored")
         # the order's value of each column: its first non-empty one (the amount in "order" mode: compared in fen)
         same = [c for c in canonical if c != key and not (c == "amount" and mode == "sum")]
         firsts = ", ".join(
-            f"arg_min({'_pm_fen' if c == 'amount' else f'trim({_q(c)})'}, _pm_r) "
-            f"FILTER (WHERE coalesce(trim({_q(c)}), '') <> '') AS {_q('_pm_f_' + c)}" for c in same)
+            f"arg_min({'_pm_fen' if c == 'amount' else _q('_pm_v_' + c)}, _pm_r) "
+            f"FILTER (WHERE {_q('_pm_v_' + c)} IS NOT NULL) AS {_q('_pm_f_' + c)}" for c in same)
         con.execute(f"CREATE TEMP TABLE _pm_first AS SELECT _pm_g, min(_pm_r) AS _pm_r0"
                     f"{', ' + firsts if firsts else ''} FROM _pm_rows GROUP BY _pm_g")
         if same:
@@ -82,7 +96,7 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         out_cols = []
         for c in cols:
             if c == key:
-                out_cols.append(f"arg_min({_q(c)}, _pm_r) AS {_q(c)}")
+                out_cols.append(f"first({_q(c)} ORDER BY _pm_r) AS {_q(c)}")
             elif c == "amount" and mode == "sum":
                 out_cols.append(f"CASE WHEN count(_pm_fen) > 0 THEN {sql_fen_to_yuan('sum(_pm_fen)')} END AS amount")
             elif c == "amount":
@@ -90,8 +104,8 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
                                 f"{sql_fen_to_yuan('any_value(f._pm_f_amount)')} END AS amount")
             elif c in same:
                 out_cols.append(f"any_value(f.{_q('_pm_f_' + c)}) AS {_q(c)}")
-            else:  # an extra column: the first row's
-                out_cols.append(f"arg_min({_q(c)}, _pm_r) AS {_q(c)}")
+            else:  # an extra column: the first row's (empty there: empty)
+                out_cols.append(f"first({_q(c)} ORDER BY _pm_r) AS {_q(c)}")
         if "item_rows" not in cols:
             out_cols.append("count(*)::VARCHAR AS item_rows")
         dst = temp_csv("_pm_items_")
@@ -117,9 +131,9 @@ def _disagreements(con, kind: str, key: str, same: list[str], shown: Path, line,
     """Refuse the file when rows of one order hold two different values of an order-level column."""
     parts = []
     for c in same:
-        mine = "r._pm_fen" if c == "amount" else f"trim(r.{_q(c)})"
-        parts.append(f"SELECT r._pm_r, {_lit(c)} AS col, r.{_q(c)} AS value, r.{_q(key)} AS k FROM _pm_rows r "
-                     f"JOIN _pm_first f USING (_pm_g) WHERE coalesce(trim(r.{_q(c)}), '') <> '' "
+        mine = "r._pm_fen" if c == "amount" else f"r.{_q('_pm_v_' + c)}"
+        parts.append(f"SELECT r._pm_r, {_lit(c)} AS col, r.{_q(c)} AS value, r.{_q('_pm_v_' + key)} AS k "
+                     f"FROM _pm_rows r JOIN _pm_first f USING (_pm_g) WHERE r.{_q('_pm_v_' + c)} IS NOT NULL "
                      f"AND {mine} IS DISTINCT FROM f.{_q('_pm_f_' + c)}")
     sql = " UNION ALL ".join(parts)
     n = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
@@ -130,7 +144,7 @@ def _disagreements(con, kind: str, key: str, same: list[str], shown: Path, line,
     for r, c, value, k in rows:
         first_r, first_v = con.execute(
             f"SELECT _pm_r, {_q(c)} FROM _pm_rows WHERE _pm_g = (SELECT _pm_g FROM _pm_rows WHERE _pm_r = ?) "
-            f"AND coalesce(trim({_q(c)}), '') <> '' ORDER BY _pm_r LIMIT 1", [r]).fetchone()
+            f"AND {_q('_pm_v_' + c)} IS NOT NULL ORDER BY _pm_r LIMIT 1", [r]).fetchone()
         problems.append(Problem(str(shown), line(r), shown_name(c), value,
                                 f"the rows of {shown_name(key)} {k.strip()} disagree: line {line(first_r)} has "
                                 f"{first_v.strip()!r}"))

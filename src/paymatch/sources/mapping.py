@@ -196,7 +196,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 out.path = raw
             else:
                 out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
-            _items(kind, mapping, out, shown)
+            _items(kind, mapping, out, shown, config)
             # (a sheet's cells are never split: its rows may be wider than the header, with empty cells)
             _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown)
             return out
@@ -239,7 +239,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 raw, skip = from_header, 1
             out.path, out.columns = _translate(kind, mapping, plan, raw, skip, len(plan.cells), delim, keep_extra,
                                                shown, out)
-        _items(kind, mapping, out, shown)
+        _items(kind, mapping, out, shown, config)
         _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"),
                      len(plan.cells), shown)
         return out
@@ -263,12 +263,13 @@ def _ends_with_footer(kind: str, path: Path) -> bool:
     return footer_lines(path, ",", 1, key, record) is not None
 
 
-def _items(kind: str, mapping, out: MappedInput, shown: Path) -> None:
+def _items(kind: str, mapping, out: MappedInput, shown: Path, config) -> None:
     """With ``item_rows`` configured, the rows of one order (refund) number in ``out.path`` become one record."""
     if mapping is None or mapping.item_rows is None:
         return
     lines = out.lines or LineMap(out.path)
-    path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown)
+    by_merchant = kind == "orders" and "merchant_id" in config.match.key_scope
+    path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown, by_merchant)
     out.temps.append(path)
     out.path = path
     out.notes.append(note)
