@@ -197,8 +197,7 @@ def test_negative_amount_listed_with_other_problems(tmp_path):
 # --- missing input files --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["ingest", "--workspace", "w.duckdb", "--orders", "missing.csv"],
-                                  ["reconcile", "--workspace", "w.duckdb", "--date", "2026-11-20",
-                                   "--orders", "missing.csv", "--out", "out"],
+                                  ["reconcile", "--workspace", "w.duckdb", "--orders", "missing.csv", "--out", "out"],
                                   ["reconcile", "--orders", "missing.csv", "--transactions", "missing_tx.csv",
                                    "--out", "out"]])
 def test_missing_input_file_is_one_clean_error(tmp_path, args):
