@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 
 from paymatch.channels.detect import decode_head, detect, walk
+from paymatch.sources.mapping_read import zip_files
 from paymatch.sources.specs import TRANSACTIONS
 
 _REQUIRED = frozenset(f.name for f in TRANSACTIONS if f.required)
@@ -85,12 +86,13 @@ def split_inputs(transactions: list[Path]) -> tuple[list[Path], list[tuple[Path,
 def _once(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """``files`` with each content once (compared as the loader reads them, unpacked), and the copies left out.
     Only files of equal unpacked size are read and hashed."""
-    by_size: dict[int, list[Path]] = {}
-    for f in files:
-        by_size.setdefault(_unpacked_size(f), []).append(f)
+    size = {f: _unpacked_size(f) for f in files}
+    same_size: dict[int, int] = {}
+    for n in size.values():
+        same_size[n] = same_size.get(n, 0) + 1
     keep, twins, seen = [], [], {}
     for f in files:
-        if len(by_size[_unpacked_size(f)]) == 1:
+        if same_size[size[f]] == 1:
             keep.append(f)
             continue
         digest = _digest(f)
@@ -100,19 +102,6 @@ def _once(files: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             seen[digest] = f
             keep.append(f)
     return keep, twins
-
-
-def _opened(path: Path):
-    """A binary file object of what the loader reads from ``path`` (a .gz or one-file .zip unpacked)."""
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    if magic == b"PK\x03\x04":
-        z = zipfile.ZipFile(path)
-        return z.open(next(m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
-                           and not Path(m.filename).name.startswith(".")))
-    return path.open("rb")
 
 
 def _unpacked_size(path: Path) -> int:
@@ -126,18 +115,31 @@ def _unpacked_size(path: Path) -> int:
                 return int.from_bytes(f.read(4), "little")
         if magic == b"PK\x03\x04":
             with zipfile.ZipFile(path) as z:
-                return next(m.file_size for m in z.infolist() if not m.is_dir()
-                            and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith("."))
+                return zip_files(z)[0].file_size
         return path.stat().st_size
-    except (OSError, zipfile.BadZipFile, StopIteration):
+    except (OSError, zipfile.BadZipFile, IndexError):
         return -path.stat().st_size - 1
 
 
 def _digest(path: Path) -> str:
+    """SHA-256 of what the loader reads from ``path`` (a .gz or one-file .zip unpacked); a damaged archive: a
+    value of its own (it is kept, and the loader names its problem)."""
     h = hashlib.sha256()
-    with _opened(path) as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with path.open("rb") as raw:
+            magic = raw.read(4)
+            raw.seek(0)
+            if magic[:2] == b"\x1f\x8b":
+                f = gzip.open(raw, "rb")
+            elif magic == b"PK\x03\x04":
+                z = zipfile.ZipFile(raw)
+                f = z.open(zip_files(z)[0])
+            else:
+                f = raw
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, IndexError):
+        return f"unreadable:{path}"
     return h.hexdigest()
 
 
@@ -151,8 +153,7 @@ def _canonical_file(path: Path) -> bool:
                 head = g.read(_HEAD)
         elif head[:4] == b"PK\x03\x04":
             with zipfile.ZipFile(path) as z:
-                files = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
-                         and not Path(m.filename).name.startswith(".")]
+                files = zip_files(z)
                 if len(files) != 1:
                     return False
                 with z.open(files[0]) as m:

@@ -67,8 +67,7 @@ def unpacked(path: Path) -> Path | None:
         return None
     try:
         with zipfile.ZipFile(path) as zf:
-            members = [m for m in zf.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
-                       and not Path(m.filename).name.startswith(".")]
+            members = zip_files(zf)
             if len(members) != 1:
                 names = ", ".join(m.filename for m in members[:5]) or "nothing"
                 raise LoadError([Problem(str(path), None, None, None,
@@ -85,6 +84,12 @@ def unpacked(path: Path) -> Path | None:
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise LoadError([Problem(str(path), None, None, None, f"a damaged or encrypted .zip ({exc})")],
                         hint="download or compress the file again; nothing from it was stored") from None
+
+
+def zip_files(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """A .zip's files as an input counts them (no folders, no macOS or hidden extras): one is read as the file."""
+    return [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+            and not Path(m.filename).name.startswith(".")]
 
 
 def temp_csv(prefix: str) -> Path:
