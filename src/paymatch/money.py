@@ -79,6 +79,12 @@ def sql_yuan_to_fen(col: str, *, decimals: int = 2) -> str:
     )
 
 
+def sql_amount_to_fen(col: str) -> str:
+    """DuckDB BIGINT expression: exact fen of an order/refund amount as the loader reads it: 2 decimals, or more
+    when the digits past the fen are zeros (84.5000, an ERP keeping 4 decimals); else NULL."""
+    return f"coalesce({sql_yuan_to_fen(col)}, {sql_yuan_to_fen(col, decimals=5)})"
+
+
 def sql_fen_to_yuan(col: str) -> str:
     """DuckDB VARCHAR expression: integer fen column formatted as yuan with 2 decimals.
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import LoadError, Problem
-from ..money import sql_yuan_to_fen
+from ..money import sql_amount_to_fen, sql_yuan_to_fen
 from .lines import LineMap
 from .repeats import hashes_repeat
 from .specs import KEYS, SPECS, Field
@@ -290,7 +290,7 @@ def _lenient(f: Field):
             return f"coalesce({parse(x)}, {cst}, try_cast(trim({iso}) AS TIMESTAMPTZ), {serial})"
         return again
     if f.kind == "money":  # 84.5000 (ERPs keep 4 decimals): exact when the digits past the fen are zeros
-        return lambda x: f"coalesce({parse(x)}, {sql_yuan_to_fen(x, decimals=5)})"
+        return sql_amount_to_fen
     if f.kind == "date":
         return lambda x: (f"coalesce({parse(x)}, try_strptime(regexp_replace({x}, '{_DAY_RX}$', '\\1-\\2-\\3'), "
                           "'%Y-%m-%d')::DATE)")

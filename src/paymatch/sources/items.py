@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import LoadError, Problem
-from ..money import sql_fen_to_yuan, sql_yuan_to_fen
+from ..money import sql_amount_to_fen, sql_fen_to_yuan
 from .canonical import _IDS, MAX_PROBLEMS, _lit, _q, _trimmed
 from .lines import LineMap
 from .mapping_read import temp_csv
@@ -68,8 +68,7 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
             m = (f"coalesce({val['merchant_id']}, last_value({val['merchant_id']} IGNORE NULLS) OVER "
                  f"(PARTITION BY {k} ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), '')")
             group = f"CASE WHEN {k} IS NULL THEN {group} ELSE {m} || '\\x1f' || {k} END"
-        fen = (f"coalesce({sql_yuan_to_fen(val['amount'])}, {sql_yuan_to_fen(val['amount'], decimals=5)})"
-               if "amount" in cols else "NULL")
+        fen = sql_amount_to_fen(val["amount"]) if "amount" in cols else "NULL"
         trimmed = ", ".join(f"{val[c]} AS {_q('_pm_v_' + c)}" for c in canonical)
         con.execute(f"CREATE TEMP TABLE _pm_rows AS SELECT rowid AS _pm_r, {group} AS _pm_g, {fen} AS _pm_fen, "
                     f"{trimmed}, * FROM _pm_items")

@@ -34,7 +34,7 @@ import duckdb
 
 from ..channels.profiles import header_key
 from ..errors import LoadError, Problem
-from ..money import format_diff, format_yuan, parse_yuan, sql_yuan_to_fen
+from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
@@ -203,7 +203,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
         plan = _resolve(kind, mapping, [cells(x, delim) for x in head], [cells(x, ",") for x in head], shown)
-        if (plan.canonical and plan.line == 1 and (mapping is None or mapping.item_rows is None)
+        # (without a mapping a CSV gets here only when it ends with a footer: asked above already)
+        if (plan.canonical and plan.line == 1 and mapping is not None and mapping.item_rows is None
                 and not _ends_with_footer(kind, path)):
             return MappedInput(path, encoding=encoding)
         raw, copied = utf8_text(path, enc)
@@ -257,10 +258,8 @@ def _ends_with_footer(kind: str, path: Path) -> bool:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:  # a GBK file (a Chinese extra column's name)
         text = first.decode("gb18030", errors="replace")
-    names = [c.strip() for c in cells(text.rstrip("\r\n"), ",")]
-    key = names.index(_KEY[kind]) if _KEY[kind] in names else None
-    record = tuple(names.index(c) for c in _RECORD[kind] if c in names)
-    return footer_lines(path, ",", 1, key, record) is not None
+    plan = _Plan(1, cells(text.rstrip("\r\n"), ","), {}, True)
+    return footer_lines(path, ",", 1, _index(plan, _KEY[kind]), _record(kind, plan)) is not None
 
 
 def _items(kind: str, mapping, out: MappedInput, shown: Path, config) -> None:
@@ -314,8 +313,7 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
             out.notes.append(note)
             return
         # the rows' amounts as the loader reads them: 2 decimals, or 84.5000 (zeros past the fen)
-        fen = (f"coalesce({sql_yuan_to_fen('trim(amount)')}, "
-               f"{sql_yuan_to_fen('trim(amount)', decimals=5)})")
+        fen = sql_amount_to_fen("trim(amount)")
         con = duckdb.connect()
         try:
             n, got, bad = con.execute(
