@@ -131,6 +131,30 @@ def test_negative_refund_amounts_become_positive(tmp_path):
         ("payment", -100, 0), ("refund", 1230, -7)]
 
 
+def test_shop_refunds_written_negative_are_compared_by_their_size(tmp_path):
+    """ERP refund exports often write a refund as -12.30: it is the refund of 12.30 the channel's bill lists
+    (refund_matched), not a mismatch of 24.60; a positive refund stays as it is."""
+    from paymatch.run import reconcile_files
+
+    orders = _write(tmp_path, HEADER + GOOD + GOOD.replace("A1", "A2"))
+    refunds = _write(tmp_path, "refund_no,order_no,amount,created_at,status\n"
+                               "R1,A1,-2.30,2026-11-20T11:00:00+08:00,success\n"
+                               "R2,A2,3.00,2026-11-20T11:00:00+08:00,success\n", "refunds.csv")
+    head = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
+            "status,occurred_at,bill_date,method\n")
+    txs = _write(tmp_path, head + "".join(
+        f"wechat,M1,T{o},{o},payment,,,10.00,0,,success,2026-11-20 10:00:01,2026-11-20,\n" for o in ("A1", "A2"))
+        + "wechat,M1,T9,A1,refund,R1,WR1,-2.30,0,,success,2026-11-20 11:00:00,2026-11-20,\n"
+        + "wechat,M1,T8,A2,refund,R2,WR2,3.00,0,,success,2026-11-20 11:00:00,2026-11-20,\n", "tx.csv")
+    for ws_file in (None, tmp_path / "w.duckdb"):
+        r = reconcile_files(orders, refunds, [txs], tmp_path / "out", workspace=ws_file)
+        kinds = {k["kind"]: k["count"] for k in r.summary["by_kind"]}
+        assert kinds["refund_matched"] == 2 and "refund_amount_mismatch" not in kinds, kinds
+        assert r.summary["conservation"]
+    ws = Workspace(tmp_path / "w.duckdb")
+    assert ws.con.execute("SELECT refund_no, amount_fen FROM refunds ORDER BY 1").fetchall() == [("R1", 230), ("R2", 300)]
+
+
 def test_file_only_load_names_the_right_lines_in_a_big_file(tmp_path):
     """A file-only run loads orders in any order (faster); a file with problems is read again in order,
     so the lines named are the file's, also when DuckDB split the file between threads."""

@@ -457,6 +457,10 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             # refunds are positive inside paymatch whatever sign the channel's export uses
             t = next(j for j, g in enumerate(spec) if g.name == "type")
             out = f"CASE WHEN _pm_t{t} = 'refund' THEN abs({out}) ELSE {out} END"
+        if kind == "refunds" and f.target == "amount_fen":
+            # a shop refund is money paid back whatever sign the export writes it with (ERP refund exports often
+            # write -12.30): compared with the channel's refund, which is positive inside paymatch too
+            out = f"abs({out})"
         if f.target not in drop:
             selects.append(f"{out} AS {_q(f.target)}")
         if f.below_zero and parse is not None:

@@ -48,7 +48,8 @@ ORDERS = (
     Field("store_id", "store_id", required=False),
     Field("merchant_id", "merchant_id", required=False),
     Field("channel", "channel", nonempty=True, fold_case=True),
-    # 0 is a fully discounted order; refunds and channel records keep their sign (normalised later)
+    # 0 is a fully discounted order; a shop refund is read as its size whatever its sign (-12.30 = 12.30), a
+    # channel record by its type (a refund row's amount is positive inside paymatch)
     Field("amount", "amount_fen", "money", nonempty=True, below_zero="negative order amount"),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in OrderStatus)),
     Field("created_at", "created_at", "time", required=False),
