@@ -114,12 +114,22 @@ class ReportRules(_Strict):
     lang: Literal["zh", "en"] = "zh"
 
 
+class SplitTime(_Strict):
+    """A time the export writes in two columns, its day and its clock time (支付日期 + 支付时间):
+    ``paid_at = { date = "支付日期", time = "支付时间" }`` under ``columns``."""
+
+    date: str = Field(min_length=1)
+    time: str = Field(min_length=1)
+
+
 class InputMapping(_Strict):
     """How a shop's ERP/mall export (CSV or .xlsx) of orders or refunds maps onto the canonical columns.
 
     columns: canonical column -> the export's header name, or a list of alternative names (the first the
              header has wins); names compare ignoring width, blanks and case. A canonical column not
-             listed is looked for under its own name.
+             listed is looked for under its own name. A time in two columns (day, clock time):
+             ``{ date = "…", time = "…" }``.
+    amount_unit: "yuan" (default: 12.30) or "fen" (1230: whole numbers only; an API or mall export in 分).
     values:  canonical column -> {export value -> canonical value}; wins over the built-in Chinese words
              (已支付 -> paid, 微信支付 -> wechat, ...). An unknown status or a Chinese payment method
              nobody mapped refuses the file.
@@ -132,18 +142,25 @@ class InputMapping(_Strict):
     """
 
     kind: ClassVar[str] = ""
-    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    columns: dict[str, str | list[str] | SplitTime] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     header_line: int | None = Field(None, ge=1, le=1000)
     delimiter: str = Field(",", min_length=1, max_length=1)
     sheet: str | None = None
     item_rows: Literal["sum", "order"] | None = None
+    amount_unit: Literal["yuan", "fen"] = "yuan"
 
     @field_validator("columns")
     @classmethod
-    def _known_columns(cls, v: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    def _known_columns(cls, v: dict[str, str | list[str] | SplitTime]) -> dict[str, str | list[str] | SplitTime]:
         _check_fields(cls.kind, v)
+        kinds = {f.name: f.kind for f in SPECS[cls.kind]}
         for name, header in v.items():
+            if isinstance(header, SplitTime):
+                if kinds[name] != "time":
+                    raise ValueError(f"column {name!r}: {{ date, time }} is for a time column "
+                                     f"({', '.join(n for n, k in kinds.items() if k == 'time')})")
+                continue
             names = [header] if isinstance(header, str) else header
             if not names or not all(n.strip() for n in names):
                 raise ValueError(f"column {name!r}: give the export's header name (or a list of names)")

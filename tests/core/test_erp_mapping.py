@@ -563,3 +563,64 @@ def test_canonical_export_with_title_lines_names_its_own_lines(tmp_path, cfg, ow
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and f"{f}:6 [amount]" in out and f"{f}:7 [order_no]: duplicate order_no: also on line(s) 4" in out, out
     assert list(own_tmp.iterdir()) == []
+
+
+def _fen_split(rows: list[list[str]], excel: bool = False) -> list[list]:
+    """``_erp_orders`` as a mall exports them through its API: amounts in fen, the paid time in two columns
+    (支付日期, 支付时间); in an .xlsx as Excel holds them (a date cell, a time cell, a number)."""
+    out = [rows[0][:4] + ["实付金额(分)"] + rows[0][5:7] + ["支付日期", "支付时间"] + rows[0][8:]]
+    for r in rows[1:]:
+        fen = int(r[4].lstrip("￥").replace(".", ""))
+        day, _, clock = r[7].partition(" ")
+        if excel:
+            day = dt.datetime.strptime(day, "%Y/%m/%d").date() if day else None
+            clock = dt.time.fromisoformat(clock) if clock else None
+        out.append(r[:4] + [fen if excel else f"{fen}"] + r[5:7] + [day, clock] + r[8:])
+    return out
+
+
+FEN_CONFIG = CONFIG.replace('amount = ["实收金额", "实付金额(元)"]', 'amount = "实付金额(分)"').replace(
+    'paid_at = "支付时间"', 'paid_at = { date = "支付日期", time = "支付时间" }').replace(
+    "[inputs.orders.columns]", '[inputs.orders]\namount_unit = "fen"\n[inputs.orders.columns]')
+
+
+def test_amounts_in_fen_and_a_time_in_two_columns(tmp_path, cfg, own_tmp, canonical_outcomes):
+    cfg.write_text(FEN_CONFIG, encoding="utf-8")
+    refunds = _write_csv(tmp_path / "退款.csv", _erp_refunds(), ["退款明细", "导出人：财务"])
+    rows = _fen_split(_erp_orders())
+    total = sum(int(r[4]) for r in rows[1:])
+    orders = _write_csv(tmp_path / "orders.csv", rows + [["合计", "", "", "", str(total)] + [""] * 8], [])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    assert f"its total {total // 100}.{total % 100:02d} ties out" in res.output  # the total line read in fen too
+    # the same export as an .xlsx: a date cell and a time cell make one time
+    xlsx = _xlsx(tmp_path / "orders.xlsx", _fen_split(_erp_orders(), excel=True))
+    res = _reconcile(tmp_path / "out2", xlsx, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out2") == canonical_outcomes
+    # the split columns are the paid time, not extras; the workspace stores the time they make
+    ws_file = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(ws_file), "--config", str(cfg), "--orders", str(orders)])
+    assert res.exit_code == 0, res.output
+    with Workspace(ws_file) as ws:
+        got = ws.con.execute("SELECT order_no, amount_fen, strftime(paid_at, '%Y/%m/%d %H:%M:%S'), extra "
+                             "FROM orders ORDER BY order_no").fetchall()
+    want = sorted((r[0], int(r[4]), f"{r[7]} {r[8]}" if r[7] else None) for r in rows[1:])
+    assert [g[:3] for g in got] == want
+    assert all("支付日期" not in g[3] and "支付时间" not in g[3] and "商品名称" in g[3] for g in got)
+    # a yuan amount in the fen column is refused by line and column, and names the setting
+    rows[3][4] = "12.30"
+    bad = _write_csv(tmp_path / "bad.csv", rows, [])
+    res = _reconcile(tmp_path / "out3", bad, refunds, "--config", str(cfg))
+    assert res.exit_code == 2
+    assert f"{bad}:4 [实付金额(分)]: not a whole number of fen" in res.output and "amount_unit" in res.output
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_a_split_time_is_only_for_time_columns(tmp_path):
+    p = tmp_path / "rules.toml"
+    p.write_text('[inputs.orders.columns]\namount = { date = "日期", time = "时间" }\n', encoding="utf-8")
+    res = runner.invoke(app, ["reconcile", "--config", str(p), "--orders", str(BASIC / "orders.csv"),
+                              "--transactions", str(BASIC / "transactions.csv"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "is for a time column (created_at, paid_at)" in res.output

@@ -33,8 +33,9 @@ from pathlib import Path
 import duckdb
 
 from ..channels.profiles import header_key
+from ..config import SplitTime
 from ..errors import LoadError, Problem
-from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen
+from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen, sql_fen_to_yuan
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
@@ -198,7 +199,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
             _items(kind, mapping, out, shown, config)
             # (a sheet's cells are never split: its rows may be wider than the header, with empty cells)
-            _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown)
+            _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown,
+                         _fen(mapping) and not plan.canonical)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
@@ -242,11 +244,16 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                                                shown, out)
         _items(kind, mapping, out, shown, config)
         _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"),
-                     len(plan.cells), shown)
+                     len(plan.cells), shown, _fen(mapping) and not plan.canonical)
         return out
     except BaseException:
         out.cleanup()
         raise
+
+
+def _fen(mapping) -> bool:
+    """Whether the mapped export writes its amounts in fen (``amount_unit = "fen"``)."""
+    return mapping is not None and mapping.amount_unit == "fen"
 
 
 def _ends_with_footer(kind: str, path: Path) -> bool:
@@ -295,7 +302,8 @@ def _index(plan: "_Plan", name: str) -> int | None:
     return names.index(name) if name in names else None
 
 
-def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, width: int, shown: Path) -> None:
+def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, width: int, shown: Path,
+                 fen: bool = False) -> None:
     """Say which total/note lines were left out of ``out`` and, when one of them has a yuan total in the
     amount column, whether it ties out with the rows loaded (a short export, e.g. one Excel cut, does not).
     A total line wider than the header (an unquoted 1,234.50 split in two) is not checked, nor are rows with an
@@ -308,7 +316,8 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
               and len(row) <= width and re.fullmatch(_MONEY_RX, row[amount].strip())]
     if totals:
         try:
-            stated = parse_yuan(re.sub(r"[,¥￥元\s]", "", totals[0]), decimals=5)
+            stated = re.sub(r"[,¥￥元\s]", "", totals[0])
+            stated = int(stated) if fen else parse_yuan(stated, decimals=5)  # amount_unit = "fen": a total in fen
         except ValueError:  # more digits than any amount holds: named as left out, not checked
             out.notes.append(note)
             return
@@ -344,6 +353,8 @@ class _Plan:
     cells: list[str]
     found: dict[str, int]
     canonical: bool
+    #: a time in two columns: canonical column → index of its clock-time column (``found`` has its day's)
+    joined: dict[str, int] = field(default_factory=dict)
 
 
 def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[str]], source: Path) -> _Plan:
@@ -373,9 +384,9 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
         row = rows[n - 1] if n <= len(rows) else []
         if not mapping.header_line and canonical(comma_rows[n - 1]):
             return _Plan(n, comma_rows[n - 1], {}, True)
-        found, missing = _match(kind, mapping, row)
+        found, missing, joined = _match(kind, mapping, row)
         if not missing:
-            return _Plan(n, row, found, False)
+            return _Plan(n, row, found, False, joined)
         if best is None or len(missing) < len(best[2]):
             best = (n, row, missing)
     n, row, missing = best
@@ -386,20 +397,30 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
                     hint=f"fix [inputs.{kind}] columns (a list gives alternative names) or header_line in the config file")
 
 
-def _match(kind: str, mapping, cells: list[str]) -> tuple[dict[str, int], list[str]]:
+def _match(kind: str, mapping, cells: list[str]) -> tuple[dict[str, int], list[str], dict[str, int]]:
+    """(canonical column → the export's column index, what the row lacks, the clock-time column of each time
+    written in two columns)."""
     keys: dict[str, int] = {}
     for i, c in enumerate(cells):
         keys.setdefault(header_key(c), i)
-    found, missing = {}, []
+    found, missing, joined = {}, [], {}
     for f in SPECS[kind]:
         conf = mapping.columns.get(f.name)
+        if isinstance(conf, SplitTime):
+            day, clock = keys.get(header_key(conf.date)), keys.get(header_key(conf.time))
+            if day is not None and clock is not None:
+                found[f.name], joined[f.name] = day, clock
+            else:
+                missing.append(f"{' + '.join(n for n, i in ((conf.date, day), (conf.time, clock)) if i is None)} "
+                               f"({f.name})")
+            continue
         names = [conf] if isinstance(conf, str) else (conf or [f.name])
         idx = next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
         if idx is not None:
             found[f.name] = idx
         elif conf is not None or f.required:
             missing.append(f"{' / '.join(names)} ({f.name}{'' if conf is not None else ', not configured'})")
-    return found, missing
+    return found, missing, joined
 
 
 def _values(kind: str, mapping, f: Field) -> dict[str, str]:
@@ -409,8 +430,14 @@ def _values(kind: str, mapping, f: Field) -> dict[str, str]:
     return {**SYNONYMS[kind].get(f.name, {}), **user}
 
 
-def _bad(f: Field, col: str, key: str, known: dict[str, str]) -> str | None:
+#: an amount in whole fen (amount_unit = "fen"): 1230, -1230, 1230分
+_FEN_RX = r"[+-]?[0-9]{1,16}\s*分?"
+
+
+def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str | None:
     """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read."""
+    if fen and f.kind == "money":
+        return f"(trim({col}) <> '' AND NOT regexp_full_match(trim({col}), {_lit(_FEN_RX)}))"
     mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
     if f.values:
         allowed = ", ".join(_lit(v) for v in f.values)
@@ -423,6 +450,8 @@ def _bad(f: Field, col: str, key: str, known: dict[str, str]) -> str | None:
 
 
 def _why(kind: str, f: Field) -> str:
+    if f.kind == "money":
+        return 'not a whole number of fen (amount_unit = "fen"; a yuan amount such as 12.30 needs amount_unit = "yuan")'
     if f.values:
         return f"not a known {f.name}: map it to one of {', '.join(f.values)} under [inputs.{kind}.values.{f.name}]"
     if f.name == "channel":
@@ -430,10 +459,14 @@ def _why(kind: str, f: Field) -> str:
     return "an id Excel turned into a rounded number (digits are lost): export the column as text"
 
 
-def _value(f: Field, col: str, key: str, known: dict[str, str]) -> str:
-    """SQL: the canonical text of ``f`` (mapped words, amounts without sign, separators and 元)."""
+def _value(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str:
+    """SQL: the canonical text of ``f`` (mapped words, amounts without sign, separators and 元; amounts in fen
+    as yuan)."""
     out = col
-    if f.kind == "money":
+    if fen and f.kind == "money":  # whole fen (checked by ``_bad``) → yuan text, exactly
+        n = f"CAST(rtrim(trim({col}), '分 ') AS BIGINT)"
+        out = f"CASE WHEN regexp_full_match(trim({col}), {_lit(_FEN_RX)}) THEN {sql_fen_to_yuan(n)} ELSE {col} END"
+    elif f.kind == "money":
         out = (f"CASE WHEN (strpos({col}, ',') > 0 OR strlen({col}) <> length({col})) AND "
                f"regexp_full_match(trim({col}), {_lit(_MONEY_RX)}) "
                f"THEN regexp_replace(trim({col}), '[,¥￥元\\s]', '', 'g') ELSE {col} END")
@@ -447,26 +480,34 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
                source: Path, out: MappedInput) -> tuple[Path, dict[str, str]]:
     """Write the canonical translation of ``raw`` (UTF-8 CSV; the header on line ``skip``) to a temp file."""
     selects, checks, keys = [], [], {}
+    fen = mapping.amount_unit == "fen"
     for f in SPECS[kind]:
         i = plan.found.get(f.name)
         if i is None:
             continue
         col, key = f"c{i}", f"_pm_k{i}"
+        if f.name in plan.joined:  # day + clock time: one time (an .xlsx day cell reads as its midnight)
+            day, clock = f"NULLIF(trim({col}), '')", f"NULLIF(trim(c{plan.joined[f.name]}), '')"
+            col = (f"CASE WHEN {day} IS NULL THEN {clock} ELSE regexp_replace({day}, '[ T]0?0:00(:00)?$', '') "
+                   f"|| coalesce(' ' || {clock}, '') END")
         known = _values(kind, mapping, f)
-        bad = _bad(f, col, key, known)
+        bad = _bad(f, col, key, known, fen)
         if known or f.values:
             keys[key] = f"lower(trim({col})) AS {key}"
-        value = _value(f, col, key, known)
+        value = _value(f, col, key, known, fen)
         if bad:
             value = f"CASE WHEN {bad} THEN error({_lit(_MARK)}) ELSE {value} END"
             checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
         selects.append(f"{value} AS {_q(f.name)}")
     names = {f.name: plan.cells[i].strip() for f in SPECS[kind] if (i := plan.found.get(f.name)) is not None}
+    for name, j in plan.joined.items():
+        names[name] += "+" + plan.cells[j].strip()
     if keep_extra:
         taken = {f.name for f in SPECS[kind]}
+        used = {*plan.found.values(), *plan.joined.values()}
         for j in range(width):
             name = plan.cells[j].strip() if j < len(plan.cells) else ""
-            if j not in plan.found.values() and name and name not in taken:
+            if j not in used and name and name not in taken:
                 taken.add(name)
                 selects.append(f"c{j} AS {_q(name)}")
     cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width))
@@ -528,8 +569,13 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, lines: 
             problems.append(Problem(str(source), lines.line(rowid, records), names[name], value,
                                     _why(kind, by_name[name])))
     name, value = first
-    hint = (f'map these values in the config file (e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…")'
-            if name not in _IDS else
-            "export the id columns as text (in Excel: format them as Text before saving), then load the file again")
+    if by_name[name].kind == "money":
+        hint = ('the config says the export writes its amounts in fen (amount_unit = "fen"): fix these values, or '
+                'set amount_unit = "yuan" if the column is in yuan')
+    elif name in _IDS:
+        hint = "export the id columns as text (in Excel: format them as Text before saving), then load the file again"
+    else:
+        hint = f'map these values in the config file (e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…")'
+
     return LoadError(problems[:MAX_PROBLEMS], total=max(total, len(problems)),
                      hint=hint + "; nothing from this file was stored")
