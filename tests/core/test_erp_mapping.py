@@ -593,7 +593,8 @@ def test_amounts_in_fen_and_a_time_in_two_columns(tmp_path, cfg, own_tmp, canoni
     res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
     assert res.exit_code == 0, res.output
     assert _outcomes(tmp_path / "out") == canonical_outcomes
-    assert f"its total {total // 100}.{total % 100:02d} ties out" in res.output  # the total line read in fen too
+    notes = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["input_notes"]
+    assert f"its total {total // 100}.{total % 100:02d} ties out" in notes[-1]  # the total line read in fen too
     # the same export as an .xlsx: a date cell and a time cell make one time
     xlsx = _xlsx(tmp_path / "orders.xlsx", _fen_split(_erp_orders(), excel=True))
     res = _reconcile(tmp_path / "out2", xlsx, refunds, "--config", str(cfg))
@@ -624,3 +625,38 @@ def test_a_split_time_is_only_for_time_columns(tmp_path):
     res = runner.invoke(app, ["reconcile", "--config", str(p), "--orders", str(BASIC / "orders.csv"),
                               "--transactions", str(BASIC / "transactions.csv"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "is for a time column (created_at, paid_at)" in res.output
+
+
+def test_excel_error_values_are_refused_in_mapped_columns_and_kept_in_others(tmp_path, cfg, own_tmp):
+    """A cell whose formula failed (#N/A from a VLOOKUP, #VALUE!) is not an empty value: in a mapped column it
+    refuses the file by row and column (calamine alone reads it as empty: a store of "" or a "required value is
+    empty"); in a column the mapping does not read it stays as text in ``extra``. The same text in a CSV too."""
+    rows = _erp_orders()
+    rows[2][1] = "#N/A"       # 门店编码 of the second order: sheet row 4 (title, header, first order)
+    rows[3][4] = "#VALUE!"    # 实付金额 of the third: row 5
+    rows[1][11] = "#REF!"     # 商品名称, not mapped
+    book = _xlsx(tmp_path / "orders.xlsx", rows, title="门店订单")
+    wb = openpyxl.load_workbook(book)
+    assert wb.active["B4"].data_type == "e"  # stored as Excel stores a failed formula's value
+    cfg.write_text(CONFIG.replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款")
+    res = _reconcile(tmp_path / "out", book, refunds, "--config", str(cfg))
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())
+    assert f"{book}:4 [门店编码]: an Excel error value" in text and "(value '#N/A')" in text
+    assert f"{book}:5 [实付金额（元）]: an Excel error value" in text and "paste them as values" in text
+    assert "#REF!" not in text
+    # the unmapped column's error is kept as its text
+    rows[2][1], rows[3][4] = rows[1][1], rows[1][4]
+    ws_file = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(ws_file), "--config", str(cfg), "--orders",
+                              str(_xlsx(tmp_path / "fixed.xlsx", rows, title="门店订单"))])
+    assert res.exit_code == 0, res.output
+    with Workspace(ws_file) as ws:
+        extra = ws.con.execute("SELECT extra FROM orders WHERE src_line = 3").fetchall()[0][0]
+    assert json.loads(extra)["商品名称"] == "#REF!"
+    # a CSV saved from Excel writes the text: refused alike
+    rows[2][1] = "#N/A"
+    res = _reconcile(tmp_path / "out2", _write_csv(tmp_path / "o.csv", rows, ["门店订单"]), refunds, "--config", str(cfg))
+    assert res.exit_code == 2 and "an Excel error value" in res.output
+    assert list(own_tmp.iterdir()) == []

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,12 @@ from paymatch.channels.profiles import Profile
 from paymatch.errors import LoadError, Problem
 
 XLSX_TIME = "%Y-%m-%d %H:%M:%S"
+#: what Excel shows in a cell whose formula failed (a VLOOKUP that found nothing: #N/A). calamine reads such a
+#: cell as empty; ``open_sheet`` gives its text instead, so it is refused where a value is read, not taken as blank
+EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
 def is_xlsx(data: bytes) -> bool:
@@ -87,7 +94,87 @@ def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | No
         raise LoadError([Problem(source, None, None, sheet, f"not a readable .xlsx sheet: {exc}")]) from None
     # rows come from row 1; columns from the first used one: left-pad to column A
     pad = [""] * (ws.start[1] if ws.start else 0)
-    return wb, (pad + row for row in ws.iter_rows()) if pad else iter(ws.iter_rows())
+    rows = (pad + row for row in ws.iter_rows()) if pad else iter(ws.iter_rows())
+    errors = _error_cells(src, sheet)
+    return wb, (_with_errors(rows, errors) if errors else rows)
+
+
+def _with_errors(rows: Iterator[list], errors: dict[int, dict[int, str]]) -> Iterator[list]:
+    """``rows`` with each error cell's text (#N/A…) where calamine gave an empty value."""
+    for i, row in enumerate(rows):
+        bad = errors.get(i)
+        if bad:
+            row = list(row) + [""] * (max(bad) + 1 - len(row))
+            for j, text in bad.items():
+                if row[j] in ("", None):
+                    row[j] = text
+        yield row
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
+    """The zip member holding ``sheet`` (default: the first), from the workbook's sheet list and relationships."""
+    try:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return None
+    sheets = book.findall(f"{_MAIN}sheets/{_MAIN}sheet")
+    chosen = next((e for e in sheets if sheet is None or e.get("name") == sheet), None)
+    if chosen is None:
+        return None
+    target = next((r.get("Target") for r in rels if r.get("Id") == chosen.get(_REL)), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target.removeprefix("./")
+
+
+def _column(ref: str) -> int:
+    """0-based column of a cell reference (``AB12`` → 27)."""
+    n = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        n = n * 26 + ord(ch.upper()) - 64
+    return n - 1
+
+
+def _error_cells(src: bytes | Path, sheet: str | None) -> dict[int, dict[int, str]]:
+    """Row → {column → text} (0-based, from A1) of the sheet's error cells (``t="e"``). Most sheets have none:
+    the sheet's XML is scanned for the attribute first (streamed, ~0.1 s per 40 MB) and parsed only when found."""
+    try:
+        zf = zipfile.ZipFile(src if isinstance(src, Path) else io.BytesIO(src))
+    except (zipfile.BadZipFile, OSError):
+        return {}
+    with zf:
+        part = _sheet_part(zf, sheet)
+        if part is None or part not in zf.namelist():
+            return {}
+        with zf.open(part) as f:
+            tail, found = b"", False
+            while chunk := f.read(1 << 22):
+                if b't="e"' in tail + chunk or b"t='e'" in tail + chunk:
+                    found = True
+                    break
+                tail = chunk[-8:]
+        if not found:
+            return {}
+        out: dict[int, dict[int, str]] = {}
+        row, col = -1, -1
+        with zf.open(part) as f:
+            for event, el in ET.iterparse(f, events=("start", "end")):
+                if event == "start":
+                    if el.tag == f"{_MAIN}row":
+                        row, col = (int(el.get("r")) - 1 if el.get("r") else row + 1), -1
+                    elif el.tag == f"{_MAIN}c":
+                        col = _column(el.get("r")) if el.get("r") else col + 1
+                elif el.tag == f"{_MAIN}c":
+                    if el.get("t") == "e":
+                        v = el.find(f"{_MAIN}v")
+                        out.setdefault(row, {})[col] = (v.text or "").strip() or "#N/A"
+                    el.clear()
+                elif el.tag == f"{_MAIN}row":
+                    el.clear()
+        return out
 
 
 def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None) -> list[list[str]]:

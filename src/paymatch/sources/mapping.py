@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..channels.profile_xlsx import EXCEL_ERRORS
 from ..channels.profiles import header_key
 from ..config import SplitTime
 from ..errors import LoadError, Problem
@@ -434,8 +435,16 @@ def _values(kind: str, mapping, f: Field) -> dict[str, str]:
 _FEN_RX = r"[+-]?[0-9]{1,16}\s*分?"
 
 
-def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str | None:
-    """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read."""
+def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str:
+    """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read: an Excel
+    error value (#N/A: a formula that failed) in any mapped column, or what ``_bad_value`` says."""
+    codes = [e for e in EXCEL_ERRORS if e.lower() not in known]  # (unless the config maps one: then it is a word)
+    errors = f"(strpos({col}, '#') > 0 AND trim({col}) IN ({', '.join(_lit(e) for e in codes)}))"
+    other = _bad_value(f, col, key, known, fen)
+    return f"({errors} OR {other})" if other else errors
+
+
+def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -> str | None:
     if fen and f.kind == "money":
         return f"(trim({col}) <> '' AND NOT regexp_full_match(trim({col}), {_lit(_FEN_RX)}))"
     mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
@@ -449,7 +458,9 @@ def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False)
     return None
 
 
-def _why(kind: str, f: Field) -> str:
+def _why(kind: str, f: Field, value: str) -> str:
+    if value.strip() in EXCEL_ERRORS:
+        return "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
     if f.kind == "money":
         return 'not a whole number of fen (amount_unit = "fen"; a yuan amount such as 12.30 needs amount_unit = "yuan")'
     if f.values:
@@ -479,7 +490,7 @@ def _value(f: Field, col: str, key: str, known: dict[str, str], fen: bool = Fals
 def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int, delim: str, keep_extra: bool,
                source: Path, out: MappedInput) -> tuple[Path, dict[str, str]]:
     """Write the canonical translation of ``raw`` (UTF-8 CSV; the header on line ``skip``) to a temp file."""
-    selects, checks, keys = [], [], {}
+    selects, checks, keys, guards = [], [], {}, []
     fen = mapping.amount_unit == "fen"
     for f in SPECS[kind]:
         i = plan.found.get(f.name)
@@ -495,9 +506,8 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
         if known or f.values:
             keys[key] = f"lower(trim({col})) AS {key}"
         value = _value(f, col, key, known, fen)
-        if bad:
-            value = f"CASE WHEN {bad} THEN error({_lit(_MARK)}) ELSE {value} END"
-            checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
+        guards.append(bad)
+        checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
         selects.append(f"{value} AS {_q(f.name)}")
     names = {f.name: plan.cells[i].strip() for f in SPECS[kind] if (i := plan.found.get(f.name)) is not None}
     for name, j in plan.joined.items():
@@ -522,7 +532,11 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
     try:
         con.execute(f"SET temp_directory={_lit(spill)}")
         con.execute("SET memory_limit='1GB'")
-        con.execute(f"COPY (SELECT {', '.join(selects)} FROM {src}) TO {_lit(str(dst))} (HEADER true, DELIMITER ',')")
+        # one guard over the row stops the COPY at the first value the mapping cannot read (then all are listed);
+        # the values pass through as they are (a CASE per column would copy every value: 20 % slower)
+        stop = f"CASE WHEN {' OR '.join(guards)} THEN error({_lit(_MARK)}) END IS NULL" if guards else "true"
+        con.execute(f"COPY (SELECT {', '.join(selects)} FROM {src} WHERE {stop}) TO {_lit(str(dst))} "
+                    "(HEADER true, DELIMITER ',')")
     except duckdb.Error as e:
         if _MARK in str(e):
             raise _unmapped(con, kind, checks, src, out.lines or LineMap(None, header_line=plan.line), names,
@@ -567,9 +581,11 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, lines: 
             name, value = item.split(_FS, 1)
             first = first or (name, value)
             problems.append(Problem(str(source), lines.line(rowid, records), names[name], value,
-                                    _why(kind, by_name[name])))
+                                    _why(kind, by_name[name], value)))
     name, value = first
-    if by_name[name].kind == "money":
+    if value.strip() in EXCEL_ERRORS:
+        hint = "fix the formulas in Excel (or copy the columns and paste them as values) and save again"
+    elif by_name[name].kind == "money":
         hint = ('the config says the export writes its amounts in fen (amount_unit = "fen"): fix these values, or '
                 'set amount_unit = "yuan" if the column is in yuan')
     elif name in _IDS:
