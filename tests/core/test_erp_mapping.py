@@ -659,4 +659,11 @@ def test_excel_error_values_are_refused_in_mapped_columns_and_kept_in_others(tmp
     rows[2][1] = "#N/A"
     res = _reconcile(tmp_path / "out2", _write_csv(tmp_path / "o.csv", rows, ["门店订单"]), refunds, "--config", str(cfg))
     assert res.exit_code == 2 and "an Excel error value" in res.output
+    # an .xlsx with the canonical header (no mapping): refused alike in its canonical columns
+    canon = [["order_no", "channel", "amount", "status", "store_id", "备注"], ["A1", "wechat", 1, "paid", "S1", "#N/A"],
+             ["A2", "wechat", 2, "paid", "#N/A", ""]]
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w2.duckdb"), "--orders",
+                              str(_xlsx(tmp_path / "canon.xlsx", canon))])
+    assert res.exit_code == 2 and f"canon.xlsx:3 [store_id]: an Excel error value" in res.output
+    assert "canon.xlsx:2" not in res.output  # the unread column's #N/A is text
     assert list(own_tmp.iterdir()) == []

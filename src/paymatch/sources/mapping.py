@@ -38,7 +38,7 @@ from ..config import SplitTime
 from ..errors import LoadError, Problem
 from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen, sql_fen_to_yuan
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
-from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
+from .mapping_read import (EXCEL_ERROR, HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
 from .items import collapse
 from .lines import LineMap
@@ -186,8 +186,12 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 header = list(plan.cells)
                 while header and not header[-1].strip():  # Excel's used range often runs past the last column
                     header.pop()
+                # a canonical sheet is loaded as written: its columns' Excel errors are refused here (a mapped one's
+                # by the translation)
+                read = tuple(i for i, c in enumerate(header) if c.strip() in {f.name for f in SPECS[kind]}) \
+                    if plan.canonical else ()
                 footer, written = sheet.write_csv(raw, plan.line, [c.strip() for c in header],
-                                                  key=_index(plan, _KEY[kind]), record=_record(kind, plan))
+                                                  key=_index(plan, _KEY[kind]), record=_record(kind, plan), read=read)
             finally:
                 sheet.close()
             out.line_offset = plan.line - 1
@@ -460,7 +464,7 @@ def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -
 
 def _why(kind: str, f: Field, value: str) -> str:
     if value.strip() in EXCEL_ERRORS:
-        return "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
+        return EXCEL_ERROR
     if f.kind == "money":
         return 'not a whole number of fen (amount_unit = "fen"; a yuan amount such as 12.30 needs amount_unit = "yuan")'
     if f.values:

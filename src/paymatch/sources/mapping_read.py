@@ -22,7 +22,7 @@ from array import array
 from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
-from ..channels.profile_xlsx import open_sheet
+from ..channels.profile_xlsx import EXCEL_ERRORS, open_sheet
 from ..errors import LoadError, Problem
 from .canonical import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
                         _sniff_encoding, _transcode)
@@ -225,6 +225,10 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None,
     return (cut, found[::-1]) if cut is not None else None
 
 
+#: why an Excel error value in a column that is read refuses a file
+EXCEL_ERROR = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
+
+
 class Sheet:
     """An .xlsx sheet opened for streaming: ``head`` holds its first rows as text, ``write_csv`` the rest."""
 
@@ -240,15 +244,16 @@ class Sheet:
             if len(self.head) >= head_rows:
                 break
 
-    def write_csv(self, dst: Path, header_line: int, header: list[str],
-                  key: int | None = None, record: tuple[int, ...] = ()) -> tuple[list[list[str]], array]:
+    def write_csv(self, dst: Path, header_line: int, header: list[str], key: int | None = None,
+                  record: tuple[int, ...] = (), read: tuple[int, ...] = ()) -> tuple[list[list[str]], array]:
         """Write the header row (as ``header``) and every row below it, each cut or padded to the header's
         width, as UTF-8 CSV; empty rows are left out. Values beyond the header's columns refuse the file.
 
         Total and note lines the sheet ends with (``footer_row``; ``key``: the key column's index; ``record``: the
         columns only records fill) are left
         out and returned; the same lines above a record are written like any row. Returns (those lines, the
-        sheet row of every record written)."""
+        sheet row of every record written). An Excel error value (#N/A…) in a column of ``read`` (the columns
+        loaded as they are) refuses the file by row and column."""
         width = len(header)
         problems, total = [], 0
         held: list[tuple[int, list[str]]] = []
@@ -263,6 +268,11 @@ class Sheet:
 
             def emit(line: int, row: list[str]) -> None:
                 nonlocal total
+                for j in read:
+                    if j < len(row) and row[j] in EXCEL_ERRORS:
+                        total += 1
+                        if len(problems) < MAX_PROBLEMS:
+                            problems.append(Problem(str(self.path), line, header[j], row[j], EXCEL_ERROR))
                 if any(row[width:]):
                     total += 1
                     if len(problems) < MAX_PROBLEMS:
@@ -283,7 +293,11 @@ class Sheet:
                 held = []
                 emit(line, row)
         if total:
-            raise LoadError(problems, total=total, hint="give those columns a header name in the export, or delete the stray cells")
+            raise LoadError(problems, total=total, hint=(
+                "fix the formulas in Excel (or copy the columns and paste them as values) and save again"
+                if problems[0].message == EXCEL_ERROR else
+                "give those columns a header name in the export, or delete the stray cells")
+                + "; nothing from this file was stored")
         return [r for _, r in held], written
 
     def close(self) -> None:
