@@ -213,7 +213,11 @@ def test_workspace_ingest_provenance_and_idempotence(tmp_path, cfg, own_tmp):
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'closed') FROM orders").fetchone() == (
             13, closed + sum(1 for r in rows[1:] if r[5] == first))
-    res = runner.invoke(app, args)  # and back under the first mapping: a batch stored before, unchanged
+    res = runner.invoke(app, args)  # and back under the first mapping: read as it says again (the rows were B's)
+    assert res.exit_code == 0 and "13 rows" in res.output, res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FILTER (WHERE status = 'closed') FROM orders").fetchone()[0] == closed
+    res = runner.invoke(app, args)  # once more: now unchanged
     assert res.exit_code == 0 and "already loaded, unchanged" in res.output
     with Workspace(w) as ws:
         ws.con.execute("DELETE FROM orders")
@@ -667,3 +671,59 @@ def test_excel_error_values_are_refused_in_mapped_columns_and_kept_in_others(tmp
     assert res.exit_code == 2 and f"canon.xlsx:3 [store_id]: an Excel error value" in res.output
     assert "canon.xlsx:2" not in res.output  # the unread column's #N/A is text
     assert list(own_tmp.iterdir()) == []
+
+
+def _ingest(ws_file: Path, cfg: Path, orders: Path):
+    return runner.invoke(app, ["ingest", "--workspace", str(ws_file), "--config", str(cfg), "--orders", str(orders)])
+
+
+def _stored(ws_file: Path, sql: str = "SELECT order_no, amount_fen, strftime(paid_at, '%Y-%m-%d %H:%M:%S') "
+                                      "FROM orders ORDER BY 1") -> list[tuple]:
+    with Workspace(ws_file) as ws:
+        return ws.con.execute(sql).fetchall()
+
+
+def test_fen_and_split_time_apply_to_canonical_names_and_quote_the_exports_values(tmp_path):
+    """A mapping that rewrites values applies to a header with canonical names too (read as canonical it stored
+    10000 fen as 10000.00 yuan); errors quote the export's fen, not the translation's yuan; a day column holding
+    a time (a database's 00:00:00.0, an .xlsx date cell) takes the clock column's time."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[inputs.orders]\namount_unit = "fen"\nitem_rows = "order"\n[inputs.orders.columns]\n'
+                   'paid_at = { date = "pay_date", time = "pay_time" }\n', encoding="utf-8")
+    head = "order_no,channel,amount,status,pay_date,pay_time\n"
+    f = tmp_path / "o.csv"
+    f.write_text(head + "A1,wechat,10000,paid,2026-11-20 00:00:00.0,10:00:05\nA2,wechat,\t99,paid,2026-11-20,\n"
+                 "A3,wechat,0,paid,2026-11-21 09:00:00,08:30\n", encoding="utf-8")
+    assert _ingest(tmp_path / "w.duckdb", cfg, f).exit_code == 0
+    assert _stored(tmp_path / "w.duckdb") == [("A1", 10000, "2026-11-20 10:00:05"), ("A2", 99, "2026-11-20 00:00:00"),
+                                              ("A3", 0, "2026-11-21 08:30:00")]
+    f.write_text(head + "A1,wechat,-1230,paid,2026-11-20,10:00\n", encoding="utf-8")
+    res = _ingest(tmp_path / "w2.duckdb", cfg, f)
+    assert res.exit_code == 2 and "negative order amount (value '-1230')" in res.output
+    f.write_text(head + "A1,wechat,10000,paid,2026-11-20,10:00\nA1,wechat,9000,paid,,\n", encoding="utf-8")
+    res = _ingest(tmp_path / "w2.duckdb", cfg, f)
+    assert res.exit_code == 2 and "line 2 has '10000' (value '9000')" in " ".join(res.output.split())
+
+
+def test_an_export_read_again_under_its_earlier_mapping_is_loaded_again(tmp_path):
+    """Mapping A, then B, then A again: the third load is not 'already loaded' (the rows are B's reading then)."""
+    f = tmp_path / "o.csv"
+    f.write_text("订单号,支付方式,金额,订单状态\nA1,微信支付,10000,已支付\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    yuan = '[inputs.orders.columns]\norder_no = "订单号"\nchannel = "支付方式"\namount = "金额"\nstatus = "订单状态"\n'
+    fen = yuan.replace("[inputs.orders.columns]", '[inputs.orders]\namount_unit = "fen"\n[inputs.orders.columns]')
+    got = []
+    for text in (yuan, fen, yuan, yuan):
+        cfg.write_text(text, encoding="utf-8")
+        res = _ingest(tmp_path / "w.duckdb", cfg, f)
+        assert res.exit_code == 0, res.output
+        got.append((_stored(tmp_path / "w.duckdb", "SELECT amount_fen FROM orders")[0][0], "already loaded" in res.output))
+    assert got == [(1000000, False), (10000, False), (1000000, False), (1000000, True)]
+
+
+def test_a_workspace_with_negative_shop_refunds_stored_before_is_brought_in_line(tmp_path):
+    w = tmp_path / "w.duckdb"
+    with Workspace(w) as ws:
+        ws.con.execute("INSERT INTO refunds (refund_no, order_no, amount_fen, status) VALUES "
+                       "('R1', 'A1', -1230, 'success'), ('R2', 'A2', 500, 'success')")
+    assert _stored(w, "SELECT refund_no, amount_fen FROM refunds ORDER BY 1") == [("R1", 1230), ("R2", 500)]

@@ -34,7 +34,7 @@ from .specs import SPECS
 #: the key column of each kind whose rows are grouped
 KEYS = {"orders": "order_no", "refunds": "refund_no"}
 _BAD_AMOUNT = "not a yuan amount with at most 2 decimals (e.g. 12.30); item amounts are added, so each must be read"
-_NO_AMOUNT = "an item row without an amount (item_rows = \"sum\" adds every row's; write 0.00 for a free item)"
+_NO_AMOUNT = "an item row without an amount (item_rows = \"sum\" adds every row's; write 0 for a free item)"
 
 
 def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, str], shown: Path,

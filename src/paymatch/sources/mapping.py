@@ -88,6 +88,8 @@ class MappedInput:
     variant: str | None = None
     notes: list[str] = field(default_factory=list)
     lines: LineMap | None = None
+    #: the export writes amounts in fen: messages quote them so (the translation holds yuan)
+    fen: bool = False
 
     def rewrite(self, e: LoadError) -> LoadError:
         """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
@@ -103,8 +105,9 @@ class MappedInput:
             msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) ([\d, ]+)", lambda m: (
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
                 + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
+            value = _fen_text(p.value) if self.fen and p.field == "amount" else p.value
             return Problem(str(self.source), None if p.line is None else p.line + rec, names.get(p.field, p.field),
-                           p.value, msg)
+                           value, msg)
 
         return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)
 
@@ -175,7 +178,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
     delim = mapping.delimiter if mapping is not None else ","
     lines = max(HEAD_LINES, (mapping.header_line or 0) if mapping is not None else 0)
     out = MappedInput(path, source=shown, encoding="utf-8",
-                      variant=mapping.model_dump_json() if mapping is not None else None)
+                      variant=mapping.model_dump_json() if mapping is not None else None, fen=_fen(mapping))
     try:
         if form == "xlsx":
             sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines, shown=shown)
@@ -256,6 +259,19 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         raise
 
 
+def _fen_text(value: str | None) -> str | None:
+    """A yuan amount of the translation as the fen-writing export wrote it ('-12.30' → '-1230'); else as it is."""
+    if value is None or not re.fullmatch(r"\s*[+-]?[0-9]+\.[0-9]{2}\s*", value):
+        return value
+    return str(parse_yuan(value.strip()))
+
+
+def _rewrites(mapping) -> bool:
+    """Whether the mapping changes values, not only names: then a header with the canonical names is mapped too."""
+    return mapping is not None and (mapping.amount_unit != "yuan"
+                                    or any(isinstance(v, SplitTime) for v in mapping.columns.values()))
+
+
 def _fen(mapping) -> bool:
     """Whether the mapped export writes its amounts in fen (``amount_unit = "fen"``)."""
     return mapping is not None and mapping.amount_unit == "fen"
@@ -280,7 +296,16 @@ def _items(kind: str, mapping, out: MappedInput, shown: Path, config) -> None:
         return
     lines = out.lines or LineMap(out.path)
     by_merchant = kind == "orders" and "merchant_id" in config.match.key_scope
-    path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown, by_merchant)
+    try:
+        path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown, by_merchant)
+    except LoadError as e:
+        if not out.fen:
+            raise
+        amount = out.columns.get("amount")  # the amounts quoted as the export writes them (in fen)
+        raise LoadError([Problem(p.file, p.line, p.field, _fen_text(p.value) if p.field == amount else p.value,
+                                 re.sub(r"'([+-]?[0-9]+\.[0-9]{2})'", lambda m: repr(_fen_text(m[1])), p.message)
+                                 if p.field == amount else p.message) for p in e.problems],
+                        total=e.total, hint=e.hint) from None
     out.temps.append(path)
     out.path = path
     out.notes.append(note)
@@ -318,10 +343,10 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
     text = " | ".join(",".join(c.strip() for c in row if c.strip()) for row in footer)
     note = f"{shown}: the export's last line(s) left out as its total/notes: {text}"
     totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
-              and len(row) <= width and re.fullmatch(_MONEY_RX, row[amount].strip())]
+              and len(row) <= width and re.fullmatch(_FEN_TOTAL_RX if fen else _MONEY_RX, row[amount].strip())]
     if totals:
         try:
-            stated = re.sub(r"[,¥￥元\s]", "", totals[0])
+            stated = re.sub(r"[,¥￥元分\s]", "", totals[0])
             stated = int(stated) if fen else parse_yuan(stated, decimals=5)  # amount_unit = "fen": a total in fen
         except ValueError:  # more digits than any amount holds: named as left out, not checked
             out.notes.append(note)
@@ -368,7 +393,8 @@ def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[st
     required = {f.name for f in SPECS[kind] if f.required}
 
     def canonical(row: list[str]) -> bool:
-        return {c.strip() for c in row} >= required
+        # a mapping that rewrites values (amounts in fen, a time in two columns) applies to canonical names too
+        return {c.strip() for c in row} >= required and not _rewrites(mapping)
 
     if comma_rows and canonical(comma_rows[0]):
         return _Plan(1, comma_rows[0], {}, True)
@@ -432,11 +458,19 @@ def _values(kind: str, mapping, f: Field) -> dict[str, str]:
     """The value map of one column: built-in words, then the config's (keys compared trimmed, lower-case)."""
     fold = bool(f.values) or f.fold_case
     user = {k.strip().lower(): (v.strip().lower() if fold else v) for k, v in mapping.values.get(f.name, {}).items()}
+    if f.kind == "money" and mapping.amount_unit == "fen":  # a word mapped to an amount in fen: given to the loader in yuan
+        user = {k: format_yuan(int(v)) if re.fullmatch(r"\s*[+-]?[0-9]{1,16}\s*", v) else v for k, v in user.items()}
     return {**SYNONYMS[kind].get(f.name, {}), **user}
 
 
-#: an amount in whole fen (amount_unit = "fen"): 1230, -1230, 1230分
+#: an amount in whole fen (amount_unit = "fen"): 1230, -1230, 1230分 (a total line also 1,230)
 _FEN_RX = r"[+-]?[0-9]{1,16}\s*分?"
+_FEN_TOTAL_RX = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\s*分?"
+
+
+def _fen_trim(col: str) -> str:
+    """SQL: ``col`` without outer spaces and tabs."""
+    return f"trim({col}, ' ' || chr(9))"
 
 
 def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str:
@@ -450,7 +484,8 @@ def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False)
 
 def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -> str | None:
     if fen and f.kind == "money":
-        return f"(trim({col}) <> '' AND NOT regexp_full_match(trim({col}), {_lit(_FEN_RX)}))"
+        mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
+        return f"({_fen_trim(col)} <> '' AND NOT regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}){mapped})"
     mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
     if f.values:
         allowed = ", ".join(_lit(v) for v in f.values)
@@ -466,7 +501,8 @@ def _why(kind: str, f: Field, value: str) -> str:
     if value.strip() in EXCEL_ERRORS:
         return EXCEL_ERROR
     if f.kind == "money":
-        return 'not a whole number of fen (amount_unit = "fen"; a yuan amount such as 12.30 needs amount_unit = "yuan")'
+        return ('not a whole number of fen of at most 16 digits (amount_unit = "fen"; a yuan amount such as 12.30 '
+                'needs amount_unit = "yuan")')
     if f.values:
         return f"not a known {f.name}: map it to one of {', '.join(f.values)} under [inputs.{kind}.values.{f.name}]"
     if f.name == "channel":
@@ -479,8 +515,9 @@ def _value(f: Field, col: str, key: str, known: dict[str, str], fen: bool = Fals
     as yuan)."""
     out = col
     if fen and f.kind == "money":  # whole fen (checked by ``_bad``) → yuan text, exactly
-        n = f"CAST(rtrim(trim({col}), '分 ') AS BIGINT)"
-        out = f"CASE WHEN regexp_full_match(trim({col}), {_lit(_FEN_RX)}) THEN {sql_fen_to_yuan(n)} ELSE {col} END"
+        n = f"CAST(rtrim({_fen_trim(col)}, '分 ') AS BIGINT)"
+        out = (f"CASE WHEN regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}) THEN {sql_fen_to_yuan(n)} "
+               f"ELSE {col} END")
     elif f.kind == "money":
         out = (f"CASE WHEN (strpos({col}, ',') > 0 OR strlen({col}) <> length({col})) AND "
                f"regexp_full_match(trim({col}), {_lit(_MONEY_RX)}) "
@@ -501,10 +538,15 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
         if i is None:
             continue
         col, key = f"c{i}", f"_pm_k{i}"
-        if f.name in plan.joined:  # day + clock time: one time (an .xlsx day cell reads as its midnight)
+        if f.name in plan.joined:
+            # day + clock time: one time. The clock column decides the time of day: a day written with one (an
+            # .xlsx date cell reads as its midnight, or holds a time its format hides; 2026-11-20 00:00:00.0 from
+            # a database) is cut to its date first
             day, clock = f"NULLIF(trim({col}), '')", f"NULLIF(trim(c{plan.joined[f.name]}), '')"
-            col = (f"CASE WHEN {day} IS NULL THEN {clock} ELSE regexp_replace({day}, '[ T]0?0:00(:00)?$', '') "
-                   f"|| coalesce(' ' || {clock}, '') END")
+            # (the same text in both, e.g. '-' and '-' for an unpaid order: that text, for [values] to map)
+            col = (f"CASE WHEN {day} IS NULL OR {day} = {clock} THEN {clock} WHEN {clock} IS NULL THEN {day} "
+                   f"ELSE regexp_replace({day}, "
+                   f"'[ T][0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]*)?)?$', '') || ' ' || {clock} END")
         known = _values(kind, mapping, f)
         bad = _bad(f, col, key, known, fen)
         if known or f.values:
