@@ -190,3 +190,21 @@ def test_item_rows_grouping_details(tmp_path, own_tmp):
     out = " ".join(r.output.split())
     assert r.exit_code == 2 and f"{f}:3 [金额]: an item row without an amount" in out, out
     assert list(own_tmp.iterdir()) == []
+
+
+def test_a_bad_value_taken_from_a_lower_item_row_is_named_by_that_rows_line(tmp_path, own_tmp):
+    """The order's first row leaves its paid time blank and a row below writes one the loader refuses: the
+    message names the row that holds it, not the order's first line."""
+    f = tmp_path / "o.csv"
+    f.write_text("订单编号,支付方式,实付金额（元）,订单状态,支付时间,商品\nA1,微信支付,10.00,已支付,,x\n"
+                 "A1,,,,昨天,y\nB1,微信支付,1.00,已支付,yesterday,z\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[inputs.orders]\nitem_rows = "order"\n[inputs.orders.columns]\norder_no = "订单编号"\n'
+                   'channel = "支付方式"\namount = "实付金额(元)"\nstatus = "订单状态"\npaid_at = "支付时间"\n',
+                   encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders", str(f),
+                              "--config", str(cfg)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2
+    assert f"{f}:3 [支付时间]: not a time" in out and "'昨天'" in out  # row 3 holds it (the order starts on 2)
+    assert f"{f}:4 [支付时间]: not a time" in out and f"{f}:2 " not in out

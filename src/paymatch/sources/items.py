@@ -38,9 +38,10 @@ _NO_AMOUNT = "an item row without an amount (item_rows = \"sum\" adds every row'
 
 
 def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, str], shown: Path,
-             by_merchant: bool = False) -> tuple[Path, LineMap, str]:
+             by_merchant: bool = False) -> tuple[Path, LineMap, str, dict[tuple[int, str], int]]:
     """Write ``path`` (a canonical CSV of ``kind``, one row per item) with one row per order (refund) to a temp
-    file; return (that file, its records' lines in the user's file, a note for the user).
+    file; return (that file, its records' lines in the user's file, a note for the user, the line each value
+    taken from a row below its order's first came from: (the order's line, column) → line, for messages).
 
     ``lines``: the line of each record of ``path`` in the user's file ``shown``; ``names``: canonical column →
     the export's name, for messages; ``by_merchant``: order numbers are unique per merchant number
@@ -87,7 +88,8 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
         same = [c for c in canonical if c != key and not (c == "amount" and mode == "sum")]
         firsts = ", ".join(
             f"arg_min({'_pm_fen' if c == 'amount' else _q('_pm_v_' + c)}, _pm_r) "
-            f"FILTER (WHERE {_q('_pm_v_' + c)} IS NOT NULL) AS {_q('_pm_f_' + c)}" for c in same)
+            f"FILTER (WHERE {_q('_pm_v_' + c)} IS NOT NULL) AS {_q('_pm_f_' + c)}, "
+            f"min(_pm_r) FILTER (WHERE {_q('_pm_v_' + c)} IS NOT NULL) AS {_q('_pm_at_' + c)}" for c in same)
         con.execute(f"CREATE TEMP TABLE _pm_first AS SELECT _pm_g, min(_pm_r) AS _pm_r0"
                     f"{', ' + firsts if firsts else ''} FROM _pm_rows GROUP BY _pm_g")
         if same:
@@ -117,13 +119,18 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
             raise
         starts = array("q", (line(r) for (r,) in firsts_rows))
         orders = len(starts)
+        # a value the loader refuses is named by its order's line; one taken from a lower row, by that row's
+        below = " UNION ALL ".join(f"SELECT _pm_r0, {_lit(c)}, {_q('_pm_at_' + c)} FROM _pm_first "
+                                   f"WHERE {_q('_pm_at_' + c)} <> _pm_r0" for c in same)
+        moved = {(line(r0), c): line(at) for r0, c, at in
+                 con.execute(f"{below} LIMIT 100000").fetchall()} if below else {}
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
     what = "orders" if kind == "orders" else "refunds"
     how = "their amounts added" if mode == "sum" else "the amount being the order's own"
     note = f"{shown}: {records:,} item rows read as {orders:,} {what} ({key} repeated per item; {how})"
-    return dst, LineMap(starts=starts, header_line=lines.header_line, shift=lines.shift), note
+    return dst, LineMap(starts=starts, header_line=lines.header_line, shift=lines.shift), note, moved
 
 
 def _disagreements(con, kind: str, key: str, same: list[str], shown: Path, line, shown_name) -> None:

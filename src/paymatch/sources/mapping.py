@@ -90,6 +90,8 @@ class MappedInput:
     lines: LineMap | None = None
     #: the export writes amounts in fen: messages quote them so (the translation holds yuan)
     fen: bool = False
+    #: item rows: (an order's line, column) → the line of a row below it its value came from
+    moved: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def rewrite(self, e: LoadError) -> LoadError:
         """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
@@ -106,8 +108,8 @@ class MappedInput:
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
                 + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
             value = _fen_text(p.value) if self.fen and p.field == "amount" else p.value
-            return Problem(str(self.source), None if p.line is None else p.line + rec, names.get(p.field, p.field),
-                           value, msg)
+            line = None if p.line is None else self.moved.get((p.line, p.field), p.line + rec)
+            return Problem(str(self.source), line, names.get(p.field, p.field), value, msg)
 
         return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)
 
@@ -297,7 +299,8 @@ def _items(kind: str, mapping, out: MappedInput, shown: Path, config) -> None:
     lines = out.lines or LineMap(out.path)
     by_merchant = kind == "orders" and "merchant_id" in config.match.key_scope
     try:
-        path, out.lines, note = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown, by_merchant)
+        path, out.lines, note, out.moved = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown,
+                                                    by_merchant)
     except LoadError as e:
         if not out.fen:
             raise
