@@ -180,7 +180,7 @@ class Workspace:
             staged = replace(staged, path=str(source))
         h = digest["h"] if variant is None else hashlib.sha256(f"{digest['h']}:{variant}".encode()).hexdigest()
         batch_id = f"{kind}:{h[:20]}"
-        again_under = variant is not None and self._read_since_otherwise(batch_id)
+        again_under = self._read_since_otherwise(batch_id)
         if self.batch_exists(batch_id) and not again_under:
             self.con.execute(f"DROP TABLE IF EXISTS {staged.table}")
             return IngestResult(batch_id, kind, str(source or path), 0, True)

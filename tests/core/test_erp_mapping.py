@@ -727,3 +727,18 @@ def test_a_workspace_with_negative_shop_refunds_stored_before_is_brought_in_line
         ws.con.execute("INSERT INTO refunds (refund_no, order_no, amount_fen, status) VALUES "
                        "('R1', 'A1', -1230, 'success'), ('R2', 'A2', 500, 'success')")
     assert _stored(w, "SELECT refund_no, amount_fen FROM refunds ORDER BY 1") == [("R1", 1230), ("R2", 500)]
+
+
+def test_a_canonical_file_read_under_a_mapping_and_then_without_one_is_loaded_again(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text("order_no,channel,amount,status\nA1,wechat,10000,paid\n", encoding="utf-8")
+    fen = tmp_path / "fen.toml"
+    fen.write_text('[inputs.orders]\namount_unit = "fen"\n', encoding="utf-8")
+    w = tmp_path / "w.duckdb"
+    got = []
+    for cfg in (None, fen, None):
+        res = runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(f),
+                                  *(["--config", str(cfg)] if cfg else [])])
+        assert res.exit_code == 0, res.output
+        got.append(_stored(w, "SELECT amount_fen FROM orders")[0][0])
+    assert got == [1000000, 10000, 1000000]

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from decimal import Decimal
@@ -100,10 +101,11 @@ def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | No
 
 
 def _with_errors(rows: Iterator[list], errors: dict[int, dict[int, str]]) -> Iterator[list]:
-    """``rows`` with each error cell's text (#N/A…) where calamine gave an empty value."""
+    """``rows`` with each error cell's text (#N/A…) where calamine gave an empty value. A row that holds nothing
+    else stays empty (a lookup column filled down below the data is no record)."""
     for i, row in enumerate(rows):
         bad = errors.get(i)
-        if bad:
+        if bad and any(v not in ("", None) for v in row):
             row = list(row) + [""] * (max(bad) + 1 - len(row))
             for j, text in bad.items():
                 if row[j] in ("", None):
@@ -138,28 +140,81 @@ def _column(ref: str) -> int:
     return n - 1
 
 
+#: an error cell's type attribute (as Excel, WPS and openpyxl write it), a cell's start tag, reference and value
+_ERROR_ATTRS = (b't="e"', b"t='e'")
+_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]+)([0-9]+)[\"']")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
+_CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
+_CHUNK = 1 << 22
+
+
 def _error_cells(src: bytes | Path, sheet: str | None) -> dict[int, dict[int, str]]:
-    """Row → {column → text} (0-based, from A1) of the sheet's error cells (``t="e"``). Most sheets have none:
-    the sheet's XML is scanned for the attribute first (streamed, ~0.1 s per 40 MB) and parsed only when found."""
+    """Row → {column → text} (0-based, from A1) of the sheet's error cells (``t="e"``), read from the sheet's
+    XML in one streamed pass that looks for the attribute with a byte search and reads only the cells that
+    have it (0.6 s per 200,000 rows × 12 columns; a regular expression over every tag took 3.5 s, a full XML
+    parse 20 s). Cells without a reference (writers other than Excel may leave it out) are placed by a full
+    parse; an XML that parse cannot read gives none (calamine read it)."""
     try:
         zf = zipfile.ZipFile(src if isinstance(src, Path) else io.BytesIO(src))
     except (zipfile.BadZipFile, OSError):
         return {}
+    out: dict[int, dict[int, str]] = {}
     with zf:
         part = _sheet_part(zf, sheet)
         if part is None or part not in zf.namelist():
             return {}
-        with zf.open(part) as f:
-            tail, found = b"", False
-            while chunk := f.read(1 << 22):
-                if b't="e"' in tail + chunk or b"t='e'" in tail + chunk:
-                    found = True
-                    break
-                tail = chunk[-8:]
-        if not found:
+        try:
+            with zf.open(part) as f:
+                buf = b""
+                while chunk := f.read(_CHUNK):
+                    buf += chunk
+                    keep = None  # where an error cell cut by the chunk's end starts
+                    done = 0
+                    for pos in sorted(i for a in _ERROR_ATTRS for i in _finds(buf, a)):
+                        if pos < done:
+                            continue
+                        start, close = buf.rfind(b"<", 0, pos), buf.find(b">", pos)
+                        if close < 0:
+                            keep = start
+                            break
+                        tag = buf[start:close + 1]
+                        if not _CELL.match(tag):
+                            continue
+                        ref = _REF.search(tag)
+                        if ref is None:
+                            return _error_cells_parsed(zf, part)
+                        if tag.endswith(b"/>"):
+                            text, done = b"", close + 1
+                        else:
+                            end = _CELL_END.search(buf, close + 1)
+                            if end is None:
+                                keep = start
+                                break
+                            v = _VALUE.search(buf, close + 1, end.start())
+                            text, done = (v.group(1) if v else b""), end.end()
+                        value = text.decode("utf-8", "replace").strip() or "#N/A"
+                        out.setdefault(int(ref.group(2)) - 1, {})[_column(ref.group(1).decode())] = value
+                    if keep is None:  # the last tag may be cut too (an attribute split between chunks)
+                        keep = buf.rfind(b"<", max(done, len(buf) - 4096))
+                    buf = buf[keep:] if keep >= 0 else b""
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
             return {}
-        out: dict[int, dict[int, str]] = {}
-        row, col = -1, -1
+    return out
+
+
+def _finds(data: bytes, needle: bytes) -> Iterator[int]:
+    i = data.find(needle)
+    while i >= 0:
+        yield i
+        i = data.find(needle, i + 1)
+
+
+def _error_cells_parsed(zf: zipfile.ZipFile, part: str) -> dict[int, dict[int, str]]:
+    """``_error_cells`` by a full parse of the sheet (cells placed by their position where they lack ``r``)."""
+    out: dict[int, dict[int, str]] = {}
+    row, col = -1, -1
+    try:
         with zf.open(part) as f:
             for event, el in ET.iterparse(f, events=("start", "end")):
                 if event == "start":
@@ -174,7 +229,9 @@ def _error_cells(src: bytes | Path, sheet: str | None) -> dict[int, dict[int, st
                     el.clear()
                 elif el.tag == f"{_MAIN}row":
                     el.clear()
-        return out
+    except Exception:  # expat refuses what calamine read (a control character, an encoding it lacks…)
+        return {}
+    return out
 
 
 def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None) -> list[list[str]]:

@@ -273,7 +273,7 @@ class Sheet:
                         total += 1
                         if len(problems) < MAX_PROBLEMS:
                             problems.append(Problem(str(self.path), line, header[j], row[j], EXCEL_ERROR))
-                if any(row[width:]):
+                if any(v and v not in EXCEL_ERRORS for v in row[width:]):  # (a lookup's #N/A there: no value)
                     total += 1
                     if len(problems) < MAX_PROBLEMS:
                         problems.append(Problem(str(self.path), line, None, ",".join(row)[:120],
