@@ -319,6 +319,10 @@ class Workspace:
                 if kind != "transactions":
                     # orders and refunds: the latest export of an order number is the shop's word (statuses move on)
                     con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                    # the same file read before under another mapping: its rows of that reading go (the other
+                    # mapping may have read other keys: 订单编号 there, 外部单号 here)
+                    con.execute(f"DELETE FROM {kind} WHERE batch_id IN (SELECT batch_id FROM batches WHERE "
+                                "sha256 = ? AND kind = ? AND batch_id <> ?)", [sha, kind, batch_id])
                 else:
                     # A notification gives way to whatever comes next about its record (a newer notification,
                     # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.

@@ -83,3 +83,35 @@ def test_open_sheet_gives_the_error_text_except_in_rows_holding_nothing_else(tmp
         assert [str(v) for v in list(rows)[2]] == ["A2", "#VALUE!", "ok"]
     finally:
         wb.close()
+
+
+def test_an_error_cell_without_a_value_in_a_sheet_without_references(many, tmp_path):
+    book, want = many
+    bare = _rewrite_sheet(book, tmp_path / "bare.xlsx",
+                          lambda x: re.sub(rb"<v>#N/A</v>", b"", re.sub(rb' r="[A-Z]+[0-9]+"', b"", x), count=1))
+    assert _error_cells(bare, None) == want  # the value-less one reads as #N/A; the others are still found
+
+
+SAMPLE = Path(profile_xlsx.__file__).parent.parent / "profiles" / "samples" / "bank_transfer_xlsx.xlsx"
+
+
+@pytest.mark.parametrize("cells,refused", [
+    ({"L5": "#N/A"}, "b.xlsx:5 [备注]: an Excel error value"),          # the column read as the order number
+    ({"N1": "核对", **{f"N{i}": "#N/A" for i in range(2, 16)}}, None),    # a check column filled down: loads
+    ({"F3": "#N/A"}, None),                                                # 余额, not read: loads
+])
+def test_error_values_in_an_xlsx_bill(tmp_path, cells, refused):
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    wb = openpyxl.load_workbook(SAMPLE)
+    for ref, v in cells.items():
+        wb.active[ref] = v
+    wb.save(tmp_path / "b.xlsx")
+    res = CliRunner().invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--bills",
+                                   str(tmp_path / "b.xlsx")])
+    if refused:
+        assert res.exit_code == 2 and refused in " ".join(res.output.split()), res.output
+    else:
+        assert res.exit_code == 0 and "10 rows" in res.output, res.output

@@ -742,3 +742,16 @@ def test_a_canonical_file_read_under_a_mapping_and_then_without_one_is_loaded_ag
         assert res.exit_code == 0, res.output
         got.append(_stored(w, "SELECT amount_fen FROM orders")[0][0])
     assert got == [1000000, 10000, 1000000]
+
+
+def test_a_mapping_reading_other_keys_replaces_the_files_earlier_reading(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_text("订单编号,外部单号,支付方式,金额,订单状态\nA1,X1,微信支付,1.00,已支付\nA2,X2,微信支付,2.00,已支付\n",
+                 encoding="utf-8")
+    cfg, got = tmp_path / "rules.toml", []
+    for key in ("订单编号", "外部单号", "订单编号"):
+        cfg.write_text(f'[inputs.orders.columns]\norder_no = "{key}"\nchannel = "支付方式"\namount = "金额"\n'
+                       'status = "订单状态"\n', encoding="utf-8")
+        assert _ingest(tmp_path / "w.duckdb", cfg, f).exit_code == 0
+        got.append([r[0] for r in _stored(tmp_path / "w.duckdb", "SELECT order_no FROM orders ORDER BY 1")])
+    assert got == [["A1", "A2"], ["X1", "X2"], ["A1", "A2"]]

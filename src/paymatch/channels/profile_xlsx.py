@@ -31,6 +31,8 @@ XLSX_TIME = "%Y-%m-%d %H:%M:%S"
 #: cell as empty; ``open_sheet`` gives its text instead, so it is refused where a value is read, not taken as blank
 EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+#: why an Excel error value where a value is read refuses a file
+EXCEL_ERROR_TEXT = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -144,7 +146,7 @@ def _column(ref: str) -> int:
 _ERROR_ATTRS = (b't="e"', b"t='e'")
 _CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 _REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]+)([0-9]+)[\"']")
-_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\b[^>]*>([^<]*)</(?:[\w.-]+:)?v>")
 _CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
 _CHUNK = 1 << 22
 
@@ -225,7 +227,7 @@ def _error_cells_parsed(zf: zipfile.ZipFile, part: str) -> dict[int, dict[int, s
                 elif el.tag == f"{_MAIN}c":
                     if el.get("t") == "e":
                         v = el.find(f"{_MAIN}v")
-                        out.setdefault(row, {})[col] = (v.text or "").strip() or "#N/A"
+                        out.setdefault(row, {})[col] = ((v.text if v is not None else "") or "").strip() or "#N/A"
                     el.clear()
                 elif el.tag == f"{_MAIN}row":
                     el.clear()

@@ -20,6 +20,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from array import array
+from bisect import bisect_left
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -31,6 +33,20 @@ from .lines import LineMap
 from .mapping_read import temp_csv
 from .specs import SPECS
 
+@dataclass(frozen=True)
+class Moved:
+    """Orders of one column whose value came from a row below the order's first: their lines (ascending) and
+    the lines of those rows."""
+
+    orders: array
+    rows: array
+
+    def line(self, order_line: int) -> int | None:
+        """The line the value of the order on ``order_line`` came from (None: from that line itself)."""
+        i = bisect_left(self.orders, order_line)
+        return self.rows[i] if i < len(self.orders) and self.orders[i] == order_line else None
+
+
 #: the key column of each kind whose rows are grouped
 KEYS = {"orders": "order_no", "refunds": "refund_no"}
 _BAD_AMOUNT = "not a yuan amount with at most 2 decimals (e.g. 12.30); item amounts are added, so each must be read"
@@ -38,10 +54,10 @@ _NO_AMOUNT = "an item row without an amount (item_rows = \"sum\" adds every row'
 
 
 def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, str], shown: Path,
-             by_merchant: bool = False) -> tuple[Path, LineMap, str, dict[tuple[int, str], int]]:
+             by_merchant: bool = False) -> tuple[Path, LineMap, str, dict[str, "Moved"]]:
     """Write ``path`` (a canonical CSV of ``kind``, one row per item) with one row per order (refund) to a temp
-    file; return (that file, its records' lines in the user's file, a note for the user, the line each value
-    taken from a row below its order's first came from: (the order's line, column) → line, for messages).
+    file; return (that file, its records' lines in the user's file, a note for the user, per column the values
+    taken from a row below their order's first: ``Moved``, for messages).
 
     ``lines``: the line of each record of ``path`` in the user's file ``shown``; ``names``: canonical column →
     the export's name, for messages; ``by_merchant``: order numbers are unique per merchant number
@@ -119,11 +135,14 @@ def collapse(kind: str, mode: str, path: Path, lines: LineMap, names: dict[str, 
             raise
         starts = array("q", (line(r) for (r,) in firsts_rows))
         orders = len(starts)
-        # a value the loader refuses is named by its order's line; one taken from a lower row, by that row's
-        below = " UNION ALL ".join(f"SELECT _pm_r0, {_lit(c)}, {_q('_pm_at_' + c)} FROM _pm_first "
-                                   f"WHERE {_q('_pm_at_' + c)} <> _pm_r0" for c in same)
-        moved = {(line(r0), c): line(at) for r0, c, at in
-                 con.execute(f"{below} LIMIT 100000").fetchall()} if below else {}
+        # a value the loader refuses is named by its order's line; one taken from a lower row, by that row's:
+        # per column, the orders' lines and those rows' lines, in order (searched when a problem is named)
+        moved = {}
+        for c in same:
+            at = _q("_pm_at_" + c)
+            pairs = con.execute(f"SELECT _pm_r0, {at} FROM _pm_first WHERE {at} <> _pm_r0 ORDER BY _pm_r0").fetchall()
+            if pairs:
+                moved[c] = Moved(array("q", (line(r) for r, _ in pairs)), array("q", (line(a) for _, a in pairs)))
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

@@ -90,8 +90,8 @@ class MappedInput:
     lines: LineMap | None = None
     #: the export writes amounts in fen: messages quote them so (the translation holds yuan)
     fen: bool = False
-    #: item rows: (an order's line, column) → the line of a row below it its value came from
-    moved: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: item rows: per column, the orders whose value came from a row below their first (``items.Moved``)
+    moved: dict = field(default_factory=dict)
 
     def rewrite(self, e: LoadError) -> LoadError:
         """``e`` (raised loading ``path``) with the user's file, line and column names instead of the translation's."""
@@ -108,7 +108,8 @@ class MappedInput:
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
                 + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
             value = _fen_text(p.value) if self.fen and p.field == "amount" else p.value
-            line = None if p.line is None else self.moved.get((p.line, p.field), p.line + rec)
+            below = self.moved[p.field].line(p.line) if p.line is not None and p.field in self.moved else None
+            line = below or (None if p.line is None else p.line + rec)
             return Problem(str(self.source), line, names.get(p.field, p.field), value, msg)
 
         return LoadError([fix(p) for p in e.problems], total=e.total, hint=e.hint)

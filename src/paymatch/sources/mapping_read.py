@@ -22,7 +22,7 @@ from array import array
 from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
-from ..channels.profile_xlsx import EXCEL_ERRORS, open_sheet
+from ..channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ERRORS, open_sheet
 from ..errors import LoadError, Problem
 from .canonical import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
                         _sniff_encoding, _transcode)
@@ -226,7 +226,7 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None,
 
 
 #: why an Excel error value in a column that is read refuses a file
-EXCEL_ERROR = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
+EXCEL_ERROR = EXCEL_ERROR_TEXT
 
 
 class Sheet:
