@@ -606,11 +606,10 @@ def test_amounts_in_fen_and_a_time_in_two_columns(tmp_path, cfg, own_tmp, canoni
     assert _outcomes(tmp_path / "out2") == canonical_outcomes
     # the split columns are the paid time, not extras; the workspace stores the time they make
     ws_file = tmp_path / "w.duckdb"
-    res = runner.invoke(app, ["ingest", "--workspace", str(ws_file), "--config", str(cfg), "--orders", str(orders)])
+    res = _ingest(ws_file, cfg, orders)
     assert res.exit_code == 0, res.output
-    with Workspace(ws_file) as ws:
-        got = ws.con.execute("SELECT order_no, amount_fen, strftime(paid_at, '%Y/%m/%d %H:%M:%S'), extra "
-                             "FROM orders ORDER BY order_no").fetchall()
+    got = _stored(ws_file, "SELECT order_no, amount_fen, strftime(paid_at, '%Y/%m/%d %H:%M:%S'), extra "
+                           "FROM orders ORDER BY order_no")
     want = sorted((r[0], int(r[4]), f"{r[7]} {r[8]}" if r[7] else None) for r in rows[1:])
     assert [g[:3] for g in got] == want
     assert all("支付日期" not in g[3] and "支付时间" not in g[3] and "商品名称" in g[3] for g in got)
