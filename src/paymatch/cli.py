@@ -192,7 +192,9 @@ def ingest(
 def _loaded(r, what: str) -> str:
     if r.skipped:
         return "already loaded, unchanged"
-    again = f"; {r.already_stored:,} of them already stored with the same values, not added" if r.already_stored else ""
+    why = ("an export loaded since says otherwise, kept" if r.kind in ("orders", "refunds")
+           else "already stored with the same values, not added")
+    again = f"; {r.already_stored:,} of them {why}" if r.already_stored else ""
     return f"{r.rows:,} rows ({what}{again})"
 
 

@@ -54,7 +54,8 @@ class IngestResult:
     source: str
     rows: int
     skipped: bool
-    #: channel records of this load that were already stored with the same values (not stored twice)
+    #: channel records of this load that were already stored with the same values (not stored twice); orders or
+    #: refunds of a file read again under a corrected mapping that an export loaded since lists (its rows kept)
     already_stored: int = 0
 
 
@@ -317,12 +318,21 @@ class Workspace:
                 cond = " AND ".join(f"{_qual('t', k)} {'IS NOT DISTINCT FROM' if k in key_scope else '='} "
                                     f"{_qual('s', k)}" for k in key)
                 if kind != "transactions":
-                    # orders and refunds: the latest export of an order number is the shop's word (statuses move on)
-                    con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
-                    # the same file read before under another mapping: its rows of that reading go (the other
-                    # mapping may have read other keys: 订单编号 there, 外部单号 here)
-                    con.execute(f"DELETE FROM {kind} WHERE batch_id IN (SELECT batch_id FROM batches WHERE "
-                                "sha256 = ? AND kind = ? AND batch_id <> ?)", [sha, kind, batch_id])
+                    # The same file read before under another mapping: its rows of that reading go (the other
+                    # mapping may have read other keys: 订单编号 there, 外部单号 here).
+                    same_file = "SELECT batch_id FROM batches WHERE sha256 = ? AND kind = ? AND batch_id <> ?"
+                    first = con.execute(f"SELECT min(loaded_at) FROM batches WHERE batch_id IN ({same_file})",
+                                        [sha, kind, batch_id]).fetchall()[0][0]
+                    con.execute(f"DELETE FROM {kind} WHERE batch_id IN ({same_file})", [sha, kind, batch_id])
+                    # Orders and refunds: the latest export of an order number is the shop's word (statuses move
+                    # on). A file read again under a corrected mapping is as old as its first load: what an export
+                    # loaded since then says of an order stays (its rows are kept, the file's are not added).
+                    newer = ""
+                    if first is not None:
+                        newer = " AND t.batch_id IN (SELECT batch_id FROM batches WHERE loaded_at < ?)"
+                        keep_existing = f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
+                    con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
+                                f"{newer}", [first] if first is not None else [])
                 else:
                     # A notification gives way to whatever comes next about its record (a newer notification,
                     # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.

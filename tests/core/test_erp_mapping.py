@@ -754,3 +754,23 @@ def test_a_mapping_reading_other_keys_replaces_the_files_earlier_reading(tmp_pat
         assert _ingest(tmp_path / "w.duckdb", cfg, f).exit_code == 0
         got.append([r[0] for r in _stored(tmp_path / "w.duckdb", "SELECT order_no FROM orders ORDER BY 1")])
     assert got == [["A1", "A2"], ["X1", "X2"], ["A1", "A2"]]
+
+
+def test_an_old_export_read_again_under_a_corrected_mapping_keeps_what_a_later_export_says(tmp_path):
+    """F1 (A2 unpaid) under mapping A, then a later export F2 (A2 paid), then F1 again under a corrected mapping:
+    F1's new reading replaces F1's earlier rows, not F2's A2 (the order stays paid)."""
+    head = "订单号,支付方式,金额,订单状态\n"
+    f1, f2 = tmp_path / "f1.csv", tmp_path / "f2.csv"
+    f1.write_text(head + "A1,微信支付,1.00,已支付\nA2,微信支付,2.00,待支付\n", encoding="utf-8")
+    f2.write_text(head + "A2,微信支付,2.00,已支付\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    base = '[inputs.orders.columns]\norder_no = "订单号"\nchannel = "支付方式"\namount = "金额"\nstatus = "订单状态"\n'
+    w = tmp_path / "w.duckdb"
+    for text, f in ((base, f1), (base, f2), (base + '[inputs.orders.values.status]\n"待支付" = "closed"\n', f1)):
+        cfg.write_text(text, encoding="utf-8")
+        res = _ingest(w, cfg, f)
+        assert res.exit_code == 0, res.output
+    assert "1 of them an export loaded since says otherwise, kept" in " ".join(res.output.split())
+    assert _stored(w, "SELECT order_no, status, src_file FROM orders ORDER BY 1") == [
+        ("A1", "paid", str(f1)), ("A2", "paid", str(f2))]
+    assert "already loaded" in _ingest(w, cfg, f1).output
