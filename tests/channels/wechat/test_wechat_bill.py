@@ -140,6 +140,21 @@ def test_bad_values_name_their_physical_line():
     assert err.value.total == len(probs)
 
 
+def test_excel_error_values_in_id_columns_are_refused_by_line():
+    """A bill someone opened and saved in Excel with a failed formula: '#N/A' is no order number."""
+    rows = [payment(i, 100) for i in range(3)]
+    rows[1]["商户订单号"] = "#N/A"
+    rows[2]["微信订单号"] = "#VALUE!"
+    summ = ["3", "3.00", "0.00", "0.00", "0.00000", "3.00", "0.00"]
+    with pytest.raises(LoadError) as err:
+        parse(trade_bill(rows, summary=summ), "edited.csv")
+    assert [(p.line, p.field, p.value) for p in err.value.problems] == [(3, "商户订单号", "#N/A"),
+                                                                         (4, "微信订单号", "#VALUE!")]
+    assert "an Excel error value" in err.value.problems[0].message
+    rows[1]["商户订单号"], rows[2]["微信订单号"] = "ORD#1", "4200#2"  # a '#' inside an id is fine
+    assert parse(trade_bill(rows, summary=summ), "ok.csv").transactions.num_rows == 3
+
+
 def test_sub_fen_fee_and_wrong_field_count():
     rows = [payment(1, 100), payment(2, 100)]
     text = trade_bill(rows).decode()
