@@ -128,29 +128,29 @@ def test_tampered_total_is_rejected():
     assert "3.01" in p.message and "3.00" in p.message
 
 
-def test_bad_values_name_their_physical_line():
-    rows = [payment(i, 100) for i in range(5)]
-    rows[0]["订单金额"] = "1.0x"
-    rows[1]["交易时间"] = "2026-11-31 10:00:00"
-    summ = ["5", "5.00", "0.00", "0.00", "0.00000", "4.00", "0.00"]
+def _refused(rows: list[dict], edits: dict[tuple[int, str], str], summary: list[str], **kw) -> LoadError:
+    """The LoadError of a trade bill of ``rows`` with ``edits`` ((row index, column) → text) applied."""
+    for (i, col), text in edits.items():
+        rows[i][col] = text
     with pytest.raises(LoadError) as err:
-        parse(trade_bill(rows, crlf=True, summary=summ), "bad.csv")
-    probs = [(p.line, p.field, p.value) for p in err.value.problems]
+        parse(trade_bill(rows, summary=summary, **kw), "bad.csv")
+    return err.value
+
+
+def test_bad_values_name_their_physical_line():
+    err = _refused([payment(i, 100) for i in range(5)], {(0, "订单金额"): "1.0x", (1, "交易时间"): "2026-11-31 10:00:00"},
+                   ["5", "5.00", "0.00", "0.00", "0.00000", "4.00", "0.00"], crlf=True)
+    probs = [(p.line, p.field, p.value) for p in err.problems]
     assert probs == [(2, "订单金额", "1.0x"), (3, "交易时间", "2026-11-31 10:00:00")]
-    assert err.value.total == len(probs)
+    assert err.total == len(probs)
 
 
 def test_excel_error_values_in_id_columns_are_refused_by_line():
     """A bill someone opened and saved in Excel with a failed formula: '#N/A' is no order number."""
-    rows = [payment(i, 100) for i in range(3)]
-    rows[1]["商户订单号"] = "#N/A"
-    rows[2]["微信订单号"] = "#VALUE!"
-    summ = ["3", "3.00", "0.00", "0.00", "0.00000", "3.00", "0.00"]
-    with pytest.raises(LoadError) as err:
-        parse(trade_bill(rows, summary=summ), "edited.csv")
-    assert [(p.line, p.field, p.value) for p in err.value.problems] == [(3, "商户订单号", "#N/A"),
-                                                                         (4, "微信订单号", "#VALUE!")]
-    assert "an Excel error value" in err.value.problems[0].message
+    rows, summ = [payment(i, 100) for i in range(3)], ["3", "3.00", "0.00", "0.00", "0.00000", "3.00", "0.00"]
+    err = _refused(rows, {(1, "商户订单号"): "#N/A", (2, "微信订单号"): "#VALUE!"}, summ)
+    assert [(p.line, p.field, p.value) for p in err.problems] == [(3, "商户订单号", "#N/A"), (4, "微信订单号", "#VALUE!")]
+    assert "an Excel error value" in err.problems[0].message
     rows[1]["商户订单号"], rows[2]["微信订单号"] = "ORD#1", "4200#2"  # a '#' inside an id is fine
     assert parse(trade_bill(rows, summary=summ), "ok.csv").transactions.num_rows == 3
 
