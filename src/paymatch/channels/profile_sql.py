@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
-from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ERRORS
+from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, sql_excel_error
 from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
 from paymatch.money import parse_yuan, sql_yuan_to_fen, sql_yuan_valid
@@ -283,10 +283,9 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         if fld in has:  # 4.20000061203213E+27: Excel re-saved the file and the digits are gone
             checks.append((f"regexp_full_match(f_{fld}, {lit(_SCIENTIFIC)})", ctx.label[fld], f"f_{fld}",
                            "number in scientific notation: the file was re-saved by Excel and the digits are lost"))
-    errors = ", ".join(lit(e) for e in EXCEL_ERRORS)
     for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id", "merchant_id"):
         if fld in has:  # #N/A: a formula that failed in a bill someone edited in Excel (not an id)
-            checks.append((f"f_{fld} IN ({errors})", ctx.label[fld], f"f_{fld}", EXCEL_ERROR_TEXT))
+            checks.append((sql_excel_error(f"f_{fld}"), ctx.label[fld], f"f_{fld}", EXCEL_ERROR_TEXT))
     ids = [f"f_{f}" for f in ("channel_tx_id", "order_no") if f in has]
     if ids:
         checks.append((" AND ".join(f"{i} IS NULL" for i in ids), ctx.label.get("channel_tx_id") or

@@ -31,6 +31,13 @@ XLSX_TIME = "%Y-%m-%d %H:%M:%S"
 #: cell as empty; ``open_sheet`` gives its text instead, so it is refused where a value is read, not taken as blank
 EXCEL_ERRORS = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+def sql_excel_error(col: str, codes: tuple[str, ...] | list[str] = EXCEL_ERRORS) -> str:
+    """SQL: ``col`` holds an Excel error value (one of ``codes``); only values with a '#' are compared."""
+    if not codes:
+        return "false"
+    return f"(strpos({col}, '#') > 0 AND trim({col}) IN ({', '.join(chr(39) + e + chr(39) for e in codes)}))"
+
+
 #: why an Excel error value where a value is read refuses a file
 EXCEL_ERROR_TEXT = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..channels.profile_xlsx import EXCEL_ERRORS
+from ..channels.profile_xlsx import EXCEL_ERRORS, sql_excel_error
 from ..channels.profiles import header_key
 from ..config import SplitTime
 from ..errors import LoadError, Problem
@@ -481,7 +481,7 @@ def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False)
     """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read: an Excel
     error value (#N/A: a formula that failed) in any mapped column, or what ``_bad_value`` says."""
     codes = [e for e in EXCEL_ERRORS if e.lower() not in known]  # (unless the config maps one: then it is a word)
-    errors = f"(strpos({col}, '#') > 0 AND trim({col}) IN ({', '.join(_lit(e) for e in codes)}))"
+    errors = sql_excel_error(col, codes)
     other = _bad_value(f, col, key, known, fen)
     return f"({errors} OR {other})" if other else errors
 

@@ -22,8 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from paymatch.channels.base import ParsedBill
-from paymatch.channels.profile_sql import lit
-from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ERRORS
+from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, sql_excel_error
 from paymatch.channels.wechat.billtext import BillText, collect_problems, read_rows
 from paymatch.channels.wechat.layout import (
     CHANNEL, LEGACY_SUMMARY, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY, sources,
@@ -97,8 +96,7 @@ _IDS = ("商户订单号", "微信订单号", "商户退款单号", "微信退�
 
 
 def _excel_error(c: str) -> str:
-    """SQL: the column holds an Excel error value (cheap: only values with a '#' are compared)."""
-    return f"(strpos(\"{c}\", '#') > 0 AND trim(\"{c}\") IN ({', '.join(lit(e) for e in EXCEL_ERRORS)}))"
+    return sql_excel_error(f'"{c}"')
 
 
 _SUM_COLS = [f'"_pm_fen_{c}"' for c in ("应结订单金额", "退款金额", "充值券退款金额", "手续费", "订单金额", "申请退款金额")]
