@@ -40,6 +40,7 @@ def sql_excel_error(col: str, codes: tuple[str, ...] | list[str] = EXCEL_ERRORS)
 
 #: why an Excel error value where a value is read refuses a file
 EXCEL_ERROR_TEXT = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
+EXCEL_ERROR_HINT = "fix the formulas in Excel (or copy the columns and paste them as values) and save again"
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 

@@ -32,13 +32,13 @@ from pathlib import Path
 
 import duckdb
 
-from ..channels.profile_xlsx import EXCEL_ERRORS, sql_excel_error
+from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, sql_excel_error
 from ..channels.profiles import header_key
 from ..config import SplitTime
 from ..errors import LoadError, Problem
 from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen, sql_fen_to_yuan
 from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
-from .mapping_read import (EXCEL_ERROR, HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
+from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
 from .items import collapse
 from .lines import LineMap
@@ -210,8 +210,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                 out.path, out.columns = _translate(kind, mapping, plan, raw, 1, len(header), ",", keep_extra, shown, out)
             _items(kind, mapping, out, shown, config)
             # (a sheet's cells are never split: its rows may be wider than the header, with empty cells)
-            _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown,
-                         _fen(mapping) and not plan.canonical)
+            _footer_note(out, footer, _index(plan, "amount"), max([len(header)] + [len(r) for r in footer]), shown)
             return out
         enc = (encoding or _sniff_encoding(path)).lower()
         head = csv_head(path, enc, lines)
@@ -255,7 +254,7 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                                                shown, out)
         _items(kind, mapping, out, shown, config)
         _footer_note(out, [cells(t, delim if not plan.canonical else ",") for t in footer], _index(plan, "amount"),
-                     len(plan.cells), shown, _fen(mapping) and not plan.canonical)
+                     len(plan.cells), shown)
         return out
     except BaseException:
         out.cleanup()
@@ -271,8 +270,7 @@ def _fen_text(value: str | None) -> str | None:
 
 def _rewrites(mapping) -> bool:
     """Whether the mapping changes values, not only names: then a header with the canonical names is mapped too."""
-    return mapping is not None and (mapping.amount_unit != "yuan"
-                                    or any(isinstance(v, SplitTime) for v in mapping.columns.values()))
+    return _fen(mapping) or (mapping is not None and any(isinstance(v, SplitTime) for v in mapping.columns.values()))
 
 
 def _fen(mapping) -> bool:
@@ -336,8 +334,7 @@ def _index(plan: "_Plan", name: str) -> int | None:
     return names.index(name) if name in names else None
 
 
-def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, width: int, shown: Path,
-                 fen: bool = False) -> None:
+def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, width: int, shown: Path) -> None:
     """Say which total/note lines were left out of ``out`` and, when one of them has a yuan total in the
     amount column, whether it ties out with the rows loaded (a short export, e.g. one Excel cut, does not).
     A total line wider than the header (an unquoted 1,234.50 split in two) is not checked, nor are rows with an
@@ -347,11 +344,11 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
     text = " | ".join(",".join(c.strip() for c in row if c.strip()) for row in footer)
     note = f"{shown}: the export's last line(s) left out as its total/notes: {text}"
     totals = [row[amount].strip() for row in footer if amount is not None and amount < len(row)
-              and len(row) <= width and re.fullmatch(_FEN_TOTAL_RX if fen else _MONEY_RX, row[amount].strip())]
+              and len(row) <= width and re.fullmatch(_FEN_TOTAL_RX if out.fen else _MONEY_RX, row[amount].strip())]
     if totals:
         try:
             stated = re.sub(r"[,¥￥元分\s]", "", totals[0])
-            stated = int(stated) if fen else parse_yuan(stated, decimals=5)  # amount_unit = "fen": a total in fen
+            stated = int(stated) if out.fen else parse_yuan(stated, decimals=5)  # amount_unit = "fen": a total in fen
         except ValueError:  # more digits than any amount holds: named as left out, not checked
             out.notes.append(note)
             return
@@ -462,7 +459,7 @@ def _values(kind: str, mapping, f: Field) -> dict[str, str]:
     """The value map of one column: built-in words, then the config's (keys compared trimmed, lower-case)."""
     fold = bool(f.values) or f.fold_case
     user = {k.strip().lower(): (v.strip().lower() if fold else v) for k, v in mapping.values.get(f.name, {}).items()}
-    if f.kind == "money" and mapping.amount_unit == "fen":  # a word mapped to an amount in fen: given to the loader in yuan
+    if f.kind == "money" and _fen(mapping):  # a word mapped to an amount in fen: given to the loader in yuan
         user = {k: format_yuan(int(v)) if re.fullmatch(r"\s*[+-]?[0-9]{1,16}\s*", v) else v for k, v in user.items()}
     return {**SYNONYMS[kind].get(f.name, {}), **user}
 
@@ -487,10 +484,9 @@ def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False)
 
 
 def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -> str | None:
-    if fen and f.kind == "money":
-        mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
-        return f"({_fen_trim(col)} <> '' AND NOT regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}){mapped})"
     mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
+    if fen and f.kind == "money":
+        return f"({_fen_trim(col)} <> '' AND NOT regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}){mapped})"
     if f.values:
         allowed = ", ".join(_lit(v) for v in f.values)
         return f"({key} <> '' AND {key} NOT IN ({allowed}){mapped})"
@@ -503,7 +499,7 @@ def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -
 
 def _why(kind: str, f: Field, value: str) -> str:
     if value.strip() in EXCEL_ERRORS:
-        return EXCEL_ERROR
+        return EXCEL_ERROR_TEXT
     if f.kind == "money":
         return ('not a whole number of fen of at most 16 digits (amount_unit = "fen"; a yuan amount such as 12.30 '
                 'needs amount_unit = "yuan")')
@@ -536,7 +532,7 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
                source: Path, out: MappedInput) -> tuple[Path, dict[str, str]]:
     """Write the canonical translation of ``raw`` (UTF-8 CSV; the header on line ``skip``) to a temp file."""
     selects, checks, keys, guards = [], [], {}, []
-    fen = mapping.amount_unit == "fen"
+    fen = _fen(mapping)
     for f in SPECS[kind]:
         i = plan.found.get(f.name)
         if i is None:
@@ -634,7 +630,7 @@ def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, lines: 
                                     _why(kind, by_name[name], value)))
     name, value = first
     if value.strip() in EXCEL_ERRORS:
-        hint = "fix the formulas in Excel (or copy the columns and paste them as values) and save again"
+        hint = EXCEL_ERROR_HINT
     elif by_name[name].kind == "money":
         hint = ('the config says the export writes its amounts in fen (amount_unit = "fen"): fix these values, or '
                 'set amount_unit = "yuan" if the column is in yuan')

@@ -22,7 +22,7 @@ from array import array
 from pathlib import Path
 
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
-from ..channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ERRORS, open_sheet
+from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, open_sheet
 from ..errors import LoadError, Problem
 from .canonical import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
                         _sniff_encoding, _transcode)
@@ -225,10 +225,6 @@ def footer_lines(path: Path, delimiter: str, header_line: int, key: int | None,
     return (cut, found[::-1]) if cut is not None else None
 
 
-#: why an Excel error value in a column that is read refuses a file
-EXCEL_ERROR = EXCEL_ERROR_TEXT
-
-
 class Sheet:
     """An .xlsx sheet opened for streaming: ``head`` holds its first rows as text, ``write_csv`` the rest."""
 
@@ -272,7 +268,7 @@ class Sheet:
                     if j < len(row) and row[j] in EXCEL_ERRORS:
                         total += 1
                         if len(problems) < MAX_PROBLEMS:
-                            problems.append(Problem(str(self.path), line, header[j], row[j], EXCEL_ERROR))
+                            problems.append(Problem(str(self.path), line, header[j], row[j], EXCEL_ERROR_TEXT))
                 if any(v and v not in EXCEL_ERRORS for v in row[width:]):  # (a lookup's #N/A there: no value)
                     total += 1
                     if len(problems) < MAX_PROBLEMS:
@@ -294,8 +290,7 @@ class Sheet:
                 emit(line, row)
         if total:
             raise LoadError(problems, total=total, hint=(
-                "fix the formulas in Excel (or copy the columns and paste them as values) and save again"
-                if problems[0].message == EXCEL_ERROR else
+                EXCEL_ERROR_HINT if problems[0].message == EXCEL_ERROR_TEXT else
                 "give those columns a header name in the export, or delete the stray cells")
                 + "; nothing from this file was stored")
         return [r for _, r in held], written
