@@ -181,7 +181,7 @@ def ingest(
                 with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
                     for note in m.notes:
                         console.print(note, markup=False)
-                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind == "orders" else (),
+                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind != "transactions" else (),
                                       source=m.source, line_offset=m.line_offset, variant=m.variant, lines=m.lines)
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
         for bill in parsed:

@@ -29,7 +29,7 @@ class MatchRules(_Strict):
     cross_day_grace_minutes: int = Field(10, ge=0, le=24 * 60, description="paid this close to the window end → pending_cross_day")
     key_scope: list[Literal["merchant_id"]] = Field(
         default_factory=list,
-        description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number",
+        description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number (and refund numbers, for refund rows that name their merchant_id)",
     )
     max_time_gap_minutes: int = Field(
         1440, ge=0,

@@ -100,7 +100,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                                      variant=m.variant, lines=m.lines, **kw).batch_id
 
         o = load("orders", orders, key_scope=scope)
-        r = [load("refunds", refunds)] if refunds is not None else []
+        r = [load("refunds", refunds, key_scope=scope)] if refunds is not None else []
         t = [load("transactions", p) for p in transactions]
         bills = []
         for bill in extra_bills or []:

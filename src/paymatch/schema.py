@@ -129,7 +129,7 @@ ORDER_COLUMNS = [
     "order_no", "store_id", "merchant_id", "channel", "amount_fen", "status",
     "created_at", "paid_at", "member_id", "member_level", "instalments",
 ]
-REFUND_COLUMNS = ["refund_no", "order_no", "amount_fen", "created_at", "status"]
+REFUND_COLUMNS = ["refund_no", "order_no", "amount_fen", "created_at", "status", "merchant_id"]
 TRANSACTION_COLUMNS = [
     "channel", "merchant_id", "channel_tx_id", "order_no", "type", "refund_no",
     "channel_refund_id", "amount_fen", "fee_fen", "settle_amount_fen", "status",

@@ -29,6 +29,7 @@ from .engine.dedupe import DUP_KEY, REFKEY_SOURCES
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
+from .sources.specs import WILDCARD_SCOPE
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
 
@@ -118,6 +119,8 @@ class Workspace:
             self.con.execute(f"SET threads={int(threads)}")
         for stmt in _ddl():
             self.con.execute(stmt)
+        # refunds name their merchant number since key_scope covers refund numbers (a workspace from before: none)
+        self.con.execute("ALTER TABLE refunds ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
         # Shop refunds are kept as their size; a workspace written before that rule stored an ERP's -12.30 as it
         # was (every such refund a mismatch): brought in line once (row groups without a negative are skipped)
         self.con.execute("UPDATE refunds SET amount_fen = -amount_fen WHERE amount_fen < 0")
@@ -315,8 +318,7 @@ class Workspace:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
                 # a scope column may be empty (an orders file without merchant numbers): NULL is a value of the key
                 # there, or a re-export would be stored beside the rows it replaces
-                cond = " AND ".join(f"{_qual('t', k)} {'IS NOT DISTINCT FROM' if k in key_scope else '='} "
-                                    f"{_qual('s', k)}" for k in key)
+                cond = " AND ".join(_same_key(k, kind, key_scope) for k in key)
                 if kind != "transactions":
                     # The same file read before under another mapping: its rows of that reading go (the other
                     # mapping may have read other keys: 订单编号 there, 外部单号 here).
@@ -403,6 +405,18 @@ _SYNTH_TX_ID = (
     "coalesce(CAST(channel_tx_id AS VARCHAR), '~' || md5(concat_ws('|', channel, merchant_id, order_no, type, "
     "refund_no, channel_refund_id, CAST(amount_fen AS VARCHAR), CAST(occurred_at AS VARCHAR))))"
 )
+
+
+def _same_key(k: str, kind: str, key_scope: tuple[str, ...]) -> str:
+    """SQL: stored row ``t`` and staged row ``s`` agree on key column ``k``. A scope column may be empty: for orders
+    that is a value of the key (an orders file without merchant numbers, re-exported, replaces its rows); for refunds
+    (``WILDCARD_SCOPE``) it stands for any merchant number (a re-export that adds them replaces the rows without)."""
+    t, s = _qual("t", k), _qual("s", k)
+    if k not in key_scope:
+        return f"{t} = {s}"
+    if kind in WILDCARD_SCOPE:
+        return f"({t} IS NULL OR {s} IS NULL OR {t} = {s})"
+    return f"{t} IS NOT DISTINCT FROM {s}"
 
 
 def _qual(alias: str, key: str) -> str:

@@ -19,7 +19,7 @@ ORDER_T = pa.schema([("order_no", pa.string()), ("store_id", pa.string()), ("mer
                      ("created_at", pa.timestamp("us")), ("paid_at", pa.timestamp("us")),
                      ("member_id", pa.string()), ("member_level", pa.string()), ("instalments", pa.int32())])
 REFUND_T = pa.schema([("refund_no", pa.string()), ("order_no", pa.string()), ("amount_fen", pa.int64()),
-                      ("created_at", pa.timestamp("us")), ("status", pa.string())])
+                      ("created_at", pa.timestamp("us")), ("status", pa.string()), ("merchant_id", pa.string())])
 TX_T = pa.schema([("channel", pa.string()), ("merchant_id", pa.string()), ("channel_tx_id", pa.string()),
                   ("order_no", pa.string()), ("type", pa.string()), ("refund_no", pa.string()),
                   ("channel_refund_id", pa.string()), ("amount_fen", pa.int64()), ("fee_fen", pa.int64()),
@@ -43,9 +43,10 @@ def tx(tx_id, order_no, amount, *, type="payment", status="success", channel="we
                 method=channel, origin=origin, _pm_row=None)
 
 
-def refund(no, order_no, amount, *, status="success", at=T0):
+def refund(no, order_no, amount, *, status="success", at=T0, merchant_id=None):
     """One shop refund row (dict)."""
-    return dict(refund_no=no, order_no=order_no, amount_fen=amount, created_at=at, status=status)
+    return dict(refund_no=no, order_no=order_no, amount_fen=amount, created_at=at, status=status,
+                merchant_id=merchant_id)
 
 
 def run(orders, refunds, txs, *, records_unique: bool = False, **params) -> dict[str, dict]:

@@ -2,7 +2,7 @@
 
 import random
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness import order, refund, run, tx
@@ -197,3 +197,49 @@ def test_skipping_the_duplicate_search_changes_nothing_when_no_record_repeats(da
     if len(ident) != len(set(ident)):
         return  # this defect happened to repeat a record: not the case under test
     assert run(orders, refunds, txs, records_unique=True) == run(orders, refunds, txs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["R1", "R2", "R3"]), st.sampled_from([None, "M1", "M2"]),
+                          st.integers(1, 3)), max_size=6),
+       st.lists(st.tuples(st.sampled_from(["R1", "R2", "R3", None]), st.sampled_from([None, "M1", "M2", "M3"]),
+                          st.integers(1, 3)), max_size=6))
+@example([("R1", "M1", 1), ("R1", "M2", 2)], [("R1", None, 1)])  # ambiguous: never guessed
+@example([("R1", "M1", 1)], [("R1", "M2", 1), ("R1", None, 2), ("R1", "M1", 1)])
+@example([("R1", None, 1)], [("R1", "M2", 1)])  # a shop-wide number
+@example([("R1", "M1", 2)], [(None, "M2", 2)])  # by order and amount: not across merchant numbers
+@example([("R1", "M1", 2)], [(None, None, 2)])
+def test_key_scope_refunds_conserve_whatever_merchant_numbers_say(shop, records):
+    """Under key_scope, refunds that name their merchant number or not, and channel refunds that do or not: every shop
+    refund and every channel refund is in exactly one outcome, and a pair only ever joins compatible merchant numbers."""
+    seen, refunds = set(), []
+    for no, m, amt in shop:  # what loading allows: a number once without a merchant, or once per merchant
+        if (no, None) in seen or (no, m) in seen or (m is None and any(n == no for n, _ in seen)):
+            continue
+        seen.add((no, m))
+        refunds.append(refund(no, "O1", amt, merchant_id=m))
+    orders = [order("O1", 10, merchant="M1", store="S1"), order("O1", 10, merchant="M2", store="S2")]
+    txs = [dict(tx("T1", "O1", 10), merchant_id="M1"), dict(tx("T2", "O1", 10), merchant_id="M2")]
+    for i, (no, m, amt) in enumerate(records):
+        txs.append(dict(tx(f"T{i}", "O1", amt, type="refund", refund_no=no, refund_id=f"WR{i}"), merchant_id=m))
+    out = run(orders, refunds, txs, key_scope=("merchant_id",))
+    rows = [r for k, r in out.items() if k.startswith(("R-", "D-"))]
+    assert sum(r["order_rows"] for r in rows) == len(refunds)
+    assert sum(r["channel_rows"] for r in rows) == len(txs) - 2
+    assert sum(r["order_total_fen"] for r in rows) == sum(r["amount_fen"] for r in refunds)
+    for r in rows:
+        if r["order_rows"] and r["channel_rows"] and r["outcome_id"].startswith("R-"):
+            shop_m = next(x["merchant_id"] for x in refunds if "R-" + (f"{x['merchant_id']}/" if x["merchant_id"] else "")
+                          + x["refund_no"] == r["outcome_id"])
+            recs = {t["merchant_id"] for t in txs[2:] if t["channel_refund_id"] in (r["channel_tx_id"], r["channel_tx_id_last"])}
+            assert recs, r
+            assert shop_m is None or recs <= {shop_m, None}, (r, refunds, txs)
+            if None in recs and shop_m is not None:  # a record naming no merchant: only the number's one refund
+                assert sum(1 for x in refunds if x["refund_no"] == r["refund_no"]) == 1, (r, refunds, txs)
+        elif r["channel_rows"] and r["outcome_id"].startswith("R-"):
+            # a channel-only refund beside the shop's refund of its number and merchant number would be a missed pair
+            recs = [t for t in txs[2:] if t["channel_refund_id"] in (r["channel_tx_id"], r["channel_tx_id_last"])]
+            for t in recs:
+                assert r["order_rows"] or t["refund_no"] == r["refund_no"], (r, refunds, txs)  # a number never lent
+                assert not any(x["refund_no"] == t["refund_no"] and x["merchant_id"] in (None, t["merchant_id"])
+                               for x in refunds), (r, refunds, txs)

@@ -119,6 +119,16 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
         f"(SELECT refund_no {left_pending} NOT NULL)"
     )
+    if key_scope:
+        # Refund numbers unique per merchant number: a refund the shop lists under a merchant number is carried in by a
+        # record of that number (or of none), and a pending one by its own outcome id (``engine.refunds``).
+        shown = "CASE WHEN r.merchant_id IS NULL THEN r.refund_no ELSE r.merchant_id || '/' || r.refund_no END"
+        refunds = (
+            f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds r WHERE (created_at >= TIMESTAMPTZ '{s}' "
+            f"AND created_at < TIMESTAMPTZ '{e}') OR EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' "
+            f"AND {tx_where} AND x.refund_no = r.refund_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL "
+            f"OR x.merchant_id = r.merchant_id)) OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL)"
+        )
     return Selections(
         orders=orders,
         refunds=refunds,

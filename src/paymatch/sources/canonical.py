@@ -34,7 +34,7 @@ from ..errors import LoadError, Problem
 from ..money import sql_amount_to_fen, sql_yuan_to_fen
 from .lines import LineMap
 from .repeats import hashes_repeat
-from .specs import KEYS, SPECS, Field
+from .specs import KEYS, SPECS, WILDCARD_SCOPE, Field
 
 MAX_PROBLEMS = 50
 _FS, _RS = "\x1f", "\x1e"  # field/record separators inside the per-row problem string
@@ -503,7 +503,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     problems, total = [], 0
     flagged = con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]
     key = KEYS[kind] + tuple(key_scope) if kind in KEYS else ()
-    dups = _duplicate_keys(con, table, key, original, count_only=True)[1] if key else 0
+    # a refund without a merchant number is the shop's only refund of that number (``wildcard_scope``)
+    wild = kind in WILDCARD_SCOPE and bool(key_scope)
+    dups = _duplicate_keys(con, table, key, original, count_only=True, wild=wild)[1] if key else 0
     if not ordered and (flagged or dups):
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise _Reread()
@@ -516,7 +518,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         finally:
             con.execute(f"DROP TABLE IF EXISTS {diag}")
     if dups:
-        dup_p, dup_n = _duplicate_keys(con, table, key, original, lambda r: lines.line(r, rows))
+        dup_p, dup_n = _duplicate_keys(con, table, key, original, lambda r: lines.line(r, rows), wild=wild)
         problems += dup_p
         total += dup_n
     if total:
@@ -620,23 +622,31 @@ def _collect_problems(con, table: str, spec, original: Path, line_of) -> tuple[l
 
 
 def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_of=None,
-                    count_only: bool = False) -> tuple[list[Problem], int]:
-    cols = ", ".join(_q(k) for k in key)
+                    count_only: bool = False, wild: bool = False) -> tuple[list[Problem], int]:
+    """Rows repeating ``key``. ``wild``: the columns after the first are a scope (merchant_id) in which an empty
+    value stands for any: rows of one number repeat unless each names another scope value."""
+    cols = ", ".join(_q(k) for k in (key[:1] if wild else key))
     # only a file whose key hashes repeat is checked exactly (``repeats``: no repeated hash, no repeated key)
     if not hashes_repeat(con, [cols], table):
         return [], 0
+    having = "count(*) > 1"
+    if wild:
+        having += "".join(f" AND count(*) > count(DISTINCT {_q(k)})" for k in key[1:])
     total = con.execute(
-        f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
+        f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING {having})"
     ).fetchall()[0][0]
     if not total or count_only:
         return [], total
     rows = con.execute(
-        f"SELECT {cols}, list(rowid ORDER BY rowid) FROM {table} GROUP BY ALL HAVING count(*) > 1 "
+        f"SELECT {cols}, list(rowid ORDER BY rowid) FROM {table} GROUP BY ALL HAVING {having} "
         f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
     ).fetchall()
     out = []
     for *vals, rids in rows:
         lines = [line_of(r) for r in rids]
+        also = ", ".join(str(x) for x in lines if x != lines[1])
+        what = (f"duplicate {key[0]} under one {'/'.join(key[1:])} (a row without one is the shop's only {key[0]} "
+                f"of that number)" if wild else f"duplicate {'/'.join(key)}")
         out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
-                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(x) for x in lines if x != lines[1])}"))
+                           f"{what}: also on line(s) {also}"))
     return out, total

@@ -296,7 +296,7 @@ def _items(kind: str, mapping, out: MappedInput, shown: Path, config) -> None:
     if mapping is None or mapping.item_rows is None:
         return
     lines = out.lines or LineMap(out.path)
-    by_merchant = kind == "orders" and "merchant_id" in config.match.key_scope
+    by_merchant = "merchant_id" in config.match.key_scope
     try:
         path, out.lines, note, out.moved = collapse(kind, mapping.item_rows, out.path, lines, out.columns, shown,
                                                     by_merchant)

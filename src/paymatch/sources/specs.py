@@ -65,6 +65,8 @@ REFUNDS = (
     Field("amount", "amount_fen", "money", nonempty=True),
     Field("created_at", "created_at", "time", required=False),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in RefundStatus)),
+    # optional: under key_scope = ["merchant_id"] refund numbers are unique per merchant number when given
+    Field("merchant_id", "merchant_id", required=False),
 )
 
 TRANSACTIONS = (
@@ -88,3 +90,8 @@ SPECS = {"orders": ORDERS, "refunds": REFUNDS, "transactions": TRANSACTIONS}
 
 #: the natural key of each table; a duplicate key inside one orders/refunds file is a load error
 KEYS = {"orders": ("order_no",), "refunds": ("refund_no",)}
+
+#: kinds whose key_scope column may be empty on a row, standing for any value: a refund without a merchant number is
+#: the shop's only refund of its number (refund files before the column existed), one with a merchant number is
+#: unique per merchant (orders key an empty merchant number as a value of its own)
+WILDCARD_SCOPE = frozenset({"refunds"})
