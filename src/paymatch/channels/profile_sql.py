@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
-from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, sql_excel_error
+from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
 from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
 from paymatch.money import parse_yuan, sql_yuan_to_fen, sql_yuan_valid
@@ -34,8 +34,6 @@ _MONEY_FIELDS = ("amount", "amount_in", "amount_out", "fee", "settle_amount")
 FALLBACK_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S",
                          "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
                          "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M")
-#: an id Excel turned into a float (re-exported)
-_SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE]\+[0-9]+"
 #: a money cell saying zero (0, 0.00, ¥0.00, -0.00)
 _ZERO = r"^[-+]?[¥￥]?0*(\.0*)?$"
 #: an occurred_at cell holding only the time of day (its date in the occurred_date column)
@@ -281,8 +279,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         sel.append(f"{lit(default)} AS status")
     for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id"):
         if fld in has:  # 4.20000061203213E+27: Excel re-saved the file and the digits are gone
-            checks.append((f"regexp_full_match(f_{fld}, {lit(_SCIENTIFIC)})", ctx.label[fld], f"f_{fld}",
-                           "number in scientific notation: the file was re-saved by Excel and the digits are lost"))
+            checks.append((sql_excel_rounded(f"f_{fld}"), ctx.label[fld], f"f_{fld}", EXCEL_ROUNDED_TEXT))
     for fld in ("channel_tx_id", "order_no", "refund_no", "channel_refund_id", "merchant_id"):
         if fld in has:  # #N/A: a formula that failed in a bill someone edited in Excel (not an id)
             checks.append((sql_excel_error(f"f_{fld}"), ctx.label[fld], f"f_{fld}", EXCEL_ERROR_TEXT))

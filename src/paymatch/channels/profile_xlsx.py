@@ -38,6 +38,16 @@ def sql_excel_error(col: str, codes: tuple[str, ...] | list[str] = EXCEL_ERRORS)
     return f"(strpos({col}, '#') > 0 AND trim({col}) IN ({', '.join(chr(39) + e + chr(39) for e in codes)}))"
 
 
+#: why an id in scientific notation refuses a file: a 28-digit transaction id or an 18-digit order number that Excel
+#: read as a number when someone opened the file and saved it again (4.20000092520210E+27: the digits are gone)
+EXCEL_ROUNDED_TEXT = "number in scientific notation: the file was re-saved by Excel and the digits are lost"
+
+
+def sql_excel_rounded(col: str) -> str:
+    """SQL: ``col`` is a number in scientific notation (``EXCEL_ROUNDED_TEXT``); only values with an 'e+' are matched."""
+    return f"((strpos({col}, 'E+') > 0 OR strpos({col}, 'e+') > 0) AND regexp_full_match(trim({col}), '[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'))"
+
+
 #: why an Excel error value where a value is read refuses a file
 EXCEL_ERROR_TEXT = "an Excel error value (a formula that failed, e.g. a VLOOKUP that found nothing), not data"
 EXCEL_ERROR_HINT = "fix the formulas in Excel (or copy the columns and paste them as values) and save again"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, sql_excel_error
+from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, sql_excel_error, sql_excel_rounded
 from ..channels.profiles import header_key
 from ..config import SplitTime
 from ..errors import LoadError, Problem
@@ -493,7 +493,7 @@ def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -
     if f.name == "channel":  # a Chinese word no bill names: wechat, alipay… are what channels' records say
         return f"(strlen({col}) <> length({col}){mapped})"
     if f.name in _IDS:
-        return f"({col} ILIKE '%e+%' AND regexp_full_match(trim({col}), '[0-9](\\.[0-9]+)?[eE]\\+[0-9]+'))"
+        return sql_excel_rounded(col)
     return None
 
 

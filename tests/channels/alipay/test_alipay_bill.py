@@ -92,6 +92,19 @@ def test_bad_values_listed_with_lines():
     assert (6, "订单金额（元）") in found and (7, "业务类型") in found and (8, "完成时间") in found
 
 
+def test_ids_damaged_by_excel_are_refused_by_line():
+    """A 业务明细 opened and saved again in Excel: the 28-digit 支付宝交易号 lose their guarding tab and become
+    2.01909E+27 (every payment then shares one id); a failed formula leaves #N/A for an order number."""
+    rows = sample_rows()
+    rows[0].trade_no, rows[1].trade_no = "2.01909E+27", "2.01909E+27"
+    rows[2].order_no = "#N/A"
+    with pytest.raises(LoadError) as err:
+        parse(detail_bytes(rows), "b.csv")
+    got = [(p.line, p.field, p.value.strip()) for p in err.value.problems]
+    assert got == [(6, "支付宝交易号", "2.01909E+27"), (7, "支付宝交易号", "2.01909E+27"), (8, "商户订单号", "#N/A")]
+    assert "re-saved by Excel" in err.value.problems[0].message and "Excel error" in err.value.problems[2].message
+
+
 def test_refund_with_positive_amount_is_rejected():
     rows = sample_rows()
     rows[1].order_amt = "30.00"

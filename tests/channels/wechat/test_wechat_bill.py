@@ -155,6 +155,17 @@ def test_excel_error_values_in_id_columns_are_refused_by_line():
     assert parse(trade_bill(rows, summary=summ), "ok.csv").transactions.num_rows == 3
 
 
+def test_ids_excel_turned_into_rounded_numbers_are_refused_by_line():
+    """A bill saved again by Excel after its guarding backticks were taken off: a 28-digit 微信订单号 becomes
+    4.2E+27 (and a numeric order number 2.02611E+17); stored, every such payment would share one id."""
+    rows, summ = [payment(i, 100) for i in range(3)], ["3", "3.00", "0.00", "0.00", "0.00000", "3.00", "0.00"]
+    err = _refused(rows, {(0, "微信订单号"): "4.2E+27", (2, "商户订单号"): "2.02611e+17"}, summ)
+    assert [(p.line, p.field, p.value) for p in err.problems] == [(2, "微信订单号", "4.2E+27"), (4, "商户订单号", "2.02611e+17")]
+    assert "re-saved by Excel" in err.problems[0].message
+    rows[0]["微信订单号"], rows[2]["商户订单号"] = "4200E+27", "SO2E+17"  # not a number: an id like any other
+    assert parse(trade_bill(rows, summary=summ), "ok.csv").transactions.num_rows == 3
+
+
 def test_sub_fen_fee_and_wrong_field_count():
     rows = [payment(1, 100), payment(2, 100)]
     text = trade_bill(rows).decode()

@@ -35,6 +35,7 @@ import pyarrow.csv as pacsv
 
 from paymatch.channels.alipay.layout import DETAIL_END, DETAIL_START, Frame, locate, read_totals
 from paymatch.channels.base import ParsedBill
+from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
 from paymatch.errors import LoadError, Problem
 from paymatch.money import format_yuan, sql_yuan_to_fen
 from paymatch.schema import TRANSACTION_ARROW, TZ
@@ -178,6 +179,11 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
         ("order_amt", COLUMNS["order_amt"], "(type = 'payment' AND _pm_order < 0) OR (type = 'refund' AND _pm_order > 0)",
          "sign does not match 业务类型 (refunds are negative)"),
     ]
+    # an id damaged by a bill someone opened in Excel and saved again: a failed formula's #N/A, or the 28-digit
+    # 支付宝交易号 (a numeric 商户订单号) read as a number once its guarding tab was lost (2.01909E+27)
+    for role, col in (("tx_id", "channel_tx_id"), ("order_no", "order_no"), ("refund_no", "refund_no")):
+        checks += [(role, COLUMNS[role], sql_excel_error(col), EXCEL_ERROR_TEXT),
+                   (role, COLUMNS[role], sql_excel_rounded(col), EXCEL_ROUNDED_TEXT)]
 
     def value(col: str, idx: int):
         v = rows.column(col)[idx].as_py()

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from paymatch.channels.base import ParsedBill
-from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, sql_excel_error
+from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
 from paymatch.channels.wechat.billtext import BillText, collect_problems, read_rows
 from paymatch.channels.wechat.layout import (
     CHANNEL, LEGACY_SUMMARY, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY, sources,
@@ -87,16 +87,21 @@ def _checks(src: dict[str, str]) -> list[tuple[str, str, str, str]]:
         checks.append((shown[c], f'"{c}"', f'"{c}" IS NOT NULL AND "_pm_fen_{c}" IS NULL',
                        f"not a yuan amount with at most {dec} decimals"))
     checks.append(("商户订单号", '"商户订单号"', "\"商户订单号\" = ''", "empty order number"))
-    checks += [(src.get(c, c), f'"{c}"', _excel_error(c), EXCEL_ERROR_TEXT) for c in _IDS if c in src]
+    for c in _IDS:
+        if c in src:
+            checks += [(src[c], f'"{c}"', sql_excel_error(f'"{c}"'), EXCEL_ERROR_TEXT),
+                       (src[c], f'"{c}"', sql_excel_rounded(f'"{c}"'), EXCEL_ROUNDED_TEXT)]
     return checks
 
 
-#: id columns where a bill someone opened and saved in Excel may hold a failed formula's #N/A
+#: id columns where a bill someone opened and saved in Excel may hold a failed formula's #N/A, or a number Excel
+#: rounded (a 28-digit 微信订单号 or a numeric 商户订单号 whose backtick was taken off: 4.2E+27)
 _IDS = ("商户订单号", "微信订单号", "商户退款单号", "微信退款单号")
 
 
-def _excel_error(c: str) -> str:
-    return sql_excel_error(f'"{c}"')
+def _edited(c: str) -> str:
+    """SQL: the id ``c`` of the canonical rows was damaged by Excel (either way above)."""
+    return f"({sql_excel_error(c)} OR {sql_excel_rounded(c)})"
 
 
 _SUM_COLS = [f'"_pm_fen_{c}"' for c in ("应结订单金额", "退款金额", "充值券退款金额", "手续费", "订单金额", "申请退款金额")]
@@ -143,8 +148,8 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
         agg = con.execute(
             f"SELECT count(*), {', '.join(f'sum({c})' for c in _SUM_COLS)}, max(_pm_local)::DATE, "
             "count(*) FILTER (NOT _pm_ok) FROM _pm_wx_out").fetchall()[0]
-        # a failed formula's #N/A in an id column (a bill saved from Excel): checked on the few ids with a '#'
-        edited = " OR ".join(_excel_error(c) for c in ("order_no", "channel_tx_id", "refund_no", "channel_refund_id"))
+        # an id damaged by Excel (a failed formula's #N/A, a rounded number): checked on the few ids with a '#' or 'E+'
+        edited = " OR ".join(_edited(c) for c in ("order_no", "channel_tx_id", "refund_no", "channel_refund_id"))
         if agg[8] or con.execute(f"SELECT count(*) FROM _pm_wx_out WHERE {edited}").fetchall()[0][0]:
             collect_problems(con, "_pm_wx_rows", bill.source, _checks(src))
         computed = dict(zip(TRADE_SUMMARY.values(), (int(v or 0) for v in agg[:7])))
