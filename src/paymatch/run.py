@@ -215,6 +215,10 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         dump_summary(summary, json_path)
     if not summary["conservation"]:
         # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results
+        repeated = _repeated_key(ws, sel, params)
+        if repeated:
+            raise PaymatchError(f"control totals do not tie out: {repeated}; nothing was stored in the workspace\n"
+                                "Hint: reconcile with the config the files were loaded with (match.key_scope)")
         raise PaymatchError("control totals do not tie out; nothing was stored in the workspace\n"
                             f"Hint: this is a bug; please report it with {json_path or 'the summary'}")
     if store:
@@ -222,6 +226,22 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         _store(ws, table, run_id, period, engine, config, started, summary)
     return RunResult(run_id, period[0] if period else None, period[1] if period else None,
                      csv_path, json_path, summary, table)
+
+
+def _repeated_key(ws: Workspace, sel: Selections, params: MatchParams) -> str | None:
+    """Why the run's orders or refunds cannot each be one outcome: a number the run's key_scope keys once listed more
+    than once (a workspace loaded under ``key_scope = ["merchant_id"]``, reconciled without it), else None."""
+    scope = list(params.key_scope)
+    for kind, sql, key in (("order", sel.orders, "order_no"), ("refund", sel.refunds, "refund_no")):
+        having = "count(*) > 1"
+        if scope and kind == "refund":  # a refund without a merchant number stands for any (sources.specs.WILDCARD_SCOPE)
+            having += "".join(f" AND count(*) > count(DISTINCT {c})" for c in scope)
+        group = key if kind == "refund" else ", ".join([key, *(f"coalesce({c}, '')" for c in scope)])
+        row = ws.con.execute(f"SELECT {key} FROM ({sql}) GROUP BY {group} HAVING {having} LIMIT 1").fetchall()
+        if row:
+            return (f"{kind} number {row[0][0]!r} is listed more than once"
+                    + ("" if scope else " (under several merchant numbers, as match.key_scope allows)"))
+    return None
 
 
 def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary) -> None:

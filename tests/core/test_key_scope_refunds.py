@@ -99,9 +99,21 @@ def test_a_number_given_with_and_without_a_merchant_number_is_refused(tmp_path):
     with pytest.raises(LoadError) as e:
         reconcile_files(_write(tmp_path, "o.csv", ORDERS), refunds, [_write(tmp_path, "t.csv", T_HEAD + PAYS)],
                         tmp_path / "out", config=_scoped())
-    got = {(p.line, p.value) for p in e.value.problems}
-    assert got == {(3, "RF1"), (5, "RF2")}  # RF3: one per merchant number, fine
-    assert "also on line(s) 2" in e.value.problems[0].message
+    got = [(p.line, p.value, p.message) for p in e.value.problems]
+    assert got == [  # RF3: one per merchant number, fine
+        (3, "RF1", "duplicate refund_no/merchant_id: also on line(s) 2 (a number listed without a merchant number is "
+                   "the shop's only one of that number)"),
+        (5, f"RF2/{M1}", "duplicate refund_no/merchant_id: also on line(s) 4")]
+    # the row that repeats is named, not a good row of another merchant number between them
+    refunds3 = _write(tmp_path, "r3.csv", R_HEAD + f"RF1,A1,1.00,2026-11-20 12:00:00,success,{M1}\n"
+                      f"RF1,A1,2.00,2026-11-20 12:00:00,success,{M2}\nRF1,A1,3.00,2026-11-20 12:00:00,success,{M1}\n"
+                      "RF1,A1,4.00,2026-11-20 12:00:00,success,\n")
+    with pytest.raises(LoadError) as e:
+        reconcile_files(tmp_path / "o.csv", refunds3, [tmp_path / "t.csv"], tmp_path / "out", config=_scoped())
+    assert [(p.line, p.message.split(" (")[0]) for p in e.value.problems] == [
+        (4, "duplicate refund_no/merchant_id: also on line(s) 2"),
+        (5, "duplicate refund_no/merchant_id: also on line(s) 2, 3, 4")]
+    assert e.value.total == 2
     # without key_scope a repeated refund number is refused whatever the merchant numbers say, as before
     with pytest.raises(LoadError) as e:
         reconcile_files(_write(tmp_path, "o1.csv", ORDERS.splitlines()[0] + "\n" + ORDERS.splitlines()[1] + "\n"),
@@ -206,3 +218,66 @@ def test_an_erp_refund_export_maps_its_merchant_column_and_groups_item_rows_by_i
         got = _refunds({x["outcome_id"]: x for x in csv.DictReader(f)})
     assert got == {f"R-{M1}/RF1": ("refund_matched", M1, "S001", "1"),
                    f"R-{M2}/RF1": ("refund_matched", M2, "S002", "1")}
+    # without item_rows, a repeated number under one merchant number is named by the export's line and column names
+    _write(tmp_path, "rules2.toml", rules.read_text(encoding="utf-8").replace('item_rows = "sum"\n', ""))
+    bad = _write(tmp_path, "退款明细2.csv", "退款单号,订单号,退款金额,退款时间,退款状态,商户号\n"
+                 f"RF1,A1,10.00,2026-11-20 12:00:00,退款成功,{M1}\nRF1,A1,30.00,2026-11-20 13:00:00,退款成功,{M1}\n")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--refunds", str(bad), "--transactions",
+                            str(tmp_path / "t.csv"), "--config", str(rules.with_name("rules2.toml")), "--out", str(out)])
+    assert r.exit_code != 0
+    assert "退款明细2.csv:3 [退款单号]" in r.output and "duplicate 退款单号/商户号: also on line(s) 2" in r.output
+
+
+def test_a_record_without_a_refund_number_pairs_by_order_amount_and_merchant_number(tmp_path):
+    # both merchant numbers refunded 5.00 of their order A1; the channel's record names no refund number
+    refunds = (R_HEAD + f"RFa,A1,5.00,2026-11-20 12:00:00,success,{M1}\n"
+               f"RFb,A1,5.00,2026-11-20 13:00:00,success,{M2}\n")
+    txs = T_HEAD + PAYS + f"wechat,{M1},T1,A1,refund,,WR1,5.00,0.03,success,2026-11-20 12:00:06,2026-11-20\n"
+    got = _refunds(_run(tmp_path, refunds, txs))
+    assert got == {f"R-{M1}/RFa": ("refund_matched", M1, "S001", "1"),
+                   f"R-{M2}/RFb": ("refund_order_only", M2, "S002", "0")}
+    # a record naming no merchant number either: two refunds it could be, none taken
+    got = _refunds(_run(tmp_path, refunds, txs.replace(f"wechat,{M1},T1,A1,refund", "wechat,,T1,A1,refund"), name="o2"))
+    assert got[f"R-{M1}/RFa"][0] == got[f"R-{M2}/RFb"][0] == "refund_order_only"
+    assert got["R-~wechat:WR1"][0] == "refund_channel_only"
+    # the number it takes is its pair's, with that pair's merchant number (another merchant's namesake RFa aside)
+    refunds = (R_HEAD + f"RFa,A1,5.00,2026-11-20 12:00:00,success,{M1}\n"
+               f"RFa,A1,7.00,2026-11-20 13:00:00,success,{M2}\n")
+    got = _refunds(_run(tmp_path, refunds, txs.replace(f"wechat,{M1},T1,A1,refund", "wechat,,T1,A1,refund"), name="o3"))
+    assert got == {f"R-{M1}/RFa": ("refund_matched", M1, "S001", "1"),
+                   f"R-{M2}/RFa": ("refund_order_only", M2, "S002", "0")}
+
+
+def test_no_two_refunds_share_an_outcome_id(tmp_path):
+    # a shop-wide number that looks like a merchant number and a refund number
+    refunds = (R_HEAD + f"{M1}/RF1,A1,1.00,2026-11-20 12:00:00,success,\n"
+               f"RF1,A1,2.00,2026-11-20 12:00:00,success,{M1}\n")
+    got = _refunds(_run(tmp_path, refunds, T_HEAD + PAYS))  # (_run asserts unique ids)
+    assert set(got) == {f"R-/{M1}/RF1", f"R-{M1}/RF1"}
+
+
+def test_a_pending_refund_is_carried_after_a_re_export_adds_its_merchant_number(tmp_path):
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    w = tmp_path / "w.duckdb"
+    t21 = _write(tmp_path, "t21.csv", T_HEAD + f"wechat,{M1},T7,A7,payment,,,1.00,0.01,success,2026-11-21 09:00:00,2026-11-21\n")
+    _cli("ingest", "--workspace", str(w), "--orders", str(_write(tmp_path, "o.csv", ORDERS)), "--refunds",
+         str(_write(tmp_path, "r1.csv", R_HEAD + "RF9,A1,5.00,2026-11-20 23:57:00,success,\n")), "--transactions",
+         str(_write(tmp_path, "t20.csv", T_HEAD + PAYS)), "--transactions", str(t21), "--config", str(rules))
+    _cli("reconcile", "--workspace", str(w), "--date", "2026-11-20", "--config", str(rules), "--out", str(tmp_path / "d20"))
+    _cli("ingest", "--workspace", str(w), "--refunds",
+         str(_write(tmp_path, "r2.csv", R_HEAD + f"RF9,A1,5.00,2026-11-20 23:57:00,success,{M2}\n")), "--config", str(rules))
+    _cli("reconcile", "--workspace", str(w), "--date", "2026-11-21", "--config", str(rules), "--out", str(tmp_path / "d21"))
+    assert _ws_rows(w, "SELECT period_to::VARCHAR, outcome_id, kind FROM outcomes WHERE outcome_id LIKE 'R-%' "
+                       "ORDER BY 1") == [("2026-11-20", "R-RF9", "pending_cross_day"),
+                                         ("2026-11-21", f"R-{M2}/RF9", "refund_order_only")]
+
+
+def test_a_workspace_loaded_under_key_scope_reconciled_without_it_says_why(tmp_path):
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    w = tmp_path / "w.duckdb"
+    _cli("ingest", "--workspace", str(w), "--orders", str(_write(tmp_path, "o.csv", ORDERS)), "--transactions",
+         str(_write(tmp_path, "t.csv", T_HEAD + PAYS)), "--config", str(rules))
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-20", "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert "order number 'A1' is listed more than once" in r.output and "match.key_scope" in r.output
+    assert "this is a bug" not in r.output

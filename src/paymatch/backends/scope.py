@@ -122,12 +122,17 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     if key_scope:
         # Refund numbers unique per merchant number: a refund the shop lists under a merchant number is carried in by a
         # record of that number (or of none), and a pending one by its own outcome id (``engine.refunds``).
-        shown = "CASE WHEN r.merchant_id IS NULL THEN r.refund_no ELSE r.merchant_id || '/' || r.refund_no END"
+        # (its id as ``engine.refunds._shown_key`` writes it; a re-export may since have added or dropped its merchant
+        # number, which changes the id: then any pending refund of its number left without one carries it too)
+        shown = ("CASE WHEN r.merchant_id IS NULL AND strpos(r.refund_no, '/') = 0 THEN r.refund_no "
+                 "ELSE coalesce(r.merchant_id, '') || '/' || r.refund_no END")
         refunds = (
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds r WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' "
             f"AND {tx_where} AND x.refund_no = r.refund_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL "
-            f"OR x.merchant_id = r.merchant_id)) OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL)"
+            f"OR x.merchant_id = r.merchant_id)) OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
+            f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
+            f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
         )
     return Selections(
         orders=orders,

@@ -34,16 +34,18 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     backend's shortcuts, ``engine.ops``)."""
     # refund records are a few per cent of all records and several steps read them: materialised once
     scoped = bool(p.key_scope)
-    chan = _named_by_order_and_amount(ops.persist(txs.filter(nw.col("type") == "refund")), refunds, scoped)
+    chan = ops.persist(txs.filter(nw.col("type") == "refund"))
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
-    key = nw.col("refund_no")
     if scoped:  # refund numbers unique per merchant number: the key is '<merchant>/<refund_no>' ('/<refund_no>': shop-wide)
-        chan = _scoped_merchant(chan, refunds)
+        shop_key = key_expr("refund_no", ("merchant_id",))
+        chan = _scoped_named_by_order_and_amount(_scoped_merchant(chan, refunds), refunds.with_columns(_pm_skey=shop_key))
         key = nw.concat_str([nw.col("_pm_km"), nw.lit("/"), nw.col("refund_no")])
+    else:
+        chan, key = _named_by_order_and_amount(chan, refunds), nw.col("refund_no")
+        shop_key = key
     side = aggregate(chan, nw.coalesce(key, fallback), rid, ("order_no", "refund_no", "_pm_inferred"), ops)
-    r = refunds.with_columns(_pm_key=key_expr("refund_no", ("merchant_id",) if scoped else ()),
-                             _pm_has_o=nw.lit(True))
+    r = refunds.with_columns(_pm_key=shop_key, _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
         _pm_has_o=nw.col("_pm_has_o").fill_null(False),
@@ -71,33 +73,57 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     return finish(side.complete(j), _classify(p))
 
 
-def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame, scoped: bool = False) -> nw.LazyFrame:
+def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
     """Channel refunds with ``_pm_inferred`` (1 when ``refund_no`` was taken from the shop's refund).
 
     Some exports (aggregators, consoles) carry no merchant refund number. Such a record takes the
     number of the shop refund of the same order and amount when that pairing is unambiguous: exactly
     one such record and exactly one such shop refund that no channel record names. Otherwise it stays
     unnamed (a refund_channel_only beside the shop's refund_order_only), never guessed.
-    ``scoped`` (key_scope): a shop refund that names its merchant number pairs only with a record of that
-    number (or of none).
     """
     open_key = ["order_no", "amount_fen"]
     unnamed = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null())
     named = chan.filter(~nw.col("refund_no").is_null()).select("refund_no").unique()
     records = unnamed.group_by(open_key).agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") == 1)
-    shop_m = [nw.col("merchant_id").min().alias("_pm_shop_merchant")] if scoped else []
     shop = (refunds.join(named, on="refund_no", how="anti").group_by(open_key)
-            .agg(nw.len().alias("_pm_n"), nw.col("refund_no").min().alias("_pm_shop_refund"), *shop_m)
+            .agg(nw.len().alias("_pm_n"), nw.col("refund_no").min().alias("_pm_shop_refund"))
             .filter(nw.col("_pm_n") == 1))
-    pairs = records.join(shop.drop("_pm_n"), on=open_key, how="inner").drop("_pm_n")
-    c = chan.join(pairs, on=open_key, how="left")
-    if scoped:  # another merchant number's refund of a namesake order is not this one
-        other = (nw.col("_pm_shop_merchant") != nw.col("merchant_id")).fill_null(False)
-        c = c.with_columns(_pm_shop_refund=nw.when(~other).then(nw.col("_pm_shop_refund"))).drop("_pm_shop_merchant")
-    return c.with_columns(
+    pairs = records.join(shop.drop("_pm_n"), on=open_key, how="inner").select(*open_key, "_pm_shop_refund")
+    return chan.join(pairs, on=open_key, how="left").with_columns(
         _pm_inferred=(nw.col("refund_no").is_null() & ~nw.col("_pm_shop_refund").is_null()).cast(nw.Int8),
         refund_no=nw.coalesce(nw.col("refund_no"), nw.col("_pm_shop_refund")),
     ).drop("_pm_shop_refund")
+
+
+def _scoped_named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
+    """``_named_by_order_and_amount`` under key_scope: merchant numbers decide which pairs are possible.
+
+    ``chan``: the records with ``_pm_km`` (``_scoped_merchant``); ``refunds``: the shop refunds with their key
+    ``_pm_skey``. A shop refund is open when no record's key names it. A record without a refund number may pair
+    with an open refund of its order and amount whose merchant number is its own, or where either names none; it
+    takes the refund's number and key (``_pm_km``) when that refund is its only possible pair and it is that
+    refund's only possible record.
+    """
+    named = chan.filter(~nw.col("refund_no").is_null()).select(
+        nw.concat_str([nw.col("_pm_km"), nw.lit("/"), nw.col("refund_no")]).alias("_pm_skey")).unique()
+    shop = refunds.join(named, on="_pm_skey", how="anti").select(
+        "order_no", "amount_fen", "_pm_skey", nw.col("refund_no").alias("_pm_shop_refund"),
+        nw.col("merchant_id").alias("_pm_sm"))
+    cand = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null()).select(
+        "_pm_row", "order_no", "amount_fen", nw.col("merchant_id").alias("_pm_cm")).join(
+        shop, on=["order_no", "amount_fen"], how="inner").filter(
+        nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null() | (nw.col("_pm_sm") == nw.col("_pm_cm")))
+    per_record = cand.group_by("_pm_row").agg(nw.len().alias("_pm_nr"))
+    per_refund = cand.group_by("_pm_skey").agg(nw.len().alias("_pm_ns"))
+    pairs = (cand.join(per_record, on="_pm_row", how="inner").join(per_refund, on="_pm_skey", how="inner")
+             .filter((nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1))
+             .select("_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km")))
+    inferred = ~nw.col("_pm_shop_refund").is_null()
+    return chan.join(pairs, on="_pm_row", how="left").with_columns(
+        _pm_inferred=inferred.cast(nw.Int8),
+        refund_no=nw.coalesce(nw.col("refund_no"), nw.col("_pm_shop_refund")),
+        _pm_km=nw.when(inferred).then(nw.col("_pm_shop_km")).otherwise(nw.col("_pm_km")),
+    ).drop("_pm_shop_refund", "_pm_shop_km")
 
 
 def _scoped_merchant(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
@@ -134,11 +160,13 @@ def _dims(order_dims: nw.LazyFrame, suffix: str) -> nw.LazyFrame:
 
 def _shown_key(p: MatchParams) -> nw.Expr:
     """The key as outcome ids show it: under key_scope a shop-wide number's key is '/<refund_no>', its id stays
-    R-<refund_no> (as without key_scope); a number the shop gives under a merchant is R-<merchant>/<refund_no>."""
+    R-<refund_no> (as without key_scope); a number the shop gives under a merchant is R-<merchant>/<refund_no>.
+    A shop-wide number holding a '/' keeps its leading '/' (R-/a/b), so that no two refunds share an id."""
     key = nw.col("_pm_key")
     if not p.key_scope:
         return key
-    return nw.when(key.str.starts_with("/")).then(key.str.slice(1)).otherwise(key)
+    rest = key.str.slice(1)
+    return nw.when(key.str.starts_with("/") & ~rest.str.contains("/", literal=True)).then(rest).otherwise(key)
 
 
 def _classify(p: MatchParams) -> dict[str, nw.Expr]:

@@ -637,6 +637,8 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
     ).fetchall()[0][0]
     if not total or count_only:
         return [], total
+    if wild:
+        return _wild_repeats(con, table, key, having, original, line_of)
     rows = con.execute(
         f"SELECT {cols}, list(rowid ORDER BY rowid) FROM {table} GROUP BY ALL HAVING {having} "
         f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
@@ -644,9 +646,25 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
     out = []
     for *vals, rids in rows:
         lines = [line_of(r) for r in rids]
-        also = ", ".join(str(x) for x in lines if x != lines[1])
-        what = (f"duplicate {key[0]} under one {'/'.join(key[1:])} (a row without one is the shop's only {key[0]} "
-                f"of that number)" if wild else f"duplicate {'/'.join(key)}")
         out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
-                           f"{what}: also on line(s) {also}"))
+                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(x) for x in lines if x != lines[1])}"))
+    return out, total
+
+
+def _wild_repeats(con, table: str, key: tuple[str, ...], having: str, original: Path, line_of) -> tuple[list[Problem], int]:
+    """``_duplicate_keys`` when an empty scope value stands for any: each row that repeats an earlier row of its number
+    (the same scope value, or either without one) is named by its line, with the lines it repeats."""
+    k0, scope = _q(key[0]), [_q(k) for k in key[1:]]
+    clash = " AND ".join(f"(a.{c} IS NULL OR b.{c} IS NULL OR a.{c} = b.{c})" for c in scope)
+    rows_sql = (f"SELECT rowid AS _pm_r, {k0}, {', '.join(scope)} FROM {table} WHERE {k0} IN "
+                f"(SELECT {k0} FROM {table} GROUP BY {k0} HAVING {having})")
+    found = (f"SELECT a._pm_r, a.{k0}, {', '.join('a.' + c for c in scope)}, list(b._pm_r ORDER BY b._pm_r) AS _pm_before, "
+             f"bool_or({' OR '.join(f'a.{c} IS NULL OR b.{c} IS NULL' for c in scope)}) AS _pm_open "
+             f"FROM ({rows_sql}) a JOIN ({rows_sql}) b ON a.{k0} = b.{k0} AND b._pm_r < a._pm_r AND {clash} GROUP BY ALL")
+    total = con.execute(f"SELECT count(*) FROM ({found})").fetchall()[0][0]
+    out = []
+    for r, *vals, before, open_ in con.execute(f"{found} ORDER BY a._pm_r LIMIT {MAX_PROBLEMS}").fetchall():
+        why = " (a number listed without a merchant number is the shop's only one of that number)" if open_ else ""
+        out.append(Problem(str(original), int(line_of(r)), key[0], "/".join(str(v) for v in vals if v is not None),
+                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(line_of(b)) for b in before)}{why}"))
     return out, total
