@@ -103,6 +103,9 @@ def test_ids_damaged_by_excel_are_refused_by_line():
     got = [(p.line, p.field, p.value.strip()) for p in err.value.problems]
     assert got == [(6, "支付宝交易号", "2.01909E+27"), (7, "支付宝交易号", "2.01909E+27"), (8, "商户订单号", "#N/A")]
     assert "re-saved by Excel" in err.value.problems[0].message and "Excel error" in err.value.problems[2].message
+    rows = sample_rows()  # ids that merely hold 'E+' or '#' are ids like any other
+    rows[0].order_no, rows[2].order_no = "SO2E+10", "A#1"
+    assert parse(detail_bytes(rows), "ok.csv").transactions.column("order_no").to_pylist() == ["SO2E+10", "ORD-1", "A#1"]
 
 
 def test_refund_with_positive_amount_is_rejected():

@@ -181,9 +181,11 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
     ]
     # an id damaged by a bill someone opened in Excel and saved again: a failed formula's #N/A, or the 28-digit
     # 支付宝交易号 (a numeric 商户订单号) read as a number once its guarding tab was lost (2.01909E+27)
-    for role, col in (("tx_id", "channel_tx_id"), ("order_no", "order_no"), ("refund_no", "refund_no")):
-        checks += [(role, COLUMNS[role], sql_excel_error(col), EXCEL_ERROR_TEXT),
-                   (role, COLUMNS[role], sql_excel_rounded(col), EXCEL_ROUNDED_TEXT)]
+    # (flagged in the conversion pass, ``_pm_edited``: the six checks run only on a bill that has such an id)
+    if con.execute("SELECT count(*) FROM conv WHERE _pm_edited").fetchall()[0][0]:
+        for role, col in _IDS.items():
+            checks += [(role, COLUMNS[role], sql_excel_error(col), EXCEL_ERROR_TEXT),
+                       (role, COLUMNS[role], sql_excel_rounded(col), EXCEL_ROUNDED_TEXT)]
 
     def value(col: str, idx: int):
         v = rows.column(col)[idx].as_py()
@@ -192,6 +194,11 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
     problems, total = row_problems(con, checks, source, frame.header_line + 1, value)
     if total:
         raise LoadError(problems, total=total)
+
+
+#: id roles → their canonical column; an id damaged by Excel (an error value, a rounded number) refuses the bill
+_IDS = {"tx_id": "channel_tx_id", "order_no": "order_no", "refund_no": "refund_no"}
+_EDITED = "(" + " OR ".join(f"{sql_excel_error(c)} OR {sql_excel_rounded(c)}" for c in _IDS) + ")"
 
 
 def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dict) -> ParsedBill:
@@ -219,7 +226,7 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
                    ?::DATE AS bill_date, CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
                    ? AS src_file, ? + 1 + _pm_idx AS src_line,
                    _pm_idx, order_fen AS _pm_order, settle_fen AS _pm_settle, mdisc_fen AS _pm_mdisc,
-                   fee <> '' AND fee_printed IS NULL AS _pm_fee_bad,
+                   fee <> '' AND fee_printed IS NULL AS _pm_fee_bad, {_EDITED} AS _pm_edited,
                    mdisc <> '' AND mdisc_fen IS NULL AS _pm_mdisc_bad
             FROM r ORDER BY _pm_idx""",
             params=[merchant_from_account(frame.account), frame.start, source, frame.header_line]).to_arrow_table()
