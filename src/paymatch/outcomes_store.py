@@ -93,7 +93,9 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'
        ELSE 'refund created near/after the window end; expected on the next bill (跨日待对)' END
   WHEN 'unpaid' THEN 'order ' || order_status || ', no successful channel payment (consistent)'
-  WHEN 'internal' THEN 'paid by internal method ' || coalesce(order_channel, '?') || '; no external record expected'
+  WHEN 'internal' THEN CASE WHEN detail = 'zero_amount' THEN 'order of 0.00 (fully discounted): nothing to collect; '
+       || 'no external record expected' ELSE 'paid by internal method ' || coalesce(order_channel, '?')
+       || '; no external record expected' END
   WHEN 'duplicate_record' THEN 'the same channel record ' || channel_tx_id || ' appears ' || (channel_rows + 1)::VARCHAR
        || ' times in the inputs; the extra ' || channel_rows::VARCHAR || ' ignored for matching'
   WHEN 'refund_order_only' THEN 'shop refund ' || {_y('order_amount_fen')} || ' has no channel refund (退款平台单边)'

@@ -1,7 +1,8 @@
 """Orders ↔ channel payments: full outer join on the order key, then classification.
 
 Kinds (first rule that applies wins):
-  internal           order paid by an internal method (balance, points…) and no channel record
+  internal           order paid by an internal method (balance, points…) and no channel record; also a paid
+                     order of 0.00 (fully discounted) without one (detail ``zero_amount``)
   unpaid             order not paid (unpaid/closed), no successful channel record — consistent
   pending_cross_day  order paid at/after window_end − grace, no channel record in this window
   order_only         order says paid, no channel record                       (平台单边)
@@ -111,6 +112,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (clean, "matched"),
             (has_o & ~has_c & internal, "internal"),
             (has_o & ~has_c & ~paidlike, "unpaid"),
+            # a paid order of 0.00 (a coupon or points covered it all): no channel takes a payment of nothing
+            (has_o & ~has_c & (nw.col("amount_fen") == 0), "internal"),
             (has_o & ~has_c & late.fill_null(False), "pending_cross_day"),
             (has_o & ~has_c, "order_only"),
             (~has_o, "channel_only"),
@@ -129,6 +132,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     detail = case(
         [
             (clean, None),
+            (has_o & ~has_c & paidlike & ~internal & (nw.col("amount_fen") == 0), "zero_amount"),
             (has_o & ~has_c & late.fill_null(False) & paidlike & ~internal, "late"),
             (~has_o | ~has_c, None),
             ((succ >= 2) & (nw.col("c_channel") != nw.col("c_channel_last")), "cross_channel"),
