@@ -183,6 +183,11 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     # Loads are done: results need no insertion order, which lets DuckDB stream with less memory
     # (a later load switches it back on itself: sources.canonical relies on it for line numbers).
     ws.con.execute("SET preserve_insertion_order=false")
+    if persist:  # a workspace may hold rows loaded under another key_scope (a file run's rows are checked on load)
+        repeated = _repeated_key(ws, sel, params)
+        if repeated:
+            raise PaymatchError(f"{repeated}; nothing was reconciled or stored\n"
+                                "Hint: reconcile with the config the files were loaded with (match.key_scope)")
     rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master, leave_out=leave_out)
     store = bool(persist and period)
     extra_control = None

@@ -226,6 +226,12 @@ def test_an_erp_refund_export_maps_its_merchant_column_and_groups_item_rows_by_i
                             str(tmp_path / "t.csv"), "--config", str(rules.with_name("rules2.toml")), "--out", str(out)])
     assert r.exit_code != 0
     assert "退款明细2.csv:3 [退款单号]" in r.output and "duplicate 退款单号/商户号: also on line(s) 2" in r.output
+    _write(tmp_path, "退款明细3.csv", "退款单号,订单号,退款金额,退款时间,退款状态,商户号\n"
+           f"RF1,A1,10.00,2026-11-20 12:00:00,退款成功,{M1}\nRF1,A1,30.00,2026-11-20 13:00:00,退款成功,\n")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "退款明细3.csv"),
+                            "--transactions", str(tmp_path / "t.csv"), "--config", str(tmp_path / "rules2.toml"),
+                            "--out", str(out)])
+    assert "duplicate 退款单号/商户号: also on line(s) 2 (a number listed without" in r.output
 
 
 def test_a_record_without_a_refund_number_pairs_by_order_amount_and_merchant_number(tmp_path):
@@ -281,3 +287,54 @@ def test_a_workspace_loaded_under_key_scope_reconciled_without_it_says_why(tmp_p
     assert r.exit_code != 0
     assert "order number 'A1' is listed more than once" in r.output and "match.key_scope" in r.output
     assert "this is a bug" not in r.output
+
+
+def test_a_record_without_a_merchant_number_does_not_reopen_a_refund_matched_on_an_earlier_day(tmp_path):
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    w = tmp_path / "w.duckdb"
+    _cli("ingest", "--workspace", str(w), "--orders", str(_write(tmp_path, "o.csv", ORDERS)), "--refunds",
+         str(_write(tmp_path, "r20.csv", R_HEAD + f"RF1,A1,6.00,2026-11-20 12:00:00,success,{M2}\n")), "--transactions",
+         str(_write(tmp_path, "t20.csv", T_HEAD + PAYS
+                    + f"wechat,{M2},T2,A1,refund,RF1,WR2,6.00,0.04,success,2026-11-20 12:00:06,2026-11-20\n")),
+         "--config", str(rules))
+    _cli("reconcile", "--workspace", str(w), "--date", "2026-11-20", "--config", str(rules), "--out", str(tmp_path / "a"))
+    # day 21: M1's own RF1, and a record of RF1 that names no merchant number
+    _cli("ingest", "--workspace", str(w), "--refunds",
+         str(_write(tmp_path, "r21.csv", R_HEAD + f"RF1,A1,5.00,2026-11-21 12:00:00,success,{M1}\n")), "--transactions",
+         str(_write(tmp_path, "t21.csv", T_HEAD + "wechat,,T1,A1,refund,RF1,WR1,5.00,0.03,success,2026-11-21 12:00:06,"
+                    "2026-11-21\n")), "--config", str(rules))
+    _cli("reconcile", "--workspace", str(w), "--date", "2026-11-21", "--config", str(rules), "--out", str(tmp_path / "b"))
+    assert _ws_rows(w, "SELECT period_to::VARCHAR, outcome_id, kind FROM outcomes WHERE outcome_id LIKE 'R-%' "
+                       "ORDER BY 1") == [("2026-11-20", f"R-{M2}/RF1", "refund_matched"),
+                                         ("2026-11-21", f"R-{M1}/RF1", "refund_matched")]
+
+
+def test_a_refunds_workspace_loaded_under_key_scope_is_refused_without_it_even_with_no_records(tmp_path):
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    w = tmp_path / "w.duckdb"
+    _cli("ingest", "--workspace", str(w), "--refunds",
+         str(_write(tmp_path, "r.csv", R_HEAD + f"RF1,A1,5.00,2026-11-20 12:00:00,success,{M1}\n"
+                    f"RF1,A1,6.00,2026-11-20 12:30:00,success,{M2}\n")), "--config", str(rules))
+    r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-20", "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "refund number 'RF1' is listed more than once" in r.output
+    assert _ws_rows(w, "SELECT count(*) FROM outcomes") == [(0,)]
+
+
+def test_a_number_repeated_on_every_row_is_refused_with_capped_line_lists(tmp_path):
+    # an ERP export writing '0' for every refund number (checked by windows, not by joining each row with every other)
+    n = 3000
+    refunds = _write(tmp_path, "r.csv", R_HEAD + "".join(f"0,A1,1.00,2026-11-20 12:00:00,success,{M1 if i % 2 else ''}\n"
+                                                         for i in range(n)))
+    with pytest.raises(LoadError) as e:
+        reconcile_files(_write(tmp_path, "o.csv", ORDERS), refunds, [_write(tmp_path, "t.csv", T_HEAD + PAYS)],
+                        tmp_path / "out", config=_scoped())
+    assert e.value.total == n - 1  # every row after the first repeats it
+    last = e.value.problems[-1]
+    assert last.line == 52 and last.message.startswith(  # the 50th refused row repeats the 50 above it
+        "duplicate refund_no/merchant_id: also on line(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 40 more (a number")
+    # without key_scope the same export: one problem per number, its lines capped too
+    with pytest.raises(LoadError) as e:
+        reconcile_files(_write(tmp_path, "o1.csv", ORDERS.splitlines()[0] + "\n" + ORDERS.splitlines()[1] + "\n"),
+                        refunds, [tmp_path / "t.csv"], tmp_path / "out2")
+    (p,) = e.value.problems
+    assert p.line == 3 and p.message == f"duplicate refund_no: also on line(s) 2, 4, 5, 6, 7, 8, 9, 10, 11, 12 and {n - 11:,} more"

@@ -126,11 +126,16 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         # number, which changes the id: then any pending refund of its number left without one carries it too)
         shown = ("CASE WHEN r.merchant_id IS NULL AND strpos(r.refund_no, '/') = 0 THEN r.refund_no "
                  "ELSE coalesce(r.merchant_id, '') || '/' || r.refund_no END")
+        # A record naming no merchant number carries in its number's refunds of every merchant number, except those
+        # matched on an earlier day (they would turn the pairing ambiguous and reopen as refund_order_only).
         refunds = (
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds r WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' "
-            f"AND {tx_where} AND x.refund_no = r.refund_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL "
-            f"OR x.merchant_id = r.merchant_id)) OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
+            f"AND {tx_where} AND x.refund_no = r.refund_no AND (r.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
+            f"OR (EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no = r.refund_no "
+            f"AND x.merchant_id IS NULL) AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.outcome_id = 'R-' || {shown} "
+            f"AND o.kind = 'refund_matched' AND o.period_to < DATE '{first_day}')) "
+            f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
             f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
             f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
         )

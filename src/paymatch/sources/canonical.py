@@ -640,31 +640,51 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
     if wild:
         return _wild_repeats(con, table, key, having, original, line_of)
     rows = con.execute(
-        f"SELECT {cols}, list(rowid ORDER BY rowid) FROM {table} GROUP BY ALL HAVING {having} "
-        f"ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
+        f"SELECT {cols}, list(rowid ORDER BY rowid)[1:{_ALSO_MAX + 1}], count(*) FROM {table} GROUP BY ALL "
+        f"HAVING {having} ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
     ).fetchall()
     out = []
-    for *vals, rids in rows:
+    for *vals, rids, n in rows:
         lines = [line_of(r) for r in rids]
         out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
-                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(x) for x in lines if x != lines[1])}"))
+                           f"duplicate {'/'.join(key)}: also on line(s) {_also([lines[0], *lines[2:]], n - 1)}"))
     return out, total
 
 
+#: how many other lines a duplicate's message lists (an export repeating one number on every row has thousands)
+_ALSO_MAX = 10
+
+
+def _also(lines: list[int], n: int) -> str:
+    """'2, 5, 9' — the first ``_ALSO_MAX`` of ``n`` lines, and how many more there are."""
+    shown = ", ".join(str(x) for x in lines[:_ALSO_MAX])
+    return shown + (f" and {n - min(n, _ALSO_MAX):,} more" if n > _ALSO_MAX else "")
+
+
 def _wild_repeats(con, table: str, key: tuple[str, ...], having: str, original: Path, line_of) -> tuple[list[Problem], int]:
-    """``_duplicate_keys`` when an empty scope value stands for any: each row that repeats an earlier row of its number
-    (the same scope value, or either without one) is named by its line, with the lines it repeats."""
-    k0, scope = _q(key[0]), [_q(k) for k in key[1:]]
-    clash = " AND ".join(f"(a.{c} IS NULL OR b.{c} IS NULL OR a.{c} = b.{c})" for c in scope)
-    rows_sql = (f"SELECT rowid AS _pm_r, {k0}, {', '.join(scope)} FROM {table} WHERE {k0} IN "
+    """``_duplicate_keys`` when an empty scope value (one column: merchant_id) stands for any: each row that repeats an
+    earlier row of its number (the same scope value, or either without one) is named by its line, with the lines it
+    repeats. Window functions find them (a self-join would be quadratic in a number repeated on every row); only the
+    rows reported are joined back to the lines they repeat."""
+    k0, m = _q(key[0]), _q(key[1])
+    rows_sql = (f"SELECT rowid AS _pm_r, {k0}, {m} FROM {table} WHERE {k0} IN "
                 f"(SELECT {k0} FROM {table} GROUP BY {k0} HAVING {having})")
-    found = (f"SELECT a._pm_r, a.{k0}, {', '.join('a.' + c for c in scope)}, list(b._pm_r ORDER BY b._pm_r) AS _pm_before, "
-             f"bool_or({' OR '.join(f'a.{c} IS NULL OR b.{c} IS NULL' for c in scope)}) AS _pm_open "
-             f"FROM ({rows_sql}) a JOIN ({rows_sql}) b ON a.{k0} = b.{k0} AND b._pm_r < a._pm_r AND {clash} GROUP BY ALL")
+    # (a running sum: a frame ending one row before the current one made DuckDB recount the frame for every row)
+    is_open = f"CASE WHEN {m} IS NULL THEN 1 ELSE 0 END"
+    marked = (f"SELECT *, sum({is_open}) OVER (PARTITION BY {k0} ORDER BY _pm_r ROWS UNBOUNDED PRECEDING) - {is_open} "
+              f"AS _pm_open_before, row_number() OVER (PARTITION BY {k0} ORDER BY _pm_r) AS _pm_nth, "
+              f"row_number() OVER (PARTITION BY {k0}, {m} ORDER BY _pm_r) AS _pm_nth_m FROM ({rows_sql})")
+    found = (f"SELECT _pm_r, {k0}, {m} FROM ({marked}) WHERE _pm_open_before > 0 "
+             f"OR ({m} IS NULL AND _pm_nth > 1) OR ({m} IS NOT NULL AND _pm_nth_m > 1)")
     total = con.execute(f"SELECT count(*) FROM ({found})").fetchall()[0][0]
+    top = f"SELECT * FROM ({found}) ORDER BY _pm_r LIMIT {MAX_PROBLEMS}"
+    clash = f"(a.{m} IS NULL OR b.{m} IS NULL OR a.{m} = b.{m})"
     out = []
-    for r, *vals, before, open_ in con.execute(f"{found} ORDER BY a._pm_r LIMIT {MAX_PROBLEMS}").fetchall():
+    for r, *vals, before, n, open_ in con.execute(
+            f"SELECT a._pm_r, a.{k0}, a.{m}, list(b._pm_r ORDER BY b._pm_r)[1:{_ALSO_MAX}], count(*), "
+            f"bool_or(a.{m} IS NULL OR b.{m} IS NULL) FROM ({top}) a JOIN ({rows_sql}) b ON a.{k0} = b.{k0} "
+            f"AND b._pm_r < a._pm_r AND {clash} GROUP BY ALL ORDER BY a._pm_r").fetchall():
         why = " (a number listed without a merchant number is the shop's only one of that number)" if open_ else ""
         out.append(Problem(str(original), int(line_of(r)), key[0], "/".join(str(v) for v in vals if v is not None),
-                           f"duplicate {'/'.join(key)}: also on line(s) {', '.join(str(line_of(b)) for b in before)}{why}"))
+                           f"duplicate {'/'.join(key)}: also on line(s) {_also([line_of(b) for b in before], n)}{why}"))
     return out, total

@@ -104,7 +104,7 @@ class MappedInput:
         def fix(p: Problem) -> Problem:
             if p.file != str(self.path):
                 return p
-            msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) ([\d, ]+)", lambda m: (
+            msg = re.sub(r"^duplicate ([\w/]+): also on line\(s\) (\d+(?:, \d+)*)", lambda m: (
                 f"duplicate {'/'.join(names.get(k, k) for k in m[1].split('/'))}: also on line(s) "
                 + ", ".join(str(int(n) + rec) for n in m[2].split(", "))), p.message)
             value = _fen_text(p.value) if self.fen and p.field == "amount" else p.value
