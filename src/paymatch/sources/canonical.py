@@ -503,7 +503,7 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     problems, total = [], 0
     flagged = con.execute(f"SELECT count(_pm_bad) FROM {table}").fetchall()[0][0]
     key = KEYS[kind] + tuple(key_scope) if kind in KEYS else ()
-    # a refund without a merchant number is the shop's only refund of that number (``wildcard_scope``)
+    # a refund without a merchant number is the shop's only refund of that number (``specs.WILDCARD_SCOPE``)
     wild = kind in WILDCARD_SCOPE and bool(key_scope)
     dups = _duplicate_keys(con, table, key, original, count_only=True, wild=wild)[1] if key else 0
     if not ordered and (flagged or dups):
