@@ -24,6 +24,7 @@ from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
+from .sources.canonical import repeats_having
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
 
@@ -238,9 +239,8 @@ def _repeated_key(ws: Workspace, sel: Selections, params: MatchParams) -> str | 
     than once (a workspace loaded under ``key_scope = ["merchant_id"]``, reconciled without it), else None."""
     scope = list(params.key_scope)
     for kind, sql, key in (("order", sel.orders, "order_no"), ("refund", sel.refunds, "refund_no")):
-        having = "count(*) > 1"
-        if scope and kind == "refund":  # a refund without a merchant number stands for any (sources.specs.WILDCARD_SCOPE)
-            having += "".join(f" AND count(*) > count(DISTINCT {c})" for c in scope)
+        # a refund without a merchant number stands for any (sources.specs.WILDCARD_SCOPE)
+        having = repeats_having(scope if kind == "refund" else [])
         group = key if kind == "refund" else ", ".join([key, *(f"coalesce({c}, '')" for c in scope)])
         row = ws.con.execute(f"SELECT {key} FROM ({sql}) GROUP BY {group} HAVING {having} LIMIT 1").fetchall()
         if row:

@@ -629,9 +629,7 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
     # only a file whose key hashes repeat is checked exactly (``repeats``: no repeated hash, no repeated key)
     if not hashes_repeat(con, [cols], table):
         return [], 0
-    having = "count(*) > 1"
-    if wild:
-        having += "".join(f" AND count(*) > count(DISTINCT {_q(k)})" for k in key[1:])
+    having = repeats_having([_q(k) for k in key[1:]] if wild else [])
     total = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING {having})"
     ).fetchall()[0][0]
@@ -649,6 +647,12 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
         out.append(Problem(str(original), int(lines[1]), key[0], "/".join(str(v) for v in vals),
                            f"duplicate {'/'.join(key)}: also on line(s) {_also([lines[0], *lines[2:]], n - 1)}"))
     return out, total
+
+
+def repeats_having(wild_scope: list[str]) -> str:
+    """SQL HAVING for a group of rows of one number that repeats it. ``wild_scope``: columns in which an empty value
+    stands for any (``specs.WILDCARD_SCOPE``): the rows repeat unless each names another value."""
+    return "count(*) > 1" + "".join(f" AND count(*) > count(DISTINCT {c})" for c in wild_scope)
 
 
 #: how many other lines a duplicate's message lists (an export repeating one number on every row has thousands)
