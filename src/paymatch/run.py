@@ -220,11 +220,8 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     if json_path is not None:
         dump_summary(summary, json_path)
     if not summary["conservation"]:
-        # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results
-        repeated = _repeated_key(ws, sel, params)
-        if repeated:
-            raise PaymatchError(f"control totals do not tie out: {repeated}; nothing was stored in the workspace\n"
-                                "Hint: reconcile with the config the files were loaded with (match.key_scope)")
+        # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results (numbers repeated
+        # under the run's key_scope were refused before the engine ran: ``_repeated_key``)
         raise PaymatchError("control totals do not tie out; nothing was stored in the workspace\n"
                             f"Hint: this is a bug; please report it with {json_path or 'the summary'}")
     if store:

@@ -113,31 +113,14 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         f"(SELECT {key} FROM transactions WHERE type = 'payment' AND {tx_where}) OR "
         f"({key}) IN (SELECT {key} {left_pending} NULL)"
     )
-    refunds = (
-        f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
-        f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
-        f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
-        f"(SELECT refund_no {left_pending} NOT NULL)"
-    )
     if key_scope:
-        # Refund numbers unique per merchant number: a refund the shop lists under a merchant number is carried in by a
-        # record of that number (or of none), and a pending one by its own outcome id (``engine.refunds``).
-        # (its id as ``engine.refunds._shown_key`` writes it; a re-export may since have added or dropped its merchant
-        # number, which changes the id: then any pending refund of its number left without one carries it too)
-        shown = ("CASE WHEN r.merchant_id IS NULL AND strpos(r.refund_no, '/') = 0 THEN r.refund_no "
-                 "ELSE coalesce(r.merchant_id, '') || '/' || r.refund_no END")
-        # A record naming no merchant number carries in its number's refunds of every merchant number, except those
-        # matched on an earlier day (they would turn the pairing ambiguous and reopen as refund_order_only).
+        refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day)
+    else:
         refunds = (
-            f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds r WHERE (created_at >= TIMESTAMPTZ '{s}' "
-            f"AND created_at < TIMESTAMPTZ '{e}') OR EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' "
-            f"AND {tx_where} AND x.refund_no = r.refund_no AND (r.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
-            f"OR (EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no = r.refund_no "
-            f"AND x.merchant_id IS NULL) AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.outcome_id = 'R-' || {shown} "
-            f"AND o.kind = 'refund_matched' AND o.period_to < DATE '{first_day}')) "
-            f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
-            f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
-            f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
+            f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
+            f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
+            f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
+            f"(SELECT refund_no {left_pending} NOT NULL)"
         )
     return Selections(
         orders=orders,
@@ -145,4 +128,29 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions WHERE {tx_where}",
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
+    )
+
+
+def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date) -> str:
+    """``by_window``'s refunds under key_scope (refund numbers unique per merchant number).
+
+    A refund the shop lists under a merchant number is carried in by a record of that number, a shop-wide one (no
+    merchant number) by any record of its number. A record naming no merchant number carries in its number's refunds
+    of every merchant number, except those matched on an earlier day (they would make the pairing ambiguous and reopen
+    as refund_order_only). A pending refund is carried by its own outcome id (as ``engine.refunds._shown_key`` writes
+    it); a re-export may since have added or dropped its merchant number, which changes the id: then a pending refund
+    of its number left without one carries it too.
+    """
+    shown = ("CASE WHEN r.merchant_id IS NULL AND strpos(r.refund_no, '/') = 0 THEN r.refund_no "
+             "ELSE coalesce(r.merchant_id, '') || '/' || r.refund_no END")
+    record = f"SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no = r.refund_no"
+    return (
+        f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds r WHERE (created_at >= TIMESTAMPTZ '{s}' "
+        f"AND created_at < TIMESTAMPTZ '{e}') "
+        f"OR EXISTS ({record} AND (r.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
+        f"OR (EXISTS ({record} AND x.merchant_id IS NULL) AND NOT EXISTS (SELECT 1 FROM outcomes o "
+        f"WHERE o.outcome_id = 'R-' || {shown} AND o.kind = 'refund_matched' AND o.period_to < DATE '{first_day}')) "
+        f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
+        f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
+        f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
     )
