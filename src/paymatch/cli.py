@@ -211,6 +211,7 @@ def demo(
     """Generate a realistic chain (defects included, with ground truth), reconcile it and report accuracy.
 
     A 300-store month: --stores 300 --days 30 --orders-per-store-day 1100 (about 10 million orders).
+    Without --config the chain's own rules are used (OUT/data/rules.toml: its contracted fee rates).
     """
     from .cli_render import accuracy_table, summary_tables
     from .demo import accuracy, generate
@@ -223,6 +224,9 @@ def demo(
         files = generate(out / "data", stores=stores, days=days, per_store_day=per_store_day)
         steps(f"generated {files.counts['orders']:,} orders, {files.counts['transactions']:,} channel records, "
               f"{files.counts['refunds']:,} refunds in {out / 'data'}")
+        if config is None:  # the chain's own rules: its contracted fee rates
+            cfg = load_config(files.rules)
+            steps(f"rules: {files.rules}")
         t0 = time.perf_counter()
         res = reconcile_files(files.orders, files.refunds, [files.transactions], out, config=cfg, engine=engine,
                               progress=steps)
@@ -230,7 +234,7 @@ def demo(
     summary_tables(console, res.summary)
     with Workspace(None) as ws:
         ws.con.execute("CREATE TEMP TABLE o AS SELECT * FROM read_csv(?, all_varchar=true)", [str(res.outcomes_csv)])
-        acc = accuracy(ws.con, "o", files.expected)
+        acc = accuracy(ws.con, "o", files.expected, fees_checked=bool(cfg.fees.rates))
     accuracy_table(console, acc)
     (out / "accuracy.json").write_text(json.dumps(acc, indent=2), encoding="utf-8")
     console.print(f"reconciled in {took:.1f}s\noutcomes: {res.outcomes_csv}\nsummary:  {res.summary_json}\n"

@@ -8,6 +8,7 @@ and credit modules are validated by those modules' own models when they are used
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -41,6 +42,83 @@ class MatchRules(_Strict):
         description="an order paid into another merchant number than the order names is merchant_mismatch "
                     "(收款商户号不符); false when the shop's merchant_id is not the channel's merchant number",
     )
+
+
+class FeeRate(_Strict):
+    """One contracted fee rate (费率) and the channel records it applies to.
+
+    channel: the record's channel (wechat, alipay, unionpay…); merchant_id / method: only records of that merchant
+    number / payment method (e.g. huabei through alipay); unset: any. The most specific rule wins (merchant and
+    method, then merchant, then method, then the channel alone). rate: "0.6%" or a fraction (0.006), exact to
+    0.0001 %. The expected fee is rate × the record's settlement amount (``base = "settle"``: WeChat 应结订单金额,
+    Alipay 商家实收; the amount when the record has none) or its amount (``base = "amount"``: the order total, for
+    channels that charge on it whatever the coupons), rounded to the fen by ``rounding`` and capped at ``cap_fen``
+    (封顶, e.g. a debit card's 2000 = 20.00).
+    """
+
+    channel: str = Field(min_length=1)
+    merchant_id: str | None = Field(None, min_length=1)
+    method: str | None = Field(None, min_length=1)
+    rate: str | float | int
+    cap_fen: int | None = Field(None, ge=0)
+    rounding: Literal["half_up", "down", "up"] = "half_up"
+    base: Literal["settle", "amount"] = "settle"
+
+    @field_validator("channel", "method")
+    @classmethod
+    def _fold(cls, v: str | None) -> str | None:
+        return None if v is None else v.strip().lower()
+
+    @field_validator("merchant_id")
+    @classmethod
+    def _strip(cls, v: str | None) -> str | None:
+        return None if v is None else v.strip()
+
+    @field_validator("rate")
+    @classmethod
+    def _exact_rate(cls, v: str | float | int) -> str:
+        if isinstance(v, bool):
+            raise ValueError("a rate such as \"0.6%\" or 0.006")
+        text = str(v).strip()
+        try:
+            d = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not a rate (write \"0.6%\" or 0.006)") from None
+        if not d.is_finite() or d < 0:
+            raise ValueError(f"{text!r}: a rate is at least 0 %")
+        if d > Decimal("0.1"):  # 0.6 meant as 0.6 % would be read as 60 %: no payment channel charges that
+            raise ValueError(f"{text!r} is more than 10 %: write a percentage with its sign (\"0.6%\") or a "
+                             "fraction (0.006)")
+        if (d * 1_000_000) % 1:
+            raise ValueError(f"{text!r}: a rate is exact to 0.0001 % (e.g. 0.3845%)")
+        return text
+
+    @property
+    def ppm(self) -> int:
+        """The rate in millionths (0.6 % = 6000)."""
+        text = str(self.rate).strip()
+        d = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+        return int(d * 1_000_000)
+
+
+class FeeRules(_Strict):
+    """Contracted fee rates (手续费): a successful channel payment whose fee is not its rate's is fee_mismatch
+    (手续费不符). No rates (the default): fees are kept, never checked. Refunds' returned fees are not checked."""
+
+    tolerance_fen: int = Field(0, ge=0, description="|channel fee - expected fee| ≤ this counts as equal")
+    rates: list[FeeRate] = Field(default_factory=list)
+
+    @field_validator("rates")
+    @classmethod
+    def _one_rule_each(cls, v: list[FeeRate]) -> list[FeeRate]:
+        seen: set[tuple] = set()
+        for i, r in enumerate(v):
+            key = (r.channel, r.merchant_id, r.method)
+            if key in seen:
+                who = ", ".join(f"{k} = {x!r}" for k, x in zip(("channel", "merchant_id", "method"), key) if x)
+                raise ValueError(f"rates[{i}]: a second rate for {who}: which one applies would be a guess")
+            seen.add(key)
+        return v
 
 
 DEFAULT_SETTLE_CHANNEL = {
@@ -220,6 +298,7 @@ class Config(_Strict):
     methods: MethodRules = Field(default_factory=MethodRules)
     report: ReportRules = Field(default_factory=ReportRules)
     anomalies: AnomalyRules = Field(default_factory=AnomalyRules)
+    fees: FeeRules = Field(default_factory=FeeRules)
     stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
     inputs: InputRules = Field(default_factory=InputRules)
     bills: BillRules = Field(default_factory=BillRules)

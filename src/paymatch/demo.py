@@ -38,6 +38,7 @@ DEFECTS = {
     "channel_mismatch": (150, 170),
     "merchant_mismatch": (170, 185),
     "time_mismatch": (185, 195),
+    "fee_mismatch": (195, 210),
 }
 REFUND_DEFECTS = {"refund_order_only": (0, 300), "refund_amount_mismatch": (300, 600), "refund_channel_only": (600, 900)}
 
@@ -51,6 +52,7 @@ class DemoFiles:
     transactions: Path
     expected: Path
     counts: dict[str, int]
+    rules: Path  # the chain's rules (its contracted fee rates): the ground truth's fee_mismatch assumes them
 
 
 def _path(p: Path) -> str:
@@ -137,9 +139,33 @@ def _build(con: duckdb.DuckDBPyConnection, stores: int, days: int, per_store_day
       AND hour(paid_local) < 22""")
 
 
+#: the chain's contracted fee rates (``generate`` writes them as the demo's rules.toml; ``_fee`` charges them)
+RULES_TOML = """# the demo chain's contracted fee rates: a payment whose fee is not its rate's is fee_mismatch (手续费不符)
+[fees]
+[[fees.rates]]
+channel = "wechat"
+rate = "0.6%"
+
+[[fees.rates]]
+channel = "alipay"
+rate = "0.6%"
+
+[[fees.rates]]
+channel = "alipay"
+method = "huabei"
+rate = "0.8%"
+
+[[fees.rates]]
+channel = "unionpay"
+rate = "0.5%"
+"""
+
+
 def _fee(amount: str, channel: str, method: str) -> str:
-    return (f"CASE WHEN {channel} = 'unionpay' THEN ({amount} * 5 + 500) // 1000 "
-            f"WHEN {method} = 'huabei' THEN ({amount} * 8 + 500) // 1000 ELSE ({amount} * 6 + 500) // 1000 END")
+    """SQL: the fee RULES_TOML's rates charge on ``amount`` (fen, rounded half up)."""
+    a = f"({amount})"
+    return (f"CASE WHEN {channel} = 'unionpay' THEN ({a} * 5 + 500) // 1000 "
+            f"WHEN {method} = 'huabei' THEN ({a} * 8 + 500) // 1000 ELSE ({a} * 6 + 500) // 1000 END")
 
 
 def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
@@ -182,8 +208,10 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE tx_out AS
     SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id, amt AS amount_fen,
-      {_fee('amt', 'channel', 'method')} AS fee_fen, amt - coupon AS settle_fen, 'success' AS status,
-      occurred_local, method FROM pay
+      -- the fee is charged on the settled amount; fee_mismatch: charged 0.2 % (and a fen) more than the contract
+      {_fee('amt - coupon', 'channel', 'method')}
+        + CASE WHEN defect_kind = 'fee_mismatch' THEN 1 + (amt - coupon) // 500 ELSE 0 END AS fee_fen,
+      amt - coupon AS settle_fen, 'success' AS status, occurred_local, method FROM pay
     UNION ALL  -- second, distinct payment for duplicate_payment (a third of them on the other channel)
     SELECT CASE WHEN i % 3 = 0 THEN CASE channel WHEN 'wechat' THEN 'alipay' ELSE 'wechat' END ELSE channel END,
       merchant_id, channel_tx_id || 'D', order_no, type, refund_no, channel_refund_id, amt,
@@ -191,7 +219,7 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     FROM pay WHERE defect_kind = 'duplicate_payment'
     UNION ALL  -- the same bill row listed twice
     SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id, amt,
-      {_fee('amt', 'channel', 'method')}, amt - coupon, 'success', occurred_local, method
+      {_fee('amt - coupon', 'channel', 'method')}, amt - coupon, 'success', occurred_local, method
     FROM pay WHERE defect_kind = 'duplicate_record'
     UNION ALL  -- channel refunds
     SELECT settle_channel, merchant_id,
@@ -256,16 +284,24 @@ def generate(out_dir: Path, *, stores: int = 100, days: int = 7, per_store_day: 
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+    (out_dir / "rules.toml").write_text(RULES_TOML, encoding="utf-8")
     return DemoFiles(out_dir / "orders.csv", out_dir / "refunds.csv", out_dir / "transactions.csv",
-                     out_dir / "expected.csv", counts)
+                     out_dir / "expected.csv", counts, out_dir / "rules.toml")
 
 
-def accuracy(con: duckdb.DuckDBPyConnection, outcomes_table: str, expected_csv: Path) -> dict:
-    """Compare outcomes with the ground truth: per expected kind, how many got exactly that kind."""
+def accuracy(con: duckdb.DuckDBPyConnection, outcomes_table: str, expected_csv: Path, *,
+             fees_checked: bool = True) -> dict:
+    """Compare outcomes with the ground truth: per expected kind, how many got exactly that kind.
+
+    ``fees_checked``: the run had the chain's fee rates (``DemoFiles.rules``); without them a payment charged
+    the wrong fee is rightly ``matched``."""
+    truth = f"read_csv({_path(expected_csv)}, header=true, all_varchar=true)"
+    if not fees_checked:
+        truth = f"(SELECT outcome_id, replace(kind, 'fee_mismatch', 'matched') AS kind FROM {truth})"
     rows = con.execute(f"""
       SELECT e.kind AS expected, count(*) AS n, count(*) FILTER (WHERE o.kind = e.kind) AS right_kind,
              count(*) FILTER (WHERE o.kind IS NULL) AS missing
-      FROM read_csv({_path(expected_csv)}, header=true, all_varchar=true) e
+      FROM {truth} e
       LEFT JOIN {outcomes_table} o USING (outcome_id) GROUP BY ALL ORDER BY 1""").fetchall()
     unexpected = con.execute(f"""SELECT count(*) FROM {outcomes_table} o WHERE outcome_id NOT IN
       (SELECT outcome_id FROM read_csv({_path(expected_csv)}, header=true, all_varchar=true))""").fetchall()[0][0]

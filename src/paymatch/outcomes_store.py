@@ -56,6 +56,22 @@ def _gap(seconds: str) -> str:
             f"|| (({a} % 3600) // 60)::VARCHAR || ' min ' || ({a} % 60)::VARCHAR || ' s')")
 
 
+def _percent(ppm: str) -> str:
+    """SQL: a rate in millionths as a percentage, at least two decimals ('0.60%', '0.38%', '0.2345%')."""
+    frac = f"lpad(({ppm} % 10000)::VARCHAR, 4, '0')"
+    return (f"(({ppm} // 10000)::VARCHAR || '.' || CASE WHEN {ppm} % 100 = 0 THEN left({frac}, 2) "
+            f"ELSE rtrim({frac}, '0') END || '%')")
+
+
+def _fee_reason() -> str:
+    """SQL: the fee_mismatch reason from ``detail`` = '<expected fen>:<rate ppm>:<cap fen or empty>:<base fen>'."""
+    exp, ppm, cap, base = (f"TRY_CAST(split_part(detail, ':', {i}) AS BIGINT)" for i in (1, 2, 3, 4))
+    return (f"'channel fee ' || coalesce({_y('fee_fen')}, '?') || ' ≠ ' || coalesce({_y(exp)}, '?') "
+            f"|| ' expected at the contracted rate ' || coalesce({_percent(ppm)}, '?') || ' of ' || coalesce({_y(base)}, '?') "
+            f"|| CASE WHEN {cap} IS NOT NULL THEN ' (capped at ' || {_y(cap)} || ')' ELSE '' END "
+            f"|| ' (' || coalesce({_signed(f'(fee_fen - {exp})')}, '?') || '; 手续费不符)'")
+
+
 REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
        ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
@@ -88,6 +104,7 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai; '
        || coalesce({_gap("CAST(epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at) AS BIGINT)")},
           '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
+  WHEN 'fee_mismatch' THEN {_fee_reason()}
   WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'

@@ -23,6 +23,7 @@ from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
+from .engine.params import FeeRate
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
 from .sources.canonical import repeats_having
 from .sources.mapping import mapped_input
@@ -57,7 +58,13 @@ def params_for(config: Config, last_day: dt.date) -> MatchParams:
         key_scope=tuple(config.match.key_scope),
         compare_merchant=config.match.compare_merchant,
         max_time_gap=dt.timedelta(minutes=config.match.max_time_gap_minutes) if config.match.max_time_gap_minutes else None,
+        fee_rates=tuple(FeeRate(r.channel, r.merchant_id, r.method, r.ppm, r.cap_fen, _ROUND_ADD[r.rounding],
+                                r.base == "amount") for r in config.fees.rates),
+        fee_tolerance_fen=config.fees.tolerance_fen,
     )
+
+
+_ROUND_ADD = {"half_up": 500_000, "down": 0, "up": 999_999}
 
 
 def _noop(_: str) -> None:
@@ -83,8 +90,10 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         # Without a workspace file nothing is kept: the validated temp tables are reconciled as they are
         # (no copy into the canonical tables, no file hash). With one, files are stored with provenance.
         staged = workspace is None
-        # a run without instalment plans reads neither members nor instalment counts: checked, not kept
-        dropped = {k: (v if instalments is None else ()) for k, v in LEAN_DROP.items()}
+        # a run without instalment plans reads neither members nor instalment counts: checked, not kept (nor the
+        # records' payment method, unless a fee rate names one)
+        keep = {"method"} if any(r.method for r in config.fees.rates) else set()
+        dropped = {k: (tuple(c for c in v if c not in keep) if instalments is None else ()) for k, v in LEAN_DROP.items()}
         notes: list[str] = []  # what loading the inputs left out or warns about (an export's total line…)
 
         def load(kind: str, path: Path, **kw) -> str:

@@ -80,6 +80,7 @@ class OutcomeKind(StrEnum):
     CHANNEL_MISMATCH = "channel_mismatch"
     MERCHANT_MISMATCH = "merchant_mismatch"
     TIME_MISMATCH = "time_mismatch"
+    FEE_MISMATCH = "fee_mismatch"
     REFUND_ORDER_MISMATCH = "refund_order_mismatch"
     UNCONFIRMED = "unconfirmed"
 
@@ -106,6 +107,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "channel_mismatch": "渠道不符",
     "merchant_mismatch": "收款商户号不符",
     "time_mismatch": "时间不符",
+    "fee_mismatch": "手续费不符",
     "refund_order_mismatch": "退款订单不符",
     "unconfirmed": "待账单确认(仅实时通知)",
     "instalment_matched": "分期已对平",

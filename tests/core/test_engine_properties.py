@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from harness import order, refund, run, tx
 
+from paymatch.engine.params import FeeRate
+
 amounts = st.integers(min_value=1, max_value=5_000_000)
 
 
@@ -61,7 +63,9 @@ def test_input_order_does_not_matter(day, rnd):
 
 DEFECTS = ["order_only", "channel_only", "amount_mismatch", "status_mismatch", "duplicate_payment",
            "channel_mismatch", "merchant_mismatch", "time_mismatch", "refund_order_only", "refund_channel_only", "refund_amount_mismatch",
-           "duplicate_record", "pending_cross_day", "unconfirmed"]
+           "duplicate_record", "pending_cross_day", "unconfirmed", "fee_mismatch"]
+#: the rates the harness's records are charged (``harness.tx``: 0.6 % of the amount, rounded down)
+FEE_RATES = (FeeRate("wechat", None, None, 6000, round_add=0), FeeRate("alipay", None, None, 6000, round_add=0))
 
 
 def _inject(kind, orders, refunds, txs, rnd):
@@ -105,6 +109,8 @@ def _inject(kind, orders, refunds, txs, rnd):
         txs.remove(pay)
     elif kind == "unconfirmed":
         pay["origin"] = "notify"
+    elif kind == "fee_mismatch":
+        pay["fee_fen"] += rnd.choice([-1, 1, 50])
     else:
         r = next((r for r in refunds if r["order_no"] == o["order_no"]), None)
         if r is None:
@@ -128,7 +134,7 @@ def test_injected_defect_yields_exactly_that_kind(day, kind, rnd):
     orders, refunds, txs = day
     victim = _inject(kind, orders, refunds, txs, rnd)
     victim, kind = victim if isinstance(victim, tuple) else (victim, kind)
-    out = run(orders, refunds, txs)
+    out = run(orders, refunds, txs, fee_rates=FEE_RATES)  # every clean record's fee is its rate's
     assert out[victim]["kind"] == kind, out[victim]
     others = {o["kind"] for oid, o in out.items() if oid != victim}
     if kind == "duplicate_record":

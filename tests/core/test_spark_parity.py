@@ -15,10 +15,15 @@ def _rows(path):
 
 
 def test_duckdb_and_spark_agree(demo_small, spark, tmp_path):
-    a = reconcile_files(demo_small.orders, demo_small.refunds, [demo_small.transactions], tmp_path / "duck")
+    from paymatch.config import load_config
+
+    rules = load_config(demo_small.rules)  # the chain's contracted fee rates: fee_mismatch on both engines
+    a = reconcile_files(demo_small.orders, demo_small.refunds, [demo_small.transactions], tmp_path / "duck",
+                        config=rules)
     b = reconcile_files(demo_small.orders, demo_small.refunds, [demo_small.transactions], tmp_path / "spark",
-                        engine="spark")
+                        engine="spark", config=rules)
     assert _rows(a.outcomes_csv) == _rows(b.outcomes_csv)
+    assert any(dict(r)["kind"] == "fee_mismatch" for r in _rows(b.outcomes_csv))
     assert a.summary["by_kind"] == b.summary["by_kind"]
     assert b.summary["conservation"] is True
 

@@ -58,7 +58,7 @@ def test_range_equals_file_mode_kinds(demo_small, tmp_path):
     runner.invoke(app, ["ingest", "--workspace", str(w), "--orders", str(demo_small.orders),
                         "--refunds", str(demo_small.refunds), "--transactions", str(demo_small.transactions)])
     r = runner.invoke(app, ["reconcile", "--workspace", str(w), "--from", "2026-11-01", "--to", "2026-11-02",
-                            "--out", str(tmp_path / "range")])
+                            "--out", str(tmp_path / "range"), "--config", str(demo_small.rules)])
     assert r.exit_code == 0, r.output
     with open(tmp_path / "range" / "outcomes.csv", encoding="utf-8") as f:
         got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}

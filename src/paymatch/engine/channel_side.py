@@ -37,12 +37,13 @@ class ChannelSide:
 
 
 def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = (),
-              ops: Ops = Ops()) -> ChannelSide:
+              ops: Ops = Ops(), *, sums: tuple[str, ...] = ()) -> ChannelSide:
     """Group primary records by ``key`` into ``_pm_key`` + summary columns (see ``ChannelSide``).
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
     ``carry``: further columns kept as ``c_<name>`` (their minimum); string aggregates are the
-    costly part of this step, so callers ask only for what they cannot derive from the key.
+    costly part of this step, so callers ask only for what they cannot derive from the key. ``sums``: integer
+    columns kept as ``c_<name>``, their sum.
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
@@ -79,9 +80,10 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         ("c_rank", col("_pm_rank"), col("_pm_rank").min()),
         ("c_occurred", col("occurred_at"), col("occurred_at").min()),
         ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
+        *[(f"c_{c}", col(c), col(c).sum()) for c in sums],
     ]
     small = {"c_rows": nw.Int32, "c_succ": nw.Int32, "c_bill_rows": nw.Int32, "c_rank": nw.Int8}
-    money = ["c_succ_amt", "c_total", "c_fee", "c_settle"]
+    money = ["c_succ_amt", "c_total", "c_fee", "c_settle", *(f"c_{c}" for c in sums)]
     # materialised: an empty table lets DuckDB skip the semi join below altogether
     several = ops.persist(ops.repeated(base, "_pm_key"))
     succ_only = {"c_merchant": "merchant_id", "c_occurred": "occurred_at"}

@@ -7,6 +7,29 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class FeeRate:
+    """A contracted fee rate for the channel records it names (None: any merchant number / method).
+
+    ppm: the rate in millionths (0.6 % = 6000); expected fee = (base × ppm + round_add) // 1,000,000, at most
+    cap_fen; base = the record's settlement amount, else its amount (``on_amount``: its amount). round_add:
+    500,000 rounds half up, 0 down, 999,999 up.
+    """
+
+    channel: str
+    merchant_id: str | None
+    method: str | None
+    ppm: int
+    cap_fen: int | None = None
+    round_add: int = 500_000
+    on_amount: bool = False
+
+    @property
+    def specificity(self) -> int:
+        """Rank of a rule among the ones a record may fall under: lower wins (merchant + method first)."""
+        return (self.merchant_id is None) * 2 + (self.method is None)
+
+
+@dataclass(frozen=True)
 class MatchParams:
     """Everything the engine needs besides the input frames.
 
@@ -20,6 +43,8 @@ class MatchParams:
     compare_merchant: an order and its channel payment naming different merchant numbers is merchant_mismatch.
     max_time_gap: a payment the channel booked further than this from the order's paid time is time_mismatch
                   (None: not checked).
+    fee_rates:    contracted rates; a successful payment record under one whose fee differs from the rate's by
+                  more than ``fee_tolerance_fen`` makes its order fee_mismatch (empty: fees not checked).
     """
 
     window_end: dt.datetime
@@ -30,6 +55,8 @@ class MatchParams:
     key_scope: tuple[str, ...] = ()
     compare_merchant: bool = True
     max_time_gap: dt.timedelta | None = dt.timedelta(days=1)
+    fee_rates: tuple[FeeRate, ...] = ()
+    fee_tolerance_fen: int = 0
 
     def __post_init__(self) -> None:
         if self.window_end.tzinfo is None:

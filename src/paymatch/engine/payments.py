@@ -18,6 +18,8 @@ Kinds (first rule that applies wins):
   amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
   time_mismatch      the channel booked the payment further than ``max_time_gap`` (default 24 h) from the
                      order's paid time: an order number reused, a stale payment       (时间不符)
+  fee_mismatch       all else agrees, but the channel's fee is not what the contracted rate (``fee_rates``) gives
+                     for the record's settlement amount                                (手续费不符)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
   matched            all agree                                                   (已对平)
 """
@@ -41,9 +43,13 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
-    carry = ("order_no",) if p.key_scope else ()
+    carry: tuple[str, ...] = ("order_no",) if p.key_scope else ()
+    sums: tuple[str, ...] = ()
+    if p.fee_rates:  # columns only when rates are configured: a run without them carries nothing more
+        pays = pays.with_columns(**_fee_columns(p))
+        carry, sums = (*carry, "fee_rate_ppm", "fee_cap_fen"), ("fee_expected_fen", "fee_base_fen")
     side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
-                     ops)
+                     ops, sums=sums)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
     derived = {}
     if not p.key_scope:  # the channel side's order number is its key (derived after the join: a narrower join)
@@ -63,6 +69,35 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
             _merchant_numbers(txs, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
             right_on=["_pm_mch_channel", "_pm_mch"], how="left")
     return finish(j, _classify(p))
+
+
+def _fee_columns(p: MatchParams) -> dict[str, nw.Expr]:
+    """Per payment record: the rate (ppm) and cap of the most specific rule it falls under, and the fee that rule
+    expects; NULL for a record no rule names, one that did not succeed, or one without a fee."""
+    rules = sorted(p.fee_rates, key=lambda r: r.specificity)  # stable: a tie keeps the config's order
+
+    def applies(r) -> nw.Expr:
+        cond = nw.col("channel") == r.channel
+        if r.merchant_id is not None:
+            cond = cond & (nw.col("merchant_id") == r.merchant_id)
+        if r.method is not None:
+            cond = cond & (nw.col("method") == r.method)
+        return cond.fill_null(False)
+
+    def pick(value) -> nw.Expr:
+        return case([(applies(r), value(r)) for r in rules], None).cast(nw.Int64)
+
+    ppm, cap, add = pick(lambda r: r.ppm), pick(lambda r: r.cap_fen), pick(lambda r: r.round_add)
+    base = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
+    if any(r.on_amount for r in rules):
+        base = nw.when(pick(lambda r: int(r.on_amount)) == 1).then(nw.col("amount_fen")).otherwise(base)
+    checked = ((nw.col("status") == "success") & ~nw.col("fee_fen").is_null() & (base >= 0)).fill_null(False)
+    scaled = base * ppm + add
+    # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
+    raw = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
+    fee = nw.when(cap.is_null() | (raw <= cap)).then(raw).otherwise(cap)
+    return {"fee_rate_ppm": nw.when(checked).then(ppm), "fee_cap_fen": nw.when(checked).then(cap),
+            "fee_expected_fen": nw.when(checked).then(fee), "fee_base_fen": nw.when(checked).then(base)}
 
 
 def _account(p: MatchParams, col: str) -> nw.Expr:
@@ -105,8 +140,11 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     if p.max_time_gap is not None:
         gap, paid, booked = nw.lit(p.max_time_gap), nw.col("paid_at"), nw.col("c_occurred")
         far = ((booked > paid + gap) | (booked < paid - gap)).fill_null(False)
+    fee_off = nw.lit(False)
+    if p.fee_rates:  # the records' fees against what their rates expect (NULL where no rate applies)
+        fee_off = ((nw.col("c_fee") - nw.col("c_fee_expected_fen")).abs() > p.fee_tolerance_fen).fill_null(False)
     clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & ~other_merchant
-             & (diff.abs() <= p.tolerance_fen) & ~far & (nw.col("c_bill_rows") != 0))
+             & (diff.abs() <= p.tolerance_fen) & ~far & ~fee_off & (nw.col("c_bill_rows") != 0))
     kind = case(
         [
             (clean, "matched"),
@@ -125,6 +163,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (other_merchant, "merchant_mismatch"),
             (diff.abs() > p.tolerance_fen, "amount_mismatch"),
             (far, "time_mismatch"),
+            (fee_off, "fee_mismatch"),
             (nw.col("c_bill_rows") == 0, "unconfirmed"),
         ],
         "matched",
@@ -142,6 +181,15 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
             # time_mismatch: when the channel booked it (UTC, as every engine time)
             (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
+            *([] if not p.fee_rates else [
+                # fee_mismatch: '<expected fee fen>:<rate ppm>:<cap fen or empty>:<amount charged on>' (the reason
+                # quotes them)
+                (fee_off & (succ == 1) & paidlike & ~far & (diff.abs() <= p.tolerance_fen) & ~wrong_channel
+                 & ~other_merchant,
+                 nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"),
+                                nw.col("c_fee_rate_ppm").cast(nw.String), nw.lit(":"),
+                                nw.col("c_fee_cap_fen").cast(nw.String).fill_null(""), nw.lit(":"),
+                                nw.col("c_fee_base_fen").cast(nw.String)]))]),
         ],
         None,
     )

@@ -1,0 +1,228 @@
+"""Contracted fee rates ([fees]): a successful payment charged another fee than its rate gives is fee_mismatch."""
+
+import csv
+import json
+
+import pytest
+from harness import order, refund, run, tx
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.config import load_config
+from paymatch.engine.params import FeeRate
+
+runner = CliRunner()
+
+ORDERS = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at
+A1,S1,1600000001,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A2,S1,1600000001,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A3,S1,1600000001,wechat,3333.33,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A4,S2,2088000001,huabei,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A5,S3,1600000002,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A6,S1,898000001,unionpay,50000.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A7,S1,898000001,unionpay,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A8,S4,JD01,baitiao,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+A9,S1,1600000001,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+B1,S2,2088000001,alipay,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+B2,S1,1600000001,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05
+"""
+REFUNDS = """refund_no,order_no,amount,created_at,status
+RF1,A1,50.00,2026-11-20 11:00:00,success
+"""
+TXS = """channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,occurred_at,bill_date,method
+wechat,1600000001,T1,A1,payment,,,100.00,0.60,100.00,success,2026-11-20 10:00:06,2026-11-20,
+wechat,1600000001,T2,A2,payment,,,100.00,0.61,100.00,success,2026-11-20 10:00:06,2026-11-20,
+wechat,1600000001,T3,A3,payment,,,3333.33,20.00,3333.33,success,2026-11-20 10:00:06,2026-11-20,
+alipay,2088000001,T4,A4,payment,,,100.00,0.60,100.00,success,2026-11-20 10:00:06,2026-11-20,huabei
+wechat,1600000002,T5,A5,payment,,,100.00,0.38,90.00,success,2026-11-20 10:00:06,2026-11-20,
+unionpay,898000001,T6,A6,payment,,,50000.00,20.00,,success,2026-11-20 10:00:06,2026-11-20,
+unionpay,898000001,T7,A7,payment,,,100.00,0.49,,success,2026-11-20 10:00:06,2026-11-20,
+jd_baitiao,JD01,T8,A8,payment,,,100.00,9.99,,success,2026-11-20 10:00:06,2026-11-20,
+wechat,1600000001,T9,A9,payment,,,100.00,,100.00,success,2026-11-20 10:00:06,2026-11-20,
+alipay,2088000001,T10,B1,payment,,,100.00,0.60,100.00,success,2026-11-20 10:00:06,2026-11-20,
+wechat,1600000001,T11,B2,payment,,,100.01,0.61,100.01,success,2026-11-20 10:00:06,2026-11-20,
+wechat,1600000001,W1,A1,refund,RF1,WR1,50.00,-0.99,50.00,success,2026-11-20 11:00:01,2026-11-20,
+"""
+RULES = """[fees]
+[[fees.rates]]
+channel = "WeChat"
+rate = "0.6%"
+
+[[fees.rates]]
+channel = "wechat"
+merchant_id = "1600000002"
+rate = "0.38%"
+
+[[fees.rates]]
+channel = "alipay"
+rate = 0.006
+
+[[fees.rates]]
+channel = "alipay"
+method = "Huabei"
+rate = "0.8%"
+
+[[fees.rates]]
+channel = "unionpay"
+rate = "0.5%"
+cap_fen = 2000
+rounding = "down"
+"""
+
+
+def _reconcile(tmp_path, *extra, rules=RULES):
+    for name, text in (("o.csv", ORDERS), ("r.csv", REFUNDS), ("t.csv", TXS), ("rules.toml", rules)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "r.csv"),
+                            "--transactions", str(tmp_path / "t.csv"), "--out", str(tmp_path / "out"),
+                            "--config", str(tmp_path / "rules.toml"), *extra])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        return {row["outcome_id"]: row for row in csv.DictReader(f)}
+
+
+def test_each_payment_is_held_to_its_most_specific_rate(tmp_path):
+    out = _reconcile(tmp_path)
+    kinds = {k: v["kind"] for k, v in out.items()}
+    assert kinds == {
+        "P-A1": "matched",        # 0.6 % of 100.00 = 0.60
+        "P-A2": "fee_mismatch",   # 0.61 charged
+        "P-A3": "matched",        # 0.6 % of 3333.33 = 19.99998, half up: 20.00
+        "P-A4": "fee_mismatch",   # huabei through alipay: 0.8 % (the method's rate beats the channel's), 0.60 charged
+        "P-A5": "fee_mismatch",   # the merchant's own 0.38 % of the settled 90.00 = 0.34, 0.38 charged
+        "P-A6": "matched",        # 0.5 % of 50000.00 capped at 20.00
+        "P-A7": "fee_mismatch",   # 0.5 % of 100.00 = 0.50 (rounded down or not), 0.49 charged
+        "P-A8": "matched",        # jd_baitiao: no rate configured, not checked
+        "P-A9": "matched",        # no fee on the record: nothing to check
+        "P-B1": "matched",        # alipay's own 0.6 %
+        "P-B2": "amount_mismatch",  # the amount differs: that is the finding, whatever the fee
+        "R-RF1": "refund_matched",  # a refund's returned fee is not checked
+    }
+    assert out["P-A2"]["reason"] == ("channel fee 0.61 ≠ 0.60 expected at the contracted rate 0.60% of 100.00 "
+                                     "(+0.01; 手续费不符)")
+    assert out["P-A5"]["reason"] == ("channel fee 0.38 ≠ 0.34 expected at the contracted rate 0.38% of 90.00 "
+                                     "(+0.04; 手续费不符)")
+    assert out["P-A4"]["reason"].startswith("channel fee 0.60 ≠ 0.80 expected at the contracted rate 0.80% of 100.00")
+    assert out["P-A7"]["reason"] == ("channel fee 0.49 ≠ 0.50 expected at the contracted rate 0.50% of 100.00 "
+                                     "(capped at 20.00) (-0.01; 手续费不符)")
+    # the amounts still agree: the outcome's difference is the payment's, the fee's is in the reason
+    assert out["P-A2"]["difference_fen"] == "0" and out["P-A2"]["fee_fen"] == "61"
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["conservation"] is True
+    assert {k["kind"]: k["count"] for k in s["by_kind"]}["fee_mismatch"] == 4
+
+
+def test_tolerance_and_no_rates(tmp_path):
+    lenient = RULES.replace("[fees]\n", "[fees]\ntolerance_fen = 1\n")
+    out = _reconcile(tmp_path, rules=lenient)
+    assert [k for k, v in out.items() if v["kind"] == "fee_mismatch"] == ["P-A4", "P-A5"]
+    # without [fees] nothing is checked
+    out = _reconcile(tmp_path, rules="")
+    assert not [k for k, v in out.items() if v["kind"] == "fee_mismatch"]
+
+
+def test_a_rate_on_the_order_total(tmp_path):
+    # A5's merchant pays 0.38 % of the order's 100.00 (coupons or not), not of the settled 90.00
+    rules = RULES.replace('merchant_id = "1600000002"\nrate = "0.38%"\n',
+                          'merchant_id = "1600000002"\nrate = "0.38%"\nbase = "amount"\n')
+    assert rules != RULES
+    out = _reconcile(tmp_path, rules=rules)
+    assert out["P-A5"]["kind"] == "matched"
+    out = _reconcile(tmp_path, rules=rules.replace('rate = "0.38%"', 'rate = "0.3%"'))
+    assert out["P-A5"]["reason"] == ("channel fee 0.38 ≠ 0.30 expected at the contracted rate 0.30% of 100.00 "
+                                     "(+0.08; 手续费不符)")
+
+
+def test_workspace_run_and_report(tmp_path):
+    _reconcile(tmp_path)  # writes the inputs
+    w = str(tmp_path / "w.duckdb")
+    r = runner.invoke(app, ["ingest", "--workspace", w, "--orders", str(tmp_path / "o.csv"), "--refunds",
+                            str(tmp_path / "r.csv"), "--transactions", str(tmp_path / "t.csv")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["reconcile", "--workspace", w, "--date", "2026-11-20", "--out", str(tmp_path / "ws"),
+                            "--config", str(tmp_path / "rules.toml")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "ws" / "outcomes.csv").open(encoding="utf-8") as f:
+        got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert sorted(k for k, v in got.items() if v == "fee_mismatch") == ["P-A2", "P-A4", "P-A5", "P-A7"]
+    r = runner.invoke(app, ["report", "reconciliation", "--workspace", w, "--period", "day", "--date", "2026-11-20",
+                            "--excel", str(tmp_path / "r.xlsx")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "r.xlsx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("bad, says", [
+    ('rate = "abc"', "is not a rate"),
+    ('rate = "0.6"', "more than 10 %"),        # 0.6 meant as a percentage
+    ('rate = "-0.1%"', "at least 0 %"),
+    ('rate = "0.00001%"', "exact to 0.0001 %"),
+    ('rate = "0.6%"\nrounding = "bankers"', "rounding"),
+    ('rate = "0.6%"\ncap_fen = -1', "cap_fen"),
+])
+def test_bad_rates_are_refused_naming_the_key(tmp_path, bad, says):
+    p = tmp_path / "rules.toml"
+    p.write_text(f'[fees]\n[[fees.rates]]\nchannel = "wechat"\n{bad}\n', encoding="utf-8")
+    with pytest.raises(Exception) as e:
+        load_config(p)
+    assert "fees.rates.0" in str(e.value) and says in str(e.value)
+
+
+def test_two_rates_for_the_same_records_are_refused(tmp_path):
+    p = tmp_path / "rules.toml"
+    p.write_text('[fees]\n[[fees.rates]]\nchannel = "wechat"\nrate = "0.6%"\n'
+                 '[[fees.rates]]\nchannel = "WECHAT"\nrate = "0.38%"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="a second rate for channel = 'wechat'"):
+        load_config(p)
+    p.write_text('[fees]\n[[fees.rates]]\nchannel = "wechat"\nrate = "0.6%"\n', encoding="utf-8")
+    assert load_config(p).fees.rates[0].ppm == 6000
+
+
+def test_large_amounts_and_every_rounding_are_exact():
+    # 0.3845 % of 9,999,999,999.99 yuan: the product needs 17 digits, the result is exact on every backend
+    big = 999_999_999_999
+    rates = {"half_up": 500_000, "down": 0, "up": 999_999}
+    exact = big * 3845  # / 1,000,000 = 3,844,999,999.996155 fen
+    for name, add in rates.items():
+        want = {"half_up": 3_845_000_000, "down": 3_844_999_999, "up": 3_845_000_000}[name]
+        assert (exact + add) // 1_000_000 == want
+        fee_rates = (FeeRate("wechat", None, None, 3845, None, add),)
+        t = tx("T1", "O1", big)
+        t["fee_fen"] = want
+        out = run([order("O1", big)], [], [t], fee_rates=fee_rates)
+        assert out["P-O1"]["kind"] == "matched", name
+        t["fee_fen"] = want + 1
+        out = run([order("O1", big)], [], [t], fee_rates=fee_rates)
+        assert out["P-O1"]["kind"] == "fee_mismatch", name
+        assert out["P-O1"]["detail"] == f"{want}:3845::{big}"
+
+
+def test_only_successful_payments_are_held_to_a_rate():
+    # a closed attempt carries no fee worth checking; the successful payment's is right
+    closed = tx("T0", "O1", 10000, status="closed")
+    closed["fee_fen"] = 77
+    paid = tx("T1", "O1", 10000)
+    paid["fee_fen"] = 60
+    rates = (FeeRate("wechat", None, None, 6000),)
+    out = run([order("O1", 10000)], [refund("R1", "O1", 100)], [closed, paid,
+              tx("TR", "O1", 100, type="refund", refund_no="R1", refund_id="WR1")], fee_rates=rates)
+    # the closed attempt's 0.77 is part of the record's fees (0.77 + 0.60 ≠ 0.60): it is reported, not hidden
+    assert out["P-O1"]["kind"] == "fee_mismatch"
+    closed["fee_fen"] = 0
+    out = run([order("O1", 10000)], [], [closed, paid], fee_rates=rates)
+    assert out["P-O1"]["kind"] == "matched"
+
+
+def test_the_examples_rates_load(tmp_path):
+    # config.example.toml shows the rates commented out (the example is the defaults): they must be valid as shown
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "config.example.toml").read_text(encoding="utf-8")
+    block = text[text.index("[fees]"):text.index("[report]")]
+    rates = "\n".join(re.sub(r"^# ?", "", line) for line in block.splitlines() if line.startswith("# "))
+    p = tmp_path / "rules.toml"
+    p.write_text("[fees]\n" + rates + "\n", encoding="utf-8")
+    got = load_config(p).fees.rates
+    assert [(r.channel, r.method, r.merchant_id, r.ppm, r.cap_fen) for r in got] == [
+        ("wechat", None, None, 6000, None), ("alipay", "huabei", None, 8000, None),
+        ("unionpay", None, "898310000000001", 5000, 2000)]
