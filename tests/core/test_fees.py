@@ -226,3 +226,28 @@ def test_the_examples_rates_load(tmp_path):
     assert [(r.channel, r.method, r.merchant_id, r.ppm, r.cap_fen) for r in got] == [
         ("wechat", None, None, 6000, None), ("alipay", "huabei", None, 8000, None),
         ("unionpay", None, "898310000000001", 5000, 2000)]
+
+
+def test_a_wechat_bill_as_downloaded_is_held_to_the_rate(tmp_path):
+    # WeChat rounds each payment's fee to the fen (a bill from the field: 32.50 at 0.60 % → `0.20000`) and charges
+    # it on 应结订单金额 (a 10.00 coupon leaves 90.00)
+    from tests.channels.wechat.wechat_billgen import payment, trade_bill
+
+    rows = [payment(1, 3250, fee_fen=20), payment(2, 10000, coupon_fen=1000, fee_fen=54), payment(3, 9500, fee_fen=58)]
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "wx_20261120.csv").write_bytes(trade_bill(rows))
+    (tmp_path / "o.csv").write_text(
+        "order_no,merchant_id,channel,amount,status,paid_at\n"
+        "ORD000001,1900000109,wechat,32.50,paid,2026-11-20 10:00:00\n"
+        "ORD000002,1900000109,wechat,100.00,paid,2026-11-20 10:00:00\n"
+        "ORD000003,1900000109,wechat,95.00,paid,2026-11-20 10:00:00\n", encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[fees]\n[[fees.rates]]\nchannel = "wechat"\nrate = "0.60%"\n', encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--bills", str(tmp_path / "bills"),
+                            "--out", str(tmp_path / "out"), "--config", str(tmp_path / "rules.toml")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        out = {row["outcome_id"]: row for row in csv.DictReader(f)}
+    assert {k: v["kind"] for k, v in out.items()} == {
+        "P-ORD000001": "matched", "P-ORD000002": "matched", "P-ORD000003": "fee_mismatch"}
+    assert out["P-ORD000003"]["reason"] == ("channel fee 0.58 ≠ 0.57 expected at the contracted rate 0.60% of 95.00 "
+                                            "(+0.01; 手续费不符)")
