@@ -46,8 +46,8 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     carry: tuple[str, ...] = ("order_no",) if p.key_scope else ()
     sums: tuple[str, ...] = ()
     if p.fee_rates:  # columns only when rates are configured: a run without them carries nothing more
-        pays = pays.with_columns(**_fee_columns(p))
-        carry, sums = (*carry, "fee_rate_ppm", "fee_cap_fen"), ("fee_expected_fen", "fee_base_fen")
+        pays = _with_fees(pays, p)
+        carry, sums = (*carry, "fee_rule"), ("fee_expected_fen",)
     side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
                      ops, sums=sums)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
@@ -71,10 +71,16 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     return finish(j, _classify(p))
 
 
-def _fee_columns(p: MatchParams) -> dict[str, nw.Expr]:
-    """Per payment record: the rate (ppm) and cap of the most specific rule it falls under, and the fee that rule
-    expects; NULL for a record no rule names, one that did not succeed, or one without a fee."""
-    rules = sorted(p.fee_rates, key=lambda r: r.specificity)  # stable: a tie keeps the config's order
+def _ranked(p: MatchParams) -> list:
+    """The fee rates, most specific first (stable: a tie keeps the config's order); a record's rule is its index."""
+    return sorted(p.fee_rates, key=lambda r: r.specificity)
+
+
+def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
+    """Per payment record: ``fee_rule``, the index (``_ranked``) of the most specific rate it falls under, and
+    ``fee_expected_fen``, the fee that rate expects; NULL for a record no rate names, one that did not succeed, or
+    one without a fee. Only these two columns go through the join (the rate's figures are looked up after it)."""
+    rules = _ranked(p)
 
     def applies(r) -> nw.Expr:
         cond = nw.col("channel") == r.channel
@@ -84,20 +90,32 @@ def _fee_columns(p: MatchParams) -> dict[str, nw.Expr]:
             cond = cond & (nw.col("method") == r.method)
         return cond.fill_null(False)
 
-    def pick(value) -> nw.Expr:
-        return case([(applies(r), value(r)) for r in rules], None).cast(nw.Int64)
+    checked = (nw.col("status") == "success") & ~nw.col("fee_fen").is_null()
+    pays = pays.with_columns(fee_rule=nw.when(checked.fill_null(False)).then(
+        case([(applies(r), i) for i, r in enumerate(rules)], None)).cast(nw.Int32))
 
-    ppm, cap, add = pick(lambda r: r.ppm), pick(lambda r: r.cap_fen), pick(lambda r: r.round_add)
-    base = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
-    if any(r.on_amount for r in rules):
-        base = nw.when(pick(lambda r: int(r.on_amount)) == 1).then(nw.col("amount_fen")).otherwise(base)
-    checked = ((nw.col("status") == "success") & ~nw.col("fee_fen").is_null() & (base >= 0)).fill_null(False)
-    scaled = base * ppm + add
+    def per_rule(value) -> nw.Expr:
+        return case([(nw.col("fee_rule") == i, value(r)) for i, r in enumerate(rules)], None)
+
+    settle = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
+    base = per_rule(lambda r: nw.col("amount_fen") if r.on_amount else settle)
+    scaled = base * per_rule(lambda r: r.ppm).cast(nw.Int64) + per_rule(lambda r: r.round_add).cast(nw.Int64)
     # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
     raw = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
+    cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
     fee = nw.when(cap.is_null() | (raw <= cap)).then(raw).otherwise(cap)
-    return {"fee_rate_ppm": nw.when(checked).then(ppm), "fee_cap_fen": nw.when(checked).then(cap),
-            "fee_expected_fen": nw.when(checked).then(fee), "fee_base_fen": nw.when(checked).then(base)}
+    return pays.with_columns(fee_expected_fen=nw.when(base >= 0).then(fee))
+
+
+def _fee_detail(p: MatchParams) -> nw.Expr:
+    """fee_mismatch's detail, '<expected fee fen>:<rate ppm>:<cap fen or empty>:<amount charged on, or empty>' (the
+    reason quotes them); the amount is given for an order with one channel record (else the sums would mislead)."""
+    rules, rule = _ranked(p), nw.col("c_fee_rule")
+    figures = case([(rule == i, f"{r.ppm}:{'' if r.cap_fen is None else r.cap_fen}") for i, r in enumerate(rules)], None)
+    settle = nw.coalesce(nw.col("c_settle"), nw.col("c_succ_amt"))
+    base = case([(rule == i, nw.col("c_succ_amt") if r.on_amount else settle) for i, r in enumerate(rules)], None)
+    return nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"), figures, nw.lit(":"),
+                          nw.when(nw.col("c_rows") == 1).then(base.cast(nw.String)).otherwise(nw.lit(""))])
 
 
 def _account(p: MatchParams, col: str) -> nw.Expr:
@@ -182,14 +200,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             # time_mismatch: when the channel booked it (UTC, as every engine time)
             (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
             *([] if not p.fee_rates else [
-                # fee_mismatch: '<expected fee fen>:<rate ppm>:<cap fen or empty>:<amount charged on>' (the reason
-                # quotes them)
                 (fee_off & (succ == 1) & paidlike & ~far & (diff.abs() <= p.tolerance_fen) & ~wrong_channel
-                 & ~other_merchant,
-                 nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"),
-                                nw.col("c_fee_rate_ppm").cast(nw.String), nw.lit(":"),
-                                nw.col("c_fee_cap_fen").cast(nw.String).fill_null(""), nw.lit(":"),
-                                nw.col("c_fee_base_fen").cast(nw.String)]))]),
+                 & ~other_merchant, _fee_detail(p))]),
         ],
         None,
     )
