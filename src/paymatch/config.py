@@ -44,16 +44,22 @@ class MatchRules(_Strict):
     )
 
 
+def _rate_fraction(text: str) -> Decimal:
+    """A rate as written ("0.6%", "0.006") as an exact fraction; InvalidOperation when it is none."""
+    return Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+
+
 class FeeRate(_Strict):
     """One contracted fee rate (费率) and the channel records it applies to.
 
     channel: the record's channel (wechat, alipay, unionpay…); merchant_id / method: only records of that merchant
     number / payment method (e.g. huabei through alipay); unset: any. The most specific rule wins (merchant and
     method, then merchant, then method, then the channel alone). rate: "0.6%" or a fraction (0.006), exact to
-    0.0001 %. The expected fee is rate × the record's settlement amount (``base = "settle"``: WeChat 应结订单金额,
-    Alipay 商家实收; the amount when the record has none) or its amount (``base = "amount"``: the order total, for
-    channels that charge on it whatever the coupons), rounded to the fen by ``rounding`` and capped at ``cap_fen``
-    (封顶, e.g. a debit card's 2000 = 20.00).
+    0.0001 %. The expected fee is rate × ``base``: "auto" (default) the settlement amount on wechat and alipay
+    records (WeChat 应结订单金额, Alipay 商家实收: before the fee, smaller by the coupons the merchant funds; the
+    amount when a record has none) and the amount elsewhere (UnionPay's 结算金额 is net of the fee); "settle" or
+    "amount" say so for any channel. Rounded to the fen by ``rounding`` and capped at ``cap_fen`` (封顶, e.g. a debit
+    card's 2000 = 20.00).
     """
 
     channel: str = Field(min_length=1)
@@ -62,29 +68,28 @@ class FeeRate(_Strict):
     rate: str | float | int
     cap_fen: int | None = Field(None, ge=0)
     rounding: Literal["half_up", "down", "up"] = "half_up"
-    base: Literal["settle", "amount"] = "settle"
+    base: Literal["auto", "settle", "amount"] = "auto"
 
-    @field_validator("channel", "method")
+    @field_validator("channel", "method", "merchant_id")
     @classmethod
-    def _fold(cls, v: str | None) -> str | None:
-        return None if v is None else v.strip().lower()
-
-    @field_validator("merchant_id")
-    @classmethod
-    def _strip(cls, v: str | None) -> str | None:
-        return None if v is None else v.strip()
+    def _fold(cls, v: str | None, info) -> str | None:
+        if v is None:
+            return None
+        if not v.strip():
+            raise ValueError("blank: name one, or leave the key out")
+        return v.strip() if info.field_name == "merchant_id" else v.strip().lower()
 
     @field_validator("rate")
     @classmethod
     def _exact_rate(cls, v: str | float | int) -> str:
-        if isinstance(v, bool):
-            raise ValueError("a rate such as \"0.6%\" or 0.006")
         text = str(v).strip()
         try:
-            d = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
+            d = _rate_fraction(text)
         except InvalidOperation:
-            raise ValueError(f"{text!r} is not a rate (write \"0.6%\" or 0.006)") from None
-        if not d.is_finite() or d < 0:
+            d = Decimal("NaN")
+        if not d.is_finite():
+            raise ValueError(f"{text!r} is not a rate (write \"0.6%\" or 0.006)")
+        if d < 0:
             raise ValueError(f"{text!r}: a rate is at least 0 %")
         if d > Decimal("0.1"):  # 0.6 meant as 0.6 % would be read as 60 %: no payment channel charges that
             raise ValueError(f"{text!r} is more than 10 %: write a percentage with its sign (\"0.6%\") or a "
@@ -96,9 +101,21 @@ class FeeRate(_Strict):
     @property
     def ppm(self) -> int:
         """The rate in millionths (0.6 % = 6000)."""
-        text = str(self.rate).strip()
-        d = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
-        return int(d * 1_000_000)
+        return int(_rate_fraction(str(self.rate)) * 1_000_000)
+
+    @property
+    def round_add(self) -> int:
+        """What ``(base × ppm + round_add) // 1,000,000`` adds to round as ``rounding`` says."""
+        return {"half_up": 500_000, "down": 0, "up": 999_999}[self.rounding]
+
+    @property
+    def on_amount(self) -> bool:
+        """Whether the fee is charged on the record's amount (else on its settlement amount)."""
+        return self.base == "amount" or (self.base == "auto" and self.channel not in SETTLE_BASED)
+
+
+#: channels whose records' settlement amount is what the fee is charged on (before the fee): ``FeeRate.base`` "auto"
+SETTLE_BASED = frozenset({"wechat", "alipay"})
 
 
 class FeeRules(_Strict):

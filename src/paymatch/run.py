@@ -23,7 +23,7 @@ from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
-from .engine.params import FeeRate
+from .engine.params import FeeRule
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
 from .sources.canonical import repeats_having
 from .sources.mapping import mapped_input
@@ -58,13 +58,11 @@ def params_for(config: Config, last_day: dt.date) -> MatchParams:
         key_scope=tuple(config.match.key_scope),
         compare_merchant=config.match.compare_merchant,
         max_time_gap=dt.timedelta(minutes=config.match.max_time_gap_minutes) if config.match.max_time_gap_minutes else None,
-        fee_rates=tuple(FeeRate(r.channel, r.merchant_id, r.method, r.ppm, r.cap_fen, _ROUND_ADD[r.rounding],
-                                r.base == "amount") for r in config.fees.rates),
+        fee_rates=tuple(FeeRule(r.channel, r.merchant_id, r.method, r.ppm, r.cap_fen, r.round_add, r.on_amount)
+                        for r in config.fees.rates),
         fee_tolerance_fen=config.fees.tolerance_fen,
     )
 
-
-_ROUND_ADD = {"half_up": 500_000, "down": 0, "up": 999_999}
 
 
 def _noop(_: str) -> None:

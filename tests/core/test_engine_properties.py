@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from harness import order, refund, run, tx
 
-from paymatch.engine.params import FeeRate
+from paymatch.engine.params import FeeRule
 
 amounts = st.integers(min_value=1, max_value=5_000_000)
 
@@ -65,7 +65,7 @@ DEFECTS = ["order_only", "channel_only", "amount_mismatch", "status_mismatch", "
            "channel_mismatch", "merchant_mismatch", "time_mismatch", "refund_order_only", "refund_channel_only", "refund_amount_mismatch",
            "duplicate_record", "pending_cross_day", "unconfirmed", "fee_mismatch"]
 #: the rates the harness's records are charged (``harness.tx``: 0.6 % of the amount, rounded down)
-FEE_RATES = (FeeRate("wechat", None, None, 6000, round_add=0), FeeRate("alipay", None, None, 6000, round_add=0))
+FEE_RATES = (FeeRule("wechat", None, None, 6000, round_add=0), FeeRule("alipay", None, None, 6000, round_add=0))
 
 
 def _inject(kind, orders, refunds, txs, rnd):

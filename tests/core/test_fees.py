@@ -1,6 +1,7 @@
 """Contracted fee rates ([fees]): a successful payment charged another fee than its rate gives is fee_mismatch."""
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -8,8 +9,9 @@ from harness import order, refund, run, tx
 from typer.testing import CliRunner
 
 from paymatch.cli import app
-from paymatch.config import load_config
-from paymatch.engine.params import FeeRate
+from paymatch.config import Config, load_config
+from paymatch.engine.params import FeeRule
+from paymatch.run import params_for
 
 runner = CliRunner()
 
@@ -93,7 +95,7 @@ def test_each_payment_is_held_to_its_most_specific_rate(tmp_path):
         "P-A6": "matched",        # 0.5 % of 50000.00 capped at 20.00
         "P-A7": "fee_mismatch",   # 0.5 % of 100.00 = 0.50 (rounded down or not), 0.49 charged
         "P-A8": "matched",        # jd_baitiao: no rate configured, not checked
-        "P-A9": "matched",        # no fee on the record: nothing to check
+        "P-A9": "matched",        # no fee on the record (0.00: a waiver, or a file without fees): not checked
         "P-B1": "matched",        # alipay's own 0.6 %
         "P-B2": "amount_mismatch",  # the amount differs: that is the finding, whatever the fee
         "R-RF1": "refund_matched",  # a refund's returned fee is not checked
@@ -104,7 +106,7 @@ def test_each_payment_is_held_to_its_most_specific_rate(tmp_path):
                                      "(+0.04; 手续费不符)")
     assert out["P-A4"]["reason"].startswith("channel fee 0.60 ≠ 0.80 expected at the contracted rate 0.80% of 100.00")
     assert out["P-A7"]["reason"] == ("channel fee 0.49 ≠ 0.50 expected at the contracted rate 0.50% of 100.00 "
-                                     "(capped at 20.00) (-0.01; 手续费不符)")
+                                     "(-0.01; 手续费不符)")
     # the amounts still agree: the outcome's difference is the payment's, the fee's is in the reason
     assert out["P-A2"]["difference_fen"] == "0" and out["P-A2"]["fee_fen"] == "61"
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -158,6 +160,8 @@ def test_workspace_run_and_report(tmp_path):
     ('rate = "0.00001%"', "exact to 0.0001 %"),
     ('rate = "0.6%"\nrounding = "bankers"', "rounding"),
     ('rate = "0.6%"\ncap_fen = -1', "cap_fen"),
+    ('rate = "NaN"', "is not a rate"),
+    ('rate = "0.6%"\nmethod = "  "', "blank"),
 ])
 def test_bad_rates_are_refused_naming_the_key(tmp_path, bad, says):
     p = tmp_path / "rules.toml"
@@ -185,7 +189,7 @@ def test_large_amounts_and_every_rounding_are_exact():
     for name, add in rates.items():
         want = {"half_up": 3_845_000_000, "down": 3_844_999_999, "up": 3_845_000_000}[name]
         assert (exact + add) // 1_000_000 == want
-        fee_rates = (FeeRate("wechat", None, None, 3845, None, add),)
+        fee_rates = (FeeRule("wechat", None, None, 3845, None, add),)
         t = tx("T1", "O1", big)
         t["fee_fen"] = want
         out = run([order("O1", big)], [], [t], fee_rates=fee_rates)
@@ -193,23 +197,64 @@ def test_large_amounts_and_every_rounding_are_exact():
         t["fee_fen"] = want + 1
         out = run([order("O1", big)], [], [t], fee_rates=fee_rates)
         assert out["P-O1"]["kind"] == "fee_mismatch", name
-        assert out["P-O1"]["detail"] == f"{want}:3845::{big}"
+        assert out["P-O1"]["detail"] == f"{want}:1:3845::{big}"
 
 
-def test_only_successful_payments_are_held_to_a_rate():
-    # a closed attempt carries no fee worth checking; the successful payment's is right
-    closed = tx("T0", "O1", 10000, status="closed")
-    closed["fee_fen"] = 77
-    paid = tx("T1", "O1", 10000)
-    paid["fee_fen"] = 60
-    rates = (FeeRate("wechat", None, None, 6000),)
-    out = run([order("O1", 10000)], [refund("R1", "O1", 100)], [closed, paid,
-              tx("TR", "O1", 100, type="refund", refund_no="R1", refund_id="WR1")], fee_rates=rates)
-    # the closed attempt's 0.77 is part of the record's fees (0.77 + 0.60 ≠ 0.60): it is reported, not hidden
-    assert out["P-O1"]["kind"] == "fee_mismatch"
-    closed["fee_fen"] = 0
-    out = run([order("O1", 10000)], [], [closed, paid], fee_rates=rates)
+def test_only_successful_payments_with_a_fee_are_held_to_a_rate():
+    rates = (FeeRule("wechat", None, None, 6000),)
+
+    def rec(tx_id, fee, **kw):
+        t = tx(tx_id, "O1", 10000, **kw)
+        t["fee_fen"] = fee
+        return t
+
+    # a closed attempt's fee is not held to the rate, nor summed with the payment's
+    out = run([order("O1", 10000)], [], [rec("T0", 77, status="closed"), rec("T1", 60)], fee_rates=rates)
     assert out["P-O1"]["kind"] == "matched"
+    out = run([order("O1", 10000)], [], [rec("T0", 77, status="closed"), rec("T1", 61)], fee_rates=rates)
+    assert out["P-O1"]["kind"] == "fee_mismatch"
+    assert out["P-O1"]["detail"] == "60:1:6000::"  # two records: the amount charged on is not given
+    # a channel no rate names is not checked, whatever its records' fees add up to
+    out = run([order("O1", 10000, channel="alipay")], [],
+              [rec("T0", 0, status="closed", channel="alipay"), rec("T1", 60, channel="alipay")], fee_rates=rates)
+    assert out["P-O1"]["kind"] == "matched"
+    # 0.00 (a waiver; a canonical file without fees reads as 0.00) is not checked; a fee printed negative
+    # (Alipay-style exports read by a profile) is held to the rate by its size
+    assert run([order("O1", 10000)], [], [rec("T1", 0)], fee_rates=rates)["P-O1"]["kind"] == "matched"
+    assert run([order("O1", 10000)], [], [rec("T1", -60)], fee_rates=rates)["P-O1"]["kind"] == "matched"
+    assert run([order("O1", 10000)], [], [rec("T1", -61)], fee_rates=rates)["P-O1"]["kind"] == "fee_mismatch"
+
+
+def test_method_spelling_base_by_channel_cap_and_huge_amounts():
+    # a profile bill keeps the export's spelling of the method (Huabei); the rule's is read lower-case
+    t = tx("T1", "O1", 10000, channel="alipay")
+    t.update(method="Huabei", fee_fen=60)
+    out = run([order("O1", 10000, channel="huabei")], [], [t], fee_rates=(FeeRule("alipay", None, "huabei", 8000),))
+    assert out["P-O1"]["kind"] == "fee_mismatch" and out["P-O1"]["detail"] == "80:-20:8000::10000"
+    # UnionPay's 结算金额 is net of the fee: by default ("auto") a unionpay rate is charged on the amount
+    t = tx("T1", "O1", 100000, channel="unionpay")
+    t.update(fee_fen=500, settle_amount_fen=99500)
+    cfg = Config.model_validate({"fees": {"rates": [{"channel": "unionpay", "rate": "0.5%", "cap_fen": 2000}]}})
+    rates = params_for(cfg, dt.date(2026, 11, 20)).fee_rates  # as a run derives them from the config
+    o = order("O1", 100000, channel="unionpay")
+    assert run([o], [], [t], fee_rates=rates)["P-O1"]["kind"] == "matched"
+    # the cap: 0.5 % of 10,000.00 is 50.00, capped at 20.00; the reason says so only when it applied
+    t.update(amount_fen=1_000_000, fee_fen=2001, settle_amount_fen=None)
+    o = order("O1", 1_000_000, channel="unionpay")
+    out = run([o], [], [t], fee_rates=rates)
+    assert out["P-O1"]["detail"] == "2000:1:5000:2000:1000000"
+    # an amount of 100 billion yuan or more is not held to a rate (the product would leave 64-bit integers)
+    t = tx("T1", "O1", 9_999_999_999_999_900)
+    assert run([order("O1", 9_999_999_999_999_900)], [], [t],
+               fee_rates=(FeeRule("wechat", None, None, 6000),))["P-O1"]["kind"] == "matched"
+
+
+def test_the_reason_names_the_cap_only_when_it_applied(tmp_path):
+    out = _reconcile(tmp_path, rules=RULES.replace("cap_fen = 2000", "cap_fen = 50"))
+    assert out["P-A7"]["reason"] == ("channel fee 0.49 ≠ 0.50 expected at the contracted rate 0.50% of 100.00 "
+                                     "(capped at 0.50) (-0.01; 手续费不符)")
+    assert out["P-A6"]["reason"] == ("channel fee 20.00 ≠ 0.50 expected at the contracted rate 0.50% of 50000.00 "
+                                     "(capped at 0.50) (+19.50; 手续费不符)")
 
 
 def test_the_examples_rates_load(tmp_path):

@@ -220,8 +220,7 @@ def test_structural_errors_past_the_sniffer_sample_are_rejected(tmp_path, bad):
 def test_typed_values_with_outer_spaces_parse_like_trimmed_ones(tmp_path):
     """Typed values are parsed as written and only a failing value is trimmed and parsed again: spaces
     (ASCII, U+3000, U+00A0) around amounts, times, dates, enums and counts must still be accepted, a
-    blank fee is still "not given" (NULL: never held to a contracted rate), and a refund's sign still follows its
-    (spaced) type."""
+    blank optional value still takes its default, and a refund's sign still follows its (spaced) type."""
     head = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,amount,fee,status,occurred_at,bill_date\n"
     rows = ("wechat,M1,T1,O1, Refund ,R1,\u3000-12.30\u3000,  ,\u00a0SUCCESS , 2026-11-20 10:00:00 ,\u30002026-11-20\n"
             "wechat,M1,T2,O2,payment,,5.00,0.01000,success,2026-11-20T10:00:00+08:00,\n")
@@ -230,7 +229,7 @@ def test_typed_values_with_outer_spaces_parse_like_trimmed_ones(tmp_path):
     for table in (ws.stage_file("transactions", p).table, ws.stage_file("transactions", p, ordered=True).table):
         got = ws.con.execute(f"SELECT channel_tx_id, type::VARCHAR, amount_fen, fee_fen, status::VARCHAR, "
                              f"strftime(occurred_at, '%Y-%m-%d %H:%M'), bill_date::VARCHAR FROM {table} ORDER BY 1").fetchall()
-        assert got == [("T1", "refund", 1230, None, "success", "2026-11-20 10:00", "2026-11-20"),
+        assert got == [("T1", "refund", 1230, 0, "success", "2026-11-20 10:00", "2026-11-20"),
                        ("T2", "payment", 500, 1, "success", "2026-11-20 10:00", None)]
     o = _write(tmp_path, HEADER + "A1,S1,M1,wechat,1.00,paid,,,,, \u3000\n" + "A2,S1,M1,wechat,1.00,paid,,,,, 3 \n")
     ws.ingest_csv("orders", o)

@@ -400,11 +400,7 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
         if flows:
             return profile_flow_table(con, profile, source), None, totals
-        # exports print a fee with either sign (Alipay-style 服务费 -0.60 when charged); canonical: a payment's fee
-        # is charged (positive), a refund's is returned (negative), as the built-in bill readers give them
-        fee = "CASE WHEN type = 'refund' THEN -abs(fee_fen) ELSE abs(fee_fen) END AS fee_fen"
-        cols = ", ".join(fee if c == "fee_fen" else c for c in TRANSACTION_ARROW.names
-                         if c not in ("channel", "src_file", "src_line"))
+        cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
                         f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order
         bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed WHERE _pm_keep")[0]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class FeeRate:
+class FeeRule:
     """A contracted fee rate for the channel records it names (None: any merchant number / method).
 
     ppm: the rate in millionths (0.6 % = 6000); expected fee = (base × ppm + round_add) // 1,000,000, at most
@@ -55,7 +55,7 @@ class MatchParams:
     key_scope: tuple[str, ...] = ()
     compare_merchant: bool = True
     max_time_gap: dt.timedelta | None = dt.timedelta(days=1)
-    fee_rates: tuple[FeeRate, ...] = ()
+    fee_rates: tuple[FeeRule, ...] = ()
     fee_tolerance_fen: int = 0
 
     def __post_init__(self) -> None:

@@ -47,7 +47,7 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     sums: tuple[str, ...] = ()
     if p.fee_rates:  # columns only when rates are configured: a run without them carries nothing more
         pays = _with_fees(pays, p)
-        carry, sums = (*carry, "fee_rule"), ("fee_expected_fen",)
+        carry, sums = (*carry, "fee_rule"), ("fee_expected_fen", "fee_gap_fen")
     side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
                      ops, sums=sums)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
@@ -71,50 +71,57 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     return finish(j, _classify(p))
 
 
+#: an amount at or above this (100 billion yuan) is not held to a rate: amount × rate would leave 64-bit integers
+_FEE_BASE_LIMIT = 10**13
+
+
 def _ranked(p: MatchParams) -> list:
-    """The fee rates, most specific first (stable: a tie keeps the config's order); a record's rule is its index."""
+    """The fee rules, most specific first; a record's rule is its index here."""
     return sorted(p.fee_rates, key=lambda r: r.specificity)
 
 
 def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
-    """Per payment record: ``fee_rule``, the index (``_ranked``) of the most specific rate it falls under, and
-    ``fee_expected_fen``, the fee that rate expects; NULL for a record no rate names, one that did not succeed, or
-    one without a fee. Only these two columns go through the join (the rate's figures are looked up after it)."""
+    """Per payment record held to a rate: ``fee_rule``, the index (``_ranked``) of the most specific rule it falls
+    under, ``fee_expected_fen``, the fee that rule expects, and ``fee_gap_fen``, the fee charged (whatever sign the
+    bill prints it with) minus that. All three NULL for a record no rule names, one that did not succeed, and one
+    whose fee is 0.00 or not given (bills print 0.00 where no fee was taken: a waiver, a promotion; a canonical file
+    without fees reads as 0.00). Only these go through the join: the rule's figures are looked up after it."""
     rules = _ranked(p)
 
     def applies(r) -> nw.Expr:
         cond = nw.col("channel") == r.channel
         if r.merchant_id is not None:
             cond = cond & (nw.col("merchant_id") == r.merchant_id)
-        if r.method is not None:
-            cond = cond & (nw.col("method") == r.method)
+        if r.method is not None:  # a profile bill keeps the export's spelling (Huabei); rules are lower-case
+            cond = cond & (nw.col("method").str.to_lowercase() == r.method)
         return cond.fill_null(False)
-
-    checked = (nw.col("status") == "success") & ~nw.col("fee_fen").is_null()
-    pays = pays.with_columns(fee_rule=nw.when(checked.fill_null(False)).then(
-        case([(applies(r), i) for i, r in enumerate(rules)], None)).cast(nw.Int32))
 
     def per_rule(value) -> nw.Expr:
         return case([(nw.col("fee_rule") == i, value(r)) for i, r in enumerate(rules)], None)
 
+    charged = (nw.col("status") == "success") & (nw.col("fee_fen") != 0)
+    pays = pays.with_columns(fee_rule=nw.when(charged.fill_null(False)).then(
+        case([(applies(r), i) for i, r in enumerate(rules)], None)).cast(nw.Int32))
     settle = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
     base = per_rule(lambda r: nw.col("amount_fen") if r.on_amount else settle)
+    pays = pays.with_columns(fee_rule=nw.when((base >= 0) & (base < _FEE_BASE_LIMIT)).then(nw.col("fee_rule")))
     scaled = base * per_rule(lambda r: r.ppm).cast(nw.Int64) + per_rule(lambda r: r.round_add).cast(nw.Int64)
     # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
     raw = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
     cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
-    fee = nw.when(cap.is_null() | (raw <= cap)).then(raw).otherwise(cap)
-    return pays.with_columns(fee_expected_fen=nw.when(base >= 0).then(fee))
+    pays = pays.with_columns(fee_expected_fen=nw.when(cap.is_null() | (raw <= cap)).then(raw).otherwise(cap))
+    return pays.with_columns(fee_gap_fen=nw.col("fee_fen").abs() - nw.col("fee_expected_fen"))
 
 
 def _fee_detail(p: MatchParams) -> nw.Expr:
-    """fee_mismatch's detail, '<expected fee fen>:<rate ppm>:<cap fen or empty>:<amount charged on, or empty>' (the
-    reason quotes them); the amount is given for an order with one channel record (else the sums would mislead)."""
+    """fee_mismatch's detail, '<expected fee>:<charged − expected>:<rate ppm>:<cap or empty>:<amount charged on, or
+    empty>' (fen; the reason quotes them); the amount is given for an order with one channel record."""
     rules, rule = _ranked(p), nw.col("c_fee_rule")
     figures = case([(rule == i, f"{r.ppm}:{'' if r.cap_fen is None else r.cap_fen}") for i, r in enumerate(rules)], None)
     settle = nw.coalesce(nw.col("c_settle"), nw.col("c_succ_amt"))
     base = case([(rule == i, nw.col("c_succ_amt") if r.on_amount else settle) for i, r in enumerate(rules)], None)
-    return nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"), figures, nw.lit(":"),
+    return nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"),
+                          nw.col("c_fee_gap_fen").cast(nw.String), nw.lit(":"), figures, nw.lit(":"),
                           nw.when(nw.col("c_rows") == 1).then(base.cast(nw.String)).otherwise(nw.lit(""))])
 
 
@@ -159,10 +166,13 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         gap, paid, booked = nw.lit(p.max_time_gap), nw.col("paid_at"), nw.col("c_occurred")
         far = ((booked > paid + gap) | (booked < paid - gap)).fill_null(False)
     fee_off = nw.lit(False)
-    if p.fee_rates:  # the records' fees against what their rates expect (NULL where no rate applies)
-        fee_off = ((nw.col("c_fee") - nw.col("c_fee_expected_fen")).abs() > p.fee_tolerance_fen).fill_null(False)
-    clean = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & ~other_merchant
-             & (diff.abs() <= p.tolerance_fen) & ~far & ~fee_off & (nw.col("c_bill_rows") != 0))
+    if p.fee_rates:  # the fees of the records held to a rate against what it expects (a group sums them)
+        fee_off = (~nw.col("c_fee_rule").is_null() & (nw.col("c_fee_gap_fen").abs() > p.fee_tolerance_fen)
+                   ).fill_null(False)
+    # a payment that agrees with its order in everything but its fee
+    agrees = (has_o & has_c & (succ == 1) & paidlike & ~wrong_channel & ~other_merchant
+              & (diff.abs() <= p.tolerance_fen) & ~far)
+    clean = agrees & ~fee_off & (nw.col("c_bill_rows") != 0)
     kind = case(
         [
             (clean, "matched"),
@@ -199,9 +209,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
             # time_mismatch: when the channel booked it (UTC, as every engine time)
             (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
-            *([] if not p.fee_rates else [
-                (fee_off & (succ == 1) & paidlike & ~far & (diff.abs() <= p.tolerance_fen) & ~wrong_channel
-                 & ~other_merchant, _fee_detail(p))]),
+            *([(agrees & fee_off, _fee_detail(p))] if p.fee_rates else []),
         ],
         None,
     )

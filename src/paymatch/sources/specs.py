@@ -78,7 +78,7 @@ TRANSACTIONS = (
     Field("refund_no", "refund_no", required=False),
     Field("channel_refund_id", "channel_refund_id", required=False),
     Field("amount", "amount_fen", "money", nonempty=True),
-    Field("fee", "fee_fen", "fee", required=False),  # empty or absent: not given (NULL), never checked against [fees]
+    Field("fee", "fee_fen", "fee", required=False, default="0"),
     Field("settle_amount", "settle_amount_fen", "money", required=False),
     Field("status", "status", "enum", nonempty=True, values=tuple(s.value for s in TxStatus)),
     Field("occurred_at", "occurred_at", "time", nonempty=True),
