@@ -105,11 +105,14 @@ def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
     settle = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
     base = per_rule(lambda r: nw.col("amount_fen") if r.on_amount else settle)
     pays = pays.with_columns(fee_rule=nw.when((base >= 0) & (base < _FEE_BASE_LIMIT)).then(nw.col("fee_rule")))
-    scaled = base * per_rule(lambda r: r.ppm).cast(nw.Int64) + per_rule(lambda r: r.round_add).cast(nw.Int64)
+    # one CASE per row for the rate and its rounding (nearly every row is checked: each CASE is paid 10M times)
+    scaled = per_rule(lambda r: (nw.col("amount_fen") if r.on_amount else settle) * r.ppm + r.round_add)
     # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
-    raw = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
-    cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
-    pays = pays.with_columns(fee_expected_fen=nw.when(cap.is_null() | (raw <= cap)).then(raw).otherwise(cap))
+    fee = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
+    if any(r.cap_fen is not None for r in rules):
+        cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
+        fee = nw.when(cap.is_null() | (fee <= cap)).then(fee).otherwise(cap)
+    pays = pays.with_columns(fee_expected_fen=fee)
     return pays.with_columns(fee_gap_fen=nw.col("fee_fen").abs() - nw.col("fee_expected_fen"))
 
 
