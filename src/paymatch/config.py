@@ -76,8 +76,16 @@ class FeeRate(_Strict):
         if v is None:
             return None
         if not v.strip():
-            raise ValueError("blank: name one, or leave the key out")
+            raise ValueError("blank: name the channel" if info.field_name == "channel"
+                             else "blank: name one, or leave the key out (any)")
         return v.strip() if info.field_name == "merchant_id" else v.strip().lower()
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _no_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # before pydantic reads false as 0.0: a rate of 0 % would flag every charged fee
+            raise ValueError(f"{str(v).lower()} is not a rate (write \"0.6%\" or 0.006)")
+        return v
 
     @field_validator("rate")
     @classmethod

@@ -65,12 +65,12 @@ def _percent(ppm: str) -> str:
 
 def _fee_reason() -> str:
     """SQL: the fee_mismatch reason from ``detail`` (``engine.payments._fee_detail``): the fee the records held to
-    the rate were charged, the fee it expects, the rate, the amount and the cap when it applied."""
+    the rate were charged, the fee it expects, the rate, the amount and the cap when it decided the fee."""
     exp, gap, ppm, cap, base = (f"TRY_CAST(split_part(detail, ':', {i}) AS BIGINT)" for i in (1, 2, 3, 4, 5))
     return (f"'channel fee ' || coalesce({_y(f'({exp} + {gap})')}, '?') || ' ≠ ' || coalesce({_y(exp)}, '?') "
             f"|| ' expected at the contracted rate ' || coalesce({_percent(ppm)}, '?') "
             f"|| CASE WHEN {base} IS NOT NULL THEN ' of ' || {_y(base)} ELSE '' END "
-            f"|| CASE WHEN {cap} = {exp} THEN ' (capped at ' || {_y(cap)} || ')' ELSE '' END "
+            f"|| CASE WHEN {cap} IS NOT NULL THEN ' (capped at ' || {_y(cap)} || ')' ELSE '' END "
             f"|| ' (' || coalesce({_signed(gap)}, '?') || '; 手续费不符)'")
 
 

@@ -162,6 +162,7 @@ def test_workspace_run_and_report(tmp_path):
     ('rate = "0.6%"\ncap_fen = -1', "cap_fen"),
     ('rate = "NaN"', "is not a rate"),
     ('rate = "0.6%"\nmethod = "  "', "blank"),
+    ('rate = false', "is not a rate"),
 ])
 def test_bad_rates_are_refused_naming_the_key(tmp_path, bad, says):
     p = tmp_path / "rules.toml"
@@ -243,6 +244,9 @@ def test_method_spelling_base_by_channel_cap_and_huge_amounts():
     o = order("O1", 1_000_000, channel="unionpay")
     out = run([o], [], [t], fee_rates=rates)
     assert out["P-O1"]["detail"] == "2000:1:5000:2000:1000000"
+    t.update(amount_fen=400_000, fee_fen=1900)  # 0.5 % of 4,000.00 is 20.00 itself: not capped
+    out = run([order("O1", 400_000, channel="unionpay")], [], [t], fee_rates=rates)
+    assert out["P-O1"]["detail"] == "2000:-100:5000::400000"
     # an amount of 100 billion yuan or more is not held to a rate (the product would leave 64-bit integers)
     t = tx("T1", "O1", 9_999_999_999_999_900)
     assert run([order("O1", 9_999_999_999_999_900)], [], [t],
@@ -251,8 +255,9 @@ def test_method_spelling_base_by_channel_cap_and_huge_amounts():
 
 def test_the_reason_names_the_cap_only_when_it_applied(tmp_path):
     out = _reconcile(tmp_path, rules=RULES.replace("cap_fen = 2000", "cap_fen = 50"))
+    # 0.5 % of 100.00 is 0.50: the cap did not decide it
     assert out["P-A7"]["reason"] == ("channel fee 0.49 ≠ 0.50 expected at the contracted rate 0.50% of 100.00 "
-                                     "(capped at 0.50) (-0.01; 手续费不符)")
+                                     "(-0.01; 手续费不符)")
     assert out["P-A6"]["reason"] == ("channel fee 20.00 ≠ 0.50 expected at the contracted rate 0.50% of 50000.00 "
                                      "(capped at 0.50) (+19.50; 手续费不符)")
 

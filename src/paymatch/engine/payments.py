@@ -117,15 +117,21 @@ def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
 
 
 def _fee_detail(p: MatchParams) -> nw.Expr:
-    """fee_mismatch's detail, '<expected fee>:<charged − expected>:<rate ppm>:<cap or empty>:<amount charged on, or
-    empty>' (fen; the reason quotes them); the amount is given for an order with one channel record."""
+    """fee_mismatch's detail, '<expected fee>:<charged − expected>:<rate ppm>:<cap, when it decided the fee, or
+    empty>:<amount charged on, or empty>' (fen; the reason quotes them). The amount (and so whether the cap decided)
+    is known for an order with one channel record; a group's settlement amounts are summed over all its records."""
     rules, rule = _ranked(p), nw.col("c_fee_rule")
-    figures = case([(rule == i, f"{r.ppm}:{'' if r.cap_fen is None else r.cap_fen}") for i, r in enumerate(rules)], None)
+    one = nw.col("c_rows") == 1
     settle = nw.coalesce(nw.col("c_settle"), nw.col("c_succ_amt"))
     base = case([(rule == i, nw.col("c_succ_amt") if r.on_amount else settle) for i, r in enumerate(rules)], None)
+    # the cap decided when the uncapped fee is above it: base × ppm + round_add ≥ (cap + 1) × 1,000,000
+    capped = [(one & (rule == i) & (base * r.ppm + r.round_add >= (r.cap_fen + 1) * 1_000_000), str(r.cap_fen))
+              for i, r in enumerate(rules) if r.cap_fen is not None]
+    cap = case(capped, "") if capped else nw.lit("")
+    ppm = case([(rule == i, str(r.ppm)) for i, r in enumerate(rules)], None)
     return nw.concat_str([nw.col("c_fee_expected_fen").cast(nw.String), nw.lit(":"),
-                          nw.col("c_fee_gap_fen").cast(nw.String), nw.lit(":"), figures, nw.lit(":"),
-                          nw.when(nw.col("c_rows") == 1).then(base.cast(nw.String)).otherwise(nw.lit(""))])
+                          nw.col("c_fee_gap_fen").cast(nw.String), nw.lit(":"), ppm, nw.lit(":"), cap, nw.lit(":"),
+                          nw.when(one).then(base.cast(nw.String)).otherwise(nw.lit(""))])
 
 
 def _account(p: MatchParams, col: str) -> nw.Expr:
