@@ -18,8 +18,8 @@ Kinds (first rule that applies wins):
   amount_mismatch    |channel − order| > tolerance                              (金额不符 长款/短款)
   time_mismatch      the channel booked the payment further than ``max_time_gap`` (default 24 h) from the
                      order's paid time: an order number reused, a stale payment       (时间不符)
-  fee_mismatch       all else agrees, but the channel's fee is not what the contracted rate (``fee_rates``) gives
-                     for the record's settlement amount                                (手续费不符)
+  fee_mismatch       all else agrees, but the successful record's fee is not what its contracted rate
+                     (``fee_rates``: rate × its settlement amount or amount, rounded, capped) gives   (手续费不符)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
   matched            all agree                                                   (已对平)
 """
