@@ -148,9 +148,12 @@ def test_workspace_run_and_report(tmp_path):
         got = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
     assert sorted(k for k, v in got.items() if v == "fee_mismatch") == ["P-A2", "P-A4", "P-A5", "P-A7"]
     r = runner.invoke(app, ["report", "reconciliation", "--workspace", w, "--period", "day", "--date", "2026-11-20",
-                            "--excel", str(tmp_path / "r.xlsx")])
+                            "--excel", str(tmp_path / "r.xlsx"), "--json", str(tmp_path / "r.json")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "r.xlsx").stat().st_size > 0
+    total = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tables"][0]["rows"][-1]
+    # fees above the contracted rates: A2 +0.01, A4 -0.20, A5 +0.04, A7 -0.01
+    assert total["fee_diff_fen"] == 1 - 20 + 4 - 1 and total["k_fee_mismatch_count"] == 4
 
 
 @pytest.mark.parametrize("bad, says", [

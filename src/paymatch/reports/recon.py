@@ -13,6 +13,8 @@ Definitions (all sums in integer fen):
   shop / channel refunds     the same over refund outcomes ('R-…').
   fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record excluded
                              (the same bill row listed twice is not money).
+  fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
+                             (positive: the channel took more).
   net settlement             payments' settle amount (order amount when the channel gives none)
                              − channel refunds − fees; duplicate_record excluded.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
@@ -55,6 +57,9 @@ MEASURES = [
     ("channel_refund_count", "渠道退款笔数", "Channel refunds", "count", "sum(channel_rows) FILTER (WHERE r)"),
     ("channel_refund_fen", "渠道退款金额", "Channel refund amount", "fen", "sum(channel_total_fen) FILTER (WHERE r)"),
     ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup)"),
+    # fee_mismatch's detail carries the fee charged minus the contracted rate's (engine.payments._fee_detail)
+    ("fee_diff_fen", "手续费差异", "Fees above the contracted rates", "fen",
+     "sum(TRY_CAST(split_part(detail, ':', 2) AS BIGINT)) FILTER (WHERE kind = 'fee_mismatch')"),
     ("net_fen", "净结算金额", "Net settlement", "fen",
      # each term coalesced: a group without refunds must not turn the whole difference NULL
      "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup), 0) "
