@@ -73,8 +73,6 @@ def _ddl() -> list[str]:
     stmts = [
         """CREATE TABLE IF NOT EXISTS batches (batch_id VARCHAR PRIMARY KEY, kind VARCHAR, source VARCHAR,
            sha256 VARCHAR, rows BIGINT, origin VARCHAR, loaded_at TIMESTAMPTZ, meta VARCHAR)""",
-        # one-time upgrades of rows stored by earlier versions, by name, once each
-        "CREATE TABLE IF NOT EXISTS upgrades (name VARCHAR PRIMARY KEY, done_at TIMESTAMPTZ)",
         """CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
            period_from DATE, period_to DATE, engine VARCHAR, inputs VARCHAR, config_sha256 VARCHAR, summary VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS quarantine (item_id VARCHAR PRIMARY KEY, channel VARCHAR, source VARCHAR,
@@ -126,31 +124,9 @@ class Workspace:
         # Shop refunds are kept as their size; a workspace written before that rule stored an ERP's -12.30 as it
         # was (every such refund a mismatch): brought in line once (row groups without a negative are skipped)
         self.con.execute("UPDATE refunds SET amount_fen = -amount_fen WHERE amount_fen < 0")
-        self._profile_fee_signs()
         from .outcomes_store import ensure_outcome_tables
 
         ensure_outcome_tables(self.con)
-
-    def _profile_fee_signs(self) -> None:
-        """Profile bills' fees in canonical sign (``profile_sql.PROFILE_FEE_SQL``); a workspace written before that
-        rule stored them as the export printed them, and a record delivered again would not compare equal to its
-        stored copy. Brought in line once (``upgrades``; 0.25–0.5 s per opening of a 10M-record workspace otherwise)."""
-        name = "profile_fee_signs"
-        if self.con.execute("SELECT 1 FROM upgrades WHERE name = ?", [name]).fetchall():
-            return
-        from .channels.profile_sql import PROFILE_FEE_SQL
-
-        profiles = ("SELECT batch_id FROM batches WHERE origin = 'bill' "
-                    "AND json_extract_string(meta, '$.kind') LIKE 'profile:%'")
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            self.con.execute(f"UPDATE transactions SET fee_fen = {PROFILE_FEE_SQL} WHERE fee_fen <> {PROFILE_FEE_SQL} "
-                             f"AND batch_id IN ({profiles})")
-            self.con.execute("INSERT INTO upgrades VALUES (?, now())", [name])
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         """Close the connection (the file stays) and remove the spill directory."""

@@ -315,12 +315,6 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     return f"SELECT {', '.join(sel)} FROM _pm_stage", checks
 
 
-#: a profile bill's fee in canonical form whatever sign the export prints it with (Alipay-style exports: a charged
-#: 服务费 -0.60): a payment's fee is charged (positive), a refund's is returned (negative), as the built-in bill
-#: readers give them; ``workspace`` brings rows stored before this rule in line
-PROFILE_FEE_SQL = "CASE WHEN type = 'refund' THEN -abs(fee_fen) ELSE abs(fee_fen) END"
-
-
 def _one(con, sql: str) -> tuple:
     # fetch everything: DuckDB 2 keeps a half-read result open and refuses the next query
     return con.execute(sql).fetchall()[0]
@@ -406,8 +400,7 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
         if flows:
             return profile_flow_table(con, profile, source), None, totals
-        cols = ", ".join(PROFILE_FEE_SQL + " AS fee_fen" if c == "fee_fen" else c for c in TRANSACTION_ARROW.names
-                         if c not in ("channel", "src_file", "src_line"))
+        cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
                         f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order
         bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed WHERE _pm_keep")[0]

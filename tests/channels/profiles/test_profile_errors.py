@@ -62,40 +62,6 @@ def test_bad_profile_names_file_and_key(tmp_path: Path, yaml_text: str, key: str
     assert str(path) in str(info.value) and key in str(info.value)
 
 
-def test_fees_are_charged_on_payments_and_returned_on_refunds_whatever_sign_the_export_prints():
-    # Alipay-style exports print a charged 服务费 as -0.60 and the fee a refund gives back as +0.30
-    bill = parse(f"{HEADER}\n"
-                 "T1,O1,100.00,2026-11-20 10:00:00,支付,成功,-0.60\n"
-                 "T2,O1,-50.00,2026-11-20 11:00:00,退款,成功,0.30\n"
-                 "T3,O2,100.00,2026-11-20 12:00:00,支付,成功,0.60\n"
-                 "T4,O2,-50.00,2026-11-20 13:00:00,退款,成功,-0.30\n")
-    assert [(r["type"], r["fee_fen"]) for r in bill.transactions.to_pylist()] == [
-        ("payment", 60), ("refund", -30), ("payment", 60), ("refund", -30)]
-
-
-def test_a_workspace_from_before_the_fee_sign_rule_is_brought_in_line(tmp_path: Path):
-    from paymatch.workspace import Workspace
-
-    text = f"{HEADER}\nT1,O1,100.00,2026-11-20 10:00:00,支付,成功,-0.60\nT2,O1,-50.00,2026-11-20 11:00:00,退款,成功,0.30\n"
-    w = tmp_path / "w.duckdb"
-    with Workspace(w) as ws:
-        ws.store_bill(parse(text))
-        # as the code before the rule stored them: the export's signs (and a canonical file's own, left alone)
-        ws.con.execute("UPDATE transactions SET fee_fen = -fee_fen")
-        ws.con.execute("DELETE FROM upgrades")  # a workspace from before the rule has no record of the upgrade
-        ws.con.execute("INSERT INTO transactions (channel, channel_tx_id, type, amount_fen, fee_fen, status, "
-                       "batch_id) VALUES ('wechat', 'C1', 'payment', 100, -1, 'success', 'orders:x')")
-    with Workspace(w) as ws:
-        got = ws.con.execute("SELECT channel_tx_id, fee_fen FROM transactions ORDER BY 1").fetchall()
-        assert got == [("C1", -1), ("T1", 60), ("T2", -30)]
-        assert ws.con.execute("SELECT name FROM upgrades").fetchall() == [("profile_fee_signs",)]
-        # the same records delivered again in an overlapping export are the same records, not duplicates
-        again = parse(text + "T3,O3,10.00,2026-11-20 12:00:00,支付,成功,-0.06\n")
-        res = ws.store_bill(again)
-        assert res.already_stored == 2
-        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 4
-
-
 def test_good_rows_are_typed_exactly():
     bill = parse(f"{HEADER}\n"
                  "T1,O1,\" ¥1,234.50 \",2026-11-20 23:59:59,支付,成功,`0.01\n"
