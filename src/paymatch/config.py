@@ -66,7 +66,7 @@ class FeeRate(_Strict):
     merchant_id: str | None = Field(None, min_length=1)
     method: str | None = Field(None, min_length=1)
     rate: str | float | int
-    cap_fen: int | None = Field(None, ge=0)
+    cap_fen: int | None = Field(None, ge=0, le=10**12)  # at most 10 billion yuan: (cap + 1) × 10⁶ stays in 64 bits
     rounding: Literal["half_up", "down", "up"] = "half_up"
     base: Literal["auto", "settle", "amount"] = "auto"
 
