@@ -109,8 +109,9 @@ def _inject(kind, orders, refunds, txs, rnd):
         txs.remove(pay)
     elif kind == "unconfirmed":
         pay["origin"] = "notify"
-    elif kind == "fee_mismatch":
-        pay["fee_fen"] += rnd.choice([-1, 1, 50])
+    elif kind == "fee_mismatch":  # never to 0.00: a fee of nothing is not checked (a waiver)
+        d = rnd.choice([-1, 1, 50])
+        pay["fee_fen"] += d if pay["fee_fen"] + d != 0 else -d
     else:
         r = next((r for r in refunds if r["order_no"] == o["order_no"]), None)
         if r is None:
