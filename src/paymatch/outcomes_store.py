@@ -63,10 +63,19 @@ def _percent(ppm: str) -> str:
             f"ELSE rtrim({frac}, '0') END || '%')")
 
 
+#: the fields of fee_mismatch's ``detail``, in order (``engine.payments._fee_detail``)
+_FEE_DETAIL = ("expected", "gap", "ppm", "cap", "base")
+
+
+def fee_detail_sql(field: str) -> str:
+    """SQL: one field of a fee_mismatch outcome's ``detail`` (fen, or the rate in millionths), NULL when empty."""
+    return f"TRY_CAST(split_part(detail, ':', {_FEE_DETAIL.index(field) + 1}) AS BIGINT)"
+
+
 def _fee_reason() -> str:
     """SQL: the fee_mismatch reason from ``detail`` (``engine.payments._fee_detail``): the fee the records held to
     the rate were charged, the fee it expects, the rate, the amount and the cap when it decided the fee."""
-    exp, gap, ppm, cap, base = (f"TRY_CAST(split_part(detail, ':', {i}) AS BIGINT)" for i in (1, 2, 3, 4, 5))
+    exp, gap, ppm, cap, base = map(fee_detail_sql, _FEE_DETAIL)
     return (f"'channel fee ' || coalesce({_y(f'({exp} + {gap})')}, '?') || ' ≠ ' || coalesce({_y(exp)}, '?') "
             f"|| ' expected at the contracted rate ' || coalesce({_percent(ppm)}, '?') "
             f"|| CASE WHEN {base} IS NOT NULL THEN ' of ' || {_y(base)} ELSE '' END "

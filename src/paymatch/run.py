@@ -64,7 +64,6 @@ def params_for(config: Config, last_day: dt.date) -> MatchParams:
     )
 
 
-
 def _noop(_: str) -> None:
     pass
 

@@ -103,16 +103,22 @@ def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
     pays = pays.with_columns(fee_rule=nw.when(charged.fill_null(False)).then(
         case([(applies(r), i) for i, r in enumerate(rules)], None)).cast(nw.Int32))
     settle = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
-    base = per_rule(lambda r: nw.col("amount_fen") if r.on_amount else settle)
-    pays = pays.with_columns(fee_rule=nw.when((base >= 0) & (base < _FEE_BASE_LIMIT)).then(nw.col("fee_rule")))
-    # one CASE per row for the rate and its rounding (nearly every row is checked: each CASE is paid 10M times)
-    scaled = per_rule(lambda r: (nw.col("amount_fen") if r.on_amount else settle) * r.ppm + r.round_add)
+
+    def scaled(r) -> nw.Expr:  # base × rate + rounding; NULL for a base out of range (not held to a rate)
+        base = nw.col("amount_fen") if r.on_amount else settle
+        return nw.when((base >= 0) & (base < _FEE_BASE_LIMIT)).then(base * r.ppm + r.round_add)
+
+    # one CASE per row for the base, the rate and its rounding (nearly every row is checked: each CASE is paid 10M
+    # times); a record whose base is out of range loses its rule
+    pays = pays.with_columns(_pm_fee_scaled=per_rule(scaled))
+    pays = pays.with_columns(fee_rule=nw.when(~nw.col("_pm_fee_scaled").is_null()).then(nw.col("fee_rule")))
+    sc = nw.col("_pm_fee_scaled")
     # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
-    fee = ((scaled - scaled % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
+    fee = ((sc - sc % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
     if any(r.cap_fen is not None for r in rules):
         cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
         fee = nw.when(cap.is_null() | (fee <= cap)).then(fee).otherwise(cap)
-    pays = pays.with_columns(fee_expected_fen=fee)
+    pays = pays.with_columns(fee_expected_fen=fee).drop("_pm_fee_scaled")
     return pays.with_columns(fee_gap_fen=nw.col("fee_fen").abs() - nw.col("fee_expected_fen"))
 
 

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from ..errors import PaymatchError
+from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
 from .model import Column, ControlTotal, Report, Table
 from .periods import period_bounds
@@ -59,7 +60,7 @@ MEASURES = [
     ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup)"),
     # fee_mismatch's detail carries the fee charged minus the contracted rate's (engine.payments._fee_detail)
     ("fee_diff_fen", "手续费差异", "Fees above the contracted rates", "fen",
-     "sum(TRY_CAST(split_part(detail, ':', 2) AS BIGINT)) FILTER (WHERE kind = 'fee_mismatch')"),
+     f"sum({fee_detail_sql('gap')}) FILTER (WHERE kind = 'fee_mismatch')"),
     ("net_fen", "净结算金额", "Net settlement", "fen",
      # each term coalesced: a group without refunds must not turn the whole difference NULL
      "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup), 0) "
