@@ -87,3 +87,21 @@ def test_physical_lines_point_at_the_source_row():
     bill = parse_with_profile(profile, path.read_bytes(), str(path))
     for row in bill.transactions.to_pylist():
         assert row["order_no"] in text[row["src_line"] - 1]
+
+
+@pytest.mark.parametrize("name,account", [("alipay_merchant_console_export", "20889911223344"),
+                                          ("huabei", "20881234567890")])
+def test_alipay_account_suffix_is_dropped_as_the_detail_reader_does(name, account):
+    """An Alipay export's '#账号：[…]' is the 16-digit PID and a 4-digit account suffix (a real 账务明细 from the field:
+    [20888011365400330156]); the profiles keep the PID, the merchant number the built-in 业务明细 reader and
+    notifications give, so one account is one merchant number whichever file its records came from."""
+    from paymatch.channels.alipay.detail import merchant_from_account
+
+    profile = PROFILES[name]
+    path = builtin_sample(profile)
+    text = path.read_bytes().decode(profile.file.encoding)
+    for acc, want in (("20888011365400330156", "2088801136540033"), ("2088801136540033", "2088801136540033"),
+                      (account, account)):
+        data = text.replace(f"[{account}]", f"[{acc}]").encode(profile.file.encoding)
+        rows = parse_with_profile(profile, data, str(path)).transactions.to_pylist()
+        assert rows and {r["merchant_id"] for r in rows} == {want} == {merchant_from_account(acc)}

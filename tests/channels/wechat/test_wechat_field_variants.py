@@ -69,6 +69,24 @@ def test_fundflow_note_with_commas():
     assert bill.extra.column("amount_fen").to_pylist() == [500, 2000]
 
 
+@pytest.mark.parametrize("counts,ok", [(("2.0", "1.0", "1.00"), True), (("2", "1", "1"), True),
+                                       (("2.5", "1", "1"), False), (("2.", "1", "1"), False)])
+def test_fundflow_counts_printed_with_zero_decimals(counts, ok):
+    """The fund-flow bill in WeChat Pay's documentation prints its counts as `20.0,`17.0: a whole number is a count
+    however many zero decimals it has; 2.5 is not."""
+    n, i, o = counts
+    text = ("记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),账户结余(元),资金变更提交申请人,备注,业务凭证号\n"
+            "`2026-03-01 10:00:00,`B1,`F1,`退款,`退款,`支出,`5.00,`95.00,`1900000109API,`,`V1\n"
+            "`2026-03-01 11:00:00,`B2,`F2,`交易,`交易,`收入,`20.00,`115.00,`1900000109API,`,`V2\n"
+            f"资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额\n`{n},`{i},`20.00,`{o},`5.00\n")
+    if ok:
+        assert parse(text.encode(), "ff.csv").extra.column("amount_fen").to_pylist() == [500, 2000]
+    else:
+        with pytest.raises(LoadError) as err:
+            parse(text.encode(), "ff.csv")
+        assert "not a count" in str(err.value)
+
+
 # --- 普通结算对账单 (legacy layout) ------------------------------------------------------------------
 
 _LEGACY_COMMON = "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,总金额,{c}"

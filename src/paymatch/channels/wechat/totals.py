@@ -6,6 +6,8 @@ truncated/edited, or the parser misread it, and in both cases reconciling it wou
 
 from __future__ import annotations
 
+import re
+
 from paymatch.channels.wechat.billtext import BillText
 from paymatch.channels.wechat.layout import CHANNEL
 from paymatch.errors import LoadError, Problem
@@ -26,9 +28,11 @@ def printed_totals(bill: BillText, names: dict[str, str], *, fee_names: frozense
             continue  # older vintages lack some totals; the ones printed are still checked
         try:
             if key.endswith("count"):
-                if not raw.isdigit():
+                # a count as the fund-flow bill's documentation prints it (`20.0): a whole number with zero decimals
+                m = re.fullmatch(r"([0-9]+)(?:\.0+)?", raw)
+                if m is None:
                     raise ValueError(f"not a count: {raw!r}")
-                out[key] = int(raw)
+                out[key] = int(m.group(1))
             else:
                 out[key] = parse_yuan(raw, decimals=5 if zh in fee_names else 2)
         except ValueError as exc:
