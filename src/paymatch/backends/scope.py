@@ -107,25 +107,37 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     left_pending = (f"FROM outcomes WHERE kind = 'pending_cross_day' "
                     f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}' AND refund_no IS")
     key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
-    orders = (
-        f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE (coalesce(paid_at, created_at) >= TIMESTAMPTZ '{s}' "
-        f"AND coalesce(paid_at, created_at) < TIMESTAMPTZ '{e}') OR ({key}) IN "
-        f"(SELECT {key} FROM transactions WHERE type = 'payment' AND {tx_where}) OR "
-        f"({key}) IN (SELECT {key} {left_pending} NULL)"
-    )
+    # Each part below is a filter DuckDB checks against the stored row groups' min/max, so a day of a month-long
+    # workspace reads about a thirtieth of it (one WHERE with ORs and IN-subqueries read every column of every row:
+    # 3.6 s of a day's 20 s at 10M orders). The parts are disjoint: UNION ALL gives each row once.
+    def tx_days(cols: str, cond: str) -> str:  # the window's records: by bill date, else by the day they occurred
+        return (f"SELECT {cols} FROM transactions WHERE {cond}bill_date BETWEEN DATE '{first_day}' AND DATE '{last_day}' "
+                f"UNION ALL SELECT {cols} FROM transactions WHERE {cond}bill_date IS NULL "
+                f"AND CAST(occurred_at AS DATE) BETWEEN DATE '{first_day}' AND DATE '{last_day}'")
+    window = f"TIMESTAMPTZ '{s}' AND {{c}} < TIMESTAMPTZ '{e}'"
+    paid = f"paid_at >= {window.format(c='paid_at')}"
+    created = f"paid_at IS NULL AND created_at >= {window.format(c='created_at')}"
+    order_cols = f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE "
+    # an order outside the window that a payment of the window or yesterday's pending names: found on its key
+    # columns alone, then read whole by its row id (only the row groups holding one are read)
+    named = tx_days(key, "type = 'payment' AND ")
+    carried = (f"SELECT rowid FROM orders WHERE NOT coalesce(({paid}) OR ({created}), false) AND ({key}) IN "
+               f"({named} UNION ALL SELECT {key} {left_pending} NULL)")
+    orders = f"{order_cols}{paid} UNION ALL {order_cols}{created} UNION ALL {order_cols}rowid IN ({carried})"
     if key_scope:
         refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day)
     else:
+        refunded = tx_days("refund_no", "type = 'refund' AND ")
         refunds = (
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
-            f"(SELECT refund_no FROM transactions WHERE type = 'refund' AND {tx_where}) OR refund_no IN "
+            f"({refunded}) OR refund_no IN "
             f"(SELECT refund_no {left_pending} NOT NULL)"
         )
     return Selections(
         orders=orders,
         refunds=refunds,
-        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions WHERE {tx_where}",
+        txs=tx_days(f"{_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row", ""),
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
     )
