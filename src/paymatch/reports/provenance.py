@@ -55,9 +55,14 @@ def outcomes_in(first: dt.date, last: dt.date) -> str:
     reaching furthest). A range run's outcomes count on their own days, so a day, week or month report
     splits it (a run over 30 Nov – 1 Dec feeds both months).
     """
-    return (f"(SELECT * FROM (SELECT *, {_OUTCOME_DAY} AS recon_day FROM outcomes) "
-            f"WHERE recon_day BETWEEN DATE '{first}' AND DATE '{last}' QUALIFY row_number() OVER "
-            f"(PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1)")
+    # The latest copy is chosen among an outcome's copies before its day is looked at: a range run that moves a
+    # pending order to the day before takes it out of the later day's report too (filtering the days first kept the
+    # later day's older copy, and the outcome counted on both days). Copies ending before ``first`` are left out
+    # (a filter the stored row groups answer): none of them can be the latest copy of an outcome that has a copy in
+    # the days, and an outcome whose latest copy lies outside the days does not count in them.
+    return (f"(SELECT * FROM (SELECT *, {_OUTCOME_DAY} AS recon_day FROM outcomes WHERE period_to >= DATE '{first}' "
+            f"QUALIFY row_number() OVER (PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1) "
+            f"WHERE recon_day BETWEEN DATE '{first}' AND DATE '{last}')")
 
 
 def run_ids_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> tuple[str, ...]:
