@@ -54,7 +54,10 @@ def _run(orders, flows, as_of=AS_OF):
 
 def test_golden_outcomes():
     orders, flows = _golden()
-    got = {r["outcome_id"]: (r["kind"], r["plan_status"], r["difference_fen"]) for r in _run(orders, flows)}
+    out = _run(orders, flows)
+    got = {r["outcome_id"]: (r["kind"], r["plan_status"], r["difference_fen"]) for r in out}
+    # amounts in reasons are yuan, as in every other kind's reason
+    assert {r["outcome_id"]: r["reason"] for r in out}["I-B-2"] == "period 2: channel 99.99 ≠ plan 100.00 (-0.01)"
     assert got == {
         "I-A-1": ("instalment_matched", "exception", 0),
         "I-A-2": ("instalment_matched", "exception", 0),

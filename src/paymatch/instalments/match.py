@@ -59,6 +59,13 @@ def _s(expr: nw.Expr) -> nw.Expr:
     return expr.cast(nw.String)
 
 
+def _yuan(fen: nw.Expr) -> nw.Expr:
+    """An amount in fen as yuan text (-0.05, 99.00), as every other reason writes amounts."""
+    a = fen.abs()
+    sign = nw.when(fen < 0).then(nw.lit("-")).otherwise(nw.lit(""))
+    return nw.concat_str([sign, _s(a // 100), nw.lit("."), _s(a % 100).str.zfill(2)])
+
+
 def _plan_side(orders: nw.LazyFrame, config: InstalmentConfig) -> nw.LazyFrame:
     owned = orders.filter(owned_orders_expr(config))
     plans = expand_plans(owned, config).select(
@@ -155,8 +162,9 @@ def match_instalments(
         .when(nw.col("_pm_kind") == "instalment_failed")
         .then(nw.concat_str([nw.lit("deduction for period "), k, nw.lit(" is "), nw.col("f_status")]))
         .when(nw.col("_pm_kind") == "instalment_amount_mismatch")
-        .then(nw.concat_str([nw.lit("period "), k, nw.lit(": channel "), _s(nw.col("f_amount_fen")),
-                             nw.lit(" fen, plan "), _s(nw.col("plan_amount_fen")), nw.lit(" fen")]))
+        .then(nw.concat_str([nw.lit("period "), k, nw.lit(": channel "), _yuan(nw.col("f_amount_fen")),
+                             nw.lit(" ≠ plan "), _yuan(nw.col("plan_amount_fen")), nw.lit(" ("),
+                             nw.when(diff > 0).then(nw.lit("+")).otherwise(nw.lit("")), _yuan(diff), nw.lit(")")]))
         .otherwise(nw.concat_str([nw.lit("period "), k, nw.lit("/"), n, nw.lit(" received")]))
     )
     bad = ~nw.col("_pm_kind").is_in(list(CLEAN_INSTALMENT_KINDS))
