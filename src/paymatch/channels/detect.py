@@ -329,6 +329,8 @@ class BillScan:
     bills: list[ParsedBill] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: files skipped as byte copies of a file read before: name → the file's hash as delivered (its archive's)
+    copy_sha256: dict[str, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[Problem]:
@@ -359,6 +361,7 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
         digest = hashlib.sha256(entry.data).hexdigest()
         if digest in seen:
             scan.skipped.append((entry.name, f"same content as {seen[digest]}"))
+            scan.copy_sha256[entry.name] = entry.sha256
             continue
         seen[digest] = entry.name
         parser = None
@@ -429,14 +432,24 @@ def _cross_check_alipay(scan: BillScan) -> None:
         from paymatch.channels.alipay.bill import KINDS, cross_check_members
     except ImportError:
         return
+    # A member skipped as a byte copy of a bill read elsewhere (the same 业务明细 in two zips) still takes part in its
+    # own archive's check, as that bill: else a zip's tampered 汇总 beside a copied detail was never checked.
+    same = "same content as "
+    read = {bill.source: bill for bill in scan.bills}
+    copies = {name: replace(read[why[len(same):]], source=name, sha256=scan.copy_sha256.get(name, ""))
+              for name, why in scan.skipped
+              if why.startswith(same) and "!" in name and why[len(same):] in read}
     groups: dict[str, list[ParsedBill]] = {}
-    for bill in scan.bills:
+    for bill in [*scan.bills, *copies.values()]:
         if "!" in bill.source and bill.channel == "alipay" and bill.kind in KINDS:
             groups.setdefault(bill.source.rsplit("!", 1)[0], []).append(bill)
     for bills in groups.values():
         for pair, exc in cross_check_members(bills):
             for bill in pair:
-                scan.bills.remove(bill)
+                if copies.get(bill.source) is bill:  # the copy: nothing of it was to be stored; rejected with its 汇总
+                    scan.skipped = [(name, why) for name, why in scan.skipped if name != bill.source]
+                else:
+                    scan.bills.remove(bill)
                 scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 

@@ -186,3 +186,19 @@ def test_bill_date_from_rows_when_no_date_line():
     bill = parse(text.encode("gbk"), "n.csv")
     assert bill.bill_date == dt.date(2019, 9, 16)
     assert set(bill.transactions.column("bill_date").to_pylist()) == {dt.date(2019, 9, 16)}
+
+
+@pytest.mark.parametrize("bad_name", ["ali_bad.zip", "a_bad.zip"])  # read after / before the good zip
+def test_a_tampered_summary_beside_a_copied_detail_is_still_checked(tmp_path, bad_name):
+    """Two zips hold the same 业务明细 byte for byte; one's 汇总 was edited. The detail read second is skipped as a
+    copy, but its 汇总 is checked against it all the same: that zip is rejected, the good zip's bill loads or the
+    scan is refused, never a tampered 汇总 taken silently."""
+    from paymatch.channels.detect import scan_bills
+
+    (tmp_path / "ali.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / bad_name).write_bytes(bill_zip(sample_rows(), summary_tamper=1))
+    scan = scan_bills(tmp_path)
+    bad = {r.name.rsplit("/", 1)[-1].split("!")[0] for r in scan.rejected}
+    assert bad_name in bad
+    assert all(not b.source.endswith("(汇总).csv") or bad_name not in b.source for b in scan.bills)
+    assert any("合计" in str(r.error) or "summary" in str(r.error) for r in scan.rejected)
