@@ -18,7 +18,7 @@ from .cli_common import console, handle_errors as _errors
 from .config import load_config
 from .errors import PaymatchError
 
-report_app = typer.Typer(help="Reports from a workspace: reconciliation, fund flow, anomalies.",
+report_app = typer.Typer(help="Reports from a workspace: reconciliation, fund flow, anomalies, instalments.",
                          no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", help="DuckDB workspace file", dir_okay=False)]

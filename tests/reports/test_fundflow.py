@@ -28,6 +28,8 @@ def test_drill_reaches_exactly_the_rows_of_each_summary_row(ws, by):
     rep = build_fund_flow(ws.con, A, B, by=by, grain=grain)
     rows = rep.table("summary").arrow().to_pylist()
     detail = rep.table("detail").arrow()
+    heads = rep.table("detail").columns
+    assert len({c.zh for c in heads}) == len({c.en for c in heads}) == len(heads)  # no column twice (渠道 by channel)
     seen = 0
     for r in rows[:-1]:
         d = drill(ws.con, A, B, by, grain, r["key"])

@@ -178,7 +178,7 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
             Column("method", "支付方式", "Method", "text", 10), Column("src_file", "来源文件", "Source file", "text", 30),
             Column("src_line", "行号", "Line", "count"),
         )
-        if by == "time":
+        if by in ("time", "channel", "merchant"):  # no dimension, or one the detail shows already (渠道, 商户号)
             dcols = tuple(c for c in dcols if c.name != "dim")
         tables.append(Table("detail", "资金流水明细", "Fund flow detail", dcols, rel))
     total = summary.filter(summary.column("_pm_total")).to_pylist()[0]

@@ -78,10 +78,12 @@ def _sniff_encoding(path: Path) -> str:
         sample = _first_non_ascii(path)
         if sample is None:
             return "utf-8"
+    # a head that is the whole file ends where the file ends: a lone lead byte there is no character cut short
+    whole = sample is head and len(head) >= path.stat().st_size
     if b"\x00" not in sample:
         for enc in ("utf-8", "gb18030"):
             try:
-                codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+                codecs.getincrementaldecoder(enc)().decode(sample, final=whole)
                 return enc
             except UnicodeDecodeError:
                 pass
