@@ -238,7 +238,7 @@ def test_gbk_whose_first_chinese_comes_after_the_sniffed_head_loads(tmp_path):
 def test_a_short_file_ending_in_a_lone_byte_is_neither_utf8_nor_gbk(tmp_path):
     """The whole file fits in the sniffed head and ends in 0xFF: not a GBK character cut short by the head (it was
     read as GBK, then refused as 'not gb18030 text' with a hint about an --encoding nobody gave)."""
-    p = _write(tmp_path, HEADER.encode() + b"bad\xff\n")
+    p = _write(tmp_path, HEADER.encode() + b"bad\xff")  # no line end after it
     for load in _loads(p):
         err, got = _problems(load)
         assert got == [(2, None, "not UTF-8 or GBK text (byte ff at column 4)")]
