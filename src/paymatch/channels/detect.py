@@ -276,6 +276,11 @@ def header_line(data: bytes) -> tuple[int | None, str | None]:
     return first
 
 
+#: what a byte-order mark becomes when a bill is converted between encodings carelessly: '?', U+FFFD, or the BOM's
+#: bytes read as Latin-1 and written as UTF-8 ('ï»¿')
+_DAMAGED_STARTS = (b"?", "\ufffd".encode(), "\u00ef\u00bb\u00bf".encode())
+
+
 def unknown_layout(name: str, data: bytes) -> LoadError:
     """The LoadError for a file nothing recognises, naming the file and its header line."""
     from .route import _canonical  # (route reads bills through this module)
@@ -289,6 +294,11 @@ def unknown_layout(name: str, data: bytes) -> LoadError:
     if flows is not None:  # a per-period instalment export: not a bill
         return LoadError([Problem(name, line, None, text, f"an instalment flow export ({flows.name}), not a bill")],
                          hint="give it to --instalments (per-period instalment flows)")
+    for junk in _DAMAGED_STARTS:  # a channel's bill whose byte-order mark a conversion turned into '?' (or the like)
+        if data.startswith(junk) and detect(name, data[len(junk):]) is not None:
+            return LoadError([Problem(name, line, None, text, "the first bytes of a channel bill are damaged (a "
+                                                               "byte-order mark lost when the file was converted)")],
+                             hint="download the bill again and give it as delivered (do not re-save it)")
     return LoadError([Problem(name, line, None, text, "unknown bill layout: no channel parser or profile recognises it")],
                      hint="write a bill profile for this layout (YAML, like those in paymatch/profiles/) and name its "
                           "folder in the config file: [bills] profile_dirs = [\"my_profiles\"]")

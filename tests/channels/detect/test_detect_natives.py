@@ -70,3 +70,19 @@ def test_wechat_bill_from_generator_renamed(tmp_path: Path):
     (tmp_path / "a.txt").write_bytes(data)
     [bill] = load_bills(tmp_path)
     assert bill.channel == "wechat" and bill.kind == "trade_all" and bill.transactions.num_rows == 2
+
+
+@pytest.mark.parametrize("junk", ["?", "\ufffd", "\u00ef\u00bb\u00bf"])
+def test_a_bill_whose_byte_order_mark_was_damaged_says_so(tmp_path: Path, junk: str):
+    """A WeChat bill from the field came with '?' where its BOM had been (a careless charset conversion): it is
+    refused as a damaged bill to download again, not as a layout to write a profile for."""
+    need("wechat")
+    gen = generator("wechat/wechat_billgen.py")
+    text = gen.trade_bill([gen.payment(1, 2000)], "SUCCESS")
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    (tmp_path / "bill.csv").write_bytes((junk + text.lstrip("\ufeff")).encode("utf-8"))
+    [rejected] = scan_bills(tmp_path).rejected
+    assert "first bytes of a channel bill are damaged" in str(rejected.error)
+    assert "download the bill again" in str(rejected.error)
+    (tmp_path / "bill.csv").write_bytes(text.encode("utf-8"))  # as delivered: read
+    assert [b.kind for b in scan_bills(tmp_path).bills] == ["trade_success"]
