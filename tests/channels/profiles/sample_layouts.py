@@ -87,6 +87,24 @@ def bank_card_pos(txs):
     return ["POS刷卡交易明细", "导出时间：2026-11-21 08:00:00"] + csv_lines(rows)
 
 
+def chinaums_pos(txs):
+    """银联商务 对账明细查询: tab-separated with trailing tabs, title lines, date and time apart, a blank line and a
+    总笔数 line below (the layout of a real export; the values here are made up)."""
+    pad = "\t" * 16
+    head = ["对账明细查询结果（仅显示1000条记录）" + pad, "集团名称：示例餐饮连锁" + pad,
+            "清算日期从：\t20261120\t到：\t20261120\t\t业务类型：\t银行卡消费" + "\t" * 10]
+    rows = [["清算日期", "交易日期", "交易时间", "终端号", "交易金额", "清算金额", "手续费", "流水号", "交易类型", "参考号",
+             "卡号", "商户号", "发卡行", "卡类型", "商户订单号", "银商订单号", "支付类型"]]
+    for i, t in enumerate(txs):
+        day, clock = ts(t).split(" ")
+        rows.append(["20261120", day, clock, "01080209", y(t["fen"]), y(t["fen"] - t["fee"]), y(t["fee"]), f"{i:06d}",
+                     lab(t, "消费", "撤销"), t["tx"][-12:], "622280*********1234", "898310054110001", "01030000",
+                     "借记卡" if i % 3 else "贷记卡", t["no"], "", "有卡支付"])
+    total = sum(t["fen"] for t in txs)
+    tail = [pad, f"总笔数：\t{len(txs)}\t交易金额：\t{y(total)}" + "\t" * 14]
+    return head + ["\t".join(r) for r in rows] + tail
+
+
 def shouqianba(txs):
     """收钱吧: method column, net totals trailer."""
     rows = [["交易日期时间", "商户订单号", "收钱吧订单号", "支付通道订单号", "支付方式", "交易类型", "交易金额", "手续费", "实收金额", "交易状态"]]
@@ -269,6 +287,7 @@ LAYOUTS = {
     "shouqianba": dict(write=shouqianba, merchant_id="SQB1680000001"),
     "lakala": dict(write=lakala, encoding="gbk", merchant_id="822584000000123"),
     "cash": dict(write=cash, no_status=True, minutes=True, pay=10, ref=2),
+    "chinaums_pos": dict(write=chinaums_pos, ext="txt", no_status=True, merchant_id="898310054110001", seed=91),
     "stored_value": dict(write=stored_value, no_status=True),
     "points": dict(write=points, no_status=True, pay=8, ref=3),
     "gift_card": dict(write=gift_card),
