@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,7 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     ws.con.execute("SET preserve_insertion_order=false")
     id_sel = sel  # the run's id names the selections as written, not the copies below
     if copy_window:
-        sel = _copied(ws, sel)
+        sel = _copied(ws, sel, (period[1] - period[0]).days + 1)
     if persist:  # a workspace may hold rows loaded under another key_scope (a file run's rows are checked on load)
         repeated = _repeated_key(ws, sel, params)
         if repeated:
@@ -240,22 +241,39 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
                      csv_path, json_path, summary, table)
 
 
-#: the most channel records a period run copies into temp tables (``_copied``): ~160 bytes a row with its orders
-_COPY_MAX_RECORDS = 3_000_000
+#: the most channel records a period run copies into temp tables (``_copied``); None: a third of the memory limit at
+#: ~300 bytes a copied record with its orders (measured: ~3 GB for a month of 8.7M records and 9.9M orders)
+_COPY_MAX_RECORDS: int | None = None
+#: the longest window copied: orders are not counted (that would cost a scan of every stored order number), and a
+#: week of any chain's orders stays far below the limit
+_COPY_MAX_DAYS = 7
 
 
-def _copied(ws: Workspace, sel: Selections) -> Selections:
+def _copy_limit(ws: Workspace) -> int:
+    if _COPY_MAX_RECORDS is not None:
+        return _COPY_MAX_RECORDS
+    text = ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    m = re.fullmatch(r"([0-9.]+)\s*([KMGT]?)i?B", str(text).strip())
+    if m is None:
+        return 3_000_000
+    return int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2) or " ") / (3 * 300))
+
+
+def _copied(ws: Workspace, sel: Selections, days: int) -> Selections:
     """A workspace period's orders, refunds and records, each copied once into a temp table.
 
     The window's selections (``scope.by_window``) scan the whole workspace: orders paid in the window or named by
     the window's payments or left pending the day before. The key check, the engine's steps and the control totals
     each read them again; a day of a 10M-row month was 20 s of re-selecting (2.6 s for the key check alone).
-    Read from the copies, a day is the size of its window. A window of more than ``_COPY_MAX_RECORDS`` channel
-    records (a month at once) is read where it is stored: its copies would take most of the memory limit and make
-    the engine spill (measured on a 10M-row month: ~3 GB of copies, 3.8 GB spilled, 9–28 % slower).
+    Read from the copies, a day is the size of its window. A window longer than ``_COPY_MAX_DAYS`` days or with
+    more records than ``_copy_limit`` (a month at once) is read where it is stored: its copies would take most of
+    the memory limit and make the engine spill (measured on a 10M-row month: ~3 GB of copies, 3.8 GB spilled,
+    9–28 % slower).
     """
+    if days > _COPY_MAX_DAYS:
+        return sel
     records = ws.con.execute(f"SELECT count(*) FROM ({sel.txs})").fetchall()[0][0]
-    if records > _COPY_MAX_RECORDS:
+    if records > _copy_limit(ws):
         return sel
     copies = {}
     for name in ("orders", "refunds", "txs"):

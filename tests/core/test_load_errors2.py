@@ -243,3 +243,11 @@ def test_a_short_file_ending_in_a_lone_byte_is_neither_utf8_nor_gbk(tmp_path):
         err, got = _problems(load)
         assert got == [(2, None, "not UTF-8 or GBK text (byte ff at column 4)")]
         assert "gb18030" not in str(err)
+
+
+def test_a_short_gbk_file_cut_inside_its_last_character_names_the_last_line(tmp_path):
+    """GBK text (金卡 on line 2) cut in the middle of a character on line 4: the line named is the cut one."""
+    p = _write(tmp_path, "order_no,store_id\nA1,".encode() + "金卡".encode("gbk") + b"\nA2,S1\nA3,\xbd")
+    err, got = _problems(_loads(p)[0])
+    assert got == [(4, None, "not UTF-8 or GBK text (byte bd at column 4)")]
+    assert "ends inside a character" in str(err)

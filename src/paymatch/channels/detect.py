@@ -352,11 +352,21 @@ def _channel(parser: Parser | None) -> str | None:
     return None if parser is None else getattr(parser, "channel", parser.name)
 
 
+def _among_siblings(name: str) -> bool:
+    """``name`` is a member of a zip or tar (which can hold a bill's other files), not a .gz's one stream."""
+    if "!" not in name:
+        return False
+    parent = name.rsplit("!", 1)[0]
+    return not (parent.lower().endswith((".gz", ".gzip")) or name.endswith("!gunzip"))
+
+
 def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> BillScan:
     """Detect and parse every bill under ``path``; never raises for a bad file, records it instead.
 
     A file whose content is byte-identical to one already seen (e.g. the .gz and the CSV
-    extracted from it side by side) is skipped, so the same rows are not loaded twice.
+    extracted from it side by side) is skipped, so the same rows are not loaded twice. Between a loose file and a
+    zip or tar member with the same bytes the member is read, whichever comes first: beside its siblings (an Alipay
+    detail and its 汇总) it is checked and read as delivered.
     """
     profiles = profiles_with(extra_profile_dirs)
     scan = BillScan()
@@ -369,10 +379,20 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             scan.rejected.append(Rejected(entry.name, entry.error, entry.sha256))
             continue
         digest = hashlib.sha256(entry.data).hexdigest()
-        if digest in seen:
+        if digest in seen and not (_among_siblings(entry.name) and "!" not in seen[digest]):
             scan.skipped.append((entry.name, f"same content as {seen[digest]}"))
             scan.copy_sha256[entry.name] = entry.sha256
             continue
+        if digest in seen:
+            # a loose file read before, and the same bytes inside an archive: the archive member is read instead, as
+            # delivered beside its siblings (an Alipay detail is checked against its 汇总 and read as its bill type)
+            loose = seen[digest]
+            scan.bills = [b for b in scan.bills if b.source != loose]
+            gone = [r for r in scan.rejected if r.name == loose]
+            scan.rejected = [r for r in scan.rejected if r.name != loose]
+            scan.skipped.append((loose, f"same content as {entry.name}"))
+            if gone:
+                scan.copy_sha256[loose] = gone[0].sha256
         seen[digest] = entry.name
         parser = None
         try:

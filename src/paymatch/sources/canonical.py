@@ -78,15 +78,23 @@ def _sniff_encoding(path: Path) -> str:
         sample = _first_non_ascii(path)
         if sample is None:
             return "utf-8"
-    # a head that is the whole file ends where the file ends: a lone lead byte there is no character cut short
+    # a head that is the whole file ends where the file ends: a lead byte there is no character the head cut short
     whole = sample is head and len(head) >= path.stat().st_size
     if b"\x00" not in sample:
         for enc in ("utf-8", "gb18030"):
             try:
-                codecs.getincrementaldecoder(enc)().decode(sample, final=whole)
-                return enc
+                codecs.getincrementaldecoder(enc)().decode(sample, final=False)
             except UnicodeDecodeError:
-                pass
+                continue
+            if whole:
+                try:
+                    sample.decode(enc)
+                except UnicodeDecodeError:  # readable as ``enc`` up to its last bytes: named on that line
+                    line, what = _undecodable(head, enc)
+                    raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
+                                    hint="the file ends inside a character: export it again as UTF-8 CSV, "
+                                         "or pass --encoding") from None
+            return enc
     if sample is not head:  # neither, far into the file: the strict UTF-8 read names that line
         return "utf-8"
     line, what = _undecodable(head, "utf-8")

@@ -313,3 +313,18 @@ def test_fund_row_generator_round_trip():
     rows = [FundRow(f"F{i:04d}", f"B{i:04d}", income=f"{i}.{i % 100:02d}", balance=f"{i * 3}.00") for i in range(1, 40)]
     bill = parse(fund_bytes(rows), "g.csv")
     assert bill.totals["in_fen"] == sum(i * 100 + i % 100 for i in range(1, 40)) == sum(bill.extra["amount_fen"].to_pylist())
+
+
+@pytest.mark.parametrize("loose", ["0_fund.csv", "z_fund.csv"])  # read before / after the zip
+def test_a_loose_copy_of_a_zips_detail_is_read_as_the_zip_member(tmp_path, loose):
+    """The same 账务明细 bytes loose and inside a signcustomer zip: the zip member is read (fund flows, checked against
+    its 汇总) whatever the file order; with a tampered 汇总 the zip is rejected either way (a loose copy read first
+    by the console-export profile had left the 汇总 unchecked)."""
+    (tmp_path / loose).write_bytes(fund_bytes(fund_rows()))
+    (tmp_path / "m_fnd.zip").write_bytes(fund_zip(fund_rows()))
+    scan = scan_bills(tmp_path)
+    assert sorted(b.kind for b in scan.bills) == ["alipay_fund_summary", "fundflow"] and not scan.rejected
+    assert all(b.source.startswith(str(tmp_path / "m_fnd.zip")) for b in scan.bills)
+    (tmp_path / "m_fnd.zip").write_bytes(fund_zip(fund_rows(), summary_tamper=-5))
+    scan = scan_bills(tmp_path)
+    assert not scan.bills and len(scan.rejected) == 2
