@@ -45,6 +45,9 @@ def test_order_numbers_excel_rounded_are_refused_by_line(tmp_path):
         got = _problems(load)
         assert [(g[0], g[1], g[2]) for g in got] == [(4, "order_no", "2.02611E+17"), (6, "order_no", "2.02611200000E+17")]
         assert all("rounded number" in g[3] and "digits are lost" in g[3] for g in got)
+    with pytest.raises(LoadError) as e:
+        _loads("orders", p)[0]()
+    assert "opened in Excel and saved again" in str(e.value)
 
 
 def test_transaction_ids_excel_rounded_are_refused(tmp_path):

@@ -554,7 +554,11 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     if total:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
-                        hint="fix these rows in the export and load the file again; nothing from this file was stored")
+                        hint=("the file was opened in Excel and saved again: export it again (or format the id "
+                              "columns as text and fix the formulas before saving)" if any(
+                                  p.message in (_WHAT["excel_error"], _WHAT["excel_rounded"]) for p in problems)
+                              else "fix these rows in the export and load the file again")
+                        + "; nothing from this file was stored")
     if keep_extra and not lines.exact(rows):
         lines.starts()  # the rows' lines are stored with them: read now, while a transcoded copy still exists
     return Staged(kind, table, rows, str(original), lines)
