@@ -11,7 +11,7 @@ wall time from the call to the stored result, each progress step's time, outcome
 run's process (each run is a child process).
 
 Results (2026-12-03, the shared 2-core VM; 9,874,837 orders, 8,720,583 records, 359,038 refunds, days 1–6 stored;
-"before" = 7368771, the code before the window's selections were pruned and copied; fastest of the runs shown):
+"before" = 3eb1d31, the parent of 14eff83, which pruned and copied the window's selections; fastest of the runs shown):
   --date 2026-11-07 (344,402 outcomes)          before 12.3 s / 1,018 MB    after 6.0 s / 811 MB (--repeat 2)
   --from 2026-11-01 --to 2026-11-30 (10,286,985) before 73.3 s / 3,621 MB   after 65.5 s / 3,616 MB (one run each)
   Outcomes identical (a reviewer compared every stored column but run_id, day and month). A slower hour earlier:
