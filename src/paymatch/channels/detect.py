@@ -388,11 +388,8 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             # delivered beside its siblings (an Alipay detail is checked against its 汇总 and read as its bill type)
             loose = seen[digest]
             scan.bills = [b for b in scan.bills if b.source != loose]
-            gone = [r for r in scan.rejected if r.name == loose]
             scan.rejected = [r for r in scan.rejected if r.name != loose]
             scan.skipped.append((loose, f"same content as {entry.name}"))
-            if gone:
-                scan.copy_sha256[loose] = gone[0].sha256
         seen[digest] = entry.name
         parser = None
         try:
