@@ -95,6 +95,10 @@ class Constant(_Strict):
 
     value: str | None = None
     regex: str | None = None
+    #: where ``regex`` is searched: the lines around the table, or the file's name (a bank that names its
+    #: download ``SHOP.<merchant number>.<date>.txt`` and prints the number nowhere inside); inside an archive the
+    #: member's name first, then the archive's
+    search: Literal["lines", "file_name"] = "lines"
     #: no matching line is fine (the value stays empty) instead of rejecting the file: for lines
     #: one download of the channel has and another (the API bill, an Excel re-save) has not
     optional: bool = False
@@ -105,6 +109,8 @@ class Constant(_Strict):
     def _one_of(self) -> Constant:
         if (self.value is None) == (self.regex is None):
             raise ValueError("give exactly one of 'value' or 'regex'")
+        if self.value is not None and self.search != "lines":
+            raise ValueError("'search' goes with 'regex'")
         if self.regex is not None and re.compile(self.regex).groups < 1:
             raise ValueError("regex needs a capturing group")
         return self

@@ -143,12 +143,18 @@ class _Ctx:
         if spec.value is not None:
             return spec.value
         rx = re.compile(spec.regex)
-        for _, text in self.raw.side_lines:
+        if spec.search == "file_name":  # the member's name, then the archive's (``detect``: archive!member/path)
+            texts = [re.split(r"[/\\]", part)[-1] for part in reversed(self.source.split("!"))]
+            missing = f"the file name does not match {spec.regex!r}"
+        else:
+            texts = [text for _, text in self.raw.side_lines]
+            missing = f"no line matches {spec.regex!r}"
+        for text in texts:
             m = rx.search(text)
             if m:
                 return m.group(1).strip()
         if not spec.optional:
-            self.problems.append(Problem(self.source, None, key, None, f"no line matches {spec.regex!r}"))
+            self.problems.append(Problem(self.source, None, key, None, missing))
         return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import warnings
 import zipfile
 import zlib
 import xml.etree.ElementTree as ET
@@ -264,13 +265,18 @@ def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None)
             wb.close()
     openpyxl = _openpyxl()
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with warnings.catch_warnings():  # "no default style" and the like: nothing a user of the bill can act on
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise LoadError([Problem(source, None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise LoadError([Problem(source, None, None, sheet, f"sheet not found; sheets: {wb.sheetnames}")])
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        # read-only mode trusts the sheet's stored <dimension>; writers that store a wrong one (ref="A1" in a
+        # bank's download) would show only column A: the rows' own cells decide instead
+        ws.reset_dimensions()
         out = []
         for row in ws.iter_rows(values_only=True, max_row=limit):
             out.append([_text(v) for v in row])

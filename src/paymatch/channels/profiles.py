@@ -19,8 +19,9 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
              occurred_date: the date when the export splits it from the time (交易日期 +
              交易时间 10:00:00): prefixed to a time-only occurred_at cell
     constants: merchant_id / bill_date as {value: ...} or {regex: ...} (group 1, searched in
-             the lines around the table: title, comments, trailer); optional: true when a
-             file without that line is fine
+             the lines around the table: title, comments, trailer; with search: file_name in
+             the file's name, inside an archive the member's, then the archive's); optional:
+             true when a file without that line is fine
     amount:  unit yuan|fen, decimals 2|5, fee_decimals 2|5 (¥/￥, thousands commas, blanks,
              tabs, backticks and ="..." guards are always stripped; refunds become positive)
     time:    formats [strptime patterns or 'iso'], timezone (default Asia/Shanghai)

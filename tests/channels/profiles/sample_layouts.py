@@ -193,10 +193,27 @@ def _bank(title, headers, row):
     return write
 
 
-ccb_long_pay = _bank("中国建设银行龙支付商户交易明细",
-                     ["交易时间", "商户代码", "柜台代码", "订单号", "流水号", "支付方式", "交易类型", "交易金额", "手续费", "实收金额", "状态"],
-                     lambda i, t: [ts(t, "%Y%m%d %H:%M:%S"), "105000000001", "CT01", t["no"], t["tx"], "龙支付",
-                                   lab(t, "支付", "退款"), y(t["fen"]), y(t["fee"]), y(t["fen"] - t["fee"]), st(t)])
+def ccb_long_pay(txs):
+    """建设银行龙支付 SHOP.<商户号>.<日期>.txt: a summary line (net amount), TSV with a trailing tab, refunds negative,
+    订单金额 the order's amount on refund rows too, 交易类型 empty (the layout of a real download; values made up)."""
+    net_fen = net(txs)
+    fees = sum(t["fee"] for t in txs if t["type"] == "payment")
+    head = (f"出单日期[20261121]\t交易日期[20261120]\t交易笔数[{len(txs)}]\t交易金额[{y(net_fen)}]\t"
+            f"手续费[{y(fees)}]\t结算金额[{y(net_fen - fees)}]\t")
+    rows = [["交易时间", "记账日期", "银行流水号", "商户流水号", "订单号", "订单状态", "付款方账号/客户号", "付款方户名", "订单金额",
+             "交易金额", "手续费", "结算金额", "柜台代码", "发卡行/通道", "支付卡种", "交易类型", "期数", "授权号", "项目号",
+             "基本户", "备注一", "备注二"]]
+    paid = {t["no"]: t["fen"] for t in txs if t["type"] == "payment"}
+    for i, t in enumerate(txs):
+        sign = 1 if t["type"] == "payment" else -1
+        fee = t["fee"] if t["type"] == "payment" else 0
+        rows.append([ts(t), "20261120", f"10101139817{t['tx'][-12:]}{i:02d}", t["rno"], t["no"], "成功", "88888****888888",
+                     "o***************************", y(paid[t["no"]]), y(sign * t["fen"]), y(fee),
+                     y(sign * t["fen"] - fee), "067507881", ["微信", "支付宝"][i % 2], "其他卡种", "", "1", "", "", "",
+                     "--", "--"])
+    return [head] + ["\t".join(r) + "\t" for r in rows]
+
+
 icbc_e_pay = _bank("工银e支付商户对账明细",
                    ["工行流水号", "商户订单号", "交易日期", "交易金额(元)", "退款金额(元)", "手续费(元)", "交易类型", "交易状态"],
                    lambda i, t: [t["tx"], t["no"], ts(t, "%Y%m%d%H%M%S"), y(t["fen"]) if t["type"] == "payment" else "",
@@ -295,7 +312,8 @@ LAYOUTS = {
     # seed given: a layout added later must not change the older samples' values
     "bank_transfer_xlsx": dict(write=bank_transfer_xlsx, ext="xlsx", no_status=True, merchant_id="44010000123456789",
                                pay=8, ref=2, seed=90),
-    "ccb_long_pay": dict(write=ccb_long_pay, encoding="gbk", merchant_id="105000000001"),
+    # the merchant number is in the file name only (SHOP.<merchant>.<date>.txt), not in the sample's
+    "ccb_long_pay": dict(write=ccb_long_pay, ext="txt", encoding="utf-8", no_status=True),
     "icbc_e_pay": dict(write=icbc_e_pay),
     "abc_pay": dict(write=abc_pay, encoding="gbk"),
     "boc_pay": dict(write=boc_pay),

@@ -156,3 +156,90 @@ def test_csv_profile_reads_the_xlsx_download_of_the_same_export(tmp_path):
     found = detect("sqb.xlsx", data)
     assert found is not None and found.name == "shouqianba" and found.file.type == "xlsx"
     assert found.parse(data, "sqb.xlsx").transactions.num_rows == 2
+
+
+def _ccb_lines() -> list[str]:
+    """A CCB Long Pay SHOP.<merchant>.<date>.txt in the layout of a real download (values made up): one payment, a
+    partial refund of it (negative, 订单号 the paid order, 商户流水号 the refund's number), another payment."""
+    head = ["交易时间", "记账日期", "银行流水号", "商户流水号", "订单号", "订单状态", "付款方账号/客户号", "付款方户名", "订单金额",
+            "交易金额", "手续费", "结算金额", "柜台代码", "发卡行/通道", "支付卡种", "交易类型", "期数", "授权号", "项目号",
+            "基本户", "备注一", "备注二"]
+    rows = [["2026-11-20 00:07:19", "20261120", "1010113981733155639867173", "", "1050000806268682687", "成功", "8888****88",
+             "o****", "2000.00", "2000.00", "0.00", "2000.00", "067507881", "微信", "其他卡种", "", "1", "", "", "", "--", "--"],
+            ["2026-11-20 09:30:00", "20261120", "1010113981733155639867999", "R1050000806268682687", "1050000806268682687",
+             "成功", "8888****88", "o****", "2000.00", "-11.00", "0.00", "-11.00", "067507881", "微信", "其他卡种", "", "1",
+             "", "", "", "--", "--"],
+            ["2026-11-20 23:59:59", "20261120", "1010113981733155639868000", "", "1050000806268682688", "成功", "2088****01",
+             "1****", "50.00", "50.00", "0.30", "49.70", "067507881", "支付宝", "其他卡种", "", "1", "", "", "", "--", "--"]]
+    summary = "出单日期[20261121]\t交易日期[20261120]\t交易笔数[3]\t交易金额[2039.00]\t手续费[0.30]\t结算金额[2038.70]"
+    return [summary + "\t"] + ["\t".join(r) + "\t" for r in [head, *rows]]
+
+
+def test_ccb_long_pay_as_downloaded_merchant_from_the_file_name(tmp_path):
+    """The bank's zip SHOP.<merchant>.<date>….zip holds SHOP.<merchant>.<date>.txt; the number is in no line."""
+    import zipfile
+
+    from paymatch.channels.detect import load_bills
+
+    text = "\n".join(_ccb_lines()) + "\n"
+    with zipfile.ZipFile(tmp_path / "SHOP.105000080626868.20261120.20261120.20261121080000000.AbCd.zip", "w") as z:
+        z.writestr("SHOP.105000080626868.20261120.txt", text.encode("utf-8"))
+    (bill,) = load_bills(tmp_path)
+    assert bill.kind == "profile:ccb_long_pay" and bill.channel == "ccb_long_pay"
+    rows = bill.transactions.to_pylist()
+    assert [(r["type"], r["order_no"], r["refund_no"], r["channel_tx_id"], r["amount_fen"], r["fee_fen"],
+             r["settle_amount_fen"], r["method"], r["merchant_id"]) for r in rows] == [
+        ("payment", "1050000806268682687", None, "1010113981733155639867173", 200000, 0, 200000, "微信", "105000080626868"),
+        ("refund", "1050000806268682687", "R1050000806268682687", "1010113981733155639867999", 1100, 0, -1100, "微信",
+         "105000080626868"),
+        ("payment", "1050000806268682688", None, "1010113981733155639868000", 5000, 30, 4970, "支付宝", "105000080626868")]
+    assert bill.bill_date == dt.date(2026, 11, 20)
+    assert bill.totals == {"all_count": 3, "all_amount_fen": 203900}  # the summary: payments less refunds
+    # the table loose, under another name: read the same, without a merchant number
+    data = text.encode("gbk")
+    parser = detect("ccb.txt", data)
+    assert parser is not None and parser.name == "ccb_long_pay"
+    assert {r["merchant_id"] for r in parser.parse(data, "ccb.txt").transactions.to_pylist()} == {None}
+
+
+def test_ccb_long_pay_summary_that_does_not_tie_out_is_refused():
+    from paymatch.errors import LoadError
+
+    lines = _ccb_lines()
+    lines[0] = lines[0].replace("交易金额[2039.00]", "交易金额[2050.00]")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    parser = detect("SHOP.1.20261120.txt", data)
+    assert parser is not None and parser.name == "ccb_long_pay"
+    with pytest.raises(LoadError) as e:
+        parser.parse(data, "SHOP.1.20261120.txt")
+    assert "205000" in str(e.value) and "203900" in str(e.value)
+
+
+def test_workbook_whose_stored_dimension_is_wrong_is_still_recognised(tmp_path):
+    """CCB's .xlsx download stores <dimension ref="A1"/> though its rows run to column V; read-only openpyxl
+    trusts it, so sniffing saw column A only and the workbook was an unknown layout."""
+    import re
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for line in _ccb_lines():
+        ws.append(line.rstrip("\t").split("\t"))
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    bad = tmp_path / "SHOP.105000080626868.20261120.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1"/>', body)
+                assert n == 1
+            dst.writestr(item, body)
+    data = bad.read_bytes()
+    parser = detect(bad.name, data)
+    assert parser is not None and parser.name == "ccb_long_pay" and parser.file.type == "xlsx"
+    rows = parser.parse(data, str(bad)).transactions.to_pylist()
+    assert [(r["type"], r["amount_fen"], r["merchant_id"]) for r in rows] == [
+        ("payment", 200000, "105000080626868"), ("refund", 1100, "105000080626868"), ("payment", 5000, "105000080626868")]

@@ -328,3 +328,21 @@ def test_ids_mangled_by_excel_are_refused():
     with pytest.raises(LoadError) as info:
         parse(f"{HEADER}\n4.20000061203213E+27,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n")
     assert info.value.problems[0].field == "流水号" and "scientific notation" in info.value.problems[0].message
+
+
+def test_constant_from_the_file_name():
+    """``search: file_name``: the member's name, then the archive's; a required one names the file when absent."""
+    prof = profile(constants={"merchant_id": {"regex": r"^SHOP\.(\d+)\.", "search": "file_name"}})
+    data = f"{HEADER}\nT1,O1,1.00,2026-11-20 10:00:00,支付,成功,0\n".encode()
+
+    def merchant(source: str):
+        return parse_with_profile(prof, data, source).transactions.column("merchant_id").to_pylist()
+
+    assert merchant("d/SHOP.1050.20261120.txt") == ["1050"]
+    assert merchant("d/SHOP.7.x.zip!SHOP.1050.20261120.txt") == ["1050"]  # the member's name wins
+    assert merchant("d/SHOP.7.x.zip!bill.txt") == ["7"]
+    assert merchant("SHOP.8.zip!inner/SHOP.9.txt") == ["9"]
+    with pytest.raises(LoadError, match="the file name does not match"):
+        merchant("SHOP.d/bill.txt")  # a folder's name is not the file's
+    with pytest.raises(ValueError, match="'search' goes with 'regex'"):
+        profile(constants={"merchant_id": {"value": "M9", "search": "file_name"}})
