@@ -124,11 +124,33 @@ def test_negative_refund_amounts_become_positive(tmp_path):
     head = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
             "status,occurred_at,bill_date,method\n")
     p = _write(tmp_path, head + "wechat,M1,T1,O1,refund,R1,WR1,-12.30,-0.07,,success,2026-11-20 10:00:00,,\n"
-                         "wechat,M1,T2,O2,payment,,,-1.00,0,,success,2026-11-20 10:00:00,,\n", "tx.csv")
+                         "wechat,M1,T2,O2,payment,,,1.00,0,,success,2026-11-20 10:00:00,,\n", "tx.csv")
     ws = Workspace(None)
     ws.ingest_csv("transactions", p)
     assert ws.con.execute("SELECT type, amount_fen, fee_fen FROM transactions ORDER BY 1").fetchall() == [
-        ("payment", -100, 0), ("refund", 1230, -7)]
+        ("payment", 100, 0), ("refund", 1230, -7)]
+
+
+def test_a_payment_below_zero_is_refused(tmp_path):
+    """Not matched as a shortfall of twice its size: money going back is a row of type refund."""
+    head = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at\n"
+    p = _write(tmp_path, head + "wechat,M1,T1,O1,payment,,,100.00,0,success,2026-11-20 10:00:00\n"
+                         "wechat,M1,T2,O2,payment,,,-100.00,0,success,2026-11-20 10:00:00\n"
+                         "wechat,M1,T3,O3,payment,,,-0.00,0,success,2026-11-20 10:00:00\n", "tx.csv")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("transactions", p)
+    assert [(x.line, x.field, x.value) for x in e.value.problems] == [(3, "amount", "-100.00")]
+    assert "type refund" in e.value.problems[0].message
+
+
+def test_an_amount_too_large_says_so(tmp_path):
+    p = _write(tmp_path, HEADER + "A2,S1,M1,wechat,1000000000000000.00,paid,2026-11-20T10:00:00+08:00,,,,0\n"
+                                  "A3,S1,M1,wechat,12345678901234.567,paid,2026-11-20T10:00:00+08:00,,,,0\n"
+                                  "A4,S1,M1,wechat,99999999999999.99,paid,2026-11-20T10:00:00+08:00,,,,0\n")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", p)
+    assert [(x.line, x.message.split(":")[0]) for x in e.value.problems] == [
+        (2, "amount too large"), (3, "not a yuan amount with at most 2 decimals (e.g. 12.30; more only as zeros")]
 
 
 def test_shop_refunds_written_negative_are_compared_by_their_size(tmp_path):

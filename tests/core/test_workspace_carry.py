@@ -128,3 +128,61 @@ def test_carried_orders_keep_to_their_merchant_number_under_key_scope(tmp_path):
     # only M2's K1 (paid on the 21st) and M1's K2 (carried, its payment on the 21st's bill): the namesakes
     # settled on the 20th are not pulled in as order_only
     assert {k: v[0] for k, v in second.items()} == {"P-M2/K1": "matched", "P-M1/K2": "matched"}
+
+
+def test_records_of_one_order_or_refund_on_two_days_bills(tmp_path):
+    """Reconciled day by day, a day's run sees the earlier bills' records of its orders and refunds: a second payment
+    or refund after midnight is a duplicate (not a match on each day), a closed retry after a match is no status
+    break, a payment booked seconds before midnight belongs to the order paid just after it, and a refund moving from
+    processing to success is the later bill's success. Day runs agree with a range run over both days."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "DUP,S1,M1,wechat,20.00,paid,2026-11-18 10:00:00,2026-11-18 10:00:00,,,0",
+               "CL,S1,M1,wechat,10.00,paid,2026-11-18 11:00:00,2026-11-18 11:00:00,,,0",
+               "SKEW,S1,M1,wechat,10.00,paid,2026-11-19 00:00:03,2026-11-19 00:00:03,,,0",
+               "RO,S1,M1,wechat,50.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:00,,,0",
+               "RP,S1,M1,wechat,30.00,paid,2026-11-18 09:30:00,2026-11-18 09:30:00,,,0",
+               "Z,S1,M1,wechat,100.00,paid,2026-11-18 08:00:00,2026-11-18 08:00:00,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS,
+               "RR1,RO,10.00,2026-11-18 12:00:00,success",
+               "RP1,RP,30.00,2026-11-18 12:00:00,success",
+               "RZ,Z,30.00,2026-11-18 15:00:00,success")
+    d18 = _write(tmp_path / "d18.csv", TX,
+                 "wechat,M1,XDUPa,DUP,payment,,,20.00,0,success,2026-11-18 10:00:05,2026-11-18",
+                 "wechat,M1,XCLa,CL,payment,,,10.00,0,success,2026-11-18 11:00:05,2026-11-18",
+                 "wechat,M1,XSKEW,SKEW,payment,,,10.00,0,success,2026-11-18 23:59:58,2026-11-18",
+                 "wechat,M1,XRO,RO,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18",
+                 "wechat,M1,XRO,RO,refund,RR1,IRR1a,10.00,0,success,2026-11-18 12:00:05,2026-11-18",
+                 "wechat,M1,XRP,RP,payment,,,30.00,0,success,2026-11-18 09:30:05,2026-11-18",
+                 "wechat,M1,XRP,RP,refund,RP1,IRP1,30.00,0,processing,2026-11-18 12:00:05,2026-11-18",
+                 "wechat,M1,XZ,Z,payment,,,100.00,0,success,2026-11-18 08:00:05,2026-11-18")
+    d19 = _write(tmp_path / "d19.csv", TX,
+                 "wechat,M1,XDUPb,DUP,payment,,,20.00,0,success,2026-11-19 09:00:05,2026-11-19",
+                 "wechat,M1,XCLb,CL,payment,,,10.00,0,closed,2026-11-19 00:10:00,2026-11-19",
+                 "wechat,M1,XRO,RO,refund,RR1,IRR1b,10.00,0,success,2026-11-19 08:00:00,2026-11-19",
+                 "wechat,M1,XRP,RP,refund,RP1,IRP1,30.00,0,success,2026-11-19 08:00:00,2026-11-19",
+                 "wechat,M1,XZ,Z,refund,,IRZ,30.00,0,success,2026-11-19 09:00:00,2026-11-19")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(d18),
+         "--transactions", str(d19)])
+    want = {"P-DUP": ("duplicate_payment", 2000, 4000, 2), "P-CL": ("matched", 1000, 1000, 2),
+            "P-SKEW": ("matched", 1000, 1000, 1), "R-RR1": ("duplicate_refund", 1000, 2000, 2),
+            "R-RP1": ("refund_matched", 3000, 3000, 1), "R-RZ": ("refund_matched", 3000, 3000, 1)}
+    for day in ("2026-11-18", "2026-11-19"):
+        _ok(["reconcile", "--workspace", str(w), "--date", day])
+    got = _stored(w, "2026-11-19")
+    assert {k: got[k] for k in want} == want
+    assert not any(k.startswith("R-~") or k.startswith("D-") for k in got)  # IRZ paired; RP1's copies one record
+    # the month, as reports count it (each outcome as the run reaching furthest saw it): no false break left
+    with Workspace(w) as ws:
+        latest = dict(ws.con.execute(
+            "SELECT outcome_id, arg_max(kind, period_to) FROM outcomes GROUP BY outcome_id").fetchall())
+    assert {k: v for k, v in latest.items() if k in want} == {k: v[0] for k, v in want.items()}
+    assert latest["P-RO"] == latest["P-RP"] == latest["P-Z"] == "matched"
+    # the range run over both days sees the same; RP1's processing copy is the duplicate record there
+    _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-18", "--to", "2026-11-19"])
+    with Workspace(w) as ws:
+        ranged = {r[0]: r[1:] for r in ws.con.execute(
+            "SELECT outcome_id, kind, order_amount_fen, channel_amount_fen, channel_rows FROM outcomes "
+            "WHERE period_from = DATE '2026-11-18' AND period_to = DATE '2026-11-19'").fetchall()}
+    assert {k: ranged[k] for k in want} == want
+    assert ranged["D-wechat:XRP:refund:IRP1"][0] == "duplicate_record"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..engine.dedupe import REFKEY_SOURCES
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -42,6 +43,18 @@ class Selections:
     records_unique: bool = False
 
 
+def primary_first(row: str) -> str:
+    """SQL: a record's ``_pm_row`` from its position ``row`` (unique, below 2**62): of the copies of one record
+    (``engine.dedupe``: the lowest is primary) a successful one first, then the first in file or storing order. A
+    refund processing on one day's bill and successful on the next is successful; a success in one file and the same
+    record closed in another is matched whichever file comes first."""
+    return f"((CASE WHEN status = 'success' THEN 0 ELSE 1 END)::BIGINT << 62) + {row}"
+
+
+#: ``_pm_row`` of a stored record
+STORED_ROW = primary_first("rowid")
+
+
 def _in(batch_ids: list[str]) -> str:
     return "(" + ", ".join("'" + b.replace("'", "''") + "'" for b in batch_ids) + ")"
 
@@ -52,7 +65,7 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selecti
     return Selections(
         orders=o,
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
-        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row FROM transactions "
+        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row FROM transactions "
             f"WHERE batch_id IN {_in(txs)}",
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=o,
@@ -77,10 +90,10 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
     r = " UNION ALL ".join(f"SELECT {_cols(REFUND_COLUMNS, gone.get('refunds', frozenset()), e)} FROM {t}"
                            for t in refunds) or f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE false"
     tx_cols = _cols(TRANSACTION_COLUMNS, gone.get("transactions", frozenset()), e)
-    parts = [f"SELECT {tx_cols}, 'file' AS origin, rowid + {i << 40} AS _pm_row FROM {t}"
+    parts = [f"SELECT {tx_cols}, 'file' AS origin, {primary_first(f'rowid + {i << 40}')} AS _pm_row FROM {t}"
              for i, t in enumerate(txs)]
     if bill_batches or not parts:
-        parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, rowid + {len(txs) << 40} AS _pm_row "
+        parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {primary_first(f'rowid + {len(txs) << 40}')} AS _pm_row "
                      f"FROM transactions WHERE batch_id IN {_in(bill_batches or ['-'])}")
     return Selections(
         orders=o,
@@ -124,26 +137,48 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     carried = (f"SELECT rowid FROM orders WHERE NOT coalesce(({paid}) OR ({created}), false) AND ({key}) IN "
                f"({named} UNION ALL SELECT {key} {left_pending} NULL)")
     orders = f"{order_cols}{paid} UNION ALL {order_cols}{created} UNION ALL {order_cols}rowid IN ({carried})"
+    # a shop refund the channel refunded without naming it (no refund number) on a later bill: carried in by its order,
+    # to be paired by order and amount; not one matched on an earlier day (its record stays where it was)
+    matched_before = (f"SELECT outcome_id FROM outcomes WHERE kind = 'refund_matched' "
+                      f"AND period_to < DATE '{first_day}'")
     if key_scope:
-        refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day)
+        refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day, matched_before)
     else:
         refunded = tx_days("refund_no", "type = 'refund' AND ")
+        unnamed = tx_days("order_no", "type = 'refund' AND refund_no IS NULL AND ")
         refunds = (
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
             f"({refunded}) OR refund_no IN "
-            f"(SELECT refund_no {left_pending} NOT NULL)"
+            f"(SELECT refund_no {left_pending} NOT NULL) OR (order_no IN ({unnamed}) "
+            f"AND 'R-' || refund_no NOT IN ({matched_before}))"
         )
+    # The window's records, and the records of earlier bills that belong to the window's orders and refunds: an
+    # order matched yesterday and paid again today is a duplicate payment, not a match on each day; a closed retry
+    # after a match is no status break; a payment the channel booked a few seconds before midnight belongs to the
+    # order paid just after it; a second refund of a refund number on a later bill is a duplicate refund.
+    # An earlier copy of a record the window's bills list again (with another status: processing, then success) is
+    # left where it was: in a day's run the window's copy stands for the record (a range run sees both copies, and
+    # ``STORED_ROW`` makes the successful one primary).
+    cols = f"{_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row"
+    before = f"coalesce(bill_date, CAST(occurred_at AS DATE)) < DATE '{first_day}'"
+    refund_key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["refund_no"])
+    ident = f"channel, coalesce(channel_tx_id, ''), coalesce({', '.join(REFKEY_SOURCES)}, '')"
+    fresh = f"({ident}) NOT IN ({tx_days(ident, 'type = ? AND ')})"
+    earlier = " UNION ALL ".join(
+        f"SELECT {cols} FROM transactions WHERE type = '{kind}' AND {before} AND ({k}) IN (SELECT {k} FROM ({sel})) "
+        f"AND {fresh.replace('?', repr(kind))}"
+        for kind, k, sel in (("payment", key, orders), ("refund", refund_key, refunds)))
     return Selections(
         orders=orders,
         refunds=refunds,
-        txs=tx_days(f"{_cols(TRANSACTION_COLUMNS)}, origin, rowid AS _pm_row", ""),
+        txs=f"{tx_days(cols, '')} UNION ALL {earlier}",
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
     )
 
 
-def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date) -> str:
+def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, matched_before: str) -> str:
     """``by_window``'s refunds under key_scope (refund numbers unique per merchant number).
 
     A refund the shop lists under a merchant number is carried in by a record of that number, a shop-wide one (no
@@ -163,6 +198,9 @@ def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day:
         f"OR (EXISTS ({record} AND x.merchant_id IS NULL) AND NOT EXISTS (SELECT 1 FROM outcomes o "
         f"WHERE o.outcome_id = 'R-' || {shown} AND o.kind = 'refund_matched' AND o.period_to < DATE '{first_day}')) "
         f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
+        f"OR (EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no IS NULL "
+        f"AND x.order_no = r.order_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
+        f"AND 'R-' || {shown} NOT IN ({matched_before})) "
         f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
         f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
     )

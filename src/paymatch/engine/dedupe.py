@@ -2,7 +2,8 @@
 
 A channel record is identified by (channel, channel_tx_id, type, refund key). The same record
 listed twice (overlapping bill files, a bill re-exported) is not a second payment: the copy with
-the lowest ``_pm_row`` is primary and the others become one ``duplicate_record`` outcome per record.
+the lowest ``_pm_row`` is primary (``backends.scope.primary_first``: a successful copy, then the first in file or
+storing order) and the others become one ``duplicate_record`` outcome per record.
 """
 
 from __future__ import annotations

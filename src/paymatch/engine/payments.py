@@ -1,9 +1,10 @@
 """Orders ↔ channel payments: full outer join on the order key, then classification.
 
 Kinds (first rule that applies wins):
+  unpaid             order not paid (unpaid/closed), no successful channel record — consistent (whatever its
+                     method: an unpaid points order is no internal payment)
   internal           order paid by an internal method (balance, points…) and no channel record; also a paid
                      order of 0.00 (fully discounted) without one (detail ``zero_amount``)
-  unpaid             order not paid (unpaid/closed), no successful channel record — consistent
   pending_cross_day  order paid at/after window_end − grace, no channel record in this window
   order_only         order says paid, no channel record                       (平台单边)
   channel_only       channel record, no order                                  (渠道单边)
@@ -191,8 +192,9 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     kind = case(
         [
             (clean, "matched"),
-            (has_o & ~has_c & internal, "internal"),
+            # an order not paid is unpaid whatever its method (a points order left unpaid is no internal payment)
             (has_o & ~has_c & ~paidlike, "unpaid"),
+            (has_o & ~has_c & internal, "internal"),
             # a paid order of 0.00 (a coupon or points covered it all): no channel takes a payment of nothing
             (has_o & ~has_c & (nw.col("amount_fen") == 0), "internal"),
             (has_o & ~has_c & late.fill_null(False), "pending_cross_day"),

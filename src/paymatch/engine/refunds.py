@@ -3,6 +3,8 @@
 Only successful refunds are expected on a bill. Kinds (first rule that applies wins):
   refund_failed           shop refund failed and no successful channel refund — consistent
   refund_pending          shop refund processing and no successful channel refund — consistent (not yet on a bill)
+  internal                shop refund of an order paid by an internal method (balance, points), no channel refund:
+                          paid back there (detail ``internal_refund``)
   pending_cross_day       shop refund created at/after window_end − grace, not on this window's bill
   refund_order_only       shop says refunded, no channel refund                  (退款平台单边)
   refund_channel_only     channel refund the shop never recorded                 (退款渠道单边)
@@ -22,7 +24,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .channel_side import aggregate, compared_amount, paired_columns
-from .expr import case, key_expr, settle_channel_expr
+from .expr import case, is_in, key_expr, settle_channel_expr
 from .frames import finish
 from .ops import Ops
 from .params import MatchParams
@@ -179,6 +181,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         [
             (has_o & (nw.col("status") == "failed").fill_null(False) & (succ == 0), "refund_failed"),
             (has_o & ~shop_ok & (succ == 0), "refund_pending"),
+            # money paid back to stored value or points: no channel refunds it (its order paid no channel either)
+            (has_o & ~has_c & is_in("_pm_method", p.internal_methods), "internal"),
             (has_o & ~has_c & late, "pending_cross_day"),
             (has_o & ~has_c, "refund_order_only"),
             (~has_o, "refund_channel_only"),
@@ -193,7 +197,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("R-"), _shown_key(p)]),
         "kind": kind,
-        "detail": nw.when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
+        "detail": nw.when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
+        .when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
         .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
                                nw.col("_pm_method")),

@@ -30,6 +30,7 @@ import narwhals as nw
 import pyarrow as pa
 
 from ..backends.duckdb_backend import temp_table
+from ..backends.scope import STORED_ROW
 from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
 from ..errors import PaymatchError
 from ..schema import TZ
@@ -69,7 +70,8 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
 
 
 def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
-    """Condition on ``transactions t`` that keeps only the first stored copy of each channel record.
+    """Condition on ``transactions t`` that keeps only the primary copy of each channel record: the one a workspace
+    run matches (``scope.STORED_ROW``: a successful copy, then the first stored).
 
     The engine's own dedupe finds the copies: ``repeated_records`` (the identities listed more than once,
     with their first ``_pm_row``; nearly every record is listed once, so a small frame), then
@@ -77,12 +79,13 @@ def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
     once; every query then leaves them out with an anti-join on one integer.
     """
     txs = nw.from_native(con.sql("SELECT channel, channel_tx_id, type, "
-                                 f"{', '.join(REFKEY_SOURCES)}, rowid AS _pm_row FROM transactions"))
+                                 f"{', '.join(REFKEY_SOURCES)}, {STORED_ROW} AS _pm_row, rowid AS _pm_rid "
+                                 "FROM transactions"))
     repeated = temp_table(con, repeated_records(txs), "_pm_ff_repeated")
     candidates = txs.join(repeated.select("channel_tx_id").unique(), on="channel_tx_id", how="semi")
-    temp_table(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_row"),
+    temp_table(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_rid"),
              "_pm_ff_copies")
-    return "t.rowid NOT IN (SELECT _pm_row FROM _pm_ff_copies)"
+    return "t.rowid NOT IN (SELECT _pm_rid FROM _pm_ff_copies)"
 
 
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,

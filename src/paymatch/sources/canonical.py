@@ -332,6 +332,8 @@ _WHAT = {
             "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000, 2026/11/20 上午 10:00, 2026/11/20 10:00 AM)",
     "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
     "int": "not a non-negative integer",
+    "negative_payment": "a payment below zero: a payment's amount is what the buyer paid (money going back is a row "
+                        "of type refund)",
     "enum": "not one of the allowed values",
 }
 
@@ -485,9 +487,13 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         if f.default is not None:
             out = f"coalesce({out}, CASE WHEN {empty} THEN {f.default} END)"
         if kind == "transactions" and f.target == "amount_fen" and "type" in present:
-            # refunds are positive inside paymatch whatever sign the channel's export uses
+            # refunds are positive inside paymatch whatever sign the channel's export uses; a payment below zero is
+            # no payment (a reversal is listed as a refund): refused rather than matched as a shortfall of twice it
             t = next(j for j, g in enumerate(spec) if g.name == "type")
             out = f"CASE WHEN _pm_t{t} = 'refund' THEN abs({out}) ELSE {out} END"
+            negative = f"(_pm_t{i} < 0 AND _pm_t{t} = 'payment')"
+            conds.append(negative)
+            checks.append(f"CASE WHEN {negative} THEN {_lit(f.name + _FS + 'negative_payment' + _FS)} || {col} END")
         if kind == "refunds" and f.target == "amount_fen":
             # a shop refund is money paid back whatever sign the export writes it with (ERP refund exports often
             # write -12.30): compared with the channel's refund, which is positive inside paymatch too
@@ -629,6 +635,17 @@ def _duck_msg(e: Exception) -> str:
     return msg.split("\n\n")[0][:500]
 
 
+#: the whole digits of a plain number ('' when it is not one), and how many an amount / a fee may have
+#: (``money.YUAN_RE_2`` / ``YUAN_RE_5``: what DECIMAL(18,2) / (18,5) hold)
+_WHOLE = re.compile(r"[+-]?([0-9]*)(?:\.[0-9]*)?$")
+_WHOLE_MAX = {"money": 14, "fee": 13}
+
+
+def _too_large(value: str | None, digits: int) -> bool:
+    m = _WHOLE.match((value or "").strip())
+    return m is not None and len(m.group(1)) > digits
+
+
 def _collect_problems(con, table: str, spec, original: Path, line_of) -> tuple[list[Problem], int]:
     total = con.execute(f"SELECT count(*) FROM {table} WHERE _pm_err IS NOT NULL").fetchall()[0][0]
     if not total:
@@ -648,6 +665,8 @@ def _collect_problems(con, table: str, spec, original: Path, line_of) -> tuple[l
                 msg = "required value is empty"
             elif what == "below_zero":
                 msg = by_name[name].below_zero
+            elif what in ("money", "fee") and _too_large(value, _WHOLE_MAX[what]):
+                msg = f"amount too large: at most {_WHOLE_MAX[what]} digits before the decimal point"
             else:
                 msg = _WHAT[what]
                 if what == "enum":
