@@ -4,7 +4,8 @@ Run by hand (not a test):  .venv/bin/python bench/bench_reconcile.py [--rows 100
                            [--dir D] [--long-ids]
 
 Each contender runs in its own fresh Python process on the same files; the script reports wall time
-and the peak RSS of that process (ru_maxrss).
+and the peak RSS of that process (ru_maxrss). Before each run the input files are read into the page cache and
+14 GB of memory are touched and given back (``--warm-gb``; see ``_warm_memory``: this VM's first touch of a page).
   paymatch: reconcile_files without a workspace (CSV in with full validation into temp tables, engine,
             reasons, control totals, outcomes.csv + summary.json out)
   floor:    one DuckDB process: read both CSVs, one full outer join on order_no, a CASE
@@ -161,6 +162,26 @@ def _prepare(d: Path, contender: str) -> None:
                 pass
 
 
+WARM = """
+import sys
+import numpy as np
+held = [np.ones(1 << 30, dtype=np.uint8) for _ in range(int(sys.argv[1]))]
+"""
+
+
+def _warm_memory(gb: int) -> None:
+    """Touch ``gb`` GB of memory in a child process and give it back, before a contender runs.
+
+    On this VM (Firecracker) the first touch of a guest page since boot costs ~1.3 s per GB of kernel time
+    (measured: 20 GB took 39 s the first time, 11.6 s the second), so a contender that happens to be the first to
+    use a stretch of memory pays for it and one that runs after a bigger one does not: pandas (12 GB) and paymatch
+    (3.7 GB) more than the floor (1 GB), and by how much depends on what ran before. Touching the memory first puts
+    every contender on memory the guest already holds, as on any machine that has been up for a while.
+    """
+    if gb > 0:
+        subprocess.run([sys.executable, "-c", WARM, str(gb)], check=True)
+
+
 def _run(code: str, *args: str) -> dict:
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True)
     if p.returncode != 0:
@@ -179,6 +200,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each contender N times, alternating, and compare the fastest runs (a shared machine's "
                          "speed drifts; every run is printed)")
+    ap.add_argument("--warm-gb", type=int, default=14,
+                    help="touch this many GB of memory before each contender's run (0: not; see _warm_memory)")
     a = ap.parse_args()
     d = a.dir or Path(tempfile.mkdtemp(prefix="pm_bench_"))
     d.mkdir(parents=True, exist_ok=True)
@@ -191,6 +214,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {k: [] for k in codes}
     for _ in range(max(1, a.repeat)):  # alternating, so a slow spell of the machine hits every contender
         for k, code in codes.items():
+            _warm_memory(a.warm_gb)
             _prepare(d, k)
             runs[k].append(_run(code, str(d)))
     res = {"rows": a.rows, **{k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}}

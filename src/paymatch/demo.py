@@ -252,7 +252,8 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
 def _expected(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     con.execute(f"""COPY (
       SELECT 'P-' || order_no AS outcome_id,
-        CASE WHEN internal THEN 'internal'
+        CASE WHEN internal AND base_status <> 'paid' THEN 'unpaid'
+             WHEN internal THEN 'internal'
              WHEN defect_kind IS NOT NULL AND defect_kind <> 'duplicate_record' THEN defect_kind
              WHEN base_status <> 'paid' THEN 'unpaid'
              WHEN late THEN 'pending_cross_day'

@@ -177,11 +177,12 @@ def test_zero_order_amount_and_negative_refund_and_channel_amounts_load(tmp_path
     assert ws.con.execute("SELECT list(amount_fen ORDER BY order_no) FROM orders").fetchone()[0] == [0, 0]
     refunds = "refund_no,order_no,amount,created_at,status\nR1,A1,-5.00,2026-11-20 10:00:00,success\n"
     ws.ingest_csv("refunds", _write(tmp_path, refunds, "refunds.csv"))
-    tx = ("channel,channel_tx_id,order_no,type,amount,status,occurred_at\n"
-          "wechat,T1,A1,payment,-1.00,success,2026-11-20 10:00:00\n")
+    tx = ("channel,channel_tx_id,order_no,type,refund_no,amount,status,occurred_at\n"
+          "wechat,T1,A1,refund,R1,-1.00,success,2026-11-20 10:00:00\n")
     ws.ingest_csv("transactions", _write(tmp_path, tx, "tx.csv"))
     assert ws.con.execute("SELECT count(*) FROM refunds").fetchone()[0] == 1
-    assert ws.con.execute("SELECT amount_fen FROM transactions").fetchone()[0] == -100
+    assert ws.con.execute("SELECT amount_fen FROM transactions").fetchone()[0] == 100  # a refund is its size
+    # (a payment below zero is refused: test_load_errors.test_a_payment_below_zero_is_refused)
 
 
 def test_negative_amount_listed_with_other_problems(tmp_path):
