@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import Selections, by_batches, by_staged, by_window
+from .backends.scope import Selections, by_batches, by_staged, by_window, drop_relisted
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
@@ -172,8 +172,8 @@ def _input_totals(ws: Workspace, sel: Selections, leave_out=None) -> dict[str, t
 
 def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period, fingerprint=None) -> str:
     batches = ws.con.execute("SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM batches").fetchall()[0][0] or ""
-    h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, config.model_dump(mode="json"), str(period),
-                                   fingerprint], sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps([batches, sel.orders, sel.txs, sel.txs_earlier, config.model_dump(mode="json"),
+                                   str(period), fingerprint], sort_keys=True).encode())
     return "run-" + h.hexdigest()[:16]
 
 
@@ -192,6 +192,7 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     # (a later load switches it back on itself: sources.canonical relies on it for line numbers).
     ws.con.execute("SET preserve_insertion_order=false")
     id_sel = sel  # the run's id names the selections as written, not the copies below
+    sel = with_earlier(ws, sel)
     if copy_window:
         sel = _copied(ws, sel, (period[1] - period[0]).days + 1)
     if persist:  # a workspace may hold rows loaded under another key_scope (a file run's rows are checked on load)
@@ -287,6 +288,20 @@ def _copied(ws: Workspace, sel: Selections, days: int) -> Selections:
                    "SELECT order_no FROM _pm_window_txs WHERE type = 'refund')")
     copies["order_dims"] = "SELECT * FROM _pm_window_order_dims"
     return dataclasses.replace(sel, **copies)
+
+
+def with_earlier(ws: Workspace, sel: Selections) -> Selections:
+    """``sel`` with its ``txs_earlier`` records read once into a temp table and added to ``txs``.
+
+    They are few (earlier bills' records of the window's orders and refunds), but finding them reads the window's
+    orders and every earlier record's key: as part of ``txs`` that was done each time the records were read
+    (a day of a month-long workspace took twice as long)."""
+    if not sel.txs_earlier:
+        return sel
+    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_window_earlier AS {sel.txs_earlier}")
+    if ws.con.execute("SELECT count(*) FROM _pm_window_earlier").fetchall()[0][0]:
+        ws.con.execute(drop_relisted("_pm_window_earlier", sel.txs))
+    return dataclasses.replace(sel, txs=f"{sel.txs} UNION ALL SELECT * FROM _pm_window_earlier", txs_earlier="")
 
 
 def _repeated_key(ws: Workspace, sel: Selections, params: MatchParams) -> str | None:

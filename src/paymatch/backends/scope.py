@@ -33,6 +33,8 @@ class Selections:
     workspace mode these are all stored orders with instalments, not only the window's).
     records_unique: the caller checked that no channel record occurs twice in ``txs`` (the engine then
     skips its duplicate search).
+    txs_earlier: records that belong to the run besides ``txs`` (``by_window``: earlier bills' records of the
+    window's orders and refunds); the caller reads them once (``run.with_earlier``) and adds them to ``txs``.
     """
 
     orders: str
@@ -41,6 +43,7 @@ class Selections:
     order_dims: str
     instalment_orders: str = ""
     records_unique: bool = False
+    txs_earlier: str = ""
 
 
 def primary_first(row: str) -> str:
@@ -157,25 +160,36 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     # order matched yesterday and paid again today is a duplicate payment, not a match on each day; a closed retry
     # after a match is no status break; a payment the channel booked a few seconds before midnight belongs to the
     # order paid just after it; a second refund of a refund number on a later bill is a duplicate refund.
-    # An earlier copy of a record the window's bills list again (with another status: processing, then success) is
-    # left where it was: in a day's run the window's copy stands for the record (a range run sees both copies, and
-    # ``STORED_ROW`` makes the successful one primary).
     cols = f"{_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row"
     before = f"coalesce(bill_date, CAST(occurred_at AS DATE)) < DATE '{first_day}'"
     refund_key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["refund_no"])
-    ident = f"channel, coalesce(channel_tx_id, ''), coalesce({', '.join(REFKEY_SOURCES)}, '')"
-    fresh = f"({ident}) NOT IN ({tx_days(ident, 'type = ? AND ')})"
+    # The orders' keys without reading the orders the window carries in: the keys its payments name stand for them
+    # (a number no order has brings its earlier records too: a range run over those days sees them together as well)
+    order_keys = (f"SELECT {key} FROM orders WHERE {paid} UNION ALL SELECT {key} FROM orders WHERE {created} "
+                  f"UNION ALL {named} UNION ALL SELECT {key} {left_pending} NULL")
+    # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
     earlier = " UNION ALL ".join(
-        f"SELECT {cols} FROM transactions WHERE type = '{kind}' AND {before} AND ({k}) IN (SELECT {k} FROM ({sel})) "
-        f"AND {fresh.replace('?', repr(kind))}"
-        for kind, k, sel in (("payment", key, orders), ("refund", refund_key, refunds)))
+        f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
+        f"AND {before} AND ({k}) IN ({keys}))"
+        for kind, k, keys in (("payment", key, order_keys), ("refund", refund_key, f"SELECT {refund_key} FROM ({refunds})")))
     return Selections(
         orders=orders,
         refunds=refunds,
-        txs=f"{tx_days(cols, '')} UNION ALL {earlier}",
+        txs=tx_days(cols, ""),
+        txs_earlier=earlier,
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
     )
+
+
+def drop_relisted(table: str, window_txs: str) -> str:
+    """SQL: delete from ``table`` (earlier bills' records, ``Selections.txs_earlier``) the earlier copies of records
+    the window's bills list again (another status: processing, then success): in a day's run the window's copy stands
+    for the record (a range run sees both copies, and ``STORED_ROW`` makes the successful one primary). The window's
+    records are looked up by the few ids the table holds (a hash of every window record cost ~0.5 s a day)."""
+    ident = f"channel, type, coalesce(channel_tx_id, ''), coalesce({', '.join(REFKEY_SOURCES)}, '')"
+    return (f"DELETE FROM {table} WHERE ({ident}) IN (SELECT {ident} FROM ({window_txs}) "
+            f"WHERE channel_tx_id IN (SELECT channel_tx_id FROM {table}))")
 
 
 def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, matched_before: str) -> str:
