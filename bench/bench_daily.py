@@ -17,6 +17,15 @@ Results (2026-12-03, the shared 2-core VM; 9,874,837 orders, 8,720,583 records, 
   Outcomes identical (a reviewer compared every stored column but run_id, day and month). A slower hour earlier:
   day 18.6–22.9 s before, 7.6–8.2 s after. The month is not copied (more than 3M records: the copies took ~3 GB of
   the 3.5 GB limit and made it spill 3.8 GB, 9–28 % slower).
+
+Twelfth session (2026-12-03; workspace rebuilt the same way, days 1–6 stored; "before" = 586e586 run from a git worktree
+with PYTHONPATH, "after" = 42e7872, which reads the earlier bills' records of the window's orders and refunds; runs
+alternating, a reviewer's jobs beside them):
+  --date 2026-11-07                              before 3.04–4.71 s / 805–833 MB   after 4.04–4.22 s / 954–974 MB
+  --from 2026-11-01 --to 2026-11-30              before 23.4 s / 3,629 MB          after 23.0 s / 3,624 MB
+  The first version of that change read every earlier record's columns and the window's orders again each time the
+  records were read: 5.4–5.9 s a day. A first month run took 51.3 s against 23–33 s for the same code later: the
+  VM's first touch of memory (see bench_reconcile._warm_memory), not the code.
 """
 
 from __future__ import annotations
