@@ -186,3 +186,50 @@ def test_records_of_one_order_or_refund_on_two_days_bills(tmp_path):
             "WHERE period_from = DATE '2026-11-18' AND period_to = DATE '2026-11-19'").fetchall()}
     assert {k: ranged[k] for k in want} == want
     assert ranged["D-wechat:XRP:refund:IRP1"][0] == "duplicate_record"
+
+
+def _month(w: Path) -> dict[str, str]:
+    """Each outcome as reports count it: the copy of the run reaching furthest."""
+    with Workspace(w) as ws:
+        return dict(ws.con.execute("SELECT outcome_id, arg_max(kind, period_to) FROM outcomes GROUP BY outcome_id")
+                    .fetchall())
+
+
+def test_a_number_less_channel_refund_before_its_shop_refund_is_counted_once(tmp_path):
+    """The channel refunded on the 18th without the shop's refund number; the shop recorded the refund on the 19th.
+    Each day's run must leave the record in exactly one counted outcome (not paired on the 18th with a refund the
+    19th reads again without it)."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "Z,S1,M1,wechat,100.00,paid,2026-11-18 08:00:00,2026-11-18 08:00:00,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RZ,Z,30.00,2026-11-19 09:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,XZ,Z,payment,,,100.00,0,success,2026-11-18 08:00:05,2026-11-18",
+               "wechat,M1,XZ,Z,refund,,IRZ,30.00,0,success,2026-11-18 15:00:00,2026-11-18")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t)])
+    for day in ("2026-11-18", "2026-11-19"):
+        _ok(["reconcile", "--workspace", str(w), "--date", day])
+    month = _month(w)
+    with Workspace(w) as ws:
+        rows = dict(ws.con.execute(
+            "SELECT outcome_id, arg_max(channel_rows, period_to) FROM outcomes GROUP BY outcome_id").fetchall())
+    assert sum(rows.values()) == 2  # the payment and the refund record, each counted once
+    assert month["P-Z"] == "matched"
+
+
+def test_a_failed_refund_retried_under_a_new_number_still_pairs(tmp_path):
+    """RZ1 failed; the retry RZ2 succeeded and the channel's refund names no refund number: RZ2 pairs with it."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "Z,S1,M1,wechat,100.00,paid,2026-11-18 08:00:00,2026-11-18 08:00:00,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RZ1,Z,30.00,2026-11-18 14:00:00,failed",
+               "RZ2,Z,30.00,2026-11-19 09:00:00,success")
+    t18 = _write(tmp_path / "t18.csv", TX, "wechat,M1,XZ,Z,payment,,,100.00,0,success,2026-11-18 08:00:05,2026-11-18")
+    t19 = _write(tmp_path / "t19.csv", TX, "wechat,M1,XZ,Z,refund,,IRZ,30.00,0,success,2026-11-19 09:00:05,2026-11-19")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t18),
+         "--transactions", str(t19)])
+    for day in ("2026-11-18", "2026-11-19"):
+        _ok(["reconcile", "--workspace", str(w), "--date", day])
+    month = _month(w)
+    assert (month["R-RZ1"], month["R-RZ2"]) == ("refund_failed", "refund_matched")
+    assert not any(k.startswith("R-~") for k in month)
+    _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-18", "--to", "2026-11-19"])
+    assert (_month(w)["R-RZ2"]) == "refund_matched"

@@ -140,10 +140,14 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     carried = (f"SELECT rowid FROM orders WHERE NOT coalesce(({paid}) OR ({created}), false) AND ({key}) IN "
                f"({named} UNION ALL SELECT {key} {left_pending} NULL)")
     orders = f"{order_cols}{paid} UNION ALL {order_cols}{created} UNION ALL {order_cols}rowid IN ({carried})"
-    # a shop refund the channel refunded without naming it (no refund number) on a later bill: carried in by its order,
-    # to be paired by order and amount; not one matched on an earlier day (its record stays where it was)
+    # A shop refund the channel refunded without naming it (no refund number) on a later bill: carried in by its order,
+    # to be paired by order and amount. Not one matched on an earlier day (its record stays where it was), not one
+    # made after the window's end (a later day reads it again without the record, which names no refund number: it
+    # would reopen as refund_order_only), not a failed one (no pairing candidate).
     matched_before = (f"SELECT outcome_id FROM outcomes WHERE kind = 'refund_matched' "
                       f"AND period_to < DATE '{first_day}'")
+    by_order = (f"(created_at IS NULL OR created_at < TIMESTAMPTZ '{e}') AND status <> 'failed' "
+                f"AND 'R-' || refund_no NOT IN ({matched_before})")
     if key_scope:
         refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day, matched_before)
     else:
@@ -153,8 +157,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
             f"({refunded}) OR refund_no IN "
-            f"(SELECT refund_no {left_pending} NOT NULL) OR (order_no IN ({unnamed}) "
-            f"AND 'R-' || refund_no NOT IN ({matched_before}))"
+            f"(SELECT refund_no {left_pending} NOT NULL) OR (order_no IN ({unnamed}) AND {by_order})"
         )
     # The window's records, and the records of earlier bills that belong to the window's orders and refunds: an
     # order matched yesterday and paid again today is a duplicate payment, not a match on each day; a closed retry
@@ -214,6 +217,7 @@ def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day:
         f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
         f"OR (EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no IS NULL "
         f"AND x.order_no = r.order_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
+        f"AND (r.created_at IS NULL OR r.created_at < TIMESTAMPTZ '{e}') AND r.status <> 'failed' "
         f"AND 'R-' || {shown} NOT IN ({matched_before})) "
         f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
         f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"

@@ -39,12 +39,16 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     chan = ops.persist(txs.filter(nw.col("type") == "refund"))
     rid = nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id"))
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), rid])
+    # a shop refund that failed is no candidate for a record without a refund number (a failed refund retried under a
+    # new number would make the retry's pairing ambiguous)
+    open_refunds = refunds.filter(~(nw.col("status") == "failed").fill_null(False))
     if scoped:  # refund numbers unique per merchant number: the key is '<merchant>/<refund_no>' ('/<refund_no>': shop-wide)
         shop_key = key_expr("refund_no", ("merchant_id",))
-        chan = _scoped_named_by_order_and_amount(_scoped_merchant(chan, refunds), refunds.with_columns(_pm_skey=shop_key))
+        chan = _scoped_named_by_order_and_amount(_scoped_merchant(chan, refunds),
+                                                 open_refunds.with_columns(_pm_skey=shop_key))
         key = nw.concat_str([nw.col("_pm_km"), nw.lit("/"), nw.col("refund_no")])
     else:
-        chan, key = _named_by_order_and_amount(chan, refunds), nw.col("refund_no")
+        chan, key = _named_by_order_and_amount(chan, open_refunds), nw.col("refund_no")
         shop_key = key
     side = aggregate(chan, nw.coalesce(key, fallback), rid, ("order_no", "refund_no", "_pm_inferred"), ops)
     r = refunds.with_columns(_pm_key=shop_key, _pm_has_o=nw.lit(True))
@@ -80,7 +84,7 @@ def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.
 
     Some exports (aggregators, consoles) carry no merchant refund number. Such a record takes the
     number of the shop refund of the same order and amount when that pairing is unambiguous: exactly
-    one such record and exactly one such shop refund that no channel record names. Otherwise it stays
+    one such record and exactly one such shop refund (not failed) that no channel record names. Otherwise it stays
     unnamed (a refund_channel_only beside the shop's refund_order_only), never guessed.
     """
     open_key = ["order_no", "amount_fen"]

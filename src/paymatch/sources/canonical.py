@@ -643,7 +643,7 @@ _WHOLE_MAX = {"money": 14, "fee": 13}
 
 def _too_large(value: str | None, digits: int) -> bool:
     m = _WHOLE.match((value or "").strip())
-    return m is not None and len(m.group(1)) > digits
+    return m is not None and len(m.group(1).lstrip("0")) > digits
 
 
 def _collect_problems(con, table: str, spec, original: Path, line_of) -> tuple[list[Problem], int]:
