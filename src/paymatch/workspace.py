@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .engine.dedupe import DUP_KEY, REFKEY_SOURCES
+from .engine.dedupe import DUP_KEY_SQL
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
@@ -218,8 +218,7 @@ class Workspace:
         record (exact); a repeated hash means a repeat or, very rarely, a collision, and the caller then
         takes the careful path.
         """
-        cols = [c for c in DUP_KEY if c != "_pm_refkey"] + [f"coalesce({', '.join(REFKEY_SOURCES)}, '')"]
-        return hashes_repeat(self.con, cols, f"({txs_sql})")
+        return hashes_repeat(self.con, DUP_KEY_SQL, f"({txs_sql})")
 
     def ingest_transactions(self, table: pa.Table, *, source: str, sha256: str | None = None,
                             origin: str = "bill", meta: dict | None = None) -> IngestResult:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import REFKEY_SOURCES
+from ..engine.dedupe import DUP_KEY_SQL
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -146,10 +146,12 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     # would reopen as refund_order_only), not a failed one (no pairing candidate).
     matched_before = (f"SELECT outcome_id FROM outcomes WHERE kind = 'refund_matched' "
                       f"AND period_to < DATE '{first_day}'")
-    by_order = (f"(created_at IS NULL OR created_at < TIMESTAMPTZ '{e}') AND status <> 'failed' "
-                f"AND 'R-' || refund_no NOT IN ({matched_before})")
+
+    def by_order(r: str, shown: str) -> str:  # ``r``: the refunds' alias prefix, ``shown``: SQL of the id's key
+        return (f"({r}created_at IS NULL OR {r}created_at < TIMESTAMPTZ '{e}') AND {r}status <> 'failed' "
+                f"AND 'R-' || {shown} NOT IN ({matched_before})")
     if key_scope:
-        refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day, matched_before)
+        refunds = _scoped_refunds(s, e, tx_where, left_pending, first_day, by_order)
     else:
         refunded = tx_days("refund_no", "type = 'refund' AND ")
         unnamed = tx_days("order_no", "type = 'refund' AND refund_no IS NULL AND ")
@@ -157,7 +159,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
             f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE (created_at >= TIMESTAMPTZ '{s}' "
             f"AND created_at < TIMESTAMPTZ '{e}') OR refund_no IN "
             f"({refunded}) OR refund_no IN "
-            f"(SELECT refund_no {left_pending} NOT NULL) OR (order_no IN ({unnamed}) AND {by_order})"
+            f"(SELECT refund_no {left_pending} NOT NULL) OR (order_no IN ({unnamed}) AND {by_order('', 'refund_no')})"
         )
     # The window's records, and the records of earlier bills that belong to the window's orders and refunds: an
     # order matched yesterday and paid again today is a duplicate payment, not a match on each day; a closed retry
@@ -190,12 +192,12 @@ def drop_relisted(table: str, window_txs: str) -> str:
     the window's bills list again (another status: processing, then success): in a day's run the window's copy stands
     for the record (a range run sees both copies, and ``STORED_ROW`` makes the successful one primary). The window's
     records are looked up by the few ids the table holds (a hash of every window record cost ~0.5 s a day)."""
-    ident = f"channel, type, coalesce(channel_tx_id, ''), coalesce({', '.join(REFKEY_SOURCES)}, '')"
+    ident = ", ".join(DUP_KEY_SQL)
     return (f"DELETE FROM {table} WHERE ({ident}) IN (SELECT {ident} FROM ({window_txs}) "
             f"WHERE channel_tx_id IN (SELECT channel_tx_id FROM {table}))")
 
 
-def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, matched_before: str) -> str:
+def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, by_order) -> str:
     """``by_window``'s refunds under key_scope (refund numbers unique per merchant number).
 
     A refund the shop lists under a merchant number is carried in by a record of that number, a shop-wide one (no
@@ -217,8 +219,7 @@ def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day:
         f"OR 'R-' || {shown} IN (SELECT outcome_id {left_pending} NOT NULL) "
         f"OR (EXISTS (SELECT 1 FROM transactions x WHERE x.type = 'refund' AND {tx_where} AND x.refund_no IS NULL "
         f"AND x.order_no = r.order_no AND (r.merchant_id IS NULL OR x.merchant_id IS NULL OR x.merchant_id = r.merchant_id)) "
-        f"AND (r.created_at IS NULL OR r.created_at < TIMESTAMPTZ '{e}') AND r.status <> 'failed' "
-        f"AND 'R-' || {shown} NOT IN ({matched_before})) "
+        f"AND {by_order('r.', shown)}) "
         f"OR EXISTS (SELECT 1 {left_pending} NOT NULL AND refund_no = r.refund_no AND (r.merchant_id IS NULL "
         f"OR outcome_id IN ('R-' || refund_no, 'R-/' || refund_no)))"
     )

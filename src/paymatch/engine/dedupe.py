@@ -16,6 +16,8 @@ from .ops import Ops
 DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
 #: ``_pm_refkey`` is the first of these that is set, else ''
 REFKEY_SOURCES = ("channel_refund_id", "refund_no")
+#: ``DUP_KEY`` as SQL over a table of canonical transactions (``_pm_refkey`` computed)
+DUP_KEY_SQL = [c if c != "_pm_refkey" else f"coalesce({', '.join(REFKEY_SOURCES)}, '')" for c in DUP_KEY]
 
 
 def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
