@@ -102,7 +102,10 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || ' for order ' || coalesce(order_no, '(none)') || ' that the shop does not have (渠道单边/平台漏单)'
   WHEN 'duplicate_payment' THEN channel_rows::VARCHAR || ' channel payments (' || channel_tx_id || ' … '
        || coalesce(channel_tx_id_last, '') || ') total ' || {_y('channel_amount_fen')} || ' for one order of '
-       || {_y('order_amount_fen')} || CASE WHEN detail = 'cross_channel' THEN ', on two channels' ELSE '' END || ' (重复支付)'
+       || {_y('order_amount_fen')}
+       || CASE WHEN starts_with(detail, 'cross_channel') THEN ', on two channels' ELSE '' END
+       || CASE WHEN ends_with(detail, 'notification') THEN '; not all on a bill yet: a real-time notification says so'
+       ELSE '' END || ' (重复支付)'
   WHEN 'status_mismatch' THEN 'order ' || coalesce(order_status, '?') || ' but channel ' || coalesce(channel_status, '?')
   WHEN 'channel_mismatch' THEN CASE WHEN detail = 'internal_method_paid'
        THEN 'order paid by internal method ' || order_channel || ' but channel ' || channel || ' has a payment'
@@ -126,6 +129,8 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || ' of an order paid by internal method ' || coalesce(order_channel, '?') || ': paid back there; no external '
        || 'refund expected' ELSE 'paid by internal method ' || coalesce(order_channel, '?')
        || '; no external record expected' END
+  WHEN 'record_update' THEN 'channel record ' || channel_tx_id || ' also listed as ' || coalesce(channel_status, '?')
+       || ' on another bill: an earlier or later state of the record (流水状态更新); its other listing is matched'
   WHEN 'duplicate_record' THEN 'the same channel record ' || channel_tx_id || ' appears ' || (channel_rows + 1)::VARCHAR
        || ' times in the inputs; the extra ' || channel_rows::VARCHAR || ' ignored for matching'
   WHEN 'refund_order_only' THEN 'shop refund ' || {_y('order_amount_fen')} || ' has no channel refund (退款平台单边)'

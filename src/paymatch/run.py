@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import Selections, by_batches, by_staged, by_window, drop_relisted
+from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
 from .errors import PaymatchError
 from .engine import MatchParams
@@ -295,12 +295,12 @@ def with_earlier(ws: Workspace, sel: Selections) -> Selections:
 
     They are few (earlier bills' records of the window's orders and refunds), but finding them reads the window's
     orders and every earlier record's key: as part of ``txs`` that was done each time the records were read
-    (a day of a month-long workspace took twice as long)."""
+    (a day of a month-long workspace took twice as long). An earlier copy of a record the window's bills list again
+    stays: the engine makes one copy primary and the other a ``record_update`` (another status: processing, then
+    success) or ``duplicate_record``, as a range run over both days does."""
     if not sel.txs_earlier:
         return sel
     ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_window_earlier AS {sel.txs_earlier}")
-    if ws.con.execute("SELECT count(*) FROM _pm_window_earlier").fetchall()[0][0]:
-        ws.con.execute(drop_relisted("_pm_window_earlier", sel.txs))
     return dataclasses.replace(sel, txs=f"{sel.txs} UNION ALL SELECT * FROM _pm_window_earlier", txs_earlier="")
 
 

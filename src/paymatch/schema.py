@@ -69,6 +69,7 @@ class OutcomeKind(StrEnum):
     UNPAID = "unpaid"
     INTERNAL = "internal"
     DUPLICATE_RECORD = "duplicate_record"
+    RECORD_UPDATE = "record_update"
     REFUND_MATCHED = "refund_matched"
     REFUND_ORDER_ONLY = "refund_order_only"
     REFUND_CHANNEL_ONLY = "refund_channel_only"
@@ -96,6 +97,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "unpaid": "未支付(无流水)",
     "internal": "内部支付(储值/积分)",
     "duplicate_record": "重复流水记录",
+    "record_update": "流水状态更新",
     "refund_matched": "退款已对平",
     "refund_order_only": "退款平台单边",
     "refund_channel_only": "退款渠道单边",
@@ -123,7 +125,7 @@ KIND_LABEL_ZH: dict[str, str] = {
 
 #: kinds that need no action from finance staff
 CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending", "refund_failed",
-                         "instalment_matched", "instalment_not_due"})
+                         "record_update", "instalment_matched", "instalment_not_due"})
 
 # --- canonical tables (in-database form) ------------------------------------------------------
 

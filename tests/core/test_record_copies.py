@@ -32,3 +32,97 @@ def test_the_successful_copy_is_primary_in_either_file_order(tmp_path, first):
     assert rows["D-wechat:TXCF:payment:"]["channel_status"] == "closed"  # the closed copy is the duplicate
     # copies that are both successful: the first in file order stands (its fee)
     assert rows["P-K2"]["fee_fen"] == ("0" if first == "a" else "1")
+
+
+def _run(tmp_path, orders: str, refunds: str, *bills: str) -> dict[str, dict]:
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\n" + orders, encoding="utf-8")
+    (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\n" + refunds, encoding="utf-8")
+    args = ["reconcile", "--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "r.csv"),
+            "--out", str(tmp_path / "out")]
+    for i, b in enumerate(bills):
+        (tmp_path / f"t{i}.csv").write_text(TX + b, encoding="utf-8")
+        args += ["--transactions", str(tmp_path / f"t{i}.csv")]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        return {row["outcome_id"]: row for row in csv.DictReader(f)}
+
+
+PAY = "wechat,M1,T1,A1,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18\n"
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_a_record_listed_again_with_another_status_on_a_later_bill_is_an_update(tmp_path, order):
+    """Processing on the 18th's bill, successful on the 19th's: one refund, and its earlier state no break."""
+    bills = [PAY + "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,processing,2026-11-18 12:00:00,2026-11-18\n",
+             "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-19 08:00:00,2026-11-19\n"]
+    rows = _run(tmp_path, "A1,wechat,50.00,paid,2026-11-18 09:00:00\n", "RF1,A1,20.00,2026-11-18 12:00:00,success\n",
+                *(bills if order == "forward" else bills[::-1]))
+    assert rows["R-RF1"]["kind"] == "refund_matched" and rows["R-RF1"]["channel_status"] == "success"
+    upd = rows["D-wechat:T1:refund:CR1"]
+    assert (upd["kind"], upd["channel_status"], upd["channel_rows"]) == ("record_update", "processing", "1")
+    assert "流水状态更新" in upd["reason"]
+
+
+def test_of_two_unsuccessful_states_the_later_bill_stands(tmp_path):
+    """Processing on the 18th, failed on the 19th: the refund failed (not the first copy in file order)."""
+    rows = _run(tmp_path, "A1,wechat,50.00,paid,2026-11-18 09:00:00\n", "RF1,A1,20.00,2026-11-18 12:00:00,success\n",
+                PAY + "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,processing,2026-11-18 12:00:00,2026-11-18\n",
+                "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,failed,2026-11-19 08:00:00,2026-11-19\n")
+    assert rows["R-RF1"]["channel_status"] == "failed"
+    assert rows["D-wechat:T1:refund:CR1"]["kind"] == "record_update"
+    assert rows["D-wechat:T1:refund:CR1"]["channel_status"] == "processing"
+
+
+@pytest.mark.parametrize("copy", [
+    # the same bill day listing two states: not a lifecycle the bill shows, a break to look at
+    "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,processing,2026-11-19 07:00:00,2026-11-19\n",
+    # another day, another amount
+    "wechat,M1,T1,A1,refund,RF1,CR1,25.00,0,processing,2026-11-18 12:00:00,2026-11-18\n",
+    # another day, the same status: the record listed twice
+    "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n",
+    # no bill date on the copy: nothing says which listing came first
+    "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,processing,2026-11-18 12:00:00,\n",
+])
+def test_other_copies_stay_duplicate_records(tmp_path, copy):
+    rows = _run(tmp_path, "A1,wechat,50.00,paid,2026-11-18 09:00:00\n", "RF1,A1,20.00,2026-11-18 12:00:00,success\n",
+                PAY + copy, "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-19 08:00:00,2026-11-19\n")
+    assert rows["R-RF1"]["kind"] == "refund_matched" and rows["R-RF1"]["channel_amount_fen"] == "2000"
+    assert rows["D-wechat:T1:refund:CR1"]["kind"] == "duplicate_record"
+
+
+def test_a_duplicate_payment_with_a_leg_only_notified_says_so(tmp_path):
+    """A payment notified (no bill yet) and another payment of the same order on the bill: a duplicate payment whose
+    reason says that one leg is only a notification (helper-38's review)."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from paymatch.schema import TRANSACTION_ARROW
+    from paymatch.workspace import Workspace
+
+    w = tmp_path / "w.duckdb"
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nN1,wechat,8.00,paid,2026-11-20 10:00:00\n"
+                                    "N2,wechat,9.00,paid,2026-11-20 10:00:00\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(TX + "wechat,M1,TB1,N1,payment,,,8.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
+                                         "wechat,M1,TB2,N2,payment,,,9.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
+                                         "wechat,M1,TB3,N2,payment,,,9.00,0,success,2026-11-20 10:00:09,2026-11-20\n",
+                                    encoding="utf-8")
+    at = dt.datetime(2026, 11, 20, 2, 0, 7, tzinfo=dt.UTC)
+    note = {"channel": "wechat", "merchant_id": "M1", "channel_tx_id": "TN1", "order_no": "N1", "type": "payment",
+            "refund_no": None, "channel_refund_id": None, "amount_fen": 800, "fee_fen": 0, "settle_amount_fen": None,
+            "status": "success", "occurred_at": at, "bill_date": None, "method": None}
+    r = CliRunner().invoke(app, ["ingest", "--workspace", str(w), "--orders", str(tmp_path / "o.csv"),
+                                 "--transactions", str(tmp_path / "t.csv")])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        ws.ingest_transactions(pa.Table.from_pylist([note], schema=TRANSACTION_ARROW), source="notify:TN1",
+                               origin="notify")
+    r = CliRunner().invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-20",
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {row["outcome_id"]: row for row in csv.DictReader(f)}
+    assert rows["P-N1"]["kind"] == rows["P-N2"]["kind"] == "duplicate_payment"
+    assert "real-time notification" in rows["P-N1"]["reason"]
+    assert "notification" not in rows["P-N2"]["reason"]  # both legs on the bill

@@ -171,21 +171,23 @@ def test_records_of_one_order_or_refund_on_two_days_bills(tmp_path):
         _ok(["reconcile", "--workspace", str(w), "--date", day])
     got = _stored(w, "2026-11-19")
     assert {k: got[k] for k in want} == want
-    assert not any(k.startswith("R-~") or k.startswith("D-") for k in got)  # IRZ paired; RP1's copies one record
+    assert not any(k.startswith("R-~") for k in got)  # IRZ paired
+    # RP1's processing copy of the 18th is the record's earlier state: no break, and no money
+    assert {k: v[0] for k, v in got.items() if k.startswith("D-")} == {"D-wechat:XRP:refund:IRP1": "record_update"}
     # the month, as reports count it (each outcome as the run reaching furthest saw it): no false break left
     with Workspace(w) as ws:
         latest = dict(ws.con.execute(
             "SELECT outcome_id, arg_max(kind, period_to) FROM outcomes GROUP BY outcome_id").fetchall())
     assert {k: v for k, v in latest.items() if k in want} == {k: v[0] for k, v in want.items()}
     assert latest["P-RO"] == latest["P-RP"] == latest["P-Z"] == "matched"
-    # the range run over both days sees the same; RP1's processing copy is the duplicate record there
+    # the range run over both days sees the same outcomes, RP1's processing copy included
     _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-18", "--to", "2026-11-19"])
     with Workspace(w) as ws:
         ranged = {r[0]: r[1:] for r in ws.con.execute(
             "SELECT outcome_id, kind, order_amount_fen, channel_amount_fen, channel_rows FROM outcomes "
             "WHERE period_from = DATE '2026-11-18' AND period_to = DATE '2026-11-19'").fetchall()}
     assert {k: ranged[k] for k in want} == want
-    assert ranged["D-wechat:XRP:refund:IRP1"][0] == "duplicate_record"
+    assert ranged["D-wechat:XRP:refund:IRP1"] == got["D-wechat:XRP:refund:IRP1"] == ("record_update", None, 3000, 1)
 
 
 def _month(w: Path) -> dict[str, str]:

@@ -80,11 +80,11 @@ def test_no_results_is_a_clear_error(ws):
 # --- property: random outcome sets, golden sums computed here in Python ----------------------------
 
 KINDS = ["matched", "order_only", "channel_only", "amount_mismatch", "duplicate_payment", "duplicate_record",
-         "unpaid", "internal", "refund_matched", "refund_order_only", "refund_pending", "refund_failed"]
+         "record_update", "unpaid", "internal", "refund_matched", "refund_order_only", "refund_pending", "refund_failed"]
 _amount = st.integers(min_value=0, max_value=10**9)
 _row = st.tuples(st.sampled_from(KINDS), st.sampled_from(["S1", "S2", None]), st.integers(0, 2), st.integers(0, 2),
                  _amount, _amount, st.one_of(st.none(), _amount), st.integers(-1000, 10**6),
-                 st.one_of(st.none(), _amount), st.integers(0, 2))
+                 st.one_of(st.none(), _amount), st.integers(0, 2), st.sampled_from(["payment", "refund"]))
 
 
 @pytest.fixture(scope="module")
@@ -102,22 +102,25 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
     w = mem_ws
     w.con.execute("DELETE FROM outcomes")
     data = []
-    for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day) in enumerate(rows):
-        oid = ("R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
+    for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day, rtype) in enumerate(rows):
+        # a record's extra copies (engine.dedupe): "D-…", the record's type as detail
+        copies = kind in ("duplicate_record", "record_update")
+        oid = ("D-" if copies else "R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
         d = FIRST_DAY + dt.timedelta(days=day)
-        data.append(("run-x", d, d, oid, kind, store, orows, crows, ototal, ctotal, ototal, camount, fee, settle,
-                     (camount or 0) - ototal))
+        data.append(("run-x", d, d, oid, kind, rtype if copies else None, store, orows, crows, ototal, ctotal, ototal,
+                     camount, fee, settle, (camount or 0) - ototal))
     w.con.executemany(
-        "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, store_id, order_rows, channel_rows, "
-        "order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, settle_amount_fen, "
-        "difference_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+        "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, detail, store_id, order_rows, "
+        "channel_rows, order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, "
+        "settle_amount_fen, difference_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
     rep = build_reconciliation(w.con, "month", FIRST_DAY, group_by="store")
     got = {r["store_id"]: r for r in rep.table("summary").arrow().to_pylist()}
     want: dict = defaultdict(lambda: defaultdict(int))
-    for (_, _, _, oid, kind, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff) in data:
+    for (_, _, _, oid, kind, detail, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff) in data:
         for g in (store or "(none)", "全链合计"):
             w_ = want[g]
-            refund, dup, clean = oid.startswith("R-"), kind == "duplicate_record", kind in CLEAN_KINDS
+            dup, clean = kind in ("duplicate_record", "record_update"), kind in CLEAN_KINDS
+            refund = oid.startswith("R-") or (dup and detail == "refund")  # a refund record's copies: under refunds
             side = "refund" if refund else "pay"
             w_[f"{side}_orows"] += orows
             w_[f"{side}_ototal"] += ototal

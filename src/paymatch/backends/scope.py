@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -46,12 +45,23 @@ class Selections:
     txs_earlier: str = ""
 
 
+#: bits of ``_pm_row`` below the bill-day part: a record's position (a staged file's rowid + its index << 32, or a
+#: stored record's rowid)
+_POSITION_BITS = 46
+
+
 def primary_first(row: str) -> str:
-    """SQL: a record's ``_pm_row`` from its position ``row`` (unique, below 2**62): of the copies of one record
-    (``engine.dedupe``: the lowest is primary) a successful one first, then the first in file or storing order. A
-    refund processing on one day's bill and successful on the next is successful; a success in one file and the same
-    record closed in another is matched whichever file comes first."""
-    return f"((CASE WHEN status = 'success' THEN 0 ELSE 1 END)::BIGINT << 62) + {row}"
+    """SQL: a record's ``_pm_row`` from its position ``row`` (unique, below 2**46): of the copies of one record
+    (``engine.dedupe``: the lowest is primary) a successful one first, the first of them in file or storing order;
+    else the one on the latest bill (the channel's newer word: processing on the 18th's bill and failed on the 19th's
+    is failed), then the first in file or storing order. A refund processing on one day's bill and successful on the
+    next is successful; a success in one file and the same record closed in another is matched whichever file comes
+    first. Bits: 62 not successful; 46–61 for an unsuccessful copy the days from its bill date to 2149-06-06 (no bill
+    date: the most); 0–45 the position."""
+    later = ("(65535 - least(greatest(coalesce(date_diff('day', DATE '1970-01-01', bill_date), 0), 0), 65535))"
+             "::BIGINT")
+    return (f"(CASE WHEN status = 'success' THEN 0 ELSE (1::BIGINT << 62) + ({later} << {_POSITION_BITS}) END"
+            f" + {row})")
 
 
 #: ``_pm_row`` of a stored record
@@ -84,7 +94,7 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
     """File mode without a workspace: the validated temp tables themselves (``Workspace.stage_file``),
     plus the rows of parsed bills stored under ``bill_batches``.
 
-    ``_pm_row`` must be unique across the union: each table's rowid is offset by its position << 40.
+    ``_pm_row`` must be unique across the union: each table's rowid is offset by its position << 32.
     ``dropped``: per kind, the columns the staged tables do not keep (read as NULL).
     """
     gone = {k: frozenset(v) for k, v in (dropped or {}).items()}
@@ -93,10 +103,11 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
     r = " UNION ALL ".join(f"SELECT {_cols(REFUND_COLUMNS, gone.get('refunds', frozenset()), e)} FROM {t}"
                            for t in refunds) or f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE false"
     tx_cols = _cols(TRANSACTION_COLUMNS, gone.get("transactions", frozenset()), e)
-    parts = [f"SELECT {tx_cols}, 'file' AS origin, {primary_first(f'rowid + {i << 40}')} AS _pm_row FROM {t}"
+    parts = [f"SELECT {tx_cols}, 'file' AS origin, {primary_first(f'rowid + {i << 32}')} AS _pm_row FROM {t}"
              for i, t in enumerate(txs)]
     if bill_batches or not parts:
-        parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {primary_first(f'rowid + {len(txs) << 40}')} AS _pm_row "
+        row = primary_first(f"rowid + {len(txs) << 32}")
+        parts.append(f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {row} AS _pm_row "
                      f"FROM transactions WHERE batch_id IN {_in(bill_batches or ['-'])}")
     return Selections(
         orders=o,
@@ -185,16 +196,6 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
     )
-
-
-def drop_relisted(table: str, window_txs: str) -> str:
-    """SQL: delete from ``table`` (earlier bills' records, ``Selections.txs_earlier``) the earlier copies of records
-    the window's bills list again (another status: processing, then success): in a day's run the window's copy stands
-    for the record (a range run sees both copies, and ``STORED_ROW`` makes the successful one primary). The window's
-    records are looked up by the few ids the table holds (a hash of every window record cost ~0.5 s a day)."""
-    ident = ", ".join(DUP_KEY_SQL)
-    return (f"DELETE FROM {table} WHERE ({ident}) IN (SELECT {ident} FROM ({window_txs}) "
-            f"WHERE channel_tx_id IN (SELECT channel_tx_id FROM {table}))")
 
 
 def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, by_order) -> str:

@@ -2,8 +2,9 @@
 
 A channel record is identified by (channel, channel_tx_id, type, refund key). The same record
 listed twice (overlapping bill files, a bill re-exported) is not a second payment: the copy with
-the lowest ``_pm_row`` is primary (``backends.scope.primary_first``: a successful copy, then the first in file or
-storing order) and the others become one ``duplicate_record`` outcome per record.
+the lowest ``_pm_row`` is primary (``backends.scope.primary_first``: the first successful copy in file or storing
+order, else the one on the latest bill) and the others become one outcome per record: ``record_update`` when
+they are the record's other states on other bills, else ``duplicate_record``.
 """
 
 from __future__ import annotations
@@ -52,11 +53,25 @@ def mark_duplicates(txs: nw.LazyFrame, repeated: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
-    """One ``duplicate_record`` outcome per record that has extra copies, covering those copies."""
+    """One outcome per record that has extra copies, covering those copies.
+
+    ``record_update`` when every extra copy is an earlier or later state of the record: listed on another bill day
+    than the primary copy, with the same amount and another status (a refund processing on the 18th's bill and
+    successful on the 19th's; day runs see the same, reading earlier bills' records). Else ``duplicate_record``: the
+    same bill listing a record twice, or a copy whose amount differs, is a break to look at.
+    """
+    dups = marked.filter(nw.col("_pm_is_dup"))
+    primary = marked.filter(~nw.col("_pm_is_dup")).join(dups.select(DUP_KEY), on=DUP_KEY, how="semi").select(
+        *DUP_KEY, nw.col("status").alias("_pm_p_status"), nw.col("amount_fen").alias("_pm_p_amount"),
+        nw.col("bill_date").alias("_pm_p_day"))
+    update = ((nw.col("status") != nw.col("_pm_p_status")) & (nw.col("amount_fen") == nw.col("_pm_p_amount"))
+              & (nw.col("bill_date") != nw.col("_pm_p_day")))
     g = (
-        marked.filter(nw.col("_pm_is_dup"))
+        dups.join(primary, on=DUP_KEY, how="left")
+        .with_columns(_pm_update=update.fill_null(False).cast(nw.Int32))
         .group_by(DUP_KEY)
         .agg(
+            nw.col("_pm_update").min().alias("updates"),
             nw.len().alias("rows"),
             nw.col("amount_fen").sum().alias("amount"),
             nw.col("fee_fen").sum().alias("fee"),
@@ -74,7 +89,7 @@ def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
     )
     return finish(g, {
         "outcome_id": oid,
-        "kind": nw.lit("duplicate_record"),
+        "kind": nw.when(nw.col("updates") == 1).then(nw.lit("record_update")).otherwise(nw.lit("duplicate_record")),
         "detail": nw.col("type"),
         "channel": nw.col("channel"),
         "merchant_id": nw.col("merchant_id"),

@@ -213,13 +213,18 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         ],
         "matched",
     )
+    two_channels = nw.col("c_channel") != nw.col("c_channel_last")
+    notified = nw.col("c_bill_rows") < nw.col("c_rows")
     detail = case(
         [
             (clean, None),
             (has_o & ~has_c & paidlike & ~internal & (nw.col("amount_fen") == 0), "zero_amount"),
             (has_o & ~has_c & late.fill_null(False) & paidlike & ~internal, "late"),
             (~has_o | ~has_c, None),
-            ((succ >= 2) & (nw.col("c_channel") != nw.col("c_channel_last")), "cross_channel"),
+            # a duplicate payment on two channels, and/or with a leg no bill confirms yet (a notification only)
+            ((succ >= 2) & two_channels & notified, "cross_channel,notification"),
+            ((succ >= 2) & two_channels, "cross_channel"),
+            ((succ >= 2) & notified, "notification"),
             (internal & has_c, "internal_method_paid"),
             (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
             # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)

@@ -1,9 +1,10 @@
 """Fund flow (资金流水): money in and out per dimension value and time bucket, with drill-down.
 
 Read from the ``transactions`` table, each channel record once: a record stored twice (the identity
-``engine.dedupe.DUP_KEY``: overlapping bills, a re-exported file) counts by its first stored copy (lowest
-rowid), whatever the copies' days; the other copies are ``duplicate_record`` outcomes in reconciliation,
-not money. Of those, successful rows only (failed/closed/processing rows moved no money) whose day — the
+``engine.dedupe.DUP_KEY``: overlapping bills, a re-exported file, processing on one bill and successful on the next)
+counts by the copy reconciliation matches (``scope.STORED_ROW``); the other copies are ``duplicate_record`` or
+``record_update`` outcomes in reconciliation, not money. Of those, successful rows only (failed/closed/processing
+rows moved no money) whose day — the
 bill date, else the instant's calendar day in Asia/Shanghai — lies in the range. Inflow = payments;
 outflow = refunds and fees (a refund's returned fee is negative, so it lowers the fees);
 net = inflow − refunds − fees. All in integer fen.
@@ -71,7 +72,7 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
 
 def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
     """Condition on ``transactions t`` that keeps only the primary copy of each channel record: the one a workspace
-    run matches (``scope.STORED_ROW``: a successful copy, then the first stored).
+    run matches (``scope.STORED_ROW``: the first successful copy stored, else the one on the latest bill).
 
     The engine's own dedupe finds the copies: ``repeated_records`` (the identities listed more than once,
     with their first ``_pm_row``; nearly every record is listed once, so a small frame), then

@@ -10,15 +10,16 @@ every outcome kind with its count and amount. A second table lists every item th
 Definitions (all sums in integer fen):
   orders / channel payments  order_rows / order_total_fen and channel_rows / channel_total_fen of the
                              payment outcomes (outcome_id not 'R-…'); the run's control totals.
-  shop / channel refunds     the same over refund outcomes ('R-…').
-  fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record excluded
-                             (the same bill row listed twice is not money).
+  shop / channel refunds     the same over refund outcomes ('R-…', and the extra copies of refund records).
+  fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record and record_update
+                             excluded (the same bill row listed twice, or a record's other state, is not money).
   fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
                              (positive: the channel took more).
   net settlement             payments' settle amount (order amount when the channel gives none)
-                             − channel refunds − fees; duplicate_record excluded.
+                             − channel refunds − fees; duplicate_record and record_update excluded.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
-                             (all but unpaid, internal, refund_pending, refund_failed, duplicate_record); NULL if none.
+                             (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
+                             record_update); NULL if none.
   kind amount                channel amount when the outcome has one, else the order/refund amount.
 """
 
@@ -42,7 +43,9 @@ GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "cha
 _GROUP_HEAD = {"merchant_id": ("商户号", "Merchant id"), "store_id": ("门店", "Store"), "channel": ("渠道", "Channel")}
 TITLES = {"day": ("对账日报", "Daily reconciliation report"), "week": ("对账周报", "Weekly reconciliation report"),
           "month": ("对账月报", "Monthly reconciliation report")}
-_NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "duplicate_record")
+_NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "duplicate_record", "record_update")
+#: outcomes of a record's extra copies (``engine.dedupe``): rows as listed, not money; ``detail`` is the record's type
+_COPIES = "('duplicate_record', 'record_update')"
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
@@ -109,7 +112,9 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(_TOTAL[lang]) if i == 0 else 'NULL'} "
             f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
     summary_sql = f"""
-      WITH o AS (SELECT *, starts_with(outcome_id, 'R-') AS r, kind = 'duplicate_record' AS dup,
+      WITH o AS (SELECT *,
+                        starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
+                        kind IN {_COPIES} AS dup,
                         kind IN ({clean}) AS clean FROM {scoped})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())

@@ -308,6 +308,21 @@ def _lenient(f: Field):
     return parse
 
 
+#: a time's UTC offset that no place on earth has (DuckDB would shift the time by it): hours past 14, 14 and some
+#: minutes, minutes past 59 (``+25:00``, ``+08:60``, ``-1500``, ``+99``)
+_BAD_OFFSET_RX = (r"[0-9]:[0-9]{2}(\.[0-9]+)?\s*[+-]((1[5-9]|[2-9][0-9])(:?[0-9]{2})?|14:?(0[1-9]|[1-5][0-9])"
+                  r"|[0-9]{2}:?[6-9][0-9])\s*$")
+
+
+def _bad_offset(col: str) -> str:
+    """SQL: ``col`` (a time as written) ends in an impossible UTC offset. A CASE, so the common values cost a length
+    test or one suffix comparison and only the rest the regular expression (measured on 10M values: ~0.05 s for
+    ``…+08:00``, ~0.15 s for naive ``2026-11-20 10:00:00``; an AND of the same tests cost 0.3–0.4 s)."""
+    return (f"CASE WHEN strlen({col}) < 17 THEN false "
+            f"WHEN strlen({col}) <= 19 AND NOT contains({col}, '+') AND NOT contains(substr({col}, 11), '-') THEN false "
+            f"WHEN {col} LIKE '%+08:00' THEN false ELSE regexp_matches({col}, '{_BAD_OFFSET_RX}') END")
+
+
 def _excel_damage(f: Field, col: str) -> list[tuple[str, str]]:
     """SQL checks of a text column (trimmed ``col``) for what Excel leaves when a file is opened and saved again:
     an error value (#N/A: a lookup that found nothing) in any text column, an id turned into a rounded number
@@ -330,6 +345,7 @@ _WHAT = {
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00; also 2026/11/20 10:00, "
             "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000, 2026/11/20 上午 10:00, 2026/11/20 10:00 AM)",
+    "time_offset": "a UTC offset no place has (beyond ±14:00, or minutes past 59); China is +08:00",
     "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
     "int": "not a non-negative integer",
     "negative_payment": "a payment below zero: a payment's amount is what the buyer paid (money going back is a row "
@@ -483,6 +499,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             bad = f"(_pm_t{i} IS NULL AND NOT {empty})"
             conds.append(bad)
             checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {col} END")
+        if f.kind == "time":
+            conds.append(_bad_offset(col))
+            checks.append(f"CASE WHEN {_bad_offset(col)} THEN {_lit(f.name + _FS + 'time_offset' + _FS)} || {col} END")
         out = f"_pm_t{i}"
         if f.default is not None:
             out = f"coalesce({out}, CASE WHEN {empty} THEN {f.default} END)"
