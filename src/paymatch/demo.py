@@ -8,7 +8,7 @@ Defects are injected at a few ‰ each: missing channel payment, missing order, 
 fen to a few yuan, order unpaid but paid on the channel, double payment (some on two channels),
 the same bill row listed twice, wrong channel, a payment credited to another store's merchant number, an
 order whose times are two days before its payment (a reused order number),
-missing/extra/wrong refunds, late orders whose
+missing/extra/wrong refunds, a second refund past the order's amount, late orders whose
 payment is on the next day's bill. Fees (0.6 %/0.5 %/0.8 %, half-up to the fen) and coupons
 (WeChat 代金券 lowering the settlement amount) are realistic and are not breaks.
 """
@@ -40,7 +40,9 @@ DEFECTS = {
     "time_mismatch": (185, 195),
     "fee_mismatch": (195, 210),
 }
-REFUND_DEFECTS = {"refund_order_only": (0, 300), "refund_amount_mismatch": (300, 600), "refund_channel_only": (600, 900)}
+REFUND_DEFECTS = {"refund_order_only": (0, 300), "refund_amount_mismatch": (300, 600), "refund_channel_only": (600, 900),
+                  # a second refund, ten minutes after a clean first one, that takes the refunds past the order's amount
+                  "over_refund": (900, 950)}
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,13 @@ def _build(con: duckdb.DuckDBPyConnection, stores: int, days: int, per_store_day
       paid_local + INTERVAL (CAST(600 + ur * 3000 AS BIGINT)) SECOND AS refund_local
     FROM oo WHERE base_status = 'paid' AND NOT internal AND NOT late AND defect_kind IS NULL AND uc > 0.95
       AND hour(paid_local) < 22""")
+    # over_refund: the second refund of those orders (shop and channel agree on it; together they exceed the order)
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE rf2 AS
+    SELECT * REPLACE ('RX' || substr(order_no, 3) AS refund_no,
+                      amount_fen - refund_fen + 1 + CAST(ura * 500 AS BIGINT) AS refund_fen,
+                      refund_local + INTERVAL 10 MINUTE AS refund_local)
+    FROM rf WHERE rdefect >= 900 AND rdefect < 950""")
 
 
 #: the chain's contracted fee rates (``generate`` writes them as the demo's rules.toml; ``_fee`` charges them)
@@ -228,13 +237,20 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
       order_no, 'refund', refund_no, '5030' || lpad(i::VARCHAR, 16, '0'),
       refund_fen + CASE WHEN rdefect_kind = 'refund_amount_mismatch' THEN -(1 + CAST(ura * 300 AS BIGINT)) ELSE 0 END,
       -({_fee('refund_fen', 'settle_channel', 'method')}), refund_fen, 'success', refund_local, method
-    FROM rf WHERE refund_status = 'success' AND rdefect_kind IS DISTINCT FROM 'refund_order_only'""")
+    FROM rf WHERE refund_status = 'success' AND rdefect_kind IS DISTINCT FROM 'refund_order_only'
+    UNION ALL  -- the over-refunding second refunds
+    SELECT settle_channel, merchant_id,
+      CASE settle_channel WHEN 'wechat' THEN '42000' || lpad(i::VARCHAR, 14, '0')
+                          WHEN 'alipay' THEN '2026' || lpad(i::VARCHAR, 16, '0') ELSE 'UP' || lpad(i::VARCHAR, 18, '0') END,
+      order_no, 'refund', refund_no, '5031' || lpad(i::VARCHAR, 16, '0'), refund_fen,
+      -({_fee('refund_fen', 'settle_channel', 'method')}), refund_fen, 'success', refund_local, method FROM rf2""")
     con.execute(f"""COPY (SELECT order_no, store_id, merchant_id, channel, {y('amount_fen')} AS amount, status,
         {ts.format(c='created_at')} AS created_at,
         CASE WHEN paid_at IS NOT NULL THEN {ts.format(c='paid_at')} END AS paid_at,
         member_id, member_level, instalments FROM orders_out ORDER BY order_no) TO {_path(out / 'orders.csv')} (HEADER)""")
     con.execute(f"""COPY (SELECT refund_no, order_no, {y('refund_fen')} AS amount, {ts.format(c='refund_local')} AS created_at,
-        refund_status AS status FROM rf WHERE rdefect_kind IS DISTINCT FROM 'refund_channel_only' ORDER BY refund_no)
+        refund_status AS status FROM (SELECT * FROM rf WHERE rdefect_kind IS DISTINCT FROM 'refund_channel_only'
+        UNION ALL SELECT * FROM rf2) ORDER BY refund_no)
         TO {_path(out / 'refunds.csv')} (HEADER)""")
     con.execute(f"""COPY (SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id,
         {y('amount_fen')} AS amount, {y('fee_fen')} AS fee, {y('settle_fen')} AS settle_amount, status,
@@ -244,7 +260,8 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     counts = {}
     for name, table in (("orders", "orders_out"), ("transactions", "tx_out"),
                         # the rows of refunds.csv (a refund made only in the channel's console is not there)
-                        ("refunds", "rf WHERE rdefect_kind IS DISTINCT FROM 'refund_channel_only'")):
+                        ("refunds", "(SELECT refund_no FROM rf WHERE rdefect_kind IS DISTINCT FROM 'refund_channel_only' "
+                                    "UNION ALL SELECT refund_no FROM rf2)")):
         counts[name] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return counts
 
@@ -265,6 +282,8 @@ def _expected(con: duckdb.DuckDBPyConnection, out: Path) -> None:
       SELECT 'R-' || refund_no, CASE WHEN refund_status = 'failed' THEN 'refund_failed'
                                      WHEN refund_status <> 'success' THEN 'refund_pending'
                                      ELSE coalesce(rdefect_kind, 'refund_matched') END FROM rf
+      UNION ALL
+      SELECT 'R-' || refund_no, 'over_refund' FROM rf2
       ORDER BY 1) TO {_path(out / 'expected.csv')} (HEADER)""")
 
 

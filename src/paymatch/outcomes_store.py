@@ -95,6 +95,9 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'amount_mismatch' THEN 'channel ' || {_y('channel_amount_fen')} || ' ≠ order ' || {_y('order_amount_fen')}
        || ' (' || {_signed('difference_fen')} || CASE WHEN difference_fen > 0 THEN ', 长款: channel received more)'
        ELSE ', 短款: channel received less)' END
+  WHEN 'over_refund' THEN 'channel refunds of order ' || coalesce(order_no, '?') || ' reach '
+       || {_y("TRY_CAST(split_part(detail, ':', 1) AS BIGINT)")} || ' with this one, above the '
+       || {_y("TRY_CAST(split_part(detail, ':', 2) AS BIGINT)")} || ' paid (+' || {_y('difference_fen')} || '; 超额退款)'
   WHEN 'refund_amount_mismatch' THEN 'channel refund ' || {_y('channel_amount_fen')} || ' ≠ shop refund '
        || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')'
   WHEN 'order_only' THEN 'order ' || order_status || ' ' || {_y('order_amount_fen')} || ' but no channel payment in the window (平台单边/渠道漏单)'

@@ -74,6 +74,7 @@ class OutcomeKind(StrEnum):
     REFUND_ORDER_ONLY = "refund_order_only"
     REFUND_CHANNEL_ONLY = "refund_channel_only"
     REFUND_AMOUNT_MISMATCH = "refund_amount_mismatch"
+    OVER_REFUND = "over_refund"
     REFUND_STATUS_MISMATCH = "refund_status_mismatch"
     REFUND_PENDING = "refund_pending"
     REFUND_FAILED = "refund_failed"
@@ -102,6 +103,7 @@ KIND_LABEL_ZH: dict[str, str] = {
     "refund_order_only": "退款平台单边",
     "refund_channel_only": "退款渠道单边",
     "refund_amount_mismatch": "退款金额不符",
+    "over_refund": "超额退款",
     "refund_status_mismatch": "退款状态不符",
     "refund_pending": "退款处理中(未到账)",
     "refund_failed": "退款失败(一致)",

@@ -28,6 +28,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         txs=nw.from_native(con.sql(sel.txs)),
         order_dims=nw.from_native(con.sql(sel.order_dims)),
         records_unique=sel.records_unique,
+        refund_history=nw.from_native(con.sql(sel.refund_history)) if sel.refund_history else None,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()

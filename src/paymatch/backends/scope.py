@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..engine.dedupe import DUP_KEY_SQL
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -34,6 +35,10 @@ class Selections:
     skips its duplicate search).
     txs_earlier: records that belong to the run besides ``txs`` (``by_window``: earlier bills' records of the
     window's orders and refunds); the caller reads them once (``run.with_earlier``) and adds them to ``txs``.
+    refund_history: the successful payment and refund records (one copy each: order_no, merchant_id, type,
+    refund_id, occurred_at, amount_fen) of the orders the run's refunds belong to, on every bill up to the run's end:
+    what the over-refund check adds up (``engine.refunds``). Empty: the run's own records are all there is (a file
+    run).
     """
 
     orders: str
@@ -43,6 +48,7 @@ class Selections:
     instalment_orders: str = ""
     records_unique: bool = False
     txs_earlier: str = ""
+    refund_history: str = ""
 
 
 #: bits of ``_pm_row`` below the bill-day part: a record's position (a staged file's rowid + its index << 32, or a
@@ -68,6 +74,10 @@ def primary_first(row: str) -> str:
 STORED_ROW = primary_first("rowid")
 
 
+#: the orders' columns refunds are attributed and held to (``Selections.order_dims``), from a table ``t``
+_ORDER_DIMS = "SELECT order_no, store_id, merchant_id, channel, amount_fen FROM {t}"
+
+
 def _in(batch_ids: list[str]) -> str:
     return "(" + ", ".join("'" + b.replace("'", "''") + "'" for b in batch_ids) + ")"
 
@@ -80,7 +90,7 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selecti
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
         txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row FROM transactions "
             f"WHERE batch_id IN {_in(txs)}",
-        order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+        order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=o,
     )
 
@@ -113,7 +123,7 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
         orders=o,
         refunds=r,
         txs=" UNION ALL ".join(parts),
-        order_dims=f"SELECT order_no, store_id, merchant_id, channel FROM {orders}",
+        order_dims=_ORDER_DIMS.format(t=orders),
         instalment_orders=o,
     )
 
@@ -188,14 +198,29 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
         f"AND {before} AND ({k}) IN ({keys}))"
         for kind, k, keys in (("payment", key, order_keys), ("refund", refund_key, f"SELECT {refund_key} FROM ({refunds})")))
+    refund_rows = "type = 'refund' AND "
     return Selections(
         orders=orders,
         refunds=refunds,
         txs=tx_days(cols, ""),
         txs_earlier=earlier,
-        order_dims="SELECT order_no, store_id, merchant_id, channel FROM orders",
+        order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
+        refund_history=_refund_history(
+            f"coalesce(bill_date, CAST(occurred_at AS DATE)) <= DATE '{last_day}'",
+            f"SELECT order_no FROM ({refunds}) UNION ALL {tx_days('order_no', refund_rows)}"),
     )
+
+
+def _refund_history(booked: str, orders: str) -> str:
+    """SQL: ``Selections.refund_history``: of the stored payment and refund records ``booked`` (a condition) of the
+    order numbers ``orders`` (a query), one copy per record (the primary one, ``STORED_ROW``), if successful."""
+    ident = ", ".join(DUP_KEY_SQL)
+    return ("SELECT order_no, merchant_id, type, coalesce(channel_refund_id, channel_tx_id) AS refund_id, "
+            f"{_cols(['occurred_at'])}, amount_fen FROM (SELECT order_no, merchant_id, type::VARCHAR AS type, "
+            "channel_refund_id, channel_tx_id, occurred_at, amount_fen, status, "
+            f"row_number() OVER (PARTITION BY {ident} ORDER BY {STORED_ROW}) AS _pm_n FROM transactions "
+            f"WHERE {booked} AND order_no IN ({orders})) WHERE _pm_n = 1 AND status = 'success'")
 
 
 def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, by_order) -> str:

@@ -5,8 +5,10 @@ Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends con
   refunds: schema.REFUND_COLUMNS
   txs:     schema.TRANSACTION_COLUMNS + ``origin`` ('bill' | 'notify' | 'file') + ``_pm_row`` (unique int64
            per row within the run; decides which copy of a duplicated record is primary)
-  order_dims: order_no, store_id, merchant_id, channel of every known order (for refund attribution);
-           in file mode the orders frame itself.
+  order_dims: order_no, store_id, merchant_id, channel, amount_fen of every known order (for refund attribution
+           and the over-refund check); in file mode the orders frame itself.
+  refund_history: the successful refund records (order_no, merchant_id, refund_id, occurred_at, amount_fen) of the
+           run's refunds' orders up to the run's end, when they reach beyond ``txs`` (a workspace day); None: ``txs``.
   records_unique: True when the caller knows no channel record occurs twice in txs (no duplicate search).
 """
 
@@ -26,6 +28,7 @@ class Inputs:
     txs: nw.LazyFrame
     order_dims: nw.LazyFrame
     records_unique: bool = False
+    refund_history: nw.LazyFrame | None = None
 
 
 #: the engine's output columns, in order, with their Narwhals dtypes

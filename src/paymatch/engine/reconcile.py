@@ -26,7 +26,7 @@ def reconcile(inputs: Inputs, params: MatchParams, ops: Ops = Ops()) -> nw.LazyF
     return nw.concat(
         [
             payment_outcomes(inputs.orders, primary, params, ops),
-            refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, ops),
+            refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, ops, history=inputs.refund_history),
             duplicate_outcomes(marked),
         ],
         how="vertical",

@@ -13,6 +13,13 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
                           back to the wrong payer)
   refund_status_mismatch  one side success, the other not
   refund_amount_mismatch  |channel − shop| > tolerance                           (退款金额不符)
+  over_refund             all agree, but with this refund the order's successful channel refunds add up to more
+                          than was paid: the order's amount, or the channel's successful payments of the order when
+                          they are more (a double payment refunded in full is no over-refund) (超额退款; detail
+                          '<refunded through it>:<paid>', difference_fen the excess). Records count once each, on
+                          every bill up to the run's end (``refund_history``), refunds in the order they were made
+                          (time, then refund id): the refund that crosses the amount and every later one are over,
+                          whether run day by day or over a range
   refund_matched          all agree                                               (退款已对平)
 
 A channel refund without the shop's refund number is paired with the shop refund of the same order and
@@ -31,9 +38,9 @@ from .params import MatchParams
 
 
 def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.LazyFrame, p: MatchParams,
-                    ops: Ops = Ops()) -> nw.LazyFrame:
+                    ops: Ops = Ops(), *, history: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Outcomes for every scoped shop refund and every primary channel refund record (``ops``: the
-    backend's shortcuts, ``engine.ops``)."""
+    backend's shortcuts, ``engine.ops``; ``history``: ``frames.Inputs.refund_history``)."""
     # refund records are a few per cent of all records and several steps read them: materialised once
     scoped = bool(p.key_scope)
     chan = ops.persist(txs.filter(nw.col("type") == "refund"))
@@ -66,7 +73,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         j = j.with_columns(_pm_c_merchant=nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant"))).join(
             exact, on=["_pm_order_no", "_pm_c_merchant"], how="left")
         order_dims = order_dims.group_by("order_no").agg(
-            nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min())
+            nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min(), nw.col("amount_fen").min())
     j = j.join(_dims(order_dims, ""), on="_pm_order_no", how="left")
     if p.key_scope:  # the exact order when found (its method is never NULL), else the per-number one
         found = ~nw.col("_pm_method_x").is_null()
@@ -75,8 +82,45 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
             .otherwise(nw.coalesce(nw.col("merchant_id"), nw.col("_pm_merchant"))),
             _pm_store=nw.when(found).then(nw.col("_pm_store_x")).otherwise(nw.col("_pm_store")),
             _pm_method=nw.when(found).then(nw.col("_pm_method_x")).otherwise(nw.col("_pm_method")),
+            _pm_order_amt=nw.when(found).then(nw.col("_pm_order_amt_x")).otherwise(nw.col("_pm_order_amt")),
         )
+    if history is None:  # the run's own records: the refunds, and the payments of the refunded orders
+        ok = nw.col("status") == "success"
+        refunded = chan.filter(ok & ~nw.col("order_no").is_null()).select("order_no").unique()
+        history = nw.concat([
+            chan.filter(ok).select("order_no", "merchant_id", "type", rid.alias("refund_id"), "occurred_at",
+                                   "amount_fen"),
+            txs.filter(ok & (nw.col("type") == "payment")).join(refunded, on="order_no", how="semi").select(
+                "order_no", "merchant_id", "type", nw.col("channel_tx_id").alias("refund_id"), "occurred_at",
+                "amount_fen"),
+        ], how="vertical")
+    j = j.join(_refunded_through(j, ops.persist(history), scoped), on="_pm_key", how="left")
     return finish(side.complete(j), _classify(p))
+
+
+def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> nw.LazyFrame:
+    """Per refund key with one successful channel refund: ``_pm_refunded``, what the channel refunded of its order up
+    to and including it (the ``history`` refunds made before it, by time then refund id, plus its own amount), and
+    ``_pm_paid``, the order's successful payments in ``history``. Under key_scope a record of another merchant number
+    is another order's."""
+    own = j.filter(nw.col("_pm_has_c") & (nw.col("c_succ") == 1) & ~nw.col("_pm_order_no").is_null()).select(
+        "_pm_key", "_pm_order_no", "c_occurred", "c_tx", "c_merchant", "c_succ_amt")
+    h = history.select(nw.col("order_no").alias("_pm_order_no"), nw.col("merchant_id").alias("_pm_h_merchant"),
+                       nw.col("type").alias("_pm_h_type"), nw.col("refund_id").alias("_pm_h_id"),
+                       nw.col("occurred_at").alias("_pm_h_at"), nw.col("amount_fen").alias("_pm_h_amt"))
+    at, occurred = nw.col("_pm_h_at"), nw.col("c_occurred")
+    refund = nw.col("_pm_h_type") == "refund"
+    before = refund & ((at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c_tx"))))
+    pairs = own.join(h, on="_pm_order_no", how="inner")
+    if scoped:
+        pairs = pairs.filter(nw.col("_pm_h_merchant").is_null() | nw.col("c_merchant").is_null()
+                             | (nw.col("_pm_h_merchant") == nw.col("c_merchant")))
+    sums = pairs.group_by("_pm_key").agg(
+        nw.when(before.fill_null(False)).then(nw.col("_pm_h_amt")).otherwise(0).sum().alias("_pm_before"),
+        nw.when(~refund).then(nw.col("_pm_h_amt")).otherwise(0).sum().alias("_pm_paid"))
+    return own.join(sums, on="_pm_key", how="left").select(
+        "_pm_key", (nw.col("_pm_before").fill_null(0) + nw.col("c_succ_amt")).alias("_pm_refunded"),
+        nw.col("_pm_paid").fill_null(0).alias("_pm_paid"))
 
 
 def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
@@ -161,6 +205,7 @@ def _dims(order_dims: nw.LazyFrame, suffix: str) -> nw.LazyFrame:
         nw.col("store_id").alias(f"_pm_store{suffix}"),
         nw.col("merchant_id").alias(f"_pm_merchant{suffix}"),
         nw.col("channel").alias(f"_pm_method{suffix}"),
+        nw.col("amount_fen").alias(f"_pm_order_amt{suffix}"),
     )
 
 
@@ -181,6 +226,11 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     succ = nw.col("c_succ").fill_null(0)
     late = (nw.col("created_at") >= nw.lit(p.cross_day_from_utc)).fill_null(False)
     diff = compared_amount() - nw.col("amount_fen")
+    paid = nw.max_horizontal(nw.col("_pm_order_amt"), nw.col("_pm_paid"))
+    excess = nw.col("_pm_refunded") - paid
+    # an order the run knows nothing of (neither the order nor a payment: paid in another file's period) is not held
+    known = ~nw.col("_pm_order_amt").is_null() | (nw.col("_pm_paid") > 0).fill_null(False)
+    over = (known & (excess > 0)).fill_null(False)
     kind = case(
         [
             (has_o & (nw.col("status") == "failed").fill_null(False) & (succ == 0), "refund_failed"),
@@ -194,14 +244,20 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             ((nw.col("order_no") != nw.col("c_order_no")).fill_null(False), "refund_order_mismatch"),
             (shop_ok != (succ == 1), "refund_status_mismatch"),
             (diff.abs() > p.tolerance_fen, "refund_amount_mismatch"),
+            (over, "over_refund"),
         ],
         "refund_matched",
     )
+    paired = paired_columns(has_o, has_c)
+    clean_but_over = over & (kind == "over_refund")
     return {
-        **paired_columns(has_o, has_c),
+        **paired,
+        "difference_fen": nw.when(clean_but_over).then(excess).otherwise(paired["difference_fen"]),
         "outcome_id": nw.concat_str([nw.lit("R-"), _shown_key(p)]),
         "kind": kind,
-        "detail": nw.when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
+        "detail": nw.when(clean_but_over).then(nw.concat_str([nw.col("_pm_refunded").cast(nw.String), nw.lit(":"),
+                                                             paid.cast(nw.String)]))
+        .when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
         .when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
         .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),

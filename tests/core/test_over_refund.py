@@ -1,0 +1,98 @@
+"""Refunds that add up to more than the order: the refund that crosses the amount, and every later one, is
+over_refund (超额退款), in a file run, day by day and over a range alike."""
+
+import csv
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+REFUNDS = "refund_no,order_no,amount,created_at,status\n"
+TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
+
+
+def _write(path: Path, header: str, *rows: str) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _ok(args):
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _inputs(tmp_path: Path):
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
+               "A2,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
+               "A3,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05")
+    r = _write(tmp_path / "r.csv", REFUNDS,
+               "RA1,A1,60.00,2026-11-18 12:00:00,success", "RA2,A1,30.00,2026-11-19 10:00:00,success",
+               "RA3,A1,20.00,2026-11-19 11:00:00,success", "RA4,A1,5.00,2026-11-19 12:00:00,success",
+               # A2: refunded exactly in full, in two parts: no over-refund
+               "RB1,A2,40.00,2026-11-18 12:00:00,success", "RB2,A2,60.00,2026-11-19 10:00:00,success",
+               # A3 paid twice, both payments refunded: 200.00 back of 200.00 taken, no over-refund
+               "RC1,A3,100.00,2026-11-18 12:00:00,success", "RC2,A3,100.00,2026-11-19 10:00:00,success",
+               # a refund of an order neither the orders nor the bills of the run have (paid in another period)
+               "RZ1,Z9,10.00,2026-11-18 12:00:00,success")
+    d18 = _write(tmp_path / "d18.csv", TX,
+                 "wechat,M1,T1,A1,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,T2,A2,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,T1,A1,refund,RA1,CA1,60.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,T2,A2,refund,RB1,CB1,40.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,T3,A3,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,T3b,A3,payment,,,100.00,0,success,2026-11-18 09:01:06,2026-11-18",
+                 "wechat,M1,T3,A3,refund,RC1,CC1,100.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,TZ,Z9,refund,RZ1,CZ1,10.00,0,success,2026-11-18 12:00:01,2026-11-18")
+    d19 = _write(tmp_path / "d19.csv", TX,
+                 "wechat,M1,T1,A1,refund,RA2,CA2,30.00,0,success,2026-11-19 10:00:01,2026-11-19",
+                 "wechat,M1,T1,A1,refund,RA3,CA3,20.00,0,success,2026-11-19 11:00:01,2026-11-19",
+                 "wechat,M1,T1,A1,refund,RA4,CA4,5.00,0,success,2026-11-19 12:00:01,2026-11-19",
+                 "wechat,M1,T2,A2,refund,RB2,CB2,60.00,0,success,2026-11-19 10:00:01,2026-11-19",
+                 "wechat,M1,T3b,A3,refund,RC2,CC2,100.00,0,success,2026-11-19 10:00:01,2026-11-19")
+    return o, r, d18, d19
+
+
+WANT = {"R-RA1": ("refund_matched", 0), "R-RA2": ("refund_matched", 0), "R-RA3": ("over_refund", 1000),
+        "R-RA4": ("over_refund", 1500), "R-RB1": ("refund_matched", 0), "R-RB2": ("refund_matched", 0),
+        "R-RC1": ("refund_matched", 0), "R-RC2": ("refund_matched", 0), "R-RZ1": ("refund_matched", 0)}
+
+
+def test_refunds_beyond_the_order_in_a_file_run(tmp_path):
+    o, r, d18, d19 = _inputs(tmp_path)
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(d18), "--transactions", str(d19),
+         "--out", str(tmp_path / "out")])
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {x["outcome_id"]: x for x in csv.DictReader(f)}
+    assert {k: (rows[k]["kind"], int(rows[k]["difference_fen"])) for k in WANT} == WANT
+    assert rows["R-RA3"]["reason"] == ("channel refunds of order A1 reach 110.00 with this one, above the 100.00 "
+                                       "paid (+10.00; 超额退款)")
+    assert rows["P-A1"]["kind"] == rows["P-A2"]["kind"] == "matched" and rows["P-A3"]["kind"] == "duplicate_payment"
+
+
+def test_day_by_day_and_a_range_run_see_the_same_over_refunds(tmp_path):
+    o, r, d18, d19 = _inputs(tmp_path)
+    w = tmp_path / "w.duckdb"
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(d18),
+         "--transactions", str(d19)])
+    for day in ("2026-11-18", "2026-11-19"):
+        _ok(["reconcile", "--workspace", str(w), "--date", day])
+    with Workspace(w) as ws:
+        daily = {k: (kind, diff) for k, kind, diff in ws.con.execute(
+            "SELECT outcome_id, arg_max(kind, period_to), arg_max(difference_fen, period_to) FROM outcomes "
+            "GROUP BY outcome_id").fetchall()}
+    _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-18", "--to", "2026-11-19"])
+    with Workspace(w) as ws:
+        ranged = {k: (kind, diff) for k, kind, diff in ws.con.execute(
+            "SELECT outcome_id, kind, difference_fen FROM outcomes WHERE period_from <> period_to").fetchall()}
+    assert {k: daily[k] for k in WANT} == {k: ranged[k] for k in WANT} == WANT
+    # the month's report lists them as items to act on
+    _ok(["report", "reconciliation", "--workspace", str(w), "--period", "month", "--date", "2026-11-19",
+         "--csv", str(tmp_path / "rep")])
+    text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "rep").rglob("*.csv"))
+    assert "R-RA3" in text and "R-RA4" in text and "超额退款" in text
