@@ -41,7 +41,7 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 PAYMATCH = str(ROOT / ".venv" / "bin" / "paymatch")
 DAYS = ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
 # what the README calls agreeing/consistent (refund_pending: a processing refund with no channel refund yet)
-CLEAN = {"matched", "refund_matched", "unpaid", "internal", "refund_pending", "refund_failed",
+CLEAN = {"matched", "refund_matched", "record_update", "unpaid", "internal", "refund_pending", "refund_failed",
          "instalment_matched", "instalment_not_due"}
 
 
@@ -137,7 +137,9 @@ def agg(rows, group_col):
         key = row[group_col] or "(none)"
         for k in (key, "__total__"):
             c = g[k]
-            r = row["outcome_id"].startswith("R-")
+            # refund outcomes, and the extra copies of refund records (their type is in the id: D-ch:tx:type:ref)
+            copies = row["kind"] in ("duplicate_record", "record_update")
+            r = row["outcome_id"].startswith("R-") or (copies and row["outcome_id"].rsplit(":", 2)[-2] == "refund")
             c["outcomes_count"] += 1
             c["orders_count" if not r else "shop_refund_count"] += i(row["order_rows"])
             c["channel_count" if not r else "channel_refund_count"] += i(row["channel_rows"])
