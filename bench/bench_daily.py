@@ -26,6 +26,10 @@ alternating, a reviewer's jobs beside them):
   The first version of that change read every earlier record's columns and the window's orders again each time the
   records were read: 5.4–5.9 s a day. A first month run took 51.3 s against 23–33 s for the same code later: the
   VM's first touch of memory (see bench_reconcile._warm_memory), not the code.
+
+Thirteenth session (same workspace; "before" = 3c35281 from a worktree, "after" = 7a8b1e1, which also reads each day's
+refund history for the over-refund check and keeps the earlier copies of relisted records; alternating, two rounds):
+  --date 2026-11-07                              before 2.71–3.39 s / 949–969 MB   after 3.40–3.75 s / 1,130–1,142 MB
 """
 
 from __future__ import annotations
