@@ -396,13 +396,15 @@ def test_a_utc_offset_no_place_has_is_refused(tmp_path):
     """DuckDB reads ``+25:00`` and ``+08:60`` as offsets and shifts the time by them (helper-36's audit); offsets from
     -14:00 to +14:00, with or without a colon, hours only, after a blank, stay times."""
     good = ["2026-11-20T10:00:00+14:00", "2026-11-20T10:00:00-1200", "2026-11-20T10:00:00+08", "2026-11-20T10:00:00Z",
-            "2026-11-20 10:00:00 +05:45", "2026-11-20T10:00:00.5+08:00"]
+            "2026-11-20 10:00:00 +05:45", "2026-11-20T10:00:00.5+08:00", "2026-11-20T10:00:00+08:00:00", "2026-1-2 1:00"]
     rows = "".join(f"G{i},S1,M1,wechat,1.00,paid,,{t},,,0\n" for i, t in enumerate(good))
     ws = Workspace(None)
     ws.ingest_csv("orders", _write(tmp_path, HEADER + rows))
     assert ws.con.execute("SELECT count(paid_at) FROM orders").fetchall() == [(len(good),)]
     bad = ["2026-11-20T10:00:00+25:00", "2026-11-20T10:00:00+08:60", "2026-11-20T10:00:00-1500", "2026-11-20 10:00+25",
-           "2026-11-20T10:00:00+14:30", "2026-11-20 10:00:00 +99:99 "]
+           "2026-11-20T10:00:00+14:30", "2026-11-20 10:00:00 +99:99 ",
+           # (helper-39) with seconds, a short day and hour, west of -12:00
+           "2026-11-20T10:00:00+25:00:00", "2026-11-20T10:00:00+08:60:00", "2026-1-2 1:00+25", "2026-11-20T10:00:00-13:00"]
     p = _write(tmp_path, HEADER + GOOD + "".join(f"B{i},S1,M1,wechat,1.00,paid,{t},,,,0\n" for i, t in enumerate(bad)),
                "bad.csv")
     with pytest.raises(LoadError) as e:

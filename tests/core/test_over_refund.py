@@ -30,7 +30,8 @@ def _inputs(tmp_path: Path):
     o = _write(tmp_path / "o.csv", ORDERS,
                "A1,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
                "A2,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
-               "A3,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05")
+               "A3,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
+               "A4,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05")
     r = _write(tmp_path / "r.csv", REFUNDS,
                "RA1,A1,60.00,2026-11-18 12:00:00,success", "RA2,A1,30.00,2026-11-19 10:00:00,success",
                "RA3,A1,20.00,2026-11-19 11:00:00,success", "RA4,A1,5.00,2026-11-19 12:00:00,success",
@@ -39,7 +40,10 @@ def _inputs(tmp_path: Path):
                # A3 paid twice, both payments refunded: 200.00 back of 200.00 taken, no over-refund
                "RC1,A3,100.00,2026-11-18 12:00:00,success", "RC2,A3,100.00,2026-11-19 10:00:00,success",
                # a refund of an order neither the orders nor the bills of the run have (paid in another period)
-               "RZ1,Z9,10.00,2026-11-18 12:00:00,success")
+               "RZ1,Z9,10.00,2026-11-18 12:00:00,success",
+               # A4: the 19th's bill brings a refund made before the one on the 18th's (helper-39): what a day's run
+               # has seen comes first, so the 19th's refund is the one over, whether run day by day or as a range
+               "RD1,A4,60.00,2026-11-18 10:00:00,success", "RD2,A4,50.00,2026-11-18 12:00:00,success")
     d18 = _write(tmp_path / "d18.csv", TX,
                  "wechat,M1,T1,A1,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
                  "wechat,M1,T2,A2,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
@@ -48,19 +52,23 @@ def _inputs(tmp_path: Path):
                  "wechat,M1,T3,A3,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
                  "wechat,M1,T3b,A3,payment,,,100.00,0,success,2026-11-18 09:01:06,2026-11-18",
                  "wechat,M1,T3,A3,refund,RC1,CC1,100.00,0,success,2026-11-18 12:00:01,2026-11-18",
-                 "wechat,M1,TZ,Z9,refund,RZ1,CZ1,10.00,0,success,2026-11-18 12:00:01,2026-11-18")
+                 "wechat,M1,TZ,Z9,refund,RZ1,CZ1,10.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,T4,A4,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,T4,A4,refund,RD2,CD2,50.00,0,success,2026-11-18 12:00:01,2026-11-18")
     d19 = _write(tmp_path / "d19.csv", TX,
                  "wechat,M1,T1,A1,refund,RA2,CA2,30.00,0,success,2026-11-19 10:00:01,2026-11-19",
                  "wechat,M1,T1,A1,refund,RA3,CA3,20.00,0,success,2026-11-19 11:00:01,2026-11-19",
                  "wechat,M1,T1,A1,refund,RA4,CA4,5.00,0,success,2026-11-19 12:00:01,2026-11-19",
                  "wechat,M1,T2,A2,refund,RB2,CB2,60.00,0,success,2026-11-19 10:00:01,2026-11-19",
-                 "wechat,M1,T3b,A3,refund,RC2,CC2,100.00,0,success,2026-11-19 10:00:01,2026-11-19")
+                 "wechat,M1,T3b,A3,refund,RC2,CC2,100.00,0,success,2026-11-19 10:00:01,2026-11-19",
+                 "wechat,M1,T4,A4,refund,RD1,CD1,60.00,0,success,2026-11-18 10:00:01,2026-11-19")
     return o, r, d18, d19
 
 
 WANT = {"R-RA1": ("refund_matched", 0), "R-RA2": ("refund_matched", 0), "R-RA3": ("over_refund", 1000),
         "R-RA4": ("over_refund", 1500), "R-RB1": ("refund_matched", 0), "R-RB2": ("refund_matched", 0),
-        "R-RC1": ("refund_matched", 0), "R-RC2": ("refund_matched", 0), "R-RZ1": ("refund_matched", 0)}
+        "R-RC1": ("refund_matched", 0), "R-RC2": ("refund_matched", 0), "R-RZ1": ("refund_matched", 0),
+        "R-RD2": ("refund_matched", 0), "R-RD1": ("over_refund", 1000)}
 
 
 def test_refunds_beyond_the_order_in_a_file_run(tmp_path):

@@ -36,7 +36,7 @@ class Selections:
     txs_earlier: records that belong to the run besides ``txs`` (``by_window``: earlier bills' records of the
     window's orders and refunds); the caller reads them once (``run.with_earlier``) and adds them to ``txs``.
     refund_history: the successful payment and refund records (one copy each: order_no, merchant_id, type,
-    refund_id, occurred_at, amount_fen) of the orders the run's refunds belong to, on every bill up to the run's end:
+    refund_id, occurred_at, bill_day, amount_fen) of the orders the run's refunds belong to, on every bill up to the run's end:
     what the over-refund check adds up (``engine.refunds``). Empty: the run's own records are all there is (a file
     run).
     """
@@ -194,11 +194,18 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     order_keys = (f"SELECT {key} FROM orders WHERE {paid} UNION ALL SELECT {key} FROM orders WHERE {created} "
                   f"UNION ALL {named} UNION ALL SELECT {key} {left_pending} NULL")
     # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
+    # Refund records: by the refund numbers of the window's shop refunds and records (a refund the shop never recorded
+    # has earlier records too: a processing copy, a failed attempt), and the earlier copies of the window's records
+    # that name no refund number (by their identity).
+    refund_rows = "type = 'refund' AND "
+    ident = ", ".join(DUP_KEY_SQL)
+    refund_match = (f"({refund_key}) IN (SELECT {refund_key} FROM ({refunds}) UNION ALL "
+                    f"{tx_days(refund_key, refund_rows)}) OR (refund_no IS NULL AND ({ident}) IN "
+                    f"({tx_days(ident, refund_rows + 'refund_no IS NULL AND ')}))")
     earlier = " UNION ALL ".join(
         f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
-        f"AND {before} AND ({k}) IN ({keys}))"
-        for kind, k, keys in (("payment", key, order_keys), ("refund", refund_key, f"SELECT {refund_key} FROM ({refunds})")))
-    refund_rows = "type = 'refund' AND "
+        f"AND {before} AND ({match}))"
+        for kind, match in (("payment", f"({key}) IN ({order_keys})"), ("refund", refund_match)))
     return Selections(
         orders=orders,
         refunds=refunds,
@@ -217,8 +224,9 @@ def _refund_history(booked: str, orders: str) -> str:
     order numbers ``orders`` (a query), one copy per record (the primary one, ``STORED_ROW``), if successful."""
     ident = ", ".join(DUP_KEY_SQL)
     return ("SELECT order_no, merchant_id, type, coalesce(channel_refund_id, channel_tx_id) AS refund_id, "
-            f"{_cols(['occurred_at'])}, amount_fen FROM (SELECT order_no, merchant_id, type::VARCHAR AS type, "
-            "channel_refund_id, channel_tx_id, occurred_at, amount_fen, status, "
+            f"{_cols(['occurred_at'])}, coalesce(bill_date, CAST(occurred_at AS DATE)) AS bill_day, amount_fen "
+            "FROM (SELECT order_no, merchant_id, type::VARCHAR AS type, "
+            "channel_refund_id, channel_tx_id, occurred_at, bill_date, amount_fen, status, "
             f"row_number() OVER (PARTITION BY {ident} ORDER BY {STORED_ROW}) AS _pm_n FROM transactions "
             f"WHERE {booked} AND order_no IN ({orders})) WHERE _pm_n = 1 AND status = 'success'")
 

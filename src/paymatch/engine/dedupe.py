@@ -44,16 +44,19 @@ def repeated_records(txs: nw.LazyFrame, ops: Ops = Ops()) -> nw.LazyFrame:
 
 
 def mark_duplicates(txs: nw.LazyFrame, repeated: nw.LazyFrame) -> nw.LazyFrame:
-    """Add ``_pm_refkey`` and ``_pm_is_dup`` (True for every copy but the first) given ``repeated_records``."""
+    """Add ``_pm_refkey``, ``_pm_is_dup`` (True for every copy but the first) and ``_pm_copied`` (the record has
+    several copies: the few rows ``duplicate_outcomes`` needs) given ``repeated_records``."""
     return (
         with_refkey(txs).join(repeated, on=DUP_KEY, how="left")
-        .with_columns(_pm_is_dup=(nw.col("_pm_row") != nw.col("_pm_first")).fill_null(False))
+        .with_columns(_pm_is_dup=(nw.col("_pm_row") != nw.col("_pm_first")).fill_null(False),
+                      _pm_copied=~nw.col("_pm_first").is_null())
         .drop("_pm_first")
     )
 
 
 def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
-    """One outcome per record that has extra copies, covering those copies.
+    """One outcome per record that has extra copies, covering those copies (``marked``: every copy of the records
+    with several, or every record with ``_pm_is_dup``).
 
     ``record_update`` when every extra copy is an earlier or later state of the record: listed on another bill day
     than the primary copy, with the same amount and another status (a refund processing on the 18th's bill and

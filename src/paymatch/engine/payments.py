@@ -214,7 +214,9 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "matched",
     )
     two_channels = nw.col("c_channel") != nw.col("c_channel_last")
-    notified = nw.col("c_bill_rows") < nw.col("c_rows")
+    # more successful legs than rows from a bill: one of them at least is only a notification (a closed attempt
+    # notified beside two bill payments is not; helper-39)
+    notified = nw.col("c_succ") > nw.col("c_bill_rows")
     detail = case(
         [
             (clean, None),

@@ -19,15 +19,17 @@ def reconcile(inputs: Inputs, params: MatchParams, ops: Ops = Ops()) -> nw.LazyF
     finding the few repeated keys. The big inputs are never persisted: re-reading them is cheaper than a copy.
     """
     if inputs.records_unique:  # checked by the loader: no record to mark, no 10M-row search for repeats
-        marked = with_refkey(inputs.txs).with_columns(_pm_is_dup=nw.lit(False))
+        marked = copies = with_refkey(inputs.txs).with_columns(_pm_is_dup=nw.lit(False))
     else:
         marked = mark_duplicates(inputs.txs, ops.persist(repeated_records(inputs.txs, ops)))
+        # the copies of the records listed more than once: few, and read several times by duplicate_outcomes
+        copies = ops.persist(marked.filter(nw.col("_pm_copied")))
     primary = marked.filter(~nw.col("_pm_is_dup"))
     return nw.concat(
         [
             payment_outcomes(inputs.orders, primary, params, ops),
             refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, ops, history=inputs.refund_history),
-            duplicate_outcomes(marked),
+            duplicate_outcomes(copies),
         ],
         how="vertical",
     )

@@ -17,9 +17,10 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
                           than was paid: the order's amount, or the channel's successful payments of the order when
                           they are more (a double payment refunded in full is no over-refund) (超额退款; detail
                           '<refunded through it>:<paid>', difference_fen the excess). Records count once each, on
-                          every bill up to the run's end (``refund_history``), refunds in the order they were made
-                          (time, then refund id): the refund that crosses the amount and every later one are over,
-                          whether run day by day or over a range
+                          every bill up to the run's end (``refund_history``), refunds in the order of their bill day,
+                          then time, then refund id (what a day's run has seen: a refund on a later bill counts after
+                          those on earlier ones, whatever its time): the refund that crosses the amount and every
+                          later one are over, whether run day by day or over a range
   refund_matched          all agree                                               (退款已对平)
 
 A channel refund without the shop's refund number is paired with the shop refund of the same order and
@@ -57,7 +58,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     else:
         chan, key = _named_by_order_and_amount(chan, open_refunds), nw.col("refund_no")
         shop_key = key
-    side = aggregate(chan, nw.coalesce(key, fallback), rid, ("order_no", "refund_no", "_pm_inferred"), ops)
+    side = aggregate(chan, nw.coalesce(key, fallback), rid, ("order_no", "refund_no", "_pm_inferred", "bill_date"), ops)
     r = refunds.with_columns(_pm_key=shop_key, _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
@@ -89,28 +90,37 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         refunded = chan.filter(ok & ~nw.col("order_no").is_null()).select("order_no").unique()
         history = nw.concat([
             chan.filter(ok).select("order_no", "merchant_id", "type", rid.alias("refund_id"), "occurred_at",
-                                   "amount_fen"),
+                                   _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
             txs.filter(ok & (nw.col("type") == "payment")).join(refunded, on="order_no", how="semi").select(
                 "order_no", "merchant_id", "type", nw.col("channel_tx_id").alias("refund_id"), "occurred_at",
-                "amount_fen"),
+                _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
         ], how="vertical")
     j = j.join(_refunded_through(j, ops.persist(history), scoped), on="_pm_key", how="left")
     return finish(side.complete(j), _classify(p))
 
 
+def _bill_day(bill_date: str, occurred_at: str) -> nw.Expr:
+    """A record's bill day: its bill date, else the Asia/Shanghai day it occurred (engine times are naive UTC; the
+    zone is a fixed +08:00 since 1992), as the workspace's selections take it."""
+    return nw.coalesce(nw.col(bill_date), nw.col(occurred_at).dt.offset_by("8h").cast(nw.Date))
+
+
 def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> nw.LazyFrame:
     """Per refund key with one successful channel refund: ``_pm_refunded``, what the channel refunded of its order up
-    to and including it (the ``history`` refunds made before it, by time then refund id, plus its own amount), and
+    to and including it (the ``history`` refunds before it, by bill day, time and refund id, plus its own amount), and
     ``_pm_paid``, the order's successful payments in ``history``. Under key_scope a record of another merchant number
     is another order's."""
     own = j.filter(nw.col("_pm_has_c") & (nw.col("c_succ") == 1) & ~nw.col("_pm_order_no").is_null()).select(
-        "_pm_key", "_pm_order_no", "c_occurred", "c_tx", "c_merchant", "c_succ_amt")
+        "_pm_key", "_pm_order_no", "c_occurred", "c_tx", "c_merchant", "c_succ_amt",
+        _bill_day("c_bill_date", "c_occurred").alias("_pm_day"))
     h = history.select(nw.col("order_no").alias("_pm_order_no"), nw.col("merchant_id").alias("_pm_h_merchant"),
                        nw.col("type").alias("_pm_h_type"), nw.col("refund_id").alias("_pm_h_id"),
-                       nw.col("occurred_at").alias("_pm_h_at"), nw.col("amount_fen").alias("_pm_h_amt"))
-    at, occurred = nw.col("_pm_h_at"), nw.col("c_occurred")
+                       nw.col("occurred_at").alias("_pm_h_at"), nw.col("bill_day").alias("_pm_h_day"),
+                       nw.col("amount_fen").alias("_pm_h_amt"))
+    at, occurred, day, h_day = nw.col("_pm_h_at"), nw.col("c_occurred"), nw.col("_pm_day"), nw.col("_pm_h_day")
     refund = nw.col("_pm_h_type") == "refund"
-    before = refund & ((at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c_tx"))))
+    same_day_before = (at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c_tx")))
+    before = refund & ((h_day < day) | ((h_day == day) & same_day_before))
     pairs = own.join(h, on="_pm_order_no", how="inner")
     if scoped:
         pairs = pairs.filter(nw.col("_pm_h_merchant").is_null() | nw.col("c_merchant").is_null()
