@@ -30,6 +30,8 @@ alternating, a reviewer's jobs beside them):
 Thirteenth session (same workspace; "before" = 3c35281 from a worktree, "after" = 7a8b1e1, which also reads each day's
 refund history for the over-refund check and keeps the earlier copies of relisted records; alternating, two rounds):
   --date 2026-11-07                              before 2.71–3.39 s / 949–969 MB   after 3.40–3.75 s / 1,130–1,142 MB
+  again with d5965bc (also reads earlier refund records by the day's records' refund numbers), two rounds:
+  --date 2026-11-07                              before 2.32–2.47 s / 954–966 MB   after 2.74–3.06 s / 1,128–1,143 MB
 """
 
 from __future__ import annotations
