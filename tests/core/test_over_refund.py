@@ -4,26 +4,9 @@ over_refund (超额退款), in a file run, day by day and over a range alike."""
 import csv
 from pathlib import Path
 
-from typer.testing import CliRunner
+from tests.core.test_workspace_carry import REFUNDS, TX, _ok, _write, days_and_range
 
-from paymatch.cli import app
-from paymatch.workspace import Workspace
-
-runner = CliRunner()
 ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
-REFUNDS = "refund_no,order_no,amount,created_at,status\n"
-TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
-
-
-def _write(path: Path, header: str, *rows: str) -> Path:
-    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def _ok(args):
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, r.output
-    return r.output
 
 
 def _inputs(tmp_path: Path):
@@ -88,16 +71,7 @@ def test_day_by_day_and_a_range_run_see_the_same_over_refunds(tmp_path):
     w = tmp_path / "w.duckdb"
     _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(d18),
          "--transactions", str(d19)])
-    for day in ("2026-11-18", "2026-11-19"):
-        _ok(["reconcile", "--workspace", str(w), "--date", day])
-    with Workspace(w) as ws:
-        daily = {k: (kind, diff) for k, kind, diff in ws.con.execute(
-            "SELECT outcome_id, arg_max(kind, period_to), arg_max(difference_fen, period_to) FROM outcomes "
-            "GROUP BY outcome_id").fetchall()}
-    _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-18", "--to", "2026-11-19"])
-    with Workspace(w) as ws:
-        ranged = {k: (kind, diff) for k, kind, diff in ws.con.execute(
-            "SELECT outcome_id, kind, difference_fen FROM outcomes WHERE period_from <> period_to").fetchall()}
+    daily, ranged = days_and_range(w, ["2026-11-18", "2026-11-19"], "difference_fen")
     assert {k: daily[k] for k in WANT} == {k: ranged[k] for k in WANT} == WANT
     # the month's report lists them as items to act on
     _ok(["report", "reconciliation", "--workspace", str(w), "--period", "month", "--date", "2026-11-19",

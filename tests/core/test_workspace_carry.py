@@ -237,6 +237,22 @@ def test_a_failed_refund_retried_under_a_new_number_still_pairs(tmp_path):
     assert (_month(w)["R-RZ2"]) == "refund_matched"
 
 
+def days_and_range(w: Path, days: list[str], column: str) -> tuple[dict, dict]:
+    """Reconcile ``days`` one by one, then as one range; each outcome's (kind, ``column``): the days' as reports count
+    them (the run reaching furthest), and the range run's."""
+    for day in days:
+        _ok(["reconcile", "--workspace", str(w), "--date", day])
+    with Workspace(w) as ws:
+        daily = {k: (kind, v) for k, kind, v in ws.con.execute(
+            f"SELECT outcome_id, arg_max(kind, period_to), arg_max({column}, period_to) FROM outcomes "
+            "GROUP BY outcome_id").fetchall()}
+    _ok(["reconcile", "--workspace", str(w), "--from", days[0], "--to", days[-1]])
+    with Workspace(w) as ws:
+        ranged = {k: (kind, v) for k, kind, v in ws.con.execute(
+            f"SELECT outcome_id, kind, {column} FROM outcomes WHERE period_from <> period_to").fetchall()}
+    return daily, ranged
+
+
 def test_earlier_states_of_a_refund_the_shop_never_recorded_are_read_by_day_runs(tmp_path):
     """A console refund (no shop refund) processing on the 17th's bill and successful on the 18th's, with and without
     a refund number: the 18th's run reads the earlier copy (helper-39), so its record_update is there day by day as in
@@ -256,16 +272,7 @@ def test_earlier_states_of_a_refund_the_shop_never_recorded_are_read_by_day_runs
                  "wechat,M1,T5,C5,refund,,CX5,10.00,0,success,2026-11-18 10:00:01,2026-11-18")
     _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(d17),
          "--transactions", str(d18)])
-    for day in ("2026-11-17", "2026-11-18"):
-        _ok(["reconcile", "--workspace", str(w), "--date", day])
-    with Workspace(w) as ws:
-        daily = {k: (kind, rows) for k, kind, rows in ws.con.execute(
-            "SELECT outcome_id, arg_max(kind, period_to), arg_max(channel_rows, period_to) FROM outcomes "
-            "GROUP BY outcome_id").fetchall()}
-    _ok(["reconcile", "--workspace", str(w), "--from", "2026-11-17", "--to", "2026-11-18"])
-    with Workspace(w) as ws:
-        ranged = {k: (kind, rows) for k, kind, rows in ws.con.execute(
-            "SELECT outcome_id, kind, channel_rows FROM outcomes WHERE period_from <> period_to").fetchall()}
+    daily, ranged = days_and_range(w, ["2026-11-17", "2026-11-18"], "channel_rows")
     assert daily == ranged
     assert {k: v for k, v in ranged.items() if not k.startswith("P-")} == {
         "R-RX4": ("refund_channel_only", 1), "R-~wechat:CX5": ("refund_channel_only", 1),
