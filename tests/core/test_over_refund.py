@@ -78,3 +78,26 @@ def test_day_by_day_and_a_range_run_see_the_same_over_refunds(tmp_path):
          "--csv", str(tmp_path / "rep")])
     text = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "rep").rglob("*.csv"))
     assert "R-RA3" in text and "R-RA4" in text and "超额退款" in text
+
+
+def test_a_refunds_failed_attempt_on_another_bill_does_not_move_it(tmp_path):
+    """(helper-40) A refund placed by its failed attempt's earlier bill counted after the refund that took the order
+    over, and a refund whose success has no bill date placed by a later failed attempt counted itself twice: a refund
+    is placed by its successful record alone."""
+    o = _write(tmp_path / "o.csv", ORDERS, "A1,S1,M1,wechat,100.00,paid,2026-11-17 09:00:00,2026-11-17 09:00:05",
+               "A2,S1,M1,wechat,100.00,paid,2026-11-17 09:00:00,2026-11-17 09:00:05")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RA1,A1,60.00,2026-11-17 10:00:00,success",
+               "RA2,A1,60.00,2026-11-18 10:00:00,success", "RB1,A2,60.00,2026-11-17 10:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,T1,A1,payment,,,100.00,0,success,2026-11-17 09:00:06,2026-11-17",
+               "wechat,M1,T1,A1,refund,RA1,CA1x,60.00,0,failed,2026-11-17 10:00:01,2026-11-17",
+               "wechat,M1,T1,A1,refund,RA2,CA2,60.00,0,success,2026-11-18 10:00:01,2026-11-18",
+               "wechat,M1,T1,A1,refund,RA1,CA1,60.00,0,success,2026-11-19 09:00:01,2026-11-19",
+               "wechat,M1,T2,A2,payment,,,100.00,0,success,2026-11-17 09:00:06,2026-11-17",
+               "wechat,M1,T2,A2,refund,RB1,CB1,60.00,0,success,2026-11-17 10:00:01,",
+               "wechat,M1,T2,A2,refund,RB1,CB1x,60.00,0,failed,2026-11-18 10:00:01,2026-11-18")
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(t),
+         "--out", str(tmp_path / "out")])
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)}
+    assert (rows["R-RA2"], rows["R-RA1"], rows["R-RB1"]) == ("refund_matched", "over_refund", "refund_matched")

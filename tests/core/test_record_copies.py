@@ -104,12 +104,15 @@ def test_a_duplicate_payment_with_a_leg_only_notified_says_so(tmp_path):
     w = tmp_path / "w.duckdb"
     (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nN1,wechat,8.00,paid,2026-11-20 10:00:00\n"
                                     "N2,wechat,9.00,paid,2026-11-20 10:00:00\n"
-                                    "N3,wechat,7.00,paid,2026-11-20 10:00:00\n", encoding="utf-8")
+                                    "N3,wechat,7.00,paid,2026-11-20 10:00:00\n"
+                                    "N4,wechat,6.00,paid,2026-11-20 10:00:00\n", encoding="utf-8")
     (tmp_path / "t.csv").write_text(TX + "wechat,M1,TB1,N1,payment,,,8.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
                                          "wechat,M1,TB2,N2,payment,,,9.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
                                          "wechat,M1,TB3,N2,payment,,,9.00,0,success,2026-11-20 10:00:09,2026-11-20\n"
                                          "wechat,M1,TB4,N3,payment,,,7.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
-                                         "wechat,M1,TB5,N3,payment,,,7.00,0,success,2026-11-20 10:00:09,2026-11-20\n",
+                                         "wechat,M1,TB5,N3,payment,,,7.00,0,success,2026-11-20 10:00:09,2026-11-20\n"
+                                         "wechat,M1,TB6,N4,payment,,,6.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
+                                         "wechat,M1,TB7,N4,payment,,,6.00,0,closed,2026-11-20 10:00:09,2026-11-20\n",
                                     encoding="utf-8")
     at = dt.datetime(2026, 11, 20, 2, 0, 7, tzinfo=dt.UTC)
     note = {"channel": "wechat", "merchant_id": "M1", "channel_tx_id": "TN1", "order_no": "N1", "type": "payment",
@@ -120,8 +123,11 @@ def test_a_duplicate_payment_with_a_leg_only_notified_says_so(tmp_path):
     assert r.exit_code == 0, r.output
     # a closed attempt notified beside N3's two paid bill rows is no unconfirmed leg (helper-39)
     closed = {**note, "channel_tx_id": "TN3", "order_no": "N3", "amount_fen": 700, "status": "closed"}
+    # N4: one paid bill row, a closed bill row and a paid leg only notified (helper-40)
+    paid = {**note, "channel_tx_id": "TN4", "order_no": "N4", "amount_fen": 600}
     with Workspace(w) as ws:
-        ws.ingest_transactions(pa.Table.from_pylist([note, closed], schema=TRANSACTION_ARROW), source="notify:TN1",
+        ws.ingest_transactions(pa.Table.from_pylist([note, closed, paid], schema=TRANSACTION_ARROW),
+                               source="notify:TN1",
                                origin="notify")
     r = CliRunner().invoke(app, ["reconcile", "--workspace", str(w), "--date", "2026-11-20",
                                  "--out", str(tmp_path / "out")])
@@ -132,3 +138,4 @@ def test_a_duplicate_payment_with_a_leg_only_notified_says_so(tmp_path):
     assert "real-time notification" in rows["P-N1"]["reason"]
     assert "notification" not in rows["P-N2"]["reason"]  # both legs on the bill
     assert rows["P-N3"]["kind"] == "duplicate_payment" and "notification" not in rows["P-N3"]["reason"]
+    assert rows["P-N4"]["kind"] == "duplicate_payment" and "real-time notification" in rows["P-N4"]["reason"]

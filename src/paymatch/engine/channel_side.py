@@ -37,17 +37,19 @@ class ChannelSide:
 
 
 def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str, ...] = (),
-              ops: Ops = Ops(), *, sums: tuple[str, ...] = ()) -> ChannelSide:
+              ops: Ops = Ops(), *, sums: tuple[str, ...] = (), succ_carry: tuple[str, ...] = ()) -> ChannelSide:
     """Group primary records by ``key`` into ``_pm_key`` + summary columns (see ``ChannelSide``).
 
     ``tx_id`` is the channel's id of one record (the payment id, or the refund id for refunds).
     ``carry``: further columns kept as ``c_<name>`` (their minimum); string aggregates are the
     costly part of this step, so callers ask only for what they cannot derive from the key. ``sums``: integer
-    columns kept as ``c_<name>``, their sum.
+    columns kept as ``c_<name>``, their sum. ``succ_carry``: further columns kept as ``c_<name>`` of the successful
+    records when there are any (their minimum, NULL if theirs is), else of all.
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
     c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
-    c_rank / c_status: best status; c_bill_rows: records that came from a bill or file (not a notification);
+    c_rank / c_status: best status; c_bill_rows: successful records that came from a bill or file (not a
+    notification);
     c_merchant / c_occurred: of the successful records when there are any (a failed attempt at another merchant
     number or a closed attempt days before says nothing about where and when the payment was made), else of all.
     ``ops`` (``engine.ops``) finds the keys with several records and materialises them and their aggregate
@@ -60,7 +62,7 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         _pm_succ=succ.cast(nw.Int32),
         _pm_succ_amt=nw.when(succ).then(nw.col("amount_fen")).otherwise(nw.lit(0)),
         _pm_rank=rank,
-        _pm_bill=(nw.col("origin") != "notify").cast(nw.Int32),
+        _pm_bill=((nw.col("origin") != "notify") & succ).cast(nw.Int32),
         _pm_txid=tx_id,
     )
     # Nearly every key has one record: those rows *are* their aggregate. Only the few keys with several
@@ -76,7 +78,7 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         ("c_tx", col("_pm_txid"), col("_pm_txid").min()),
         ("c_channel", col("channel"), col("channel").min()),
         ("c_merchant", col("merchant_id"), col("merchant_id").min()),
-        *[(f"c_{c}", col(c), col(c).min()) for c in carry],
+        *[(f"c_{c}", col(c), col(c).min()) for c in (*carry, *succ_carry)],
         ("c_rank", col("_pm_rank"), col("_pm_rank").min()),
         ("c_occurred", col("occurred_at"), col("occurred_at").min()),
         ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
@@ -86,13 +88,16 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     money = ["c_succ_amt", "c_total", "c_fee", "c_settle", *(f"c_{c}" for c in sums)]
     # materialised: an empty table lets DuckDB skip the semi join below altogether
     several = ops.persist(ops.repeated(base, "_pm_key"))
-    succ_only = {"c_merchant": "merchant_id", "c_occurred": "occurred_at"}
+    succ_only = {"c_merchant": "merchant_id", "c_occurred": "occurred_at", **{f"c_{c}": c for c in succ_carry}}
     many = base.with_columns(**{f"_pm_s{n}": nw.when(col("_pm_succ") == 1).then(col(c)) for n, c in succ_only.items()}
                              ).join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
         *[a.alias(n) for n, _, a in spec],
         *[col(f"_pm_s{n}").min().alias(f"_pm_s{n}") for n in succ_only],
         col("_pm_txid").max().alias("_pm_tx_last"), col("channel").max().alias("_pm_channel_last"),
-    ).with_columns(**{n: nw.coalesce(col(f"_pm_s{n}"), col(n)) for n in succ_only})
+    ).with_columns(**{n: nw.coalesce(col(f"_pm_s{n}"), col(n)) for n in succ_only if n[2:] not in succ_carry},
+                   # the successful records' value even when it is NULL (a bill date a record lacks)
+                   **{f"c_{c}": nw.when(col("c_succ") > 0).then(col(f"_pm_sc_{c}")).otherwise(col(f"c_{c}"))
+                      for c in succ_carry})
     many = ops.persist(many)  # small: read by the join and by ``complete``
     one = base.join(many.select("_pm_key"), on="_pm_key", how="anti").select(
         "_pm_key", *[v.alias(n) for n, v, _ in spec])

@@ -214,8 +214,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "matched",
     )
     two_channels = nw.col("c_channel") != nw.col("c_channel_last")
-    # more successful legs than rows from a bill: one of them at least is only a notification (a closed attempt
-    # notified beside two bill payments is not; helper-39)
+    # more successful legs than successful rows from a bill: one of them at least is only a notification (a closed
+    # attempt notified beside two bill payments is not, helper-39; nor does a closed bill row hide one, helper-40)
     notified = nw.col("c_succ") > nw.col("c_bill_rows")
     detail = case(
         [

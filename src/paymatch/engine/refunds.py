@@ -58,7 +58,9 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     else:
         chan, key = _named_by_order_and_amount(chan, open_refunds), nw.col("refund_no")
         shop_key = key
-    side = aggregate(chan, nw.coalesce(key, fallback), rid, ("order_no", "refund_no", "_pm_inferred", "bill_date"), ops)
+    # the successful record's bill date and id: where the over-refund check places the refund among its order's
+    side = aggregate(chan.with_columns(_pm_hid=rid), nw.coalesce(key, fallback), rid,
+                     ("order_no", "refund_no", "_pm_inferred"), ops, succ_carry=("bill_date", "_pm_hid"))
     r = refunds.with_columns(_pm_key=shop_key, _pm_has_o=nw.lit(True))
     j = r.join(side.frame, on="_pm_key", how="full").with_columns(
         _pm_key=nw.coalesce(nw.col("_pm_key"), nw.col("_pm_key_right")),
@@ -111,7 +113,7 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
     ``_pm_paid``, the order's successful payments in ``history``. Under key_scope a record of another merchant number
     is another order's."""
     own = j.filter(nw.col("_pm_has_c") & (nw.col("c_succ") == 1) & ~nw.col("_pm_order_no").is_null()).select(
-        "_pm_key", "_pm_order_no", "c_occurred", "c_tx", "c_merchant", "c_succ_amt",
+        "_pm_key", "_pm_order_no", "c_occurred", "c__pm_hid", "c_merchant", "c_succ_amt",
         _bill_day("c_bill_date", "c_occurred").alias("_pm_day"))
     h = history.select(nw.col("order_no").alias("_pm_order_no"), nw.col("merchant_id").alias("_pm_h_merchant"),
                        nw.col("type").alias("_pm_h_type"), nw.col("refund_id").alias("_pm_h_id"),
@@ -119,7 +121,7 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
                        nw.col("amount_fen").alias("_pm_h_amt"))
     at, occurred, day, h_day = nw.col("_pm_h_at"), nw.col("c_occurred"), nw.col("_pm_day"), nw.col("_pm_h_day")
     refund = nw.col("_pm_h_type") == "refund"
-    same_day_before = (at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c_tx")))
+    same_day_before = (at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c__pm_hid")))
     before = refund & ((h_day < day) | ((h_day == day) & same_day_before))
     pairs = own.join(h, on="_pm_order_no", how="inner")
     if scoped:
