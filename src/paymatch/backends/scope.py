@@ -36,9 +36,9 @@ class Selections:
     txs_earlier: records that belong to the run besides ``txs`` (``by_window``: earlier bills' records of the
     window's orders and refunds); the caller reads them once (``run.with_earlier``) and adds them to ``txs``.
     refund_history: the successful payment and refund records (one copy each: order_no, merchant_id, type,
-    refund_id, occurred_at, bill_day, amount_fen) of the orders the run's refunds belong to, on every bill up to the run's end:
-    what the over-refund check adds up (``engine.refunds``). Empty: the run's own records are all there is (a file
-    run).
+    refund_id, occurred_at, bill_day, amount_fen) of the orders the run's refunds belong to, on every bill up to the
+    run's end: what the over-refund check adds up (``engine.refunds``). Empty: the run's own records are all there is
+    (a file run).
     """
 
     orders: str
@@ -193,7 +193,6 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     # (a number no order has brings its earlier records too: a range run over those days sees them together as well)
     order_keys = (f"SELECT {key} FROM orders WHERE {paid} UNION ALL SELECT {key} FROM orders WHERE {created} "
                   f"UNION ALL {named} UNION ALL SELECT {key} {left_pending} NULL")
-    # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
     # Refund records: by the refund numbers of the window's shop refunds and records (a refund the shop never recorded
     # has earlier records too: a processing copy, a failed attempt). Not the earlier copies of a record naming no
     # refund number: its earlier day may have reported it under another id (R-~…) than today's pairing by order and
@@ -201,6 +200,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     refund_rows = "type = 'refund' AND "
     refund_match = (f"({refund_key}) IN (SELECT {refund_key} FROM ({refunds}) UNION ALL "
                     f"{tx_days(refund_key, refund_rows)})")
+    # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
     earlier = " UNION ALL ".join(
         f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
         f"AND {before} AND ({match}))"
