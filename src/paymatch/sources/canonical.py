@@ -350,7 +350,7 @@ _WHAT = {
     "fee": "not a yuan fee (at most 5 decimals, whole fen)",
     "time": "not a time (ISO-8601, e.g. 2026-11-20T10:00:00+08:00 or 2026-11-20 10:00:00; also 2026/11/20 10:00, "
             "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000, 2026/11/20 上午 10:00, 2026/11/20 10:00 AM)",
-    "time_offset": "a UTC offset no place has (beyond ±14:00, or minutes past 59); China is +08:00",
+    "time_offset": "a UTC offset no place has (east of +14:00, west of -12:00, or minutes past 59); China is +08:00",
     "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
     "int": "not a non-negative integer",
     "negative_payment": "a payment below zero: a payment's amount is what the buyer paid (money going back is a row "
