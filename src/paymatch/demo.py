@@ -230,20 +230,15 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
     SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id, amt,
       {_fee('amt - coupon', 'channel', 'method')}, amt - coupon, 'success', occurred_local, method
     FROM pay WHERE defect_kind = 'duplicate_record'
-    UNION ALL  -- channel refunds
+    UNION ALL  -- channel refunds, and the over-refunding second refunds (their own refund ids)
     SELECT settle_channel, merchant_id,
       CASE settle_channel WHEN 'wechat' THEN '42000' || lpad(i::VARCHAR, 14, '0')
                           WHEN 'alipay' THEN '2026' || lpad(i::VARCHAR, 16, '0') ELSE 'UP' || lpad(i::VARCHAR, 18, '0') END,
-      order_no, 'refund', refund_no, '5030' || lpad(i::VARCHAR, 16, '0'),
+      order_no, 'refund', refund_no, id_prefix || lpad(i::VARCHAR, 16, '0'),
       refund_fen + CASE WHEN rdefect_kind = 'refund_amount_mismatch' THEN -(1 + CAST(ura * 300 AS BIGINT)) ELSE 0 END,
       -({_fee('refund_fen', 'settle_channel', 'method')}), refund_fen, 'success', refund_local, method
-    FROM rf WHERE refund_status = 'success' AND rdefect_kind IS DISTINCT FROM 'refund_order_only'
-    UNION ALL  -- the over-refunding second refunds
-    SELECT settle_channel, merchant_id,
-      CASE settle_channel WHEN 'wechat' THEN '42000' || lpad(i::VARCHAR, 14, '0')
-                          WHEN 'alipay' THEN '2026' || lpad(i::VARCHAR, 16, '0') ELSE 'UP' || lpad(i::VARCHAR, 18, '0') END,
-      order_no, 'refund', refund_no, '5031' || lpad(i::VARCHAR, 16, '0'), refund_fen,
-      -({_fee('refund_fen', 'settle_channel', 'method')}), refund_fen, 'success', refund_local, method FROM rf2""")
+    FROM (SELECT *, '5030' AS id_prefix FROM rf UNION ALL SELECT *, '5031' FROM rf2)
+    WHERE refund_status = 'success' AND rdefect_kind IS DISTINCT FROM 'refund_order_only'""")
     con.execute(f"""COPY (SELECT order_no, store_id, merchant_id, channel, {y('amount_fen')} AS amount, status,
         {ts.format(c='created_at')} AS created_at,
         CASE WHEN paid_at IS NOT NULL THEN {ts.format(c='paid_at')} END AS paid_at,

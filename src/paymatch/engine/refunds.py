@@ -261,7 +261,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "refund_matched",
     )
     paired = paired_columns(has_o, has_c)
-    clean_but_over = over & (kind == "over_refund")
+    clean_but_over = kind == "over_refund"
     return {
         **paired,
         "difference_fen": nw.when(clean_but_over).then(excess).otherwise(paired["difference_fen"]),

@@ -505,8 +505,9 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             conds.append(bad)
             checks.append(f"CASE WHEN {bad} THEN {_lit(f.name + _FS + f.kind + _FS)} || {col} END")
         if f.kind == "time":
-            conds.append(_bad_offset(col))
-            checks.append(f"CASE WHEN {_bad_offset(col)} THEN {_lit(f.name + _FS + 'time_offset' + _FS)} || {col} END")
+            offset = _bad_offset(col)
+            conds.append(offset)
+            checks.append(f"CASE WHEN {offset} THEN {_lit(f.name + _FS + 'time_offset' + _FS)} || {col} END")
         out = f"_pm_t{i}"
         if f.default is not None:
             out = f"coalesce({out}, CASE WHEN {empty} THEN {f.default} END)"
