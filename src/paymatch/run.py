@@ -26,7 +26,7 @@ from .errors import PaymatchError
 from .engine import MatchParams
 from .engine.params import FeeRule
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
-from .sources.canonical import repeats_having
+from .sources.load_problems import repeats_having
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
 

@@ -28,7 +28,8 @@ import duckdb
 
 from ..errors import LoadError, Problem
 from ..money import sql_amount_to_fen, sql_fen_to_yuan
-from .canonical import _IDS, MAX_PROBLEMS, _lit, _q, _trimmed
+from .load_problems import MAX_PROBLEMS
+from .value_sql import _IDS, _lit, _q, _trimmed
 from .lines import LineMap
 from .mapping_read import temp_csv
 from .specs import SPECS

@@ -37,7 +37,9 @@ from ..channels.profiles import header_key
 from ..config import SplitTime
 from ..errors import LoadError, Problem
 from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen, sql_fen_to_yuan
-from .canonical import MAX_PROBLEMS, _lit, _q, _sniff_encoding, lf_copy, mixed_newlines
+from .load_problems import MAX_PROBLEMS
+from .textfile import _sniff_encoding, lf_copy, mixed_newlines
+from .value_sql import _lit, _q
 from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
                            footer_lines, temp_csv, unpacked, utf8_text)
 from .items import collapse

@@ -24,8 +24,9 @@ from pathlib import Path
 from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell as CSV text" (profiles' xlsx too)
 from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, open_sheet
 from ..errors import LoadError, Problem
-from .canonical import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, MAX_PROBLEMS, _LINE_LIMIT, _first_undecodable,
-                        _sniff_encoding, _transcode)
+from .load_problems import MAX_PROBLEMS
+from .textfile import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, _LINE_LIMIT, _first_undecodable, _sniff_encoding,
+                       _transcode)
 
 #: how far down the header row is looked for when ``header_line`` is not configured
 HEAD_LINES = 50
