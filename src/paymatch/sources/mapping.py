@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,40 +30,18 @@ from pathlib import Path
 
 import duckdb
 
-from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, sql_excel_error, sql_excel_rounded
-from ..channels.profiles import header_key
-from ..config import SplitTime
 from ..errors import LoadError, Problem
-from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen, sql_fen_to_yuan
-from .load_problems import MAX_PROBLEMS
-from .textfile import _sniff_encoding, lf_copy, mixed_newlines
-from .value_sql import _lit, _q
-from .mapping_read import (HEAD_LINES, Sheet, cells, cells_text, copy_from_line, csv_head, file_form, structure_problems,
-                           footer_lines, temp_csv, unpacked, utf8_text)
+from ..money import format_diff, format_yuan, parse_yuan, sql_amount_to_fen
 from .items import collapse
 from .lines import LineMap
-from .specs import SPECS, Field
+from .mapping_plan import _MONEY_RX, SYNONYMS, _fen, _Plan, _resolve
+from .mapping_read import (HEAD_LINES, Sheet, cells, copy_from_line, csv_head, file_form, footer_lines, temp_csv, unpacked,
+                           utf8_text)
+from .mapping_sql import _FEN_TOTAL_RX, _translate
+from .specs import SPECS
+from .textfile import _sniff_encoding
+from .value_sql import _lit
 
-#: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
-SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
-    "orders": {
-        "status": {"已支付": "paid", "支付成功": "paid", "已付款": "paid", "待支付": "unpaid", "未支付": "unpaid",
-                   "待付款": "unpaid", "未付款": "unpaid", "已关闭": "closed", "已取消": "closed", "交易关闭": "closed",
-                   "已退款": "refunded", "部分退款": "partially_refunded"},
-        "channel": {"微信": "wechat", "微信支付": "wechat", "支付宝": "alipay", "支付宝支付": "alipay", "花呗": "huabei",
-                    "蚂蚁花呗": "huabei", "银联": "unionpay", "银联支付": "unionpay", "云闪付": "unionpay",
-                    "余额": "balance", "余额支付": "balance", "储值": "balance", "储值卡": "balance", "积分": "points",
-                    "积分支付": "points", "京东白条": "baitiao", "白条": "baitiao"},
-    },
-    "refunds": {"status": {"退款成功": "success", "已退款": "success", "退款中": "processing", "处理中": "processing",
-                           "退款失败": "failed"}},
-}
-#: id columns an Excel re-save can turn into a rounded number
-_IDS = ("order_no", "refund_no", "merchant_id")
-_MARK = "_pm_unmapped_value"
-_FS, _RS = "\x1f", "\x1e"
-#: a yuan amount with a currency sign, a trailing 元 and/or thousands separators that are well formed
-_MONEY_RX = r"(?:[+-]?[¥￥]?|[¥￥][+-])\s*(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2}0{0,3})?\s*元?"
 
 
 @dataclass
@@ -270,16 +246,6 @@ def _fen_text(value: str | None) -> str | None:
     return str(parse_yuan(value.strip()))
 
 
-def _rewrites(mapping) -> bool:
-    """Whether the mapping changes values, not only names: then a header with the canonical names is mapped too."""
-    return _fen(mapping) or (mapping is not None and any(isinstance(v, SplitTime) for v in mapping.columns.values()))
-
-
-def _fen(mapping) -> bool:
-    """Whether the mapped export writes its amounts in fen (``amount_unit = "fen"``)."""
-    return mapping is not None and mapping.amount_unit == "fen"
-
-
 def _ends_with_footer(kind: str, path: Path) -> bool:
     """Whether a canonical CSV (header on line 1) ends with total or note lines (read as a mapped export's are:
     left out and named); most do not, and are loaded as they are. Reads the header and the file's tail only."""
@@ -375,271 +341,3 @@ def _footer_note(out: MappedInput, footer: list[list[str]], amount: int | None, 
             note += (f"; WARNING: its total {format_yuan(stated)} is not the {n:,} rows' sum {format_yuan(got)} "
                      f"({format_diff(got - stated)}): check that the export is complete")
     out.notes.append(note)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Where the header is and what it holds: ``line`` (1-based), ``cells`` as written, ``found``
-    (canonical column → index of the export's column), ``canonical`` (read as canonical, no mapping)."""
-
-    line: int
-    cells: list[str]
-    found: dict[str, int]
-    canonical: bool
-    #: a time in two columns: canonical column → index of its clock-time column (``found`` has its day's)
-    joined: dict[str, int] = field(default_factory=dict)
-
-
-def _resolve(kind: str, mapping, rows: list[list[str]], comma_rows: list[list[str]], source: Path) -> _Plan:
-    """Find the header row: the canonical one (first line, or for a mapped file or .xlsx any of the first
-    rows) or the one holding every mapped column (``header_line`` when configured)."""
-    required = {f.name for f in SPECS[kind] if f.required}
-
-    def canonical(row: list[str]) -> bool:
-        # a mapping that rewrites values (amounts in fen, a time in two columns) applies to canonical names too
-        return {c.strip() for c in row} >= required and not _rewrites(mapping)
-
-    if comma_rows and canonical(comma_rows[0]):
-        return _Plan(1, comma_rows[0], {}, True)
-    if mapping is None:  # an .xlsx without a mapping: canonical or nothing
-        for n, row in enumerate(comma_rows, 1):
-            if canonical(row):
-                return _Plan(n, row, {}, True)
-        raise LoadError([Problem(str(source), None, None, None,
-                                 f"no row among the first {len(rows)} has the canonical {kind} columns "
-                                 f"({', '.join(f.name for f in SPECS[kind] if f.required)})")],
-                        hint=f"name the export's columns under [inputs.{kind}.columns] in the config file "
-                             "(see config.example.toml)")
-    if not any(rows):
-        raise LoadError([Problem(str(source), 1, None, None, "file is empty (no header line)")],
-                        hint="export the file again from the ERP; nothing from it was stored")
-    best: tuple[int, list[str], list[str]] | None = None
-    for n in [mapping.header_line] if mapping.header_line else range(1, len(rows) + 1):
-        row = rows[n - 1] if n <= len(rows) else []
-        if not mapping.header_line and canonical(comma_rows[n - 1]):
-            return _Plan(n, comma_rows[n - 1], {}, True)
-        found, missing, joined = _match(kind, mapping, row)
-        if not missing:
-            return _Plan(n, row, found, False, joined)
-        if best is None or len(missing) < len(best[2]):
-            best = (n, row, missing)
-    n, row, missing = best
-    where = (f"line {n} (header_line)" if mapping.header_line else
-             f"none of the first {len(rows)} lines has every configured column; the closest, line {n},")
-    raise LoadError([Problem(str(source), n, None, None, f"{where} lacks the column(s) {'; '.join(missing)}; "
-                                                         f"it has: {cells_text(row) or '(nothing)'}")],
-                    hint=f"fix [inputs.{kind}] columns (a list gives alternative names) or header_line in the config file")
-
-
-def _match(kind: str, mapping, cells: list[str]) -> tuple[dict[str, int], list[str], dict[str, int]]:
-    """(canonical column → the export's column index, what the row lacks, the clock-time column of each time
-    written in two columns)."""
-    keys: dict[str, int] = {}
-    for i, c in enumerate(cells):
-        keys.setdefault(header_key(c), i)
-    found, missing, joined = {}, [], {}
-    for f in SPECS[kind]:
-        conf = mapping.columns.get(f.name)
-        if isinstance(conf, SplitTime):
-            day, clock = keys.get(header_key(conf.date)), keys.get(header_key(conf.time))
-            if day is not None and clock is not None:
-                found[f.name], joined[f.name] = day, clock
-            else:
-                missing.append(f"{' + '.join(n for n, i in ((conf.date, day), (conf.time, clock)) if i is None)} "
-                               f"({f.name})")
-            continue
-        names = [conf] if isinstance(conf, str) else (conf or [f.name])
-        idx = next((keys[header_key(n)] for n in names if header_key(n) in keys), None)
-        if idx is not None:
-            found[f.name] = idx
-        elif conf is not None or f.required:
-            missing.append(f"{' / '.join(names)} ({f.name}{'' if conf is not None else ', not configured'})")
-    return found, missing, joined
-
-
-def _values(kind: str, mapping, f: Field) -> dict[str, str]:
-    """The value map of one column: built-in words, then the config's (keys compared trimmed, lower-case)."""
-    fold = bool(f.values) or f.fold_case
-    user = {k.strip().lower(): (v.strip().lower() if fold else v) for k, v in mapping.values.get(f.name, {}).items()}
-    if f.kind == "money" and _fen(mapping):  # a word mapped to an amount in fen: given to the loader in yuan
-        user = {k: format_yuan(int(v)) if re.fullmatch(r"\s*[+-]?[0-9]{1,16}\s*", v) else v for k, v in user.items()}
-    return {**SYNONYMS[kind].get(f.name, {}), **user}
-
-
-#: an amount in whole fen (amount_unit = "fen"): 1230, -1230, 1230分 (a total line also 1,230)
-_FEN_RX = r"[+-]?[0-9]{1,16}\s*分?"
-_FEN_TOTAL_RX = r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)\s*分?"
-
-
-def _fen_trim(col: str) -> str:
-    """SQL: ``col`` without outer spaces and tabs."""
-    return f"trim({col}, ' ' || chr(9))"
-
-
-def _bad(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str:
-    """SQL: the value of ``f`` (raw ``col``, trimmed lower-case ``key``) is one the mapping cannot read: an Excel
-    error value (#N/A: a formula that failed) in any mapped column, or what ``_bad_value`` says."""
-    codes = [e for e in EXCEL_ERRORS if e.lower() not in known]  # (unless the config maps one: then it is a word)
-    errors = sql_excel_error(col, codes)
-    other = _bad_value(f, col, key, known, fen)
-    return f"({errors} OR {other})" if other else errors
-
-
-def _bad_value(f: Field, col: str, key: str, known: dict[str, str], fen: bool) -> str | None:
-    mapped = f" AND {key} NOT IN ({', '.join(_lit(k) for k in known)})" if known else ""
-    if fen and f.kind == "money":
-        return f"({_fen_trim(col)} <> '' AND NOT regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}){mapped})"
-    if f.values:
-        allowed = ", ".join(_lit(v) for v in f.values)
-        return f"({key} <> '' AND {key} NOT IN ({allowed}){mapped})"
-    if f.name == "channel":  # a Chinese word no bill names: wechat, alipay… are what channels' records say
-        return f"(strlen({col}) <> length({col}){mapped})"
-    if f.name in _IDS:
-        return sql_excel_rounded(col)
-    return None
-
-
-def _why(kind: str, f: Field, value: str) -> str:
-    if value.strip() in EXCEL_ERRORS:
-        return EXCEL_ERROR_TEXT
-    if f.kind == "money":
-        return ('not a whole number of fen of at most 16 digits (amount_unit = "fen"; a yuan amount such as 12.30 '
-                'needs amount_unit = "yuan")')
-    if f.values:
-        return f"not a known {f.name}: map it to one of {', '.join(f.values)} under [inputs.{kind}.values.{f.name}]"
-    if f.name == "channel":
-        return f"not a known payment method: map it under [inputs.{kind}.values.channel] (e.g. to wechat, alipay, cash)"
-    return "an id Excel turned into a rounded number (digits are lost): export the column as text"
-
-
-def _value(f: Field, col: str, key: str, known: dict[str, str], fen: bool = False) -> str:
-    """SQL: the canonical text of ``f`` (mapped words, amounts without sign, separators and 元; amounts in fen
-    as yuan)."""
-    out = col
-    if fen and f.kind == "money":  # whole fen (checked by ``_bad``) → yuan text, exactly
-        n = f"CAST(rtrim({_fen_trim(col)}, '分 ') AS BIGINT)"
-        out = (f"CASE WHEN regexp_full_match({_fen_trim(col)}, {_lit(_FEN_RX)}) THEN {sql_fen_to_yuan(n)} "
-               f"ELSE {col} END")
-    elif f.kind == "money":
-        out = (f"CASE WHEN (strpos({col}, ',') > 0 OR strlen({col}) <> length({col})) AND "
-               f"regexp_full_match(trim({col}), {_lit(_MONEY_RX)}) "
-               f"THEN regexp_replace(trim({col}), '[,¥￥元\\s]', '', 'g') ELSE {col} END")
-    if known:
-        whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in known.items())
-        out = f"CASE {key} {whens} ELSE {out} END"
-    return out
-
-
-def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int, delim: str, keep_extra: bool,
-               source: Path, out: MappedInput) -> tuple[Path, dict[str, str]]:
-    """Write the canonical translation of ``raw`` (UTF-8 CSV; the header on line ``skip``) to a temp file."""
-    selects, checks, keys, guards = [], [], {}, []
-    fen = _fen(mapping)
-    for f in SPECS[kind]:
-        i = plan.found.get(f.name)
-        if i is None:
-            continue
-        col, key = f"c{i}", f"_pm_k{i}"
-        if f.name in plan.joined:
-            # day + clock time: one time. The clock column decides the time of day: a day written with one (an
-            # .xlsx date cell reads as its midnight, or holds a time its format hides; 2026-11-20 00:00:00.0 from
-            # a database) is cut to its date first
-            day, clock = f"NULLIF(trim({col}), '')", f"NULLIF(trim(c{plan.joined[f.name]}), '')"
-            # (the same text in both, e.g. '-' and '-' for an unpaid order: that text, for [values] to map)
-            col = (f"CASE WHEN {day} IS NULL OR {day} = {clock} THEN {clock} WHEN {clock} IS NULL THEN {day} "
-                   f"ELSE regexp_replace({day}, "
-                   f"'[ T][0-9]{{1,2}}:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]*)?)?$', '') || ' ' || {clock} END")
-        known = _values(kind, mapping, f)
-        bad = _bad(f, col, key, known, fen)
-        if known or f.values:
-            keys[key] = f"lower(trim({col})) AS {key}"
-        value = _value(f, col, key, known, fen)
-        guards.append(bad)
-        checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
-        selects.append(f"{value} AS {_q(f.name)}")
-    names = {f.name: plan.cells[i].strip() for f in SPECS[kind] if (i := plan.found.get(f.name)) is not None}
-    for name, j in plan.joined.items():
-        names[name] += "+" + plan.cells[j].strip()
-    if keep_extra:
-        taken = {f.name for f in SPECS[kind]}
-        used = {*plan.found.values(), *plan.joined.values()}
-        for j in range(width):
-            name = plan.cells[j].strip() if j < len(plan.cells) else ""
-            if j not in used and name and name not in taken:
-                taken.add(name)
-                selects.append(f"c{j} AS {_q(name)}")
-    cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width))
-    src = (f"(SELECT *{''.join(', ' + k for k in keys.values())} FROM read_csv({_lit(str(raw))}, header=false, "
-           f"skip={skip}, columns={{{cols}}}, delim={_lit(delim)}, quote='\"', escape='\"', strict_mode=true, "
-           f"null_padding=false, auto_detect=false))")
-    dst = temp_csv("_pm_mapped_")
-    out.temps.append(dst)
-    spill = tempfile.mkdtemp(prefix="_pm_spill_")
-    con = duckdb.connect()
-    retry = None
-    try:
-        con.execute(f"SET temp_directory={_lit(spill)}")
-        con.execute("SET memory_limit='1GB'")
-        # one guard over the row stops the COPY at the first value the mapping cannot read (then all are listed);
-        # the values pass through as they are (a CASE per column would copy every value: 20 % slower)
-        stop = f"CASE WHEN {' OR '.join(guards)} THEN error({_lit(_MARK)}) END IS NULL" if guards else "true"
-        con.execute(f"COPY (SELECT {', '.join(selects)} FROM {src} WHERE {stop}) TO {_lit(str(dst))} "
-                    "(HEADER true, DELIMITER ',')")
-    except duckdb.Error as e:
-        if _MARK in str(e):
-            raise _unmapped(con, kind, checks, src, out.lines or LineMap(None, header_line=plan.line), names,
-                            source) from None
-        if not raw.name.startswith("_pm_lf_") and mixed_newlines(raw):  # CRLF and LF: again from an LF copy
-            retry = lf_copy(raw)
-            out.temps.append(retry)
-        else:
-            problems, total = structure_problems(raw, source, skip, width, delim)
-            if skip == 1 and plan.line > 1:  # ``raw`` starts at the export's header: its lines are further down
-                problems = [Problem(q.file, None if q.line is None else q.line + plan.line - 1, q.field, q.value,
-                                    q.message) for q in problems]
-            if not total:
-                problems, total = [Problem(str(source), None, None, None, str(e).split("\n\n")[0][:500])], 1
-            hint = ("the file is not UTF-8 from that line on: export the whole file in one encoding (or pass --encoding)"
-                    if problems[-1].message.startswith("not UTF-8") else
-                    "the file is not a well-formed CSV (check quoting, column count and delimiter)")
-            raise LoadError(problems, total=total, hint=hint + "; nothing from this file was stored") from None
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
-    if retry is not None:
-        return _translate(kind, mapping, plan, retry, skip, width, delim, keep_extra, source, out)
-    return dst, names
-
-
-def _unmapped(con, kind: str, checks: list[tuple[Field, str]], src: str, lines: LineMap, names: dict[str, str],
-              source: Path) -> LoadError:
-    """Every value the mapping cannot read (up to ``MAX_PROBLEMS``, with the total), read again in file order."""
-    con.execute("SET preserve_insertion_order=true")
-    con.execute(f"CREATE TEMP TABLE _pm_unmapped AS SELECT concat_ws({_lit(_RS)}, {', '.join(c for _, c in checks)}) "
-                f"AS e FROM {src}")
-    where = "FROM _pm_unmapped WHERE e <> ''"
-    total = con.execute(f"SELECT sum(len(string_split(e, {_lit(_RS)}))) {where}").fetchall()[0][0]
-    rows = con.execute(f"SELECT rowid, e {where} ORDER BY rowid LIMIT {MAX_PROBLEMS}").fetchall()
-    records = con.execute("SELECT count(*) FROM _pm_unmapped").fetchall()[0][0]
-    by_name = {f.name: f for f, _ in checks}
-    problems: list[Problem] = []
-    first = None
-    for rowid, e in rows:
-        for item in e.split(_RS):
-            name, value = item.split(_FS, 1)
-            first = first or (name, value)
-            problems.append(Problem(str(source), lines.line(rowid, records), names[name], value,
-                                    _why(kind, by_name[name], value)))
-    name, value = first
-    if value.strip() in EXCEL_ERRORS:
-        hint = EXCEL_ERROR_HINT
-    elif by_name[name].kind == "money":
-        hint = ('the config says the export writes its amounts in fen (amount_unit = "fen"): fix these values, or '
-                'set amount_unit = "yuan" if the column is in yuan')
-    elif name in _IDS:
-        hint = "export the id columns as text (in Excel: format them as Text before saving), then load the file again"
-    else:
-        hint = f'map these values in the config file (e.g. [inputs.{kind}.values.{name}] "{value.strip()}" = "…")'
-
-    return LoadError(problems[:MAX_PROBLEMS], total=max(total, len(problems)),
-                     hint=hint + "; nothing from this file was stored")
