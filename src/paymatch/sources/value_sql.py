@@ -34,12 +34,15 @@ def _parser(f: Field):
     if f.kind == "date":
         return lambda x: f"try_strptime({x}, ['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d'])::DATE"
     if f.kind == "int":
-        return lambda x: f"CASE WHEN regexp_full_match({x}, '[0-9]{{1,6}}') THEN CAST({x} AS INTEGER) END"
+        # '0' first: the instalment count of nearly every order (the pattern costs ~0.3 s of CPU per 10M values)
+        return lambda x: f"CASE WHEN {x} = '0' THEN 0 WHEN regexp_full_match({x}, '[0-9]{{1,6}}') THEN CAST({x} AS INTEGER) END"
     if f.kind == "enum":
         # stored as a one-byte ENUM (temp tables are not compressed; a VARCHAR costs 16 bytes a row),
         # which also checks the value: anything else casts to NULL
         vals = ", ".join(_lit(v) for v in f.values)
-        return lambda x: f"TRY_CAST(lower({x}) AS ENUM({vals}))"
+        # as written first (values are lower case as a rule): lower() copies every value, ~0.12 s of CPU per 10M;
+        # coalesce reads its second argument only where the first is NULL
+        return lambda x: f"coalesce(TRY_CAST({x} AS ENUM({vals})), TRY_CAST(lower({x}) AS ENUM({vals})))"
     raise ValueError(f"unknown field kind {f.kind}")
 
 
