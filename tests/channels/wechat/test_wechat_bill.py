@@ -199,10 +199,24 @@ def test_unknown_layout_missing_summary_wrong_encoding():
     text = trade_bill([payment(1, 100)]).decode()
     with pytest.raises(LoadError, match="summary section"):
         parse(text.split("总交易单数")[0].encode(), "cut.csv")
-    with pytest.raises(LoadError, match="UTF-8"):
-        parse(text.encode("gbk"), "gbk.csv")
+    with pytest.raises(LoadError, match="neither UTF-8 nor GBK") as err:
+        parse(text.encode("gbk").replace("交易时间".encode("gbk"), b"\xff\xfe", 1), "garbled.csv")
+    assert err.value.problems[0].line == 1
     with pytest.raises(LoadError, match="gzip"):
         parse(gzip.compress(text.encode())[:-10], "cut.csv.gz")
+
+
+def test_a_bill_saved_again_as_gbk_reads_as_the_same_bill():
+    """Opened in Excel on a Chinese Windows and saved as CSV: GBK, the backticks (and so the ids) intact."""
+    rows = [payment(1, 10000, coupon_fen=500, fee_fen=57), refund(4, 3000, fee_fen=-18), payment(3, 990, status="REVOKED")]
+    utf8 = trade_bill(rows, bom=False, crlf=True)
+    gbk = utf8.decode("utf-8").encode("gbk")
+    assert gbk != utf8
+    a, b = parse(utf8, "wx.csv"), parse(gbk, "wx_gbk.csv")
+    cols = ["order_no", "channel_tx_id", "type", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status",
+            "occurred_at", "merchant_id", "src_line"]
+    assert b.transactions.select(cols).to_pylist() == a.transactions.select(cols).to_pylist()
+    assert (b.bill_date, b.totals) == (a.bill_date, a.totals) and b.sha256 != a.sha256  # the hash is of the bytes
 
 
 def test_empty_bill():

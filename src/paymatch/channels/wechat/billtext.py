@@ -71,10 +71,30 @@ def decompress(data: bytes, source: str) -> bytes:
                     hint="download the bill again; the file is truncated or corrupt") from exc
 
 
+def _utf8(data: bytes, source: str) -> bytes:
+    """``data`` as UTF-8: a bill opened in Excel on a Chinese Windows and saved as CSV again is GBK (its backticks and
+    ids intact: the backtick keeps every value text); it is read as the same bill. Only a head that is not UTF-8 is
+    looked at again, and the whole file must then decode as GB18030 (a superset of GBK), else it stays as it is and
+    the header check names it."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    nl = data.find(b"\n", start)
+    try:
+        data[start: nl if nl >= 0 else len(data)].decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _fail(source, line, f"neither UTF-8 nor GBK text (bytes {data[exc.start:exc.start + 2].hex(' ')})",
+                    hint="WeChat bills are UTF-8; was the file re-saved in another encoding?") from exc
+
+
 def split(data: bytes, source: str) -> BillText:
     """Split a WeChat bill (plain or gzip bytes) into header, data body and summary."""
     sha = hashlib.sha256(data).hexdigest()
-    data = decompress(data, source)
+    data = _utf8(decompress(data, source), source)
     # offsets instead of slices: a 1M-row bill is ~300 MB and copies of it cost real time
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # older bills carry a UTF-8 BOM
     nl = data.find(b"\n", start)
@@ -82,7 +102,7 @@ def split(data: bytes, source: str) -> BillText:
     try:
         header = split_header(head.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise _fail(source, 1, "header is not UTF-8 text",
+        raise _fail(source, 1, "header is neither UTF-8 nor GBK text",
                     hint="WeChat bills are UTF-8; was the file re-saved in another encoding?") from exc
     kind = kind_of_header(header)
     if kind is None:
