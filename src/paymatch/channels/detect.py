@@ -405,7 +405,20 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
                                           entry.sha256, _channel(parser)))
     _alipay_archive_members(scan)
     _cross_check_alipay(scan)
+    _cross_check_unionpay(scan)
     return scan
+
+
+def _cross_check_unionpay(scan: BillScan) -> None:
+    """A UnionPay 商户交易汇总表 that does not tie out with the ZM rows of its merchant code and day is rejected
+    together with those ZM files (``unionpay_rd.cross_check``), wherever in the scan they were found."""
+    from paymatch.channels.unionpay_rd import cross_check
+
+    for group, exc in cross_check(scan.bills):
+        for bill in group:
+            if bill in scan.bills:
+                scan.bills.remove(bill)
+                scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 
 def _alipay_archive_members(scan: BillScan) -> None:

@@ -27,10 +27,13 @@ What is implemented (a documented subset, not UnionPay's whole specification):
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
   order_no = 原始交易订单号 when the line carries it, else NULL.
+- 交易类型 33 预授权完成撤销 is a refund too. A zero 商户手续费 / 结算金额 may be printed with a blank where the
+  letter goes (' 000000000000', as UnionPay's sample prints its zero amounts).
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
-  ``INN<yymmdd>`` in the file name); a month-day after the settle date belongs to the year before.
-- Totals: the ZM file has no trailer, so there is nothing printed to tie out; ``totals`` holds the
-  counts and sums computed from the rows for the caller's own checks.
+  ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
+  sample lists trades of the day after its settle date; Dec 31 in a file settled on Jan 2 is of the year before).
+- Totals: the ZM file has no trailer; ``totals`` holds the counts and sums computed from the rows. The
+  商户交易汇总表 delivered beside it (``RD…``, module ``unionpay_rd``) is tied out against them when both are read.
 
 The ZME file (差错交易流水, same zip) lists exception entries (adjustments, disputes), not the
 merchant's payments. It is recognised so that the delivery is not refused for it, but not
@@ -51,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from paymatch.channels import unionpay_rd as rd
 from paymatch.channels.base import ParsedBill
 from paymatch.errors import LoadError, Problem
 from paymatch.schema import TRANSACTION_ARROW, TZ
@@ -66,7 +70,8 @@ FIELDS = {4: ("txn_time", "交易传输时间"), 6: ("amount", "交易金额"), 
           19: ("txn_type", "交易类型"), 26: ("orig_query_id", "原交易查询流水号"), 27: ("mer_id", "商户代码"),
           40: ("orig_order_id", "原始交易订单号")}
 PAYMENT_TYPES = ("01", "03")
-REFUND_TYPES = ("04", "31")
+#: 04 退货, 31 消费撤销, 33 预授权完成撤销 (a completed pre-authorisation reversed: the money goes back)
+REFUND_TYPES = ("04", "31", "33")
 MAX_PROBLEMS = 50
 ZME_WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
 ZME_OFFSETS = [sum(w + 1 for w in ZME_WIDTHS[:i]) for i in range(len(ZME_WIDTHS))]
@@ -100,8 +105,9 @@ def _sniff_zm(head: str) -> str | None:
 
 
 def sniff(head: str) -> str | None:
-    """'unionpay_zm' or 'unionpay_zme' when the first line of ``head`` has that layout, else None."""
-    return _sniff_zm(head) or ("unionpay_zme" if sniff_zme(head) else None)
+    """'unionpay_zm' or 'unionpay_zme' when the first line of ``head`` has that layout, 'unionpay_rd' for the
+    商户交易汇总表 beside them (``unionpay_rd``), else None."""
+    return _sniff_zm(head) or ("unionpay_zme" if sniff_zme(head) else None) or (rd.KIND if rd.sniff(head) else None)
 
 
 def _zme_problem(line: str) -> str | None:
@@ -159,6 +165,22 @@ def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
                     hint="pass bill_date, or keep UnionPay's file name INN<yymmdd>88ZM_<merId>")
 
 
+#: how far after its settle date a transaction may lie (UnionPay's own sample file lists trades of the day after)
+_AFTER_SETTLE = 31
+
+
+def _day_sql(settle: dt.date) -> str:
+    """SQL: the day of 交易传输时间 (MMDD…, no year): the one year of settle date − 1, the same or + 1 that puts it in
+    the year up to ``_AFTER_SETTLE`` days after the settle date (Dec 31 in a file settled on Jan 2 is of the year
+    before; Sep 6 in a file settled on Sep 5 of the same year). NULL when no year has that day (Feb 30, Feb 29)."""
+    m, d = "TRY_CAST(substr(txn_time, 1, 2) AS INT)", "TRY_CAST(substr(txn_time, 3, 2) AS INT)"
+    last = settle + dt.timedelta(days=_AFTER_SETTLE)
+    first = last - dt.timedelta(days=365)
+    cands = [f"try(make_date({y}, {m}, {d}))" for y in (settle.year, settle.year - 1, settle.year + 1)]
+    return "coalesce(" + ", ".join(f"CASE WHEN {c} > DATE '{first}' AND {c} <= DATE '{last}' THEN {c} END"
+                                   for c in cands) + ")"
+
+
 def _row_index(n: int) -> pa.Array:
     # 0..n-1 built in Arrow: no numpy dependency, no Python loop
     return pc.subtract(pc.cumulative_sum(pa.nulls(n, pa.int64()).fill_null(1)), 1) if n else pa.array([], pa.int64())
@@ -181,6 +203,8 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
     if not _sniff_zm(first) and sniff_zme(first):
         return parse_zme(data, source, bill_date)
+    if not _sniff_zm(first) and rd.sniff(data[:4096].decode("gb18030", "replace")):
+        return rd.parse(data, source)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
     n = len(lines)
@@ -211,9 +235,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
         con.execute(f"""CREATE TEMP VIEW z AS SELECT *,
             CASE WHEN txn_type IN {PAYMENT_TYPES} THEN 'payment'
                  WHEN txn_type IN {REFUND_TYPES} THEN 'refund' END AS type,
-            try(make_date(CASE WHEN substr(txn_time, 1, 4) > '{settle:%m%d}' THEN {settle.year - 1}
-                           ELSE {settle.year} END,
-                      TRY_CAST(substr(txn_time, 1, 2) AS INT), TRY_CAST(substr(txn_time, 3, 2) AS INT))) AS _pm_day
+            {_day_sql(settle)} AS _pm_day
             FROM _pm_zm WHERE _pm_len > 0""")
         _check(con, source)
         signed = ("(CASE WHEN left({c}, 1) IN ('C', '-') THEN -1 ELSE 1 END) * "
@@ -244,11 +266,12 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
 
 
 def _check(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    amount13 = "regexp_full_match({c}, '([CD+-][0-9]{{12}}|[0-9]{{13}})')"
+    # a direction letter or sign and 12 digits; a zero is printed with a blank there (' 000000000000', trimmed)
+    amount13 = "regexp_full_match({c}, '([CD+-][0-9]{{12}}|[0-9]{{12,13}})')"
     checks = [
         ("NULL", f"_pm_len < {MIN_LEN} OR NOT _pm_layout",
          f"line does not have the ZM layout (fields 0-27, {MIN_LEN}+ bytes, a space after each field)"),
-        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment) or 04/31 (refund)"),
+        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment) or 04/31/33 (refund)"),
         ("amount", "NOT regexp_full_match(amount, '[0-9]{12}')", "交易金额 is not 12 digits of fen"),
         ("txn_time", "_pm_day IS NULL OR try_strptime(substr(txn_time, 5), '%H%M%S') IS NULL "
                      "OR length(txn_time) <> 10", "交易传输时间 is not MMDDhhmmss"),

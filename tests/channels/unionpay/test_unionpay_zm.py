@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from unionpay_zmgen import zm_file, zm_line
+from unionpay_zmgen import rd_report, zm_file, zm_line
 
 from paymatch.channels.unionpay import parse, sniff
 from paymatch.errors import LoadError
@@ -133,3 +133,64 @@ def test_zme_bad_line_is_refused_with_its_line():
     with pytest.raises(LoadError) as err:
         parse(zme, "INN19091788ZME_802310048993424")
     assert [p.line for p in err.value.problems] == [2]
+
+
+def _delivery(tmp_path, rd: bytes, zm: bytes | None = None):
+    import io
+    import zipfile
+
+    from paymatch.channels.detect import scan_bills
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("INN19091788ZM_802310048993424", sample() if zm is None else zm)
+        zf.writestr("RD201019091701_802310048993424", rd)
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "802310048993424_20190917.zip").write_bytes(buf.getvalue())
+    return scan_bills(tmp_path)
+
+
+def test_the_summary_report_in_the_delivery_is_read_and_ties_out(tmp_path):
+    # sample(): payments 10.00 (fee 0.06) and 50.00 (fee 0.06), a refund of 3.00 (fee 0.02 returned)
+    rd = rd_report(count=3, amount=("3.00", "60.00"), fee=("0.12", "0.02"), net=("0.00", "56.90"))
+    assert sniff(rd.decode("gbk")) == "unionpay_rd"
+    scan = _delivery(tmp_path, rd)
+    assert not scan.rejected
+    kinds = {b.kind: b for b in scan.bills}
+    assert sorted(kinds) == ["unionpay_rd", "unionpay_zm"]
+    report = kinds["unionpay_rd"]
+    assert report.transactions.num_rows == 0 and report.bill_date == dt.date(2019, 9, 17)
+    assert (report.totals["count"], report.totals["amount_credit_fen"], report.totals["fee_debit_fen"]) == (3, 6000, 12)
+    # a refund printed as a smaller 贷 instead of a 借 amount ties out the same
+    assert not _delivery(tmp_path / "b", rd_report(count=3, amount=("0.00", "57.00"), fee=("0.10", "0.00"),
+                                                   net=("0.00", "56.90"))).rejected
+
+
+@pytest.mark.parametrize("change", [dict(count=2), dict(amount=("3.00", "60.01")), dict(fee=("0.10", "0.02"))])
+def test_a_summary_report_that_does_not_tie_out_rejects_the_delivery(tmp_path, change):
+    kw = {**dict(count=3, amount=("3.00", "60.00"), fee=("0.12", "0.02"), net=("0.00", "56.90")), **change}
+    scan = _delivery(tmp_path, rd_report(**kw))
+    assert not scan.bills
+    assert sorted(r.name.rsplit("!", 1)[1] for r in scan.rejected) == ["INN19091788ZM_802310048993424",
+                                                                        "RD201019091701_802310048993424"]
+    problem = scan.rejected[0].error.problems[0]
+    assert problem.file.endswith("RD201019091701_802310048993424") and problem.line == 13 and problem.field == "总计"
+    assert "does not tie out" in problem.message
+
+
+def test_a_day_after_the_settle_date_is_of_its_year_and_a_zero_fee_may_have_no_letter():
+    # UnionPay's own sample delivery lists trades of the day after its settle date, and prints zero amounts
+    # as a blank and 12 zeros
+    bill = parse(zm_file([zm_line(txn_time="0918101500", fee=" 000000000000", settle="C000000001000")]), NAME)
+    row = bill.transactions.to_pylist()[0]
+    assert row["occurred_at"] == dt.datetime(2019, 9, 18, 2, 15, tzinfo=dt.UTC) and row["fee_fen"] == 0
+    jan = parse(zm_file([zm_line(txn_time="1231235959"), zm_line(txn_time="0102080000", query_id="2")]),
+                "INN20010288ZM_802310048993424")
+    assert [r["occurred_at"].date() for r in jan.transactions.to_pylist()] == [dt.date(2019, 12, 31), dt.date(2020, 1, 2)]
+
+
+def test_a_completed_preauthorisation_reversed_is_a_refund():
+    line = zm_line(txn_type="33", amount_fen=1000, fee="C000000000006", settle="D000000000994", query_id="9",
+                   order_id="REV-1", orig_query_id="201909161055160000001", orig_order_id="ORDER-1")
+    row = parse(zm_file([line]), NAME).transactions.to_pylist()[0]
+    assert (row["type"], row["refund_no"], row["order_no"], row["fee_fen"]) == ("refund", "REV-1", "ORDER-1", -6)
