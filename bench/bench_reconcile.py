@@ -183,10 +183,18 @@ def _warm_memory(gb: int) -> None:
 
 
 def _run(code: str, *args: str) -> dict:
+    """One contender in its own process: its JSON line, plus the process's CPU seconds in user and kernel mode
+    (``user_s``, ``sys_s``): on this VM the kernel time is mostly first touches of memory (see ``_warm_memory``),
+    which a machine of its own would not pay, so it tells a slow spell from slow code."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(p.stderr)
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**json.loads(p.stdout.strip().splitlines()[-1]), "user_s": round(after.ru_utime - before.ru_utime, 1),
+            "sys_s": round(after.ru_stime - before.ru_stime, 1)}
 
 
 def main() -> None:
@@ -221,7 +229,8 @@ def main() -> None:
     res["all_seconds"] = {k: [round(r["seconds"], 1) for r in v] for k, v in runs.items()}
     for k in codes:
         every = ", ".join(f"{x:.1f}" for x in res["all_seconds"][k]) if a.repeat > 1 else ""
-        print(f"{k:9} {res[k]['seconds']:8.1f} s   peak RSS {res[k]['rss_mb']:8.0f} MB" + (f"   (runs: {every} s)" if every else ""))
+        print(f"{k:9} {res[k]['seconds']:8.1f} s   peak RSS {res[k]['rss_mb']:8.0f} MB   CPU user {res[k]['user_s']:.1f} s "
+              f"sys {res[k]['sys_s']:.1f} s" + (f"   (runs: {every} s)" if every else ""))
     res["paymatch_vs_floor"] = res["paymatch"]["seconds"] / res["floor"]["seconds"]
     print("paymatch stages: " + ", ".join(f"{k} {v} s" for k, v in res["paymatch"]["stages"].items()))
     print(f"paymatch / floor = {res['paymatch_vs_floor']:.2f}× (target ≤ 2×)")
