@@ -176,6 +176,9 @@ def test_older_totals_wording():
     assert parse(detail_bytes(rows, totals=old), "o.csv").totals["payment_amount_fen"] == 11500
     by_order = ("#交易合计：2笔，交易金额共120.00元，优惠金额共5.00元", old[1])
     assert parse(detail_bytes(rows, totals=by_order), "o.csv").totals["payment_amount_fen"] == 12000
+    # the bare 优惠金额 of the older wording may count Alipay's own discounts: kept, not held against 商家优惠
+    wider = ("#交易合计：2笔，交易金额共115.00元，优惠金额共8.00元", old[1])
+    assert parse(detail_bytes(rows, totals=wider), "o.csv").totals["payment_discount_fen"] == 800
     with pytest.raises(LoadError, match="金额"):
         parse(detail_bytes(rows, totals=("#交易合计：2笔，交易金额共121.00元", old[1])), "o.csv")
 

@@ -173,7 +173,8 @@ _AMOUNT = re.compile(r"([^，,：:；;]*?)共\s*([+-]?\d+(?:\.\d+)?)\s*元")
 def read_totals(frame: Frame, source: str) -> dict[str, int]:
     """Read '#交易合计' / '#退款合计' into counts and fen: {'payment_count', 'payment_settle_fen', ...}.
 
-    Labels: 商家实收 -> settle; 商家优惠 / 优惠金额 -> merchant_discount; other 金额 -> amount. Both lines must be
+    Labels: 商家实收 -> settle; 商家优惠 -> merchant_discount; the older bare 优惠金额 -> discount (kept, not tied out:
+    whether it counts Alipay's own discounts is not known); other 金额 -> amount. Both lines must be
     present: a bill without them is treated as truncated.
     """
     totals: dict[str, int] = {}
@@ -189,8 +190,9 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
         for label, amount in _AMOUNT.findall(body):
             # older exports say 交易金额 / 交易退款金额 without saying which column they add up:
             # kept as 'amount' and accepted when it equals either 商家实收 or 订单金额
-            key = ("merchant_discount" if "优惠" in label else "settle" if "实收" in label
-                   else "amount" if "金额" in label else None)
+            # the older bare 优惠金额 may count Alipay's own discounts too (unverified): kept as 'discount', not tied out
+            key = ("merchant_discount" if "商家优惠" in label else "discount" if "优惠" in label
+                   else "settle" if "实收" in label else "amount" if "金额" in label else None)
             if key is None:
                 continue
             try:
