@@ -1,7 +1,7 @@
 """Benchmark: paymatch end to end vs the bare-DuckDB floor vs pandas, on N orders × N transactions.
 
 Run by hand (not a test):  .venv/bin/python bench/bench_reconcile.py [--rows 10000000] [--skip-pandas] [--repeat N]
-                           [--dir D] [--long-ids]
+                           [--dir D] [--long-ids] [--warm-gb G] [--grouped]
 
 Each contender runs in its own fresh Python process on the same files; the script reports wall time
 and the peak RSS of that process (ru_maxrss). Before each run the input files are read into the page cache and
@@ -210,6 +210,9 @@ def main() -> None:
                          "speed drifts; every run is printed)")
     ap.add_argument("--warm-gb", type=int, default=14,
                     help="touch this many GB of memory before each contender's run (0: not; see _warm_memory)")
+    ap.add_argument("--grouped", action="store_true",
+                    help="run each contender's N runs one after the other (its later runs then reuse the memory its "
+                         "first one touched) instead of alternating contenders")
     a = ap.parse_args()
     d = a.dir or Path(tempfile.mkdtemp(prefix="pm_bench_"))
     d.mkdir(parents=True, exist_ok=True)
@@ -220,11 +223,13 @@ def main() -> None:
     if a.skip_pandas:
         del codes["pandas"]
     runs: dict[str, list[dict]] = {k: [] for k in codes}
-    for _ in range(max(1, a.repeat)):  # alternating, so a slow spell of the machine hits every contender
-        for k, code in codes.items():
-            _warm_memory(a.warm_gb)
-            _prepare(d, k)
-            runs[k].append(_run(code, str(d)))
+    n = max(1, a.repeat)
+    # alternating, so a slow spell of the machine hits every contender; or grouped (see --grouped)
+    order = ([k for k in codes for _ in range(n)] if a.grouped else [k for _ in range(n) for k in codes])
+    for k in order:
+        _warm_memory(a.warm_gb)
+        _prepare(d, k)
+        runs[k].append(_run(codes[k], str(d)))
     res = {"rows": a.rows, **{k: min(v, key=lambda r: r["seconds"]) for k, v in runs.items()}}
     res["all_seconds"] = {k: [round(r["seconds"], 1) for r in v] for k, v in runs.items()}
     for k in codes:

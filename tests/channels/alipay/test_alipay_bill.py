@@ -205,3 +205,14 @@ def test_a_tampered_summary_beside_a_copied_detail_is_still_checked(tmp_path, ba
     assert bad_name in bad
     assert all(not b.source.endswith("(汇总).csv") or bad_name not in b.source for b in scan.bills)
     assert any("合计" in str(r.error) or "summary" in str(r.error) for r in scan.rejected)
+
+
+def test_a_fee_printed_the_other_way_round_is_still_charged_on_payments_and_returned_on_refunds():
+    """Which sign Alipay gives 服务费 on each row type is not confirmed by a real bill with a fee: a charge is a
+    charge on a 交易 row and a return on a 退款 row either way (a contracted fee rate would flag every row else)."""
+    import dataclasses
+
+    flipped = [dataclasses.replace(r, fee=r.fee[1:] if r.fee.startswith("-") else "-" + r.fee) for r in sample_rows()]
+    got = [(r["type"], r["fee_fen"]) for r in parse(detail_bytes(flipped), "f.csv").transactions.to_pylist()]
+    want = [(r["type"], r["fee_fen"]) for r in parse(detail_bytes(sample_rows()), "d.csv").transactions.to_pylist()]
+    assert got == want == [("payment", 57), ("refund", -18), ("payment", 12)]

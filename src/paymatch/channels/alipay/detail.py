@@ -12,8 +12,9 @@ Canonical mapping (schema.TRANSACTION_ARROW, channel 'alipay'):
 - channel_tx_id = 支付宝交易号 (a refund row carries its payment's 交易号), order_no = 商户订单号,
   refund_no = channel_refund_id = 退款批次号/请求号 (Alipay gives no separate refund id here).
 - amount_fen = |订单金额|, settle_amount_fen = |商家实收| (Alipay prints refunds negative).
-- fee_fen = -服务费: Alipay prints the fee from the merchant's side (a charged fee is negative,
-  a fee returned with a refund positive); canonical form is "fee charged = positive".
+- fee_fen: the 服务费 charged on a 交易 row (positive), returned on a 退款 row (negative), whatever sign the bill
+  prints it with: Alipay prints it from the merchant's side as far as we know (a charged fee negative, a fee
+  returned positive), which no real bill with a fee has confirmed; canonical form is "fee charged = positive".
 - occurred_at = 完成时间, else 创建时间, read as Asia/Shanghai.
 - merchant_id: the '#账号：[...]' value. Alipay writes the 16-digit PID plus a 4-digit account
   suffix (…0156); the PID alone is kept so that bill rows and notifications (seller_id) agree.
@@ -219,7 +220,7 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
                    nullif(order_no, '') AS order_no, type,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS refund_no,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS channel_refund_id,
-                   abs(order_fen) AS amount_fen, -fee_printed AS fee_fen, abs(settle_fen) AS settle_amount_fen,
+                   abs(order_fen) AS amount_fen, {_FEE_SQL} AS fee_fen, abs(settle_fen) AS settle_amount_fen,
                    'success' AS status,
                    CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S')
                         AS TIMESTAMPTZ) AS occurred_at,
@@ -245,6 +246,10 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
         bill_date=day, transactions=conv.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW),
         totals={k: v for k, v in totals.items() if not k.startswith("_")},
     )
+
+
+#: fee_fen from the printed 服务费 (see the module docstring): its size, its direction from the row's type
+_FEE_SQL = "CASE WHEN type = 'refund' THEN -abs(fee_printed) ELSE abs(fee_printed) END"
 
 
 def _tie_out(con: duckdb.DuckDBPyConnection, totals: dict, frame: Frame, source: str) -> None:
