@@ -28,7 +28,7 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
   order_no = 原始交易订单号 when the line carries it, else NULL.
 - 交易类型 33 预授权完成撤销 is a refund too. A zero 商户手续费 / 结算金额 may be printed with a blank where the
-  letter goes (' 000000000000', as UnionPay's sample prints its zero amounts).
+  letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
   ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
   sample lists trades of the day after its settle date; Dec 31 in a file settled on Jan 2 is of the year before).
@@ -155,6 +155,16 @@ def parse_zme(data: bytes, source: str, bill_date: dt.date | None = None) -> Par
                       extra=pa.Table.from_pylist(rows, schema=ZME_EXTRA))
 
 
+def _head_text(head: bytes) -> str:
+    """A head of bytes as text: UTF-8 when it decodes as that (a character cut at its end allowed), else GB18030."""
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:
+            return head[:exc.start].decode("utf-8-sig")
+        return head.decode("gb18030", "replace")
+
+
 def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
     if bill_date is not None:
         return bill_date
@@ -203,7 +213,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
     if not _sniff_zm(first) and sniff_zme(first):
         return parse_zme(data, source, bill_date)
-    if not _sniff_zm(first) and rd.sniff(data[:4096].decode("gb18030", "replace")):
+    if not _sniff_zm(first) and rd.sniff(_head_text(data[:4096])):
         return rd.parse(data, source)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
@@ -267,7 +277,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
 
 def _check(con: duckdb.DuckDBPyConnection, source: str) -> None:
     # a direction letter or sign and 12 digits; a zero is printed with a blank there (' 000000000000', trimmed)
-    amount13 = "regexp_full_match({c}, '([CD+-][0-9]{{12}}|[0-9]{{12,13}})')"
+    amount13 = "regexp_full_match({c}, '([CD+-][0-9]{{12}}|[0-9]{{13}}|0{{12}})')"
     checks = [
         ("NULL", f"_pm_len < {MIN_LEN} OR NOT _pm_layout",
          f"line does not have the ZM layout (fields 0-27, {MIN_LEN}+ bytes, a space after each field)"),

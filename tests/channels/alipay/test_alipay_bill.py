@@ -216,3 +216,7 @@ def test_a_fee_printed_the_other_way_round_is_still_charged_on_payments_and_retu
     got = [(r["type"], r["fee_fen"]) for r in parse(detail_bytes(flipped), "f.csv").transactions.to_pylist()]
     want = [(r["type"], r["fee_fen"]) for r in parse(detail_bytes(sample_rows()), "d.csv").transactions.to_pylist()]
     assert got == want == [("payment", 57), ("refund", -18), ("payment", 12)]
+    # delivered in its zip, the 汇总 prints the same 服务费 as the detail: it ties out (helper-43)
+    zipped = [(r["type"], r["fee_fen"]) for b in parse_zip(bill_zip(flipped), "f.zip") if b.kind == "alipay_detail"
+              for r in b.transactions.to_pylist()]
+    assert zipped == want

@@ -194,3 +194,31 @@ def test_a_completed_preauthorisation_reversed_is_a_refund():
                    order_id="REV-1", orig_query_id="201909161055160000001", orig_order_id="ORDER-1")
     row = parse(zm_file([line]), NAME).transactions.to_pylist()[0]
     assert (row["type"], row["refund_no"], row["order_no"], row["fee_fen"]) == ("refund", "REV-1", "ORDER-1", -6)
+
+
+def test_summary_report_edges(tmp_path):
+    """helper-43: copies of the ZM count once; a report counting trades beside an empty ZM is refused; a count with
+    thousands separators and a report saved again as UTF-8 are read."""
+    from paymatch.channels import unionpay_rd
+    from paymatch.channels.detect import scan_bills
+
+    rd = rd_report(count=3, amount=("3.00", "60.00"), fee=("0.12", "0.02"), net=("0.00", "56.90"))
+    scan = _delivery(tmp_path / "copy", rd)
+    (tmp_path / "copy" / "INN19091788ZM_802310048993424").write_bytes(sample().replace(b"\r\n", b"\n"))
+    scan = scan_bills(tmp_path / "copy")
+    assert not scan.rejected and sum(b.kind == "unionpay_zm" for b in scan.bills) == 2
+
+    scan = _delivery(tmp_path / "empty", rd, zm=b"")
+    assert [r.name.rsplit("!", 1)[1] for r in scan.rejected] == ["RD201019091701_802310048993424"]
+    assert "ZM is missing or empty" in scan.rejected[0].error.problems[0].message
+
+    wide = rd.decode("gbk").replace("           3            3.00", "       1,234            3.00")
+    assert unionpay_rd.parse(wide.encode("gbk"), "RD.txt").totals["count"] == 1234
+    again = parse(("\ufeff" + rd.decode("gbk")).encode("utf-8"), "RD201019091701_802310048993424")
+    assert again.kind == "unionpay_rd" and again.totals["count"] == 3
+
+
+def test_only_a_zero_may_go_without_its_letter():
+    with pytest.raises(LoadError) as err:
+        parse(zm_file([zm_line(fee=" 000000000006")]), NAME)
+    assert err.value.problems[0].field == "商户手续费"

@@ -227,6 +227,7 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
                    ?::DATE AS bill_date, CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
                    ? AS src_file, ? + 1 + _pm_idx AS src_line,
                    _pm_idx, order_fen AS _pm_order, settle_fen AS _pm_settle, mdisc_fen AS _pm_mdisc,
+                   fee_printed AS _pm_fee_printed,
                    fee <> '' AND fee_printed IS NULL AS _pm_fee_bad, {_EDITED} AS _pm_edited,
                    mdisc <> '' AND mdisc_fen IS NULL AS _pm_mdisc_bad
             FROM r ORDER BY _pm_idx""",
@@ -244,7 +245,9 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
     return ParsedBill(
         channel="alipay", kind="alipay_detail", source=source, sha256=hashlib.sha256(data).hexdigest(),
         bill_date=day, transactions=conv.select(TRANSACTION_ARROW.names).cast(TRANSACTION_ARROW),
-        totals={k: v for k, v in totals.items() if not k.startswith("_")},
+        # the 服务费 as printed, summed: what the 汇总 beside it prints (summary.detail_figures)
+        totals={**{k: v for k, v in totals.items() if not k.startswith("_")},
+                "fee_printed_fen": pc.sum(conv.column("_pm_fee_printed")).as_py() or 0},
     )
 
 

@@ -104,7 +104,8 @@ def detail_figures(detail: ParsedBill) -> dict[str, int]:
         "payment_count": pc.sum(is_pay.cast(pa.int64())).as_py() or 0,
         "refund_count": tx.num_rows - (pc.sum(is_pay.cast(pa.int64())).as_py() or 0),
         "order_fen": net("amount_fen"), "settle_fen": net("settle_amount_fen"),
-        "fee_fen": -(pc.sum(tx["fee_fen"]).as_py() or 0),
+        # as printed (``detail`` keeps the sum: fee_fen's sign follows the row type, not the print)
+        "fee_fen": detail.totals.get("fee_printed_fen", -(pc.sum(tx["fee_fen"]).as_py() or 0)),
     }
 
 
