@@ -20,11 +20,12 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from paymatch.channels.base import ParsedBill, zip_member_name
+from paymatch.channels.bill_scan import BillScan, Rejected, cross_check_alipay, cross_check_unionpay
 from paymatch.channels.profile_xlsx import is_xlsx, xlsx_head
 from paymatch.channels.profiles import Profile, builtin_flow_profiles, builtin_profiles, load_profile_dir
 from paymatch.errors import LoadError, PaymatchError, Problem
@@ -316,38 +317,6 @@ def iter_bill_files(path: str | Path) -> Iterator[tuple[str, bytes, str]]:
             yield entry.name, entry.data, entry.sha256
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """A file kept aside for a person: its name and why (a LoadError with its problems)."""
-
-    name: str
-    error: LoadError
-    sha256: str = ""
-    #: the channel whose layout it has, when it was recognised but did not parse; None if unknown
-    channel: str | None = None
-
-    @property
-    def path(self) -> str:
-        """The file on disk to quarantine (an archive member's archive)."""
-        return self.name.split("!", 1)[0]
-
-
-@dataclass
-class BillScan:
-    """Outcome of scanning a folder: good bills, rejected files (quarantine), skipped files."""
-
-    bills: list[ParsedBill] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    #: files skipped as byte copies of a file read before: name → the file's hash as delivered (its archive's)
-    copy_sha256: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def problems(self) -> list[Problem]:
-        """Every problem of every rejected file, in file order."""
-        return [p for r in self.rejected for p in r.error.problems]
-
-
 def _channel(parser: Parser | None) -> str | None:
     return None if parser is None else getattr(parser, "channel", parser.name)
 
@@ -404,21 +373,9 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             scan.rejected.append(Rejected(entry.name, LoadError([Problem(entry.name, None, None, None, str(exc))]),
                                           entry.sha256, _channel(parser)))
     _alipay_archive_members(scan)
-    _cross_check_alipay(scan)
-    _cross_check_unionpay(scan)
+    cross_check_alipay(scan)
+    cross_check_unionpay(scan)
     return scan
-
-
-def _cross_check_unionpay(scan: BillScan) -> None:
-    """A UnionPay 商户交易汇总表 that does not tie out with the ZM rows of its merchant code and day is rejected
-    together with those ZM files (``unionpay_rd.cross_check``), wherever in the scan they were found."""
-    from paymatch.channels.unionpay_rd import cross_check
-
-    for group, exc in cross_check(scan.bills):
-        for bill in group:
-            if bill in scan.bills:
-                scan.bills.remove(bill)
-                scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 
 def _alipay_archive_members(scan: BillScan) -> None:
@@ -463,34 +420,6 @@ def _alipay_archive_members(scan: BillScan) -> None:
                                               source=entry.name))
             except LoadError as exc:
                 scan.rejected.append(Rejected(entry.name, exc, entry.sha256, "alipay"))
-
-
-def _cross_check_alipay(scan: BillScan) -> None:
-    """An Alipay zip holds a detail and a summary CSV (业务明细 or 账务明细); when both came from one
-    archive, the Alipay module's cross-check must agree, else both are rejected together."""
-    try:
-        from paymatch.channels.alipay.bill import KINDS, cross_check_members
-    except ImportError:
-        return
-    # A member skipped as a byte copy of a bill read elsewhere (the same 业务明细 in two zips) still takes part in its
-    # own archive's check, as that bill: else a zip's tampered 汇总 beside a copied detail was never checked.
-    same = "same content as "
-    read = {bill.source: bill for bill in scan.bills}
-    copies = {name: replace(read[why[len(same):]], source=name, sha256=scan.copy_sha256.get(name, ""))
-              for name, why in scan.skipped
-              if why.startswith(same) and "!" in name and why[len(same):] in read}
-    groups: dict[str, list[ParsedBill]] = {}
-    for bill in [*scan.bills, *copies.values()]:
-        if "!" in bill.source and bill.channel == "alipay" and bill.kind in KINDS:
-            groups.setdefault(bill.source.rsplit("!", 1)[0], []).append(bill)
-    for bills in groups.values():
-        for pair, exc in cross_check_members(bills):
-            for bill in pair:
-                if copies.get(bill.source) is bill:  # the copy: nothing of it was to be stored; rejected with its 汇总
-                    scan.skipped = [(name, why) for name, why in scan.skipped if name != bill.source]
-                else:
-                    scan.bills.remove(bill)
-                scan.rejected.append(Rejected(bill.source, exc, bill.sha256, bill.channel))
 
 
 def load_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> list[ParsedBill]:
