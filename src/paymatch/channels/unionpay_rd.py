@@ -103,7 +103,7 @@ def _sums(bills: list[ParsedBill], merchant: str) -> dict[str, int]:
 
 def cross_check(bills: list[ParsedBill]) -> list[tuple[list[ParsedBill], LoadError]]:
     """Each 汇总表 that does not tie out with the ZM rows of its merchant code and settle date: (the report and
-    those ZM bills, why). Reports without ZM rows beside them are not checked."""
+    those ZM bills, why). A report counting no trade needs no ZM beside it; one counting trades does."""
     out = []
     for rd in (b for b in bills if b.kind == KIND):
         merchant = rd.totals["merchant_id"]

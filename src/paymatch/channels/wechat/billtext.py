@@ -74,8 +74,8 @@ def decompress(data: bytes, source: str) -> bytes:
 def _utf8(data: bytes, source: str) -> bytes:
     """``data`` as UTF-8: a bill opened in Excel on a Chinese Windows and saved as CSV again is GBK (its backticks and
     ids intact: the backtick keeps every value text); it is read as the same bill. Only a head that is not UTF-8 is
-    looked at again, and the whole file must then decode as GB18030 (a superset of GBK), else it stays as it is and
-    the header check names it."""
+    looked at again, and the whole file must then decode as GB18030 (a superset of GBK), else it is refused naming the
+    line of the first byte that decodes as neither."""
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     nl = data.find(b"\n", start)
     try:
