@@ -155,16 +155,6 @@ def parse_zme(data: bytes, source: str, bill_date: dt.date | None = None) -> Par
                       extra=pa.Table.from_pylist(rows, schema=ZME_EXTRA))
 
 
-def _head_text(head: bytes) -> str:
-    """A head of bytes as text: UTF-8 when it decodes as that (a character cut at its end allowed), else GB18030."""
-    try:
-        return head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 3:
-            return head[:exc.start].decode("utf-8-sig")
-        return head.decode("gb18030", "replace")
-
-
 def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
     if bill_date is not None:
         return bill_date
@@ -213,7 +203,9 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
     if not _sniff_zm(first) and sniff_zme(first):
         return parse_zme(data, source, bill_date)
-    if not _sniff_zm(first) and rd.sniff(_head_text(data[:4096])):
+    from paymatch.channels.detect import decode_head  # (detect finds this module's parsers: imported when used)
+
+    if not _sniff_zm(first) and rd.sniff(decode_head(data, 4096)):
         return rd.parse(data, source)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
