@@ -147,7 +147,8 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
                     path = Path(r.path) if r.path else None
                     data = path.read_bytes() if path is not None and path.is_file() else r.name.encode()
                     ws.quarantine(channel=r.channel or "?", source=r.name, payload=data, reason=str(r.error))
-        msgs = "\n".join(f"  {r.name}: {r.error}" for r in rejected)
+        # a problem that names its file already (file:line [field]) is not prefixed with the name again
+        msgs = "\n".join(f"  {r.error}" if str(r.error).startswith(r.name) else f"  {r.name}: {r.error}" for r in rejected)
         where = " (kept aside in the workspace's quarantine table)" if workspace is not None else ""
         raise PaymatchError(f"{len(rejected)} bill file(s) rejected{where}; {what}:\n{msgs}")
     return good

@@ -1,7 +1,8 @@
 """Money: integer fen (分) end to end. The only place yuan strings become fen and back.
 
 Yuan strings are parsed exactly (no float ever): ``"100.01"`` -> ``10001``. Accepted form:
-optional sign, digits, optional point with up to ``decimals`` digits. Anything else
+optional sign, digits, optional point with up to ``decimals`` digits; or a point without the digits before it
+(``".54"``, ``"-.5"``: how database exports write amounts below one yuan). Anything else
 ("12.3.4", "1e5", "1,000", "") is rejected. Channel fee columns carry 5 decimals
 (WeChat "0.01000"); they are accepted when the digits past the fen are zero, because
 channels round fees to the fen; a sub-fen value is an error, not a silent rounding.
@@ -17,13 +18,13 @@ Fen = int
 """An amount of money in fen (1 yuan = 100 fen). Plain ``int``; the alias documents intent."""
 
 #: at most 14 digits before the point (99,999,999,999,999.99 yuan): the SQL path's DECIMAL(18,2) times 100 holds it
-_YUAN = re.compile(r"^([+-]?)(\d{1,14})(?:\.(\d{1,5}))?$")
+_YUAN = re.compile(r"^([+-]?)(?:(\d{1,14})(?:\.(\d{1,5}))?|\.(\d{1,5}))$")
 
 #: regex (RE2 and Python compatible) that a yuan string with at most 2 decimals matches
-YUAN_RE_2 = r"^[+-]?[0-9]{1,14}(\.[0-9]{1,2})?$"
+YUAN_RE_2 = r"^[+-]?([0-9]{1,14}(\.[0-9]{1,2})?|\.[0-9]{1,2})$"
 #: regex for fee-style yuan with up to 5 decimals whose sub-fen digits are zero (13 integer digits
 #: so that DECIMAL(18,5) holds every accepted value)
-YUAN_RE_5 = r"^[+-]?[0-9]{1,13}(\.[0-9]{1,2}0{0,3})?$"
+YUAN_RE_5 = r"^[+-]?([0-9]{1,13}(\.[0-9]{1,2}0{0,3})?|\.[0-9]{1,2}0{0,3})$"
 
 
 def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
@@ -37,7 +38,7 @@ def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
     m = _YUAN.match(text.strip())
     if not m:
         raise ValueError(f"not a yuan amount: {text!r}")
-    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or m.group(4) or ""
     if len(frac) > decimals:
         raise ValueError(f"too many decimals in {text!r} (at most {decimals})")
     if frac[2:].strip("0"):

@@ -392,6 +392,17 @@ def test_amounts_with_more_decimals_only_as_zeros(tmp_path):
     assert [(p.line, p.value) for p in e.value.problems] == [(2, "84.5010"), (3, "30.299999999999997")]
 
 
+def test_an_amount_below_one_yuan_without_its_zero(tmp_path):
+    """.54 (a database export's number below 1: Oracle's TO_CHAR writes it so) is 54 fen; a point alone is no amount."""
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, HEADER + "A1,S1,M1,wechat,.54,paid,,,,,0\nA2,S1,M1,wechat,.5000,paid,,,,,0\n"))
+    assert ws.con.execute("SELECT amount_fen FROM orders ORDER BY order_no").fetchall() == [(54,), (50,)]
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + "B1,S1,M1,wechat,.,paid,,,,,0\n"
+                                                    "B2,S1,M1,wechat,.541,paid,,,,,0\n", "bad.csv"))
+    assert [(p.line, p.field, p.value) for p in e.value.problems] == [(2, "amount", "."), (3, "amount", ".541")]
+
+
 def test_a_utc_offset_no_place_has_is_refused(tmp_path):
     """DuckDB reads ``+25:00`` and ``+08:60`` as offsets and shifts the time by them (helper-36's audit); offsets from
     -14:00 to +14:00, with or without a colon, hours only, after a blank, stay times."""

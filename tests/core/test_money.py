@@ -11,12 +11,14 @@ from paymatch.money import format_diff, format_yuan, parse_yuan, sql_fen_to_yuan
 @pytest.mark.parametrize("text,fen", [
     ("100.00", 10000), ("100.01", 10001), ("0.5", 50), ("7", 700), ("-3.20", -320), ("+1.01", 101),
     (" 12.34 ", 1234), ("0.01", 1), ("99999999999999.99", 9999999999999999),
+    # a database export writes amounts below one yuan without the 0 (Oracle's TO_CHAR: .54)
+    (".54", 54), (".5", 50), ("-.05", -5), ("+.9", 90),
 ])
 def test_parse_yuan_exact(text, fen):
     assert parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize("text", ["12.3.4", "1e5", "1E5", "", "abc", "1,000.00", "12.345", "¥12", ".5", "NaN", "0x10",
+@pytest.mark.parametrize("text", ["12.3.4", "1e5", "1E5", "", "abc", "1,000.00", "12.345", "¥12", ".", "-.", ".123", "NaN", "0x10",
                                   "123456789012345.00"])  # 15 digits: more than any bill holds; SQL would overflow
 def test_parse_yuan_rejects(text):
     with pytest.raises(ValueError):
@@ -59,6 +61,7 @@ def test_round_trip(fen):
     st.integers(min_value=-(10**12), max_value=10**12).map(format_yuan),
     st.integers(min_value=-(10**18), max_value=10**18).map(format_yuan),  # past the 14 digits too
     st.text(alphabet="0123456789.-e+ ", max_size=8),
+    st.from_regex(r"[+-]?\.[0-9]{0,3}", fullmatch=True),
 ), min_size=1, max_size=20))
 def test_sql_agrees_with_python(values):
     con = duckdb.connect()

@@ -162,16 +162,22 @@ class TypeSpec(_Strict):
     value: TxType = TxType.PAYMENT
 
 
+#: the named groups a totals regex may have: what each is compared with (a count, or a money column's sum)
+TOTAL_GROUPS = {"count": None, "amount": "amount_fen", "fee": "fee_fen", "settle": "settle_amount_fen"}
+
+
 class TotalsCheck(_Strict):
     """A control-total line (found by ``regex`` among the non-table lines) tied out against rows.
 
-    Named groups ``count`` and/or ``amount`` are compared with the rows in ``scope``;
-    ``amount_mode: net`` compares payments minus refunds.
+    Named groups ``count``, ``amount``, ``fee`` and ``settle`` are compared with the rows in ``scope`` (the
+    amounts with the sum of the amount, fee and settle_amount columns); ``amount_mode: net`` compares payments
+    minus refunds; ``either``: the sum or the net (a layout whose convention for refunds is not known from the
+    field: a misread column ties out with neither).
     """
 
     regex: str
     scope: Literal["all", "payment", "refund"] = "all"
-    amount_mode: Literal["sum", "net"] = "sum"
+    amount_mode: Literal["sum", "net", "either"] = "sum"
     #: a file without the line is read unchecked instead of rejected (a line that does not tie
     #: out still rejects it)
     optional: bool = False
@@ -181,8 +187,8 @@ class TotalsCheck(_Strict):
     def _groups(cls, value: str) -> str:
         _regex(value)
         names = set(re.compile(value).groupindex)
-        if not names & {"count", "amount"}:
-            raise ValueError("totals regex needs a named group 'count' and/or 'amount'")
+        if not names & set(TOTAL_GROUPS):
+            raise ValueError("totals regex needs a named group 'count', 'amount', 'fee' or 'settle'")
         return value
 
 

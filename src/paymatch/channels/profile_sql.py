@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 
 from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
 from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
+from paymatch.channels.profile_spec import TOTAL_GROUPS
 from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
-from paymatch.money import parse_yuan, sql_yuan_to_fen, sql_yuan_valid
+from paymatch.money import format_yuan, parse_yuan, sql_yuan_to_fen, sql_yuan_valid
 from paymatch.schema import TRANSACTION_ARROW
 
 _BLANKS = " \t\r`\u3000"
@@ -351,28 +352,41 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
             continue
         line, text, m = hit
         where = "" if check.scope == "all" else f"WHERE type = {lit(check.scope)}"
-        amount = ("sum(CASE WHEN type = 'refund' THEN -amount_fen ELSE amount_fen END)"
-                  if check.amount_mode == "net" else "sum(amount_fen)")
-        n, fen = _one(con, f"SELECT count(*), coalesce({amount}, 0) FROM _pm_typed {where}")
-        groups = m.groupdict()
-        if groups.get("count") is not None:
+        groups = {k: v for k, v in m.groupdict().items() if v is not None and k in TOTAL_GROUPS}
+        # per money column: the sum of its values (unsigned) and payments minus refunds
+        money = [TOTAL_GROUPS[g] for g in groups if g != "count"]
+        sums = "".join(f", coalesce(sum(abs({c})), 0), coalesce(sum(CASE WHEN type = 'refund' THEN -abs({c}) "
+                       f"ELSE abs({c}) END), 0)" for c in money)
+        got = _one(con, f"SELECT count(*){sums} FROM _pm_typed {where}")
+        n, figures = got[0], dict(zip(money, zip(got[1::2], got[2::2])))
+        if "count" in groups:
             said = int(re.sub(r"[,\s]", "", groups["count"]))
             totals[f"{check.scope}_count"] = said
             if said != n:
                 ctx.problems.append(Problem(source, line, "totals", text.strip(),
                                             f"totals say {said} {check.scope} rows, the file has {n}"))
-        if groups.get("amount") is not None:
-            raw_amt = re.sub(_MONEY_JUNK, "", groups["amount"])
+        for group in groups:
+            if group == "count":
+                continue
+            raw_amt = re.sub(_MONEY_JUNK, "", groups[group])
             try:
                 said = parse_yuan(raw_amt.lstrip("+-")) if ctx.profile.amount.unit == "yuan" else int(raw_amt.lstrip("+-"))
             except ValueError:
-                ctx.problems.append(Problem(source, line, "totals", groups["amount"], "totals amount unreadable"))
+                ctx.problems.append(Problem(source, line, "totals", groups[group], f"totals {group} unreadable"))
                 continue
-            said = -said if raw_amt.startswith("-") and check.amount_mode == "net" else said
-            totals[f"{check.scope}_amount_fen"] = said
-            if said != fen:
+            total, net = figures[TOTAL_GROUPS[group]]
+            signed = -said if raw_amt.startswith("-") else said
+            ok = {"sum": said == total, "net": signed == net, "either": said == total or signed == net}[check.amount_mode]
+            name = "amount" if group == "amount" else group
+            totals[f"{check.scope}_{name}_fen"] = signed if check.amount_mode == "net" else said
+            if not ok:
+                y = format_yuan
+                rows = {"sum": f"rows add up to {y(total)}", "net": f"payments minus refunds are {y(net)}",
+                        "either": f"rows add up to {y(total)}, payments minus refunds to {y(net)}"}[check.amount_mode]
+                what = {"amount": "", "fee": " of fees", "settle": " of settlement"}[group]
                 ctx.problems.append(Problem(source, line, "totals", text.strip(),
-                                            f"totals say {said} fen for {check.scope} rows, rows add up to {fen}"))
+                                            f"totals say {y(signed if check.amount_mode == 'net' else said)} 元{what} "
+                                            f"for {check.scope} rows, {rows}"))
     return totals
 
 

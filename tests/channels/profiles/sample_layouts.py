@@ -100,8 +100,10 @@ def chinaums_pos(txs):
         rows.append(["20261120", day, clock, "01080209", y(t["fen"]), y(t["fen"] - t["fee"]), y(t["fee"]), f"{i:06d}",
                      lab(t, "消费", "撤销"), t["tx"][-12:], "622280*********1234", "898310054110001", "01030000",
                      "借记卡" if i % 3 else "贷记卡", t["no"], "", "有卡支付"])
-    total = sum(t["fen"] for t in txs)
-    tail = [pad, f"总笔数：\t{len(txs)}\t交易金额：\t{y(total)}" + "\t" * 14]
+    total, fee = sum(t["fen"] for t in txs), sum(t["fee"] for t in txs)
+    # as the real export prints it: tab after each label, an empty cell between the figures
+    tail = [pad, f"总笔数：\t{len(txs)}\t交易金额：\t{y(total)}\t\t结算金额：\t{y(total - fee)}\t\t手续费：\t{y(fee)}"
+            + "\t" * 7]
     return head + ["\t".join(r) for r in rows] + tail
 
 

@@ -212,7 +212,7 @@ def test_ccb_long_pay_summary_that_does_not_tie_out_is_refused():
     assert parser is not None and parser.name == "ccb_long_pay"
     with pytest.raises(LoadError) as e:
         parser.parse(data, "SHOP.1.20261120.txt")
-    assert "205000" in str(e.value) and "203900" in str(e.value)
+    assert "2050.00" in str(e.value) and "2039.00" in str(e.value)
 
 
 def test_workbook_whose_stored_dimension_is_wrong_is_still_recognised(tmp_path):
@@ -243,3 +243,31 @@ def test_workbook_whose_stored_dimension_is_wrong_is_still_recognised(tmp_path):
     rows = parser.parse(data, str(bad)).transactions.to_pylist()
     assert [(r["type"], r["amount_fen"], r["merchant_id"]) for r in rows] == [
         ("payment", 200000, "105000080626868"), ("refund", 1100, "105000080626868"), ("payment", 5000, "105000080626868")]
+
+
+def test_chinaums_trailer_ties_out_amount_settlement_and_fee():
+    """The real 对账明细查询 prints 交易金额, 结算金额 and 手续费 beside 总笔数 (helper-45: GitHub pingjianwei/csv_parser's
+    20170625.txt.netbank): a row whose amount, settlement or fee was changed (or misread) no longer ties out; an
+    export printing only 总笔数 is read on its count."""
+    from paymatch.channels.profiles import builtin_profiles, builtin_sample
+    from paymatch.errors import LoadError
+
+    profile = next(p for p in builtin_profiles() if p.name == "chinaums_pos")
+    text = builtin_sample(profile).read_bytes().decode("utf-8-sig")
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("20261120\t"))
+    trailer = next(i for i, line in enumerate(lines) if line.startswith("总笔数"))
+    parser, good = read(text)
+    assert parser.name == "chinaums_pos"
+    bill = parser.parse(text.encode("utf-8-sig"), "x.txt")
+    fee = sum(r["fee_fen"] for r in bill.transactions.to_pylist())
+    assert bill.totals["all_fee_fen"] == fee and bill.totals["all_settle_fen"] == bill.totals["all_amount_fen"] - fee
+    for column, what in ((4, "元 for all rows"), (5, "元 of settlement"), (6, "元 of fees")):
+        cells = lines[row].split("\t")
+        cells[column] = f"{float(cells[column]) + 0.01:.2f}"
+        changed = lines[:row] + ["\t".join(cells)] + lines[row + 1:]
+        with pytest.raises(LoadError) as e:
+            read("\n".join(changed) + "\n")
+        assert e.value.problems[0].line == trailer + 1 and what in str(e.value), column
+    count_only = lines[:trailer] + [lines[trailer].split("\t交易金额")[0]] + lines[trailer + 1:]
+    assert read("\n".join(count_only) + "\n")[1] == good
