@@ -125,6 +125,12 @@ class AmountSpec(_Strict):
     fee_decimals: Literal[2, 5] = 2
 
 
+def has_year(fmt: str) -> bool:
+    """Whether a profile's time format names the year ('iso' does; ``%m%d%H%M%S``, as acquirers' clearing files
+    write the time of a transaction, does not: the year is then taken from the row's bill date)."""
+    return fmt == "iso" or any(d in fmt for d in ("%Y", "%y", "%G", "%c", "%x", "%s"))
+
+
 class TimeSpec(_Strict):
     """Time formats (strptime patterns, or 'iso') and the zone of naive times."""
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from paymatch.channels.profile_read import MAX_PROBLEMS, RawTable
 from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
-from paymatch.channels.profile_spec import TOTAL_GROUPS
+from paymatch.channels.profile_spec import TOTAL_GROUPS, has_year
 from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
 from paymatch.money import format_yuan, parse_yuan, sql_yuan_to_fen, sql_yuan_valid
@@ -218,7 +218,15 @@ def time_sql(ctx: _Ctx) -> tuple[str, str, str]:
     fmts = [f for f in p.time.formats if f != "iso"]
     fmts += [f for f in FALLBACK_TIME_FORMATS if f not in fmts]  # xlsx cells come as the first
     tz = lit(p.time.timezone)
-    naive = [f"try_strptime(f_occurred_at, [{', '.join(lit(f) for f in fmts)}])"] if fmts else []
+    # in the profile's order: formats with a year tried together, each one without a year on its own
+    naive: list[str] = []
+    for fmt in fmts:
+        if not has_year(fmt):
+            naive.append(_yearless_sql(fmt, bill_day_sql(ctx)))
+        elif naive and naive[-1].startswith("try_strptime(f_occurred_at, ["):
+            naive[-1] = naive[-1][:-2] + f", {lit(fmt)}])"
+        else:
+            naive.append(f"try_strptime(f_occurred_at, [{lit(fmt)}])")
     iso = "iso" in p.time.formats
     if iso:
         naive.append("TRY_CAST(f_occurred_at AS TIMESTAMP)")
@@ -229,6 +237,25 @@ def time_sql(ctx: _Ctx) -> tuple[str, str, str]:
         occurred = f"CASE WHEN {off} THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) ELSE {occurred} END"
         day = f"CASE WHEN {off} THEN CAST(timezone({tz}, occurred_at) AS DATE) ELSE {day} END"
     return local, occurred, day
+
+
+def bill_day_sql(ctx: _Ctx) -> str:
+    """SQL: the row's bill date as the file states it (its bill_date column, or a constant), NULL if it states none."""
+    if "bill_date" in ctx.cols:
+        return f"CAST(try_strptime(f_bill_date, [{', '.join(lit(f) for f in _DATE_FORMATS)}]) AS DATE)"
+    if ctx.const.get("bill_date"):
+        return f"DATE {lit(ctx.const['bill_date'])}"
+    return "NULL::DATE"
+
+
+def _yearless_sql(fmt: str, day: str) -> str:
+    """SQL: a time written without its year (``0702200726`` for ``%m%d%H%M%S``, as acquirers' clearing files write
+    it) in the year that puts it nearest the row's bill date ``day`` (December's times on a January bill are the
+    year before). Parsed first in a leap year, so 29 February is read where its year has one."""
+    t = f"try_strptime('2000 ' || f_occurred_at, {lit('%Y ' + fmt)})"
+    step = f"(month({t}) - month({day}))"
+    year = f"(year({day}) + CASE WHEN {step} > 6 THEN -1 WHEN {step} < -6 THEN 1 ELSE 0 END)"
+    return f"try_strptime({year}::VARCHAR || strftime({t}, '-%m-%d %H:%M:%S.%f'), '%Y-%m-%d %H:%M:%S.%f')"
 
 
 def case_sql(col: str, mapping: dict, default: str | None) -> str:
@@ -295,8 +322,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         checks.append((" AND ".join(f"{i} IS NULL" for i in ids), ctx.label.get("channel_tx_id") or
                        ctx.label["order_no"], ids[0], "no transaction id or order number"))
     if "bill_date" in has:
-        fmts = ", ".join(lit(f) for f in _DATE_FORMATS)
-        sel.append(f"CAST(try_strptime(f_bill_date, [{fmts}]) AS DATE) AS bill_date")
+        sel.append(f"{bill_day_sql(ctx)} AS bill_date")
         checks.append(("f_bill_date IS NOT NULL AND bill_date IS NULL", ctx.label["bill_date"], "f_bill_date",
                        f"not a date ({_DATE_FORMATS})"))
     elif ctx.const.get("bill_date"):

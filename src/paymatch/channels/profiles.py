@@ -60,7 +60,7 @@ from paymatch.errors import ConfigError, LoadError, Problem
 from paymatch.schema import TxStatus
 
 from paymatch.channels.profile_spec import (
-    FLOW_FIELDS, CanonField, _Strict, FileSpec, Constant, AmountSpec, TimeSpec, StatusSpec, TypeSpec, TotalsCheck, RowFilter, SniffSpec, FlowSpec,
+    FLOW_FIELDS, CanonField, _Strict, FileSpec, Constant, AmountSpec, TimeSpec, StatusSpec, TypeSpec, TotalsCheck, RowFilter, SniffSpec, FlowSpec, has_year,
 )
 
 
@@ -106,6 +106,8 @@ class Profile(_Strict):
         if "status" not in cols and self.status.default is None:
             raise ValueError("without a status column give status.default")
         if self.target == "instalment_flows":
+            if any(not has_year(f) for f in self.time.formats):
+                raise ValueError("instalment flows need time formats with a year (%Y or %y)")
             return self._flow_coherent()
         if {"period_no", "periods", "period"} & set(cols):
             raise ValueError("period columns need target: instalment_flows")
@@ -116,6 +118,10 @@ class Profile(_Strict):
             raise ValueError("columns.amount is required (or amount_in/amount_out with type.rule in_out)")
         if "occurred_at" not in cols:
             raise ValueError("columns.occurred_at is required (with occurred_date when the date is apart)")
+        yearless = [f for f in self.time.formats if not has_year(f)]
+        if yearless and "bill_date" not in cols and "bill_date" not in self.constants:
+            raise ValueError(f"time format {yearless[0]!r} has no year: it is taken from the row's bill date, so "
+                             "map columns.bill_date or give constants.bill_date")
         if not ({"channel_tx_id", "order_no"} & set(cols)):
             raise ValueError("map channel_tx_id and/or order_no")
         if self.type.rule == "column" and ("type" not in cols or not self.type.map):

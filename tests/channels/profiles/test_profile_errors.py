@@ -346,3 +346,30 @@ def test_constant_from_the_file_name():
         merchant("SHOP.d/bill.txt")  # a folder's name is not the file's
     with pytest.raises(ValueError, match="'search' goes with 'regex'"):
         profile(constants={"merchant_id": {"value": "M9", "search": "file_name"}})
+
+
+def test_a_time_without_its_year_takes_the_year_of_its_bill_date():
+    """Acquirers' clearing files write 交易时间 as MMDDhhmmss (helper-45: 银联商务's 清算明细, 0702200726 beside 清算日期
+    20170702). The year is the bill date's, or the one next to it that puts the time nearest the bill date (a
+    December time on a January bill); 29 February where that year has one. It was the year 1900 before."""
+    prof = profile(columns={**BASE["columns"], "bill_date": "清算日期"}, time={"formats": ["%m%d%H%M%S"]})
+    rows = parse(f"{HEADER},清算日期\n"
+                 "T1,O1,1.00,0702200726,支付,成功,0.01,20170702\n"
+                 "T2,O2,1.00,1231235959,支付,成功,0.01,20180101\n"
+                 "T3,O3,1.00,0101000001,支付,成功,0.01,20171231\n"
+                 "T4,O4,1.00,0229120000,支付,成功,0.01,20240301\n", prof).transactions.to_pylist()
+    sh = dt.timezone(dt.timedelta(hours=8))
+    assert [r["occurred_at"].astimezone(sh).replace(tzinfo=None) for r in rows] == [
+        dt.datetime(2017, 7, 2, 20, 7, 26), dt.datetime(2017, 12, 31, 23, 59, 59), dt.datetime(2018, 1, 1, 0, 0, 1),
+        dt.datetime(2024, 2, 29, 12, 0)]
+    assert all(r["occurred_at"].astimezone(sh).utcoffset() == dt.timedelta(hours=8) for r in rows)
+    with pytest.raises(LoadError) as e:  # no 29 February in 2023
+        parse(f"{HEADER},清算日期\nT5,O5,1.00,0229120000,支付,成功,0.01,20230301\n", prof)
+    assert (e.value.problems[0].line, e.value.problems[0].field) == (2, "时间")
+
+
+def test_a_time_format_without_a_year_needs_a_bill_date(tmp_path: Path):
+    path = write(tmp_path, "name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns: {order_no: a, amount: b, occurred_at: c}\n"
+                           "status: {default: success}\ntime: {formats: ['%m%d%H%M%S']}\n")
+    with pytest.raises(ConfigError, match="has no year"):
+        load_profile(path)
