@@ -47,6 +47,48 @@ def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
     return -fen if sign == "-" else fen
 
 
+#: a fee with up to 5 decimals, sub-fen digits included (an old WeChat bill's 手续费 of 2% on 0.01: 0.00020)
+_FEE_EXACT = re.compile(r"^([+-]?)(?:(\d{1,13})(?:\.(\d{1,5}))?|\.(\d{1,5}))$")
+#: regex (RE2 and Python compatible) of the same
+FEE_EXACT_RE = r"^[+-]?([0-9]{1,13}(\.[0-9]{1,5})?|\.[0-9]{1,5})$"
+#: one fen in the exact unit of a fee (1/100,000 yuan)
+FEN_UNITS = 1000
+
+
+def parse_fee_units(text: str) -> int:
+    """A fee printed with up to 5 decimals as an exact integer of 1/100,000 yuan ('0.00020' -> 20), sub-fen digits
+    kept: for tying a bill's fee total out with its rows before each fee is rounded to the fen (``fee_units_to_fen``)."""
+    m = _FEE_EXACT.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"not a yuan amount with at most 5 decimals: {text!r}")
+    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or m.group(4) or ""
+    units = int(whole) * 100_000 + int((frac + "00000")[:5])
+    return -units if sign == "-" else units
+
+
+def fee_units_to_fen(units: int) -> Fen:
+    """Round a fee in 1/100,000 yuan to the fen, half away from zero (四舍五入), as channels charge it."""
+    q = (abs(units) + FEN_UNITS // 2) // FEN_UNITS
+    return -q if units < 0 else q
+
+
+def format_fee_units(units: int) -> str:
+    """A fee in 1/100,000 yuan as printed: '0.00020'."""
+    sign = "-" if units < 0 else ""
+    q, r = divmod(abs(units), 100_000)
+    return f"{sign}{q}.{r:05d}"
+
+
+def sql_fee_units(col: str) -> str:
+    """DuckDB BIGINT expression: ``parse_fee_units`` of a trimmed VARCHAR ``col``, NULL when it is no such amount."""
+    return f"CASE WHEN regexp_full_match({col}, '{FEE_EXACT_RE}') THEN CAST(CAST({col} AS DECIMAL(18,5)) * 100000 AS BIGINT) END"
+
+
+def sql_fee_units_to_fen(expr: str) -> str:
+    """DuckDB BIGINT expression: ``fee_units_to_fen`` of ``expr``."""
+    return (f"(CASE WHEN ({expr}) < 0 THEN -1 ELSE 1 END * ((abs({expr}) + {FEN_UNITS // 2}) // {FEN_UNITS}))")
+
+
 def format_yuan(fen: Fen) -> str:
     """Format integer fen as a yuan string with 2 decimals: 10001 -> '100.01', -5 -> '-0.05'."""
     if not isinstance(fen, int) or isinstance(fen, bool):

@@ -74,6 +74,8 @@ def test_unnamed_channel_refund_paired_by_order_and_amount_says_so(tmp_path):
     assert got["R-RA1"]["channel_tx_id"] == "W1" and got["R-RA1"]["channel_rows"] == "1"
     assert "paired by order and amount" in got["R-RA1"]["reason"]
     assert got["R-RC1"]["reason"] == "channel refund = shop refund (退款已对平)"
+    # two refunds of one order and amount, two such records: paired in time order
+    assert (got["R-RB1"]["channel_tx_id"], got["R-RB2"]["channel_tx_id"]) == ("W2", "W3")
 
 
 def test_merchant_mismatch_reason_and_switch(tmp_path):

@@ -339,3 +339,30 @@ def test_a_number_repeated_on_every_row_is_refused_with_capped_line_lists(tmp_pa
                         refunds, [tmp_path / "t.csv"], tmp_path / "out2")
     (p,) = e.value.problems
     assert p.line == 3 and p.message == f"duplicate refund_no: also on line(s) 2, 4, 5, 6, 7, 8, 9, 10, 11, 12 and {n - 11:,} more"
+
+
+def test_a_shop_wide_refund_carried_into_a_later_day_keeps_its_record(tmp_path):
+    """(helper-46) Under key_scope a refund naming no merchant number, matched (or short) on the 20th by its record
+    at M1, carried into the 21st's run by its order's number-less console refund: the 21st read it without its
+    record (looked up under merchant '') and called it refund_order_only; the range run did not."""
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    o = _write(tmp_path, "o.csv", O_HEAD + f"K,S001,{M1},wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n")
+    r = _write(tmp_path, "r.csv", R_HEAD + "RS,K,30.00,2026-11-20 12:00:00,success,\n")
+    t20 = _write(tmp_path, "t20.csv", T_HEAD + f"wechat,{M1},TK,K,payment,,,100.00,0.60,success,2026-11-20 10:00:06,2026-11-20\n"
+                 f"wechat,{M1},TK,K,refund,RS,FS,35.00,0.00,success,2026-11-20 12:00:06,2026-11-20\n")
+    t21 = _write(tmp_path, "t21.csv", T_HEAD + f"wechat,{M1},TK,K,refund,,FU,20.00,0.00,success,2026-11-21 09:00:06,2026-11-21\n")
+    kinds = {}
+    for name in ("days", "range"):
+        w = tmp_path / f"{name}.duckdb"
+        _cli("ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t20),
+             "--transactions", str(t21), "--config", str(rules))
+        runs = [("--date", "2026-11-20"), ("--date", "2026-11-21")] if name == "days" else [
+            ("--from", "2026-11-20", "--to", "2026-11-21")]
+        for args in runs:
+            _cli("reconcile", "--workspace", str(w), *args, "--config", str(rules), "--out", str(tmp_path / name))
+            with (tmp_path / name / "outcomes.csv").open(encoding="utf-8") as f:
+                kinds[(name, args[-1])] = {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)
+                                           if x["outcome_id"].startswith("R-")}
+    assert kinds[("days", "2026-11-20")] == {"R-RS": "refund_amount_mismatch"}
+    assert kinds[("days", "2026-11-21")] == kinds[("range", "2026-11-21")] == {
+        "R-RS": "refund_amount_mismatch", "R-~wechat:FU": "refund_channel_only"}

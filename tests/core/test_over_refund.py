@@ -101,3 +101,34 @@ def test_a_refunds_failed_attempt_on_another_bill_does_not_move_it(tmp_path):
     with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
         rows = {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)}
     assert (rows["R-RA2"], rows["R-RA1"], rows["R-RB1"]) == ("refund_matched", "over_refund", "refund_matched")
+
+
+def test_refunds_counted_whatever_their_records_lack(tmp_path):
+    """(helper-46) Two refunds of 60.00 on a 100.00 order: the second is over whether the first's record names no order
+    number (it belongs to the order of the shop refund of its number), or both records carry the payment's id and the
+    same second (WeChat-style rows without a channel refund id, refunded in one batch: the refund number decides).
+    In a file run, day by day and over a range alike."""
+    o = _write(tmp_path / "o.csv", ORDERS, "N1,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
+               "W1,S1,M1,wechat,100.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RN1,N1,60.00,2026-11-18 12:00:00,success",
+               "RN2,N1,60.00,2026-11-19 12:00:00,success", "RW1,W1,60.00,2026-11-18 12:00:00,success",
+               "RW2,W1,60.00,2026-11-18 12:00:00,success")
+    d18 = _write(tmp_path / "d18.csv", TX,
+                 "wechat,M1,TN,N1,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,TN,,refund,RN1,CN1,60.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,TW,W1,payment,,,100.00,0,success,2026-11-18 09:00:06,2026-11-18",
+                 "wechat,M1,TW,W1,refund,RW2,,60.00,0,success,2026-11-18 12:00:01,2026-11-18",
+                 "wechat,M1,TW,W1,refund,RW1,,60.00,0,success,2026-11-18 12:00:01,2026-11-18")
+    d19 = _write(tmp_path / "d19.csv", TX, "wechat,M1,TN,N1,refund,RN2,CN2,60.00,0,success,2026-11-19 12:00:01,2026-11-19")
+    want = {"R-RN1": ("refund_matched", 0), "R-RN2": ("over_refund", 2000), "R-RW1": ("refund_matched", 0),
+            "R-RW2": ("over_refund", 2000)}
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(d18), "--transactions", str(d19),
+         "--out", str(tmp_path / "out")])
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {x["outcome_id"]: x for x in csv.DictReader(f)}
+    assert {k: (rows[k]["kind"], int(rows[k]["difference_fen"])) for k in want} == want
+    w = tmp_path / "w.duckdb"
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(d18),
+         "--transactions", str(d19)])
+    daily, ranged = days_and_range(w, ["2026-11-18", "2026-11-19"], "difference_fen")
+    assert {k: daily[k] for k in want} == {k: ranged[k] for k in want} == want

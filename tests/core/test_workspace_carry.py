@@ -1,5 +1,6 @@
 """Workspace mode across loads and days: a channel record delivered twice, a pending order that never arrives."""
 
+import csv
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -273,3 +274,29 @@ def test_earlier_states_of_a_refund_the_shop_never_recorded_are_read_by_day_runs
     assert {k: v for k, v in ranged.items() if not k.startswith("P-")} == {
         "R-RX4": ("refund_channel_only", 1), "D-wechat:T4:refund:CX4": ("record_update", 1)}
     assert sum(rows for _, rows in daily.values()) == 3  # every record once
+
+
+def test_number_less_refunds_of_one_order_and_amount_pair_in_time_order(tmp_path):
+    """(helper-46) Two shop refunds of 30.00 of one order, on two days, and the channel's two refunds of it without the
+    shop's number, one on each day's bill: paired in time order, matched day by day and over the range alike (the
+    range called them ambiguous: four breaks). A third record beyond the shop's refunds stays channel-only."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "X,S1,M1,wechat,100.00,paid,2026-11-20 08:00:00,2026-11-20 08:00:00,,,0")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RX1,X,30.00,2026-11-20 09:00:00,success",
+               "RX2,X,30.00,2026-11-21 09:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,XX,X,payment,,,100.00,0,success,2026-11-20 08:00:05,2026-11-20",
+               "wechat,M1,XX,X,refund,,F1,30.00,0,success,2026-11-20 09:00:05,2026-11-20",
+               "wechat,M1,XX,X,refund,,F2,30.00,0,success,2026-11-21 09:00:05,2026-11-21",
+               "wechat,M1,XX,X,refund,,F3,30.00,0,success,2026-11-21 10:00:05,2026-11-21")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t)])
+    daily, ranged = days_and_range(w, ["2026-11-20", "2026-11-21"], "channel_tx_id")
+    want = {"R-RX1": ("refund_matched", "F1"), "R-RX2": ("refund_matched", "F2"),
+            "R-~wechat:F3": ("refund_channel_only", "F3")}
+    assert {k: v for k, v in daily.items() if k.startswith("R-")} == want
+    assert {k: v for k, v in ranged.items() if k.startswith("R-")} == want
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(t), "--out", str(tmp_path / "f")])
+    with (tmp_path / "f" / "outcomes.csv").open(encoding="utf-8") as f:
+        files = {x["outcome_id"]: (x["kind"], x["channel_tx_id"]) for x in csv.DictReader(f)
+                 if x["outcome_id"].startswith("R-")}
+    assert files == want

@@ -200,6 +200,10 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     refund_rows = "type = 'refund' AND "
     refund_match = (f"({refund_key}) IN (SELECT {refund_key} FROM ({refunds}) UNION ALL "
                     f"{tx_days(refund_key, refund_rows)})")
+    if key_scope:  # a shop-wide refund (no merchant number) pairs with a record of its number at any merchant number
+        # (helper-46: carried in by its order, it lost the record its own day had matched)
+        refund_match = (f"({refund_match} OR refund_no IN (SELECT refund_no FROM ({refunds}) "
+                        f"WHERE {' AND '.join(f'{c} IS NULL' for c in key_scope)}))")
     # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
     earlier = " UNION ALL ".join(
         f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
@@ -220,14 +224,25 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
 
 def _refund_history(booked: str, orders: str) -> str:
     """SQL: ``Selections.refund_history``: of the stored payment and refund records ``booked`` (a condition) of the
-    order numbers ``orders`` (a query), one copy per record (the primary one, ``STORED_ROW``), if successful."""
+    order numbers ``orders`` (a query), one copy per record (the primary one, ``STORED_ROW``), if successful. A refund
+    record that names no order number belongs to the order of the shop refund of its refund number (helper-46: an
+    over-refund was missed when the earlier refund's record lacked the order number)."""
     ident = ", ".join(DUP_KEY_SQL)
-    return ("SELECT order_no, merchant_id, type, coalesce(channel_refund_id, channel_tx_id) AS refund_id, "
+    cols = ("order_no, channel, merchant_id, type, channel_refund_id, channel_tx_id, refund_no, occurred_at, bill_date, "
+            "amount_fen, status")
+    # the refund numbers of the orders' shop refunds, each of one order
+    shop = (f"SELECT refund_no AS _pm_rno, min(order_no) AS _pm_ono FROM refunds WHERE order_no IN ({orders}) "
+            "GROUP BY refund_no HAVING count(DISTINCT order_no) = 1")
+    records = (f"SELECT {cols}, rowid AS _pm_rid FROM transactions WHERE {booked} AND order_no IN ({orders}) "
+               f"UNION ALL SELECT s._pm_ono AS order_no, {', '.join('t.' + c for c in cols.split(', ')[1:])}, t.rowid "
+               f"FROM transactions t JOIN ({shop}) s ON t.refund_no = s._pm_rno "
+               f"WHERE t.order_no IS NULL AND t.type = 'refund' AND {booked}")  # (the shop side's columns are _pm_…)
+    return ("SELECT order_no, merchant_id, type, coalesce(channel_refund_id, channel_tx_id) AS refund_id, refund_no, "
             f"{_cols(['occurred_at'])}, coalesce(bill_date, CAST(occurred_at AS DATE)) AS bill_day, amount_fen "
             "FROM (SELECT order_no, merchant_id, type::VARCHAR AS type, "
-            "channel_refund_id, channel_tx_id, occurred_at, bill_date, amount_fen, status, "
-            f"row_number() OVER (PARTITION BY {ident} ORDER BY {STORED_ROW}) AS _pm_n FROM transactions "
-            f"WHERE {booked} AND order_no IN ({orders})) WHERE _pm_n = 1 AND status = 'success'")
+            "channel_refund_id, channel_tx_id, refund_no, occurred_at, bill_date, amount_fen, status, "
+            f"row_number() OVER (PARTITION BY {ident} ORDER BY {primary_first('_pm_rid')}) AS _pm_n FROM ({records})) "
+            "WHERE _pm_n = 1 AND status = 'success'")
 
 
 def _scoped_refunds(s: str, e: str, tx_where: str, left_pending: str, first_day: dt.date, by_order) -> str:

@@ -47,11 +47,12 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     records when there are any (their minimum, NULL if theirs is), else of all.
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
-    c_fee / c_settle: sums; c_tx / c_tx_last: first and last channel id; c_channel / c_channel_last;
-    c_rank / c_status: best status; c_bill_rows: successful records that came from a bill or file (not a
-    notification);
-    c_merchant / c_occurred: of the successful records when there are any (a failed attempt at another merchant
-    number or a closed attempt days before says nothing about where and when the payment was made), else of all.
+    c_fee / c_settle: sums; c_rank / c_status: best status;
+    c_bill_rows: successful records that came from a bill or file (not a notification);
+    c_tx / c_tx_last (first and last channel id), c_channel / c_channel_last (first and last channel), c_merchant,
+    c_occurred: of the successful records when
+    there are any (a closed attempt on another channel, a failed attempt at another merchant number or a closed
+    attempt days before says nothing about how, where and when the payment was made), else of all.
     ``ops`` (``engine.ops``) finds the keys with several records and materialises them and their aggregate
     (small frames).
     """
@@ -88,12 +89,16 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     money = ["c_succ_amt", "c_total", "c_fee", "c_settle", *(f"c_{c}" for c in sums)]
     # materialised: an empty table lets DuckDB skip the semi join below altogether
     several = ops.persist(ops.repeated(base, "_pm_key"))
-    succ_only = {"c_merchant": "merchant_id", "c_occurred": "occurred_at", **{f"c_{c}": c for c in succ_carry}}
+    succ_only = {"c_tx": "_pm_txid", "c_channel": "channel", "c_merchant": "merchant_id", "c_occurred": "occurred_at",
+                 **{f"c_{c}": c for c in succ_carry}}
     many = base.with_columns(**{f"_pm_s{n}": nw.when(col("_pm_succ") == 1).then(col(c)) for n, c in succ_only.items()}
                              ).join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
         *[a.alias(n) for n, _, a in spec],
         *[col(f"_pm_s{n}").min().alias(f"_pm_s{n}") for n in succ_only],
-        col("_pm_txid").max().alias("_pm_tx_last"), col("channel").max().alias("_pm_channel_last"),
+        col("_pm_txid").max().alias("_pm_tx_all_last"), col("_pm_sc_tx").max().alias("_pm_tx_succ_last"),
+        col("channel").max().alias("_pm_channel_all_last"), col("_pm_sc_channel").max().alias("_pm_channel_succ_last"),
+    ).with_columns(_pm_tx_last=nw.coalesce(col("_pm_tx_succ_last"), col("_pm_tx_all_last")),
+                   _pm_channel_last=nw.coalesce(col("_pm_channel_succ_last"), col("_pm_channel_all_last")),
     ).with_columns(**{n: nw.coalesce(col(f"_pm_s{n}"), col(n)) for n in succ_only if n[2:] not in succ_carry},
                    # the successful records' value even when it is NULL (a bill date a record lacks)
                    **{f"c_{c}": nw.when(col("c_succ") > 0).then(col(f"_pm_sc_{c}")).otherwise(col(f"c_{c}"))

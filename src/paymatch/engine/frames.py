@@ -7,7 +7,7 @@ Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends con
            per row within the run; decides which copy of a duplicated record is primary)
   order_dims: order_no, store_id, merchant_id, channel, amount_fen of every known order (for refund attribution
            and the over-refund check); in file mode the orders frame itself.
-  refund_history: the successful payment and refund records (order_no, merchant_id, type, refund_id, occurred_at,
+  refund_history: the successful payment and refund records (order_no, merchant_id, type, refund_id, refund_no, occurred_at,
            bill_day, amount_fen) of the run's refunds' orders up to the run's end, when they reach beyond ``txs`` (a
            workspace day); None: ``txs``.
   records_unique: True when the caller knows no channel record occurs twice in txs (no duplicate search).

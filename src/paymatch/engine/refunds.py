@@ -18,13 +18,13 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
                           they are more (a double payment refunded in full is no over-refund) (超额退款; detail
                           '<refunded through it>:<paid>', difference_fen the excess). Records count once each, on
                           every bill up to the run's end (``refund_history``), refunds in the order of their bill day,
-                          then time, then refund id (what a day's run has seen: a refund on a later bill counts after
+                          then time, then refund id, then refund number (what a day's run has seen: a refund on a later bill counts after
                           those on earlier ones, whatever its time): the refund that crosses the amount and every
                           later one are over, whether run day by day or over a range
   refund_matched          all agree                                               (退款已对平)
 
-A channel refund without the shop's refund number is paired with the shop refund of the same order and
-amount when that is unambiguous (``_named_by_order_and_amount``; detail ``by_order_amount``).
+A channel refund without the shop's refund number is paired with a shop refund of the same order and amount, in time
+order (``_named_by_order_and_amount``; under key_scope only when unambiguous; detail ``by_order_amount``).
 """
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         exact = _dims(order_dims, "_x").rename({"_pm_merchant_x": "_pm_c_merchant"})
         j = j.with_columns(_pm_c_merchant=nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant"))).join(
             exact, on=["_pm_order_no", "_pm_c_merchant"], how="left")
-        order_dims = order_dims.group_by("order_no").agg(
-            nw.col("store_id").min(), nw.col("merchant_id").min(), nw.col("channel").min(), nw.col("amount_fen").min())
+        # one whole order per number (the one of the lowest merchant number), never columns of two orders mixed
+        mch = nw.col("merchant_id").fill_null("").alias("_pm_mch")
+        first = order_dims.group_by("order_no").agg(mch.min())
+        order_dims = order_dims.with_columns(mch).join(first, on=["order_no", "_pm_mch"], how="semi").drop("_pm_mch")
     j = j.join(_dims(order_dims, ""), on="_pm_order_no", how="left")
     if p.key_scope:  # the exact order when found (its method is never NULL), else the per-number one
         found = ~nw.col("_pm_method_x").is_null()
@@ -89,13 +91,19 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
         )
     if history is None:  # the run's own records: the refunds, and the payments of the refunded orders
         ok = nw.col("status") == "success"
-        refunded = chan.filter(ok & ~nw.col("order_no").is_null()).select("order_no").unique()
+        # a record naming no order number belongs to the order of the shop refund of its number (one order's)
+        shop = refunds.filter(~nw.col("order_no").is_null()).group_by("refund_no").agg(
+            nw.col("order_no").min().alias("_pm_ono"), nw.col("order_no").max().alias("_pm_ono2"))
+        shop = shop.filter(nw.col("_pm_ono") == nw.col("_pm_ono2")).select("refund_no", "_pm_ono")
+        chan_h = chan.filter(ok).join(shop, on="refund_no", how="left").with_columns(
+            order_no=nw.coalesce(nw.col("order_no"), nw.col("_pm_ono"))).drop("_pm_ono")
+        refunded = chan_h.filter(~nw.col("order_no").is_null()).select("order_no").unique()
         history = nw.concat([
-            chan.filter(ok).select("order_no", "merchant_id", "type", rid.alias("refund_id"), "occurred_at",
-                                   _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
+            chan_h.select("order_no", "merchant_id", "type", rid.alias("refund_id"), "refund_no",
+                                   "occurred_at", _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
             txs.filter(ok & (nw.col("type") == "payment")).join(refunded, on="order_no", how="semi").select(
-                "order_no", "merchant_id", "type", nw.col("channel_tx_id").alias("refund_id"), "occurred_at",
-                _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
+                "order_no", "merchant_id", "type", nw.col("channel_tx_id").alias("refund_id"), "refund_no",
+                "occurred_at", _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
         ], how="vertical")
     j = j.join(_refunded_through(j, ops.persist(history), scoped), on="_pm_key", how="left")
     return finish(side.complete(j), _classify(p))
@@ -114,14 +122,19 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
     is another order's."""
     own = j.filter(nw.col("_pm_has_c") & (nw.col("c_succ") == 1) & ~nw.col("_pm_order_no").is_null()).select(
         "_pm_key", "_pm_order_no", "c_occurred", "c__pm_hid", "c_merchant", "c_succ_amt",
-        _bill_day("c_bill_date", "c_occurred").alias("_pm_day"))
+        _bill_day("c_bill_date", "c_occurred").alias("_pm_day"), nw.col("c_refund_no").fill_null("").alias("_pm_rno"))
     h = history.select(nw.col("order_no").alias("_pm_order_no"), nw.col("merchant_id").alias("_pm_h_merchant"),
                        nw.col("type").alias("_pm_h_type"), nw.col("refund_id").alias("_pm_h_id"),
+                       nw.col("refund_no").fill_null("").alias("_pm_h_rno"),
                        nw.col("occurred_at").alias("_pm_h_at"), nw.col("bill_day").alias("_pm_h_day"),
                        nw.col("amount_fen").alias("_pm_h_amt"))
     at, occurred, day, h_day = nw.col("_pm_h_at"), nw.col("c_occurred"), nw.col("_pm_day"), nw.col("_pm_h_day")
+    h_id, c_id = nw.col("_pm_h_id"), nw.col("c__pm_hid")
     refund = nw.col("_pm_h_type") == "refund"
-    same_day_before = (at < occurred) | ((at == occurred) & (nw.col("_pm_h_id") < nw.col("c__pm_hid")))
+    # the refund number last: refunds of one WeChat payment share its id (no channel refund id), and a batch refunds
+    # several in one second (helper-46)
+    same_day_before = (at < occurred) | ((at == occurred) & (
+        (h_id < c_id) | ((h_id == c_id) & (nw.col("_pm_h_rno") < nw.col("_pm_rno")))))
     before = refund & ((h_day < day) | ((h_day == day) & same_day_before))
     pairs = own.join(h, on="_pm_order_no", how="inner")
     if scoped:
@@ -138,20 +151,27 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
 def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
     """Channel refunds with ``_pm_inferred`` (1 when ``refund_no`` was taken from the shop's refund).
 
-    Some exports (aggregators, consoles) carry no merchant refund number. Such a record takes the
-    number of the shop refund of the same order and amount when that pairing is unambiguous: exactly
-    one such record and exactly one such shop refund (not failed) that no channel record names. Otherwise it stays
-    unnamed (a refund_channel_only beside the shop's refund_order_only), never guessed.
+    Some exports (aggregators, consoles) carry no merchant refund number. Such records take the numbers of the shop
+    refunds (not failed) of the same order and amount that no channel record names, in time order: the first record
+    (by bill day, time, id) the first refund (by time, number), the second the second; records or refunds beyond
+    the other side's count stay unpaired (a refund_channel_only, a refund_order_only). Refunds of one order and
+    amount are alike in money, so time order decides only which number is shown, and a day's run pairs as a range
+    run over the same days does: the day's records with the day's open refunds, earlier pairs already matched
+    (helper-46: two such refunds on two days were matched day by day, four breaks in a range).
     """
     open_key = ["order_no", "amount_fen"]
-    unnamed = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null())
     named = chan.filter(~nw.col("refund_no").is_null()).select("refund_no").unique()
-    records = unnamed.group_by(open_key).agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") == 1)
-    shop = (refunds.join(named, on="refund_no", how="anti").group_by(open_key)
-            .agg(nw.len().alias("_pm_n"), nw.col("refund_no").min().alias("_pm_shop_refund"))
-            .filter(nw.col("_pm_n") == 1))
-    pairs = records.join(shop.drop("_pm_n"), on=open_key, how="inner").select(*open_key, "_pm_shop_refund")
-    return chan.join(pairs, on=open_key, how="left").with_columns(
+    records = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null()).with_columns(
+        _pm_one=nw.lit(1), _pm_day=_bill_day("bill_date", "occurred_at"),
+        _pm_rid=nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id")))
+    records = records.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(
+        *open_key, order_by=["_pm_day", "occurred_at", "_pm_rid", "_pm_row"])).select("_pm_row", *open_key, "_pm_k")
+    shop = refunds.join(named, on="refund_no", how="anti").filter(~nw.col("order_no").is_null()).with_columns(
+        _pm_one=nw.lit(1))
+    shop = shop.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(*open_key, order_by=["created_at", "refund_no"])
+                             ).select(*open_key, "_pm_k", nw.col("refund_no").alias("_pm_shop_refund"))
+    pairs = records.join(shop, on=[*open_key, "_pm_k"], how="inner").select("_pm_row", "_pm_shop_refund")
+    return chan.join(pairs, on="_pm_row", how="left").with_columns(
         _pm_inferred=(nw.col("refund_no").is_null() & ~nw.col("_pm_shop_refund").is_null()).cast(nw.Int8),
         refund_no=nw.coalesce(nw.col("refund_no"), nw.col("_pm_shop_refund")),
     ).drop("_pm_shop_refund")

@@ -169,8 +169,11 @@ def test_ids_excel_turned_into_rounded_numbers_are_refused_by_line():
 def test_sub_fen_fee_and_wrong_field_count():
     rows = [payment(1, 100), payment(2, 100)]
     text = trade_bill(rows).decode()
-    with pytest.raises(LoadError) as err:
+    with pytest.raises(LoadError) as err:  # a sub-fen fee is read (rounded to 0.00), the total no longer ties out
         parse(text.replace("`0.00000", "`0.00001", 1).encode(), "fee.csv")
+    assert err.value.problems[0].field == "手续费总金额" and "(0.00001)" in err.value.problems[0].message
+    with pytest.raises(LoadError) as err:
+        parse(text.replace("`0.00000", "`0.000001", 1).encode(), "fee.csv")
     assert err.value.problems[0].field == "手续费" and err.value.problems[0].line == 2
     lines = text.split("\n")
     lines[2] = lines[2] + ",`extra"
@@ -190,7 +193,7 @@ def test_short_row_and_blank_line_are_located():
     lines[4] = lines[3]
     with pytest.raises(LoadError) as err:
         parse("\r\n".join(lines).encode(), "blank.csv")
-    assert err.value.problems[0].line == 3 and err.value.problems[0].field == "交易时间"
+    assert [(p.line, p.message) for p in err.value.problems] == [(3, "wechat: a blank line between the bill's rows")]
 
 
 def test_unknown_layout_missing_summary_wrong_encoding():

@@ -156,3 +156,18 @@ def test_legacy_totals_and_values_are_refused_by_their_printed_names():
     with pytest.raises(LoadError) as err:
         parse(bad, "old.csv")
     assert [(p.line, p.field, p.value) for p in err.value.problems] == [(2, "总金额", "15O.00")]
+
+
+def test_sub_fen_fees_of_an_old_bill_round_to_the_fen_and_tie_out_exactly():
+    """A real 2015 企业红包 bill (helper-44: GitHub h136799711/2015cjfx) charged 2% of 0.01: 手续费 0.00020 per row,
+    手续费总金额 0.00040. Each fee is kept rounded to the fen (half away from zero, as WeChat charges it); the total ties
+    out with the rows' exact sum, so a total that does not is still refused, naming it as printed."""
+    rows = [_pay(1, "0.01", "0.00020"), _pay(2, "0.01", "0.00020"), _pay(3, "1.25", "0.00500"),
+            _ref(3, "1.25", "-0.00500")]
+    bill = parse(_legacy("ALL", rows, ["4", "1.27", "1.25", "0.00", "0.00040"]), "hb.csv")
+    assert [r["fee_fen"] for r in bill.transactions.to_pylist()] == [0, 0, 1, -1]
+    assert bill.totals["fee_fen"] == 0
+    with pytest.raises(LoadError) as err:
+        parse(_legacy("ALL", rows, ["4", "1.27", "1.25", "0.00", "0.00050"]), "hb.csv")
+    assert [(p.line, p.field, p.value) for p in err.value.problems] == [(7, "手续费总金额", "0.00050")]
+    assert "0.00050 does not tie out with the rows (0.00040)" in str(err.value)

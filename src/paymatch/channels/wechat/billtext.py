@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from paymatch.channels.wechat.layout import CHANNEL, FUNDFLOW, kind_of_header, split_header
@@ -178,8 +179,26 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
                          f"{CHANNEL}: row has the wrong number of fields (expected {len(names)})")
                  for text in bad[:PROBLEM_LIMIT]]
         raise LoadError(probs, total=len(bad))
+    _no_blank_lines(bill, table)
     lines = con.sql(f"SELECT range AS l FROM range(2, {table.num_rows + 2})").to_arrow_table()
     return table.append_column("_pm_line", lines.column(0).cast(pa.int64()))
+
+
+def _no_blank_lines(bill: BillText, table: pa.Table) -> None:
+    """Refuse a bill with a blank line between its rows (a bill copied from a web page or edited by hand: WeChat's
+    own files have none), naming the lines, rather than reporting every field of an empty row (helper-44)."""
+    if not table.num_columns or not table.num_rows:
+        return
+    blank = pc.equal(table.column(0), "")
+    if not pc.any(blank).as_py():
+        return
+    for name in table.column_names[1:]:
+        blank = pc.and_(blank, pc.equal(table.column(name), ""))
+    where = pc.indices_nonzero(blank).to_pylist()
+    if where:
+        raise LoadError([Problem(bill.source, i + 2, None, None, f"{CHANNEL}: a blank line between the bill's rows")
+                         for i in where[:PROBLEM_LIMIT]], total=len(where),
+                        hint="remove the blank lines, or download the bill again; nothing from it was stored")
 
 
 def _line_of(body: memoryview, text: str) -> int | None:

@@ -7,7 +7,8 @@ Mapping (one row per bill line):
 - any other 交易状态 -> type payment: amount = 订单金额 (the order total, compared with the shop's order),
   settle = 应结订单金额 (smaller when coupons 代金券 apply; not a break), time = 交易时间;
   SUCCESS -> success, REVOKED/CLOSED/NOTPAY -> closed, USERPAYING -> processing, else failed.
-- fee = 手续费 as printed (5 decimals, signed). merchant_id = 特约商户号 when set (service-provider mode:
+- fee = 手续费 as printed (5 decimals, signed), rounded to the fen (an old bill's 0.00020 is 0.00; the fee total
+  ties out with the exact sum). merchant_id = 特约商户号 when set (service-provider mode:
   the sub-merchant is the shop that owns the order), else 商户号.
 - the older 普通结算 layout is read through ``layout.sources``: 总金额 is both the order total and
   the settled amount, 子商户号 is 特约商户号, a refund's amount is its 退款金额.
@@ -28,7 +29,7 @@ from paymatch.channels.wechat.layout import (
     CHANNEL, LEGACY_SUMMARY, REFUND_TIMES, TRADE_COMMON, TRADE_REFUND, TRADE_REFUND_COLS, TRADE_SUMMARY, sources,
 )
 from paymatch.channels.wechat.totals import printed_totals, tie_out
-from paymatch.money import sql_yuan_to_fen
+from paymatch.money import fee_units_to_fen, sql_fee_units, sql_fee_units_to_fen, sql_yuan_to_fen
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
 _TS_FMT = "%Y-%m-%d %H:%M:%S"
@@ -38,6 +39,11 @@ _MONEY = [
     ("退款金额", 2, True), ("充值券退款金额", 2, True), ("申请退款金额", 2, True),
 ]
 
+
+#: the fee: 5 decimals, sub-fen digits in older bills (2% of 0.01 = 0.00020, helper-44): each row's fee is rounded to
+#: the fen (half away from zero, as WeChat charges it); the fee total ties out with the rows' exact sum
+_FEE = "手续费"
+_FEE_TOTALS = frozenset({"手续费总金额"})
 
 _TEXT = ("商户号", "特约商户号", "微信订单号", "商户订单号", "交易状态", "微信退款单号", "商户退款单号", "退款状态")
 _TIMES = ("交易时间", *REFUND_TIMES)
@@ -56,6 +62,11 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
     ]
     conv = ["*", "\"交易状态\" = 'REFUND' AS _pm_refund"]
     for c, dec, optional in _MONEY:
+        if c == _FEE:  # exact (sub-fen digits too) for the totals, then rounded to the fen
+            units = sql_fee_units(f'"{c}"') if c in src else "0::BIGINT"
+            conv.append(f"{units} AS _pm_fee_units")
+            conv.append(f"{sql_fee_units_to_fen('_pm_fee_units')} AS \"_pm_fen_{c}\"")
+            continue
         fen = sql_yuan_to_fen(f'"{c}"', decimals=dec) if c in src else "0::BIGINT"
         if optional and c in src:
             fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
@@ -104,7 +115,8 @@ def _edited(c: str) -> str:
     return f"({sql_excel_error(c)} OR {sql_excel_rounded(c)})"
 
 
-_SUM_COLS = [f'"_pm_fen_{c}"' for c in ("应结订单金额", "退款金额", "充值券退款金额", "手续费", "订单金额", "申请退款金额")]
+_SUM_COLS = [f'"_pm_fen_{c}"' if c != _FEE else "_pm_fee_units"
+             for c in ("应结订单金额", "退款金额", "充值券退款金额", _FEE, "订单金额", "申请退款金额")]
 
 _CANON_SQL = f"""
 SELECT
@@ -137,7 +149,7 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
     src = sources(bill.header)
     wanted = list(dict.fromkeys(src[c] for c in (*TRADE_COMMON, *TRADE_REFUND_COLS, *REFUND_TIMES) if c in src))
     names = {**TRADE_SUMMARY, **LEGACY_SUMMARY}
-    printed = printed_totals(bill, names, fee_names=frozenset({"手续费总金额"}))
+    printed = printed_totals(bill, names, fee_names=_FEE_TOTALS)  # the fee total in 1/100,000 yuan
     con = duckdb.connect()
     try:
         con.register("_pm_wx_raw", read_rows(bill, wanted, con))
@@ -153,7 +165,9 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
         if agg[8] or con.execute(f"SELECT count(*) FROM _pm_wx_out WHERE {edited}").fetchall()[0][0]:
             collect_problems(con, "_pm_wx_rows", bill.source, _checks(src))
         computed = dict(zip(TRADE_SUMMARY.values(), (int(v or 0) for v in agg[:7])))
-        tie_out(bill, names, printed, computed)
+        tie_out(bill, names, printed, computed, fee_names=_FEE_TOTALS)
+        if "fee_fen" in printed:  # tied out exactly; the bill's totals are kept in fen, as its rows
+            printed["fee_fen"] = fee_units_to_fen(printed["fee_fen"])
     finally:
         con.close()
     day = bill_date or agg[7]
