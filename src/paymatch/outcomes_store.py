@@ -128,7 +128,8 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        ELSE 'refund created near/after the window end; expected on the next bill (跨日待对)' END
   WHEN 'unpaid' THEN 'order ' || order_status || ', no successful channel payment (consistent)'
   WHEN 'internal' THEN CASE WHEN detail = 'zero_amount' THEN 'order of 0.00 (fully discounted): nothing to collect; '
-       || 'no external record expected' WHEN detail = 'internal_refund' THEN 'shop refund ' || {_y('order_amount_fen')}
+       || 'no external record expected' WHEN detail = 'zero_refund' THEN 'shop refund of 0.00: nothing to pay back; '
+       || 'no channel refund expected' WHEN detail = 'internal_refund' THEN 'shop refund ' || {_y('order_amount_fen')}
        || ' of an order paid by internal method ' || coalesce(order_channel, '?') || ': paid back there; no external '
        || 'refund expected' ELSE 'paid by internal method ' || coalesce(order_channel, '?')
        || '; no external record expected' END

@@ -33,3 +33,22 @@ def test_a_refund_of_a_number_two_merchants_use_takes_one_whole_order():
     rk = out["R-RK"]
     assert (rk["kind"], rk["merchant_id"], rk["store_id"], rk["order_channel"]) == (
         "refund_order_only", "M1", "S9", "alipay")
+
+
+def test_a_closed_attempt_before_the_window_end_leaves_the_order_pending():
+    """Paid at 23:58 after an attempt closed at 23:57 on the day's bill: the payment is on the next bill, so the order is
+    pending_cross_day (a status_mismatch before, though the next day and a range both match it)."""
+    import datetime as dt
+
+    late = dt.datetime(2026, 11, 20, 15, 58)  # naive UTC: 23:58 Asia/Shanghai
+    out = run([order("L1", 5000, at=late), order("L2", 5000, at=late - dt.timedelta(hours=2))], [],
+              [tx("X1", "L1", 5000, status="closed", at=late - dt.timedelta(minutes=1)),
+               tx("X2", "L2", 5000, status="closed", at=late - dt.timedelta(hours=2))])
+    assert (out["P-L1"]["kind"], out["P-L1"]["detail"], out["P-L1"]["channel_rows"]) == ("pending_cross_day", "late", 1)
+    assert out["P-L2"]["kind"] == "status_mismatch"  # paid two hours before the end: no payment is a break
+
+
+def test_a_refund_of_nothing_expects_no_channel_refund():
+    out = run([order("Z1", 0)], [refund("RZ", "Z1", 0), refund("RZ2", "Z1", 100)], [])
+    assert (out["R-RZ"]["kind"], out["R-RZ"]["detail"]) == ("internal", "zero_refund")
+    assert out["R-RZ2"]["kind"] == "refund_order_only"

@@ -5,7 +5,7 @@ Kinds (first rule that applies wins):
                      method: an unpaid points order is no internal payment)
   internal           order paid by an internal method (balance, points…) and no channel record; also a paid
                      order of 0.00 (fully discounted) without one (detail ``zero_amount``)
-  pending_cross_day  order paid at/after window_end − grace, no channel record in this window
+  pending_cross_day  order paid at/after window_end − grace, no successful channel record in this window
   order_only         order says paid, no channel record                       (平台单边)
   channel_only       channel record, no order                                  (渠道单边)
   duplicate_payment  two or more successful channel payments for one order     (重复支付)
@@ -202,6 +202,9 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (~has_o, "channel_only"),
             (succ >= 2, "duplicate_payment"),
             ((succ == 1) & ~paidlike, "status_mismatch"),
+            # paid just before the window's end, only a closed or failed attempt on this window's bills: the payment
+            # itself is on the next day's (helper-46: an attempt closed at 23:57, paid at 23:58)
+            ((succ == 0) & paidlike & ~internal & late.fill_null(False), "pending_cross_day"),
             ((succ == 0) & paidlike, "status_mismatch"),
             ((succ == 0) & ~paidlike, "unpaid"),
             (wrong_channel, "channel_mismatch"),
@@ -221,7 +224,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         [
             (clean, None),
             (has_o & ~has_c & paidlike & ~internal & (nw.col("amount_fen") == 0), "zero_amount"),
-            (has_o & ~has_c & late.fill_null(False) & paidlike & ~internal, "late"),
+            (has_o & late.fill_null(False) & paidlike & ~internal & (succ == 0), "late"),
             (~has_o | ~has_c, None),
             # a duplicate payment on two channels, and/or with a leg no bill confirms yet (a notification only)
             ((succ >= 2) & two_channels & notified, "cross_channel,notification"),

@@ -4,7 +4,8 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
   refund_failed           shop refund failed and no successful channel refund — consistent
   refund_pending          shop refund processing and no successful channel refund — consistent (not yet on a bill)
   internal                shop refund of an order paid by an internal method (balance, points), no channel refund:
-                          paid back there (detail ``internal_refund``)
+                          paid back there (detail ``internal_refund``); a shop refund of 0.00 with no channel
+                          refund (detail ``zero_refund``)
   pending_cross_day       shop refund created at/after window_end − grace, not on this window's bill
   refund_order_only       shop says refunded, no channel refund                  (退款平台单边)
   refund_channel_only     channel refund the shop never recorded                 (退款渠道单边)
@@ -269,6 +270,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (has_o & ~shop_ok & (succ == 0), "refund_pending"),
             # money paid back to stored value or points: no channel refunds it (its order paid no channel either)
             (has_o & ~has_c & is_in("_pm_method", p.internal_methods), "internal"),
+            # a refund of nothing (a 0.00 order's, a coupon given back): no channel pays back 0.00 (helper-46)
+            (has_o & ~has_c & (nw.col("amount_fen") == 0).fill_null(False), "internal"),
             (has_o & ~has_c & late, "pending_cross_day"),
             (has_o & ~has_c, "refund_order_only"),
             (~has_o, "refund_channel_only"),
@@ -290,6 +293,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "detail": nw.when(clean_but_over).then(nw.concat_str([nw.col("_pm_refunded").cast(nw.String), nw.lit(":"),
                                                              paid.cast(nw.String)]))
         .when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
+        .when(has_o & ~has_c & (nw.col("amount_fen") == 0).fill_null(False)).then(nw.lit("zero_refund"))
         .when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
         .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
