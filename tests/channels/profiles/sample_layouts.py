@@ -295,6 +295,34 @@ def alipay_merchant_console_export(txs):
     return head + csv_lines(rows) + tail
 
 
+
+def _db_number(fen: int) -> str:
+    """Yuan as a database export writes a number: no trailing zeros, no 0 before the point (19000, 34.2, .54)."""
+    text = y(fen).rstrip("0").rstrip(".")
+    return text[1:] if text.startswith("0.") else text
+
+
+def chinaums_clearing(txs):
+    """银联商务 清算明细 for institutions: 46 columns exactly as the real file's header, database-style numbers,
+    交易时间 MMDDhhmmss without the year (the values here are made up)."""
+    header = ("清算日期,交易时间,受理商户ID,受理商户多应用,结算商户编号,结算商户多应用类型,交易终端号,交易金额,商户手续费,收单收益,"
+              "品牌费,交易类型,卡号,发卡机构,卡种,收单机构bit32,终端流水号bit11,银联系统跟踪号,参考号bit37,授权号,"
+              "原终端流水号bit11,原银联系统跟踪号bit11,原bit37,mcc号,是否两条线垫支(0-否1-是),是否分润(0-否1-是),受理点商户号,"
+              "商户多应用类型,受理点分润金额,机构分润金额,是否清算（0-成功1-多流水2-待处理）,受理点终端编号,交易发起渠道,"
+              "发送机构标识码,原清算日期,服务点输入方式,T0标记,T0手续费,新增字段3,借贷记标记,交换费,转接清算费,新增字段7,"
+              "新增字段8,新增字段9,订单号").split(",")
+    rows = []
+    for t in txs:
+        cells = dict.fromkeys(header, "")
+        cells.update({"清算日期": "20261120", "交易时间": ts(t, "%m%d%H%M%S"), "结算商户编号": "898310054110002",
+                      "结算商户多应用类型": "9", "交易金额": _db_number(t["fen"]), "商户手续费": _db_number(t["fee"]),
+                      "收单收益": _db_number(max(t["fee"] - 2, 0)), "品牌费": "0", "交易类型": "000000",
+                      "卡号": "622280******1234", "发卡机构": "01030001", "终端流水号bit11": t["tx"][-6:],
+                      "参考号bit37": t["tx"][-12:], "mcc号": "5812", "订单号": t["no"]})
+        rows.append([cells[h] for h in header])
+    return csv_lines([header] + rows)
+
+
 LAYOUTS = {
     "jd_baitiao": dict(write=jd_baitiao, merchant_id="110223344001"),
     "baitiao_instalment": dict(write=baitiao_instalment),
@@ -307,6 +335,7 @@ LAYOUTS = {
     "lakala": dict(write=lakala, encoding="gbk", merchant_id="822584000000123"),
     "cash": dict(write=cash, no_status=True, minutes=True, pay=10, ref=2),
     "chinaums_pos": dict(write=chinaums_pos, ext="txt", no_status=True, merchant_id="898310054110001", seed=91),
+    "chinaums_clearing": dict(write=chinaums_clearing, no_status=True, ref=0, merchant_id="898310054110002", seed=92),
     "stored_value": dict(write=stored_value, no_status=True),
     "points": dict(write=points, no_status=True, pay=8, ref=3),
     "gift_card": dict(write=gift_card),

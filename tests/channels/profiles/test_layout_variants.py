@@ -271,3 +271,32 @@ def test_chinaums_trailer_ties_out_amount_settlement_and_fee():
         assert e.value.problems[0].line == trailer + 1 and what in str(e.value), column
     count_only = lines[:trailer] + [lines[trailer].split("\t交易金额")[0]] + lines[trailer + 1:]
     assert read("\n".join(count_only) + "\n")[1] == good
+
+
+def test_chinaums_clearing_database_numbers_and_times_without_a_year():
+    """银联商务 清算明细 as an institution receives it (the layout of a real file, helper-45): amounts like 19000, 34.2
+    and .54, 交易时间 0702200726 in the year of 清算日期 (December's late swipes on the 1 January file the year before);
+    a 交易类型 other than 000000 (a void, a return: not seen in the field) refuses the file by line."""
+    from paymatch.channels.profiles import builtin_profiles, builtin_sample
+    from paymatch.errors import LoadError
+
+    profile = next(p for p in builtin_profiles() if p.name == "chinaums_clearing")
+    header = builtin_sample(profile).read_bytes().decode("utf-8-sig").splitlines()[0]
+    width = len(header.split(","))
+
+    def row(day, at, amount, fee, kind="000000", ref="726237945550"):
+        cells = [""] * width
+        cells[0], cells[1], cells[4], cells[7], cells[8], cells[11], cells[18] = day, at, "898319860120025", amount, fee, kind, ref
+        return ",".join(cells)
+
+    text = "\n".join([header, row("20170702", "0702200726", "19000", "34.2"),
+                      row("20170702", "0702200808", "5440", ".54", ref="808860715014"),
+                      row("20180101", "1231235959", "1.5", "0", ref="808860715015")]) + "\n"
+    parser, rows = read(text)
+    assert parser.name == "chinaums_clearing"
+    assert rows == [("payment", None, "726237945550", 1900000, 3420, "success", "2017-07-02 20:07:26"),
+                    ("payment", None, "808860715014", 544000, 54, "success", "2017-07-02 20:08:08"),
+                    ("payment", None, "808860715015", 150, 0, "success", "2017-12-31 23:59:59")]
+    with pytest.raises(LoadError) as e:
+        read(text + row("20170702", "0702210000", "10", "0", kind="200000", ref="808860715016") + "\n")
+    assert (e.value.problems[0].line, e.value.problems[0].field, e.value.problems[0].value) == (5, "交易类型", "200000")
