@@ -667,7 +667,7 @@ def test_excel_error_values_are_refused_in_mapped_columns_and_kept_in_others(tmp
              ["A2", "wechat", 2, "paid", "#N/A", ""]]
     res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w2.duckdb"), "--orders",
                               str(_xlsx(tmp_path / "canon.xlsx", canon))])
-    assert res.exit_code == 2 and f"canon.xlsx:3 [store_id]: an Excel error value" in res.output
+    assert res.exit_code == 2 and "canon.xlsx:3 [store_id]: an Excel error value" in res.output
     assert "canon.xlsx:2" not in res.output  # the unread column's #N/A is text
     assert list(own_tmp.iterdir()) == []
 

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 
 import pytest
-from harness import order, refund, run, tx
+from harness import order, run, tx
 from typer.testing import CliRunner
 
 from paymatch.cli import app
