@@ -190,3 +190,15 @@ OUTCOME_COLUMNS = [
     "order_status", "channel_status", "order_rows", "channel_rows", "order_channel",
     "occurred_at", "reason",
 ]
+
+
+#: the years a time or day of a payment can fall in (DuckDB also reads infinity, epoch, 26-11-20 as the year 26, BC)
+YEARS = (1990, 2100)
+
+
+def sql_out_of_years(typed: str, kind: str) -> str:
+    """SQL: the parsed time (TIMESTAMPTZ) or date ``typed`` lies outside ``YEARS`` (NULL when it is NULL)."""
+    if kind == "date":
+        return f"({typed} < DATE '{YEARS[0]}-01-01' OR {typed} >= DATE '{YEARS[1]}-01-01')"
+    return (f"({typed} < TIMESTAMPTZ '{YEARS[0]}-01-01 00:00:00+00' OR "
+            f"{typed} >= TIMESTAMPTZ '{YEARS[1]}-01-01 00:00:00+00')")

@@ -21,6 +21,7 @@ from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT,
 from paymatch.channels.profile_spec import TOTAL_GROUPS, has_year
 from paymatch.channels.profiles import Profile, header_key
 from paymatch.errors import LoadError, Problem
+from paymatch.schema import sql_out_of_years
 from paymatch.money import format_yuan, parse_yuan, sql_yuan_to_fen, sql_yuan_valid
 from paymatch.schema import TRANSACTION_ARROW
 
@@ -303,6 +304,8 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
     checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
                    f"time does not match {p.time.formats}"))
+    checks.append((sql_out_of_years("occurred_at", "time"), ctx.label["occurred_at"], "f_occurred_at",
+                   "not a time of a payment: outside the years 1990–2099 (a year the format reads with two digits?)"))
     default = p.status.default.value if p.status.default else None
     if "status" in has:
         expr = case_sql("f_status", {k: v.value for k, v in p.status.map.items()}, default)
@@ -325,6 +328,8 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         sel.append(f"{bill_day_sql(ctx)} AS bill_date")
         checks.append(("f_bill_date IS NOT NULL AND bill_date IS NULL", ctx.label["bill_date"], "f_bill_date",
                        f"not a date ({_DATE_FORMATS})"))
+        checks.append((sql_out_of_years("bill_date", "date"), ctx.label["bill_date"], "f_bill_date",
+                       "not a day of a payment: outside the years 1990–2099"))
     elif ctx.const.get("bill_date"):
         sel.append(f"DATE {lit(ctx.const['bill_date'])} AS bill_date")
     else:

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import LoadError, Problem
+from ..schema import sql_out_of_years
 from .lines import LineMap
 from .load_problems import (_FS, _RS, _WHAT, MAX_PROBLEMS, _collect_problems, _duck_msg, _duplicate_keys,
                             _structure_problems)
@@ -165,6 +166,11 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
             offset = _bad_offset(col)
             conds.append(offset)
             checks.append(f"CASE WHEN {offset} THEN {_lit(f.name + _FS + 'time_offset' + _FS)} || {col} END")
+        if f.kind in ("time", "date") and f.name in present:
+            # DuckDB reads infinity, epoch, a year of 1, 2 or 5 digits and BC dates as times: none is a payment's
+            far = sql_out_of_years(f"_pm_t{i}", f.kind)
+            conds.append(far)
+            checks.append(f"CASE WHEN {far} THEN {_lit(f.name + _FS + f.kind + '_range' + _FS)} || {col} END")
         out = f"_pm_t{i}"
         if f.default is not None:
             out = f"coalesce({out}, CASE WHEN {empty} THEN {f.default} END)"
