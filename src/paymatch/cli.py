@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .cli_common import console, handle_errors as _errors
 from .config import load_config
-from .errors import PaymatchError
+from .errors import LoadError, PaymatchError
 
 app = typer.Typer(help="paymatch: reconcile orders and refunds with what payment channels report.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -176,15 +176,22 @@ def ingest(
     scope = tuple(cfg.match.key_scope)
     transactions, bills = _route(transactions, bills)
     parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs, "nothing was loaded") if bills else []
+    stored: list[str] = []
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):
             for f in files or []:
-                with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
-                    for note in m.notes:
-                        console.print(note, markup=False)
-                    r = ws.ingest_csv(kind, m.path, encoding=m.encoding, key_scope=scope if kind != "transactions" else (),
-                                      source=m.source, line_offset=m.line_offset, variant=m.variant, lines=m.lines)
+                try:
+                    with mapped_input(kind, f, cfg, encoding=encoding) as m:  # an ERP export ([inputs]) or .xlsx
+                        for note in m.notes:
+                            console.print(note, markup=False)
+                        r = ws.ingest_csv(kind, m.path, encoding=m.encoding,
+                                          key_scope=scope if kind != "transactions" else (), source=m.source,
+                                          line_offset=m.line_offset, variant=m.variant, lines=m.lines)
+                except LoadError as e:
+                    raise e.after(stored) from None
                 console.print(f"{kind:12} {f}: " + _loaded(r, r.batch_id))
+                if not r.skipped:
+                    stored.append(f"{kind} {f}")
         for bill in parsed:
             r = ws.store_bill(bill)
             console.print(f"{bill.channel:12} {bill.source}: " + _loaded(r, bill.kind))

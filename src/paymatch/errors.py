@@ -67,3 +67,11 @@ class LoadError(PaymatchError):
         if hint:
             lines.append(f"Hint: {hint}")
         super().__init__("\n".join(lines))
+
+    def after(self, stored: list[str]) -> "LoadError":
+        """This error, saying which files the same command stored before it (each file is all-or-nothing: those
+        stay; helper-48 found the output told only of the failed file)."""
+        if not stored:
+            return self
+        note = "stored by this command before it (each file all-or-nothing, these stay): " + ", ".join(stored)
+        return LoadError(self.problems, total=self.total, hint=f"{self.hint}; {note}" if self.hint else note)

@@ -122,10 +122,16 @@ def sql_yuan_to_fen(col: str, *, decimals: int = 2) -> str:
     )
 
 
+#: an amount as exports write it: leading zeros (0012.30) and any number of zeros past the fen (84.500000) allowed
+AMOUNT_ZEROS_RE = r"^[+-]?0*([0-9]{1,14}(\.[0-9]{1,2}0*)?|\.[0-9]{1,2}0*)$"
+
+
 def sql_amount_to_fen(col: str) -> str:
     """DuckDB BIGINT expression: exact fen of an order/refund amount as the loader reads it: 2 decimals, or more
-    when the digits past the fen are zeros (84.5000, an ERP keeping 4 decimals); else NULL."""
-    return f"coalesce({sql_yuan_to_fen(col)}, {sql_yuan_to_fen(col, decimals=5)})"
+    when the digits past the fen are zeros (84.5000, an ERP keeping 4 decimals; any number of them), leading zeros
+    allowed (0000000000000012.30); else NULL. The zeros change nothing, so the DECIMAL cast is exact."""
+    return (f"CASE WHEN regexp_full_match({col}, '{AMOUNT_ZEROS_RE}') "
+            f"THEN CAST(CAST({col} AS DECIMAL(38,2)) * 100 AS BIGINT) END")
 
 
 def sql_fen_to_yuan(col: str) -> str:

@@ -22,7 +22,7 @@ import narwhals as nw
 from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_staged, by_window
 from .config import Config
-from .errors import PaymatchError
+from .errors import LoadError, PaymatchError
 from .engine import MatchParams
 from .engine.params import FeeRule
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
@@ -93,6 +93,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         keep = {"method"} if any(r.method for r in config.fees.rates) else set()
         dropped = {k: (tuple(c for c in v if c not in keep) if instalments is None else ()) for k, v in LEAN_DROP.items()}
         notes: list[str] = []  # what loading the inputs left out or warns about (an export's total line…)
+        stored: list[str] = []  # the files this run stored in the workspace (named if a later one fails)
 
         def load(kind: str, path: Path, **kw) -> str:
             again = " again in file order (a record is listed twice)" if kw.get("ordered") else ""
@@ -104,8 +105,14 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                     notes.append(note)
                 if staged:
                     return ws.stage_file(kind, m.path, encoding=m.encoding, drop=dropped[kind], lines=m.lines, **kw).table
-                return ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
-                                     variant=m.variant, lines=m.lines, **kw).batch_id
+                try:
+                    res = ws.ingest_csv(kind, m.path, encoding=m.encoding, source=m.source, line_offset=m.line_offset,
+                                        variant=m.variant, lines=m.lines, **kw)
+                except LoadError as e:
+                    raise e.after(stored) from None
+                if not res.skipped:
+                    stored.append(f"{kind} {path}")
+                return res.batch_id
 
         o = load("orders", orders, key_scope=scope)
         r = [load("refunds", refunds, key_scope=scope)] if refunds is not None else []

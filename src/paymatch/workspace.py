@@ -408,14 +408,16 @@ _SYNTH_TX_ID = (
 
 def _same_key(k: str, kind: str, key_scope: tuple[str, ...]) -> str:
     """SQL: stored row ``t`` and staged row ``s`` agree on key column ``k``. A scope column may be empty: for orders
-    that is a value of the key (an orders file without merchant numbers, re-exported, replaces its rows); for refunds
-    (``WILDCARD_SCOPE``) it stands for any merchant number (a re-export that adds them replaces the rows without)."""
+    that is a value of the key (an orders file without merchant numbers, re-exported, replaces its rows), and a
+    stored row without one gives way to a re-export that names it (helper-47: the old row stayed beside the new, an
+    order_only and the order counted twice); for refunds (``WILDCARD_SCOPE``) it stands for any merchant number (a
+    re-export that adds them replaces the rows without)."""
     t, s = _qual("t", k), _qual("s", k)
     if k not in key_scope:
         return f"{t} = {s}"
     if kind in WILDCARD_SCOPE:
         return f"({t} IS NULL OR {s} IS NULL OR {t} = {s})"
-    return f"{t} IS NOT DISTINCT FROM {s}"
+    return f"({t} IS NOT DISTINCT FROM {s} OR {t} IS NULL)"
 
 
 def _qual(alias: str, key: str) -> str:

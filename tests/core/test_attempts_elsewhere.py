@@ -52,3 +52,35 @@ def test_a_refund_of_nothing_expects_no_channel_refund():
     out = run([order("Z1", 0)], [refund("RZ", "Z1", 0), refund("RZ2", "Z1", 100)], [])
     assert (out["R-RZ"]["kind"], out["R-RZ"]["detail"]) == ("internal", "zero_refund")
     assert out["R-RZ2"]["kind"] == "refund_order_only"
+
+
+def test_an_internal_methods_own_journal_matches_and_a_failed_attempt_is_no_payment():
+    """(helper-47) A points order with the points ledger's record (a profile names the record's channel points) is
+    matched, not channel_mismatch; a balance order after a closed WeChat attempt is internal (the method's channel),
+    not status_mismatch; a balance order a channel really took money for stays channel_mismatch."""
+    out = run([order("PT1", 500, channel="points"), order("B1", 3000, channel="balance"),
+               order("B3", 3000, channel="balance")], [],
+              [tx("PTX1", "PT1", 500, channel="points"), tx("W1", "B1", 3000, status="closed"), tx("W3", "B3", 3000)],
+              internal_methods=("balance", "points"))
+    assert (out["P-PT1"]["kind"], out["P-PT1"]["channel"]) == ("matched", "points")
+    assert (out["P-B1"]["kind"], out["P-B1"]["channel"], out["P-B1"]["channel_rows"]) == ("internal", "balance", 1)
+    assert (out["P-B3"]["kind"], out["P-B3"]["detail"]) == ("channel_mismatch", "internal_method_paid")
+
+
+def test_settlement_and_fees_are_the_successful_records_and_none_is_not_zero():
+    """(helper-47) An order's settle amount and fee are its successful records' (a closed attempt's never moved), and
+    stay empty when the bill gives none (Narwhals summed them to 0: the report's net settlement lost the payment)."""
+    a, b = tx("A1", "S1", 1000, status="closed"), tx("A2", "S1", 1000)
+    c, d = dict(tx("C1", "S2", 2000, status="closed"), settle_amount_fen=None, fee_fen=None), dict(
+        tx("C2", "S2", 2000), settle_amount_fen=None, fee_fen=None)
+    out = run([order("S1", 1000), order("S2", 2000)], [], [dict(a, settle_amount_fen=990, fee_fen=9), b, c, d])
+    assert (out["P-S1"]["settle_amount_fen"], out["P-S1"]["fee_fen"]) == (b["settle_amount_fen"], b["fee_fen"])
+    assert (out["P-S2"]["settle_amount_fen"], out["P-S2"]["fee_fen"]) == (None, None)
+
+
+def test_a_record_of_a_method_settling_through_the_orders_channel_is_no_mismatch():
+    """(helper-47) An alipay order whose record names huabei (Huabei settles through Alipay) is matched; a wechat
+    record for it is still channel_mismatch."""
+    out = run([order("H4", 1000, channel="alipay"), order("H6", 1000, channel="alipay")], [],
+              [tx("A4", "H4", 1000, channel="huabei"), tx("W6", "H6", 1000, channel="wechat")])
+    assert out["P-H4"]["kind"] == "matched" and out["P-H6"]["kind"] == "channel_mismatch"

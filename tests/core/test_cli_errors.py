@@ -232,3 +232,32 @@ def test_files_with_a_workspace_and_a_date_are_refused(files, tmp_path):
                          tmp_path / "w.duckdb", "--date", "2026-11-20", "--out", tmp_path / "out"])
     _clean_error(code, out, "--date / --from --to with files and --workspace")
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_file_whose_lines_end_in_a_bare_cr_is_read_by_its_lines(tmp_path):
+    """Classic Mac OS line ends (helper-48): a ragged row and a bad byte are named on their own line (they were all
+    line 1), and a 合计 total line at the end is left out as in the same file with LF."""
+    head = "order_no,channel,amount,status\r"
+    (tmp_path / "t.csv").write_text(TXS, encoding="utf-8")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_bytes((head + "A1,wechat,10.00,paid\rA2,wechat,20.00,paid,x\r").encode())
+    code, out = _invoke(["reconcile", "--orders", ragged, "--transactions", tmp_path / "t.csv", "--out", tmp_path / "o"])
+    assert code == 2 and "ragged.csv:3: row has 5 fields" in out
+    total = tmp_path / "total.csv"
+    total.write_bytes((head + "A1,wechat,10.00,paid\rA2,wechat,20.00,paid\r合计,,30.00,\r").encode())
+    code, out = _invoke(["reconcile", "--orders", total, "--transactions", tmp_path / "t.csv", "--out", tmp_path / "o"])
+    assert code == 0 and "合计,30.00" in out and "orders: 2 rows" in " ".join(out.split())
+
+
+def test_a_failed_file_says_which_files_the_command_stored_before_it(tmp_path):
+    """Each file is all-or-nothing: when the third file of a command fails, the two before it stay stored, and the
+    error says so (helper-48: it named only the failed file)."""
+    (tmp_path / "o.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(TXS.replace("20.00,0.12", "2.0.0,0.12"), encoding="utf-8")
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "w.duckdb", "--orders", tmp_path / "o.csv",
+                         "--refunds", tmp_path / "r.csv", "--transactions", tmp_path / "t.csv"])
+    flat = " ".join(out.split())
+    assert code == 2 and "t.csv:3 [amount]" in flat
+    assert f"stored by this command before it (each file all-or-nothing, these stay): orders {tmp_path / 'o.csv'}, " \
+           f"refunds {tmp_path / 'r.csv'}" in flat

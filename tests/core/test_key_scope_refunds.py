@@ -366,3 +366,20 @@ def test_a_shop_wide_refund_carried_into_a_later_day_keeps_its_record(tmp_path):
     assert kinds[("days", "2026-11-20")] == {"R-RS": "refund_amount_mismatch"}
     assert kinds[("days", "2026-11-21")] == kinds[("range", "2026-11-21")] == {
         "R-RS": "refund_amount_mismatch", "R-~wechat:FU": "refund_channel_only"}
+
+
+def test_an_order_re_export_that_adds_merchant_numbers_replaces_the_rows_without(tmp_path):
+    """(helper-47) Under key_scope an order first exported without its merchant number, then again with it: the old
+    row gives way (it stayed beside the new one: an order_only of P-/K1 and the order counted twice)."""
+    rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n')
+    w = tmp_path / "w.duckdb"
+    o1 = _write(tmp_path, "o1.csv", O_HEAD + "K1,S001,,wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n")
+    o2 = _write(tmp_path, "o2.csv", O_HEAD + f"K1,S001,{M1},wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n")
+    t = _write(tmp_path, "t.csv", T_HEAD + f"wechat,{M1},T1,K1,payment,,,10.00,0.06,success,2026-11-20 10:00:06,2026-11-20\n")
+    _cli("ingest", "--workspace", str(w), "--orders", str(o1), "--transactions", str(t), "--config", str(rules))
+    _cli("ingest", "--workspace", str(w), "--orders", str(o2), "--config", str(rules))
+    _cli("reconcile", "--workspace", str(w), "--date", "2026-11-20", "--config", str(rules), "--out", str(tmp_path / "o"))
+    with (tmp_path / "o" / "outcomes.csv").open(encoding="utf-8") as f:
+        assert {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)} == {f"P-{M1}/K1": "matched"}
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT merchant_id FROM orders").fetchall() == [(M1,)]

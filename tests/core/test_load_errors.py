@@ -384,8 +384,11 @@ def test_amounts_with_more_decimals_only_as_zeros(tmp_path):
     """84.5000 (an ERP keeping 4 decimals) is 8450 fen exactly; a digit past the fen is never rounded away."""
     ws = Workspace(None)
     ws.ingest_csv("orders", _write(tmp_path, HEADER + "A1,S1,M1,wechat,84.5000,paid,,,,,0\n"
-                                   "A2,S1,M1,wechat,1.000,paid,,,,,0\n"))
-    assert ws.con.execute("SELECT amount_fen FROM orders ORDER BY order_no").fetchall() == [(8450,), (100,)]
+                                   "A2,S1,M1,wechat,1.000,paid,,,,,0\n"
+                                   "A3,S1,M1,wechat,12.300000,paid,,,,,0\n"  # any number of zeros (helper-48)
+                                   "A4,S1,M1,wechat,0000000000000012.30,paid,,,,,0\n"))  # and leading ones
+    assert ws.con.execute("SELECT amount_fen FROM orders ORDER BY order_no").fetchall() == [(8450,), (100,), (1230,),
+                                                                                          (1230,)]
     with pytest.raises(LoadError) as e:
         Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + "B1,S1,M1,wechat,84.5010,paid,,,,,0\n"
                                                     "B2,S1,M1,wechat,30.299999999999997,paid,,,,,0\n", "bad.csv"))
@@ -443,3 +446,47 @@ def test_times_and_days_no_payment_has_are_refused(tmp_path):
         Workspace(None).ingest_csv("transactions", _write(tmp_path, tx, "t.csv"))
     assert [(p.line, p.field, p.value) for p in e.value.problems] == [(2, "bill_date", "infinity"),
                                                                      (3, "bill_date", "26-11-20")]
+
+
+def test_a_column_named_twice_is_refused_and_names_are_read_as_trimmed(tmp_path):
+    """(helper-48) amount twice, Amount beside amount (DuckDB binds names whatever their case: the extra column kept
+    the wrong value), Note beside NOTE, a _pm_ name: refused by line 1 and name. A tab after a header name is an outer
+    blank like a space (DuckDB kept it and the load failed with its own binder message)."""
+    head = "order_no,store_id,merchant_id,channel,amount,status"
+    for extra, name in ((",amount", "amount"), (",Amount", "Amount"), (",Note,NOTE", "NOTE"), (",_pm_t0", "_pm_t0")):
+        with pytest.raises(LoadError) as e:
+            Workspace(None).ingest_csv("orders", _write(tmp_path, head + extra + "\nA1,S1,M1,wechat,12.30,paid" +
+                                                        ",x" * extra.count(",") + "\n", "twice.csv"))
+        assert [(p.line, p.field) for p in e.value.problems] == [(1, name)], extra
+    ws = Workspace(None)
+    ws.ingest_csv("orders", _write(tmp_path, head.replace("amount", "amount\t") + ",note\t\nA1,S1,M1,wechat,12.30,paid,n\n"))
+    assert ws.con.execute("SELECT amount_fen, extra FROM orders").fetchall() == [(1230, '{"note":"n"}')]
+
+
+def test_gbk_text_that_is_valid_utf8_too_is_read_as_gbk(tmp_path):
+    """(helper-48) 唯品 and 千元 in GBK are byte pairs UTF-8 reads as ΨƷ and ǧԪ: a GBK export whose only Chinese words are
+    such was stored garbled. UTF-8 Chinese, and UTF-8 with é, stay UTF-8; a UTF-8 BOM before GBK text is refused by line."""
+    head = "order_no,store_id,merchant_id,channel,amount,status,member_level\n"
+    cases = [("gbk", "O1,唯品,M1,wechat,12.30,paid,千元\n", "gbk", ("唯品", "千元")),
+             ("utf8", "O1,唯品,M1,wechat,12.30,paid,千元\n", "utf-8", ("唯品", "千元")),
+             ("latin", "O1,Café,M1,wechat,12.30,paid,ü\n", "utf-8", ("Café", "ü"))]
+    for name, row, enc, want in cases:
+        ws = Workspace(None)
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes((head + row).encode(enc))
+        ws.ingest_csv("orders", path)
+        assert ws.con.execute("SELECT store_id, member_level FROM orders").fetchall() == [want], name
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + (head + "O1,对账,M1,wechat,12.30,paid,千元\n").encode("gbk"))
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", bom)
+    assert e.value.problems[0].line == 2 and "not UTF-8" in e.value.problems[0].message
+
+
+def test_a_ragged_last_row_is_refused_not_taken_for_the_header(tmp_path):
+    """DuckDB's sniffer took a last row with one field more for the header and read nothing above it; the header is
+    line 1 (read with skip=0), so the row is named."""
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", _write(tmp_path, "order_no,channel,amount,status\nA1,wechat,10.00,paid\n"
+                                                    "A2,wechat,20.00,paid,x\n"))
+    assert e.value.problems[0].line == 3 and "5 fields" in e.value.problems[0].message

@@ -300,3 +300,20 @@ def test_number_less_refunds_of_one_order_and_amount_pair_in_time_order(tmp_path
         files = {x["outcome_id"]: (x["kind"], x["channel_tx_id"]) for x in csv.DictReader(f)
                  if x["outcome_id"].startswith("R-")}
     assert files == want
+
+
+def test_a_payment_credited_to_another_merchant_number_is_found_day_by_day_as_over_the_range(tmp_path):
+    """(helper-47) Which merchant numbers are the shop's on a channel comes from every stored record, not the day's:
+    a payment of an M1 order credited to M2 on a day M1 took nothing else was matched day by day, merchant_mismatch
+    over the range."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "A1,S1,M1,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0",
+               "A2,S1,M1,wechat,10.00,paid,2026-11-21 09:00:00,2026-11-21 09:00:05,,,0",
+               "A3,S2,M2,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0")
+    t1 = _write(tmp_path / "t1.csv", TX, "wechat,M1,X1,A1,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20",
+                "wechat,M2,X3,A3,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20")
+    t2 = _write(tmp_path / "t2.csv", TX, "wechat,M2,X2,A2,payment,,,10.00,0,success,2026-11-21 09:00:06,2026-11-21")
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--transactions", str(t1), "--transactions", str(t2)])
+    daily, ranged = days_and_range(w, ["2026-11-20", "2026-11-21"], "merchant_id")
+    assert daily["P-A2"] == ranged["P-A2"] == ("merchant_mismatch", "M1")
+    assert daily["P-A1"] == ranged["P-A1"] == ("matched", "M1")

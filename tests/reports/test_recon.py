@@ -107,16 +107,19 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
         copies = kind in ("duplicate_record", "record_update")
         oid = ("D-" if copies else "R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
         d = FIRST_DAY + dt.timedelta(days=day)
+        # the channel's best status: every third outcome with records has none that succeeded (a closed attempt)
+        status = None if not crows else "closed" if i % 3 == 0 else "success"
         data.append(("run-x", d, d, oid, kind, rtype if copies else None, store, orows, crows, ototal, ctotal, ototal,
-                     camount, fee, settle, (camount or 0) - ototal))
+                     camount, fee, settle, (camount or 0) - ototal, status))
     w.con.executemany(
         "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, detail, store_id, order_rows, "
         "channel_rows, order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, "
-        "settle_amount_fen, difference_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+        "settle_amount_fen, difference_fen, channel_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        data)
     rep = build_reconciliation(w.con, "month", FIRST_DAY, group_by="store")
     got = {r["store_id"]: r for r in rep.table("summary").arrow().to_pylist()}
     want: dict = defaultdict(lambda: defaultdict(int))
-    for (_, _, _, oid, kind, detail, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff) in data:
+    for (_, _, _, oid, kind, detail, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff, cst) in data:
         for g in (store or "(none)", "全链合计"):
             w_ = want[g]
             dup, clean = kind in ("duplicate_record", "record_update"), kind in CLEAN_KINDS
@@ -131,7 +134,8 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
             w_[f"k_{kind}_fen"] += camt if camt is not None else oamt
             if not dup:
                 w_["fee"] += fee
-                w_["net"] += (-(camt or 0) if refund else (settle if settle is not None else (camt or 0))) - fee
+                moved = cst == "success"  # only money that moved settles (a closed attempt, a processing refund: none)
+                w_["net"] += (-(camt or 0) if refund else (settle if settle is not None else (camt or 0))) * moved - fee
             if not clean:
                 w_["unmatched"] += 1
                 w_["diff"] += diff

@@ -29,6 +29,7 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         order_dims=nw.from_native(con.sql(sel.order_dims)),
         records_unique=sel.records_unique,
         refund_history=nw.from_native(con.sql(sel.refund_history)) if sel.refund_history else None,
+        merchants=nw.from_native(con.sql(sel.merchants)) if sel.merchants else None,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()

@@ -49,6 +49,9 @@ class Selections:
     records_unique: bool = False
     txs_earlier: str = ""
     refund_history: str = ""
+    #: the (channel, merchant_id) pairs of every stored record (``by_window``): which merchant numbers are the shop's
+    #: on each channel account, whatever the window holds (empty: the run's own records tell)
+    merchants: str = ""
 
 
 #: bits of ``_pm_row`` below the bill-day part: a record's position (a staged file's rowid + its index << 32, or a
@@ -216,6 +219,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         txs_earlier=earlier,
         order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
+        merchants="SELECT channel, merchant_id FROM transactions WHERE merchant_id IS NOT NULL GROUP BY ALL",
         refund_history=_refund_history(
             f"coalesce(bill_date, CAST(occurred_at AS DATE)) <= DATE '{last_day}'",
             f"SELECT order_no FROM ({refunds}) UNION ALL {tx_days('order_no', refund_rows)}"),

@@ -47,7 +47,8 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     records when there are any (their minimum, NULL if theirs is), else of all.
 
     c_rows: records; c_succ: successful ones; c_succ_amt: their amount; c_total: all amounts;
-    c_fee / c_settle: sums; c_rank / c_status: best status;
+    c_fee / c_settle: sums (of the successful records when there are any; NULL when no record has one);
+    c_rank / c_status: best status;
     c_bill_rows: successful records that came from a bill or file (not a notification);
     c_tx / c_tx_last (first and last channel id), c_channel / c_channel_last (first and last channel), c_merchant,
     c_occurred: of the successful records when
@@ -91,13 +92,24 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     several = ops.persist(ops.repeated(base, "_pm_key"))
     succ_only = {"c_tx": "_pm_txid", "c_channel": "channel", "c_merchant": "merchant_id", "c_occurred": "occurred_at",
                  **{f"c_{c}": c for c in succ_carry}}
-    many = base.with_columns(**{f"_pm_s{n}": nw.when(col("_pm_succ") == 1).then(col(c)) for n, c in succ_only.items()}
+    many = base.with_columns(**{f"_pm_s{n}": nw.when(col("_pm_succ") == 1).then(col(c)) for n, c in succ_only.items()},
+                             _pm_ss=nw.when(col("_pm_succ") == 1).then(col("settle_amount_fen")),
+                             _pm_sf=nw.when(col("_pm_succ") == 1).then(col("fee_fen")),
                              ).join(several, on="_pm_key", how="semi").group_by("_pm_key").agg(
         *[a.alias(n) for n, _, a in spec],
         *[col(f"_pm_s{n}").min().alias(f"_pm_s{n}") for n in succ_only],
+        # a sum of none is NULL, not 0 (Narwhals sums nulls to 0): a bill that gives no settlement amount gives none;
+        # and the successful records' sums when there are any (a closed attempt's settlement never moved: helper-47)
+        col("settle_amount_fen").count().alias("_pm_settle_n"), col("fee_fen").count().alias("_pm_fee_n"),
+        col("_pm_ss").sum().alias("_pm_ss"), col("_pm_ss").count().alias("_pm_ss_n"),
+        col("_pm_sf").sum().alias("_pm_sf"), col("_pm_sf").count().alias("_pm_sf_n"),
         col("_pm_txid").max().alias("_pm_tx_all_last"), col("_pm_sc_tx").max().alias("_pm_tx_succ_last"),
         col("channel").max().alias("_pm_channel_all_last"), col("_pm_sc_channel").max().alias("_pm_channel_succ_last"),
     ).with_columns(_pm_tx_last=nw.coalesce(col("_pm_tx_succ_last"), col("_pm_tx_all_last")),
+                   c_settle=nw.when(col("c_succ") > 0).then(nw.when(col("_pm_ss_n") > 0).then(col("_pm_ss")))
+                   .otherwise(nw.when(col("_pm_settle_n") > 0).then(col("c_settle"))),
+                   c_fee=nw.when(col("c_succ") > 0).then(nw.when(col("_pm_sf_n") > 0).then(col("_pm_sf")))
+                   .otherwise(nw.when(col("_pm_fee_n") > 0).then(col("c_fee"))),
                    _pm_channel_last=nw.coalesce(col("_pm_channel_succ_last"), col("_pm_channel_all_last")),
     ).with_columns(**{n: nw.coalesce(col(f"_pm_s{n}"), col(n)) for n in succ_only if n[2:] not in succ_carry},
                    # the successful records' value even when it is NULL (a bill date a record lacks)

@@ -11,6 +11,8 @@ Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends con
            bill_day, amount_fen) of the run's refunds' orders up to the run's end, when they reach beyond ``txs`` (a
            workspace day); None: ``txs``.
   records_unique: True when the caller knows no channel record occurs twice in txs (no duplicate search).
+  merchants: (channel, merchant_id) of every record the caller knows (a workspace's stored ones), for which merchant
+           numbers are compared (``engine.payments._merchant_numbers``); None: ``txs``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Inputs:
     order_dims: nw.LazyFrame
     records_unique: bool = False
     refund_history: nw.LazyFrame | None = None
+    merchants: nw.LazyFrame | None = None
 
 
 #: the engine's output columns, in order, with their Narwhals dtypes

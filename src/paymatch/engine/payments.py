@@ -3,8 +3,9 @@
 Kinds (first rule that applies wins):
   unpaid             order not paid (unpaid/closed), no successful channel record — consistent (whatever its
                      method: an unpaid points order is no internal payment)
-  internal           order paid by an internal method (balance, points…) and no channel record; also a paid
-                     order of 0.00 (fully discounted) without one (detail ``zero_amount``)
+  internal           order paid by an internal method (balance, points…) and no successful channel record (an
+                     attempt through a channel that did not go through is none); also a paid order of 0.00 (fully
+                     discounted) without one (detail ``zero_amount``)
   pending_cross_day  order paid at/after window_end − grace, no successful channel record in this window
   order_only         order says paid, no channel record                       (平台单边)
   channel_only       channel record, no order                                  (渠道单边)
@@ -12,7 +13,8 @@ Kinds (first rule that applies wins):
   status_mismatch    order unpaid/closed but channel success, or order paid but channel not success
   channel_mismatch   the payment came through another channel than the order's method settles through
                      (a record naming the method itself as its channel, huabei for huabei, is not one),
-                     or an internal-method order has a channel payment
+                     or an internal-method order has a channel payment (not its method's own journal: a points
+                     ledger's record naming points matches a points order)
   merchant_mismatch  the payment was credited to another merchant number than the order names (收款商户号不符;
                      the order's merchant_id is a number the channel's records use on that channel; off with
                      ``compare_merchant``)
@@ -38,9 +40,10 @@ from .params import MatchParams
 PAID = ["paid", "refunded", "partially_refunded"]
 
 
-def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, ops: Ops = Ops()) -> nw.LazyFrame:
+def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, ops: Ops = Ops(), *,
+                     merchants: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Outcomes for every scoped order and every primary channel payment record (``ops``: the backend's
-    shortcuts, ``engine.ops``)."""
+    shortcuts, ``engine.ops``; ``merchants``: ``frames.Inputs.merchants``)."""
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
@@ -67,7 +70,7 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
         # looked up only where the numbers differ (NULL elsewhere: no match, nothing to compare)
         acct = nw.when(nw.col("merchant_id") != nw.col("c_merchant")).then(_account(p, "c_channel"))
         j = j.with_columns(_pm_mch_acct=acct).join(
-            _merchant_numbers(txs, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
+            _merchant_numbers(txs if merchants is None else merchants, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
             right_on=["_pm_mch_channel", "_pm_mch"], how="left")
     return finish(j, _classify(p))
 
@@ -168,11 +171,17 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     diff = compared_amount() - nw.col("amount_fen")
     expected = nw.col("_pm_expected")
 
-    def elsewhere(c: str) -> nw.Expr:  # neither the settling channel nor the method itself (a bill naming it)
-        return (nw.col(c) != expected) & (nw.col(c) != nw.col("channel")).fill_null(True)
+    def elsewhere(c: str) -> nw.Expr:  # neither the settling channel nor the method itself (a bill naming it), nor a
+        # method settling through it (a record naming huabei for an alipay order: Huabei settles through Alipay)
+        through = (settle_channel_expr(p.settle_channel, c) == expected).fill_null(False)
+        return (nw.col(c) != expected) & (nw.col(c) != nw.col("channel")).fill_null(True) & ~through
 
-    wrong_channel = internal | (~expected.is_null() & (elsewhere("c_channel") | elsewhere("c_channel_last"))
-                                ).fill_null(False)
+    # an internal method's order paid through a channel, unless the records are the method's own journal (the points
+    # or gift-card ledger a profile reads names the method itself: helper-47)
+    own_journal = ((nw.col("c_channel") == nw.col("channel")) & (nw.col("c_channel_last") == nw.col("channel"))
+                   ).fill_null(False)
+    wrong_channel = (internal & ~own_journal) | (
+        ~expected.is_null() & (elsewhere("c_channel") | elsewhere("c_channel_last"))).fill_null(False)
     # known only where the numbers differ and the order's is one of the account's (``payment_outcomes``)
     other_merchant = nw.col("_pm_mch_known").fill_null(False) if p.compare_merchant else nw.lit(False)
     # Nearly every row is a clean match. Testing that first (exactly the rows no rule below catches) lets the
@@ -205,6 +214,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             # paid just before the window's end, only a closed or failed attempt on this window's bills: the payment
             # itself is on the next day's (helper-46: an attempt closed at 23:57, paid at 23:58)
             ((succ == 0) & paidlike & ~internal & late.fill_null(False), "pending_cross_day"),
+            # paid by stored value or points after an attempt through a channel that did not go through (helper-47)
+            ((succ == 0) & paidlike & internal, "internal"),
             ((succ == 0) & paidlike, "status_mismatch"),
             ((succ == 0) & ~paidlike, "unpaid"),
             (wrong_channel, "channel_mismatch"),
@@ -230,7 +241,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             ((succ >= 2) & two_channels & notified, "cross_channel,notification"),
             ((succ >= 2) & two_channels, "cross_channel"),
             ((succ >= 2) & notified, "notification"),
-            (internal & has_c, "internal_method_paid"),
+            (internal & has_c & (succ >= 1) & ~own_journal, "internal_method_paid"),
             (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
             # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
@@ -245,7 +256,9 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "outcome_id": nw.concat_str([nw.lit("P-"), nw.col("_pm_key")]),
         "kind": kind,
         "detail": detail,
-        "channel": nw.coalesce(nw.col("c_channel"), expected, nw.col("channel")),
+        # an internal payment beside an attempt through a channel that did not go through: the method's
+        "channel": nw.when(internal & (succ == 0) & has_o & paidlike).then(nw.coalesce(expected, nw.col("channel")))
+        .otherwise(nw.coalesce(nw.col("c_channel"), expected, nw.col("channel"))),
         "merchant_id": nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant")),
         "store_id": nw.col("store_id"),
         "order_no": nw.coalesce(nw.col("order_no"), nw.col("c_order_no")),

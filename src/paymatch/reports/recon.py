@@ -16,7 +16,9 @@ Definitions (all sums in integer fen):
   fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
                              (positive: the channel took more).
   net settlement             payments' settle amount (order amount when the channel gives none)
-                             − channel refunds − fees; duplicate_record and record_update excluded.
+                             − channel refunds − fees, of outcomes whose channel records succeeded (a closed
+                             attempt or a processing refund moved no money); duplicate_record and record_update
+                             excluded.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
                              (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
                              record_update); NULL if none.
@@ -66,8 +68,10 @@ MEASURES = [
      f"sum({fee_detail_sql('gap')}) FILTER (WHERE kind = 'fee_mismatch')"),
     ("net_fen", "净结算金额", "Net settlement", "fen",
      # each term coalesced: a group without refunds must not turn the whole difference NULL
-     "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup), 0) "
-     "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup), 0) "
+     # only money that moved: a closed attempt behind an unpaid order, a processing refund are no settlement (helper-47)
+     "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup AND "
+     "channel_status = 'success'), 0) "
+     "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup), 0)"),
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*)"),
     ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean)"),

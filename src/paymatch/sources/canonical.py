@@ -105,6 +105,24 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
                 t.unlink(missing_ok=True)
 
 
+def _named_twice(header: list[str]) -> list[tuple[str, str]]:
+    """(name, message) for each header name that repeats an earlier one, compared without case (DuckDB binds column
+    names whatever their case: ``Amount`` beside ``amount`` read the wrong column, helper-48)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header, 1):
+        if not h:
+            continue
+        key = h.casefold()
+        if key.startswith("_pm_"):  # the load's own working columns are named so
+            out.append((h, "a column name paymatch keeps for its own working columns (_pm_…): rename it"))
+        elif key in seen:
+            out.append((h, f"column listed twice (columns {seen[key]} and {i}: {header[seen[key] - 1]!r}, {h!r})"))
+        else:
+            seen[key] = i
+    return out
+
+
 def _moved(e: LoadError, n: int) -> LoadError:
     """``e`` with its lines ``n`` further down (lines counted in a text that lacks the user's title lines)."""
     if not n:
@@ -121,6 +139,11 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         header = _header(readable, original)
     except LoadError as e:
         raise _moved(e, lines.above) from None
+    twice = _named_twice(header)
+    if twice:
+        raise LoadError([Problem(str(original), 1 + lines.above, name, None, what) for name, what in twice],
+                        hint="rename or remove the repeated column (which of the two is meant is not guessed); "
+                             "nothing from this file was stored")
     present = set(header)
     missing = [f.name for f in spec if f.required and f.name not in present]
     if missing:
@@ -201,11 +224,14 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     any_bad = " OR ".join(f"({c})" for c in conds) or "false"
     # the problem text is built only for rows that have one (nearly none): the OR of the checks is cheap
     err_sql = f"CASE WHEN {any_bad} THEN concat_ws({_lit(_RS)}, {', '.join(checks)}) END" if checks else "NULL::VARCHAR"
+    # the columns by the names read here (outer blanks and tabs gone: DuckDB keeps a tab; a blank name is a placeholder);
+    # the header on line 1 (skip=0): DuckDB's sniffer took a ragged last row for the header and skipped the rest
+    names = ", ".join(_lit(h or f"_pm_blank{i}") for i, h in enumerate(header))
     texts = {f.name: f for f in spec if f.kind == "text"}
     trimmed = ", ".join(_text_col(texts[h]) if h in texts else _q(h) for h in dict.fromkeys(header) if h)
     src = (f"(SELECT {', '.join(typed_cols)}, * FROM (SELECT {', '.join(first_cols) or 'NULL AS _pm_none'}, * FROM "
-           f"(SELECT {trimmed} FROM read_csv({_lit(str(readable))}, "
-           f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false))))")
+           f"(SELECT {trimmed} FROM read_csv({_lit(str(readable))}, names=[{names}], "
+           f"header=true, skip=0, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false))))")
     con.execute(f"DROP TABLE IF EXISTS {table}")
     # The table keeps a one-byte flag per row, not the problem text: temp tables are not compressed, so
     # even a mostly-NULL text column costs memory on every row. A flagged file is read again for the details.

@@ -39,7 +39,7 @@ from .mapping_read import (HEAD_LINES, Sheet, cells, copy_from_line, csv_head, f
                            utf8_text)
 from .mapping_sql import _FEN_TOTAL_RX, _translate
 from .specs import SPECS
-from .textfile import _sniff_encoding
+from .textfile import _sniff_encoding, cr_only, lf_from_cr
 from .value_sql import _lit
 
 
@@ -129,6 +129,13 @@ def prepare(kind: str, path: str | Path, config, *, encoding: str | None = None,
     if not path.is_file():
         return MappedInput(path, encoding=encoding)
     inner = unpacked(path)  # a .gz or a one-file .zip: its file, named as the user's in messages and provenance
+    if file_form(inner or path) == "csv" and cr_only(inner or path):
+        # lines ending in a bare CR (classic Mac OS): read from a copy with LF, the same lines (helper-48: structural
+        # problems were all named on line 1, a total line was not found)
+        lf = lf_from_cr(inner or path)
+        if inner is not None:
+            inner.unlink(missing_ok=True)
+        inner = lf
     if inner is not None:
         try:
             m = _prepare(kind, inner, config, encoding, keep_extra, shown=path)

@@ -31,10 +31,13 @@ def _sniff_encoding(path: Path) -> str:
     # a head that is the whole file ends where the file ends: a lead byte there is no character the head cut short
     whole = sample is head and len(head) >= path.stat().st_size
     if b"\x00" not in sample:
-        for enc in ("utf-8", "gb18030"):
+        # a UTF-8 BOM says UTF-8: GBK text after it is a broken file, named by line below, not read as GBK
+        for enc in ("utf-8",) if head.startswith(codecs.BOM_UTF8) else ("utf-8", "gb18030"):
             try:
                 codecs.getincrementaldecoder(enc)().decode(sample, final=False)
             except UnicodeDecodeError:
+                continue
+            if enc == "utf-8" and not head.startswith(codecs.BOM_UTF8) and _gbk_in_utf8_clothes(sample):
                 continue
             if whole:
                 try:
@@ -52,6 +55,19 @@ def _sniff_encoding(path: Path) -> str:
     raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
                     hint=("the file looks like UTF-16: " if utf16 else "")
                     + "export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def _gbk_in_utf8_clothes(sample: bytes) -> bool:
+    """Whether GBK text happens to be valid UTF-8 too (about 1,900 common characters, 一 元 全 品 员 …, are byte pairs
+    of both: helper-48 saw 唯品 stored as ΨƷ): read as UTF-8 every non-ASCII character falls in U+0180–U+07FF (Latin
+    Extended-B, IPA, Greek, Cyrillic, Hebrew, Arabic: no CJK, no é or ü, nothing a Chinese shop's export writes),
+    while read as GBK it is Chinese."""
+    text = sample.decode("utf-8", errors="ignore")
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide or any(not 0x180 <= ord(c) <= 0x7FF for c in wide):
+        return False
+    gbk = [c for c in sample.decode("gb18030", errors="ignore") if ord(c) > 0x7F]
+    return sum("\u4e00" <= c <= "\u9fff" for c in gbk) >= 0.8 * len(gbk)
 
 
 def _undecodable(data: bytes, encoding: str, first_line: int = 1) -> tuple[int, str]:
@@ -170,6 +186,22 @@ def mixed_newlines(path: Path) -> bool:
             crlf += chunk.count(b"\r\n") + (prev == b"\r" and chunk[:1] == b"\n")
             prev = chunk[-1:]
     return 0 < crlf < lf
+
+
+def cr_only(path: Path) -> bool:
+    """Whether ``path``'s lines end in a bare CR (a classic Mac OS export): a CR in its first MiB and no LF there."""
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+    return b"\r" in head and b"\n" not in head
+
+
+def lf_from_cr(path: Path) -> Path:
+    """A temp copy of ``path`` with each CR turned into LF (the same lines; the caller removes it)."""
+    out = tempfile.NamedTemporaryFile(prefix="_pm_lf_", suffix=".csv", delete=False)
+    with path.open("rb") as src, out:
+        while chunk := src.read(1 << 22):
+            out.write(chunk.replace(b"\r", b"\n"))
+    return Path(out.name)
 
 
 def lf_copy(path: Path) -> Path:
