@@ -252,3 +252,9 @@ def test_a_short_gbk_file_cut_inside_its_last_character_names_the_last_line(tmp_
     err, got = _problems(_loads(p)[0])
     assert got == [(4, None, "not UTF-8 or GBK text (byte bd at column 4)")]
     assert "ends inside a character" in str(err)
+
+
+def test_a_folder_given_as_a_file_says_so(tmp_path):
+    (tmp_path / "bills").mkdir()
+    with pytest.raises(LoadError, match="a folder, not a file"):
+        Workspace(None).ingest_csv("orders", tmp_path / "bills")

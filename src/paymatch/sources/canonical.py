@@ -74,7 +74,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, kind: str, path: str | Path, *, en
     spec = SPECS[kind]
     original = Path(path)
     if not original.is_file():
-        raise LoadError([Problem(str(original), None, None, None, "file not found")])
+        what = "a folder, not a file (a folder of channel bills goes to --bills)" if original.is_dir() else "file not found"
+        raise LoadError([Problem(str(original), None, None, None, what)])
     enc = (encoding or _sniff_encoding(original)).lower()
     readable, tmp = original, None
     if enc not in ("utf-8", "utf8", "utf-8-sig"):
