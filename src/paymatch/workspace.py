@@ -261,10 +261,14 @@ class Workspace:
         try:
             self.con.execute("BEGIN TRANSACTION")
             try:
-                self.con.execute(
+                # a flow already stored (the same bill delivered again as .csv.gz, or in a zip: another hash) is not
+                # stored twice (helper-50): a flow number is the channel's own id of a booking
+                inserted = self.con.execute(
                     "INSERT INTO fund_flows SELECT ?, ?, booked_at, wx_business_no, flow_no, name, business_type, "
-                    "direction, amount_fen, balance_fen, note, voucher_no, ?, src_line, ? FROM _pm_ff_in",
-                    [channel, account, source, batch_id])
+                    "direction, amount_fen, balance_fen, note, voucher_no, ?, src_line, ? FROM _pm_ff_in f "
+                    "WHERE f.flow_no IS NULL OR NOT EXISTS (SELECT 1 FROM fund_flows t WHERE t.channel = ? "
+                    "AND t.flow_no = f.flow_no)",
+                    [channel, account, source, batch_id, channel]).fetchall()[0][0]
                 self.con.execute("INSERT INTO batches VALUES (?, 'fund_flows', ?, ?, ?, 'bill', now(), '{}')",
                                  [batch_id, source, sha256, table.num_rows])
                 self.con.execute("COMMIT")
@@ -273,7 +277,7 @@ class Workspace:
                 raise
         finally:
             self.con.unregister("_pm_ff_in")
-        return IngestResult(batch_id, "fund_flows", source, table.num_rows, False)
+        return IngestResult(batch_id, "fund_flows", source, table.num_rows, False, table.num_rows - inserted)
 
     def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
         """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""
@@ -346,6 +350,12 @@ class Workspace:
                     same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
                     keep_existing = (f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
                                      f"{same if origin != 'notify' else ''})")
+                    if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
+                        # only the file's first copy is the record delivered again: a bill listing it twice keeps its
+                        # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
+                        # file that repeats a record (a hash check; nearly none does)
+                        first_copy = " AND ".join(_same_key(k, kind, key_scope, "f", "s") for k in key)
+                        keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
             inserted = con.execute(
                 f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
                 f"SELECT {', '.join('s.' + c for c in cols)}{origin_val}, s.extra, {src_file}, {src_line}, '{batch_id}' "
@@ -406,13 +416,13 @@ _SYNTH_TX_ID = (
 )
 
 
-def _same_key(k: str, kind: str, key_scope: tuple[str, ...]) -> str:
+def _same_key(k: str, kind: str, key_scope: tuple[str, ...], a: str = "t", b: str = "s") -> str:
     """SQL: stored row ``t`` and staged row ``s`` agree on key column ``k``. A scope column may be empty: for orders
     that is a value of the key (an orders file without merchant numbers, re-exported, replaces its rows), and a
     stored row without one gives way to a re-export that names it (helper-47: the old row stayed beside the new, an
     order_only and the order counted twice); for refunds (``WILDCARD_SCOPE``) it stands for any merchant number (a
     re-export that adds them replaces the rows without)."""
-    t, s = _qual("t", k), _qual("s", k)
+    t, s = _qual(a, k), _qual(b, k)
     if k not in key_scope:
         return f"{t} = {s}"
     if kind in WILDCARD_SCOPE:

@@ -132,3 +132,28 @@ def test_refunds_counted_whatever_their_records_lack(tmp_path):
          "--transactions", str(d19)])
     daily, ranged = days_and_range(w, ["2026-11-18", "2026-11-19"], "difference_fen")
     assert {k: daily[k] for k in want} == {k: ranged[k] for k in want} == want
+
+
+def test_a_number_less_refund_paired_by_order_and_amount_counts_once(tmp_path):
+    """(helper-49) A channel refund without the shop's refund number, paired by order and amount: stored without a
+    number, a workspace run's history counted it once more before itself (25.00 of 40.00 was an over-refund of
+    10.00; 30.00 + 20.00 reached 70.00). File, day and range runs agree."""
+    o = _write(tmp_path / "o.csv", ORDERS, "Q1,S1,M1,wechat,40.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05",
+               "Q2,S1,M1,wechat,40.00,paid,2026-11-18 09:00:00,2026-11-18 09:00:05")
+    r = _write(tmp_path / "r.csv", REFUNDS, "RQ1,Q1,25.00,2026-11-18 12:00:00,success",
+               "RQ2a,Q2,30.00,2026-11-18 12:00:00,success", "RQ2b,Q2,20.00,2026-11-18 13:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,TQ1,Q1,payment,,,40.00,0,success,2026-11-18 09:00:06,2026-11-18",
+               "wechat,M1,TQ1,Q1,refund,,CQ1,25.00,0,success,2026-11-18 12:00:01,2026-11-18",
+               "wechat,M1,TQ2,Q2,payment,,,40.00,0,success,2026-11-18 09:00:06,2026-11-18",
+               "wechat,M1,TQ2,Q2,refund,RQ2a,CQ2a,30.00,0,success,2026-11-18 12:00:01,2026-11-18",
+               "wechat,M1,TQ2,Q2,refund,,CQ2b,20.00,0,success,2026-11-18 13:00:01,2026-11-18")
+    want = {"R-RQ1": ("refund_matched", 0), "R-RQ2a": ("refund_matched", 0), "R-RQ2b": ("over_refund", 1000)}
+    _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(t), "--out", str(tmp_path / "f")])
+    with (tmp_path / "f" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {x["outcome_id"]: x for x in csv.DictReader(f)}
+    assert {k: (rows[k]["kind"], int(rows[k]["difference_fen"])) for k in want} == want
+    w = tmp_path / "w.duckdb"
+    _ok(["ingest", "--workspace", str(w), "--orders", str(o), "--refunds", str(r), "--transactions", str(t)])
+    daily, ranged = days_and_range(w, ["2026-11-18", "2026-11-19"], "difference_fen")
+    assert {k: daily[k] for k in want} == {k: ranged[k] for k in want} == want

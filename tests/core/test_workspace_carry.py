@@ -317,3 +317,19 @@ def test_a_payment_credited_to_another_merchant_number_is_found_day_by_day_as_ov
     daily, ranged = days_and_range(w, ["2026-11-20", "2026-11-21"], "merchant_id")
     assert daily["P-A2"] == ranged["P-A2"] == ("merchant_mismatch", "M1")
     assert daily["P-A1"] == ranged["P-A1"] == ("matched", "M1")
+
+
+def test_a_file_listing_a_record_twice_keeps_its_second_listing_whatever_came_first(tmp_path):
+    """(helper-50) A record stored from one file, then a file listing it twice with the same values: the second file's
+    first copy is the record delivered again (not stored), its second listing is a duplicate_record, as when the
+    files come the other way round."""
+    o = _write(tmp_path / "o.csv", ORDERS, "D1,S1,M1,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0")
+    row = "wechat,M1,XD1,D1,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20"
+    once, twice = _write(tmp_path / "once.csv", TX, row), _write(tmp_path / "twice.csv", TX, row, row)
+    for name, files in (("a", (once, twice)), ("b", (twice, once))):
+        w = tmp_path / f"{name}.duckdb"
+        _ok(["ingest", "--workspace", str(w), "--orders", str(o), *sum((["--transactions", str(f)] for f in files), [])])
+        _ok(["reconcile", "--workspace", str(w), "--date", "2026-11-20"])
+        with Workspace(w) as ws:
+            kinds = dict(ws.con.execute("SELECT outcome_id, kind FROM outcomes").fetchall())
+        assert kinds == {"P-D1": "matched", "D-wechat:XD1:payment:": "duplicate_record"}, name

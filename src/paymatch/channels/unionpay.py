@@ -158,7 +158,8 @@ def parse_zme(data: bytes, source: str, bill_date: dt.date | None = None) -> Par
 def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
     if bill_date is not None:
         return bill_date
-    m = re.search(r"INN(\d{2})(\d{2})(\d{2})", source)
+    # the file's own name (an archive member's after the '!'), not a folder above it (helper-50: INN201120_old/)
+    m = re.search(r"INN(\d{2})(\d{2})(\d{2})", re.split(r"[/\\!]", source)[-1])
     if m:
         return dt.date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
     raise LoadError([Problem(source, None, None, None, "settle date unknown (ZM times carry no year)")],

@@ -133,9 +133,11 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
     h_id, c_id = nw.col("_pm_h_id"), nw.col("c__pm_hid")
     refund = nw.col("_pm_h_type") == "refund"
     # the refund number last: refunds of one WeChat payment share its id (no channel refund id), and a batch refunds
-    # several in one second (helper-46)
+    # several in one second (helper-46). Only two numbers tell two records apart: a stored record without one is the
+    # record a run paired by order and amount, never one before itself (helper-49)
+    h_rno, c_rno = nw.col("_pm_h_rno"), nw.col("_pm_rno")
     same_day_before = (at < occurred) | ((at == occurred) & (
-        (h_id < c_id) | ((h_id == c_id) & (nw.col("_pm_h_rno") < nw.col("_pm_rno")))))
+        (h_id < c_id) | ((h_id == c_id) & (h_rno != "") & (c_rno != "") & (h_rno < c_rno))))
     before = refund & ((h_day < day) | ((h_day == day) & same_day_before))
     pairs = own.join(h, on="_pm_order_no", how="inner")
     if scoped:

@@ -220,3 +220,19 @@ def test_a_fee_printed_the_other_way_round_is_still_charged_on_payments_and_retu
     zipped = [(r["type"], r["fee_fen"]) for b in parse_zip(bill_zip(flipped), "f.zip") if b.kind == "alipay_detail"
               for r in b.transactions.to_pylist()]
     assert zipped == want
+
+
+def test_a_months_bill_puts_each_row_on_its_own_day():
+    """A 业务明细 downloaded for a month (bill_date=2019-09: 起始日期 the 1st, 终止日期 the next month's 1st): each row is
+    on the bill of its own day (helper-50: every row was on 09-01, so a day run of the 17th missed its payments); the
+    bill's day is its latest row's. A day's bill keeps its one day."""
+    rows = sample_rows() + [Row("2019091722001458860513822999", "ORD-3", order_amt="8.00", settle="8.00", fee="-0.05",
+                                finished="2019-09-17 09:00:00")]
+    text = detail_text(rows).replace("#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+                                     "#起始日期：[2019年09月01日 00:00:00]   终止日期：[2019年10月01日 00:00:00]")
+    bill = parse(text.encode("gbk"), "20880211096256330156_201909_业务明细.csv")
+    days = {r["order_no"]: r["bill_date"] for r in bill.transactions.to_pylist()}
+    assert days == {"ORD-1": dt.date(2019, 9, 16), "ORD-2": dt.date(2019, 9, 16), "ORD-3": dt.date(2019, 9, 17)}
+    assert bill.bill_date == dt.date(2019, 9, 17)
+    day = parse(detail_bytes(rows), "20880211096256330156_20190916_业务明细.csv")
+    assert {r["bill_date"] for r in day.transactions.to_pylist()} == {dt.date(2019, 9, 16)}

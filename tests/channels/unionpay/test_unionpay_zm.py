@@ -61,6 +61,10 @@ def test_settle_date_needed_for_the_year():
     with pytest.raises(LoadError, match="settle date"):
         parse(sample(), "zm.txt")
     assert parse(sample(), "zm.txt", bill_date=dt.date(2019, 9, 17)).transactions.num_rows == 3
+    # the file's own name, not a folder's (helper-50: a copy kept under INN201120_old/ moved a year)
+    assert parse(sample(), f"/bills/INN201120_old/{NAME}").bill_date == dt.date(2019, 9, 17)
+    with pytest.raises(LoadError, match="settle date"):
+        parse(sample(), "/bills/INN190917/zm.txt")
 
 
 def test_empty_file_and_blank_lines():

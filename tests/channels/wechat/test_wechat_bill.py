@@ -239,3 +239,24 @@ def test_generated_fundflow_bill():
     assert bill.totals == {"count": 2, "in_count": 1, "in_fen": 9943, "out_count": 1, "out_fen": 3000}
     with pytest.raises(LoadError, match="支出金额"):
         parse(fundflow_bill(rows, summary=["2", "1", "99.43", "1", "30.01"]), "ff.csv")
+
+
+def test_a_fund_flow_bill_delivered_again_compressed_is_stored_once(tmp_path):
+    """(helper-50) The same 资金账单 as .csv, then as .csv.gz (another hash, so another batch): each flow is stored once."""
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+    from paymatch.workspace import Workspace
+
+    data = fundflow_bill([("2026-11-20 10:00:00", "收入", 1000, 1000), ("2026-11-20 11:00:00", "支出", 300, 700)])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "fundflow_20261120.csv").write_bytes(data)
+    (tmp_path / "b" / "fundflow_20261120.csv.gz").write_bytes(gzip.compress(data))
+    w = tmp_path / "w.duckdb"
+    for folder in ("a", "b"):
+        r = CliRunner().invoke(app, ["ingest", "--workspace", str(w), "--bills", str(tmp_path / folder)])
+        assert r.exit_code == 0, r.output
+    assert "2 of them already stored" in " ".join(r.output.split())
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*), count(DISTINCT flow_no) FROM fund_flows").fetchall() == [(2, 2)]

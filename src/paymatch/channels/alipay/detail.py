@@ -203,6 +203,9 @@ _EDITED = "(" + " OR ".join(f"{sql_excel_error(c)} OR {sql_excel_rounded(c)}" fo
 
 
 def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dict) -> ParsedBill:
+    # a bill of several days (a month's, bill_date=yyyy-MM: 起始日期 the 1st, 终止日期 the next month's 1st): each row
+    # is on the bill of its own day, not all on the first (helper-50); a day's bill ends at the next day's 00:00
+    several_days = frame.start is not None and frame.end is not None and (frame.end - frame.start).days > 1
     con = duckdb.connect()
     try:
         con.execute(f"SET TimeZone = '{TZ}'")
@@ -224,20 +227,24 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
                    'success' AS status,
                    CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S')
                         AS TIMESTAMPTZ) AS occurred_at,
-                   ?::DATE AS bill_date, CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
+                   coalesce(?::DATE, CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')),
+                                                      '%Y-%m-%d %H:%M:%S') AS DATE)) AS bill_date,
+                   CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
                    ? AS src_file, ? + 1 + _pm_idx AS src_line,
                    _pm_idx, order_fen AS _pm_order, settle_fen AS _pm_settle, mdisc_fen AS _pm_mdisc,
                    fee_printed AS _pm_fee_printed,
                    fee <> '' AND fee_printed IS NULL AS _pm_fee_bad, {_EDITED} AS _pm_edited,
                    mdisc <> '' AND mdisc_fen IS NULL AS _pm_mdisc_bad
             FROM r ORDER BY _pm_idx""",
-            params=[merchant_from_account(frame.account), frame.start, source, frame.header_line]).to_arrow_table()
+            params=[merchant_from_account(frame.account), None if several_days else frame.start, source,
+                    frame.header_line]).to_arrow_table()
         con.register("conv", conv)
         _problems(con, rows, frame, source)
         _tie_out(con, totals, frame, source)
-        day = frame.start
-        if day is None and conv.num_rows:  # no '#起始日期' line: the latest local day of the rows
+        day = None if several_days else frame.start
+        if day is None and conv.num_rows:  # no '#起始日期' line, or a month's bill: the latest local day of the rows
             day = con.execute("SELECT max(CAST(occurred_at AS DATE)) FROM conv").fetchall()[0][0]
+        if frame.start is None and conv.num_rows:  # (a month's rows keep their own days)
             conv = conv.set_column(conv.schema.get_field_index("bill_date"), "bill_date",
                                    pa.repeat(pa.scalar(day, pa.date32()), conv.num_rows))
     finally:
