@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .engine.dedupe import DUP_KEY_SQL
+from .engine.dedupe import DUP_KEY_SQL, SAME_RECORD
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
@@ -43,7 +43,6 @@ _UPSERT_KEY = {
     "transactions": ["channel", "channel_tx_id", "type", "coalesce(channel_refund_id, refund_no, '')"],
 }
 #: a channel record stored again with these values equal is the same record delivered twice (not a new copy)
-_SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status")
 
 
 @dataclass(frozen=True)
@@ -347,7 +346,7 @@ class Workspace:
                     # (overlapping exports) when every value agrees: not stored twice. When a value differs,
                     # both copies are kept: the first stored stays primary and the later one becomes a
                     # duplicate_record outcome, as in a file run.
-                    same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in _SAME_RECORD)
+                    same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
                     keep_existing = (f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
                                      f"{same if origin != 'notify' else ''})")
                     if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):

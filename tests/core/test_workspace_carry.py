@@ -62,13 +62,13 @@ def test_a_record_in_two_files_is_stored_once_or_flagged(tmp_path):
     assert got["D-wechat:T1:payment:"][0] == "duplicate_record"
     assert got["D-wechat:T1:payment:"][2] == 15000
 
-    # the same two files given to one file run: the same outcomes, and there the identical T2 is a copy too
-    # (one run given the same record twice), while the workspace took it for the overlap of two deliveries
+    # the same two files given to one file run: the same outcomes (the identical T2 is the overlap of two deliveries
+    # there too; it was a duplicate_record more in a file run before helper-50)
     _ok(["reconcile", "--orders", str(o), "--refunds", str(r), "--transactions", str(t1), "--transactions", str(t2),
          "--out", str(tmp_path / "files")])
     rows = (tmp_path / "files" / "outcomes.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert sorted(x.split(",")[0].strip('"') + ":" + x.split(",")[1].strip('"') for x in rows) == sorted(
-        [f"{k}:{v[0]}" for k, v in got.items()] + ["D-wechat:T2:payment::duplicate_record"])
+        f"{k}:{v[0]}" for k, v in got.items())
 
 
 def test_pending_order_missing_from_the_next_bill_becomes_order_only(tmp_path):
@@ -333,3 +333,27 @@ def test_a_file_listing_a_record_twice_keeps_its_second_listing_whatever_came_fi
         with Workspace(w) as ws:
             kinds = dict(ws.con.execute("SELECT outcome_id, kind FROM outcomes").fetchall())
         assert kinds == {"P-D1": "matched", "D-wechat:XD1:payment:": "duplicate_record"}, name
+
+
+def test_a_file_run_counts_a_record_two_files_list_alike_once_as_a_workspace_does(tmp_path):
+    """(helper-50) Two files listing a record with the same values (overlapping exports): a workspace stores it once;
+    a file run gave a duplicate_record more. Now both give one record; a file's own second listing stays a
+    duplicate_record, and a copy with another value stays one too."""
+    o = _write(tmp_path / "o.csv", ORDERS, "D1,S1,M1,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0",
+               "D2,S1,M1,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0",
+               "D3,S1,M1,wechat,10.00,paid,2026-11-20 09:00:00,2026-11-20 09:00:05,,,0")
+    r1 = "wechat,M1,X1,D1,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20"
+    r2 = "wechat,M1,X2,D2,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20"
+    r3 = "wechat,M1,X3,D3,payment,,,10.00,0,success,2026-11-20 09:00:06,2026-11-20"
+    a = _write(tmp_path / "a.csv", TX, r1, r2, r3)
+    b = _write(tmp_path / "b.csv", TX, r1, r2, r2, r3.replace("10.00,0,", "10.00,0.06,"))
+    want = {"P-D1": "matched", "P-D2": "matched", "P-D3": "matched", "D-wechat:X2:payment:": "duplicate_record",
+            "D-wechat:X3:payment:": "duplicate_record"}
+    args = ["--orders", str(o), "--transactions", str(a), "--transactions", str(b)]
+    out = _ok(["reconcile", *args, "--out", str(tmp_path / "f")])
+    assert "listed again" in out  # said, as ingest says "already stored"
+    with (tmp_path / "f" / "outcomes.csv").open(encoding="utf-8") as f:
+        assert {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)} == want
+    _ok(["reconcile", *args, "--workspace", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "w")])
+    with (tmp_path / "w" / "outcomes.csv").open(encoding="utf-8") as f:
+        assert {x["outcome_id"]: x["kind"] for x in csv.DictReader(f)} == want

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL
+from ..engine.dedupe import DUP_KEY_SQL, SAME_RECORD
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -129,6 +129,24 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
         order_dims=_ORDER_DIMS.format(t=orders),
         instalment_orders=o,
     )
+
+
+def without_redelivered(txs: str) -> str:
+    """``by_staged``'s records less the ones delivered again: a file's first listing of a record that an earlier file
+    (in load order: the transaction files, then the bills) lists with the same values, as a workspace stores them
+    (``workspace._commit``): one record, not a duplicate_record (helper-50: a bill and a CSV both listing a payment
+    gave two outcomes more in a file run than with --workspace). A file's further listings of it stay (the same bill
+    listing it twice). For the careful path only (records that repeat)."""
+    ident = ", ".join(DUP_KEY_SQL)
+    pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
+    same = " AND ".join(f"y.{c} IS NOT DISTINCT FROM x.{c}" for c in SAME_RECORD)
+    key = " AND ".join(f"y._pm_k{i} = x._pm_k{i}" for i in range(len(DUP_KEY_SQL)))
+    keys = ", ".join(f"{e} AS _pm_k{i}" for i, e in enumerate(DUP_KEY_SQL))
+    x = (f"SELECT *, {keys}, {pos} >> 32 AS _pm_src, row_number() OVER (PARTITION BY {ident}, {pos} >> 32 "
+         f"ORDER BY {pos}) AS _pm_nth FROM ({txs})")
+    cols = ", ".join([*TRANSACTION_COLUMNS, "origin", "_pm_row"])
+    return (f"SELECT {cols} FROM ({x}) x WHERE NOT (x._pm_nth = 1 AND EXISTS (SELECT 1 FROM ({x}) y "
+            f"WHERE {key} AND y._pm_src < x._pm_src AND {same}))")
 
 
 def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date,

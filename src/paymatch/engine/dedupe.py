@@ -17,6 +17,11 @@ from .ops import Ops
 DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
 #: ``_pm_refkey`` is the first of these that is set, else ''
 REFKEY_SOURCES = ("channel_refund_id", "refund_no")
+#: the values that make two listings of one record (``DUP_KEY``) the same record delivered twice, in two files
+#: (overlapping exports): stored once by a workspace, and left out of a file run the same way. The bill day and the
+#: time too: the same success on two days' bills is the channel listing it twice (a duplicate_record to look at)
+SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status",
+               "bill_date", "occurred_at")
 #: ``DUP_KEY`` as SQL over a table of canonical transactions (``_pm_refkey`` computed)
 DUP_KEY_SQL = [c if c != "_pm_refkey" else f"coalesce({', '.join(REFKEY_SOURCES)}, '')" for c in DUP_KEY]
 
