@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import Selections, by_batches, by_staged, by_window, without_redelivered
+from .backends.scope import Selections, by_batches, by_staged, by_window, redelivered, without_rows
 from .config import Config
 from .errors import LoadError, PaymatchError
 from .engine import MatchParams
@@ -134,15 +134,14 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                 t = [load("transactions", p, ordered=True) for p in transactions]
                 sel = by_staged(o, r, t, bills, dropped)
                 # a record another file listed with the same values is one record, as a workspace stores it (said)
-                kept = without_redelivered(sel.txs)
-                again = ws.con.execute(f"SELECT (SELECT count(*) FROM ({sel.txs})) - (SELECT count(*) FROM ({kept}))"
-                                       ).fetchall()[0][0]
+                ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_redelivered AS {redelivered(sel.txs)}")
+                again = ws.con.execute("SELECT count(*) FROM _pm_redelivered").fetchall()[0][0]
                 if again:
                     note = (f"{again:,} channel record(s) listed again with the same values by a later file: counted "
                             "once, as a workspace stores them")
                     progress(note)
                     notes.append(note)
-                sel = dataclasses.replace(sel, txs=kept)
+                    sel = dataclasses.replace(sel, txs=without_rows(sel.txs, "_pm_redelivered"))
             else:
                 sel = dataclasses.replace(sel, records_unique=True)
             dates = ws.bill_dates(bills, tables=t) if t or bills else None

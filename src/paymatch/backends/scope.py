@@ -131,22 +131,31 @@ def by_staged(orders: str, refunds: list[str], txs: list[str], bill_batches: lis
     )
 
 
-def without_redelivered(txs: str) -> str:
-    """``by_staged``'s records less the ones delivered again: a file's first listing of a record that an earlier file
-    (in load order: the transaction files, then the bills) lists with the same values, as a workspace stores them
-    (``workspace._commit``): one record, not a duplicate_record (helper-50: a bill and a CSV both listing a payment
-    gave two outcomes more in a file run than with --workspace). A file's further listings of it stay (the same bill
-    listing it twice). For the careful path only (records that repeat)."""
-    ident = ", ".join(DUP_KEY_SQL)
+def redelivered(txs: str) -> str:
+    """SQL: the ``_pm_row`` of ``by_staged``'s records delivered again: a file's first listing of a record that an
+    earlier file (in load order: the transaction files, then the bills) lists with the same values
+    (``engine.dedupe.SAME_RECORD``). A workspace does not store them (``workspace._commit``), so a file run leaves them
+    out too: one record, not a duplicate_record (helper-50: a bill and a CSV both listing a payment gave two outcomes
+    more in a file run than with --workspace). A file's further listings of it stay (the same bill listing it twice).
+    For the careful path only (records that repeat); only the records whose identity two files list are looked at."""
     pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
+    keys = [f"_pm_k{i}" for i in range(len(DUP_KEY_SQL))]
     same = " AND ".join(f"y.{c} IS NOT DISTINCT FROM x.{c}" for c in SAME_RECORD)
-    key = " AND ".join(f"y._pm_k{i} = x._pm_k{i}" for i in range(len(DUP_KEY_SQL)))
-    keys = ", ".join(f"{e} AS _pm_k{i}" for i, e in enumerate(DUP_KEY_SQL))
-    x = (f"SELECT *, {keys}, {pos} >> 32 AS _pm_src, row_number() OVER (PARTITION BY {ident}, {pos} >> 32 "
-         f"ORDER BY {pos}) AS _pm_nth FROM ({txs})")
+    on = " AND ".join(f"y.{k} = x.{k}" for k in keys)
+    return (
+        f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, {pos} >> 32 AS _pm_src "
+        f"FROM ({txs})), "
+        f"cand AS (SELECT {', '.join(keys)} FROM t GROUP BY ALL HAVING min(_pm_src) < max(_pm_src)), "
+        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, _pm_src ORDER BY {pos}) AS _pm_nth "
+        f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
+        f"SELECT x._pm_row FROM x WHERE x._pm_nth = 1 AND EXISTS (SELECT 1 FROM x y WHERE {on} "
+        f"AND y._pm_src < x._pm_src AND {same})")
+
+
+def without_rows(txs: str, table: str) -> str:
+    """SQL: ``txs`` less the records whose ``_pm_row`` the table ``table`` lists."""
     cols = ", ".join([*TRANSACTION_COLUMNS, "origin", "_pm_row"])
-    return (f"SELECT {cols} FROM ({x}) x WHERE NOT (x._pm_nth = 1 AND EXISTS (SELECT 1 FROM ({x}) y "
-            f"WHERE {key} AND y._pm_src < x._pm_src AND {same}))")
+    return f"SELECT {cols} FROM ({txs}) ANTI JOIN {table} USING (_pm_row)"
 
 
 def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day: dt.date,
