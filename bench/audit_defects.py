@@ -434,15 +434,16 @@ def build(seed: int, stores: int, per_store_day: int) -> Chain:
     g.expect("P-" + o["order_no"], "matched", "dup_record_case_variant_order", 13000, 13000)
     g.expect(f"D-wechat:{t['channel_tx_id']}:payment:", "duplicate_record", "dup_record_case_variant_copy",
              None, None, False)
-    # the same record in two bill files (d1's bill delivered twice: copy appended to d2's file)
+    # the same record in two bill files (d1's bill delivered twice: copy appended to d2's file): the same record
+    # delivered twice, counted once in a file run as a workspace stores it once (README, since the fifteenth session:
+    # "A record a later file lists again with the same values … is the same record delivered twice, counted once")
     o = g.order(d1, "unionpay", 14000)
     t = g.pay(o)
     t3 = dict(t)
     t3["_file"] = d2
+    t3["_redelivered"] = True
     g.c.tx.append(t3)
     g.expect("P-" + o["order_no"], "matched", "dup_record_across_files_order", 14000, 14000)
-    g.expect(f"D-unionpay:{t['channel_tx_id']}:payment:", "duplicate_record", "dup_record_across_files_copy",
-             None, None, False)
     # shop refund success, channel refund failed
     o = paid_order(d3, "wechat", 15000, "refunded")
     rf = g.refund(o, 15000)
@@ -626,7 +627,7 @@ class Audit:
             self.bad(f"[{label}] difference_fen != channel - order on {len(wrong)} rows, e.g. {wrong[0]}")
         # conservation: rows per side
         n_orders, n_refunds = len(c.orders), len(c.refunds)
-        n_tx = sum(1 for t in c.tx if t["_file"] in DAYS)
+        n_tx = sum(1 for t in c.tx if t["_file"] in DAYS and not t.get("_redelivered"))
         s_order = sum(int(o["order_rows"] or 0) for o in outs)
         s_chan = sum(int(o["channel_rows"] or 0) for o in outs)
         if s_order != n_orders + n_refunds:
@@ -667,7 +668,7 @@ class Audit:
             v = v.strip(" \u3000")
             a, b = v.split(".")
             return int(a) * 100 + int(b)
-        win = [t for t in c.tx if t["_file"] in DAYS]
+        win = [t for t in c.tx if t["_file"] in DAYS and not t.get("_redelivered")]
         mine = {"orders": (len(c.orders), sum(o["_fen"] for o in c.orders)),
                 "refunds": (len(c.refunds), sum(r["_fen"] for r in c.refunds)),
                 "transactions": (len(win), sum(fen(t["amount"]) for t in win))}

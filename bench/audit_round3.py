@@ -609,12 +609,14 @@ def check_workspace(a: Audit, base: Path):
     _, o1, out1 = w.reconcile("--date", D1)
     a.consistency(out1, "ws D1")
     p = w.ingest("--transactions", w.dir / "d2.csv")
+    # (since the fifteenth session the bill day is one of the values that make a copy "the same record delivered
+    # twice": D2's bill listing D1's payment again is the channel listing it twice, a duplicate_record to look at)
     m = re.search(r"(\d+) of them already stored", p.stdout + p.stderr)
-    if m and m.group(1) == "1":
-        a.ok("D2 bill: the record already on D1's bill is not stored again (1)")
+    if not m:
+        a.ok("D2 bill: the record D1's bill listed is stored again (another bill day: a duplicate listing)")
     else:
-        a.bad("[ws] ingest d2.csv", "1 record already stored, not added", (p.stdout + p.stderr).strip()[-200:],
-              'README: "A channel record already stored from another bill … is not stored again (`ingest` says how many)"')
+        a.bad("[ws] ingest d2.csv", "nothing already stored", (p.stdout + p.stderr).strip()[-200:],
+              'README: "… when its merchant, order, refund, amount, fee, settlement, status, bill day and time agree"')
     _, o2, out2 = w.reconcile("--date", D2)
     a.consistency(out2, "ws D2")
     w.ingest("--transactions", w.dir / "d3.csv")
@@ -634,7 +636,7 @@ def check_workspace(a: Audit, base: Path):
     a.kind(o1b, "P-CROSS", "pending_cross_day", 'README: "rerunning an old day does not undo that"', label=L1b)
     a.kind(o2, "R-RFX", "refund_matched", S_DUPREF, 4000, 4000, label=L2)
     a.kind(o2, "P-NORM1", "matched", "a later refund does not undo the payment's match", absent_ok=True, label=L2)
-    a.kind(o2, "P-OVL", "matched", "an identical copy on D2's bill is not stored again", absent_ok=True, label=L2)
+    a.kind(o2, "P-OVL", "matched", "the first listing is matched", absent_ok=True, label=L2)
     a.kind(o2, "R-RFLATE", "pending_cross_day", carried, label=L2)
     a.kind(o3, "R-RFLATE", "refund_matched", carried, 6000, 6000, label=L3)
     a.kind(o1, "P-SKEW", "matched", "record on D1's bill 5 s before the paid time", 1000, 1000, label=L1)
@@ -664,7 +666,8 @@ def check_workspace(a: Audit, base: Path):
     a.kind(o2, "R-RP1", "refund_matched", "D2's bill says the refund succeeded", 10000, 10000, label=L2)
 
     want_month = {"P-DUP": "duplicate_payment", "P-DUP2": "duplicate_payment", "R-RR1": "duplicate_refund",
-                  "P-AMT": "amount_mismatch", "P-UNP": "status_mismatch"}
+                  "P-AMT": "amount_mismatch", "P-UNP": "status_mismatch",
+                  "D-wechat:XOVL:payment:": "duplicate_record"}  # the same payment on D1's and D2's bill
     got_month = w.month_unmatched(D3)
     if got_month is None:
         a.bad("[ws] month report", "a report", "report failed", S_REPORT)
