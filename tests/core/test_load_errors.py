@@ -490,3 +490,16 @@ def test_a_ragged_last_row_is_refused_not_taken_for_the_header(tmp_path):
         Workspace(None).ingest_csv("orders", _write(tmp_path, "order_no,channel,amount,status\nA1,wechat,10.00,paid\n"
                                                     "A2,wechat,20.00,paid,x\n"))
     assert e.value.problems[0].line == 3 and "5 fields" in e.value.problems[0].message
+
+
+def test_a_stray_nul_byte_is_not_taken_for_utf16(tmp_path):
+    """(helper-48) A NUL byte in UTF-8 text is refused by its line, without the UTF-16 hint; UTF-16 text keeps it."""
+    stray = tmp_path / "nul.csv"
+    stray.write_bytes((HEADER + "A1,S1,M1,wechat,1.00,paid,,,,,0\n").encode() + b"A2,S1,M1,wech\x00at,1.00,paid,,,,,0\n")
+    with pytest.raises(LoadError) as e:
+        Workspace(None).ingest_csv("orders", stray)
+    assert e.value.problems[0].line == 3 and "UTF-16" not in str(e.value)
+    wide = tmp_path / "u16.csv"
+    wide.write_bytes((HEADER + "A1,S1,M1,wechat,1.00,paid,,,,,0\n").encode("utf-16-le"))
+    with pytest.raises(LoadError, match="looks like UTF-16"):
+        Workspace(None).ingest_csv("orders", wide)

@@ -51,7 +51,9 @@ def _sniff_encoding(path: Path) -> str:
     if sample is not head:  # neither, far into the file: the strict UTF-8 read names that line
         return "utf-8"
     line, what = _undecodable(head, "utf-8")
-    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:200]
+    # UTF-16 without a BOM: every other byte of ASCII text is NUL (a stray NUL in UTF-8 text is no sign of it)
+    utf16 = (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+             or head[:200].count(b"\x00") * 4 >= len(head[:200]) > 0)
     raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
                     hint=("the file looks like UTF-16: " if utf16 else "")
                     + "export the file as UTF-8 CSV, or pass --encoding") from None
