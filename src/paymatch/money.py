@@ -35,10 +35,7 @@ def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
     """
     if not isinstance(text, str):
         raise ValueError(f"amount must be text, got {type(text).__name__}")
-    m = _YUAN.match(text.strip())
-    if not m:
-        raise ValueError(f"not a yuan amount: {text!r}")
-    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or m.group(4) or ""
+    sign, whole, frac = _split(_YUAN, text, "not a yuan amount")
     if len(frac) > decimals:
         raise ValueError(f"too many decimals in {text!r} (at most {decimals})")
     if frac[2:].strip("0"):
@@ -58,10 +55,7 @@ FEN_UNITS = 1000
 def parse_fee_units(text: str) -> int:
     """A fee printed with up to 5 decimals as an exact integer of 1/100,000 yuan ('0.00020' -> 20), sub-fen digits
     kept: for tying a bill's fee total out with its rows before each fee is rounded to the fen (``fee_units_to_fen``)."""
-    m = _FEE_EXACT.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        raise ValueError(f"not a yuan amount with at most 5 decimals: {text!r}")
-    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or m.group(4) or ""
+    sign, whole, frac = _split(_FEE_EXACT, text, "not a yuan amount with at most 5 decimals")
     units = int(whole) * 100_000 + int((frac + "00000")[:5])
     return -units if sign == "-" else units
 
@@ -87,6 +81,14 @@ def sql_fee_units(col: str) -> str:
 def sql_fee_units_to_fen(expr: str) -> str:
     """DuckDB BIGINT expression: ``fee_units_to_fen`` of ``expr``."""
     return (f"(CASE WHEN ({expr}) < 0 THEN -1 ELSE 1 END * ((abs({expr}) + {FEN_UNITS // 2}) // {FEN_UNITS}))")
+
+
+def _split(rx: re.Pattern, text: object, what: str) -> tuple[str, str, str]:
+    """(sign, whole digits, decimals) of ``text`` by ``rx`` (sign, whole, decimals | decimals after a bare point)."""
+    m = rx.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"{what}: {text!r}")
+    return m.group(1), m.group(2) or "0", m.group(3) or m.group(4) or ""
 
 
 def format_yuan(fen: Fen) -> str:

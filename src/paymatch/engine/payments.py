@@ -170,6 +170,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
     diff = compared_amount() - nw.col("amount_fen")
     expected = nw.col("_pm_expected")
+    # paid by stored value or points, no channel payment succeeded (an attempt through one that did not go through)
+    paid_internally = has_o & internal & paidlike & (succ == 0)
 
     def elsewhere(c: str) -> nw.Expr:  # neither the settling channel nor the method itself (a bill naming it), nor a
         # method settling through it (a record naming huabei for an alipay order: Huabei settles through Alipay)
@@ -215,7 +217,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             # itself is on the next day's (helper-46: an attempt closed at 23:57, paid at 23:58)
             ((succ == 0) & paidlike & ~internal & late.fill_null(False), "pending_cross_day"),
             # paid by stored value or points after an attempt through a channel that did not go through (helper-47)
-            ((succ == 0) & paidlike & internal, "internal"),
+            (paid_internally, "internal"),
             ((succ == 0) & paidlike, "status_mismatch"),
             ((succ == 0) & ~paidlike, "unpaid"),
             (wrong_channel, "channel_mismatch"),
@@ -257,7 +259,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "kind": kind,
         "detail": detail,
         # an internal payment beside an attempt through a channel that did not go through: the method's
-        "channel": nw.when(internal & (succ == 0) & has_o & paidlike).then(nw.coalesce(expected, nw.col("channel")))
+        "channel": nw.when(paid_internally).then(nw.coalesce(expected, nw.col("channel")))
         .otherwise(nw.coalesce(nw.col("c_channel"), expected, nw.col("channel"))),
         "merchant_id": nw.coalesce(nw.col("merchant_id"), nw.col("c_merchant")),
         "store_id": nw.col("store_id"),

@@ -32,12 +32,13 @@ def _sniff_encoding(path: Path) -> str:
     whole = sample is head and len(head) >= path.stat().st_size
     if b"\x00" not in sample:
         # a UTF-8 BOM says UTF-8: GBK text after it is a broken file, named by line below, not read as GBK
-        for enc in ("utf-8",) if head.startswith(codecs.BOM_UTF8) else ("utf-8", "gb18030"):
+        bom = head.startswith(codecs.BOM_UTF8)
+        for enc in ("utf-8",) if bom else ("utf-8", "gb18030"):
             try:
                 codecs.getincrementaldecoder(enc)().decode(sample, final=False)
             except UnicodeDecodeError:
                 continue
-            if enc == "utf-8" and not head.startswith(codecs.BOM_UTF8) and _gbk_in_utf8_clothes(sample):
+            if enc == "utf-8" and not bom and _gbk_in_utf8_clothes(sample):
                 continue
             if whole:
                 try:
