@@ -151,6 +151,10 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             t += bills
             sel = by_batches([o], r or ["-"], t or ["-"])
             dates = ws.bill_dates(t) if t else None
+        # a bill that says which days it covers (a month's Alipay 业务明细) spans them, rows or not
+        for bill in extra_bills or []:
+            if bill.period is not None:
+                dates = (min(dates[0], bill.period[0]), max(dates[1], bill.period[1])) if dates else bill.period
         if period is not None:
             dates = period
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()

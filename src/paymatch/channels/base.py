@@ -28,6 +28,9 @@ class ParsedBill:
     transactions: canonical rows, ``schema.TRANSACTION_ARROW`` (may be empty, e.g. fund-flow bills).
     totals:    the bill's control totals as printed, in fen/counts (e.g. {'count': 3, 'settle_fen': 3}).
     extra:     channel rows that are not transactions (fund-flow lines) as an Arrow table, or None.
+    period:    (first, last) day the bill says it covers, when it says so (an Alipay month's 业务明细): a file run's
+               window spans it even where the bill has no rows (an order of the month's last day without a record
+               is order_only, not pending_cross_day).
     """
 
     channel: str
@@ -38,6 +41,7 @@ class ParsedBill:
     transactions: pa.Table
     totals: dict[str, int] = field(default_factory=dict)
     extra: pa.Table | None = None
+    period: tuple[dt.date, dt.date] | None = None
 
 
 def zip_member_name(info: zipfile.ZipInfo) -> str:

@@ -236,3 +236,44 @@ def test_a_months_bill_puts_each_row_on_its_own_day():
     assert bill.bill_date == dt.date(2019, 9, 17)
     day = parse(detail_bytes(rows), "20880211096256330156_20190916_业务明细.csv")
     assert {r["bill_date"] for r in day.transactions.to_pylist()} == {dt.date(2019, 9, 16)}
+
+
+def test_a_bill_says_which_days_it_covers():
+    """起始日期 / 终止日期: the end is the first moment not covered (the next day's 00:00), or a day's last second."""
+    month = detail_text(sample_rows()).replace(
+        "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+        "#起始日期：[2019年09月01日 00:00:00]   终止日期：[2019年10月01日 00:00:00]")
+    assert parse(month.encode("gbk"), "m.csv").period == (dt.date(2019, 9, 1), dt.date(2019, 9, 30))
+    assert parse(detail_bytes(sample_rows()), "d.csv").period == (dt.date(2019, 9, 16), dt.date(2019, 9, 16))
+    inclusive = detail_text(sample_rows()).replace("终止日期：[2019年09月17日 00:00:00]", "终止日期：[2019年09月16日 23:59:59]")
+    bill = parse(inclusive.encode("gbk"), "i.csv")
+    assert bill.period == (dt.date(2019, 9, 16), dt.date(2019, 9, 16))
+    assert {r["bill_date"] for r in bill.transactions.to_pylist()} == {dt.date(2019, 9, 16)}
+
+
+def test_a_months_bill_in_a_file_run_covers_the_whole_month(tmp_path):
+    """An order of the month's last day that the month's 业务明细 does not list is order_only: the bill covers that
+    day though its last row is the 16th (the window was the rows' days, so it was pending_cross_day)."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    month = detail_text(sample_rows()).replace(
+        "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+        "#起始日期：[2019年09月01日 00:00:00]   终止日期：[2019年10月01日 00:00:00]")
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "20880211096256330156_201909_业务明细.csv").write_bytes(month.encode("gbk"))
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+    (tmp_path / "orders.csv").write_text(
+        head + "ORD-1,S1,,alipay,100.00,paid,2019-09-16T10:50:00+08:00,2019-09-16T10:55:23+08:00\n"
+        "ORD-9,S1,,alipay,5.00,paid,2019-09-30T23:55:00+08:00,2019-09-30T23:55:10+08:00\n"
+        "ORD-8,S1,,alipay,6.00,paid,2019-09-20T12:00:00+08:00,2019-09-20T12:00:10+08:00\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--bills",
+                                 str(tmp_path / "bills"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = {row["order_no"]: row["kind"] for row in csv.DictReader(f) if not row["refund_no"]}
+    # ORD-9 paid within the grace before the month's end: pending_cross_day; ORD-8, days after the last row: order_only
+    assert (kinds["ORD-9"], kinds["ORD-8"]) == ("pending_cross_day", "order_only")

@@ -25,6 +25,7 @@ Canonical mapping (schema.TRANSACTION_ARROW, channel 'alipay'):
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -255,7 +256,16 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
         # the 服务费 as printed, summed: what the 汇总 beside it prints (summary.detail_figures)
         totals={**{k: v for k, v in totals.items() if not k.startswith("_")},
                 "fee_printed_fen": pc.sum(conv.column("_pm_fee_printed")).as_py() or 0},
+        period=_period(frame),
     )
+
+
+def _period(frame: Frame) -> tuple[dt.date, dt.date] | None:
+    """The days '#起始日期 … 终止日期' cover: the end is the next period's first moment (a day's bill ends at the
+    next day's 00:00), so its day is not covered unless it is the start's own day."""
+    if frame.start is None or frame.end is None:
+        return None
+    return frame.start, max(frame.start, frame.end - dt.timedelta(days=1))
 
 
 #: fee_fen from the printed 服务费 (see the module docstring): its size, its direction from the row's type

@@ -73,7 +73,8 @@ class Frame:
     header_line: 1-based physical line of the column header.
     body_start/body_end: byte offsets of the data rows (after the header line, before the end
         marker, trailing blank lines excluded); marker_at: byte offset of the end marker line.
-    account: the raw '#账号：[...]' value; start/end: the dates of '#起始日期' / '终止日期'.
+    account: the raw '#账号：[...]' value; start/end: the dates of '#起始日期' / '终止日期' (the end the first day
+        not covered: '[… 00:00:00]' itself, the next day after a '[… 23:59:59]').
     trailer: the '#' lines from the end marker on, each with its index below the end marker
         (0 = the marker itself); ``line_of`` turns that into a 1-based line number.
     """
@@ -101,7 +102,7 @@ class Frame:
 
 
 _ACCOUNT = re.compile(r"#\s*账号[：:]\s*\[([^\]]*)\]")
-_DATES = re.compile(r"(起始日期|终止日期)[：:]\s*\[(\d{4})年(\d{2})月(\d{2})日")
+_DATES = re.compile(r"(起始日期|终止日期)[：:]\s*\[(\d{4})年(\d{2})月(\d{2})日\s*(\d{2}:\d{2}:\d{2})?")
 
 
 def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Frame:
@@ -130,6 +131,8 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
                 frame["account"] = m.group(1).strip()
             for m in _DATES.finditer(text):
                 day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                if m.group(1) == "终止日期" and m.group(5) not in (None, "00:00:00"):
+                    day += dt.timedelta(days=1)  # '… 23:59:59' covers its day: the end is the next day's start
                 frame["start" if m.group(1) == "起始日期" else "end"] = day
             if start_b in raw and end_marker.encode(enc) not in raw:
                 pos = nl + 1
