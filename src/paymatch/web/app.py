@@ -56,19 +56,21 @@ def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *,
     for channel in ("wechat", "alipay"):
         if channel not in config.channels:
             continue
-        acct = accounts(config, config_dir, channel)[0]  # one notification endpoint per channel
+        # one endpoint per channel serves every configured account of it ([[channels.wechat]]: several merchant
+        # numbers); the notification names its account (WeChat: the platform key's serial; Alipay: app_id)
+        configs = [a.config for a in accounts(config, config_dir, channel)]
         if channel == "wechat":
             from ..channels.wechat.notify import WechatNotifyVerifier
             from .notify_wechat import make_router
 
             kw = {"clock": clock} if clock else {}
-            app.include_router(make_router(WechatNotifyVerifier.from_config(acct.config, **kw), sink.store,
+            app.include_router(make_router(WechatNotifyVerifier.from_configs(configs, **kw), sink.store,
                                            sink.reject("wechat")))
         else:
             from ..channels.alipay.notify import AlipayNotifyVerifier
             from .notify_alipay import make_router
 
-            app.include_router(make_router(AlipayNotifyVerifier(acct.config), sink.store, sink.reject("alipay")))
+            app.include_router(make_router(AlipayNotifyVerifier(configs), sink.store, sink.reject("alipay")))
         mounted.append(channel)
     if config.credit:
         from .credit_mount import mount_credit

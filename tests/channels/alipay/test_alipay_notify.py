@@ -153,3 +153,25 @@ def test_notification_and_bill_row_share_their_identity(verifier, keys):
     key = ("channel", "merchant_id", "channel_tx_id", "order_no", "type", "amount_fen", "settle_amount_fen",
            "occurred_at")
     assert {k: note[k] for k in key} == {k: billed[k] for k in key}
+
+
+def test_several_apps_each_verified_with_its_own_key(keys):
+    """[[channels.alipay]] with two apps: a notification is checked with the key of the app its app_id names; the
+    other app's key does not verify it, an unknown app_id is refused, two sections with one app_id are refused."""
+    from paymatch.errors import ConfigError
+
+    other_app, other_alipay = new_key(), new_key()
+    v = AlipayNotifyVerifier([AlipayConfig(APP_ID, private_pem(keys[0]), public_pem(keys[1])),
+                              AlipayConfig("2021000000000002", private_pem(other_app), public_pem(other_alipay),
+                                           seller_id="2088000000000002")])
+    assert v.verify(signed(payment(), keys[1]))["order_no"].to_pylist() == ["20170411145511"]
+    second = payment(notify_id="n-2", app_id="2021000000000002", seller_id="2088000000000002", out_trade_no="B-1")
+    assert v.verify(signed(second, other_alipay))["merchant_id"].to_pylist() == ["2088000000000002"]
+    with pytest.raises(ChannelError, match="signature"):  # the second app's notification signed with the first key
+        v.verify(signed(dict(second, notify_id="n-3"), keys[1]))
+    with pytest.raises(ChannelError, match="seller_id"):
+        v.verify(signed(dict(second, notify_id="n-4", seller_id="2088102179075543"), other_alipay))
+    with pytest.raises(ChannelError, match="not ours"):
+        v.verify(signed(payment(notify_id="n-5", app_id="2021999999999999"), keys[1]))
+    with pytest.raises(ConfigError, match="twice"):
+        AlipayNotifyVerifier([AlipayConfig(APP_ID, private_pem(keys[0]), public_pem(keys[1]))] * 2)

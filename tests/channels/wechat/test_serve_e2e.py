@@ -69,3 +69,44 @@ def test_notify_then_bill_then_reconcile(tmp_path, wechat_keys):
     with open(res.outcomes_csv, encoding="utf-8") as f:
         got = {r["outcome_id"]: r["kind"] for r in csv.DictReader(f)}
     assert got == {"P-ORD000001": "matched", "P-ORD000002": "unconfirmed"}
+
+
+def test_serve_takes_every_configured_merchant_account(tmp_path, wechat_keys):
+    """[[channels.wechat]] with two merchant numbers, each with its own platform key and APIv3 key: serve accepts
+    both accounts' notifications (it used only the first account: the second's were refused and quarantined)."""
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    second = SimpleNamespace(platform=key, platform_id="PUB_KEY_ID_0000000000000000000000000002",
+                             apiv3_key="fedcba9876543210FEDCBA9876543210", merchant_pem=wechat_keys.merchant_pem,
+                             platform_pub_pem=key.public_key().public_bytes(
+                                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    sections = []
+    for i, k in enumerate((wechat_keys, second)):
+        (tmp_path / f"platform{i}.pem").write_text(k.platform_pub_pem)
+        (tmp_path / f"apiv3_{i}.key").write_text(k.apiv3_key)
+        sections += ["[[channels.wechat]]", f'mchid = "190000010{9 - i}"',
+                     'merchant_serial_no = "5157F09EFDC096DE15EBE81A47057A72"',
+                     'merchant_private_key_file = "merchant.pem"', f'platform_key_file = "platform{i}.pem"',
+                     f'platform_key_id = "{k.platform_id}"', f'apiv3_key_file = "apiv3_{i}.key"']
+    (tmp_path / "merchant.pem").write_text(wechat_keys.merchant_pem)
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("\n".join(sections) + "\n", encoding="utf-8")
+    ws = Workspace(tmp_path / "w.duckdb")
+    with TestClient(create_app(ws, load_config(cfg), tmp_path, clock=lambda: NOW)) as client:
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-A")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        h, body = notification(second, "TRANSACTION.SUCCESS", payment_resource(
+            mchid="1900000108", out_trade_no="ORD-B", transaction_id="4200000000000000000000000009"), ts=NOW, nid="EV-B")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        # signed with the second account's platform key but encrypted with the first's APIv3 key: not the second's
+        mixed = SimpleNamespace(**{**vars(second), "apiv3_key": wechat_keys.apiv3_key})
+        h, body = notification(mixed, "TRANSACTION.SUCCESS", payment_resource(out_trade_no="ORD-C"), ts=NOW, nid="EV-C")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code != 204
+    assert ws.con.execute("SELECT merchant_id, order_no FROM transactions ORDER BY 1").fetchall() == [
+        ("1900000108", "ORD-B"), ("1900000109", "ORD000001")]
+    assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
+    ws.close()

@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -31,7 +31,7 @@ from alipay.exceptions import AliPayException
 
 from paymatch.channels.alipay.api import make_sdk_client
 from paymatch.channels.alipay.config import AlipayConfig
-from paymatch.errors import ChannelError
+from paymatch.errors import ChannelError, ConfigError
 from paymatch.money import parse_yuan
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
@@ -42,11 +42,18 @@ _LOCAL = ZoneInfo(TZ)
 
 
 class AlipayNotifyVerifier:
-    """Verifies notifications for one app and remembers the last ``remember`` accepted notify_ids."""
+    """Verifies notifications for the configured apps (one, or several ``[[channels.alipay]]``: a notification is
+    checked with the public key of the app its ``app_id`` names) and remembers the last ``remember`` accepted
+    notify_ids."""
 
-    def __init__(self, config: AlipayConfig, *, remember: int = 100_000):
-        self.config = config
-        self._sdk = make_sdk_client(config)
+    def __init__(self, config: AlipayConfig | Sequence[AlipayConfig], *, remember: int = 100_000):
+        configs = [config] if isinstance(config, AlipayConfig) else list(config)
+        self.config = configs[0]
+        self._apps: dict[str, tuple[AlipayConfig, object]] = {}
+        for c in configs:
+            if c.app_id in self._apps:
+                raise ConfigError(f"alipay: app_id {c.app_id} is configured twice")
+            self._apps[c.app_id] = (c, make_sdk_client(c))
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()
@@ -60,16 +67,18 @@ class AlipayNotifyVerifier:
             raise fail("no sign")
         if params.get("sign_type", "RSA2") != "RSA2":
             raise fail(f"sign_type {params.get('sign_type')!r} is not RSA2")
+        app = self._apps.get(params.get("app_id") or "")
+        if app is None:
+            raise fail(f"app_id {params.get('app_id')!r} is not ours")
+        config, sdk = app
         unsigned = {k: v for k, v in params.items() if k not in ("sign", "sign_type")}
         try:
-            ok = self._sdk.verify(unsigned, sign)
+            ok = sdk.verify(unsigned, sign)
         except (AliPayException, ValueError, TypeError):
             ok = False
         if not ok:
             raise fail("signature does not verify with the Alipay public key")
-        if params.get("app_id") != self.config.app_id:
-            raise fail(f"app_id {params.get('app_id')!r} is not ours")
-        if self.config.seller_id and params.get("seller_id") != self.config.seller_id:
+        if config.seller_id and params.get("seller_id") != config.seller_id:
             raise fail(f"seller_id {params.get('seller_id')!r} is not ours")
         if nid == "?":
             raise fail("no notify_id")

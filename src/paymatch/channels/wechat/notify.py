@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -67,26 +67,48 @@ class WechatNotifyVerifier:
     """Verifies and decrypts WeChat Pay notifications (see module docstring).
 
     platform_keys: Wechatpay-Serial value -> platform public key or certificate (PEM or key object).
+    apiv3_key: the APIv3 key that decrypts the resources; or, for several merchant accounts, a mapping of
+    Wechatpay-Serial -> the APIv3 keys of the accounts that serial signs for (sub-merchants of one service
+    provider share its platform key; AES-GCM tells a wrong key from the right one).
     clock: returns epoch seconds; injectable so tests can replay old vectors.
     """
 
-    def __init__(self, platform_keys: Mapping[str, str | bytes | RSAPublicKey], apiv3_key: str, *,
+    def __init__(self, platform_keys: Mapping[str, str | bytes | RSAPublicKey],
+                 apiv3_key: str | Mapping[str, Sequence[str]], *,
                  clock: Callable[[], float] = time.time, max_skew: float = 300.0,
                  store: ReplayStore | None = None, id_ttl: float = 25 * 3600):
-        if len(apiv3_key.encode()) not in (16, 24, 32):  # real keys are 32; SDK test vectors use 16
-            raise ChannelError(f"{CHANNEL}: the APIv3 key must be 32 bytes")
+        by_serial = ({s: (apiv3_key,) for s in platform_keys} if isinstance(apiv3_key, str)
+                     else {s: tuple(v) for s, v in apiv3_key.items()})
+        for keys in by_serial.values():
+            if not keys or any(len(k.encode()) not in (16, 24, 32) for k in keys):  # real: 32; SDK vectors: 16
+                raise ChannelError(f"{CHANNEL}: the APIv3 key must be 32 bytes")
         self._keys = {s: k if isinstance(k, RSAPublicKey) else load_platform_key(k)
                       for s, k in platform_keys.items()}
-        self._apiv3_key = apiv3_key
+        self._apiv3_keys = by_serial
         self._clock, self._max_skew, self._id_ttl = clock, max_skew, id_ttl
         self._store = store if store is not None else MemoryReplayStore()
 
     @classmethod
     def from_config(cls, config: WechatPayConfig, **kw: Any) -> WechatNotifyVerifier:
         """A verifier for one account's platform key and APIv3 key (``kw`` as for the constructor)."""
-        if not config.apiv3_key:
-            raise ConfigError(f"{CHANNEL}: account {config.mchid} has no APIv3 key (apiv3_key_file/_env)")
-        return cls({config.platform_key_id: config.platform_key_pem}, config.apiv3_key, **kw)
+        return cls.from_configs([config], **kw)
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[WechatPayConfig], **kw: Any) -> WechatNotifyVerifier:
+        """One verifier for every configured merchant account (``[[channels.wechat]]``): a notification is
+        checked with the platform key its Wechatpay-Serial names and decrypted with that key's accounts'
+        APIv3 keys. Two accounts naming one serial with different keys are refused."""
+        pems: dict[str, str] = {}
+        apiv3: dict[str, list[str]] = {}
+        for c in configs:
+            if not c.apiv3_key:
+                raise ConfigError(f"{CHANNEL}: account {c.mchid} has no APIv3 key (apiv3_key_file/_env)")
+            if pems.setdefault(c.platform_key_id, c.platform_key_pem).strip() != c.platform_key_pem.strip():
+                raise ConfigError(f"{CHANNEL}: accounts name platform_key_id {c.platform_key_id!r} with two "
+                                  f"different keys (account {c.mchid})")
+            if c.apiv3_key not in apiv3.setdefault(c.platform_key_id, []):
+                apiv3[c.platform_key_id].append(c.apiv3_key)
+        return cls(pems, apiv3, **kw)
 
     def verify(self, headers: Mapping[str, str], body: bytes | str) -> WechatNotification:
         """Check signature, freshness and replay, decrypt; return the notification or raise NotificationRejected."""
@@ -116,7 +138,7 @@ class WechatNotifyVerifier:
             raise NotificationRejected("body is not a notification JSON object") from exc
         self._remember(nid, nonce, now)
         try:
-            resource = self._decrypt(doc, nid)
+            resource = self._decrypt(doc, nid, serial)
         except NotificationRejected:
             self._forget_keys(nid, nonce)
             raise
@@ -137,15 +159,19 @@ class WechatNotifyVerifier:
         self._store.discard(f"wechat:id:{nid}")
         self._store.discard(f"wechat:nonce:{nonce}")
 
-    def _decrypt(self, doc: dict, nid: str) -> dict[str, Any]:
+    def _decrypt(self, doc: dict, nid: str, serial: str) -> dict[str, Any]:
         res = doc.get("resource")
         if not isinstance(res, dict) or res.get("algorithm") != "AEAD_AES_256_GCM":
             raise NotificationRejected("resource missing or not AEAD_AES_256_GCM", nid)
-        try:
-            plain = aes_decrypt(nonce=res["nonce"], ciphertext=res["ciphertext"],
-                                associated_data=res.get("associated_data") or "", apiv3_key=self._apiv3_key)
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-            raise NotificationRejected(f"resource is malformed ({exc})", nid) from exc
+        plain = None
+        for apiv3_key in self._apiv3_keys.get(serial, ()):  # the accounts the signing key serves
+            try:
+                plain = aes_decrypt(nonce=res["nonce"], ciphertext=res["ciphertext"],
+                                    associated_data=res.get("associated_data") or "", apiv3_key=apiv3_key)
+            except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+                raise NotificationRejected(f"resource is malformed ({exc})", nid) from exc
+            if plain is not None:
+                break
         if plain is None:
             raise NotificationRejected("resource does not decrypt (tampered, or wrong APIv3 key)", nid)
         try:
