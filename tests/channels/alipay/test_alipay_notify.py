@@ -175,3 +175,25 @@ def test_several_apps_each_verified_with_its_own_key(keys):
         v.verify(signed(payment(notify_id="n-5", app_id="2021999999999999"), keys[1]))
     with pytest.raises(ConfigError, match="twice"):
         AlipayNotifyVerifier([AlipayConfig(APP_ID, private_pem(keys[0]), public_pem(keys[1]))] * 2)
+
+
+def test_a_gbk_notification_verifies_over_its_gbk_bytes(server, keys):
+    """An app set to charset=GBK gets notifications signed over the GBK bytes of the sorted pairs; with Chinese in
+    a signed field (subject, body) they never verified (the SDK encodes UTF-8). Signed over UTF-8 they are refused."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    url, stored, _ = server
+    params = payment(notify_id="gbk-1", charset="gbk", subject="测试商品：双人套餐", body="门店 S1")
+
+    def sign_as(p: dict, encoding: str) -> dict:
+        text = "&".join(f"{k}={v}" for k, v in sorted(p.items()))
+        sig = keys[1].sign(text.encode(encoding), padding.PKCS1v15(), hashes.SHA256())
+        import base64
+        return {**p, "sign_type": "RSA2", "sign": base64.b64encode(sig).decode()}
+
+    assert post(url, sign_as(dict(params, notify_id="gbk-0"), "utf-8"), charset="gbk") == "failure"
+    assert post(url, sign_as(params, "gbk"), charset="gbk") == "success"
+    assert [t["order_no"].to_pylist() for t in stored] == [["20170411145511"]]
+    tampered = sign_as(dict(params, notify_id="gbk-2"), "gbk")
+    assert post(url, {**tampered, "subject": "测试商品：单人套餐"}, charset="gbk") == "failure"

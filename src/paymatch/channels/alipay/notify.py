@@ -19,6 +19,7 @@ so for a second partial refund of one trade the row's amount is cumulative; the 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import threading
@@ -28,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 from alipay.exceptions import AliPayException
+from Cryptodome.Hash import SHA256
+from Cryptodome.Signature import PKCS1_v1_5
 
 from paymatch.channels.alipay.api import make_sdk_client
 from paymatch.channels.alipay.config import AlipayConfig
@@ -73,8 +76,8 @@ class AlipayNotifyVerifier:
         config, sdk = app
         unsigned = {k: v for k, v in params.items() if k not in ("sign", "sign_type")}
         try:
-            ok = sdk.verify(unsigned, sign)
-        except (AliPayException, ValueError, TypeError):
+            ok = _signed(sdk, unsigned, sign)
+        except (AliPayException, ValueError, TypeError, LookupError):
             ok = False
         if not ok:
             raise fail("signature does not verify with the Alipay public key")
@@ -95,6 +98,17 @@ class AlipayNotifyVerifier:
         """Drop an accepted notify_id (its handling failed, so Alipay's retry must be accepted)."""
         with self._lock:
             self._seen.pop(notify_id, None)
+
+
+def _signed(sdk, unsigned: Mapping[str, str], sign: str) -> bool:
+    """RSA2 over the sorted ``k=v`` pairs, as bytes of the notification's own ``charset``: Alipay signs a GBK
+    notification's GBK bytes (the SDK's ``verify`` encodes UTF-8, so Chinese fields such as ``subject`` of a GBK
+    notification never verified with it)."""
+    charset = (unsigned.get("charset") or "utf-8").lower()
+    if charset in ("utf-8", "utf8"):
+        return sdk.verify(dict(unsigned), sign)
+    message = "&".join(f"{k}={v}" for k, v in sorted(unsigned.items())).encode(charset)
+    return bool(PKCS1_v1_5.new(sdk.alipay_public_key).verify(SHA256.new(message), base64.b64decode(sign)))
 
 
 def _failer(nid: str):
