@@ -194,7 +194,8 @@ def test_ccb_long_pay_as_downloaded_merchant_from_the_file_name(tmp_path):
          "105000080626868"),
         ("payment", "1050000806268682688", None, "1010113981733155639868000", 5000, 30, 4970, "支付宝", "105000080626868")]
     assert bill.bill_date == dt.date(2026, 11, 20)
-    assert bill.totals == {"all_count": 3, "all_amount_fen": 203900}  # the summary: payments less refunds
+    # the summary: payments less refunds, its fees and settlement too
+    assert bill.totals == {"all_count": 3, "all_amount_fen": 203900, "all_fee_fen": 30, "all_settle_fen": 203870}
     # the table loose, under another name: read the same, without a merchant number
     data = text.encode("gbk")
     parser = detect("ccb.txt", data)
@@ -213,6 +214,13 @@ def test_ccb_long_pay_summary_that_does_not_tie_out_is_refused():
     with pytest.raises(LoadError) as e:
         parser.parse(data, "SHOP.1.20261120.txt")
     assert "2050.00" in str(e.value) and "2039.00" in str(e.value)
+    # the same line's 手续费 and 结算金额 are tied out too (helper-55: a real download's changed fee passed)
+    for printed, said in (("手续费[0.30]", "手续费[99.99]"), ("结算金额[2038.70]", "结算金额[1.00]")):
+        lines = _ccb_lines()
+        lines[0] = lines[0].replace(printed, said)
+        with pytest.raises(LoadError) as e:
+            parser.parse(("\n".join(lines) + "\n").encode("utf-8"), "SHOP.1.20261120.txt")
+        assert said[-6:-1] in str(e.value) and ("of fees" in str(e.value) or "of settlement" in str(e.value))
 
 
 def test_workbook_whose_stored_dimension_is_wrong_is_still_recognised(tmp_path):
