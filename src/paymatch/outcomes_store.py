@@ -122,7 +122,9 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || coalesce({_gap("CAST(epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at) AS BIGINT)")},
           '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
   WHEN 'fee_mismatch' THEN {_fee_reason()}
-  WHEN 'unconfirmed' THEN 'amounts agree (' || {_y('order_amount_fen')} || ') but only a real-time notification says so; no bill confirms it yet'
+  WHEN 'unconfirmed' THEN CASE WHEN refund_no IS NULL THEN 'amounts agree (' || {_y('order_amount_fen')}
+       || ') but only a real-time notification says so; no bill confirms it yet' ELSE 'refund amounts agree ('
+       || {_y('order_amount_fen')} || ') but only a real-time notification says it was paid back; no bill confirms it yet' END
   WHEN 'pending_cross_day' THEN CASE WHEN refund_no IS NULL
        THEN 'order paid ' || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai) near/after the window end; expected on the next bill (跨日待对)'
        ELSE 'refund created near/after the window end; expected on the next bill (跨日待对)' END

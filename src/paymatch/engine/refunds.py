@@ -22,6 +22,7 @@ Only successful refunds are expected on a bill. Kinds (first rule that applies w
                           then time, then refund id, then refund number (what a day's run has seen: a refund on a later bill counts after
                           those on earlier ones, whatever its time): the refund that crosses the amount and every
                           later one are over, whether run day by day or over a range
+  unconfirmed             all agree, but only a real-time notification (no bill) says the channel paid it back
   refund_matched          all agree                                               (退款已对平)
 
 A channel refund without the shop's refund number is paired with a shop refund of the same order and amount, in time
@@ -282,6 +283,8 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (shop_ok != (succ == 1), "refund_status_mismatch"),
             (diff.abs() > p.tolerance_fen, "refund_amount_mismatch"),
             (over, "over_refund"),
+            # agrees, but only a real-time notification says the channel paid it back: no bill confirms it yet
+            (nw.col("c_bill_rows") == 0, "unconfirmed"),
         ],
         "refund_matched",
     )
