@@ -110,3 +110,45 @@ def test_serve_takes_every_configured_merchant_account(tmp_path, wechat_keys):
         ("1900000108", "ORD-B"), ("1900000109", "ORD000001")]
     assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
     ws.close()
+
+
+def test_a_refund_only_a_notification_reports_is_unconfirmed_until_the_bill(tmp_path, wechat_keys):
+    """A REFUND.SUCCESS notification with no bill yet: the refund is unconfirmed, not refund_matched (helper-51: a
+    refund the channel never books was reported as done); the day's bill then confirms it."""
+    import datetime as dt
+
+    from wechat_billgen import refund
+    from wechat_notifygen import refund_resource
+
+    ws = Workspace(tmp_path / "w.duckdb")
+    with TestClient(create_app(ws, load_config(_config(tmp_path, wechat_keys)), tmp_path, clock=lambda: NOW)) as c:
+        for event, resource, nid in (("TRANSACTION.SUCCESS", payment_resource(), "EV-1"),
+                                     ("REFUND.SUCCESS", refund_resource(transaction_id="4200000000000000000000000001",
+                                                                        refund_id="50300000000000000000000001"), "EV-2")):
+            h, body = notification(wechat_keys, event, resource, ts=NOW, nid=nid)
+            assert c.post("/notify/wechat", content=body, headers=h).status_code == 204
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "ORD000001,S1,1900000109,wechat,100.00,partially_refunded,2026-11-20 09:59:00,2026-11-20 10:00:00\n",
+        encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RF000001,ORD000001,25.00,2026-11-20 11:00:00,success\n", encoding="utf-8")
+    ws.ingest_csv("orders", tmp_path / "orders.csv")
+    ws.ingest_csv("refunds", tmp_path / "refunds.csv")
+    ws.close()
+
+    def kinds():
+        res = reconcile_workspace(tmp_path / "w.duckdb", dt.date(2026, 11, 20), dt.date(2026, 11, 20), tmp_path / "o")
+        with open(res.outcomes_csv, encoding="utf-8") as f:
+            return {r["outcome_id"]: (r["kind"], r["reason"]) for r in csv.DictReader(f)}
+
+    got = kinds()
+    assert {k: v[0] for k, v in got.items()} == {"P-ORD000001": "unconfirmed", "R-RF000001": "unconfirmed"}
+    assert "refund amounts agree (25.00)" in got["R-RF000001"][1] and "no bill confirms it" in got["R-RF000001"][1]
+    pay = payment(1, 10000, coupon_fen=500)
+    back = refund(1, 2500, time="2026-11-20 10:00:00")
+    back.update({"微信退款单号": "50300000000000000000000001", "商户退款单号": "RF000001"})
+    b = wbill.parse(trade_bill([pay, back], "ALL"), "bill-2026-11-20.csv")
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest_transactions(b.transactions, source=b.source, sha256=b.sha256, origin="bill")
+    assert {k: v[0] for k, v in kinds().items()} == {"P-ORD000001": "matched", "R-RF000001": "refund_matched"}
