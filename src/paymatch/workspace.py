@@ -36,6 +36,8 @@ from .sources.repeats import hashes_repeat
 _TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
+#: ``extra`` key of a refund notification's total refunded so far on its trade (``restate_refund_totals``)
+_REFUNDED_TOTAL = "refunded_total_fen"
 #: how a newer row replaces an older one
 _UPSERT_KEY = {
     "orders": ["order_no"],
@@ -238,17 +240,42 @@ class Workspace:
             )
             src_line = "src_line" if "src_line" in table.column_names else "NULL::BIGINT"
             src_file = "src_file" if "src_file" in table.column_names else "NULL::VARCHAR"
+            extra = "extra" if "extra" in table.column_names else "NULL::VARCHAR"
             self.con.execute(f"DROP TABLE IF EXISTS {tname}")
             self.con.execute(
-                f"CREATE TEMP TABLE {tname} AS SELECT {cols}, NULL::VARCHAR AS extra, "
+                f"CREATE TEMP TABLE {tname} AS SELECT {cols}, {extra} AS extra, "
                 f"coalesce({src_file}, ?) AS _pm_src_file, {src_line} AS _pm_src_line FROM _pm_arrow_in",
                 [source],
             )
         finally:
             self.con.unregister("_pm_arrow_in")
         staged = Staged("transactions", tname, table.num_rows, source)
+        totals = []
+        if origin == "notify" and "extra" in table.column_names:
+            totals = sorted({(r["channel"], r["channel_tx_id"]) for r in table.select(
+                ["channel", "channel_tx_id", "extra"]).to_pylist() if _REFUNDED_TOTAL in (r["extra"] or "")})
         again = self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
+        for channel, tx_id in totals:
+            self.restate_refund_totals(channel, tx_id)
         return IngestResult(batch_id, "transactions", source, table.num_rows, False, again)
+
+    def restate_refund_totals(self, channel: str, channel_tx_id: str) -> None:
+        """A refund notification that reports the trade's total refunded so far (Alipay's ``refund_fee``; kept in
+        ``extra`` as ``refunded_total_fen``) is stored with its own amount: the total less the trade's successful
+        refunds before it (bill rows as they are, notifications restated in time order). A handful of rows of one
+        trade, read when such a notification is stored; the bill's row replaces each of them when it comes."""
+        rows = self.con.execute(
+            "SELECT rowid, amount_fen, json_extract(extra, '$." + _REFUNDED_TOTAL + "')::BIGINT FROM transactions "
+            "WHERE channel = ? AND channel_tx_id = ? AND type = 'refund' AND status = 'success' "
+            "ORDER BY occurred_at, rowid", [channel, channel_tx_id]).fetchall()
+        before = 0
+        for rowid, amount, total in rows:
+            if total is not None and total > before:  # (not, when its refunds came out of order: left as is)
+                own = total - before
+                if own != amount:
+                    self.con.execute("UPDATE transactions SET amount_fen = ? WHERE rowid = ?", [own, rowid])
+                amount = own
+            before += amount
 
     def ingest_fund_flows(self, table: pa.Table, *, channel: str, account: str | None, source: str,
                           sha256: str) -> IngestResult:
@@ -342,6 +369,14 @@ class Workspace:
                     # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.
                     con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
                                 f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                    if origin != "notify":
+                        # a refund notification without the refund's number (Alipay's out_biz_no is optional) gives
+                        # way to the bill's refund of its trade at the same second or of the same amount (helper-51)
+                        con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' AND t.type = 'refund' "
+                                    "AND t.refund_no IS NULL AND t.channel_refund_id IS NULL AND EXISTS (SELECT 1 "
+                                    f"FROM {staged.table} s WHERE s.type = 'refund' AND s.channel = t.channel "
+                                    "AND s.channel_tx_id = t.channel_tx_id AND (s.amount_fen = t.amount_fen OR "
+                                    "date_trunc('second', s.occurred_at) = date_trunc('second', t.occurred_at)))")
                     # A record already stored from another bill or file is the same record delivered again
                     # (overlapping exports) when every value agrees: not stored twice. When a value differs,
                     # both copies are kept: the first stored stays primary and the later one becomes a

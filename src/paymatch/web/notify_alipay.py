@@ -16,7 +16,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from paymatch.channels.alipay.notify import AlipayNotifyVerifier
+from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
 from paymatch.errors import ChannelError
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
             return PlainTextResponse("failure")
         try:
             table = verifier.verify(params)
+        except NotificationAlreadyAccepted:
+            return PlainTextResponse("success")  # a resend: our first "success" did not reach Alipay
         except ChannelError as exc:
             log.warning("%s", exc)
             if on_reject is not None:

@@ -12,9 +12,10 @@ Alipay POSTs form fields (trade_status_sync). Accepting one means, in order:
    fund_bill_list with fundChannel PCREDIT -> method 'huabei'.
 Anything else raises ChannelError naming the channel and the notification id.
 
-Caveat: in a refund notification Alipay's ``refund_fee`` is the trade's *total* refunded so far,
-so for a second partial refund of one trade the row's amount is cumulative; the bill's 退款 row
-(one per refund) is the authority for the individual amount.
+In a refund notification Alipay's ``refund_fee`` is the trade's *total* refunded so far: the row keeps it in
+``extra`` (``refunded_total_fen``) and the workspace stores the refund's own amount, the total less the trade's
+refunds before it (``Workspace.restate_refund_totals``); the bill's 退款 row (one per refund) replaces it.
+A resent notification already accepted is answered "success" again (``NotificationAlreadyAccepted``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ STATUS = {"TRADE_SUCCESS": "success", "TRADE_FINISHED": "success", "TRADE_CLOSED
           "WAIT_BUYER_PAY": "processing"}
 REFUND_MARKERS = ("refund_fee", "gmt_refund", "out_biz_no")
 _LOCAL = ZoneInfo(TZ)
+
+
+class NotificationAlreadyAccepted(ChannelError):
+    """A genuine notification accepted before: Alipay resends one (same notify_id) until it reads "success", so a
+    resend after a lost answer is answered "success" again, and nothing is stored twice."""
 
 
 class AlipayNotifyVerifier:
@@ -81,14 +87,15 @@ class AlipayNotifyVerifier:
             ok = False
         if not ok:
             raise fail("signature does not verify with the Alipay public key")
-        if config.seller_id and params.get("seller_id") != config.seller_id:
+        # seller_id is optional in a notification: checked when it is there (the signature and app_id already are)
+        if config.seller_id and params.get("seller_id") and params["seller_id"] != config.seller_id:
             raise fail(f"seller_id {params.get('seller_id')!r} is not ours")
         if nid == "?":
             raise fail("no notify_id")
         table = to_transaction(params)
         with self._lock:
             if nid in self._seen:
-                raise fail("replayed notification (notify_id already accepted)")
+                raise NotificationAlreadyAccepted(f"alipay: notification {nid}: already accepted")
             self._seen[nid] = None
             while len(self._seen) > self._remember:
                 self._seen.popitem(last=False)
@@ -171,9 +178,12 @@ def to_transaction(params: Mapping[str, str]) -> pa.Table:
             raise fail("refund notification without refund_fee")
         when = _time(params.get("gmt_refund"), fail, "gmt_refund") or _time(params.get("notify_time"), fail,
                                                                              "notify_time")
+        # refund_fee is the trade's total refunded so far: the workspace turns it into this refund's own amount
+        # (``Workspace.restate_refund_totals``); the bill's row, when it comes, replaces the notification's
         row.update(type="refund", refund_no=params.get("out_biz_no") or None,
                    channel_refund_id=params.get("out_biz_no") or None, amount_fen=abs(amount),
-                   settle_amount_fen=None, status="success", occurred_at=when)
+                   settle_amount_fen=None, status="success", occurred_at=when,
+                   extra=json.dumps({"refunded_total_fen": abs(amount)}))
     else:
         amount = _fen(params, "total_amount", fail)
         if amount is None:
@@ -184,4 +194,6 @@ def to_transaction(params: Mapping[str, str]) -> pa.Table:
                 or _time(params.get("notify_time"), fail, "notify_time"))
         row.update(type="payment", refund_no=None, channel_refund_id=None, amount_fen=amount,
                    settle_amount_fen=_fen(params, "receipt_amount", fail), status=status, occurred_at=when)
-    return pa.Table.from_pylist([row], schema=TRANSACTION_ARROW)
+    extra = row.pop("extra", None)
+    table = pa.Table.from_pylist([row], schema=TRANSACTION_ARROW)
+    return table.append_column("extra", pa.array([extra], pa.string())) if extra else table
