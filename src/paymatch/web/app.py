@@ -10,6 +10,7 @@ kept in the workspace's quarantine with the reason.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from ..accounts import accounts
 from ..config import Config
 from ..errors import ConfigError
 from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 class WorkspaceSink:
@@ -35,16 +38,26 @@ class WorkspaceSink:
         with self.lock:
             self.ws.ingest_transactions(table, source=source, origin="notify")
 
-    #: a rejected body is kept up to this size (anyone can POST junk; the workspace must not fill up)
-    KEEP_BYTES = 64 * 1024
+    #: anyone can POST junk, and the workspace must not fill up: a rejected body is kept up to this size (a real
+    #: notification is a few KiB), and at most ``KEEP_REJECTED`` of them per channel (later ones are only logged
+    #: until a person clears the quarantine)
+    KEEP_BYTES = 16 * 1024
+    KEEP_REJECTED = 1000
 
     def reject(self, channel: str):
-        """A callback that quarantines a rejected notification body (first 64 KiB) with its reason."""
+        """A callback that quarantines a rejected notification body (its first 16 KiB) with its reason."""
+        source = f"notify:{channel}"
+
         def cb(body: bytes, reason: str) -> None:
             kept = body[: self.KEEP_BYTES]
             note = "" if len(body) <= self.KEEP_BYTES else f" (body {len(body)} bytes, first {self.KEEP_BYTES} kept)"
             with self.lock:
-                self.ws.quarantine(channel=channel, source=f"notify:{channel}", payload=kept, reason=reason + note)
+                held = self.ws.con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchall()
+                if held[0][0] >= self.KEEP_REJECTED:
+                    log.warning("%s: quarantine holds %d rejected notifications already; this one is not kept (%s)",
+                                channel, held[0][0], reason)
+                    return
+                self.ws.quarantine(channel=channel, source=source, payload=kept, reason=reason + note)
         return cb
 
 

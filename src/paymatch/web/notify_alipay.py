@@ -18,6 +18,7 @@ from fastapi.responses import PlainTextResponse
 
 from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
 from paymatch.errors import ChannelError
+from paymatch.web.body import BodyTooLarge, capped_body
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,11 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
     @router.post("/notify/alipay", response_class=PlainTextResponse)
     async def notify_alipay(request: Request) -> PlainTextResponse:
         """Verify an Alipay notification; answer "success" when stored, "failure" otherwise."""
-        body = await request.body()
+        try:
+            body = await capped_body(request)
+        except BodyTooLarge as exc:
+            log.warning("alipay notification: %s", exc)
+            return PlainTextResponse("failure", status_code=413)
         try:
             params = parse_form(body)
         except (UnicodeDecodeError, ValueError) as exc:

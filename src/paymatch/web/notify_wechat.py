@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from paymatch.channels.wechat.notify import (
     NotificationRejected, NotificationReplayed, WechatNotifyVerifier, to_transactions,
 )
+from paymatch.web.body import BodyTooLarge, capped_body
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
     @router.post("/notify/wechat", status_code=204)
     async def notify_wechat(request: Request) -> Response:
         """Receive one WeChat Pay notification."""
-        body = await request.body()
+        try:
+            body = await capped_body(request)
+        except BodyTooLarge as exc:
+            return _fail(413, str(exc))
         try:
             note = verifier.verify(request.headers, body)
         except NotificationReplayed as exc:

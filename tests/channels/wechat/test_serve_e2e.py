@@ -152,3 +152,26 @@ def test_a_refund_only_a_notification_reports_is_unconfirmed_until_the_bill(tmp_
     with Workspace(tmp_path / "w.duckdb") as ws:
         ws.ingest_transactions(b.transactions, source=b.source, sha256=b.sha256, origin="bill")
     assert {k: v[0] for k, v in kinds().items()} == {"P-ORD000001": "matched", "R-RF000001": "refund_matched"}
+
+
+def test_junk_posted_to_the_endpoints_cannot_fill_the_workspace(tmp_path, wechat_keys, monkeypatch):
+    """helper-51: 300 unsigned 64 KiB posts were 300 quarantine rows of 64 KiB. A body over 256 KiB is refused
+    unread (413); a rejected body is kept up to 16 KiB, and at most KEEP_REJECTED of them per channel."""
+    import os
+
+    from paymatch.web.app import WorkspaceSink
+
+    monkeypatch.setattr(WorkspaceSink, "KEEP_REJECTED", 5)
+    ws = Workspace(tmp_path / "w.duckdb")
+    with TestClient(create_app(ws, load_config(_config(tmp_path, wechat_keys)), tmp_path, clock=lambda: NOW)) as c:
+        junk = {"Wechatpay-Timestamp": str(NOW), "Wechatpay-Signature": "AAAA", "Wechatpay-Serial": wechat_keys.platform_id}
+        for i in range(8):
+            assert c.post("/notify/wechat", content=os.urandom(20_000), headers={**junk, "Wechatpay-Nonce": f"n{i}"}
+                          ).status_code == 401
+        assert c.post("/notify/wechat", content=b"x" * 300_000, headers={**junk, "Wechatpay-Nonce": "big"}
+                      ).status_code == 413
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-1")
+        assert c.post("/notify/wechat", content=body, headers=h).status_code == 204  # genuine ones still stored
+    assert ws.con.execute("SELECT count(*), max(octet_length(payload)) FROM quarantine").fetchone() == (5, 16 * 1024)
+    assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1
+    ws.close()
