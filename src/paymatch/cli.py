@@ -273,6 +273,7 @@ def pull(
     failed = [r for r in results if r.error]
     for r in results:
         state = f"[red]failed[/red]: {escape(r.error)}" if r.error else (
+            f"no bill: {escape(r.note)}" if r.note else
             "already stored, unchanged" if r.skipped else f"{r.rows:,} rows stored")
         console.print(f"{r.channel:7} {r.account:18} {r.kind:14} {state}")
     if failed:

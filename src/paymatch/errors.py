@@ -23,6 +23,11 @@ class ChannelError(PaymatchError):
     """A channel answered badly (signature, hash, totals, protocol); message names channel and request."""
 
 
+class NoBillThatDay(ChannelError):
+    """The channel's API says it has no bill for the day asked (WeChat NO_STATEMENT_EXIST, Alipay
+    isp.bill_not_exist: no trade that day): nothing to store, not a failure."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one input.

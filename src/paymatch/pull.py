@@ -10,12 +10,13 @@ was stored before is untouched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
 from .accounts import Account
-from .errors import ChannelError, LoadError
+from .errors import ChannelError, LoadError, NoBillThatDay
 from .workspace import Workspace
 
 
@@ -30,59 +31,73 @@ class PullResult:
     skipped: bool
     sha256: str | None
     error: str | None = None
+    note: str | None = None  # e.g. the channel has no bill for that day
 
 
-def _download(acct: Account, day: dt.date) -> list[tuple[str, bytes, object]]:
-    """(kind, raw bytes, parse function) per file of this account's day."""
+def _downloads(acct: Account, day: dt.date, stack: contextlib.ExitStack) -> list[tuple[str, object, object]]:
+    """(kind, download function, parse function) per file of this account's day."""
     if acct.channel == "wechat":
         from .channels.wechat import bill as wbill
         from .channels.wechat.api import WechatPayClient
 
+        client = stack.enter_context(WechatPayClient(acct.config))
         out = []
-        with WechatPayClient(acct.config) as client:
-            for kind, fetch in (("tradebill", lambda: client.download_bill(day, "ALL")),
-                                ("fundflowbill", lambda: client.download_fundflow(day, "BASIC"))):
-                src = f"wechat:{acct.label}:{kind}:{day}"
-                out.append((kind, fetch(), lambda data, src=src: [wbill.parse(data, src, bill_date=day)]))
+        for kind, fetch in (("tradebill", lambda: client.download_bill(day, "ALL")),
+                            ("fundflowbill", lambda: client.download_fundflow(day, "BASIC"))):
+            src = f"wechat:{acct.label}:{kind}:{day}"
+            out.append((kind, fetch, lambda data, src=src: [wbill.parse(data, src, bill_date=day)]))
         return out
     from .channels.alipay import bill as abill
     from .channels.alipay.api import AlipayBillClient
 
     client = AlipayBillClient(acct.config)
-    out = []
     # 'trade' (业务明细) and, when the account asks for it, 'signcustomer' (账务明细 → fund flows)
-    for bill_type in acct.config.bill_types:
-        src = f"alipay:{acct.label}:{bill_type}:{day}"
-        out.append((bill_type, client.download_bill(day, bill_type), lambda d, src=src: abill.parse_zip(d, src)))
-    return out
+    return [(bill_type, lambda t=bill_type: client.download_bill(day, t),
+             lambda d, src=f"alipay:{acct.label}:{bill_type}:{day}": abill.parse_zip(d, src))
+            for bill_type in acct.config.bill_types]
 
 
 def pull_day(ws: Workspace, accts: list[Account], day: dt.date) -> list[PullResult]:
     """Download, check and store every account's bills for ``day``; errors are results, not exceptions.
 
-    A download that fails after the client's retries, or a bill that does not tie out, is kept in
-    the workspace's quarantine (with the raw bytes when there are any) and reported.
+    Each file of an account is its own download: one that fails (after the client's retries), or a bill that does
+    not tie out, is kept in the workspace's quarantine (with the raw bytes when there are any) and reported, and the
+    account's other files are still pulled (helper-51: a day without fund flows dropped its trade bill). A day the
+    channel has no bill for (no trade) is reported as such, not as a failure.
     """
     results: list[PullResult] = []
     for acct in accts:
-        try:
-            files = _download(acct, day)
-        except (ChannelError, LoadError) as e:
-            ws.quarantine(channel=acct.channel, source=f"{acct.channel}:{acct.label}:{day}", payload=str(e).encode(),
-                          reason=str(e))
-            results.append(PullResult(acct.channel, acct.label, "-", 0, False, None, str(e)))
-            continue
-        for kind, data, parse in files:
-            sha = hashlib.sha256(data).hexdigest()
+        with contextlib.ExitStack() as stack:
             try:
-                bills = parse(data)
-            except LoadError as e:
-                ws.quarantine(channel=acct.channel, source=f"{acct.channel}:{acct.label}:{kind}:{day}", payload=data,
-                              reason=str(e))
-                results.append(PullResult(acct.channel, acct.label, kind, 0, False, sha, str(e)))
+                files = _downloads(acct, day, stack)
+            except (ChannelError, LoadError) as e:
+                _failed(ws, results, acct, day, "-", None, e)
                 continue
-            for bill in bills:
-                r = ws.store_bill(bill, account=acct.label,
-                                  meta={"file_sha256": sha, "bill_date": str(day), "account": acct.label})
-                results.append(PullResult(acct.channel, acct.label, bill.kind, r.rows, r.skipped, sha))
+            for kind, fetch, parse in files:
+                try:
+                    data = fetch()
+                except NoBillThatDay as e:
+                    results.append(PullResult(acct.channel, acct.label, kind, 0, False, None, note=str(e)))
+                    continue
+                except (ChannelError, LoadError) as e:
+                    _failed(ws, results, acct, day, kind, None, e)
+                    continue
+                sha = hashlib.sha256(data).hexdigest()
+                try:
+                    bills = parse(data)
+                except LoadError as e:
+                    _failed(ws, results, acct, day, kind, data, e, sha)
+                    continue
+                for bill in bills:
+                    r = ws.store_bill(bill, account=acct.label,
+                                      meta={"file_sha256": sha, "bill_date": str(day), "account": acct.label})
+                    results.append(PullResult(acct.channel, acct.label, bill.kind, r.rows, r.skipped, sha))
     return results
+
+
+def _failed(ws: Workspace, results: list[PullResult], acct: Account, day: dt.date, kind: str, data: bytes | None,
+            e: Exception, sha: str | None = None) -> None:
+    where = f"{acct.channel}:{acct.label}:{day}" if kind == "-" else f"{acct.channel}:{acct.label}:{kind}:{day}"
+    ws.quarantine(channel=acct.channel, source=where, payload=data if data is not None else str(e).encode(),
+                  reason=str(e))
+    results.append(PullResult(acct.channel, acct.label, kind, 0, False, sha, str(e)))

@@ -66,3 +66,24 @@ def test_pull_failure_is_reported_and_quarantined(tmp_path, wechat_keys, fake_we
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 1
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 0
+
+
+def test_each_file_of_a_day_is_its_own_download(tmp_path, wechat_keys, fake_wechat):
+    """helper-51: the trade and fund-flow bills were fetched together before anything was stored: a day without
+    fund flows (NO_STATEMENT_EXIST) dropped its verified trade bill, and a day without trades never asked for its
+    fund flows. Each is pulled on its own now, and "no bill for that day" is said, not a failure. Requests name the
+    key WeChat is to sign its answer with (Wechatpay-Serial: a merchant moving to the WeChat Pay public key)."""
+    fake_wechat.bills[("/v3/bill/tradebill", "ALL", "2026-11-20")] = trade_bill([payment(1, 1000)], "ALL")
+    fake_wechat.bills[("/v3/bill/fundflowbill", "BASIC", "2026-11-21")] = fundflow_bill(
+        [("2026-11-21 10:00:01", "收入", 1000, 1000)])
+    cfg = _config(tmp_path, wechat_keys, fake_wechat.base_url)
+    w = tmp_path / "w.duckdb"
+    for day in ("2026-11-20", "2026-11-21"):
+        r = runner.invoke(app, ["pull", "--workspace", str(w), "--config", str(cfg), "--date", day, "--all"])
+        assert r.exit_code == 0, r.output
+        assert "no bill" in r.output and "NO_STATEMENT_EXIST" in r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1
+        assert ws.con.execute("SELECT count(*) FROM fund_flows").fetchone()[0] == 1
+        assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert fake_wechat.request_serials and set(fake_wechat.request_serials) == {wechat_keys.platform_id}

@@ -59,6 +59,7 @@ class FakeWechatPay(ThreadingHTTPServer):
         self.log: list[tuple[str, str, int]] = []  # (step, path, status answered)
         # made up front: generating it inside a request could outlast a client's timeout
         self.wrong_key = _wrong_key()
+        self.request_serials: list[str | None] = []  # the Wechatpay-Serial header of each request
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
@@ -125,6 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        self.server.request_serials.append(self.headers.get("Wechatpay-Serial"))
         url = urlsplit(self.path)
         step = "file" if url.path == "/v3/billdownload/file" else "apply"
         problem = self._auth_ok()

@@ -27,7 +27,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig as SdkConfig
 
 from paymatch.channels.alipay.config import AlipayConfig
-from paymatch.errors import ChannelError
+from paymatch.errors import ChannelError, NoBillThatDay
 from paymatch.schema import TZ
 
 METHOD = "alipay.data.dataservice.bill.downloadurl.query"
@@ -92,6 +92,8 @@ class AlipayBillClient:
             cause = f"code {result.get('code')} {result.get('sub_code', '')} {result.get('sub_msg', result.get('msg', ''))}"
             if str(result.get("code")) == "20000":  # Alipay: service temporarily unavailable
                 raise _Transient(cause.strip())
+            if result.get("sub_code") == "isp.bill_not_exist":  # no trade that day: no bill to store
+                raise NoBillThatDay(self._what(day, f"no bill for that day ({cause.strip()})"))
             raise ChannelError(self._what(day, cause.strip()))
         return result["bill_download_url"]
 

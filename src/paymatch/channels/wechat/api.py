@@ -30,7 +30,7 @@ from wechatpayv3.utils import build_authorization, rsa_verify
 
 from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import load_platform_key, load_private_key
-from paymatch.errors import ChannelError
+from paymatch.errors import ChannelError, NoBillThatDay
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 #: seconds a signed response's Wechatpay-Timestamp may differ from our clock
@@ -123,8 +123,11 @@ class WechatPayClient:
     def _get(self, path_query: str) -> httpx.Response:
         c = self.config
         auth = build_authorization(path_query, "GET", c.mchid, c.merchant_serial_no, self._key)
+        # Wechatpay-Serial names the key WeChat is to sign its answer with: a merchant switching from the platform
+        # certificate to the WeChat Pay public key gets answers signed with the certificate without it (helper-51)
         return self._http.get(path_query, headers={
-            "Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch"})
+            "Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch",
+            "Wechatpay-Serial": c.platform_key_id})
 
     def _same_origin_path(self, url: str, what: str) -> str:
         # the Authorization header must never travel to a host other than the configured gateway
@@ -143,6 +146,8 @@ class WechatPayClient:
                 detail = f"{err.get('code')}: {err.get('message')}"
             except ValueError:
                 detail = resp.text[:200]
+            if detail.startswith("NO_STATEMENT_EXIST:"):
+                raise NoBillThatDay(f"wechat: {what}: no bill for that day ({detail})")
             raise ChannelError(f"wechat: {what}: HTTP {resp.status_code} {detail}")
 
     def _verify(self, resp: httpx.Response, what: str) -> None:
