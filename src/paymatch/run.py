@@ -149,7 +149,11 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             fingerprint = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in map(Path, files)]
         else:
             t += bills
-            sel = by_batches([o], r or ["-"], t or ["-"])
+            # a record this run's files list with the values of one stored before is stored once, and is theirs too
+            again = bool(t) and ws.con.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM transactions_listed_again WHERE batch_id IN "
+                f"({', '.join('?' for _ in t)}) LIMIT 1)", t).fetchall()[0][0] > 0
+            sel = by_batches([o], r or ["-"], t or ["-"], listed_again=again)
             dates = ws.bill_dates(t) if t else None
         # a bill that says which days it covers (a month's Alipay 业务明细) spans them, rows or not
         for bill in extra_bills or []:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .engine.dedupe import DUP_KEY_SQL, SAME_RECORD
+from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged, stage_csv
@@ -78,6 +78,10 @@ def _ddl() -> list[str]:
            period_from DATE, period_to DATE, engine VARCHAR, inputs VARCHAR, config_sha256 VARCHAR, summary VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS quarantine (item_id VARCHAR PRIMARY KEY, channel VARCHAR, source VARCHAR,
            sha256 VARCHAR, reason VARCHAR, payload BLOB, received_at TIMESTAMPTZ)""",
+        # a channel record a load lists with the values of one stored before (a bill and a CSV of it): not stored
+        # twice, but the load's own record for a run over the load's files (``scope.by_batches``)
+        "CREATE TABLE IF NOT EXISTS transactions_listed_again (batch_id VARCHAR, "
+        + ", ".join(f"{c} {DUCK_TYPES[c]}" for c in LISTED_AGAIN) + ")",
         # the channel account's own money movements (WeChat 资金账单): income, refunds, fees, withdrawals;
         # kept for fund reports and the coming settlement ↔ bank matching
         """CREATE TABLE IF NOT EXISTS fund_flows (channel VARCHAR, account VARCHAR, booked_at TIMESTAMPTZ,
@@ -341,7 +345,7 @@ class Workspace:
         params = [] if provenance_cols else [staged.path]
         origin_col = ", origin" if kind == "transactions" else ""
         origin_val = f", '{origin}'" if kind == "transactions" else ""
-        keep_existing = ""
+        keep_existing = listed_before = ""
         con.execute("BEGIN TRANSACTION")
         try:
             if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
@@ -382,8 +386,9 @@ class Workspace:
                     # both copies are kept: the first stored stays primary and the later one becomes a
                     # duplicate_record outcome, as in a file run.
                     same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
-                    keep_existing = (f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond}"
+                    listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                      f"{same if origin != 'notify' else ''})")
+                    keep_existing = f" WHERE NOT {listed_before}"
                     if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
                         # only the file's first copy is the record delivered again: a bill listing it twice keeps its
                         # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
@@ -398,6 +403,9 @@ class Workspace:
             ).fetchall()[0][0]
             if inserted != staged.rows:
                 meta = {**(meta or {}), "already_stored": staged.rows - inserted}
+                if kind == "transactions" and origin != "notify" and listed_before:
+                    con.execute(f"INSERT INTO transactions_listed_again SELECT '{batch_id}', "
+                                f"{', '.join('s.' + c for c in LISTED_AGAIN)} FROM {staged.table} s WHERE {listed_before}")
             if replace_batch:
                 con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
             con.execute(

@@ -139,3 +139,33 @@ def test_a_duplicate_payment_with_a_leg_only_notified_says_so(tmp_path):
     assert "notification" not in rows["P-N2"]["reason"]  # both legs on the bill
     assert rows["P-N3"]["kind"] == "duplicate_payment" and "notification" not in rows["P-N3"]["reason"]
     assert rows["P-N4"]["kind"] == "duplicate_payment" and "real-time notification" in rows["P-N4"]["reason"]
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_a_file_run_into_a_workspace_keeps_the_records_it_already_holds(tmp_path, twice):
+    """helper-56: the workspace held K1's payment (ingested from a.csv); a file run with --workspace over b.csv, which
+    lists it again with the same values, left it out (stored once, under a.csv's batch): K1 order_only, 1 record.
+    It is b.csv's record too: matched, as without --workspace. b.csv listing it twice keeps its second listing."""
+    import json
+
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nK1,wechat,4.00,paid,2026-11-20 10:00:00\n"
+                                    "K2,wechat,5.00,paid,2026-11-20 11:00:00\n", encoding="utf-8")
+    k1 = "wechat,M1,T1,K1,payment,,,4.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
+    (tmp_path / "a.csv").write_text(TX + k1, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(TX + k1 * (2 if twice else 1)
+                                    + "wechat,M1,T2,K2,payment,,,5.00,0,success,2026-11-20 11:00:05,2026-11-20\n",
+                                    encoding="utf-8")
+    w = str(tmp_path / "w.duckdb")
+    assert CliRunner().invoke(app, ["ingest", "--workspace", w, "--transactions", str(tmp_path / "a.csv")]).exit_code == 0
+    outs = {}
+    for name, extra in (("ws", ["--workspace", w]), ("plain", [])):
+        r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--transactions",
+                                     str(tmp_path / "b.csv"), "--out", str(tmp_path / name), *extra])
+        assert r.exit_code == 0, r.output
+        with (tmp_path / name / "outcomes.csv").open(encoding="utf-8") as f:
+            outs[name] = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+        summary = json.loads((tmp_path / name / "summary.json").read_text(encoding="utf-8"))
+        assert summary["control_totals"]["transactions"]["input_rows"] == (3 if twice else 2), name
+    assert outs["ws"] == outs["plain"]
+    assert outs["ws"]["P-K1"] == "matched" and outs["ws"]["P-K2"] == "matched"
+    assert ("D-wechat:T1:payment:" in outs["ws"]) == twice

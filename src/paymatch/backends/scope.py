@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL, SAME_RECORD
+from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -85,14 +85,19 @@ def _in(batch_ids: list[str]) -> str:
     return "(" + ", ".join("'" + b.replace("'", "''") + "'" for b in batch_ids) + ")"
 
 
-def by_batches(orders: list[str], refunds: list[str], txs: list[str]) -> Selections:
-    """File mode: exactly the rows of the given load batches."""
+def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_again: bool = False) -> Selections:
+    """File mode: exactly the rows of the given load batches; ``listed_again``: and the records stored before that
+    those loads listed again with the same values (``transactions_listed_again``: stored once, the loads' too)."""
     o = f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE batch_id IN {_in(orders)}"
+    again = ""
+    if listed_again:
+        same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM t.{c}" for c in LISTED_AGAIN)
+        again = f" OR EXISTS (SELECT 1 FROM transactions_listed_again a WHERE a.batch_id IN {_in(txs)} AND {same})"
     return Selections(
         orders=o,
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
-        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row FROM transactions "
-            f"WHERE batch_id IN {_in(txs)}",
+        txs=f"SELECT {_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row FROM transactions t "
+            f"WHERE batch_id IN {_in(txs)}{again}",
         order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=o,
     )

@@ -22,6 +22,9 @@ REFKEY_SOURCES = ("channel_refund_id", "refund_no")
 #: time too: the same success on two days' bills is the channel listing it twice (a duplicate_record to look at)
 SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status",
                "bill_date", "occurred_at")
+#: what a workspace keeps of a record a load listed again with the values of one stored before (its identity and
+#: ``SAME_RECORD``): ``transactions_listed_again``, read by a run over that load's files
+LISTED_AGAIN = tuple(dict.fromkeys(("channel", "channel_tx_id", "type", "channel_refund_id", *SAME_RECORD)))
 #: ``DUP_KEY`` as SQL over a table of canonical transactions (``_pm_refkey`` computed)
 DUP_KEY_SQL = [c if c != "_pm_refkey" else f"coalesce({', '.join(REFKEY_SOURCES)}, '')" for c in DUP_KEY]
 
