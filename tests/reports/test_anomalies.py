@@ -119,3 +119,37 @@ def test_store_refund_window_when_configured(board):
                  if r["rule"] == "frequent_refunds")
     # member UF: 3 refunds; store S2: UO's 2 and UF's 3 fall in one 48 h window
     assert got == [("3 refunds within 48 h for member UF", 3), ("5 refunds within 48 h for store S2", 5)]
+
+
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+BILL = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,"
+        "occurred_at,bill_date,method\n")
+
+
+def _workspace(tmp_path, orders: str, bill: str) -> Workspace:
+    (tmp_path / "orders.csv").write_text(ORDERS + orders, encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(BILL + bill, encoding="utf-8")
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.ingest_csv("orders", tmp_path / "orders.csv")
+    ws.ingest_csv("transactions", tmp_path / "tx.csv")
+    return ws
+
+
+def test_a_record_listed_twice_counts_once(tmp_path):
+    """A refund successful on two days' bills and a payment listed twice in one bill are one refund and one
+    payment each (reconciliation: duplicate_record; fund flow counts them once): no over-refund, no second
+    large payment, no repeated attempt, no frequent refunds."""
+    ws = _workspace(tmp_path, (
+        "A1,S1,M1,wechat,100.00,refunded,2026-11-30T10:00:00+08:00,2026-11-30T10:00:10+08:00,U1,gold,0\n"
+        "A2,S1,M1,wechat,25.00,paid,2026-11-30T11:00:00+08:00,2026-11-30T11:00:10+08:00,U2,gold,0\n"), (
+        "wechat,M1,T1,A1,payment,,,100.00,0.60,,success,2026-11-30T10:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-12-01,\n"
+        "wechat,M1,T2,A2,payment,,,25.00,0.15,,success,2026-11-30T11:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,T2,A2,payment,,,25.00,0.15,,success,2026-11-30T11:00:15+08:00,2026-11-30,\n"))
+    with ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall() == [(5,)]  # every copy stored
+        rep = build_anomalies(ws.con, dt.date(2026, 11, 30), dt.date(2026, 12, 1), rules=AnomalyRules(
+            large_amount_fen=2000, repeat_attempts_threshold=2, refund_count_threshold=2))
+        got = sorted((r["rule"], r["order_no"], r["amount_fen"]) for r in rep.table("anomalies").arrow().to_pylist())
+    assert got == [("large_amount", "A1", 10000), ("large_amount", "A2", 2500)]

@@ -1,8 +1,10 @@
 """Anomaly board (异常看板): what the rules flag in the transactions of a date range.
 
 Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
-day in Asia/Shanghai) lies in the range, joined to the order (store, member) by order number. The
-thresholds come from ``config.anomalies``:
+day in Asia/Shanghai) lies in the range, joined to the order (store, member) by order number. Every
+rule sees each channel record once: a record listed twice (overlapping bills, one bill listing it
+twice) counts by the copy reconciliation matches (``provenance.first_copy_only``, as in fund flow).
+The thresholds come from ``config.anomalies``:
 
   large_amount            a payment ≥ the store's threshold (``per_store_large_amount_fen``), else the
                           channel's (``per_channel_large_amount_fen``), else ``large_amount_fen``; or more
@@ -31,7 +33,7 @@ from ..config import AnomalyRules
 from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
-from .provenance import local_day_sql, sources_for
+from .provenance import first_copy_only, local_day_sql, sources_for
 
 #: defaults for keys the config model does not have yet (read with getattr so a config can add them)
 MIN_ZSCORE_SAMPLE = 30
@@ -56,6 +58,9 @@ def _setting(rules: AnomalyRules, name: str, default):
 
 
 def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...]) -> None:
+    # every channel record once (a record listed on two bills, or twice in one, is one payment or refund), as
+    # reconciliation and fund flow count it: _pm_anom_records of any day, _pm_anom_tx of the range
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _pm_anom_records AS SELECT * FROM transactions t WHERE {first_copy_only(con)}")
     day = local_day_sql("t")
     # one order per workspace key (see fundflow._dim_sql), so the join cannot multiply rows
     on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
@@ -64,7 +69,7 @@ def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, 
       SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
              coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
-      FROM transactions t
+      FROM _pm_anom_records t
       LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
 
@@ -121,7 +126,7 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
             CAST(sum(r.amount_fen) AS BIGINT), sum(r.amount_fen), any_value(p.paid),
             'refunds ' || sum(r.amount_fen)::VARCHAR || ' fen > payments ' || coalesce(any_value(p.paid), 0)::VARCHAR || ' fen'
           FROM _pm_anom_tx r LEFT JOIN (
-            SELECT order_no, sum(amount_fen) AS paid FROM transactions
+            SELECT order_no, sum(amount_fen) AS paid FROM _pm_anom_records
             WHERE type = 'payment' AND status = 'success'
               AND order_no IN (SELECT order_no FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
             GROUP BY order_no) p USING (order_no)
