@@ -126,12 +126,12 @@ BILL = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refun
         "occurred_at,bill_date,method\n")
 
 
-def _workspace(tmp_path, orders: str, bill: str) -> Workspace:
+def _workspace(tmp_path, orders: str, bill: str, key_scope: tuple[str, ...] = ()) -> Workspace:
     (tmp_path / "orders.csv").write_text(ORDERS + orders, encoding="utf-8")
     (tmp_path / "tx.csv").write_text(BILL + bill, encoding="utf-8")
     ws = Workspace(tmp_path / "w.duckdb")
-    ws.ingest_csv("orders", tmp_path / "orders.csv")
-    ws.ingest_csv("transactions", tmp_path / "tx.csv")
+    ws.ingest_csv("orders", tmp_path / "orders.csv", key_scope=key_scope)
+    ws.ingest_csv("transactions", tmp_path / "tx.csv", key_scope=key_scope)
     return ws
 
 
@@ -153,3 +153,23 @@ def test_a_record_listed_twice_counts_once(tmp_path):
             large_amount_fen=2000, repeat_attempts_threshold=2, refund_count_threshold=2))
         got = sorted((r["rule"], r["order_no"], r["amount_fen"]) for r in rep.table("anomalies").arrow().to_pylist())
     assert got == [("large_amount", "A1", 10000), ("large_amount", "A2", 2500)]
+
+
+def test_orders_keyed_per_merchant_number(tmp_path):
+    """Under match.key_scope = ['merchant_id'] order A1 of M1 and order A1 of M2 are two orders: one payment each is
+    no repeated attempt, and M1's refunds (150.00) exceed M1's payment (100.00) whatever M2 was paid."""
+    ws = _workspace(tmp_path, (
+        "A1,S1,M1,wechat,100.00,refunded,2026-11-30T10:00:00+08:00,2026-11-30T10:00:10+08:00,U1,gold,0\n"
+        "A1,S2,M2,wechat,100.00,paid,2026-11-30T10:30:00+08:00,2026-11-30T10:30:10+08:00,U2,gold,0\n"), (
+        "wechat,M1,T1,A1,payment,,,100.00,0.60,,success,2026-11-30T10:00:15+08:00,2026-11-30,\n"
+        "wechat,M2,T2,A1,payment,,,100.00,0.60,,success,2026-11-30T10:30:15+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-11-30,\n"
+        "wechat,M1,RF2,A1,refund,RA2,RF2,50.00,-0.30,,success,2026-11-30T12:30:05+08:00,2026-11-30,\n"),
+        key_scope=("merchant_id",))
+    day = dt.date(2026, 11, 30)
+    with ws:
+        rep = build_anomalies(ws.con, day, day, rules=AnomalyRules(repeat_attempts_threshold=2),
+                              key_scope=["merchant_id"])
+        got = [(r["rule"], r["merchant_id"], r["store_id"], r["order_no"], r["amount_fen"])
+               for r in rep.table("anomalies").arrow().to_pylist()]
+    assert got == [("refund_exceeds_payment", "M1", "S1", "A1", 15000)]

@@ -1,7 +1,8 @@
 """Anomaly board (异常看板): what the rules flag in the transactions of a date range.
 
 Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
-day in Asia/Shanghai) lies in the range, joined to the order (store, member) by order number. Every
+day in Asia/Shanghai) lies in the range, joined to the order (store, member) by its key as
+reconciliation keys it (the order number, plus the merchant number under ``match.key_scope``). Every
 rule sees each channel record once: a record listed twice (overlapping bills, one bill listing it
 twice) counts by the copy reconciliation matches (``provenance.first_copy_only``, as in fund flow).
 The thresholds come from ``config.anomalies``:
@@ -14,8 +15,8 @@ The thresholds come from ``config.anomalies``:
                           ``refund_count_window_hours`` window (one row per member, at the worst window);
                           likewise a store with ≥ ``store_refund_count_threshold`` (a key the config model
                           does not have yet; off by default).
-  repeated_attempts       an order with ≥ ``repeat_attempts_threshold`` payment rows (any status).
-  refund_exceeds_payment  an order whose successful channel refunds (in the range) total more than its
+  repeated_attempts       an order (key) with ≥ ``repeat_attempts_threshold`` payment rows (any status).
+  refund_exceeds_payment  an order (key) whose successful channel refunds (in the range) total more than its
                           successful channel payments (any day).
   night_spike             a store-day whose payments in night hours [night_start_hour, night_end_hour)
                           are ≥ ``NIGHT_SPIKE_MIN`` and more than ``NIGHT_SPIKE_FACTOR`` × the store's
@@ -59,14 +60,18 @@ def _setting(rules: AnomalyRules, name: str, default):
 
 def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...]) -> None:
     # every channel record once (a record listed on two bills, or twice in one, is one payment or refund), as
-    # reconciliation and fund flow count it: _pm_anom_records of any day, _pm_anom_tx of the range
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _pm_anom_records AS SELECT * FROM transactions t WHERE {first_copy_only(con)}")
+    # reconciliation and fund flow count it: _pm_anom_records of any day, _pm_anom_tx of the range. ``order_key``: the
+    # order the record belongs to as reconciliation keys it (engine.expr.key_expr: '<merchant_id>/<order_no>' under
+    # key_scope, where two merchant numbers' orders of one number are two orders)
+    order_key = "".join(f"coalesce(t.{k}, '') || '/' || " for k in key_scope) + "t.order_no"
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _pm_anom_records AS
+      SELECT t.*, {order_key} AS order_key FROM transactions t WHERE {first_copy_only(con)}""")
     day = local_day_sql("t")
     # one order per workspace key (see fundflow._dim_sql), so the join cannot multiply rows
     on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
     extra = "".join(f", {k}" for k in key_scope)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
-      SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.type, t.amount_fen, t.status,
+      SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.order_key, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
              coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
       FROM _pm_anom_records t
@@ -84,7 +89,7 @@ def _thresholds(con: duckdb.DuckDBPyConnection, rules: AnomalyRules) -> None:
 
 
 def rule_sql(rules: AnomalyRules) -> dict[str, str]:
-    """The SQL of each rule over ``_pm_anom_tx`` (columns as in the anomalies table)."""
+    """The SQL of each rule over ``_pm_anom_tx`` (and ``_pm_anom_records``; columns as in the anomalies table)."""
     min_n = int(_setting(rules, "large_zscore_min_sample", MIN_ZSCORE_SAMPLE))
     factor = float(_setting(rules, "night_spike_factor", NIGHT_SPIKE_FACTOR))
     night_min = int(_setting(rules, "night_spike_min_count", NIGHT_SPIKE_MIN))
@@ -113,25 +118,25 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
         # candidates first with a bare count (cheap over millions of orders), details only for them
         "repeated_attempts": f"""
           SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
-            any_value(member_id), order_no, min(channel_tx_id), min(local_time),
+            any_value(member_id), any_value(order_no), min(channel_tx_id), min(local_time),
             CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), count(*),
             {rules.repeat_attempts_threshold}, count(*)::VARCHAR || ' payment rows for one order'
-          FROM _pm_anom_tx WHERE type = 'payment' AND order_no IN (
-            SELECT order_no FROM _pm_anom_tx WHERE type = 'payment' AND order_no IS NOT NULL
-            GROUP BY order_no HAVING count(*) >= {rules.repeat_attempts_threshold})
-          GROUP BY order_no""",
+          FROM _pm_anom_tx WHERE type = 'payment' AND order_key IN (
+            SELECT order_key FROM _pm_anom_tx WHERE type = 'payment' AND order_key IS NOT NULL
+            GROUP BY order_key HAVING count(*) >= {rules.repeat_attempts_threshold})
+          GROUP BY order_key""",
         "refund_exceeds_payment": """
           SELECT 'refund_exceeds_payment', any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel),
-            any_value(r.member_id), r.order_no, min(r.channel_tx_id), max(r.local_time),
+            any_value(r.member_id), any_value(r.order_no), min(r.channel_tx_id), max(r.local_time),
             CAST(sum(r.amount_fen) AS BIGINT), sum(r.amount_fen), any_value(p.paid),
             'refunds ' || sum(r.amount_fen)::VARCHAR || ' fen > payments ' || coalesce(any_value(p.paid), 0)::VARCHAR || ' fen'
           FROM _pm_anom_tx r LEFT JOIN (
-            SELECT order_no, sum(amount_fen) AS paid FROM _pm_anom_records
+            SELECT order_key, sum(amount_fen) AS paid FROM _pm_anom_records
             WHERE type = 'payment' AND status = 'success'
-              AND order_no IN (SELECT order_no FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
-            GROUP BY order_no) p USING (order_no)
-          WHERE r.type = 'refund' AND r.status = 'success' AND r.order_no IS NOT NULL
-          GROUP BY r.order_no HAVING sum(r.amount_fen) > coalesce(any_value(p.paid), 0)""",
+              AND order_key IN (SELECT order_key FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
+            GROUP BY order_key) p USING (order_key)
+          WHERE r.type = 'refund' AND r.status = 'success' AND r.order_key IS NOT NULL
+          GROUP BY r.order_key HAVING sum(r.amount_fen) > coalesce(any_value(p.paid), 0)""",
         "night_spike": f"""
           SELECT 'night_spike', store_id, NULL, NULL, NULL, NULL, NULL, CAST(local_day AS TIMESTAMP), CAST(fen AS BIGINT),
             n, usual, n::VARCHAR || ' night payments vs usual ' || round(usual, 1)::VARCHAR FROM (
