@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import statistics
 
+import openpyxl
 import pyarrow as pa
 import pytest
 
@@ -87,11 +90,11 @@ def test_each_rule_flags_the_planted_case(board):
     f = _flags(w)
     assert [r["order_no"] for r in f["large_amount"]] == [planted["big"]]
     assert [r["order_no"] for r in f["repeated_attempts"]] == [planted["repeat"]]
-    assert f["repeated_attempts"][0]["metric"] == 3
+    assert f["repeated_attempts"][0]["count"] == 3
     assert [r["order_no"] for r in f["refund_exceeds_payment"]] == [planted["over"]]
-    assert [(r["member_id"], r["metric"]) for r in f["frequent_refunds"]] == [("UF", 3)]
-    assert [(r["store_id"], r["occurred_at"].date(), r["metric"]) for r in f["night_spike"]] == \
-        [("S1", dt.date(2026, 11, 4), 8)]
+    assert [(r["member_id"], r["count"]) for r in f["frequent_refunds"]] == [("UF", 3)]
+    assert [(r["store_id"], r["occurred_at"].date(), r["count"], r["count_threshold"]) for r in f["night_spike"]] == \
+        [("S1", dt.date(2026, 11, 4), 8, 5)]
 
 
 def test_thresholds_come_from_config(board):
@@ -105,6 +108,18 @@ def test_thresholds_come_from_config(board):
     assert "night_spike" not in f
 
 
+def test_zscore_threshold_is_an_amount(board):
+    """A payment flagged by its z-score carries the least amount the rule flags in its store (mean + z × sd, in fen)."""
+    w, planted = board
+    f = _flags(w, large_amount_fen=10**9)
+    [big] = [r for r in f["large_amount"] if r["order_no"] == planted["big"]]
+    amounts = [a for (a,) in w.con.execute("SELECT t.amount_fen FROM transactions t JOIN orders o USING (order_no) "
+                                           "WHERE o.store_id = 'S2' AND t.type = 'payment'").fetchall()]
+    least = statistics.mean(amounts) + 4 * statistics.pstdev(amounts)
+    assert big["detail"].startswith("z-score") and big["threshold_fen"] - 1 < least < big["threshold_fen"]
+    assert all(r["amount_fen"] >= r["threshold_fen"] for r in f["large_amount"])
+
+
 def test_store_refund_window_when_configured(board):
     w, _ = board
 
@@ -115,7 +130,99 @@ def test_store_refund_window_when_configured(board):
 
     rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4),
                           rules=Rules(store_refund_count_threshold=5, refund_count_window_hours=48))
-    got = sorted((r["detail"], r["metric"]) for r in rep.table("anomalies").arrow().to_pylist()
+    got = sorted((r["detail"], r["count"]) for r in rep.table("anomalies").arrow().to_pylist()
                  if r["rule"] == "frequent_refunds")
     # member UF: 3 refunds; store S2: UO's 2 and UF's 3 fall in one 48 h window
     assert got == [("3 refunds within 48 h for member UF", 3), ("5 refunds within 48 h for store S2", 5)]
+
+
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+BILL = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,"
+        "occurred_at,bill_date,method\n")
+
+
+def _workspace(tmp_path, orders: str, bill: str, key_scope: tuple[str, ...] = ()) -> Workspace:
+    (tmp_path / "orders.csv").write_text(ORDERS + orders, encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(BILL + bill, encoding="utf-8")
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.ingest_csv("orders", tmp_path / "orders.csv", key_scope=key_scope)
+    ws.ingest_csv("transactions", tmp_path / "tx.csv", key_scope=key_scope)
+    return ws
+
+
+def test_a_record_listed_twice_counts_once(tmp_path):
+    """A refund successful on two days' bills and a payment listed twice in one bill are one refund and one
+    payment each (reconciliation: duplicate_record; fund flow counts them once): no over-refund, no second
+    large payment, no repeated attempt, no frequent refunds."""
+    ws = _workspace(tmp_path, (
+        "A1,S1,M1,wechat,100.00,refunded,2026-11-30T10:00:00+08:00,2026-11-30T10:00:10+08:00,U1,gold,0\n"
+        "A2,S1,M1,wechat,25.00,paid,2026-11-30T11:00:00+08:00,2026-11-30T11:00:10+08:00,U2,gold,0\n"), (
+        "wechat,M1,T1,A1,payment,,,100.00,0.60,,success,2026-11-30T10:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-12-01,\n"
+        "wechat,M1,T2,A2,payment,,,25.00,0.15,,success,2026-11-30T11:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,T2,A2,payment,,,25.00,0.15,,success,2026-11-30T11:00:15+08:00,2026-11-30,\n"))
+    with ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall() == [(5,)]  # every copy stored
+        rep = build_anomalies(ws.con, dt.date(2026, 11, 30), dt.date(2026, 12, 1), rules=AnomalyRules(
+            large_amount_fen=2000, repeat_attempts_threshold=2, refund_count_threshold=2))
+        got = sorted((r["rule"], r["order_no"], r["amount_fen"]) for r in rep.table("anomalies").arrow().to_pylist())
+    assert got == [("large_amount", "A1", 10000), ("large_amount", "A2", 2500)]
+
+
+def test_orders_keyed_per_merchant_number(tmp_path):
+    """Under match.key_scope = ['merchant_id'] order A1 of M1 and order A1 of M2 are two orders: one payment each is
+    no repeated attempt, and M1's refunds (150.00) exceed M1's payment (100.00) whatever M2 was paid."""
+    ws = _workspace(tmp_path, (
+        "A1,S1,M1,wechat,100.00,refunded,2026-11-30T10:00:00+08:00,2026-11-30T10:00:10+08:00,U1,gold,0\n"
+        "A1,S2,M2,wechat,100.00,paid,2026-11-30T10:30:00+08:00,2026-11-30T10:30:10+08:00,U2,gold,0\n"), (
+        "wechat,M1,T1,A1,payment,,,100.00,0.60,,success,2026-11-30T10:00:15+08:00,2026-11-30,\n"
+        "wechat,M2,T2,A1,payment,,,100.00,0.60,,success,2026-11-30T10:30:15+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-11-30,\n"
+        "wechat,M1,RF2,A1,refund,RA2,RF2,50.00,-0.30,,success,2026-11-30T12:30:05+08:00,2026-11-30,\n"),
+        key_scope=("merchant_id",))
+    day = dt.date(2026, 11, 30)
+    with ws:
+        rep = build_anomalies(ws.con, day, day, rules=AnomalyRules(repeat_attempts_threshold=2),
+                              key_scope=["merchant_id"])
+        got = [(r["rule"], r["merchant_id"], r["store_id"], r["order_no"], r["amount_fen"])
+               for r in rep.table("anomalies").arrow().to_pylist()]
+    assert got == [("refund_exceeds_payment", "M1", "S1", "A1", 15000)]
+
+
+def test_money_in_yuan_counts_as_counts(tmp_path):
+    """Through the CLI: an amount threshold shows in yuan (5,000.00, not 500,000.00 fen as yuan), a count as a
+    count, and the detail text names yuan."""
+    from typer.testing import CliRunner
+
+    from paymatch.cli_report import report_app
+
+    ws = _workspace(tmp_path, (
+        "B1,S1,M1,wechat,6000.00,paid,2026-11-30T09:00:00+08:00,2026-11-30T09:00:10+08:00,U1,gold,0\n"
+        "A1,S1,M1,wechat,100.00,refunded,2026-11-30T10:00:00+08:00,2026-11-30T10:00:10+08:00,U2,gold,0\n"), (
+        "wechat,M1,T0,B1,payment,,,6000.00,36.00,,success,2026-11-30T09:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,T1,A1,payment,,,100.00,0.60,,failed,2026-11-30T09:59:00+08:00,2026-11-30,\n"
+        "wechat,M1,T2,A1,payment,,,100.00,0.60,,success,2026-11-30T10:00:15+08:00,2026-11-30,\n"
+        "wechat,M1,RF1,A1,refund,RA1,RF1,100.00,-0.60,,success,2026-11-30T12:00:05+08:00,2026-11-30,\n"
+        "wechat,M1,RF2,A1,refund,RA2,RF2,50.00,-0.30,,success,2026-11-30T12:30:05+08:00,2026-11-30,\n"))
+    ws.close()
+    (tmp_path / "rules.toml").write_text("[anomalies]\nlarge_amount_fen = 500000\nrepeat_attempts_threshold = 2\n")
+    res = CliRunner().invoke(report_app, [
+        "anomalies", "--workspace", str(tmp_path / "w.duckdb"), "--config", str(tmp_path / "rules.toml"),
+        "--from", "2026-11-30", "--to", "2026-11-30", "--lang", "en", "--excel", str(tmp_path / "a.xlsx"),
+        "--csv", str(tmp_path / "csv")])
+    assert res.exit_code == 0, res.output
+    sheet = openpyxl.load_workbook(tmp_path / "a.xlsx")["Anomalies"]
+    head = [c.value for c in sheet[1]]
+    cells = {r[0].value: dict(zip(head, r)) for r in sheet.iter_rows(min_row=2)}
+    assert set(cells) == {"large_amount", "refund_exceeds_payment", "repeated_attempts"}
+    big, over, rep = cells["large_amount"], cells["refund_exceeds_payment"], cells["repeated_attempts"]
+    assert (big["Amount"].value, big["Amount threshold"].value) == (6000, 5000)
+    assert big["Amount threshold"].number_format == "#,##0.00" and big["Count"].value is None
+    assert (over["Amount"].value, over["Amount threshold"].value) == (150, 100)
+    assert over["Detail"].value == "refunds 150.00 > payments 100.00"
+    assert (rep["Count"].value, rep["Count threshold"].value, rep["Amount threshold"].value) == (2, 2, None)
+    assert rep["Count"].number_format == "#,##0"
+    with open(tmp_path / "csv" / "anomalies.csv", encoding="utf-8") as f:
+        rows = {r["Rule"]: r for r in csv.DictReader(f)}
+    assert (rows["large_amount"]["Amount threshold"], rows["repeated_attempts"]["Count"]) == ("5000.00", "2")

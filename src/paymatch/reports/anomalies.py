@@ -1,8 +1,11 @@
 """Anomaly board (异常看板): what the rules flag in the transactions of a date range.
 
 Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
-day in Asia/Shanghai) lies in the range, joined to the order (store, member) by order number. The
-thresholds come from ``config.anomalies``:
+day in Asia/Shanghai) lies in the range, joined to the order (store, member) by its key as
+reconciliation keys it (the order number, plus the merchant number under ``match.key_scope``). Every
+rule sees each channel record once: a record listed twice (overlapping bills, one bill listing it
+twice) counts by the copy reconciliation matches (``provenance.first_copy_only``, as in fund flow).
+The thresholds come from ``config.anomalies``:
 
   large_amount            a payment ≥ the store's threshold (``per_store_large_amount_fen``), else the
                           channel's (``per_channel_large_amount_fen``), else ``large_amount_fen``; or more
@@ -12,12 +15,17 @@ thresholds come from ``config.anomalies``:
                           ``refund_count_window_hours`` window (one row per member, at the worst window);
                           likewise a store with ≥ ``store_refund_count_threshold`` (a key the config model
                           does not have yet; off by default).
-  repeated_attempts       an order with ≥ ``repeat_attempts_threshold`` payment rows (any status).
-  refund_exceeds_payment  an order whose successful channel refunds (in the range) total more than its
+  repeated_attempts       an order (key) with ≥ ``repeat_attempts_threshold`` payment rows (any status).
+  refund_exceeds_payment  an order (key) whose successful channel refunds (in the range) total more than its
                           successful channel payments (any day).
   night_spike             a store-day whose payments in night hours [night_start_hour, night_end_hour)
                           are ≥ ``NIGHT_SPIKE_MIN`` and more than ``NIGHT_SPIKE_FACTOR`` × the store's
                           average over the other days of the range.
+
+Each row has its amount (``amount_fen``) and, by the rule's measure, either ``threshold_fen`` (large_amount: the
+threshold, or for a z-score the least amount more than ``large_zscore`` standard deviations above the mean;
+refund_exceeds_payment: the order's payments) or ``count`` and ``count_threshold`` (the least count flagged). Money
+stays fen in the rows (renderers show yuan, as in every report), and the detail text names yuan.
 """
 
 from __future__ import annotations
@@ -29,9 +37,10 @@ import duckdb
 
 from ..config import AnomalyRules
 from ..errors import PaymatchError
+from ..money import sql_fen_to_yuan
 from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
-from .provenance import local_day_sql, sources_for
+from .provenance import first_copy_only, local_day_sql, sources_for
 
 #: defaults for keys the config model does not have yet (read with getattr so a config can add them)
 MIN_ZSCORE_SAMPLE = 30
@@ -46,9 +55,10 @@ RULES = {
     "night_spike": ("夜间交易激增", "Night-time spike"),
 }
 _NAMES = ("rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id, occurred_at, amount_fen, "
-          "metric, threshold, detail")
+          "threshold_fen, count, count_threshold, detail")
 _OUT = ("rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id, occurred_at, amount_fen, "
-        "CAST(metric AS DOUBLE) AS metric, CAST(threshold AS DOUBLE) AS threshold, detail")
+        "CAST(threshold_fen AS BIGINT) AS threshold_fen, CAST(count AS BIGINT) AS count, "
+        "CAST(count_threshold AS BIGINT) AS count_threshold, detail")
 
 
 def _setting(rules: AnomalyRules, name: str, default):
@@ -56,15 +66,22 @@ def _setting(rules: AnomalyRules, name: str, default):
 
 
 def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...]) -> None:
+    # every channel record once (a record listed on two bills, or twice in one, is one payment or refund), as
+    # reconciliation and fund flow count it: _pm_anom_records of any day, _pm_anom_tx of the range. ``order_key``: the
+    # order the record belongs to as reconciliation keys it (engine.expr.key_expr: '<merchant_id>/<order_no>' under
+    # key_scope, where two merchant numbers' orders of one number are two orders)
+    order_key = "".join(f"coalesce(t.{k}, '') || '/' || " for k in key_scope) + "t.order_no"
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _pm_anom_records AS
+      SELECT t.*, {order_key} AS order_key FROM transactions t WHERE {first_copy_only(con)}""")
     day = local_day_sql("t")
     # one order per workspace key (see fundflow._dim_sql), so the join cannot multiply rows
     on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
     extra = "".join(f", {k}" for k in key_scope)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
-      SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.type, t.amount_fen, t.status,
+      SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.order_key, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
              coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
-      FROM transactions t
+      FROM _pm_anom_records t
       LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
 
@@ -79,7 +96,7 @@ def _thresholds(con: duckdb.DuckDBPyConnection, rules: AnomalyRules) -> None:
 
 
 def rule_sql(rules: AnomalyRules) -> dict[str, str]:
-    """The SQL of each rule over ``_pm_anom_tx`` (columns as in the anomalies table)."""
+    """The SQL of each rule over ``_pm_anom_tx`` (and ``_pm_anom_records``; columns as in the anomalies table)."""
     min_n = int(_setting(rules, "large_zscore_min_sample", MIN_ZSCORE_SAMPLE))
     factor = float(_setting(rules, "night_spike_factor", NIGHT_SPIKE_FACTOR))
     night_min = int(_setting(rules, "night_spike_min_count", NIGHT_SPIKE_MIN))
@@ -92,50 +109,56 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
     sqls = {
         "large_amount": f"""
           SELECT 'large_amount' AS rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
-            local_time AS occurred_at, amount_fen, CASE WHEN amount_fen >= thr THEN amount_fen ELSE z END AS metric,
-            CASE WHEN amount_fen >= thr THEN thr ELSE {rules.large_zscore} END AS threshold,
+            local_time AS occurred_at, amount_fen, CASE WHEN amount_fen >= thr THEN thr ELSE z_thr END, NULL, NULL,
             CASE WHEN amount_fen >= thr THEN 'amount ≥ threshold' ELSE 'z-score ' || round(z, 2)::VARCHAR
               || ' above the store mean' END AS detail
           FROM (SELECT p.*, coalesce(ts.fen, tc.fen, {rules.large_amount_fen}) AS thr,
-                  CASE WHEN st.n >= {min_n} AND st.sd > 0 THEN (amount_fen - st.mean) / st.sd END AS z
+                  CASE WHEN st.n >= {min_n} AND st.sd > 0 THEN (amount_fen - st.mean) / st.sd END AS z,
+                  -- the least amount more than large_zscore standard deviations above the mean
+                  CASE WHEN st.n >= {min_n} AND st.sd > 0
+                    THEN TRY_CAST(floor(st.mean + {rules.large_zscore} * st.sd) AS BIGINT) + 1 END AS z_thr
                 FROM _pm_anom_tx p LEFT JOIN _pm_thr_store ts USING (store_id) LEFT JOIN _pm_thr_channel tc USING (channel)
                 -- store statistics by GROUP BY + join: far cheaper than three window aggregates over millions of rows
                 LEFT JOIN (SELECT store_id, count(*) AS n, avg(amount_fen) AS mean, stddev_pop(amount_fen) AS sd
                            FROM _pm_anom_tx WHERE {pay} GROUP BY store_id) st USING (store_id)
                 WHERE {pay})
-          WHERE amount_fen >= thr OR z > {rules.large_zscore}""",
+          WHERE amount_fen >= thr OR amount_fen >= z_thr""",
         "frequent_refunds": _frequent_refunds("member_id", rules.refund_count_threshold, hours),
         # candidates first with a bare count (cheap over millions of orders), details only for them
         "repeated_attempts": f"""
           SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
-            any_value(member_id), order_no, min(channel_tx_id), min(local_time),
-            CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), count(*),
+            any_value(member_id), any_value(order_no), min(channel_tx_id), min(local_time),
+            CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), NULL, count(*),
             {rules.repeat_attempts_threshold}, count(*)::VARCHAR || ' payment rows for one order'
-          FROM _pm_anom_tx WHERE type = 'payment' AND order_no IN (
-            SELECT order_no FROM _pm_anom_tx WHERE type = 'payment' AND order_no IS NOT NULL
-            GROUP BY order_no HAVING count(*) >= {rules.repeat_attempts_threshold})
-          GROUP BY order_no""",
-        "refund_exceeds_payment": """
-          SELECT 'refund_exceeds_payment', any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel),
-            any_value(r.member_id), r.order_no, min(r.channel_tx_id), max(r.local_time),
-            CAST(sum(r.amount_fen) AS BIGINT), sum(r.amount_fen), any_value(p.paid),
-            'refunds ' || sum(r.amount_fen)::VARCHAR || ' fen > payments ' || coalesce(any_value(p.paid), 0)::VARCHAR || ' fen'
+          FROM _pm_anom_tx WHERE type = 'payment' AND order_key IN (
+            SELECT order_key FROM _pm_anom_tx WHERE type = 'payment' AND order_key IS NOT NULL
+            GROUP BY order_key HAVING count(*) >= {rules.repeat_attempts_threshold})
+          GROUP BY order_key""",
+        "refund_exceeds_payment": f"""
+          SELECT 'refund_exceeds_payment', *, NULL, NULL,
+            'refunds ' || {sql_fen_to_yuan('refunded')} || ' > payments ' || {sql_fen_to_yuan('paid')} FROM (
+          SELECT any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel), any_value(r.member_id),
+            any_value(r.order_no), min(r.channel_tx_id), max(r.local_time),
+            CAST(sum(r.amount_fen) AS BIGINT) AS refunded, CAST(coalesce(any_value(p.paid), 0) AS BIGINT) AS paid
           FROM _pm_anom_tx r LEFT JOIN (
-            SELECT order_no, sum(amount_fen) AS paid FROM transactions
+            SELECT order_key, sum(amount_fen) AS paid FROM _pm_anom_records
             WHERE type = 'payment' AND status = 'success'
-              AND order_no IN (SELECT order_no FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
-            GROUP BY order_no) p USING (order_no)
-          WHERE r.type = 'refund' AND r.status = 'success' AND r.order_no IS NOT NULL
-          GROUP BY r.order_no HAVING sum(r.amount_fen) > coalesce(any_value(p.paid), 0)""",
+              AND order_key IN (SELECT order_key FROM _pm_anom_tx WHERE type = 'refund')  -- only refunded orders
+            GROUP BY order_key) p USING (order_key)
+          WHERE r.type = 'refund' AND r.status = 'success' AND r.order_key IS NOT NULL
+          GROUP BY r.order_key)
+          WHERE refunded > paid""",
         "night_spike": f"""
           SELECT 'night_spike', store_id, NULL, NULL, NULL, NULL, NULL, CAST(local_day AS TIMESTAMP), CAST(fen AS BIGINT),
-            n, usual, n::VARCHAR || ' night payments vs usual ' || round(usual, 1)::VARCHAR FROM (
+            NULL, n, thr, n::VARCHAR || ' night payments vs usual ' || round(usual, 1)::VARCHAR FROM (
+            -- the least night count flagged: at least night_min and more than factor × usual
+            SELECT *, greatest({night_min}, CAST(floor({factor} * usual) AS BIGINT) + 1) AS thr FROM (
             SELECT *, (sum(n) OVER s - n) / nullif(count(*) OVER s - 1, 0) AS usual FROM (
               SELECT store_id, local_day, count(*) FILTER (WHERE {night}) AS n,
                      coalesce(sum(amount_fen) FILTER (WHERE {night}), 0) AS fen
               FROM _pm_anom_tx WHERE {pay} GROUP BY store_id, local_day)
-            WINDOW s AS (PARTITION BY store_id))
-          WHERE usual IS NOT NULL AND n >= {night_min} AND n > {factor} * usual""",
+            WINDOW s AS (PARTITION BY store_id)))
+          WHERE usual IS NOT NULL AND n >= thr""",
     }
     if store_thr:  # a store's refunds in a window: off unless configured (busy stores refund every hour)
         sqls["frequent_refunds"] += " UNION ALL " + _frequent_refunds("store_id", int(store_thr), hours)
@@ -146,7 +169,7 @@ def _frequent_refunds(scope: str, threshold: int, hours: int) -> str:
     """Refunds per ``scope`` (member_id or store_id) in a sliding window; one row per scope value, at its worst window."""
     return f"""
       SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
-        local_time, amount_fen, n, {threshold},
+        local_time, amount_fen, NULL, n, {threshold},
         n::VARCHAR || ' refunds within {hours} h for {scope.removesuffix('_id')} ' || {scope} FROM (
         SELECT *, row_number() OVER (PARTITION BY {scope} ORDER BY n DESC, local_time, channel_tx_id) AS rk FROM (
           SELECT *, count(*) OVER (PARTITION BY {scope} ORDER BY local_time
@@ -184,7 +207,8 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         Column("channel", "渠道", "Channel", "text", 10), Column("member_id", "会员", "Member", "text", 12),
         Column("order_no", "订单号", "Order no", "text", 22), Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
         Column("occurred_at", "时间", "Time", "date", 20), Column("amount_fen", "金额", "Amount", "fen"),
-        Column("metric", "指标", "Metric", "number"), Column("threshold", "阈值", "Threshold", "number"),
+        Column("threshold_fen", "金额阈值", "Amount threshold", "fen"), Column("count", "笔数", "Count", "count"),
+        Column("count_threshold", "笔数阈值", "Count threshold", "count"),
         Column("detail", "说明", "Detail", "text", 40),
     )
     controls = tuple(ControlTotal(k, zh, en, int(counts.get(k, 0)), None) for k, (zh, en) in RULES.items())

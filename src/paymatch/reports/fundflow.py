@@ -27,17 +27,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import duckdb
-import narwhals as nw
 import pyarrow as pa
 
-from ..backends.duckdb_backend import temp_table
-from ..backends.scope import STORED_ROW
-from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
 from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import bucket_sql
-from .provenance import local_day_sql, sources_for, sql_str
+from .provenance import first_copy_only, local_day_sql, sources_for, sql_str
 
 DIMENSIONS = ("time", "channel", "order_type", "store", "merchant")
 _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "order_type": ("订单类型", "Order type"),
@@ -70,25 +66,6 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     raise PaymatchError(f"cannot break fund flow down by {by!r}\nHint: use one of {', '.join(DIMENSIONS)}")
 
 
-def _first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
-    """Condition on ``transactions t`` that keeps only the primary copy of each channel record: the one a workspace
-    run matches (``scope.STORED_ROW``: the first successful copy stored, else the one on the latest bill).
-
-    The engine's own dedupe finds the copies: ``repeated_records`` (the identities listed more than once,
-    with their first ``_pm_row``; nearly every record is listed once, so a small frame), then
-    ``mark_duplicates`` over the rows of those channel ids only. The copies' rowids go into a temp table
-    once; every query then leaves them out with an anti-join on one integer.
-    """
-    txs = nw.from_native(con.sql("SELECT channel, channel_tx_id, type, "
-                                 f"{', '.join(REFKEY_SOURCES)}, {STORED_ROW} AS _pm_row, rowid AS _pm_rid "
-                                 "FROM transactions"))
-    repeated = temp_table(con, repeated_records(txs), "_pm_ff_repeated")
-    candidates = txs.join(repeated.select("channel_tx_id").unique(), on="channel_tx_id", how="semi")
-    temp_table(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_rid"),
-             "_pm_ff_copies")
-    return "t.rowid NOT IN (SELECT _pm_rid FROM _pm_ff_copies)"
-
-
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
              stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> str:
     """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` and ``key``."""
@@ -99,7 +76,7 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
         con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
         if stores:
             con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
-    first_only = _first_copy_only(con)
+    first_only = first_copy_only(con)
     day = local_day_sql("t")
     key = "bucket::VARCHAR" if by == "time" else "bucket::VARCHAR || '|' || dim"
     return f"""

@@ -1,4 +1,5 @@
-"""Where a report's numbers came from: the loaded files (batches) and the reconciliation runs."""
+"""Where a report's numbers came from: the loaded files (batches), the channel records (each once) and the
+reconciliation runs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import duckdb
+import narwhals as nw
 
+from ..backends.duckdb_backend import temp_table
+from ..backends.scope import STORED_ROW
+from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
 from ..schema import TZ
 from .model import Source
 
@@ -39,6 +44,26 @@ def sources_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, *
         "ORDER BY b.kind, b.source", {"a": first, "b": last, "s": start, "e": end}
     ).fetchall()
     return tuple(Source(k, s, h, int(n or 0)) for k, s, h, n in rows)
+
+
+def first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
+    """Condition on ``transactions t`` that keeps only the primary copy of each channel record: the one a workspace
+    run matches (``scope.STORED_ROW``: the first successful copy stored, else the one on the latest bill). Reports
+    reading transactions (fund flow, the anomaly board) count a record listed twice once, as reconciliation does.
+
+    The engine's own dedupe finds the copies: ``repeated_records`` (the identities listed more than once,
+    with their first ``_pm_row``; nearly every record is listed once, so a small frame), then
+    ``mark_duplicates`` over the rows of those channel ids only. The copies' rowids go into a temp table
+    once; every query then leaves them out with an anti-join on one integer.
+    """
+    txs = nw.from_native(con.sql("SELECT channel, channel_tx_id, type, "
+                                 f"{', '.join(REFKEY_SOURCES)}, {STORED_ROW} AS _pm_row, rowid AS _pm_rid "
+                                 "FROM transactions"))
+    repeated = temp_table(con, repeated_records(txs), "_pm_rep_repeated")
+    candidates = txs.join(repeated.select("channel_tx_id").unique(), on="channel_tx_id", how="semi")
+    temp_table(con, mark_duplicates(candidates, repeated).filter(nw.col("_pm_is_dup")).select("_pm_rid"),
+               "_pm_rep_copies")
+    return "t.rowid NOT IN (SELECT _pm_rid FROM _pm_rep_copies)"
 
 
 #: an outcome's reconciliation day: its run's day; in a run over several days, the Asia/Shanghai day it
