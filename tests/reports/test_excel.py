@@ -48,6 +48,8 @@ def fixed_report():
             "order_rows, channel_rows, order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, "
             "settle_amount_fen, difference_fen, reason) VALUES ('run-fixed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
             "'because ' || ?)", [(DAY, DAY, *r, r[1]) for r in ROWS])
+        w.con.execute("INSERT INTO runs (run_id, period_from, period_to, finished_at) "
+                      "VALUES ('run-fixed', ?, ?, now())", [DAY, DAY])
         # every channel record here succeeded (net settlement counts only money that moved)
         w.con.execute("UPDATE outcomes SET channel_status = 'success' WHERE channel_rows > 0")
         yield w, build_reconciliation(w.con, "day", DAY, group_by="store")

@@ -84,7 +84,8 @@ KINDS = ["matched", "order_only", "channel_only", "amount_mismatch", "duplicate_
 _amount = st.integers(min_value=0, max_value=10**9)
 _row = st.tuples(st.sampled_from(KINDS), st.sampled_from(["S1", "S2", None]), st.integers(0, 2), st.integers(0, 2),
                  _amount, _amount, st.one_of(st.none(), _amount), st.integers(-1000, 10**6),
-                 st.one_of(st.none(), _amount), st.integers(0, 2), st.sampled_from(["payment", "refund"]))
+                 st.one_of(st.none(), _amount), st.integers(0, 2), st.sampled_from(["payment", "refund"]),
+                 st.sampled_from(["wechat", "alipay", "unionpay", "ccb_long_pay", None]))
 
 
 @pytest.fixture(scope="module")
@@ -101,25 +102,31 @@ def mem_ws():
 def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
     w = mem_ws
     w.con.execute("DELETE FROM outcomes")
+    w.con.execute("DELETE FROM runs")  # one day run per day (a report reads the latest run of each day)
+    w.con.execute("INSERT INTO runs (run_id, period_from, period_to, finished_at) "
+                  "SELECT 'run-' || d, d, d, now() FROM (SELECT unnest([DATE '2026-11-01', DATE '2026-11-02', "
+                  "DATE '2026-11-03']) AS d)")
     data = []
-    for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day, rtype) in enumerate(rows):
+    for i, (kind, store, orows, crows, ototal, ctotal, camount, fee, settle, day, rtype, channel) in enumerate(rows):
         # a record's extra copies (engine.dedupe): "D-…", the record's type as detail
         copies = kind in ("duplicate_record", "record_update")
         oid = ("D-" if copies else "R-" if kind.startswith("refund") else "P-") + f"{i:04d}"
         d = FIRST_DAY + dt.timedelta(days=day)
         # the channel's best status: every third outcome with records has none that succeeded (a closed attempt)
         status = None if not crows else "closed" if i % 3 == 0 else "success"
-        data.append(("run-x", d, d, oid, kind, rtype if copies else None, store, orows, crows, ototal, ctotal, ototal,
-                     camount, fee, settle, (camount or 0) - ototal, status))
+        data.append((f"run-{d}", d, d, oid, kind, rtype if copies else None, store, channel, orows, crows, ototal,
+                     ctotal, ototal, camount, fee, settle, (camount or 0) - ototal, status))
     w.con.executemany(
-        "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, detail, store_id, order_rows, "
-        "channel_rows, order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, "
-        "settle_amount_fen, difference_fen, channel_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outcomes (run_id, period_from, period_to, outcome_id, kind, detail, store_id, channel, "
+        "order_rows, channel_rows, order_total_fen, channel_total_fen, order_amount_fen, channel_amount_fen, fee_fen, "
+        "settle_amount_fen, difference_fen, channel_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?)",
         data)
     rep = build_reconciliation(w.con, "month", FIRST_DAY, group_by="store")
     got = {r["store_id"]: r for r in rep.table("summary").arrow().to_pylist()}
     want: dict = defaultdict(lambda: defaultdict(int))
-    for (_, _, _, oid, kind, detail, store, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff, cst) in data:
+    for (_, _, _, oid, kind, detail, store, channel, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff,
+         cst) in data:
         for g in (store or "(none)", "全链合计"):
             w_ = want[g]
             dup, clean = kind in ("duplicate_record", "record_update"), kind in CLEAN_KINDS
@@ -135,7 +142,10 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
             if not dup:
                 w_["fee"] += fee
                 moved = cst == "success"  # only money that moved settles (a closed attempt, a processing refund: none)
-                w_["net"] += (-(camt or 0) if refund else (settle if settle is not None else (camt or 0))) * moved - fee
+                # a payment's settlement before the fee: wechat's and alipay's settle amount, else settle + fee
+                before_fee = ((camt or 0) if settle is None else settle if channel in ("wechat", "alipay")
+                              else settle + fee)
+                w_["net"] += (-(camt or 0) if refund else before_fee) * moved - fee
             if not clean:
                 w_["unmatched"] += 1
                 w_["diff"] += diff

@@ -72,27 +72,39 @@ _OUTCOME_DAY = ("CASE WHEN period_from = period_to THEN period_from ELSE least(g
                 "CAST(occurred_at + INTERVAL 8 HOUR AS DATE), period_to), period_from), period_to) END")
 
 
+#: (run_id, day) for every day a stored run covers: the latest run covering it (by when it was stored). A day's
+#: results are that run's: a day run after a range run replaces that day, a range run replaces the days it covers
+#: (a run's outcomes count on their own days, so an older run's outcome on a replaced day, even one the newer run
+#: no longer produces under that id, goes). The runs table is small (a row per run): every day is listed.
+_LIVE_DAYS = ("SELECT run_id, day FROM (SELECT run_id, finished_at, "
+              "period_from + unnest(range(CAST(period_to - period_from AS BIGINT) + 1))::INTEGER AS day FROM runs) "
+              "QUALIFY row_number() OVER (PARTITION BY day ORDER BY finished_at DESC, run_id DESC) = 1")
+
+
 def outcomes_in(first: dt.date, last: dt.date) -> str:
     """SQL (a parenthesised subquery) of the stored outcomes of the days first..last, with ``recon_day``.
 
-    A day can be reconciled more than once (a daily run, then a range run; a pending_cross_day order is
-    matched by the next day's run): each outcome counts once, as the latest stored run saw it (the run
-    reaching furthest). A range run's outcomes count on their own days, so a day, week or month report
-    splits it (a run over 30 Nov – 1 Dec feeds both months).
+    Each day counts the results of the latest run covering it (``_LIVE_DAYS``). Among those, an outcome on several
+    days (a pending_cross_day order matched by the next day's run) counts once, as the run reaching furthest saw it.
+    A range run's outcomes count on their own days, so a day, week or month report splits it (a run over 30 Nov –
+    1 Dec feeds both months).
     """
-    # The latest copy is chosen among an outcome's copies before its day is looked at: a range run that moves a
+    # The latest copy is chosen among an outcome's live copies before its day is looked at: a range run that moves a
     # pending order to the day before takes it out of the later day's report too (filtering the days first kept the
     # later day's older copy, and the outcome counted on both days). Copies ending before ``first`` are left out
     # (a filter the stored row groups answer): none of them can be the latest copy of an outcome that has a copy in
     # the days, and an outcome whose latest copy lies outside the days does not count in them.
-    return (f"(SELECT * FROM (SELECT *, {_OUTCOME_DAY} AS recon_day FROM outcomes WHERE period_to >= DATE '{first}' "
+    return (f"(SELECT * FROM (SELECT * FROM (SELECT *, {_OUTCOME_DAY} AS recon_day FROM outcomes "
+            f"WHERE period_to >= DATE '{first}') o SEMI JOIN ({_LIVE_DAYS}) l ON l.run_id = o.run_id AND "
+            f"l.day = o.recon_day "
             f"QUALIFY row_number() OVER (PARTITION BY outcome_id ORDER BY period_to DESC, period_from DESC) = 1) "
             f"WHERE recon_day BETWEEN DATE '{first}' AND DATE '{last}')")
 
 
 def run_ids_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> tuple[str, ...]:
-    """Ids of the runs whose stored outcomes count in first..last (``outcomes_in``)."""
-    rows = con.execute(f"SELECT DISTINCT run_id FROM {outcomes_in(first, last)} ORDER BY run_id").fetchall()
+    """Ids of the runs whose results count in first..last: the latest run of each day (``outcomes_in``)."""
+    rows = con.execute(f"SELECT DISTINCT run_id FROM ({_LIVE_DAYS}) WHERE day BETWEEN ? AND ? ORDER BY run_id",
+                       [first, last]).fetchall()
     return tuple(r[0] for r in rows)
 
 

@@ -1,7 +1,8 @@
 """Reconciliation report (对账日报/周报/月报) from the stored outcomes.
 
-A period covers the stored outcomes of the days in it (``provenance.outcomes_in``: a daily run's on its
-day, a range run's each on the day it happened; each outcome once, as the run reaching furthest saw it).
+A period covers the stored outcomes of the days in it (``provenance.outcomes_in``: each day the latest run
+covering it; a daily run's on its day, a range run's each on the day it happened; each outcome once, as the
+run reaching furthest saw it). A period a run covered without any activity is a report of zeros.
 Per group (merchant number, store or channel; one or several columns) and for the whole chain (a total row computed by the same expressions through GROUPING SETS, so the groups add up to
 it), the summary shows both sides' counts and amounts, fees, net settlement, the matched rate and
 every outcome kind with its count and amount. A second table lists every item that needs action
@@ -9,16 +10,22 @@ every outcome kind with its count and amount. A second table lists every item th
 
 Definitions (all sums in integer fen):
   orders / channel payments  order_rows / order_total_fen and channel_rows / channel_total_fen of the
-                             payment outcomes (outcome_id not 'R-…'); the run's control totals.
+                             payment outcomes (outcome_id not 'R-…'); the run's control totals (an instalment
+                             order once, not once per plan period: its 'I-…' outcomes' distinct order numbers).
   shop / channel refunds     the same over refund outcomes ('R-…', and the extra copies of refund records).
   fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record and record_update
                              excluded (the same bill row listed twice, or a record's other state, is not money).
   fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
                              (positive: the channel took more).
-  net settlement             payments' settle amount (order amount when the channel gives none)
-                             − channel refunds − fees, of outcomes whose channel records succeeded (a closed
-                             attempt or a processing refund moved no money); duplicate_record and record_update
-                             excluded.
+  net settlement             what the channels pay out: payments' settlement before the fee − channel refunds
+                             − fees, of outcomes whose channel records succeeded (a closed attempt or a processing
+                             refund moved no money); duplicate_record and record_update excluded. A payment's
+                             settlement before the fee is its settle amount on wechat and alipay
+                             (应结订单金额, 商家实收: smaller than the amount by merchant-funded coupons), its
+                             settle amount plus its fee on every other channel (UnionPay's, 银联商务's, CCB's
+                             结算/清算金额 are net of the fee; ``config.SETTLE_BASED``, as the fee rates'
+                             ``base = "auto"``), its channel amount when the channel gives none. So on those
+                             channels the net is their settle amount.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
                              (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
                              record_update); NULL if none.
@@ -33,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from ..config import SETTLE_BASED
 from ..errors import PaymatchError
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
@@ -52,9 +60,14 @@ _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
 
+_SETTLE_BASED = ", ".join(sql_str(c) for c in sorted(SETTLE_BASED))
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
 MEASURES = [
-    ("orders_count", "订单笔数", "Orders", "count", "sum(order_rows) FILTER (WHERE NOT r)"),
+    # an instalment order is one order, however many plan periods ('I-…' outcomes, order_rows 1 each) it has: as
+    # the run's control totals count it (instalment_run.add_outcomes)
+    ("orders_count", "订单笔数", "Orders", "count",
+     "coalesce(sum(order_rows) FILTER (WHERE NOT r AND NOT inst), 0) "
+     "+ count(DISTINCT order_no) FILTER (WHERE inst AND order_rows > 0)"),
     ("orders_fen", "订单金额", "Order amount", "fen", "sum(order_total_fen) FILTER (WHERE NOT r)"),
     ("channel_count", "渠道收款笔数", "Channel payments", "count", "sum(channel_rows) FILTER (WHERE NOT r)"),
     ("channel_fen", "渠道收款金额", "Channel payment amount", "fen", "sum(channel_total_fen) FILTER (WHERE NOT r)"),
@@ -69,7 +82,10 @@ MEASURES = [
     ("net_fen", "净结算金额", "Net settlement", "fen",
      # each term coalesced: a group without refunds must not turn the whole difference NULL
      # only money that moved: a closed attempt behind an unpaid order, a processing refund are no settlement (helper-47)
-     "coalesce(sum(coalesce(settle_amount_fen, channel_amount_fen)) FILTER (WHERE NOT r AND NOT dup AND "
+     # a payment's settlement before the fee: WeChat's / Alipay's settlement is (config.SETTLE_BASED, as the fee
+     # rates read it); every other channel's is net of the fee, which is added back once here (helper-53)
+     f"coalesce(sum(CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen WHEN channel IN ({_SETTLE_BASED}) "
+     "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END) FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup), 0)"),
@@ -100,8 +116,10 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     except KeyError as e:
         raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
     scoped = outcomes_in(first, last)  # each outcome once, on its own day (see ``provenance.outcomes_in``)
-    if con.execute(f"SELECT count(*) FROM {scoped}").fetchone()[0] == 0:
-        raise PaymatchError(f"no reconciliation results stored for {first}..{last}\n"
+    # a day reconciled without any activity is a report of zeros; a period no run covered is an error
+    covered = con.execute("SELECT count(*) FROM runs WHERE period_from <= ? AND period_to >= ?", [last, first])
+    if not covered.fetchone()[0]:
+        raise PaymatchError(f"no reconciliation run covers {first}..{last}\n"
                             f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
     kinds = _kinds(con, scoped)
     clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
@@ -118,7 +136,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     summary_sql = f"""
       WITH o AS (SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
-                        kind IN {_COPIES} AS dup,
+                        kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
                         kind IN ({clean}) AS clean FROM {scoped})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())

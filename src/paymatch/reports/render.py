@@ -39,7 +39,8 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
         if c.kind == "fen":
             arr = fen_to_yuan_strings(arr)
         elif c.kind == "date" and pa.types.is_timestamp(arr.type):
-            arr = pc.strftime(arr, "%Y-%m-%d %H:%M:%S")
+            # to whole seconds first: on a microsecond timestamp %S prints "05.000000"
+            arr = pc.strftime(arr.cast(pa.timestamp("s", arr.type.tz), safe=False), "%Y-%m-%d %H:%M:%S")
         elif c.kind == "percent":
             arr = pc.round(pc.cast(arr, pa.float64()), 6)
         arrays.append(arr)

@@ -1,0 +1,190 @@
+"""Reconciliation report over real workspaces reconciled through the CLI (helper-53's findings): net settlement on
+channels whose settlement amount is net of the fee, instalment orders counted once, a day reconciled without activity,
+a later run replacing the days it covers, CSV times in whole seconds."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.reports.fundflow import build_fund_flow
+from paymatch.reports.recon import build_reconciliation
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+DAY = dt.date(2026, 11, 30)
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+TX = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,"
+      "occurred_at,bill_date,method\n")
+
+
+def _write(path: Path, header: str, *rows: str) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _ok(*args: str) -> str:
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _summary(w: Path, period: str = "day", date: dt.date = DAY, group_by: str = "channel") -> dict[str, dict]:
+    with Workspace(w) as ws:
+        rows = build_reconciliation(ws.con, period, date, group_by=group_by).table("summary").arrow().to_pylist()
+    return {r[group_by if group_by != "merchant" else "merchant_id"]: r for r in rows}
+
+
+def test_net_settlement_takes_the_fee_off_once(tmp_path):
+    """UnionPay's settlement amount is net of the fee (199.00 of 200.00, fee 1.00): its net settlement is 199.00,
+    not 198.00. WeChat's 应结订单金额 is before the fee and smaller than the amount by a merchant-funded coupon
+    (97.00 of 100.00, fee 0.58): 96.42. Fund flow's 净额 (on the amounts) agrees on UnionPay and is the coupon more
+    on WeChat."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,M1,wechat,100.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:05,,,0",
+               "U1,S1,M2,unionpay,200.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:05,,,0",
+               "U2,S1,M2,unionpay,50.00,refunded,2026-11-30 12:00:00,2026-11-30 12:00:05,,,0")
+    r = _write(tmp_path / "r.csv", "refund_no,order_no,amount,created_at,status\n",
+               "RU2,U2,50.00,2026-11-30 13:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,W1,A1,payment,,,100.00,0.58,97.00,success,2026-11-30 10:00:06,2026-11-30,",
+               "unionpay,M2,Y1,U1,payment,,,200.00,1.00,199.00,success,2026-11-30 11:00:06,2026-11-30,",
+               "unionpay,M2,Y2,U2,payment,,,50.00,0.25,49.75,success,2026-11-30 12:00:06,2026-11-30,",
+               # the refund gives its fee back: 50.00 out, 0.25 returned
+               "unionpay,M2,Y2,U2,refund,RU2,YR2,50.00,-0.25,49.75,success,2026-11-30 13:00:06,2026-11-30,")
+    _ok("ingest", "--workspace", w, "--orders", o, "--refunds", r, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w)
+    assert (got["wechat"]["fee_fen"], got["wechat"]["net_fen"]) == (58, 9700 - 58)
+    assert (got["unionpay"]["fee_fen"], got["unionpay"]["net_fen"]) == (100, 19900 + 4975 - 5000 + 25)
+    assert got["全链合计"]["net_fen"] == got["wechat"]["net_fen"] + got["unionpay"]["net_fen"]
+    with Workspace(w) as ws:
+        flow = {r["dim"]: r for r in build_fund_flow(ws.con, DAY, DAY, by="channel", detail=False)
+                .table("summary").arrow().to_pylist()}
+    assert flow["unionpay"]["net_fen"] == got["unionpay"]["net_fen"]
+    assert flow["wechat"]["net_fen"] - got["wechat"]["net_fen"] == 300  # the merchant-funded coupon
+
+
+def test_an_instalment_order_is_one_order(tmp_path):
+    """One regular order and one 3-period WeChat Pay Score order: 2 orders, as the run's control totals say (not one
+    per plan period); its amount is the plan's."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,1900000001,wechat_payscore,300.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:10,M1,gold,3",
+               "A2,S1,1900000001,wechat,50.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,M1,gold,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,1900000001,T2,A2,payment,,,50.00,0.30,50.00,success,2026-11-30 11:00:15,2026-11-30,wechat")
+    f = _write(tmp_path / "flows.csv", "channel,order_no,period_no,periods,amount,fee,status,occurred_at\n",
+               "wechat_payscore,A1,1,3,100.00,0.00,success,2026-11-30 10:00:20")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[instalments.channels.wechat_payscore]\nrates_bp = { 3 = 0 }\nper_period = true\n")
+    _ok("ingest", "--workspace", w, "--config", cfg, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--date", DAY, "--instalments", f, "--as-of", DAY)
+    total = _summary(w, group_by="merchant")["全链合计"]
+    with Workspace(w) as ws:
+        control = json.loads(ws.con.execute("SELECT summary FROM runs").fetchone()[0])["control_totals"]
+    orders, plans = control["orders"], control["instalment_orders"]
+    assert total["orders_count"] == orders["outcome_rows"] + plans["outcome_rows"] == 2
+    assert total["orders_fen"] == orders["outcome_fen"] + plans["outcome_fen"] == 35000
+
+
+def test_a_day_reconciled_without_activity_has_a_report_of_zeros(tmp_path):
+    """A run covered 1 Dec and found nothing: its daily report is all zeros (Excel, CSV, JSON), naming the run; a day
+    no run covered is still an error. CSV times are whole seconds."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "A1,S1,M1,wechat,30.00,paid,2026-11-30 13:00:00,2026-11-30 13:05:00,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,T1,A1,payment,,,30.00,0.18,30.00,success,2026-11-30 13:05:05,2026-11-30,wechat")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    _ok("reconcile", "--workspace", w, "--date", "2026-12-01")
+    _ok("report", "reconciliation", "--workspace", w, "--date", "2026-12-01", "--excel", tmp_path / "r.xlsx",
+        "--csv", tmp_path / "csv", "--json", tmp_path / "r.json")
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    summary, unmatched = doc["tables"]
+    assert len(summary["rows"]) == 1 and unmatched["rows"] == []
+    assert summary["rows"][0]["orders_count"] == summary["rows"][0]["outcomes_count"] == 0
+    assert summary["rows"][0]["net_fen"] == 0
+    with Workspace(w) as ws:
+        day_run = ws.con.execute("SELECT run_id FROM runs WHERE period_from = DATE '2026-12-01'").fetchone()[0]
+    assert doc["run_ids"] == [day_run]
+    r = runner.invoke(app, ["report", "reconciliation", "--workspace", str(w), "--date", "2026-12-02"])
+    assert r.exit_code == 2 and "paymatch reconcile" in r.output
+    _ok("report", "fund-flow", "--workspace", w, "--from", DAY, "--to", DAY, "--csv", tmp_path / "ff")
+    with (tmp_path / "ff" / "detail.csv").open(encoding="utf-8") as fh:
+        times = [row[2] for row in csv.reader(fh)][1:]
+    assert times == ["2026-11-30 13:05:05"]
+
+
+KS_TX = ("wechat,1900000001,4200000000000000001,A1,payment,,,100.00,0.60,100.00,success,2026-11-30 10:00:15,"
+         "2026-11-30,wechat",
+         "wechat,1900000001,5000000000000000001,A1,refund,RF9,5000000000000000001,100.00,-0.60,100.00,success,"
+         "2026-11-30 12:00:05,2026-11-30,wechat")
+
+
+def _refund_reexported(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A workspace under key_scope with refund RF9 loaded without its merchant number (outcome R-RF9), and the
+    re-export that adds it (R-1900000001/RF9) to load later."""
+    w = tmp_path / "w.duckdb"
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\nkey_scope = ["merchant_id"]\n')
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,1900000001,wechat,100.00,refunded,2026-11-30 10:00:00,2026-11-30 10:00:10,M1,gold,0")
+    r1 = _write(tmp_path / "r1.csv", "refund_no,order_no,amount,created_at,status\n",
+                "RF9,A1,100.00,2026-11-30 12:00:00,success")
+    r2 = _write(tmp_path / "r2.csv", "refund_no,order_no,amount,created_at,status,merchant_id\n",
+                "RF9,A1,100.00,2026-11-30 12:00:00,success,1900000001")
+    t = _write(tmp_path / "t.csv", TX, *KS_TX)
+    _ok("ingest", "--workspace", w, "--config", cfg, "--orders", o, "--refunds", r1, "--transactions", t)
+    return w, cfg, r2
+
+
+def _refunds_counted(w: Path) -> tuple[int, int, set[str]]:
+    total = _summary(w, "month", group_by="merchant")["全链合计"]
+    with Workspace(w) as ws:
+        from paymatch.reports.provenance import outcomes_in
+
+        ids = {r[0] for r in ws.con.execute(f"SELECT outcome_id FROM {outcomes_in(DAY, DAY)}").fetchall()}
+    return total["shop_refund_count"], total["channel_refund_fen"], ids
+
+
+def test_a_range_run_replaces_the_days_it_covers(tmp_path):
+    """A day run stored R-RF9; the re-export adds the merchant number and a range run over that day stores
+    R-1900000001/RF9: the month counts the refund once (the day run's copy under the old id is gone)."""
+    w, cfg, r2 = _refund_reexported(tmp_path)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--date", DAY)
+    _ok("ingest", "--workspace", w, "--config", cfg, "--refunds", r2)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--from", DAY, "--to", "2026-12-01")
+    assert _refunds_counted(w) == (1, 10000, {"P-1900000001/A1", "R-1900000001/RF9"})
+
+
+def test_a_day_run_replaces_that_day_of_a_range_run(tmp_path):
+    """The other way round: a range run stored R-RF9 on 30 Nov, a day run after the re-export replaces that day."""
+    w, cfg, r2 = _refund_reexported(tmp_path)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--from", DAY, "--to", "2026-12-01")
+    _ok("ingest", "--workspace", w, "--config", cfg, "--refunds", r2)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--date", DAY)
+    assert _refunds_counted(w) == (1, 10000, {"P-1900000001/A1", "R-1900000001/RF9"})
+
+
+def test_a_pending_order_matched_the_next_day_stays_matched(tmp_path):
+    """Paid at 23:58 on 30 Nov, on 1 Dec's bill: pending on day 1, matched by day 2's run; rerunning day 1 (a day run,
+    the latest run of that day) does not undo that, nor does a range run over day 1 alone."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "A1,S1,M1,wechat,30.00,paid,2026-11-30 23:57:00,2026-11-30 23:58:00,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,T1,A1,payment,,,30.00,0.18,30.00,success,2026-12-01 00:00:30,2026-12-01,wechat")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    assert _summary(w)["全链合计"]["k_pending_cross_day_count"] == 1
+    for args in (("--date", "2026-12-01"), ("--date", DAY), ("--from", "2026-11-29", "--to", DAY)):
+        _ok("reconcile", "--workspace", w, *args)
+        dec = _summary(w, date=dt.date(2026, 12, 1))["全链合计"]
+        assert (dec["k_matched_count"], dec["orders_count"]) == (1, 1), args
+        assert _summary(w)["全链合计"]["orders_count"] == 0, args  # not also pending on 30 Nov
