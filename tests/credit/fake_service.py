@@ -3,7 +3,8 @@
 It verifies the request signature (401 if wrong), and answers according to ``mode``:
 approve, deny, slow (sleeps ``delay`` s first), 5xx (500), malformed (signed non-JSON),
 badsig (a valid answer with a wrong signature), flaky (503 for the first ``fail_first`` calls,
-then approve). ``available_fen`` is the limit it reports. Responses are signed with the same
+then approve), trickle (a valid approval whose body comes 10 bytes every ``delay`` s),
+trickle_headers (the same, from its status line on). ``available_fen`` is the limit it reports. Responses are signed with the same
 scheme as requests (HMAC shared secret, or the service's RSA key).
 """
 
@@ -50,7 +51,24 @@ class FakeCreditService:
                 answer = {"request_id": req["request_id"], "approve": mode != "deny",
                           "available_fen": svc.available_fen,
                           "reason": "risk score too low" if mode == "deny" else "ok"}
+                if mode in ("trickle", "trickle_headers"):
+                    return self._trickle(json.dumps(answer).encode(), head_too=(mode == "trickle_headers"))
                 self._send(200, json.dumps(answer).encode(), corrupt=(mode == "badsig"))
+
+            def _trickle(self, payload, head_too):
+                head = "".join(f"{k}: {v}\r\n" for k, v in {
+                    "Content-Type": "application/json", "Content-Length": str(len(payload)),
+                    **new_headers(svc.signer, payload)}.items())
+                head = f"HTTP/1.1 200 OK\r\n{head}\r\n".encode()
+                raw, start = head + payload, 0 if head_too else len(head)
+                try:
+                    self.wfile.write(raw[:start])
+                    for i in range(start, len(raw), 10):
+                        self.wfile.write(raw[i:i + 10])
+                        self.wfile.flush()
+                        time.sleep(svc.delay)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                    pass
 
             def _send(self, status, payload, sign=True, corrupt=False):
                 self.send_response(status)

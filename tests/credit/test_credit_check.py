@@ -83,6 +83,21 @@ def test_retries_5xx_then_succeeds(service):
     assert answer.approve and service.calls == 2
 
 
+@pytest.mark.parametrize("mode", ["trickle", "trickle_headers"])
+def test_a_trickling_service_is_cut_off_at_the_total_timeout(service, mode):
+    # a valid approval sent 10 bytes every 0.2 s: each read comes well within `timeout`, so only a deadline over
+    # the whole exchange stops it (before, the body's trickle was approved after ~2 s against a 1 s bound)
+    service.mode, service.delay = mode, 0.2
+    checker = CreditChecker(_client(service.url, timeout=0.5, retries=2, total_timeout=1.0))
+    t0 = time.monotonic()
+    d = checker.check("m1", 100, 3)
+    elapsed = time.monotonic() - t0
+    assert (d.approve, d.reason, d.source) == (False, UNAVAILABLE, "policy")
+    assert elapsed < 1.0 + 0.3, elapsed
+    service.mode = "approve"  # the same client answers the next check as usual
+    assert checker.check("m1", 100, 3).source == "service"
+
+
 def test_slow_service_is_cut_off_within_total_budget(service):
     service.mode = "slow"
     client = _client(service.url, timeout=0.25, retries=5, total_timeout=0.6)

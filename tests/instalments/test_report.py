@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
+from paymatch.instalments.config import ChannelTerms, InstalmentConfig
 from paymatch.instalments.expand import expand_plans
 from paymatch.instalments.match import match_instalments
 from paymatch.instalments.report import REPORT_COLUMNS, instalment_report, member_outstanding_fen, outstanding_by_member
@@ -40,7 +41,8 @@ def test_report_figures(frames):
     h = got[("huabei", "S1", 3)]
     # Huabei billed from next month: Feb 29, Mar 31, Apr 30; as of Feb 29 one is due -> 2 outstanding
     assert (h["plans"], h["periods"], h["outstanding_periods"], h["outstanding_fen"]) == (1, 3, 2, 20000)
-    assert (h["overdue_periods"], h["seller_fee_fen"]) == (0, 230)
+    # Huabei takes the seller's fee (690) at the sale, on Jan 31: none of it in February
+    assert (h["overdue_periods"], h["seller_fee_fen"]) == (0, 0)
     w1 = got[("wechat_payscore", "S1", 3)]
     # W1: p1 received, p2 due Feb 29 missing -> overdue; p3 not due
     assert (w1["outstanding_periods"], w1["outstanding_fen"], w1["overdue_periods"], w1["overdue_fen"]) == (2, 20000, 1, 10000)
@@ -60,3 +62,29 @@ def test_report_rejects_reversed_window(frames):
     plan, outcomes, as_of = frames
     with pytest.raises(ValueError):
         instalment_report(plan, outcomes, as_of, dt.date(2024, 3, 1), dt.date(2024, 2, 1))
+
+
+def test_seller_fee_where_the_channel_charges_it():
+    # up front (Huabei): the whole fee in the window of the sale's local day; per period: each share when due.
+    # H2 is paid at 00:30 on Feb 1 in Shanghai (Jan 31 in UTC): a February sale
+    cfg = InstalmentConfig(channels={
+        "huabei": ChannelTerms("huabei", {3: 300}),
+        "payscore": ChannelTerms("payscore", {3: 300}, per_period=True, first_due_offset_months=0),
+    })
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    plan = expand_plans(duck(con, "orders", orders_table([
+        order("H1", "huabei", 30000, 3, T0),                                                  # fee 900
+        order("H2", "huabei", 10000, 3, dt.datetime(2024, 2, 1, 0, 30, tzinfo=SH)),          # fee 300
+        order("P1", "payscore", 30000, 3, T0),                          # fee 900: 300 due Jan 31, Feb 29, Mar 31
+    ])), cfg)
+    as_of = dt.date(2024, 4, 30)
+
+    def fees(first, last):
+        t = instalment_report(plan, None, as_of, first, last)
+        return {r["channel"]: r["seller_fee_fen"] for r in t.to_pylist()}
+
+    assert fees(dt.date(2024, 1, 1), dt.date(2024, 1, 31)) == {"huabei": 900, "payscore": 300}
+    assert fees(dt.date(2024, 2, 1), dt.date(2024, 2, 29)) == {"huabei": 300, "payscore": 300}
+    assert fees(dt.date(2024, 3, 1), dt.date(2024, 4, 30)) == {"huabei": 0, "payscore": 300}
+    assert fees(dt.date(2024, 1, 1), dt.date(2024, 12, 31)) == {"huabei": 1200, "payscore": 900}

@@ -6,8 +6,9 @@ fail_open_below_fen (unset = fail closed), channel (check that the term is one i
 audit_jsonl (audit file when there is no workspace), api_token_file | api_token_env (the bearer token
 ``paymatch serve`` requires on POST /api/credit/check). File paths are relative to the config file.
 
-The member's outstanding instalments come from the workspace: plans of their orders, minus the
-periods the latest stored outcomes show as received.
+The member's outstanding instalments come from the workspace, read as the instalment report reads
+them (``instalments.stored.stored_plans``): plans of their paid orders, minus the periods the latest
+stored outcomes show as received.
 """
 
 from __future__ import annotations
@@ -18,13 +19,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import narwhals as nw
-
 from ..config import Config
 from ..errors import ConfigError
-from ..instalments.expand import expand_plans
 from ..instalments.report import member_outstanding_fen
-from ..schema import ORDER_COLUMNS
+from ..instalments.stored import stored_plans
 from .audit import DuckDBAudit, JsonlAudit
 from .client import CreditClient
 from .decision import CreditChecker, CreditPolicy
@@ -96,13 +94,7 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None,
 
 def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
     """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
-    cols = ", ".join(ORDER_COLUMNS)
-    orders = nw.from_native(ws.con.sql(f"SELECT {cols} FROM orders WHERE member_id = $member AND instalments > 0",
-                                       params={"member": member_id}))
-    plan = expand_plans(orders, icfg)
-    outcomes = nw.from_native(ws.con.sql(
-        "SELECT order_no, period_no, kind, order_rows FROM outcomes WHERE period_no IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY order_no, period_no ORDER BY period_to DESC) = 1"))
+    plan, outcomes = stored_plans(ws.con, icfg, member_id)
     return member_outstanding_fen(plan, outcomes, as_of or dt.date.today(), member_id)
 
 

@@ -26,7 +26,7 @@ from paymatch.instalments.config import DEFAULT_CONFIG, InstalmentConfig
 
 PLAN_COLUMNS = [
     "order_no", "store_id", "merchant_id", "channel", "member_id", "order_status",
-    "order_amount_fen", "term", "per_period", "rate_bp", "seller_fee_fen",
+    "order_amount_fen", "term", "per_period", "rate_bp", "seller_fee_fen", "sale_date",
     "period_no", "due_date", "amount_fen", "fee_fen",
 ]
 # reference instant after Shanghai's last DST (1991) so the subtraction is exact in that zone
@@ -154,7 +154,8 @@ def _date_from_parts(y: nw.Expr, m: nw.Expr, d: nw.Expr) -> nw.Expr:
 def expand_plans(orders: nw.LazyFrame, config: InstalmentConfig = DEFAULT_CONFIG) -> nw.LazyFrame:
     """One row per period of every order with a valid instalment term (columns ``PLAN_COLUMNS``).
 
-    Reads orders' ORDER_COLUMNS; the plan starts from paid_at (created_at when paid_at is NULL).
+    Reads orders' ORDER_COLUMNS; the plan starts from paid_at (created_at when paid_at is NULL), whose
+    local day is ``sale_date``.
     """
     chans = sorted(config.channels.items())
     ch, n = nw.col("channel"), nw.col("instalments").cast(nw.Int64)
@@ -187,6 +188,7 @@ def expand_plans(orders: nw.LazyFrame, config: InstalmentConfig = DEFAULT_CONFIG
             (c("_pm_fee_num") // 10000).cast(nw.Int64).alias("seller_fee_fen"),
             (c("_pm_paid_y") * 12 + c("_pm_paid_m") - 1 + c("_pm_offset")).alias("_pm_month0"),
             c("_pm_paid_d").alias("_pm_day"),
+            _date_from_parts(c("_pm_paid_y"), c("_pm_paid_m"), c("_pm_paid_d")).alias("sale_date"),
         )
     )
     # a periods frame 1..max_term, derived from the (unprocessed) orders frame so it lives on the same

@@ -9,9 +9,14 @@ Definitions (as_of is a local date):
   up-front channels, once it is due (the channel paid the seller at purchase and collects the
   period from the buyer itself);
 - *outstanding* = not settled; *overdue* = per-period, due on or before as_of and not settled;
-- *seller fee for the period* = the fee share (``fee_fen``) of periods due within
-  [period_start, period_end]: the seller-borne interest is spread over the plan's periods by the
-  same remainder rule as the principal, so a month carries its share of the cost.
+- *seller fee for the period* = the seller-borne fee where the channel charges it:
+  up-front channels (Huabei, Baitiao, card instalments) deduct the whole interest-free fee from
+  the sale's settlement, so it counts in full when the sale's local day (``sale_date``) is within
+  [period_start, period_end]; per-period channels charge it with each deduction, so a period's
+  share (``fee_fen``, split by the same remainder rule as the principal) counts when the period is
+  due within the window.
+
+Which orders have plans and which stored outcome decides a period: ``stored.stored_plans``.
 """
 
 from __future__ import annotations
@@ -59,13 +64,21 @@ def instalment_report(
         raise ValueError("period_end is before period_start")
     lf = _with_status(plan, outcomes, as_of)
     open_ = 1 - nw.col("_pm_settled")
-    in_window = (nw.col("due_date") >= nw.lit(period_start)) & (nw.col("due_date") <= nw.lit(period_end))
+    def in_window(day: str) -> nw.Expr:
+        return (nw.col(day) >= nw.lit(period_start)) & (nw.col(day) <= nw.lit(period_end))
+
+    # up front: the whole fee, once (on period 1's row), in the window of the sale; per period: each share when due
+    fee = (
+        nw.when(nw.col("per_period")).then(nw.when(in_window("due_date")).then(nw.col("fee_fen")).otherwise(0))
+        .otherwise(nw.when((nw.col("period_no") == 1) & in_window("sale_date")).then(nw.col("seller_fee_fen"))
+                   .otherwise(0))
+    )
     out = (
         lf.with_columns(
             open_.alias("_pm_open"),
             (open_ * nw.col("amount_fen")).alias("_pm_open_fen"),
             (nw.col("_pm_overdue") * nw.col("amount_fen")).alias("_pm_overdue_fen"),
-            nw.when(in_window).then(nw.col("fee_fen")).otherwise(0).alias("_pm_fee"),
+            fee.alias("_pm_fee"),
         )
         .group_by("channel", "store_id", "term")
         .agg(

@@ -2,9 +2,11 @@
 amounts and the seller-borne interest/fee of the periods due in the window — in the same report
 model as the other reports (Excel / CSV / JSON).
 
-Plans come from the workspace's orders with instalments; a per-period plan's period counts as
-received when the latest stored outcome for it is ``instalment_matched``; up-front plans
-(Huabei, Baitiao) are settled by the channel on each due date.
+Plans and their periods' outcomes come from ``instalments.stored.stored_plans`` (the reading the
+credit check shares): orders with instalments whose money was taken; a per-period plan's period
+counts as received when its latest stored outcome is ``instalment_matched``; up-front plans
+(Huabei, Baitiao) are settled by the channel on each due date. The seller-borne fee is shown where
+the channel charges it (``instalments.report``): up front at the sale, per period on its due date.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import narwhals as nw
 
 from ..instalments.config import InstalmentConfig
-from ..instalments.expand import expand_plans
 from ..instalments.report import instalment_report
-from ..schema import ORDER_COLUMNS
+from ..instalments.stored import stored_plans
 from .model import Column, ControlTotal, Report, Table
 from .provenance import run_ids_for, sources_for
 
@@ -38,11 +38,7 @@ COLUMNS = (
 def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, as_of: dt.date,
                       config: InstalmentConfig) -> Report:
     """The instalment report for periods due date_from..date_to, status as of ``as_of``."""
-    cols = ", ".join(ORDER_COLUMNS)
-    plan = expand_plans(nw.from_native(con.sql(f"SELECT {cols} FROM orders WHERE instalments > 0")), config)
-    outcomes = nw.from_native(con.sql(
-        "SELECT order_no, period_no, kind, order_rows FROM outcomes WHERE period_no IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY order_no, period_no ORDER BY period_to DESC) = 1"))
+    plan, outcomes = stored_plans(con, config)
     rows = instalment_report(plan, outcomes, as_of, date_from, date_to)
     totals = {c: sum(v or 0 for v in rows.column(c).to_pylist()) for c in
               ("plans", "outstanding_periods", "outstanding_fen", "overdue_periods", "overdue_fen", "seller_fee_fen")}

@@ -1,0 +1,55 @@
+"""Instalment plans and their periods' outcomes as a workspace stores them.
+
+The one reading the instalment report (``reports.instalments``) and the credit check
+(``credit.setup``) share, so what counts as outstanding is decided in one place:
+
+- plans: orders with instalments > 0 whose money was taken (``PAID_STATUSES``: paid, refunded,
+  partially refunded), as the per-period matcher owns them (``match.owned_orders_expr``); an unpaid
+  or closed order never started a plan, so it owes nothing and is overdue on nothing;
+- a period's outcome: the period's own row (``order_rows = 1``; a repeated flow's
+  ``instalment_duplicate`` row and a flow beyond the plan have none), as the stored run reaching
+  furthest saw it (latest period_to, then period_from, as the other reports count outcomes; the
+  outcome id breaks what is left, so the choice never depends on the table's row order).
+
+``report._with_status`` then decides: a per-period plan's period is settled when that outcome is
+``instalment_matched``; an up-front plan's once it is due.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import narwhals as nw
+
+from paymatch.instalments.config import InstalmentConfig
+from paymatch.instalments.expand import expand_plans
+from paymatch.schema import ORDER_COLUMNS, PAID_STATUSES
+
+_PAID = ", ".join(f"'{s}'" for s in PAID_STATUSES)
+
+
+def _plan_orders(member_param: str | None) -> str:
+    """SQL condition on ``orders``: the orders that have a plan (of the member named by ``$member_param``)."""
+    where = f"instalments > 0 AND status IN ({_PAID})"
+    return where if member_param is None else f"{where} AND member_id = ${member_param}"
+
+
+def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
+                 member_id: str | None = None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+    """(plan, outcomes) lazy frames for ``report.instalment_report`` / ``report.member_outstanding_fen``.
+
+    plan: ``expand.PLAN_COLUMNS`` of the plans (of one member's orders when ``member_id`` is given);
+    outcomes: order_no, period_no, kind, order_rows — at most one row per (order_no, period_no).
+    """
+    cols = ", ".join(ORDER_COLUMNS)
+    one = member_id is not None
+    # each relation names its own parameter: DuckDB refuses to join two relations that share one
+    orders = con.sql(f"SELECT {cols} FROM orders WHERE {_plan_orders('member' if one else None)}",
+                     params={"member": member_id} if one else None)
+    of_member = f" AND order_no IN (SELECT order_no FROM orders WHERE {_plan_orders('member_o')})" if one else ""
+    outcomes = con.sql(
+        "SELECT order_no, period_no, kind, order_rows FROM outcomes "
+        f"WHERE period_no IS NOT NULL AND order_rows = 1{of_member} "
+        "QUALIFY row_number() OVER (PARTITION BY order_no, period_no "
+        "ORDER BY period_to DESC, period_from DESC, outcome_id) = 1",
+        params={"member_o": member_id} if one else None)
+    return expand_plans(nw.from_native(orders), config), nw.from_native(outcomes)
