@@ -60,17 +60,18 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Pat
     finally:
         con.unregister("_pm_flows_in")
     icfg = instalment_config(config)
+    rules = {"key_scope": tuple(config.match.key_scope), "settle_channel": dict(config.methods.settle_channel)}
     if engine == "spark":
         from .backends.spark_backend import on_spark
 
         # times cross as naive UTC, as every selection handed to an engine does, and come back with their zone
         naive = "SELECT * REPLACE (make_timestamp(epoch_us(occurred_at)) AS occurred_at) FROM _pm_flows"
         out = on_spark(con, {"orders": orders_sql, "flows": naive},
-                       lambda f: match_instalments(f["orders"], f["flows"], icfg, as_of), "_pm_spark_inst",
+                       lambda f: match_instalments(f["orders"], f["flows"], icfg, as_of, **rules), "_pm_spark_inst",
                        master=spark_master).project("* REPLACE (timezone('UTC', occurred_at) AS occurred_at)")
     else:
         orders = nw.from_native(con.sql(orders_sql))
-        out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of).to_native()
+        out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of, **rules).to_native()
     con.register("_pm_inst_in", out)
     try:
         con.execute("""
@@ -90,8 +91,10 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Pat
         nw.len().alias("n"), nw.col("amount_fen").sum().alias("s")).to_native().fetchall()[0]
     flows_in = con.execute("SELECT count(*), coalesce(sum(amount_fen), 0) FROM _pm_flows").fetchall()[0]
     got = con.execute(
-        f"SELECT count(DISTINCT order_no) FILTER (WHERE order_rows > 0), coalesce(sum(order_total_fen), 0), "
-        f"coalesce(sum(channel_rows), 0), coalesce(sum(channel_total_fen), 0) FROM {table} "
+        # an order is its merchant number and order number (under key_scope one number may be two orders)
+        f"SELECT count(DISTINCT (merchant_id, order_no)) FILTER (WHERE order_rows > 0), "
+        f"coalesce(sum(order_total_fen), 0), coalesce(sum(channel_rows), 0), coalesce(sum(channel_total_fen), 0) "
+        f"FROM {table} "
         f"WHERE starts_with(outcome_id, 'I-')").fetchall()[0]
     return {
         "instalment_orders": {"input_rows": int(owned_in[0]), "input_fen": int(owned_in[1] or 0),

@@ -120,14 +120,17 @@ KIND_LABEL_ZH: dict[str, str] = {
     "instalment_missing": "分期未到账",
     "instalment_not_due": "分期未到期",
     "instalment_plan_mismatch": "分期期数不符",
+    "instalment_channel_mismatch": "分期渠道不符",
     "instalment_unexpected": "分期渠道单边",
     "instalment_duplicate": "分期重复流水",
+    "instalment_attempt": "分期扣款重试",
     "instalment_bad_term": "分期期数不支持",
 }
 
 #: kinds that need no action from finance staff
 CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending", "refund_failed",
-                         "record_update", "instalment_matched", "instalment_not_due"})
+                         "record_update", "instalment_matched", "instalment_not_due",
+                         "instalment_attempt"})
 
 # --- canonical tables (in-database form) ------------------------------------------------------
 

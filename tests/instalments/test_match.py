@@ -8,6 +8,7 @@ from collections import Counter
 
 import duckdb
 import narwhals as nw
+import pyarrow as pa
 import pytest
 
 from paymatch.instalments.config import DEFAULT_CONFIG
@@ -75,7 +76,7 @@ def test_golden_outcomes():
         "I-D-term": ("instalment_bad_term", "exception", 0),
         "I-G-1": ("instalment_failed", "exception", -200),
         "I-G-2": ("instalment_matched", "exception", 0),
-        "I-G-2-dup-10": ("instalment_duplicate", "exception", 200),
+        "I-G-2#2": ("instalment_duplicate", "exception", 200),
         "I-G-3": ("instalment_missing", "exception", -200),
         "I-Z-1": ("instalment_unexpected", None, 500),
     }
@@ -172,3 +173,22 @@ def test_spark_gives_identical_outcomes(spark_local):
          for k, v in r.items()} for r in rs]
     assert [r["outcome_id"] for r in got] == [r["outcome_id"] for r in want]
     assert norm(got) == norm(want)
+
+
+def test_key_scope_attributes_a_flow_to_its_own_merchant_number():
+    # flows that carry merchant_id (the number the deduction was credited to) are matched under it; without
+    # key_scope every K1 flow met every K1 order
+    orders = [dict(order("K1", "wechat_payscore", 30000, 3, T0), merchant_id="M1"),
+              dict(order("K1", "wechat_payscore", 60000, 3, T0), merchant_id="M2")]
+    flows = flows_table([flow("K1", 1, 3, 20000, T0, line=2), flow("K1", 1, 3, 10000, T0, line=3),
+                         flow("K1", 1, 3, 10000, T0, line=4)])
+    flows = flows.append_column("merchant_id", pa.array(["M2", "M1", "M9"]))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    out = rows(match_instalments(duck(con, "orders", orders_table(orders)), duck(con, "flows", flows),
+                                 DEFAULT_CONFIG, AS_OF, key_scope=("merchant_id",)))
+    got = {r["outcome_id"]: (r["kind"], r["merchant_id"], r["channel_amount_fen"]) for r in out if r["period_no"] == 1}
+    assert got == {"I-M1/K1-1": ("instalment_matched", "M1", 10000),
+                   "I-M2/K1-1": ("instalment_matched", "M2", 20000),
+                   "I-M9/K1-1": ("instalment_unexpected", None, 10000)}
+    assert sum(r["order_rows"] for r in out) == 6 and sum(r["channel_rows"] for r in out) == 3

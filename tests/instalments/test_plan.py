@@ -80,7 +80,7 @@ def test_bad_terms_frame_lists_every_unplannable_order():
         order("D", "huabei", 100, 3, t), order("E", "wechat", 100, 0, t),
     ]))
     got = {r["order_no"]: r["reason"] for r in rows(bad_terms(lf), "order_no")}
-    assert got == {"A": "term not offered by the channel", "B": "channel offers no instalments",
+    assert got == {"A": "huabei does not offer 5 periods (offers 3, 6, 12)", "B": "channel offers no instalments",
                    "C": "instalments is negative"}
 
 

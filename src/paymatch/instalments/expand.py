@@ -73,18 +73,26 @@ def offered_expr(config: InstalmentConfig) -> nw.Expr:
     return nw.any_horizontal(*conds, ignore_nulls=True)
 
 
+def bad_term_reason(config: InstalmentConfig) -> nw.Expr:
+    """Why an order's (channel, instalments) can have no plan, in the words of ``plan.check_term``
+    ("huabei does not offer 5 periods (offers 3, 6, 12)"); only meaningful where ``offered_expr`` is false."""
+    ch, n = nw.col("channel"), nw.col("instalments")
+    offers = _chain([(ch == c, ", ".join(str(t) for t in spec.terms)) for c, spec in sorted(config.channels.items())],
+                    "")
+    return (
+        nw.when(n < 0).then(nw.lit("instalments is negative"))
+        .otherwise(nw.when(~ch.is_in(sorted(config.channels))).then(nw.lit("channel offers no instalments"))
+                   .otherwise(nw.concat_str([ch, nw.lit(" does not offer "), n.cast(nw.String),
+                                             nw.lit(" periods (offers "), offers, nw.lit(")")])))
+    )
+
+
 def bad_terms(orders: nw.LazyFrame, config: InstalmentConfig = DEFAULT_CONFIG) -> nw.LazyFrame:
     """Orders with instalments != 0 that cannot have a plan, with the reason (order_no, channel, instalments, reason)."""
     n = nw.col("instalments")
-    known = nw.col("channel").is_in(sorted(config.channels))
-    reason = (
-        nw.when(n < 0).then(nw.lit("instalments is negative"))
-        .otherwise(nw.when(~known).then(nw.lit("channel offers no instalments"))
-                   .otherwise(nw.lit("term not offered by the channel")))
-    )
     return (
         orders.filter(~n.is_null() & (n != 0) & ~offered_expr(config))
-        .select("order_no", "channel", "instalments", reason.alias("reason"))
+        .select("order_no", "channel", "instalments", bad_term_reason(config).alias("reason"))
     )
 
 
