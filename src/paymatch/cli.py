@@ -74,7 +74,7 @@ def reconcile(
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
     spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[2])")] = None,
-    instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder")] = None,
+    instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder; with --workspace they are stored in it first, and a workspace run matches every stored flow up to --as-of")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
     """Reconcile orders/refunds with channel records; write outcomes.csv and summary.json.
@@ -162,15 +162,18 @@ def ingest(
     refunds: Annotated[Optional[list[Path]], typer.Option(help="refunds: canonical CSV or a mapped ERP export, CSV/.xlsx (repeatable)")] = None,
     transactions: Annotated[Optional[list[Path]], typer.Option(help="canonical transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="channel bill files/folders as delivered (repeatable)")] = None,
+    instalments: Annotated[Optional[list[Path]], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder (repeatable)")] = None,
     config: ConfigOpt = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
 ) -> None:
     """Load files into a workspace (with provenance). Each file is all-or-nothing; the same file twice changes nothing."""
+    from .instalment_run import read_flows
+    from .run import flows_loaded
     from .sources.mapping import mapped_input
     from .workspace import Workspace
 
-    if not (orders or refunds or transactions or bills):
-        raise PaymatchError("nothing to ingest: give --orders/--refunds/--transactions/--bills\n"
+    if not (orders or refunds or transactions or bills or instalments):
+        raise PaymatchError("nothing to ingest: give --orders/--refunds/--transactions/--bills/--instalments\n"
                             "Hint: e.g. paymatch ingest --workspace W.duckdb --orders orders.csv --bills bills/")
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
@@ -195,6 +198,18 @@ def ingest(
         for bill in parsed:
             r = ws.store_bill(bill)
             console.print(f"{bill.channel:12} {bill.source}: " + _loaded(r, bill.kind))
+            if not r.skipped:
+                stored.append(f"{bill.kind} {bill.source}")
+        for path in instalments or []:
+            try:  # every file under the path is read (and checked) before any is stored
+                files = read_flows(path, cfg, hashes=True)
+            except LoadError as e:
+                raise e.after(stored) from None
+            for f in files:
+                r = ws.ingest_flows(f)
+                console.print(f"{'instalments':12} {f.name}: " + flows_loaded(r), markup=False)
+                if not r.skipped:
+                    stored.append(f"instalment flows {f.name}")
 
 
 def _loaded(r, what: str) -> str:

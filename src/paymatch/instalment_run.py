@@ -8,20 +8,26 @@ Up-front instalment channels (Huabei, Baitiao, card instalments) stay with the m
 The flows path may be the canonical flow CSV or any file/folder of flow exports a
 ``target: instalment_flows`` profile recognises (``instalments.flows.load_flows``); shops add
 their own flow profiles with ``[instalments] flow_profile_dirs = ["folder", ...]``.
+
+In a workspace the flows are stored (``Workspace.ingest_flows``: one batch per file, provenance, idempotent) and a
+workspace run matches every stored plan against every stored flow up to its as-of day (``stored_flows_sql``), so
+a day's run given only that day's deduction export keeps the periods earlier files brought (helper-52).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import narwhals as nw
+import pyarrow as pa
 
 from .config import Config
 from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
 from .errors import ConfigError
-from .instalments.flows import load_flows
+from .instalments.flows import FLOW_ARROW, load_flows, read_flow_files
 from .instalments.match import match_instalments, owned_orders_expr
 
 
@@ -43,22 +49,28 @@ def flow_profile_dirs(config: Config) -> list[Path]:
     return [Path(d) for d in dirs]
 
 
-def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Path, config: Config,
+def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | pa.Table | str, config: Config,
                  as_of: dt.date | None, table: str, *, engine: str = "duckdb",
                  spark_master: str | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
-    ``flows_csv``: the canonical flow CSV, or a file/folder of flow exports (see module docstring).
+    ``flows``: a path (the canonical flow CSV, or a file/folder of flow exports, see module docstring), the flows
+    read already (``FLOW_ARROW``), or SQL over ``con`` giving its columns (a workspace's stored flows:
+    ``stored_flows_sql``).
     ``engine``: where the (Narwhals) matching runs, like the payment match: DuckDB, or Spark.
 
     Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
     """
-    flows = load_flows(flows_csv, flow_profile_dirs(config))
-    con.register("_pm_flows_in", flows)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM _pm_flows_in").fetchall()
-    finally:
-        con.unregister("_pm_flows_in")
+    if isinstance(flows, str):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows AS {flows}").fetchall()
+    else:
+        if not isinstance(flows, pa.Table):
+            flows = load_flows(flows, flow_profile_dirs(config))
+        con.register("_pm_flows_in", flows)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM _pm_flows_in").fetchall()
+        finally:
+            con.unregister("_pm_flows_in")
     icfg = instalment_config(config)
     rules = {"key_scope": tuple(config.match.key_scope), "settle_channel": dict(config.methods.settle_channel)}
     if engine == "spark":
@@ -102,3 +114,18 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows_csv: Pat
         "instalment_flows": {"input_rows": int(flows_in[0]), "input_fen": int(flows_in[1]),
                              "outcome_rows": int(got[2]), "outcome_fen": int(got[3])},
     }
+
+
+def read_flows(path: Path, config: Config, *, hashes: bool = False):
+    """The flow files under ``path`` (``instalments.flows.read_flow_files``, the config's flow profiles first)."""
+    return read_flow_files(path, flow_profile_dirs(config), hashes=hashes)
+
+
+def stored_flows_sql(config: Config, as_of: dt.date) -> str:
+    """SQL: a workspace's stored flows (``FLOW_ARROW`` columns) that occurred by the end of ``as_of`` (the config's
+    zone). A workspace run checks every stored plan, so it reads every flow stored, whichever file or day brought
+    it; a flow after the as-of day is left out, so a day reconciled again later sees what it saw (a period paid
+    the day after is not yet due, not paid)."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(config.timezone))
+    return (f"SELECT {', '.join(FLOW_ARROW.names)} FROM instalment_flows "
+            f"WHERE occurred_at < TIMESTAMPTZ '{end.isoformat()}'")

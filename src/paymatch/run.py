@@ -123,6 +123,10 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             res = ws.store_bill(bill)
             if res.kind == "transactions":
                 bills.append(res.batch_id)
+        flows = instalments
+        if instalments is not None and not staged:
+            # a workspace keeps the flows too, each file as a batch (the run matches the files' own rows)
+            flows = _store_flows(ws, instalments, config, progress, stored)
         fingerprint = None
         if staged:
             sel = by_staged(o, r, t, bills, dropped)
@@ -164,23 +168,70 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
                         persist=not staged, spark_master=spark_master, progress=progress,
-                        instalments=instalments, as_of=as_of, fingerprint=fingerprint, notes=notes)
+                        flows=flows, flows_from=instalments, as_of=as_of, fingerprint=fingerprint, notes=notes)
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
                         config: Config | None = None, engine: str = "duckdb", spark_master: str | None = None,
                         progress: Progress = _noop, instalments: Path | None = None,
                         as_of: dt.date | None = None) -> RunResult:
-    """Reconcile the stored rows of bill dates first_day..last_day; replace that period's results."""
+    """Reconcile the stored rows of bill dates first_day..last_day; replace that period's results.
+
+    ``instalments``: flow files to store first (``Workspace.ingest_flows``; a bad file stores nothing and nothing is
+    reconciled). Whenever the workspace holds flows, every stored plan is matched against every stored flow up to
+    ``as_of`` (default: today), whichever file or day brought it: day after day agrees with one run over them all.
+    """
     config = config or Config()
     tz = ZoneInfo(config.timezone)
     start = dt.datetime.combine(first_day, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     with Workspace(workspace) as ws:
+        flows = None
+        if instalments is not None:
+            _store_flows(ws, instalments, config, progress, [])
+        if instalments is not None or ws.has_flows():
+            from .instalment_run import stored_flows_sql
+
+            as_of = as_of or dt.datetime.now(tz).date()
+            flows = stored_flows_sql(config, as_of)
         sel = by_window(start, end, first_day, last_day, tuple(config.match.key_scope))
         return _execute(ws, sel, params_for(config, last_day), (first_day, last_day), out_dir, engine, config,
                         persist=True, spark_master=spark_master, progress=progress,
-                        instalments=instalments, as_of=as_of, copy_window=True)
+                        flows=flows, flows_from="stored in the workspace" if flows else None, as_of=as_of,
+                        copy_window=True)
+
+
+def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, stored: list[str]):
+    """Store the flow files under ``path`` in the workspace (each all-or-nothing; a bad file: nothing of ``path``);
+    returns their rows as read (``FLOW_ARROW``)."""
+    import pyarrow as pa
+
+    from .instalment_run import read_flows
+
+    progress(f"loading instalment flows {path}")
+    try:
+        files = read_flows(path, config, hashes=True)
+    except LoadError as e:
+        raise e.after(stored) from None
+    for f in files:
+        res = ws.ingest_flows(f)
+        progress(f"instalment flows {f.name}: " + flows_loaded(res))
+        if not res.skipped:
+            stored.append(f"instalment flows {f.name}")
+    return pa.concat_tables([f.table for f in files])
+
+
+def flows_loaded(res) -> str:
+    """What storing a flow file did, in words (``ingest`` and ``reconcile`` say it alike)."""
+    if res.skipped:
+        return "already loaded, unchanged"
+    kept = res.rows - res.already_stored
+    text = f"{res.rows:,} rows, {kept:,} stored"
+    if res.already_stored:
+        text += f" ({res.already_stored:,} already stored as they are, or stored from a later delivery)"
+    if res.replaced:
+        text += f"; {res.replaced:,} stored rows of the same periods replaced (an earlier delivery)"
+    return text
 
 
 def _input_totals(ws: Workspace, sel: Selections, leave_out=None) -> dict[str, tuple[int, int]]:
@@ -203,12 +254,14 @@ def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period,
 
 def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
              config: Config, *, persist: bool, spark_master: str | None, progress: Progress,
-             instalments: Path | None = None, as_of: dt.date | None = None, fingerprint=None,
+             flows=None, flows_from=None, as_of: dt.date | None = None, fingerprint=None,
              notes: list[str] | None = None, copy_window: bool = False) -> RunResult:
+    """``flows``: the instalment flows the run matches (``instalment_run.add_outcomes``: a path, the rows read, or
+    SQL over the workspace), None for a run without instalments; ``flows_from`` names them in progress."""
     progress(f"reconciling on {engine}")
     started = dt.datetime.now(dt.UTC)
     leave_out = None
-    if instalments is not None:
+    if flows is not None:
         from .instalment_run import owned
 
         leave_out = owned(config)
@@ -227,13 +280,13 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     rel = run_engine(engine, ws.con, sel, params, spark_master=spark_master, leave_out=leave_out)
     store = bool(persist and period)
     extra_control = None
-    if store or instalments is not None:  # rows are added or kept: a table
+    if store or flows is not None:  # rows are added or kept: a table
         table = source = materialize(ws.con, rel, config.stores)
-        if instalments is not None:
+        if flows is not None:
             from .instalment_run import add_outcomes
 
-            progress(f"matching instalment periods {instalments}")
-            extra_control = add_outcomes(ws.con, sel.instalment_orders, instalments, config, as_of, table,
+            progress(f"matching instalment periods {flows_from}")
+            extra_control = add_outcomes(ws.con, sel.instalment_orders, flows, config, as_of, table,
                                          engine=engine, spark_master=spark_master)
     else:  # a file-only run: the outcomes are computed while the CSV is written, never stored
         table, source = None, stream(ws.con, rel, config.stores)

@@ -59,6 +59,8 @@ class IngestResult:
     #: channel records of this load that were already stored with the same values (not stored twice); orders or
     #: refunds of a file read again under a corrected mapping that an export loaded since lists (its rows kept)
     already_stored: int = 0
+    #: instalment flows: stored rows of the same periods this load's later deliveries replaced
+    replaced: int = 0
 
 
 def file_sha256(path: str | Path) -> str:
@@ -88,6 +90,11 @@ def _ddl() -> list[str]:
            business_no VARCHAR, flow_no VARCHAR, name VARCHAR, business_type VARCHAR, direction VARCHAR,
            amount_fen BIGINT, balance_fen BIGINT, note VARCHAR, voucher_no VARCHAR, src_file VARCHAR,
            src_line BIGINT, batch_id VARCHAR)""",
+        # per-period instalment flows (周期扣款 deductions, ``instalments.flows.FLOW_ARROW``): one row per order per
+        # period as the channel delivered it; ``ingest_flows`` says which delivery of a period is kept
+        """CREATE TABLE IF NOT EXISTS instalment_flows (channel VARCHAR, order_no VARCHAR, period_no BIGINT,
+           periods BIGINT, amount_fen BIGINT, fee_fen BIGINT, status VARCHAR, occurred_at TIMESTAMPTZ,
+           src_file VARCHAR, src_line BIGINT, batch_id VARCHAR)""",
     ]
     for table, cols in _TABLE_COLUMNS.items():
         defs = [f"{c} {DUCK_TYPES[c]}" for c in cols]
@@ -308,6 +315,78 @@ class Workspace:
         finally:
             self.con.unregister("_pm_ff_in")
         return IngestResult(batch_id, "fund_flows", source, table.num_rows, False, table.num_rows - inserted)
+
+    def ingest_flows(self, flows) -> IngestResult:
+        """Store one file's instalment flows (``instalments.flows.FlowFile``, read with ``hashes=True``): one batch,
+        all-or-nothing, idempotent by the file's content hash.
+
+        A flow row is identified by (channel, order_no, period_no): the channel's deduction of one period of one
+        order. Delivered again by another file (overlapping exports) with the same periods, amount, fee, status and
+        time it is the same row, not stored twice (``already_stored``). Delivered with any of these changed, the
+        delivery with the later ``occurred_at`` is kept and the other goes (a deduction processing, then successful;
+        a failed one retried; an older export loaded late does not turn it back); at the same time, the later load.
+        A file's own rows are all stored as they are: a period it lists twice stays twice (the matcher makes the
+        second an ``instalment_duplicate``), as a bill's own second listing of a record stays a duplicate_record.
+        ``already_stored`` also counts the rows left out because the stored delivery is later.
+        """
+        from .instalments.flows import FLOW_ARROW
+
+        if flows.sha256 is None:
+            raise ValueError("ingest_flows needs the file's hash (read_flow_files(..., hashes=True))")
+        batch_id = f"instalment_flows:{flows.sha256[:20]}"
+        if self.batch_exists(batch_id):
+            return IngestResult(batch_id, "instalment_flows", flows.name, 0, True)
+        con = self.con
+        key = ("channel", "order_no", "period_no")
+        values = ("periods", "amount_fen", "fee_fen", "status", "occurred_at")
+        on_key = " AND ".join(f"t.{c} = s.{c}" for c in key)
+        same = on_key + "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in values)
+        cols = ", ".join(FLOW_ARROW.names)
+        con.register("_pm_flows_in", flows.table)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fs AS SELECT {cols} FROM _pm_flows_in")
+        finally:
+            con.unregister("_pm_flows_in")
+        rows = flows.table.num_rows
+        con.execute("BEGIN TRANSACTION")
+        try:
+            # the file's rows that no stored row equals (the others are stored already)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * FROM _pm_fs s "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM instalment_flows t WHERE {same})")
+            # the periods whose delivery in this file is at least as late as the stored one (or that none stores)
+            k = ", ".join(key)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _pm_fwin AS WITH f AS (SELECT {k}, max(occurred_at) AS m FROM _pm_fnew "
+                f"GROUP BY ALL), s AS (SELECT {k}, max(occurred_at) AS m FROM instalment_flows t "
+                f"WHERE EXISTS (SELECT 1 FROM f s WHERE {on_key}) GROUP BY ALL) "
+                f"SELECT {k} FROM f LEFT JOIN s USING ({k}) WHERE s.m IS NULL OR f.m >= s.m")
+            # their stored rows that the file does not list again as they are give way
+            replaced = con.execute(
+                f"DELETE FROM instalment_flows t WHERE EXISTS (SELECT 1 FROM _pm_fwin s WHERE {on_key}) "
+                f"AND NOT EXISTS (SELECT 1 FROM _pm_fs s WHERE {same})").fetchall()[0][0]
+            inserted = con.execute(
+                f"INSERT INTO instalment_flows SELECT {cols}, ? FROM _pm_fnew SEMI JOIN _pm_fwin USING ({k})",
+                [batch_id]).fetchall()[0][0]
+            meta = {}
+            if inserted != rows:
+                meta["already_stored"] = rows - inserted
+            if replaced:
+                meta["replaced"] = replaced
+            con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
+                        [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.execute("DROP TABLE IF EXISTS _pm_fs")
+            con.execute("DROP TABLE IF EXISTS _pm_fnew")
+            con.execute("DROP TABLE IF EXISTS _pm_fwin")
+        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted, replaced)
+
+    def has_flows(self) -> bool:
+        """Whether any instalment flow is stored."""
+        return self.con.execute("SELECT count(*) FROM (SELECT 1 FROM instalment_flows LIMIT 1)").fetchall()[0][0] > 0
 
     def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
         """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""

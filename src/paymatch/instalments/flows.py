@@ -1,6 +1,7 @@
 """Load a channel's instalment flows (one row per order per period) into Arrow (``FLOW_ARROW``).
 
-``load_flows(path)`` takes the canonical flow CSV, or any file/folder (nested folders, .gz, .zip,
+``load_flows(path)`` (``read_flow_files``: the same, one table per file with its hash, for a
+workspace to store each file as a batch) takes the canonical flow CSV, or any file/folder (nested folders, .gz, .zip,
 .tar via ``channels.detect.iter_bill_files``) holding canonical CSVs and/or exports that a
 ``target: instalment_flows`` mapping profile recognises by content (builtin ones:
 ``channels.profiles.builtin_flow_profiles``), and returns one table. ``load_flows_csv`` is the
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -165,24 +167,38 @@ def is_canonical_flows(data: bytes) -> bool:
     return set(FLOW_COLUMNS) <= cells
 
 
-def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, limit: int = 50) -> pa.Table:
-    """Every instalment flow under ``path`` (a file or folder, archives opened) as one ``FLOW_ARROW``.
+@dataclass(frozen=True)
+class FlowFile:
+    """One file's validated flows: ``name`` as errors and provenance say it (``archive!member`` inside an
+    archive), ``sha256`` of its bytes (None unless asked for), ``table`` in ``FLOW_ARROW``."""
+
+    name: str
+    sha256: str | None
+    table: pa.Table
+
+
+def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, limit: int = 50,
+                    hashes: bool = False) -> list[FlowFile]:
+    """Every instalment-flow file under ``path`` (a file or folder, archives opened), each read on its own.
 
     Each file is recognised by content: the canonical flow CSV, else a flow profile from
     ``profile_dirs`` (first, so a shop can override) or the builtin ones. All-or-nothing: any
     unrecognised or bad file raises one LoadError naming every problem (file, line, field).
     A file whose bytes equal one already read (a CSV beside its own .gz) is read once.
+    ``hashes``: fill ``FlowFile.sha256`` (a workspace stores each file as a batch named by it).
     """
     from paymatch.channels.detect import detect, iter_bill_files
     from paymatch.channels.profiles import Profile, builtin_flow_profiles, load_profile_dir
 
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".csv" and is_canonical_flows(_head(path)):
-        return load_flows_csv(path, limit=limit)  # the common case: Arrow reads the file itself
+        # the common case: Arrow reads the file itself
+        table = load_flows_csv(path, limit=limit)
+        return [FlowFile(str(path), _file_sha256(path) if hashes else None, table)]
     extra = [p for d in profile_dirs for p in load_profile_dir(d) if p.target == "instalment_flows"]
     names = {p.name for p in extra}
     profiles = extra + [p for p in builtin_flow_profiles() if p.name not in names]
-    tables: list[pa.Table] = []
+    files: list[FlowFile] = []
     problems: list[Problem] = []
     total = 0
     seen: set[str] = set()
@@ -193,13 +209,13 @@ def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, lim
         seen.add(digest)
         try:
             if is_canonical_flows(data):
-                tables.append(load_flows_csv(name, limit=limit, data=data))
+                files.append(FlowFile(name, digest if hashes else None, load_flows_csv(name, limit=limit, data=data)))
                 continue
             parser = detect(name, data, profiles)
             if not isinstance(parser, Profile) or parser.target != "instalment_flows":
                 what = f"a {parser.name} bill" if parser is not None else "an unknown layout"
                 raise LoadError([Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
-            tables.append(parse_flows_with_profile(parser, data, name))
+            files.append(FlowFile(name, digest if hashes else None, parse_flows_with_profile(parser, data, name)))
         except LoadError as exc:
             problems += exc.problems
             total += exc.total
@@ -207,9 +223,24 @@ def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, lim
         raise LoadError(problems[:limit], total=total,
                         hint="instalment flows: the canonical flow CSV or an export a flow profile recognises; "
                              "nothing was loaded")
-    if not tables:
+    if not files:
         raise LoadError([Problem(str(path), None, None, None, "no instalment-flow file found")])
-    return pa.concat_tables(tables)
+    return files
+
+
+def load_flows(path: str | Path, profile_dirs: Iterable[str | Path] = (), *, limit: int = 50) -> pa.Table:
+    """Every instalment flow under ``path`` (a file or folder, archives opened) as one ``FLOW_ARROW``
+    (``read_flow_files``: all-or-nothing, every problem named by file, line and field)."""
+    files = read_flow_files(path, profile_dirs, limit=limit)
+    return files[0].table if len(files) == 1 else pa.concat_tables([f.table for f in files])
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 # --- mapping profiles with target: instalment_flows ---
