@@ -166,7 +166,7 @@ def test_a_period_listed_twice_in_one_file_stays_twice(tmp_path):
          p["twice"], "--instalments", p["f1020"]])
     assert [r[6] for r in _flow_table(ws)] == [2, 3]  # the other file's copy is the same row, not a third
     rows = _day(ws, "2026-11-19", None, tmp_path / "o")
-    assert rows["I-P1-1"][0] == "instalment_matched" and rows["I-P1-1-dup-3"][0] == "instalment_duplicate"
+    assert rows["I-P1-1"][0] == "instalment_matched" and rows["I-P1-1#2"][0] == "instalment_duplicate"
 
 
 def test_bad_flows_file_stores_nothing_and_names_file_line_field(tmp_path):
