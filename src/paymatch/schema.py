@@ -11,7 +11,9 @@ given), ``src_line`` (1-based physical line, header counted) and ``batch_id`` (t
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -195,8 +197,14 @@ OUTCOME_COLUMNS = [
 ]
 
 
-#: the years a time or day of a payment can fall in (DuckDB also reads infinity, epoch, 26-11-20 as the year 26, BC)
-YEARS = (1990, 2100)
+#: the years a time or day of a payment can fall in (DuckDB also reads infinity, epoch, 26-11-20 as the year 26, BC;
+#: China kept summer time 1986–1991, so Asia/Shanghai was not +08:00 all year before 1992: helper-56)
+YEARS = (2000, 2100)
+
+
+def today_local(tz: str = TZ) -> dt.date:
+    """Today in the channels' time zone (a server on UTC is a day behind Shanghai for 8 hours a day: helper-56)."""
+    return dt.datetime.now(ZoneInfo(tz)).date()
 
 
 def sql_out_of_years(typed: str, kind: str) -> str:

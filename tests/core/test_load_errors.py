@@ -432,12 +432,12 @@ def test_times_and_days_no_payment_has_are_refused(tmp_path):
     """DuckDB reads infinity, epoch, a year of two or five digits and BC dates as times (helper-48: stored as the year
     26, matched at an infinite time, a traceback for an infinite bill day): refused by line and field."""
     bad = ["epoch", "infinity", "-infinity", "26-11-20 10:00:00", "-2026-11-20 10:00:00", "99999-11-20 10:00:00",
-           "1970-01-01 08:00:00", "0001-01-01 00:00:00"]
+           "1970-01-01 08:00:00", "0001-01-01 00:00:00", "1991-07-01 23:30:00"]
     rows = "".join(f"B{i},S1,M1,wechat,1.00,paid,,{t},,,0\n" for i, t in enumerate(bad))
     with pytest.raises(LoadError) as e:
-        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + rows + "G1,S1,M1,wechat,1.00,paid,,1990-01-01 08:00:00,,,0\n"))
+        Workspace(None).ingest_csv("orders", _write(tmp_path, HEADER + rows + "G1,S1,M1,wechat,1.00,paid,,2000-01-01 08:00:00,,,0\n"))
     assert [(p.line, p.field, p.value) for p in e.value.problems] == [(i + 2, "paid_at", t) for i, t in enumerate(bad)]
-    assert "outside the years 1990–2099" in e.value.problems[0].message
+    assert "outside the years 2000–2099" in e.value.problems[0].message
     tx = ("channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
           "wechat,M1,T1,O1,payment,1.00,success,2026-11-20 10:00:00,infinity\n"
           "wechat,M1,T2,O2,payment,1.00,success,2026-11-20 10:00:00,26-11-20\n"

@@ -305,7 +305,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
                    f"time does not match {p.time.formats}"))
     checks.append((sql_out_of_years("occurred_at", "time"), ctx.label["occurred_at"], "f_occurred_at",
-                   "not a time of a payment: outside the years 1990–2099 (a year the format reads with two digits?)"))
+                   "not a time of a payment: outside the years 2000–2099 (a year the format reads with two digits?)"))
     default = p.status.default.value if p.status.default else None
     if "status" in has:
         expr = case_sql("f_status", {k: v.value for k, v in p.status.map.items()}, default)
@@ -329,7 +329,7 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
         checks.append(("f_bill_date IS NOT NULL AND bill_date IS NULL", ctx.label["bill_date"], "f_bill_date",
                        f"not a date ({_DATE_FORMATS})"))
         checks.append((sql_out_of_years("bill_date", "date"), ctx.label["bill_date"], "f_bill_date",
-                       "not a day of a payment: outside the years 1990–2099"))
+                       "not a day of a payment: outside the years 2000–2099"))
     elif ctx.const.get("bill_date"):
         sel.append(f"DATE {lit(ctx.const['bill_date'])} AS bill_date")
     else:

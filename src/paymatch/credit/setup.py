@@ -23,6 +23,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..instalments.report import member_outstanding_fen
 from ..instalments.stored import stored_plans
+from ..schema import today_local
 from .audit import DuckDBAudit, JsonlAudit
 from .client import CreditClient
 from .decision import CreditChecker, CreditPolicy
@@ -95,7 +96,7 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None,
 def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
     """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
     plan, outcomes = stored_plans(ws.con, icfg, member_id)
-    return member_outstanding_fen(plan, outcomes, as_of or dt.date.today(), member_id)
+    return member_outstanding_fen(plan, outcomes, as_of or today_local(), member_id)
 
 
 class _Locked:

@@ -47,7 +47,7 @@ import narwhals as nw
 
 from paymatch.instalments.config import DEFAULT_CONFIG, InstalmentConfig
 from paymatch.instalments.expand import bad_term_reason, expand_plans, offered_expr
-from paymatch.schema import OUTCOME_COLUMNS, PAID_STATUSES
+from paymatch.schema import OUTCOME_COLUMNS, PAID_STATUSES, today_local
 
 INSTALMENT_OUTCOME_COLUMNS = [*OUTCOME_COLUMNS, "period_no", "due_date", "plan_status"]
 INSTALMENT_KINDS = (
@@ -184,13 +184,13 @@ def match_instalments(
 
     orders: ORDER_COLUMNS; flows: ``flows.FLOW_ARROW`` columns (same backend/connection), and optionally
     merchant_id (the merchant number the deduction was credited to).
-    as_of: periods due on or before it must have been received (default: today).
+    as_of: periods due on or before it must have been received (default: today in Asia/Shanghai).
     key_scope: ``[match] key_scope``; with "merchant_id" an order is (merchant_id, order_no), as in the
     payment match, and its ids are ``I-<merchant>/<order_no>-<period>``.
     settle_channel: ``[methods] settle_channel``: a flow's channel and its order's are compared by the
     channel each settles through (a name the map lacks is its own).
     """
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today_local()
     scoped = "merchant_id" in key_scope
     mkey = nw.coalesce(nw.col("merchant_id"), nw.lit("")) if scoped else nw.lit("")
     orders = orders.with_columns(mkey.alias("_pm_mkey"))

@@ -29,9 +29,9 @@ _WHAT = {
             "2026年11月20日 10:00, 2026.11.20 10:00, 20261120100000, 2026/11/20 上午 10:00, 2026/11/20 10:00 AM)",
     "time_offset": "a UTC offset no place has (east of +14:00, west of -12:00, or minutes past 59); China is +08:00",
     "date": "not a date (YYYY-MM-DD; also YYYYMMDD, YYYY/MM/DD, YYYY.MM.DD, YYYY年MM月DD日)",
-    "time_range": "not a time of a payment: outside the years 1990–2099 (a year written with two digits, or a word "
+    "time_range": "not a time of a payment: outside the years 2000–2099 (a year written with two digits, or a word "
                   "such as infinity or epoch); write it in full, e.g. 2026-11-20 10:00:00",
-    "date_range": "not a day of a payment: outside the years 1990–2099 (a year written with two digits, or a word "
+    "date_range": "not a day of a payment: outside the years 2000–2099 (a year written with two digits, or a word "
                   "such as infinity or epoch); write it in full, e.g. 2026-11-20",
     "int": "not a non-negative integer",
     "negative_payment": "a payment below zero: a payment's amount is what the buyer paid (money going back is a row "
