@@ -435,8 +435,15 @@ class Workspace:
                     # The same file read before under another mapping: its rows of that reading go (the other
                     # mapping may have read other keys: 订单编号 there, 外部单号 here).
                     same_file = "SELECT batch_id FROM batches WHERE sha256 = ? AND kind = ? AND batch_id <> ?"
-                    first = con.execute(f"SELECT min(loaded_at) FROM batches WHERE batch_id IN ({same_file})",
-                                        [sha, kind, batch_id]).fetchall()[0][0]
+                    # its first load under any mapping, this one's too (A, then B, then A again is as old as the
+                    # first A, whose batch record the third load writes anew: helper-54 found a later export's
+                    # correction undone by it)
+                    first = con.execute(
+                        "SELECT min(least(loaded_at, coalesce(TRY_CAST(json_extract_string(meta, "
+                        "'$.file_first_loaded_at') AS TIMESTAMPTZ), loaded_at))) FROM batches "
+                        "WHERE sha256 = ? AND kind = ?", [sha, kind]).fetchall()[0][0]
+                    if first is not None:  # kept with this reading: the file's first load outlives its batches
+                        meta = {**(meta or {}), "file_first_loaded_at": first.isoformat()}
                     con.execute(f"DELETE FROM {kind} WHERE batch_id IN ({same_file})", [sha, kind, batch_id])
                     # Orders and refunds: the latest export of an order number is the shop's word (statuses move
                     # on). A file read again under a corrected mapping is as old as its first load: what an export

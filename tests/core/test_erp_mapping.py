@@ -774,3 +774,29 @@ def test_an_old_export_read_again_under_a_corrected_mapping_keeps_what_a_later_e
     assert _stored(w, "SELECT order_no, status, src_file FROM orders ORDER BY 1") == [
         ("A1", "paid", str(f1)), ("A2", "paid", str(f2))]
     assert "already loaded" in _ingest(w, cfg, f1).output
+
+
+def test_an_old_export_read_again_under_its_first_mapping_keeps_what_a_later_export_says(tmp_path):
+    """helper-54: F1 under mapping A, a later export F2 (A2 paid), F1 under B, F1 under A again: the third reading
+    of F1 is as old as its first load (before F2), so F2's A2 stays; it brought F1's A2 back (its first load under A
+    was not counted, and its record was written anew with the time of the third load). A fourth reading under B
+    again stays as old too."""
+    head = "订单号,外部单号,支付方式,金额,订单状态\n"
+    f1, f2 = tmp_path / "f1.csv", tmp_path / "f2.csv"
+    f1.write_text(head + "A1,X1,微信支付,1.00,已支付\nA2,X2,微信支付,2.00,待支付\n", encoding="utf-8")
+    f2.write_text(head + "A2,X2,微信支付,2.00,已支付\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    mapping = ('[inputs.orders.columns]\norder_no = "{key}"\nchannel = "支付方式"\namount = "金额"\n'
+               'status = "订单状态"\n')
+    a, b = mapping.format(key="订单号"), mapping.format(key="外部单号")
+    w = tmp_path / "w.duckdb"
+    for text, f in ((a, f1), (a, f2), (b, f1), (a, f1)):
+        cfg.write_text(text, encoding="utf-8")
+        res = _ingest(w, cfg, f)
+        assert res.exit_code == 0, res.output
+    assert _stored(w, "SELECT order_no, status, src_file FROM orders ORDER BY 1") == [
+        ("A1", "paid", str(f1)), ("A2", "paid", str(f2))]
+    for text in (b, a):
+        cfg.write_text(text, encoding="utf-8")
+        assert _ingest(w, cfg, f1).exit_code == 0
+    assert ("A2", "paid", str(f2)) in _stored(w, "SELECT order_no, status, src_file FROM orders ORDER BY 1")
