@@ -298,7 +298,8 @@ def pull(
 @app.command()
 @_errors
 def serve(
-    workspace: Annotated[Path, typer.Option(help="DuckDB workspace file the notifications are stored in")],
+    workspace: Annotated[Path, typer.Option(help="DuckDB workspace file the notifications are stored in (shared: "
+                                                 "the other commands use it between requests)")],
     config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts", exists=True, dir_okay=False)],
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
@@ -307,10 +308,9 @@ def serve(
     import uvicorn
 
     from .web.app import create_app
-    from .workspace import Workspace
 
-    ws = Workspace(workspace)
-    api = create_app(ws, load_config(config), config.parent)
+    # opened per request: ingest, pull, reconcile and report use the same file between notifications
+    api = create_app(workspace, load_config(config), config.parent)
     routes = [f"POST /notify/{m}" if m != "credit" else "POST /api/credit/check" for m in api.state.mounted]
     console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")

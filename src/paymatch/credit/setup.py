@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -69,28 +68,34 @@ def client_from_config(section: dict[str, Any], base: Path) -> CreditClient:
         raise ConfigError(f"credit: {e}") from None
 
 
-def checker_from_config(config: Config, config_dir: Path | None, ws=None,
-                        lock: threading.Lock | None = None) -> CreditChecker:
-    """A checker that audits into the workspace (table credit_decisions) or a JSONL file."""
+def checker_from_config(config: Config, config_dir: Path | None, ws=None, *, access=None) -> CreditChecker:
+    """A checker that audits into the workspace (table credit_decisions) or a JSONL file.
+
+    ``ws``: an open workspace (the CLI's one check); ``access``: a ``web.access.WorkspaceAccess`` the service opens
+    for each decision (its outstanding instalments, its audit record)."""
     section = dict(config.credit)
     base = config_dir or Path.cwd()
     client = client_from_config(section, base)
-    lock = lock or threading.Lock()
-    if ws is not None:
-        audit: Any = _Locked(DuckDBAudit(ws.con), lock)
+    if ws is not None and access is None:
+        from ..web.access import WorkspaceAccess
+
+        access = WorkspaceAccess(ws)
+    if access is not None:
+        audit: Any = _WorkspaceAudit(access)
     else:
         audit = JsonlAudit(base / section.get("audit_jsonl", "credit_decisions.jsonl"))
     from ..instalment_run import instalment_config
 
     icfg = instalment_config(config)
+
     def outstanding(member_id: str) -> int:
-        with lock:
-            return workspace_outstanding(ws, icfg, member_id)
+        with access.open() as w:
+            return workspace_outstanding(w, icfg, member_id)
 
     fail_open = section.get("fail_open_below_fen")
     return CreditChecker(client, audit=audit, policy=CreditPolicy(fail_open_below_fen=fail_open),
-                         outstanding=outstanding if ws is not None else None, config=icfg if section.get("channel") else None,
-                         channel=section.get("channel"))
+                         outstanding=outstanding if access is not None else None,
+                         config=icfg if section.get("channel") else None, channel=section.get("channel"))
 
 
 def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
@@ -99,13 +104,15 @@ def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None
     return member_outstanding_fen(plan, outcomes, as_of or today_local(), member_id)
 
 
-class _Locked:
-    """Serialises audit writes with the workspace's other writers."""
+class _WorkspaceAudit:
+    """Audit records into the workspace's credit_decisions table, opened for each record."""
 
-    def __init__(self, inner, lock: threading.Lock):
-        self.inner, self.lock = inner, lock
+    def __init__(self, access):
+        self.access = access
 
     def record(self, rec) -> None:
-        """Write one audit record under the lock."""
-        with self.lock:
-            self.inner.record(rec)
+        """Write one audit record."""
+        with self.access.open() as ws:
+            DuckDBAudit(ws.con).record(rec)
+
+

@@ -11,7 +11,6 @@ kept in the workspace's quarantine with the reason.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,22 +20,23 @@ from ..accounts import accounts
 from ..config import Config
 from ..errors import ConfigError
 from ..workspace import Workspace
+from .access import WorkspaceAccess
 
 log = logging.getLogger(__name__)
 
 
 class WorkspaceSink:
-    """Serialises writes from request threads into one workspace connection."""
+    """Stores verified notifications and quarantines rejected ones through one ``WorkspaceAccess``."""
 
-    def __init__(self, ws: Workspace):
-        self.ws = ws
-        self.lock = threading.Lock()
+    def __init__(self, access: WorkspaceAccess):
+        self.access = access
+        self.lock = access.lock
 
     def store(self, table: pa.Table) -> None:
         """Store a one-row notification table (idempotent per notification id)."""
         source = table.column("src_file")[0].as_py() if "src_file" in table.column_names else "notify"
-        with self.lock:
-            self.ws.ingest_transactions(table, source=source, origin="notify")
+        with self.access.open() as ws:
+            ws.ingest_transactions(table, source=source, origin="notify")
 
     #: anyone can POST junk, and the workspace must not fill up: a rejected body is kept up to this size (a real
     #: notification is a few KiB), and at most ``KEEP_REJECTED`` of them per channel (later ones are only logged
@@ -51,20 +51,24 @@ class WorkspaceSink:
         def cb(body: bytes, reason: str) -> None:
             kept = body[: self.KEEP_BYTES]
             note = "" if len(body) <= self.KEEP_BYTES else f" (body {len(body)} bytes, first {self.KEEP_BYTES} kept)"
-            with self.lock:
-                held = self.ws.con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchall()
+            with self.access.open() as ws:
+                held = ws.con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchall()
                 if held[0][0] >= self.KEEP_REJECTED:
                     log.warning("%s: quarantine holds %d rejected notifications already; this one is not kept (%s)",
                                 channel, held[0][0], reason)
                     return
-                self.ws.quarantine(channel=channel, source=source, payload=kept, reason=reason + note)
+                ws.quarantine(channel=channel, source=source, payload=kept, reason=reason + note)
         return cb
 
 
-def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *, clock=None) -> FastAPI:
-    """Build the FastAPI app: /notify/wechat and /notify/alipay for the configured accounts, /health."""
+def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = None, *, clock=None) -> FastAPI:
+    """Build the FastAPI app: /notify/wechat and /notify/alipay for the configured accounts, /health.
+
+    ``ws``: a workspace file, opened per request (``access.WorkspaceAccess``: the other commands share it), or an
+    open ``Workspace`` held for the app's life."""
     app = FastAPI(title="paymatch", description="payment reconciliation: notifications, credit check")
-    sink = WorkspaceSink(ws)
+    access = WorkspaceAccess(ws)
+    sink = WorkspaceSink(access)
     mounted = []
     for channel in ("wechat", "alipay"):
         if channel not in config.channels:
@@ -88,7 +92,7 @@ def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *,
     if config.credit:
         from .credit_mount import mount_credit
 
-        mount_credit(app, ws, config, sink.lock, config_dir)
+        mount_credit(app, access, config, config_dir)
         mounted.append("credit")
     if not mounted:
         raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] (and [credit])")
@@ -100,4 +104,5 @@ def create_app(ws: Workspace, config: Config, config_dir: Path | None = None, *,
 
     app.state.sink = sink
     app.state.mounted = mounted
+    app.state.access = access
     return app

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictInt, model_validator
 from paymatch.credit.decision import CreditChecker
 from paymatch.instalments.plan import PlanError
 from paymatch.money import format_yuan, parse_yuan
+from paymatch.web.access import WorkspaceBusy
 
 
 class CreditCheckRequest(BaseModel):
@@ -56,6 +57,8 @@ def make_router(checker: CreditChecker) -> APIRouter:
             d = checker.check(req.member_id, req.amount_fen, req.term)
         except (PlanError, ValueError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
+        except WorkspaceBusy as exc:  # the member's instalments cannot be read now: ask again in a moment
+            raise HTTPException(status_code=503, detail=str(exc)) from None
         rem = d.remaining_limit_fen
         return CreditCheckResponse(
             approve=d.approve, reason=d.reason, remaining_limit_fen=rem,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -35,8 +34,9 @@ def _token(config: Config, config_dir: Path | None) -> str:
                       "Hint: callers then send 'Authorization: Bearer <token>'")
 
 
-def mount_credit(app: FastAPI, ws, config: Config, lock: threading.Lock, config_dir=None) -> None:
-    """Add the credit-check router (bearer-token protected), auditing into the workspace."""
+def mount_credit(app: FastAPI, access, config: Config, config_dir=None) -> None:
+    """Add the credit-check router (bearer-token protected), auditing into the workspace (``access``: a
+    ``web.access.WorkspaceAccess``, opened for each decision's outstanding instalments and audit record)."""
     from ..credit.setup import checker_from_config
     from .credit import make_router
 
@@ -47,5 +47,5 @@ def mount_credit(app: FastAPI, ws, config: Config, lock: threading.Lock, config_
         if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
             raise HTTPException(status_code=401, detail="missing or wrong bearer token")
 
-    app.include_router(make_router(checker_from_config(config, config_dir, ws, lock)),
+    app.include_router(make_router(checker_from_config(config, config_dir, access=access)),
                        dependencies=[Depends(require_token)])

@@ -175,3 +175,44 @@ def test_junk_posted_to_the_endpoints_cannot_fill_the_workspace(tmp_path, wechat
     assert ws.con.execute("SELECT count(*), max(octet_length(payload)) FROM quarantine").fetchone() == (5, 16 * 1024)
     assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1
     ws.close()
+
+
+def test_serve_shares_its_workspace_file_with_the_other_commands(tmp_path, wechat_keys):
+    """helper-51: serve held its workspace file, so the README advised a file of its own, whose notifications no
+    reconciliation ever saw. Given a file, the service opens it per request: ingest and reconcile use the same file
+    while it runs, and the notification reconciles (unconfirmed); while another process holds the file, a
+    notification is answered 500 (WeChat resends it) and is stored when it comes again."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    w = tmp_path / "w.duckdb"
+    app = create_app(w, load_config(_config(tmp_path, wechat_keys)), tmp_path, clock=lambda: NOW)
+    with TestClient(app) as client:
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-1")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+        orders = tmp_path / "orders.csv"
+        orders.write_text("order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+                          "ORD000001,S1,1900000109,wechat,100.00,paid,2026-11-20 09:59:00,2026-11-20 10:00:00\n",
+                          encoding="utf-8")
+        with Workspace(w) as ws:  # while the service runs
+            ws.ingest_csv("orders", orders)
+        res = reconcile_workspace(w, dt.date(2026, 11, 20), dt.date(2026, 11, 20), tmp_path / "out")
+        with open(res.outcomes_csv, encoding="utf-8") as f:
+            assert {r["outcome_id"]: r["kind"] for r in csv.DictReader(f)} == {"P-ORD000001": "unconfirmed"}
+        app.state.access.wait = 0.2
+        holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                                   "print('held', flush=True); time.sleep(30)", str(w)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(
+                out_trade_no="ORD000002", transaction_id="4200000000000000000000000002"), ts=NOW, nid="EV-2")
+            assert client.post("/notify/wechat", content=body, headers=h).status_code == 500
+        finally:
+            holder.kill()
+            holder.wait()
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(
+            out_trade_no="ORD000002", transaction_id="4200000000000000000000000002"), ts=NOW, nid="EV-2")
+        assert client.post("/notify/wechat", content=body, headers=h).status_code == 204  # WeChat's resend
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT order_no FROM transactions ORDER BY 1").fetchall() == [("ORD000001",), ("ORD000002",)]
