@@ -216,3 +216,29 @@ def test_serve_shares_its_workspace_file_with_the_other_commands(tmp_path, wecha
         assert client.post("/notify/wechat", content=body, headers=h).status_code == 204  # WeChat's resend
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT order_no FROM transactions ORDER BY 1").fetchall() == [("ORD000001",), ("ORD000002",)]
+
+
+def test_while_wechat_switches_keys_notifications_signed_with_either_verify(tmp_path, wechat_keys):
+    """helper-51: while WeChat moves an account from the platform certificate to the WeChat Pay public key it signs
+    callbacks with either; with one key per account half were refused. switch_platform_key_file/_id names the
+    other one."""
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert_keys = SimpleNamespace(**{**vars(wechat_keys), "platform": key, "platform_id": "5157F09EFDC096DE15EBE81A47057A72"})
+    (tmp_path / "cert.pem").write_text(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    cfg = _config(tmp_path, wechat_keys)
+    cfg.write_text(cfg.read_text(encoding="utf-8") + 'switch_platform_key_file = "cert.pem"\n'
+                   'switch_platform_key_id = "5157F09EFDC096DE15EBE81A47057A72"\n', encoding="utf-8")
+    ws = Workspace(tmp_path / "w.duckdb")
+    with TestClient(create_app(ws, load_config(cfg), tmp_path, clock=lambda: NOW)) as client:
+        for keys, nid, order in ((wechat_keys, "EV-1", "ORD000001"), (cert_keys, "EV-2", "ORD000002")):
+            h, body = notification(keys, "TRANSACTION.SUCCESS", payment_resource(
+                out_trade_no=order, transaction_id=f"42000000000000000000000000{nid[-1]}"), ts=NOW, nid=nid)
+            assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
+    assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 2
+    ws.close()

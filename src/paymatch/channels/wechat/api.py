@@ -49,7 +49,7 @@ class WechatPayClient:
                  sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self._key = load_private_key(config.merchant_private_key_pem)
-        self._platform = load_platform_key(config.platform_key_pem)
+        self._platform = {serial: load_platform_key(pem) for serial, pem in config.platform_keys().items()}
         self._origin = urlsplit(config.base_url.rstrip("/"))
         self._http = httpx.Client(base_url=config.base_url.rstrip("/"), timeout=config.timeout,
                                   transport=transport, follow_redirects=False)
@@ -161,14 +161,15 @@ class WechatPayClient:
         if not ts.isdigit() or abs(time.time() - int(ts)) > RESPONSE_MAX_SKEW:
             # an old, validly signed answer replayed by a man in the middle
             raise ChannelError(f"wechat: {what}: response timestamp {ts!r} is not within 5 minutes of now")
-        if serial != self.config.platform_key_id:
+        key = self._platform.get(serial)
+        if key is None:
             raise ChannelError(f"wechat: {what}: response signed with unknown key {serial!r} "
-                               f"(configured {self.config.platform_key_id!r})")
+                               f"(configured {', '.join(map(repr, self._platform))})")
         try:
             body = resp.content.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ChannelError(f"wechat: {what}: response body is not UTF-8") from exc
-        if not rsa_verify(ts, nonce, body, sig, self._platform):
+        if not rsa_verify(ts, nonce, body, sig, key):
             raise ChannelError(f"wechat: {what}: response signature is invalid")
 
 

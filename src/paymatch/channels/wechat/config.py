@@ -43,10 +43,22 @@ class WechatPayConfig:
     platform_key_id: str
     apiv3_key: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
+    #: a second platform key while WeChat switches the account from the platform certificate to the WeChat Pay
+    #: public key: for a while it signs with either (answers and notifications), so both verify
+    switch_platform_key_pem: str = field(default="", repr=False)
+    switch_platform_key_id: str = ""
     timeout: float = 30.0
     retries: int = 3
     backoff_base: float = 1.0
     backoff_max: float = 30.0
+
+    def platform_keys(self) -> dict[str, str]:
+        """Serial -> PEM of the keys WeChat may sign this account's answers and notifications with (the platform
+        key, and during a switch to the WeChat Pay public key the other one too)."""
+        keys = {self.platform_key_id: self.platform_key_pem}
+        if self.switch_platform_key_id:
+            keys[self.switch_platform_key_id] = self.switch_platform_key_pem
+        return keys
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any], *, where: str = "channels.wechat",
@@ -57,7 +69,8 @@ class WechatPayConfig:
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         known = {"mchid", "merchant_serial_no", "merchant_private_key_file", "merchant_private_key_env",
                  "platform_key_file", "platform_key_env", "platform_key_id", "apiv3_key_file", "apiv3_key_env",
-                 "base_url", "timeout", "retries", "backoff_base", "backoff_max"}
+                 "base_url", "timeout", "retries", "backoff_base", "backoff_max",
+                 "switch_platform_key_file", "switch_platform_key_env", "switch_platform_key_id"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -81,6 +94,9 @@ class WechatPayConfig:
 
         opts: dict[str, Any] = {k: section[k] for k in ("base_url", "timeout", "retries", "backoff_base",
                                                          "backoff_max") if k in section}
+        if any(k.startswith("switch_platform_key") for k in section):
+            opts["switch_platform_key_pem"] = secret("switch_platform_key")
+            opts["switch_platform_key_id"] = plain("switch_platform_key_id")
         return cls(plain("mchid"), plain("merchant_serial_no"), secret("merchant_private_key"),
                    secret("platform_key"), plain("platform_key_id"), secret("apiv3_key", required=False), **opts)
 

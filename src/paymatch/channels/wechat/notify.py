@@ -103,11 +103,12 @@ class WechatNotifyVerifier:
         for c in configs:
             if not c.apiv3_key:
                 raise ConfigError(f"{CHANNEL}: account {c.mchid} has no APIv3 key (apiv3_key_file/_env)")
-            if pems.setdefault(c.platform_key_id, c.platform_key_pem).strip() != c.platform_key_pem.strip():
-                raise ConfigError(f"{CHANNEL}: accounts name platform_key_id {c.platform_key_id!r} with two "
-                                  f"different keys (account {c.mchid})")
-            if c.apiv3_key not in apiv3.setdefault(c.platform_key_id, []):
-                apiv3[c.platform_key_id].append(c.apiv3_key)
+            for serial, pem in c.platform_keys().items():
+                if pems.setdefault(serial, pem).strip() != pem.strip():
+                    raise ConfigError(f"{CHANNEL}: accounts name platform key id {serial!r} with two different "
+                                      f"keys (account {c.mchid})")
+                if c.apiv3_key not in apiv3.setdefault(serial, []):
+                    apiv3[serial].append(c.apiv3_key)
         return cls(pems, apiv3, **kw)
 
     def verify(self, headers: Mapping[str, str], body: bytes | str) -> WechatNotification:
