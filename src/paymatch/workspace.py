@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -109,15 +110,26 @@ class Workspace:
     """A DuckDB workspace file (``path``) or an in-memory one (``path=None``)."""
 
     def __init__(self, path: str | Path | None = None, *, threads: int | None = None,
-                 memory_limit: str | None = None):
+                 memory_limit: str | None = None, lock_wait: float | None = None):
         """Open (or create) the workspace. ``memory_limit`` (e.g. '3GB'; default $PAYMATCH_MEMORY_LIMIT,
-        else 3500MB) caps DuckDB's buffers; larger work spills to a temp directory instead of growing RSS."""
+        else 3500MB) caps DuckDB's buffers; larger work spills to a temp directory instead of growing RSS.
+        ``lock_wait``: seconds to wait while another process holds the file (DuckDB allows one writer; `serve`
+        holds it for each notification's few milliseconds); default $PAYMATCH_LOCK_WAIT, else 30."""
         self.path = str(path) if path else None
         self._staged = 0  # temp tables made by stage_file
-        try:
-            self.con = duckdb.connect(self.path or ":memory:")
-        except duckdb.Error as e:
-            raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e
+        wait = float(os.environ.get("PAYMATCH_LOCK_WAIT", "30")) if lock_wait is None else lock_wait
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.con = duckdb.connect(self.path or ":memory:")
+                break
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+                    raise PaymatchError(f"{self.path}: cannot open workspace ({e})\n"
+                                        "Hint: is another paymatch using it?") from e
+                time.sleep(0.05)
+            except duckdb.Error as e:
+                raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e
         self.con.execute(f"SET TimeZone='{TZ}'")
         self.con.execute("SET enable_progress_bar=false")
         limit = memory_limit or os.environ.get("PAYMATCH_MEMORY_LIMIT", "3500MB")

@@ -4,6 +4,8 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from typer.testing import CliRunner
 
 from paymatch.cli import app
@@ -102,3 +104,31 @@ def test_month_report_counts_each_order_once(demo_small, tmp_path):
         total = rep.table("summary").arrow().to_pylist()[-1]
         n, fen = ws.con.execute("SELECT count(*), sum(amount_fen) FROM orders").fetchall()[0]
     assert (total["orders_count"], total["orders_fen"]) == (n, fen)
+
+
+def test_a_command_waits_while_another_process_holds_the_workspace(tmp_path):
+    """serve opens the shared workspace for each notification: a command started meanwhile waits for the file
+    (PAYMATCH_LOCK_WAIT, default 30 s) instead of failing at once (helper-62: a nightly ingest failed at random)."""
+    import subprocess
+    import sys
+    import time
+
+    from paymatch.errors import PaymatchError
+    from paymatch.workspace import Workspace
+
+    w = tmp_path / "w.duckdb"
+    Workspace(w).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(1.5); c.close()", str(w)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(PaymatchError, match="cannot open workspace"):
+            Workspace(w, lock_wait=0.2)
+        started = time.monotonic()
+        with Workspace(w, lock_wait=20) as ws:
+            assert ws.con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+        assert time.monotonic() - started < 15
+    finally:
+        holder.kill()
+        holder.wait()

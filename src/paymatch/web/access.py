@@ -37,21 +37,22 @@ class WorkspaceAccess:
 
     @contextmanager
     def open(self) -> Iterator[Workspace]:
-        """The workspace, for one write or read (under the service's lock)."""
-        with self.lock:
+        """The workspace, for one write or read (under the service's lock); ``wait`` bounds the whole wait, for
+        the lock and for the file (helper-62: requests queued on the lock waited 2 s each, one after another)."""
+        deadline = time.monotonic() + self.wait
+        if not self.lock.acquire(timeout=self.wait):
+            raise WorkspaceBusy(f"{self.path or 'workspace'}: busy with other requests")
+        try:
             if self._held is not None:
                 yield self._held
                 return
-            deadline = time.monotonic() + self.wait
-            while True:
-                try:
-                    ws = Workspace(self.path)
-                    break
-                except PaymatchError as e:
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(f"{self.path}: in use by another paymatch command ({e})") from None
-                    time.sleep(0.05)
+            try:
+                ws = Workspace(self.path, lock_wait=max(0.0, deadline - time.monotonic()))
+            except PaymatchError as e:
+                raise WorkspaceBusy(f"{self.path}: in use by another paymatch command ({e})") from None
             try:
                 yield ws
             finally:
                 ws.close()
+        finally:
+            self.lock.release()

@@ -31,6 +31,7 @@ class WorkspaceSink:
     def __init__(self, access: WorkspaceAccess):
         self.access = access
         self.lock = access.lock
+        self._kept: dict[str, int] = {}  # rejected notifications kept per channel (read from the file once)
 
     def store(self, table: pa.Table) -> None:
         """Store a one-row notification table (idempotent per notification id)."""
@@ -51,13 +52,18 @@ class WorkspaceSink:
         def cb(body: bytes, reason: str) -> None:
             kept = body[: self.KEEP_BYTES]
             note = "" if len(body) <= self.KEEP_BYTES else f" (body {len(body)} bytes, first {self.KEEP_BYTES} kept)"
+            if self._kept.get(channel, 0) >= self.KEEP_REJECTED:  # junk beyond the cap never opens the file
+                log.warning("%s: quarantine holds %d rejected notifications already; this one is not kept (%s)",
+                            channel, self._kept[channel], reason)
+                return
             with self.access.open() as ws:
-                held = ws.con.execute("SELECT count(*) FROM quarantine WHERE source = ?", [source]).fetchall()
-                if held[0][0] >= self.KEEP_REJECTED:
-                    log.warning("%s: quarantine holds %d rejected notifications already; this one is not kept (%s)",
-                                channel, held[0][0], reason)
-                    return
+                if channel not in self._kept:
+                    self._kept[channel] = ws.con.execute("SELECT count(*) FROM quarantine WHERE source = ?",
+                                                         [source]).fetchall()[0][0]
+                    if self._kept[channel] >= self.KEEP_REJECTED:
+                        return
                 ws.quarantine(channel=channel, source=source, payload=kept, reason=reason + note)
+                self._kept[channel] += 1
         return cb
 
 

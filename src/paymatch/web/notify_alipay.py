@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import pyarrow as pa
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
 from paymatch.errors import ChannelError
@@ -62,12 +63,12 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
             log.warning("%s", exc)
             if on_reject is not None:
                 try:
-                    on_reject(body, str(exc))
+                    await run_in_threadpool(on_reject, body, str(exc))
                 except Exception:  # noqa: BLE001 - best effort; the answer stays "failure"
                     log.exception("alipay: quarantining a rejected notification failed")
             return PlainTextResponse("failure")
-        try:
-            result = on_transaction(table)
+        try:  # in a worker thread: storing may wait for the workspace file, the event loop must not
+            result = await run_in_threadpool(on_transaction, table)
             if inspect.isawaitable(result):
                 await result
         except Exception:  # noqa: BLE001 - any storage failure means Alipay must retry

@@ -56,8 +56,10 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
         try:
             note = verifier.verify(request.headers, body)
         except NotificationReplayed as exc:
-            if exc.same_id:
+            if exc.same_id and exc.stored:
                 return Response(status_code=204)
+            if exc.same_id:  # its first delivery is still being stored (or failed): WeChat sends it again
+                return _fail(503, "being handled, please resend")
             log.warning("%s", exc)
             return _fail(400, exc.reason)
         except NotificationRejected as exc:
@@ -77,6 +79,7 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
                 verifier.forget(note)
                 log.exception("wechat: storing notification %s failed", note.id)
                 return _fail(500, "temporary failure, please resend")
+        verifier.stored(note)
         return Response(status_code=204)
 
     return router

@@ -118,3 +118,20 @@ def test_unknown_serial_missing_headers_bad_amount(wechat_keys):
     n = v.verify({k.lower(): x for k, x in headers.items()}, body)  # header names are case-insensitive
     with pytest.raises(NotificationRejected, match="integer fen"):
         to_transactions(n)
+
+
+def test_a_resend_is_answered_as_taken_only_once_the_first_delivery_is_stored(wechat_keys):
+    """helper-62: a resend (same id, fresh nonce) was answered 204 while the first delivery still waited for the
+    workspace; that one then failed, and WeChat, told 204, never sent it again."""
+    v = _verifier(wechat_keys)
+    headers, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-R")
+    first = v.verify(headers, body)
+    headers, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-R")
+    with pytest.raises(NotificationReplayed) as err:
+        v.verify(headers, body)
+    assert err.value.same_id and not err.value.stored
+    v.stored(first)
+    headers, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(), ts=NOW, nid="EV-R")
+    with pytest.raises(NotificationReplayed) as err:
+        v.verify(headers, body)
+    assert err.value.same_id and err.value.stored

@@ -43,11 +43,12 @@ class NotificationRejected(ChannelError):
 
 
 class NotificationReplayed(NotificationRejected):
-    """Seen before: ``same_id`` means WeChat re-sent an already handled notification (fresh nonce);
+    """Seen before: ``same_id`` means WeChat re-sent a notification it sent before (fresh nonce), ``stored`` that
+    the first delivery was stored (``WechatNotifyVerifier.stored``; else it is still being handled, or failed);
     otherwise the exact request (same nonce) was played again."""
 
-    def __init__(self, reason: str, notification_id: str | None, *, same_id: bool):
-        self.same_id = same_id
+    def __init__(self, reason: str, notification_id: str | None, *, same_id: bool, stored: bool = False):
+        self.same_id, self.stored = same_id, stored
         super().__init__(reason, notification_id)
 
 
@@ -146,6 +147,12 @@ class WechatNotifyVerifier:
         return WechatNotification(nid, str(doc.get("event_type", "")), str(doc.get("create_time", "")),
                                   str(doc.get("summary", "")), nonce, resource)
 
+    def stored(self, notification: WechatNotification) -> None:
+        """Mark a notification as stored: a resend of it is then answered as taken (204). Until then a resend is
+        not (helper-62: a resend answered 204 while the first delivery waited, which then failed: lost)."""
+        now = self._clock()
+        self._store.add_if_absent(f"wechat:stored:{notification.id}", now + self._id_ttl, now)
+
     def forget(self, notification: WechatNotification) -> None:
         """Drop the replay marks of a notification whose handling failed, so WeChat's resend is accepted."""
         self._forget_keys(notification.id, notification.nonce)
@@ -154,7 +161,9 @@ class WechatNotifyVerifier:
         if not self._store.add_if_absent(f"wechat:nonce:{nonce}", now + 2 * self._max_skew, now):
             raise NotificationReplayed(f"nonce {nonce!r} already used", nid, same_id=False)
         if not self._store.add_if_absent(f"wechat:id:{nid}", now + self._id_ttl, now):
-            raise NotificationReplayed("notification id already handled", nid, same_id=True)
+            stored = self._store.contains(f"wechat:stored:{nid}", now)
+            raise NotificationReplayed("notification id already handled" if stored else
+                                       "notification id being handled", nid, same_id=True, stored=stored)
 
     def _forget_keys(self, nid: str, nonce: str) -> None:
         self._store.discard(f"wechat:id:{nid}")

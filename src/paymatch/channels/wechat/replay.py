@@ -22,6 +22,10 @@ class ReplayStore(Protocol):
         """Forget ``key`` (used when handling failed, so the channel's retry is accepted)."""
         ...
 
+    def contains(self, key: str, now: float) -> bool:
+        """Whether ``key`` is remembered and not yet expired."""
+        ...
+
 
 class MemoryReplayStore:
     """Thread-safe in-memory ReplayStore for one server process."""
@@ -46,6 +50,11 @@ class MemoryReplayStore:
         """Forget ``key``."""
         with self._lock:
             self._keys.pop(key, None)
+
+    def contains(self, key: str, now: float) -> bool:
+        """Whether ``key`` is remembered and not yet expired."""
+        with self._lock:
+            return self._keys.get(key, 0.0) > now
 
     def __len__(self) -> int:
         return len(self._keys)
