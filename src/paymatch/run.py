@@ -228,9 +228,7 @@ def flows_loaded(res) -> str:
     kept = res.rows - res.already_stored
     text = f"{res.rows:,} rows, {kept:,} stored"
     if res.already_stored:
-        text += f" ({res.already_stored:,} already stored as they are, or stored from a later delivery)"
-    if res.replaced:
-        text += f"; {res.replaced:,} stored rows of the same periods replaced (an earlier delivery)"
+        text += f" ({res.already_stored:,} already stored as they are)"
     return text
 
 

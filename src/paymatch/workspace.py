@@ -60,8 +60,6 @@ class IngestResult:
     #: channel records of this load that were already stored with the same values (not stored twice); orders or
     #: refunds of a file read again under a corrected mapping that an export loaded since lists (its rows kept)
     already_stored: int = 0
-    #: instalment flows: stored rows of the same periods this load's later deliveries replaced
-    replaced: int = 0
 
 
 def file_sha256(path: str | Path) -> str:
@@ -332,14 +330,14 @@ class Workspace:
         """Store one file's instalment flows (``instalments.flows.FlowFile``, read with ``hashes=True``): one batch,
         all-or-nothing, idempotent by the file's content hash.
 
-        A flow row is identified by (channel, order_no, period_no): the channel's deduction of one period of one
-        order. Delivered again by another file (overlapping exports) with the same periods, amount, fee, status and
-        time it is the same row, not stored twice (``already_stored``). Delivered with any of these changed, the
-        delivery with the later ``occurred_at`` is kept and the other goes (a deduction processing, then successful;
-        a failed one retried; an older export loaded late does not turn it back); at the same time, the later load.
-        A file's own rows are all stored as they are: a period it lists twice stays twice (the matcher makes the
-        second an ``instalment_duplicate``), as a bill's own second listing of a record stays a duplicate_record.
-        ``already_stored`` also counts the rows left out because the stored delivery is later.
+        A flow row is the channel's deduction of one period of one order (channel, order_no, period_no) in one state
+        (periods, amount, fee, status, time). Delivered again by another file (overlapping exports) with the same
+        values it is the same row, not stored twice (``already_stored``). With a value changed it is another row,
+        stored beside it, as the file run over both files would read them: a deduction failed and retried, or
+        processing and then successful, is the matched success and an ``instalment_attempt``; two successful
+        deductions of one period are an ``instalment_duplicate`` (helper-63: the later delivery replaced the earlier,
+        so a failed retry listed after a success wiped the success, and a double charge vanished). A file's own
+        rows are all stored as they are: a period it lists twice stays twice.
         """
         from .instalments.flows import FLOW_ARROW
 
@@ -365,25 +363,11 @@ class Workspace:
             # the file's rows that no stored row equals (the others are stored already)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * FROM _pm_fs s "
                         f"WHERE NOT EXISTS (SELECT 1 FROM instalment_flows t WHERE {same})")
-            # the periods whose delivery in this file is at least as late as the stored one (or that none stores)
-            k = ", ".join(key)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _pm_fwin AS WITH f AS (SELECT {k}, max(occurred_at) AS m FROM _pm_fnew "
-                f"GROUP BY ALL), s AS (SELECT {k}, max(occurred_at) AS m FROM instalment_flows t "
-                f"WHERE EXISTS (SELECT 1 FROM f s WHERE {on_key}) GROUP BY ALL) "
-                f"SELECT {k} FROM f LEFT JOIN s USING ({k}) WHERE s.m IS NULL OR f.m >= s.m")
-            # their stored rows that the file does not list again as they are give way
-            replaced = con.execute(
-                f"DELETE FROM instalment_flows t WHERE EXISTS (SELECT 1 FROM _pm_fwin s WHERE {on_key}) "
-                f"AND NOT EXISTS (SELECT 1 FROM _pm_fs s WHERE {same})").fetchall()[0][0]
-            inserted = con.execute(
-                f"INSERT INTO instalment_flows SELECT {cols}, ? FROM _pm_fnew SEMI JOIN _pm_fwin USING ({k})",
-                [batch_id]).fetchall()[0][0]
+            inserted = con.execute(f"INSERT INTO instalment_flows SELECT {cols}, ? FROM _pm_fnew",
+                                   [batch_id]).fetchall()[0][0]
             meta = {}
             if inserted != rows:
                 meta["already_stored"] = rows - inserted
-            if replaced:
-                meta["replaced"] = replaced
             con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
                         [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
             con.execute("COMMIT")
@@ -393,8 +377,7 @@ class Workspace:
         finally:
             con.execute("DROP TABLE IF EXISTS _pm_fs")
             con.execute("DROP TABLE IF EXISTS _pm_fnew")
-            con.execute("DROP TABLE IF EXISTS _pm_fwin")
-        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted, replaced)
+        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted)
 
     def has_flows(self) -> bool:
         """Whether any instalment flow is stored."""

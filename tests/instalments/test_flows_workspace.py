@@ -129,12 +129,16 @@ def test_ingest_flows_with_provenance_and_idempotent(tmp_path):
     assert len(_flow_batches(ws)) == 2
 
 
-def test_redelivery_with_changed_values_keeps_the_later_deduction(tmp_path):
+def test_redelivery_with_changed_values_is_stored_beside_it(tmp_path):
+    """A deduction in another state is another row (helper-63: the later delivery replaced the earlier, so a failed
+    retry listed after a success wiped the success and a double charge vanished): processing and then successful,
+    an older failed try, a second successful charge are all kept; the same row again is not."""
     rows = {
         "processing": HEAD + "wechat_payscore,P1,2,3,100.00,0.00,processing,2026-11-20T10:00:00+08:00\n",
         "success": HEAD + "wechat_payscore,P1,2,3,100.00,0.00,success,2026-11-20T10:05:00+08:00\n",
         "older": HEAD + "wechat_payscore,P1,2,3,100.00,0.00,failed,2026-11-19T10:00:00+08:00\n",
-        "same_time": HEAD + "wechat_payscore,P1,2,3,99.00,0.00,success,2026-11-20T10:05:00+08:00\n",
+        "again": HEAD + "wechat_payscore,P1,2,3,100.00,0.00,success,2026-11-20T10:05:00+08:00\n"
+                        "wechat_payscore,P1,2,3,100.00,0.00,success,2026-11-21T10:05:00+08:00\n",
     }
     p = _write(tmp_path, **rows)
     with Workspace(tmp_path / "ws.duckdb") as ws:
@@ -142,19 +146,12 @@ def test_redelivery_with_changed_values_keeps_the_later_deduction(tmp_path):
             (f,) = read_flow_files(p[name], hashes=True)
             return ws.ingest_flows(f)
 
-        def stored():
-            return ws.con.execute("SELECT status, amount_fen, src_file FROM instalment_flows").fetchall()
-
-        load("processing")
-        r = load("success")  # the channel's later word on the period replaces the processing row
-        assert (r.rows, r.already_stored, r.replaced) == (1, 0, 1)
-        assert stored() == [("success", 10000, p["success"])]
-        r = load("older")  # an older export loaded late does not turn it back
-        assert (r.rows, r.already_stored, r.replaced) == (1, 1, 0)
-        assert stored() == [("success", 10000, p["success"])]
-        r = load("same_time")  # changed at the same time: the later load
-        assert (r.already_stored, r.replaced) == (0, 1)
-        assert stored() == [("success", 9900, p["same_time"])]
+        for name, stored_now in (("processing", 1), ("success", 1), ("older", 1), ("again", 1)):
+            r = load(name)
+            assert r.rows - r.already_stored == stored_now, name
+        assert ws.con.execute("SELECT status, occurred_at::DATE::VARCHAR FROM instalment_flows ORDER BY occurred_at"
+                              ).fetchall() == [("failed", "2026-11-19"), ("processing", "2026-11-20"),
+                                               ("success", "2026-11-20"), ("success", "2026-11-21")]
         assert ws.con.execute("SELECT count(*) FROM batches WHERE kind = 'instalment_flows'").fetchall() == [(4,)]
 
 
