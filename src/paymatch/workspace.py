@@ -444,8 +444,10 @@ class Workspace:
                     # on). A file read again under a corrected mapping is as old as its first load: what an export
                     # loaded since then says of an order stays (its rows are kept, the file's are not added).
                     newer = ""
-                    if first is not None:
-                        newer = " AND t.batch_id IN (SELECT batch_id FROM batches WHERE loaded_at < ?)"
+                    if first is not None:  # (each batch as old as its file's first load: helper-64)
+                        newer = (" AND t.batch_id IN (SELECT batch_id FROM batches WHERE least(loaded_at, coalesce("
+                                 "TRY_CAST(json_extract_string(meta, '$.file_first_loaded_at') AS TIMESTAMPTZ), "
+                                 "loaded_at)) < ?)")
                         keep_existing = f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
                     con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
                                 f"{newer}", [first] if first is not None else [])

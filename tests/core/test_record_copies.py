@@ -169,3 +169,26 @@ def test_a_file_run_into_a_workspace_keeps_the_records_it_already_holds(tmp_path
     assert outs["ws"] == outs["plain"]
     assert outs["ws"]["P-K1"] == "matched" and outs["ws"]["P-K2"] == "matched"
     assert ("D-wechat:T1:payment:" in outs["ws"]) == twice
+
+
+def test_a_file_run_into_a_workspace_takes_one_stored_copy_of_a_record_listed_again(tmp_path):
+    """helper-64: the stored a.csv lists T1 twice (its own second listing, a duplicate_record of a.csv); a file run
+    of b.csv (T1 once) with --workspace took both stored copies: a duplicate_record and 3 rows, where b.csv has 2."""
+    import json
+
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nK1,wechat,4.00,paid,2026-11-20 10:00:00\n"
+                                    "K2,wechat,5.00,paid,2026-11-20 11:00:00\n", encoding="utf-8")
+    k1 = "wechat,M1,T1,K1,payment,,,4.00,0,success,2026-11-20 10:00:05,2026-11-20\n"
+    (tmp_path / "a.csv").write_text(TX + k1 * 2, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(TX + k1 + "wechat,M1,T2,K2,payment,,,5.00,0,success,2026-11-20 11:00:05,2026-11-20\n",
+                                    encoding="utf-8")
+    w = str(tmp_path / "w.duckdb")
+    assert CliRunner().invoke(app, ["ingest", "--workspace", w, "--transactions", str(tmp_path / "a.csv")]).exit_code == 0
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--transactions",
+                                 str(tmp_path / "b.csv"), "--out", str(tmp_path / "out"), "--workspace", w])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        kinds = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert kinds == {"P-K1": "matched", "P-K2": "matched"}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["control_totals"]["transactions"]["input_rows"] == 2

@@ -140,12 +140,12 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
             w_[f"k_{kind}_count"] += 1
             w_[f"k_{kind}_fen"] += camt if camt is not None else oamt
             if not dup:
-                w_["fee"] += fee
                 moved = cst == "success"  # only money that moved settles (a closed attempt, a processing refund: none)
+                w_["fee"] += fee * moved  # (nor is its fee charged or returned)
                 # a payment's settlement before the fee: wechat's and alipay's settle amount, else settle + fee
                 before_fee = ((camt or 0) if settle is None else settle if channel in ("wechat", "alipay")
                               else settle + fee)
-                w_["net"] += (-(camt or 0) if refund else before_fee) * moved - fee
+                w_["net"] += ((-(camt or 0) if refund else before_fee) - fee) * moved
             if not clean:
                 w_["unmatched"] += 1
                 w_["diff"] += diff

@@ -188,3 +188,37 @@ def test_a_pending_order_matched_the_next_day_stays_matched(tmp_path):
         dec = _summary(w, date=dt.date(2026, 12, 1))["全链合计"]
         assert (dec["k_matched_count"], dec["orders_count"]) == (1, 1), args
         assert _summary(w)["全链合计"]["orders_count"] == 0, args  # not also pending on 30 Nov
+
+
+def test_a_processing_refund_moves_no_money_nor_fee(tmp_path):
+    """helper-64: a refund still processing (its returned fee printed) took the payment's fee back in 手续费 and in
+    net settlement: 100.00 paid with 0.60 fee nets 99.40 until the refund succeeds, as fund flow says."""
+    o = _write(tmp_path / "o.csv", ORDERS, "A1,S1,M1,wechat,100.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:00,,,0")
+    r = _write(tmp_path / "r.csv", "refund_no,order_no,amount,created_at,status\n",
+               "R1,A1,100.00,2026-11-30 11:00:00,processing")
+    t = _write(tmp_path / "t.csv", TX, "wechat,M1,T1,A1,payment,,,100.00,0.60,100.00,success,2026-11-30 10:00:05,2026-11-30,wechat",
+               "wechat,M1,T1,A1,refund,R1,RF1,100.00,-0.60,100.00,processing,2026-11-30 11:00:05,2026-11-30,wechat")
+    w = tmp_path / "w.duckdb"
+    _ok("ingest", "--workspace", w, "--orders", o, "--refunds", r, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY.isoformat(), "--out", tmp_path / "out")
+    got = _summary(w)["wechat"]
+    assert (got["fee_fen"], got["net_fen"]) == (60, 9940)
+
+
+def test_key_scope_orders_of_one_number_under_two_merchants_count_twice_in_the_chain(tmp_path):
+    """helper-64: per-period instalment orders A1 under two merchant numbers: each group 1, the chain total was 1."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,M1,wechat_payscore,300.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:00,U1,,3",
+               "A1,S1,M2,wechat_payscore,300.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:00,U2,,3")
+    flows = _write(tmp_path / "f.csv", "channel,order_no,period_no,periods,amount,fee,status,occurred_at,merchant_id\n",
+                   "wechat_payscore,A1,1,3,100.00,0.00,success,2026-11-30 10:00:05,M1")
+    w = tmp_path / "w.duckdb"
+    _ok("ingest", "--workspace", w, "--config", cfg, "--orders", o)
+    _ok("reconcile", "--workspace", w, "--config", cfg, "--date", DAY.isoformat(), "--instalments", flows,
+        "--as-of", DAY.isoformat(), "--out", tmp_path / "out")
+    with Workspace(w) as ws:
+        rows = build_reconciliation(ws.con, "day", DAY, group_by="merchant").table("summary").arrow().to_pylist()
+    counts = {r["merchant_id"]: r["orders_count"] for r in rows}
+    assert sum(v for k, v in counts.items() if k in ("M1", "M2")) == 2 and max(counts.values()) == 2

@@ -91,8 +91,11 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_
     o = f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE batch_id IN {_in(orders)}"
     again = ""
     if listed_again:
-        same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM t.{c}" for c in LISTED_AGAIN)
-        again = f" OR EXISTS (SELECT 1 FROM transactions_listed_again a WHERE a.batch_id IN {_in(txs)} AND {same})"
+        # one stored copy per record listed again (another file may list it twice itself: helper-64), not one of
+        # this run's own rows
+        same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in LISTED_AGAIN)
+        again = (f" OR t.rowid IN (SELECT min(s.rowid) FROM transactions_listed_again a JOIN transactions s ON {same} "
+                 f"WHERE a.batch_id IN {_in(txs)} AND s.batch_id NOT IN {_in(txs)} GROUP BY a.rowid)")
     return Selections(
         orders=o,
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",

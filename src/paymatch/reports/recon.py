@@ -13,8 +13,10 @@ Definitions (all sums in integer fen):
                              payment outcomes (outcome_id not 'R-…'); the run's control totals (an instalment
                              order once, not once per plan period: its 'I-…' outcomes' distinct order numbers).
   shop / channel refunds     the same over refund outcomes ('R-…', and the extra copies of refund records).
-  fees                       sum(fee_fen), refunds' returned fees negative; duplicate_record and record_update
-                             excluded (the same bill row listed twice, or a record's other state, is not money).
+  fees                       sum(fee_fen) of outcomes whose channel records succeeded (a processing refund's
+                             returned fee has not moved: helper-64), refunds' returned fees negative;
+                             duplicate_record and record_update excluded (the same bill row listed twice, or a
+                             record's other state, is not money).
   fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
                              (positive: the channel took more).
   net settlement             what the channels pay out: payments' settlement before the fee − channel refunds
@@ -67,7 +69,7 @@ MEASURES = [
     # the run's control totals count it (instalment_run.add_outcomes)
     ("orders_count", "订单笔数", "Orders", "count",
      "coalesce(sum(order_rows) FILTER (WHERE NOT r AND NOT inst), 0) "
-     "+ count(DISTINCT order_no) FILTER (WHERE inst AND order_rows > 0)"),
+     "+ count(DISTINCT coalesce(merchant_id, '') || '/' || order_no) FILTER (WHERE inst AND order_rows > 0)"),
     ("orders_fen", "订单金额", "Order amount", "fen", "sum(order_total_fen) FILTER (WHERE NOT r)"),
     ("channel_count", "渠道收款笔数", "Channel payments", "count", "sum(channel_rows) FILTER (WHERE NOT r)"),
     ("channel_fen", "渠道收款金额", "Channel payment amount", "fen", "sum(channel_total_fen) FILTER (WHERE NOT r)"),
@@ -75,7 +77,7 @@ MEASURES = [
     ("shop_refund_fen", "平台退款金额", "Shop refund amount", "fen", "sum(order_total_fen) FILTER (WHERE r)"),
     ("channel_refund_count", "渠道退款笔数", "Channel refunds", "count", "sum(channel_rows) FILTER (WHERE r)"),
     ("channel_refund_fen", "渠道退款金额", "Channel refund amount", "fen", "sum(channel_total_fen) FILTER (WHERE r)"),
-    ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup)"),
+    ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success')"),
     # fee_mismatch's detail carries the fee charged minus the contracted rate's (engine.payments._fee_detail)
     ("fee_diff_fen", "手续费差异", "Fees above the contracted rates", "fen",
      f"sum({fee_detail_sql('gap')}) FILTER (WHERE kind = 'fee_mismatch')"),
@@ -88,7 +90,7 @@ MEASURES = [
      "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END) FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
-     "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup), 0)"),
+     "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*)"),
     ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean)"),
     ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
