@@ -271,31 +271,32 @@ class Workspace:
         finally:
             self.con.unregister("_pm_arrow_in")
         staged = Staged("transactions", tname, table.num_rows, source)
-        totals = []
-        if origin == "notify" and "extra" in table.column_names:
-            totals = sorted({(r["channel"], r["channel_tx_id"]) for r in table.select(
-                ["channel", "channel_tx_id", "extra"]).to_pylist() if _REFUNDED_TOTAL in (r["extra"] or "")})
         again = self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
-        for channel, tx_id in totals:
-            self.restate_refund_totals(channel, tx_id)
         return IngestResult(batch_id, "transactions", source, table.num_rows, False, again)
 
     def restate_refund_totals(self, channel: str, channel_tx_id: str) -> None:
         """A refund notification that reports the trade's total refunded so far (Alipay's ``refund_fee``; kept in
         ``extra`` as ``refunded_total_fen``) is stored with its own amount: the total less the trade's successful
         refunds before it (bill rows as they are, notifications restated in time order). A handful of rows of one
-        trade, read when such a notification is stored; the bill's row replaces each of them when it comes."""
+        trade, read whenever a load brings a refund of a trade such a notification is stored for (a notification,
+        or the bill with an earlier refund: helper-62); the bill's row replaces each of them when it comes."""
         rows = self.con.execute(
             "SELECT rowid, amount_fen, json_extract(extra, '$." + _REFUNDED_TOTAL + "')::BIGINT FROM transactions "
             "WHERE channel = ? AND channel_tx_id = ? AND type = 'refund' AND status = 'success' "
             "ORDER BY occurred_at, rowid", [channel, channel_tx_id]).fetchall()
         before = 0
         for rowid, amount, total in rows:
-            if total is not None and total > before:  # (not, when its refunds came out of order: left as is)
+            if total is not None and total > before:
                 own = total - before
                 if own != amount:
                     self.con.execute("UPDATE transactions SET amount_fen = ? WHERE rowid = ?", [own, rowid])
                 amount = own
+            elif total is not None:
+                # the trade's refunds stored before it add up to its total already: a late notification of a refund
+                # the bill lists under its number (one without out_biz_no: helper-62), not another refund
+                self.con.execute("DELETE FROM transactions WHERE rowid = ? AND origin = 'notify' AND refund_no IS NULL",
+                                 [rowid])
+                continue
             before += amount
 
     def ingest_fund_flows(self, table: pa.Table, *, channel: str, account: str | None, source: str,
@@ -454,8 +455,11 @@ class Workspace:
                 else:
                     # A notification gives way to whatever comes next about its record (a newer notification,
                     # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.
+                    # (but a success never gives way to a later notification of an earlier state: Alipay resends a
+                    # WAIT_BUYER_PAY late, helper-62; the success row then stays and the late one is not stored)
+                    no_step_back = " AND NOT (t.status = 'success' AND s.status <> 'success')" if origin == "notify" else ""
                     con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
-                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})")
+                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond}{no_step_back})")
                     if origin != "notify":
                         # a refund notification without the refund's number (Alipay's out_biz_no is optional) gives
                         # way to the bill's refund of its trade at the same second or of the same amount (helper-51)
@@ -495,6 +499,15 @@ class Workspace:
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
                 [batch_id, kind, staged.path, sha, staged.rows, origin, json.dumps(meta or {}, ensure_ascii=False)],
             )
+            restate = []
+            if kind == "transactions":  # refund notifications that report a trade's total (Alipay): the trades
+                restate = con.execute(  # a refund of which this load brings (``restate_refund_totals``)
+                    f"SELECT DISTINCT t.channel, t.channel_tx_id FROM transactions t WHERE t.origin = 'notify' "
+                    f"AND t.type = 'refund' AND json_extract(t.extra, '$.{_REFUNDED_TOTAL}') IS NOT NULL "
+                    f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE s.type = 'refund' AND s.channel = t.channel "
+                    f"AND s.channel_tx_id = t.channel_tx_id)").fetchall()
+            for channel, tx_id in restate:
+                self.restate_refund_totals(channel, tx_id)
             con.execute("COMMIT")
             return staged.rows - inserted
         except Exception:

@@ -237,3 +237,41 @@ def test_refund_notifications_store_each_refunds_own_amount(verifier, keys, tmp_
     assert strict.verify(signed(without, keys[1]))["amount_fen"].to_pylist() == [1200]
     with pytest.raises(ChannelError, match="seller_id"):
         strict.verify(signed(payment(notify_id="s2", seller_id="2088000000000009"), keys[1]))
+
+
+def test_late_and_out_of_order_notifications_against_the_bill(verifier, keys, tmp_path):
+    """helper-62: (a) the bill bringing an earlier refund restates a later refund's notification (50.00 total → 20.00;
+    it stayed 50.00 until the earlier refund's own notification came); (b) a late notification without out_biz_no
+    of a refund the bill lists under its number is no second refund; (c) a WAIT_BUYER_PAY resent after the
+    TRADE_SUCCESS does not turn the payment back to processing."""
+    from alipay_billgen import Row, detail_bytes
+
+    from paymatch.channels.alipay import parse
+    from paymatch.workspace import Workspace
+
+    trade = "2017041121001004070200183979"
+
+    def store(ws, params, nid):
+        ws.ingest_transactions(verifier.verify(signed(payment(notify_id=nid, **params), keys[1])),
+                               source=f"notify:alipay:{nid}", origin="notify")
+
+    def bill(ws, rows, name):
+        b = parse(detail_bytes(rows, account="20881021790755430156"), name)
+        ws.ingest_transactions(b.transactions, source=name, sha256=b.sha256, origin="bill")
+
+    refund = Row(trade, "20170411145511", biz="退款", order_amt="-30.00", settle="-30.00", refund_no="RF-1",
+                 finished="2017-04-12 10:00:00")
+    with Workspace(tmp_path / "a.duckdb") as ws:
+        store(ws, {"refund_fee": "50.00", "gmt_refund": "2017-04-12 11:00:00.200", "out_biz_no": "RF-2"}, "n2")
+        bill(ws, [refund], "d1.csv")
+        assert ws.con.execute("SELECT refund_no, amount_fen, origin FROM transactions ORDER BY 1").fetchall() == [
+            ("RF-1", 3000, "bill"), ("RF-2", 2000, "notify")]
+    with Workspace(tmp_path / "b.duckdb") as ws:
+        bill(ws, [refund], "d1.csv")
+        store(ws, {"refund_fee": "30.00", "gmt_refund": "2017-04-12 10:00:00.100"}, "late")
+        assert ws.con.execute("SELECT refund_no, amount_fen, origin FROM transactions").fetchall() == [
+            ("RF-1", 3000, "bill")]
+    with Workspace(tmp_path / "c.duckdb") as ws:
+        store(ws, {}, "paid")
+        store(ws, {"trade_status": "WAIT_BUYER_PAY", "gmt_payment": ""}, "waiting")
+        assert ws.con.execute("SELECT status FROM transactions").fetchall() == [("success",)]
