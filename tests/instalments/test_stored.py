@@ -74,3 +74,26 @@ def test_unpaid_and_closed_orders_have_no_plan(tmp_path):
     assert [(r["channel"], r["plans"], r["outstanding_fen"], r["overdue_periods"]) for r in rows] == [
         ("huabei", 1, 30000, 0)]
     assert outstanding == 30000
+
+
+def test_a_period_paid_after_the_as_of_day_was_not_received_as_of_it(tmp_path):
+    """helper-63: period 2 due 20 Nov, paid 25 Nov; the workspace reconciled as of the 25th. The report and the
+    member's outstanding as of the 21st counted it received (a later payment is no payment yet)."""
+    paid = "2026-10-20T10:00:00+08:00"
+    w = str(tmp_path / "w.duckdb")
+    (tmp_path / "orders.csv").write_text(HEADER + f"P1,S1,M1,wechat_payscore,300.00,paid,{paid},{paid},U1,gold,3\n",
+                                         encoding="utf-8")
+    (tmp_path / "flows.csv").write_text(FLOW_HEADER + f"wechat_payscore,P1,1,3,100.00,0.00,success,{paid}\n"
+                                        "wechat_payscore,P1,2,3,100.00,0.00,success,2026-11-25T10:00:00+08:00\n",
+                                        encoding="utf-8")
+    for args in (["ingest", "--workspace", w, "--orders", str(tmp_path / "orders.csv"), "--instalments",
+                  str(tmp_path / "flows.csv")],
+                 ["reconcile", "--workspace", w, "--date", "2026-11-25", "--as-of", "2026-11-25"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        for as_of, overdue, owed in ((dt.date(2026, 11, 21), 1, 20000), (dt.date(2026, 11, 25), 0, 10000)):
+            rows = build_instalments(ws.con, dt.date(2026, 10, 1), dt.date(2026, 12, 31), as_of,
+                                     DEFAULT_CONFIG).tables[0].rows.to_pylist()
+            assert sum(r["overdue_periods"] for r in rows) == overdue, as_of
+            assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == owed, as_of

@@ -100,8 +100,9 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None, *, acc
 
 def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
     """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
-    plan, outcomes = stored_plans(ws.con, icfg, member_id)
-    return member_outstanding_fen(plan, outcomes, as_of or today_local(), member_id)
+    as_of = as_of or today_local()
+    plan, outcomes = stored_plans(ws.con, icfg, member_id, as_of)
+    return member_outstanding_fen(plan, outcomes, as_of, member_id)
 
 
 class _WorkspaceAudit:

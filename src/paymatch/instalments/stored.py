@@ -17,12 +17,15 @@ The one reading the instalment report (``reports.instalments``) and the credit c
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import duckdb
 import narwhals as nw
 
 from paymatch.instalments.config import InstalmentConfig
 from paymatch.instalments.expand import expand_plans
-from paymatch.schema import ORDER_COLUMNS, PAID_STATUSES
+from paymatch.schema import ORDER_COLUMNS, PAID_STATUSES, TZ
 
 _PAID = ", ".join(f"'{s}'" for s in PAID_STATUSES)
 
@@ -34,11 +37,13 @@ def _plan_orders(member_param: str | None) -> str:
 
 
 def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
-                 member_id: str | None = None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+                 member_id: str | None = None, as_of: dt.date | None = None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
     """(plan, outcomes) lazy frames for ``report.instalment_report`` / ``report.member_outstanding_fen``.
 
     plan: ``expand.PLAN_COLUMNS`` of the plans (of one member's orders when ``member_id`` is given);
-    outcomes: order_no, period_no, kind, order_rows — at most one row per (order_no, period_no).
+    outcomes: order_no, period_no, kind, order_rows — at most one row per (order_no, period_no). With ``as_of``, a
+    period matched by a deduction after that day (Asia/Shanghai) was not received yet as of it: its kind reads
+    ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received).
     """
     cols = ", ".join(ORDER_COLUMNS)
     one = member_id is not None
@@ -46,8 +51,14 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     orders = con.sql(f"SELECT {cols} FROM orders WHERE {_plan_orders('member' if one else None)}",
                      params={"member": member_id} if one else None)
     of_member = f" AND order_no IN (SELECT order_no FROM orders WHERE {_plan_orders('member_o')})" if one else ""
+    kind = "kind"
+    if as_of is not None:  # stored outcome times are naive UTC
+        end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(TZ))
+        end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
+        kind = (f"CASE WHEN kind = 'instalment_matched' AND occurred_at >= TIMESTAMP '{end_utc.isoformat(' ')}' "
+                "THEN 'instalment_missing' ELSE kind END AS kind")
     outcomes = con.sql(
-        "SELECT order_no, period_no, kind, order_rows FROM outcomes "
+        f"SELECT order_no, period_no, {kind}, order_rows FROM outcomes "
         f"WHERE period_no IS NOT NULL AND order_rows = 1{of_member} "
         "QUALIFY row_number() OVER (PARTITION BY order_no, period_no "
         "ORDER BY period_to DESC, period_from DESC, outcome_id) = 1",
