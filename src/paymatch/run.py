@@ -23,6 +23,7 @@ from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_staged, by_window, redelivered, without_rows
 from .config import Config
 from .errors import LoadError, PaymatchError
+from .schema import today_local
 from .engine import MatchParams
 from .engine.params import FeeRule
 from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
@@ -302,7 +303,10 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     summary = summarize(ws.con, rolled, inputs, extra_control)
     summary = {"run_id": run_id, "engine": engine,
                "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
-               "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {})}
+               "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {}),
+               # the day instalment periods were judged as of (the instalment report and credit check take each
+               # period from the run that judged it latest: instalments.stored)
+               **({"as_of": str(as_of or today_local(config.timezone))} if flows is not None else {})}
     if json_path is not None:
         dump_summary(summary, json_path)
     if not summary["conservation"]:

@@ -97,3 +97,28 @@ def test_a_period_paid_after_the_as_of_day_was_not_received_as_of_it(tmp_path):
                                      DEFAULT_CONFIG).tables[0].rows.to_pylist()
             assert sum(r["overdue_periods"] for r in rows) == overdue, as_of
             assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == owed, as_of
+
+
+def test_the_run_that_judged_a_period_latest_decides_it(tmp_path):
+    """helper-63: a month-to-date range run as of 20 Nov (period 2 not yet paid: missing), then 22 Nov's day run as of
+    that day matching it. The range's outcome (period_to 30 Nov) outranked the day's: period 2 owed and overdue."""
+    paid = "2026-10-20T10:00:00+08:00"
+    w = str(tmp_path / "w.duckdb")
+    (tmp_path / "orders.csv").write_text(HEADER + f"P1,S1,M1,wechat_payscore,300.00,paid,{paid},{paid},U1,gold,3\n",
+                                         encoding="utf-8")
+    (tmp_path / "f1.csv").write_text(FLOW_HEADER + f"wechat_payscore,P1,1,3,100.00,0.00,success,{paid}\n", encoding="utf-8")
+    (tmp_path / "f2.csv").write_text(FLOW_HEADER + "wechat_payscore,P1,2,3,100.00,0.00,success,2026-11-22T10:00:00+08:00\n",
+                                     encoding="utf-8")
+    for args in (["ingest", "--workspace", w, "--orders", str(tmp_path / "orders.csv"), "--instalments",
+                  str(tmp_path / "f1.csv")],
+                 ["reconcile", "--workspace", w, "--from", "2026-11-01", "--to", "2026-11-30", "--as-of", "2026-11-20"],
+                 ["reconcile", "--workspace", w, "--date", "2026-11-22", "--instalments", str(tmp_path / "f2.csv"),
+                  "--as-of", "2026-11-22"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        as_of = dt.date(2026, 11, 22)
+        rows = build_instalments(ws.con, dt.date(2026, 11, 1), dt.date(2026, 11, 30), as_of,
+                                 DEFAULT_CONFIG).tables[0].rows.to_pylist()
+        assert (sum(r["outstanding_periods"] for r in rows), sum(r["overdue_periods"] for r in rows)) == (1, 0)
+        assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == 10000

@@ -7,9 +7,10 @@ The one reading the instalment report (``reports.instalments``) and the credit c
   partially refunded), as the per-period matcher owns them (``match.owned_orders_expr``); an unpaid
   or closed order never started a plan, so it owes nothing and is overdue on nothing;
 - a period's outcome: the period's own row (``order_rows = 1``; a repeated flow's
-  ``instalment_duplicate`` row and a flow beyond the plan have none), as the stored run reaching
-  furthest saw it (latest period_to, then period_from, as the other reports count outcomes; the
-  outcome id breaks what is left, so the choice never depends on the table's row order).
+  ``instalment_duplicate`` row and a flow beyond the plan have none), as the stored run that judged it
+  as of the latest day saw it (the run's ``as_of``), then the run reaching furthest (latest period_to,
+  then period_from; the outcome id breaks what is left, so the choice never depends on the table's
+  row order).
 
 ``report._with_status`` then decides: a per-period plan's period is settled when that outcome is
 ``instalment_matched``; an up-front plan's once it is due.
@@ -57,10 +58,13 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
         kind = (f"CASE WHEN kind = 'instalment_matched' AND occurred_at >= TIMESTAMP '{end_utc.isoformat(' ')}' "
                 "THEN 'instalment_missing' ELSE kind END AS kind")
+    # the run that judged the period as of the latest day (a range run ending after its as-of does not outrank a
+    # later day's run: helper-63), then the run reaching furthest
     outcomes = con.sql(
-        f"SELECT order_no, period_no, {kind}, order_rows FROM outcomes "
+        f"SELECT order_no, period_no, {kind}, order_rows FROM outcomes o LEFT JOIN (SELECT run_id, "
+        "TRY_CAST(json_extract_string(summary, '$.as_of') AS DATE) AS run_as_of FROM runs) r USING (run_id) "
         f"WHERE period_no IS NOT NULL AND order_rows = 1{of_member} "
         "QUALIFY row_number() OVER (PARTITION BY order_no, period_no "
-        "ORDER BY period_to DESC, period_from DESC, outcome_id) = 1",
+        "ORDER BY run_as_of DESC NULLS LAST, period_to DESC, period_from DESC, outcome_id) = 1",
         params={"member_o": member_id} if one else None)
     return expand_plans(nw.from_native(orders), config), nw.from_native(outcomes)
