@@ -39,6 +39,10 @@ _TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transacti
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
 #: ``extra`` key of a refund notification's total refunded so far on its trade (``restate_refund_totals``)
 _REFUNDED_TOTAL = "refunded_total_fen"
+#: SQL over ``batches``: how old a load is among exports: its file's first load under any mapping (kept in the meta of
+#: a reading that writes the batch record anew), else its own
+_BATCH_AGE = ("least(loaded_at, coalesce(TRY_CAST(json_extract_string(meta, '$.file_first_loaded_at') AS TIMESTAMPTZ), "
+              "loaded_at))")
 #: how a newer row replaces an older one
 _UPSERT_KEY = {
     "orders": ["order_no"],
@@ -434,10 +438,8 @@ class Workspace:
                     # its first load under any mapping, this one's too (A, then B, then A again is as old as the
                     # first A, whose batch record the third load writes anew: helper-54 found a later export's
                     # correction undone by it)
-                    first = con.execute(
-                        "SELECT min(least(loaded_at, coalesce(TRY_CAST(json_extract_string(meta, "
-                        "'$.file_first_loaded_at') AS TIMESTAMPTZ), loaded_at))) FROM batches "
-                        "WHERE sha256 = ? AND kind = ?", [sha, kind]).fetchall()[0][0]
+                    first = con.execute(f"SELECT min({_BATCH_AGE}) FROM batches WHERE sha256 = ? AND kind = ?",
+                                        [sha, kind]).fetchall()[0][0]
                     if first is not None:  # kept with this reading: the file's first load outlives its batches
                         meta = {**(meta or {}), "file_first_loaded_at": first.isoformat()}
                     con.execute(f"DELETE FROM {kind} WHERE batch_id IN ({same_file})", [sha, kind, batch_id])
@@ -446,9 +448,7 @@ class Workspace:
                     # loaded since then says of an order stays (its rows are kept, the file's are not added).
                     newer = ""
                     if first is not None:  # (each batch as old as its file's first load: helper-64)
-                        newer = (" AND t.batch_id IN (SELECT batch_id FROM batches WHERE least(loaded_at, coalesce("
-                                 "TRY_CAST(json_extract_string(meta, '$.file_first_loaded_at') AS TIMESTAMPTZ), "
-                                 "loaded_at)) < ?)")
+                        newer = f" AND t.batch_id IN (SELECT batch_id FROM batches WHERE {_BATCH_AGE} < ?)"
                         keep_existing = f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
                     con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
                                 f"{newer}", [first] if first is not None else [])

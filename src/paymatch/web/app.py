@@ -30,7 +30,6 @@ class WorkspaceSink:
 
     def __init__(self, access: WorkspaceAccess):
         self.access = access
-        self.lock = access.lock
         self._kept: dict[str, int] = {}  # rejected notifications kept per channel (read from the file once)
 
     def store(self, table: pa.Table) -> None:
