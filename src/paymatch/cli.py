@@ -42,19 +42,22 @@ class _Steps:
         self.status.__exit__(*exc)
 
 
-def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str]) -> tuple[dt.date, dt.date] | None:
-    try:
-        if date:
-            d = dt.date.fromisoformat(date)
-            return d, d
-        if date_from or date_to:
-            a = dt.date.fromisoformat(date_from or date_to)
-            b = dt.date.fromisoformat(date_to or date_from)
-            if b < a:
-                raise PaymatchError(f"--to {b} is before --from {a}")
-            return a, b
-    except ValueError as e:
-        raise PaymatchError(f"bad date: {e}\nHint: use YYYY-MM-DD") from None
+def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str],
+            option: str = "--date") -> tuple[dt.date, dt.date] | None:
+    """The run's window from --date or --from/--to; a bad date names its option (``--from: bad date '2026/11/01'``):
+    a command given three dates should not leave the user guessing which one is wrong."""
+    from .reports.periods import parse_date
+
+    if date:
+        d = parse_date(date, option)
+        return d, d
+    if date_from or date_to:
+        a = parse_date(date_from, "--from") if date_from else None
+        b = parse_date(date_to, "--to") if date_to else None
+        a, b = a or b, b or a
+        if b < a:
+            raise PaymatchError(f"--to {b} is before --from {a}")
+        return a, b
     return None
 
 
@@ -88,7 +91,7 @@ def reconcile(
 
     cfg = load_config(config)
     period = _period(date, date_from, date_to)
-    due = _period(as_of, None, None)[0] if as_of else None
+    due = _period(as_of, None, None, "--as-of")[0] if as_of else None
     transactions, bills = _route(transactions, bills)
     with _Steps() as steps:
         if orders is not None:

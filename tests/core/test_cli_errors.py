@@ -261,3 +261,16 @@ def test_a_failed_file_says_which_files_the_command_stored_before_it(tmp_path):
     assert code == 2 and "t.csv:3 [amount]" in flat
     assert f"stored by this command before it (each file all-or-nothing, these stay): orders {tmp_path / 'o.csv'}, " \
            f"refunds {tmp_path / 'r.csv'}" in flat
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--date", "2026/11/20"], "--date: bad date '2026/11/20'"),
+    (["--from", "2026-11-01", "--to", "2026-11-31"], "--to: bad date '2026-11-31'"),
+    (["--from", "1.11.2026", "--to", "2026-11-30"], "--from: bad date '1.11.2026'"),
+    (["--date", "2026-11-20", "--as-of", "20/11/2026"], "--as-of: bad date '20/11/2026'"),
+])
+def test_a_bad_date_names_its_option(files, args, message):
+    """`reconcile --from … --to … --as-of …` said only "bad date: Invalid isoformat string" (or "day is out of range
+    for month"), leaving the user to guess which of three dates was wrong; the reports name the option."""
+    code, out = _invoke(["reconcile", "--workspace", files / "W.duckdb", *args])
+    _clean_error(code, out, message)
