@@ -340,9 +340,16 @@ def credit_check(
         fen = parse_yuan(amount)
     except ValueError as e:
         raise PaymatchError(f"--amount: {e}") from None
+    if fen <= 0:  # said in the user's yuan: the checker's own message counts fen the user never typed
+        raise PaymatchError(f"--amount: the amount asked for must be above 0.00 yuan (value {amount!r})")
     cfg = load_config(config)
     if not cfg.credit:
         raise PaymatchError(f"{config}: no [credit] section\nHint: see config.example.toml")
+    if workspace is not None and not workspace.is_file():
+        # a mistyped path would be a new empty workspace: no outstanding instalments, so a member who owes would
+        # be approved on the service's limit alone
+        raise PaymatchError(f"{workspace}: no such workspace file\nHint: give the workspace the member's orders "
+                            "were loaded into (paymatch ingest --workspace …), or leave --workspace out")
     ws = Workspace(workspace) if workspace else None
     try:
         try:

@@ -90,3 +90,25 @@ def test_serve_names_the_routes_it_mounts(tmp_path, monkeypatch):
     r = runner.invoke(app, ["serve", "--workspace", str(tmp_path / "n.duckdb"), "--config", str(cfg), "--port", "8099"])
     assert r.exit_code == 0, r.output
     assert "POST /api/credit/check" in r.output and "/notify/" not in r.output and served[0][1]["port"] == 8099
+
+
+def test_a_missing_workspace_is_refused_not_created(tmp_path):
+    """A mistyped --workspace made a new empty workspace, so the member's outstanding instalments read as none and a
+    member who owes was approved on the service's limit alone."""
+    w = tmp_path / "typo.duckdb"
+    with FakeCreditService(HmacSigner(SECRET), available_fen=100_000) as svc:
+        cfg = _config(tmp_path, svc.url)
+        r = runner.invoke(app, ["credit", "check", "--member", "U1", "--amount", "500.00", "--term", "3",
+                                "--config", str(cfg), "--workspace", str(w)])
+        assert r.exit_code == 2 and f"{w}: no such workspace file" in " ".join(r.output.split()), r.output
+        assert "APPROVE" not in r.output and svc.calls == 0
+    assert not w.exists()
+
+
+def test_an_amount_of_zero_or_below_names_the_option_in_yuan(tmp_path):
+    cfg = _config(tmp_path, "http://127.0.0.1:9")
+    for amount in ("-5", "0.00"):
+        r = runner.invoke(app, ["credit", "check", "--member", "U1", "--amount", amount, "--term", "3",
+                                "--config", str(cfg)])
+        assert r.exit_code == 2, r.output
+        assert f"--amount: the amount asked for must be above 0.00 yuan (value '{amount}')" in " ".join(r.output.split())
