@@ -112,3 +112,31 @@ def test_an_amount_of_zero_or_below_names_the_option_in_yuan(tmp_path):
                                 "--config", str(cfg)])
         assert r.exit_code == 2, r.output
         assert f"--amount: the amount asked for must be above 0.00 yuan (value '{amount}')" in " ".join(r.output.split())
+
+
+def test_the_readme_request_body_is_what_the_endpoint_takes(tmp_path):
+    """The README named the endpoint and its token but not its body: a caller had to read the source to learn
+    member_id/amount/term. The body and answer fields it now shows are checked against the running app."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("`POST /api/credit/check` (when"):]
+    body_text, alt, answer = re.findall(r"`(\{[^`]*\})`|`\"amount_fen\": (\d+)`", para)[:3]
+    body = json.loads(body_text[0])
+    fields = set(re.findall(r'"(\w+)"', answer[0]))
+    with FakeCreditService(HmacSigner(SECRET), available_fen=300_000) as svc:
+        cfg = _config(tmp_path, svc.url)
+        (tmp_path / "api.token").write_text("tok-123")
+        cfg.write_text(cfg.read_text() + 'api_token_file = "api.token"\n', encoding="utf-8")
+        ws = Workspace(tmp_path / "w.duckdb")
+        with TestClient(create_app(ws, load_config(cfg), tmp_path)) as client:
+            auth = {"Authorization": "Bearer tok-123"}
+            r = client.post("/api/credit/check", json=body, headers=auth)
+            assert r.status_code == 200 and set(r.json()) == fields, r.text
+            fen = {k: v for k, v in body.items() if k != "amount"} | {"amount_fen": int(alt[1])}
+            r2 = client.post("/api/credit/check", json=fen, headers=auth)
+            assert r2.status_code == 200 and r2.json()["approve"] == r.json()["approve"], r2.text
+            assert client.post("/api/credit/check", json=body | {"amount": "1,999.00"}, headers=auth).status_code == 422
+        ws.close()
