@@ -274,3 +274,17 @@ def test_a_bad_date_names_its_option(files, args, message):
     for month"), leaving the user to guess which of three dates was wrong; the reports name the option."""
     code, out = _invoke(["reconcile", "--workspace", files / "W.duckdb", *args])
     _clean_error(code, out, message)
+
+
+def test_a_file_run_without_out_writes_where_its_help_says(files, tmp_path, monkeypatch):
+    """`--out` had no default in --help, yet a file run without it wrote ./paymatch-out: a user who left it out found
+    no outcomes where the README's examples put them and nothing saying where they went."""
+    import typer
+
+    helps = {p.name: p.help for p in typer.main.get_command(app).commands["reconcile"].params}
+    assert "a file run without it: ./paymatch-out" in helps["out"], helps["out"]
+    assert "or a file run's window" in helps["date"]  # --date is also a file run's window (README "Using it")
+    monkeypatch.chdir(tmp_path)
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv"])
+    assert code == 0, out
+    assert (tmp_path / "paymatch-out" / "outcomes.csv").is_file() and "paymatch-out/outcomes.csv" in out
