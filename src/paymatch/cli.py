@@ -313,7 +313,16 @@ def serve(
     from .web.app import create_app
 
     # opened per request: ingest, pull, reconcile and report use the same file between notifications
-    api = create_app(workspace, load_config(config), config.parent)
+    new_file = not workspace.exists()
+    try:
+        api = create_app(workspace, load_config(config), config.parent)
+    except Exception:
+        # the app creates its workspace at start; refused (a config error, a missing key file) it serves nothing,
+        # and a new empty workspace left under a possibly mistyped name would be taken for a real one
+        if new_file:
+            for leftover in (workspace, workspace.with_name(workspace.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
     routes = [f"POST /notify/{m}" if m != "credit" else "POST /api/credit/check" for m in api.state.mounted]
     console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")

@@ -288,3 +288,16 @@ def test_a_file_run_without_out_writes_where_its_help_says(files, tmp_path, monk
     code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv"])
     assert code == 0, out
     assert (tmp_path / "paymatch-out" / "outcomes.csv").is_file() and "paymatch-out/outcomes.csv" in out
+
+
+@pytest.mark.parametrize("config_text", ['[channels.wechat]\nmchid = "1900000109"\n', "[match]\n"])
+def test_serve_refused_for_its_config_leaves_no_new_workspace(files, tmp_path, config_text):
+    """`serve` with an incomplete account (or nothing to serve) said so, but left a new empty W.duckdb behind
+    (the app creates its workspace first): a mistyped --workspace then looked like a real, empty one."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text(config_text, encoding="utf-8")
+    code, out = _invoke(["serve", "--workspace", tmp_path / "new.duckdb", "--config", cfg, "--port", "8099"])
+    assert code == 2 and "Traceback" not in out and "error: " in out, out
+    assert list(tmp_path.iterdir()) == [cfg]
+    code, out = _invoke(["serve", "--workspace", files / "W.duckdb", "--config", cfg, "--port", "8099"])
+    assert code == 2 and (files / "W.duckdb").is_file()  # an existing workspace is never removed
