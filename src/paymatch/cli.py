@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .cli_common import console, handle_errors as _errors
 from .config import load_config
-from .errors import LoadError, PaymatchError
+from .errors import ConfigError, LoadError, PaymatchError
 
 app = typer.Typer(help="paymatch: reconcile orders and refunds with what payment channels report.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -284,7 +284,11 @@ def pull(
     if not channel and not all_accounts:
         raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay, or --all")
     day = _period(date, None, None)[0]
-    accts = accounts(load_config(config), config.parent, None if all_accounts else channel)
+    cfg = load_config(config)
+    try:
+        accts = accounts(cfg, config.parent, None if all_accounts else channel)
+    except ConfigError as e:
+        raise _in_file(config, e) from None
     with _Steps() as steps, Workspace(workspace) as ws:
         steps(f"pulling {len(accts)} account(s) for {day}")
         results = pull_day(ws, accts, day)
@@ -316,16 +320,25 @@ def serve(
     new_file = not workspace.exists()
     try:
         api = create_app(workspace, load_config(config), config.parent)
-    except Exception:
+    except Exception as e:
         # the app creates its workspace at start; refused (a config error, a missing key file) it serves nothing,
         # and a new empty workspace left under a possibly mistyped name would be taken for a real one
         if new_file:
             for leftover in (workspace, workspace.with_name(workspace.name + ".wal")):
                 leftover.unlink(missing_ok=True)
+        if isinstance(e, ConfigError):
+            raise _in_file(config, e) from None
         raise
     routes = [f"POST /notify/{m}" if m != "credit" else "POST /api/credit/check" for m in api.state.mounted]
     console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+def _in_file(config: Path, e: ConfigError) -> ConfigError:
+    """An account's error (``channels.wechat: key 'merchant_serial_no' …``) with the config file it is in, as the
+    file's other errors name it: a shop with a config per environment should not have to guess which one."""
+    msg = str(e)
+    return e if msg.startswith(f"{config}:") else ConfigError(f"{config}: {msg}")
 
 
 credit_app = typer.Typer(help="Credit-limit check before a credit/instalment payment.", no_args_is_help=True)

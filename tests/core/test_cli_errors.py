@@ -301,3 +301,15 @@ def test_serve_refused_for_its_config_leaves_no_new_workspace(files, tmp_path, c
     assert list(tmp_path.iterdir()) == [cfg]
     code, out = _invoke(["serve", "--workspace", files / "W.duckdb", "--config", cfg, "--port", "8099"])
     assert code == 2 and (files / "W.duckdb").is_file()  # an existing workspace is never removed
+
+
+def test_an_account_error_names_its_config_file(tmp_path):
+    """`pull`/`serve` said "channels.wechat: key 'merchant_serial_no' must be a non-empty string" without the file,
+    while every other config error names it (ConfigError's own promise: the file and the key)."""
+    cfg = tmp_path / "prod.toml"
+    cfg.write_text('[channels.wechat]\nmchid = "1900000109"\n', encoding="utf-8")
+    for args in (["pull", "--workspace", tmp_path / "W.duckdb", "--config", cfg, "--date", "2026-11-20", "--all"],
+                 ["serve", "--workspace", tmp_path / "W.duckdb", "--config", cfg, "--port", "8099"]):
+        code, out = _invoke(args)
+        assert code == 2 and "Traceback" not in out, out
+        assert f"error: {cfg}: channels.wechat: key 'merchant_serial_no'" in " ".join(out.split()), out
