@@ -313,3 +313,32 @@ def test_an_account_error_names_its_config_file(tmp_path):
         code, out = _invoke(args)
         assert code == 2 and "Traceback" not in out, out
         assert f"error: {cfg}: channels.wechat: key 'merchant_serial_no'" in " ".join(out.split()), out
+
+
+def test_a_workspace_option_naming_a_csv_is_refused(files, tmp_path):
+    """`--workspace orders.csv` (options swapped): DuckDB 2 opens a CSV path as an in-memory database of views over
+    it, so `ingest` died in a Binder Error traceback and `reconcile --workspace orders.csv --date …` reconciled into
+    nothing (exit 0, every result lost); the reports answered from nothing."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    for ws in (orders, empty):
+        for args in (["ingest", "--workspace", ws, "--orders", files / "o.csv"],
+                     ["reconcile", "--workspace", ws, "--date", "2026-11-20", "--out", tmp_path / "out"],
+                     ["report", "reconciliation", "--workspace", ws, "--date", "2026-11-20"],
+                     ["report", "fund-flow", "--workspace", ws, "--from", "2026-11-20", "--to", "2026-11-20"]):
+            code, out = _invoke(args)
+            _clean_error(code, out, f"{ws}: not a paymatch workspace")
+    assert orders.read_text(encoding="utf-8") == ORDERS and empty.read_bytes() == b""
+    assert not (tmp_path / "out").exists()
+    code, out = _invoke(["report", "reconciliation", "--workspace", files / "W.duckdb", "--date", "2026-11-20"])
+    assert code == 0, out  # a real workspace still opens
+
+
+def test_a_workspace_given_as_an_input_file_is_named_as_one(files, tmp_path):
+    """`--orders W.duckdb` (options swapped) was refused as "not UTF-8 or GBK text … the file looks like UTF-16"."""
+    code, out = _invoke(["reconcile", "--orders", files / "W.duckdb", "--transactions", files / "t.csv",
+                         "--out", tmp_path / "out"])
+    _clean_error(code, out, f"{files / 'W.duckdb'}: a DuckDB database (a paymatch workspace), not CSV text")
+    assert "UTF-16" not in out and "a workspace goes to --workspace" in " ".join(out.split())

@@ -51,6 +51,10 @@ def _sniff_encoding(path: Path) -> str:
             return enc
     if sample is not head:  # neither, far into the file: the strict UTF-8 read names that line
         return "utf-8"
+    if head[8:12] == b"DUCK":  # a workspace given as an input (options swapped): not "UTF-16", as the NULs suggest
+        raise LoadError([Problem(str(path), None, None, None, "a DuckDB database (a paymatch workspace), not CSV text")],
+                        hint="a workspace goes to --workspace; --orders, --refunds and --transactions take CSV "
+                             "exports") from None
     line, what = _undecodable(head, "utf-8")
     # UTF-16 without a BOM: every other byte of ASCII text is NUL (a stray NUL in UTF-8 text is no sign of it)
     utf16 = (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
