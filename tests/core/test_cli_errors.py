@@ -342,3 +342,31 @@ def test_a_workspace_given_as_an_input_file_is_named_as_one(files, tmp_path):
                          "--out", tmp_path / "out"])
     _clean_error(code, out, f"{files / 'W.duckdb'}: a DuckDB database (a paymatch workspace), not CSV text")
     assert "UTF-16" not in out and "a workspace goes to --workspace" in " ".join(out.split())
+
+
+def test_a_file_given_to_the_wrong_option_is_sent_to_the_right_one(files, tmp_path):
+    """The refunds export given to --orders (or a bill to --orders) listed the columns it lacked and said "rename the
+    columns, or map the export's columns under [inputs.orders]": advice that leads away from the real mistake."""
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text("refund_no,order_no,amount,created_at,status\nRF1,A1,1.00,2026-11-20 12:00,success\n",
+                       encoding="utf-8")
+    bill = tmp_path / "wx.csv"  # a WeChat trade bill as delivered
+    bill.write_text("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+                    "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,"
+                    "商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\n"
+                    "`2026-11-20 10:00:31,`wx1,`1900000109,`0,`,`4200000000000000000001,`A1,`u,`JSAPI,`SUCCESS,`OTHERS,"
+                    "`CNY,`10.00,`0.00,`0,`0,`0.00,`0.00,`,`,`x,`,`0.06000,`0.60%,`10.00,`0.00,`\n"
+                    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n"
+                    "`1,`10.00,`0.00,`0.00,`0.06000,`10.00,`0.00\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    for args, said in (
+        (["--orders", refunds, "--transactions", files / "t.csv"], "a canonical refunds file's: give the file to --refunds"),
+        (["--orders", files / "o.csv", "--refunds", files / "o.csv", "--transactions", files / "t.csv"],
+         "a canonical orders file's: give the file to --orders"),
+        (["--orders", files / "o.csv", "--transactions", refunds], "a canonical refunds file's: give the file to --refunds"),
+        (["--orders", bill, "--transactions", files / "t.csv"], "a channel bill (wechat): give it to --bills"),
+    ):
+        code, out = _invoke(["reconcile", *args, "--out", out_dir])
+        assert code == 2 and "Traceback" not in out, out
+        assert said in " ".join(out.split()) and "rename the columns" not in out, out
+    assert not out_dir.exists()
