@@ -370,3 +370,18 @@ def test_a_file_given_to_the_wrong_option_is_sent_to_the_right_one(files, tmp_pa
         assert code == 2 and "Traceback" not in out, out
         assert said in " ".join(out.split()) and "rename the columns" not in out, out
     assert not out_dir.exists()
+
+
+def test_a_workbook_given_as_canonical_transactions_is_named_as_one(files, tmp_path):
+    """An .xlsx no bill profile knows, given to --transactions, was refused as "not UTF-8 or GBK text (bytes 00 00 00
+    at column 6)": the bytes of a zip, not what the user needs to hear."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for line in TXS.splitlines():
+        wb.active.append(line.split(","))
+    wb.save(tmp_path / "t.xlsx")
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", tmp_path / "t.xlsx",
+                         "--out", tmp_path / "out"])
+    _clean_error(code, out, f"{tmp_path / 't.xlsx'}: an .xlsx workbook, not CSV text")
+    assert "00 00 00" not in out and "save the sheet as CSV" in out
