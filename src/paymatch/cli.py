@@ -141,6 +141,15 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
         scan = scan_bills(p, profile_dirs)
         good += scan.bills
         rejected += scan.rejected
+        if not scan.bills and not scan.rejected:
+            # nothing read and nothing refused: a file named on the command line that is no bill (README.md, a PDF)
+            # is a mistake, said as one; a folder without any bill (a day without trades, or the wrong folder) is
+            # said, not passed over in silence
+            why = "; ".join(f"{name}: {reason}" for name, reason in scan.skipped[:5])
+            if Path(p).is_file():
+                raise PaymatchError(f"{p}: left out as {why.split(': ', 1)[-1] if why else 'no bill'}; {what}\n"
+                                    "Hint: --bills takes channel bills as downloaded (CSV, .gz, .zip, .xlsx, folders)")
+            console.print(f"{p}: no bill found" + (f" (left out: {why})" if why else " (an empty folder)"))
     if rejected:
         if workspace is not None:
             from .workspace import Workspace

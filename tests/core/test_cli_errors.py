@@ -385,3 +385,17 @@ def test_a_workbook_given_as_canonical_transactions_is_named_as_one(files, tmp_p
                          "--out", tmp_path / "out"])
     _clean_error(code, out, f"{tmp_path / 't.xlsx'}: an .xlsx workbook, not CSV text")
     assert "00 00 00" not in out and "save the sheet as CSV" in out
+
+
+def test_a_bills_path_without_any_bill_is_said(files, tmp_path):
+    """`--bills README.md` (a file that is no bill) and `--bills empty/` loaded nothing and said nothing (exit 0):
+    a mistyped folder looked like a day without trades. Now the file is refused, the folder's emptiness said."""
+    (tmp_path / "notes.md").write_text("# not a bill\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "W.duckdb", "--bills", tmp_path / "notes.md"])
+    _clean_error(code, out, f"{tmp_path / 'notes.md'}: left out as not a bill (.md file); nothing was loaded")
+    assert not (tmp_path / "W.duckdb").exists()
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "W.duckdb", "--bills", tmp_path / "empty"])
+    assert code == 0 and f"{tmp_path / 'empty'}: no bill found (an empty folder)" in " ".join(out.split()), out
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--bills", tmp_path, "--out", tmp_path / "out"])
+    assert code == 0 and "no bill found (left out: " in " ".join(out.split()) and "notes.md: not a bill" in out, out
