@@ -365,6 +365,9 @@ def test_a_file_given_to_the_wrong_option_is_sent_to_the_right_one(files, tmp_pa
          "a canonical orders file's: give the file to --orders"),
         (["--orders", files / "o.csv", "--transactions", refunds], "a canonical refunds file's: give the file to --refunds"),
         (["--orders", bill, "--transactions", files / "t.csv"], "a channel bill (wechat): give it to --bills"),
+        # every column orders need is there: its rows fail (status 'success'), and the hint says what the file is
+        (["--orders", files / "t.csv", "--transactions", files / "t.csv"],
+         "a canonical transactions file's: give the file to --transactions"),
     ):
         code, out = _invoke(["reconcile", *args, "--out", out_dir])
         assert code == 2 and "Traceback" not in out, out

@@ -300,12 +300,19 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         total += dup_n
     if total:
         con.execute(f"DROP TABLE IF EXISTS {table}")
+        # transactions given to --orders have every column orders need: their rows fail (status 'success'), not
+        # the header; the header says what the file is
+        from .specs import TRANSACTIONS
+
+        elsewhere = ("this header is a canonical transactions file's: give the file to --transactions; nothing from it "
+                     "was stored") if kind != "transactions" and all(
+            f.name in header for f in TRANSACTIONS if f.required) else None
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
-                        hint=("the file was opened in Excel and saved again: export it again (or format the id "
-                              "columns as text and fix the formulas before saving)" if any(
+                        hint=elsewhere or ("the file was opened in Excel and saved again: export it again (or format "
+                              "the id columns as text and fix the formulas before saving)" if any(
                                   p.message in (_WHAT["excel_error"], _WHAT["excel_rounded"]) for p in problems)
                               else "fix these rows in the export and load the file again")
-                        + "; nothing from this file was stored")
+                        + ("" if elsewhere else "; nothing from this file was stored"))
     if keep_extra and not lines.exact(rows):
         lines.starts()  # the rows' lines are stored with them: read now, while a transcoded copy still exists
     return Staged(kind, table, rows, str(original), lines)
