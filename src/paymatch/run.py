@@ -215,7 +215,7 @@ def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, 
     except LoadError as e:
         raise e.after(stored) from None
     for f in files:
-        res = ws.ingest_flows(f)
+        res = ws.ingest_flows(f, key_scope=tuple(config.match.key_scope))
         progress(f"instalment flows {f.name}: " + flows_loaded(res))
         if not res.skipped:
             stored.append(f"instalment flows {f.name}")

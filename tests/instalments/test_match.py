@@ -182,7 +182,7 @@ def test_key_scope_attributes_a_flow_to_its_own_merchant_number():
               dict(order("K1", "wechat_payscore", 60000, 3, T0), merchant_id="M2")]
     flows = flows_table([flow("K1", 1, 3, 20000, T0, line=2), flow("K1", 1, 3, 10000, T0, line=3),
                          flow("K1", 1, 3, 10000, T0, line=4)])
-    flows = flows.append_column("merchant_id", pa.array(["M2", "M1", "M9"]))
+    flows = flows.set_column(flows.schema.get_field_index("merchant_id"), "merchant_id", pa.array(["M2", "M1", "M9"]))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     out = rows(match_instalments(duck(con, "orders", orders_table(orders)), duck(con, "flows", flows),
