@@ -2,18 +2,23 @@
 
 helper-63 f2: two merchant numbers' deduction exports of one order number collapsed to one stored flow (the flow
 table, its load key and the matcher's input had no merchant number), and a file run and a workspace run over the
-same exports disagreed. Real DuckDB workspaces and the CLI; no mocks.
+same exports disagreed. f5: the instalment report counted plans by order number and let one merchant's outcome
+stand for the other's period. Real DuckDB workspaces and the CLI; no mocks.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import duckdb
 from typer.testing import CliRunner
 
 from paymatch.cli import app
+from paymatch.credit.setup import workspace_outstanding
+from paymatch.instalments.config import DEFAULT_CONFIG
 from paymatch.instalments.flows import load_flows, read_flow_files
+from paymatch.reports.instalments import build_instalments
 from paymatch.workspace import Workspace
 
 runner = CliRunner()
@@ -186,3 +191,33 @@ def test_a_flow_profile_takes_the_merchant_number_from_its_column_or_the_file_na
                                       "K1,2/3,100.00,2026-12-01 10:00:00,\n", "utf-8")
     rows = load_flows(tmp_path / "col.txt", [prof]).to_pylist()
     assert [(r["period_no"], r["merchant_id"]) for r in rows] == [(1, "M2"), (2, None)]
+
+
+def _report(ws, key_scope):
+    with Workspace(ws) as w:
+        rep = build_instalments(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 20),
+                                DEFAULT_CONFIG, key_scope=key_scope)
+        owed = {m: workspace_outstanding(w, DEFAULT_CONFIG, m, dt.date(2026, 11, 20), key_scope=key_scope)
+                for m in ("U1", "U2")}
+        return rep.tables[0].rows.to_pylist(), owed
+
+
+def test_the_instalment_report_and_credit_check_take_a_plan_per_merchant_number(tmp_path):
+    # M1's K1 paid its first period; M2's K1 paid nothing: two plans, M2's first period overdue
+    cfg = _setup(tmp_path)
+    (tmp_path / "f.csv").write_text(_flow("M1"), encoding="utf-8")
+    ws = tmp_path / "ws.duckdb"
+    _ok("ingest", "--config", cfg, "--workspace", ws, "--orders", tmp_path / "orders.csv",
+        "--transactions", tmp_path / "tx.csv")
+    _ok("reconcile", "--config", cfg, "--workspace", ws, "--date", "2026-11-19", "--as-of", "2026-11-20",
+        "--instalments", tmp_path / "f.csv")
+    _ok("report", "instalments", "--config", cfg, "--workspace", ws, "--from", "2026-11-01", "--to", "2026-11-30",
+        "--as-of", "2026-11-20", "--csv", tmp_path / "rep")
+    with open(tmp_path / "rep" / "instalments.csv", encoding="utf-8-sig") as f:
+        row = next(r for r in csv.reader(f) if r and r[0] == "wechat_payscore")
+    # 分期订单数, 总期数, 未结清期数/金额, 逾期期数/金额 (before: 1 plan; M1's matched period stood for M2's too)
+    assert row[3:9] == ["2", "6", "5", "800.00", "1", "200.00"]
+    rows, owed = _report(ws, ("merchant_id",))
+    assert [(r["plans"], r["periods"], r["outstanding_periods"], r["outstanding_fen"], r["overdue_periods"],
+             r["overdue_fen"]) for r in rows] == [(2, 6, 5, 80000, 1, 20000)]
+    assert owed == {"U1": 20000, "U2": 60000}
