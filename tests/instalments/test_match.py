@@ -190,5 +190,8 @@ def test_key_scope_attributes_a_flow_to_its_own_merchant_number():
     got = {r["outcome_id"]: (r["kind"], r["merchant_id"], r["channel_amount_fen"]) for r in out if r["period_no"] == 1}
     assert got == {"I-M1/K1-1": ("instalment_matched", "M1", 10000),
                    "I-M2/K1-1": ("instalment_matched", "M2", 20000),
-                   "I-M9/K1-1": ("instalment_unexpected", None, 10000)}
+                   "I-M9/K1-1": ("instalment_unexpected", "M9", 10000)}
+    # a flow naming a merchant number without such an order says so (K1 exists, under other merchant numbers)
+    assert next(r["reason"] for r in out if r["outcome_id"] == "I-M9/K1-1") == (
+        "no per-period instalment order with this order_no under merchant number M9")
     assert sum(r["order_rows"] for r in out) == 6 and sum(r["channel_rows"] for r in out) == 3
