@@ -230,6 +230,8 @@ def flows_loaded(res) -> str:
     text = f"{res.rows:,} rows, {kept:,} stored"
     if res.already_stored:
         text += f" ({res.already_stored:,} already stored as they are)"
+    if res.replaced:
+        text += f" ({res.replaced:,} replacing a stored row that named no merchant number)"
     return text
 
 

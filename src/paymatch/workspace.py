@@ -64,6 +64,8 @@ class IngestResult:
     #: channel records of this load that were already stored with the same values (not stored twice); orders or
     #: refunds of a file read again under a corrected mapping that an export loaded since lists (its rows kept)
     already_stored: int = 0
+    #: instalment flows: stored rows naming no merchant number that this load's rows naming one replaced (key_scope)
+    replaced: int = 0
 
 
 def file_sha256(path: str | Path) -> str:
@@ -379,8 +381,7 @@ class Workspace:
         rows = flows.table.num_rows
         con.execute("BEGIN TRANSACTION")
         try:
-            if unnamed:
-                con.execute(unnamed)
+            replaced = con.execute(unnamed).fetchall()[0][0] if unnamed else 0
             # the file's rows that no stored row equals (the others are stored already)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * FROM _pm_fs s "
                         f"WHERE NOT EXISTS (SELECT 1 FROM instalment_flows t WHERE {same})")
@@ -390,6 +391,8 @@ class Workspace:
             meta = {}
             if inserted != rows:
                 meta["already_stored"] = rows - inserted
+            if replaced:
+                meta["replaced_unnamed"] = replaced
             con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
                         [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
             con.execute("COMMIT")
@@ -399,7 +402,7 @@ class Workspace:
         finally:
             con.execute("DROP TABLE IF EXISTS _pm_fs")
             con.execute("DROP TABLE IF EXISTS _pm_fnew")
-        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted)
+        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted, replaced)
 
     def has_flows(self) -> bool:
         """Whether any instalment flow is stored."""

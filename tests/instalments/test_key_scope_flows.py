@@ -111,7 +111,8 @@ def test_a_re_export_naming_the_merchant_replaces_the_row_stored_without(tmp_pat
     (tmp_path / "named.csv").write_text(_flow("M1"), encoding="utf-8")
     (tmp_path / "plain2.csv").write_text(_flow(None) + "\n", encoding="utf-8")  # other bytes, the same row
     _ok("ingest", "--config", cfg, "--workspace", ws, "--instalments", tmp_path / "plain.csv")
-    _ok("ingest", "--config", cfg, "--workspace", ws, "--instalments", tmp_path / "named.csv")
+    said = _ok("ingest", "--config", cfg, "--workspace", ws, "--instalments", tmp_path / "named.csv")
+    assert "1 rows, 1 stored (1 replacing a stored row that named no merchant number)" in said
     assert _stored(ws) == [("K1", 1, 10000, "M1", str(tmp_path / "named.csv"))]
     # the same deduction delivered again without the merchant number: stored already (under M1)
     assert "1 already stored" in _ok("ingest", "--config", cfg, "--workspace", ws, "--instalments",
