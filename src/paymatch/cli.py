@@ -218,7 +218,7 @@ def ingest(
             except LoadError as e:
                 raise e.after(stored) from None
             for f in files:
-                r = ws.ingest_flows(f)
+                r = ws.ingest_flows(f, key_scope=tuple(cfg.match.key_scope))
                 console.print(f"{'instalments':12} {f.name}: " + flows_loaded(r), markup=False)
                 if not r.skipped:
                     stored.append(f"instalment flows {f.name}")

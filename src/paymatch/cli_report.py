@@ -178,5 +178,5 @@ def instalments(
         raise PaymatchError(f"--to {last} is before --from {first}")
     due = parse_date(as_of, "--as-of") if as_of else last
     with _open(workspace) as ws:
-        rep = build_instalments(ws.con, first, last, due, instalment_config(cfg))
+        rep = build_instalments(ws.con, first, last, due, instalment_config(cfg), key_scope=tuple(cfg.match.key_scope))
         _render(rep, lng, excel, csv, json)

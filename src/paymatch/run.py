@@ -215,7 +215,7 @@ def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, 
     except LoadError as e:
         raise e.after(stored) from None
     for f in files:
-        res = ws.ingest_flows(f)
+        res = ws.ingest_flows(f, key_scope=tuple(config.match.key_scope))
         progress(f"instalment flows {f.name}: " + flows_loaded(res))
         if not res.skipped:
             stored.append(f"instalment flows {f.name}")
@@ -230,6 +230,8 @@ def flows_loaded(res) -> str:
     text = f"{res.rows:,} rows, {kept:,} stored"
     if res.already_stored:
         text += f" ({res.already_stored:,} already stored as they are)"
+    if res.replaced:
+        text += f" ({res.replaced:,} replacing a stored row that named no merchant number)"
     return text
 
 

@@ -64,6 +64,8 @@ class IngestResult:
     #: channel records of this load that were already stored with the same values (not stored twice); orders or
     #: refunds of a file read again under a corrected mapping that an export loaded since lists (its rows kept)
     already_stored: int = 0
+    #: instalment flows: stored rows naming no merchant number that this load's rows naming one replaced (key_scope)
+    replaced: int = 0
 
 
 def file_sha256(path: str | Path) -> str:
@@ -97,7 +99,7 @@ def _ddl() -> list[str]:
         # period as the channel delivered it; ``ingest_flows`` says which delivery of a period is kept
         """CREATE TABLE IF NOT EXISTS instalment_flows (channel VARCHAR, order_no VARCHAR, period_no BIGINT,
            periods BIGINT, amount_fen BIGINT, fee_fen BIGINT, status VARCHAR, occurred_at TIMESTAMPTZ,
-           src_file VARCHAR, src_line BIGINT, batch_id VARCHAR)""",
+           src_file VARCHAR, src_line BIGINT, batch_id VARCHAR, merchant_id VARCHAR)""",
     ]
     for table, cols in _TABLE_COLUMNS.items():
         defs = [f"{c} {DUCK_TYPES[c]}" for c in cols]
@@ -164,6 +166,9 @@ class Workspace:
             self.con.execute(stmt)
         # refunds name their merchant number since key_scope covers refund numbers (a workspace from before: none)
         self.con.execute("ALTER TABLE refunds ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
+        # and flows the number a deduction was credited to (helper-63; a workspace from before: none, the order
+        # number's only per-period order takes them, as before)
+        self.con.execute("ALTER TABLE instalment_flows ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
         # Shop refunds are kept as their size; a workspace written before that rule stored an ERP's -12.30 as it
         # was (every such refund a mismatch): brought in line once (row groups without a negative are skipped)
         self.con.execute("UPDATE refunds SET amount_fen = -amount_fen WHERE amount_fen < 0")
@@ -348,7 +353,7 @@ class Workspace:
             self.con.unregister("_pm_ff_in")
         return IngestResult(batch_id, "fund_flows", source, table.num_rows, False, table.num_rows - inserted)
 
-    def ingest_flows(self, flows) -> IngestResult:
+    def ingest_flows(self, flows, *, key_scope: tuple[str, ...] = ()) -> IngestResult:
         """Store one file's instalment flows (``instalments.flows.FlowFile``, read with ``hashes=True``): one batch,
         all-or-nothing, idempotent by the file's content hash.
 
@@ -360,6 +365,11 @@ class Workspace:
         deductions of one period are an ``instalment_duplicate`` (helper-63: the later delivery replaced the earlier,
         so a failed retry listed after a success wiped the success, and a double charge vanished). A file's own
         rows are all stored as they are: a period it lists twice stays twice.
+
+        Under ``key_scope = ["merchant_id"]`` the merchant number the flow names is part of it (helper-63: two
+        merchant numbers' equal deductions of one order number were stored once): a row naming none is the same as
+        a stored one naming any, and a row naming one replaces a stored equal row naming none (a re-export that adds
+        the merchant column). Without key_scope the merchant number is kept but does not tell rows apart.
         """
         from .instalments.flows import FLOW_ARROW
 
@@ -373,6 +383,12 @@ class Workspace:
         values = ("periods", "amount_fen", "fee_fen", "status", "occurred_at")
         on_key = " AND ".join(f"t.{c} = s.{c}" for c in key)
         same = on_key + "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in values)
+        scoped = "merchant_id" in key_scope
+        unnamed = ""
+        if scoped:
+            unnamed = (f"DELETE FROM instalment_flows t WHERE t.merchant_id IS NULL AND EXISTS (SELECT 1 FROM _pm_fs s "
+                       f"WHERE s.merchant_id IS NOT NULL AND {same})")
+            same += " AND (s.merchant_id IS NULL OR t.merchant_id IS NOT DISTINCT FROM s.merchant_id)"
         cols = ", ".join(FLOW_ARROW.names)
         con.register("_pm_flows_in", flows.table)
         try:
@@ -382,14 +398,18 @@ class Workspace:
         rows = flows.table.num_rows
         con.execute("BEGIN TRANSACTION")
         try:
+            replaced = con.execute(unnamed).fetchall()[0][0] if unnamed else 0
             # the file's rows that no stored row equals (the others are stored already)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * FROM _pm_fs s "
                         f"WHERE NOT EXISTS (SELECT 1 FROM instalment_flows t WHERE {same})")
-            inserted = con.execute(f"INSERT INTO instalment_flows SELECT {cols}, ? FROM _pm_fnew",
+            # by name: a workspace from before the merchant column has it last (ALTER TABLE)
+            inserted = con.execute(f"INSERT INTO instalment_flows ({cols}, batch_id) SELECT {cols}, ? FROM _pm_fnew",
                                    [batch_id]).fetchall()[0][0]
             meta = {}
             if inserted != rows:
                 meta["already_stored"] = rows - inserted
+            if replaced:
+                meta["replaced_unnamed"] = replaced
             con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
                         [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
             con.execute("COMMIT")
@@ -399,7 +419,7 @@ class Workspace:
         finally:
             con.execute("DROP TABLE IF EXISTS _pm_fs")
             con.execute("DROP TABLE IF EXISTS _pm_fnew")
-        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted)
+        return IngestResult(batch_id, "instalment_flows", flows.name, rows, False, rows - inserted, replaced)
 
     def has_flows(self) -> bool:
         """Whether any instalment flow is stored."""

@@ -50,6 +50,36 @@ def test_instalment_periods_agree_on_spark(spark, tmp_path):
     assert ("due_date", "2026-09-10") in next(r for r in b if dict(r)["outcome_id"] == "I-E1-1")
 
 
+def test_key_scope_instalment_flows_with_merchant_numbers_agree_on_spark(spark, tmp_path):
+    # one order number under two merchant numbers; flows naming their merchant number, one naming none (ambiguous)
+    import datetime as dt
+
+    from paymatch.config import load_config
+
+    (tmp_path / "rules.toml").write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+    (tmp_path / "orders.csv").write_text(
+        head + "K1,S1,M1,wechat_payscore,300.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U1,,3\n"
+        "K1,S2,M2,wechat_payscore,600.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U2,,3\n", encoding="utf-8")
+    (tmp_path / "tx.csv").write_text("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,"
+                                     "amount,fee,settle_amount,status,occurred_at,bill_date,method\n", encoding="utf-8")
+    (tmp_path / "flows.csv").write_text(
+        "channel,order_no,period_no,periods,amount,fee,status,occurred_at,merchant_id\n"
+        "wechat_payscore,K1,1,3,100.00,0,success,2026-11-01 10:00:00,M1\n"
+        "wechat_payscore,K1,1,3,200.00,0,success,2026-11-01 10:00:00,M2\n"
+        "wechat_payscore,K1,2,3,100.00,0,success,2026-11-15 10:00:00,\n", encoding="utf-8")
+    rules = load_config(tmp_path / "rules.toml")
+    runs = [reconcile_files(tmp_path / "orders.csv", None, [tmp_path / "tx.csv"], tmp_path / engine, engine=engine,
+                            config=rules, instalments=tmp_path / "flows.csv", as_of=dt.date(2026, 11, 20))
+            for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    kinds = {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}
+    assert kinds["I-M1/K1-1"] == kinds["I-M2/K1-1"] == "instalment_matched"
+    assert kinds["I-?/K1-2"] == "instalment_unexpected"
+    assert runs[1].summary["conservation"] is True
+
+
 def test_golden_cases_agree_on_spark(spark, tmp_path):
     """The hand-written golden days (number-less refunds paired in time order, merchant numbers, …) on both engines."""
     from pathlib import Path

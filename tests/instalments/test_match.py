@@ -182,7 +182,7 @@ def test_key_scope_attributes_a_flow_to_its_own_merchant_number():
               dict(order("K1", "wechat_payscore", 60000, 3, T0), merchant_id="M2")]
     flows = flows_table([flow("K1", 1, 3, 20000, T0, line=2), flow("K1", 1, 3, 10000, T0, line=3),
                          flow("K1", 1, 3, 10000, T0, line=4)])
-    flows = flows.append_column("merchant_id", pa.array(["M2", "M1", "M9"]))
+    flows = flows.set_column(flows.schema.get_field_index("merchant_id"), "merchant_id", pa.array(["M2", "M1", "M9"]))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     out = rows(match_instalments(duck(con, "orders", orders_table(orders)), duck(con, "flows", flows),
@@ -190,5 +190,8 @@ def test_key_scope_attributes_a_flow_to_its_own_merchant_number():
     got = {r["outcome_id"]: (r["kind"], r["merchant_id"], r["channel_amount_fen"]) for r in out if r["period_no"] == 1}
     assert got == {"I-M1/K1-1": ("instalment_matched", "M1", 10000),
                    "I-M2/K1-1": ("instalment_matched", "M2", 20000),
-                   "I-M9/K1-1": ("instalment_unexpected", None, 10000)}
+                   "I-M9/K1-1": ("instalment_unexpected", "M9", 10000)}
+    # a flow naming a merchant number without such an order says so (K1 exists, under other merchant numbers)
+    assert next(r["reason"] for r in out if r["outcome_id"] == "I-M9/K1-1") == (
+        "no per-period instalment order with this order_no under merchant number M9")
     assert sum(r["order_rows"] for r in out) == 6 and sum(r["channel_rows"] for r in out) == 3

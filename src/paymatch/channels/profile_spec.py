@@ -18,7 +18,7 @@ FIELDS = (
     "fee", "settle_amount", "status", "occurred_at", "occurred_date", "bill_date", "merchant_id", "type", "method",
 )
 #: fields an ``instalment_flows`` profile may map (``period`` is one "k/n" column)
-FLOW_FIELDS = ("order_no", "period_no", "periods", "period", "amount", "fee", "status", "occurred_at")
+FLOW_FIELDS = ("order_no", "period_no", "periods", "period", "amount", "fee", "status", "occurred_at", "merchant_id")
 CanonField = Literal[
     "channel_tx_id", "order_no", "refund_no", "channel_refund_id", "amount", "amount_in", "amount_out",
     "fee", "settle_amount", "status", "occurred_at", "occurred_date", "bill_date", "merchant_id", "type", "method",

@@ -126,8 +126,8 @@ class _Ctx:
 
     def _required(self, fld: str) -> bool:
         p = self.profile
-        if p.target == "instalment_flows":
-            return fld != "fee"
+        if p.target == "instalment_flows":  # (an export without the merchant column names none, as a CSV may)
+            return fld not in ("fee", "merchant_id")
         return fld in ("amount", "amount_in", "amount_out", "occurred_at") or (
             fld == "type" and p.type.rule == "column") or fld == "status"
 

@@ -36,7 +36,8 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
 
 ``target: instalment_flows`` profiles (per-period instalment exports) yield ``instalments.flows.
 FLOW_ARROW`` rows: order_no, amount, occurred_at, fee/status, and the period as ``period_no`` +
-``periods`` or one ``period`` column "k/n" ("第3期/共12期" too). ``builtin_flow_profiles()`` lists them.
+``periods`` or one ``period`` column "k/n" ("第3期/共12期" too); merchant_id from its column or
+``constants.merchant_id`` (a title line, the file's name), else none. ``builtin_flow_profiles()`` lists them.
 
 Parsing is split in two helpers: ``profile_read`` turns bytes into a table of raw strings that
 keeps each row's physical line, and ``profile_sql`` cleans, validates and types it.
@@ -140,9 +141,11 @@ class Profile(_Strict):
             raise ValueError("map either 'period' (one k/n column) or both 'period_no' and 'periods'")
         if "period" not in cols and not {"period_no", "periods"} <= cols:
             raise ValueError("map both 'period_no' and 'periods' (or one 'period' column written k/n)")
-        if self.type.rule != "constant" or self.constants or self.totals and any(
+        # a merchant number may be a constant (one export per merchant number: its title line or file name)
+        if self.type.rule != "constant" or set(self.constants) - {"merchant_id"} or self.totals and any(
                 t.scope != "all" for t in self.totals):
-            raise ValueError("instalment flows take no type rule, constants or payment/refund totals scopes")
+            raise ValueError("instalment flows take no type rule, constants but merchant_id or payment/refund "
+                             "totals scopes")
         return self
 
     @property

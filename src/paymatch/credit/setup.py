@@ -90,7 +90,7 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None, *, acc
 
     def outstanding(member_id: str) -> int:
         with access.open() as w:
-            return workspace_outstanding(w, icfg, member_id)
+            return workspace_outstanding(w, icfg, member_id, key_scope=tuple(config.match.key_scope))
 
     fail_open = section.get("fail_open_below_fen")
     return CreditChecker(client, audit=audit, policy=CreditPolicy(fail_open_below_fen=fail_open),
@@ -98,10 +98,12 @@ def checker_from_config(config: Config, config_dir: Path | None, ws=None, *, acc
                          config=icfg if section.get("channel") else None, channel=section.get("channel"))
 
 
-def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None) -> int:
-    """Outstanding instalment fen of one member from the workspace's orders and latest outcomes."""
+def workspace_outstanding(ws, icfg, member_id: str, as_of: dt.date | None = None, *,
+                          key_scope: tuple[str, ...] = ()) -> int:
+    """Outstanding instalment fen of one member from the workspace's orders and latest outcomes (``key_scope``:
+    the rules' ``[match] key_scope``; a plan is keyed as the runs keyed it)."""
     as_of = as_of or today_local()
-    plan, outcomes = stored_plans(ws.con, icfg, member_id, as_of)
+    plan, outcomes = stored_plans(ws.con, icfg, member_id, as_of, key_scope=key_scope)
     return member_outstanding_fen(plan, outcomes, as_of, member_id)
 
 

@@ -18,8 +18,10 @@ columns carry none either (the term is visible only in the trade-query API's
 The canonical CSV:
 
 Columns: channel, order_no, period_no, periods, amount (yuan), fee (yuan, may be empty),
-status (success|processing|failed|closed), occurred_at (ISO-8601; naive = Asia/Shanghai).
-Extra columns are ignored.
+status (success|processing|failed|closed), occurred_at (ISO-8601; naive = Asia/Shanghai); optional
+merchant_id: the merchant number the deduction was credited to (under ``[match] key_scope =
+["merchant_id"]`` order numbers are unique per merchant number, so a flow naming its number is matched to
+that merchant's order; empty: the number's only per-period order, see ``match``). Extra columns are ignored.
 
 Decisions (documented here because the issue leaves them open):
 - A row whose own numbers are impossible (period_no or periods not a positive whole number, or
@@ -47,6 +49,8 @@ from paymatch.money import sql_yuan_to_fen, sql_yuan_valid
 from paymatch.schema import TZ
 
 FLOW_COLUMNS = ["channel", "order_no", "period_no", "periods", "amount", "fee", "status", "occurred_at"]
+#: read when the file has it (a flow export of one merchant number among several: helper-63)
+OPTIONAL_FLOW_COLUMNS = ["merchant_id"]
 FLOW_ARROW = pa.schema([
     ("channel", pa.string()),
     ("order_no", pa.string()),
@@ -58,6 +62,8 @@ FLOW_ARROW = pa.schema([
     ("occurred_at", pa.timestamp("us", tz="UTC")),
     ("src_file", pa.string()),
     ("src_line", pa.int64()),
+    # the merchant number the deduction was credited to; NULL when the export does not say
+    ("merchant_id", pa.string()),
 ])
 _STATUSES = ("success", "processing", "failed", "closed")
 
@@ -111,23 +117,27 @@ def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = No
     if missing:
         raise LoadError([Problem(name, 1, c, None, "required column missing") for c in missing],
                         hint=f"the header must contain {', '.join(FLOW_COLUMNS)}")
+    read = FLOW_COLUMNS + [c for c in OPTIONAL_FLOW_COLUMNS if c in names]
     if data is not None:
         path = pa.BufferReader(data)
     raw = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
-            include_columns=FLOW_COLUMNS,
-            column_types={c: pa.string() for c in FLOW_COLUMNS},
+            include_columns=read,
+            column_types={c: pa.string() for c in read},
             strings_can_be_null=False,
         ),
     )
+    for c in OPTIONAL_FLOW_COLUMNS:
+        if c not in names:
+            raw = raw.append_column(c, pa.nulls(raw.num_rows, pa.string()))
     raw = raw.append_column("src_line", _physical_lines(raw))
     con = duckdb.connect(":memory:")
     try:
         # naive channel times are Shanghai local: make the cast read them so
         con.execute(f"SET TimeZone = '{TZ}'")
         con.register("_pm_raw", raw)
-        trimmed = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in FLOW_COLUMNS)
+        trimmed = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in FLOW_COLUMNS + OPTIONAL_FLOW_COLUMNS)
         con.execute(f"CREATE TEMP TABLE _pm_flows AS SELECT {trimmed}, src_line FROM _pm_raw")
         checks = " UNION ALL ".join(
             f"SELECT src_line, '{f}' AS field, {f} AS value, '{msg.replace(chr(39), chr(39) * 2)}' AS message "
@@ -144,7 +154,8 @@ def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = No
             f"""SELECT channel, order_no, period_no::BIGINT AS period_no, periods::BIGINT AS periods,
                        {sql_yuan_to_fen('amount')} AS amount_fen,
                        {sql_yuan_to_fen('fee', decimals=5)} AS fee_fen,
-                       status, occurred_at::TIMESTAMPTZ AS occurred_at, '{quoted}' AS src_file, src_line
+                       status, occurred_at::TIMESTAMPTZ AS occurred_at, '{quoted}' AS src_file, src_line,
+                       merchant_id
                 FROM _pm_flows ORDER BY src_line"""
         ).to_arrow_table()
     finally:
@@ -201,7 +212,8 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
     Each file is recognised by content: the canonical flow CSV, else a flow profile from
     ``profile_dirs`` (first, so a shop can override) or the builtin ones. All-or-nothing: any
     unrecognised or bad file raises one LoadError naming every problem (file, line, field).
-    A file whose bytes equal one already read (a CSV beside its own .gz) is read once.
+    A file whose bytes equal one already read (a CSV beside its own .gz) is read once, unless its profile takes the
+    merchant number from the file's name and the names give two (each merchant number's own export).
     ``hashes``: fill ``FlowFile.sha256`` (a workspace stores each file as a batch named by it).
     """
     from paymatch.channels.detect import detect, iter_bill_files
@@ -221,19 +233,33 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
     seen: set[str] = set()
     for name, data, _ in iter_bill_files(path):
         digest = hashlib.sha256(data).hexdigest()
-        if digest in seen:
-            continue
-        seen.add(digest)
         try:
             if is_canonical_flows(data):
-                files.append(FlowFile(name, digest if hashes else None, load_flows_csv(name, limit=limit, data=data)))
+                if digest not in seen:
+                    seen.add(digest)
+                    files.append(FlowFile(name, digest if hashes else None,
+                                          load_flows_csv(name, limit=limit, data=data)))
                 continue
             parser = detect(name, data, profiles)
             if not isinstance(parser, Profile) or parser.target != "instalment_flows":
                 near = _near_canonical(name, data) if parser is None else None
                 what = f"a {parser.name} bill" if parser is not None else "an unknown layout"
                 raise LoadError([near or Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
-            files.append(FlowFile(name, digest if hashes else None, parse_flows_with_profile(parser, data, name)))
+            by_name = parser.constants.get("merchant_id")
+            if by_name is None or by_name.search != "file_name":
+                if digest in seen:
+                    continue
+                seen.add(digest)
+            table = parse_flows_with_profile(parser, data, name)
+            if by_name is not None and by_name.search == "file_name":
+                # the same bytes under two merchant numbers' file names are two merchants' flows (one export per
+                # merchant number), not one file delivered twice: the number the name gives is part of the file
+                merchant = next((m for m in table.column("merchant_id").to_pylist() if m is not None), "")
+                digest = hashlib.sha256(f"{digest}:merchant_id={merchant}".encode()).hexdigest()
+                if digest in seen:
+                    continue
+                seen.add(digest)
+            files.append(FlowFile(name, digest if hashes else None, table))
         except LoadError as exc:
             problems += exc.problems
             total += exc.total
@@ -280,7 +306,7 @@ def profile_flow_table(con, profile, source: str) -> pa.Table:
     from paymatch.channels.profile_sql import lit
 
     table = con.sql(f"SELECT {lit(profile.channel)} AS channel, order_no, period_no, periods, amount_fen, fee_fen, "
-                    f"status, occurred_at, {lit(source)} AS src_file, _pm_line AS src_line "
+                    f"status, occurred_at, {lit(source)} AS src_file, _pm_line AS src_line, merchant_id "
                     f"FROM _pm_typed WHERE _pm_keep ORDER BY _pm_line").to_arrow_table()
     return table.cast(FLOW_ARROW)
 
@@ -340,6 +366,11 @@ def profile_flow_sql(ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
                        f"unknown status value; known: {sorted(p.status.map)}"))
     sel.append("f_order_no AS order_no")
     checks.append(("f_order_no IS NULL", ctx.label["order_no"], "f_order_no", "order number is empty"))
+    # the merchant number the deduction was credited to: its column, else the profile's constant (a title line or
+    # the file's name: one export per merchant number), else none (the number's only order takes it)
+    merchant = ctx.const.get("merchant_id")
+    sel.append("f_merchant_id AS merchant_id" if "merchant_id" in has
+               else f"{lit(merchant) if merchant else 'NULL::VARCHAR'} AS merchant_id")
     sel += ["_pm_line", f"{keep_sql(ctx)} AS _pm_keep"]
     sel += [f"coalesce({cond}, false) AND _pm_keep AS _pm_bad{i}" for i, (cond, *_rest) in enumerate(checks)]
     return f"SELECT {', '.join(sel)} FROM _pm_stage", checks

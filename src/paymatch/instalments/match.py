@@ -136,7 +136,8 @@ def _flow_side(flows: nw.LazyFrame, owners: nw.LazyFrame | None) -> nw.LazyFrame
     fkey = nw.concat_str([nw.col("src_file"), nw.lit(":"), nw.col("src_line").cast(nw.String).str.zfill(12)])
     if owners is None:
         flows = flows.with_columns(nw.lit("").alias("_pm_mkey"), nw.lit(False).alias("_pm_ambiguous"),
-                                   nw.lit(None, dtype=nw.Int64).alias("_pm_owners"))
+                                   nw.lit(None, dtype=nw.Int64).alias("_pm_owners"),
+                                   nw.lit(None, dtype=nw.String).alias("_pm_fmid"))
     else:
         own = (nw.col("merchant_id") if "merchant_id" in flows.collect_schema().names()
                else nw.lit(None, dtype=nw.String))
@@ -164,7 +165,7 @@ def _flow_side(flows: nw.LazyFrame, owners: nw.LazyFrame | None) -> nw.LazyFrame
             nw.col("channel").alias("f_channel"), nw.col("periods").cast(nw.Int64).alias("f_periods"),
             nw.col("amount_fen").alias("f_amount_fen"), nw.col("fee_fen").alias("f_fee_fen"),
             nw.col("status").alias("f_status"), "occurred_at", "_pm_nth", "_pm_ambiguous",
-            nw.col("_pm_owners").cast(nw.Int64).alias("_pm_owners"),
+            nw.col("_pm_owners").cast(nw.Int64).alias("_pm_owners"), "_pm_fmid",
             nw.col("_pm_pmin").str.starts_with("0").alias("_pm_paid"),
             nw.lit(True).alias("_pm_f"),
         )
@@ -265,6 +266,9 @@ def match_instalments(
         .then(nw.concat_str([nw.lit("flow says "), _s(nw.col("f_periods")), nw.lit(" periods, order has "), n]))
         .when(is_("instalment_unexpected") & known)
         .then(nw.concat_str([nw.lit("period "), k, nw.lit(" is beyond the order's "), n, nw.lit(" periods")]))
+        .when(is_("instalment_unexpected") & ~nw.col("_pm_fmid").is_null())
+        .then(nw.concat_str([nw.lit("no per-period instalment order with this order_no under merchant number "),
+                             nw.col("_pm_fmid")]))
         .when(is_("instalment_unexpected"))
         .then(nw.lit("no per-period instalment order with this order_no"))
         .when(is_("instalment_missing"))
@@ -304,7 +308,8 @@ def match_instalments(
             oid.alias("outcome_id"),
             nw.col("_pm_kind").alias("kind"),
             nw.coalesce(nw.col("f_channel"), nw.col("o_channel")).alias("channel"),
-            nw.col("o_merchant_id").alias("merchant_id"),
+            # a flow of no known order keeps the merchant number it names (under key_scope; reports group by it)
+            nw.coalesce(nw.col("o_merchant_id"), nw.col("_pm_fmid")).alias("merchant_id"),
             nw.col("o_store_id").alias("store_id"),
             "order_no",
             nw.lit(None, dtype=nw.String).alias("refund_no"),

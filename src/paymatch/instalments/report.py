@@ -39,10 +39,14 @@ def _with_status(plan: nw.LazyFrame, outcomes: nw.LazyFrame | None, as_of: dt.da
         # no outcomes: nothing per-period counts as received yet
         lf = plan.with_columns(nw.lit(False).alias("_pm_matched"))
     else:
+        # a plan is (_pm_mkey, order_no) where both frames carry the merchant part (``stored``: under key_scope)
+        keys = ["order_no", "period_no"]
+        if "_pm_mkey" in outcomes.collect_schema().names() and "_pm_mkey" in plan.collect_schema().names():
+            keys = ["_pm_mkey", *keys]
         got = outcomes.filter((nw.col("order_rows") == 1) & ~nw.col("period_no").is_null()).select(
-            "order_no", "period_no", (nw.col("kind") == "instalment_matched").alias("_pm_matched")
+            *keys, (nw.col("kind") == "instalment_matched").alias("_pm_matched")
         )
-        lf = plan.join(got, on=["order_no", "period_no"], how="left").with_columns(
+        lf = plan.join(got, on=keys, how="left").with_columns(
             nw.col("_pm_matched").fill_null(False)
         )
     settled = nw.when(nw.col("per_period")).then(nw.col("_pm_matched")).otherwise(due)
@@ -82,7 +86,9 @@ def instalment_report(
         )
         .group_by("channel", "store_id", "term")
         .agg(
-            nw.col("order_no").n_unique().cast(nw.Int64).alias("plans"),
+            # every plan has one period 1: a plan counted by its key, not by its order number (under key_scope
+            # two merchant numbers' orders of one number are two plans: helper-63)
+            (nw.col("period_no") == 1).cast(nw.Int64).sum().cast(nw.Int64).alias("plans"),
             nw.len().cast(nw.Int64).alias("periods"),
             nw.col("_pm_open").sum().cast(nw.Int64).alias("outstanding_periods"),
             nw.col("_pm_open_fen").sum().cast(nw.Int64).alias("outstanding_fen"),

@@ -6,6 +6,9 @@ The one reading the instalment report (``reports.instalments``) and the credit c
 - plans: orders with instalments > 0 whose money was taken (``PAID_STATUSES``: paid, refunded,
   partially refunded), as the per-period matcher owns them (``match.owned_orders_expr``); an unpaid
   or closed order never started a plan, so it owes nothing and is overdue on nothing;
+- under ``[match] key_scope = ["merchant_id"]`` a plan is its merchant number and order number, as the matcher
+  keys it (``_pm_mkey`` on both frames): two merchant numbers' orders of one number are two plans, each
+  decided by its own periods' outcomes (helper-63: one order number's outcomes stood for both);
 - a period's outcome: the period's own row (``order_rows = 1``; a repeated flow's
   ``instalment_duplicate`` row and a flow beyond the plan have none), as the stored run that judged it
   as of the latest day saw it (the run's ``as_of``), then the run reaching furthest (latest period_to,
@@ -38,15 +41,20 @@ def _plan_orders(member_param: str | None) -> str:
 
 
 def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
-                 member_id: str | None = None, as_of: dt.date | None = None) -> tuple[nw.LazyFrame, nw.LazyFrame]:
+                 member_id: str | None = None, as_of: dt.date | None = None, *,
+                 key_scope: tuple[str, ...] = ()) -> tuple[nw.LazyFrame, nw.LazyFrame]:
     """(plan, outcomes) lazy frames for ``report.instalment_report`` / ``report.member_outstanding_fen``.
 
-    plan: ``expand.PLAN_COLUMNS`` of the plans (of one member's orders when ``member_id`` is given);
-    outcomes: order_no, period_no, kind, order_rows — at most one row per (order_no, period_no). With ``as_of``, a
+    plan: ``expand.PLAN_COLUMNS`` of the plans (of one member's orders when ``member_id`` is given) and
+    ``_pm_mkey``, the merchant part of the plan's key ('' unless ``key_scope`` holds merchant_id);
+    outcomes: _pm_mkey, order_no, period_no, kind, order_rows — at most one row per (_pm_mkey, order_no,
+    period_no). With ``as_of``, a
     period matched by a deduction after that day (Asia/Shanghai) was not received yet as of it: its kind reads
     ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received).
     """
     cols = ", ".join(ORDER_COLUMNS)
+    # an outcome's merchant_id is its order's (``match``: o_merchant_id), so both sides key alike
+    mkey = "coalesce(merchant_id, '')" if "merchant_id" in key_scope else "''"
     one = member_id is not None
     # each relation names its own parameter: DuckDB refuses to join two relations that share one
     orders = con.sql(f"SELECT {cols} FROM orders WHERE {_plan_orders('member' if one else None)}",
@@ -61,10 +69,12 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     # the run that judged the period as of the latest day (a range run ending after its as-of does not outrank a
     # later day's run: helper-63), then the run reaching furthest
     outcomes = con.sql(
-        f"SELECT order_no, period_no, {kind}, order_rows FROM outcomes o LEFT JOIN (SELECT run_id, "
+        f"SELECT {mkey} AS _pm_mkey, order_no, period_no, {kind}, order_rows FROM outcomes o LEFT JOIN (SELECT run_id, "
         "TRY_CAST(json_extract_string(summary, '$.as_of') AS DATE) AS run_as_of FROM runs) r USING (run_id) "
         f"WHERE period_no IS NOT NULL AND order_rows = 1{of_member} "
-        "QUALIFY row_number() OVER (PARTITION BY order_no, period_no "
+        "QUALIFY row_number() OVER (PARTITION BY _pm_mkey, order_no, period_no "
         "ORDER BY run_as_of DESC NULLS LAST, period_to DESC, period_from DESC, outcome_id) = 1",
         params={"member_o": member_id} if one else None)
-    return expand_plans(nw.from_native(orders), config), nw.from_native(outcomes)
+    plan = expand_plans(nw.from_native(orders), config).with_columns(
+        (nw.col("merchant_id").fill_null("") if "merchant_id" in key_scope else nw.lit("")).alias("_pm_mkey"))
+    return plan, nw.from_native(outcomes)

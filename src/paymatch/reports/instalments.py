@@ -36,9 +36,10 @@ COLUMNS = (
 
 
 def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, as_of: dt.date,
-                      config: InstalmentConfig) -> Report:
-    """The instalment report for periods due date_from..date_to, status as of ``as_of``."""
-    plan, outcomes = stored_plans(con, config, as_of=as_of)
+                      config: InstalmentConfig, *, key_scope: tuple[str, ...] = ()) -> Report:
+    """The instalment report for periods due date_from..date_to, status as of ``as_of``; ``key_scope``: the
+    rules' ``[match] key_scope`` (a plan is then its merchant number and order number, as the runs keyed it)."""
+    plan, outcomes = stored_plans(con, config, as_of=as_of, key_scope=key_scope)
     rows = instalment_report(plan, outcomes, as_of, date_from, date_to)
     totals = {c: sum(v or 0 for v in rows.column(c).to_pylist()) for c in
               ("plans", "outstanding_periods", "outstanding_fen", "overdue_periods", "overdue_fen", "seller_fee_fen")}
