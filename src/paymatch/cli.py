@@ -89,6 +89,10 @@ def reconcile(
     from .cli_render import summary_tables
     from .run import reconcile_files, reconcile_workspace
 
+    from .backends import ENGINES
+
+    if engine not in ENGINES:  # said before any file is read (it was said only after every input had loaded)
+        raise PaymatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     cfg = load_config(config)
     period = _period(date, date_from, date_to)
     due = _period(as_of, None, None, "--as-of")[0] if as_of else None

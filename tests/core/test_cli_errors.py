@@ -402,3 +402,12 @@ def test_a_bills_path_without_any_bill_is_said(files, tmp_path):
     assert code == 0 and f"{tmp_path / 'empty'}: no bill found (an empty folder)" in " ".join(out.split()), out
     code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--bills", tmp_path, "--out", tmp_path / "out"])
     assert code == 0 and "no bill found (left out: " in " ".join(out.split()) and "notes.md: not a bill" in out, out
+
+
+def test_an_unknown_engine_is_refused_before_any_file_is_read(files, tmp_path):
+    """`--engine polars` was refused only after every input had been loaded and validated (minutes on a chain's
+    month), and a workspace run stored its inputs first."""
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv", "--engine",
+                         "polars", "--out", tmp_path / "out"])
+    assert code == 2 and "error: unknown engine 'polars'; choose one of duckdb, spark" in out, out
+    assert "loading" not in out and not (tmp_path / "out").exists()
