@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .cli_common import console, handle_errors as _errors
 from .config import load_config
-from .errors import LoadError, PaymatchError
+from .errors import ConfigError, LoadError, PaymatchError
 
 app = typer.Typer(help="paymatch: reconcile orders and refunds with what payment channels report.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -42,19 +42,22 @@ class _Steps:
         self.status.__exit__(*exc)
 
 
-def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str]) -> tuple[dt.date, dt.date] | None:
-    try:
-        if date:
-            d = dt.date.fromisoformat(date)
-            return d, d
-        if date_from or date_to:
-            a = dt.date.fromisoformat(date_from or date_to)
-            b = dt.date.fromisoformat(date_to or date_from)
-            if b < a:
-                raise PaymatchError(f"--to {b} is before --from {a}")
-            return a, b
-    except ValueError as e:
-        raise PaymatchError(f"bad date: {e}\nHint: use YYYY-MM-DD") from None
+def _period(date: Optional[str], date_from: Optional[str], date_to: Optional[str],
+            option: str = "--date") -> tuple[dt.date, dt.date] | None:
+    """The run's window from --date or --from/--to; a bad date names its option (``--from: bad date '2026/11/01'``):
+    a command given three dates should not leave the user guessing which one is wrong."""
+    from .reports.periods import parse_date
+
+    if date:
+        d = parse_date(date, option)
+        return d, d
+    if date_from or date_to:
+        a = parse_date(date_from, "--from") if date_from else None
+        b = parse_date(date_to, "--to") if date_to else None
+        a, b = a or b, b or a
+        if b < a:
+            raise PaymatchError(f"--to {b} is before --from {a}")
+        return a, b
     return None
 
 
@@ -65,11 +68,11 @@ def reconcile(
     refunds: Annotated[Optional[Path], typer.Option(help="shop refunds: canonical CSV, or an ERP export (CSV/.xlsx) mapped in the config's inputs.refunds section", dir_okay=False)] = None,
     transactions: Annotated[Optional[list[Path]], typer.Option(help="channel transactions CSV (repeatable; a bill as delivered is read as --bills)")] = None,
     bills: Annotated[Optional[list[Path]], typer.Option(help="folder/file of channel bills as delivered (repeatable)")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="output folder for outcomes.csv and summary.json")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="output folder for outcomes.csv and summary.json (a file run without it: ./paymatch-out; a workspace run without it only stores the results)")] = None,
     engine: Engine = "duckdb",
     workspace: Annotated[Optional[Path], typer.Option(help="DuckDB workspace file")] = None,
     config: ConfigOpt = None,
-    date: Annotated[Optional[str], typer.Option(help="reconcile the workspace for this bill date (YYYY-MM-DD)")] = None,
+    date: Annotated[Optional[str], typer.Option(help="bill date (YYYY-MM-DD): the workspace's day to reconcile, or a file run's window")] = None,
     date_from: Annotated[Optional[str], typer.Option("--from", help="first bill date of a range")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
@@ -86,9 +89,13 @@ def reconcile(
     from .cli_render import summary_tables
     from .run import reconcile_files, reconcile_workspace
 
+    from .backends import ENGINES
+
+    if engine not in ENGINES:  # said before any file is read (it was said only after every input had loaded)
+        raise PaymatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     cfg = load_config(config)
     period = _period(date, date_from, date_to)
-    due = _period(as_of, None, None)[0] if as_of else None
+    due = _period(as_of, None, None, "--as-of")[0] if as_of else None
     transactions, bills = _route(transactions, bills)
     with _Steps() as steps:
         if orders is not None:
@@ -138,6 +145,15 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
         scan = scan_bills(p, profile_dirs)
         good += scan.bills
         rejected += scan.rejected
+        if not scan.bills and not scan.rejected:
+            # nothing read and nothing refused: a file named on the command line that is no bill (README.md, a PDF)
+            # is a mistake, said as one; a folder without any bill (a day without trades, or the wrong folder) is
+            # said, not passed over in silence
+            why = "; ".join(f"{name}: {reason}" for name, reason in scan.skipped[:5])
+            if Path(p).is_file():
+                raise PaymatchError(f"{p}: left out as {why.split(': ', 1)[-1] if why else 'no bill'}; {what}\n"
+                                    "Hint: --bills takes channel bills as downloaded (CSV, .gz, .zip, .xlsx, folders)")
+            console.print(f"{p}: no bill found" + (f" (left out: {why})" if why else " (an empty folder)"))
     if rejected:
         if workspace is not None:
             from .workspace import Workspace
@@ -281,7 +297,11 @@ def pull(
     if not channel and not all_accounts:
         raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay, or --all")
     day = _period(date, None, None)[0]
-    accts = accounts(load_config(config), config.parent, None if all_accounts else channel)
+    cfg = load_config(config)
+    try:
+        accts = accounts(cfg, config.parent, None if all_accounts else channel)
+    except ConfigError as e:
+        raise _in_file(config, e) from None
     with _Steps() as steps, Workspace(workspace) as ws:
         steps(f"pulling {len(accts)} account(s) for {day}")
         results = pull_day(ws, accts, day)
@@ -310,10 +330,28 @@ def serve(
     from .web.app import create_app
 
     # opened per request: ingest, pull, reconcile and report use the same file between notifications
-    api = create_app(workspace, load_config(config), config.parent)
+    new_file = not workspace.exists()
+    try:
+        api = create_app(workspace, load_config(config), config.parent)
+    except Exception as e:
+        # the app creates its workspace at start; refused (a config error, a missing key file) it serves nothing,
+        # and a new empty workspace left under a possibly mistyped name would be taken for a real one
+        if new_file:
+            for leftover in (workspace, workspace.with_name(workspace.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        if isinstance(e, ConfigError):
+            raise _in_file(config, e) from None
+        raise
     routes = [f"POST /notify/{m}" if m != "credit" else "POST /api/credit/check" for m in api.state.mounted]
     console.print(f"serving on http://{host}:{port} ({', '.join(routes)}; GET /health)")
     uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+def _in_file(config: Path, e: ConfigError) -> ConfigError:
+    """An account's error (``channels.wechat: key 'merchant_serial_no' …``) with the config file it is in, as the
+    file's other errors name it: a shop with a config per environment should not have to guess which one."""
+    msg = str(e)
+    return e if msg.startswith(f"{config}:") else ConfigError(f"{config}: {msg}")
 
 
 credit_app = typer.Typer(help="Credit-limit check before a credit/instalment payment.", no_args_is_help=True)
@@ -337,9 +375,16 @@ def credit_check(
         fen = parse_yuan(amount)
     except ValueError as e:
         raise PaymatchError(f"--amount: {e}") from None
+    if fen <= 0:  # said in the user's yuan: the checker's own message counts fen the user never typed
+        raise PaymatchError(f"--amount: the amount asked for must be above 0.00 yuan (value {amount!r})")
     cfg = load_config(config)
     if not cfg.credit:
         raise PaymatchError(f"{config}: no [credit] section\nHint: see config.example.toml")
+    if workspace is not None and not workspace.is_file():
+        # a mistyped path would be a new empty workspace: no outstanding instalments, so a member who owes would
+        # be approved on the service's limit alone
+        raise PaymatchError(f"{workspace}: no such workspace file\nHint: give the workspace the member's orders "
+                            "were loaded into (paymatch ingest --workspace …), or leave --workspace out")
     ws = Workspace(workspace) if workspace else None
     try:
         try:

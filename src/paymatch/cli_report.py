@@ -174,6 +174,8 @@ def instalments(
     cfg = load_config(config)
     lng = _lang(lang, cfg)
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if last < first:  # the report model refuses it too, but as a bare ValueError: a traceback, not an answer
+        raise PaymatchError(f"--to {last} is before --from {first}")
     due = parse_date(as_of, "--as-of") if as_of else last
     with _open(workspace) as ws:
         rep = build_instalments(ws.con, first, last, due, instalment_config(cfg), key_scope=tuple(cfg.match.key_scope))

@@ -110,6 +110,21 @@ def _ddl() -> list[str]:
     return stmts
 
 
+def _check_is_workspace_file(path: Path) -> None:
+    """Refuse an existing file that is not a DuckDB database. DuckDB 2 opens a CSV (or Parquet) path as an in-memory
+    database of views over it: `--workspace orders.csv` (options swapped) then stored nothing, answered reports from
+    nothing, or failed with a Binder Error traceback. A DuckDB file has the magic bytes DUCK after its checksum."""
+    if not path.is_file():
+        return  # created, or refused by DuckDB with its own reason (a folder)
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[8:12] != b"DUCK":
+        what = "an empty file" if not head else "not a DuckDB database"
+        raise PaymatchError(f"{path}: not a paymatch workspace ({what})\nHint: --workspace names the workspace's "
+                            "DuckDB file (e.g. W.duckdb, created by paymatch ingest); input files go to --orders, "
+                            "--refunds, --transactions or --bills")
+
+
 class Workspace:
     """A DuckDB workspace file (``path``) or an in-memory one (``path=None``)."""
 
@@ -120,6 +135,8 @@ class Workspace:
         ``lock_wait``: seconds to wait while another process holds the file (DuckDB allows one writer; `serve`
         holds it for each notification's few milliseconds); default $PAYMATCH_LOCK_WAIT, else 30."""
         self.path = str(path) if path else None
+        if self.path:
+            _check_is_workspace_file(Path(self.path))
         self._staged = 0  # temp tables made by stage_file
         wait = float(os.environ.get("PAYMATCH_LOCK_WAIT", "30")) if lock_wait is None else lock_wait
         deadline = time.monotonic() + wait

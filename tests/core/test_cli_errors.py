@@ -261,3 +261,153 @@ def test_a_failed_file_says_which_files_the_command_stored_before_it(tmp_path):
     assert code == 2 and "t.csv:3 [amount]" in flat
     assert f"stored by this command before it (each file all-or-nothing, these stay): orders {tmp_path / 'o.csv'}, " \
            f"refunds {tmp_path / 'r.csv'}" in flat
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--date", "2026/11/20"], "--date: bad date '2026/11/20'"),
+    (["--from", "2026-11-01", "--to", "2026-11-31"], "--to: bad date '2026-11-31'"),
+    (["--from", "1.11.2026", "--to", "2026-11-30"], "--from: bad date '1.11.2026'"),
+    (["--date", "2026-11-20", "--as-of", "20/11/2026"], "--as-of: bad date '20/11/2026'"),
+])
+def test_a_bad_date_names_its_option(files, args, message):
+    """`reconcile --from … --to … --as-of …` said only "bad date: Invalid isoformat string" (or "day is out of range
+    for month"), leaving the user to guess which of three dates was wrong; the reports name the option."""
+    code, out = _invoke(["reconcile", "--workspace", files / "W.duckdb", *args])
+    _clean_error(code, out, message)
+
+
+def test_a_file_run_without_out_writes_where_its_help_says(files, tmp_path, monkeypatch):
+    """`--out` had no default in --help, yet a file run without it wrote ./paymatch-out: a user who left it out found
+    no outcomes where the README's examples put them and nothing saying where they went."""
+    import typer
+
+    helps = {p.name: p.help for p in typer.main.get_command(app).commands["reconcile"].params}
+    assert "a file run without it: ./paymatch-out" in helps["out"], helps["out"]
+    assert "or a file run's window" in helps["date"]  # --date is also a file run's window (README "Using it")
+    monkeypatch.chdir(tmp_path)
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv"])
+    assert code == 0, out
+    assert (tmp_path / "paymatch-out" / "outcomes.csv").is_file() and "paymatch-out/outcomes.csv" in out
+
+
+@pytest.mark.parametrize("config_text", ['[channels.wechat]\nmchid = "1900000109"\n', "[match]\n"])
+def test_serve_refused_for_its_config_leaves_no_new_workspace(files, tmp_path, config_text):
+    """`serve` with an incomplete account (or nothing to serve) said so, but left a new empty W.duckdb behind
+    (the app creates its workspace first): a mistyped --workspace then looked like a real, empty one."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text(config_text, encoding="utf-8")
+    code, out = _invoke(["serve", "--workspace", tmp_path / "new.duckdb", "--config", cfg, "--port", "8099"])
+    assert code == 2 and "Traceback" not in out and "error: " in out, out
+    assert list(tmp_path.iterdir()) == [cfg]
+    code, out = _invoke(["serve", "--workspace", files / "W.duckdb", "--config", cfg, "--port", "8099"])
+    assert code == 2 and (files / "W.duckdb").is_file()  # an existing workspace is never removed
+
+
+def test_an_account_error_names_its_config_file(tmp_path):
+    """`pull`/`serve` said "channels.wechat: key 'merchant_serial_no' must be a non-empty string" without the file,
+    while every other config error names it (ConfigError's own promise: the file and the key)."""
+    cfg = tmp_path / "prod.toml"
+    cfg.write_text('[channels.wechat]\nmchid = "1900000109"\n', encoding="utf-8")
+    for args in (["pull", "--workspace", tmp_path / "W.duckdb", "--config", cfg, "--date", "2026-11-20", "--all"],
+                 ["serve", "--workspace", tmp_path / "W.duckdb", "--config", cfg, "--port", "8099"]):
+        code, out = _invoke(args)
+        assert code == 2 and "Traceback" not in out, out
+        assert f"error: {cfg}: channels.wechat: key 'merchant_serial_no'" in " ".join(out.split()), out
+
+
+def test_a_workspace_option_naming_a_csv_is_refused(files, tmp_path):
+    """`--workspace orders.csv` (options swapped): DuckDB 2 opens a CSV path as an in-memory database of views over
+    it, so `ingest` died in a Binder Error traceback and `reconcile --workspace orders.csv --date …` reconciled into
+    nothing (exit 0, every result lost); the reports answered from nothing."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    empty = tmp_path / "empty.duckdb"
+    empty.write_bytes(b"")
+    for ws in (orders, empty):
+        for args in (["ingest", "--workspace", ws, "--orders", files / "o.csv"],
+                     ["reconcile", "--workspace", ws, "--date", "2026-11-20", "--out", tmp_path / "out"],
+                     ["report", "reconciliation", "--workspace", ws, "--date", "2026-11-20"],
+                     ["report", "fund-flow", "--workspace", ws, "--from", "2026-11-20", "--to", "2026-11-20"]):
+            code, out = _invoke(args)
+            _clean_error(code, out, f"{ws}: not a paymatch workspace")
+    assert orders.read_text(encoding="utf-8") == ORDERS and empty.read_bytes() == b""
+    assert not (tmp_path / "out").exists()
+    code, out = _invoke(["report", "reconciliation", "--workspace", files / "W.duckdb", "--date", "2026-11-20"])
+    assert code == 0, out  # a real workspace still opens
+
+
+def test_a_workspace_given_as_an_input_file_is_named_as_one(files, tmp_path):
+    """`--orders W.duckdb` (options swapped) was refused as "not UTF-8 or GBK text … the file looks like UTF-16"."""
+    code, out = _invoke(["reconcile", "--orders", files / "W.duckdb", "--transactions", files / "t.csv",
+                         "--out", tmp_path / "out"])
+    _clean_error(code, out, f"{files / 'W.duckdb'}: a DuckDB database (a paymatch workspace), not CSV text")
+    assert "UTF-16" not in out and "a workspace goes to --workspace" in " ".join(out.split())
+
+
+def test_a_file_given_to_the_wrong_option_is_sent_to_the_right_one(files, tmp_path):
+    """The refunds export given to --orders (or a bill to --orders) listed the columns it lacked and said "rename the
+    columns, or map the export's columns under [inputs.orders]": advice that leads away from the real mistake."""
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text("refund_no,order_no,amount,created_at,status\nRF1,A1,1.00,2026-11-20 12:00,success\n",
+                       encoding="utf-8")
+    bill = tmp_path / "wx.csv"  # a WeChat trade bill as delivered
+    bill.write_text("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+                    "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,"
+                    "商户数据包,手续费,费率,订单金额,申请退款金额,费率备注\n"
+                    "`2026-11-20 10:00:31,`wx1,`1900000109,`0,`,`4200000000000000000001,`A1,`u,`JSAPI,`SUCCESS,`OTHERS,"
+                    "`CNY,`10.00,`0.00,`0,`0,`0.00,`0.00,`,`,`x,`,`0.06000,`0.60%,`10.00,`0.00,`\n"
+                    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n"
+                    "`1,`10.00,`0.00,`0.00,`0.06000,`10.00,`0.00\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    for args, said in (
+        (["--orders", refunds, "--transactions", files / "t.csv"], "a canonical refunds file's: give the file to --refunds"),
+        (["--orders", files / "o.csv", "--refunds", files / "o.csv", "--transactions", files / "t.csv"],
+         "a canonical orders file's: give the file to --orders"),
+        (["--orders", files / "o.csv", "--transactions", refunds], "a canonical refunds file's: give the file to --refunds"),
+        (["--orders", bill, "--transactions", files / "t.csv"], "a channel bill (wechat): give it to --bills"),
+        # every column orders need is there: its rows fail (status 'success'), and the hint says what the file is
+        (["--orders", files / "t.csv", "--transactions", files / "t.csv"],
+         "a canonical transactions file's: give the file to --transactions"),
+    ):
+        code, out = _invoke(["reconcile", *args, "--out", out_dir])
+        assert code == 2 and "Traceback" not in out, out
+        assert said in " ".join(out.split()) and "rename the columns" not in out, out
+    assert not out_dir.exists()
+
+
+def test_a_workbook_given_as_canonical_transactions_is_named_as_one(files, tmp_path):
+    """An .xlsx no bill profile knows, given to --transactions, was refused as "not UTF-8 or GBK text (bytes 00 00 00
+    at column 6)": the bytes of a zip, not what the user needs to hear."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for line in TXS.splitlines():
+        wb.active.append(line.split(","))
+    wb.save(tmp_path / "t.xlsx")
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", tmp_path / "t.xlsx",
+                         "--out", tmp_path / "out"])
+    _clean_error(code, out, f"{tmp_path / 't.xlsx'}: an .xlsx workbook, not CSV text")
+    assert "00 00 00" not in out and "save the sheet as CSV" in out
+
+
+def test_a_bills_path_without_any_bill_is_said(files, tmp_path):
+    """`--bills README.md` (a file that is no bill) and `--bills empty/` loaded nothing and said nothing (exit 0):
+    a mistyped folder looked like a day without trades. Now the file is refused, the folder's emptiness said."""
+    (tmp_path / "notes.md").write_text("# not a bill\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "W.duckdb", "--bills", tmp_path / "notes.md"])
+    _clean_error(code, out, f"{tmp_path / 'notes.md'}: left out as not a bill (.md file); nothing was loaded")
+    assert not (tmp_path / "W.duckdb").exists()
+    code, out = _invoke(["ingest", "--workspace", tmp_path / "W.duckdb", "--bills", tmp_path / "empty"])
+    assert code == 0 and f"{tmp_path / 'empty'}: no bill found (an empty folder)" in " ".join(out.split()), out
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--bills", tmp_path, "--out", tmp_path / "out"])
+    assert code == 0 and "no bill found (left out: " in " ".join(out.split()) and "notes.md: not a bill" in out, out
+
+
+def test_an_unknown_engine_is_refused_before_any_file_is_read(files, tmp_path):
+    """`--engine polars` was refused only after every input had been loaded and validated (minutes on a chain's
+    month), and a workspace run stored its inputs first."""
+    code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv", "--engine",
+                         "polars", "--out", tmp_path / "out"])
+    assert code == 2 and "error: unknown engine 'polars'; choose one of duckdb, spark" in out, out
+    assert "loading" not in out and not (tmp_path / "out").exists()

@@ -90,3 +90,53 @@ def test_serve_names_the_routes_it_mounts(tmp_path, monkeypatch):
     r = runner.invoke(app, ["serve", "--workspace", str(tmp_path / "n.duckdb"), "--config", str(cfg), "--port", "8099"])
     assert r.exit_code == 0, r.output
     assert "POST /api/credit/check" in r.output and "/notify/" not in r.output and served[0][1]["port"] == 8099
+
+
+def test_a_missing_workspace_is_refused_not_created(tmp_path):
+    """A mistyped --workspace made a new empty workspace, so the member's outstanding instalments read as none and a
+    member who owes was approved on the service's limit alone."""
+    w = tmp_path / "typo.duckdb"
+    with FakeCreditService(HmacSigner(SECRET), available_fen=100_000) as svc:
+        cfg = _config(tmp_path, svc.url)
+        r = runner.invoke(app, ["credit", "check", "--member", "U1", "--amount", "500.00", "--term", "3",
+                                "--config", str(cfg), "--workspace", str(w)])
+        assert r.exit_code == 2 and f"{w}: no such workspace file" in " ".join(r.output.split()), r.output
+        assert "APPROVE" not in r.output and svc.calls == 0
+    assert not w.exists()
+
+
+def test_an_amount_of_zero_or_below_names_the_option_in_yuan(tmp_path):
+    cfg = _config(tmp_path, "http://127.0.0.1:9")
+    for amount in ("-5", "0.00"):
+        r = runner.invoke(app, ["credit", "check", "--member", "U1", "--amount", amount, "--term", "3",
+                                "--config", str(cfg)])
+        assert r.exit_code == 2, r.output
+        assert f"--amount: the amount asked for must be above 0.00 yuan (value '{amount}')" in " ".join(r.output.split())
+
+
+def test_the_readme_request_body_is_what_the_endpoint_takes(tmp_path):
+    """The README named the endpoint and its token but not its body: a caller had to read the source to learn
+    member_id/amount/term. The body and answer fields it now shows are checked against the running app."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("`POST /api/credit/check` (when"):]
+    body_text, alt, answer = re.findall(r"`(\{[^`]*\})`|`\"amount_fen\": (\d+)`", para)[:3]
+    body = json.loads(body_text[0])
+    fields = set(re.findall(r'"(\w+)"', answer[0]))
+    with FakeCreditService(HmacSigner(SECRET), available_fen=300_000) as svc:
+        cfg = _config(tmp_path, svc.url)
+        (tmp_path / "api.token").write_text("tok-123")
+        cfg.write_text(cfg.read_text() + 'api_token_file = "api.token"\n', encoding="utf-8")
+        ws = Workspace(tmp_path / "w.duckdb")
+        with TestClient(create_app(ws, load_config(cfg), tmp_path)) as client:
+            auth = {"Authorization": "Bearer tok-123"}
+            r = client.post("/api/credit/check", json=body, headers=auth)
+            assert r.status_code == 200 and set(r.json()) == fields, r.text
+            fen = {k: v for k, v in body.items() if k != "amount"} | {"amount_fen": int(alt[1])}
+            r2 = client.post("/api/credit/check", json=fen, headers=auth)
+            assert r2.status_code == 200 and r2.json()["approve"] == r.json()["approve"], r2.text
+            assert client.post("/api/credit/check", json=body | {"amount": "1,999.00"}, headers=auth).status_code == 422
+        ws.close()

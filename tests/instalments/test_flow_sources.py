@@ -241,3 +241,21 @@ def test_canonical_csv_with_words_for_numbers_is_a_load_error(tmp_path):
     with pytest.raises(LoadError) as err:
         load_flows(path)
     assert [(p.line, p.field) for p in err.value.problems] == [(2, "period_no"), (2, "periods")]
+
+
+def test_a_flows_csv_with_a_misnamed_column_names_what_it_lacks(tmp_path):
+    """A hand-made flows CSV with `period` for period_no (and no fee/status/time) was refused as "not an
+    instalment-flow file (an unknown layout)": nothing said which of the canonical columns it lacked."""
+    p = tmp_path / "flows.csv"
+    p.write_text("\nchannel,order_no,period,periods,amount,status,occurred_at\n"
+                 "wechat_payscore,P1,1,3,100.00,success,2026-11-20 10:00:00\n", encoding="utf-8")
+    with pytest.raises(LoadError) as e:
+        load_flows(p)
+    (problem,) = e.value.problems
+    assert (problem.file, problem.line) == (str(p), 2)
+    assert "column(s) period_no, fee missing" in problem.message and "the header has: channel, order_no, period," \
+        in problem.message
+    q = tmp_path / "other.csv"  # a file with nothing of the canonical header stays "an unknown layout"
+    q.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(LoadError, match="an unknown layout"):
+        load_flows(q)

@@ -45,3 +45,12 @@ def test_anomalies_and_errors(recon_ws, tmp_path):
     assert res.exit_code == 2 and "YYYY-MM-DD" in res.output
     res = runner.invoke(report_app, ["reconciliation", "--workspace", str(tmp_path / "nope.duckdb"), "--date", "2026-11-01"])
     assert res.exit_code == 2 and "no such workspace" in res.output
+
+
+def test_a_reversed_range_is_an_error_in_every_range_report(recon_ws):
+    """`report instalments` printed a ValueError traceback (exit 1) where the other reports say which dates."""
+    for cmd in ("fund-flow", "anomalies", "instalments"):
+        res = runner.invoke(report_app, [cmd, "--workspace", str(recon_ws), "--from", "2026-11-03", "--to", "2026-11-01"])
+        assert res.exit_code == 2, (cmd, res.output)
+        assert "--to 2026-11-01 is before --from 2026-11-03" in res.output, (cmd, res.output)
+        assert not isinstance(res.exception, ValueError), (cmd, res.exception)

@@ -169,13 +169,30 @@ def _head(path: Path) -> bytes:
         return f.read(4096)
 
 
-def is_canonical_flows(data: bytes) -> bool:
-    """True when the first non-blank line is a header holding every canonical flow column."""
+def _first_header(data: bytes) -> tuple[int, list[str]]:
+    """The first non-blank line (1-based) and its comma-separated cells, stripped."""
     from paymatch.channels.detect import decode_head
 
-    line = next((ln for ln in decode_head(data, 4096).splitlines() if ln.strip()), "")
-    cells = {c.strip(' \t"') for c in line.split(",")}
-    return set(FLOW_COLUMNS) <= cells
+    lines = decode_head(data, 4096).splitlines()
+    n = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    return (0, []) if n is None else (n + 1, [c.strip(' \t"') for c in lines[n].split(",")])
+
+
+def is_canonical_flows(data: bytes) -> bool:
+    """True when the first non-blank line is a header holding every canonical flow column."""
+    return set(FLOW_COLUMNS) <= set(_first_header(data)[1])
+
+
+def _near_canonical(name: str, data: bytes) -> Problem | None:
+    """A header with some canonical flow columns but not all (a hand-made flows CSV with a column misnamed or left
+    out): the columns it lacks, by line, instead of "an unknown layout" that leaves the user to guess."""
+    line, cells = _first_header(data)
+    have = [c for c in FLOW_COLUMNS if c in cells]
+    if len(have) < 2:
+        return None
+    lacks = [c for c in FLOW_COLUMNS if c not in cells]
+    return Problem(name, line, None, None, f"the canonical flow CSV's column(s) {', '.join(lacks)} missing "
+                                           f"(the header has: {', '.join(cells)}; expected: {', '.join(FLOW_COLUMNS)})")
 
 
 @dataclass(frozen=True)
@@ -225,8 +242,9 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
                 continue
             parser = detect(name, data, profiles)
             if not isinstance(parser, Profile) or parser.target != "instalment_flows":
+                near = _near_canonical(name, data) if parser is None else None
                 what = f"a {parser.name} bill" if parser is not None else "an unknown layout"
-                raise LoadError([Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
+                raise LoadError([near or Problem(name, None, None, None, f"not an instalment-flow file ({what})")])
             by_name = parser.constants.get("merchant_id")
             if by_name is None or by_name.search != "file_name":
                 if digest in seen:

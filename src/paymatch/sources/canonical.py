@@ -132,6 +132,30 @@ def _moved(e: LoadError, n: int) -> LoadError:
                       for p in e.problems], total=e.total, hint=e.hint)
 
 
+def _meant_for_another_option(kind: str, header: list[str], original: Path) -> str | None:
+    """The hint for a file given to the wrong option (a typical mix-up: the refunds export to --orders, a WeChat
+    bill to --orders): which option takes it, instead of a list of missing columns to "rename"."""
+    from .specs import SPECS
+
+    present = set(header)
+    for other, spec in SPECS.items():
+        if other != kind and all(f.name in present for f in spec if f.required):
+            return f"this header is a canonical {other} file's: give the file to --{other}; nothing from it was stored"
+    if kind == "transactions":
+        return None  # a bill given to --transactions is read as --bills reads it before this point
+    try:
+        from paymatch.channels.detect import detect
+
+        with open(original, "rb") as f:
+            parser = detect(str(original), f.read(1 << 16))
+    except Exception:  # only a hint: an unreadable or unknown head gives none
+        return None
+    if parser is None:
+        return None
+    return (f"this is a channel bill ({getattr(parser, 'name', parser)}): give it to --bills (or --transactions); "
+            "nothing from it was stored")
+
+
 def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: str, keep_extra: bool,
            drop: tuple[str, ...], lines: LineMap, utf8: bool, ordered: bool = True) -> Staged:
     # ordered: rowid follows the file, so it gives line numbers (and file order among duplicate records)
@@ -148,9 +172,10 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
     present = set(header)
     missing = [f.name for f in spec if f.required and f.name not in present]
     if missing:
+        elsewhere = _meant_for_another_option(kind, header, original)
         raise LoadError(
             [Problem(str(original), 1 + lines.above, m, None, "required column missing") for m in missing],
-            hint=f"the header has: {', '.join(header)}; rename the columns, or "
+            hint=elsewhere or f"the header has: {', '.join(header)}; rename the columns, or "
                  + (f"map the export's columns under [inputs.{kind}] in the config file" if kind in ("orders", "refunds")
                     else "give a channel's bill as delivered (read by its profile; your own under [bills] profile_dirs)"),
         )
@@ -275,12 +300,19 @@ def _stage(con, kind, spec, original: Path, readable: Path, key_scope, table: st
         total += dup_n
     if total:
         con.execute(f"DROP TABLE IF EXISTS {table}")
+        # transactions given to --orders have every column orders need: their rows fail (status 'success'), not
+        # the header; the header says what the file is
+        from .specs import TRANSACTIONS
+
+        elsewhere = ("this header is a canonical transactions file's: give the file to --transactions; nothing from it "
+                     "was stored") if kind != "transactions" and all(
+            f.name in header for f in TRANSACTIONS if f.required) else None
         raise LoadError(problems[:MAX_PROBLEMS], total=total,
-                        hint=("the file was opened in Excel and saved again: export it again (or format the id "
-                              "columns as text and fix the formulas before saving)" if any(
+                        hint=elsewhere or ("the file was opened in Excel and saved again: export it again (or format "
+                              "the id columns as text and fix the formulas before saving)" if any(
                                   p.message in (_WHAT["excel_error"], _WHAT["excel_rounded"]) for p in problems)
                               else "fix these rows in the export and load the file again")
-                        + "; nothing from this file was stored")
+                        + ("" if elsewhere else "; nothing from this file was stored"))
     if keep_extra and not lines.exact(rows):
         lines.starts()  # the rows' lines are stored with them: read now, while a transcoded copy still exists
     return Staged(kind, table, rows, str(original), lines)

@@ -51,6 +51,14 @@ def _sniff_encoding(path: Path) -> str:
             return enc
     if sample is not head:  # neither, far into the file: the strict UTF-8 read names that line
         return "utf-8"
+    if head[8:12] == b"DUCK":  # a workspace given as an input (options swapped): not "UTF-16", as the NULs suggest
+        raise LoadError([Problem(str(path), None, None, None, "a DuckDB database (a paymatch workspace), not CSV text")],
+                        hint="a workspace goes to --workspace; --orders, --refunds and --transactions take CSV "
+                             "exports") from None
+    if head.startswith(b"PK\x03\x04") and _is_workbook(path):  # not "bytes 00 00 00 at column 6"
+        raise LoadError([Problem(str(path), None, None, None, "an .xlsx workbook, not CSV text")],
+                        hint="save the sheet as CSV (UTF-8); a workbook is read where it is recognised: an orders or "
+                             "refunds export, or a bill a profile knows") from None
     line, what = _undecodable(head, "utf-8")
     # UTF-16 without a BOM: every other byte of ASCII text is NUL (a stray NUL in UTF-8 text is no sign of it)
     utf16 = (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
@@ -58,6 +66,17 @@ def _sniff_encoding(path: Path) -> str:
     raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
                     hint=("the file looks like UTF-16: " if utf16 else "")
                     + "export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def _is_workbook(path: Path) -> bool:
+    """Whether ``path`` is an Office Open XML workbook (a zip holding ``xl/workbook.xml``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def _gbk_in_utf8_clothes(sample: bytes) -> bool:
