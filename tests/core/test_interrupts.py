@@ -135,3 +135,28 @@ def test_a_query_interrupted_through_duckdb_is_said_as_interrupted():
     with pytest.raises(typer.Exit) as e:
         command()
     assert e.value.exit_code == 130
+
+
+def test_an_out_folder_never_pairs_a_new_outcomes_csv_with_the_previous_summary(files):
+    """outcomes.csv was moved into place before summary.json was computed and written (in place, not as a .part):
+    a run stopped in between left the new outcomes.csv beside the previous run's summary.json, a pair a reader
+    takes for one run. Now both are written as ``.part`` and moved into place together, once both are complete."""
+    import json
+
+    from paymatch.run import reconcile_files
+
+    out = files / "out"
+    first = reconcile_files(files / "o.csv", None, [files / "t.csv"], out)
+    pair = out.joinpath("outcomes.csv").read_bytes(), out.joinpath("summary.json").read_bytes()
+    files.joinpath("t2.csv").write_text(TXS.splitlines()[0] + "\n" + TXS.splitlines()[1] + "\n", encoding="utf-8")
+
+    def stop(step: str) -> None:
+        if step.startswith("checking control totals"):  # outcomes.csv is written, summary.json not yet
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        reconcile_files(files / "o.csv", None, [files / "t2.csv"], out, progress=stop)
+    assert (out.joinpath("outcomes.csv").read_bytes(), out.joinpath("summary.json").read_bytes()) == pair
+    assert sorted(p.name for p in out.iterdir()) == ["outcomes.csv", "summary.json"]
+    second = reconcile_files(files / "o.csv", None, [files / "t2.csv"], out)
+    assert json.loads(out.joinpath("summary.json").read_text())["run_id"] == second.run_id != first.run_id
