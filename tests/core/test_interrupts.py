@@ -160,3 +160,39 @@ def test_an_out_folder_never_pairs_a_new_outcomes_csv_with_the_previous_summary(
     assert sorted(p.name for p in out.iterdir()) == ["outcomes.csv", "summary.json"]
     second = reconcile_files(files / "o.csv", None, [files / "t2.csv"], out)
     assert json.loads(out.joinpath("summary.json").read_text())["run_id"] == second.run_id != first.run_id
+
+
+def test_a_stopped_report_csv_folder_keeps_the_previous_report_whole(files, monkeypatch):
+    """``report … --csv DIR`` wrote cover.csv in place first, then each table: stopped after the first table, the
+    folder held the new cover (its period and run ids) over the previous report's tables. Now every file is
+    written as ``.part`` and moved into place once all are complete (cover.csv last: a folder with a cover is whole)."""
+    import datetime as dt
+
+    from paymatch.reports import render
+    from paymatch.reports.recon import build_reconciliation
+    from paymatch.run import reconcile_workspace
+    from paymatch.workspace import Workspace
+
+    w, out = files / "w.duckdb", files / "csv"
+    with Workspace(w) as ws:
+        ws.ingest_csv("orders", files / "o.csv")
+        ws.ingest_csv("transactions", files / "t.csv")
+    reconcile_workspace(w, dt.date(2026, 11, 20), dt.date(2026, 11, 20), None)
+    with Workspace(w) as ws:
+        render.write_csv_dir(build_reconciliation(ws.con, "day", dt.date(2026, 11, 20), lang="en"), out, lang="en")
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        assert len(before) > 2
+        month = build_reconciliation(ws.con, "month", dt.date(2026, 11, 20), lang="en")
+        real = render._csv_batch
+
+        def stop_in_the_first_table(*a, **k):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(render, "_csv_batch", stop_in_the_first_table)
+        with pytest.raises(KeyboardInterrupt):
+            render.write_csv_dir(month, out, lang="en")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        monkeypatch.setattr(render, "_csv_batch", real)
+        written = render.write_csv_dir(month, out, lang="en")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
+    assert b"month" in out.joinpath("cover.csv").read_bytes()
