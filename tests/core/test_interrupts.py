@@ -196,3 +196,34 @@ def test_a_stopped_report_csv_folder_keeps_the_previous_report_whole(files, monk
         written = render.write_csv_dir(month, out, lang="en")
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
     assert b"month" in out.joinpath("cover.csv").read_bytes()
+
+
+def test_a_stopped_report_json_leaves_no_part_file(files, monkeypatch):
+    """``report … --json FILE`` streamed into ``FILE.part`` and renamed it, but only an OSError removed the part
+    (``cli_common``): stopped by Ctrl-C or SIGTERM, ``FILE.part`` stayed beside the previous FILE."""
+    import datetime as dt
+
+    from paymatch.reports import render
+    from paymatch.reports.recon import build_reconciliation
+    from paymatch.run import reconcile_workspace
+    from paymatch.workspace import Workspace
+
+    w, out = files / "w.duckdb", files / "r.json"
+    with Workspace(w) as ws:
+        ws.ingest_csv("orders", files / "o.csv")
+        ws.ingest_csv("transactions", files / "t.csv")
+    reconcile_workspace(w, dt.date(2026, 11, 20), dt.date(2026, 11, 20), None)
+    with Workspace(w) as ws:
+        rep = build_reconciliation(ws.con, "day", dt.date(2026, 11, 20), lang="en")
+        render.report_to_json(rep, out, lang="en")
+        before = out.read_bytes()
+
+        def stopped(*a, **k):
+            raise KeyboardInterrupt
+            yield
+
+        monkeypatch.setattr(render, "_rows", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            render.report_to_json(rep, out, lang="en")
+    assert sorted(p.name for p in files.iterdir() if p.name.startswith("r.json")) == ["r.json"]
+    assert out.read_bytes() == before

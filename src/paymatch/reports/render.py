@@ -128,17 +128,21 @@ def report_to_json(report: Report, path: str | Path | None = None, *, lang: Lang
         meta["tables"] = [{**_table_meta(t, lang), "rows": list(_rows(t))} for t in report.tables]
         return meta
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as f:
-        head = json.dumps(meta, ensure_ascii=False)
-        f.write(head[:-1] + ', "tables": [')
-        for i, t in enumerate(report.tables):
-            tm = json.dumps(_table_meta(t, lang), ensure_ascii=False)
-            f.write(("," if i else "") + tm[:-1] + ', "rows": [')
-            for j, row in enumerate(_rows(t)):
-                f.write(("," if j else "") + json.dumps(row, ensure_ascii=False))
+    tmp = _part(path)
+    try:  # (removed however the write ends: Ctrl-C or SIGTERM too, not only an OSError)
+        with open(tmp, "w", encoding="utf-8") as f:
+            head = json.dumps(meta, ensure_ascii=False)
+            f.write(head[:-1] + ', "tables": [')
+            for i, t in enumerate(report.tables):
+                tm = json.dumps(_table_meta(t, lang), ensure_ascii=False)
+                f.write(("," if i else "") + tm[:-1] + ', "rows": [')
+                for j, row in enumerate(_rows(t)):
+                    f.write(("," if j else "") + json.dumps(row, ensure_ascii=False))
+                f.write("]}")
             f.write("]}")
-        f.write("]}")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path
 
