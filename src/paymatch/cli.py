@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -411,8 +412,16 @@ def _mount() -> None:
 _mount()
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM (``kill``, a service manager stopping a job) ends a command as Ctrl-C does: as KeyboardInterrupt, so
+    DuckDB stops its query, transactions roll back and temp files, spill folders and ``.part`` outputs are removed
+    (the default action ended the process at once and left them in the temp folder)."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Entry point for ``python -m paymatch``."""
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 

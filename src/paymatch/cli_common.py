@@ -18,6 +18,8 @@ err = Console(stderr=True, soft_wrap=True)
 OUTPUT_PARAMS = ("out", "excel", "csv", "json")
 #: writers write ``<name>.part`` beside the file and rename it when complete
 PART = ".part"
+#: exit status of a command stopped by Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)
+INTERRUPTED = 130
 
 
 def handle_errors(fn):
@@ -27,9 +29,13 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            _stopped()
         except PaymatchError as e:
             _fail(str(e))
         except Exception as e:
+            if _interrupted(e):
+                _stopped()
             os_error = _os_error(e)
             if os_error is None:
                 raise
@@ -42,6 +48,22 @@ def handle_errors(fn):
 def _fail(message: str):
     err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(2) from None
+
+
+def _interrupted(e: BaseException) -> bool:
+    """Whether ``e`` is DuckDB's report of a query it stopped for Ctrl-C (or SIGTERM, which ``cli.main`` turns into
+    one): a RuntimeError 'Query interrupted' when the signal came during the query, else its InterruptException."""
+    return type(e).__name__ == "InterruptException" or (isinstance(e, RuntimeError) and str(e) == "Query interrupted")
+
+
+def _stopped():
+    """Ctrl-C or SIGTERM: said in one line (no traceback) once the command's ``with`` blocks have rolled back what
+    was being stored and removed their temp files and ``.part`` outputs."""
+    err.print("[bold red]interrupted[/bold red]: what was being stored was not stored (a file's load and a run's "
+              "results are stored whole or not at all) and no half-written output was left\n"
+              "Hint: run the command again; what it stored before the interruption is not stored twice",
+              markup=True, highlight=False)
+    raise typer.Exit(INTERRUPTED) from None
 
 
 def _os_error(e: BaseException) -> OSError | None:

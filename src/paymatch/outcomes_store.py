@@ -216,7 +216,8 @@ def _csv_select() -> str:
     return ", ".join([special.get(c, c) for c in CSV_COLUMNS] + hidden + [_CLS_SQL])
 
 
-def write_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, *, batch_rows: int = 1 << 17) -> pa.Table:
+def write_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, *, batch_rows: int = 1 << 17,
+              publish: bool = True) -> pa.Table:
     """Write outcomes.csv (UTF-8, header; strings quoted) from a table or view; returns its ``rollup``.
 
     One pass: DuckDB computes the outcomes (and their reasons) in parallel and hands Arrow batches
@@ -224,9 +225,9 @@ def write_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, *, batch_
     summary describes exactly the rows that went into the file and the outcomes are never stored
     in between. Row order is not significant (ids are stable; sorting 10 million rows cost more
     than the whole match, so it is left to whoever reads the file). The file appears only once
-    complete (written as ``.csv.part``, then renamed).
+    complete (written as ``.csv.part``, then renamed; ``publish=False`` leaves it there for ``publish_outputs``).
     """
-    tmp = path.with_suffix(".csv.part")
+    tmp = part(path)
     reader = con.sql(f"SELECT {_csv_select()} FROM {source}").to_arrow_reader(batch_rows)
     parts = []
     try:
@@ -239,8 +240,14 @@ def write_csv(con: duckdb.DuckDBPyConnection, source: str, path: Path, *, batch_
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    tmp.replace(path)
+    if publish:
+        tmp.replace(path)
     return _combine(parts)
+
+
+def part(path: Path) -> Path:
+    """Where a writer writes ``path`` until it is complete (``outcomes.csv.part``)."""
+    return path.with_name(path.name + ".part")
 
 
 def _csv_schema(schema: pa.Schema) -> pa.Schema:
@@ -328,6 +335,32 @@ def summarize(con: duckdb.DuckDBPyConnection, rolled: pa.Table, inputs: dict[str
     }
 
 
-def dump_summary(summary: dict, path: Path) -> None:
-    """Write summary.json (UTF-8, stable key order)."""
-    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+def dump_summary(summary: dict, path: Path, *, publish: bool = True) -> None:
+    """Write summary.json (UTF-8, stable key order): as ``summary.json.part``, renamed when complete (unless not
+    ``publish``: ``publish_outputs`` does)."""
+    tmp = part(path)
+    try:
+        tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if publish:
+        tmp.replace(path)
+
+
+def publish_outputs(csv_path: Path, json_path: Path) -> None:
+    """Move a run's complete outcomes.csv and summary.json (their ``.part`` files) into place together.
+
+    A run stopped between its outcomes.csv and its summary.json left the new file beside the previous run's
+    summary, a pair a reader takes for one run. The previous summary goes first, so what a reader can find is the
+    previous pair, an outcomes.csv without summary (a run under way), or the new pair; never a mixed one.
+    """
+    json_path.unlink(missing_ok=True)
+    part(csv_path).replace(csv_path)
+    part(json_path).replace(json_path)
+
+
+def discard_outputs(*paths: Path) -> None:
+    """Remove the ``.part`` files of outputs a run did not complete."""
+    for p in paths:
+        part(p).unlink(missing_ok=True)

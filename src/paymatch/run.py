@@ -26,7 +26,8 @@ from .errors import LoadError, PaymatchError
 from .schema import today_local
 from .engine import MatchParams
 from .engine.params import FeeRule
-from .outcomes_store import REASON_SQL, STORED_COLUMNS, dump_summary, materialize, rollup, stream, summarize, write_csv
+from .outcomes_store import (REASON_SQL, STORED_COLUMNS, discard_outputs, dump_summary, materialize, publish_outputs,
+                             rollup, stream, summarize, write_csv)
 from .sources.load_problems import repeats_having
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
@@ -294,23 +295,29 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     inputs = _input_totals(ws, sel, leave_out)
     run_id = _run_id(ws, id_sel, config, engine, period, fingerprint)
     csv_path = json_path = None
-    if out_dir is not None:
-        progress(f"writing {out_dir}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        csv_path, json_path = out_dir / "outcomes.csv", out_dir / "summary.json"
-        rolled = write_csv(ws.con, source, csv_path)
-    else:
-        rolled = rollup(ws.con, source)
-    progress("checking control totals")
-    summary = summarize(ws.con, rolled, inputs, extra_control)
-    summary = {"run_id": run_id, "engine": engine,
-               "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
-               "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {}),
-               # the day instalment periods were judged as of (the instalment report and credit check take each
-               # period from the run that judged it latest: instalments.stored)
-               **({"as_of": str(as_of or today_local(config.timezone))} if flows is not None else {})}
-    if json_path is not None:
-        dump_summary(summary, json_path)
+    try:
+        if out_dir is not None:
+            progress(f"writing {out_dir}")
+            out_dir.mkdir(parents=True, exist_ok=True)
+            csv_path, json_path = out_dir / "outcomes.csv", out_dir / "summary.json"
+            rolled = write_csv(ws.con, source, csv_path, publish=False)
+        else:
+            rolled = rollup(ws.con, source)
+        progress("checking control totals")
+        summary = summarize(ws.con, rolled, inputs, extra_control)
+        summary = {"run_id": run_id, "engine": engine,
+                   "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
+                   "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {}),
+                   # the day instalment periods were judged as of (the instalment report and credit check take each
+                   # period from the run that judged it latest: instalments.stored)
+                   **({"as_of": str(as_of or today_local(config.timezone))} if flows is not None else {})}
+        if json_path is not None:  # both files complete: moved into place together (never a mixed pair)
+            dump_summary(summary, json_path, publish=False)
+            publish_outputs(csv_path, json_path)
+    except BaseException:
+        if csv_path is not None:
+            discard_outputs(csv_path, json_path)
+        raise
     if not summary["conservation"]:
         # outcomes.csv/summary.json stay for diagnosis; the workspace keeps its previous results (numbers repeated
         # under the run's key_scope were refused before the engine ran: ``_repeated_key``)

@@ -145,9 +145,14 @@ class Workspace:
                 self.con = duckdb.connect(self.path or ":memory:")
                 break
             except duckdb.IOException as e:
-                if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+                if "lock" not in str(e).lower():
                     raise PaymatchError(f"{self.path}: cannot open workspace ({e})\n"
                                         "Hint: is another paymatch using it?") from e
+                if time.monotonic() >= deadline:  # said as such: which wait ran out, and how to wait longer
+                    raise PaymatchError(f"{self.path}: cannot open workspace: another process holds it (waited "
+                                        f"{wait:g} s; {e})\nHint: run the command again once it is done, or set "
+                                        "PAYMATCH_LOCK_WAIT=<seconds> to wait longer (a killed process holds "
+                                        "nothing: its lock ends with it)") from e
                 time.sleep(0.05)
             except duckdb.Error as e:
                 raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e

@@ -123,12 +123,40 @@ def test_a_command_waits_while_another_process_holds_the_workspace(tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(PaymatchError, match="cannot open workspace"):
+        with pytest.raises(PaymatchError, match="cannot open workspace") as refused:
             Workspace(w, lock_wait=0.2)
+        # the refusal says it waited and how to wait longer (it said only "is another paymatch using it?")
+        assert "waited 0.2 s" in str(refused.value) and "PAYMATCH_LOCK_WAIT" in str(refused.value)
         started = time.monotonic()
         with Workspace(w, lock_wait=20) as ws:
             assert ws.con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
         assert time.monotonic() - started < 15
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_process_leaves_no_lock_behind(tmp_path):
+    """A command killed outright (SIGKILL) while it holds the workspace in a transaction: the next one opens it at
+    once (DuckDB's lock ends with the process) and finds it as it was before the transaction."""
+    import signal
+    import subprocess
+    import sys
+
+    from paymatch.workspace import Workspace
+
+    w = tmp_path / "w.duckdb"
+    Workspace(w).close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "c.execute('BEGIN TRANSACTION'); c.execute(\"INSERT INTO batches (batch_id) VALUES "
+                               "('half')\"); print('held', flush=True); time.sleep(60)", str(w)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        with Workspace(w, lock_wait=0) as ws:
+            assert ws.con.execute("SELECT count(*) FROM batches").fetchone() == (0,)
     finally:
         holder.kill()
         holder.wait()

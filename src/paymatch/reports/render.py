@@ -49,16 +49,21 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
 
 
 def write_csv_dir(report: Report, folder: str | Path, *, lang: Lang = "zh") -> list[Path]:
-    """Write ``cover.csv`` and one CSV per table into ``folder``; returns the files written."""
+    """Write ``cover.csv`` and one CSV per table into ``folder``; returns the files written.
+
+    Every file is written as ``<name>.part`` and moved into place once all are complete, cover.csv last (the
+    previous cover removed first): a report stopped part-way left its new cover over the previous report's tables.
+    A folder holds the previous report, the new one, or (for the instant between) tables without a cover.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    written = [_cover_csv(report, folder / "cover.csv", lang)]
-    for t in report.tables:
-        path = folder / f"{t.name}.csv"
-        tmp = path.with_name(path.name + ".part")
-        writer = None
-        try:
-            with open(tmp, "wb") as f:
+    cover = folder / "cover.csv"
+    written = [cover, *(folder / f"{t.name}.csv" for t in report.tables)]
+    try:
+        _cover_csv(report, _part(cover), lang)
+        for t, path in zip(report.tables, written[1:]):
+            writer = None
+            with open(_part(path), "wb") as f:
                 for batch in t.batches():
                     out = _csv_batch(batch, t, lang)
                     if writer is None:
@@ -68,12 +73,18 @@ def write_csv_dir(report: Report, folder: str | Path, *, lang: Lang = "zh") -> l
                     f.write((",".join(_quote(c.header(lang)) for c in t.columns) + "\n").encode("utf-8"))
                 else:
                     writer.close()
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        tmp.replace(path)
-        written.append(path)
+    except BaseException:
+        for path in written:
+            _part(path).unlink(missing_ok=True)
+        raise
+    cover.unlink(missing_ok=True)
+    for path in [*written[1:], cover]:
+        _part(path).replace(path)
     return written
+
+
+def _part(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
 
 
 def _quote(s: str) -> str:
@@ -117,17 +128,21 @@ def report_to_json(report: Report, path: str | Path | None = None, *, lang: Lang
         meta["tables"] = [{**_table_meta(t, lang), "rows": list(_rows(t))} for t in report.tables]
         return meta
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as f:
-        head = json.dumps(meta, ensure_ascii=False)
-        f.write(head[:-1] + ', "tables": [')
-        for i, t in enumerate(report.tables):
-            tm = json.dumps(_table_meta(t, lang), ensure_ascii=False)
-            f.write(("," if i else "") + tm[:-1] + ', "rows": [')
-            for j, row in enumerate(_rows(t)):
-                f.write(("," if j else "") + json.dumps(row, ensure_ascii=False))
+    tmp = _part(path)
+    try:  # (removed however the write ends: Ctrl-C or SIGTERM too, not only an OSError)
+        with open(tmp, "w", encoding="utf-8") as f:
+            head = json.dumps(meta, ensure_ascii=False)
+            f.write(head[:-1] + ', "tables": [')
+            for i, t in enumerate(report.tables):
+                tm = json.dumps(_table_meta(t, lang), ensure_ascii=False)
+                f.write(("," if i else "") + tm[:-1] + ', "rows": [')
+                for j, row in enumerate(_rows(t)):
+                    f.write(("," if j else "") + json.dumps(row, ensure_ascii=False))
+                f.write("]}")
             f.write("]}")
-        f.write("]}")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path
 
