@@ -438,6 +438,27 @@ def test_export_with_mixed_line_ends_is_read(tmp_path, cfg, own_tmp, canonical_o
     assert list(own_tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("titles", [1, 2])
+def test_title_lines_ending_in_lf_above_rows_ending_in_crlf(tmp_path, cfg, own_tmp, canonical_outcomes, titles):
+    """Title lines written with LF above a table written with CRLF (a title prepended on another system): DuckDB
+    read no row at all from such a file without an error (helper-68: "0 rows", exit 0); it loads like a clean one."""
+    names = ["订单导出", "导出人：财务"][:titles]
+    orders = _write_csv(tmp_path / "orders.csv", _erp_orders(), names)
+    data = orders.read_bytes()
+    head = len(b"".join(n.encode("gbk") + b"\r\n" for n in names))
+    orders.write_bytes(data[:head].replace(b"\r\n", b"\n") + data[head:])
+    refunds = _write_csv(tmp_path / "refunds.csv", _erp_refunds(), ["退款明细", "导出人：财务"])
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    ws = tmp_path / "w.duckdb"
+    res = runner.invoke(app, ["ingest", "--workspace", str(ws), "--orders", str(orders), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    with Workspace(ws) as w:
+        assert w.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == len(_erp_orders()) - 1
+    assert list(own_tmp.iterdir()) == []
+
+
 def test_footer_detection_never_takes_a_record(tmp_path, cfg, own_tmp):
     """What only looks like a total or note is a record: the last order's remark spanning lines ("…\\n备注：放门卫",
     "…\\n合计 3 件", a trailing line break), an order number beginning SUM-; a rich-markup note prints as text."""

@@ -39,7 +39,7 @@ from .mapping_read import (HEAD_LINES, Sheet, cells, copy_from_line, csv_head, f
                            utf8_text)
 from .mapping_sql import _FEN_TOTAL_RX, _translate
 from .specs import SPECS
-from .textfile import _sniff_encoding, cr_only, lf_from_cr
+from .textfile import _sniff_encoding, cr_only, lf_copy, lf_from_cr, mixed_newlines
 from .value_sql import _lit
 
 
@@ -228,6 +228,11 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                     copy_from_line(raw, shortened, 1, end=cut)
                     raw = out.lines.path = shortened
             skip = plan.line
+            if skip > 1 and mixed_newlines(raw):
+                # title lines ending in LF above rows ending in CRLF (or the reverse): DuckDB, told to skip them,
+                # reads no row at all and raises nothing (helper-68: "0 rows", exit 0); an LF copy has the same lines
+                raw = lf_copy(raw)
+                out.temps.append(raw)
             if any('"' in line for line in head[:plan.line - 1]):
                 # a quoted title value may span lines, and DuckDB's skip counts records, not lines: the
                 # translation reads a copy that starts at the header (the lines stay the user's through ``lines``)
