@@ -97,6 +97,21 @@ def test_each_rule_flags_the_planted_case(board):
         [("S1", dt.date(2026, 11, 4), 8, 5)]
 
 
+def test_json_times_carry_their_offset(board, tmp_path):
+    """The board's times are Shanghai wall times; JSON names the offset (an integrator read them as UTC)."""
+    import json
+
+    from paymatch.reports.render import report_to_json
+
+    w, planted = board
+    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), rules=AnomalyRules())
+    doc = json.loads(report_to_json(rep, tmp_path / "a.json").read_text(encoding="utf-8"))
+    rows = next(t["rows"] for t in doc["tables"] if t["name"] == "anomalies")
+    big = [r for r in rows if r["rule"] == "large_amount"]
+    assert [r["occurred_at"] for r in big] == ["2026-11-02T12:00:00+08:00"]
+    assert dt.datetime.fromisoformat(big[0]["occurred_at"]) == _at(2, 12)
+
+
 def test_thresholds_come_from_config(board):
     w, planted = board
     f = _flags(w, large_amount_fen=10**9, large_zscore=1000, refund_count_threshold=4, repeat_attempts_threshold=4,

@@ -4,7 +4,8 @@ CSV: one UTF-8 file per table in a folder (``<table name>.csv``, header in the c
 amounts as exact yuan strings with 2 decimals) plus ``cover.csv`` with the period, run ids,
 sources and control totals. JSON (for the web console and ERP systems): one document with the
 report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
-(machines should not parse decimals), dates are ISO-8601 strings.
+(machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
+times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..money import format_yuan
+from ..schema import TZ
 from .model import Lang, Report, Table
 
 
@@ -106,7 +109,14 @@ def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
     return path
 
 
+_ZONE = ZoneInfo(TZ)
+
+
 def _json_value(v):
+    if isinstance(v, dt.datetime) and v.tzinfo is None:
+        # a naive time of the model is Asia/Shanghai's wall time: without its offset an integrator reads it as UTC
+        # or as their own zone (helper-67: the anomaly board's occurred_at)
+        return v.replace(tzinfo=_ZONE).isoformat()
     if isinstance(v, dt.datetime | dt.date):
         return v.isoformat()
     return v
