@@ -86,8 +86,12 @@ MEASURES = [
      # only money that moved: a closed attempt behind an unpaid order, a processing refund are no settlement (helper-47)
      # a payment's settlement before the fee: WeChat's / Alipay's settlement is (config.SETTLE_BASED, as the fee
      # rates read it); every other channel's is net of the fee, which is added back once here (helper-53)
-     f"coalesce(sum(CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen WHEN channel IN ({_SETTLE_BASED}) "
-     "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END) FILTER (WHERE NOT r AND NOT dup AND "
+     # record by record, each by its own channel (settle_gross_fen: an outcome whose records are on two channels
+     # took the outcome's summed settlement and fee by one of them: helper-65); an outcome stored before the engine
+     # kept it: by the outcome's channel
+     f"coalesce(sum(coalesce(settle_gross_fen, CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen "
+     f"WHEN channel IN ({_SETTLE_BASED}) THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END)) "
+     "FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
