@@ -29,7 +29,9 @@ def ensure_split_table(con: duckdb.DuckDBPyConnection) -> None:
 
 def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
     """SQL: the shares of the payment outcomes in the table ``outcomes`` whose primary payment records in ``txs``
-    (the run's records, ``scope.Selections.txs``) are on several channels; only outcomes whose shares add up."""
+    (the run's records, ``scope.Selections.txs``) are on several channels; only outcomes whose shares add up. Only
+    the records of the outcomes with several records are read past their key (a hash probe of a few keys: a 10M-row
+    run's records are not sorted for it)."""
     order_key = "order_no" if not key_scope else (
         "CASE WHEN order_no IS NOT NULL THEN " + " || ".join(f"coalesce({c}, '') || '/'" for c in key_scope)
         + " || order_no END")
@@ -39,8 +41,10 @@ def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
              "ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
     ok = "status = 'success'"
     return f"""
-      WITH t AS (SELECT channel, status, amount_fen, fee_fen, settle_amount_fen, {key} AS _pm_key FROM ({txs})
-                 WHERE type = 'payment'
+      WITH several AS (SELECT substr(outcome_id, 3) AS _pm_key FROM {outcomes}
+                       WHERE starts_with(outcome_id, 'P-') AND channel_rows > 1),
+           t AS (SELECT channel, status, amount_fen, fee_fen, settle_amount_fen, _pm_key
+                 FROM (SELECT *, {key} AS _pm_key FROM ({txs}) WHERE type = 'payment') SEMI JOIN several USING (_pm_key)
                  QUALIFY row_number() OVER (PARTITION BY {', '.join(DUP_KEY_SQL)} ORDER BY _pm_row) = 1),
            multi AS (SELECT _pm_key, max(({ok})::INTEGER) AS _pm_any FROM t GROUP BY _pm_key
                      HAVING count(DISTINCT channel) > 1),
