@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .engine.params import SETTLE_BASED as _SETTLE_BASED
 from .errors import ConfigError
 from .sources.specs import SPECS
 
@@ -123,7 +124,7 @@ class FeeRate(_Strict):
 
 
 #: channels whose records' settlement amount is what the fee is charged on (before the fee): ``FeeRate.base`` "auto"
-SETTLE_BASED = frozenset({"wechat", "alipay"})
+SETTLE_BASED = _SETTLE_BASED
 
 
 class FeeRules(_Strict):

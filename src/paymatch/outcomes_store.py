@@ -28,7 +28,7 @@ CSV_COLUMNS = [
     "order_status", "channel_status", "order_rows", "channel_rows", "order_channel", "occurred_at",
     "period_no", "due_date", "plan_status", "reason",
 ]
-_DUCK = {"String": "VARCHAR", "Int64": "BIGINT", "Datetime": "TIMESTAMP"}
+_DUCK = {"String": "VARCHAR", "Int64": "BIGINT", "Datetime": "TIMESTAMP", "Date": "DATE"}
 
 
 def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -38,6 +38,10 @@ def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS outcomes (run_id VARCHAR, period_from DATE, period_to DATE, "
         + ", ".join(cols + [f"{c} {t}" for c, t in EXTRA_COLUMNS.items() if c != "reason_text"]) + ", reason VARCHAR)"
     )
+    # a workspace from before the engine gave them: its stored outcomes read NULL (reports fall back: the day the
+    # outcome happened, the outcome's summed settlement)
+    for c in ("bill_day", "settle_gross_fen"):
+        con.execute(f"ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS {c} {_DUCK[str(ENGINE_SCHEMA[c])]}")
 
 
 def _y(col: str) -> str:

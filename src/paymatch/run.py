@@ -23,6 +23,7 @@ from .backends import run_engine
 from .backends.scope import Selections, by_batches, by_staged, by_window, redelivered, without_rows
 from .config import Config
 from .errors import LoadError, PaymatchError
+from .outcome_splits import SHARE_COLUMNS, splits_sql
 from .schema import today_local
 from .engine import MatchParams
 from .engine.params import FeeRule
@@ -325,7 +326,8 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
                             f"Hint: this is a bug; please report it with {json_path or 'the summary'}")
     if store:
         progress("storing results in the workspace")
-        _store(ws, table, run_id, period, engine, config, started, summary)
+        _store(ws, table, run_id, period, engine, config, started, summary,
+               splits_sql(sel.txs, tuple(config.match.key_scope), table))
     return RunResult(run_id, period[0] if period else None, period[1] if period else None,
                      csv_path, json_path, summary, table)
 
@@ -407,7 +409,10 @@ def _repeated_key(ws: Workspace, sel: Selections, params: MatchParams) -> str | 
     return None
 
 
-def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary) -> None:
+def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary,
+           splits: str) -> None:
+    """Replace the period's stored results: outcomes, the channels' shares of the few outcomes whose records are on
+    several channels (``outcome_splits``), the run."""
     con = ws.con
     cols = ", ".join(STORED_COLUMNS)
     values = ", ".join(REASON_SQL if c == "reason" else c for c in STORED_COLUMNS)
@@ -416,6 +421,10 @@ def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: 
         con.execute("DELETE FROM outcomes WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
         con.execute(f"INSERT INTO outcomes (run_id, period_from, period_to, {cols}) "
                     f"SELECT ?, ?, ?, {values} FROM {table}", [run_id, period[0], period[1]])
+        con.execute("DELETE FROM outcome_splits WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
+        con.execute(f"INSERT INTO outcome_splits (run_id, period_from, period_to, outcome_id, channel, "
+                    f"{', '.join(SHARE_COLUMNS)}) SELECT ?, ?, ?, outcome_id, channel, {', '.join(SHARE_COLUMNS)} "
+                    f"FROM ({splits})", [run_id, period[0], period[1]])
         con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
                     [run_id, started, period[0], period[1], engine, None,
                      hashlib.sha256(config.model_dump_json().encode()).hexdigest(),

@@ -177,9 +177,11 @@ class Workspace:
         # Shop refunds are kept as their size; a workspace written before that rule stored an ERP's -12.30 as it
         # was (every such refund a mismatch): brought in line once (row groups without a negative are skipped)
         self.con.execute("UPDATE refunds SET amount_fen = -amount_fen WHERE amount_fen < 0")
+        from .outcome_splits import ensure_split_table
         from .outcomes_store import ensure_outcome_tables
 
         ensure_outcome_tables(self.con)
+        ensure_split_table(self.con)
 
     def close(self) -> None:
         """Close the connection (the file stays) and remove the spill directory."""

@@ -222,3 +222,37 @@ def test_key_scope_orders_of_one_number_under_two_merchants_count_twice_in_the_c
         rows = build_reconciliation(ws.con, "day", DAY, group_by="merchant").table("summary").arrow().to_pylist()
     counts = {r["merchant_id"]: r["orders_count"] for r in rows}
     assert sum(v for k, v in counts.items() if k in ("M1", "M2")) == 2 and max(counts.values()) == 2
+
+
+def test_net_settlement_of_an_outcome_on_two_channels_is_each_records_own(tmp_path):
+    """helper-64 f1: O3 is paid through WeChat (100.00, fee 0.60, settlement before the fee 100.00) and through
+    UnionPay (100.00, fee 0.50, settlement net of it 99.50): one duplicate_payment outcome. Its net settlement is
+    99.40 + 99.50, not its summed settlement 199.50 read as UnionPay's (+ fee − fee); grouped by channel each channel
+    gets its own records' money and fees, and the outcome counts once, under its own channel."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "O1,S1,M1,wechat,100.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:10,,,0",
+               "O2,S1,M1,unionpay,100.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:10,,,0",
+               "O3,S1,M1,wechat,100.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,W1,O1,payment,,,100.00,0.60,100.00,success,2026-11-30 10:00:15,2026-11-30,wechat",
+               "unionpay,M1,U2,O2,payment,,,100.00,0.50,99.50,success,2026-11-30 10:00:15,2026-11-30,unionpay",
+               "wechat,M1,W3,O3,payment,,,100.00,0.60,100.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,M1,U3,O3,payment,,,100.00,0.50,99.50,success,2026-11-30 11:01:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    for args in (("--date", DAY), ("--from", DAY, "--to", "2026-12-01")):
+        _ok("reconcile", "--workspace", w, *args)
+        got = _summary(w)
+        assert got["全链合计"]["net_fen"] == 2 * (10000 - 60) + 2 * 9950, args
+        assert got["全链合计"]["fee_fen"] == 220, args
+        for ch, net, fee in (("wechat", 2 * 9940, 120), ("unionpay", 2 * 9950, 100)):
+            assert (got[ch]["channel_count"], got[ch]["channel_fen"], got[ch]["fee_fen"], got[ch]["net_fen"]) == (
+                2, 20000, fee, net), (args, ch)
+        # O3 is one outcome (a duplicate payment) and one order, under the channel the outcome names
+        assert got["全链合计"]["outcomes_count"] == got["wechat"]["outcomes_count"] + got["unionpay"]["outcomes_count"] == 3
+        assert got["全链合计"]["orders_count"] == got["wechat"]["orders_count"] + got["unionpay"]["orders_count"] == 3
+        assert got["全链合计"]["k_duplicate_payment_count"] == 1, args
+        assert got["全链合计"]["k_duplicate_payment_fen"] == sum(
+            got[ch].get("k_duplicate_payment_fen", 0) for ch in ("wechat", "unionpay")) == 20000, args
+        by_merchant = _summary(w, group_by="merchant")
+        assert by_merchant["M1"]["net_fen"] == got["全链合计"]["net_fen"], args

@@ -8,6 +8,7 @@ import narwhals as nw
 
 from .expr import case
 from .ops import Ops
+from .params import SETTLE_BASED
 
 # Best status first: an order with a closed attempt and a successful one is "success".
 _STATUS_RANK = {"success": 0, "processing": 1, "closed": 2, "failed": 3}
@@ -50,6 +51,8 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     c_fee / c_settle: sums (of the successful records when there are any; NULL when no record has one);
     c_rank / c_status: best status;
     c_bill_rows: successful records that came from a bill or file (not a notification);
+    c_bill_day: the latest bill day of the records (``bill_day``); c_gross: the successful records' settlement before
+    the fee, each by its own channel (``settle_before_fee``; 0 when none succeeded);
     c_tx / c_tx_last (first and last channel id), c_channel / c_channel_last (first and last channel), c_merchant,
     c_occurred: of the successful records when
     there are any (a closed attempt on another channel, a failed attempt at another merchant number or a closed
@@ -66,6 +69,8 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         _pm_rank=rank,
         _pm_bill=((nw.col("origin") != "notify") & succ).cast(nw.Int32),
         _pm_txid=tx_id,
+        _pm_bday=bill_day(),
+        _pm_gross=nw.when(succ).then(settle_before_fee()),
     )
     # Nearly every key has one record: those rows *are* their aggregate. Only the few keys with several
     # records (a count-only aggregate finds them) go through the costly group-by with string minimums.
@@ -84,10 +89,12 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
         ("c_rank", col("_pm_rank"), col("_pm_rank").min()),
         ("c_occurred", col("occurred_at"), col("occurred_at").min()),
         ("c_bill_rows", col("_pm_bill"), col("_pm_bill").sum()),
+        ("c_bill_day", col("_pm_bday"), col("_pm_bday").max()),
+        ("c_gross", col("_pm_gross"), col("_pm_gross").sum()),
         *[(f"c_{c}", col(c), col(c).sum()) for c in sums],
     ]
     small = {"c_rows": nw.Int32, "c_succ": nw.Int32, "c_bill_rows": nw.Int32, "c_rank": nw.Int8}
-    money = ["c_succ_amt", "c_total", "c_fee", "c_settle", *(f"c_{c}" for c in sums)]
+    money = ["c_succ_amt", "c_total", "c_fee", "c_settle", "c_gross", *(f"c_{c}" for c in sums)]
     # materialised: an empty table lets DuckDB skip the semi join below altogether
     several = ops.persist(ops.repeated(base, "_pm_key"))
     succ_only = {"c_tx": "_pm_txid", "c_channel": "channel", "c_merchant": "merchant_id", "c_occurred": "occurred_at",
@@ -123,6 +130,24 @@ def aggregate(txs: nw.LazyFrame, key: nw.Expr, tx_id: nw.Expr, carry: tuple[str,
     return ChannelSide(frame, many.select("_pm_key", "_pm_tx_last", "_pm_channel_last"))
 
 
+def bill_day() -> nw.Expr:
+    """A record's bill day: its bill date, else the Asia/Shanghai day it occurred (times are naive UTC; a fixed
+    +08:00 since 1992). What a workspace's day run reads it by (``scope.by_window``)."""
+    return nw.coalesce(nw.col("bill_date"), nw.col("occurred_at").dt.offset_by("8h").cast(nw.Date))
+
+
+def settle_before_fee() -> nw.Expr:
+    """A record's settlement before the fee, by its own channel: its settlement amount on the channels that give it
+    before the fee (``SETTLE_BASED``: WeChat, Alipay), its settlement amount plus its fee on every other channel
+    (theirs is net of the fee), its amount when it gives none. Summed per outcome record by record, so an outcome
+    whose records are on two channels (a duplicate payment through WeChat and UnionPay) takes each fee off once
+    (helper-65: the outcome's summed settlement and fee, read by the outcome's one channel, were 0.60 off)."""
+    settle = nw.col("settle_amount_fen")
+    return (nw.when(settle.is_null()).then(nw.col("amount_fen"))
+            .when(nw.col("channel").is_in(sorted(SETTLE_BASED))).then(settle)
+            .otherwise(settle + nw.col("fee_fen").fill_null(0)))
+
+
 def compared_amount() -> nw.Expr:
     """The channel figure compared with the shop's: the successful records' sum, else all records'."""
     return nw.when(nw.col("c_succ").fill_null(0) > 0).then(nw.col("c_succ_amt")).otherwise(nw.col("c_total"))
@@ -148,4 +173,6 @@ def paired_columns(has_shop: nw.Expr, has_channel: nw.Expr) -> dict[str, nw.Expr
         "channel_rows": nw.col("c_rows").fill_null(0),
         "order_total_fen": nw.col("amount_fen").fill_null(0),
         "channel_total_fen": nw.col("c_total").fill_null(0),
+        "bill_day": nw.col("c_bill_day"),
+        "settle_gross_fen": nw.col("c_gross"),
     }

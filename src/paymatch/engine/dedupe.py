@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
+from .channel_side import bill_day
 from .frames import finish
 from .ops import Ops
 
@@ -74,7 +75,7 @@ def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
     dups = marked.filter(nw.col("_pm_is_dup"))
     primary = marked.filter(~nw.col("_pm_is_dup")).join(dups.select(DUP_KEY), on=DUP_KEY, how="semi").select(
         *DUP_KEY, nw.col("status").alias("_pm_p_status"), nw.col("amount_fen").alias("_pm_p_amount"),
-        nw.col("bill_date").alias("_pm_p_day"))
+        nw.col("bill_date").alias("_pm_p_day"), bill_day().alias("_pm_p_bday"))
     update = ((nw.col("status") != nw.col("_pm_p_status")) & (nw.col("amount_fen") == nw.col("_pm_p_amount"))
               & (nw.col("bill_date") != nw.col("_pm_p_day")))
     g = (
@@ -92,6 +93,9 @@ def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
             nw.col("refund_no").min().alias("refund_no"),
             nw.col("status").min().alias("status"),
             nw.col("occurred_at").min().alias("occurred_at"),
+            # the latest bill day among the record's copies, the primary's included: the day run of that day reads
+            # them all (earlier bills' records of its orders and refunds) and gives this outcome
+            nw.max_horizontal(bill_day().max(), nw.col("_pm_p_bday").max()).alias("bill_day"),
         )
     )
     oid = nw.concat_str(
@@ -116,4 +120,5 @@ def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
         "order_total_fen": nw.lit(0),
         "channel_total_fen": nw.col("amount"),
         "occurred_at": nw.col("occurred_at"),
+        "bill_day": nw.col("bill_day"),
     })

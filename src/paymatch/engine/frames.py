@@ -60,6 +60,11 @@ ENGINE_SCHEMA: dict[str, type[nw.dtypes.DType] | nw.dtypes.DType] = {
     "channel_total_fen": nw.Int64,
     "order_channel": nw.String,
     "occurred_at": nw.Datetime("us"),
+    # the latest bill day of the outcome's channel records (NULL: none): the day a workspace's day runs judge it on
+    # last, where a range run's reports count it (``reports.provenance``)
+    "bill_day": nw.Date,
+    # the successful records' settlement before the fee, each by its own channel (``channel_side.settle_before_fee``)
+    "settle_gross_fen": nw.Int64,
 }
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+#: channels whose records' settlement amount is before the fee (WeChat 应结订单金额, Alipay 商家实收): what the fee is
+#: charged on (``FeeRate.base`` "auto") and what the record's settlement before the fee is (``channel_side``); every
+#: other channel's settlement amount (UnionPay's, 银联商务's, CCB's 结算/清算金额) is net of the fee
+SETTLE_BASED = frozenset({"wechat", "alipay"})
+
 
 @dataclass(frozen=True)
 class FeeRule:

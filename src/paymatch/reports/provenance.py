@@ -66,9 +66,13 @@ def first_copy_only(con: duckdb.DuckDBPyConnection) -> str:
     return "t.rowid NOT IN (SELECT _pm_rid FROM _pm_rep_copies)"
 
 
-#: an outcome's reconciliation day: its run's day; in a run over several days, the Asia/Shanghai day it
-#: happened (stored times are naive UTC; Asia/Shanghai is a fixed +08:00 since 1992), kept inside the run
-_OUTCOME_DAY = ("CASE WHEN period_from = period_to THEN period_from ELSE least(greatest(coalesce("
+#: an outcome's reconciliation day: its run's day; in a run over several days, the day whose day run judges it last:
+#: the latest bill day of its channel records (``bill_day``), kept inside the run; without records (an order_only, an
+#: instalment period; an outcome stored before ``bill_day`` was kept) the Asia/Shanghai day it happened (stored times
+#: are naive UTC; Asia/Shanghai is a fixed +08:00 since 1992). By bill day, not by the time the record happened: a
+#: day run reads a day's bill, so a payment at 23:59:50 on the 3rd listed on the 4th's bill is the 4th's. Placed on
+#: the 3rd, a day run of the 3rd replaced it and the range's 4th no longer held it: in no report (helper-64 f3).
+_OUTCOME_DAY = ("CASE WHEN period_from = period_to THEN period_from ELSE least(greatest(coalesce(bill_day, "
                 "CAST(occurred_at + INTERVAL 8 HOUR AS DATE), period_to), period_from), period_to) END")
 
 

@@ -22,12 +22,17 @@ Definitions (all sums in integer fen):
   net settlement             what the channels pay out: payments' settlement before the fee − channel refunds
                              − fees, of outcomes whose channel records succeeded (a closed attempt or a processing
                              refund moved no money); duplicate_record and record_update excluded. A payment's
-                             settlement before the fee is its settle amount on wechat and alipay
-                             (应结订单金额, 商家实收: smaller than the amount by merchant-funded coupons), its
-                             settle amount plus its fee on every other channel (UnionPay's, 银联商务's, CCB's
-                             结算/清算金额 are net of the fee; ``config.SETTLE_BASED``, as the fee rates'
-                             ``base = "auto"``), its channel amount when the channel gives none. So on those
-                             channels the net is their settle amount.
+                             settlement before the fee is taken record by record, each by its own channel
+                             (``settle_gross_fen``, ``channel_side.settle_before_fee``): its settle amount on
+                             wechat and alipay (应结订单金额, 商家实收: smaller than the amount by merchant-funded
+                             coupons), its settle amount plus its fee on every other channel (UnionPay's, 银联商务's,
+                             CCB's 结算/清算金额 are net of the fee; ``config.SETTLE_BASED``, as the fee rates'
+                             ``base = "auto"``), its amount when the channel gives none. So on those channels the
+                             net is their settle amount, also for an outcome with records on two channels.
+  grouped by channel         an outcome whose records are on several channels (a duplicate payment through WeChat
+                             and UnionPay) gives each channel its own records' count, amount, fee and settlement
+                             (``outcome_splits``); the outcome itself (its order, kind, difference) counts once,
+                             under the channel it names.
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
                              (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
                              record_update); NULL if none.
@@ -44,6 +49,7 @@ import duckdb
 
 from ..config import SETTLE_BASED
 from ..errors import PaymatchError
+from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
 from .model import Column, ControlTotal, Report, Table
@@ -80,19 +86,24 @@ MEASURES = [
     ("fee_fen", "手续费", "Fees", "fen", "sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success')"),
     # fee_mismatch's detail carries the fee charged minus the contracted rate's (engine.payments._fee_detail)
     ("fee_diff_fen", "手续费差异", "Fees above the contracted rates", "fen",
-     f"sum({fee_detail_sql('gap')}) FILTER (WHERE kind = 'fee_mismatch')"),
+     f"sum({fee_detail_sql('gap')}) FILTER (WHERE kind = 'fee_mismatch' AND NOT part)"),
     ("net_fen", "净结算金额", "Net settlement", "fen",
      # each term coalesced: a group without refunds must not turn the whole difference NULL
      # only money that moved: a closed attempt behind an unpaid order, a processing refund are no settlement (helper-47)
      # a payment's settlement before the fee: WeChat's / Alipay's settlement is (config.SETTLE_BASED, as the fee
      # rates read it); every other channel's is net of the fee, which is added back once here (helper-53)
-     f"coalesce(sum(CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen WHEN channel IN ({_SETTLE_BASED}) "
-     "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END) FILTER (WHERE NOT r AND NOT dup AND "
+     # record by record, each by its own channel (settle_gross_fen: an outcome whose records are on two channels
+     # took the outcome's summed settlement and fee by one of them: helper-65); an outcome stored before the engine
+     # kept it: by the outcome's channel
+     f"coalesce(sum(coalesce(settle_gross_fen, CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen "
+     f"WHEN channel IN ({_SETTLE_BASED}) THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END)) "
+     "FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
-    ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*)"),
-    ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean)"),
+    # ``part``: another channel's share of an outcome (grouped by channel, ``_by_channel``), not an outcome
+    ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*) FILTER (WHERE NOT part)"),
+    ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean AND NOT part)"),
     ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
 ]
 
@@ -127,10 +138,10 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
     not_expected = ", ".join(sql_str(k) for k in _NOT_EXPECTED)
     measures = [f"CAST(coalesce({sql}, 0) AS BIGINT) AS {name}" for name, _, _, _, sql in MEASURES]
-    measures.append("CAST(count(*) FILTER (WHERE kind IN ('matched', 'refund_matched')) AS DOUBLE) / "
-                    f"nullif(count(*) FILTER (WHERE kind NOT IN ({not_expected})), 0) AS matched_rate")
+    measures.append("CAST(count(*) FILTER (WHERE kind IN ('matched', 'refund_matched') AND NOT part) AS DOUBLE) / "
+                    f"nullif(count(*) FILTER (WHERE kind NOT IN ({not_expected}) AND NOT part), 0) AS matched_rate")
     for k in kinds:
-        measures.append(f"count(*) FILTER (WHERE kind = {sql_str(k)}) AS k_{_ident(k)}_count")
+        measures.append(f"count(*) FILTER (WHERE kind = {sql_str(k)} AND NOT part) AS k_{_ident(k)}_count")
         measures.append(f"CAST(coalesce(sum(coalesce(channel_amount_fen, order_amount_fen)) "
                         f"FILTER (WHERE kind = {sql_str(k)}), 0) AS BIGINT) AS k_{_ident(k)}_fen")
     gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(_TOTAL[lang]) if i == 0 else 'NULL'} "
@@ -139,7 +150,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       WITH o AS (SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
                         kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
-                        kind IN ({clean}) AS clean FROM {scoped})
+                        kind IN ({clean}) AS clean FROM {_by_channel(scoped) if "channel" in gcols else
+                                                         f"(SELECT *, false AS part FROM {scoped})"})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
       ORDER BY _pm_total, {', '.join(f"{c} = '{_NONE}', {c}" for c in gcols)}"""
@@ -180,6 +192,30 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
                 Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)),
         generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang},
     )
+
+
+def _by_channel(scoped: str) -> str:
+    """SQL: the outcomes ``scoped`` with each channel's share of an outcome whose records are on several channels
+    (``outcome_splits``: a duplicate payment through WeChat and UnionPay) under that channel: the outcome's row keeps
+    the share of its own channel (0 without records there) and every other channel's share is a row of its own
+    (``part``: its records' money, not an outcome: no order, no difference, not counted). The groups add up to the
+    chain: the shares add up to the outcome (``outcome_splits``). Without shares, the outcome as it is."""
+    share = ", ".join(SHARE_COLUMNS)
+    own = ", ".join(f"CASE WHEN h.outcome_id IS NULL THEN s.{c} ELSE coalesce(m.{c}, 0) END AS {c}"
+                    for c in SHARE_COLUMNS)
+    other = ", ".join(f"m.{c} AS {c}" for c in SHARE_COLUMNS)
+    split = (f"(SELECT x.run_id, x.outcome_id, x.channel, {share} FROM outcome_splits x "
+             f"SEMI JOIN {scoped} y ON y.run_id = x.run_id AND y.outcome_id = x.outcome_id)")
+    return (f"(WITH sp AS {split}, "
+            f"h AS (SELECT DISTINCT run_id, outcome_id FROM sp) "
+            f"SELECT s.* REPLACE ({own}), false AS part FROM {scoped} s "
+            f"LEFT JOIN h ON h.run_id = s.run_id AND h.outcome_id = s.outcome_id "
+            f"LEFT JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id AND m.channel = s.channel "
+            f"UNION ALL BY NAME "
+            f"SELECT s.* REPLACE (m.channel AS channel, {other}, 0::BIGINT AS order_rows, 0::BIGINT AS order_total_fen, "
+            f"NULL::BIGINT AS order_amount_fen, NULL::BIGINT AS difference_fen), true AS part FROM {scoped} s "
+            f"JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id "
+            f"AND m.channel IS DISTINCT FROM s.channel)")
 
 
 def _label_case() -> str:
