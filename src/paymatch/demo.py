@@ -248,7 +248,10 @@ def _write(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
         UNION ALL SELECT * FROM rf2) ORDER BY refund_no)
         TO {_path(out / 'refunds.csv')} (HEADER)""")
     con.execute(f"""COPY (SELECT channel, merchant_id, channel_tx_id, order_no, type, refund_no, channel_refund_id,
-        {y('amount_fen')} AS amount, {y('fee_fen')} AS fee, {y('settle_fen')} AS settle_amount, status,
+        {y('amount_fen')} AS amount, {y('fee_fen')} AS fee,
+        -- UnionPay's 清算金额 is net of the fee (WeChat's 应结订单金额 and Alipay's 商家实收 are before it)
+        {y("CASE WHEN channel = 'unionpay' AND type = 'payment' THEN settle_fen - fee_fen ELSE settle_fen END")}
+          AS settle_amount, status,
         {ts.format(c='occurred_local')} AS occurred_at, strftime(occurred_local, '%Y-%m-%d') AS bill_date, method
         FROM tx_out ORDER BY occurred_local, channel_tx_id) TO {_path(out / 'transactions.csv')} (HEADER)""")
     _expected(con, out)

@@ -22,6 +22,18 @@ def test_demo_end_to_end(tmp_path):
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["conservation"] is True
     assert "Control totals" in r.output and "outcomes:" in r.output
+    # the bills' settlement amounts follow each channel's convention (the reports' net settlement reads them so):
+    # UnionPay's is net of the fee, WeChat's and Alipay's before it (helper-67: the demo wrote UnionPay's gross)
+    import csv
+    from decimal import Decimal
+
+    with (tmp_path / "data" / "transactions.csv").open(encoding="utf-8") as f:
+        pays = [r for r in csv.DictReader(f) if r["type"] == "payment"]
+    union = [r for r in pays if r["channel"] == "unionpay"]
+    assert union and all(Decimal(r["settle_amount"]) == Decimal(r["amount"]) - Decimal(r["fee"]) for r in union)
+    assert all(Decimal(r["settle_amount"]) <= Decimal(r["amount"]) for r in pays if r["channel"] != "unionpay")
+    assert any(Decimal(r["settle_amount"]) == Decimal(r["amount"]) and Decimal(r["fee"]) > 0
+               for r in pays if r["channel"] == "wechat")
 
 
 def test_reconcile_without_inputs_is_a_clear_error():
