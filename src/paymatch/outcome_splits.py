@@ -6,7 +6,8 @@ to that channel (helper-65: the whole outcome's money went to UnionPay). A works
 outcomes, one row per channel of its primary payment records (as the engine reads them: the lowest ``_pm_row`` of a
 record's copies), with the columns the outcome sums over them, computed the same way (``channel_side.aggregate``:
 the fee and the compared amount of the successful records when any succeeded). A share is kept only when the
-shares add up to the stored outcome's own sums, so the report's groups always add up to its chain total.
+shares add up to the stored outcome's own sums and one of them is the outcome's own channel's, so the report's groups
+always add up to its chain total (and the report reads each outcome once, joined to its shares).
 """
 
 from __future__ import annotations
@@ -57,5 +58,6 @@ def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
                         coalesce(sum({gross}) FILTER (WHERE {ok}), 0) AS settle_gross_fen
                  FROM t JOIN multi USING (_pm_key) GROUP BY ALL),
            tied AS (SELECT s.outcome_id FROM s JOIN {outcomes} o USING (outcome_id) GROUP BY s.outcome_id
-                    HAVING {' AND '.join(f'sum(s.{c}) = coalesce(any_value(o.{c}), 0)' for c in SHARE_COLUMNS)})
+                    HAVING {' AND '.join(f'sum(s.{c}) = coalesce(any_value(o.{c}), 0)' for c in SHARE_COLUMNS)}
+                       AND bool_or(s.channel = o.channel))
       SELECT * FROM s SEMI JOIN tied USING (outcome_id)"""

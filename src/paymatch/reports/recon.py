@@ -196,26 +196,20 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
 
 def _by_channel(scoped: str) -> str:
     """SQL: the outcomes ``scoped`` with each channel's share of an outcome whose records are on several channels
-    (``outcome_splits``: a duplicate payment through WeChat and UnionPay) under that channel: the outcome's row keeps
-    the share of its own channel (0 without records there) and every other channel's share is a row of its own
-    (``part``: its records' money, not an outcome: no order, no difference, not counted). The groups add up to the
-    chain: the shares add up to the outcome (``outcome_splits``). Without shares, the outcome as it is."""
-    share = ", ".join(SHARE_COLUMNS)
-    own = ", ".join(f"CASE WHEN h.outcome_id IS NULL THEN s.{c} ELSE coalesce(m.{c}, 0) END AS {c}"
-                    for c in SHARE_COLUMNS)
-    other = ", ".join(f"m.{c} AS {c}" for c in SHARE_COLUMNS)
-    split = (f"(SELECT x.run_id, x.outcome_id, x.channel, {share} FROM outcome_splits x "
-             f"SEMI JOIN {scoped} y ON y.run_id = x.run_id AND y.outcome_id = x.outcome_id)")
-    return (f"(WITH sp AS {split}, "
-            f"h AS (SELECT DISTINCT run_id, outcome_id FROM sp) "
-            f"SELECT s.* REPLACE ({own}), false AS part FROM {scoped} s "
-            f"LEFT JOIN h ON h.run_id = s.run_id AND h.outcome_id = s.outcome_id "
-            f"LEFT JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id AND m.channel = s.channel "
-            f"UNION ALL BY NAME "
-            f"SELECT s.* REPLACE (m.channel AS channel, {other}, 0::BIGINT AS order_rows, 0::BIGINT AS order_total_fen, "
-            f"NULL::BIGINT AS order_amount_fen, NULL::BIGINT AS difference_fen), true AS part FROM {scoped} s "
-            f"JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id "
-            f"AND m.channel IS DISTINCT FROM s.channel)")
+    (``outcome_splits``: a duplicate payment through WeChat and UnionPay) under that channel: the outcome's row holds
+    the share of its own channel and every other channel's share is a row of its own (``part``: its records' money,
+    not an outcome: no order, no difference, not counted). The groups add up to the chain: the shares add up to the
+    outcome, and its own channel has one (``outcome_splits``). Without shares, the outcome as it is.
+
+    One pass over ``scoped`` (a window over the period's stored outcomes), joined to the few shares: reading it once
+    per kind of row, as first written, cost a month's report by channel a third more CPU (helper-70)."""
+    part = "(m.outcome_id IS NOT NULL AND m.channel <> s.channel)"
+    money = ", ".join(f"CASE WHEN m.outcome_id IS NULL THEN s.{c} ELSE m.{c} END AS {c}" for c in SHARE_COLUMNS)
+    order_side = ", ".join(f"CASE WHEN {part} THEN {v} ELSE s.{c} END AS {c}" for c, v in (
+        ("order_rows", "0"), ("order_total_fen", "0"), ("order_amount_fen", "NULL"), ("difference_fen", "NULL")))
+    return (f"(SELECT s.* REPLACE (coalesce(m.channel, s.channel) AS channel, {money}, {order_side}), "
+            f"coalesce({part}, false) AS part FROM {scoped} s "
+            f"LEFT JOIN outcome_splits m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id)")
 
 
 def _label_case() -> str:
