@@ -8,7 +8,6 @@ function of the library to send the signal to its own process there (no sleeps, 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
