@@ -256,3 +256,26 @@ def test_net_settlement_of_an_outcome_on_two_channels_is_each_records_own(tmp_pa
             got[ch].get("k_duplicate_payment_fen", 0) for ch in ("wechat", "unionpay")) == 20000, args
         by_merchant = _summary(w, group_by="merchant")
         assert by_merchant["M1"]["net_fen"] == got["全链合计"]["net_fen"], args
+
+
+def test_an_instalment_order_counts_on_one_day_and_one_channel_whatever_its_periods(tmp_path):
+    """helper-69: a range run places an instalment order's period outcomes on their own days (period 1 deducted on
+    the 7th, the early deduction of period 2 on the 8th, period 3 not due: the range's last day) and period 2's came
+    through another channel (instalment_channel_mismatch). The order counted once in every day and every channel
+    holding one of its periods: the days added up to 3 orders in a month of 1, the channels to 2 in a chain of 1.
+    It counts once, where its first period's outcome is."""
+    d7, d10 = dt.date(2026, 11, 7), dt.date(2026, 11, 10)
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,M1,wechat_payscore,300.00,paid,2026-11-07 10:00:00,2026-11-07 10:00:00,U1,,3")
+    flows = _write(tmp_path / "f.csv", "channel,order_no,period_no,periods,amount,fee,status,occurred_at\n",
+                   "wechat_payscore,A1,1,3,100.00,0.00,success,2026-11-07 10:00:05",
+                   "alipay,A1,2,3,100.00,0.00,success,2026-11-08 10:00:05")
+    w = tmp_path / "w.duckdb"
+    _ok("ingest", "--workspace", w, "--orders", o)
+    _ok("reconcile", "--workspace", w, "--from", d7.isoformat(), "--to", d10.isoformat(), "--instalments", flows,
+        "--as-of", d10.isoformat())
+    month = _summary(w, "month", d7)
+    assert month["全链合计"]["orders_count"] == 1
+    assert sum(r["orders_count"] for k, r in month.items() if k != "全链合计") == 1
+    days = [_summary(w, "day", d7 + dt.timedelta(days=i))["全链合计"]["orders_count"] for i in range(4)]
+    assert days == [1, 0, 0, 0]

@@ -11,7 +11,8 @@ every outcome kind with its count and amount. A second table lists every item th
 Definitions (all sums in integer fen):
   orders / channel payments  order_rows / order_total_fen and channel_rows / channel_total_fen of the
                              payment outcomes (outcome_id not 'R-…'); the run's control totals (an instalment
-                             order once, not once per plan period: its 'I-…' outcomes' distinct order numbers).
+                             order once, not once per plan period: on its first period's 'I-…' outcome, so
+                             the days and channels of its periods add up to the month and the chain).
   shop / channel refunds     the same over refund outcomes ('R-…', and the extra copies of refund records).
   fees                       sum(fee_fen) of outcomes whose channel records succeeded (a processing refund's
                              returned fee has not moved: helper-64), refunds' returned fees negative;
@@ -72,10 +73,13 @@ _SETTLE_BASED = ", ".join(sql_str(c) for c in sorted(SETTLE_BASED))
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
 MEASURES = [
     # an instalment order is one order, however many plan periods ('I-…' outcomes, order_rows 1 each) it has: as
-    # the run's control totals count it (instalment_run.add_outcomes)
+    # the run's control totals count it (instalment_run.add_outcomes). Counted on its first period's outcome (an order
+    # without a plan: its one row, no period), not as distinct order numbers: a range run places its periods on their
+    # own days and a period's deduction may come through another channel, so distinct numbers counted it on every
+    # day and channel holding one of its periods (the days and channels added up to more than the month: helper-69)
     ("orders_count", "订单笔数", "Orders", "count",
      "coalesce(sum(order_rows) FILTER (WHERE NOT r AND NOT inst), 0) "
-     "+ count(DISTINCT coalesce(merchant_id, '') || '/' || order_no) FILTER (WHERE inst AND order_rows > 0)"),
+     "+ count(*) FILTER (WHERE inst AND order_rows > 0 AND coalesce(period_no, 1) = 1)"),
     ("orders_fen", "订单金额", "Order amount", "fen", "sum(order_total_fen) FILTER (WHERE NOT r)"),
     ("channel_count", "渠道收款笔数", "Channel payments", "count", "sum(channel_rows) FILTER (WHERE NOT r)"),
     ("channel_fen", "渠道收款金额", "Channel payment amount", "fen", "sum(channel_total_fen) FILTER (WHERE NOT r)"),
