@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .engine.dedupe import REFKEY_SOURCES
 from .engine.frames import ENGINE_SCHEMA
 from .money import sql_fen_to_yuan
 
@@ -38,10 +39,45 @@ def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS outcomes (run_id VARCHAR, period_from DATE, period_to DATE, "
         + ", ".join(cols + [f"{c} {t}" for c, t in EXTRA_COLUMNS.items() if c != "reason_text"]) + ", reason VARCHAR)"
     )
-    # a workspace from before the engine gave them: its stored outcomes read NULL (reports fall back: the day the
-    # outcome happened, the outcome's summed settlement)
+    # a workspace from before the engine gave them: its stored outcomes read NULL (reports fall back: the outcome's
+    # summed settlement); its range runs' outcomes get their bill day once, as the column is added
+    had = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'outcomes' "
+                                     "AND schema_name = current_schema() AND database_name = current_database()"
+                                     ).fetchall()}
     for c in ("bill_day", "settle_gross_fen"):
         con.execute(f"ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS {c} {_DUCK[str(ENGINE_SCHEMA[c])]}")
+    if "bill_day" not in had:
+        _backfill_bill_day(con)
+
+
+def _backfill_bill_day(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the stored range runs' outcomes the latest bill day of their records, up to the run's last day.
+
+    Without it they count on the day they happened (``reports.provenance``): a payment at 23:59:50 on the 3rd listed
+    on the 4th's bill on the 3rd, and a day run of the 3rd after the upgrade replaced it there while no run's 4th held
+    it: the month lost its record (helper-69). The records are found by the outcome's order number (payments), refund
+    number (refunds) or channel id (records without them, extra copies), an equi-join each (a month's range run of
+    10M outcomes must not become a nested loop); a record of the same number under another merchant number may move
+    an outcome to a later day of its run, never out of it. A day run's outcomes count on its day whatever they hold."""
+    day = "coalesce(t.bill_date, CAST(t.occurred_at AS DATE))"
+    ranged = "o.period_from < o.period_to AND o.channel_rows > 0"
+    payment, refund = "t.type = 'payment' AND starts_with(o.outcome_id, 'P-')", \
+        "t.type = 'refund' AND starts_with(o.outcome_id, 'R-')"
+    joins = (
+        f"t.order_no = o.order_no AND {payment}",
+        f"t.channel = o.channel AND t.channel_tx_id = o.channel_tx_id AND o.order_no IS NULL AND {payment}",
+        f"t.refund_no = o.refund_no AND {refund}",
+        # a refund outcome names its record by the channel's refund id (the tx id when there is none)
+        f"t.channel = o.channel AND coalesce(t.channel_refund_id, t.channel_tx_id) = o.channel_tx_id AND {refund}",
+        # an extra copy's outcome: the record's identity is its id (``engine.dedupe``)
+        "o.outcome_id = 'D-' || t.channel || ':' || t.channel_tx_id || ':' || t.type || ':' || "
+        f"coalesce({', '.join('t.' + c for c in REFKEY_SOURCES)}, '')",
+    )
+    found = " UNION ALL ".join(
+        f"SELECT o.rowid AS _pm_rid, {day} AS _pm_day FROM outcomes o JOIN transactions t ON {on} "
+        f"WHERE {ranged} AND {day} <= o.period_to" for on in joins)
+    con.execute(f"UPDATE outcomes SET bill_day = f._pm_day FROM (SELECT _pm_rid, max(_pm_day) AS _pm_day "
+                f"FROM ({found}) GROUP BY _pm_rid) f WHERE outcomes.rowid = f._pm_rid")
 
 
 def _y(col: str) -> str:
