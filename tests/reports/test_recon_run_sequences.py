@@ -141,7 +141,9 @@ def test_a_range_run_stored_before_the_bill_day_was_kept_still_counts_each_recor
     outcomes read NULL there and went on the day they happened: Z9, paid at 23:59:50 on the 3rd and listed on the
     4th's bill, on the 3rd). A day run of the 3rd after the upgrade replaced the 3rd, Z9 was in no run's day and the
     month lost its record. Opening the workspace gives the stored range runs' outcomes the latest bill day of their
-    records, as the engine now does."""
+    records, as the engine now does, and an outcome with records on two channels (D1: WeChat and UnionPay) its
+    settlement before the fee record by record (its summed settlement read as UnionPay's counted WeChat's fee as
+    settled: net 0.24 high while the old run held it)."""
     w = tmp_path / "w.duckdb"
     w.write_bytes(loaded.read_bytes())
     reconcile_workspace(w, D3, D5, None)
@@ -158,5 +160,8 @@ def test_a_range_run_stored_before_the_bill_day_was_kept_still_counts_each_recor
         reconcile_workspace(w, first, last, None)
         month = _totals(w, "month", D3)
         assert {k: month[k] for k in stored} == stored, (first, last)
+        # D1's WeChat and UnionPay legs each by their own channel, whichever run (old or new) holds it
+        assert month["net_fen"] == (1000 + 5000 + 3000 + 2000 + 4000 + (3980 + 20) + (4975 + 25) + 7000 + 6000
+                                    - 2000 - month["fee_fen"]), (first, last)
         days = [_totals(w, "day", d) for d in (D3, D4, D5)]
         assert {m: sum(d[m] for d in days) for m in MEASURES} == month
