@@ -1,4 +1,4 @@
-"""The channels' shares of a payment outcome whose records are on several channels (``outcome_splits``).
+"""The channels' shares of a payment or refund outcome whose records are on several channels (``outcome_splits``).
 
 An outcome is one row with one channel, but a duplicate payment through WeChat and UnionPay (or a closed attempt on
 another channel beside the payment) has records on two: grouped by channel, each channel's records' money belongs
@@ -7,6 +7,8 @@ outcomes, one row per channel of its primary payment records (as the engine read
 record's copies), with the columns the outcome sums over them, computed the same way (``channel_side.aggregate``:
 the fee and the compared amount of the successful records when any succeeded). A share is kept only when the
 shares add up to the stored outcome's own sums, so the report's groups always add up to its chain total.
+A refund number refunded through two channels (a duplicate_refund of an order paid twice) is one outcome too: its
+records are shared out alike (helper-69: its whole refund and both returned fees went to one channel).
 """
 
 from __future__ import annotations
@@ -28,27 +30,35 @@ def ensure_split_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
-    """SQL: the shares of the payment outcomes in the table ``outcomes`` whose primary payment records in ``txs``
+    """SQL: the shares of the payment and refund outcomes in the table ``outcomes`` whose primary records in ``txs``
     (the run's records, ``scope.Selections.txs``) are on several channels; only outcomes whose shares add up. Only
     the records of the outcomes with several records are read past their key (a hash probe of a few keys: a 10M-row
     run's records are not sorted for it)."""
     order_key = "order_no" if not key_scope else (
         "CASE WHEN order_no IS NOT NULL THEN " + " || ".join(f"coalesce({c}, '') || '/'" for c in key_scope)
         + " || order_no END")
-    key = f"coalesce({order_key}, '~' || channel || ':' || channel_tx_id)"
+    key = f"'P-' || coalesce({order_key}, '~' || channel || ':' || channel_tx_id)"
+    # a refund record's outcome: its refund number's (under key_scope a shop-wide number's or its merchant number's:
+    # both looked up, the shares' tie-out below keeps the right one), else its own id (R-~channel:refund id)
+    unnamed = "'R-~' || channel || ':' || coalesce(channel_refund_id, channel_tx_id)"
+    refund_keys = [f"coalesce('R-' || refund_no, {unnamed})"] + (
+        [f"coalesce('R-' || coalesce({key_scope[0]}, '') || '/' || refund_no, {unnamed})"] if key_scope else [])
     based = ", ".join("'" + c + "'" for c in sorted(SETTLE_BASED))
     gross = (f"CASE WHEN settle_amount_fen IS NULL THEN amount_fen WHEN channel IN ({based}) THEN settle_amount_fen "
              "ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
     ok = "status = 'success'"
     return f"""
-      WITH several AS (SELECT substr(outcome_id, 3) AS _pm_key FROM {outcomes}
-                       WHERE starts_with(outcome_id, 'P-') AND channel_rows > 1),
+      WITH several AS (SELECT outcome_id AS _pm_key FROM {outcomes}
+                       WHERE (starts_with(outcome_id, 'P-') OR starts_with(outcome_id, 'R-')) AND channel_rows > 1),
+           keyed AS ({" UNION ALL ".join(
+               f"SELECT *, {k} AS _pm_key FROM ({txs}) WHERE type = '{kind}'"
+               for kind, k in [("payment", key)] + [("refund", k) for k in refund_keys])}),
            t AS (SELECT channel, status, amount_fen, fee_fen, settle_amount_fen, _pm_key
-                 FROM (SELECT *, {key} AS _pm_key FROM ({txs}) WHERE type = 'payment') SEMI JOIN several USING (_pm_key)
-                 QUALIFY row_number() OVER (PARTITION BY {', '.join(DUP_KEY_SQL)} ORDER BY _pm_row) = 1),
+                 FROM keyed SEMI JOIN several USING (_pm_key)
+                 QUALIFY row_number() OVER (PARTITION BY _pm_key, {', '.join(DUP_KEY_SQL)} ORDER BY _pm_row) = 1),
            multi AS (SELECT _pm_key, max(({ok})::INTEGER) AS _pm_any FROM t GROUP BY _pm_key
                      HAVING count(DISTINCT channel) > 1),
-           s AS (SELECT 'P-' || _pm_key AS outcome_id, channel, count(*) AS channel_rows,
+           s AS (SELECT _pm_key AS outcome_id, channel, count(*) AS channel_rows,
                         sum(amount_fen) AS channel_total_fen,
                         CASE WHEN any_value(_pm_any) = 1 THEN coalesce(sum(amount_fen) FILTER (WHERE {ok}), 0)
                              ELSE sum(amount_fen) END AS channel_amount_fen,

@@ -279,3 +279,30 @@ def test_an_instalment_order_counts_on_one_day_and_one_channel_whatever_its_peri
     assert sum(r["orders_count"] for k, r in month.items() if k != "全链合计") == 1
     days = [_summary(w, "day", d7 + dt.timedelta(days=i))["全链合计"]["orders_count"] for i in range(4)]
     assert days == [1, 0, 0, 0]
+
+
+def test_a_refund_on_two_channels_gives_each_channel_its_own_records(tmp_path):
+    """helper-69: refund R3 of an order paid twice (WeChat and UnionPay) was refunded through both: one
+    duplicate_refund outcome with a record on each channel. Grouped by channel its whole money (80.00 out, both
+    returned fees) went to the outcome's channel: WeChat's net was 39.76 too high, UnionPay's as much too low. Each
+    channel gets its own refund record, as payments' shares do; the outcome counts once."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "O3,S1,M1,wechat,40.00,refunded,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    r = _write(tmp_path / "r.csv", "refund_no,order_no,amount,created_at,status\n",
+               "R3,O3,40.00,2026-11-30 12:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,W3,O3,payment,,,40.00,0.24,40.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,M1,U3,O3,payment,,,40.00,0.20,39.80,success,2026-11-30 11:01:15,2026-11-30,unionpay",
+               "wechat,M1,W3,O3,refund,R3,WR3,40.00,-0.24,40.00,success,2026-11-30 12:00:15,2026-11-30,wechat",
+               "unionpay,M1,U3,O3,refund,R3,UR3,40.00,-0.20,39.80,success,2026-11-30 12:00:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--refunds", r, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w)
+    assert (got["wechat"]["channel_refund_count"], got["wechat"]["channel_refund_fen"]) == (1, 4000)
+    assert (got["unionpay"]["channel_refund_count"], got["unionpay"]["channel_refund_fen"]) == (1, 4000)
+    # each channel: its payment's settlement before the fee − its refund − its fees (the refund's returned)
+    assert got["wechat"]["net_fen"] == 4000 - 4000 - (24 - 24)
+    assert got["unionpay"]["net_fen"] == (3980 + 20) - 4000 - (20 - 20)
+    assert got["全链合计"]["net_fen"] == 0 and got["全链合计"]["shop_refund_count"] == 1
+    assert sum(g["outcomes_count"] for k, g in got.items() if k != "全链合计") == got["全链合计"]["outcomes_count"]
