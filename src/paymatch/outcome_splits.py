@@ -8,7 +8,9 @@ record's copies), with the columns the outcome sums over them, computed the same
 the fee and the compared amount of the successful records when any succeeded). A share is kept only when the
 shares add up to the stored outcome's own sums, so the report's groups always add up to its chain total.
 A refund number refunded through two channels (a duplicate_refund of an order paid twice) is one outcome too: its
-records are shared out alike (helper-69: its whole refund and both returned fees went to one channel).
+records are shared out alike (helper-69: its whole refund and both returned fees went to one channel). A share is
+one channel's and one merchant number's (a second payment through another merchant number's account belongs to that
+merchant number when the report groups by merchant number: helper-69).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def ensure_split_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``outcome_splits`` if absent (stored beside ``outcomes``, replaced with the run's period)."""
     con.execute("CREATE TABLE IF NOT EXISTS outcome_splits (run_id VARCHAR, period_from DATE, period_to DATE, "
                 "outcome_id VARCHAR, channel VARCHAR, "
-                + ", ".join(f"{c} BIGINT" for c in SHARE_COLUMNS) + ")")
+                + ", ".join(f"{c} BIGINT" for c in SHARE_COLUMNS) + ", merchant_id VARCHAR)")
+    # shares per merchant number too (helper-69); a table from before: its rows name none
+    con.execute("ALTER TABLE outcome_splits ADD COLUMN IF NOT EXISTS merchant_id VARCHAR")
 
 
 def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
@@ -53,12 +57,12 @@ def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
            keyed AS ({" UNION ALL ".join(
                f"SELECT *, {k} AS _pm_key FROM ({txs}) WHERE type = '{kind}'"
                for kind, k in [("payment", key)] + [("refund", k) for k in refund_keys])}),
-           t AS (SELECT channel, status, amount_fen, fee_fen, settle_amount_fen, _pm_key
+           t AS (SELECT channel, merchant_id, status, amount_fen, fee_fen, settle_amount_fen, _pm_key
                  FROM keyed SEMI JOIN several USING (_pm_key)
                  QUALIFY row_number() OVER (PARTITION BY _pm_key, {', '.join(DUP_KEY_SQL)} ORDER BY _pm_row) = 1),
            multi AS (SELECT _pm_key, max(({ok})::INTEGER) AS _pm_any FROM t GROUP BY _pm_key
-                     HAVING count(DISTINCT channel) > 1),
-           s AS (SELECT _pm_key AS outcome_id, channel, count(*) AS channel_rows,
+                     HAVING count(DISTINCT (channel, coalesce(merchant_id, ''))) > 1),
+           s AS (SELECT _pm_key AS outcome_id, channel, merchant_id, count(*) AS channel_rows,
                         sum(amount_fen) AS channel_total_fen,
                         CASE WHEN any_value(_pm_any) = 1 THEN coalesce(sum(amount_fen) FILTER (WHERE {ok}), 0)
                              ELSE sum(amount_fen) END AS channel_amount_fen,

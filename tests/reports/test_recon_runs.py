@@ -306,3 +306,49 @@ def test_a_refund_on_two_channels_gives_each_channel_its_own_records(tmp_path):
     assert got["unionpay"]["net_fen"] == (3980 + 20) - 4000 - (20 - 20)
     assert got["全链合计"]["net_fen"] == 0 and got["全链合计"]["shop_refund_count"] == 1
     assert sum(g["outcomes_count"] for k, g in got.items() if k != "全链合计") == got["全链合计"]["outcomes_count"]
+
+
+def test_an_outcome_at_two_merchant_numbers_gives_each_merchant_number_its_own_records(tmp_path):
+    """helper-69: O3 (merchant number M1) paid through WeChat at M1 and again through UnionPay at M2: grouped by
+    merchant number, M2's UnionPay payment (its amount, fee and settlement) went to M1, the outcome's. Each merchant
+    number gets its own records' money, as each channel does; the outcome and its order count once, under M1."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "O1,S1,M2,unionpay,50.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:10,,,0",
+               "O3,S1,M1,wechat,100.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "unionpay,M2,U1,O1,payment,,,50.00,0.25,49.75,success,2026-11-30 10:00:15,2026-11-30,unionpay",
+               "wechat,M1,W3,O3,payment,,,100.00,0.60,100.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,M2,U3,O3,payment,,,100.00,0.50,99.50,success,2026-11-30 11:01:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    for group_by, m1, m2 in (("merchant", "M1", "M2"), ("channel", "wechat", "unionpay")):
+        got = _summary(w, group_by=group_by)
+        assert (got[m1]["channel_count"], got[m1]["channel_fen"], got[m1]["fee_fen"], got[m1]["net_fen"]) == (
+            1, 10000, 60, 9940), group_by
+        assert (got[m2]["channel_count"], got[m2]["channel_fen"], got[m2]["fee_fen"], got[m2]["net_fen"]) == (
+            2, 15000, 75, 4975 + 9950), group_by
+        # O3 counts once, under the merchant number / the channel the outcome names
+        assert got[m1]["outcomes_count"] + got[m2]["outcomes_count"] == 2 == got["全链合计"]["outcomes_count"]
+        assert got[m1]["orders_count"] + got[m2]["orders_count"] == 2 == got["全链合计"]["orders_count"]
+        if group_by == "merchant":
+            assert (got["M1"]["outcomes_count"], got["M1"]["orders_count"]) == (1, 1)
+    with Workspace(w) as ws:
+        rows = build_reconciliation(ws.con, "day", DAY, group_by=["merchant", "channel"]).table("summary")
+        both = {(r["merchant_id"], r["channel"]): r for r in rows.arrow().to_pylist()}
+    assert both[("M2", "unionpay")]["channel_fen"] == 15000 and both[("M1", "wechat")]["channel_fen"] == 10000
+
+
+def test_records_without_merchant_numbers_stay_with_the_outcomes_merchant_number(tmp_path):
+    """Records naming no merchant number (a canonical file without the column) on two channels: grouped by merchant
+    number the outcome's money stays with its order's merchant number (not a '(none)' group of its own)."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "O3,S1,M1,wechat,100.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,,W3,O3,payment,,,100.00,0.60,100.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,,U3,O3,payment,,,100.00,0.50,99.50,success,2026-11-30 11:01:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w, group_by="merchant")
+    assert set(got) == {"M1", "全链合计"}
+    assert (got["M1"]["channel_count"], got["M1"]["net_fen"]) == (2, 9940 + 9950)

@@ -33,7 +33,8 @@ Definitions (all sums in integer fen):
   grouped by channel         an outcome whose records are on several channels (a duplicate payment through WeChat
                              and UnionPay) gives each channel its own records' count, amount, fee and settlement
                              (``outcome_splits``); the outcome itself (its order, kind, difference) counts once,
-                             under the channel it names.
+                             under the channel it names. Grouped by merchant number alike (a payment through
+                             another merchant number's account is that number's money).
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
                              (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
                              record_update); NULL if none.
@@ -105,7 +106,7 @@ MEASURES = [
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
-    # ``part``: another channel's share of an outcome (grouped by channel, ``_by_channel``), not an outcome
+    # ``part``: another channel's share of an outcome (grouped by channel, ``_by_share``), not an outcome
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*) FILTER (WHERE NOT part)"),
     ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean AND NOT part)"),
     ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
@@ -139,6 +140,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         raise PaymatchError(f"no reconciliation run covers {first}..{last}\n"
                             f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
     kinds = _kinds(con, scoped)
+    # grouped by channel or merchant number: an outcome whose records are on several gives each its own records' money
+    split = [c for c in gcols if c in ("channel", "merchant_id")]
     clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
     not_expected = ", ".join(sql_str(k) for k in _NOT_EXPECTED)
     measures = [f"CAST(coalesce({sql}, 0) AS BIGINT) AS {name}" for name, _, _, _, sql in MEASURES]
@@ -154,7 +157,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       WITH o AS (SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
                         kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
-                        kind IN ({clean}) AS clean FROM {_by_channel(scoped) if "channel" in gcols else
+                        kind IN ({clean}) AS clean FROM {_by_share(scoped, split) if split else
                                                          f"(SELECT *, false AS part FROM {scoped})"})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
@@ -198,28 +201,34 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     )
 
 
-def _by_channel(scoped: str) -> str:
-    """SQL: the outcomes ``scoped`` with each channel's share of an outcome whose records are on several channels
-    (``outcome_splits``: a duplicate payment through WeChat and UnionPay) under that channel: the outcome's row keeps
-    the share of its own channel (0 without records there) and every other channel's share is a row of its own
-    (``part``: its records' money, not an outcome: no order, no difference, not counted). The groups add up to the
-    chain: the shares add up to the outcome (``outcome_splits``). Without shares, the outcome as it is."""
+def _by_share(scoped: str, dims: list[str]) -> str:
+    """SQL: the outcomes ``scoped`` with each channel's (or merchant number's, ``dims``: the grouped columns among
+    channel and merchant_id) share of an outcome whose records are on several (``outcome_splits``: a duplicate payment
+    through WeChat and UnionPay, or at two merchant numbers) under it: the outcome's row keeps the share of its own
+    channel / merchant number (0 without records there) and every other share is a row of its own (``part``: its
+    records' money, not an outcome: no order, no difference, not counted). The groups add up to the chain: the shares
+    add up to the outcome (``outcome_splits``). Without shares, the outcome as it is."""
     share = ", ".join(SHARE_COLUMNS)
     own = ", ".join(f"CASE WHEN h.outcome_id IS NULL THEN s.{c} ELSE coalesce(m.{c}, 0) END AS {c}"
                     for c in SHARE_COLUMNS)
     other = ", ".join(f"m.{c} AS {c}" for c in SHARE_COLUMNS)
-    split = (f"(SELECT x.run_id, x.outcome_id, x.channel, {share} FROM outcome_splits x "
-             f"SEMI JOIN {scoped} y ON y.run_id = x.run_id AND y.outcome_id = x.outcome_id)")
+    # a record naming no merchant number is the outcome's merchant number's (as the outcome reads it; so are the
+    # shares stored before they named one)
+    dim = ", ".join(f"coalesce(x.{d}, y.{d}) AS {d}" if d == "merchant_id" else f"x.{d}" for d in dims)
+    split = (f"(SELECT x.run_id, x.outcome_id, {dim}, {', '.join(f'sum(x.{c}) AS {c}' for c in SHARE_COLUMNS)} "
+             f"FROM outcome_splits x JOIN {scoped} y ON y.run_id = x.run_id AND y.outcome_id = x.outcome_id "
+             "GROUP BY ALL)")
+    same = " AND ".join(f"m.{d} IS NOT DISTINCT FROM s.{d}" for d in dims)
     return (f"(WITH sp AS {split}, "
             f"h AS (SELECT DISTINCT run_id, outcome_id FROM sp) "
             f"SELECT s.* REPLACE ({own}), false AS part FROM {scoped} s "
             f"LEFT JOIN h ON h.run_id = s.run_id AND h.outcome_id = s.outcome_id "
-            f"LEFT JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id AND m.channel = s.channel "
+            f"LEFT JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id AND {same} "
             f"UNION ALL BY NAME "
-            f"SELECT s.* REPLACE (m.channel AS channel, {other}, 0::BIGINT AS order_rows, 0::BIGINT AS order_total_fen, "
-            f"NULL::BIGINT AS order_amount_fen, NULL::BIGINT AS difference_fen), true AS part FROM {scoped} s "
-            f"JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id "
-            f"AND m.channel IS DISTINCT FROM s.channel)")
+            f"SELECT s.* REPLACE ({', '.join(f'm.{d} AS {d}' for d in dims)}, {other}, 0::BIGINT AS order_rows, "
+            f"0::BIGINT AS order_total_fen, NULL::BIGINT AS order_amount_fen, NULL::BIGINT AS difference_fen), "
+            f"true AS part FROM {scoped} s "
+            f"JOIN sp m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id AND NOT ({same}))")
 
 
 def _label_case() -> str:
