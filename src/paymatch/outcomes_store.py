@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .engine.dedupe import REFKEY_SOURCES
 from .engine.frames import ENGINE_SCHEMA
 from .money import sql_fen_to_yuan
 
@@ -38,10 +39,84 @@ def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS outcomes (run_id VARCHAR, period_from DATE, period_to DATE, "
         + ", ".join(cols + [f"{c} {t}" for c, t in EXTRA_COLUMNS.items() if c != "reason_text"]) + ", reason VARCHAR)"
     )
-    # a workspace from before the engine gave them: its stored outcomes read NULL (reports fall back: the day the
-    # outcome happened, the outcome's summed settlement)
+    # a workspace from before the engine gave them: filled once, as the columns are added, where the stored outcomes'
+    # records tell (else NULL: the reports fall back to the day the outcome happened, its summed settlement)
+    had = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'outcomes' "
+                                     "AND schema_name = current_schema() AND database_name = current_database()"
+                                     ).fetchall()}
     for c in ("bill_day", "settle_gross_fen"):
         con.execute(f"ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS {c} {_DUCK[str(ENGINE_SCHEMA[c])]}")
+    if "bill_day" not in had:
+        _backfill_bill_day(con)
+    if "settle_gross_fen" not in had:
+        _backfill_settle_gross(con)
+
+
+def _backfill_bill_day(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the stored range runs' outcomes the latest bill day of their records, up to the run's last day.
+
+    Without it they count on the day they happened (``reports.provenance``): a payment at 23:59:50 on the 3rd listed
+    on the 4th's bill on the 3rd, and a day run of the 3rd after the upgrade replaced it there while no run's 4th held
+    it: the month lost its record (helper-69). The records are found by the outcome's order number (payments), refund
+    number (refunds) or channel id (records without them, extra copies), an equi-join each (a month's range run of
+    10M outcomes must not become a nested loop); a record of the same number under another merchant number may move
+    an outcome to a later day of its run, never out of it. A day run's outcomes count on its day whatever they hold."""
+    day = "coalesce(t.bill_date, CAST(t.occurred_at AS DATE))"
+    ranged = "o.period_from < o.period_to AND o.channel_rows > 0"
+    payment, refund = "t.type = 'payment' AND starts_with(o.outcome_id, 'P-')", \
+        "t.type = 'refund' AND starts_with(o.outcome_id, 'R-')"
+    joins = (
+        f"t.order_no = o.order_no AND {payment}",
+        f"t.channel = o.channel AND t.channel_tx_id = o.channel_tx_id AND o.order_no IS NULL AND {payment}",
+        f"t.refund_no = o.refund_no AND {refund}",
+        # a refund outcome names its record by the channel's refund id (the tx id when there is none)
+        f"t.channel = o.channel AND coalesce(t.channel_refund_id, t.channel_tx_id) = o.channel_tx_id AND {refund}",
+        # an extra copy's outcome: the record's identity is its id (``engine.dedupe``)
+        "o.outcome_id = 'D-' || t.channel || ':' || t.channel_tx_id || ':' || t.type || ':' || "
+        f"coalesce({', '.join('t.' + c for c in REFKEY_SOURCES)}, '')",
+    )
+    found = " UNION ALL ".join(
+        f"SELECT o.rowid AS _pm_rid, {day} AS _pm_day FROM outcomes o JOIN transactions t ON {on} "
+        f"WHERE {ranged} AND {day} <= o.period_to" for on in joins)
+    con.execute(f"UPDATE outcomes SET bill_day = f._pm_day FROM (SELECT _pm_rid, max(_pm_day) AS _pm_day "
+                f"FROM ({found}) GROUP BY _pm_rid) f WHERE outcomes.rowid = f._pm_rid")
+
+
+def _backfill_settle_gross(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the stored payment outcomes with several records their settlement before the fee record by record, each
+    by its own channel (``channel_side.settle_before_fee``), where their records can be found again.
+
+    Without it the report reads the outcome's summed settlement by its one channel: a duplicate payment through WeChat
+    and UnionPay stored by the code before counted WeChat's fee as settled, its net high by it, until its day was
+    reconciled again (helper-69). The records: the successful payments of the outcome's order (under key_scope its
+    merchant number's) up to the run's last day, one copy each (the primary, ``scope.STORED_ROW``); kept only when
+    they add up to the outcome's stored settlement and fee, so a record found that its run did not read changes
+    nothing (the report then reads the outcome as before)."""
+    from .backends.scope import STORED_ROW
+    from .engine.dedupe import DUP_KEY_SQL
+    from .engine.params import SETTLE_BASED
+
+    based = ", ".join(f"'{c}'" for c in sorted(SETTLE_BASED))
+    gross = (f"CASE WHEN settle_amount_fen IS NULL THEN amount_fen WHEN channel IN ({based}) "
+             "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
+    several = "starts_with(outcome_id, 'P-') AND channel_rows > 1"
+    # the payments of those outcomes' orders, with their identity and primary rank computed on the records alone
+    records = (f"SELECT order_no, merchant_id, status, settle_amount_fen, coalesce(fee_fen, 0) AS fee_fen, "
+               f"{gross} AS _pm_gross, coalesce(bill_date, CAST(occurred_at AS DATE)) AS _pm_day, "
+               f"{STORED_ROW} AS _pm_row, {' || chr(31) || '.join(DUP_KEY_SQL)} AS _pm_ident FROM transactions "
+               f"WHERE type = 'payment' AND order_no IN (SELECT order_no FROM outcomes WHERE {several})")
+    con.execute(f"""
+      UPDATE outcomes SET settle_gross_fen = f._pm_gross FROM (
+        SELECT _pm_rid, sum(_pm_gross) AS _pm_gross, sum(settle_amount_fen) AS _pm_settle, sum(fee_fen) AS _pm_fee,
+               any_value(_pm_o_settle) AS _pm_o_settle, any_value(_pm_o_fee) AS _pm_o_fee
+        FROM (SELECT o.rowid AS _pm_rid, o.settle_amount_fen AS _pm_o_settle, coalesce(o.fee_fen, 0) AS _pm_o_fee, t.*
+              FROM outcomes o JOIN ({records}) t ON t.order_no = o.order_no
+              WHERE starts_with(o.outcome_id, 'P-') AND o.channel_rows > 1 AND t._pm_day <= o.period_to
+                AND substr(o.outcome_id, 3) IN (t.order_no, coalesce(t.merchant_id, '') || '/' || t.order_no)
+              QUALIFY row_number() OVER (PARTITION BY o.rowid, t._pm_ident ORDER BY t._pm_row) = 1)
+        WHERE status = 'success' GROUP BY _pm_rid) f
+      WHERE outcomes.rowid = f._pm_rid AND f._pm_settle IS NOT DISTINCT FROM f._pm_o_settle
+        AND f._pm_fee = f._pm_o_fee""")
 
 
 def _y(col: str) -> str:

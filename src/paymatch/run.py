@@ -422,8 +422,9 @@ def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: 
         con.execute(f"INSERT INTO outcomes (run_id, period_from, period_to, {cols}) "
                     f"SELECT ?, ?, ?, {values} FROM {table}", [run_id, period[0], period[1]])
         con.execute("DELETE FROM outcome_splits WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
-        con.execute(f"INSERT INTO outcome_splits (run_id, period_from, period_to, outcome_id, channel, "
-                    f"{', '.join(SHARE_COLUMNS)}) SELECT ?, ?, ?, outcome_id, channel, {', '.join(SHARE_COLUMNS)} "
+        con.execute(f"INSERT INTO outcome_splits (run_id, period_from, period_to, outcome_id, channel, merchant_id, "
+                    f"{', '.join(SHARE_COLUMNS)}) SELECT ?, ?, ?, outcome_id, channel, merchant_id, "
+                    f"{', '.join(SHARE_COLUMNS)} "
                     f"FROM ({splits})", [run_id, period[0], period[1]])
         con.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
                     [run_id, started, period[0], period[1], engine, None,

@@ -132,3 +132,36 @@ def test_every_record_counts_once_whatever_the_runs(loaded, tmp_path, sequence):
         assert kinds["P-D1"] == "duplicate_payment", where
     # fund flow and the anomaly board read the records by bill day, each once: no run changes them
     assert _money_reports(w) == baseline
+
+
+@pytest.mark.parametrize("sequence", [[DAY3, DAY5], [DAY4, DAY5], [DAY3, DAY4, R45]],
+                         ids=lambda s: "-".join(f"{a.day}..{b.day}" for a, b in s))
+def test_a_range_run_stored_before_the_bill_day_was_kept_still_counts_each_record_once(loaded, tmp_path, sequence):
+    """helper-69: a workspace whose range run over the 3rd..5th was stored by the code before ``bill_day`` (its
+    outcomes read NULL there and went on the day they happened: Z9, paid at 23:59:50 on the 3rd and listed on the
+    4th's bill, on the 3rd). A day run of the 3rd after the upgrade replaced the 3rd, Z9 was in no run's day and the
+    month lost its record. Opening the workspace gives the stored range runs' outcomes the latest bill day of their
+    records, as the engine now does, and an outcome with records on two channels (D1: WeChat and UnionPay) its
+    settlement before the fee record by record (its summed settlement read as UnionPay's counted WeChat's fee as
+    settled: net 0.24 high while the old run held it)."""
+    w = tmp_path / "w.duckdb"
+    w.write_bytes(loaded.read_bytes())
+    reconcile_workspace(w, D3, D5, None)
+    with Workspace(w) as ws:  # as the code before stored it: no bill_day, no settle_gross_fen, no shares
+        ws.con.execute("ALTER TABLE outcomes DROP COLUMN bill_day")
+        ws.con.execute("ALTER TABLE outcomes DROP COLUMN settle_gross_fen")
+        ws.con.execute("DROP TABLE outcome_splits")
+    with Workspace(w) as ws:
+        days = dict(ws.con.execute("SELECT outcome_id, bill_day FROM outcomes").fetchall())
+    assert days["P-Z9"] == D4 and days["P-Z8"] == D5 and days["P-U1"] == D5 and days["P-A1"] == D3
+    assert days["P-O5"] is None  # no record
+    stored = _stored(w)
+    for first, last in sequence:
+        reconcile_workspace(w, first, last, None)
+        month = _totals(w, "month", D3)
+        assert {k: month[k] for k in stored} == stored, (first, last)
+        # D1's WeChat and UnionPay legs each by their own channel, whichever run (old or new) holds it
+        assert month["net_fen"] == (1000 + 5000 + 3000 + 2000 + 4000 + (3980 + 20) + (4975 + 25) + 7000 + 6000
+                                    - 2000 - month["fee_fen"]), (first, last)
+        days = [_totals(w, "day", d) for d in (D3, D4, D5)]
+        assert {m: sum(d[m] for d in days) for m in MEASURES} == month

@@ -256,3 +256,99 @@ def test_net_settlement_of_an_outcome_on_two_channels_is_each_records_own(tmp_pa
             got[ch].get("k_duplicate_payment_fen", 0) for ch in ("wechat", "unionpay")) == 20000, args
         by_merchant = _summary(w, group_by="merchant")
         assert by_merchant["M1"]["net_fen"] == got["全链合计"]["net_fen"], args
+
+
+def test_an_instalment_order_counts_on_one_day_and_one_channel_whatever_its_periods(tmp_path):
+    """helper-69: a range run places an instalment order's period outcomes on their own days (period 1 deducted on
+    the 7th, the early deduction of period 2 on the 8th, period 3 not due: the range's last day) and period 2's came
+    through another channel (instalment_channel_mismatch). The order counted once in every day and every channel
+    holding one of its periods: the days added up to 3 orders in a month of 1, the channels to 2 in a chain of 1.
+    It counts once, where its first period's outcome is."""
+    d7, d10 = dt.date(2026, 11, 7), dt.date(2026, 11, 10)
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "A1,S1,M1,wechat_payscore,300.00,paid,2026-11-07 10:00:00,2026-11-07 10:00:00,U1,,3")
+    flows = _write(tmp_path / "f.csv", "channel,order_no,period_no,periods,amount,fee,status,occurred_at\n",
+                   "wechat_payscore,A1,1,3,100.00,0.00,success,2026-11-07 10:00:05",
+                   "alipay,A1,2,3,100.00,0.00,success,2026-11-08 10:00:05")
+    w = tmp_path / "w.duckdb"
+    _ok("ingest", "--workspace", w, "--orders", o)
+    _ok("reconcile", "--workspace", w, "--from", d7.isoformat(), "--to", d10.isoformat(), "--instalments", flows,
+        "--as-of", d10.isoformat())
+    month = _summary(w, "month", d7)
+    assert month["全链合计"]["orders_count"] == 1
+    assert sum(r["orders_count"] for k, r in month.items() if k != "全链合计") == 1
+    days = [_summary(w, "day", d7 + dt.timedelta(days=i))["全链合计"]["orders_count"] for i in range(4)]
+    assert days == [1, 0, 0, 0]
+
+
+def test_a_refund_on_two_channels_gives_each_channel_its_own_records(tmp_path):
+    """helper-69: refund R3 of an order paid twice (WeChat and UnionPay) was refunded through both: one
+    duplicate_refund outcome with a record on each channel. Grouped by channel its whole money (80.00 out, both
+    returned fees) went to the outcome's channel: WeChat's net was 39.76 too high, UnionPay's as much too low. Each
+    channel gets its own refund record, as payments' shares do; the outcome counts once."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "O3,S1,M1,wechat,40.00,refunded,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    r = _write(tmp_path / "r.csv", "refund_no,order_no,amount,created_at,status\n",
+               "R3,O3,40.00,2026-11-30 12:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,W3,O3,payment,,,40.00,0.24,40.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,M1,U3,O3,payment,,,40.00,0.20,39.80,success,2026-11-30 11:01:15,2026-11-30,unionpay",
+               "wechat,M1,W3,O3,refund,R3,WR3,40.00,-0.24,40.00,success,2026-11-30 12:00:15,2026-11-30,wechat",
+               "unionpay,M1,U3,O3,refund,R3,UR3,40.00,-0.20,39.80,success,2026-11-30 12:00:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--refunds", r, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w)
+    assert (got["wechat"]["channel_refund_count"], got["wechat"]["channel_refund_fen"]) == (1, 4000)
+    assert (got["unionpay"]["channel_refund_count"], got["unionpay"]["channel_refund_fen"]) == (1, 4000)
+    # each channel: its payment's settlement before the fee − its refund − its fees (the refund's returned)
+    assert got["wechat"]["net_fen"] == 4000 - 4000 - (24 - 24)
+    assert got["unionpay"]["net_fen"] == (3980 + 20) - 4000 - (20 - 20)
+    assert got["全链合计"]["net_fen"] == 0 and got["全链合计"]["shop_refund_count"] == 1
+    assert sum(g["outcomes_count"] for k, g in got.items() if k != "全链合计") == got["全链合计"]["outcomes_count"]
+
+
+def test_an_outcome_at_two_merchant_numbers_gives_each_merchant_number_its_own_records(tmp_path):
+    """helper-69: O3 (merchant number M1) paid through WeChat at M1 and again through UnionPay at M2: grouped by
+    merchant number, M2's UnionPay payment (its amount, fee and settlement) went to M1, the outcome's. Each merchant
+    number gets its own records' money, as each channel does; the outcome and its order count once, under M1."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "O1,S1,M2,unionpay,50.00,paid,2026-11-30 10:00:00,2026-11-30 10:00:10,,,0",
+               "O3,S1,M1,wechat,100.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "unionpay,M2,U1,O1,payment,,,50.00,0.25,49.75,success,2026-11-30 10:00:15,2026-11-30,unionpay",
+               "wechat,M1,W3,O3,payment,,,100.00,0.60,100.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,M2,U3,O3,payment,,,100.00,0.50,99.50,success,2026-11-30 11:01:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    for group_by, m1, m2 in (("merchant", "M1", "M2"), ("channel", "wechat", "unionpay")):
+        got = _summary(w, group_by=group_by)
+        assert (got[m1]["channel_count"], got[m1]["channel_fen"], got[m1]["fee_fen"], got[m1]["net_fen"]) == (
+            1, 10000, 60, 9940), group_by
+        assert (got[m2]["channel_count"], got[m2]["channel_fen"], got[m2]["fee_fen"], got[m2]["net_fen"]) == (
+            2, 15000, 75, 4975 + 9950), group_by
+        # O3 counts once, under the merchant number / the channel the outcome names
+        assert got[m1]["outcomes_count"] + got[m2]["outcomes_count"] == 2 == got["全链合计"]["outcomes_count"]
+        assert got[m1]["orders_count"] + got[m2]["orders_count"] == 2 == got["全链合计"]["orders_count"]
+        if group_by == "merchant":
+            assert (got["M1"]["outcomes_count"], got["M1"]["orders_count"]) == (1, 1)
+    with Workspace(w) as ws:
+        rows = build_reconciliation(ws.con, "day", DAY, group_by=["merchant", "channel"]).table("summary")
+        both = {(r["merchant_id"], r["channel"]): r for r in rows.arrow().to_pylist()}
+    assert both[("M2", "unionpay")]["channel_fen"] == 15000 and both[("M1", "wechat")]["channel_fen"] == 10000
+
+
+def test_records_without_merchant_numbers_stay_with_the_outcomes_merchant_number(tmp_path):
+    """Records naming no merchant number (a canonical file without the column) on two channels: grouped by merchant
+    number the outcome's money stays with its order's merchant number (not a '(none)' group of its own)."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS, "O3,S1,M1,wechat,100.00,paid,2026-11-30 11:00:00,2026-11-30 11:00:10,,,0")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,,W3,O3,payment,,,100.00,0.60,100.00,success,2026-11-30 11:00:15,2026-11-30,wechat",
+               "unionpay,,U3,O3,payment,,,100.00,0.50,99.50,success,2026-11-30 11:01:15,2026-11-30,unionpay")
+    _ok("ingest", "--workspace", w, "--orders", o, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w, group_by="merchant")
+    assert set(got) == {"M1", "全链合计"}
+    assert (got["M1"]["channel_count"], got["M1"]["net_fen"]) == (2, 9940 + 9950)

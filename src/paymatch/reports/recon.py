@@ -11,7 +11,8 @@ every outcome kind with its count and amount. A second table lists every item th
 Definitions (all sums in integer fen):
   orders / channel payments  order_rows / order_total_fen and channel_rows / channel_total_fen of the
                              payment outcomes (outcome_id not 'R-…'); the run's control totals (an instalment
-                             order once, not once per plan period: its 'I-…' outcomes' distinct order numbers).
+                             order once, not once per plan period: on its first period's 'I-…' outcome, so
+                             the days and channels of its periods add up to the month and the chain).
   shop / channel refunds     the same over refund outcomes ('R-…', and the extra copies of refund records).
   fees                       sum(fee_fen) of outcomes whose channel records succeeded (a processing refund's
                              returned fee has not moved: helper-64), refunds' returned fees negative;
@@ -32,7 +33,8 @@ Definitions (all sums in integer fen):
   grouped by channel         an outcome whose records are on several channels (a duplicate payment through WeChat
                              and UnionPay) gives each channel its own records' count, amount, fee and settlement
                              (``outcome_splits``); the outcome itself (its order, kind, difference) counts once,
-                             under the channel it names.
+                             under the channel it names. Grouped by merchant number alike (a payment through
+                             another merchant number's account is that number's money).
   matched rate               (matched + refund_matched) ÷ outcomes that expect a channel record
                              (all but unpaid, internal, refund_pending, refund_failed, duplicate_record,
                              record_update); NULL if none.
@@ -72,10 +74,13 @@ _SETTLE_BASED = ", ".join(sql_str(c) for c in sorted(SETTLE_BASED))
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
 MEASURES = [
     # an instalment order is one order, however many plan periods ('I-…' outcomes, order_rows 1 each) it has: as
-    # the run's control totals count it (instalment_run.add_outcomes)
+    # the run's control totals count it (instalment_run.add_outcomes). Counted on its first period's outcome (an order
+    # without a plan: its one row, no period), not as distinct order numbers: a range run places its periods on their
+    # own days and a period's deduction may come through another channel, so distinct numbers counted it on every
+    # day and channel holding one of its periods (the days and channels added up to more than the month: helper-69)
     ("orders_count", "订单笔数", "Orders", "count",
      "coalesce(sum(order_rows) FILTER (WHERE NOT r AND NOT inst), 0) "
-     "+ count(DISTINCT coalesce(merchant_id, '') || '/' || order_no) FILTER (WHERE inst AND order_rows > 0)"),
+     "+ count(*) FILTER (WHERE inst AND order_rows > 0 AND coalesce(period_no, 1) = 1)"),
     ("orders_fen", "订单金额", "Order amount", "fen", "sum(order_total_fen) FILTER (WHERE NOT r)"),
     ("channel_count", "渠道收款笔数", "Channel payments", "count", "sum(channel_rows) FILTER (WHERE NOT r)"),
     ("channel_fen", "渠道收款金额", "Channel payment amount", "fen", "sum(channel_total_fen) FILTER (WHERE NOT r)"),
@@ -101,7 +106,7 @@ MEASURES = [
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
-    # ``part``: another channel's share of an outcome (grouped by channel, ``_by_channel``), not an outcome
+    # ``part``: another channel's share of an outcome (grouped by channel, ``_by_share``), not an outcome
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*) FILTER (WHERE NOT part)"),
     ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean AND NOT part)"),
     ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
@@ -135,6 +140,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         raise PaymatchError(f"no reconciliation run covers {first}..{last}\n"
                             f"Hint: run `paymatch reconcile --workspace W --date D` for each day first")
     kinds = _kinds(con, scoped)
+    # grouped by channel or merchant number: an outcome whose records are on several gives each its own records' money
+    split = [c for c in gcols if c in ("channel", "merchant_id")]
     clean = ", ".join(sql_str(k) for k in sorted(CLEAN_KINDS))
     not_expected = ", ".join(sql_str(k) for k in _NOT_EXPECTED)
     measures = [f"CAST(coalesce({sql}, 0) AS BIGINT) AS {name}" for name, _, _, _, sql in MEASURES]
@@ -150,7 +157,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       WITH o AS (SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
                         kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
-                        kind IN ({clean}) AS clean FROM {_by_channel(scoped) if "channel" in gcols else
+                        kind IN ({clean}) AS clean FROM {_by_share(scoped, split) if split else
                                                          f"(SELECT *, false AS part FROM {scoped})"})
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
@@ -194,22 +201,29 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     )
 
 
-def _by_channel(scoped: str) -> str:
-    """SQL: the outcomes ``scoped`` with each channel's share of an outcome whose records are on several channels
-    (``outcome_splits``: a duplicate payment through WeChat and UnionPay) under that channel: the outcome's row holds
-    the share of its own channel and every other channel's share is a row of its own (``part``: its records' money,
-    not an outcome: no order, no difference, not counted). The groups add up to the chain: the shares add up to the
-    outcome, and its own channel has one (``outcome_splits``). Without shares, the outcome as it is.
+def _by_share(scoped: str, dims: list[str]) -> str:
+    """SQL: the outcomes ``scoped`` with each channel's (or merchant number's, ``dims``: the grouped columns among
+    channel and merchant_id) share of an outcome whose records are on several (``outcome_splits``: a duplicate payment
+    through WeChat and UnionPay, or at two merchant numbers) under it: the outcome's row holds the share of its own
+    channel / merchant number and every other share is a row of its own (``part``: its records' money, not an
+    outcome: no order, no difference, not counted). The groups add up to the chain: the shares add up to the outcome,
+    and its own channel and merchant number have one (``outcome_splits``). Without shares, the outcome as it is.
 
     One pass over ``scoped`` (a window over the period's stored outcomes), joined to the few shares: reading it once
-    per kind of row, as first written, cost a month's report by channel a third more CPU (helper-70)."""
-    part = "(m.outcome_id IS NOT NULL AND m.channel <> s.channel)"
+    per kind of row cost a month's report by channel a third more CPU and a quarter GB more memory (helper-70)."""
+    # a record naming no merchant number is the outcome's merchant number's (as the outcome reads it; so are the
+    # shares stored before they named one)
+    got = {d: f"coalesce(m.{d}, s.{d})" if d == "merchant_id" else f"m.{d}" for d in dims}
+    same = " AND ".join(f"{got[d]} IS NOT DISTINCT FROM s.{d}" for d in dims)
+    part = f"(m.outcome_id IS NOT NULL AND NOT ({same}))"
     money = ", ".join(f"CASE WHEN m.outcome_id IS NULL THEN s.{c} ELSE m.{c} END AS {c}" for c in SHARE_COLUMNS)
     order_side = ", ".join(f"CASE WHEN {part} THEN {v} ELSE s.{c} END AS {c}" for c, v in (
         ("order_rows", "0"), ("order_total_fen", "0"), ("order_amount_fen", "NULL"), ("difference_fen", "NULL")))
-    return (f"(SELECT s.* REPLACE (coalesce(m.channel, s.channel) AS channel, {money}, {order_side}), "
-            f"coalesce({part}, false) AS part FROM {scoped} s "
-            f"LEFT JOIN outcome_splits m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id)")
+    where = ", ".join(f"CASE WHEN m.outcome_id IS NULL THEN s.{d} ELSE {got[d]} END AS {d}" for d in dims)
+    shares = (f"(SELECT run_id, outcome_id, {', '.join(dims)}, {', '.join(f'sum({c}) AS {c}' for c in SHARE_COLUMNS)} "
+              "FROM outcome_splits GROUP BY ALL)")
+    return (f"(SELECT s.* REPLACE ({where}, {money}, {order_side}), coalesce({part}, false) AS part "
+            f"FROM {scoped} s LEFT JOIN {shares} m ON m.run_id = s.run_id AND m.outcome_id = s.outcome_id)")
 
 
 def _label_case() -> str:
