@@ -133,11 +133,12 @@ def expected_latest(outs: list[tuple[str, list[dict]]]) -> dict[str, dict]:
     return latest
 
 
-def channel_shares(data: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """P-<order_no> -> channel -> (records, compared amount) for the payment outcomes whose records are on several
-    channels (a duplicate payment through WeChat and Alipay): grouped by channel, each channel's records' money is
-    that channel's (the report's rule since the seventeenth session). One copy per listed record; the compared
-    amount is the successful records' sum when any succeeded."""
+def record_shares(data: Path) -> dict[str, list[tuple[str, str, int]]]:
+    """P-<order_no> -> its payment records as (channel, merchant number, compared amount) for the payment outcomes
+    whose records are on several channels or merchant numbers (a duplicate payment through WeChat and Alipay):
+    grouped by channel or by merchant number, each record's money is its own channel's / merchant number's (the
+    report's rule since the seventeenth session). One copy per listed record; the compared amount is the record's
+    when it succeeded, or when none of the order's records did."""
     recs: dict[tuple, dict] = {}
     for f in (data / f"transactions_{d.replace('-', '')}.csv" for d in DAYS):  # the files the reports' runs read
         raw = f.read_bytes()
@@ -145,24 +146,20 @@ def channel_shares(data: Path) -> dict[str, dict[str, tuple[int, int]]]:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:  # (one day's bill is GBK, as an Excel on a Chinese Windows saves it)
             text = raw.decode("gbk")
-        if True:
-            for r in csv.DictReader(io.StringIO(text, newline="")):
-                if r["type"] == "payment" and r["order_no"]:
-                    recs.setdefault((r["channel"], r["channel_tx_id"]), r)
+        for r in csv.DictReader(io.StringIO(text, newline="")):
+            if r["type"] == "payment" and r["order_no"]:
+                recs.setdefault((r["channel"], r["channel_tx_id"]), r)
     by_order: dict[str, list[dict]] = defaultdict(list)
     for r in recs.values():
         by_order[r["order_no"]].append(r)
     out = {}
     for order, rs in by_order.items():
-        if len({r["channel"] for r in rs}) < 2:
+        if len({(r["channel"], r["merchant_id"]) for r in rs}) < 2:
             continue
         any_ok = any(r["status"] == "success" for r in rs)
-        share: dict[str, tuple[int, int]] = {}
-        for r in rs:
-            n, amt = share.get(r["channel"], (0, 0))
-            take = r["status"] == "success" or not any_ok
-            share[r["channel"]] = (n + 1, amt + (int(Decimal(r["amount"]) * 100) if take else 0))
-        out[f"P-{order}"] = share
+        out[f"P-{order}"] = [(r["channel"], r["merchant_id"],
+                              int(Decimal(r["amount"]) * 100) if r["status"] == "success" or not any_ok else 0)
+                             for r in rs]
     return out
 
 
@@ -170,11 +167,16 @@ def agg(rows, group_col, shares=None):
     g = defaultdict(lambda: Counter())
     for row in rows:
         key = row[group_col] or "(none)"
-        share = (shares or {}).get(row["outcome_id"]) if group_col == "channel" else None
-        if share:
-            own_n, own_amt = share.get(row["channel"], (0, 0))
+        recs = (shares or {}).get(row["outcome_id"]) if group_col in ("channel", "merchant_id") else None
+        share: dict[str, tuple[int, int]] = {}
+        for ch, mch, amt in recs or []:
+            dim = ch if group_col == "channel" else (mch or row["merchant_id"])
+            n, a = share.get(dim, (0, 0))
+            share[dim] = (n + 1, a + amt)
+        if len(share) > 1:
+            own_n, own_amt = share.get(row[group_col], (0, 0))
             for ch, (n, amt) in share.items():
-                if ch != row["channel"]:  # another channel's share: its records' money, not an outcome
+                if ch != row[group_col]:  # another channel's / merchant's share: its records' money, not an outcome
                     for k in (ch, "__total__"):
                         g[k]["channel_count"] += n
                         g[k][f"k_{row['kind']}_fen"] += amt
@@ -265,13 +267,13 @@ def reports(base: Path, data: Path):
     for d, rows in outs:
         x, j = rd / f"day_{d}.xlsx", rd / f"day_{d}.json"
         run(["report", "reconciliation", "--workspace", ws, "--period", "day", "--date", d, "--excel", x, "--json", j])
-        check_recon_report(f"day report {d}", x, j, rows)
+        check_recon_report(f"day report {d}", x, j, rows, shares=record_shares(data))
     latest = list(expected_latest(outs).values())
     pend = {r["outcome_id"] for _, rows in outs[:3] for r in rows if r["kind"] == "pending_cross_day"}
     for period in ("week", "month"):
         x, j = rd / f"{period}.xlsx", rd / f"{period}.json"
         run(["report", "reconciliation", "--workspace", ws, "--period", period, "--date", DAYS[0], "--excel", x, "--json", j])
-        doc, _ = check_recon_report(f"{period} report (daily runs)", x, j, latest)
+        doc, _ = check_recon_report(f"{period} report (daily runs)", x, j, latest, shares=record_shares(data))
         un = {t["name"]: t for t in doc["tables"]}["unmatched"]
         ucols = [c["name"] for c in un["columns"]]
         listed = {_rec(ucols, r)["outcome_id"] for r in un["rows"]}
@@ -284,7 +286,7 @@ def reports(base: Path, data: Path):
         x, j = rd / f"week_{gb}.xlsx", rd / f"week_{gb}.json"
         run(["report", "reconciliation", "--workspace", ws, "--period", "week", "--date", DAYS[0], "--group-by", gb,
              "--excel", x, "--json", j])
-        check_recon_report(f"week report by {gb}", x, j, latest, col, channel_shares(data))
+        check_recon_report(f"week report by {gb}", x, j, latest, col, record_shares(data))
 
     # the unmatched list's 对账日 for daily runs = the run's day
     doc = json.loads((rd / "week.json").read_text(encoding="utf-8"))
@@ -310,7 +312,8 @@ def reports(base: Path, data: Path):
             (p.stdout + p.stderr).strip().replace("\n", " | ")[:200])
     run(["report", "reconciliation", "--workspace", wr, "--period", "week", "--date", DAYS[1], "--excel",
          rd / "range_week.xlsx", "--json", rd / "range_week.json"])
-    check_recon_report("week report (one range run)", rd / "range_week.xlsx", rd / "range_week.json", rrows)
+    check_recon_report("week report (one range run)", rd / "range_week.xlsx", rd / "range_week.json", rrows,
+                       shares=record_shares(data))
     doc = json.loads((rd / "range_week.json").read_text(encoding="utf-8"))
     un = {t["name"]: t for t in doc["tables"]}["unmatched"]
     ucols = [c["name"] for c in un["columns"]]
