@@ -27,6 +27,9 @@ def handle_errors(fn):
     file that cannot be read), into a clear message (markup-safe) and exit code 2."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        missing = _missing_folder(kwargs)
+        if missing is not None:
+            _fail(missing)
         try:
             return fn(*args, **kwargs)
         except KeyboardInterrupt:
@@ -43,6 +46,19 @@ def handle_errors(fn):
             _remove_parts(outputs, os_error)
             _fail(_os_message(os_error, outputs))
     return wrapper
+
+
+def _missing_folder(kwargs: dict) -> str | None:
+    """An output file (``--excel``, ``--json``) in a folder that does not exist, said before any work: a month's
+    report was built (20 s and more) only to fail at its first write (helper-68). Folders given as outputs (``--out``,
+    ``--csv``) are created."""
+    for k in ("excel", "json"):
+        v = kwargs.get(k)
+        if isinstance(v, (str, Path)) and not Path(v).absolute().parent.is_dir():
+            return (f"cannot write {v}: No such file or directory (the folder {Path(v).absolute().parent} does not "
+                    "exist)\nHint: create the folder first or give a path in a folder that exists; nothing was "
+                    "computed or written")
+    return None
 
 
 def _fail(message: str):

@@ -84,6 +84,23 @@ def test_excel_into_a_missing_folder(files, tmp_path, monkeypatch):
     assert list(own.iterdir()) == []  # the sheets' temp files too
 
 
+def test_an_output_file_in_a_missing_folder_is_refused_before_the_report_is_built(files, tmp_path, monkeypatch):
+    """helper-68: a month's report was built (20 s and more) only to fail at its first write."""
+    import paymatch.reports.recon as recon
+
+    def built(*a, **k):
+        raise AssertionError("the report was built")
+
+    monkeypatch.setattr(recon, "build_reconciliation", built)
+    for option in ("--excel", "--json"):
+        target = tmp_path / "no" / f"r.{option[2:]}"
+        code, out = _invoke(["report", "reconciliation", "--workspace", files / "W.duckdb", "--date", "2026-11-20",
+                             option, target])
+        _clean_error(code, out, f"cannot write {target}: No such file or directory")
+        assert "nothing was computed" in out
+    assert not (tmp_path / "no").exists()
+
+
 def test_json_into_a_missing_folder(files, tmp_path):
     target = tmp_path / "no" / "dir" / "a.json"
     code, out = _invoke(["report", "anomalies", "--workspace", files / "W.duckdb", "--from", "2026-11-20",
