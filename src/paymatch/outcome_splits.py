@@ -21,7 +21,7 @@ from __future__ import annotations
 import duckdb
 
 from .engine.dedupe import DUP_KEY_SQL
-from .engine.params import SETTLE_BASED
+from .engine.params import settle_before_fee_sql
 
 #: the money columns an outcome sums over its records and a share holds for its channel's records
 SHARE_COLUMNS = ("channel_rows", "channel_total_fen", "channel_amount_fen", "fee_fen", "settle_gross_fen")
@@ -50,9 +50,7 @@ def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
     unnamed = "'R-~' || channel || ':' || coalesce(channel_refund_id, channel_tx_id)"
     refund_keys = [f"coalesce('R-' || refund_no, {unnamed})"] + (
         [f"coalesce('R-' || coalesce({key_scope[0]}, '') || '/' || refund_no, {unnamed})"] if key_scope else [])
-    based = ", ".join("'" + c + "'" for c in sorted(SETTLE_BASED))
-    gross = (f"CASE WHEN settle_amount_fen IS NULL THEN amount_fen WHEN channel IN ({based}) THEN settle_amount_fen "
-             "ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
+    gross = settle_before_fee_sql()
     ok = "status = 'success'"
     return f"""
       WITH several AS (SELECT outcome_id AS _pm_key FROM {outcomes}

@@ -94,15 +94,12 @@ def _backfill_settle_gross(con: duckdb.DuckDBPyConnection) -> None:
     nothing (the report then reads the outcome as before)."""
     from .backends.scope import STORED_ROW
     from .engine.dedupe import DUP_KEY_SQL
-    from .engine.params import SETTLE_BASED
+    from .engine.params import settle_before_fee_sql
 
-    based = ", ".join(f"'{c}'" for c in sorted(SETTLE_BASED))
-    gross = (f"CASE WHEN settle_amount_fen IS NULL THEN amount_fen WHEN channel IN ({based}) "
-             "THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
     several = "starts_with(outcome_id, 'P-') AND channel_rows > 1"
     # the payments of those outcomes' orders, with their identity and primary rank computed on the records alone
     records = (f"SELECT order_no, merchant_id, status, settle_amount_fen, coalesce(fee_fen, 0) AS fee_fen, "
-               f"{gross} AS _pm_gross, coalesce(bill_date, CAST(occurred_at AS DATE)) AS _pm_day, "
+               f"{settle_before_fee_sql()} AS _pm_gross, coalesce(bill_date, CAST(occurred_at AS DATE)) AS _pm_day, "
                f"{STORED_ROW} AS _pm_row, {' || chr(31) || '.join(DUP_KEY_SQL)} AS _pm_ident FROM transactions "
                f"WHERE type = 'payment' AND order_no IN (SELECT order_no FROM outcomes WHERE {several})")
     con.execute(f"""

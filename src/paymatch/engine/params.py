@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 SETTLE_BASED = frozenset({"wechat", "alipay"})
 
 
+def settle_before_fee_sql(amount: str = "amount_fen") -> str:
+    """SQL: a record's (or a one-channel outcome's) settlement before the fee, by its channel: its settlement amount
+    on the ``SETTLE_BASED`` channels, its settlement amount plus its fee on every other channel, ``amount`` when it
+    gives none. The SQL twin of ``channel_side.settle_before_fee``, for what reads stored rows (the shares of
+    ``outcome_splits``, the backfill of ``outcomes_store``, the reports' fallback for outcomes stored without it)."""
+    based = ", ".join(f"'{c}'" for c in sorted(SETTLE_BASED))
+    return (f"CASE WHEN settle_amount_fen IS NULL THEN {amount} WHEN channel IN ({based}) THEN settle_amount_fen "
+            "ELSE settle_amount_fen + coalesce(fee_fen, 0) END")
+
+
 @dataclass(frozen=True)
 class FeeRule:
     """A contracted fee rate for the channel records it names (None: any merchant number / method).

@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from ..config import SETTLE_BASED
+from ..engine.params import settle_before_fee_sql
 from ..errors import PaymatchError
 from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
@@ -70,7 +70,6 @@ _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
 
-_SETTLE_BASED = ", ".join(sql_str(c) for c in sorted(SETTLE_BASED))
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
 MEASURES = [
     # an instalment order is one order, however many plan periods ('I-…' outcomes, order_rows 1 each) it has: as
@@ -100,8 +99,7 @@ MEASURES = [
      # record by record, each by its own channel (settle_gross_fen: an outcome whose records are on two channels
      # took the outcome's summed settlement and fee by one of them: helper-65); an outcome stored before the engine
      # kept it: by the outcome's channel
-     f"coalesce(sum(coalesce(settle_gross_fen, CASE WHEN settle_amount_fen IS NULL THEN channel_amount_fen "
-     f"WHEN channel IN ({_SETTLE_BASED}) THEN settle_amount_fen ELSE settle_amount_fen + coalesce(fee_fen, 0) END)) "
+     f"coalesce(sum(coalesce(settle_gross_fen, {settle_before_fee_sql('channel_amount_fen')})) "
      "FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
      "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
