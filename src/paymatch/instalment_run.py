@@ -27,7 +27,7 @@ import pyarrow as pa
 from .config import Config
 from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
 from .errors import ConfigError
-from .instalments.flows import FLOW_ARROW, load_flows, read_flow_files
+from .instalments.flows import FLOW_ARROW, read_flow_files, same_flow_sql
 from .instalments.match import match_instalments, owned_orders_expr
 
 
@@ -51,12 +51,13 @@ def flow_profile_dirs(config: Config) -> list[Path]:
 
 def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | pa.Table | str, config: Config,
                  as_of: dt.date | None, table: str, *, engine: str = "duckdb",
-                 spark_master: str | None = None) -> dict:
+                 spark_master: str | None = None, notes: list[str] | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
     ``flows``: a path (the canonical flow CSV, or a file/folder of flow exports, see module docstring), the flows
-    read already (``FLOW_ARROW``), or SQL over ``con`` giving its columns (a workspace's stored flows:
-    ``stored_flows_sql``).
+    read already (``FLOW_ARROW``, one table per file), or SQL over ``con`` giving its columns (a workspace's stored
+    flows: ``stored_flows_sql``). A row a later file lists again with the same values is read once
+    (``combine_flows``; said in ``notes``).
     ``engine``: where the (Narwhals) matching runs, like the payment match: DuckDB, or Spark.
 
     Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
@@ -64,13 +65,14 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
     if isinstance(flows, str):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows AS {flows}").fetchall()
     else:
-        if not isinstance(flows, pa.Table):
-            flows = load_flows(flows, flow_profile_dirs(config))
-        con.register("_pm_flows_in", flows)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM _pm_flows_in").fetchall()
-        finally:
-            con.unregister("_pm_flows_in")
+        if isinstance(flows, pa.Table):
+            flows = [flows]
+        elif not isinstance(flows, list):
+            flows = [f.table for f in read_flow_files(flows, flow_profile_dirs(config))]
+        again = combine_flows(con, flows, tuple(config.match.key_scope))
+        if again and notes is not None:
+            notes.append(f"{again:,} instalment flow row(s) listed again with the same values by a later file: "
+                         "counted once, as a workspace stores them")
     icfg = instalment_config(config)
     rules = {"key_scope": tuple(config.match.key_scope), "settle_channel": dict(config.methods.settle_channel)}
     if engine == "spark":
@@ -114,6 +116,43 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
         "instalment_flows": {"input_rows": int(flows_in[0]), "input_fen": int(flows_in[1]),
                              "outcome_rows": int(got[2]), "outcome_fen": int(got[3])},
     }
+
+
+def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_scope: tuple[str, ...] = ()) -> int:
+    """The files' flows as the temp table ``_pm_flows``; returns how many rows were left out as listed again.
+
+    Overlapping exports (October's, then October and November's) list one deduction twice: a row that an earlier
+    file lists with the same values is that row, read once, as a workspace stores it (``Workspace.ingest_flows``),
+    so a file run and a workspace run over the same files agree; before, the file run said instalment_duplicate.
+    A file's own rows all stay (a period one export lists twice is a double charge). Under key_scope a row naming
+    no merchant number gives way to an equal one naming it, whichever file comes first."""
+    names = []
+    try:
+        for i, t in enumerate(files):
+            names.append(f"_pm_flows_in{i}")
+            con.register(names[-1], t)
+        if len(files) == 1:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT * FROM {names[0]}").fetchall()
+            return 0
+        cols = ", ".join(FLOW_ARROW.names)
+        every = " UNION ALL ".join(f"SELECT {cols}, {i} AS _pm_file FROM {n}" for i, n in enumerate(names))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS {every}").fetchall()
+    finally:
+        for n in names:
+            con.unregister(n)
+    scoped = "merchant_id" in key_scope
+    later_unnamed = ""
+    if scoped:
+        later_unnamed = (f" OR (r.merchant_id IS NULL AND EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file > "
+                         f"r._pm_file AND s.merchant_id IS NOT NULL AND {same_flow_sql('s', 'r', False)}))")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT {cols} FROM _pm_flows_all r
+        WHERE NOT (EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)})
+                   {later_unnamed})""").fetchall()
+    try:
+        return con.execute("SELECT (SELECT count(*) FROM _pm_flows_all) - (SELECT count(*) FROM _pm_flows)"
+                           ).fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE _pm_flows_all")
 
 
 def read_flows(path: Path, config: Config, *, hashes: bool = False):

@@ -206,9 +206,7 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
 
 def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, stored: list[str]):
     """Store the flow files under ``path`` in the workspace (each all-or-nothing; a bad file: nothing of ``path``);
-    returns their rows as read (``FLOW_ARROW``)."""
-    import pyarrow as pa
-
+    returns their rows as read (``FLOW_ARROW``), a table per file."""
     from .instalment_run import read_flows
 
     progress(f"loading instalment flows {path}")
@@ -221,7 +219,7 @@ def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, 
         progress(f"instalment flows {f.name}: " + flows_loaded(res))
         if not res.skipped:
             stored.append(f"instalment flows {f.name}")
-    return pa.concat_tables([f.table for f in files])
+    return [f.table for f in files]
 
 
 def flows_loaded(res) -> str:
@@ -289,8 +287,12 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
             from .instalment_run import add_outcomes
 
             progress(f"matching instalment periods {flows_from}")
+            said: list[str] = []
             extra_control = add_outcomes(ws.con, sel.instalment_orders, flows, config, as_of, table,
-                                         engine=engine, spark_master=spark_master)
+                                         engine=engine, spark_master=spark_master, notes=said)
+            for note in said:
+                progress(note)
+            notes = [*(notes or []), *said]
     else:  # a file-only run: the outcomes are computed while the CSV is written, never stored
         table, source = None, stream(ws.con, rel, config.stores)
     inputs = _input_totals(ws, sel, leave_out)

@@ -378,7 +378,7 @@ class Workspace:
         a stored one naming any, and a row naming one replaces a stored equal row naming none (a re-export that adds
         the merchant column). Without key_scope the merchant number is kept but does not tell rows apart.
         """
-        from .instalments.flows import FLOW_ARROW
+        from .instalments.flows import FLOW_ARROW, same_flow_sql
 
         if flows.sha256 is None:
             raise ValueError("ingest_flows needs the file's hash (read_flow_files(..., hashes=True))")
@@ -386,16 +386,12 @@ class Workspace:
         if self.batch_exists(batch_id):
             return IngestResult(batch_id, "instalment_flows", flows.name, 0, True)
         con = self.con
-        key = ("channel", "order_no", "period_no")
-        values = ("periods", "amount_fen", "fee_fen", "status", "occurred_at")
-        on_key = " AND ".join(f"t.{c} = s.{c}" for c in key)
-        same = on_key + "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in values)
         scoped = "merchant_id" in key_scope
+        same = same_flow_sql("t", "s", scoped)
         unnamed = ""
         if scoped:
             unnamed = (f"DELETE FROM instalment_flows t WHERE t.merchant_id IS NULL AND EXISTS (SELECT 1 FROM _pm_fs s "
-                       f"WHERE s.merchant_id IS NOT NULL AND {same})")
-            same += " AND (s.merchant_id IS NULL OR t.merchant_id IS NOT DISTINCT FROM s.merchant_id)"
+                       f"WHERE s.merchant_id IS NOT NULL AND {same_flow_sql('t', 's', False)})")
         cols = ", ".join(FLOW_ARROW.names)
         con.register("_pm_flows_in", flows.table)
         try:

@@ -223,3 +223,39 @@ def test_workspace_from_before_flows_were_stored_opens(tmp_path):
     _ok(["reconcile", "--workspace", ws, "--date", "2026-11-19", "--out", str(tmp_path / "o0")])
     assert _instalment_rows(tmp_path / "o0") == {}
     assert _day(ws, "2026-11-19", p["f1020"], tmp_path / "o1")["I-P1-1"] == ("instalment_matched", "open")
+
+
+def test_overlapping_exports_file_run_reads_a_deduction_once_as_the_workspace_stores_it(tmp_path):
+    """Two exports that overlap (October's, then one covering October and November) list period 1 twice with the same
+    values: one deduction delivered twice, as a workspace stores it (``ingest_flows``), not a double charge. Before,
+    a file run read both copies and said ``instalment_duplicate`` where the workspace run over the same files said
+    matched. A file's own second row of a period still stays (a double charge listed in one export)."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a_oct.csv").write_text(FLOWS_1020, encoding="utf-8")
+    (folder / "b_oct_nov.csv").write_text(FLOWS_1020 + FLOWS_1120.splitlines()[1] + "\n", encoding="utf-8")
+    p = _write(tmp_path, orders=ORDERS, tx=TXS)
+    args = ["reconcile", "--orders", p["orders"], "--transactions", p["tx"], "--instalments", str(folder),
+            "--as-of", "2026-11-20"]
+    expected = {"I-P1-1": ("instalment_matched", "open"), "I-P1-2": ("instalment_matched", "open"),
+                "I-P1-3": ("instalment_not_due", "open")}
+    out = _ok(args + ["--out", str(tmp_path / "file")])
+    assert _instalment_rows(tmp_path / "file") == expected
+    assert "listed again" in out
+    summary = json.loads((tmp_path / "file" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["conservation"] is True
+    assert summary["control_totals"]["instalment_flows"]["input_rows"] == 2
+    assert any("1 instalment flow row" in n for n in summary["input_notes"])
+
+    ws = str(tmp_path / "ws.duckdb")
+    _ok(args + ["--workspace", ws, "--out", str(tmp_path / "filews")])
+    assert _instalment_rows(tmp_path / "filews") == expected
+    assert len(_flow_table(ws)) == 2
+    assert _day(ws, "2026-11-20", None, tmp_path / "day") == expected
+
+    # one export listing a period twice is still a double charge
+    (folder / "c_twice.csv").write_text(FLOWS_1120 + FLOWS_1120.splitlines()[1].replace("10:00:00", "10:07:00")
+                                        + "\n", encoding="utf-8")
+    _ok(args + ["--out", str(tmp_path / "file2")])
+    rows = _instalment_rows(tmp_path / "file2")
+    assert rows["I-P1-2"][0] == "instalment_matched" and rows["I-P1-2#2"][0] == "instalment_duplicate"

@@ -222,3 +222,27 @@ def test_the_instalment_report_and_credit_check_take_a_plan_per_merchant_number(
     assert [(r["plans"], r["periods"], r["outstanding_periods"], r["outstanding_fen"], r["overdue_periods"],
              r["overdue_fen"]) for r in rows] == [(2, 6, 5, 80000, 1, 20000)]
     assert owed == {"U1": 20000, "U2": 60000}
+
+
+def test_file_run_reads_overlapping_exports_as_the_workspace_stores_them(tmp_path):
+    """``instalment_run.combine_flows`` (a file run over several exports) keeps what ``Workspace.ingest_flows``
+    keeps, file by file: under key_scope one merchant's row delivered again is one row, an unnamed copy gives way
+    to the named one (whichever comes first), and two merchants' equal rows are two; without key_scope the
+    merchant number does not tell rows apart."""
+    from paymatch.instalment_run import combine_flows
+
+    exports = [_flow(None), _flow("M1"), _flow("M1"), _flow("M2"), _flow(None)]
+    paths = []
+    for i, text in enumerate(exports):
+        paths.append(tmp_path / f"e{i}.csv")
+        paths[-1].write_text(text, encoding="utf-8")
+    for scope, kept in ((("merchant_id",), ["M1", "M2"]), ((), [None])):
+        files = [f for p in paths for f in read_flow_files(p, hashes=True)]
+        with Workspace(tmp_path / f"ws{len(scope)}.duckdb") as ws:
+            for f in files:
+                ws.ingest_flows(f, key_scope=scope)
+            stored = sorted(ws.con.execute("SELECT merchant_id FROM instalment_flows").fetchall(), key=str)
+            left_out = combine_flows(ws.con, [f.table for f in files], scope)
+            read = sorted(ws.con.execute("SELECT merchant_id FROM _pm_flows").fetchall(), key=str)
+        assert [m for (m,) in stored] == kept and read == stored, scope
+        assert left_out == len(exports) - len(kept)

@@ -67,6 +67,20 @@ FLOW_ARROW = pa.schema([
 ])
 _STATUSES = ("success", "processing", "failed", "closed")
 
+
+def same_flow_sql(a: str, b: str, scoped: bool) -> str:
+    """SQL: row ``b`` is row ``a`` delivered again (overlapping exports): the same deduction of the same period
+    (channel, order_no, period_no) in the same state (periods, amount, fee, status, time). Under ``key_scope =
+    ["merchant_id"]`` a ``b`` naming no merchant number is any ``a``, one naming a number is only that number's
+    (a re-export that adds the merchant column replaces the unnamed row: ``Workspace.ingest_flows``); without
+    key_scope the merchant number does not tell rows apart."""
+    key = " AND ".join(f"{a}.{c} = {b}.{c}" for c in ("channel", "order_no", "period_no"))
+    same = key + "".join(f" AND {a}.{c} IS NOT DISTINCT FROM {b}.{c}"
+                         for c in ("periods", "amount_fen", "fee_fen", "status", "occurred_at"))
+    if scoped:
+        same += f" AND ({b}.merchant_id IS NULL OR {a}.merchant_id IS NOT DISTINCT FROM {b}.merchant_id)"
+    return same
+
 # one (field, bad-condition, message) per check; every column is trimmed VARCHAR, NULL if empty
 _CHECKS = [
     ("channel", "channel IS NULL", "channel is empty"),
