@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import signal
 import sys
 import time
@@ -255,6 +254,7 @@ def demo(
     """
     from .cli_render import accuracy_table, summary_tables
     from .demo import accuracy, generate
+    from .outcomes_store import dump_summary
     from .run import reconcile_files
     from .workspace import Workspace
 
@@ -276,7 +276,7 @@ def demo(
         ws.con.execute("CREATE TEMP TABLE o AS SELECT * FROM read_csv(?, all_varchar=true)", [str(res.outcomes_csv)])
         acc = accuracy(ws.con, "o", files.expected, fees_checked=bool(cfg.fees.rates))
     accuracy_table(console, acc)
-    (out / "accuracy.json").write_text(json.dumps(acc, indent=2), encoding="utf-8")
+    dump_summary(acc, out / "accuracy.json")  # written whole, then renamed (never a half file beside the outcomes)
     console.print(f"reconciled in {took:.1f}s\noutcomes: {res.outcomes_csv}\nsummary:  {res.summary_json}\n"
                   f"accuracy: {out / 'accuracy.json'}")
 
