@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 from .engine.dedupe import REFKEY_SOURCES
 from .engine.frames import ENGINE_SCHEMA
 from .money import sql_fen_to_yuan
+from .schema import bill_day_sql
 
 #: columns a run's outcome table has beyond the engine's: instalment periods and their own reasons
 EXTRA_COLUMNS = {"period_no": "BIGINT", "due_date": "DATE", "plan_status": "VARCHAR", "reason_text": "VARCHAR"}
@@ -61,7 +62,7 @@ def _backfill_bill_day(con: duckdb.DuckDBPyConnection) -> None:
     number (refunds) or channel id (records without them, extra copies), an equi-join each (a month's range run of
     10M outcomes must not become a nested loop); a record of the same number under another merchant number may move
     an outcome to a later day of its run, never out of it. A day run's outcomes count on its day whatever they hold."""
-    day = "coalesce(t.bill_date, CAST(t.occurred_at AS DATE))"
+    day = bill_day_sql("t")
     ranged = "o.period_from < o.period_to AND o.channel_rows > 0"
     payment, refund = "t.type = 'payment' AND starts_with(o.outcome_id, 'P-')", \
         "t.type = 'refund' AND starts_with(o.outcome_id, 'R-')"
@@ -99,7 +100,7 @@ def _backfill_settle_gross(con: duckdb.DuckDBPyConnection) -> None:
     several = "starts_with(outcome_id, 'P-') AND channel_rows > 1"
     # the payments of those outcomes' orders, with their identity and primary rank computed on the records alone
     records = (f"SELECT order_no, merchant_id, status, settle_amount_fen, coalesce(fee_fen, 0) AS fee_fen, "
-               f"{settle_before_fee_sql()} AS _pm_gross, coalesce(bill_date, CAST(occurred_at AS DATE)) AS _pm_day, "
+               f"{settle_before_fee_sql()} AS _pm_gross, {bill_day_sql()} AS _pm_day, "
                f"{STORED_ROW} AS _pm_row, {' || chr(31) || '.join(DUP_KEY_SQL)} AS _pm_ident FROM transactions "
                f"WHERE type = 'payment' AND order_no IN (SELECT order_no FROM outcomes WHERE {several})")
     con.execute(f"""

@@ -202,6 +202,13 @@ OUTCOME_COLUMNS = [
 YEARS = (2000, 2100)
 
 
+def bill_day_sql(alias: str = "") -> str:
+    """DuckDB SQL: a channel record's bill day, its bill date, else the calendar day of its instant in Asia/Shanghai
+    (a workspace connection's TimeZone, so a plain CAST: a per-row zone conversion costs seconds per 10M rows)."""
+    p = f"{alias}." if alias else ""
+    return f"coalesce({p}bill_date, CAST({p}occurred_at AS DATE))"
+
+
 def today_local(tz: str = TZ) -> dt.date:
     """Today in the channels' time zone (a server on UTC is a day behind Shanghai for 8 hours a day: helper-56)."""
     return dt.datetime.now(ZoneInfo(tz)).date()

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
 from .errors import LoadError, PaymatchError, Problem
-from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
+from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ, bill_day_sql
 from .sources.canonical import Staged, stage_csv
 from .sources.specs import WILDCARD_SCOPE
 from .sources.lines import LineMap
@@ -570,8 +570,7 @@ class Workspace:
         rows = " UNION ALL ".join([f"SELECT bill_date, occurred_at FROM transactions {where}",
                                    *(f"SELECT bill_date, occurred_at FROM {t}" for t in tables)])
         row = self.con.execute(
-            f"SELECT min(coalesce(bill_date, CAST(occurred_at AS DATE))), "
-            f"max(coalesce(bill_date, CAST(occurred_at AS DATE))) FROM ({rows})", params
+            f"SELECT min({bill_day_sql()}), max({bill_day_sql()}) FROM ({rows})", params
         ).fetchall()[0]
         return None if row[0] is None else (row[0], row[1])
 

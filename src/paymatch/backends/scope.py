@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
-from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
+from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, bill_day_sql
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
 
@@ -178,7 +178,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     (another merchant number's order with the same number must not be pulled into the window).
     """
     s, e = start.isoformat(), end.isoformat()
-    tx_where = f"coalesce(bill_date, CAST(occurred_at AS DATE)) BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
+    tx_where = f"{bill_day_sql()} BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
     left_pending = (f"FROM outcomes WHERE kind = 'pending_cross_day' "
                     f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}' AND refund_no IS")
     key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
@@ -225,7 +225,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     # after a match is no status break; a payment the channel booked a few seconds before midnight belongs to the
     # order paid just after it; a second refund of a refund number on a later bill is a duplicate refund.
     cols = f"{_cols(TRANSACTION_COLUMNS)}, origin, {STORED_ROW} AS _pm_row"
-    before = f"coalesce(bill_date, CAST(occurred_at AS DATE)) < DATE '{first_day}'"
+    before = f"{bill_day_sql()} < DATE '{first_day}'"
     refund_key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["refund_no"])
     # The orders' keys without reading the orders the window carries in: the keys its payments name stand for them
     # (a number no order has brings its earlier records too: a range run over those days sees them together as well)
@@ -256,7 +256,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
         merchants="SELECT channel, merchant_id FROM transactions WHERE merchant_id IS NOT NULL GROUP BY ALL",
         refund_history=_refund_history(
-            f"coalesce(bill_date, CAST(occurred_at AS DATE)) <= DATE '{last_day}'",
+            f"{bill_day_sql()} <= DATE '{last_day}'",
             f"SELECT order_no FROM ({refunds}) UNION ALL {tx_days('order_no', refund_rows)}"),
     )
 
@@ -277,7 +277,7 @@ def _refund_history(booked: str, orders: str) -> str:
                f"FROM transactions t JOIN ({shop}) s ON t.refund_no = s._pm_rno "
                f"WHERE t.order_no IS NULL AND t.type = 'refund' AND {booked}")  # (the shop side's columns are _pm_…)
     return ("SELECT order_no, merchant_id, type, coalesce(channel_refund_id, channel_tx_id) AS refund_id, refund_no, "
-            f"{_cols(['occurred_at'])}, coalesce(bill_date, CAST(occurred_at AS DATE)) AS bill_day, amount_fen "
+            f"{_cols(['occurred_at'])}, {bill_day_sql()} AS bill_day, amount_fen "
             "FROM (SELECT order_no, merchant_id, type::VARCHAR AS type, "
             "channel_refund_id, channel_tx_id, refund_no, occurred_at, bill_date, amount_fen, status, "
             f"row_number() OVER (PARTITION BY {ident} ORDER BY {primary_first('_pm_rid')}) AS _pm_n FROM ({records})) "
