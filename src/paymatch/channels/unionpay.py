@@ -29,6 +29,8 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   order_no = 原始交易订单号 when the line carries it, else NULL.
 - 交易类型 33 预授权完成撤销 is a refund too. A zero 商户手续费 / 结算金额 may be printed with a blank where the
   letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
+- Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称) is
+  encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
   ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
   sample lists trades of the day after its settle date; Dec 31 in a file settled on Jan 2 is of the year before).
@@ -199,8 +201,32 @@ def _lines(data: bytes) -> pa.ChunkedArray:
     return table.column("line")
 
 
+def _gbk_bytes(data: bytes) -> bytes:
+    """The file in GBK bytes, the unit its field widths count. A ZM someone opened and saved again as UTF-8 (a BOM, or
+    non-ASCII bytes that are valid UTF-8 and not GBK that merely looks like it) has 3 bytes for each Chinese character
+    of 二级商户简称 where UnionPay wrote 2: every field after it moved, and 原始交易订单号 was read cut short (helper-72:
+    a 31-character order number read as 25). Such a file is encoded back; a GBK file is returned as it is."""
+    from paymatch.sources.textfile import gbk_in_utf8_clothes  # (sources imports channels: imported when used)
+
+    if data.isascii():
+        return data
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data
+    if not bom and gbk_in_utf8_clothes(data[:65536]):
+        return data
+    try:
+        return text.encode("gb18030")
+    except UnicodeEncodeError:  # (GB18030 encodes every code point: kept for safety)
+        return data
+
+
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a ZM file (bytes as delivered) into a ParsedBill; LoadError listing every bad line."""
+    original = data
+    data = _gbk_bytes(data)
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
     if not _sniff_zm(first) and sniff_zme(first):
         return parse_zme(data, source, bill_date)
@@ -264,7 +290,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
     finally:
         con.close()
     return ParsedBill(channel="unionpay", kind="unionpay_zm", source=source,
-                      sha256=hashlib.sha256(data).hexdigest(), bill_date=settle,
+                      sha256=hashlib.sha256(original).hexdigest(), bill_date=settle,
                       transactions=out.cast(TRANSACTION_ARROW), totals=totals)
 
 

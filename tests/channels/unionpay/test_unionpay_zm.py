@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from unionpay_zmgen import rd_report, zm_file, zm_line
@@ -226,3 +227,19 @@ def test_only_a_zero_may_go_without_its_letter():
     with pytest.raises(LoadError) as err:
         parse(zm_file([zm_line(fee=" 000000000006")]), NAME)
     assert err.value.problems[0].field == "商户手续费"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_file_saved_again_as_utf8_is_read_in_its_gbk_widths(bom):
+    """helper-72: the widths count GBK bytes. Saved again as UTF-8, 二级商户简称 takes 3 bytes per character, every
+    later field moves and 原始交易订单号 (field 40) was read cut short: the refund named another order."""
+    orig = "SO20261120000000000000000000001"  # 31 of the field's 32 bytes
+    line = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                   order_id="RF-1", orig_query_id="Q1", orig_order_id=orig, sub_name="上海一号店餐饮")
+    gbk = zm_file([line])
+    utf8 = bom + gbk.decode("gbk").encode("utf-8")
+    assert len(utf8) > len(gbk) + len(bom)  # the Chinese really takes more bytes
+    want = parse(gbk, NAME).transactions.to_pylist()
+    got = parse(utf8, NAME)
+    assert got.transactions.to_pylist() == want and want[0]["order_no"] == orig
+    assert got.sha256 == hashlib.sha256(utf8).hexdigest()  # the file as delivered, for its provenance
