@@ -27,7 +27,10 @@ What is implemented (a documented subset, not UnionPay's whole specification):
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
   order_no = 原始交易订单号 when the line carries it, else NULL.
-- 交易类型 33 预授权完成撤销 is a refund too. A zero 商户手续费 / 结算金额 may be printed with a blank where the
+- 交易类型 33 预授权完成撤销 is a refund too. Not confirmed from the field: a 03 预授权完成 is keyed by its own
+  商户订单号 (UnionPay also fills 原始交易订单号 there, with the pre-authorisation's order id: a shop that records
+  the pre-authorisation's number sees the completion as channel_only); 02/32 (the hold and its release, no money)
+  are not expected in ZM and refuse the file by line if they appear. A zero 商户手续费 / 结算金额 may be printed with a blank where the
   letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
 - Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称) is
   encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
