@@ -32,7 +32,8 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   the pre-authorisation's number sees the completion as channel_only); 02/32 (the hold and its release, no money)
   are not expected in ZM and refuse the file by line if they appear. A zero 商户手续费 / 结算金额 may be printed with a blank where the
   letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
-- Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称) is
+- Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称 or
+  商户自定义域) is
   encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
   ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
@@ -207,8 +208,9 @@ def _lines(data: bytes) -> pa.ChunkedArray:
 def _gbk_bytes(data: bytes) -> bytes:
     """The file in GBK bytes, the unit its field widths count. A ZM someone opened and saved again as UTF-8 (a BOM, or
     non-ASCII bytes that are valid UTF-8 and not GBK that merely looks like it) has 3 bytes for each Chinese character
-    of 二级商户简称 where UnionPay wrote 2: every field after it moved, and 原始交易订单号 was read cut short (helper-72:
-    a 31-character order number read as 25). Such a file is encoded back; a GBK file is returned as it is."""
+    of 二级商户简称 or 商户自定义域 (a ZM from the field writes 账户充值 there) where UnionPay wrote 2: every field after
+    it moved, and 原始交易订单号 was read cut short (helper-72: a 31-character order number read as 25). Such a file is
+    encoded back; a GBK file is returned as it is."""
     from paymatch.sources.textfile import gbk_in_utf8_clothes  # (sources imports channels: imported when used)
 
     if data.isascii():
