@@ -22,8 +22,10 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   -> refund (positive amount). Any other code is a LoadError naming the line.
 - 交易金额 is 12 digits of fen. 商户手续费 / 结算金额 (13) are read as a direction letter plus 12 digits
   of fen - D (debit to the merchant) or C (credit) - or as '+'/'-' plus 12 digits, or 13 digits.
-  This reading of the 13-wide fields is our interpretation; fee_fen is positive for D/'+'/digits
-  (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is the absolute value.
+  fee_fen is positive for D/'+'/digits (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is
+  the absolute value. A ZM from the field (GitHub pingjianwei/csv_parser, INN17071888ZM_898319849000018: 1,207
+  payments) prints a payment's fee D and its 结算金额 C, 交易金额 less the fee, as this reads them; its refund
+  lines (fee C, 结算金额 D, as the spec's 优惠金额 note has it for 退货) are not seen from the field.
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
   order_no = 原始交易订单号 when the line carries it, else NULL.
