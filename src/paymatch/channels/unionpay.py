@@ -31,8 +31,11 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   order_no = 原始交易订单号 when the line carries it, else NULL.
 - 交易类型 33 预授权完成撤销 is a refund too. Not confirmed from the field: a 03 预授权完成 is keyed by its own
   商户订单号 (UnionPay also fills 原始交易订单号 there, with the pre-authorisation's order id: a shop that records
-  the pre-authorisation's number sees the completion as channel_only); 02/32 (the hold and its release, no money)
-  are not expected in ZM and refuse the file by line if they appear. A zero 商户手续费 / 结算金额 may be printed with a blank where the
+  the pre-authorisation's number sees the completion as channel_only).
+- 02 预授权 and 32 预授权撤销 (a hold on the card and its release: no money) are checked like every line and counted
+  in ``totals['hold_count']``, not read as transactions (the spec fills 原始交易订单号 on 预授权撤销 lines, so they come
+  in ZM; they refused the whole file). Whether the 汇总表 counts them is not known from the field: it is tied out
+  against the transactions alone. A zero 商户手续费 / 结算金额 may be printed with a blank where the
   letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
 - Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称 or
   商户自定义域) is
@@ -80,6 +83,9 @@ FIELDS = {4: ("txn_time", "交易传输时间"), 6: ("amount", "交易金额"), 
 PAYMENT_TYPES = ("01", "03")
 #: 04 退货, 31 消费撤销, 33 预授权完成撤销 (a completed pre-authorisation reversed: the money goes back)
 REFUND_TYPES = ("04", "31", "33")
+#: 02 预授权 and 32 预授权撤销: a hold on the card and its release. The spec lists 预授权撤销 among the lines that carry
+#: 原始交易订单号, so they come in ZM; no money moves (the 03 that completes a hold is the payment): counted, not read
+HOLD_TYPES = ("02", "32")
 MAX_PROBLEMS = 50
 ZME_WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
 ZME_OFFSETS = [sum(w + 1 for w in ZME_WIDTHS[:i]) for i in range(len(ZME_WIDTHS))]
@@ -270,7 +276,8 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
         con.register("_pm_zm", table)
         con.execute(f"""CREATE TEMP VIEW z AS SELECT *,
             CASE WHEN txn_type IN {PAYMENT_TYPES} THEN 'payment'
-                 WHEN txn_type IN {REFUND_TYPES} THEN 'refund' END AS type,
+                 WHEN txn_type IN {REFUND_TYPES} THEN 'refund'
+                 WHEN txn_type IN {HOLD_TYPES} THEN 'hold' END AS type,
             {_day_sql(settle)} AS _pm_day
             FROM _pm_zm WHERE _pm_len > 0""")
         _check(con, source)
@@ -289,11 +296,12 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
                    'success' AS status,
                    CAST(_pm_day + CAST(strptime(substr(txn_time, 5), '%H%M%S') AS TIME) AS TIMESTAMPTZ) AS occurred_at,
                    ?::DATE AS bill_date, 'unionpay' AS method, ? AS src_file, _pm_idx + 1 AS src_line
-            FROM z ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
-        totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen"],
+            FROM z WHERE type <> 'hold' ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
+        totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen", "hold_count"],
                           con.execute("""SELECT count(*) FILTER (type = 'payment'), count(*) FILTER (type = 'refund'),
                               coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'payment'), 0),
-                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'refund'), 0) FROM z""").fetchall()[0]))
+                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'refund'), 0),
+                              count(*) FILTER (type = 'hold') FROM z""").fetchall()[0]))
     finally:
         con.close()
     return ParsedBill(channel="unionpay", kind="unionpay_zm", source=source,
@@ -307,7 +315,7 @@ def _check(con: duckdb.DuckDBPyConnection, source: str) -> None:
     checks = [
         ("NULL", f"_pm_len < {MIN_LEN} OR NOT _pm_layout",
          f"line does not have the ZM layout (fields 0-27, {MIN_LEN}+ bytes, a space after each field)"),
-        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment) or 04/31/33 (refund)"),
+        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment), 04/31/33 (refund) or 02/32 (a hold, no money)"),
         ("amount", "NOT regexp_full_match(amount, '[0-9]{12}')", "交易金额 is not 12 digits of fen"),
         ("txn_time", "_pm_day IS NULL OR try_strptime(substr(txn_time, 5), '%H%M%S') IS NULL "
                      "OR length(txn_time) <> 10", "交易传输时间 is not MMDDhhmmss"),

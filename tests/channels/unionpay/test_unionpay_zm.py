@@ -40,7 +40,8 @@ def test_rows_become_canonical_transactions():
     assert refund["refund_no"] == "REFUND-1" and refund["order_no"] == "ORDER-1"
     assert refund["channel_tx_id"] == pay["channel_tx_id"] and refund["channel_refund_id"] == "201909161200000000002"
     assert old["occurred_at"].year == 2018  # Dec 31 in a file settled on Sep 17: the year before
-    assert bill.totals == {"payment_count": 2, "refund_count": 1, "payment_amount_fen": 6000, "refund_amount_fen": 300}
+    assert bill.totals == {"payment_count": 2, "refund_count": 1, "payment_amount_fen": 6000, "refund_amount_fen": 300,
+                           "hold_count": 0}
 
 
 def test_sniff_by_content():
@@ -243,3 +244,21 @@ def test_a_file_saved_again_as_utf8_is_read_in_its_gbk_widths(bom):
     got = parse(utf8, NAME)
     assert got.transactions.to_pylist() == want and want[0]["order_no"] == orig
     assert got.sha256 == hashlib.sha256(utf8).hexdigest()  # the file as delivered, for its provenance
+
+
+def test_a_hold_and_its_release_are_counted_not_read_as_money():
+    """helper-72: 02 预授权 and 32 预授权撤销 (the spec fills 原始交易订单号 on 预授权撤销 lines: they come in ZM) refused
+    the whole file; they move no money (the 03 completing a hold is the payment) and are counted, not read."""
+    hold = zm_line(txn_type="02", amount_fen=50000, fee=" 000000000000", settle=" 000000000000", query_id="H1",
+                   order_id="HOTEL-1")
+    release = zm_line(txn_type="32", amount_fen=50000, fee=" 000000000000", settle=" 000000000000", query_id="H2",
+                      order_id="HOTEL-1-R", orig_query_id="H1", orig_order_id="HOTEL-1")
+    done = zm_line(txn_type="03", amount_fen=30000, fee="D000000000018", settle="C000000029982", query_id="H3",
+                   order_id="HOTEL-2", orig_query_id="H0")
+    bill = parse(zm_file([hold, release, done]), NAME)
+    rows = bill.transactions.to_pylist()
+    assert [(r["type"], r["order_no"], r["amount_fen"], r["src_line"]) for r in rows] == [("payment", "HOTEL-2", 30000, 3)]
+    assert bill.totals["hold_count"] == 2 and bill.totals["payment_amount_fen"] == 30000
+    with pytest.raises(LoadError) as err:  # a hold line is checked like any other
+        parse(zm_file([zm_line(txn_type="32", amount_fen=1, fee="X00000000000A")]), NAME)
+    assert err.value.problems[0].field == "商户手续费"
