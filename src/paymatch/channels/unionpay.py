@@ -213,27 +213,35 @@ def _lines(data: bytes) -> pa.ChunkedArray:
     return table.column("line")
 
 
-def _gbk_bytes(data: bytes) -> bytes:
-    """The file in GBK bytes, the unit its field widths count. A ZM someone opened and saved again as UTF-8 (a BOM, or
-    non-ASCII bytes that are valid UTF-8 and not GBK that merely looks like it) has 3 bytes for each Chinese character
-    of 二级商户简称 or 商户自定义域 (a ZM from the field writes 账户充值 there) where UnionPay wrote 2: every field after
-    it moved, and 原始交易订单号 was read cut short (helper-72: a 31-character order number read as 25). Such a file is
-    encoded back; a GBK file is returned as it is."""
-    from paymatch.sources.textfile import gbk_in_utf8_clothes  # (sources imports channels: imported when used)
+def _misplaced(data: bytes) -> int:
+    """How many field separators of ``data``'s lines that hold more than ASCII are not where the ZM layout puts them (a
+    space after each field, as far as the line reaches; an ASCII line reads the same in either encoding)."""
+    bad = 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            continue
+        line = line.rstrip(b"\r")
+        for off, width in zip(OFFSETS, WIDTHS):
+            if off + width >= len(line):
+                break
+            bad += line[off + width] != 0x20
+    return bad
 
+
+def _gbk_bytes(data: bytes) -> bytes:
+    """The file in GBK bytes, the unit its field widths count. A ZM someone opened and saved again as UTF-8 has 3 bytes
+    for each Chinese character of 二级商户简称 or 商户自定义域 (a ZM from the field writes 账户充值 there) where UnionPay
+    wrote 2: every field after it moved, and 原始交易订单号 was read cut short (helper-72: a 31-character order number
+    read as 25). Such a file is encoded back. Which bytes are meant is decided by the layout, not by guessing the
+    encoding: the copy encoded back is taken only when it puts more separators where the layout has them (GBK whose
+    bytes happen to be valid UTF-8, 唷班啊, stays as it is)."""
     if data.isascii():
         return data
-    bom = data.startswith(b"\xef\xbb\xbf")
     try:
-        text = data.decode("utf-8-sig")
+        back = data.decode("utf-8-sig").encode("gb18030")
     except UnicodeDecodeError:
         return data
-    if not bom and gbk_in_utf8_clothes(data[:65536]):
-        return data
-    try:
-        return text.encode("gb18030")
-    except UnicodeEncodeError:  # (GB18030 encodes every code point: kept for safety)
-        return data
+    return back if _misplaced(back) < _misplaced(data) else data
 
 
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:

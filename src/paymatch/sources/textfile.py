@@ -38,7 +38,7 @@ def _sniff_encoding(path: Path) -> str:
                 codecs.getincrementaldecoder(enc)().decode(sample, final=False)
             except UnicodeDecodeError:
                 continue
-            if enc == "utf-8" and not bom and gbk_in_utf8_clothes(sample):
+            if enc == "utf-8" and not bom and _gbk_in_utf8_clothes(sample):
                 continue
             if whole:
                 try:
@@ -79,7 +79,7 @@ def _is_workbook(path: Path) -> bool:
         return False
 
 
-def gbk_in_utf8_clothes(sample: bytes) -> bool:
+def _gbk_in_utf8_clothes(sample: bytes) -> bool:
     """Whether GBK text happens to be valid UTF-8 too (about 1,900 common characters, 一 元 全 品 员 …, are byte pairs
     of both: helper-48 saw 唯品 stored as ΨƷ): read as UTF-8 every non-ASCII character falls in U+0180–U+07FF (Latin
     Extended-B, IPA, Greek, Cyrillic, Hebrew, Arabic: no CJK, no é or ü, nothing a Chinese shop's export writes),

@@ -262,3 +262,15 @@ def test_a_hold_and_its_release_are_counted_not_read_as_money():
     with pytest.raises(LoadError) as err:  # a hold line is checked like any other
         parse(zm_file([zm_line(txn_type="32", amount_fen=1, fee="X00000000000A")]), NAME)
     assert err.value.problems[0].field == "商户手续费"
+
+
+def test_gbk_whose_bytes_happen_to_be_valid_utf8_is_read_as_gbk():
+    """The UTF-8 copy is recognised by where the layout's separators fall, not by guessing the encoding: 唷班啊 in GBK
+    is valid UTF-8 (ࡰడ…) and a guess would have taken it for a re-saved file and moved every later field."""
+    orig = "SO20261120000000000000000000001"
+    line = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                   order_id="RF-1", orig_query_id="Q1", orig_order_id=orig, sub_name="唷班啊")
+    data = zm_file([line])
+    data.decode("utf-8")  # valid UTF-8, yet GBK
+    row = parse(data, NAME).transactions.to_pylist()[0]
+    assert row["order_no"] == orig and row["refund_no"] == "RF-1"
