@@ -28,7 +28,8 @@ What is implemented (a documented subset, not UnionPay's whole specification):
   lines (fee C, 结算金额 D, as the spec's 优惠金额 note has it for 退货) are not seen from the field.
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
-  order_no = 原始交易订单号 when the line carries it, else NULL.
+  order_no = 原始交易订单号 when the line carries it (blank by default in the spec, and lines may end after 商户代码),
+  else the 商户订单号 of the payment its 原交易查询流水号 names when that payment is in the same file, else NULL.
 - 交易类型 33 预授权完成撤销 is a refund too. Not confirmed from the field: a 03 预授权完成 is keyed by its own
   商户订单号 (UnionPay also fills 原始交易订单号 there, with the pre-authorisation's order id: a shop that records
   the pre-authorisation's number sees the completion as channel_only).
@@ -294,7 +295,8 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
         out = con.sql(f"""
             SELECT 'unionpay' AS channel, mer_id AS merchant_id,
                    CASE WHEN type = 'refund' THEN nullif(orig_query_id, '') ELSE query_id END AS channel_tx_id,
-                   CASE WHEN type = 'refund' THEN nullif(orig_order_id, '') ELSE order_id END AS order_no,
+                   CASE WHEN type = 'refund' THEN coalesce(nullif(orig_order_id, ''), _pm_paid_order)
+                        ELSE order_id END AS order_no,
                    type,
                    CASE WHEN type = 'refund' THEN order_id END AS refund_no,
                    CASE WHEN type = 'refund' THEN query_id END AS channel_refund_id,
@@ -304,7 +306,13 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
                    'success' AS status,
                    CAST(_pm_day + CAST(strptime(substr(txn_time, 5), '%H%M%S') AS TIME) AS TIMESTAMPTZ) AS occurred_at,
                    ?::DATE AS bill_date, 'unionpay' AS method, ? AS src_file, _pm_idx + 1 AS src_line
-            FROM z WHERE type <> 'hold' ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
+            FROM z LEFT JOIN (
+                -- a refund line without 原始交易订单号 (blank by default in the spec): the order of the payment its
+                -- 原交易查询流水号 names, when that payment is in this file
+                SELECT mer_id AS _pm_paid_mer, query_id AS _pm_paid_qid, min(order_id) AS _pm_paid_order
+                FROM z WHERE type = 'payment' GROUP BY ALL) paid
+              ON paid._pm_paid_qid = z.orig_query_id AND paid._pm_paid_mer = z.mer_id
+            WHERE type <> 'hold' ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
         totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen", "hold_count"],
                           con.execute("""SELECT count(*) FILTER (type = 'payment'), count(*) FILTER (type = 'refund'),
                               coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'payment'), 0),

@@ -274,3 +274,19 @@ def test_gbk_whose_bytes_happen_to_be_valid_utf8_is_read_as_gbk():
     data.decode("utf-8")  # valid UTF-8, yet GBK
     row = parse(data, NAME).transactions.to_pylist()[0]
     assert row["order_no"] == orig and row["refund_no"] == "RF-1"
+
+
+def test_a_refund_without_its_original_order_number_takes_its_payments_from_the_same_file():
+    """helper-72: 原始交易订单号 is blank by default (and a line may end after 商户代码); the refund's order was then
+    unknown although its 原交易查询流水号 names a payment of the same file. That payment's 商户订单号 is taken; a
+    payment of another file (another day) is not known here, and another merchant code's payment is not taken."""
+    pay = zm_line(query_id="Q1", order_id="SO-9")
+    other = zm_line(query_id="Q1", order_id="SO-OTHER", mer_id="802310048990000")
+    refund = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                     order_id="RF-9", orig_query_id="Q1", full=False)
+    stray = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q4",
+                    order_id="RF-10", orig_query_id="Q-EARLIER", full=False)
+    rows = parse(zm_file([other, refund, pay, stray]), NAME).transactions.to_pylist()
+    got = [(r["type"], r["order_no"], r["refund_no"], r["channel_tx_id"], r["src_line"]) for r in rows]
+    assert got == [("payment", "SO-OTHER", None, "Q1", 1), ("refund", "SO-9", "RF-9", "Q1", 2),
+                   ("payment", "SO-9", None, "Q1", 3), ("refund", None, "RF-10", "Q-EARLIER", 4)]
