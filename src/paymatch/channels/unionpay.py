@@ -18,29 +18,29 @@ counted in *bytes*, each followed by one space; no header and no trailer. Fields
 What is implemented (a documented subset, not UnionPay's whole specification):
 - Fields 0-27 must be present with a space after each (the separator positions are checked on
   every line); 28+ are read when the line reaches them.
-- 交易类型 (txnType, as in the ACP API): 01 消费 and 03 预授权完成 -> payment; 04 退货 and 31 消费撤销
-  -> refund (positive amount). Any other code is a LoadError naming the line.
+- 交易类型 (txnType, as in the ACP API): 01 消费 and 03 预授权完成 -> payment; 04 退货, 31 消费撤销 and 33
+  预授权完成撤销 -> refund (positive amount); 02/32 -> a hold (below). Any other code is a LoadError naming the line.
 - 交易金额 is 12 digits of fen. 商户手续费 / 结算金额 (13) are read as a direction letter plus 12 digits
   of fen - D (debit to the merchant) or C (credit) - or as '+'/'-' plus 12 digits, or 13 digits.
   fee_fen is positive for D/'+'/digits (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is
-  the absolute value. A ZM from the field (GitHub pingjianwei/csv_parser, INN17071888ZM_898319849000018: 1,207
-  payments) prints a payment's fee D and its 结算金额 C, 交易金额 less the fee, as this reads them; its refund
-  lines (fee C, 结算金额 D, as the spec's 优惠金额 note has it for 退货) are not seen from the field.
+  the absolute value. A zero may be printed with a blank where the letter goes (' 000000000000', as UnionPay's
+  sample prints its zero amounts); any other amount needs its letter. A ZM from the field (GitHub
+  pingjianwei/csv_parser, INN17071888ZM_898319849000018: 1,207 payments) prints a payment's fee D and its 结算金额
+  C, 交易金额 less the fee, as this reads them; refund lines (fee C, 结算金额 D, as the spec's 优惠金额 note has it
+  for 退货) are not seen from the field.
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
   order_no = 原始交易订单号 when the line carries it (blank by default in the spec, and lines may end after 商户代码),
   else the 商户订单号 of the payment its 原交易查询流水号 names when that payment is in the same file, else NULL.
-- 交易类型 33 预授权完成撤销 is a refund too. Not confirmed from the field: a 03 预授权完成 is keyed by its own
-  商户订单号 (UnionPay also fills 原始交易订单号 there, with the pre-authorisation's order id: a shop that records
-  the pre-authorisation's number sees the completion as channel_only).
+- Not confirmed from the field: a 03 预授权完成 is keyed by its own 商户订单号 (UnionPay also fills 原始交易订单号
+  there, with the pre-authorisation's order id: a shop that records the pre-authorisation's number sees the
+  completion as channel_only).
 - 02 预授权 and 32 预授权撤销 (a hold on the card and its release: no money) are checked like every line and counted
   in ``totals['hold_count']``, not read as transactions (the spec fills 原始交易订单号 on 预授权撤销 lines, so they come
   in ZM; they refused the whole file). Whether the 汇总表 counts them is not known from the field: it is tied out
-  against the transactions alone. A zero 商户手续费 / 结算金额 may be printed with a blank where the
-  letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
+  against the transactions alone.
 - Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称 or
-  商户自定义域) is
-  encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
+  商户自定义域) is encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
   ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
   sample lists trades of the day after its settle date; Dec 31 in a file settled on Jan 2 is of the year before).
