@@ -247,8 +247,6 @@ def _gbk_bytes(data: bytes) -> bytes:
 
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a ZM file (bytes as delivered) into a ParsedBill; LoadError listing every bad line."""
-    original = data
-    data = _gbk_bytes(data)
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
     if not _sniff_zm(first) and sniff_zme(first):
         return parse_zme(data, source, bill_date)
@@ -256,6 +254,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
 
     if not _sniff_zm(first) and rd.sniff(decode_head(data, 4096)):
         return rd.parse(data, source)
+    original, data = data, _gbk_bytes(data)  # (fields 0-27 are ASCII: the sniffing above reads either encoding)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
     n = len(lines)
