@@ -220,8 +220,10 @@ def test_summary_report_edges(tmp_path):
 
     wide = rd.decode("gbk").replace("           3            3.00", "       1,234            3.00")
     assert unionpay_rd.parse(wide.encode("gbk"), "RD.txt").totals["count"] == 1234
-    again = parse(("\ufeff" + rd.decode("gbk")).encode("utf-8"), "RD201019091701_802310048993424")
+    utf8 = ("\ufeff" + rd.decode("gbk")).encode("utf-8")
+    again = parse(utf8, "RD201019091701_802310048993424")
     assert again.kind == "unionpay_rd" and again.totals["count"] == 3
+    assert again.sha256 == hashlib.sha256(utf8).hexdigest()  # its own bytes, not a ZM's encoding back
 
 
 def test_only_a_zero_may_go_without_its_letter():
