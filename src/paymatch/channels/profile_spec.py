@@ -158,7 +158,7 @@ class TypeSpec(_Strict):
     """How payment and refund rows are told apart.
 
     rule: column   -- the mapped ``type`` column's value through ``map``
-          sign     -- a negative amount is a refund
+          sign     -- a negative amount is a refund (a mapped ``type`` column's words in ``map`` must agree)
           in_out   -- money in ``amount_in`` is a payment, money in ``amount_out`` a refund
           constant -- every row is ``value``
     """

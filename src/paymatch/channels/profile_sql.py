@@ -295,7 +295,15 @@ def _typed_sql(ctx: _Ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
                            ctx.label["type"], "f_type", f"unknown type value; known: {sorted(p.type.map)}"))
             checks.append(("f_type IS NULL", ctx.label["type"], "f_type", "type is empty"))
         elif rule == "sign":
-            sel.append("CASE WHEN neg_amount THEN 'refund' ELSE 'payment' END AS type")
+            by_sign = "CASE WHEN neg_amount THEN 'refund' ELSE 'payment' END"
+            sel.append(f"{by_sign} AS type")
+            if p.type.map and "type" in has:
+                # a type column beside the sign (抖音 业务类型): a refund printed positive would be read as a payment,
+                # silently; a word the map knows must agree with the sign (one it does not know is not judged)
+                said = case_sql("f_type", p.type.map, None)
+                checks.append((f"({said}) IS NOT NULL AND ({said}) <> {by_sign}", ctx.label["type"], "f_type",
+                               "the amount's sign says the other type (a refund printed positive, or a payment "
+                               "negative?): check the export's sign convention"))
         else:
             sel.append(f"{lit(p.type.value.value)} AS type")
     local, occurred, day = time_sql(ctx)

@@ -26,7 +26,8 @@ load; a bad one raises ``ConfigError`` naming the file and the key. Keys (builti
              tabs, backticks and ="..." guards are always stripped; refunds become positive)
     time:    formats [strptime patterns or 'iso'], timezone (default Asia/Shanghai)
     status:  map {source value: success|processing|failed|closed}, default
-    type:    rule column|sign|in_out|constant, map {source value: payment|refund}, value
+    type:    rule column|sign|in_out|constant, map {source value: payment|refund}, value (with rule sign,
+             a mapped type column's known words must agree with the sign: a row that does not is refused)
     totals:  [{regex with (?P<count>) and/or (?P<amount>), scope all|payment|refund,
              amount_mode sum|net, optional}] -- tied out against the parsed rows (optional: a
              file without the line is read unchecked)

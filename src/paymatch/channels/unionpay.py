@@ -18,17 +18,29 @@ counted in *bytes*, each followed by one space; no header and no trailer. Fields
 What is implemented (a documented subset, not UnionPay's whole specification):
 - Fields 0-27 must be present with a space after each (the separator positions are checked on
   every line); 28+ are read when the line reaches them.
-- 交易类型 (txnType, as in the ACP API): 01 消费 and 03 预授权完成 -> payment; 04 退货 and 31 消费撤销
-  -> refund (positive amount). Any other code is a LoadError naming the line.
+- 交易类型 (txnType, as in the ACP API): 01 消费 and 03 预授权完成 -> payment; 04 退货, 31 消费撤销 and 33
+  预授权完成撤销 -> refund (positive amount); 02/32 -> a hold (below). Any other code is a LoadError naming the line.
 - 交易金额 is 12 digits of fen. 商户手续费 / 结算金额 (13) are read as a direction letter plus 12 digits
   of fen - D (debit to the merchant) or C (credit) - or as '+'/'-' plus 12 digits, or 13 digits.
-  This reading of the 13-wide fields is our interpretation; fee_fen is positive for D/'+'/digits
-  (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is the absolute value.
+  fee_fen is positive for D/'+'/digits (fee charged) and negative for C/'-' (fee returned); settle_amount_fen is
+  the absolute value. A zero may be printed with a blank where the letter goes (' 000000000000', as UnionPay's
+  sample prints its zero amounts); any other amount needs its letter. A ZM from the field (GitHub
+  pingjianwei/csv_parser, INN17071888ZM_898319849000018: 1,207 payments) prints a payment's fee D and its 结算金额
+  C, 交易金额 less the fee, as this reads them; refund lines (fee C, 结算金额 D, as the spec's 优惠金额 note has it
+  for 退货) are not seen from the field.
 - Payment: channel_tx_id = 查询流水号, order_no = 商户订单号. Refund: channel_tx_id = 原交易查询流水号
   (the payment's), channel_refund_id = 查询流水号, refund_no = 商户订单号 (the refund's own order id),
-  order_no = 原始交易订单号 when the line carries it, else NULL.
-- 交易类型 33 预授权完成撤销 is a refund too. A zero 商户手续费 / 结算金额 may be printed with a blank where the
-  letter goes (' 000000000000', as UnionPay's sample prints its zero amounts); any other amount needs its letter.
+  order_no = 原始交易订单号 when the line carries it (blank by default in the spec, and lines may end after 商户代码),
+  else the 商户订单号 of the payment its 原交易查询流水号 names when that payment is in the same file, else NULL.
+- Not confirmed from the field: a 03 预授权完成 is keyed by its own 商户订单号 (UnionPay also fills 原始交易订单号
+  there, with the pre-authorisation's order id: a shop that records the pre-authorisation's number sees the
+  completion as channel_only).
+- 02 预授权 and 32 预授权撤销 (a hold on the card and its release: no money) are checked like every line and counted
+  in ``totals['hold_count']``, not read as transactions (the spec fills 原始交易订单号 on 预授权撤销 lines, so they come
+  in ZM; they refused the whole file). Whether the 汇总表 counts them is not known from the field: it is tied out
+  against the transactions alone.
+- Widths count GBK bytes: a file saved again as UTF-8 (3 bytes for each Chinese character of 二级商户简称 or
+  商户自定义域) is encoded back to GBK before it is cut, so the fields after it stay where UnionPay put them.
 - occurred_at = 交易传输时间 (Beijing time); its year comes from the settle date (``bill_date`` or the
   ``INN<yymmdd>`` in the file name): the year that puts the day at most 31 days after the settle date (UnionPay's
   sample lists trades of the day after its settle date; Dec 31 in a file settled on Jan 2 is of the year before).
@@ -72,6 +84,9 @@ FIELDS = {4: ("txn_time", "交易传输时间"), 6: ("amount", "交易金额"), 
 PAYMENT_TYPES = ("01", "03")
 #: 04 退货, 31 消费撤销, 33 预授权完成撤销 (a completed pre-authorisation reversed: the money goes back)
 REFUND_TYPES = ("04", "31", "33")
+#: 02 预授权 and 32 预授权撤销: a hold on the card and its release. The spec lists 预授权撤销 among the lines that carry
+#: 原始交易订单号, so they come in ZM; no money moves (the 03 that completes a hold is the payment): counted, not read
+HOLD_TYPES = ("02", "32")
 MAX_PROBLEMS = 50
 ZME_WIDTHS = [3, 11, 11, 6, 10, 19, 12, 4, 2, 2, 6, 10, 4, 12, 13, 13, 15, 15, 1, 12, 2, 135]
 ZME_OFFSETS = [sum(w + 1 for w in ZME_WIDTHS[:i]) for i in range(len(ZME_WIDTHS))]
@@ -199,6 +214,37 @@ def _lines(data: bytes) -> pa.ChunkedArray:
     return table.column("line")
 
 
+def _misplaced(data: bytes) -> int:
+    """How many field separators of ``data``'s lines that hold more than ASCII are not where the ZM layout puts them (a
+    space after each field, as far as the line reaches; an ASCII line reads the same in either encoding)."""
+    bad = 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            continue
+        line = line.rstrip(b"\r")
+        for off, width in zip(OFFSETS, WIDTHS):
+            if off + width >= len(line):
+                break
+            bad += line[off + width] != 0x20
+    return bad
+
+
+def _gbk_bytes(data: bytes) -> bytes:
+    """The file in GBK bytes, the unit its field widths count. A ZM someone opened and saved again as UTF-8 has 3 bytes
+    for each Chinese character of 二级商户简称 or 商户自定义域 (a ZM from the field writes 账户充值 there) where UnionPay
+    wrote 2: every field after it moved, and 原始交易订单号 was read cut short (helper-72: a 31-character order number
+    read as 25). Such a file is encoded back. Which bytes are meant is decided by the layout, not by guessing the
+    encoding: the copy encoded back is taken only when it puts more separators where the layout has them (GBK whose
+    bytes happen to be valid UTF-8, 唷班啊, stays as it is)."""
+    if data.isascii():
+        return data
+    try:
+        back = data.decode("utf-8-sig").encode("gb18030")
+    except UnicodeDecodeError:
+        return data
+    return back if _misplaced(back) < _misplaced(data) else data
+
+
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a ZM file (bytes as delivered) into a ParsedBill; LoadError listing every bad line."""
     first = next((ln for ln in data.split(b"\n", 20) if ln.strip()), b"")[:4096].decode("gb18030", "replace")
@@ -208,6 +254,7 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
 
     if not _sniff_zm(first) and rd.sniff(decode_head(data, 4096)):
         return rd.parse(data, source)
+    original, data = data, _gbk_bytes(data)  # (fields 0-27 are ASCII: the sniffing above reads either encoding)
     settle = _settle_date(source, bill_date)
     lines = _lines(data)
     n = len(lines)
@@ -237,7 +284,8 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
         con.register("_pm_zm", table)
         con.execute(f"""CREATE TEMP VIEW z AS SELECT *,
             CASE WHEN txn_type IN {PAYMENT_TYPES} THEN 'payment'
-                 WHEN txn_type IN {REFUND_TYPES} THEN 'refund' END AS type,
+                 WHEN txn_type IN {REFUND_TYPES} THEN 'refund'
+                 WHEN txn_type IN {HOLD_TYPES} THEN 'hold' END AS type,
             {_day_sql(settle)} AS _pm_day
             FROM _pm_zm WHERE _pm_len > 0""")
         _check(con, source)
@@ -246,7 +294,8 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
         out = con.sql(f"""
             SELECT 'unionpay' AS channel, mer_id AS merchant_id,
                    CASE WHEN type = 'refund' THEN nullif(orig_query_id, '') ELSE query_id END AS channel_tx_id,
-                   CASE WHEN type = 'refund' THEN nullif(orig_order_id, '') ELSE order_id END AS order_no,
+                   CASE WHEN type = 'refund' THEN coalesce(nullif(orig_order_id, ''), _pm_paid_order)
+                        ELSE order_id END AS order_no,
                    type,
                    CASE WHEN type = 'refund' THEN order_id END AS refund_no,
                    CASE WHEN type = 'refund' THEN query_id END AS channel_refund_id,
@@ -256,15 +305,22 @@ def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedB
                    'success' AS status,
                    CAST(_pm_day + CAST(strptime(substr(txn_time, 5), '%H%M%S') AS TIME) AS TIMESTAMPTZ) AS occurred_at,
                    ?::DATE AS bill_date, 'unionpay' AS method, ? AS src_file, _pm_idx + 1 AS src_line
-            FROM z ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
-        totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen"],
+            FROM z LEFT JOIN (
+                -- a refund line without 原始交易订单号 (blank by default in the spec): the order of the payment its
+                -- 原交易查询流水号 names, when that payment is in this file
+                SELECT mer_id AS _pm_paid_mer, query_id AS _pm_paid_qid, min(order_id) AS _pm_paid_order
+                FROM z WHERE type = 'payment' GROUP BY ALL) paid
+              ON paid._pm_paid_qid = z.orig_query_id AND paid._pm_paid_mer = z.mer_id
+            WHERE type <> 'hold' ORDER BY _pm_idx""", params=[settle, source]).to_arrow_table()
+        totals = dict(zip(["payment_count", "refund_count", "payment_amount_fen", "refund_amount_fen", "hold_count"],
                           con.execute("""SELECT count(*) FILTER (type = 'payment'), count(*) FILTER (type = 'refund'),
                               coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'payment'), 0),
-                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'refund'), 0) FROM z""").fetchall()[0]))
+                              coalesce(sum(CAST(amount AS BIGINT)) FILTER (type = 'refund'), 0),
+                              count(*) FILTER (type = 'hold') FROM z""").fetchall()[0]))
     finally:
         con.close()
     return ParsedBill(channel="unionpay", kind="unionpay_zm", source=source,
-                      sha256=hashlib.sha256(data).hexdigest(), bill_date=settle,
+                      sha256=hashlib.sha256(original).hexdigest(), bill_date=settle,
                       transactions=out.cast(TRANSACTION_ARROW), totals=totals)
 
 
@@ -274,7 +330,7 @@ def _check(con: duckdb.DuckDBPyConnection, source: str) -> None:
     checks = [
         ("NULL", f"_pm_len < {MIN_LEN} OR NOT _pm_layout",
          f"line does not have the ZM layout (fields 0-27, {MIN_LEN}+ bytes, a space after each field)"),
-        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment) or 04/31/33 (refund)"),
+        ("txn_type", "type IS NULL", "交易类型 is not 01/03 (payment), 04/31/33 (refund) or 02/32 (a hold, no money)"),
         ("amount", "NOT regexp_full_match(amount, '[0-9]{12}')", "交易金额 is not 12 digits of fen"),
         ("txn_time", "_pm_day IS NULL OR try_strptime(substr(txn_time, 5), '%H%M%S') IS NULL "
                      "OR length(txn_time) <> 10", "交易传输时间 is not MMDDhhmmss"),

@@ -242,12 +242,13 @@ def cmb_pay(txs):
 
 
 def huabei(txs):
-    """花呗分期 (via Alipay): tab before comma, refunds negative, 业务类型 column."""
+    """花呗分期 (via Alipay): tab before comma, refunds negative, 业务类型 column. 商家实收 is before the 服务费, as in
+    Alipay's 业务明细 (its 汇总: 实收净额 = 商家实收 − 服务费 − 分润); no merchant coupon here, so it is the 订单金额."""
     rows = [["支付宝交易号", "商户订单号", "交易创建时间", "花呗分期数", "订单金额（元）", "商家实收（元）", "服务费（元）", "业务类型", "交易状态"]]
     for t in txs:
         sign = 1 if t["type"] == "payment" else -1
         rows.append([t["tx"] + "\t", t["no"] + "\t", ts(t) + "\t", "12\t", y(sign * t["fen"]) + "\t",
-                     y(sign * (t["fen"] - t["fee"])) + "\t", y(t["fee"]) + "\t", lab(t, "交易", "退款") + "\t",
+                     y(sign * t["fen"]) + "\t", y(t["fee"]) + "\t", lab(t, "交易", "退款") + "\t",
                      st(t, {"success": "交易成功", "failed": "交易关闭", "processing": "等待处理"}) + "\t"])
     return ["#花呗分期交易明细", "#账号：[20881234567890]"] + csv_lines(rows)
 

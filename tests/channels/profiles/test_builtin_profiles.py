@@ -105,3 +105,22 @@ def test_alipay_account_suffix_is_dropped_as_the_detail_reader_does(name, accoun
         data = text.replace(f"[{account}]", f"[{acc}]").encode(profile.file.encoding)
         rows = parse_with_profile(profile, data, str(path)).transactions.to_pylist()
         assert rows and {r["merchant_id"] for r in rows} == {want} == {merchant_from_account(acc)}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if "settle_amount" in PROFILES[n].columns))
+def test_a_sample_settlement_means_what_the_engine_reads_it_as(name):
+    """A payment's settlement amount is before the fee on WeChat and Alipay (商家实收: the fee is a column of its own),
+    net of it on every other channel, and the engine reads it by the record's channel (``settle_before_fee_sql``).
+    The samples make no coupon up, so each payment's settlement before the fee is its amount. helper-72: the 花呗分期
+    sample (channel alipay) printed 商家实收 as the amount less the fee, a file in which net settlement takes the fee
+    off twice."""
+    import duckdb
+
+    from paymatch.engine.params import settle_before_fee_sql
+
+    profile = PROFILES[name]
+    path = builtin_sample(profile)
+    rows = parse_with_profile(profile, path.read_bytes(), str(path)).transactions  # noqa: F841 (read by DuckDB)
+    off, n = duckdb.sql(f"SELECT count(*) FILTER ({settle_before_fee_sql()} <> amount_fen), count(*) FROM rows "
+                        "WHERE type = 'payment' AND settle_amount_fen IS NOT NULL").fetchall()[0]
+    assert n and off == 0

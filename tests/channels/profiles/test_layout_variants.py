@@ -57,6 +57,23 @@ def test_douyin_guaranteed_payment_bill():
                                               ("payment", "SO4", "N71002", 1250, "success")]
 
 
+def test_douyin_export_whose_refunds_are_printed_positive_is_refused_not_read_as_payments():
+    """helper-72: types come from the amount's sign; an export printing a refund positive beside 业务类型 退款 was read
+    as a payment of that amount (no totals line to tell). The type column is now held against the sign."""
+    from paymatch.errors import LoadError
+
+    head = "订单号,商户订单号,支付渠道单号,业务类型,下单时间,金额(元),手续费(元),结算状态\n"
+    pay = "DY1,SO7,1001,支付,2026-11-20T10:00:00+08:00,25.00,0.15,已结算\n"
+    parser, rows = read(head + pay + "DY1,SO7,1001,退款,2026-11-20T13:00:00+08:00,-25.00,-0.15,已结算\n", "utf-8")
+    assert parser.name == "douyin_pay" and [r[0] for r in rows] == ["payment", "refund"]
+    data = (head + pay + "DY1,SO7,1001,退款,2026-11-20T13:00:00+08:00,25.00,0.15,已结算\n").encode()
+    with pytest.raises(LoadError) as err:
+        detect("dy.csv", data).parse(data, "dy.csv")
+    [problem] = err.value.problems
+    assert (problem.line, problem.field, problem.value) == (3, "业务类型", "退款")
+    assert "sign" in problem.message
+
+
 def test_shouqianba_without_title_split_date_and_cancel():
     text = ("交易日期,交易时间,商户订单号,收钱吧订单号,支付渠道交易号,支付方式,交易类型,交易金额,手续费,实收金额,交易状态\n"
             "2026-11-20,10:00:00,SO5,7895001,4200005,微信,支付,58.00,0.22,57.78,成功\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from unionpay_zmgen import rd_report, zm_file, zm_line
@@ -39,7 +40,8 @@ def test_rows_become_canonical_transactions():
     assert refund["refund_no"] == "REFUND-1" and refund["order_no"] == "ORDER-1"
     assert refund["channel_tx_id"] == pay["channel_tx_id"] and refund["channel_refund_id"] == "201909161200000000002"
     assert old["occurred_at"].year == 2018  # Dec 31 in a file settled on Sep 17: the year before
-    assert bill.totals == {"payment_count": 2, "refund_count": 1, "payment_amount_fen": 6000, "refund_amount_fen": 300}
+    assert bill.totals == {"payment_count": 2, "refund_count": 1, "payment_amount_fen": 6000, "refund_amount_fen": 300,
+                           "hold_count": 0}
 
 
 def test_sniff_by_content():
@@ -218,11 +220,75 @@ def test_summary_report_edges(tmp_path):
 
     wide = rd.decode("gbk").replace("           3            3.00", "       1,234            3.00")
     assert unionpay_rd.parse(wide.encode("gbk"), "RD.txt").totals["count"] == 1234
-    again = parse(("\ufeff" + rd.decode("gbk")).encode("utf-8"), "RD201019091701_802310048993424")
+    utf8 = ("\ufeff" + rd.decode("gbk")).encode("utf-8")
+    again = parse(utf8, "RD201019091701_802310048993424")
     assert again.kind == "unionpay_rd" and again.totals["count"] == 3
+    assert again.sha256 == hashlib.sha256(utf8).hexdigest()  # its own bytes, not a ZM's encoding back
 
 
 def test_only_a_zero_may_go_without_its_letter():
     with pytest.raises(LoadError) as err:
         parse(zm_file([zm_line(fee=" 000000000006")]), NAME)
     assert err.value.problems[0].field == "商户手续费"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_file_saved_again_as_utf8_is_read_in_its_gbk_widths(bom):
+    """helper-72: the widths count GBK bytes. Saved again as UTF-8, 二级商户简称 takes 3 bytes per character, every
+    later field moves and 原始交易订单号 (field 40) was read cut short: the refund named another order."""
+    orig = "SO20261120000000000000000000001"  # 31 of the field's 32 bytes
+    line = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                   order_id="RF-1", orig_query_id="Q1", orig_order_id=orig, sub_name="上海一号店餐饮")
+    gbk = zm_file([line])
+    utf8 = bom + gbk.decode("gbk").encode("utf-8")
+    assert len(utf8) > len(gbk) + len(bom)  # the Chinese really takes more bytes
+    want = parse(gbk, NAME).transactions.to_pylist()
+    got = parse(utf8, NAME)
+    assert got.transactions.to_pylist() == want and want[0]["order_no"] == orig
+    assert got.sha256 == hashlib.sha256(utf8).hexdigest()  # the file as delivered, for its provenance
+
+
+def test_a_hold_and_its_release_are_counted_not_read_as_money():
+    """helper-72: 02 预授权 and 32 预授权撤销 (the spec fills 原始交易订单号 on 预授权撤销 lines: they come in ZM) refused
+    the whole file; they move no money (the 03 completing a hold is the payment) and are counted, not read."""
+    hold = zm_line(txn_type="02", amount_fen=50000, fee=" 000000000000", settle=" 000000000000", query_id="H1",
+                   order_id="HOTEL-1")
+    release = zm_line(txn_type="32", amount_fen=50000, fee=" 000000000000", settle=" 000000000000", query_id="H2",
+                      order_id="HOTEL-1-R", orig_query_id="H1", orig_order_id="HOTEL-1")
+    done = zm_line(txn_type="03", amount_fen=30000, fee="D000000000018", settle="C000000029982", query_id="H3",
+                   order_id="HOTEL-2", orig_query_id="H0")
+    bill = parse(zm_file([hold, release, done]), NAME)
+    rows = bill.transactions.to_pylist()
+    assert [(r["type"], r["order_no"], r["amount_fen"], r["src_line"]) for r in rows] == [("payment", "HOTEL-2", 30000, 3)]
+    assert bill.totals["hold_count"] == 2 and bill.totals["payment_amount_fen"] == 30000
+    with pytest.raises(LoadError) as err:  # a hold line is checked like any other
+        parse(zm_file([zm_line(txn_type="32", amount_fen=1, fee="X00000000000A")]), NAME)
+    assert err.value.problems[0].field == "商户手续费"
+
+
+def test_gbk_whose_bytes_happen_to_be_valid_utf8_is_read_as_gbk():
+    """The UTF-8 copy is recognised by where the layout's separators fall, not by guessing the encoding: 唷班啊 in GBK
+    is valid UTF-8 (ࡰడ…) and a guess would have taken it for a re-saved file and moved every later field."""
+    orig = "SO20261120000000000000000000001"
+    line = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                   order_id="RF-1", orig_query_id="Q1", orig_order_id=orig, sub_name="唷班啊")
+    data = zm_file([line])
+    data.decode("utf-8")  # valid UTF-8, yet GBK
+    row = parse(data, NAME).transactions.to_pylist()[0]
+    assert row["order_no"] == orig and row["refund_no"] == "RF-1"
+
+
+def test_a_refund_without_its_original_order_number_takes_its_payments_from_the_same_file():
+    """helper-72: 原始交易订单号 is blank by default (and a line may end after 商户代码); the refund's order was then
+    unknown although its 原交易查询流水号 names a payment of the same file. That payment's 商户订单号 is taken; a
+    payment of another file (another day) is not known here, and another merchant code's payment is not taken."""
+    pay = zm_line(query_id="Q1", order_id="SO-9")
+    other = zm_line(query_id="Q1", order_id="SO-OTHER", mer_id="802310048990000")
+    refund = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q3",
+                     order_id="RF-9", orig_query_id="Q1", full=False)
+    stray = zm_line(txn_type="04", amount_fen=300, fee="C000000000002", settle="D000000000298", query_id="Q4",
+                    order_id="RF-10", orig_query_id="Q-EARLIER", full=False)
+    rows = parse(zm_file([other, refund, pay, stray]), NAME).transactions.to_pylist()
+    got = [(r["type"], r["order_no"], r["refund_no"], r["channel_tx_id"], r["src_line"]) for r in rows]
+    assert got == [("payment", "SO-OTHER", None, "Q1", 1), ("refund", "SO-9", "RF-9", "Q1", 2),
+                   ("payment", "SO-9", None, "Q1", 3), ("refund", None, "RF-10", "Q-EARLIER", 4)]
