@@ -214,13 +214,21 @@ def _lines(data: bytes) -> pa.ChunkedArray:
     return table.column("line")
 
 
+#: how many lines holding more than ASCII decide a file's encoding (a sample: the answer is the file's, not a line's)
+_SAMPLE_LINES = 200
+
+
 def _misplaced(data: bytes) -> int:
     """How many field separators of ``data``'s lines that hold more than ASCII are not where the ZM layout puts them (a
-    space after each field, as far as the line reaches; an ASCII line reads the same in either encoding)."""
-    bad = 0
+    space after each field, as far as the line reaches; an ASCII line reads the same in either encoding), over the
+    first ``_SAMPLE_LINES`` such lines."""
+    bad = seen = 0
     for line in data.split(b"\n"):
         if line.isascii():
             continue
+        seen += 1
+        if seen > _SAMPLE_LINES:
+            break
         line = line.rstrip(b"\r")
         for off, width in zip(OFFSETS, WIDTHS):
             if off + width >= len(line):
