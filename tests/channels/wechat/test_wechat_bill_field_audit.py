@@ -1,0 +1,56 @@
+"""WeChat Pay bills as they come from the field (helper-71's audit): variants of the real layouts that were read wrongly.
+
+Each bill is synthetic (made-up values) in the layout WeChat Pay documents and real downloads show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from wechat_billgen import payment, refund, trade_bill
+
+from paymatch.channels.wechat.bill import parse
+from paymatch.errors import LoadError
+
+UTC = dt.timezone.utc
+
+
+def test_a_refund_bill_is_the_day_its_refunds_were_accepted_not_the_day_they_succeeded():
+    """WeChat bills a refund on the day it accepted it (退款申请时间); a refund to a bank card often succeeds after
+    midnight (退款成功时间 the next day). The 20th's REFUND bill was read as the 21st's: every row on the wrong day."""
+    rows = [refund(1, 500, applied="2026-11-20 15:00:00", done="2026-11-20 15:00:05"),
+            refund(2, 300, applied="2026-11-20 23:59:58", done="2026-11-21 00:00:03"),
+            refund(3, 200, applied="2026-11-20 16:00:00", done="", status="PROCESSING")]
+    bill = parse(trade_bill(rows, "REFUND"), "1900000109Refund2026-11-20.csv")
+    assert bill.bill_date == dt.date(2026, 11, 20)
+    assert set(bill.transactions.column("bill_date").to_pylist()) == {dt.date(2026, 11, 20)}
+    # the refund's own time is still when it succeeded (else when it was accepted)
+    assert bill.transactions.column("occurred_at").to_pylist() == [
+        dt.datetime(2026, 11, 20, 7, 0, 5, tzinfo=UTC), dt.datetime(2026, 11, 20, 16, 0, 3, tzinfo=UTC),
+        dt.datetime(2026, 11, 20, 8, 0, tzinfo=UTC)]
+    assert bill.transactions.column("status").to_pylist() == ["success", "success", "processing"]
+
+
+def test_an_all_bill_still_takes_its_day_from_the_latest_trade_time():
+    rows = [payment(1, 1000, time="2026-11-20 23:59:59"), payment(2, 500, time="2026-11-20 08:00:00")]
+    assert parse(trade_bill(rows, "ALL"), "all.csv").bill_date == dt.date(2026, 11, 20)
+
+
+@pytest.mark.parametrize("kind", ["ALL", "SUCCESS", "REFUND"])
+def test_a_bill_in_another_currency_is_refused_by_line(kind):
+    """货币种类 says what every amount of the row is in; a cross-border merchant's HKD bill was read as yuan."""
+    rows = [payment(1, 1000), payment(2, 2000)] if kind != "REFUND" else [refund(1, 100), refund(2, 200)]
+    rows[1]["货币种类"] = "HKD"
+    with pytest.raises(LoadError) as err:
+        parse(trade_bill(rows, kind), "hk.csv")
+    [problem] = err.value.problems
+    assert (problem.file, problem.line, problem.field, problem.value) == ("hk.csv", 3, "货币种类", "HKD")
+    assert "CNY" in problem.message
+
+
+def test_cny_and_an_empty_currency_are_read():
+    rows = [payment(1, 1000), payment(2, 2000)]
+    rows[1]["货币种类"] = ""
+    bill = parse(trade_bill(rows, "ALL"), "cny.csv")
+    assert bill.transactions.column("amount_fen").to_pylist() == [1000, 2000]
