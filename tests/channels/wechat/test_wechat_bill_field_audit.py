@@ -54,3 +54,32 @@ def test_cny_and_an_empty_currency_are_read():
     rows[1]["货币种类"] = ""
     bill = parse(trade_bill(rows, "ALL"), "cny.csv")
     assert bill.transactions.column("amount_fen").to_pylist() == [1000, 2000]
+
+
+#: a personal 微信支付账单明细 as the WeChat app sends it (title lines, then the table); made-up values
+PERSONAL_BILL = "\n".join([
+    "微信支付账单明细,,,,,,,,", "微信昵称：[小店],,,,,,,,", "起始时间：[2026-11-01 00:00:00] 终止时间：[2026-11-30 23:59:59],,,,,,,,",
+    "导出类型：[全部],,,,,,,,", "导出时间：[2026-12-01 09:00:00],,,,,,,,", ",,,,,,,,", "共2笔记录,,,,,,,,",
+    "收入：1笔 10.00元,,,,,,,,", "支出：1笔 5.00元,,,,,,,,", "中性交易：0笔 0.00元,,,,,,,,", "注：,,,,,,,,", ",,,,,,,,",
+    "----------------------微信支付账单明细列表--------------------,,,,,,,,",
+    "交易时间,交易类型,交易对方,商品,收/支,金额(元),支付方式,当前状态,交易单号,商户单号,备注",
+    "2026-11-20 10:00:00,二维码收款,顾客,/,收入,¥10.00,/,已收钱,10001000992026112000001\t,/,/",
+    "2026-11-20 11:00:00,商户消费,某店,咖啡,支出,¥5.00,零钱,支付成功,4200000001202611200001\t,ORD1\t,/",
+]) + "\n"
+
+
+def test_a_personal_wechat_bill_is_refused_for_what_it_is(tmp_path):
+    """A shop taking money through a personal QR code only has the app's 微信支付账单明细: no merchant number, no
+    order numbers. It was refused as an 'unknown bill layout' with the advice to write a profile for it."""
+    (tmp_path / "微信支付账单(20261101-20261130).csv").write_bytes(("\ufeff" + PERSONAL_BILL).encode("utf-8"))
+    from paymatch.channels.detect import scan_bills
+
+    scan = scan_bills(tmp_path)
+    assert scan.bills == []
+    [rejected] = scan.rejected
+    assert rejected.channel == "wechat"
+    [problem] = rejected.error.problems
+    assert problem.line == 14 and "personal WeChat Pay bill" in problem.message
+    assert "交易账单" in rejected.error.hint
+    with pytest.raises(LoadError, match="personal WeChat Pay bill"):
+        parse(PERSONAL_BILL.encode("utf-8"), "p.csv")

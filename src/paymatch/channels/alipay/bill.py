@@ -47,11 +47,42 @@ def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
     return FUND_SUMMARY_KIND in sibling_kinds and sniff_bytes(data) == "alipay_fundflow"
 
 
+#: an Alipay user's own transaction record (支付宝 → 我的 → 账单 → 开具交易流水证明 / the old 交易记录明细查询 download),
+#: not a merchant's bill: recognised only to be refused
+PERSONAL = "alipay_personal"
+#: (words in the title lines, the columns of its header) of its two layouts: the older web download and the app's
+_PERSONAL_LAYOUTS = ((("交易记录明细",), ("交易号", "商家订单号", "收/支", "交易状态")),
+                     (("电子客户回单",), ("交易时间", "交易分类", "收/支", "交易订单号", "商家订单号")))
+
+
+def _personal_header_line(head: str) -> int | None:
+    """1-based line of a personal bill's column header in ``head``, when its title line is there too."""
+    for titles, columns in _PERSONAL_LAYOUTS:
+        if all(t in head for t in titles):
+            for i, line in enumerate(head.splitlines()[:60], 1):
+                if all(c in line for c in columns):
+                    return i
+    return None
+
+
+def _refuse_personal(data: bytes, source: str) -> LoadError:
+    """A personal record lists one Alipay user's payments and receipts (a 个人收款码 included) with no merchant
+    number and amounts signed by a 收/支 word. Read as a merchant bill it would match nothing, so it is named for what
+    it is, with the file the shop needs instead."""
+    head = decode_head(data, 16384)
+    return LoadError([Problem(source, _personal_header_line(head[0]) if head else None, None, None,
+                              "alipay: a personal Alipay transaction record (one user's payments and receipts), "
+                              "not a merchant's bill; it names no merchant account and no 业务类型")],
+                     hint="download the merchant's 业务明细 (对账中心 → 下载账单, or `paymatch pull`); money taken "
+                          "through a personal QR code (个人收款码) cannot be reconciled with orders")
+
+
 def sniff(head: str) -> str | None:
     """'alipay_detail' / 'alipay_summary' (业务明细), 'alipay_fundflow' / 'alipay_fund_summary' (账务明细)
-    when ``head`` (decoded first ~4 KB) is such a bill, else None."""
+    when ``head`` (decoded first ~4 KB) is such a bill; 'alipay_personal' for a user's own transaction record
+    (refused by ``parse``); else None."""
     if "#" not in head:
-        return None
+        return PERSONAL if _personal_header_line(head) is not None else None
     if SUMMARY_START in head and "门店编号" in head and "交易订单总笔数" in head:
         return "alipay_summary"
     if DETAIL_START in head and "支付宝交易号" in head and "业务类型" in head:
@@ -80,6 +111,8 @@ def parse(data: bytes, source: str) -> ParsedBill:
         return parse_fund_detail(data, source)
     if kind == "alipay_fund_summary":
         return parse_fund_summary(data, source)
+    if kind == PERSONAL:
+        raise _refuse_personal(data, source)
     raise LoadError([Problem(source, None, None, None, "not an Alipay 业务明细 / 账务明细 / 汇总 CSV")],
                     hint="Alipay bills start with '#支付宝业务明细查询' or '#支付宝账务明细查询' lines and are GBK-encoded")
 
