@@ -50,3 +50,60 @@ def test_a_personal_alipay_record_is_refused_for_what_it_is(tmp_path, text, line
     assert "业务明细" in rejected.error.hint
     with pytest.raises(LoadError, match="personal Alipay"):
         parse(text.encode("gbk"), "p.csv")
+
+
+def _workbook(text: str, typed: bool = True) -> bytes:
+    """``text`` (a CSV bill) as Excel saves it once opened: amounts as numbers and times as dates when ``typed``."""
+    import csv
+    import datetime as dt
+    import io
+
+    openpyxl = pytest.importorskip("openpyxl")
+
+    def cell(value: str):
+        if not typed or value.startswith("#"):
+            return value
+        try:
+            return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
+        try:
+            return float(value) if len(value) < 15 else value
+        except ValueError:
+            return value
+
+    wb = openpyxl.Workbook()
+    for row in csv.reader(io.StringIO(text)):
+        wb.active.append([cell(v) for v in row])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_detail_saved_as_a_workbook_is_read_as_the_bill(tmp_path):
+    """Finance staff open the 业务明细 in Excel and keep it as .xlsx (public bill readers take both). It was refused as
+    an 'unknown bill layout'; it is the same bill: same rows, same totals checked, lines are the sheet's rows."""
+    from alipay_billgen import Row, detail_text
+
+    rows = [Row("2019091622001458860515315453", "ORD1", order_amt="10.10", settle="10.10", fee="-0.06"),
+            Row("2019091622001458860515315453", "ORD1", biz="退款", order_amt="-10.10", settle="-10.10", fee="0.06",
+                refund_no="RF1", finished="2019-09-16 12:00:00"),
+            Row("2019091622001458860515315454", "ORD2", order_amt="100.00", settle="100.00", fee="-0.60")]
+    text = detail_text(rows)
+    (tmp_path / "业务明细.xlsx").write_bytes(_workbook(text))
+    scan = scan_bills(tmp_path)
+    assert scan.rejected == []
+    [bill] = scan.bills
+    as_csv = parse(text.encode("gbk"), "业务明细.csv")
+    assert (bill.channel, bill.kind, bill.bill_date) == ("alipay", "alipay_detail", as_csv.bill_date)
+    assert bill.transactions.drop_columns(["src_file"]).equals(as_csv.transactions.drop_columns(["src_file"]))
+    assert bill.transactions.column("amount_fen").to_pylist() == [1010, 1010, 10000]
+
+    bad = text.replace("100.00,100.00", "100.00,99.00")  # the totals no longer tie out
+    (tmp_path / "业务明细.xlsx").write_bytes(_workbook(bad))
+    [rejected] = scan_bills(tmp_path).rejected
+    assert rejected.channel == "alipay" and "totals line" in rejected.error.problems[0].message
+    (tmp_path / "业务明细.xlsx").write_bytes(_workbook(text.replace("10.10,10.10", "10.1x,10.10", 1), typed=False))
+    [rejected] = scan_bills(tmp_path).rejected
+    [problem] = rejected.error.problems
+    assert (problem.line, problem.field, problem.value) == (6, "订单金额（元）", "10.1x")  # the sheet's row 6

@@ -83,3 +83,24 @@ def test_a_personal_wechat_bill_is_refused_for_what_it_is(tmp_path):
     assert "交易账单" in rejected.error.hint
     with pytest.raises(LoadError, match="personal WeChat Pay bill"):
         parse(PERSONAL_BILL.encode("utf-8"), "p.csv")
+
+
+def test_a_trade_bill_saved_as_a_workbook_is_read_as_the_bill(tmp_path):
+    """A trade bill opened in Excel and kept as .xlsx (every value stays text behind its backtick) was refused as an
+    'unknown bill layout'; it is read as the bill, totals checked."""
+    import io
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from paymatch.channels.detect import scan_bills
+
+    text = trade_bill([payment(1, 1000, fee_fen=6), refund(1, 500)], "ALL").decode("utf-8")
+    wb = openpyxl.Workbook()
+    for line in text.splitlines():
+        wb.active.append(line.split(","))
+    data = io.BytesIO()
+    wb.save(data)
+    (tmp_path / "1900000109All2026-11-20.xlsx").write_bytes(data.getvalue())
+    [bill] = scan_bills(tmp_path).bills
+    as_csv = parse(text.encode("utf-8"), "all.csv")
+    assert (bill.channel, bill.kind, bill.bill_date) == ("wechat", "trade_all", as_csv.bill_date)
+    assert bill.transactions.drop_columns(["src_file"]).equals(as_csv.transactions.drop_columns(["src_file"]))
