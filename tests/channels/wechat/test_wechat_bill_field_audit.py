@@ -104,3 +104,51 @@ def test_a_trade_bill_saved_as_a_workbook_is_read_as_the_bill(tmp_path):
     as_csv = parse(text.encode("utf-8"), "all.csv")
     assert (bill.channel, bill.kind, bill.bill_date) == ("wechat", "trade_all", as_csv.bill_date)
     assert bill.transactions.drop_columns(["src_file"]).equals(as_csv.transactions.drop_columns(["src_file"]))
+
+
+def _excel_line(values: list[str]) -> str:
+    """One CSV line as Excel writes it: a value holding a comma or a quote is quoted, its quotes doubled."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values)
+    return out.getvalue()
+
+
+def test_a_bill_excel_saved_again_with_quoted_values_is_read():
+    """Opened in Excel and saved again (GBK, CRLF), a bill whose 商品名称 or JSON 商户数据包 holds a comma gets that
+    value quoted ("`咖啡,大杯"). It was refused as 'wrong number of fields' on every such row."""
+    from wechat_billgen import ALL_HEADER, SUMMARY_HEADER, _cell, summary_values
+
+    rows = [payment(1, 1000, fee_fen=6), payment(2, 500), refund(1, 300)]
+    rows[0]["商品名称"], rows[0]["商户数据包"] = "咖啡,大杯", '{"store":"S1","till":2}'
+    rows[2]["商品名称"] = '12" 披萨, 两份'
+    lines = [",".join(ALL_HEADER), *(_excel_line([_cell(c, r[c]) for c in ALL_HEADER]) for r in rows),
+             SUMMARY_HEADER, ",".join("`" + v for v in summary_values(rows))]
+    data = ("\r\n".join(lines) + "\r\n").encode("gbk")
+    assert b'"`\xbf\xa7\xb7\xc8,' in data  # "`咖啡, quoted as Excel does
+    bill = parse(data, "resaved.csv")
+    tx = bill.transactions
+    assert tx.column("order_no").to_pylist() == ["ORD000001", "ORD000002", "ORD000001"]
+    assert tx.column("amount_fen").to_pylist() == [1000, 500, 300]
+    assert tx.column("fee_fen").to_pylist() == [6, 0, 0]
+    assert tx.column("src_line").to_pylist() == [2, 3, 4]
+    # a row really cut short is still refused by line
+    short = data.replace(b",`0.60%,`10.00,`0.00,`\r\n", b",`0.60%\r\n", 1)
+    with pytest.raises(LoadError) as err:
+        parse(short, "resaved.csv")
+    assert [p.line for p in err.value.problems] == [2]
+
+
+def test_a_fund_flow_bill_excel_saved_again_keeps_its_quoted_note_whole():
+    from wechat_billgen import fundflow_bill
+
+    text = fundflow_bill([("2026-11-20 10:00:00", "收入", 1000, 1000), ("2026-11-20 11:00:00", "支出", 6, 994)])
+    lines = text.decode("utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[9] = "`退款总金额0.01元,含手续费0.00元"
+    lines[1] = _excel_line(cells)
+    bill = parse(("\r\n".join(lines) + "\r\n").encode("gbk"), "flow.csv")
+    assert bill.extra.column("note").to_pylist() == ["退款总金额0.01元,含手续费0.00元", ""]
+    assert bill.extra.column("amount_fen").to_pylist() == [1000, 6]
