@@ -107,3 +107,23 @@ def test_a_detail_saved_as_a_workbook_is_read_as_the_bill(tmp_path):
     [rejected] = scan_bills(tmp_path).rejected
     [problem] = rejected.error.problems
     assert (problem.line, problem.field, problem.value) == (6, "订单金额（元）", "10.1x")  # the sheet's row 6
+
+
+def test_a_detail_excel_saved_again_says_so():
+    """Opened in Excel and saved as CSV again, a 业务明细's times come back as '2019/9/16 10:55' (no seconds). The
+    bill is refused by line and column as before; the hint now says what happened instead of nothing."""
+    import re
+
+    from alipay_billgen import Row, detail_text
+
+    text = detail_text([Row("2019091622001458860515315453", "ORD1"), Row("2019091622001458860515315454", "ORD2")])
+    resaved = re.sub(r"(?<=,)(\d{4})-0?(\d{1,2})-0?(\d{1,2}) (\d{2}):(\d{2}):\d{2}",
+                     lambda m: f"{m[1]}/{m[2]}/{m[3]} {int(m[4])}:{m[5]}", text)
+    with pytest.raises(LoadError) as err:
+        parse(resaved.encode("gbk"), "业务明细.csv")
+    first = err.value.problems[0]
+    assert (first.line, first.field, first.value) == (6, "完成时间", "2019/9/16 10:55")
+    assert "opened in Excel and saved again" in err.value.hint
+    with pytest.raises(LoadError) as err:  # any other bad value: the plain hint
+        parse(text.replace("10.00,10.00", "10.0x,10.00", 1).encode("gbk"), "业务明细.csv")
+    assert "Excel" not in err.value.hint
