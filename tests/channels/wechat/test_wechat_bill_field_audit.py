@@ -85,6 +85,23 @@ def test_a_personal_wechat_bill_is_refused_for_what_it_is(tmp_path):
         parse(PERSONAL_BILL.encode("utf-8"), "p.csv")
 
 
+def test_a_personal_wechat_bill_as_a_workbook_is_refused_too(tmp_path):
+    """The app now mails the personal bill as .xlsx (微信支付账单流水文件); same refusal, its sheet row named."""
+    import csv
+    import io
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from paymatch.channels.detect import scan_bills
+
+    wb = openpyxl.Workbook()
+    for row in csv.reader(io.StringIO(PERSONAL_BILL)):
+        wb.active.append(row)
+    wb.save(tmp_path / "微信支付账单流水文件(20261101-20261130).xlsx")
+    [rejected] = scan_bills(tmp_path).rejected
+    assert rejected.channel == "wechat"
+    assert [(p.line, "personal WeChat Pay bill" in p.message) for p in rejected.error.problems] == [(14, True)]
+
+
 def test_a_trade_bill_saved_as_a_workbook_is_read_as_the_bill(tmp_path):
     """A trade bill opened in Excel and kept as .xlsx (every value stays text behind its backtick) was refused as an
     'unknown bill layout'; it is read as the bill, totals checked."""
