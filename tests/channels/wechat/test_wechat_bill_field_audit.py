@@ -169,3 +169,19 @@ def test_a_fund_flow_bill_excel_saved_again_keeps_its_quoted_note_whole():
     bill = parse(("\r\n".join(lines) + "\r\n").encode("gbk"), "flow.csv")
     assert bill.extra.column("note").to_pylist() == ["退款总金额0.01元,含手续费0.00元", ""]
     assert bill.extra.column("amount_fen").to_pylist() == [1000, 6]
+
+
+def test_a_shops_own_profile_for_the_personal_bill_still_reads_it(tmp_path):
+    """The refusal is the default only: a shop that wrote a profile for its personal bill keeps it (native layouts
+    are tried before profiles, so without deferring the refusal would have shut such a profile out)."""
+    from paymatch.channels.detect import detect, profiles_with
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "wx_personal.yaml").write_text("\n".join([
+        "name: my_wechat_personal", "channel: wechat", "method: wechat", "description: a personal bill",
+        "provenance: the shop's own", "sniff:", "  regex: '微信支付账单明细'", "  headers: [交易单号, 商户单号, 收/支]",
+        "columns:", "  occurred_at: 交易时间", "  channel_tx_id: 交易单号", "  order_no: 商户单号",
+        "  amount: 金额(元)", "type:", "  rule: constant", "  value: payment"]) + "\n", encoding="utf-8")
+    data = PERSONAL_BILL.encode("utf-8")
+    assert detect("p.csv", data, profiles_with([tmp_path / "profiles"])).name == "my_wechat_personal"
+    assert detect("p.csv", data, profiles_with([])).name == "wechat"  # the channel's refusal

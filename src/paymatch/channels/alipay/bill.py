@@ -38,7 +38,8 @@ KINDS = frozenset(k for pair in PAIRS for k in pair[:2])
 #: ``alipay_merchant_console_export`` reads as transactions (收入 = payment, 支出 = refund). Detection
 #: lets a matching profile read such a lone file (``detect``), and reads it here, as fund flows, when
 #: its archive also holds the 账务明细(汇总): that pair is what bill_type=signcustomer delivers.
-DEFER_TO_PROFILE = frozenset({"alipay_fundflow"})
+#: An account's own transaction record (``PERSONAL``) is refused only when no profile reads it: a shop may write one.
+DEFER_TO_PROFILE = frozenset({"alipay_fundflow", "alipay_personal"})
 
 
 def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
@@ -47,8 +48,8 @@ def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
     return FUND_SUMMARY_KIND in sibling_kinds and sniff_bytes(data) == "alipay_fundflow"
 
 
-#: an Alipay user's own transaction record (支付宝 → 我的 → 账单 → 开具交易流水证明 / the old 交易记录明细查询 download),
-#: not a merchant's bill: recognised only to be refused
+#: an Alipay account's own transaction record (支付宝 → 我的 → 账单 → 开具交易流水证明, or the older 交易记录明细查询
+#: download from alipay.com), not the merchant bill: recognised to be refused (unless a shop's profile reads it)
 PERSONAL = "alipay_personal"
 #: (words in the title lines, the columns of its header) of its two layouts: the older web download and the app's
 _PERSONAL_LAYOUTS = ((("交易记录明细",), ("交易号", "商家订单号", "收/支", "交易状态")),
@@ -66,15 +67,16 @@ def _personal_header_line(head: str) -> int | None:
 
 
 def _refuse_personal(data: bytes, source: str) -> LoadError:
-    """A personal record lists one Alipay user's payments and receipts (a 个人收款码 included) with no merchant
-    number and amounts signed by a 收/支 word. Read as a merchant bill it would match nothing, so it is named for what
-    it is, with the file the shop needs instead."""
+    """An account's transaction record lists its owner's payments and receipts (a personal QR code's included), with
+    no merchant number, amounts signed by a 收/支 word and statuses in words. It is no merchant bill, so it is named
+    for what it is, with the file the shop needs instead (it was an 'unknown bill layout')."""
     head = decode_head(data, 16384)
     return LoadError([Problem(source, _personal_header_line(head[0]) if head else None, None, None,
-                              "alipay: a personal Alipay transaction record (one user's payments and receipts), "
-                              "not a merchant's bill; it names no merchant account and no 业务类型")],
-                     hint="download the merchant's 业务明细 (对账中心 → 下载账单, or `paymatch pull`); money taken "
-                          "through a personal QR code (个人收款码) cannot be reconciled with orders")
+                              "alipay: a personal Alipay transaction record (an account's payments and receipts, "
+                              "交易记录明细 / 电子客户回单), not the merchant bill; it names no merchant number and no "
+                              "业务类型")],
+                     hint="download the merchant's 业务明细 (对账中心 → 下载账单, or `paymatch pull`); to read this "
+                          "record anyway, write a bill profile for it and name its folder under [bills] profile_dirs")
 
 
 def sniff(head: str) -> str | None:

@@ -19,6 +19,8 @@ KINDS = (layout.TRADE_ALL, layout.TRADE_SUCCESS, layout.TRADE_REFUND, layout.FUN
 
 #: a WeChat user's own bill (微信 → 我 → 服务 → 钱包 → 账单 → 下载账单), not a merchant's: recognised only to be refused
 PERSONAL = "wechat_personal"
+#: sniff kinds a matching mapping profile reads instead (``detect``): a shop may write one for its personal bills
+DEFER_TO_PROFILE = frozenset({PERSONAL})
 _PERSONAL_TITLE = "微信支付账单明细"
 _PERSONAL_HEADER = ("交易时间", "交易类型", "交易对方", "收/支", "交易单号", "商户单号")
 
@@ -52,8 +54,8 @@ def _refuse_personal(head: str, source: str) -> LoadError:
                               f"{layout.CHANNEL}: a personal WeChat Pay bill ({_PERSONAL_TITLE}: one user's payments "
                               "and receipts), not a merchant's bill; it names no merchant number or order numbers")],
                      hint="download the merchant's trade bill (交易账单) from pay.weixin.qq.com (交易中心 → 账单下载) "
-                          "or with `paymatch pull`; money taken through a personal QR code (个人收款码) cannot be "
-                          "reconciled with orders")
+                          "or with `paymatch pull`; to read this bill anyway, write a bill profile for it and name "
+                          "its folder under [bills] profile_dirs")
 
 
 def parse(data: bytes, source: str, bill_date: dt.date | None = None) -> ParsedBill:
