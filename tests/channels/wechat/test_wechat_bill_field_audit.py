@@ -25,9 +25,9 @@ def test_a_refund_bill_is_the_day_its_refunds_were_accepted_not_the_day_they_suc
     bill = parse(trade_bill(rows, "REFUND"), "1900000109Refund2026-11-20.csv")
     assert bill.bill_date == dt.date(2026, 11, 20)
     assert set(bill.transactions.column("bill_date").to_pylist()) == {dt.date(2026, 11, 20)}
-    # the refund's own time is still when it succeeded (else when it was accepted)
+    # a refund's time is when it was accepted, as an ALL bill prints it
     assert bill.transactions.column("occurred_at").to_pylist() == [
-        dt.datetime(2026, 11, 20, 7, 0, 5, tzinfo=UTC), dt.datetime(2026, 11, 20, 16, 0, 3, tzinfo=UTC),
+        dt.datetime(2026, 11, 20, 7, 0, tzinfo=UTC), dt.datetime(2026, 11, 20, 15, 59, 58, tzinfo=UTC),
         dt.datetime(2026, 11, 20, 8, 0, tzinfo=UTC)]
     assert bill.transactions.column("status").to_pylist() == ["success", "success", "processing"]
 
@@ -185,3 +185,38 @@ def test_a_shops_own_profile_for_the_personal_bill_still_reads_it(tmp_path):
     data = PERSONAL_BILL.encode("utf-8")
     assert detect("p.csv", data, profiles_with([tmp_path / "profiles"])).name == "my_wechat_personal"
     assert detect("p.csv", data, profiles_with([])).name == "wechat"  # the channel's refusal
+
+
+def test_an_all_and_a_refund_bill_of_one_day_give_a_refund_one_time(tmp_path):
+    """WeChat Pay's format documentation: an ALL bill's 交易时间 is a refund's 发起退款成功时间, "not the refund's
+    success time"; a REFUND bill prints it as 退款申请时间 (its 交易时间 is the payment's). A REFUND bill's refund was
+    timed by 退款成功时间, so a shop that downloaded both bills of a day (overlapping exports) got every refund that
+    took seconds to succeed as a duplicate_record beside its refund_matched."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    pay = payment(1, 1000, fee_fen=6, time="2026-11-20 10:00:00")
+    in_all = refund(1, 400, fee_fen=-2, time="2026-11-20 15:00:00", applied="", done="")
+    in_refund = refund(1, 400, fee_fen=-2, time="2026-11-20 10:00:00", applied="2026-11-20 15:00:00",
+                       done="2026-11-20 15:00:07")
+    (bills / "1900000109All2026-11-20.csv").write_bytes(trade_bill([pay, in_all], "ALL"))
+    (bills / "1900000109Refund2026-11-20.csv").write_bytes(trade_bill([in_refund], "REFUND"))
+    assert parse(trade_bill([in_refund], "REFUND"), "r.csv").transactions.column("occurred_at").to_pylist() == \
+        parse(trade_bill([pay, in_all], "ALL"), "a.csv").transactions.column("occurred_at").to_pylist()[1:]
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "ORD000001,S1,1900000109,wechat,10.00,partially_refunded,2026-11-20 09:59:00,2026-11-20 10:00:00\n")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RF000001,ORD000001,4.00,2026-11-20 15:00:00,success\n")
+    result = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--refunds",
+                                      str(tmp_path / "refunds.csv"), "--bills", str(bills), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = sorted(row["kind"] for row in csv.DictReader(f))
+    assert kinds == ["matched", "refund_matched"]

@@ -2,10 +2,10 @@
 
 Mapping (one row per bill line):
 - 交易状态 REFUND -> type refund: amount = 申请退款金额 (positive), settle = 退款金额, refund_no = 商户退款单号,
-  channel_refund_id = 微信退款单号, status from 退款状态 (SUCCESS/PROCESSING/else failed), time = 退款成功时间,
-  else 退款申请时间 (REFUND bills only), else 交易时间. The bill's day is the latest day a row is billed on: a
-  payment's 交易时间, a REFUND bill's refund's 退款申请时间 (WeChat bills a refund on the day it accepted it; one that
-  succeeded after midnight is still on that day's bill).
+  channel_refund_id = 微信退款单号, status from 退款状态 (SUCCESS/PROCESSING/else failed), time = when WeChat
+  accepted the refund: an ALL bill's 交易时间, a REFUND bill's 退款申请时间 (its 交易时间 is the payment's), else
+  退款成功时间, else 交易时间. The bill's day is its rows' latest day (a refund that succeeded after midnight is still
+  on the bill of the day it was accepted; an ALL and a REFUND bill of one day give a refund the same time).
 - any other 交易状态 -> type payment: amount = 订单金额 (the order total, compared with the shop's order),
   settle = 应结订单金额 (smaller when coupons 代金券 apply; not a break), time = 交易时间;
   SUCCESS -> success, REVOKED/CLOSED/NOTPAY -> closed, USERPAYING -> processing, else failed.
@@ -78,12 +78,12 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
             fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
         conv.append(f"{fen} AS \"_pm_fen_{c}\"")
     conv += [f"try_strptime(\"{c}\", '{_TS_FMT}') AS \"_pm_ts_{c}\"" for c in _TIMES]
-    refund_time = ('coalesce("_pm_ts_退款成功时间", "_pm_ts_退款申请时间", "_pm_ts_交易时间")'
+    # a refund's time is when WeChat accepted it: what an ALL bill prints as its 交易时间 (发起退款成功时间, "not the
+    # refund's success time"), a REFUND bill as 退款申请时间 (its 交易时间 is the payment's). So the same refund has one
+    # time in both bills (overlapping exports are the same record), and it is on the bill of the day it was accepted,
+    # though a refund to a bank card may succeed after midnight (退款成功时间, the next day)
+    refund_time = ('coalesce("_pm_ts_退款申请时间", "_pm_ts_退款成功时间", "_pm_ts_交易时间")'
                    if kind == TRADE_REFUND else '"_pm_ts_交易时间"')
-    # the day a row is on the bill: WeChat bills a refund on the day it accepted it (退款申请时间), not the day it
-    # succeeded, which may be the next (a bank card's refund succeeds overnight): the bill's day is the latest of these
-    refund_day = ('coalesce("_pm_ts_退款申请时间", "_pm_ts_退款成功时间", "_pm_ts_交易时间")'
-                  if kind == TRADE_REFUND else '"_pm_ts_交易时间"')
     ok = ['"_pm_ts_交易时间" IS NOT NULL', "\"商户订单号\" <> ''"]
     ok += [f'"_pm_fen_{c}" IS NOT NULL' for c, _d, _o in _MONEY]
     ok += [f"(coalesce(\"{c}\", '') = '' OR \"_pm_ts_{c}\" IS NOT NULL)" for c in REFUND_TIMES]
@@ -92,8 +92,7 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
         "CREATE TEMP VIEW _pm_wx_clean AS SELECT " + ", ".join(clean) + " FROM _pm_wx_raw",
         "CREATE TEMP VIEW _pm_wx_stage AS SELECT " + ", ".join(conv) + " FROM _pm_wx_clean",
         f"CREATE TEMP VIEW _pm_wx_rows AS SELECT *, CASE WHEN _pm_refund THEN {refund_time} "
-        f"ELSE \"_pm_ts_交易时间\" END AS _pm_local, CASE WHEN _pm_refund THEN {refund_day} "
-        f"ELSE \"_pm_ts_交易时间\" END AS _pm_day, ({' AND '.join(ok)}) AS _pm_ok FROM _pm_wx_stage",
+        f"ELSE \"_pm_ts_交易时间\" END AS _pm_local, ({' AND '.join(ok)}) AS _pm_ok FROM _pm_wx_stage",
     ]
 
 
@@ -156,7 +155,7 @@ SELECT
   timezone('{TZ}', _pm_local) AS occurred_at,
   '{CHANNEL}' AS method,
   _pm_line AS src_line,
-  {", ".join(_SUM_COLS)}, _pm_local, _pm_day, _pm_ok
+  {", ".join(_SUM_COLS)}, _pm_local, _pm_ok
 FROM _pm_wx_rows
 """
 
@@ -176,7 +175,7 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
         out = con.sql(_CANON_SQL).to_arrow_table()  # the one pass over all rows
         con.register("_pm_wx_out", out)
         agg = con.execute(
-            f"SELECT count(*), {', '.join(f'sum({c})' for c in _SUM_COLS)}, max(_pm_day)::DATE, "
+            f"SELECT count(*), {', '.join(f'sum({c})' for c in _SUM_COLS)}, max(_pm_local)::DATE, "
             "count(*) FILTER (NOT _pm_ok) FROM _pm_wx_out").fetchall()[0]
         # an id damaged by Excel (a failed formula's #N/A, a rounded number): checked on the few ids with a '#' or 'E+'
         edited = " OR ".join(_edited(c) for c in ("order_no", "channel_tx_id", "refund_no", "channel_refund_id"))
