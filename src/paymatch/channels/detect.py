@@ -191,8 +191,8 @@ class NativeParser:
 
 @dataclass(frozen=True)
 class WorkbookParser:
-    """A channel's own bill layout in a workbook: the bill opened in Excel and saved as .xlsx, or a console's Excel
-    download of its CSV. The first sheet's rows, written back as the CSV the channel delivers (one line per row, so a
+    """A channel's own bill layout in a workbook (modules that say ``WORKBOOK_AS_CSV = True``: WeChat Pay, Alipay): the
+    bill opened in Excel and saved as .xlsx, or a console's Excel download of its CSV. The first sheet's rows, written back as the CSV the channel delivers (one line per row, so a
     message's line is the sheet's row), are read by the channel's parser: its checks and totals apply unchanged."""
 
     native: NativeParser
@@ -277,7 +277,8 @@ def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) ->
         # then a channel's own layout saved as a workbook
         return (_pick(name, head, [p for p in profiles if p.file.type == "xlsx"])
                 or _pick(name, head, [p.as_xlsx() for p in profiles if p.file.type == "csv"])
-                or next((WorkbookParser(parser) for parser in native_parsers() if parser.sniff(head)), None))
+                or next((WorkbookParser(parser) for parser in native_parsers()
+                         if getattr(parser.module, "WORKBOOK_AS_CSV", False) and parser.sniff(head)), None))
     head = decode_head(data)
     csv_profiles = [p for p in profiles if p.file.type == "csv"]
     for parser in native_parsers():

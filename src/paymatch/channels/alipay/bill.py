@@ -34,6 +34,8 @@ from paymatch.errors import LoadError, Problem
 PAIRS = (("alipay_detail", "alipay_summary", cross_check), (FUND_KIND, FUND_SUMMARY_KIND, cross_check_fund))
 #: every kind this module's parsers return
 KINDS = frozenset(k for pair in PAIRS for k in pair[:2])
+#: a bill kept as a workbook (.xlsx, opened in Excel and saved so) is read here as the CSV its sheet holds (``detect``)
+WORKBOOK_AS_CSV = True
 #: sniff kinds a builtin mapping profile reads too: a lone 账务明细 CSV is also what the profile
 #: ``alipay_merchant_console_export`` reads as transactions (收入 = payment, 支出 = refund). Detection
 #: lets a matching profile read such a lone file (``detect``), and reads it here, as fund flows, when

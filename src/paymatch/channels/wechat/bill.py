@@ -15,6 +15,8 @@ from paymatch.channels.wechat.billtext import decompress, split
 from paymatch.channels.wechat.fundflow import parse_fundflow
 from paymatch.channels.wechat.trade import parse_trade
 
+#: a bill kept as a workbook (.xlsx, opened in Excel and saved so) is read here as the CSV its sheet holds (``detect``)
+WORKBOOK_AS_CSV = True
 KINDS = (layout.TRADE_ALL, layout.TRADE_SUCCESS, layout.TRADE_REFUND, layout.FUNDFLOW)
 
 #: a WeChat user's own bill (微信 → 我 → 服务 → 钱包 → 账单 → 下载账单), not a merchant's: recognised only to be refused
