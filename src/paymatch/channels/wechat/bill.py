@@ -19,7 +19,8 @@ from paymatch.channels.wechat.trade import parse_trade
 WORKBOOK_AS_CSV = True
 KINDS = (layout.TRADE_ALL, layout.TRADE_SUCCESS, layout.TRADE_REFUND, layout.FUNDFLOW)
 
-#: a WeChat user's own bill (微信 → 我 → 服务 → 钱包 → 账单 → 下载账单), not a merchant's: recognised only to be refused
+#: a WeChat user's own bill (微信 → 我 → 服务 → 钱包 → 账单 → 下载账单), not a merchant's: recognised to be refused (unless a
+#: shop's profile reads it)
 PERSONAL = "wechat_personal"
 #: sniff kinds a matching mapping profile reads instead (``detect``): a shop may write one for its personal bills
 DEFER_TO_PROFILE = frozenset({PERSONAL})
