@@ -178,7 +178,10 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
                 # ("`咖啡,大杯", a JSON 商户数据包), which neither split above reads; read as quoted CSV when that fits
                 # better (a row really cut short is then named alone, not beside every quoted one)
                 again: list[str] = []
-                quoted = _read_csv(pa.py_buffer(bill.body), names, columns, ",", again, quoted=True)
+                try:
+                    quoted = _read_csv(pa.py_buffer(bill.body), names, columns, ",", again, quoted=True)
+                except pa.ArrowInvalid:  # (a quote that never closes: not Excel's quoting; the rows above stand)
+                    again = bad + [""]
                 if len(again) < len(bad):
                     table, bad = quoted, again
         except pa.ArrowInvalid as exc:
