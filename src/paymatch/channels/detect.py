@@ -11,6 +11,7 @@ second; ``load_bills`` is the strict form that raises when anything was rejected
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import hashlib
 import importlib
@@ -26,7 +27,7 @@ from typing import Protocol
 
 from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.channels.bill_scan import BillScan, Rejected, cross_check_alipay, cross_check_unionpay
-from paymatch.channels.profile_xlsx import is_xlsx, xlsx_head
+from paymatch.channels.profile_xlsx import _rows as xlsx_rows, is_xlsx, xlsx_head
 from paymatch.channels.profiles import Profile, builtin_flow_profiles, builtin_profiles, load_profile_dir
 from paymatch.errors import LoadError, PaymatchError, Problem
 
@@ -188,6 +189,30 @@ class NativeParser:
         return self.module.parse(data, source)
 
 
+@dataclass(frozen=True)
+class WorkbookParser:
+    """A channel's own bill layout in a workbook (modules that say ``WORKBOOK_AS_CSV = True``: WeChat Pay, Alipay): the
+    bill opened in Excel and saved as .xlsx, or a console's Excel download of its CSV. The first sheet's rows, written back as the CSV the channel delivers (one line per row, so a
+    message's line is the sheet's row), are read by the channel's parser: its checks and totals apply unchanged."""
+
+    native: NativeParser
+
+    @property
+    def name(self) -> str:
+        """The channel module's name (what rejected files are filed under)."""
+        return self.native.name
+
+    def sniff(self, head: str) -> str | None:
+        """The module's bill kind for the workbook's head."""
+        return self.native.sniff(head)
+
+    def parse(self, data: bytes, source: str) -> ParsedBill:
+        """The sheet as CSV text, parsed by the module."""
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(xlsx_rows(data, None, source))
+        return self.native.parse(out.getvalue().encode("utf-8"), source)
+
+
 def native_parsers() -> list[NativeParser]:
     """Native parsers whose modules exist now (others are being written; skipped, not an error)."""
     found = []
@@ -249,8 +274,11 @@ def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) ->
     if is_xlsx(data):
         head = xlsx_head(data)
         # a workbook profile first; else the workbook download of a CSV export (consoles offer both)
+        # then a channel's own layout saved as a workbook
         return (_pick(name, head, [p for p in profiles if p.file.type == "xlsx"])
-                or _pick(name, head, [p.as_xlsx() for p in profiles if p.file.type == "csv"]))
+                or _pick(name, head, [p.as_xlsx() for p in profiles if p.file.type == "csv"])
+                or next((WorkbookParser(parser) for parser in native_parsers()
+                         if getattr(parser.module, "WORKBOOK_AS_CSV", False) and parser.sniff(head)), None))
     head = decode_head(data)
     csv_profiles = [p for p in profiles if p.file.type == "csv"]
     for parser in native_parsers():

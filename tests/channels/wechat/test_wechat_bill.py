@@ -42,7 +42,7 @@ def test_real_refund_bill(wechat_sample):
     assert r["refund_no"] == "S20210201143320649393"
     assert r["channel_refund_id"] == "50300807172021020106006664916"
     assert (r["amount_fen"], r["settle_amount_fen"], r["status"]) == (1, 1, "success")
-    assert r["occurred_at"] == dt.datetime(2021, 2, 1, 6, 33, 24, tzinfo=UTC)  # 退款成功时间
+    assert r["occurred_at"] == dt.datetime(2021, 2, 1, 6, 33, 21, tzinfo=UTC)  # 退款申请时间: when WeChat accepted it
     assert bill.totals["refund_fen"] == 2
 
 

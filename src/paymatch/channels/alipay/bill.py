@@ -34,11 +34,14 @@ from paymatch.errors import LoadError, Problem
 PAIRS = (("alipay_detail", "alipay_summary", cross_check), (FUND_KIND, FUND_SUMMARY_KIND, cross_check_fund))
 #: every kind this module's parsers return
 KINDS = frozenset(k for pair in PAIRS for k in pair[:2])
+#: a bill kept as a workbook (.xlsx, opened in Excel and saved so) is read here as the CSV its sheet holds (``detect``)
+WORKBOOK_AS_CSV = True
 #: sniff kinds a builtin mapping profile reads too: a lone 账务明细 CSV is also what the profile
 #: ``alipay_merchant_console_export`` reads as transactions (收入 = payment, 支出 = refund). Detection
 #: lets a matching profile read such a lone file (``detect``), and reads it here, as fund flows, when
 #: its archive also holds the 账务明细(汇总): that pair is what bill_type=signcustomer delivers.
-DEFER_TO_PROFILE = frozenset({"alipay_fundflow"})
+#: An account's own transaction record (``PERSONAL``) is refused only when no profile reads it: a shop may write one.
+DEFER_TO_PROFILE = frozenset({"alipay_fundflow", "alipay_personal"})
 
 
 def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
@@ -47,11 +50,43 @@ def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
     return FUND_SUMMARY_KIND in sibling_kinds and sniff_bytes(data) == "alipay_fundflow"
 
 
+#: an Alipay account's own transaction record (支付宝 → 我的 → 账单 → 开具交易流水证明, or the older 交易记录明细查询
+#: download from alipay.com), not the merchant bill: recognised to be refused (unless a shop's profile reads it)
+PERSONAL = "alipay_personal"
+#: (words in the title lines, the columns of its header) of its two layouts: the older web download and the app's
+_PERSONAL_LAYOUTS = ((("交易记录明细",), ("交易号", "商家订单号", "收/支", "交易状态")),
+                     (("电子客户回单",), ("交易时间", "交易分类", "收/支", "交易订单号", "商家订单号")))
+
+
+def _personal_header_line(head: str) -> int | None:
+    """1-based line of a personal bill's column header in ``head``, when its title line is there too."""
+    for titles, columns in _PERSONAL_LAYOUTS:
+        if all(t in head for t in titles):
+            for i, line in enumerate(head.splitlines()[:60], 1):
+                if all(c in line for c in columns):
+                    return i
+    return None
+
+
+def _refuse_personal(data: bytes, source: str) -> LoadError:
+    """An account's transaction record lists its owner's payments and receipts (a personal QR code's included), with
+    no merchant number, amounts signed by a 收/支 word and statuses in words. It is no merchant bill, so it is named
+    for what it is, with the file the shop needs instead (it was an 'unknown bill layout')."""
+    head = decode_head(data, 16384)
+    return LoadError([Problem(source, _personal_header_line(head[0]) if head else None, None, None,
+                              "alipay: a personal Alipay transaction record (an account's payments and receipts, "
+                              "交易记录明细 / 电子客户回单), not the merchant bill; it names no merchant number and no "
+                              "业务类型")],
+                     hint="download the merchant's 业务明细 (对账中心 → 下载账单, or `paymatch pull`); to read this "
+                          "record anyway, write a bill profile for it and name its folder under [bills] profile_dirs")
+
+
 def sniff(head: str) -> str | None:
     """'alipay_detail' / 'alipay_summary' (业务明细), 'alipay_fundflow' / 'alipay_fund_summary' (账务明细)
-    when ``head`` (decoded first ~4 KB) is such a bill, else None."""
+    when ``head`` (decoded first ~4 KB) is such a bill; 'alipay_personal' for a user's own transaction record
+    (refused by ``parse``); else None."""
     if "#" not in head:
-        return None
+        return PERSONAL if _personal_header_line(head) is not None else None
     if SUMMARY_START in head and "门店编号" in head and "交易订单总笔数" in head:
         return "alipay_summary"
     if DETAIL_START in head and "支付宝交易号" in head and "业务类型" in head:
@@ -80,6 +115,8 @@ def parse(data: bytes, source: str) -> ParsedBill:
         return parse_fund_detail(data, source)
     if kind == "alipay_fund_summary":
         return parse_fund_summary(data, source)
+    if kind == PERSONAL:
+        raise _refuse_personal(data, source)
     raise LoadError([Problem(source, None, None, None, "not an Alipay 业务明细 / 账务明细 / 汇总 CSV")],
                     hint="Alipay bills start with '#支付宝业务明细查询' or '#支付宝账务明细查询' lines and are GBK-encoded")
 

@@ -195,7 +195,16 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
 
     problems, total = row_problems(con, checks, source, frame.header_line + 1, value)
     if total:
-        raise LoadError(problems, total=total)
+        excel = any(p.field in (COLUMNS["created"], COLUMNS["finished"]) and _EXCEL_TIME.fullmatch(str(p.value or ""))
+                    for p in problems)
+        raise LoadError(problems, total=total, hint=(
+            "the bill was opened in Excel and saved again (Excel rewrites its times as '2019/9/16 10:55', without "
+            "the seconds, and may round its ids): give the 业务明细 as downloaded (nothing from it was stored)"
+            if excel else "fix or download the bill again; nothing from it was stored"))
+
+
+#: a time as Excel writes it back into a CSV on a Chinese Windows (the bill's '2019-09-16 10:55:23' once opened)
+_EXCEL_TIME = re.compile(r"\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}(:\d{2})?")
 
 
 #: id roles → their canonical column; an id damaged by Excel (an error value, a rounded number) refuses the bill

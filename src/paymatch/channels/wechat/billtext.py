@@ -8,7 +8,8 @@ no quoting a record is exactly one physical line: row i (0-based) sits on line i
 WeChat prints free text (商品名称, 商户数据包 - often JSON -, a fund-flow 备注) as given, commas
 included, and quotes nothing. So when a row has too many fields the rows are read again with
 ",`" as the separator (every value starts with the backtick): that second pass only runs for
-such bills and gives each value back whole.
+such bills and gives each value back whole. A bill Excel saved again quotes such values ("`咖啡,大杯"); when neither
+split reads it, it is read as quoted CSV.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def split(data: bytes, source: str) -> BillText:
                     summary_header_line + offset, 0 <= nl < end)
 
 
-def _read_csv(buf, names: list[str], columns: list[str], delimiter: str, bad: list[str]) -> pa.Table:
+def _read_csv(buf, names: list[str], columns: list[str], delimiter: str, bad: list[str], *,
+              quoted: bool = False) -> pa.Table:
     def on_invalid(row) -> str:  # a row with the wrong number of fields
         bad.append(row.text)
         return "skip"
@@ -143,8 +145,8 @@ def _read_csv(buf, names: list[str], columns: list[str], delimiter: str, bad: li
     return pacsv.read_csv(
         pa.BufferReader(buf),
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False,
-                                         invalid_row_handler=on_invalid),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False,
+                                         ignore_empty_lines=False, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             column_types={c: pa.string() for c in names}, include_columns=columns,
             strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -171,6 +173,17 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
                 body = bytes(bill.body).replace(b",`", (_SEP + "`").encode())
                 table = _read_csv(pa.py_buffer(body), names, columns, _SEP, bad)
                 bad = [text.replace(_SEP, ",") for text in bad]
+            if bad and b'"' in bytes(bill.body):  # (error path only: a copy is fine)
+                # a bill opened in Excel and saved again: Excel quotes each value that holds a comma or a quote
+                # ("`咖啡,大杯", a JSON 商户数据包), which neither split above reads; read as quoted CSV when that fits
+                # better (a row really cut short is then named alone, not beside every quoted one)
+                again: list[str] = []
+                try:
+                    quoted = _read_csv(pa.py_buffer(bill.body), names, columns, ",", again, quoted=True)
+                except pa.ArrowInvalid:  # (a quote that never closes: not Excel's quoting; the rows above stand)
+                    again = bad + [""]
+                if len(again) < len(bad):
+                    table, bad = quoted, again
         except pa.ArrowInvalid as exc:
             raise _fail(bill.source, None, f"unreadable data rows ({exc})",
                         hint="WeChat bills are UTF-8 CSV; was the file converted to another encoding?") from exc

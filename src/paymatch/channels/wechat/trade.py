@@ -2,11 +2,14 @@
 
 Mapping (one row per bill line):
 - 交易状态 REFUND -> type refund: amount = 申请退款金额 (positive), settle = 退款金额, refund_no = 商户退款单号,
-  channel_refund_id = 微信退款单号, status from 退款状态 (SUCCESS/PROCESSING/else failed), time = 退款成功时间,
-  else 退款申请时间 (REFUND bills only), else 交易时间.
+  channel_refund_id = 微信退款单号, status from 退款状态 (SUCCESS/PROCESSING/else failed), time = when WeChat
+  accepted the refund: an ALL bill's 交易时间, a REFUND bill's 退款申请时间 (its 交易时间 is the payment's), else
+  退款成功时间, else 交易时间. The bill's day is its rows' latest day (a refund that succeeded after midnight is still
+  on the bill of the day it was accepted; an ALL and a REFUND bill of one day give a refund the same time).
 - any other 交易状态 -> type payment: amount = 订单金额 (the order total, compared with the shop's order),
   settle = 应结订单金额 (smaller when coupons 代金券 apply; not a break), time = 交易时间;
   SUCCESS -> success, REVOKED/CLOSED/NOTPAY -> closed, USERPAYING -> processing, else failed.
+- 货币种类 other than CNY (a cross-border bill) refuses the bill by line: its amounts are no yuan.
 - fee = 手续费 as printed (5 decimals, signed), rounded to the fen (an old bill's 0.00020 is 0.00; the fee total
   ties out with the exact sum). merchant_id = 特约商户号 when set (service-provider mode:
   the sub-merchant is the shop that owns the order), else 商户号.
@@ -33,6 +36,9 @@ from paymatch.money import fee_units_to_fen, sql_fee_units, sql_fee_units_to_fen
 from paymatch.schema import TRANSACTION_ARROW, TZ
 
 _TS_FMT = "%Y-%m-%d %H:%M:%S"
+#: 货币种类: every amount of a row is in this currency. A bill in another (a cross-border merchant's HKD, USD…) would be
+#: read as yuan; it is refused by line instead (an empty cell, as in no bill we know of, is taken as CNY)
+_CURRENCY = "货币种类"
 #: money columns: (name, decimals, may be empty -> 0)
 _MONEY = [
     ("订单金额", 2, False), ("应结订单金额", 2, False), ("手续费", 5, False), ("代金券金额", 2, True),
@@ -45,7 +51,7 @@ _MONEY = [
 _FEE = "手续费"
 _FEE_TOTALS = frozenset({"手续费总金额"})
 
-_TEXT = ("商户号", "特约商户号", "微信订单号", "商户订单号", "交易状态", "微信退款单号", "商户退款单号", "退款状态")
+_TEXT = ("商户号", "特约商户号", "微信订单号", "商户订单号", "交易状态", "微信退款单号", "商户退款单号", "退款状态", _CURRENCY)
 _TIMES = ("交易时间", *REFUND_TIMES)
 
 
@@ -72,11 +78,16 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
             fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
         conv.append(f"{fen} AS \"_pm_fen_{c}\"")
     conv += [f"try_strptime(\"{c}\", '{_TS_FMT}') AS \"_pm_ts_{c}\"" for c in _TIMES]
-    refund_time = ('coalesce("_pm_ts_退款成功时间", "_pm_ts_退款申请时间", "_pm_ts_交易时间")'
+    # a refund's time is when WeChat accepted it: what an ALL bill prints as its 交易时间 (发起退款成功时间, "not the
+    # refund's success time"), a REFUND bill as 退款申请时间 (its 交易时间 is the payment's). So the same refund has one
+    # time in both bills (overlapping exports are the same record), and it is on the bill of the day it was accepted,
+    # though a refund to a bank card may succeed after midnight (退款成功时间, the next day)
+    refund_time = ('coalesce("_pm_ts_退款申请时间", "_pm_ts_退款成功时间", "_pm_ts_交易时间")'
                    if kind == TRADE_REFUND else '"_pm_ts_交易时间"')
     ok = ['"_pm_ts_交易时间" IS NOT NULL', "\"商户订单号\" <> ''"]
     ok += [f'"_pm_fen_{c}" IS NOT NULL' for c, _d, _o in _MONEY]
     ok += [f"(coalesce(\"{c}\", '') = '' OR \"_pm_ts_{c}\" IS NOT NULL)" for c in REFUND_TIMES]
+    ok.append(_CURRENCY_OK)
     return [
         "CREATE TEMP VIEW _pm_wx_clean AS SELECT " + ", ".join(clean) + " FROM _pm_wx_raw",
         "CREATE TEMP VIEW _pm_wx_stage AS SELECT " + ", ".join(conv) + " FROM _pm_wx_clean",
@@ -98,6 +109,9 @@ def _checks(src: dict[str, str]) -> list[tuple[str, str, str, str]]:
         checks.append((shown[c], f'"{c}"', f'"{c}" IS NOT NULL AND "_pm_fen_{c}" IS NULL',
                        f"not a yuan amount with at most {dec} decimals"))
     checks.append(("商户订单号", '"商户订单号"', "\"商户订单号\" = ''", "empty order number"))
+    if _CURRENCY in src:
+        checks.append((_CURRENCY, f'"{_CURRENCY}"', f"NOT {_CURRENCY_OK}",
+                       "amounts in another currency than CNY (a cross-border bill): not read as yuan"))
     for c in _IDS:
         if c in src:
             checks += [(src[c], f'"{c}"', sql_excel_error(f'"{c}"'), EXCEL_ERROR_TEXT),
@@ -114,6 +128,8 @@ def _edited(c: str) -> str:
     """SQL: the id ``c`` of the canonical rows was damaged by Excel (either way above)."""
     return f"({sql_excel_error(c)} OR {sql_excel_rounded(c)})"
 
+
+_CURRENCY_OK = f"coalesce(\"{_CURRENCY}\", '') IN ('', 'CNY')"
 
 _SUM_COLS = [f'"_pm_fen_{c}"' if c != _FEE else "_pm_fee_units"
              for c in ("应结订单金额", "退款金额", "充值券退款金额", _FEE, "订单金额", "申请退款金额")]
@@ -147,7 +163,8 @@ FROM _pm_wx_rows
 def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
     """Parse a split trade bill into canonical transactions, tie out its totals, return ParsedBill."""
     src = sources(bill.header)
-    wanted = list(dict.fromkeys(src[c] for c in (*TRADE_COMMON, *TRADE_REFUND_COLS, *REFUND_TIMES) if c in src))
+    wanted = list(dict.fromkeys(src[c] for c in (*TRADE_COMMON, *TRADE_REFUND_COLS, *REFUND_TIMES, _CURRENCY)
+                                if c in src))
     names = {**TRADE_SUMMARY, **LEGACY_SUMMARY}
     printed = printed_totals(bill, names, fee_names=_FEE_TOTALS)  # the fee total in 1/100,000 yuan
     con = duckdb.connect()
