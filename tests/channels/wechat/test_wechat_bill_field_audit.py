@@ -220,3 +220,48 @@ def test_an_all_and_a_refund_bill_of_one_day_give_a_refund_one_time(tmp_path):
     with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
         kinds = sorted(row["kind"] for row in csv.DictReader(f))
     assert kinds == ["matched", "refund_matched"]
+
+
+def test_a_bill_exported_for_several_days_puts_each_row_on_its_own_day(tmp_path):
+    """WeChat cuts its trade bills at 00:00 by each row's data time (a payment's success, a refund's acceptance); a
+    file the merchant platform exports for a range of days holds several of them. Every row was put on the range's
+    last day, so a workspace's day run of the 19th did not see the 19th's payment (order_only) and the 20th's run
+    judged it. A daily bill is unchanged (its rows are all of its day), and a pulled bill keeps the day it was asked
+    for."""
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    rows = [payment(1, 1000, time="2026-11-19 23:59:59"), payment(2, 500, time="2026-11-20 08:00:00"),
+            refund(1, 1000, time="2026-11-20 09:00:00")]
+    data = trade_bill(rows, "ALL")
+    bill = parse(data, "1900000109All2026-11-19_2026-11-20.csv")
+    assert bill.bill_date == dt.date(2026, 11, 20)
+    assert bill.transactions.column("bill_date").to_pylist() == [
+        dt.date(2026, 11, 19), dt.date(2026, 11, 20), dt.date(2026, 11, 20)]
+    pulled = parse(data, "x.csv", bill_date=dt.date(2026, 11, 20))
+    assert set(pulled.transactions.column("bill_date").to_pylist()) == {dt.date(2026, 11, 20)}
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    (bills / "1900000109All2026-11-19_2026-11-20.csv").write_bytes(data)
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+    orders = tmp_path / "orders.csv"
+    orders.write_text(head + "ORD000001,S1,1900000109,wechat,10.00,refunded,2026-11-19T23:59:50+08:00,"
+                      "2026-11-19T23:59:59+08:00,,,0\nORD000002,S1,1900000109,wechat,5.00,paid,2026-11-20T08:00:00+08:00,"
+                      "2026-11-20T08:00:00+08:00,,,0\n", encoding="utf-8")
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text("refund_no,order_no,amount,created_at,status\nRF000001,ORD000001,10.00,"
+                       "2026-11-20T09:00:00+08:00,success\n", encoding="utf-8")
+    ws = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", "--workspace", ws, "--orders", str(orders), "--refunds", str(refunds),
+                            "--bills", str(bills)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["reconcile", "--workspace", ws, "--date", "2026-11-19", "--out", str(tmp_path / "d19")])
+    assert r.exit_code == 0, r.output
+    import csv
+
+    with open(tmp_path / "d19" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = {row["order_no"]: row["kind"] for row in csv.DictReader(f) if row["outcome_id"].startswith("P-")}
+    assert kinds.get("ORD000001") == "matched", kinds

@@ -24,6 +24,7 @@ import datetime as dt
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from paymatch.channels.base import ParsedBill
 from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
@@ -189,7 +190,12 @@ def parse_trade(bill: BillText, bill_date: dt.date | None = None) -> ParsedBill:
         con.close()
     day = bill_date or agg[7]
     n = out.num_rows
-    out = out.append_column("bill_date", pa.repeat(pa.scalar(day, pa.date32()), n))
+    # Each row is of the day of its data time (a payment's success, a refund's acceptance: WeChat cuts its bills at
+    # 00:00 by it), the day a daily bill is of; a file the merchant platform exports for a range of days holds
+    # several, and each row is then judged in its own day's run (every row was put on the range's last day)
+    days = pc.cast(out.column("_pm_local"), pa.date32()) if bill_date is None else pa.repeat(
+        pa.scalar(day, pa.date32()), n)
+    out = out.append_column("bill_date", days)
     out = out.append_column("src_file", pa.repeat(pa.scalar(bill.source, pa.string()), n))
     return ParsedBill(
         channel=CHANNEL, kind=bill.kind, source=bill.source, sha256=bill.sha256, bill_date=day,
