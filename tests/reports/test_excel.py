@@ -103,7 +103,7 @@ def test_english_headers_and_csv_json_from_the_same_model(fixed_report, tmp_path
     assert [c.value for c in wb["Summary"][1]][:3] == ["Store", "Orders", "Order amount"]
     files = write_csv_dir(rep, tmp_path / "csv", lang="en")
     assert [f.name for f in files] == ["cover.csv", "summary.csv", "unmatched.csv"]
-    text = (tmp_path / "csv" / "summary.csv").read_text(encoding="utf-8").splitlines()
+    text = (tmp_path / "csv" / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
     assert '"S2"' in text[2] and '"1234567.89"' in text[2]
     doc = report_to_json(rep, lang="en")
     total = doc["tables"][0]["rows"][-1]

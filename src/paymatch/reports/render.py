@@ -2,7 +2,10 @@
 
 CSV: one UTF-8 file per table in a folder (``<table name>.csv``, header in the chosen language,
 amounts as exact yuan strings with 2 decimals) plus ``cover.csv`` with the period, run ids,
-sources and control totals. JSON (for the web console and ERP systems): one document with the
+sources and control totals, its labels in the chosen language too. Each file starts with a UTF-8 BOM: these CSVs
+are for people, and Excel (WPS alike) opens a CSV without one in the system's code page, GBK on a Chinese Windows,
+so every Chinese header and label came out garbled (machines read the JSON; outcomes.csv, which programs read,
+has no BOM). JSON (for the web console and ERP systems): one document with the
 report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
 (machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
 times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
@@ -33,6 +36,10 @@ def fen_to_yuan_strings(arr: pa.Array) -> pa.Array:
     frac = pc.utf8_slice_codeunits(digits, -2, 2**31 - 1)
     sign = pc.if_else(pc.less(arr, 0), "-", "")
     return pc.binary_join_element_wise(sign, whole, ".", frac, "")
+
+
+#: what Excel needs to read a CSV as UTF-8 (written first in every report CSV)
+BOM = "\ufeff"
 
 
 def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatch:
@@ -67,6 +74,7 @@ def write_csv_dir(report: Report, folder: str | Path, *, lang: Lang = "zh") -> l
         for t, path in zip(report.tables, written[1:]):
             writer = None
             with open(_part(path), "wb") as f:
+                f.write(BOM.encode("utf-8"))
                 for batch in t.batches():
                     out = _csv_batch(batch, t, lang)
                     if writer is None:
@@ -94,18 +102,24 @@ def _quote(s: str) -> str:
     return '"' + s.replace('"', '""') + '"'
 
 
+#: cover.csv's labels, as the Excel cover names them (the zh report's cover said item/title/period in English)
+_COVER = {"zh": ("项目", "笔数", "金额(元)", "说明", "标题", "期间", "对账批次(run id)", "数据来源"),
+          "en": ("item", "count", "amount", "detail", "title", "period", "run_ids", "source")}
+
+
 def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    item, count, amount, detail, title, period, runs, source = _COVER[lang]
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["item", "count", "amount", "detail"])
-        w.writerow(["title", "", "", report.title(lang)])
-        w.writerow(["period", "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
-        w.writerow(["run_ids", "", "", " ".join(report.run_ids)])
+        w.writerow([item, count, amount, detail])
+        w.writerow([title, "", "", report.title(lang)])
+        w.writerow([period, "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
+        w.writerow([runs, "", "", " ".join(report.run_ids)])
         for ct in report.control_totals:
             w.writerow([ct.label(lang), "" if ct.count is None else ct.count,
                         "" if ct.fen is None else format_yuan(ct.fen), ct.key])
         for s in report.sources:
-            w.writerow([f"source:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
+            w.writerow([f"{source}:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
     return path
 
 
