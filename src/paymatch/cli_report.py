@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from .cli_common import console, handle_errors as _errors
@@ -58,6 +59,8 @@ def _render(report, lang: str, excel: Optional[Path], csv: Optional[Path], json_
         t.add_row(ct.label(lang), "" if ct.count is None else f"{ct.count:,}",
                   "" if ct.fen is None else format_yuan(ct.fen))
     console.print(t)
+    for note in report.notes_in(lang):
+        console.print(f"[yellow]{escape(note)}[/yellow]")
     if excel:
         console.print(f"excel: {write_excel(report, excel, lang=lang)}")
     if csv:

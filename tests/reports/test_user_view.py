@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import json
+import shutil
+
+import openpyxl
 
 from typer.testing import CliRunner
 
@@ -34,3 +39,50 @@ def test_report_csvs_carry_a_bom_so_excel_reads_their_chinese(recon_ws, tmp_path
     assert cover[0] == ["项目", "笔数", "金额(元)", "说明"]
     assert [r[0] for r in cover[1:4]] == ["标题", "期间", "对账批次(run id)"] and cover[1][3] == "对账日报"
     assert any(r[0] == "数据来源:transactions" for r in cover)
+
+
+def test_a_month_report_says_which_days_were_not_reconciled(recon_ws, tmp_path):
+    # the chain's runs cover 11-01..11-03: November's report showed 1..30 with three days' figures and no word of it
+    _run("reconciliation", "--workspace", recon_ws, "--period", "month", "--date", FIRST_DAY,
+         "--excel", tmp_path / "m.xlsx", "--csv", tmp_path / "m", "--json", tmp_path / "m.json")
+    note = "本期有 27 天未对账，其数据不在本报表中：2026-11-04 ~ 2026-11-30（先对这些日期运行 paymatch reconcile）"
+    cover = openpyxl.load_workbook(tmp_path / "m.xlsx")["封面"]
+    notes = [r[1].value for r in cover.iter_rows() if r[0].value == "注意"]
+    assert notes == [note]
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["notes"] == [note]
+    with open(tmp_path / "m" / "cover.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [r[3] for r in csv.reader(fh) if r[0] == "注意"] == [note]
+    # the days the runs cover: no note
+    _run("reconciliation", "--workspace", recon_ws, "--date", FIRST_DAY, "--json", tmp_path / "d.json", "--lang", "en")
+    assert json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))["notes"] == []
+
+
+def test_a_day_without_activity_is_zeros_with_a_note(recon_ws, tmp_path):
+    from paymatch.run import reconcile_workspace
+
+    w = tmp_path / "w.duckdb"
+    shutil.copy(recon_ws, w)
+    reconcile_workspace(w, dt.date(2026, 11, 20), dt.date(2026, 11, 20), None)  # a day the chain had no business
+    _run("reconciliation", "--workspace", w, "--date", "2026-11-20", "--excel", tmp_path / "d.xlsx",
+         "--json", tmp_path / "d.json", "--lang", "en")
+    doc = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert doc["notes"] == ["No outcomes in this period (no orders, refunds or channel records): every figure is zero"]
+    assert [r["outcomes_count"] for r in doc["tables"][0]["rows"]] == [0]  # the chain total only
+    wb = openpyxl.load_workbook(tmp_path / "d.xlsx")
+    assert [r[1].value for r in wb["Cover"].iter_rows() if r[0].value == "Note"] == doc["notes"]
+    assert wb["Items to act on"].max_row == 1  # the header, frozen, and no rows
+
+
+def test_fund_flow_names_days_without_any_channel_record(recon_ws, tmp_path):
+    # 10-31 and 11-04 have no bill loaded: their zeros read as days without takings
+    _run("fund-flow", "--workspace", recon_ws, "--from", "2026-10-31", "--to", "2026-11-04", "--json", tmp_path / "f.json")
+    doc = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
+    assert doc["notes"] == ["2 天没有任何渠道流水（账单未导入？）：2026-10-31, 2026-11-04"]
+    _run("fund-flow", "--workspace", recon_ws, "--from", "2026-12-01", "--to", "2026-12-02", "--json", tmp_path / "e.json",
+         "--lang", "en")
+    doc = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    assert doc["notes"] == ["No channel records in this range: every figure is zero. If there was business, load the "
+                            "bills first (paymatch ingest / pull)"]
+    assert doc["tables"][0]["rows"] == [{**doc["tables"][0]["rows"][0], "inflow_fen": 0, "net_fen": 0, "tx_count": 0}]
+    _run("fund-flow", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", "2026-11-03", "--json", tmp_path / "g.json")
+    assert json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))["notes"] == []

@@ -135,10 +135,17 @@ class Report:
     tables: tuple[Table, ...]
     generated_at: dt.datetime
     params: dict = field(default_factory=dict)
+    #: (zh, en) sentences a reader must see before trusting the figures: days of the period no run covered (a
+    #: month's report on the 7th holds 7 days, not 30), a period without any activity (zeros, not a failure)
+    notes: tuple[tuple[str, str], ...] = ()
 
     def title(self, lang: Lang) -> str:
         """The report's title in ``lang``."""
         return self.title_zh if lang == "zh" else self.title_en
+
+    def notes_in(self, lang: Lang) -> list[str]:
+        """The notes in ``lang``."""
+        return [zh if lang == "zh" else en for zh, en in self.notes]
 
     def table(self, name: str) -> Table:
         """The table called ``name`` (KeyError if absent)."""

@@ -55,7 +55,7 @@ from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
 from .model import Column, ControlTotal, Report, Table
-from .periods import period_bounds
+from .periods import day_spans, days_without, period_bounds
 from .provenance import outcomes_in, run_ids_for, sources_for, sql_str
 
 GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
@@ -196,7 +196,25 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         tables=(Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True),
                 Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)),
         generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang},
+        notes=_notes(con, first, last, total["outcomes_count"]),
     )
+
+
+def _notes(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, outcomes: int) -> tuple[tuple[str, str], ...]:
+    """What the cover must say before the figures: the period's days no run covered (a month's report on the 7th
+    showed 1..30 with 7 days' figures and no word of it: the reader took them for the month's), a period without
+    any outcome (zeros because nothing happened, not because something failed)."""
+    notes = []
+    missing = days_without(con, first, last, "SELECT 1 FROM runs WHERE period_from <= {d} AND period_to >= {d}")
+    if missing:
+        spans = day_spans(missing)
+        notes.append((f"本期有 {len(missing)} 天未对账，其数据不在本报表中：{spans}（先对这些日期运行 paymatch reconcile）",
+                      f"{len(missing)} day(s) of the period were not reconciled and are not in this report: {spans} "
+                      "(run paymatch reconcile for them first)"))
+    if not outcomes:
+        notes.append(("本期没有任何对账结果（无订单、退款或渠道流水）：各项为零",
+                      "No outcomes in this period (no orders, refunds or channel records): every figure is zero"))
+    return tuple(notes)
 
 
 def _by_share(scoped: str, dims: list[str]) -> str:

@@ -103,18 +103,20 @@ def _quote(s: str) -> str:
 
 
 #: cover.csv's labels, as the Excel cover names them (the zh report's cover said item/title/period in English)
-_COVER = {"zh": ("项目", "笔数", "金额(元)", "说明", "标题", "期间", "对账批次(run id)", "数据来源"),
-          "en": ("item", "count", "amount", "detail", "title", "period", "run_ids", "source")}
+_COVER = {"zh": ("项目", "笔数", "金额(元)", "说明", "标题", "期间", "对账批次(run id)", "数据来源", "注意"),
+          "en": ("item", "count", "amount", "detail", "title", "period", "run_ids", "source", "note")}
 
 
 def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
-    item, count, amount, detail, title, period, runs, source = _COVER[lang]
+    item, count, amount, detail, title, period, runs, source, notice = _COVER[lang]
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow([item, count, amount, detail])
         w.writerow([title, "", "", report.title(lang)])
         w.writerow([period, "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
         w.writerow([runs, "", "", " ".join(report.run_ids)])
+        for note in report.notes_in(lang):
+            w.writerow([notice, "", "", note])
         for ct in report.control_totals:
             w.writerow([ct.label(lang), "" if ct.count is None else ct.count,
                         "" if ct.fen is None else format_yuan(ct.fen), ct.key])
@@ -143,7 +145,7 @@ def report_to_json(report: Report, path: str | Path | None = None, *, lang: Lang
         "period": {"from": report.period_from.isoformat(), "to": report.period_to.isoformat(),
                    "label": report.period_label},
         "generated_at": report.generated_at.isoformat(), "run_ids": list(report.run_ids),
-        "params": report.params,
+        "params": report.params, "notes": report.notes_in(lang),
         "sources": [{"kind": s.kind, "path": s.path, "sha256": s.sha256, "rows": s.rows} for s in report.sources],
         "control_totals": [{"key": c.key, "label": c.label(lang), "count": c.count, "amount_fen": c.fen}
                            for c in report.control_totals],
