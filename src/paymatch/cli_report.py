@@ -30,6 +30,8 @@ JsonOpt = Annotated[Optional[Path], typer.Option("--json", help="write a JSON do
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="zh (default from config) or en")]
 FromOpt = Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD, Asia/Shanghai)")]
 ToOpt = Annotated[str, typer.Option("--to", help="last day (YYYY-MM-DD)")]
+StoreOpt = Annotated[Optional[list[str]], typer.Option(
+    "--store", help="a store manager's report: only this store (repeatable); its store_id as the orders name it")]
 
 
 def _open(workspace: Path):
@@ -77,6 +79,7 @@ def reconciliation(
     period: Annotated[str, typer.Option("--period", help="day, week (Monday start) or month")] = "day",
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="merchant, store or channel (default from config)")] = None,
     excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Reconciliation report (对账日报/周报/月报) from the stored outcomes: per group and chain total, plus every unmatched item."""
     from .reports.periods import parse_date
@@ -87,7 +90,7 @@ def reconciliation(
     groups = [group_by] if group_by else list(cfg.report.group_by)
     with _open(workspace) as ws:
         rep = build_reconciliation(ws.con, period, parse_date(date), group_by=groups, lang=lng,
-                                   week_start=cfg.report.week_start)
+                                   week_start=cfg.report.week_start, store_ids=tuple(store or ()))
         _render(rep, lng, excel, csv, json)
 
 
@@ -100,6 +103,7 @@ def fund_flow(
     drill: Annotated[Optional[str], typer.Option("--drill", help="print the transactions under this summary key (CSV)")] = None,
     detail: Annotated[bool, typer.Option("--detail/--no-detail", help="Excel/CSV/JSON: include the transaction sheet")] = True,
     excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Fund flow (资金流水): inflow, outflow (refunds, fees) and net per dimension and period, with drill-down by key."""
     from .reports.fundflow import build_fund_flow
@@ -111,7 +115,8 @@ def fund_flow(
     a, b = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     with _open(workspace) as ws:
         if drill is not None:
-            rows = drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores, key_scope=cfg.match.key_scope)
+            rows = drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores, key_scope=cfg.match.key_scope,
+                              store_ids=tuple(store or ()))
             if not rows.num_rows:  # every summary row has at least one transaction: this key is none of them
                 shape = "<period start>" if by == "time" else f"<period start>|<{by}>"
                 raise PaymatchError(
@@ -122,7 +127,7 @@ def fund_flow(
             _print_drill(rows)
             return
         rep = build_fund_flow(ws.con, a, b, by=by, grain=grain, lang=lng, detail=detail, stores=cfg.stores,
-                              key_scope=cfg.match.key_scope)
+                              key_scope=cfg.match.key_scope, store_ids=tuple(store or ()))
         _render(rep, lng, excel, csv, json)
 
 
@@ -149,6 +154,7 @@ def _print_drill(rows) -> None:
 def anomalies(
     workspace: WorkspaceOpt, date_from: FromOpt, date_to: ToOpt,
     excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Anomaly board (异常看板): large transactions, frequent refunds, repeated attempts, over-refunds, night spikes."""
     from .reports.anomalies import build_anomalies
@@ -158,7 +164,8 @@ def anomalies(
     lng = _lang(lang, cfg)
     with _open(workspace) as ws:
         rep = build_anomalies(ws.con, parse_date(date_from, "--from"), parse_date(date_to, "--to"),
-                              rules=cfg.anomalies, lang=lng, key_scope=cfg.match.key_scope)
+                              rules=cfg.anomalies, lang=lng, key_scope=cfg.match.key_scope,
+                              store_ids=tuple(store or ()))
         _render(rep, lng, excel, csv, json)
 
 

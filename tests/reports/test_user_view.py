@@ -86,3 +86,49 @@ def test_fund_flow_names_days_without_any_channel_record(recon_ws, tmp_path):
     assert doc["tables"][0]["rows"] == [{**doc["tables"][0]["rows"][0], "inflow_fen": 0, "net_fen": 0, "tx_count": 0}]
     _run("fund-flow", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", "2026-11-03", "--json", tmp_path / "g.json")
     assert json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))["notes"] == []
+
+
+def _doc(path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_store_managers_reports_hold_only_that_store(recon_ws, tmp_path):
+    # before: no way to give a store manager their store's report, only the chain's with every store in it
+    week = ("--period", "week", "--date", FIRST_DAY)
+    _run("reconciliation", "--workspace", recon_ws, *week, "--group-by", "store", "--json", tmp_path / "all.json")
+    _run("reconciliation", "--workspace", recon_ws, *week, "--store", "S004", "--group-by", "channel",
+         "--json", tmp_path / "s4.json", "--excel", tmp_path / "s2.xlsx")
+    chain, mine = _doc(tmp_path / "all.json"), _doc(tmp_path / "s4.json")
+    assert mine["title"] == "对账周报（门店 S004）" and mine["params"]["store"] == "S004"
+    s2 = next(r for r in chain["tables"][0]["rows"] if r["store_id"] == "S004")
+    total = mine["tables"][0]["rows"][-1]
+    assert total["channel"] == "合计"  # a store's total, not 全链合计
+    money = [k for k in s2 if k.endswith(("_fen", "_count")) and k in total]
+    assert len(money) > 20 and {k: total[k] for k in money} == {k: s2[k] for k in money}
+    assert total["outcomes_count"] < chain["tables"][0]["rows"][-1]["outcomes_count"]
+    items = mine["tables"][1]["rows"]
+    assert items and {r["store_id"] for r in items} == {"S004"}
+    assert len(items) == sum(1 for r in chain["tables"][1]["rows"] if r["store_id"] == "S004")
+    assert openpyxl.load_workbook(tmp_path / "s2.xlsx")["封面"]["A1"].value == "对账周报（门店 S004）"
+
+    rng = ("--from", FIRST_DAY, "--to", "2026-11-03")
+    _run("fund-flow", "--workspace", recon_ws, *rng, "--by", "store", "--json", tmp_path / "fa.json")
+    _run("fund-flow", "--workspace", recon_ws, *rng, "--by", "channel", "--store", "S004", "--json", tmp_path / "f2.json")
+    per_store = [r for r in _doc(tmp_path / "fa.json")["tables"][0]["rows"] if r["dim"] == "S004"]
+    f2 = _doc(tmp_path / "f2.json")
+    ftotal = f2["tables"][0]["rows"][-1]
+    for k in ("inflow_count", "inflow_fen", "refund_count", "refund_fen", "fee_fen", "net_fen", "tx_count"):
+        assert ftotal[k] == sum(r[k] for r in per_store), k
+    assert len(f2["tables"][1]["rows"]) == ftotal["tx_count"] > 0
+
+    _run("anomalies", "--workspace", recon_ws, *rng, "--json", tmp_path / "aa.json")
+    _run("anomalies", "--workspace", recon_ws, *rng, "--store", "S004", "--json", tmp_path / "a2.json")
+    every = _doc(tmp_path / "aa.json")["tables"][1]["rows"]
+    assert _doc(tmp_path / "a2.json")["tables"][1]["rows"] == [r for r in every if r["store_id"] == "S004"] != []
+
+
+def test_a_mistyped_store_is_refused_not_a_clean_page_of_zeros(recon_ws):
+    res = CliRunner().invoke(report_app, ["reconciliation", "--workspace", str(recon_ws), "--date", FIRST_DAY,
+                                          "--store", "S04"])
+    assert res.exit_code == 2
+    assert "--store S04: no order or outcome of the workspace names this store" in res.output and "S004" in res.output

@@ -12,6 +12,7 @@ import narwhals as nw
 from ..backends.duckdb_backend import temp_table
 from ..backends.scope import STORED_ROW
 from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
+from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Source
 
@@ -115,3 +116,24 @@ def run_ids_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -
 def sql_str(value: str) -> str:
     """A SQL string literal (single quotes doubled)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def store_scope(con: duckdb.DuckDBPyConnection, store_ids: tuple[str, ...] | list[str]) -> tuple[str, str, str]:
+    """A store manager's report (``--store``): (SQL condition on ``store_id``, zh title suffix, en title suffix).
+
+    Without stores: no condition (``true``) and no suffix. A store neither an order nor an outcome names (a typo: its
+    report would be a clean page of zeros, read as a quiet day) is refused with stores the workspace knows."""
+    if not store_ids:
+        return "true", "", ""
+    known = {r[0] for r in con.execute(
+        "SELECT store_id FROM orders WHERE store_id IN (SELECT unnest($s::VARCHAR[])) UNION "
+        "SELECT store_id FROM outcomes WHERE store_id IN (SELECT unnest($s::VARCHAR[]))", {"s": list(store_ids)}
+    ).fetchall()}
+    unknown = [s for s in store_ids if s not in known]
+    if unknown:
+        some = [r[0] for r in con.execute("SELECT DISTINCT store_id FROM orders WHERE store_id IS NOT NULL "
+                                          "ORDER BY 1 LIMIT 10").fetchall()]
+        raise PaymatchError(f"--store {', '.join(unknown)}: no order or outcome of the workspace names this store\n"
+                            f"Hint: stores are named as the orders' store_id, e.g. {', '.join(some) or '(no orders)'}")
+    names = ", ".join(store_ids)
+    return f"store_id IN ({', '.join(sql_str(s) for s in store_ids)})", f"（门店 {names}）", f" (store {names})"

@@ -56,7 +56,7 @@ from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
 from .model import Column, ControlTotal, Report, Table
 from .periods import day_spans, days_without, period_bounds
-from .provenance import outcomes_in, run_ids_for, sources_for, sql_str
+from .provenance import outcomes_in, run_ids_for, sources_for, sql_str, store_scope
 
 GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
                  "merchant_id": "merchant_id", "store_id": "store_id"}
@@ -67,6 +67,7 @@ _NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "dupli
 #: outcomes of a record's extra copies (``engine.dedupe``): rows as listed, not money; ``detail`` is the record's type
 _COPIES = "('duplicate_record', 'record_update')"
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
+_STORE_TOTAL = {"zh": "合计", "en": "Total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
 
@@ -123,8 +124,11 @@ def _ident(kind: str) -> str:
 
 def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.date, *,
                          group_by: list[str] | tuple[str, ...] | str = ("merchant_id",), lang: str = "zh",
-                         week_start: str = "monday") -> Report:
-    """The reconciliation report for the day/week/month containing ``date`` (see the module docstring)."""
+                         week_start: str = "monday", store_ids: tuple[str, ...] | list[str] = ()) -> Report:
+    """The reconciliation report for the day/week/month containing ``date`` (see the module docstring).
+
+    ``store_ids``: a store manager's report: only these stores' outcomes (each outcome's own store, as the runs
+    stored it; another channel's share of one stays with it), titled with the stores."""
     first, last = period_bounds(period, date, week_start=week_start)
     groups = [group_by] if isinstance(group_by, str) else list(group_by)
     try:
@@ -132,6 +136,9 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     except KeyError as e:
         raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
     scoped = outcomes_in(first, last)  # each outcome once, on its own day (see ``provenance.outcomes_in``)
+    in_stores, store_zh, store_en = store_scope(con, store_ids)
+    if store_ids:
+        scoped = f"(SELECT * FROM {scoped} WHERE {in_stores})"
     # a day reconciled without any activity is a report of zeros; a period no run covered is an error
     covered = con.execute("SELECT count(*) FROM runs WHERE period_from <= ? AND period_to >= ?", [last, first])
     if not covered.fetchone()[0]:
@@ -149,7 +156,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         measures.append(f"count(*) FILTER (WHERE kind = {sql_str(k)} AND NOT part) AS k_{_ident(k)}_count")
         measures.append(f"CAST(coalesce(sum(coalesce(channel_amount_fen, order_amount_fen)) "
                         f"FILTER (WHERE kind = {sql_str(k)}), 0) AS BIGINT) AS k_{_ident(k)}_fen")
-    gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(_TOTAL[lang]) if i == 0 else 'NULL'} "
+    total_label = _STORE_TOTAL[lang] if store_ids else _TOTAL[lang]  # a store's report is no chain's total
+    gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(total_label) if i == 0 else 'NULL'} "
             f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
     summary_sql = f"""
       WITH o AS (SELECT *,
@@ -190,12 +198,14 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
                      for n, zh, en, kind, _ in MEASURES)
     title_zh, title_en = TITLES[period]
     return Report(
-        kind="reconciliation", title_zh=title_zh, title_en=title_en, period_from=first, period_to=last,
+        kind="reconciliation", title_zh=title_zh + store_zh, title_en=title_en + store_en, period_from=first,
+        period_to=last,
         period_label=period, sources=sources_for(con, first, last), run_ids=run_ids_for(con, first, last),
         control_totals=controls,
         tables=(Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True),
                 Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)),
-        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang},
+        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang,
+                                                         **({"store": ",".join(store_ids)} if store_ids else {})},
         notes=_notes(con, first, last, total["outcomes_count"]),
     )
 
