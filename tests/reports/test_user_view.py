@@ -132,3 +132,13 @@ def test_a_mistyped_store_is_refused_not_a_clean_page_of_zeros(recon_ws):
                                           "--store", "S04"])
     assert res.exit_code == 2
     assert "--store S04: no order or outcome of the workspace names this store" in res.output and "S004" in res.output
+
+
+def test_every_cover_gives_its_time_in_shanghai(recon_ws, tmp_path):
+    # the instalment report's said UTC (made at 07:34 in Shanghai: 23:34 of the day before); the others +08:00
+    for args in (("instalments", "--from", FIRST_DAY, "--to", "2026-11-03"), ("reconciliation", "--date", FIRST_DAY),
+                 ("anomalies", "--from", FIRST_DAY, "--to", FIRST_DAY), ("fund-flow", "--from", FIRST_DAY, "--to", FIRST_DAY)):
+        _run(*args, "--workspace", recon_ws, "--json", tmp_path / "r.json", "--excel", tmp_path / "r.xlsx")
+        assert _doc(tmp_path / "r.json")["generated_at"].endswith("+08:00"), args[0]
+        cover = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
+        assert cover["B5"].value.endswith("+08:00"), args[0]

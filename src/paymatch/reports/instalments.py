@@ -12,12 +12,14 @@ the channel charges it (``instalments.report``): up front at the sale, per perio
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from ..instalments.config import InstalmentConfig
 from ..instalments.report import instalment_report
 from ..instalments.stored import stored_plans
+from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
 from .provenance import run_ids_for, sources_for
 
@@ -55,6 +57,7 @@ def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_t
             ControlTotal("seller_fee", "商户承担息费", "Seller-borne fee", None, int(totals["seller_fee_fen"])),
         ),
         tables=(Table("instalments", "分期汇总", "Instalments", COLUMNS, rows),),
-        generated_at=dt.datetime.now(dt.timezone.utc),
+        # Shanghai's time, as every other report's cover: in UTC a report made at 07:34 said 23:34 of the day before
+        generated_at=dt.datetime.now(ZoneInfo(TZ)),
         params={"as_of": str(as_of)},
     )
