@@ -142,3 +142,23 @@ def test_every_cover_gives_its_time_in_shanghai(recon_ws, tmp_path):
         assert _doc(tmp_path / "r.json")["generated_at"].endswith("+08:00"), args[0]
         cover = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[0]
         assert cover["B5"].value.endswith("+08:00"), args[0]
+
+
+def test_report_csvs_keep_long_digit_ids_as_text_for_excel(recon_ws, tmp_path):
+    # Excel reads 2088100000000001 in a CSV as the number 2.0881E+15, and past 15 digits the rest become zeros: every
+    # Alipay merchant number and WeChat transaction id in the report was changed on opening it
+    _run("fund-flow", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", FIRST_DAY, "--by", "store",
+         "--csv", tmp_path / "f", "--json", tmp_path / "f.json")
+    with open(tmp_path / "f" / "detail.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    exact = _doc(tmp_path / "f.json")["tables"][1]["rows"]
+    assert len(rows) == len(exact) > 100
+    for row, want in zip(rows, exact):
+        for head, name in (("商户号", "merchant_id"), ("渠道流水号", "channel_tx_id"), ("订单号", "order_no"),
+                           ("门店", "dim")):
+            v = want[name]
+            guarded = v.isdigit() and (len(v) >= 12 or v.startswith("0"))
+            assert row[head] == (f'="{v}"' if guarded else v), (head, v)
+        assert row["金额"] == f"{want['amount_fen'] // 100}.{want['amount_fen'] % 100:02d}"  # money stays a number
+    assert any(r["商户号"].startswith('="2088') for r in rows) and any(r["渠道流水号"].startswith('="42') for r in rows)
+    assert any(r["渠道流水号"].startswith("UP") for r in rows)  # an id with a letter is left as it is

@@ -5,7 +5,8 @@ amounts as exact yuan strings with 2 decimals) plus ``cover.csv`` with the perio
 sources and control totals, its labels in the chosen language too. Each file starts with a UTF-8 BOM: these CSVs
 are for people, and Excel (WPS alike) opens a CSV without one in the system's code page, GBK on a Chinese Windows,
 so every Chinese header and label came out garbled (machines read the JSON; outcomes.csv, which programs read,
-has no BOM). JSON (for the web console and ERP systems): one document with the
+has no BOM). For the same reader a digit-only id Excel would turn into a number (a 16-digit merchant number, a
+19-digit channel transaction id, a store 0012) is written as ``="…"`` (``excel_text_guard``). JSON (for the web console and ERP systems): one document with the
 report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
 (machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
 times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
@@ -40,6 +41,18 @@ def fen_to_yuan_strings(arr: pa.Array) -> pa.Array:
 
 #: what Excel needs to read a CSV as UTF-8 (written first in every report CSV)
 BOM = "\ufeff"
+#: a text value Excel would read as a number and change: 12 digits or more (shown as 2.0881E+15, and past 15 digits
+#: the rest become zeros: a 16-digit Alipay merchant number, a WeChat 微信支付单号) or digits with a leading zero
+#: (store 0012 becomes 12)
+_EXCEL_NUMBERLIKE = r"^(0[0-9]+|[0-9]{12,})$"
+
+
+def excel_text_guard(arr: pa.Array) -> pa.Array:
+    """Digit-only ids Excel would turn into numbers, written as the text formula ``="…"`` (the guard exports put on
+    long numbers, which the loader strips again): Excel and WPS show the id itself, digit for digit. Other values
+    (ids with a letter, names, codes) are left as they are; NULL stays NULL."""
+    hit = pc.match_substring_regex(arr, _EXCEL_NUMBERLIKE)
+    return pc.if_else(hit, pc.binary_join_element_wise('="', arr, '"', ""), arr)
 
 
 def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatch:
@@ -53,6 +66,8 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
             arr = pc.strftime(arr.cast(pa.timestamp("s", arr.type.tz), safe=False), "%Y-%m-%d %H:%M:%S")
         elif c.kind == "percent":
             arr = pc.round(pc.cast(arr, pa.float64()), 6)
+        elif c.kind == "text" and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = excel_text_guard(arr)
         arrays.append(arr)
         names.append(c.header(lang))
     return pa.RecordBatch.from_arrays(arrays, names=names)
