@@ -80,6 +80,8 @@ def reconciliation(
     group_by: Annotated[Optional[str], typer.Option("--group-by", help="merchant, store or channel (default from config)")] = None,
     excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
     store: StoreOpt = None,
+    detail: Annotated[bool, typer.Option("--detail/--no-detail", help="add the sheet of every outcome, linked from "
+                                         "each summary row (a chain's month: millions of rows)")] = False,
 ) -> None:
     """Reconciliation report (对账日报/周报/月报) from the stored outcomes: per group and chain total, plus every unmatched item."""
     from .reports.periods import parse_date
@@ -90,7 +92,7 @@ def reconciliation(
     groups = [group_by] if group_by else list(cfg.report.group_by)
     with _open(workspace) as ws:
         rep = build_reconciliation(ws.con, period, parse_date(date), group_by=groups, lang=lng,
-                                   week_start=cfg.report.week_start, store_ids=tuple(store or ()))
+                                   week_start=cfg.report.week_start, store_ids=tuple(store or ()), detail=detail)
         _render(rep, lng, excel, csv, json)
 
 

@@ -6,9 +6,9 @@ import csv
 import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 
 import openpyxl
-
 from typer.testing import CliRunner
 
 from paymatch.cli_report import report_app
@@ -162,3 +162,44 @@ def test_report_csvs_keep_long_digit_ids_as_text_for_excel(recon_ws, tmp_path):
         assert row["金额"] == f"{want['amount_fen'] // 100}.{want['amount_fen'] % 100:02d}"  # money stays a number
     assert any(r["商户号"].startswith('="2088') for r in rows) and any(r["渠道流水号"].startswith('="42') for r in rows)
     assert any(r["渠道流水号"].startswith("UP") for r in rows)  # an id with a letter is left as it is
+
+
+def _yuan_sum(cells) -> Decimal:
+    return sum((Decimal(repr(v)) for v in cells if v is not None), Decimal(0))
+
+
+def test_reconciliation_detail_drills_from_a_group_down_to_each_outcome(recon_ws, tmp_path):
+    # before: a group's 渠道收款金额 or 净结算金额 could not be traced to the outcomes behind it (only the items to act
+    # on were listed); --detail adds every outcome, each summary group's cell linking to its first row
+    rng = ("--period", "week", "--date", "2026-11-02")
+    for group in ("channel", "store"):
+        _run("reconciliation", "--workspace", recon_ws, *rng, "--group-by", group, "--detail",
+             "--excel", tmp_path / f"{group}.xlsx")
+        wb = openpyxl.load_workbook(tmp_path / f"{group}.xlsx")
+        assert wb.sheetnames == ["封面", "对账汇总", "待处理明细", "对账明细"]
+        summary, detail = wb["对账汇总"], wb["对账明细"]
+        assert detail.freeze_panes == "A2"
+        sh, dh = [c.value for c in summary[1]], [c.value for c in detail[1]]
+        rows = list(detail.iter_rows(min_row=2, values_only=True))
+        groups = list(summary.iter_rows(min_row=2))
+        starts = [int(g[0].hyperlink.location.rsplit("!A", 1)[1]) - 2 for g in groups[:-1]]
+        assert groups[-1][0].value == "全链合计" and groups[-1][0].hyperlink is None
+        assert sorted(starts)[0] == 0 and len(set(starts)) == len(starts)
+        col = dh.index({"channel": "渠道", "store": "门店"}[group])
+        for g, start in zip(groups, starts):
+            end = min([s for s in starts if s > start], default=len(rows))
+            mine = rows[start:end]
+            assert {r[col] or "(none)" for r in mine} == {g[0].value}  # the link lands on its group, all of it
+            for name in ("订单金额", "渠道收款金额", "平台退款金额", "渠道退款金额", "手续费", "净结算金额", "差异金额"):
+                assert _yuan_sum(r[dh.index(name)] for r in mine) == Decimal(repr(g[sh.index(name)].value)), name
+        total = groups[-1]
+        for name in ("渠道收款金额", "手续费", "净结算金额"):
+            assert _yuan_sum(r[dh.index(name)] for r in rows) == Decimal(repr(total[sh.index(name)].value))
+        # an item to act on is found in the detail with its order and channel transaction
+        item = [c.value for c in next(wb["待处理明细"].iter_rows(min_row=2))]
+        ih = [c.value for c in wb["待处理明细"][1]]
+        hit = [r for r in rows if r[dh.index("结果编号")] == item[ih.index("结果编号")]]
+        assert hit and hit[0][dh.index("订单号")] == item[ih.index("订单号")]
+        assert hit[0][dh.index("渠道流水号")] == item[ih.index("渠道流水号")]
+    _run("reconciliation", "--workspace", recon_ws, *rng, "--excel", tmp_path / "plain.xlsx")
+    assert "对账明细" not in openpyxl.load_workbook(tmp_path / "plain.xlsx").sheetnames  # opt-in: a month is millions
