@@ -55,7 +55,7 @@ def _render(report, lang: str, excel: Optional[Path], csv: Optional[Path], json_
     from .reports.render import report_to_json, write_csv_dir
 
     t = RichTable(title=f"{report.title(lang)} {report.period_from}..{report.period_to}")
-    for h in ("", "count", "amount"):
+    for h in ("",) + (("笔数", "金额") if lang == "zh" else ("count", "amount")):
         t.add_column(h, justify="right" if h else "left")
     for ct in report.control_totals:
         t.add_row(ct.label(lang), "" if ct.count is None else f"{ct.count:,}",

@@ -203,3 +203,17 @@ def test_reconciliation_detail_drills_from_a_group_down_to_each_outcome(recon_ws
         assert hit[0][dh.index("渠道流水号")] == item[ih.index("渠道流水号")]
     _run("reconciliation", "--workspace", recon_ws, *rng, "--excel", tmp_path / "plain.xlsx")
     assert "对账明细" not in openpyxl.load_workbook(tmp_path / "plain.xlsx").sheetnames  # opt-in: a month is millions
+
+
+def test_a_zh_report_names_its_period_and_columns_in_chinese(recon_ws, tmp_path):
+    # the zh cover said "2026-11-01 ~ 2026-11-01 (day)" and the terminal's table "count / amount"
+    res = CliRunner().invoke(report_app, ["reconciliation", "--workspace", str(recon_ws), "--date", FIRST_DAY,
+                                          "--excel", str(tmp_path / "d.xlsx"), "--csv", str(tmp_path / "d")])
+    assert res.exit_code == 0 and "笔数" in res.output and "金额" in res.output and "count" not in res.output
+    assert openpyxl.load_workbook(tmp_path / "d.xlsx")["封面"]["B2"].value == "2026-11-01 ~ 2026-11-01 (日)"
+    with open(tmp_path / "d" / "cover.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [r[3] for r in csv.reader(fh) if r[0] == "期间"] == ["2026-11-01..2026-11-01 (日)"]
+    _run("anomalies", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", FIRST_DAY, "--excel", tmp_path / "a.xlsx",
+         "--json", tmp_path / "a.json")
+    assert openpyxl.load_workbook(tmp_path / "a.xlsx")["封面"]["B2"].value.endswith("(区间)")
+    assert _doc(tmp_path / "a.json")["period"]["label"] == "range"  # machines keep the code

@@ -128,7 +128,7 @@ def _cover(wb, fmt: _Formats, report: Report, lang: Lang, used: set[str]) -> Non
     ws.set_column(2, 3, 18)
     ws.write_string(0, 0, report.title(lang), fmt.title)
     ws.write_string(1, 0, c["period"], fmt.bold)
-    ws.write_string(1, 1, f"{report.period_from.isoformat()} ~ {report.period_to.isoformat()} ({report.period_label})")
+    ws.write_string(1, 1, f"{report.period_from.isoformat()} ~ {report.period_to.isoformat()} ({report.period_text(lang)})")
     ws.write_string(2, 0, c["from"], fmt.bold)
     ws.write_datetime(2, 1, dt.datetime.combine(report.period_from, dt.time()), fmt.kind["date"])
     ws.write_string(3, 0, c["to"], fmt.bold)

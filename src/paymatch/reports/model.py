@@ -19,6 +19,7 @@ import pyarrow as pa
 
 ColumnKind = Literal["text", "fen", "count", "number", "percent", "date"]
 Lang = Literal["zh", "en"]
+_PERIOD_ZH = {"day": "日", "week": "周", "month": "月", "range": "区间"}
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,10 @@ class Report:
     def title(self, lang: Lang) -> str:
         """The report's title in ``lang``."""
         return self.title_zh if lang == "zh" else self.title_en
+
+    def period_text(self, lang: Lang) -> str:
+        """The period label as a reader of ``lang`` reads it (a zh cover said "(day)")."""
+        return _PERIOD_ZH.get(self.period_label, self.period_label) if lang == "zh" else self.period_label
 
     def notes_in(self, lang: Lang) -> list[str]:
         """The notes in ``lang``."""

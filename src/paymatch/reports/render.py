@@ -128,7 +128,7 @@ def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
         w = csv.writer(f)
         w.writerow([item, count, amount, detail])
         w.writerow([title, "", "", report.title(lang)])
-        w.writerow([period, "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
+        w.writerow([period, "", "", f"{report.period_from}..{report.period_to} ({report.period_text(lang)})"])
         w.writerow([runs, "", "", " ".join(report.run_ids)])
         for note in report.notes_in(lang):
             w.writerow([notice, "", "", note])
