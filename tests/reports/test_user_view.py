@@ -217,3 +217,11 @@ def test_a_zh_report_names_its_period_and_columns_in_chinese(recon_ws, tmp_path)
          "--json", tmp_path / "a.json")
     assert openpyxl.load_workbook(tmp_path / "a.xlsx")["封面"]["B2"].value.endswith("(区间)")
     assert _doc(tmp_path / "a.json")["period"]["label"] == "range"  # machines keep the code
+
+
+def test_an_anomaly_board_without_bills_is_no_all_clear(recon_ws, tmp_path):
+    # 11-04 has no bill loaded: the board's zero anomalies that day read as a clean day
+    _run("anomalies", "--workspace", recon_ws, "--from", "2026-11-03", "--to", "2026-11-04", "--json", tmp_path / "a.json")
+    assert _doc(tmp_path / "a.json")["notes"] == ["1 天没有任何渠道流水（账单未导入？）：2026-11-04"]
+    _run("anomalies", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", "2026-11-03", "--json", tmp_path / "b.json")
+    assert _doc(tmp_path / "b.json")["notes"] == []

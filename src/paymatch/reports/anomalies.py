@@ -40,7 +40,7 @@ from ..errors import PaymatchError
 from ..money import sql_fen_to_yuan
 from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
-from .provenance import first_copy_only, local_day_sql, sources_for, store_scope
+from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, store_scope
 
 #: defaults for keys the config model does not have yet (read with getattr so a config can add them)
 MIN_ZSCORE_SAMPLE = 30
@@ -224,4 +224,5 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
                 Table("anomalies", "异常明细", "Anomalies", acols, con.sql("SELECT * FROM _pm_anomalies"))),
         generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"lang": lang, **({"store": ",".join(store_ids)} if store_ids else {}),
                                                          **rules.model_dump(mode="json")},
+        notes=record_day_notes(con, date_from, date_to),  # no anomaly on a day without a bill is no all-clear
     )

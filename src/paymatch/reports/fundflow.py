@@ -32,8 +32,8 @@ import pyarrow as pa
 from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Column, ControlTotal, Link, Report, Table
-from .periods import bucket_sql, day_spans, days_without
-from .provenance import first_copy_only, local_day_sql, sources_for, sql_str, store_scope
+from .periods import bucket_sql
+from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, sql_str, store_scope
 
 DIMENSIONS = ("time", "channel", "order_type", "store", "merchant")
 _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "order_type": ("订单类型", "Order type"),
@@ -189,28 +189,5 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         period_label=grain, sources=sources_for(con, date_from, date_to, kinds=("transactions",)), run_ids=(),
         control_totals=controls, tables=tuple(tables), generated_at=dt.datetime.now(ZoneInfo(TZ)),
         params={"by": by, "grain": grain, "lang": lang, **({"store": ",".join(store_ids)} if store_ids else {})},
-        notes=_notes(con, date_from, date_to),
+        notes=record_day_notes(con, date_from, date_to),
     )
-
-
-def _notes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date) -> tuple[tuple[str, str], ...]:
-    """Days of the range without any channel record stored (any status): a bill not loaded yet showed as a day of
-    zeros, which a reader took for a day without takings. One pass over the range's bill days (a plain range filter,
-    as ``sources_for`` reads them)."""
-    tz = ZoneInfo(TZ)
-    start = dt.datetime.combine(date_from, dt.time(), tzinfo=tz)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_ff_days AS SELECT DISTINCT {local_day_sql()} AS d FROM transactions
-                    WHERE bill_date BETWEEN $a AND $b OR (bill_date IS NULL AND occurred_at >= $s AND occurred_at < $e)""",
-                {"a": date_from, "b": date_to, "s": start, "e": end})
-    missing = days_without(con, date_from, date_to, "SELECT 1 FROM _pm_ff_days WHERE d = {d}")
-    con.execute("DROP TABLE _pm_ff_days")
-    if not missing:
-        return ()
-    if len(missing) == (date_to - date_from).days + 1:
-        return (("期间内没有任何渠道流水：各项为零。若本期有交易，请先导入账单（paymatch ingest / pull）",
-                 "No channel records in this range: every figure is zero. If there was business, load the bills "
-                 "first (paymatch ingest / pull)"),)
-    spans = day_spans(missing)
-    return ((f"{len(missing)} 天没有任何渠道流水（账单未导入？）：{spans}",
-             f"{len(missing)} day(s) without any channel record (bills not loaded?): {spans}"),)
