@@ -245,7 +245,7 @@ def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summar
 
     Rows come from the summary's own source (``o_sql``): an outcome with records on several channels (grouped by
     channel or merchant number) is a row under each, its other channels' rows holding only their records' money (结果编号
-    repeated, 订单金额 empty), so the rows of a group add up to the group's amounts."""
+    repeated, 订单金额 0), so the rows of a group add up to the group's amounts."""
     import pyarrow as pa
 
     gkey = " || '|' || ".join(f"coalesce({c}, '{_NONE}')" for c in gcols)
