@@ -65,7 +65,7 @@ def test_recon_excel_cell_by_cell(fixed_report, tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["封面", "对账汇总", "待处理明细"]
     ws = wb["对账汇总"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")  # the store column stays in view
     head = {c.value: i for i, c in enumerate(ws[1])}
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     assert list(rows) == ["S1", "S2", "全链合计"]

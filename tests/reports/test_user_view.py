@@ -225,3 +225,15 @@ def test_an_anomaly_board_without_bills_is_no_all_clear(recon_ws, tmp_path):
     assert _doc(tmp_path / "a.json")["notes"] == ["1 天没有任何渠道流水（账单未导入？）：2026-11-04"]
     _run("anomalies", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", "2026-11-03", "--json", tmp_path / "b.json")
     assert _doc(tmp_path / "b.json")["notes"] == []
+
+
+def test_wide_summaries_keep_their_row_labels_in_view(recon_ws, tmp_path):
+    # the reconciliation summary is 40+ columns wide: scrolled right, its figures lost their store (only row 1 froze)
+    _run("reconciliation", "--workspace", recon_ws, "--date", FIRST_DAY, "--group-by", "store", "--detail",
+         "--excel", tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert wb["对账汇总"].max_column > 30 and wb["对账汇总"].freeze_panes == "B2"
+    assert wb["待处理明细"].freeze_panes == wb["对账明细"].freeze_panes == "A2"
+    _run("fund-flow", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", FIRST_DAY, "--by", "store",
+         "--excel", tmp_path / "f.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "f.xlsx")["资金流水汇总"].freeze_panes == "D2"  # 键, 期间, 门店

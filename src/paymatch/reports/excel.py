@@ -203,7 +203,7 @@ def _table(wb, fmt: _Formats, table: Table, lang: Lang, used: set[str], max_rows
         for i, c in enumerate(cols):
             ws.set_column(i, i, c.width or max(_WIDTH[c.kind], len(c.header(lang)) * (2 if lang == "zh" else 1) + 2))
             ws.write_string(0, i, c.header(lang), fmt.header)
-        ws.freeze_panes(1, 0)
+        ws.freeze_panes(1, table.freeze_cols)
         state.update(ws=ws, row=0, name=name)
 
     seen = 0

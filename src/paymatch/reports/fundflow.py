@@ -158,7 +158,8 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     title = ("资金流水汇总", "Fund flow summary")
     tables = []
     link = Link("key", "detail", "_pm_first_row") if detail else None
-    tables.append(Table("summary", *title, tuple(cols), summary, link=link, total_row=True))
+    tables.append(Table("summary", *title, tuple(cols), summary, link=link, total_row=True,
+                        freeze_cols=2 if by == "time" else 3))  # key, period and the dimension
     if detail:
         rel = con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) ORDER BY {_DETAIL_ORDER}")
         dcols = (

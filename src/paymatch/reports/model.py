@@ -62,6 +62,7 @@ class Table:
 
     The rows may hold more fields than ``columns`` (e.g. a link's row positions); only the declared
     columns are rendered, in their order. ``total_row``: the last row is a total and is styled so.
+    ``freeze_cols``: how many leading columns stay in view when scrolling right.
     """
 
     name: str
@@ -71,6 +72,9 @@ class Table:
     rows: duckdb.DuckDBPyRelation | pa.Table
     link: Link | None = None
     total_row: bool = False
+    #: leading columns frozen beside the header (the row's label: a wide summary scrolled right kept its figures
+    #: but lost which store or merchant number they were)
+    freeze_cols: int = 0
 
     def title(self, lang: Lang) -> str:
         """The table's title in ``lang``."""

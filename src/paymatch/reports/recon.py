@@ -195,12 +195,12 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         Column("difference_fen", "差异", "Difference", "fen"), Column("reason", "原因", "Reason", "text", 60),
         Column("outcome_id", "结果编号", "Outcome id", "text", 30),
     )
-    tables = [Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True),
+    tables = [Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True, freeze_cols=len(gcols)),
               Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)]
     if detail:
         summary, table = _detail(con, o_sql, gcols, summary)
         tables[0] = Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True,
-                          link=Link(gcols[0], "detail", "_pm_first_row"))
+                          link=Link(gcols[0], "detail", "_pm_first_row"), freeze_cols=len(gcols))
         tables.append(table)
     total = summary.filter(summary.column("_pm_total")).to_pylist()[0]
     controls = tuple(ControlTotal(n, zh, en, total[n] if kind == "count" else None,
