@@ -222,7 +222,7 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         control_totals=controls,
         tables=(Table("summary", "异常汇总", "Summary", scols, summary),
                 Table("anomalies", "异常明细", "Anomalies", acols, con.sql("SELECT * FROM _pm_anomalies"))),
-        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"lang": lang, **({"store": ",".join(store_ids)} if store_ids else {}),
-                                                         **rules.model_dump(mode="json")},
+        generated_at=dt.datetime.now(ZoneInfo(TZ)),
+        params={"lang": lang, **({"store": ",".join(store_ids)} if store_ids else {}), **rules.model_dump(mode="json")},
         notes=record_day_notes(con, date_from, date_to),  # no anomaly on a day without a bill is no all-clear
     )

@@ -121,7 +121,7 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace); ``store_ids``: a store
     manager's report, only these stores' records.
     """
-    _, store_zh, store_en = store_scope(con, store_ids)
+    _, store_zh, store_en = store_scope(con, store_ids)  # a mistyped store refused (base_sql filters by it)
     base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
     total_label = sql_str(_TOTAL[lang])
     summary = con.sql(f"""

@@ -6,7 +6,9 @@ sources and control totals, its labels in the chosen language too. Each file sta
 are for people, and Excel (WPS alike) opens a CSV without one in the system's code page, GBK on a Chinese Windows,
 so every Chinese header and label came out garbled (machines read the JSON; outcomes.csv, which programs read,
 has no BOM). For the same reader a digit-only id Excel would turn into a number (a 16-digit merchant number, a
-19-digit channel transaction id, a store 0012) is written as ``="…"`` (``excel_text_guard``). JSON (for the web console and ERP systems): one document with the
+19-digit channel transaction id, a store 0012) is written as ``="…"`` (``excel_text_guard``).
+
+JSON (for the web console and ERP systems): one document with the
 report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
 (machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
 times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
