@@ -139,12 +139,16 @@ def _print_drill(rows) -> None:
 
     from .reports.render import fen_to_yuan_strings
 
+    import pyarrow.compute as pc
+
     cols = {}
     for name in rows.column_names:
         col = rows.column(name)
         if name.endswith("_fen"):
             col = pa.chunked_array([fen_to_yuan_strings(c) for c in col.chunks], pa.string())
             name = name[:-4]
+        elif pa.types.is_timestamp(col.type):  # whole seconds, as the report's CSV writes them (not 08:21:51.000000)
+            col = pc.strftime(col.cast(pa.timestamp("s", col.type.tz), safe=False), "%Y-%m-%d %H:%M:%S")
         cols[name] = col
     buf = pa.BufferOutputStream()
     pacsv.write_csv(pa.table(cols), buf)

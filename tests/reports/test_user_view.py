@@ -237,3 +237,13 @@ def test_wide_summaries_keep_their_row_labels_in_view(recon_ws, tmp_path):
     _run("fund-flow", "--workspace", recon_ws, "--from", FIRST_DAY, "--to", FIRST_DAY, "--by", "store",
          "--excel", tmp_path / "f.xlsx")
     assert openpyxl.load_workbook(tmp_path / "f.xlsx")["资金流水汇总"].freeze_panes == "D2"  # 键, 期间, 门店
+
+
+def test_a_drill_prints_times_to_the_second_and_names_a_mistyped_store(recon_ws):
+    args = ["fund-flow", "--workspace", str(recon_ws), "--from", FIRST_DAY, "--to", FIRST_DAY, "--by", "store"]
+    res = CliRunner().invoke(report_app, [*args, "--drill", "2026-11-01|S004"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(res.output.splitlines()))
+    assert rows and all(len(r["local_time"]) == 19 for r in rows), rows[0]["local_time"]  # not …:51.000000
+    res = CliRunner().invoke(report_app, [*args, "--drill", "2026-11-01|S004", "--store", "S04"])
+    assert res.exit_code == 2 and "--store S04: no order or outcome" in res.output

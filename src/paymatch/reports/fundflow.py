@@ -106,6 +106,7 @@ def drill(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, 
           *, stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
           store_ids: tuple[str, ...] | list[str] = ()) -> pa.Table:
     """Exactly the transactions under summary row ``key`` (with their source file and line)."""
+    store_scope(con, store_ids)  # a mistyped store is said so, not "no rows under this key"
     base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
     return con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) WHERE key = {sql_str(key)} "
                    f"ORDER BY {_DETAIL_ORDER}").to_arrow_table()
