@@ -181,6 +181,7 @@ def instalments(
     workspace: WorkspaceOpt, date_from: FromOpt, date_to: ToOpt,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="status date (default: --to)")] = None,
     excel: ExcelOpt = None, csv: CsvOpt = None, json: JsonOpt = None, lang: LangOpt = None, config: ConfigOpt = None,
+    store: StoreOpt = None,
 ) -> None:
     """Instalment report (分期报表): outstanding and overdue periods, seller-borne interest, per channel/store/term."""
     from .instalment_run import instalment_config
@@ -194,5 +195,6 @@ def instalments(
         raise PaymatchError(f"--to {last} is before --from {first}")
     due = parse_date(as_of, "--as-of") if as_of else last
     with _open(workspace) as ws:
-        rep = build_instalments(ws.con, first, last, due, instalment_config(cfg), key_scope=tuple(cfg.match.key_scope))
+        rep = build_instalments(ws.con, first, last, due, instalment_config(cfg), key_scope=tuple(cfg.match.key_scope),
+                                store_ids=tuple(store or ()))
         _render(rep, lng, excel, csv, json)

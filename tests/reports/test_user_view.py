@@ -247,3 +247,15 @@ def test_a_drill_prints_times_to_the_second_and_names_a_mistyped_store(recon_ws)
     assert rows and all(len(r["local_time"]) == 19 for r in rows), rows[0]["local_time"]  # not …:51.000000
     res = CliRunner().invoke(report_app, [*args, "--drill", "2026-11-01|S004", "--store", "S04"])
     assert res.exit_code == 2 and "--store S04: no order or outcome" in res.output
+
+
+def test_a_store_managers_instalment_report(recon_ws, tmp_path):
+    rng = ("--workspace", recon_ws, "--from", FIRST_DAY, "--to", "2026-11-03")
+    _run("instalments", *rng, "--json", tmp_path / "all.json")
+    _run("instalments", *rng, "--store", "S004", "--json", tmp_path / "s4.json")
+    every, mine = _doc(tmp_path / "all.json"), _doc(tmp_path / "s4.json")
+    want = [r for r in every["tables"][0]["rows"] if r["store_id"] == "S004"]
+    assert want and mine["tables"][0]["rows"] == want and mine["title"] == "分期报表（门店 S004）"
+    totals = {c["key"]: (c["count"], c["amount_fen"]) for c in mine["control_totals"]}
+    assert totals["plans"][0] == sum(r["plans"] for r in want)
+    assert totals["outstanding"] == (sum(r["outstanding_periods"] for r in want), sum(r["outstanding_fen"] for r in want))
