@@ -259,3 +259,15 @@ def test_a_store_managers_instalment_report(recon_ws, tmp_path):
     totals = {c["key"]: (c["count"], c["amount_fen"]) for c in mine["control_totals"]}
     assert totals["plans"][0] == sum(r["plans"] for r in want)
     assert totals["outstanding"] == (sum(r["outstanding_periods"] for r in want), sum(r["outstanding_fen"] for r in want))
+
+
+def test_the_matched_rate_reads_as_a_percentage_in_csv(recon_ws, tmp_path):
+    # 对平率 was the fraction 0.962963: read as under 1 % (the workbook shows 96.30%)
+    _run("reconciliation", "--workspace", recon_ws, "--date", FIRST_DAY, "--csv", tmp_path / "r",
+         "--json", tmp_path / "r.json")
+    with open(tmp_path / "r" / "summary.csv", encoding="utf-8-sig", newline="") as fh:
+        got = [r["对平率"] for r in csv.DictReader(fh)]
+    want = [r["matched_rate"] for r in _doc(tmp_path / "r.json")["tables"][0]["rows"]]
+    assert len(got) == len(want) > 2 and any(w is not None and w < 1 for w in want)
+    for g, w in zip(got, want):
+        assert g == ("" if w is None else f"{round(w * 100, 4):g}%"), (g, w)

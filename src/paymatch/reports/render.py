@@ -67,7 +67,10 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
             # to whole seconds first: on a microsecond timestamp %S prints "05.000000"
             arr = pc.strftime(arr.cast(pa.timestamp("s", arr.type.tz), safe=False), "%Y-%m-%d %H:%M:%S")
         elif c.kind == "percent":
-            arr = pc.round(pc.cast(arr, pa.float64()), 6)
+            # as a percentage with its sign ("96.2963%"): the fraction 0.962963 under 对平率 read as under 1 %; Excel
+            # and WPS read "96.2963%" as the number 0.962963 shown as a percentage, as the workbook shows it
+            pct = pc.round(pc.multiply(pc.cast(arr, pa.float64()), 100.0), 4)
+            arr = pc.binary_join_element_wise(pc.cast(pct, pa.string()), "%", "")
         elif c.kind == "text" and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             arr = excel_text_guard(arr)
         arrays.append(arr)
