@@ -238,6 +238,6 @@ def test_money_in_yuan_counts_as_counts(tmp_path):
     assert over["Detail"].value == "refunds 150.00 > payments 100.00"
     assert (rep["Count"].value, rep["Count threshold"].value, rep["Amount threshold"].value) == (2, 2, None)
     assert rep["Count"].number_format == "#,##0"
-    with open(tmp_path / "csv" / "anomalies.csv", encoding="utf-8") as f:
+    with open(tmp_path / "csv" / "anomalies.csv", encoding="utf-8-sig") as f:
         rows = {r["Rule"]: r for r in csv.DictReader(f)}
     assert (rows["large_amount"]["Amount threshold"], rows["repeated_attempts"]["Count"]) == ("5000.00", "2")

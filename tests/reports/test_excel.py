@@ -65,7 +65,7 @@ def test_recon_excel_cell_by_cell(fixed_report, tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["封面", "对账汇总", "待处理明细"]
     ws = wb["对账汇总"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")  # the store column stays in view
     head = {c.value: i for i, c in enumerate(ws[1])}
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     assert list(rows) == ["S1", "S2", "全链合计"]
@@ -103,7 +103,7 @@ def test_english_headers_and_csv_json_from_the_same_model(fixed_report, tmp_path
     assert [c.value for c in wb["Summary"][1]][:3] == ["Store", "Orders", "Order amount"]
     files = write_csv_dir(rep, tmp_path / "csv", lang="en")
     assert [f.name for f in files] == ["cover.csv", "summary.csv", "unmatched.csv"]
-    text = (tmp_path / "csv" / "summary.csv").read_text(encoding="utf-8").splitlines()
+    text = (tmp_path / "csv" / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
     assert '"S2"' in text[2] and '"1234567.89"' in text[2]
     doc = report_to_json(rep, lang="en")
     total = doc["tables"][0]["rows"][-1]

@@ -117,7 +117,7 @@ def test_a_day_reconciled_without_activity_has_a_report_of_zeros(tmp_path):
     r = runner.invoke(app, ["report", "reconciliation", "--workspace", str(w), "--date", "2026-12-02"])
     assert r.exit_code == 2 and "paymatch reconcile" in r.output
     _ok("report", "fund-flow", "--workspace", w, "--from", DAY, "--to", DAY, "--csv", tmp_path / "ff")
-    with (tmp_path / "ff" / "detail.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "ff" / "detail.csv").open(encoding="utf-8-sig") as fh:
         times = [row[2] for row in csv.reader(fh)][1:]
     assert times == ["2026-11-30 13:05:05"]
 

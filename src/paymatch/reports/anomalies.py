@@ -40,7 +40,7 @@ from ..errors import PaymatchError
 from ..money import sql_fen_to_yuan
 from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
-from .provenance import first_copy_only, local_day_sql, sources_for
+from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, store_scope
 
 #: defaults for keys the config model does not have yet (read with getattr so a config can add them)
 MIN_ZSCORE_SAMPLE = 30
@@ -180,13 +180,16 @@ def _frequent_refunds(scope: str, threshold: int, hours: int) -> str:
 
 def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
                     rules: AnomalyRules | None = None, lang: str = "zh",
-                    key_scope: tuple[str, ...] | list[str] = ()) -> Report:
+                    key_scope: tuple[str, ...] | list[str] = (), store_ids: tuple[str, ...] | list[str] = ()) -> Report:
     """The anomaly board for date_from..date_to (see the module docstring for the rules).
 
-    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace).
+    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace). ``store_ids``: a store
+    manager's board: the chain's anomalies in these stores (the rules judge as for the chain: a member's refunds
+    across stores, a z-score against the store's own payments), nothing of the other stores.
     """
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
+    in_stores, store_zh, store_en = store_scope(con, store_ids)
     rules = rules or AnomalyRules()
     _base(con, date_from, date_to, tuple(key_scope))
     _thresholds(con, rules)
@@ -194,7 +197,7 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})" for sql in rule_sql(rules).values())
     labels = " ".join(f"WHEN '{k}' THEN '{zh}'" for k, (zh, _) in RULES.items())
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anomalies AS
-      SELECT rule, CASE rule {labels} END AS rule_zh, * EXCLUDE (rule) FROM ({union})
+      SELECT rule, CASE rule {labels} END AS rule_zh, * EXCLUDE (rule) FROM ({union}) WHERE {in_stores}
       ORDER BY rule, store_id, occurred_at, order_no, channel_tx_id""")
     counts = dict(con.execute("SELECT rule, count(*) FROM _pm_anomalies GROUP BY rule").fetchall())
     summary = con.sql("SELECT * FROM (VALUES " + ", ".join(
@@ -213,10 +216,13 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     )
     controls = tuple(ControlTotal(k, zh, en, int(counts.get(k, 0)), None) for k, (zh, en) in RULES.items())
     return Report(
-        kind="anomalies", title_zh="异常看板", title_en="Anomaly board", period_from=date_from, period_to=date_to,
+        kind="anomalies", title_zh="异常看板" + store_zh, title_en="Anomaly board" + store_en, period_from=date_from,
+        period_to=date_to,
         period_label="range", sources=sources_for(con, date_from, date_to, kinds=("transactions",)), run_ids=(),
         control_totals=controls,
         tables=(Table("summary", "异常汇总", "Summary", scols, summary),
                 Table("anomalies", "异常明细", "Anomalies", acols, con.sql("SELECT * FROM _pm_anomalies"))),
-        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"lang": lang, **rules.model_dump(mode="json")},
+        generated_at=dt.datetime.now(ZoneInfo(TZ)),
+        params={"lang": lang, **({"store": ",".join(store_ids)} if store_ids else {}), **rules.model_dump(mode="json")},
+        notes=record_day_notes(con, date_from, date_to),  # no anomaly on a day without a bill is no all-clear
     )

@@ -33,11 +33,12 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _COVER = {
     "zh": {"period": "期间", "from": "起", "to": "止", "generated": "生成时间", "runs": "对账批次(run id)",
            "controls": "控制合计", "item": "项目", "count": "笔数", "amount": "金额(元)", "sources": "数据来源",
-           "kind": "类型", "path": "文件", "sha256": "SHA-256", "rows": "行数", "params": "参数", "none": "(无)"},
+           "kind": "类型", "path": "文件", "sha256": "SHA-256", "rows": "行数", "params": "参数", "none": "(无)",
+           "note": "注意"},
     "en": {"period": "Period", "from": "From", "to": "To", "generated": "Generated at", "runs": "Run ids",
            "controls": "Control totals", "item": "Item", "count": "Count", "amount": "Amount (CNY)",
            "sources": "Data sources", "kind": "Kind", "path": "File", "sha256": "SHA-256", "rows": "Rows",
-           "params": "Parameters", "none": "(none)"},
+           "params": "Parameters", "none": "(none)", "note": "Note"},
 }
 
 
@@ -66,6 +67,7 @@ class _Formats:
         self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.bold = wb.add_format({"bold": True})
+        self.note = wb.add_format({"bold": True, "font_color": "#C00000"})
         self.kind = {
             "fen": wb.add_format({"num_format": "#,##0.00"}),
             "count": wb.add_format({"num_format": "#,##0"}),
@@ -126,7 +128,7 @@ def _cover(wb, fmt: _Formats, report: Report, lang: Lang, used: set[str]) -> Non
     ws.set_column(2, 3, 18)
     ws.write_string(0, 0, report.title(lang), fmt.title)
     ws.write_string(1, 0, c["period"], fmt.bold)
-    ws.write_string(1, 1, f"{report.period_from.isoformat()} ~ {report.period_to.isoformat()} ({report.period_label})")
+    ws.write_string(1, 1, f"{report.period_from.isoformat()} ~ {report.period_to.isoformat()} ({report.period_text(lang)})")
     ws.write_string(2, 0, c["from"], fmt.bold)
     ws.write_datetime(2, 1, dt.datetime.combine(report.period_from, dt.time()), fmt.kind["date"])
     ws.write_string(3, 0, c["to"], fmt.bold)
@@ -137,7 +139,12 @@ def _cover(wb, fmt: _Formats, report: Report, lang: Lang, used: set[str]) -> Non
     ws.write_string(5, 1, ", ".join(report.run_ids) or c["none"])
     ws.write_string(6, 0, c["params"], fmt.bold)
     ws.write_string(6, 1, ", ".join(f"{k}={v}" for k, v in report.params.items()) or c["none"])
-    r = 8
+    r = 7
+    for note in report.notes_in(lang):  # above the figures, where the reader looks first
+        ws.write_string(r, 0, c["note"], fmt.note)
+        ws.write_string(r, 1, note, fmt.note)
+        r += 1
+    r += 1
     ws.write_string(r, 0, c["controls"], fmt.title)
     r += 1
     for col, h in enumerate((c["item"], "", c["count"], c["amount"])):
@@ -196,7 +203,7 @@ def _table(wb, fmt: _Formats, table: Table, lang: Lang, used: set[str], max_rows
         for i, c in enumerate(cols):
             ws.set_column(i, i, c.width or max(_WIDTH[c.kind], len(c.header(lang)) * (2 if lang == "zh" else 1) + 2))
             ws.write_string(0, i, c.header(lang), fmt.header)
-        ws.freeze_panes(1, 0)
+        ws.freeze_panes(1, table.freeze_cols)
         state.update(ws=ws, row=0, name=name)
 
     seen = 0

@@ -33,7 +33,7 @@ from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import bucket_sql
-from .provenance import first_copy_only, local_day_sql, sources_for, sql_str
+from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, sql_str, store_scope
 
 DIMENSIONS = ("time", "channel", "order_type", "store", "merchant")
 _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "order_type": ("订单类型", "Order type"),
@@ -67,15 +67,24 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
 
 
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
-             stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> str:
-    """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` and ``key``."""
+             stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
+             store_ids: tuple[str, ...] | list[str] = ()) -> str:
+    """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` and ``key``;
+    ``store_ids``: only the records of these stores (the order's store, else ``stores`` by merchant number)."""
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     dim, join = _dim_sql(by, tuple(key_scope))
-    if by == "store":
+    if by == "store" or store_ids:
         con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
         if stores:
             con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
+    in_stores = "true"
+    if store_ids:  # the store as the store dimension reads it, through joins of its own (any --by)
+        on = " AND ".join(f"so.{k} = t.{k}" for k in ("order_no", *key_scope))
+        join += (f" LEFT JOIN (SELECT order_no, {''.join(k + ', ' for k in key_scope)}store_id FROM orders) so ON {on}"
+                 " LEFT JOIN _pm_store_map sm ON sm.merchant_id = t.merchant_id")
+        in_stores = (f"coalesce(so.store_id, sm.store_id, '(unknown)') IN "
+                     f"({', '.join(sql_str(x) for x in store_ids)})")
     first_only = first_copy_only(con)
     day = local_day_sql("t")
     key = "bucket::VARCHAR" if by == "time" else "bucket::VARCHAR || '|' || dim"
@@ -83,7 +92,8 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
       SELECT *, {key} AS key FROM (
         SELECT t.*, {day} AS local_day, {bucket_sql(day, grain)} AS bucket, {dim} AS dim
         FROM transactions t {join}
-        WHERE t.status = 'success' AND {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}' AND {first_only})"""
+        WHERE t.status = 'success' AND {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}' AND {first_only}
+          AND {in_stores})"""
 
 
 _DETAIL_SELECT = f"""key, local_day, strftime(timezone('{TZ}', occurred_at), '%Y-%m-%d %H:%M:%S')::TIMESTAMP AS local_time,
@@ -93,22 +103,27 @@ _DETAIL_ORDER = "key, occurred_at, channel, channel_tx_id, type, refund_no, src_
 
 
 def drill(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str, key: str,
-          *, stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> pa.Table:
+          *, stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
+          store_ids: tuple[str, ...] | list[str] = ()) -> pa.Table:
     """Exactly the transactions under summary row ``key`` (with their source file and line)."""
-    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope)
+    store_scope(con, store_ids)  # a mistyped store is said so, not "no rows under this key"
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
     return con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) WHERE key = {sql_str(key)} "
                    f"ORDER BY {_DETAIL_ORDER}").to_arrow_table()
 
 
 def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *, by: str = "time",
                     grain: str = "day", lang: str = "zh", detail: bool = True,
-                    stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = ()) -> Report:
+                    stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
+                    store_ids: tuple[str, ...] | list[str] = ()) -> Report:
     """The fund-flow report; ``detail`` adds the transaction sheet the summary rows link to.
 
     ``stores``: config ``stores`` (merchant_id → store_id) for transactions without a known order;
-    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace).
+    ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace); ``store_ids``: a store
+    manager's report, only these stores' records.
     """
-    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope)
+    _, store_zh, store_en = store_scope(con, store_ids)  # a mistyped store refused (base_sql filters by it)
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
     total_label = sql_str(_TOTAL[lang])
     summary = con.sql(f"""
       WITH agg AS (
@@ -144,7 +159,8 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     title = ("资金流水汇总", "Fund flow summary")
     tables = []
     link = Link("key", "detail", "_pm_first_row") if detail else None
-    tables.append(Table("summary", *title, tuple(cols), summary, link=link, total_row=True))
+    tables.append(Table("summary", *title, tuple(cols), summary, link=link, total_row=True,
+                        freeze_cols=2 if by == "time" else 3))  # key, period and the dimension
     if detail:
         rel = con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) ORDER BY {_DETAIL_ORDER}")
         dcols = (
@@ -170,8 +186,10 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         ControlTotal("net", "净额", "Net", total["tx_count"], total["net_fen"]),
     )
     return Report(
-        kind="fund_flow", title_zh="资金流水", title_en="Fund flow", period_from=date_from, period_to=date_to,
+        kind="fund_flow", title_zh="资金流水" + store_zh, title_en="Fund flow" + store_en, period_from=date_from,
+        period_to=date_to,
         period_label=grain, sources=sources_for(con, date_from, date_to, kinds=("transactions",)), run_ids=(),
         control_totals=controls, tables=tuple(tables), generated_at=dt.datetime.now(ZoneInfo(TZ)),
-        params={"by": by, "grain": grain, "lang": lang},
+        params={"by": by, "grain": grain, "lang": lang, **({"store": ",".join(store_ids)} if store_ids else {})},
+        notes=record_day_notes(con, date_from, date_to),
     )

@@ -12,14 +12,18 @@ the channel charges it (``instalments.report``): up front at the sale, per perio
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..instalments.config import InstalmentConfig
 from ..instalments.report import instalment_report
 from ..instalments.stored import stored_plans
+from ..schema import TZ
 from .model import Column, ControlTotal, Report, Table
-from .provenance import run_ids_for, sources_for
+from .provenance import run_ids_for, sources_for, store_scope
 
 COLUMNS = (
     Column("channel", "支付方式", "Channel"),
@@ -36,15 +40,20 @@ COLUMNS = (
 
 
 def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, as_of: dt.date,
-                      config: InstalmentConfig, *, key_scope: tuple[str, ...] = ()) -> Report:
+                      config: InstalmentConfig, *, key_scope: tuple[str, ...] = (),
+                      store_ids: tuple[str, ...] | list[str] = ()) -> Report:
     """The instalment report for periods due date_from..date_to, status as of ``as_of``; ``key_scope``: the
-    rules' ``[match] key_scope`` (a plan is then its merchant number and order number, as the runs keyed it)."""
+    rules' ``[match] key_scope`` (a plan is then its merchant number and order number, as the runs keyed it);
+    ``store_ids``: a store manager's report, only these stores' plans (and totals)."""
+    _, store_zh, store_en = store_scope(con, store_ids)
     plan, outcomes = stored_plans(con, config, as_of=as_of, key_scope=key_scope)
     rows = instalment_report(plan, outcomes, as_of, date_from, date_to)
+    if store_ids:
+        rows = rows.filter(pc.is_in(rows.column("store_id"), value_set=pa.array(list(store_ids), pa.string())))
     totals = {c: sum(v or 0 for v in rows.column(c).to_pylist()) for c in
               ("plans", "outstanding_periods", "outstanding_fen", "overdue_periods", "overdue_fen", "seller_fee_fen")}
     return Report(
-        kind="instalments", title_zh="分期报表", title_en="Instalment report",
+        kind="instalments", title_zh="分期报表" + store_zh, title_en="Instalment report" + store_en,
         period_from=date_from, period_to=date_to, period_label="range",
         sources=sources_for(con, date_from, date_to), run_ids=run_ids_for(con, date_from, date_to),
         control_totals=(
@@ -55,6 +64,7 @@ def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_t
             ControlTotal("seller_fee", "商户承担息费", "Seller-borne fee", None, int(totals["seller_fee_fen"])),
         ),
         tables=(Table("instalments", "分期汇总", "Instalments", COLUMNS, rows),),
-        generated_at=dt.datetime.now(dt.timezone.utc),
-        params={"as_of": str(as_of)},
+        # Shanghai's time, as every other report's cover: in UTC a report made at 07:34 said 23:34 of the day before
+        generated_at=dt.datetime.now(ZoneInfo(TZ)),
+        params={"as_of": str(as_of), **({"store": ",".join(store_ids)} if store_ids else {})},
     )

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 ColumnKind = Literal["text", "fen", "count", "number", "percent", "date"]
 Lang = Literal["zh", "en"]
+_PERIOD_ZH = {"day": "日", "week": "周", "month": "月", "range": "区间"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Table:
 
     The rows may hold more fields than ``columns`` (e.g. a link's row positions); only the declared
     columns are rendered, in their order. ``total_row``: the last row is a total and is styled so.
+    ``freeze_cols``: how many leading columns stay in view when scrolling right.
     """
 
     name: str
@@ -70,6 +72,9 @@ class Table:
     rows: duckdb.DuckDBPyRelation | pa.Table
     link: Link | None = None
     total_row: bool = False
+    #: leading columns frozen beside the header (the row's label: a wide summary scrolled right kept its figures
+    #: but lost which store or merchant number they were)
+    freeze_cols: int = 0
 
     def title(self, lang: Lang) -> str:
         """The table's title in ``lang``."""
@@ -135,10 +140,21 @@ class Report:
     tables: tuple[Table, ...]
     generated_at: dt.datetime
     params: dict = field(default_factory=dict)
+    #: (zh, en) sentences a reader must see before trusting the figures: days of the period no run covered (a
+    #: month's report on the 7th holds 7 days, not 30), a period without any activity (zeros, not a failure)
+    notes: tuple[tuple[str, str], ...] = ()
 
     def title(self, lang: Lang) -> str:
         """The report's title in ``lang``."""
         return self.title_zh if lang == "zh" else self.title_en
+
+    def period_text(self, lang: Lang) -> str:
+        """The period label as a reader of ``lang`` reads it (a zh cover said "(day)")."""
+        return _PERIOD_ZH.get(self.period_label, self.period_label) if lang == "zh" else self.period_label
+
+    def notes_in(self, lang: Lang) -> list[str]:
+        """The notes in ``lang``."""
+        return [zh if lang == "zh" else en for zh, en in self.notes]
 
     def table(self, name: str) -> Table:
         """The table called ``name`` (KeyError if absent)."""

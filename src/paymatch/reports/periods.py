@@ -44,6 +44,26 @@ def bucket_sql(date_col: str, grain: str) -> str:
     raise PaymatchError(f"unknown grain {grain!r}\nHint: use day, week or month")
 
 
+def day_spans(days: list[dt.date]) -> str:
+    """Sorted days as runs of consecutive days ('2026-11-03, 2026-11-08 ~ 2026-11-30'): a note names a month's
+    missing days in one line, not 23 dates."""
+    spans: list[list[dt.date]] = []
+    for d in days:
+        if spans and d == spans[-1][1] + dt.timedelta(days=1):
+            spans[-1][1] = d
+        else:
+            spans.append([d, d])
+    return ", ".join(a.isoformat() if a == b else f"{a.isoformat()} ~ {b.isoformat()}" for a, b in spans)
+
+
+def days_without(con, first: dt.date, last: dt.date, having: str) -> list[dt.date]:
+    """The days of first..last for which the SQL condition ``having`` (over a DATE ``d``) finds nothing."""
+    return [r[0] for r in con.execute(
+        f"SELECT CAST(d AS DATE) AS d FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, "
+        f"INTERVAL 1 DAY) t(d) WHERE NOT EXISTS ({having.replace('{d}', 'CAST(t.d AS DATE)')}) ORDER BY 1",
+        [first, last]).fetchall()]
+
+
 def parse_date(text: str, option: str = "--date") -> dt.date:
     """An ISO date from the command line, with a clear error."""
     try:

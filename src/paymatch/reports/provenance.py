@@ -12,8 +12,10 @@ import narwhals as nw
 from ..backends.duckdb_backend import temp_table
 from ..backends.scope import STORED_ROW
 from ..engine.dedupe import REFKEY_SOURCES, mark_duplicates, repeated_records
+from ..errors import PaymatchError
 from ..schema import TZ
 from .model import Source
+from .periods import day_spans, days_without
 
 
 def local_day_sql(alias: str = "") -> str:
@@ -115,3 +117,48 @@ def run_ids_for(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -
 def sql_str(value: str) -> str:
     """A SQL string literal (single quotes doubled)."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def store_scope(con: duckdb.DuckDBPyConnection, store_ids: tuple[str, ...] | list[str]) -> tuple[str, str, str]:
+    """A store manager's report (``--store``): (SQL condition on ``store_id``, zh title suffix, en title suffix).
+
+    Without stores: no condition (``true``) and no suffix. A store neither an order nor an outcome names (a typo: its
+    report would be a clean page of zeros, read as a quiet day) is refused with stores the workspace knows."""
+    if not store_ids:
+        return "true", "", ""
+    known = {r[0] for r in con.execute(
+        "SELECT store_id FROM orders WHERE store_id IN (SELECT unnest($s::VARCHAR[])) UNION "
+        "SELECT store_id FROM outcomes WHERE store_id IN (SELECT unnest($s::VARCHAR[]))", {"s": list(store_ids)}
+    ).fetchall()}
+    unknown = [s for s in store_ids if s not in known]
+    if unknown:
+        some = [r[0] for r in con.execute("SELECT DISTINCT store_id FROM orders WHERE store_id IS NOT NULL "
+                                          "ORDER BY 1 LIMIT 10").fetchall()]
+        raise PaymatchError(f"--store {', '.join(unknown)}: no order or outcome of the workspace names this store\n"
+                            f"Hint: stores are named as the orders' store_id, e.g. {', '.join(some) or '(no orders)'}")
+    names = ", ".join(store_ids)
+    return f"store_id IN ({', '.join(sql_str(s) for s in store_ids)})", f"（门店 {names}）", f" (store {names})"
+
+
+def record_day_notes(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date) -> tuple[tuple[str, str], ...]:
+    """Notes (zh, en) naming the days of the range without any channel record stored (any status), for the reports
+    read from the records (fund flow, the anomaly board): a bill not loaded yet showed as a day of zeros, read as a
+    day without takings (or without anomalies). One pass over the range's bill days (a plain range filter, as
+    ``sources_for`` reads them)."""
+    tz = ZoneInfo(TZ)
+    start = dt.datetime.combine(date_from, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_record_days AS SELECT DISTINCT {local_day_sql()} AS d FROM transactions
+                    WHERE bill_date BETWEEN $a AND $b OR (bill_date IS NULL AND occurred_at >= $s AND occurred_at < $e)""",
+                {"a": date_from, "b": date_to, "s": start, "e": end})
+    missing = days_without(con, date_from, date_to, "SELECT 1 FROM _pm_record_days WHERE d = {d}")
+    con.execute("DROP TABLE _pm_record_days")
+    if not missing:
+        return ()
+    if len(missing) == (date_to - date_from).days + 1:
+        return (("期间内没有任何渠道流水：各项为零。若本期有交易，请先导入账单（paymatch ingest / pull）",
+                 "No channel records in this range: every figure is zero. If there was business, load the bills "
+                 "first (paymatch ingest / pull)"),)
+    spans = day_spans(missing)
+    return ((f"{len(missing)} 天没有任何渠道流水（账单未导入？）：{spans}",
+             f"{len(missing)} day(s) without any channel record (bills not loaded?): {spans}"),)

@@ -54,9 +54,9 @@ from ..errors import PaymatchError
 from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
-from .model import Column, ControlTotal, Report, Table
-from .periods import period_bounds
-from .provenance import outcomes_in, run_ids_for, sources_for, sql_str
+from .model import Column, ControlTotal, Link, Report, Table
+from .periods import day_spans, days_without, period_bounds
+from .provenance import outcomes_in, run_ids_for, sources_for, sql_str, store_scope
 
 GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
                  "merchant_id": "merchant_id", "store_id": "store_id"}
@@ -67,6 +67,7 @@ _NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "dupli
 #: outcomes of a record's extra copies (``engine.dedupe``): rows as listed, not money; ``detail`` is the record's type
 _COPIES = "('duplicate_record', 'record_update')"
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
+_STORE_TOTAL = {"zh": "合计", "en": "Total"}
 _NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
 
@@ -123,8 +124,13 @@ def _ident(kind: str) -> str:
 
 def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.date, *,
                          group_by: list[str] | tuple[str, ...] | str = ("merchant_id",), lang: str = "zh",
-                         week_start: str = "monday") -> Report:
-    """The reconciliation report for the day/week/month containing ``date`` (see the module docstring)."""
+                         week_start: str = "monday", store_ids: tuple[str, ...] | list[str] = (),
+                         detail: bool = False) -> Report:
+    """The reconciliation report for the day/week/month containing ``date`` (see the module docstring).
+
+    ``store_ids``: a store manager's report: only these stores' outcomes (each outcome's own store, as the runs
+    stored it; another channel's share of one stays with it), titled with the stores. ``detail``: add the sheet of
+    every outcome, each summary group linked to its first row (``_detail``)."""
     first, last = period_bounds(period, date, week_start=week_start)
     groups = [group_by] if isinstance(group_by, str) else list(group_by)
     try:
@@ -132,6 +138,9 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     except KeyError as e:
         raise PaymatchError(f"cannot group by {e.args[0]!r}\nHint: use merchant, store or channel") from None
     scoped = outcomes_in(first, last)  # each outcome once, on its own day (see ``provenance.outcomes_in``)
+    in_stores, store_zh, store_en = store_scope(con, store_ids)
+    if store_ids:
+        scoped = f"(SELECT * FROM {scoped} WHERE {in_stores})"
     # a day reconciled without any activity is a report of zeros; a period no run covered is an error
     covered = con.execute("SELECT count(*) FROM runs WHERE period_from <= ? AND period_to >= ?", [last, first])
     if not covered.fetchone()[0]:
@@ -149,14 +158,16 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         measures.append(f"count(*) FILTER (WHERE kind = {sql_str(k)} AND NOT part) AS k_{_ident(k)}_count")
         measures.append(f"CAST(coalesce(sum(coalesce(channel_amount_fen, order_amount_fen)) "
                         f"FILTER (WHERE kind = {sql_str(k)}), 0) AS BIGINT) AS k_{_ident(k)}_fen")
-    gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(_TOTAL[lang]) if i == 0 else 'NULL'} "
+    total_label = _STORE_TOTAL[lang] if store_ids else _TOTAL[lang]  # a store's report is no chain's total
+    gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(total_label) if i == 0 else 'NULL'} "
             f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
-    summary_sql = f"""
-      WITH o AS (SELECT *,
+    o_sql = f"""(SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
                         kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
                         kind IN ({clean}) AS clean FROM {_by_share(scoped, split) if split else
-                                                         f"(SELECT *, false AS part FROM {scoped})"})
+                                                         f"(SELECT *, false AS part FROM {scoped})"})"""
+    summary_sql = f"""
+      WITH o AS {o_sql}
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
       ORDER BY _pm_total, {', '.join(f"{c} = '{_NONE}', {c}" for c in gcols)}"""
@@ -184,19 +195,99 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         Column("difference_fen", "差异", "Difference", "fen"), Column("reason", "原因", "Reason", "text", 60),
         Column("outcome_id", "结果编号", "Outcome id", "text", 30),
     )
+    tables = [Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True, freeze_cols=len(gcols)),
+              Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)]
+    if detail:
+        summary, table = _detail(con, o_sql, gcols, summary)
+        tables[0] = Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True,
+                          link=Link(gcols[0], "detail", "_pm_first_row"), freeze_cols=len(gcols))
+        tables.append(table)
     total = summary.filter(summary.column("_pm_total")).to_pylist()[0]
     controls = tuple(ControlTotal(n, zh, en, total[n] if kind == "count" else None,
                                   total[n] if kind == "fen" else None)
                      for n, zh, en, kind, _ in MEASURES)
     title_zh, title_en = TITLES[period]
     return Report(
-        kind="reconciliation", title_zh=title_zh, title_en=title_en, period_from=first, period_to=last,
+        kind="reconciliation", title_zh=title_zh + store_zh, title_en=title_en + store_en, period_from=first,
+        period_to=last,
         period_label=period, sources=sources_for(con, first, last), run_ids=run_ids_for(con, first, last),
         control_totals=controls,
-        tables=(Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True),
-                Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)),
-        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang},
+        tables=tuple(tables),
+        generated_at=dt.datetime.now(ZoneInfo(TZ)), params={"group_by": ",".join(gcols), "lang": lang,
+                                                         **({"store": ",".join(store_ids)} if store_ids else {})},
+        notes=_notes(con, first, last, total["outcomes_count"]),
     )
+
+
+#: the detail's money columns: each outcome's (or another channel's share's) part of the summary's figure of the
+#: same header, by the summary's own conditions, so a group's detail rows add up to its summary row
+_DETAIL_MONEY = (
+    ("d_orders_fen", "订单金额", "Order amount", "CASE WHEN NOT r THEN order_total_fen END"),
+    ("d_channel_fen", "渠道收款金额", "Channel payment amount", "CASE WHEN NOT r THEN channel_total_fen END"),
+    ("d_shop_refund_fen", "平台退款金额", "Shop refund amount", "CASE WHEN r THEN order_total_fen END"),
+    ("d_channel_refund_fen", "渠道退款金额", "Channel refund amount", "CASE WHEN r THEN channel_total_fen END"),
+    ("d_fee_fen", "手续费", "Fees", "CASE WHEN NOT dup AND channel_status = 'success' THEN fee_fen END"),
+    ("d_net_fen", "净结算金额", "Net settlement",
+     "CASE WHEN NOT dup AND channel_status = 'success' THEN CASE WHEN r THEN -coalesce(channel_amount_fen, 0) "
+     f"ELSE coalesce(settle_gross_fen, {settle_before_fee_sql('channel_amount_fen')}, 0) END "
+     "- coalesce(fee_fen, 0) END"),
+    ("d_difference_fen", "差异金额", "Difference", "CASE WHEN NOT clean THEN difference_fen END"),
+)
+
+
+_PART_REASON = ("本行只是该结果在此渠道/商户号下记录的金额，结果本身计在其所属渠道/商户号下 "
+                "(this channel's or merchant number's records of an outcome counted under another)")
+
+
+def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summary):
+    """The sheet of every outcome under the summary's groups (``--detail``), and the summary with each group's first
+    detail row (``_pm_first_row``, the Excel link from the group's cell down to its outcomes, as fund flow links).
+
+    Rows come from the summary's own source (``o_sql``): an outcome with records on several channels (grouped by
+    channel or merchant number) is a row under each, its other channels' rows holding only their records' money (结果编号
+    repeated, 订单金额 0), so the rows of a group add up to the group's amounts."""
+    import pyarrow as pa
+
+    gkey = " || '|' || ".join(f"coalesce({c}, '{_NONE}')" for c in gcols)
+    money = ", ".join(f"CAST({sql} AS BIGINT) AS {name}" for name, _, _, sql in _DETAIL_MONEY)
+    src = f"(SELECT *, {gkey} AS _pm_gkey FROM {o_sql})"
+    order = "_pm_gkey, recon_day, kind, outcome_id, part"
+    rel = con.sql(f"""SELECT _pm_gkey, recon_day AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id,
+                             channel, order_no, refund_no, channel_tx_id, {money},
+                             CASE WHEN part THEN {sql_str(_PART_REASON)} ELSE reason END AS reason, outcome_id
+                      FROM {src} ORDER BY {order}""")
+    firsts = dict(con.sql(f"""SELECT _pm_gkey, CAST(sum(n) OVER (ORDER BY _pm_gkey ROWS UNBOUNDED PRECEDING) - n + 1
+                                     AS BIGINT) FROM (SELECT _pm_gkey, count(*) AS n FROM {src} GROUP BY _pm_gkey)""").fetchall())
+    keys = zip(*(summary.column(c).to_pylist() for c in gcols))
+    pos = [None if total else firsts.get("|".join(k)) for k, total in zip(keys, summary.column("_pm_total").to_pylist())]
+    summary = summary.append_column("_pm_first_row", pa.array(pos, pa.int64()))
+    dcols = (
+        Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
+        Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
+        Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
+        Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
+        Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+        *(Column(name, zh, en, "fen") for name, zh, en, _ in _DETAIL_MONEY),
+        Column("reason", "原因", "Reason", "text", 60), Column("outcome_id", "结果编号", "Outcome id", "text", 30),
+    )
+    return summary, Table("detail", "对账明细", "All outcomes", dcols, rel)
+
+
+def _notes(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, outcomes: int) -> tuple[tuple[str, str], ...]:
+    """What the cover must say before the figures: the period's days no run covered (a month's report on the 7th
+    showed 1..30 with 7 days' figures and no word of it: the reader took them for the month's), a period without
+    any outcome (zeros because nothing happened, not because something failed)."""
+    notes = []
+    missing = days_without(con, first, last, "SELECT 1 FROM runs WHERE period_from <= {d} AND period_to >= {d}")
+    if missing:
+        spans = day_spans(missing)
+        notes.append((f"本期有 {len(missing)} 天未对账，其数据不在本报表中：{spans}（先对这些日期运行 paymatch reconcile）",
+                      f"{len(missing)} day(s) of the period were not reconciled and are not in this report: {spans} "
+                      "(run paymatch reconcile for them first)"))
+    if not outcomes:
+        notes.append(("本期没有任何对账结果（无订单、退款或渠道流水）：各项为零",
+                      "No outcomes in this period (no orders, refunds or channel records): every figure is zero"))
+    return tuple(notes)
 
 
 def _by_share(scoped: str, dims: list[str]) -> str:

@@ -2,7 +2,13 @@
 
 CSV: one UTF-8 file per table in a folder (``<table name>.csv``, header in the chosen language,
 amounts as exact yuan strings with 2 decimals) plus ``cover.csv`` with the period, run ids,
-sources and control totals. JSON (for the web console and ERP systems): one document with the
+sources and control totals, its labels in the chosen language too. Each file starts with a UTF-8 BOM: these CSVs
+are for people, and Excel (WPS alike) opens a CSV without one in the system's code page, GBK on a Chinese Windows,
+so every Chinese header and label came out garbled (machines read the JSON; outcomes.csv, which programs read,
+has no BOM). For the same reader a digit-only id Excel would turn into a number (a 16-digit merchant number, a
+19-digit channel transaction id, a store 0012) is written as ``="…"`` (``excel_text_guard``).
+
+JSON (for the web console and ERP systems): one document with the
 report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
 (machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
 times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
@@ -35,6 +41,22 @@ def fen_to_yuan_strings(arr: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(sign, whole, ".", frac, "")
 
 
+#: what Excel needs to read a CSV as UTF-8 (written first in every report CSV)
+BOM = "\ufeff"
+#: a text value Excel would read as a number and change: 12 digits or more (shown as 2.0881E+15, and past 15 digits
+#: the rest become zeros: a 16-digit Alipay merchant number, a WeChat 微信支付单号) or digits with a leading zero
+#: (store 0012 becomes 12)
+_EXCEL_NUMBERLIKE = r"^(0[0-9]+|[0-9]{12,})$"
+
+
+def excel_text_guard(arr: pa.Array) -> pa.Array:
+    """Digit-only ids Excel would turn into numbers, written as the text formula ``="…"`` (the guard exports put on
+    long numbers, which the loader strips again): Excel and WPS show the id itself, digit for digit. Other values
+    (ids with a letter, names, codes) are left as they are; NULL stays NULL."""
+    hit = pc.match_substring_regex(arr, _EXCEL_NUMBERLIKE)
+    return pc.if_else(hit, pc.binary_join_element_wise('="', arr, '"', ""), arr)
+
+
 def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatch:
     arrays, names = [], []
     for c in table.columns:
@@ -45,7 +67,12 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
             # to whole seconds first: on a microsecond timestamp %S prints "05.000000"
             arr = pc.strftime(arr.cast(pa.timestamp("s", arr.type.tz), safe=False), "%Y-%m-%d %H:%M:%S")
         elif c.kind == "percent":
-            arr = pc.round(pc.cast(arr, pa.float64()), 6)
+            # as a percentage with its sign ("96.2963%"): the fraction 0.962963 under 对平率 read as under 1 %; Excel
+            # and WPS read "96.2963%" as the number 0.962963 shown as a percentage, as the workbook shows it
+            pct = pc.round(pc.multiply(pc.cast(arr, pa.float64()), 100.0), 4)
+            arr = pc.binary_join_element_wise(pc.cast(pct, pa.string()), "%", "")
+        elif c.kind == "text" and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = excel_text_guard(arr)
         arrays.append(arr)
         names.append(c.header(lang))
     return pa.RecordBatch.from_arrays(arrays, names=names)
@@ -67,6 +94,7 @@ def write_csv_dir(report: Report, folder: str | Path, *, lang: Lang = "zh") -> l
         for t, path in zip(report.tables, written[1:]):
             writer = None
             with open(_part(path), "wb") as f:
+                f.write(BOM.encode("utf-8"))
                 for batch in t.batches():
                     out = _csv_batch(batch, t, lang)
                     if writer is None:
@@ -94,18 +122,26 @@ def _quote(s: str) -> str:
     return '"' + s.replace('"', '""') + '"'
 
 
+#: cover.csv's labels, as the Excel cover names them (the zh report's cover said item/title/period in English)
+_COVER = {"zh": ("项目", "笔数", "金额(元)", "说明", "标题", "期间", "对账批次(run id)", "数据来源", "注意"),
+          "en": ("item", "count", "amount", "detail", "title", "period", "run_ids", "source", "note")}
+
+
 def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    item, count, amount, detail, title, period, runs, source, notice = _COVER[lang]
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["item", "count", "amount", "detail"])
-        w.writerow(["title", "", "", report.title(lang)])
-        w.writerow(["period", "", "", f"{report.period_from}..{report.period_to} ({report.period_label})"])
-        w.writerow(["run_ids", "", "", " ".join(report.run_ids)])
+        w.writerow([item, count, amount, detail])
+        w.writerow([title, "", "", report.title(lang)])
+        w.writerow([period, "", "", f"{report.period_from}..{report.period_to} ({report.period_text(lang)})"])
+        w.writerow([runs, "", "", " ".join(report.run_ids)])
+        for note in report.notes_in(lang):
+            w.writerow([notice, "", "", note])
         for ct in report.control_totals:
             w.writerow([ct.label(lang), "" if ct.count is None else ct.count,
                         "" if ct.fen is None else format_yuan(ct.fen), ct.key])
         for s in report.sources:
-            w.writerow([f"source:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
+            w.writerow([f"{source}:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
     return path
 
 
@@ -129,7 +165,7 @@ def report_to_json(report: Report, path: str | Path | None = None, *, lang: Lang
         "period": {"from": report.period_from.isoformat(), "to": report.period_to.isoformat(),
                    "label": report.period_label},
         "generated_at": report.generated_at.isoformat(), "run_ids": list(report.run_ids),
-        "params": report.params,
+        "params": report.params, "notes": report.notes_in(lang),
         "sources": [{"kind": s.kind, "path": s.path, "sha256": s.sha256, "rows": s.rows} for s in report.sources],
         "control_totals": [{"key": c.key, "label": c.label(lang), "count": c.count, "amount_fen": c.fen}
                            for c in report.control_totals],
