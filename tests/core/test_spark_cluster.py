@@ -190,3 +190,44 @@ def test_spark_section_does_not_change_the_run_id(tmp_path):
     rules = load_config(cfg)
     assert rules.model_dump() == load_config(None).model_dump()
     assert rules.spark.conf_strings() == {"spark.executor.memory": "2g", "spark.eventLog.enabled": "true"}
+
+
+def test_each_run_has_its_own_exchange_folder_removed_also_on_failure(spark, tmp_path, monkeypatch):
+    import duckdb
+    import narwhals as nw
+
+    from paymatch.backends import spark_backend
+
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o2750)  # a shared folder of the executors' group
+    monkeypatch.setenv("PAYMATCH_SPARK_EXCHANGE", str(exchange))
+    con = duckdb.connect()
+    seen = []
+
+    def build(frames):
+        (run_dir,) = exchange.iterdir()  # this run's own sub-folder, open to the folder's group as it is
+        seen.append((run_dir.name, oct(run_dir.stat().st_mode & 0o7777)))
+        return frames["t"].with_columns((nw.col("x") * 2).alias("y"))
+
+    out = spark_backend.on_spark(con, {"t": "SELECT range AS x FROM range(3)"}, build, "_t_out")
+    assert sorted(out.fetchall()) == [(0, 0), (1, 2), (2, 4)]
+
+    def failing(frames):
+        build(frames)
+        raise RuntimeError("the engine failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        spark_backend.on_spark(con, {"t": "SELECT range AS x FROM range(3)"}, failing, "_t_out")
+    assert list(exchange.iterdir()) == []  # removed after the run, and after the failed one too
+    assert seen[0][0] != seen[1][0] and seen[0][1] == seen[1][1] == "0o2750"
+
+
+def test_spark_master_with_another_engine_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    res = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--spark-master",
+                                   "spark://127.0.0.1:7077", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "--spark-master is for --engine spark (this run's engine is duckdb)" in res.output
