@@ -55,8 +55,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory):
-    """A Spark standalone master and one worker (1 core, 1 GB) on 127.0.0.1, random ports; stopped afterwards
-    with every JVM they started, and the process's SparkSession with them (later tests build a local one)."""
+    """A Spark standalone master and one worker (1 core, 1 GB, in Asia/Shanghai) on 127.0.0.1, random ports; stopped
+    afterwards with every JVM they started, and the process's SparkSession with them (later tests build a local one)."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Java is not installed")
     pyspark = pytest.importorskip("pyspark")
@@ -66,7 +66,9 @@ def standalone(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("standalone")
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_WORKER_DIR": str(tmp / "work"),
            # no REST submission server: it takes the fixed port 6066, which another cluster may hold
-           "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false"}
+           "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+           # the executors' JVMs in the shop's zone, as on a cluster in China: the exchange's naive UTC must not move
+           "TZ": "Asia/Shanghai"}
     procs: list[subprocess.Popen] = []
 
     def start(name: str, *args: str) -> Path:
