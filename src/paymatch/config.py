@@ -315,11 +315,11 @@ class BillRules(_Strict):
 
 
 class SparkRules(_Strict):
-    """Where ``--engine spark`` runs (``[spark]``). master: the Spark master URL (``spark://host:7077``; unset:
-    ``PAYMATCH_SPARK_MASTER``, else local mode; ``--spark-master`` wins over both). exchange_dir: an absolute path
+    """Where ``--engine spark`` runs (``[spark]``). master: the Spark master URL (``spark://host:7077``; unset: local
+    mode; ``--spark-master``, then ``PAYMATCH_SPARK_MASTER``, win over it). exchange_dir: an absolute path
     of a folder on storage the driver and every executor mount at that same path (NFS…), where each run hands its
-    selections over as Parquet in a sub-folder of its own, removed afterwards; unset: ``PAYMATCH_SPARK_EXCHANGE``,
-    else the temp folder, which only local mode or a master on 127.0.0.1 may use. conf: extra Spark properties
+    selections over as Parquet in a sub-folder of its own, removed afterwards (``PAYMATCH_SPARK_EXCHANGE`` wins over
+    it); unset: the temp folder, which only local mode or a master on 127.0.0.1 may use. conf: extra Spark properties
     (``"spark.executor.memory" = "2g"``)."""
 
     #: properties the engine's exchange relies on (times cross as naive UTC), or that have a key of their own
@@ -333,8 +333,8 @@ class SparkRules(_Strict):
     @field_validator("master")
     @classmethod
     def _master(cls, v: str | None) -> str | None:
-        if v is not None and not (v.strip().startswith("local") or "://" in v):
-            raise ValueError(f"{v!r} is not a Spark master URL (spark://host:7077, yarn://…, k8s://…, local[2])")
+        if v is not None and not (v.strip().startswith("local") or v.strip() == "yarn" or "://" in v):
+            raise ValueError(f"{v!r} is not a Spark master URL (spark://host:7077, yarn, k8s://…, local[2])")
         return v.strip() if v is not None else None
 
     @field_validator("exchange_dir")
@@ -378,7 +378,7 @@ class Config(_Strict):
     stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
     inputs: InputRules = Field(default_factory=InputRules)
     bills: BillRules = Field(default_factory=BillRules)
-    # where the Spark engine runs, not a rule of the results: left out of the dump a run's id and config hash hash
+    # where the Spark engine runs, not a rule of the results: left out of the dump that a run's id and config hash hash
     spark: SparkRules = Field(default_factory=SparkRules, exclude=True)
     # Sections validated by their owning modules when used (channel accounts, instalments, credit, alerts).
     channels: dict[str, Any] = Field(default_factory=dict)

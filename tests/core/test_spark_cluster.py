@@ -192,6 +192,8 @@ def test_spark_section_does_not_change_the_run_id(tmp_path):
     rules = load_config(cfg)
     assert rules.model_dump() == load_config(None).model_dump()
     assert rules.spark.conf_strings() == {"spark.executor.memory": "2g", "spark.eventLog.enabled": "true"}
+    cfg.write_text('[spark]\nmaster = "yarn"\n', encoding="utf-8")  # YARN's master is the word, no URL
+    assert load_config(cfg).spark.master == "yarn"
 
 
 def test_each_run_has_its_own_exchange_folder_removed_also_on_failure(spark, tmp_path, monkeypatch):
