@@ -235,3 +235,29 @@ def test_spark_master_with_another_engine_is_refused(tmp_path):
     res = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--spark-master",
                                    "spark://127.0.0.1:7077", "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "--spark-master is for --engine spark (this run's engine is duckdb)" in res.output
+
+
+def test_cli_reads_the_spark_section_and_refuses_a_remote_master_without_exchange(tmp_path, monkeypatch):
+    # the config's [spark] reaches the run (no JVM is started: the exchange is checked first); --spark-master wins
+    from typer.testing import CliRunner
+
+    from paymatch.backends import spark_backend
+    from paymatch.cli import app
+
+    monkeypatch.delenv("PAYMATCH_SPARK_EXCHANGE", raising=False)
+    monkeypatch.delenv("PAYMATCH_SPARK_MASTER", raising=False)
+    (tmp_path / "o.csv").write_text("order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+                                    "A1,S1,M1,wechat,1.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00\n",
+                                    encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[spark]\nmaster = "spark://10.9.9.9:7077"\n', encoding="utf-8")
+    args = ["reconcile", "--orders", str(tmp_path / "o.csv"), "--engine", "spark", "--config",
+            str(tmp_path / "rules.toml"), "--out", str(tmp_path / "out")]
+    try:
+        for extra, master in (([], "spark://10.9.9.9:7077"), (["--spark-master", "spark://10.8.8.8:7077"],
+                                                               "spark://10.8.8.8:7077")):
+            res = CliRunner().invoke(app, args + extra)
+            assert res.exit_code == 2, res.output
+            assert (f"engine 'spark' on {master}: the executors cannot read this machine's temp folder"
+                    in " ".join(res.output.split())), res.output
+    finally:
+        spark_backend.configure()
