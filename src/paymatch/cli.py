@@ -76,7 +76,7 @@ def reconcile(
     date_from: Annotated[Optional[str], typer.Option("--from", help="first bill date of a range")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
-    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[2])")] = None,
+    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL, e.g. spark://host:7077 (default: PAYMATCH_SPARK_MASTER, the config's [spark] master, else local[2])")] = None,
     instalments: Annotated[Optional[Path], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder; with --workspace they are stored in it first, and a workspace run matches every stored flow up to --as-of")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
@@ -93,7 +93,13 @@ def reconcile(
 
     if engine not in ENGINES:  # said before any file is read (it was said only after every input had loaded)
         raise PaymatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if spark_master is not None and engine != "spark":
+        raise PaymatchError(f"--spark-master is for --engine spark (this run's engine is {engine})")
     cfg = load_config(config)
+    if engine == "spark":  # the config's [spark] master, exchange folder and properties; --spark-master wins
+        from .backends.spark_backend import configure
+
+        configure(cfg.spark)
     period = _period(date, date_from, date_to)
     due = _period(as_of, None, None, "--as-of")[0] if as_of else None
     transactions, bills = _route(transactions, bills)

@@ -314,6 +314,56 @@ class BillRules(_Strict):
     profile_dirs: list[str] = Field(default_factory=list)
 
 
+class SparkRules(_Strict):
+    """Where ``--engine spark`` runs (``[spark]``). master: the Spark master URL (``spark://host:7077``; unset: local
+    mode; ``--spark-master``, then ``PAYMATCH_SPARK_MASTER``, win over it). exchange_dir: an absolute path
+    of a folder on storage the driver and every executor mount at that same path (NFS…), where each run hands its
+    selections over as Parquet in a sub-folder of its own, removed afterwards (``PAYMATCH_SPARK_EXCHANGE`` wins over
+    it); unset: the temp folder, which only local mode or a master on 127.0.0.1 may use. conf: extra Spark properties
+    (``"spark.executor.memory" = "2g"``)."""
+
+    #: properties the engine's exchange relies on (times cross as naive UTC), or that have a key of their own
+    RESERVED: ClassVar[tuple[str, ...]] = ("spark.master", "spark.sql.session.timeZone",
+                                           "spark.sql.parquet.inferTimestampNTZ.enabled")
+
+    master: str | None = None
+    exchange_dir: str | None = None
+    conf: dict[str, str | bool | int] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _master(cls, v: str | None) -> str | None:
+        if v is not None and not (v.strip().startswith("local") or v.strip() == "yarn" or "://" in v):
+            raise ValueError(f"{v!r} is not a Spark master URL (spark://host:7077, yarn, k8s://…, local[2])")
+        return v.strip() if v is not None else None
+
+    @field_validator("exchange_dir")
+    @classmethod
+    def _exchange_dir(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if "://" in v:
+            raise ValueError(f"{v!r}: a folder path (a shared mount), not a URL: DuckDB writes the selections there")
+        if not Path(v).is_absolute():
+            raise ValueError(f"{v!r}: give an absolute path (the executors open it as it is written)")
+        return v
+
+    @field_validator("conf")
+    @classmethod
+    def _conf(cls, v: dict[str, str | bool | int]) -> dict[str, str | bool | int]:
+        for k in v:
+            if not k.startswith("spark."):
+                raise ValueError(f"{k!r} is not a Spark property (they start with \"spark.\")")
+            if k in cls.RESERVED:
+                own = "use [spark] master" if k == "spark.master" else "the exchange relies on it"
+                raise ValueError(f"{k!r} cannot be set here: {own}")
+        return v
+
+    def conf_strings(self) -> dict[str, str]:
+        """``conf`` as Spark wants it (true/false, numbers as text)."""
+        return {k: str(x).lower() if isinstance(x, bool) else str(x) for k, x in self.conf.items()}
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -328,6 +378,8 @@ class Config(_Strict):
     stores: dict[str, str] = Field(default_factory=dict, description="merchant_id → store_id for channel-only rows")
     inputs: InputRules = Field(default_factory=InputRules)
     bills: BillRules = Field(default_factory=BillRules)
+    # where the Spark engine runs, not a rule of the results: left out of the dump that a run's id and config hash hash
+    spark: SparkRules = Field(default_factory=SparkRules, exclude=True)
     # Sections validated by their owning modules when used (channel accounts, instalments, credit, alerts).
     channels: dict[str, Any] = Field(default_factory=dict)
     instalments: dict[str, Any] = Field(default_factory=dict)

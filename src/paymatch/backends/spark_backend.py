@@ -1,17 +1,22 @@
 """PySpark backend: the selections are handed over as Parquet, the same engine runs on Spark
 DataFrames, and the outcomes come back as Parquet read by DuckDB.
 
-Local mode by default (``local[2]``); ``--spark-master`` points at a cluster (the exchange
-directory must then be on storage every executor can read).
+Local mode by default (``local[2]``). A cluster (``--spark-master`` / ``[spark] master``) needs an exchange
+folder every executor reads and writes at the same path (``[spark] exchange_dir`` / ``PAYMATCH_SPARK_EXCHANGE``,
+a shared mount): executors on other machines cannot see this machine's temp folder. The engine is DataFrame
+expressions only (no Python UDFs), so executors start no Python: their Python version does not matter.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import narwhals as nw
@@ -22,33 +27,141 @@ from ..engine.ops import Ops
 from ..errors import PaymatchError
 from .scope import Selections
 
+DEFAULT_MASTER = "local[2]"
+#: settings the exchange relies on: times cross as naive UTC (Parquet TIMESTAMP_NTZ) and compare as on DuckDB
+FIXED_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where and how the Spark engine runs (a config's ``[spark]`` section; see ``configure``).
+
+    master: the Spark master URL; exchange_dir: the folder the selections and outcomes cross (each run in its own
+    sub-folder, removed afterwards); conf: extra Spark properties (``spark.executor.memory`` …)."""
+
+    master: str | None = None
+    exchange_dir: str | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+
+
+_SETTINGS = SparkSettings()
 _SESSION = None
+_SESSION_KEY: tuple | None = None  # (master, conf) the session was built with: another one needs a new session
+
+
+def configure(rules=None) -> None:
+    """Use a config's ``[spark]`` section (``config.SparkRules``) for the Spark runs that follow in this process
+    (the command line calls it with the config file's); ``configure()`` goes back to the defaults."""
+    global _SETTINGS
+    _SETTINGS = SparkSettings() if rules is None else SparkSettings(
+        master=rules.master, exchange_dir=rules.exchange_dir, conf=tuple(sorted(rules.conf_strings().items())))
+
+
+def resolve_master(master: str | None = None) -> str:
+    """The master a run uses: the one given (``--spark-master``), else ``PAYMATCH_SPARK_MASTER``, else the
+    configured one (``[spark] master``), else local mode."""
+    return master or os.environ.get("PAYMATCH_SPARK_MASTER") or _SETTINGS.master or DEFAULT_MASTER
+
+
+def on_this_machine(master: str) -> bool:
+    """Whether every executor of ``master`` runs on this machine (local mode, or a standalone master on the
+    loopback address), so this machine's temp folder and its loopback address serve as exchange and driver."""
+    if master.startswith("local"):
+        return True
+    host = urlsplit(master.split(",")[0]).hostname if "://" in master else None
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def session_conf(master: str, extra: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The Spark properties a session on ``master`` is built with: defaults, then ``extra``, then ``FIXED_CONF``.
+
+    The driver binds to the loopback address only when every executor is on this machine: on a cluster an
+    executor on another machine would be told to connect back to its own 127.0.0.1 and never reach the driver."""
+    conf = {
+        "spark.app.name": "paymatch",
+        "spark.sql.shuffle.partitions": os.environ.get("PAYMATCH_SPARK_PARTITIONS", "8"),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # a progress bar per stage drowned the run's own progress lines
+    }
+    if on_this_machine(master):
+        conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    return conf | dict(extra) | FIXED_CONF
 
 
 def session(master: str | None = None):
-    """A shared SparkSession (UTC session time zone so naive-UTC times compare as on DuckDB)."""
-    global _SESSION
-    if _SESSION is not None:
-        return _SESSION
+    """The process's SparkSession on ``resolve_master(master)`` (UTC session time zone so naive-UTC times compare
+    as on DuckDB). One session serves every run asking for the same master and properties; asking for another
+    stops it and builds a new one (a process that ran on a cluster and then asks for local mode must not keep
+    sending its work to the cluster, nor the other way round)."""
+    global _SESSION, _SESSION_KEY
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
         raise PaymatchError("engine 'spark' needs PySpark\nHint: pip install 'paymatch[spark]'") from e
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise PaymatchError("engine 'spark' needs Java 17\nHint: apt-get install openjdk-17-jre-headless")
-    builder = (
-        SparkSession.builder.master(master or os.environ.get("PAYMATCH_SPARK_MASTER", "local[2]"))
-        .appName("paymatch")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", os.environ.get("PAYMATCH_SPARK_PARTITIONS", "8"))
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
-    )
-    _SESSION = builder.getOrCreate()
-    _SESSION.sparkContext.setLogLevel("ERROR")
-    return _SESSION
+    master = resolve_master(master)
+    conf = session_conf(master, _SETTINGS.conf)
+    key = (master, tuple(sorted(conf.items())))
+    if _SESSION is not None and _SESSION_KEY == key and _alive(_SESSION):
+        return _SESSION
+    stop_session()
+    active = SparkSession.getActiveSession()
+    if active is not None and _alive(active) and active.sparkContext.master != master:
+        active.stop()  # a session someone else built on another master: getOrCreate would hand back that one
+    builder = SparkSession.builder.master(master)
+    for k, v in conf.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    for k in ("spark.sql.shuffle.partitions", *FIXED_CONF):  # runtime settings: also on a session built elsewhere
+        spark.conf.set(k, conf[k])
+    spark.sparkContext.setLogLevel("ERROR")
+    _SESSION, _SESSION_KEY = spark, key
+    return spark
+
+
+def _alive(spark) -> bool:
+    return getattr(spark.sparkContext, "_jsc", None) is not None
+
+
+def stop_session() -> None:
+    """Stop the process's SparkSession (the next run builds a new one)."""
+    global _SESSION, _SESSION_KEY
+    if _SESSION is not None and _alive(_SESSION):
+        _SESSION.stop()
+    _SESSION = _SESSION_KEY = None
+
+
+def exchange_root(master: str) -> Path | None:
+    """The folder the runs' exchange sub-folders are made in: ``PAYMATCH_SPARK_EXCHANGE``, else ``[spark]
+    exchange_dir``, else (None) the temp folder, which only a master on this machine may use."""
+    env = os.environ.get("PAYMATCH_SPARK_EXCHANGE")
+    value, what = (env, "PAYMATCH_SPARK_EXCHANGE") if env else (_SETTINGS.exchange_dir, "[spark] exchange_dir")
+    if not value:
+        if on_this_machine(master):
+            return None
+        raise PaymatchError(
+            f"engine 'spark' on {master}: the executors cannot read this machine's temp folder\nHint: set "
+            "[spark] exchange_dir (or PAYMATCH_SPARK_EXCHANGE) to a folder every executor mounts at the same path")
+    return check_exchange_dir(value, what)
+
+
+def check_exchange_dir(value: str, what: str) -> Path:
+    """``value`` as an exchange folder: an absolute path of an existing folder this process can write in."""
+    if "://" in value:
+        raise PaymatchError(f"{what} {value!r}: a folder path (a shared mount), not a URL: DuckDB writes the "
+                            "selections there and reads the outcomes back")
+    p = Path(value)
+    if not p.is_absolute():
+        raise PaymatchError(f"{what} {value!r}: give an absolute path (the executors open it as it is written)")
+    if not p.is_dir():
+        raise PaymatchError(f"{what} {value!r}: no such folder\nHint: create it on a mount every executor shares")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise PaymatchError(f"{what} {value!r}: this user cannot write in it")
+    return p
 
 
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *, master: str | None = None,
@@ -65,23 +178,36 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     return on_spark(con, sqls, build, "_pm_spark_out", master=master)
 
 
+def _sql_path(p: Path) -> str:
+    return str(p).replace("'", "''")
+
+
 def on_spark(con: duckdb.DuckDBPyConnection, sqls: dict[str, str],
              build: Callable[[dict[str, nw.LazyFrame]], nw.LazyFrame], table: str, *,
              master: str | None = None) -> duckdb.DuckDBPyRelation:
     """Hand each DuckDB selection in ``sqls`` to Spark as Parquet, run ``build`` on the Spark frames (by
-    name) and read its result back into the DuckDB temp table ``table``; returns that table."""
+    name) and read its result back into the DuckDB temp table ``table``; returns that table.
+
+    The Parquet files live in a sub-folder of ``exchange_root`` of this run's own, removed afterwards (also when
+    the run fails). Spark is given ``file://`` URIs: a bare path would be looked for on the cluster's default file
+    system (HDFS on a Hadoop cluster)."""
+    master = resolve_master(master)
+    root = exchange_root(master)
     spark = session(master)
-    work = Path(tempfile.mkdtemp(prefix="_pm_spark_"))
+    work = Path(tempfile.mkdtemp(prefix="_pm_spark_", dir=root))
     try:
+        if root is not None:  # executors may run as another user of the configured folder's group: the run's
+            # folder is open to that group as the configured one is (mkdtemp makes it the owner's only), never others
+            os.chmod(work, 0o700 | (root.stat().st_mode & (0o070 | stat.S_ISGID)))
         frames = {}
         for name, sql in sqls.items():
             path = work / f"{name}.parquet"
-            con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-            frames[name] = nw.from_native(spark.read.parquet(str(path)))
+            con.execute(f"COPY ({sql}) TO '{_sql_path(path)}' (FORMAT parquet)")
+            frames[name] = nw.from_native(spark.read.parquet(path.as_uri()))
         out_path = work / "out"
-        build(frames).to_native().write.mode("overwrite").parquet(str(out_path))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_parquet('{out_path}/*.parquet')"
-                    ).fetchall()
+        build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
+                    f"read_parquet('{_sql_path(out_path)}/*.parquet')").fetchall()
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the exchange files are not needed once read back
     return con.table(table)
