@@ -260,6 +260,10 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
     """``flows``: the instalment flows the run matches (``instalment_run.add_outcomes``: a path, the rows read, or
     SQL over the workspace), None for a run without instalments; ``flows_from`` names them in progress."""
     progress(f"reconciling on {engine}")
+    if engine == "spark":  # the config's [spark] master, exchange folder and properties (a library caller's too)
+        from .backends.spark_backend import configure
+
+        configure(config.spark)
     started = dt.datetime.now(dt.UTC)
     leave_out = None
     if flows is not None:
