@@ -265,3 +265,50 @@ def test_a_bill_exported_for_several_days_puts_each_row_on_its_own_day(tmp_path)
     with open(tmp_path / "d19" / "outcomes.csv", encoding="utf-8") as f:
         kinds = {row["order_no"]: row["kind"] for row in csv.DictReader(f) if row["outcome_id"].startswith("P-")}
     assert kinds.get("ORD000001") == "matched", kinds
+
+
+def _revoked(n: int, fen: int, time: str) -> dict:
+    """A payment revoked after its success (撤销) as the bill lists it: 交易状态 REVOKED, the money in the refund
+    columns under the payment's numbers, no refund numbers ('0')."""
+    row = payment(n, 0, status="REVOKED", time=time)
+    row.update({"退款金额": fen, "申请退款金额": fen, "退款类型": "ORIGINAL", "退款状态": "SUCCESS"})
+    return row
+
+
+def test_a_payment_revoked_after_its_success_is_money_going_back(tmp_path):
+    """WeChat lists a payment revoked after its success (付款码 at a till) as a row of its own, REVOKED, "支出-撤销",
+    with the money in the refund columns. It was read as a closed payment of 0.00 beside the success: a later state
+    of one record, so the order stayed matched while the 10.00 went back to the buyer. It is a refund without a
+    refund number now: a shop that did not record it sees refund_channel_only, in the day's refunds."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    rows = [payment(1, 1000, time="2026-11-20 10:00:00"), _revoked(1, 1000, "2026-11-20 10:03:00"),
+            payment(2, 500, time="2026-11-20 11:00:00"), payment(3, 700, status="REVOKED", time="2026-11-20 12:00:00")]
+    bill = parse(trade_bill(rows, "ALL"), "all.csv")
+    t = bill.transactions.to_pylist()
+    assert [(r["type"], r["amount_fen"], r["status"], r["refund_no"], r["channel_refund_id"]) for r in t] == [
+        ("payment", 1000, "success", None, None), ("refund", 1000, "success", None, None),
+        ("payment", 500, "success", None, None),
+        ("payment", 700, "closed", None, None)]  # a REVOKED row with no money back stays a closed payment
+    assert t[1]["channel_tx_id"] == t[0]["channel_tx_id"] and t[1]["order_no"] == "ORD000001"
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    (bills / "1900000109All2026-11-20.csv").write_bytes(trade_bill(rows[:3], "ALL"))
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+    orders = tmp_path / "orders.csv"
+    orders.write_text(head + "".join(f"ORD00000{n},S1,1900000109,wechat,{a},paid,2026-11-20T{h}:00:00+08:00,"
+                                     f"2026-11-20T{h}:00:00+08:00,,,0\n" for n, a, h in ((1, "10.00", 10),
+                                                                                         (2, "5.00", 11))),
+                      encoding="utf-8")
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(orders), "--bills", str(bills), "--out",
+                                 str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "o" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = sorted((row["kind"], row["order_no"], row["channel_amount_fen"]) for row in csv.DictReader(f))
+    assert kinds == [("matched", "ORD000001", "1000"), ("matched", "ORD000002", "500"),
+                     ("refund_channel_only", "ORD000001", "1000")]

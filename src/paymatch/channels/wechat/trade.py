@@ -67,7 +67,14 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
         f"ltrim(\"{src[c]}\", '`') AS \"{c}\"" if c in src else f"NULL::VARCHAR AS \"{c}\""
         for c in (*_TEXT, *(m[0] for m in _MONEY), *_TIMES)
     ]
-    conv = ["*", "\"交易状态\" = 'REFUND' AS _pm_refund"]
+    # A payment revoked after its success (撤销, 付款码 at a till) comes back as a row of its own, 交易状态 REVOKED, "支出-撤销":
+    # money out, printed in the refund columns (退款金额 / 申请退款金额) under the payment's numbers. Such a row is a
+    # refund without a refund number (it was read as a closed payment of 0.00, a later state of the payment, so the
+    # order stayed matched while the money went back); one with nothing in those columns stays a closed payment.
+    fen = [sql_yuan_to_fen(f'"{c}"', decimals=2) for c in ("退款金额", "申请退款金额") if c in src]
+    back = [f"coalesce({v}, 0) <> 0" for v in fen]
+    revoked = f"(\"交易状态\" = 'REVOKED' AND ({' OR '.join(back)}))" if back else "false"
+    conv = ["*", f"(\"交易状态\" = 'REFUND' OR {revoked}) AS _pm_refund"]
     for c, dec, optional in _MONEY:
         if c == _FEE:  # exact (sub-fen digits too) for the totals, then rounded to the fen
             units = sql_fee_units(f'"{c}"') if c in src else "0::BIGINT"
@@ -142,13 +149,16 @@ SELECT
   "微信订单号" AS channel_tx_id,
   "商户订单号" AS order_no,
   CASE WHEN _pm_refund THEN 'refund' ELSE 'payment' END AS type,
-  CASE WHEN _pm_refund THEN "商户退款单号" END AS refund_no,
-  CASE WHEN _pm_refund THEN "微信退款单号" END AS channel_refund_id,
-  CASE WHEN _pm_refund THEN abs("_pm_fen_申请退款金额") ELSE "_pm_fen_订单金额" END AS amount_fen,
+  CASE WHEN _pm_refund THEN nullif("商户退款单号", '0') END AS refund_no,
+  CASE WHEN _pm_refund THEN nullif("微信退款单号", '0') END AS channel_refund_id,
+  CASE WHEN _pm_refund THEN greatest(abs("_pm_fen_申请退款金额"), abs("_pm_fen_退款金额"))
+       ELSE "_pm_fen_订单金额" END AS amount_fen,
   "_pm_fen_手续费" AS fee_fen,
   CASE WHEN _pm_refund THEN abs("_pm_fen_退款金额") ELSE "_pm_fen_应结订单金额" END AS settle_amount_fen,
   CASE WHEN _pm_refund THEN
-         CASE "退款状态" WHEN 'SUCCESS' THEN 'success' WHEN 'PROCESSING' THEN 'processing' ELSE 'failed' END
+         CASE WHEN "交易状态" = 'REVOKED' AND coalesce("退款状态", '') = '' THEN 'success'
+              WHEN "退款状态" = 'SUCCESS' THEN 'success' WHEN "退款状态" = 'PROCESSING' THEN 'processing'
+              ELSE 'failed' END
        ELSE CASE "交易状态" WHEN 'SUCCESS' THEN 'success' WHEN 'USERPAYING' THEN 'processing'
               WHEN 'REVOKED' THEN 'closed' WHEN 'CLOSED' THEN 'closed' WHEN 'NOTPAY' THEN 'closed'
               ELSE 'failed' END
