@@ -26,30 +26,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
+from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN
 from .errors import LoadError, PaymatchError, Problem
-from .schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ, bill_day_sql
+from .schema import DUCK_TYPES, TRANSACTION_COLUMNS, TZ, bill_day_sql
 from .sources.canonical import Staged, stage_csv
-from .sources.specs import WILDCARD_SCOPE
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
+from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged
 
-_TABLE_COLUMNS = {"orders": ORDER_COLUMNS, "refunds": REFUND_COLUMNS, "transactions": TRANSACTION_COLUMNS}
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
-#: ``extra`` key of a refund notification's total refunded so far on its trade (``restate_refund_totals``)
-_REFUNDED_TOTAL = "refunded_total_fen"
-#: SQL over ``batches``: how old a load is among exports: its file's first load under any mapping (kept in the meta of
-#: a reading that writes the batch record anew), else its own
-_BATCH_AGE = ("least(loaded_at, coalesce(TRY_CAST(json_extract_string(meta, '$.file_first_loaded_at') AS TIMESTAMPTZ), "
-              "loaded_at))")
-#: how a newer row replaces an older one
-_UPSERT_KEY = {
-    "orders": ["order_no"],
-    "refunds": ["refund_no"],
-    "transactions": ["channel", "channel_tx_id", "type", "coalesce(channel_refund_id, refund_no, '')"],
-}
-#: a channel record stored again with these values equal is the same record delivered twice (not a new copy)
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,7 @@ def _ddl() -> list[str]:
            periods BIGINT, amount_fen BIGINT, fee_fen BIGINT, status VARCHAR, occurred_at TIMESTAMPTZ,
            src_file VARCHAR, src_line BIGINT, batch_id VARCHAR, merchant_id VARCHAR)""",
     ]
-    for table, cols in _TABLE_COLUMNS.items():
+    for table, cols in TABLE_COLUMNS.items():
         defs = [f"{c} {DUCK_TYPES[c]}" for c in cols]
         if table == "transactions":
             defs.append("origin VARCHAR")
@@ -214,7 +200,7 @@ class Workspace:
         ``variant``: what else decided the translation (its column mapping): part of the batch id, so the same
         export loaded under a corrected mapping is loaded again (its rows replace the earlier ones).
         """
-        if kind not in _TABLE_COLUMNS:
+        if kind not in TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         digest: dict[str, object] = {}
 
@@ -259,7 +245,7 @@ class Workspace:
         channel record listed twice (see ``records_repeat``).
         ``drop``: columns validated but not kept (``LEAN_DROP``: what a run without instalments never reads).
         """
-        if kind not in _TABLE_COLUMNS:
+        if kind not in TABLE_COLUMNS:
             raise PaymatchError(f"unknown input kind {kind!r}; use orders, refunds or transactions")
         self._staged += 1
         return stage_csv(self.con, kind, path, encoding=encoding, key_scope=key_scope,
@@ -314,7 +300,7 @@ class Workspace:
         trade, read whenever a load brings a refund of a trade such a notification is stored for (a notification,
         or the bill with an earlier refund: helper-62); the bill's row replaces each of them when it comes."""
         rows = self.con.execute(
-            "SELECT rowid, amount_fen, json_extract(extra, '$." + _REFUNDED_TOTAL + "')::BIGINT FROM transactions "
+            "SELECT rowid, amount_fen, json_extract(extra, '$." + REFUNDED_TOTAL + "')::BIGINT FROM transactions "
             "WHERE channel = ? AND channel_tx_id = ? AND type = 'refund' AND status = 'success' "
             "ORDER BY occurred_at, rowid", [channel, channel_tx_id]).fetchall()
         before = 0
@@ -448,115 +434,11 @@ class Workspace:
             [batch_id]).fetchall()[0][0] > 0
 
     def _commit(self, staged: Staged, batch_id: str, sha: str, origin: str, key_scope: tuple[str, ...],
-                *, meta: dict | None = None, provenance_cols: bool = False, line_offset: int = 0,
-                replace_batch: bool = False) -> int:
-        """Store a staged load as one transaction; returns how many of its rows were already stored (not added).
-        ``replace_batch``: the batch is stored already (its file read since under another mapping): its record
-        is written anew."""
-        kind, con = staged.kind, self.con
-        cols = _TABLE_COLUMNS[kind]
-        key = list(key_scope) + _UPSERT_KEY[kind]
-        src_file = "_pm_src_file" if provenance_cols else "?"
-        src_line, line_join = "_pm_src_line", ""
-        if not provenance_cols:  # the line of the user's file each row is on (title lines, blank lines…)
-            lines = staged.lines or LineMap(None, shift=int(line_offset))
-            src_line, line_join = lines.sql(con, staged.rows, rowid="s.rowid")
-        params = [] if provenance_cols else [staged.path]
-        origin_col = ", origin" if kind == "transactions" else ""
-        origin_val = f", '{origin}'" if kind == "transactions" else ""
-        keep_existing = listed_before = ""
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
-                # a scope column may be empty (an orders file without merchant numbers): NULL is a value of the key
-                # there, or a re-export would be stored beside the rows it replaces
-                cond = " AND ".join(_same_key(k, kind, key_scope) for k in key)
-                if kind != "transactions":
-                    # The same file read before under another mapping: its rows of that reading go (the other
-                    # mapping may have read other keys: 订单编号 there, 外部单号 here).
-                    same_file = "SELECT batch_id FROM batches WHERE sha256 = ? AND kind = ? AND batch_id <> ?"
-                    # its first load under any mapping, this one's too (A, then B, then A again is as old as the
-                    # first A, whose batch record the third load writes anew: helper-54 found a later export's
-                    # correction undone by it)
-                    first = con.execute(f"SELECT min({_BATCH_AGE}) FROM batches WHERE sha256 = ? AND kind = ?",
-                                        [sha, kind]).fetchall()[0][0]
-                    if first is not None:  # kept with this reading: the file's first load outlives its batches
-                        meta = {**(meta or {}), "file_first_loaded_at": first.isoformat()}
-                    con.execute(f"DELETE FROM {kind} WHERE batch_id IN ({same_file})", [sha, kind, batch_id])
-                    # Orders and refunds: the latest export of an order number is the shop's word (statuses move
-                    # on). A file read again under a corrected mapping is as old as its first load: what an export
-                    # loaded since then says of an order stays (its rows are kept, the file's are not added).
-                    newer = ""
-                    if first is not None:  # (each batch as old as its file's first load: helper-64)
-                        newer = f" AND t.batch_id IN (SELECT batch_id FROM batches WHERE {_BATCH_AGE} < ?)"
-                        keep_existing = f" WHERE NOT EXISTS (SELECT 1 FROM {kind} t WHERE {cond})"
-                    con.execute(f"DELETE FROM {kind} t WHERE EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond})"
-                                f"{newer}", [first] if first is not None else [])
-                else:
-                    # A notification gives way to whatever comes next about its record (a newer notification,
-                    # the bill's row); a bill is the channel's word: a late, resent notification never replaces it.
-                    # (but a success never gives way to a later notification of an earlier state: Alipay resends a
-                    # WAIT_BUYER_PAY late, helper-62; the success row then stays and the late one is not stored)
-                    no_step_back = " AND NOT (t.status = 'success' AND s.status <> 'success')" if origin == "notify" else ""
-                    con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' "
-                                f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE {cond}{no_step_back})")
-                    if origin != "notify":
-                        # a refund notification without the refund's number (Alipay's out_biz_no is optional) gives
-                        # way to the bill's refund of its trade at the same second or of the same amount (helper-51)
-                        con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' AND t.type = 'refund' "
-                                    "AND t.refund_no IS NULL AND t.channel_refund_id IS NULL AND EXISTS (SELECT 1 "
-                                    f"FROM {staged.table} s WHERE s.type = 'refund' AND s.channel = t.channel "
-                                    "AND s.channel_tx_id = t.channel_tx_id AND (s.amount_fen = t.amount_fen OR "
-                                    "date_trunc('second', s.occurred_at) = date_trunc('second', t.occurred_at)))")
-                    # A record already stored from another bill or file is the same record delivered again
-                    # (overlapping exports) when every value agrees: not stored twice. When a value differs,
-                    # both copies are kept: the first stored stays primary and the later one becomes a
-                    # duplicate_record outcome, as in a file run.
-                    same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
-                    listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
-                                     f"{same if origin != 'notify' else ''})")
-                    keep_existing = f" WHERE NOT {listed_before}"
-                    if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
-                        # only the file's first copy is the record delivered again: a bill listing it twice keeps its
-                        # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
-                        # file that repeats a record (a hash check; nearly none does)
-                        first_copy = " AND ".join(_same_key(k, kind, key_scope, "f", "s") for k in key)
-                        keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
-            inserted = con.execute(
-                f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
-                f"SELECT {', '.join('s.' + c for c in cols)}{origin_val}, s.extra, {src_file}, {src_line}, '{batch_id}' "
-                f"FROM {staged.table} s {line_join}{keep_existing}",
-                params,
-            ).fetchall()[0][0]
-            if inserted != staged.rows:
-                meta = {**(meta or {}), "already_stored": staged.rows - inserted}
-                if kind == "transactions" and origin != "notify" and listed_before:
-                    con.execute(f"INSERT INTO transactions_listed_again SELECT '{batch_id}', "
-                                f"{', '.join('s.' + c for c in LISTED_AGAIN)} FROM {staged.table} s WHERE {listed_before}")
-            if replace_batch:
-                con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
-            con.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
-                [batch_id, kind, staged.path, sha, staged.rows, origin, json.dumps(meta or {}, ensure_ascii=False)],
-            )
-            restate = []
-            if kind == "transactions":  # refund notifications that report a trade's total (Alipay): the trades
-                restate = con.execute(  # a refund of which this load brings (``restate_refund_totals``)
-                    f"SELECT DISTINCT t.channel, t.channel_tx_id FROM transactions t WHERE t.origin = 'notify' "
-                    f"AND t.type = 'refund' AND json_extract(t.extra, '$.{_REFUNDED_TOTAL}') IS NOT NULL "
-                    f"AND EXISTS (SELECT 1 FROM {staged.table} s WHERE s.type = 'refund' AND s.channel = t.channel "
-                    f"AND s.channel_tx_id = t.channel_tx_id)").fetchall()
-            for channel, tx_id in restate:
-                self.restate_refund_totals(channel, tx_id)
-            con.execute("COMMIT")
-            return staged.rows - inserted
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {staged.table}")
-            if line_join:
-                con.unregister("_pm_line_map")
+                **kw) -> int:
+        """Store a staged load as one transaction (``workspace_commit.commit_staged``); returns how many of its rows
+        were already stored."""
+        return commit_staged(self.con, staged, batch_id, sha, origin, key_scope, restate=self.restate_refund_totals,
+                             **kw)
 
     # --- questions about what is stored --------------------------------------------------------
 
@@ -592,24 +474,3 @@ _SYNTH_TX_ID = (
     "refund_no, channel_refund_id, CAST(amount_fen AS VARCHAR), CAST(occurred_at AS VARCHAR))))"
 )
 
-
-def _same_key(k: str, kind: str, key_scope: tuple[str, ...], a: str = "t", b: str = "s") -> str:
-    """SQL: stored row ``t`` and staged row ``s`` agree on key column ``k``. A scope column may be empty: for orders
-    that is a value of the key (an orders file without merchant numbers, re-exported, replaces its rows), and a
-    stored row without one gives way to a re-export that names it (helper-47: the old row stayed beside the new, an
-    order_only and the order counted twice); for refunds (``WILDCARD_SCOPE``) it stands for any merchant number (a
-    re-export that adds them replaces the rows without)."""
-    t, s = _qual(a, k), _qual(b, k)
-    if k not in key_scope:
-        return f"{t} = {s}"
-    if kind in WILDCARD_SCOPE:
-        return f"({t} IS NULL OR {s} IS NULL OR {t} = {s})"
-    return f"({t} IS NOT DISTINCT FROM {s} OR {t} IS NULL)"
-
-
-def _qual(alias: str, key: str) -> str:
-    if key.startswith("coalesce("):
-        inner = key[len("coalesce("):-1]
-        parts = [p.strip() for p in inner.split(",")]
-        return "coalesce(" + ", ".join(p if p.startswith("'") else f"{alias}.{p}" for p in parts) + ")"
-    return f"{alias}.{key}"
