@@ -94,7 +94,7 @@ class Chain:
     """Generated inputs and the oracle: the outcome each key must get, finally and per day run."""
 
     def __init__(self, seed: int, stores: int, days: int, per_day: int, start="2026-11-20", combos=True,
-                 scope=False):
+                 scope=False, tol=0, grace_min=10):
         self.rnd = random.Random(seed)
         self.days = [(dt.date.fromisoformat(start) + dt.timedelta(days=i)).isoformat() for i in range(days)]
         self.orders, self.refunds, self.txs = [], [], []   # each row has "_day" (the file it goes in)
@@ -102,6 +102,7 @@ class Chain:
         self.byday: dict[str, dict[str, str]] = defaultdict(dict)  # day -> outcome_id -> kind in that day run
         self.store_of_merchant: dict[str, str] = {}
         self.scope = scope
+        self.tol, self.grace_s = tol, grace_min * 60
         self.n_tx = 0
         self.n_ord = Counter()
         self.stores = [f"S{i:03d}" for i in range(1, stores + 1)]
@@ -113,7 +114,10 @@ class Chain:
                     self.regular(s, di)
             if combos:
                 for s in self.rnd.sample(self.stores, min(len(self.stores), 12)):
-                    for c in "A B C D F G H".split() + (["A2", "B2", "E", "E0"] if di + 1 < len(self.days) else []):
+                    for c in "A B C D F G H L M".split() + (["A2", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q"]
+                                                                if di + 1 < len(self.days) else []) + \
+                            ([] if scope else ["I", "I2", "O"]):   # under key_scope another merchant's payment is
+                        # that merchant's order number (its own order of that number), not this order's
                         getattr(self, "combo_" + c)(s, di)
 
     # ids, merchants, times ----------------------------------------------------------------------
@@ -217,6 +221,23 @@ class Chain:
                        method="huabei" if ch == "huabei" else "")
                 self.expect(self.key("R", m, rno), "refund_matched", rdi, order_fen=ramt, channel_fen=ramt, diff=0)
 
+    def amount_kind(self, d):
+        return "matched" if abs(d) <= self.tol else "amount_mismatch"
+
+    def late_kind(self, before_midnight: dt.timedelta, otherwise="order_only"):
+        """Day d's kind of a row dated this long before midnight whose record is on day d+1's bill."""
+        return "pending_cross_day" if before_midnight.total_seconds() <= self.grace_s else otherwise
+
+    def combo_Q(self, s, di):
+        """A UnionPay payment at 23:30 listed on the next day's bill (its settlement day turns at 23:00): outside
+        the grace, so order_only on day d, matched on day d+1 and in a range run."""
+        amt = self.rnd.randint(100, 99999)
+        paid = dt.datetime.fromisoformat(self.days[di + 1]) - dt.timedelta(minutes=self.rnd.randint(20, 59))
+        no, m = self.O(s, di, "unionpay", amt, paid)
+        self.T(s, no, "unionpay", amt, paid + dt.timedelta(seconds=5), di + 1)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: "order_only", di + 1: "matched"})
+
     def pick_ch(self):
         return self.rnd.choice(["wechat", "alipay", "unionpay"])
 
@@ -279,7 +300,7 @@ class Chain:
         when = paid + dt.timedelta(minutes=30)
         self.R(no, "RF" + no, r, when, di, m)
         self.T(s, no, ch, r, when + dt.timedelta(seconds=9), di, typ="refund", rno="RF" + no)
-        self.expect(self.key("P", m, no), "amount_mismatch", di, order_fen=amt, channel_fen=amt + d, diff=d)
+        self.expect(self.key("P", m, no), self.amount_kind(d), di, order_fen=amt, channel_fen=amt + d, diff=d)
         self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=r, channel_fen=r, diff=0)
 
     def combo_D(self, s, di):
@@ -300,9 +321,9 @@ class Chain:
         no, m = self.O(s, di, ch, amt, paid)
         when = self.rnd.choice([paid + dt.timedelta(seconds=4), midnight + dt.timedelta(seconds=15)])
         self.T(s, no, ch, amt + d, when, di + 1)
-        kind = "matched" if d == 0 else "amount_mismatch"
+        kind = self.amount_kind(d)
         self.expect(self.key("P", m, no), kind, di, order_fen=amt, channel_fen=amt + d, diff=d,
-                    days={di: "pending_cross_day", di + 1: kind})
+                    days={di: self.late_kind(midnight - paid), di + 1: kind})
 
     def combo_E(self, s, di):
         self._late(s, di, self.rnd.choice([-1, 1, 250, -9000 // 10]))
@@ -343,9 +364,154 @@ class Chain:
         self.T(s, no, "wechat", amt, paid + dt.timedelta(seconds=1), di)
         self.expect(self.key("P", m, no), "channel_mismatch", di, order_fen=amt, channel_fen=amt)
 
+    def combo_I(self, s, di):
+        """Paid twice, on WeChat and on Alipay, and both payments refunded in full: not over."""
+        amt = self.rnd.randint(100, 99999)
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, "wechat", amt, paid, st="refunded")
+        self.T(s, no, "wechat", amt, paid + dt.timedelta(seconds=2), di)
+        self.T(s, no, "alipay", amt, paid + dt.timedelta(seconds=70), di, mch=self.mch(s, "alipay"))
+        for i, chan in ((1, "wechat"), (2, "alipay")):
+            when = paid + dt.timedelta(hours=i)
+            self.R(no, f"RF{no}-{i}", amt, when, di, m)
+            self.T(s, no, chan, amt, when + dt.timedelta(seconds=4), di, typ="refund", rno=f"RF{no}-{i}")
+            self.expect(self.key("R", m, f"RF{no}-{i}"), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0)
+        self.expect(self.key("P", m, no), "duplicate_payment", di, order_fen=amt, channel_fen=2 * amt, diff=amt)
+
+    def combo_J(self, s, di):
+        """Paid minutes before midnight and the next day's bill never lists it: pending, then order_only."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        midnight = dt.datetime.fromisoformat(self.days[di + 1])
+        paid = midnight - dt.timedelta(seconds=self.rnd.choice([5, 59, 100, 179, 181, 240, 400, 599]))
+        no, m = self.O(s, di, ch, amt, paid)
+        k0 = self.late_kind(midnight - paid)   # not pending: judged order_only on day d, not carried
+        self.expect(self.key("P", m, no), "order_only", di, order_fen=amt,
+                    days={di: k0, **({di + 1: "order_only"} if k0 == "pending_cross_day" else {})})
+
+    def combo_K(self, s, di):
+        """Paid and refunded minutes before midnight, both records on the next day's bill."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        midnight = dt.datetime.fromisoformat(self.days[di + 1])
+        paid = midnight - dt.timedelta(seconds=500)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, midnight + dt.timedelta(seconds=3), di + 1)
+        self.R(no, "RF" + no, amt, midnight - dt.timedelta(seconds=100), di, m)
+        self.T(s, no, ch, amt, midnight + dt.timedelta(seconds=30), di + 1, typ="refund", rno="RF" + no)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: self.late_kind(midnight - paid), di + 1: "matched"})
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: self.late_kind(dt.timedelta(seconds=100), "refund_order_only"),
+                          di + 1: "refund_matched"})
+
+    def combo_L(self, s, di):
+        """Three partial refunds (50 %, 40 %, 30 %): the third crosses the paid amount."""
+        ch, amt = self.pick_ch(), self.rnd.randint(1000, 99999)
+        paid = self.t(di, 8, 10)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0)
+        total = 0
+        for i, pct in ((1, 50), (2, 40), (3, 30)):
+            r = amt * pct // 100
+            total += r
+            when = paid + dt.timedelta(hours=i)
+            self.R(no, f"RF{no}-{i}", r, when, di, m)
+            self.T(s, no, ch, r, when + dt.timedelta(seconds=4), di, typ="refund", rno=f"RF{no}-{i}")
+            over = total > amt
+            self.expect(self.key("R", m, f"RF{no}-{i}"), "over_refund" if over else "refund_matched", di,
+                        order_fen=r, channel_fen=r, diff=(min(r, total - amt) if over else 0))
+
+    def combo_M(self, s, di):
+        """The channel took more than the order; the shop refunds what the channel took: not over."""
+        ch, amt = self.pick_ch(), self.rnd.randint(1000, 99999)
+        d = self.rnd.randint(1, 300)
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt + d, paid + dt.timedelta(seconds=2), di)
+        when = paid + dt.timedelta(hours=2)
+        self.R(no, "RF" + no, amt + d, when, di, m)
+        self.T(s, no, ch, amt + d, when + dt.timedelta(seconds=4), di, typ="refund", rno="RF" + no)
+        self.expect(self.key("P", m, no), self.amount_kind(d), di, order_fen=amt, channel_fen=amt + d, diff=d)
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt + d, channel_fen=amt + d, diff=0)
+
+    def combo_N(self, s, di):
+        """Paid minutes before midnight; the next day's bill lists two payments of it."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        midnight = dt.datetime.fromisoformat(self.days[di + 1])
+        paid = midnight - dt.timedelta(seconds=240)
+        no, m = self.O(s, di, ch, amt, paid)
+        self.T(s, no, ch, amt, midnight + dt.timedelta(seconds=2), di + 1)
+        self.T(s, no, ch, amt, midnight + dt.timedelta(seconds=80), di + 1)
+        self.expect(self.key("P", m, no), "duplicate_payment", di, order_fen=amt, channel_fen=2 * amt, diff=amt,
+                    days={di: self.late_kind(midnight - paid), di + 1: "duplicate_payment"})
+
+    def combo_O(self, s, di):
+        """Credited to another store's merchant number, then refunded there."""
+        amt = self.rnd.randint(100, 99999)
+        other = self.stores[(self.stores.index(s) + 1) % len(self.stores)]
+        if other == s:
+            return
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, "wechat", amt, paid)
+        m2 = self.mch(other, "wechat")
+        self.T(s, no, "wechat", amt, paid + dt.timedelta(seconds=2), di, mch=m2)
+        when = paid + dt.timedelta(hours=1)
+        self.R(no, "RF" + no, amt, when, di, m)
+        self.T(s, no, "wechat", amt, when + dt.timedelta(seconds=4), di, typ="refund", rno="RF" + no, mch=m2)
+        self.expect(self.key("P", m, no), "merchant_mismatch", di, order_fen=amt, channel_fen=amt, diff=0)
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0)
+
+    def combo_B3(self, s, di):
+        """Two refunds over the amount, the first created one booked by the channel a day later: by bill day it
+        is the second, so it is the over_refund."""
+        ch, amt = self.pick_ch(), self.rnd.randint(300, 99999)
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        r1 = r2 = (amt * 6 + 9) // 10
+        t1 = paid + dt.timedelta(hours=1)
+        t2 = paid + dt.timedelta(hours=2)
+        self.R(no, "RF" + no + "-1", r1, t1, di, m)
+        self.T(s, no, ch, r1, dt.datetime.fromisoformat(self.days[di + 1]) + dt.timedelta(hours=9), di + 1,
+               typ="refund", rno="RF" + no + "-1")
+        self.R(no, "RF" + no + "-2", r2, t2, di, m)
+        self.T(s, no, ch, r2, t2 + dt.timedelta(seconds=5), di, typ="refund", rno="RF" + no + "-2")
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0)
+        self.expect(self.key("R", m, "RF" + no + "-2"), "refund_matched", di, order_fen=r2, channel_fen=r2, diff=0)
+        self.expect(self.key("R", m, "RF" + no + "-1"), "over_refund", di, order_fen=r1, channel_fen=r1,
+                    diff=r1 + r2 - amt, days={di + 1: "over_refund"})   # day d: no record yet, not judged here
+
+    def combo_I2(self, s, di):
+        """Paid twice (2X); refunds X, X and X/2: the third crosses what the channel took."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        paid = self.t(di, 8, 10)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=60), di)
+        self.expect(self.key("P", m, no), "duplicate_payment", di, order_fen=amt, channel_fen=2 * amt, diff=amt)
+        total = 0
+        for i, r in ((1, amt), (2, amt), (3, max(1, amt // 2))):
+            total += r
+            when = paid + dt.timedelta(hours=i)
+            self.R(no, f"RF{no}-{i}", r, when, di, m)
+            self.T(s, no, ch, r, when + dt.timedelta(seconds=4), di, typ="refund", rno=f"RF{no}-{i}")
+            over = total > 2 * amt
+            self.expect(self.key("R", m, f"RF{no}-{i}"), "over_refund" if over else "refund_matched", di,
+                        order_fen=r, channel_fen=r, diff=(total - 2 * amt if over else 0))
+
+    def combo_P(self, s, di):
+        """Closed at the till two minutes before midnight, but the channel booked the payment just after it."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        midnight = dt.datetime.fromisoformat(self.days[di + 1])
+        no, m = self.O(s, di, ch, amt, None, st="closed")
+        self.orders[-1]["created_at"] = self.ts(midnight - dt.timedelta(seconds=120))
+        self.T(s, no, ch, amt, midnight + dt.timedelta(seconds=20), di + 1)
+        self.expect(self.key("P", m, no), "status_mismatch", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: "unpaid", di + 1: "status_mismatch"})
+
     # files --------------------------------------------------------------------------------------
     def config(self) -> str:
-        lines = ["[match]", "amount_tolerance_fen = 0", "cross_day_grace_minutes = 10"]
+        lines = ["[match]", f"amount_tolerance_fen = {self.tol}", f"cross_day_grace_minutes = {self.grace_s // 60}"]
         if self.scope:
             lines.append('key_scope = ["merchant_id"]')
         lines += ["", "[stores]"] + [f'"{m}" = "{s}"' for m, s in sorted(self.store_of_merchant.items())]
@@ -523,56 +689,90 @@ def check_chain(a: Audit, base: Path, args):
                         f"{sorted(x - y)[:2]} vs {sorted(y - x)[:2]}")
         print(f"   reruns: {a.bad_n - n0} disagreements")
 
-    # workspace, day by day ------------------------------------------------------------------
-    n0 = a.bad_n
-    wd = base / "ws"
+    check_workspace(a, ch, base / "ws", "")
+    print(f"   workspace day by day + range: {a.bad_n - n0} disagreements")
+
+
+def check_workspace(a: Audit, ch: Chain, wd: Path, tag: str):
+    """Day by day (ingest + reconcile --date), a range run, reruns, and a second workspace loaded at once."""
     shutil.rmtree(wd, ignore_errors=True)
     files = ch.write_files(wd / "in")
     ws = wd / "W.duckdb"
     cfg = wd / "in" / "rules.toml"
     latest: dict[str, dict] = {}
+    first: dict[str, set] = {}
     for day in ch.days:
         o, r, t = files[day]
         p = cli(["ingest", "--workspace", ws, "--config", cfg, "--orders", o, "--refunds", r, "--transactions", t])
         if p.returncode != 0:
-            a.bad("[ws ingest]", day, "exit 0", (p.stdout + p.stderr)[-600:])
+            a.bad(f"[{tag}ws ingest]", day, "exit 0", (p.stdout + p.stderr)[-600:])
             return
         out = wd / f"day_{day}"
         p = cli(["reconcile", "--workspace", ws, "--config", cfg, "--date", day, "--out", out])
         if p.returncode != 0:
-            a.bad("[ws day]", day, "exit 0", (p.stdout + p.stderr)[-600:])
+            a.bad(f"[{tag}ws day]", day, "exit 0", (p.stdout + p.stderr)[-600:])
             return
         rows = read_outcomes(out)
-        a.summary(out, f"[day {day}]", rows)
+        first[day] = canon(rows)
+        a.summary(out, f"[{tag}day {day}]", rows)
         exp = {oid: dict(ch.final[oid], kind=k) for oid, k in ch.byday[day].items()}
         for oid, e in exp.items():   # amounts of the day's own state: a pending order has no channel side yet
             if e["kind"] != ch.final[oid]["kind"]:
                 e.update(channel_fen=None, diff=None)
                 if e["kind"] == "matched":
                     e.update(channel_fen=e["order_fen"], diff=0)
-        a.oracle(f"[day {day}]", rows, exp, strict=False)
+        a.oracle(f"[{tag}day {day}]", rows, exp, strict=False)
         for r in rows:
             latest[r["outcome_id"]] = r
     lat = list(latest.values())
-    a.conservation("[days, latest outcome per id]", lat, len(ch.orders) + len(ch.refunds), len(ch.txs), None, None)
-    a.oracle("[days, latest outcome per id]", lat, ch.final)
+    a.conservation(f"[{tag}days, latest outcome per id]", lat, len(ch.orders) + len(ch.refunds), len(ch.txs),
+                   None, None)
+    a.oracle(f"[{tag}days, latest outcome per id]", lat, ch.final)
+    # every day again, now that the later days' files are stored: a day's window is its own bill day
+    for day in ch.days:
+        out = wd / f"again_{day}"
+        p = cli(["reconcile", "--workspace", ws, "--config", cfg, "--date", day, "--out", out])
+        if p.returncode != 0:
+            a.bad(f"[{tag}ws day rerun]", day, "exit 0", (p.stdout + p.stderr)[-600:])
+            continue
+        x, y = first[day], canon(read_outcomes(out))
+        a.check(x == y, f"[{tag}day {day} rerun after the later days]", "outcomes", "identical to its first run",
+                f"{len(x ^ y)} rows differ: {sorted(x - y)[:2]} vs {sorted(y - x)[:2]}")
     # the same days as one range run
     out = wd / "range"
     p = cli(["reconcile", "--workspace", ws, "--config", cfg, "--from", ch.days[0], "--to", ch.days[-1], "--out", out])
     if p.returncode != 0:
-        a.bad("[ws range]", "exit", 0, (p.stdout + p.stderr)[-600:])
+        a.bad(f"[{tag}ws range]", "exit", 0, (p.stdout + p.stderr)[-600:])
         return
     rows = read_outcomes(out)
-    s = a.summary(out, "[range]", rows)
-    a.conservation("[range]", rows, len(ch.orders) + len(ch.refunds), len(ch.txs), s, inputs_of(ch))
-    a.oracle("[range]", rows, ch.final)
-    # a rerun of the range and of a day: same outcomes
+    s = a.summary(out, f"[{tag}range]", rows)
+    a.conservation(f"[{tag}range]", rows, len(ch.orders) + len(ch.refunds), len(ch.txs), s, inputs_of(ch))
+    a.oracle(f"[{tag}range]", rows, ch.final)
     p2 = cli(["reconcile", "--workspace", ws, "--config", cfg, "--from", ch.days[0], "--to", ch.days[-1], "--out",
               wd / "range2"])
     if p2.returncode == 0:
-        a.check(canon(rows) == canon(read_outcomes(wd / "range2")), "[range rerun]", "outcomes", "identical",
+        a.check(canon(rows) == canon(read_outcomes(wd / "range2")), f"[{tag}range rerun]", "outcomes", "identical",
                 "differ")
-    print(f"   workspace day by day + range: {a.bad_n - n0} disagreements")
+    # a second workspace given every day's files in one ingest (later days' orders already stored on day 1)
+    ws2 = wd / "W2.duckdb"
+    args = ["ingest", "--workspace", ws2, "--config", cfg]
+    for day in reversed(ch.days):
+        o, r, t = files[day]
+        args += ["--orders", o, "--refunds", r, "--transactions", t]
+    p = cli(args)
+    if p.returncode != 0:
+        a.bad(f"[{tag}ws2 ingest]", "all", "exit 0", (p.stdout + p.stderr)[-600:])
+        return
+    for day in ch.days:
+        out = wd / f"ws2_{day}"
+        p = cli(["reconcile", "--workspace", ws2, "--config", cfg, "--date", day, "--out", out])
+        if p.returncode != 0:
+            a.bad(f"[{tag}ws2 day]", day, "exit 0", (p.stdout + p.stderr)[-600:])
+            continue
+        x, y = first[day], canon(read_outcomes(out))
+        a.check(x == y, f"[{tag}day {day}, everything ingested at once]", "outcomes",
+                "identical to the day-by-day workspace", f"{len(x ^ y)} rows differ: {sorted(x - y)[:2]} vs "
+                f"{sorted(y - x)[:2]}")
 
 
 def check_spark(a: Audit, base: Path, args):
@@ -600,7 +800,18 @@ def check_scope(a: Audit, base: Path, args):
     print(f"   {len(ch.orders)} orders ({sum(1 for n in dup.values() if n > 1)} numbers under several merchants), "
           f"{len(ch.refunds)} refunds, {len(ch.txs)} channel records")
     run_files(a, ch, base / "scope", "[scope]")
+    check_workspace(a, ch, base / "scope_ws", "scope ")
     print(f"   scope: {a.bad_n - n0} disagreements")
+
+
+def check_rules(a: Audit, base: Path, args):
+    print("== rules: [match] amount_tolerance_fen = 3, cross_day_grace_minutes = 3 with the combos")
+    ch = Chain(args.seed + 4, 10, 3, 4, tol=3, grace_min=3)
+    n0 = a.bad_n
+    print(f"   {len(ch.orders)} orders, {len(ch.refunds)} refunds, {len(ch.txs)} channel records")
+    run_files(a, ch, base / "rules", "[rules]")
+    check_workspace(a, ch, base / "rules_ws", "rules ")
+    print(f"   rules: {a.bad_n - n0} disagreements")
 
 
 def check_scale(a: Audit, base: Path, args):
@@ -619,7 +830,7 @@ def check_scale(a: Audit, base: Path, args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="/tmp/audit5")
-    ap.add_argument("--only", default="chain,spark,scope,scale")
+    ap.add_argument("--only", default="chain,rules,spark,scope,scale")
     ap.add_argument("--stores", type=int, default=60)
     ap.add_argument("--days", type=int, default=4)
     ap.add_argument("--per-day", type=int, default=12, help="regular orders per store and day")
@@ -630,7 +841,7 @@ def main(argv=None):
     base.mkdir(parents=True, exist_ok=True)
     a = Audit()
     for part in args.only.split(","):
-        {"chain": check_chain, "spark": check_spark, "scope": check_scope, "scale": check_scale}[part](a, base, args)
+        {"chain": check_chain, "spark": check_spark, "scope": check_scope, "rules": check_rules, "scale": check_scale}[part](a, base, args)
     print(f"\n{a.ok_n} checks agree, {a.bad_n} disagree")
     return 0 if a.bad_n == 0 else 1
 
