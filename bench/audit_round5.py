@@ -114,7 +114,7 @@ class Chain:
                     self.regular(s, di)
             if combos:
                 for s in self.rnd.sample(self.stores, min(len(self.stores), 12)):
-                    for c in "A B C D F F2 G H L M".split() + (["A2", "A3", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q"]
+                    for c in "A B C D F F2 G H L M S".split() + (["A2", "A3", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q", "R", "T"]
                                                                 if di + 1 < len(self.days) else []) + \
                             ([] if scope else ["I", "I2", "O"]):   # under key_scope another merchant's payment is
                         # that merchant's order number (its own order of that number), not this order's
@@ -166,16 +166,17 @@ class Chain:
                                 instalments="0", _day=self.days[di], _fen=amt))
         return no, m
 
-    def T(self, store, no, ch, amt, when: dt.datetime, bill_di, typ="payment", rno="", method="", mch=None):
+    def T(self, store, no, ch, amt, when: dt.datetime, bill_di, typ="payment", rno="", method="", mch=None,
+          status="success", copy_of=None):
         m = mch or self.mch(store, "huabei" if method == "huabei" else ch)
         fee = (amt * 6 + 500) // 1000
         if typ == "refund":
             fee = -fee
         settle = amt - fee if ch == "unionpay" else amt
-        tx = self.tx_id()
+        tx = copy_of or self.tx_id()
         self.txs.append(dict(channel=ch, merchant_id=m, channel_tx_id=tx, order_no=no, type=typ, refund_no=rno,
                              channel_refund_id=("50" + tx) if typ == "refund" else "", amount=yuan(amt),
-                             fee=yuan(fee), settle_amount=yuan(settle), status="success", occurred_at=self.ts(when),
+                             fee=yuan(fee), settle_amount=yuan(settle), status=status, occurred_at=self.ts(when),
                              bill_date=self.days[bill_di], method=method, _day=self.days[bill_di], _fen=amt))
         return tx
 
@@ -237,6 +238,55 @@ class Chain:
         self.T(s, no, "unionpay", amt, paid + dt.timedelta(seconds=5), di + 1)
         self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0,
                     days={di: "order_only", di + 1: "matched"})
+
+    def combo_R(self, s, di):
+        """A payment PROCESSING on day d's bill and SUCCESS on day d+1's (same transaction id), then refunded on
+        day d+1: matched with a record_update for the earlier state, as the range run sees it."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        paid = self.t(di, 10, 20)
+        no, m = self.O(s, di, ch, amt, paid)
+        tx = self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di, status="processing")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di + 1, copy_of=tx)
+        r = self.rnd.randint(1, amt)
+        when = dt.datetime.fromisoformat(self.days[di + 1]) + dt.timedelta(hours=10)
+        self.R(no, "RF" + no, r, when, di + 1, m)
+        self.T(s, no, ch, r, when + dt.timedelta(seconds=9), di + 1, typ="refund", rno="RF" + no)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di + 1: "matched"})   # day d: the order paid, the channel not yet (left to the engine)
+        self.expect(f"D-{ch}:{tx}:payment:", "record_update", di + 1, days={di + 1: "record_update"})
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di + 1, order_fen=r, channel_fen=r, diff=0)
+
+    def combo_S(self, s, di):
+        """Paid twice, and the bill lists the first payment twice: one duplicate_payment (two distinct payments)
+        and one duplicate_record for the extra copy."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        paid = self.t(di, 9, 18)
+        no, m = self.O(s, di, ch, amt, paid)
+        tx = self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di, copy_of=tx)
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=50), di)
+        self.expect(self.key("P", m, no), "duplicate_payment", di, order_fen=amt, channel_fen=2 * amt, diff=amt)
+        self.expect(f"D-{ch}:{tx}:payment:", "duplicate_record", di)
+
+    def combo_T(self, s, di):
+        """Refund 1 (60 %) PROCESSING on day d's bill, SUCCESS on day d+1's; refund 2 (60 %) successful on day d:
+        by bill day refund 2 comes first, refund 1 crosses the amount on day d+1."""
+        ch, amt = self.pick_ch(), self.rnd.randint(300, 99999)
+        paid = self.t(di, 8, 10)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0)
+        r = (amt * 6 + 9) // 10
+        t1, t2 = paid + dt.timedelta(hours=1), paid + dt.timedelta(hours=2)
+        self.R(no, f"RF{no}-1", r, t1, di, m)
+        tx = self.T(s, no, ch, r, t1 + dt.timedelta(seconds=5), di, typ="refund", rno=f"RF{no}-1", status="processing")
+        self.T(s, no, ch, r, t1 + dt.timedelta(seconds=5), di + 1, typ="refund", rno=f"RF{no}-1", copy_of=tx)
+        self.R(no, f"RF{no}-2", r, t2, di, m)
+        self.T(s, no, ch, r, t2 + dt.timedelta(seconds=5), di, typ="refund", rno=f"RF{no}-2")
+        self.expect(self.key("R", m, f"RF{no}-2"), "refund_matched", di, order_fen=r, channel_fen=r, diff=0)
+        self.expect(self.key("R", m, f"RF{no}-1"), "over_refund", di, order_fen=r, channel_fen=r, diff=2 * r - amt,
+                    days={di + 1: "over_refund"})
+        self.expect(f"D-{ch}:{tx}:refund:50{tx}", "record_update", di + 1, days={di + 1: "record_update"})
 
     def pick_ch(self):
         return self.rnd.choice(["wechat", "alipay", "unionpay"])
