@@ -114,7 +114,7 @@ class Chain:
                     self.regular(s, di)
             if combos:
                 for s in self.rnd.sample(self.stores, min(len(self.stores), 12)):
-                    for c in "A B C D F F2 G H L M S".split() + (["A2", "A3", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q", "R", "T"]
+                    for c in "A B C D F F2 F3 G H L M S V".split() + (["A2", "A3", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q", "R", "T", "U"]
                                                                 if di + 1 < len(self.days) else []) + \
                             ([] if scope else ["I", "I2", "O"]):   # under key_scope another merchant's payment is
                         # that merchant's order number (its own order of that number), not this order's
@@ -167,14 +167,15 @@ class Chain:
         return no, m
 
     def T(self, store, no, ch, amt, when: dt.datetime, bill_di, typ="payment", rno="", method="", mch=None,
-          status="success", copy_of=None):
+          status="success", copy_of=None, no_refund_no=False):
         m = mch or self.mch(store, "huabei" if method == "huabei" else ch)
         fee = (amt * 6 + 500) // 1000
         if typ == "refund":
             fee = -fee
         settle = amt - fee if ch == "unionpay" else amt
         tx = copy_of or self.tx_id()
-        self.txs.append(dict(channel=ch, merchant_id=m, channel_tx_id=tx, order_no=no, type=typ, refund_no=rno,
+        self.txs.append(dict(channel=ch, merchant_id=m, channel_tx_id=tx, order_no=no, type=typ,
+                             refund_no="" if no_refund_no else rno,
                              channel_refund_id=("50" + tx) if typ == "refund" else "", amount=yuan(amt),
                              fee=yuan(fee), settle_amount=yuan(settle), status=status, occurred_at=self.ts(when),
                              bill_date=self.days[bill_di], method=method, _day=self.days[bill_di], _fen=amt))
@@ -287,6 +288,50 @@ class Chain:
         self.expect(self.key("R", m, f"RF{no}-1"), "over_refund", di, order_fen=r, channel_fen=r, diff=2 * r - amt,
                     days={di + 1: "over_refund"})
         self.expect(f"D-{ch}:{tx}:refund:50{tx}", "record_update", di + 1, days={di + 1: "record_update"})
+
+    def combo_U(self, s, di):
+        """Two refunds of 60 % each; the channel's records name no refund number (paired by order and amount, in
+        time order), the second on the next day's bill: it is the over_refund."""
+        ch, amt = self.pick_ch(), self.rnd.randint(300, 99999)
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=2), di)
+        r = (amt * 6 + 9) // 10
+        t1 = paid + dt.timedelta(hours=1)
+        t2 = dt.datetime.fromisoformat(self.days[di + 1]) + dt.timedelta(hours=9)
+        self.R(no, f"RF{no}-1", r, t1, di, m)
+        self.T(s, no, ch, r, t1 + dt.timedelta(seconds=5), di, typ="refund", no_refund_no=True)
+        self.R(no, f"RF{no}-2", r, t2, di + 1, m)
+        self.T(s, no, ch, r, t2 + dt.timedelta(seconds=5), di + 1, typ="refund", no_refund_no=True)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0)
+        self.expect(self.key("R", m, f"RF{no}-1"), "refund_matched", di, order_fen=r, channel_fen=r, diff=0)
+        self.expect(self.key("R", m, f"RF{no}-2"), "over_refund", di + 1, order_fen=r, channel_fen=r, diff=2 * r - amt)
+
+    def combo_F3(self, s, di):
+        """A payment the shop lacks, refunded in the console by a record without a refund number."""
+        ch = self.pick_ch()
+        amt = self.rnd.randint(100, 99999)
+        no = "Z" + self.order_no(s, di, ch)
+        m = self.mch(s, ch)
+        when = self.t(di, 8, 12)
+        self.T(s, no, ch, amt, when, di)
+        r = self.rnd.randint(1, amt)
+        tx = self.T(s, no, ch, r, when + dt.timedelta(hours=3), di, typ="refund", no_refund_no=True)
+        self.expect(self.key("P", m, no), "channel_only", di, channel_fen=amt)
+        self.expect(f"R-~{ch}:50{tx}" if not self.scope else f"R-{m}/~{ch}:50{tx}", "refund_channel_only", di,
+                    channel_fen=r)
+
+    def combo_V(self, s, di):
+        """A WeChat order paid through Alipay (channel_mismatch), refunded through Alipay."""
+        amt = self.rnd.randint(100, 99999)
+        paid = self.t(di, 8, 12)
+        no, m = self.O(s, di, "wechat", amt, paid)
+        self.T(s, no, "alipay", amt, paid + dt.timedelta(seconds=3), di, mch=m)
+        when = paid + dt.timedelta(hours=1)
+        self.R(no, "RF" + no, amt, when, di, m)
+        self.T(s, no, "alipay", amt, when + dt.timedelta(seconds=3), di, typ="refund", rno="RF" + no, mch=m)
+        self.expect(self.key("P", m, no), "channel_mismatch", di, order_fen=amt, channel_fen=amt, diff=0)
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0)
 
     def pick_ch(self):
         return self.rnd.choice(["wechat", "alipay", "unionpay"])
