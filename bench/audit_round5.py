@@ -116,7 +116,7 @@ class Chain:
                 for s in self.rnd.sample(self.stores, min(len(self.stores), 12)):
                     for c in "A B C D F F2 F3 G H L M S V".split() + (["A2", "A3", "B2", "B3", "E", "E0", "J", "K", "N", "P", "Q", "R", "T", "U"]
                                                                 if di + 1 < len(self.days) else []) + \
-                            ([] if scope else ["I", "I2", "O"]):   # under key_scope another merchant's payment is
+                            ([] if scope else ["I", "I2", "O"]) + (["W"] if di + 2 < len(self.days) else []):   # under key_scope another merchant's payment is
                         # that merchant's order number (its own order of that number), not this order's
                         getattr(self, "combo_" + c)(s, di)
 
@@ -332,6 +332,21 @@ class Chain:
         self.T(s, no, "alipay", amt, when + dt.timedelta(seconds=3), di, typ="refund", rno="RF" + no, mch=m)
         self.expect(self.key("P", m, no), "channel_mismatch", di, order_fen=amt, channel_fen=amt, diff=0)
         self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0)
+
+    def combo_W(self, s, di):
+        """Paid and refunded minutes before midnight; both records come two days late: pending on day d,
+        order_only / refund_order_only on day d+1, matched on day d+2 (and in a range run)."""
+        ch, amt = self.pick_ch(), self.rnd.randint(100, 99999)
+        midnight = dt.datetime.fromisoformat(self.days[di + 1])
+        paid = midnight - dt.timedelta(seconds=130)
+        no, m = self.O(s, di, ch, amt, paid, st="refunded")
+        self.R(no, "RF" + no, amt, midnight - dt.timedelta(seconds=60), di, m)
+        self.T(s, no, ch, amt, paid + dt.timedelta(seconds=10), di + 2)   # booked at once, billed two days late
+        self.T(s, no, ch, amt, midnight - dt.timedelta(seconds=50), di + 2, typ="refund", rno="RF" + no)
+        self.expect(self.key("P", m, no), "matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: "pending_cross_day", di + 1: "order_only", di + 2: "matched"})
+        self.expect(self.key("R", m, "RF" + no), "refund_matched", di, order_fen=amt, channel_fen=amt, diff=0,
+                    days={di: "pending_cross_day", di + 1: "refund_order_only", di + 2: "refund_matched"})
 
     def pick_ch(self):
         return self.rnd.choice(["wechat", "alipay", "unionpay"])
