@@ -186,24 +186,48 @@ def _scoped_named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame)
 
     ``chan``: the records with ``_pm_km`` (``_scoped_merchant``); ``refunds``: the shop refunds with their key
     ``_pm_skey``. A shop refund is open when no record's key names it. A record without a refund number may pair
-    with an open refund of its order and amount whose merchant number is its own, or where either names none; it
-    takes the refund's number and key (``_pm_km``) when that refund is its only possible pair and it is that
-    refund's only possible record.
+    with an open refund of its order and amount whose merchant number is its own, or where either names none.
+    Where every record and refund of an order number and amount names its merchant number, the records of one
+    merchant number pair with its refunds in time order, as without key_scope (refunds of one order and amount are
+    alike in money; a day's run pairs as a range run does: two such refunds on two days were matched day by day
+    and left four breaks in a range, helper-73). Where one of them names none (the merchant number is in doubt), a
+    record takes the refund's number and key (``_pm_km``) only when that refund is its only possible pair and it
+    is that refund's only possible record.
     """
     named = chan.filter(~nw.col("refund_no").is_null()).select(
         nw.concat_str([nw.col("_pm_km"), nw.lit("/"), nw.col("refund_no")]).alias("_pm_skey")).unique()
     shop = refunds.join(named, on="_pm_skey", how="anti").select(
         "order_no", "amount_fen", "_pm_skey", nw.col("refund_no").alias("_pm_shop_refund"),
-        nw.col("merchant_id").alias("_pm_sm"))
+        nw.col("merchant_id").alias("_pm_sm"), nw.col("created_at").alias("_pm_created"))
     cand = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null()).select(
-        "_pm_row", "order_no", "amount_fen", nw.col("merchant_id").alias("_pm_cm")).join(
+        "_pm_row", "order_no", "amount_fen", nw.col("merchant_id").alias("_pm_cm"),
+        _bill_day("bill_date", "occurred_at").alias("_pm_day"), "occurred_at",
+        nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id")).alias("_pm_rid")).join(
         shop, on=["order_no", "amount_fen"], how="inner").filter(
         nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null() | (nw.col("_pm_sm") == nw.col("_pm_cm")))
-    per_record = cand.group_by("_pm_row").agg(nw.len().alias("_pm_nr"))
-    per_refund = cand.group_by("_pm_skey").agg(nw.len().alias("_pm_ns"))
-    pairs = (cand.join(per_record, on="_pm_row", how="inner").join(per_refund, on="_pm_skey", how="inner")
-             .filter((nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1))
-             .select("_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km")))
+    # an order number and amount where a record or a refund names no merchant number: only unambiguous pairs
+    loose = cand.filter(nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null()).select(
+        "order_no", "amount_fen").unique()
+    doubt = cand.join(loose, on=["order_no", "amount_fen"], how="semi")
+    per_record = doubt.group_by("_pm_row").agg(nw.len().alias("_pm_nr"))
+    per_refund = doubt.group_by("_pm_skey").agg(nw.len().alias("_pm_ns"))
+    unique = (doubt.join(per_record, on="_pm_row", how="inner").join(per_refund, on="_pm_skey", how="inner")
+              .filter((nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1))
+              .select("_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km")))
+    # the rest: one merchant number's records and refunds of one order and amount, the n-th with the n-th
+    sure = cand.join(loose, on=["order_no", "amount_fen"], how="anti")
+    group = ["_pm_m", "order_no", "amount_fen"]
+    recs = sure.select("_pm_row", nw.col("_pm_cm").alias("_pm_m"), "order_no", "amount_fen", "_pm_day",
+                       "occurred_at", "_pm_rid").unique().with_columns(_pm_one=nw.lit(1))
+    recs = recs.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(
+        *group, order_by=["_pm_day", "occurred_at", "_pm_rid", "_pm_row"])).select("_pm_row", *group, "_pm_k")
+    refs = sure.select("_pm_skey", "_pm_shop_refund", nw.col("_pm_sm").alias("_pm_m"), "order_no", "amount_fen",
+                       "_pm_created").unique().with_columns(_pm_one=nw.lit(1))
+    refs = refs.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(*group, order_by=["_pm_created", "_pm_shop_refund"])).select(
+        *group, "_pm_k", "_pm_shop_refund")
+    ranked = recs.join(refs, on=[*group, "_pm_k"], how="inner").select(
+        "_pm_row", "_pm_shop_refund", nw.col("_pm_m").alias("_pm_shop_km"))
+    pairs = nw.concat([unique, ranked], how="vertical")
     inferred = ~nw.col("_pm_shop_refund").is_null()
     return chan.join(pairs, on="_pm_row", how="left").with_columns(
         _pm_inferred=inferred.cast(nw.Int8),
