@@ -318,8 +318,7 @@ class Chain:
         r = self.rnd.randint(1, amt)
         tx = self.T(s, no, ch, r, when + dt.timedelta(hours=3), di, typ="refund", no_refund_no=True)
         self.expect(self.key("P", m, no), "channel_only", di, channel_fen=amt)
-        self.expect(f"R-~{ch}:50{tx}" if not self.scope else f"R-{m}/~{ch}:50{tx}", "refund_channel_only", di,
-                    channel_fen=r)
+        self.expect(f"R-~{ch}:50{tx}", "refund_channel_only", di, channel_fen=r)   # README: R-~<channel>:<id>
 
     def combo_V(self, s, di):
         """A WeChat order paid through Alipay (channel_mismatch), refunded through Alipay."""
