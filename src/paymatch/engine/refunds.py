@@ -205,29 +205,27 @@ def _scoped_named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame)
         nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id")).alias("_pm_rid")).join(
         shop, on=["order_no", "amount_fen"], how="inner").filter(
         nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null() | (nw.col("_pm_sm") == nw.col("_pm_cm")))
-    # an order number and amount where a record or a refund names no merchant number: only unambiguous pairs
-    loose = cand.filter(nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null()).select(
-        "order_no", "amount_fen").unique()
-    doubt = cand.join(loose, on=["order_no", "amount_fen"], how="semi")
-    per_record = doubt.group_by("_pm_row").agg(nw.len().alias("_pm_nr"))
-    per_refund = doubt.group_by("_pm_skey").agg(nw.len().alias("_pm_ns"))
-    unique = (doubt.join(per_record, on="_pm_row", how="inner").join(per_refund, on="_pm_skey", how="inner")
-              .filter((nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1))
-              .select("_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km")))
-    # the rest: one merchant number's records and refunds of one order and amount, the n-th with the n-th
-    sure = cand.join(loose, on=["order_no", "amount_fen"], how="anti")
-    group = ["_pm_m", "order_no", "amount_fen"]
-    recs = sure.select("_pm_row", nw.col("_pm_cm").alias("_pm_m"), "order_no", "amount_fen", "_pm_day",
-                       "occurred_at", "_pm_rid").unique().with_columns(_pm_one=nw.lit(1))
-    recs = recs.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(
-        *group, order_by=["_pm_day", "occurred_at", "_pm_rid", "_pm_row"])).select("_pm_row", *group, "_pm_k")
-    refs = sure.select("_pm_skey", "_pm_shop_refund", nw.col("_pm_sm").alias("_pm_m"), "order_no", "amount_fen",
-                       "_pm_created").unique().with_columns(_pm_one=nw.lit(1))
-    refs = refs.with_columns(_pm_k=nw.col("_pm_one").cum_sum().over(*group, order_by=["_pm_created", "_pm_shop_refund"])).select(
-        *group, "_pm_k", "_pm_shop_refund")
-    ranked = recs.join(refs, on=[*group, "_pm_k"], how="inner").select(
-        "_pm_row", "_pm_shop_refund", nw.col("_pm_m").alias("_pm_shop_km"))
-    pairs = nw.concat([unique, ranked], how="vertical")
+    # windows over the one candidate frame (no self-joins: a plain lazy plan inlines each reader again).
+    # An order number and amount where a record or a refund names no merchant number is in doubt: only unambiguous
+    # pairs. Elsewhere each record of a group (merchant number, order, amount) is a candidate of each of its refunds
+    # (n records x m refunds rows): the n-th record by time pairs with the n-th refund by time.
+    group = ["order_no", "amount_fen", "_pm_cm"]
+    one = nw.col("_pm_row").is_null().cast(nw.Int64) + 1   # 1 on every row (a literal cannot take a window)
+    cand = cand.with_columns(
+        _pm_loose=(nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null()).cast(nw.Int32).max()
+        .over("order_no", "amount_fen"),
+        _pm_nr=one.sum().over("_pm_row"), _pm_ns=one.sum().over("_pm_skey"),
+        _pm_pr=one.cum_sum().over(*group, order_by=["_pm_day", "occurred_at", "_pm_rid", "_pm_row", "_pm_created",
+                                                     "_pm_shop_refund"]),
+        _pm_ps=one.cum_sum().over(*group, order_by=["_pm_created", "_pm_shop_refund", "_pm_day", "occurred_at",
+                                                     "_pm_rid", "_pm_row"]),
+    )
+    unique = (nw.col("_pm_loose") == 1) & (nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1)
+    # in a sure group _pm_nr is its refunds' count m and _pm_ns its records' count n
+    ranked = (nw.col("_pm_loose") == 0) & (
+        (nw.col("_pm_pr") - 1) // nw.col("_pm_nr") == (nw.col("_pm_ps") - 1) // nw.col("_pm_ns"))
+    pairs = cand.filter(unique | ranked).select(
+        "_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km"))
     inferred = ~nw.col("_pm_shop_refund").is_null()
     return chan.join(pairs, on="_pm_row", how="left").with_columns(
         _pm_inferred=inferred.cast(nw.Int8),
