@@ -186,24 +186,46 @@ def _scoped_named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame)
 
     ``chan``: the records with ``_pm_km`` (``_scoped_merchant``); ``refunds``: the shop refunds with their key
     ``_pm_skey``. A shop refund is open when no record's key names it. A record without a refund number may pair
-    with an open refund of its order and amount whose merchant number is its own, or where either names none; it
-    takes the refund's number and key (``_pm_km``) when that refund is its only possible pair and it is that
-    refund's only possible record.
+    with an open refund of its order and amount whose merchant number is its own, or where either names none.
+    Where every record and refund of an order number and amount names its merchant number, the records of one
+    merchant number pair with its refunds in time order, as without key_scope (refunds of one order and amount are
+    alike in money; a day's run pairs as a range run does: two such refunds on two days were matched day by day
+    and left four breaks in a range, helper-73). Where one of them names none (the merchant number is in doubt), a
+    record takes the refund's number and key (``_pm_km``) only when that refund is its only possible pair and it
+    is that refund's only possible record.
     """
     named = chan.filter(~nw.col("refund_no").is_null()).select(
         nw.concat_str([nw.col("_pm_km"), nw.lit("/"), nw.col("refund_no")]).alias("_pm_skey")).unique()
     shop = refunds.join(named, on="_pm_skey", how="anti").select(
         "order_no", "amount_fen", "_pm_skey", nw.col("refund_no").alias("_pm_shop_refund"),
-        nw.col("merchant_id").alias("_pm_sm"))
+        nw.col("merchant_id").alias("_pm_sm"), nw.col("created_at").alias("_pm_created"))
     cand = chan.filter(nw.col("refund_no").is_null() & ~nw.col("order_no").is_null()).select(
-        "_pm_row", "order_no", "amount_fen", nw.col("merchant_id").alias("_pm_cm")).join(
+        "_pm_row", "order_no", "amount_fen", nw.col("merchant_id").alias("_pm_cm"),
+        _bill_day("bill_date", "occurred_at").alias("_pm_day"), "occurred_at",
+        nw.coalesce(nw.col("channel_refund_id"), nw.col("channel_tx_id")).alias("_pm_rid")).join(
         shop, on=["order_no", "amount_fen"], how="inner").filter(
         nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null() | (nw.col("_pm_sm") == nw.col("_pm_cm")))
-    per_record = cand.group_by("_pm_row").agg(nw.len().alias("_pm_nr"))
-    per_refund = cand.group_by("_pm_skey").agg(nw.len().alias("_pm_ns"))
-    pairs = (cand.join(per_record, on="_pm_row", how="inner").join(per_refund, on="_pm_skey", how="inner")
-             .filter((nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1))
-             .select("_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km")))
+    # windows over the one candidate frame (no self-joins: a plain lazy plan inlines each reader again).
+    # An order number and amount where a record or a refund names no merchant number is in doubt: only unambiguous
+    # pairs. Elsewhere each record of a group (merchant number, order, amount) is a candidate of each of its refunds
+    # (n records x m refunds rows): the n-th record by time pairs with the n-th refund by time.
+    group = ["order_no", "amount_fen", "_pm_cm"]
+    one = nw.col("_pm_row").is_null().cast(nw.Int64) + 1   # 1 on every row (a literal cannot take a window)
+    cand = cand.with_columns(
+        _pm_loose=(nw.col("_pm_sm").is_null() | nw.col("_pm_cm").is_null()).cast(nw.Int32).max()
+        .over("order_no", "amount_fen"),
+        _pm_nr=one.sum().over("_pm_row"), _pm_ns=one.sum().over("_pm_skey"),
+        _pm_pr=one.cum_sum().over(*group, order_by=["_pm_day", "occurred_at", "_pm_rid", "_pm_row", "_pm_created",
+                                                     "_pm_shop_refund"]),
+        _pm_ps=one.cum_sum().over(*group, order_by=["_pm_created", "_pm_shop_refund", "_pm_day", "occurred_at",
+                                                     "_pm_rid", "_pm_row"]),
+    )
+    unique = (nw.col("_pm_loose") == 1) & (nw.col("_pm_nr") == 1) & (nw.col("_pm_ns") == 1)
+    # in a sure group _pm_nr is its refunds' count m and _pm_ns its records' count n
+    ranked = (nw.col("_pm_loose") == 0) & (
+        (nw.col("_pm_pr") - 1) // nw.col("_pm_nr") == (nw.col("_pm_ps") - 1) // nw.col("_pm_ns"))
+    pairs = cand.filter(unique | ranked).select(
+        "_pm_row", "_pm_shop_refund", nw.col("_pm_sm").fill_null("").alias("_pm_shop_km"))
     inferred = ~nw.col("_pm_shop_refund").is_null()
     return chan.join(pairs, on="_pm_row", how="left").with_columns(
         _pm_inferred=inferred.cast(nw.Int8),
