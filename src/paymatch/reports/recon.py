@@ -122,6 +122,16 @@ def _ident(kind: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", kind.lower())
 
 
+#: the columns an outcome's row starts with, on the sheet of items to act on and on the detail sheet
+_ITEM_HEAD = (
+    Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
+    Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
+    Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
+    Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
+    Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+)
+
+
 def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.date, *,
                          group_by: list[str] | tuple[str, ...] | str = ("merchant_id",), lang: str = "zh",
                          week_start: str = "monday", store_ids: tuple[str, ...] | list[str] = (),
@@ -185,11 +195,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       FROM {scoped} WHERE kind NOT IN ({clean})
       ORDER BY store_id NULLS LAST, recon_day, kind, outcome_id""")
     ucols = (
-        Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
-        Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
-        Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
-        Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
-        Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+        *_ITEM_HEAD,
         Column("order_amount_fen", "平台金额", "Order amount", "fen"),
         Column("channel_amount_fen", "渠道金额", "Channel amount", "fen"),
         Column("difference_fen", "差异", "Difference", "fen"), Column("reason", "原因", "Reason", "text", 60),
@@ -262,11 +268,7 @@ def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summar
     pos = [None if total else firsts.get("|".join(k)) for k, total in zip(keys, summary.column("_pm_total").to_pylist())]
     summary = summary.append_column("_pm_first_row", pa.array(pos, pa.int64()))
     dcols = (
-        Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
-        Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
-        Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
-        Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
-        Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
+        *_ITEM_HEAD,
         *(Column(name, zh, en, "fen") for name, zh, en, _ in _DETAIL_MONEY),
         Column("reason", "原因", "Reason", "text", 60), Column("outcome_id", "结果编号", "Outcome id", "text", 30),
     )
