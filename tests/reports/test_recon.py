@@ -161,3 +161,19 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
         for k in KINDS:
             if f"k_{k}_count" in r:
                 assert (r[f"k_{k}_count"], r[f"k_{k}_fen"]) == (w_[f"k_{k}_count"], w_[f"k_{k}_fen"])
+
+
+@pytest.mark.parametrize("group", ["store", "channel"])
+def test_long_and_short_are_the_amount_mismatches_each_way(ws, group):
+    """差异金额 nets opposite signs (+1.17 and -0.69 read as +0.48); 长款 (the channel took more than the order says)
+    and 短款 (less) are each side on its own, summed over the amount_mismatch outcomes of the stored runs."""
+    rep = build_reconciliation(ws.con, "month", FIRST_DAY, group_by=group)
+    total = rep.table("summary").arrow().to_pylist()[-1]
+    long_fen, short_fen, n_long, n_short = ws.con.execute("""SELECT
+        coalesce(sum(difference_fen) FILTER (WHERE difference_fen > 0), 0),
+        coalesce(-sum(difference_fen) FILTER (WHERE difference_fen < 0), 0),
+        count(*) FILTER (WHERE difference_fen > 0), count(*) FILTER (WHERE difference_fen < 0)
+        FROM outcomes WHERE kind = 'amount_mismatch'""").fetchone()
+    assert n_long and n_short  # the demo chain has both
+    assert (total["long_fen"], total["short_fen"]) == (long_fen, short_fen)
+    assert long_fen > 0 and short_fen > 0

@@ -109,6 +109,12 @@ MEASURES = [
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*) FILTER (WHERE NOT part)"),
     ("unmatched_count", "待处理笔数", "Items to act on", "count", "count(*) FILTER (WHERE NOT clean AND NOT part)"),
     ("difference_fen", "差异金额", "Difference", "fen", "sum(difference_fen) FILTER (WHERE NOT clean)"),
+    # 差异金额 nets opposite signs (+1.17 and -0.69 read as +0.48); a cashier chases each side on its own: 长款 the
+    # channel took more than the order says, 短款 less (金额不符 of payments; refunds' differences stay in 差异金额)
+    ("long_fen", "长款金额", "Channel over order (长款)", "fen",
+     "coalesce(sum(difference_fen) FILTER (WHERE kind = 'amount_mismatch' AND difference_fen > 0), 0)"),
+    ("short_fen", "短款金额", "Channel under order (短款)", "fen",
+     "coalesce(-sum(difference_fen) FILTER (WHERE kind = 'amount_mismatch' AND difference_fen < 0), 0)"),
 ]
 
 
