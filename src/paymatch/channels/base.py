@@ -44,6 +44,18 @@ class ParsedBill:
     period: tuple[dt.date, dt.date] | None = None
 
 
+def header_line(head: str, titles: tuple[str, ...], columns: tuple[str, ...], within: int = 60) -> int | None:
+    """1-based line of ``head`` (a file's decoded first lines) holding every one of ``columns``, among its first
+    ``within`` lines, when every one of ``titles`` is in ``head`` too; else None (how a layout with title lines above
+    its header is recognised: the channels' personal bills)."""
+    if not all(t in head for t in titles):
+        return None
+    for i, line in enumerate(head.splitlines()[:within], 1):
+        if all(c in line for c in columns):
+            return i
+    return None
+
+
 def zip_member_name(info: zipfile.ZipInfo) -> str:
     """A zip member's name as the channel meant it: Chinese tools write GBK bytes without the UTF-8
     flag, which ``zipfile`` decodes as cp437; undo that when the flag is absent."""

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.channels.bill_scan import BillScan, Rejected, cross_check_alipay, cross_check_unionpay
-from paymatch.channels.profile_xlsx import _rows as xlsx_rows, is_xlsx, xlsx_head
+from paymatch.channels.profile_xlsx import is_xlsx, sheet_rows, xlsx_head
 from paymatch.channels.profiles import Profile, builtin_flow_profiles, builtin_profiles, load_profile_dir
 from paymatch.errors import LoadError, PaymatchError, Problem
 
@@ -209,7 +209,7 @@ class WorkbookParser:
     def parse(self, data: bytes, source: str) -> ParsedBill:
         """The sheet as CSV text, parsed by the module."""
         out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(xlsx_rows(data, None, source))
+        csv.writer(out, lineterminator="\n").writerows(sheet_rows(data, None, source))
         return self.native.parse(out.getvalue().encode("utf-8"), source)
 
 

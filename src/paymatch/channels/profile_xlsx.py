@@ -256,7 +256,8 @@ def _error_cells_parsed(zf: zipfile.ZipFile, part: str) -> dict[int, dict[int, s
     return out
 
 
-def _rows(data: bytes, sheet: str | None, source: str, limit: int | None = None) -> list[list[str]]:
+def sheet_rows(data: bytes, sheet: str | None, source: str, limit: int | None = None) -> list[list[str]]:
+    """A sheet's rows as text (the first sheet when ``sheet`` is None; the first ``limit`` rows when given)."""
     if limit is None:
         wb, rows = open_sheet(data, sheet, source)
         try:
@@ -292,7 +293,7 @@ def xlsx_head(data: bytes, lines: int = 40) -> str:
     """
     _openpyxl()
     try:
-        rows = _rows(data, None, "(sniff)", limit=lines)
+        rows = sheet_rows(data, None, "(sniff)", limit=lines)
     except LoadError:
         return ""
     return "\n".join(",".join(r).rstrip(",") for r in rows)
@@ -301,7 +302,7 @@ def xlsx_head(data: bytes, lines: int = 40) -> str:
 def read_xlsx(profile: Profile, data: bytes, source: str) -> RawTable:
     """Read a profile's xlsx export into a ``RawTable`` (same shape as the CSV path)."""
     f = profile.file
-    rows = _rows(data, f.sheet, source)
+    rows = sheet_rows(data, f.sheet, source)
     joined = [",".join(r).rstrip(",") for r in rows]
     h = header_index(profile, joined[:200], source)
     header = clean_names(rows[h])

@@ -26,7 +26,7 @@ from paymatch.channels.alipay.fundflow import (
 )
 from paymatch.channels.alipay.layout import DETAIL_START, SUMMARY_START, decode_head
 from paymatch.channels.alipay.summary import cross_check, parse_summary
-from paymatch.channels.base import ParsedBill, zip_member_name
+from paymatch.channels.base import ParsedBill, header_line, zip_member_name
 from paymatch.errors import LoadError, Problem
 
 
@@ -60,12 +60,8 @@ _PERSONAL_LAYOUTS = ((("交易记录明细",), ("交易号", "商家订单号", 
 
 def _personal_header_line(head: str) -> int | None:
     """1-based line of a personal bill's column header in ``head``, when its title line is there too."""
-    for titles, columns in _PERSONAL_LAYOUTS:
-        if all(t in head for t in titles):
-            for i, line in enumerate(head.splitlines()[:60], 1):
-                if all(c in line for c in columns):
-                    return i
-    return None
+    return next((line for titles, columns in _PERSONAL_LAYOUTS
+                 if (line := header_line(head, titles, columns)) is not None), None)
 
 
 def _refuse_personal(data: bytes, source: str) -> LoadError:

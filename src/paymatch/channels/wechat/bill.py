@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from paymatch.channels.base import ParsedBill
+from paymatch.channels.base import ParsedBill, header_line
 from paymatch.errors import LoadError, Problem
 from paymatch.channels.wechat import layout
 from paymatch.channels.wechat.billtext import decompress, split
@@ -30,12 +30,7 @@ _PERSONAL_HEADER = ("交易时间", "交易类型", "交易对方", "收/支", "
 
 def _personal_header_line(head: str) -> int | None:
     """1-based line of a personal bill's column header in ``head``, when its title line is there too."""
-    if _PERSONAL_TITLE not in head:
-        return None
-    for i, line in enumerate(head.splitlines()[:60], 1):
-        if all(name in line for name in _PERSONAL_HEADER):
-            return i
-    return None
+    return header_line(head, (_PERSONAL_TITLE,), _PERSONAL_HEADER)
 
 
 def sniff(head: str) -> str | None:
