@@ -48,10 +48,8 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     # row. Joining on that key therefore never multiplies a transaction row, so no dedupe pass over
     # millions of orders is needed; only the columns the dimension uses are read.
     on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
-    need = "store_id" if by == "store" else "instalments, json_extract_string(extra, '$.order_type') AS order_type"
+    need = "instalments, json_extract_string(extra, '$.order_type') AS order_type"
     orders = f"LEFT JOIN (SELECT order_no, {', '.join(key_scope) + ', ' if key_scope else ''}{need} FROM orders) o ON {on}"
-    if by == "store":
-        orders += " LEFT JOIN _pm_store_map m ON m.merchant_id = t.merchant_id"
     if by == "time":
         return "NULL::VARCHAR", ""
     if by == "channel":
@@ -59,11 +57,20 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     if by == "merchant":
         return "coalesce(t.merchant_id, '(unknown)')", ""
     if by == "store":
-        return "coalesce(o.store_id, m.store_id, '(unknown)')", orders
+        return _store_sql(tuple(key_scope))
     if by == "order_type":
         return ("CASE WHEN o.order_no IS NULL THEN '(no order)' ELSE coalesce(o.order_type, "
                 "CASE WHEN o.instalments > 0 THEN 'instalment' ELSE 'regular' END) END"), orders
     raise PaymatchError(f"cannot break fund flow down by {by!r}\nHint: use one of {', '.join(DIMENSIONS)}")
+
+
+def _store_sql(key_scope: tuple[str, ...], o: str = "o", m: str = "m") -> tuple[str, str]:
+    """(SQL of a record's store: its order's, else ``_pm_store_map``'s by merchant number (config ``stores``), else
+    '(unknown)'; the joins it needs, under aliases ``o`` and ``m``): the store dimension and a store's report."""
+    on = " AND ".join(f"{o}.{k} = t.{k}" for k in ("order_no", *key_scope))
+    return (f"coalesce({o}.store_id, {m}.store_id, '(unknown)')",
+            f"LEFT JOIN (SELECT order_no, {''.join(k + ', ' for k in key_scope)}store_id FROM orders) {o} ON {on} "
+            f"LEFT JOIN _pm_store_map {m} ON {m}.merchant_id = t.merchant_id")
 
 
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
@@ -80,11 +87,9 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
             con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
     in_stores = "true"
     if store_ids:  # the store as the store dimension reads it, through joins of its own (any --by)
-        on = " AND ".join(f"so.{k} = t.{k}" for k in ("order_no", *key_scope))
-        join += (f" LEFT JOIN (SELECT order_no, {''.join(k + ', ' for k in key_scope)}store_id FROM orders) so ON {on}"
-                 " LEFT JOIN _pm_store_map sm ON sm.merchant_id = t.merchant_id")
-        in_stores = (f"coalesce(so.store_id, sm.store_id, '(unknown)') IN "
-                     f"({', '.join(sql_str(x) for x in store_ids)})")
+        store, joins = _store_sql(tuple(key_scope), "so", "sm")
+        join += " " + joins
+        in_stores = f"{store} IN ({', '.join(sql_str(x) for x in store_ids)})"
     first_only = first_copy_only(con)
     day = local_day_sql("t")
     key = "bucket::VARCHAR" if by == "time" else "bucket::VARCHAR || '|' || dim"
