@@ -314,6 +314,17 @@ class BillRules(_Strict):
     profile_dirs: list[str] = Field(default_factory=list)
 
 
+def exchange_dir_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as the path of a Spark exchange folder (``[spark] exchange_dir`` or
+    ``PAYMATCH_SPARK_EXCHANGE``), or None; whether the folder exists is asked when a run uses it."""
+    if "://" in value:
+        return (f"{value!r}: a folder path (a shared mount), not a URL: DuckDB writes the selections there and "
+                "reads the outcomes back")
+    if not Path(value).is_absolute():
+        return f"{value!r}: give an absolute path (the executors open it as it is written)"
+    return None
+
+
 class SparkRules(_Strict):
     """Where ``--engine spark`` runs (``[spark]``). master: the Spark master URL (``spark://host:7077``; unset: local
     mode; ``--spark-master``, then ``PAYMATCH_SPARK_MASTER``, win over it). exchange_dir: an absolute path
@@ -340,12 +351,9 @@ class SparkRules(_Strict):
     @field_validator("exchange_dir")
     @classmethod
     def _exchange_dir(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        if "://" in v:
-            raise ValueError(f"{v!r}: a folder path (a shared mount), not a URL: DuckDB writes the selections there")
-        if not Path(v).is_absolute():
-            raise ValueError(f"{v!r}: give an absolute path (the executors open it as it is written)")
+        problem = None if v is None else exchange_dir_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("conf")

@@ -24,6 +24,7 @@ import narwhals as nw
 from ..engine import MatchParams, reconcile
 from ..engine.frames import Inputs
 from ..engine.ops import Ops
+from ..config import exchange_dir_problem
 from ..errors import PaymatchError
 from .scope import Selections
 
@@ -151,12 +152,10 @@ def exchange_root(master: str) -> Path | None:
 
 def check_exchange_dir(value: str, what: str) -> Path:
     """``value`` as an exchange folder: an absolute path of an existing folder this process can write in."""
-    if "://" in value:
-        raise PaymatchError(f"{what} {value!r}: a folder path (a shared mount), not a URL: DuckDB writes the "
-                            "selections there and reads the outcomes back")
+    problem = exchange_dir_problem(value)
+    if problem:
+        raise PaymatchError(f"{what} {problem}")
     p = Path(value)
-    if not p.is_absolute():
-        raise PaymatchError(f"{what} {value!r}: give an absolute path (the executors open it as it is written)")
     if not p.is_dir():
         raise PaymatchError(f"{what} {value!r}: no such folder\nHint: create it on a mount every executor shares")
     if not os.access(p, os.W_OK | os.X_OK):
