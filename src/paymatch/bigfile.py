@@ -33,7 +33,9 @@ class DirectFile:
         if chunk <= 0 or chunk % BLOCK:
             raise ValueError(f"chunk must be a positive multiple of {BLOCK}")
         self.name = str(path)
-        self._fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        # (O_BINARY: on Windows a descriptor is opened in text mode otherwise, and every \n would become \r\n)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(self.name, flags, 0o666)
         self._direct = bool(direct) and _set_direct(self._fd, True)
         self._bufs = [mmap.mmap(-1, chunk), mmap.mmap(-1, chunk)]  # anonymous maps: page-aligned
         self._pending: list[Future | None] = [None, None]  # the write of each buffer still under way
