@@ -50,9 +50,11 @@ class DirectFile:
 
     # the file-object protocol pyarrow's sink needs
     def writable(self) -> bool:
+        """Always: the file is opened for writing only."""
         return True
 
     def write(self, data) -> int:
+        """Take ``data`` (any bytes-like object); a full buffer goes to the writer thread. Returns its length."""
         view = memoryview(data).cast("B")
         n, at = len(view), 0
         while at < n:
@@ -64,8 +66,8 @@ class DirectFile:
                 self._hand_over()
         return n
 
-    def flush(self) -> None:  # whole blocks go out as buffers fill; the rest at close
-        pass
+    def flush(self) -> None:
+        """Nothing to do: whole buffers go out as they fill and the rest at ``close`` (a direct write is whole blocks)."""
 
     def close(self) -> None:
         """Write what is left and close the file (also after a failed write: the error is raised here)."""
