@@ -3,7 +3,9 @@
 ``[channels.wechat]`` (or ``[[channels.wechat]]`` for several merchant numbers) takes the keys of
 ``WechatPayConfig.from_section``; ``[channels.alipay]`` takes app_id, app_private_key_file|_env,
 alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id, bill_types (the
-bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "signcustomer" (账务明细)). Key files are
+bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "signcustomer" (账务明细)); an app in
+public-key-certificate mode names app_cert_file|_env, alipay_cert_file|_env and alipay_root_cert_file|_env instead of
+alipay_public_key_file|_env (``AlipayConfig``). Key files are
 relative to the config file's folder; secrets are never logged.
 """
 
@@ -41,12 +43,14 @@ def _alipay(section: dict, where: str, base: Path):
     from .channels.alipay.config import BILL_TYPES, AlipayConfig
 
     known = {"app_id", "app_private_key_file", "app_private_key_env", "alipay_public_key_file",
-             "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id", "bill_types"}
+             "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id", "bill_types",
+             "app_cert_file", "app_cert_env", "alipay_cert_file", "alipay_cert_env", "alipay_root_cert_file",
+             "alipay_root_cert_env"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}")
 
-    def secret(name: str) -> str:
+    def secret(name: str, required: bool = True) -> str:
         if path := section.get(f"{name}_file"):
             try:
                 return (base / path).read_text(encoding="utf-8")
@@ -56,6 +60,8 @@ def _alipay(section: dict, where: str, base: Path):
             if value := os.environ.get(var):
                 return value
             raise ConfigError(f"{where}: environment variable {var} ({name}_env) is not set")
+        if not required:
+            return ""
         raise ConfigError(f"{where}: set '{name}_file' or '{name}_env'")
 
     if not isinstance(section.get("app_id"), str) or not section["app_id"]:
@@ -69,7 +75,13 @@ def _alipay(section: dict, where: str, base: Path):
                               f"{', '.join(repr(t) for t in BILL_TYPES)}, got {types!r}\n"
                               'Hint: bill_types = ["trade"] (业务明细) or ["trade", "signcustomer"] (also 账务明细)')
         opts["bill_types"] = tuple(types)
-    return AlipayConfig(section["app_id"], secret("app_private_key"), secret("alipay_public_key"), **opts)
+    certs = {k: secret(k, required=False) for k in ("app_cert", "alipay_cert", "alipay_root_cert")}
+    try:
+        return AlipayConfig(section["app_id"], secret("app_private_key"),
+                            secret("alipay_public_key", required=not certs["alipay_cert"]),
+                            **opts, **{f"{k}_pem": v for k, v in certs.items()})
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def accounts(config: Config, config_dir: Path | None, channel: str | None = None) -> list[Account]:

@@ -66,13 +66,17 @@ class FakeAlipayGateway:
     """Run with ``with FakeAlipayGateway(app_key, alipay_key, zips) as gw:``; ``gw.gateway_url``."""
 
     def __init__(self, app_public_key, alipay_key: rsa.RSAPrivateKey, zips: dict[str, bytes], *,
-                 app_id: str = "2021000000000001", stall: float = 1.0, fund_zips: dict[str, bytes] | None = None):
+                 app_id: str = "2021000000000001", stall: float = 1.0, fund_zips: dict[str, bytes] | None = None,
+                 cert_sns: dict[str, str] | None = None):
         self.app_public_key = app_public_key
         self.alipay_key = alipay_key
         self.zips = zips  # bill_date -> zip bytes (bill_type=trade)
         self.fund_zips = fund_zips or {}  # bill_date -> zip bytes (bill_type=signcustomer, served as bizType=fnd)
         self.app_id = app_id
         self.stall = stall
+        # an app in public-key-certificate mode: the app_cert_sn and alipay_root_cert_sn every request must carry,
+        # and the alipay_cert_sn each answer names (computed by the test, not by the code under test)
+        self.cert_sns = cert_sns
         self.query_faults: list[str] = []
         self.download_faults: list[str] = []
         self.requests: list[dict] = []  # verified gateway requests (params)
@@ -106,6 +110,11 @@ class FakeAlipayGateway:
             err = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature",
                    "sub_msg": "验签出错"}
             return 200, json.dumps({"error_response": err}, ensure_ascii=False)
+        if self.cert_sns is not None:
+            problem = self._cert_problem(params)
+            if problem:
+                err = {"code": "40002", "msg": "Invalid Arguments", "sub_code": problem[0], "sub_msg": problem[1]}
+                return 200, json.dumps({"error_response": err}, ensure_ascii=False)
         self.requests.append(params)
         biz = json.loads(params["biz_content"])
         fault = self.query_faults.pop(0) if self.query_faults else None
@@ -125,7 +134,17 @@ class FakeAlipayGateway:
                      "sub_msg": "账单不存在"}
         body = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
         key = _forger_key() if fault == "bad_signature" else self.alipay_key
-        return 200, f'{{"{RESPONSE_KEY}":{body},"sign":"{rsa2_sign(key, body)}"}}'
+        cert = f'"alipay_cert_sn":"{self.cert_sns["alipay_cert_sn"]}",' if self.cert_sns else ""
+        return 200, f'{{"{RESPONSE_KEY}":{body},{cert}"sign":"{rsa2_sign(key, body)}"}}'
+
+    def _cert_problem(self, params: dict[str, str]) -> tuple[str, str] | None:
+        """Alipay's answer to a certificate-mode app's request without (or with wrong) certificate SNs."""
+        for name, what in (("app_cert_sn", "应用公钥证书序列号"), ("alipay_root_cert_sn", "支付宝根证书序列号")):
+            if not params.get(name):
+                return f"isv.missing-{name.replace('_', '-')}", f"缺少{what}"
+            if params[name] != self.cert_sns[name]:
+                return f"isv.invalid-{name.replace('_', '-')}", f"无效{what}"
+        return None
 
     def _answer_download(self, query: dict[str, str]) -> tuple[int, bytes]:
         self.downloads += 1

@@ -2,8 +2,9 @@
 
 Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (RSA2-signed by python-alipay-sdk, whose
 gateway is ``config.gateway_url``; the SDK also verifies the RSA2 signature of the response with
-Alipay's public key). Step 2: GET ``bill_download_url`` (a zip) with httpx and check that the zip
-is whole. Timeouts, connection errors, HTTP 5xx, unreadable responses and damaged zips are
+Alipay's public key; in certificate mode the request also carries app_cert_sn and alipay_root_cert_sn,
+and the key is the one of Alipay's public-key certificate: ``config.AlipayConfig``). Step 2: GET
+``bill_download_url`` (a zip) with httpx and check that the zip is whole. Timeouts, connection errors, HTTP 5xx, unreadable responses and damaged zips are
 retried with exponential backoff; a forged response signature or a business error from Alipay
 (e.g. isp.bill_not_exist) is not. Every failure ends as ``ChannelError`` naming the channel, the
 method, the bill date and the last cause.
@@ -55,6 +56,7 @@ class AlipayBillClient:
     def __init__(self, config: AlipayConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self._sdk = make_sdk_client(config)
+        self._cert_params = config.cert_params()
         self._sleep = sleep
 
     def query_download_url(self, bill_date: dt.date | str, bill_type: str = "trade") -> str:
@@ -74,7 +76,8 @@ class AlipayBillClient:
         # Alipay wants Beijing time; the SDK would stamp the server's local time (often UTC)
         stamp = dt.datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
         try:
-            result = self._sdk.server_api(METHOD, biz_content=biz, timestamp=stamp)
+            # in certificate mode app_cert_sn and alipay_root_cert_sn are signed common parameters
+            result = self._sdk.server_api(METHOD, biz_content=biz, timestamp=stamp, **self._cert_params)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code} from the gateway") from None

@@ -25,6 +25,11 @@ class AlipayConfig:
     notifications when set. bill_types: the bills ``paymatch pull`` downloads per day: 'trade'
     (业务明细, transactions) and/or 'signcustomer' (账务明细, the account's money movements, stored
     as fund flows). Keys never appear in repr().
+
+    Public-key-certificate mode (an app whose 接口加签方式 is 公钥证书; ``paymatch.channels.alipay.certs``):
+    app_cert_pem (appCertPublicKey_<app_id>.crt), alipay_cert_pem (alipayCertPublicKey_RSA2.crt) and
+    alipay_root_cert_pem (alipayRootCert.crt), all three or none; alipay_public_key_pem may then be "" (it is
+    taken from alipay_cert_pem). Requests then carry app_cert_sn and alipay_root_cert_sn.
     """
 
     app_id: str
@@ -36,8 +41,42 @@ class AlipayConfig:
     backoff: float = 1.0
     seller_id: str | None = None
     bill_types: tuple[str, ...] = ("trade",)
+    app_cert_pem: str = field(default="", repr=False)
+    alipay_cert_pem: str = field(default="", repr=False)
+    alipay_root_cert_pem: str = field(default="", repr=False)
+
+    @property
+    def cert_mode(self) -> bool:
+        """Whether requests carry the certificate SNs (公钥证书模式)."""
+        return bool(self.app_cert_pem)
+
+    def cert_params(self) -> dict[str, str]:
+        """The common request parameters of certificate mode (app_cert_sn, alipay_root_cert_sn); {} otherwise."""
+        if not self.cert_mode:
+            return {}
+        from paymatch.channels.alipay.certs import cert_sn, root_cert_sn
+
+        return {"app_cert_sn": cert_sn(self.app_cert_pem), "alipay_root_cert_sn": root_cert_sn(self.alipay_root_cert_pem)}
 
     def __post_init__(self) -> None:
+        certs = (self.app_cert_pem, self.alipay_cert_pem, self.alipay_root_cert_pem)
+        if any(certs) and not all(certs):
+            raise ConfigError(f"alipay app {self.app_id}: certificate mode needs the app certificate, Alipay's "
+                              "public-key certificate and Alipay's root certificate (app_cert_*, alipay_cert_*, "
+                              "alipay_root_cert_*), all three")
+        if self.alipay_cert_pem:
+            from paymatch.channels.alipay.certs import cert_sn, public_key_pem, root_cert_sn
+
+            cert_sn(self.app_cert_pem)  # unreadable certificates are refused here, not at the first request
+            root_cert_sn(self.alipay_root_cert_pem)
+            key = public_key_pem(self.alipay_cert_pem)
+            if self.alipay_public_key_pem and self.alipay_public_key_pem.strip() != key.strip():
+                raise ConfigError(f"alipay app {self.app_id}: alipay_public_key is not the key of the Alipay "
+                                  "public-key certificate (give one of them)")
+            object.__setattr__(self, "alipay_public_key_pem", key)
+        elif not self.alipay_public_key_pem:
+            raise ConfigError(f"alipay app {self.app_id}: Alipay's public key (or, in certificate mode, its "
+                              "public-key certificate) is missing")
         types = (self.bill_types,) if isinstance(self.bill_types, str) else tuple(self.bill_types)
         bad = [t for t in types if t not in BILL_TYPES]
         if bad or not types or len(set(types)) != len(types):
