@@ -3,7 +3,8 @@
 Answers as WeChat Pay API v3 expects: 204 with no body once the notification is verified and
 stored (WeChat accepts 200 or 204 and then stops resending); 4xx/5xx with
 {"code": "FAIL", "message": ...} otherwise, which makes WeChat resend on its schedule.
-- 401: signature, key, timestamp or ciphertext checks failed (a forgery or misconfiguration).
+- 401: signature, key, timestamp or ciphertext checks failed (a forgery or misconfiguration); also
+  WeChat's own signature probe (WECHATPAY/SIGNTEST/), which is not quarantined: it is no forgery.
 - 400: the exact request was replayed (same nonce), or the resource is unusable.
 - 204 for a re-sent notification id that was already stored: WeChat lost our first answer, so
   we confirm again without storing twice.
@@ -21,7 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from paymatch.channels.wechat.notify import (
-    NotificationRejected, NotificationReplayed, WechatNotifyVerifier, to_transactions,
+    NotificationRejected, NotificationReplayed, SignatureProbe, WechatNotifyVerifier, to_transactions,
 )
 from paymatch.web.body import BodyTooLarge, capped_body
 
@@ -62,6 +63,9 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
                 return _fail(503, "being handled, please resend")
             log.warning("%s", exc)
             return _fail(400, exc.reason)
+        except SignatureProbe as exc:  # WeChat checking that we verify: refused, not kept as a forgery
+            log.info("%s", exc)
+            return _fail(401, exc.reason)
         except NotificationRejected as exc:
             log.warning("%s", exc)  # never log the body: it may carry payer data
             await run_in_threadpool(reject, body, str(exc))

@@ -55,6 +55,7 @@ class FakeWechatPay(ThreadingHTTPServer):
         self.delay = delay
         self.bills: dict[tuple[str, str, str], bytes] = {}
         self.faults: dict[str, list[str]] = {"apply": [], "file": []}
+        self.probe_next = 0  # how many next signed answers carry a WECHATPAY/SIGNTEST/ probe signature
         self.tokens: dict[str, tuple[bytes, bool]] = {}
         self.log: list[tuple[str, str, int]] = []  # (step, path, status answered)
         # made up front: generating it inside a request could outlast a client's timeout
@@ -101,7 +102,11 @@ class _Handler(BaseHTTPRequestHandler):
             key = sign_with or self.server.platform_key
             self.send_header("Wechatpay-Timestamp", ts)
             self.send_header("Wechatpay-Nonce", nonce)
-            self.send_header("Wechatpay-Signature", sign(key, f"{ts}\n{nonce}\n{body.decode()}\n"))
+            signature = sign(key, f"{ts}\n{nonce}\n{body.decode()}\n")
+            if self.server.probe_next:  # WeChat's signature probe: now and then a wrong signature on purpose
+                self.server.probe_next -= 1
+                signature = "WECHATPAY/SIGNTEST/" + signature
+            self.send_header("Wechatpay-Signature", signature)
             self.send_header("Wechatpay-Serial", self.server.platform_key_id)
             self.send_header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
         self.server.log.append((step, self.path, status))  # before the body: the client may act at once

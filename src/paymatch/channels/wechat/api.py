@@ -9,8 +9,8 @@ decompressed CSV, not on the gzip bytes.
 
 Requests are signed with wechatpayv3's ``build_authorization`` and responses checked with its
 ``rsa_verify`` (both thin wrappers over ``cryptography``); transport, retries, hashing and gunzip
-are ours because the SDK does none of them. Timeouts, 5xx, truncated bodies, broken gzip and a
-wrong hash are retried with exponential backoff; then ChannelError names the channel, endpoint,
+are ours because the SDK does none of them. Timeouts, 5xx, truncated bodies, broken gzip, a
+wrong hash and an answer carrying WeChat's signature probe (``SIGNATURE_PROBE``) are retried with exponential backoff; then ChannelError names the channel, endpoint,
 bill date and last cause. Signature failures and 4xx answers are not retried.
 """
 
@@ -33,6 +33,9 @@ from paymatch.channels.wechat.keys import load_platform_key, load_private_key
 from paymatch.errors import ChannelError, NoBillThatDay
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+#: how WeChat Pay's signature probes begin: "微信支付会在极少数应答或通知回调中生成错误签名，以探测商户系统是否正确地验证了
+#: 签名" (回调签名验证失败排查指引, 情况四); such an answer is refused, as WeChat expects, and asked for again
+SIGNATURE_PROBE = "WECHATPAY/SIGNTEST/"
 #: seconds a signed response's Wechatpay-Timestamp may differ from our clock
 RESPONSE_MAX_SKEW = 300
 __all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
@@ -161,6 +164,8 @@ class WechatPayClient:
         if not ts.isdigit() or abs(time.time() - int(ts)) > RESPONSE_MAX_SKEW:
             # an old, validly signed answer replayed by a man in the middle
             raise ChannelError(f"wechat: {what}: response timestamp {ts!r} is not within 5 minutes of now")
+        if sig.startswith(SIGNATURE_PROBE):  # refused (never verified); the next answer is genuinely signed
+            raise _Retryable("answer carries a WeChat Pay signature probe (WECHATPAY/SIGNTEST/), refused")
         key = self._platform.get(serial)
         if key is None:
             raise ChannelError(f"wechat: {what}: response signed with unknown key {serial!r} "

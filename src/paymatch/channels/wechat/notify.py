@@ -1,9 +1,10 @@
 """WeChat Pay API v3 notifications (支付/退款通知): verify, decrypt, turn into a transaction row.
 
 Order of checks, each failure a ``NotificationRejected`` (a ChannelError naming the notification):
-headers present -> platform key known (Wechatpay-Serial) -> timestamp within ``max_skew`` of the
-injectable clock -> RSA-SHA256 signature over "timestamp\\nnonce\\nbody\\n" -> replay (nonce, then id,
-via a ``ReplayStore``) -> AEAD_AES_256_GCM decryption of ``resource`` with the APIv3 key.
+headers present -> not WeChat's signature probe (``SignatureProbe``) -> platform key known
+(Wechatpay-Serial) -> timestamp within ``max_skew`` of the injectable clock -> RSA-SHA256
+signature over "timestamp\\nnonce\\nbody\\n" -> replay (nonce, then id, via a ``ReplayStore``) ->
+AEAD_AES_256_GCM decryption of ``resource`` with the APIv3 key.
 Replay keys are only recorded for notifications whose signature is valid, so forgeries cannot
 fill the store. The id is remembered for ``id_ttl`` (default 25 h, longer than WeChat's ~24 h
 resend schedule) because WeChat resends the same notification under a fresh nonce.
@@ -22,6 +23,7 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from wechatpayv3.utils import aes_decrypt, rsa_verify
 
+from paymatch.channels.wechat.api import SIGNATURE_PROBE
 from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import load_platform_key
 from paymatch.channels.wechat.layout import CHANNEL
@@ -40,6 +42,11 @@ class NotificationRejected(ChannelError):
         self.reason = reason
         self.notification_id = notification_id
         super().__init__(f"{CHANNEL}: notification {notification_id or '(unknown id)'} rejected: {reason}")
+
+
+class SignatureProbe(NotificationRejected):
+    """WeChat Pay's own signature probe (Wechatpay-Signature starting ``WECHATPAY/SIGNTEST/``): refused as WeChat
+    expects, but routine traffic, not a forgery for a person to look at (the web route does not quarantine it)."""
 
 
 class NotificationReplayed(NotificationRejected):
@@ -119,6 +126,8 @@ class WechatNotifyVerifier:
         sig, serial = h.get("wechatpay-signature", ""), h.get("wechatpay-serial", "")
         if not (ts and nonce and sig and serial):
             raise NotificationRejected("Wechatpay-Timestamp/Nonce/Signature/Serial header missing")
+        if sig.startswith(SIGNATURE_PROBE):
+            raise SignatureProbe("WeChat Pay signature probe (WECHATPAY/SIGNTEST/): refused, as WeChat expects")
         if h.get("wechatpay-signature-type", "WECHATPAY2-SHA256-RSA2048") != "WECHATPAY2-SHA256-RSA2048":
             raise NotificationRejected(f"unsupported signature type {h['wechatpay-signature-type']!r}")
         key = self._keys.get(serial)
