@@ -142,3 +142,23 @@ def test_certificate_settings_are_checked_when_the_config_is_read(tmp_path, pki)
     rules.write_text(text)
     with pytest.raises(ConfigError, match=r"channels\.alipay: .*all three"):
         accounts(load_config(rules), rules.parent, "alipay")
+
+
+def test_an_answer_signed_with_a_renewed_alipay_certificate_says_so(tmp_path, pki):
+    """Alipay renews its public-key certificate (证书到期更换): answers name the new one in alipay_cert_sn and are
+    signed with its key. Before, the user read "response signature does not verify" (a forgery?)."""
+    renewed_key = new_key()
+    sns = {**pki["sns"], "alipay_cert_sn": "0123456789abcdef0123456789abcdef"}
+    with FakeAlipayGateway(pki["app_key"].public_key(), renewed_key, {str(DAY): bill_zip(sample_rows())},
+                           app_id=APP_ID, cert_sns=sns) as gw:
+        rules = _rules(tmp_path, pki, gw.gateway_url)
+        (acct,) = accounts(load_config(rules), rules.parent, "alipay")
+        with pytest.raises(ChannelError, match=r"0123456789abcdef0123456789abcdef \(alipay_cert_sn\)[\s\S]*"
+                                               r"download alipayCertPublicKey_RSA2.crt again"):
+            AlipayBillClient(acct.config).download_bill(DAY)
+    # the configured certificate's own answers still verify, and a forged one under its SN is still a forgery
+    with FakeAlipayGateway(pki["app_key"].public_key(), renewed_key, {str(DAY): bill_zip(sample_rows())},
+                           app_id=APP_ID, cert_sns=pki["sns"]) as gw:
+        cfg = accounts(load_config(_rules(tmp_path, pki, gw.gateway_url)), tmp_path, "alipay")[0].config
+        with pytest.raises(ChannelError, match="does not verify"):
+            AlipayBillClient(cfg).download_bill(DAY)

@@ -40,13 +40,39 @@ class _Transient(Exception):
     """A failure worth another try (network, 5xx, damaged download)."""
 
 
+class AlipayCertChanged(Exception):
+    """A certificate-mode answer names another Alipay certificate (``alipay_cert_sn``) than the configured one."""
+
+
+class _AliPay(AliPay):
+    """The SDK's client; in certificate mode it first compares the answer's ``alipay_cert_sn`` with the SN of the
+    configured alipayCertPublicKey_RSA2.crt: when Alipay renews its certificate its answers name the new one, and
+    "the signature does not verify" would read as a forgery where a certificate is to be downloaded again."""
+
+    expected_cert_sn = ""
+
+    def _verify_and_return_sync_response(self, raw_string, response_type):
+        if self.expected_cert_sn:
+            try:
+                named = json.loads(raw_string).get("alipay_cert_sn")
+            except (ValueError, AttributeError):
+                named = None  # the SDK reports what is wrong with the answer
+            if named and named != self.expected_cert_sn:
+                raise AlipayCertChanged(named)
+        return super()._verify_and_return_sync_response(raw_string, response_type)
+
+
 def make_sdk_client(config: AlipayConfig) -> AliPay:
     """The python-alipay-sdk client for ``config``, its gateway pointed at ``config.gateway_url``."""
-    client = AliPay(appid=config.app_id, app_private_key_string=config.app_private_key_pem,
+    client = _AliPay(appid=config.app_id, app_private_key_string=config.app_private_key_pem,
                     alipay_public_key_string=config.alipay_public_key_pem, sign_type="RSA2",
                     config=SdkConfig(timeout=config.timeout))
     # the SDK only knows its production and sandbox gateways; the URL it calls is this attribute
     client._gateway = config.gateway_url
+    if config.cert_mode:
+        from paymatch.channels.alipay.certs import cert_sn
+
+        client.expected_cert_sn = cert_sn(config.alipay_cert_pem, "Alipay public-key certificate")
     return client
 
 
@@ -86,6 +112,12 @@ class AlipayBillClient:
             raise _Transient(f"gateway unreachable: {getattr(exc, 'reason', exc)}") from None
         except json.JSONDecodeError:
             raise _Transient("gateway answered with unreadable JSON") from None
+        except AlipayCertChanged as exc:
+            raise ChannelError(self._what(
+                day, f"the answer is signed with Alipay certificate {exc} (alipay_cert_sn), not the configured "
+                     f"one ({self._sdk.expected_cert_sn}): Alipay has renewed its public-key certificate\n"
+                     "Hint: download alipayCertPublicKey_RSA2.crt again (open platform, the app's 接口加签方式) "
+                     "and point alipay_cert_file at it")) from None
         except AliPayValidationError:
             raise ChannelError(self._what(day, "response signature does not verify with the Alipay public key")) \
                 from None
