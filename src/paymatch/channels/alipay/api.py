@@ -4,8 +4,8 @@ Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (RSA2-signed by pytho
 gateway is ``config.gateway_url``; the SDK also verifies the RSA2 signature of the response with
 Alipay's public key; in certificate mode the request also carries app_cert_sn and alipay_root_cert_sn,
 and the key is the one of Alipay's public-key certificate: ``config.AlipayConfig``). Step 2: GET
-``bill_download_url`` (a zip) with httpx and check that the zip is whole. Timeouts, connection errors, HTTP 5xx, unreadable responses and damaged zips are
-retried with exponential backoff; a forged response signature or a business error from Alipay
+``bill_download_url`` (a zip) with httpx and check that the zip is whole. Timeouts, connection
+errors, HTTP 5xx, unreadable responses and damaged zips are retried with exponential backoff; a forged response signature or a business error from Alipay
 (e.g. isp.bill_not_exist) is not. Every failure ends as ``ChannelError`` naming the channel, the
 method, the bill date and the last cause.
 """

@@ -56,7 +56,8 @@ class AlipayConfig:
             return {}
         from paymatch.channels.alipay.certs import cert_sn, root_cert_sn
 
-        return {"app_cert_sn": cert_sn(self.app_cert_pem), "alipay_root_cert_sn": root_cert_sn(self.alipay_root_cert_pem)}
+        return {"app_cert_sn": cert_sn(self.app_cert_pem),
+                "alipay_root_cert_sn": root_cert_sn(self.alipay_root_cert_pem)}
 
     def __post_init__(self) -> None:
         certs = (self.app_cert_pem, self.alipay_cert_pem, self.alipay_root_cert_pem)

@@ -10,8 +10,8 @@ decompressed CSV, not on the gzip bytes.
 Requests are signed with wechatpayv3's ``build_authorization`` and responses checked with its
 ``rsa_verify`` (both thin wrappers over ``cryptography``); transport, retries, hashing and gunzip
 are ours because the SDK does none of them. Timeouts, 5xx, truncated bodies, broken gzip, a
-wrong hash and an answer carrying WeChat's signature probe (``SIGNATURE_PROBE``) are retried with exponential backoff; then ChannelError names the channel, endpoint,
-bill date and last cause. Signature failures and 4xx answers are not retried.
+wrong hash and an answer carrying WeChat's signature probe (``SIGNATURE_PROBE``) are retried with
+exponential backoff; then ChannelError names the channel, endpoint, bill date and last cause. Signature failures and 4xx answers are not retried.
 """
 
 from __future__ import annotations
