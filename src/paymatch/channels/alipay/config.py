@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from paymatch.errors import ConfigError
 
@@ -60,6 +65,11 @@ class AlipayConfig:
                 "alipay_root_cert_sn": root_cert_sn(self.alipay_root_cert_pem)}
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "app_private_key_pem",
+                           _rsa_pem(self.app_private_key_pem, True, f"alipay app {self.app_id}: app_private_key"))
+        if self.alipay_public_key_pem:
+            object.__setattr__(self, "alipay_public_key_pem", _rsa_pem(
+                self.alipay_public_key_pem, False, f"alipay app {self.app_id}: alipay_public_key"))
         certs = (self.app_cert_pem, self.alipay_cert_pem, self.alipay_root_cert_pem)
         if any(certs) and not all(certs):
             raise ConfigError(f"alipay app {self.app_id}: certificate mode needs the app certificate, Alipay's "
@@ -71,7 +81,7 @@ class AlipayConfig:
             cert_sn(self.app_cert_pem)  # unreadable certificates are refused here, not at the first request
             root_cert_sn(self.alipay_root_cert_pem)
             key = public_key_pem(self.alipay_cert_pem)
-            if self.alipay_public_key_pem and self.alipay_public_key_pem.strip() != key.strip():
+            if self.alipay_public_key_pem and _numbers(self.alipay_public_key_pem) != _numbers(key):
                 raise ConfigError(f"alipay app {self.app_id}: alipay_public_key is not the key of the Alipay "
                                   "public-key certificate (give one of them)")
             object.__setattr__(self, "alipay_public_key_pem", key)
@@ -107,6 +117,37 @@ class AlipayConfig:
         if not app_id:
             raise ConfigError(f"environment: {prefix}APP_ID is not set")
         return cls(app_id, secret("APP_PRIVATE_KEY"), secret("ALIPAY_PUBLIC_KEY"), **kw)
+
+
+def _numbers(public_pem: str):
+    return serialization.load_pem_public_key(public_pem.encode()).public_numbers()
+
+
+def _rsa_pem(text: str, private: bool, what: str) -> str:
+    """An RSA key as PEM: PEM text is kept as given (once it loads); a bare base64 key -- what Alipay's key tool
+    (支付宝开放平台密钥工具) writes into 应用私钥RSA2048.txt and what the open platform shows as 支付宝公钥, both without
+    BEGIN/END lines -- is turned into PEM (python-alipay-sdk reads PEM only: such a key failed with "RSA key format
+    is not supported" at the first request). Anything else is a ConfigError naming the key."""
+    text = text.strip()
+    try:
+        if "-----BEGIN" in text:
+            key = (serialization.load_pem_private_key(text.encode(), password=None) if private
+                   else serialization.load_pem_public_key(text.encode()))
+        else:
+            der = base64.b64decode("".join(text.split()), validate=True)
+            key = (serialization.load_der_private_key(der, password=None) if private
+                   else serialization.load_der_public_key(der))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ConfigError(f"{what} is neither a PEM key nor the bare base64 key Alipay's key tool writes "
+                          f"({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        raise ConfigError(f"{what} is not an RSA key (sign_type RSA2 signs with RSA)")
+    if "-----BEGIN" in text:
+        return text + "\n"
+    if private:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def _read(path: str | Path) -> str:
