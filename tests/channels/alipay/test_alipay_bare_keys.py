@@ -54,5 +54,7 @@ def test_bare_base64_keys_pull(tmp_path, private_format):
 
 def test_a_key_that_is_no_key_is_named(tmp_path):
     rules = _rules(tmp_path, "not a key", _bare(public_pem(new_key())), "http://127.0.0.1:9/gateway.do")
-    with pytest.raises(ConfigError, match=r"channels\.alipay: alipay app .*: app_private_key is neither a PEM key"):
-        accounts(load_config(rules), rules.parent, "alipay")
+    accts = accounts(load_config(rules), rules.parent, "alipay")
+    with Workspace(str(tmp_path / "w.duckdb")) as ws, \
+            pytest.raises(ConfigError, match=f"alipay app {APP_ID}: app_private_key is neither a PEM key"):
+        pull_day(ws, accts, DAY)

@@ -27,7 +27,7 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig as SdkConfig
 
-from paymatch.channels.alipay.config import AlipayConfig
+from paymatch.channels.alipay.config import AlipayConfig, check_key
 from paymatch.errors import ChannelError, NoBillThatDay
 from paymatch.schema import TZ
 
@@ -63,7 +63,10 @@ class _AliPay(AliPay):
 
 
 def make_sdk_client(config: AlipayConfig) -> AliPay:
-    """The python-alipay-sdk client for ``config``, its gateway pointed at ``config.gateway_url``."""
+    """The python-alipay-sdk client for ``config``, its gateway pointed at ``config.gateway_url``; a key the SDK
+    cannot read is a ConfigError naming it (the SDK's own error names neither the app nor the key)."""
+    check_key(config.app_private_key_pem, True, f"alipay app {config.app_id}: app_private_key")
+    check_key(config.alipay_public_key_pem, False, f"alipay app {config.app_id}: alipay_public_key")
     client = _AliPay(appid=config.app_id, app_private_key_string=config.app_private_key_pem,
                     alipay_public_key_string=config.alipay_public_key_pem, sign_type="RSA2",
                     config=SdkConfig(timeout=config.timeout))

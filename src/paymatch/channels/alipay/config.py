@@ -65,11 +65,8 @@ class AlipayConfig:
                 "alipay_root_cert_sn": root_cert_sn(self.alipay_root_cert_pem)}
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "app_private_key_pem",
-                           _rsa_pem(self.app_private_key_pem, True, f"alipay app {self.app_id}: app_private_key"))
-        if self.alipay_public_key_pem:
-            object.__setattr__(self, "alipay_public_key_pem", _rsa_pem(
-                self.alipay_public_key_pem, False, f"alipay app {self.app_id}: alipay_public_key"))
+        object.__setattr__(self, "app_private_key_pem", _rsa_pem(self.app_private_key_pem, True))
+        object.__setattr__(self, "alipay_public_key_pem", _rsa_pem(self.alipay_public_key_pem, False))
         certs = (self.app_cert_pem, self.alipay_cert_pem, self.alipay_root_cert_pem)
         if any(certs) and not all(certs):
             raise ConfigError(f"alipay app {self.app_id}: certificate mode needs the app certificate, Alipay's "
@@ -81,7 +78,8 @@ class AlipayConfig:
             cert_sn(self.app_cert_pem)  # unreadable certificates are refused here, not at the first request
             root_cert_sn(self.alipay_root_cert_pem)
             key = public_key_pem(self.alipay_cert_pem)
-            if self.alipay_public_key_pem and _numbers(self.alipay_public_key_pem) != _numbers(key):
+            named = f"alipay app {self.app_id}: alipay_public_key"
+            if self.alipay_public_key_pem and _numbers(self.alipay_public_key_pem, named) != _numbers(key, ""):
                 raise ConfigError(f"alipay app {self.app_id}: alipay_public_key is not the key of the Alipay "
                                   "public-key certificate (give one of them)")
             object.__setattr__(self, "alipay_public_key_pem", key)
@@ -119,15 +117,12 @@ class AlipayConfig:
         return cls(app_id, secret("APP_PRIVATE_KEY"), secret("ALIPAY_PUBLIC_KEY"), **kw)
 
 
-def _numbers(public_pem: str):
-    return serialization.load_pem_public_key(public_pem.encode()).public_numbers()
+def _numbers(public_pem: str, what: str):
+    return check_key(public_pem, False, what).public_numbers()
 
 
-def _rsa_pem(text: str, private: bool, what: str) -> str:
-    """An RSA key as PEM: PEM text is kept as given (once it loads); a bare base64 key -- what Alipay's key tool
-    (支付宝开放平台密钥工具) writes into 应用私钥RSA2048.txt and what the open platform shows as 支付宝公钥, both without
-    BEGIN/END lines -- is turned into PEM (python-alipay-sdk reads PEM only: such a key failed with "RSA key format
-    is not supported" at the first request). Anything else is a ConfigError naming the key."""
+def check_key(text: str, private: bool, what: str) -> rsa.RSAPrivateKey | rsa.RSAPublicKey:
+    """The RSA key in ``text`` (PEM, or the bare base64 Alipay's key tool writes); ConfigError naming ``what``."""
     text = text.strip()
     try:
         if "-----BEGIN" in text:
@@ -142,8 +137,20 @@ def _rsa_pem(text: str, private: bool, what: str) -> str:
                           f"({exc.__class__.__name__}: {exc})") from None
     if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         raise ConfigError(f"{what} is not an RSA key (sign_type RSA2 signs with RSA)")
-    if "-----BEGIN" in text:
-        return text + "\n"
+    return key
+
+
+def _rsa_pem(text: str, private: bool) -> str:
+    """A bare base64 key -- what Alipay's key tool (支付宝开放平台密钥工具) writes into 应用私钥RSA2048.txt and what the
+    open platform shows as 支付宝公钥, both without BEGIN/END lines -- as PEM: python-alipay-sdk reads PEM only (such
+    a key failed at the first request with "RSA key format is not supported"). Other text is kept as given; it is
+    checked, naming the key, when the SDK client is made (``api.make_sdk_client``)."""
+    if "-----BEGIN" in text or not text.strip():
+        return text
+    try:
+        key = check_key(text, private, "")
+    except ConfigError:
+        return text
     if private:
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption()).decode()
