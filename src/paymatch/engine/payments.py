@@ -248,7 +248,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
             # time_mismatch: when the channel booked it (UTC, as every engine time)
-            (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
+            (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S.%f")),
             *([(agrees & fee_off, _fee_detail(p))] if p.fee_rates else []),
         ],
         None,
