@@ -1,0 +1,75 @@
+"""The words reports show beside the figures: one label for a missing store in each language, in every report and
+every output (Excel, CSV, JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import openpyxl
+from typer.testing import CliRunner
+
+from paymatch.cli_report import report_app
+
+DAY = "2026-11-02"  # a day of the demo chain (conftest) with a channel payment no order and no [stores] entry places
+
+
+def _run(*args) -> str:
+    res = CliRunner().invoke(report_app, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def _csv(path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _every_cell(folder) -> set[str]:
+    return {v for f in folder.glob("*.csv") for r in _csv(f) for v in r.values()}
+
+
+def test_a_missing_store_has_one_label_per_language_in_every_report(recon_ws, tmp_path):
+    # the reconciliation report said "(none)", fund flow and the anomaly board "(unknown)", both in a zh report
+    for lang, label, other in (("zh", "(未知)", "(unknown)"), ("en", "(unknown)", "(未知)")):
+        out = tmp_path / lang
+        out.mkdir()
+        _run("reconciliation", "--workspace", recon_ws, "--date", DAY, "--group-by", "store", "--detail",
+             "--lang", lang, "--csv", out / "r", "--excel", out / "r.xlsx")
+        _run("fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by", "store", "--lang", lang,
+             "--csv", out / "f", "--excel", out / "f.xlsx")
+        store = "门店" if lang == "zh" else "Store"
+        summary = _csv(out / "r" / "summary.csv")
+        assert label in [r[store] for r in summary]
+        # the outcome's own rows say it too (they were blank), so a filter on the summary's label finds them
+        items = [r for r in _csv(out / "r" / "unmatched.csv") if r[store] == label]
+        assert items and {r["类型代码" if lang == "zh" else "Kind"] for r in items} == {"channel_only"}
+        assert label in {r[store] for r in _csv(out / "r" / "detail.csv")}
+        flows = _csv(out / "f" / "summary.csv")
+        assert [r for r in flows if r[store] == label][0]["键" if lang == "zh" else "Key"] == f"{DAY}|{label}"
+        cells = _every_cell(out / "r") | _every_cell(out / "f")
+        assert not {c for c in cells if "(none)" in c or other in c}
+        for book in ("r.xlsx", "f.xlsx"):
+            wb = openpyxl.load_workbook(out / book)
+            # (the cover's "(none)" / "(无)" is an empty list of run ids, not a store)
+            values = {str(c.value) for ws in wb.worksheets[1:] for row in ws.iter_rows() for c in row if c.value}
+            assert label in values and not {v for v in values if "(none)" in v or other in v}, book
+
+
+def test_a_fund_flow_key_drills_in_either_language(recon_ws):
+    args = ["fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by", "store"]
+    zh = list(csv.DictReader(_run(*args, "--drill", f"{DAY}|(未知)").splitlines()))
+    en = list(csv.DictReader(_run(*args, "--drill", f"{DAY}|(unknown)", "--lang", "en").splitlines()))
+    assert zh and [r["channel_tx_id"] for r in zh] == [r["channel_tx_id"] for r in en]
+    assert {r["dim"] for r in zh} == {"(未知)"} and {r["dim"] for r in en} == {"(unknown)"}
+
+
+def test_the_anomaly_board_labels_a_missing_store_as_the_other_reports(recon_ws, tmp_path):
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[anomalies]\nlarge_amount_fen = 1\n", encoding="utf-8")  # every payment is large
+    for lang, label in (("zh", "(未知)"), ("en", "(unknown)")):
+        _run("anomalies", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--config", cfg, "--lang", lang,
+             "--json", tmp_path / f"{lang}.json")
+        rows = json.loads((tmp_path / f"{lang}.json").read_text(encoding="utf-8"))["tables"][1]["rows"]
+        stores = {r["store_id"] for r in rows}
+        assert label in stores and not {"(none)", "(unknown)", "(未知)"} - {label} & stores
