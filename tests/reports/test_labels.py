@@ -73,3 +73,50 @@ def test_the_anomaly_board_labels_a_missing_store_as_the_other_reports(recon_ws,
         rows = json.loads((tmp_path / f"{lang}.json").read_text(encoding="utf-8"))["tables"][1]["rows"]
         stores = {r["store_id"] for r in rows}
         assert label in stores and not {"(none)", "(unknown)", "(未知)"} - {label} & stores
+
+
+def test_a_zh_report_names_channels_and_record_types_in_chinese_and_keeps_the_codes(recon_ws, tmp_path):
+    # a zh report showed wechat / alipay / payment / regular beside 已对平 and 门店
+    _run("reconciliation", "--workspace", recon_ws, "--date", DAY, "--group-by", "channel", "--csv", tmp_path / "r",
+         "--excel", tmp_path / "r.xlsx", "--json", tmp_path / "r.json")
+    summary = _csv(tmp_path / "r" / "summary.csv")
+    assert {"微信支付", "支付宝", "银联"} <= {r["渠道"] for r in summary}
+    items = _csv(tmp_path / "r" / "unmatched.csv")
+    assert "微信支付" in {r["渠道"] for r in items}
+    assert {r["类型代码"] for r in items} >= {"amount_mismatch"}  # the kind's code stays beside its name
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert "微信支付" in {r[0] for r in wb["对账汇总"].iter_rows(min_row=2, values_only=True)}
+    # what programs read keeps the codes
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert "wechat" in {r["channel"] for r in doc["tables"][0]["rows"]}
+    cells = _every_cell(tmp_path / "r")
+    assert not cells & {"wechat", "alipay", "unionpay", "balance", "points"}
+
+    _run("fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by", "channel", "--csv", tmp_path / "f")
+    flows = _csv(tmp_path / "f" / "summary.csv")
+    wechat = [r for r in flows if r["渠道"] == "微信支付"][0]
+    assert wechat["键"] == f"{DAY}|wechat"  # the key is the code: --drill takes it
+    rows = list(csv.DictReader(_run("fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by",
+                                    "channel", "--drill", wechat["键"]).splitlines()))
+    assert len(rows) == int(wechat["流水笔数"])
+    detail = _csv(tmp_path / "f" / "detail.csv")
+    assert {r["类型"] for r in detail} == {"收款", "退款"} and "微信支付" in {r["支付方式"] for r in detail}
+    _run("fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by", "order_type", "--csv",
+         tmp_path / "o")
+    assert {r["订单类型"] for r in _csv(tmp_path / "o" / "summary.csv")} >= {"普通订单", "分期订单"}
+
+    # an en report keeps the codes
+    _run("fund-flow", "--workspace", recon_ws, "--from", DAY, "--to", DAY, "--by", "channel", "--lang", "en",
+         "--csv", tmp_path / "fe")
+    assert "wechat" in {r["Channel"] for r in _csv(tmp_path / "fe" / "summary.csv")}
+    assert {r["Type"] for r in _csv(tmp_path / "fe" / "detail.csv")} == {"payment", "refund"}
+
+
+def test_a_list_of_channels_is_named_channel_by_channel():
+    import pyarrow as pa
+
+    from paymatch.reports.labels import zh_labels
+
+    # the anomaly board's repeated attempts list every channel of the order ("wechat,alipay")
+    got = zh_labels(pa.array(["wechat,alipay", None, "S1", "unionpay"]).slice(0), "channel")
+    assert got.to_pylist() == ["微信支付,支付宝", None, "S1", "银联"]

@@ -212,7 +212,7 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     acols = (
         Column("rule", "规则代码", "Rule", "text", 24), Column("rule_zh", "规则", "Rule (zh)", "text", 16),
         Column("store_id", "门店", "Store"), Column("merchant_id", "商户号", "Merchant id", "text", 18),
-        Column("channel", "渠道", "Channel", "text", 10), Column("member_id", "会员", "Member", "text", 12),
+        Column("channel", "渠道", "Channel", "text", 10, "channel"), Column("member_id", "会员", "Member", "text", 12),
         Column("order_no", "订单号", "Order no", "text", 22), Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
         Column("occurred_at", "时间", "Time", "date", 20), Column("amount_fen", "金额", "Amount", "fen"),
         Column("threshold_fen", "金额阈值", "Amount threshold", "fen"), Column("count", "笔数", "Count", "count"),

@@ -42,6 +42,8 @@ DIMENSIONS = ("time", "channel", "order_type", "store", "merchant")
 _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "order_type": ("订单类型", "Order type"),
              "store": ("门店", "Store"), "merchant": ("商户号", "Merchant id")}
 _TOTAL = {"zh": "合计", "en": "Total"}
+#: the dimensions whose values are codes a zh report names in Chinese (``labels``; the keys keep the codes)
+_DIM_LABELS = {"channel": "channel", "order_type": "order_type"}
 
 
 def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
@@ -165,7 +167,7 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
       ORDER BY _pm_total, key""").to_arrow_table()
     cols = [Column("key", "键", "Key", "text", 28), Column("bucket", "期间", "Period", "date", 12)]
     if by != "time":
-        cols.append(Column("dim", *_DIM_HEAD[by], "text", 18))
+        cols.append(Column("dim", *_DIM_HEAD[by], "text", 18, _DIM_LABELS.get(by)))
     cols += [
         Column("inflow_count", "收款笔数", "Payments", "count"), Column("inflow_fen", "收入(收款)", "Inflow (payments)", "fen"),
         Column("refund_count", "退款笔数", "Refunds", "count"), Column("refund_fen", "支出(退款)", "Outflow: refunds", "fen"),
@@ -181,14 +183,16 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
         rel = con.sql(f"SELECT {_detail_select(lang)} FROM ({base}) ORDER BY {_DETAIL_ORDER}")
         dcols = (
             Column("key", "键", "Key", "text", 28), Column("local_day", "日期", "Day", "date", 12),
-            Column("local_time", "交易时间", "Time", "date", 20), Column("channel", "渠道", "Channel", "text", 10),
-            Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("dim", *_DIM_HEAD[by], "text", 14),
-            Column("type", "类型", "Type", "text", 9), Column("order_no", "订单号", "Order no", "text", 22),
+            Column("local_time", "交易时间", "Time", "date", 20),
+            Column("channel", "渠道", "Channel", "text", 10, "channel"),
+            Column("merchant_id", "商户号", "Merchant id", "text", 18),
+            Column("dim", *_DIM_HEAD[by], "text", 14, _DIM_LABELS.get(by)),
+            Column("type", "类型", "Type", "text", 9, "tx_type"), Column("order_no", "订单号", "Order no", "text", 22),
             Column("refund_no", "退款单号", "Refund no", "text", 22),
             Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
             Column("amount_fen", "金额", "Amount", "fen"), Column("fee_fen", "手续费", "Fee", "fen"),
             Column("settle_amount_fen", "结算金额", "Settlement amount", "fen"),
-            Column("method", "支付方式", "Method", "text", 10), Column("src_file", "来源文件", "Source file", "text", 30),
+            Column("method", "支付方式", "Method", "text", 10, "channel"), Column("src_file", "来源文件", "Source file", "text", 30),
             Column("src_line", "行号", "Line", "count"),
         )
         if by in ("time", "channel", "merchant"):  # no dimension, or one the detail shows already (渠道, 商户号)

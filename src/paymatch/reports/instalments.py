@@ -27,7 +27,7 @@ from .model import Column, ControlTotal, Report, Table
 from .provenance import run_ids_for, sources_for, store_scope
 
 COLUMNS = (
-    Column("channel", "支付方式", "Channel"),
+    Column("channel", "支付方式", "Channel", labels="channel"),
     Column("store_id", "门店", "Store"),
     Column("term", "期数", "Term", "count"),
     Column("plans", "分期订单数", "Plans", "count"),

@@ -132,7 +132,7 @@ def _ident(kind: str) -> str:
 _ITEM_HEAD = (
     Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
     Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
-    Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
+    Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10, "channel"),
     Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
     Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
 )
@@ -189,7 +189,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
       ORDER BY _pm_total, {', '.join(f"{c} = {none}, {c}" for c in gcols)}"""
     summary = con.sql(summary_sql).to_arrow_table()  # one row per group: small, materialised once
-    cols = [Column(c, *_GROUP_HEAD[c], "text") for c in gcols]
+    cols = [Column(c, *_GROUP_HEAD[c], "text", labels="channel" if c == "channel" else None) for c in gcols]
     cols += [Column(n, zh, en, kind) for n, zh, en, kind, _ in MEASURES]
     cols.append(Column("matched_rate", "对平率", "Matched rate", "percent"))
     for k in kinds:
