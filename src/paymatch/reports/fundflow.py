@@ -192,7 +192,8 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
             Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
             Column("amount_fen", "金额", "Amount", "fen"), Column("fee_fen", "手续费", "Fee", "fen"),
             Column("settle_amount_fen", "结算金额", "Settlement amount", "fen"),
-            Column("method", "支付方式", "Method", "text", 10, "channel"), Column("src_file", "来源文件", "Source file", "text", 30),
+            Column("method", "支付方式", "Method", "text", 10, "channel"),
+            Column("src_file", "来源文件", "Source file", "text", 30),
             Column("src_line", "行号", "Line", "count"),
         )
         if by in ("time", "channel", "merchant"):  # no dimension, or one the detail shows already (渠道, 商户号)

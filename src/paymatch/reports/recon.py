@@ -201,7 +201,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
              channel, order_no,
              refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen, reason, outcome_id
       FROM {scoped} WHERE kind NOT IN ({clean})
-      ORDER BY store_id = {none}, store_id, recon_day, kind, outcome_id""")  # a missing store last, as before (store_id is the label here)
+      ORDER BY store_id = {none}, store_id, recon_day, kind, outcome_id""")  # (store_id: the label) missing store last
     ucols = (
         *_ITEM_HEAD,
         Column("order_amount_fen", "平台金额", "Order amount", "fen"),
