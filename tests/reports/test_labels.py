@@ -120,3 +120,19 @@ def test_a_list_of_channels_is_named_channel_by_channel():
     # the anomaly board's repeated attempts list every channel of the order ("wechat,alipay")
     got = zh_labels(pa.array(["wechat,alipay", None, "S1", "unionpay"]).slice(0), "channel")
     assert got.to_pylist() == ["微信支付,支付宝", None, "S1", "银联"]
+
+
+def test_the_terminal_summary_labels_an_outcome_without_a_channel_as_the_reports():
+    from rich.console import Console
+
+    from paymatch.cli_render import summary_tables
+
+    # summary.json (read by programs) keeps '(none)'; the terminal showed it where the reports say (unknown)
+    row = {"kind": "order_only", "count": 1, "order_amount_fen": 1000, "channel_amount_fen": 0}
+    summary = {"run_id": "run-1", "engine": "duckdb", "by_kind": [{**row, "difference_fen": -1000}],
+               "by_channel": [{**row, "channel": "(none)"}], "conservation": True,
+               "control_totals": {"orders": {"input_rows": 1, "input_fen": 1000}}}
+    console = Console(record=True, width=200)
+    summary_tables(console, summary)
+    text = console.export_text()
+    assert "(unknown)" in text and "(none)" not in text
