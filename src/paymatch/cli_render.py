@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .money import format_diff, format_yuan
+from .reports.labels import unknown
 from .schema import CLEAN_KINDS, KIND_LABEL_ZH
 
 
@@ -33,7 +34,9 @@ def summary_tables(console: Console, summary: dict) -> None:
     for col in ("channel", "outcomes", "clean %", "order ¥", "channel ¥"):
         t2.add_column(col, justify="left" if col == "channel" else "right")
     for ch, d in sorted(per.items()):
-        t2.add_row(ch, f"{d['n']:,}", f"{100 * d['ok'] / d['n']:.2f}", format_yuan(d["o"]), format_yuan(d["c"]))
+        # summary.json keeps '(none)' for outcomes without a channel (read by programs); shown as every report shows it
+        t2.add_row(unknown("en") if ch == "(none)" else escape(ch), f"{d['n']:,}", f"{100 * d['ok'] / d['n']:.2f}",
+                   format_yuan(d["o"]), format_yuan(d["c"]))
     console.print(t2)
     ct = summary["control_totals"]
     status = "[green]tie out[/green]" if summary["conservation"] else "[red]DO NOT tie out[/red]"

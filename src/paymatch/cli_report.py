@@ -118,7 +118,7 @@ def fund_flow(
     with _open(workspace) as ws:
         if drill is not None:
             rows = drill_rows(ws.con, a, b, by, grain, drill, stores=cfg.stores, key_scope=cfg.match.key_scope,
-                              store_ids=tuple(store or ()))
+                              store_ids=tuple(store or ()), lang=lng)
             if not rows.num_rows:  # every summary row has at least one transaction: this key is none of them
                 shape = "<period start>" if by == "time" else f"<period start>|<{by}>"
                 raise PaymatchError(
@@ -196,5 +196,5 @@ def instalments(
     due = parse_date(as_of, "--as-of") if as_of else last
     with _open(workspace) as ws:
         rep = build_instalments(ws.con, first, last, due, instalment_config(cfg), key_scope=tuple(cfg.match.key_scope),
-                                store_ids=tuple(store or ()))
+                                store_ids=tuple(store or ()), lang=lng)
         _render(rep, lng, excel, csv, json)

@@ -126,12 +126,29 @@ def _signed(col: str) -> str:
     return f"(CASE WHEN {col} > 0 THEN '+' ELSE '' END || {_y(col)})"
 
 
-def _gap(seconds: str) -> str:
-    """SQL: a signed number of seconds as '+1 h 0 min 1 s' (the time_mismatch reason: exact, so a gap just over
-    the limit never reads as the limit itself)."""
-    a = f"abs({seconds})"
-    return (f"(CASE WHEN {seconds} >= 0 THEN '+' ELSE '-' END || ({a} // 3600)::VARCHAR || ' h ' "
-            f"|| (({a} % 3600) // 60)::VARCHAR || ' min ' || ({a} % 60)::VARCHAR || ' s')")
+def _gap(micros: str) -> str:
+    """SQL: a signed number of microseconds as '+1 h 0 min 1 s' or '+0 h 1 min 0.25 s' (the time_mismatch reason:
+    exact, so a gap just over the limit never reads as the limit itself)."""
+    a = f"abs({micros})"
+    return (f"(CASE WHEN {micros} >= 0 THEN '+' ELSE '-' END || ({a} // 3600000000)::VARCHAR || ' h ' "
+            f"|| (({a} % 3600000000) // 60000000)::VARCHAR || ' min ' || (({a} % 60000000) // 1000000)::VARCHAR "
+            f"|| {_fraction(f'{a} % 1000000')} || ' s')")
+
+
+def _fraction(micros: str) -> str:
+    """SQL: microseconds (0 ≤ n < 1,000,000) as a decimal fraction of a second without trailing zeros ('.25',
+    '.000001'), '' for none: whole seconds read as before, a time with milliseconds keeps them."""
+    return f"(CASE WHEN {micros} = 0 THEN '' ELSE '.' || rtrim(lpad(({micros})::VARCHAR, 6, '0'), '0') END)"
+
+
+def _local_time(ts: str) -> str:
+    """SQL: an engine time (UTC) in Asia/Shanghai to the second, and its fraction of a second when it has one."""
+    return (f"(strftime(timezone('UTC', {ts}), '%Y-%m-%d %H:%M:%S') "
+            f"|| {_fraction(f'microsecond({ts}) % 1000000')})")
+
+
+#: the time_mismatch ``detail``: when the channel booked the payment, UTC to the microsecond (``engine.payments``)
+_BOOKED = "try_strptime(detail, '%Y-%m-%d %H:%M:%S.%f')"
 
 
 def _percent(ppm: str) -> str:
@@ -194,11 +211,10 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'merchant_mismatch' THEN 'order of merchant ' || coalesce(merchant_id, '?') || ' but the channel credited merchant '
        || coalesce(detail, '?') || ' (收款商户号不符)' || CASE WHEN difference_fen <> 0 THEN '; amounts: channel '
        || {_y('channel_amount_fen')} || ', order ' || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')' ELSE '' END
-  WHEN 'time_mismatch' THEN 'channel booked the payment ' || coalesce(strftime(timezone('UTC', try_strptime(detail,
-       '%Y-%m-%d %H:%M:%S')::TIMESTAMP), '%Y-%m-%d %H:%M:%S'), '?') || ' but the order was paid '
-       || strftime(timezone('UTC', occurred_at), '%Y-%m-%d %H:%M:%S') || ' (Asia/Shanghai; '
-       || coalesce({_gap("CAST(epoch(try_strptime(detail, '%Y-%m-%d %H:%M:%S')::TIMESTAMP) - epoch(occurred_at) AS BIGINT)")},
-          '?') || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
+  WHEN 'time_mismatch' THEN 'channel booked the payment ' || coalesce({_local_time(_BOOKED)}, '?')
+       || ' but the order was paid ' || {_local_time('occurred_at')} || ' (Asia/Shanghai; '
+       || coalesce({_gap(f"epoch_us({_BOOKED}) - epoch_us(occurred_at)")}, '?')
+       || '), beyond [match] max_time_gap_minutes (时间不符: an order number used twice, or a stale payment)'
   WHEN 'fee_mismatch' THEN {_fee_reason()}
   WHEN 'unconfirmed' THEN CASE WHEN refund_no IS NULL THEN 'amounts agree (' || {_y('order_amount_fen')}
        || ') but only a real-time notification says so; no bill confirms it yet' ELSE 'refund amounts agree ('

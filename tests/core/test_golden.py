@@ -124,3 +124,32 @@ def test_time_mismatch_gap_is_configuration(tmp_path):
     cfg.write_text("[match]\nmax_time_gap_minutes = 0\n", encoding="utf-8")
     assert CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(tmp_path / "c")]).exit_code == 0
     assert {r["kind"] for r in _read(tmp_path / "c" / "outcomes.csv")} == {"matched"}
+
+
+def test_time_mismatch_reason_keeps_fractions_of_a_second(tmp_path):
+    """Times with milliseconds (an ERP's paid time, a notification) keep them in the reason, and the gap is exact:
+    a payment booked 60.6 s after the order against a limit of one minute read '10:01:05 … 10:00:05 (+0 h 1 min
+    0 s)', a gap equal to the limit; whole seconds read as before."""
+    (tmp_path / "o.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "T1,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:05.300+08:00\n"
+        "T2,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:00:05+08:00\n"
+        "T3,S1,M1,wechat,10.00,paid,2026-11-20T10:00:00+08:00,2026-11-20T10:02:05.000001+08:00\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,amount,status,occurred_at,bill_date\n"
+        "wechat,M1,X1,T1,payment,10.00,success,2026-11-20T10:01:05.900+08:00,2026-11-20\n"
+        "wechat,M1,X2,T2,payment,10.00,success,2026-11-20T10:01:05.250+08:00,2026-11-20\n"
+        "wechat,M1,X3,T3,payment,10.00,success,2026-11-20T10:01:05+08:00,2026-11-20\n", encoding="utf-8")
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text("[match]\nmax_time_gap_minutes = 1\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--transactions",
+                                   str(tmp_path / "t.csv"), "--config", str(cfg), "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    got = {r["outcome_id"]: r for r in _read(tmp_path / "a" / "outcomes.csv")}
+    assert {r["kind"] for r in got.values()} == {"time_mismatch"}
+    assert got["P-T1"]["reason"].startswith("channel booked the payment 2026-11-20 10:01:05.9 but the order was paid "
+                                            "2026-11-20 10:00:05.3 (Asia/Shanghai; +0 h 1 min 0.6 s), beyond")
+    assert got["P-T2"]["reason"].startswith("channel booked the payment 2026-11-20 10:01:05.25 but the order was paid "
+                                            "2026-11-20 10:00:05 (Asia/Shanghai; +0 h 1 min 0.25 s), beyond")
+    assert got["P-T3"]["reason"].startswith("channel booked the payment 2026-11-20 10:01:05 but the order was paid "
+                                            "2026-11-20 10:02:05.000001 (Asia/Shanghai; -0 h 1 min 0.000001 s), beyond")

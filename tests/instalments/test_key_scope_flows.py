@@ -215,7 +215,7 @@ def test_the_instalment_report_and_credit_check_take_a_plan_per_merchant_number(
     _ok("report", "instalments", "--config", cfg, "--workspace", ws, "--from", "2026-11-01", "--to", "2026-11-30",
         "--as-of", "2026-11-20", "--csv", tmp_path / "rep")
     with open(tmp_path / "rep" / "instalments.csv", encoding="utf-8-sig") as f:
-        row = next(r for r in csv.reader(f) if r and r[0] == "wechat_payscore")
+        row = next(r for r in csv.reader(f) if r and r[0] == "微信支付分")  # wechat_payscore, as a zh report names it
     # 分期订单数, 总期数, 未结清期数/金额, 逾期期数/金额 (before: 1 plan; M1's matched period stood for M2's too)
     assert row[3:9] == ["2", "6", "5", "800.00", "1", "200.00"]
     rows, owed = _report(ws, ("merchant_id",))

@@ -88,7 +88,7 @@ def test_days_are_asia_shanghai_days():
         w.ingest_transactions(pa.Table.from_pylist(rows, TRANSACTION_ARROW), source="t.csv")
         rep = build_fund_flow(w.con, dt.date(2026, 11, 1), dt.date(2026, 12, 31), by="time", grain="month")
         got = {r["key"]: r["inflow_fen"] for r in rep.table("summary").arrow().to_pylist()}
-        # no orders stored: the store comes from config ``stores`` by merchant number, else '(unknown)'
+        # no orders stored: the store comes from config ``stores`` by merchant number, else the label of a missing store
         by_store = build_fund_flow(w.con, dt.date(2026, 11, 1), dt.date(2026, 12, 31), by="store", grain="month",
                                    stores={"M": "S9"}, lang="en")
         keys = [r["key"] for r in by_store.table("summary").arrow().to_pylist()]
@@ -96,7 +96,7 @@ def test_days_are_asia_shanghai_days():
         keys_plain = [r["key"] for r in plain.table("summary").arrow().to_pylist()]
     assert got == {"2026-11-01": 200 + 300, "2026-12-01": 100, "合计": 600}
     assert keys == ["2026-11-01|S9", "2026-12-01|S9", "Total"]
-    assert keys_plain == ["2026-11-01|(unknown)", "2026-12-01|(unknown)", "合计"]
+    assert keys_plain == ["2026-11-01|(未知)", "2026-12-01|(未知)", "合计"]
 
 
 def test_orders_keyed_per_merchant_number():

@@ -127,7 +127,7 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
     want: dict = defaultdict(lambda: defaultdict(int))
     for (_, _, _, oid, kind, detail, store, channel, orows, crows, ototal, ctotal, oamt, camt, fee, settle, diff,
          cst) in data:
-        for g in (store or "(none)", "全链合计"):
+        for g in (store or "(未知)", "全链合计"):
             w_ = want[g]
             dup, clean = kind in ("duplicate_record", "record_update"), kind in CLEAN_KINDS
             refund = oid.startswith("R-") or (dup and detail == "refund")  # a refund record's copies: under refunds

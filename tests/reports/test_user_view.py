@@ -189,7 +189,7 @@ def test_reconciliation_detail_drills_from_a_group_down_to_each_outcome(recon_ws
         for g, start in zip(groups, starts):
             end = min([s for s in starts if s > start], default=len(rows))
             mine = rows[start:end]
-            assert {r[col] or "(none)" for r in mine} == {g[0].value}  # the link lands on its group, all of it
+            assert {r[col] or "(未知)" for r in mine} == {g[0].value}  # the link lands on its group, all of it
             for name in ("订单金额", "渠道收款金额", "平台退款金额", "渠道退款金额", "手续费", "净结算金额", "差异金额"):
                 assert _yuan_sum(r[dh.index(name)] for r in mine) == Decimal(repr(g[sh.index(name)].value)), name
         total = groups[-1]

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -195,18 +198,78 @@ def on_spark(con: duckdb.DuckDBPyConnection, sqls: dict[str, str],
     spark = session(master)
     work = Path(tempfile.mkdtemp(prefix="_pm_spark_", dir=root))
     try:
-        if root is not None:  # executors may run as another user of the configured folder's group: the run's
-            # folder is open to that group as the configured one is (mkdtemp makes it the owner's only), never others
-            os.chmod(work, 0o700 | (root.stat().st_mode & (0o070 | stat.S_ISGID)))
-        frames = {}
-        for name, sql in sqls.items():
-            path = work / f"{name}.parquet"
-            con.execute(f"COPY ({sql}) TO '{_sql_path(path)}' (FORMAT parquet)")
-            frames[name] = nw.from_native(spark.read.parquet(path.as_uri()))
-        out_path = work / "out"
-        build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
-                    f"read_parquet('{_sql_path(out_path)}/*.parquet')").fetchall()
+        with _stopped_in_one_line(spark, con) as stop:
+            if root is not None:  # executors may run as another user of the configured folder's group: the
+                # run's folder is open to that group as the configured one is (mkdtemp makes it the owner's only),
+                # never others
+                os.chmod(work, 0o700 | (root.stat().st_mode & (0o070 | stat.S_ISGID)))
+            frames = {}
+            for name, sql in sqls.items():
+                path = work / f"{name}.parquet"
+                con.execute(f"COPY ({sql}) TO '{_sql_path(path)}' (FORMAT parquet)")
+                frames[name] = nw.from_native(spark.read.parquet(path.as_uri()))
+                stop.check()
+            out_path = work / "out"
+            build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
+            stop.check()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
+                        f"read_parquet('{_sql_path(out_path)}/*.parquet')").fetchall()
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the exchange files are not needed once read back
     return con.table(table)
+
+
+class _Stop:
+    """A Ctrl-C (or SIGTERM) noted while Spark works; ``check`` raises it as KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.seen = threading.Event()
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came (a step started after the jobs were cancelled runs to its end)."""
+        if self.seen.is_set():
+            raise KeyboardInterrupt("stopped while Spark ran")
+
+
+@contextmanager
+def _stopped_in_one_line(spark, con: duckdb.DuckDBPyConnection) -> Iterator[_Stop]:
+    """Ctrl-C, or SIGTERM (``cli.main`` ends a command by it as by Ctrl-C), while Spark works: the jobs are cancelled
+    and the run ends as KeyboardInterrupt once the JVM has answered, so the CLI says it in its one line (exit 130).
+
+    PySpark's own SIGINT handler cancels the jobs through py4j from inside the handler, on the main thread, whose
+    py4j connection is waiting for the JVM: a "reentrant call" error, and py4j logged it and the KeyboardInterrupt
+    on the root logger, two tracebacks on stderr; the jobs it failed to cancel then went on and failed on the
+    exchange files the cleanup had removed (Java stack traces). Here the handler only notes the signal; a thread of
+    its own cancels the Spark jobs and interrupts DuckDB (an exchange COPY), the main thread's call returns with their
+    error, and that is raised as the interruption. A second Ctrl-C stops at once. Only on the main thread (signals
+    are handled there); the handlers before are restored."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def cancel() -> None:
+        for call in (spark.sparkContext.cancelAllJobs, con.interrupt):
+            try:
+                call()
+            except Exception:  # a JVM already gone, a connection closed: nothing left to stop
+                pass
+
+    def noted(signum, frame) -> None:
+        if stop.seen.is_set():
+            raise KeyboardInterrupt(f"signal {signum}")
+        stop.seen.set()
+        threading.Thread(target=cancel, name="_pm_spark_cancel", daemon=True).start()
+
+    before = {s: signal.signal(s, noted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    except Exception:
+        if stop.seen.is_set():  # what the cancelled job (or the interrupted query) raised: the interruption
+            raise KeyboardInterrupt("stopped while Spark ran") from None
+        raise
+    finally:
+        for s, handler in before.items():
+            if handler is not None:  # (None: a handler not set from Python, which cannot be put back)
+                signal.signal(s, handler)
+    stop.check()

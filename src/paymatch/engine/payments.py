@@ -247,8 +247,10 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
             (~expected.is_null() & elsewhere("c_channel"), "unexpected_channel"),
             # merchant_mismatch: the merchant number the channel credited (the outcome's merchant_id is the order's)
             (other_merchant & (succ == 1) & paidlike, nw.col("c_merchant")),
-            # time_mismatch: when the channel booked it (UTC, as every engine time)
-            (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen), nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S")),
+            # time_mismatch: when the channel booked it (UTC, as every engine time), to the microsecond (a reason
+            # said '10:01:05 … 10:00:05 (+0 h 1 min 0 s)' of a gap of 60.6 s over a limit of a minute)
+            (far & (succ == 1) & paidlike & (diff.abs() <= p.tolerance_fen),
+             nw.col("c_occurred").dt.to_string("%Y-%m-%d %H:%M:%S.%f")),
             *([(agrees & fee_off, _fee_detail(p))] if p.fee_rates else []),
         ],
         None,

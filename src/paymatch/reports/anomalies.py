@@ -39,8 +39,9 @@ from ..config import AnomalyRules
 from ..errors import PaymatchError
 from ..money import sql_fen_to_yuan
 from ..schema import TZ
+from .labels import UNKNOWN_CODE, unknown
 from .model import Column, ControlTotal, Report, Table
-from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, store_scope
+from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, sql_str, store_scope
 
 #: defaults for keys the config model does not have yet (read with getattr so a config can add them)
 MIN_ZSCORE_SAMPLE = 30
@@ -80,7 +81,7 @@ def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, 
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
       SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.order_key, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
-             coalesce(o.store_id, '(unknown)') AS store_id, o.member_id
+             coalesce(o.store_id, {sql_str(UNKNOWN_CODE)}) AS store_id, o.member_id
       FROM _pm_anom_records t
       LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
@@ -196,8 +197,12 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     # each rule's columns are positional; the alias list names them the same way for every rule
     union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})" for sql in rule_sql(rules).values())
     labels = " ".join(f"WHEN '{k}' THEN '{zh}'" for k, (zh, _) in RULES.items())
+    # records without a known store are one store to the rules (its own z-score, its night spikes), shown under the
+    # label every report gives a missing store in the report's language
+    store_label = f"CASE WHEN store_id = {sql_str(UNKNOWN_CODE)} THEN {sql_str(unknown(lang))} ELSE store_id END"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anomalies AS
-      SELECT rule, CASE rule {labels} END AS rule_zh, * EXCLUDE (rule) FROM ({union}) WHERE {in_stores}
+      SELECT rule, CASE rule {labels} END AS rule_zh, * EXCLUDE (rule) REPLACE ({store_label} AS store_id)
+      FROM ({union}) WHERE {in_stores}
       ORDER BY rule, store_id, occurred_at, order_no, channel_tx_id""")
     counts = dict(con.execute("SELECT rule, count(*) FROM _pm_anomalies GROUP BY rule").fetchall())
     summary = con.sql("SELECT * FROM (VALUES " + ", ".join(
@@ -207,7 +212,7 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     acols = (
         Column("rule", "规则代码", "Rule", "text", 24), Column("rule_zh", "规则", "Rule (zh)", "text", 16),
         Column("store_id", "门店", "Store"), Column("merchant_id", "商户号", "Merchant id", "text", 18),
-        Column("channel", "渠道", "Channel", "text", 10), Column("member_id", "会员", "Member", "text", 12),
+        Column("channel", "渠道", "Channel", "text", 10, "channel"), Column("member_id", "会员", "Member", "text", 12),
         Column("order_no", "订单号", "Order no", "text", 22), Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
         Column("occurred_at", "时间", "Time", "date", 20), Column("amount_fen", "金额", "Amount", "fen"),
         Column("threshold_fen", "金额阈值", "Amount threshold", "fen"), Column("count", "笔数", "Count", "count"),

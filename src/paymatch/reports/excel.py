@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 
+from .labels import zh_labels
 from .model import Column, Lang, Report, Table
 
 #: data rows per sheet under the header row (Excel: 1,048,576 rows in all)
@@ -169,10 +170,12 @@ def _cover(wb, fmt: _Formats, report: Report, lang: Lang, used: set[str]) -> Non
         ws.write_string(r, 3, s.sha256)
 
 
-def _cell_lists(batch: pa.RecordBatch, columns: tuple[Column, ...]) -> list[list]:
+def _cell_lists(batch: pa.RecordBatch, columns: tuple[Column, ...], lang: Lang) -> list[list]:
     out = []
     for col in columns:
         arr = batch.column(col.name)
+        if col.labels and lang == "zh":  # 微信支付, not wechat, for a zh reader (as the CSV)
+            arr = zh_labels(arr, col.labels)
         if col.kind == "fen":
             out.append(fen_to_yuan_numbers(arr))
         elif col.kind == "date" and pa.types.is_timestamp(arr.type) and arr.type.tz is not None:
@@ -208,7 +211,7 @@ def _table(wb, fmt: _Formats, table: Table, lang: Lang, used: set[str], max_rows
 
     seen = 0
     for batch in table.batches(batch_rows):
-        cells = _cell_lists(batch, cols)
+        cells = _cell_lists(batch, cols, lang)
         targets = batch.column(table.link.row_column).to_pylist() if link_idx is not None else None
         for i in range(batch.num_rows):
             if state["row"] >= max_rows:

@@ -16,9 +16,11 @@ of its key's first detail row (cumulative counts in key order, computed in the s
 the same collation), which the Excel writer turns into an internal hyperlink.
 
 Dimensions: time (bucket only), channel, merchant (merchant_id), store (the order's store; for rows
-without a known order, config ``stores`` by merchant number; else '(unknown)'), order_type (the
+without a known order, config ``stores`` by merchant number), order_type (the
 order file's extra ``order_type`` column; else 'instalment' when the order has instalments, else
-'regular'; '(no order)' when the transaction matches no order).
+'regular'; '(no order)' when the transaction matches no order). A record without a channel, merchant number or
+store is under the label every report gives it in the report's language (``labels.unknown``: '(未知)', '(unknown)'),
+in its key too; ``drill`` takes a key in either language.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pyarrow as pa
 
 from ..errors import PaymatchError
 from ..schema import TZ
+from .labels import UNKNOWN, unknown
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import bucket_sql
 from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, sql_str, store_scope
@@ -39,10 +42,12 @@ DIMENSIONS = ("time", "channel", "order_type", "store", "merchant")
 _DIM_HEAD = {"time": ("时间", "Time"), "channel": ("渠道", "Channel"), "order_type": ("订单类型", "Order type"),
              "store": ("门店", "Store"), "merchant": ("商户号", "Merchant id")}
 _TOTAL = {"zh": "合计", "en": "Total"}
+#: the dimensions whose values are codes a zh report names in Chinese (``labels``; the keys keep the codes)
+_DIM_LABELS = {"channel": "channel", "order_type": "order_type"}
 
 
 def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
-    """(SQL of the dimension value, the join it needs)."""
+    """(SQL of the dimension value, NULL where the record has none, the join it needs)."""
     # The workspace keeps one order per key (order_no, plus merchant_id when order numbers are unique
     # only per merchant number): loads reject duplicate keys and a newer load replaces the older
     # row. Joining on that key therefore never multiplies a transaction row, so no dedupe pass over
@@ -53,9 +58,9 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
     if by == "time":
         return "NULL::VARCHAR", ""
     if by == "channel":
-        return "coalesce(t.channel, '(unknown)')", ""
+        return "t.channel", ""
     if by == "merchant":
-        return "coalesce(t.merchant_id, '(unknown)')", ""
+        return "t.merchant_id", ""
     if by == "store":
         return _store_sql(tuple(key_scope))
     if by == "order_type":
@@ -66,18 +71,19 @@ def _dim_sql(by: str, key_scope: tuple[str, ...] = ()) -> tuple[str, str]:
 
 def _store_sql(key_scope: tuple[str, ...], o: str = "o", m: str = "m") -> tuple[str, str]:
     """(SQL of a record's store: its order's, else ``_pm_store_map``'s by merchant number (config ``stores``), else
-    '(unknown)'; the joins it needs, under aliases ``o`` and ``m``): the store dimension and a store's report."""
+    NULL; the joins it needs, under aliases ``o`` and ``m``): the store dimension and a store's report."""
     on = " AND ".join(f"{o}.{k} = t.{k}" for k in ("order_no", *key_scope))
-    return (f"coalesce({o}.store_id, {m}.store_id, '(unknown)')",
+    return (f"coalesce({o}.store_id, {m}.store_id)",
             f"LEFT JOIN (SELECT order_no, {''.join(k + ', ' for k in key_scope)}store_id FROM orders) {o} ON {on} "
             f"LEFT JOIN _pm_store_map {m} ON {m}.merchant_id = t.merchant_id")
 
 
 def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str,
              stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
-             store_ids: tuple[str, ...] | list[str] = ()) -> str:
-    """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` and ``key``;
-    ``store_ids``: only the records of these stores (the order's store, else ``stores`` by merchant number)."""
+             store_ids: tuple[str, ...] | list[str] = (), lang: str = "en") -> str:
+    """SQL of the successful transactions in the range (each record once) with ``bucket``, ``dim`` (NULL where a
+    record has none) and ``key`` (there the label in ``lang``); ``store_ids``: only the records of these stores (the
+    order's store, else ``stores`` by merchant number)."""
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     dim, join = _dim_sql(by, tuple(key_scope))
@@ -92,7 +98,7 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
         in_stores = f"{store} IN ({', '.join(sql_str(x) for x in store_ids)})"
     first_only = first_copy_only(con)
     day = local_day_sql("t")
-    key = "bucket::VARCHAR" if by == "time" else "bucket::VARCHAR || '|' || dim"
+    key = "bucket::VARCHAR" if by == "time" else f"bucket::VARCHAR || '|' || coalesce(dim, {sql_str(unknown(lang))})"
     return f"""
       SELECT *, {key} AS key FROM (
         SELECT t.*, {day} AS local_day, {bucket_sql(day, grain)} AS bucket, {dim} AS dim
@@ -101,19 +107,25 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
           AND {in_stores})"""
 
 
-_DETAIL_SELECT = f"""key, local_day, strftime(timezone('{TZ}', occurred_at), '%Y-%m-%d %H:%M:%S')::TIMESTAMP AS local_time,
-  channel, merchant_id, dim, type, order_no, refund_no, channel_tx_id, amount_fen, fee_fen, settle_amount_fen,
-  status, method, src_file, src_line"""
+def _detail_select(lang: str) -> str:
+    """The detail's (and a drill's) columns; a record without the dimension's value under its label in ``lang``."""
+    return f"""key, local_day, strftime(timezone('{TZ}', occurred_at), '%Y-%m-%d %H:%M:%S')::TIMESTAMP AS local_time,
+  channel, merchant_id, coalesce(dim, {sql_str(unknown(lang))}) AS dim, type, order_no, refund_no, channel_tx_id,
+  amount_fen, fee_fen, settle_amount_fen, status, method, src_file, src_line"""
+
 _DETAIL_ORDER = "key, occurred_at, channel, channel_tx_id, type, refund_no, src_file, src_line"
 
 
 def drill(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, by: str, grain: str, key: str,
           *, stores: dict[str, str] | None = None, key_scope: tuple[str, ...] | list[str] = (),
-          store_ids: tuple[str, ...] | list[str] = ()) -> pa.Table:
-    """Exactly the transactions under summary row ``key`` (with their source file and line)."""
+          store_ids: tuple[str, ...] | list[str] = (), lang: str = "en") -> pa.Table:
+    """Exactly the transactions under summary row ``key`` (with their source file and line); ``lang``: the
+    language of the labels in the rows (a missing store's)."""
     store_scope(con, store_ids)  # a mistyped store is said so, not "no rows under this key"
-    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
-    return con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) WHERE key = {sql_str(key)} "
+    # a key as either language's report wrote it
+    in_key = next((k for k, label in UNKNOWN.items() if key.endswith("|" + label)), lang)
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids, in_key)
+    return con.sql(f"SELECT {_detail_select(lang)} FROM ({base}) WHERE key = {sql_str(key)} "
                    f"ORDER BY {_DETAIL_ORDER}").to_arrow_table()
 
 
@@ -128,7 +140,7 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     manager's report, only these stores' records.
     """
     _, store_zh, store_en = store_scope(con, store_ids)  # a mistyped store refused (base_sql filters by it)
-    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids)
+    base = base_sql(con, date_from, date_to, by, grain, stores, key_scope, store_ids, lang)
     total_label = sql_str(_TOTAL[lang])
     summary = con.sql(f"""
       WITH agg AS (
@@ -140,7 +152,8 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
           CAST(coalesce(sum(fee_fen), 0) AS BIGINT) AS fee_fen,
           count(*) AS tx_count
         FROM ({base}) GROUP BY key, bucket, dim)
-      SELECT key, bucket, dim, inflow_count, inflow_fen, refund_count, refund_fen, fee_fen,
+      SELECT key, bucket, coalesce(dim, {sql_str(unknown(lang))}) AS dim, inflow_count, inflow_fen, refund_count,
+        refund_fen, fee_fen,
         inflow_fen - refund_fen - fee_fen AS net_fen, tx_count,
         CAST(sum(tx_count) OVER (ORDER BY key ROWS UNBOUNDED PRECEDING) - tx_count + 1 AS BIGINT) AS _pm_first_row, false AS _pm_total
       FROM agg
@@ -154,7 +167,7 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
       ORDER BY _pm_total, key""").to_arrow_table()
     cols = [Column("key", "键", "Key", "text", 28), Column("bucket", "期间", "Period", "date", 12)]
     if by != "time":
-        cols.append(Column("dim", *_DIM_HEAD[by], "text", 18))
+        cols.append(Column("dim", *_DIM_HEAD[by], "text", 18, _DIM_LABELS.get(by)))
     cols += [
         Column("inflow_count", "收款笔数", "Payments", "count"), Column("inflow_fen", "收入(收款)", "Inflow (payments)", "fen"),
         Column("refund_count", "退款笔数", "Refunds", "count"), Column("refund_fen", "支出(退款)", "Outflow: refunds", "fen"),
@@ -167,17 +180,20 @@ def build_fund_flow(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     tables.append(Table("summary", *title, tuple(cols), summary, link=link, total_row=True,
                         freeze_cols=2 if by == "time" else 3))  # key, period and the dimension
     if detail:
-        rel = con.sql(f"SELECT {_DETAIL_SELECT} FROM ({base}) ORDER BY {_DETAIL_ORDER}")
+        rel = con.sql(f"SELECT {_detail_select(lang)} FROM ({base}) ORDER BY {_DETAIL_ORDER}")
         dcols = (
             Column("key", "键", "Key", "text", 28), Column("local_day", "日期", "Day", "date", 12),
-            Column("local_time", "交易时间", "Time", "date", 20), Column("channel", "渠道", "Channel", "text", 10),
-            Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("dim", *_DIM_HEAD[by], "text", 14),
-            Column("type", "类型", "Type", "text", 9), Column("order_no", "订单号", "Order no", "text", 22),
+            Column("local_time", "交易时间", "Time", "date", 20),
+            Column("channel", "渠道", "Channel", "text", 10, "channel"),
+            Column("merchant_id", "商户号", "Merchant id", "text", 18),
+            Column("dim", *_DIM_HEAD[by], "text", 14, _DIM_LABELS.get(by)),
+            Column("type", "类型", "Type", "text", 9, "tx_type"), Column("order_no", "订单号", "Order no", "text", 22),
             Column("refund_no", "退款单号", "Refund no", "text", 22),
             Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
             Column("amount_fen", "金额", "Amount", "fen"), Column("fee_fen", "手续费", "Fee", "fen"),
             Column("settle_amount_fen", "结算金额", "Settlement amount", "fen"),
-            Column("method", "支付方式", "Method", "text", 10), Column("src_file", "来源文件", "Source file", "text", 30),
+            Column("method", "支付方式", "Method", "text", 10, "channel"),
+            Column("src_file", "来源文件", "Source file", "text", 30),
             Column("src_line", "行号", "Line", "count"),
         )
         if by in ("time", "channel", "merchant"):  # no dimension, or one the detail shows already (渠道, 商户号)

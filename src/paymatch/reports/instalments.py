@@ -22,11 +22,12 @@ from ..instalments.config import InstalmentConfig
 from ..instalments.report import instalment_report
 from ..instalments.stored import stored_plans
 from ..schema import TZ
+from .labels import unknown
 from .model import Column, ControlTotal, Report, Table
 from .provenance import run_ids_for, sources_for, store_scope
 
 COLUMNS = (
-    Column("channel", "支付方式", "Channel"),
+    Column("channel", "支付方式", "Channel", labels="channel"),
     Column("store_id", "门店", "Store"),
     Column("term", "期数", "Term", "count"),
     Column("plans", "分期订单数", "Plans", "count"),
@@ -41,15 +42,18 @@ COLUMNS = (
 
 def build_instalments(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, as_of: dt.date,
                       config: InstalmentConfig, *, key_scope: tuple[str, ...] = (),
-                      store_ids: tuple[str, ...] | list[str] = ()) -> Report:
+                      store_ids: tuple[str, ...] | list[str] = (), lang: str = "zh") -> Report:
     """The instalment report for periods due date_from..date_to, status as of ``as_of``; ``key_scope``: the
     rules' ``[match] key_scope`` (a plan is then its merchant number and order number, as the runs keyed it);
-    ``store_ids``: a store manager's report, only these stores' plans (and totals)."""
+    ``store_ids``: a store manager's report, only these stores' plans (and totals); ``lang``: the report's language
+    (a plan whose order names no store is under the label every report gives a missing store)."""
     _, store_zh, store_en = store_scope(con, store_ids)
     plan, outcomes = stored_plans(con, config, as_of=as_of, key_scope=key_scope)
     rows = instalment_report(plan, outcomes, as_of, date_from, date_to)
     if store_ids:
         rows = rows.filter(pc.is_in(rows.column("store_id"), value_set=pa.array(list(store_ids), pa.string())))
+    i = rows.schema.get_field_index("store_id")
+    rows = rows.set_column(i, "store_id", pc.fill_null(rows.column(i).cast(pa.string()), unknown(lang)))
     totals = {c: sum(v or 0 for v in rows.column(c).to_pylist()) for c in
               ("plans", "outstanding_periods", "outstanding_fen", "overdue_periods", "overdue_fen", "seller_fee_fen")}
     return Report(

@@ -29,6 +29,8 @@ class Column:
     kind: text (string), fen (integer fen, shown as yuan), count (integer), number (a measure such as a
     z-score, 2 decimals), percent (a fraction
     0..1, shown as a percentage; NULL when there is nothing to divide), date (a date or timestamp).
+    labels: a text column of codes, the vocabulary (``labels.VOCABULARIES``: channel, tx_type, order_type) a zh
+    report's CSV and Excel cells name them by (微信支付 for ``wechat``); the JSON keeps the codes.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Column:
     en: str
     kind: ColumnKind = "text"
     width: int | None = None
+    labels: str | None = None
 
     def header(self, lang: Lang) -> str:
         """The header in ``lang``."""

@@ -54,6 +54,7 @@ from ..errors import PaymatchError
 from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
+from .labels import unknown
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import day_spans, days_without, period_bounds
 from .provenance import outcomes_in, run_ids_for, sources_for, sql_str, store_scope
@@ -68,7 +69,6 @@ _NOT_EXPECTED = ("unpaid", "internal", "refund_pending", "refund_failed", "dupli
 _COPIES = "('duplicate_record', 'record_update')"
 _TOTAL = {"zh": "全链合计", "en": "Chain total"}
 _STORE_TOTAL = {"zh": "合计", "en": "Total"}
-_NONE = "(none)"
 LABEL_ZH = KIND_LABEL_ZH
 
 #: (name, zh, en, kind, SQL) of the fixed summary measures; ``r`` is "this is a refund outcome"
@@ -132,7 +132,7 @@ def _ident(kind: str) -> str:
 _ITEM_HEAD = (
     Column("day", "对账日", "Day", "date", 12), Column("kind", "类型代码", "Kind", "text", 22),
     Column("kind_zh", "类型", "Kind (zh)", "text", 18), Column("store_id", "门店", "Store"),
-    Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10),
+    Column("merchant_id", "商户号", "Merchant id", "text", 18), Column("channel", "渠道", "Channel", "text", 10, "channel"),
     Column("order_no", "订单号", "Order no", "text", 22), Column("refund_no", "退款单号", "Refund no", "text", 22),
     Column("channel_tx_id", "渠道流水号", "Channel tx id", "text", 24),
 )
@@ -175,8 +175,9 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         measures.append(f"CAST(coalesce(sum(coalesce(channel_amount_fen, order_amount_fen)) "
                         f"FILTER (WHERE kind = {sql_str(k)}), 0) AS BIGINT) AS k_{_ident(k)}_fen")
     total_label = _STORE_TOTAL[lang] if store_ids else _TOTAL[lang]  # a store's report is no chain's total
+    none = sql_str(unknown(lang))  # a group no store / merchant number / channel names, as every report labels it
     gsel = [f"CASE WHEN grouping({c}) = 1 THEN {sql_str(total_label) if i == 0 else 'NULL'} "
-            f"ELSE coalesce({c}, '{_NONE}') END AS {c}" for i, c in enumerate(gcols)]
+            f"ELSE coalesce({c}, {none}) END AS {c}" for i, c in enumerate(gcols)]
     o_sql = f"""(SELECT *,
                         starts_with(outcome_id, 'R-') OR (kind IN {_COPIES} AND detail IS NOT DISTINCT FROM 'refund') AS r,
                         kind IN {_COPIES} AS dup, starts_with(outcome_id, 'I-') AS inst,
@@ -186,9 +187,9 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
       WITH o AS {o_sql}
       SELECT {', '.join(gsel)}, grouping({', '.join(gcols)}) <> 0 AS _pm_total, {', '.join(measures)}
       FROM o GROUP BY GROUPING SETS (({', '.join(gcols)}), ())
-      ORDER BY _pm_total, {', '.join(f"{c} = '{_NONE}', {c}" for c in gcols)}"""
+      ORDER BY _pm_total, {', '.join(f"{c} = {none}, {c}" for c in gcols)}"""
     summary = con.sql(summary_sql).to_arrow_table()  # one row per group: small, materialised once
-    cols = [Column(c, *_GROUP_HEAD[c], "text") for c in gcols]
+    cols = [Column(c, *_GROUP_HEAD[c], "text", labels="channel" if c == "channel" else None) for c in gcols]
     cols += [Column(n, zh, en, kind) for n, zh, en, kind, _ in MEASURES]
     cols.append(Column("matched_rate", "对平率", "Matched rate", "percent"))
     for k in kinds:
@@ -196,10 +197,11 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
         cols.append(Column(f"k_{_ident(k)}_count", f"{label}笔数", f"{k} count", "count"))
         cols.append(Column(f"k_{_ident(k)}_fen", f"{label}金额", f"{k} amount", "fen"))
     unmatched = con.sql(f"""
-      SELECT recon_day AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id, channel, order_no,
+      SELECT recon_day AS day, kind, {_label_case()} AS kind_zh, coalesce(store_id, {none}) AS store_id, merchant_id,
+             channel, order_no,
              refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen, reason, outcome_id
       FROM {scoped} WHERE kind NOT IN ({clean})
-      ORDER BY store_id NULLS LAST, recon_day, kind, outcome_id""")
+      ORDER BY store_id = {none}, store_id, recon_day, kind, outcome_id""")  # (store_id: the label) missing store last
     ucols = (
         *_ITEM_HEAD,
         Column("order_amount_fen", "平台金额", "Order amount", "fen"),
@@ -210,7 +212,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     tables = [Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True, freeze_cols=len(gcols)),
               Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)]
     if detail:
-        summary, table = _detail(con, o_sql, gcols, summary)
+        summary, table = _detail(con, o_sql, gcols, summary, none)
         tables[0] = Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True,
                           link=Link(gcols[0], "detail", "_pm_first_row"), freeze_cols=len(gcols))
         tables.append(table)
@@ -251,20 +253,22 @@ _PART_REASON = ("本行只是该结果在此渠道/商户号下记录的金额�
                 "(this channel's or merchant number's records of an outcome counted under another)")
 
 
-def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summary):
+def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summary, none: str):
     """The sheet of every outcome under the summary's groups (``--detail``), and the summary with each group's first
     detail row (``_pm_first_row``, the Excel link from the group's cell down to its outcomes, as fund flow links).
 
     Rows come from the summary's own source (``o_sql``): an outcome with records on several channels (grouped by
     channel or merchant number) is a row under each, its other channels' rows holding only their records' money (结果编号
-    repeated, 订单金额 0), so the rows of a group add up to the group's amounts."""
+    repeated, 订单金额 0), so the rows of a group add up to the group's amounts. ``none``: the SQL literal the summary
+    labels a missing store / merchant number / channel with (its groups' keys)."""
     import pyarrow as pa
 
-    gkey = " || '|' || ".join(f"coalesce({c}, '{_NONE}')" for c in gcols)
+    gkey = " || '|' || ".join(f"coalesce({c}, {none})" for c in gcols)
     money = ", ".join(f"CAST({sql} AS BIGINT) AS {name}" for name, _, _, sql in _DETAIL_MONEY)
     src = f"(SELECT *, {gkey} AS _pm_gkey FROM {o_sql})"
     order = "_pm_gkey, recon_day, kind, outcome_id, part"
-    rel = con.sql(f"""SELECT _pm_gkey, recon_day AS day, kind, {_label_case()} AS kind_zh, store_id, merchant_id,
+    rel = con.sql(f"""SELECT _pm_gkey, recon_day AS day, kind, {_label_case()} AS kind_zh,
+                             coalesce(store_id, {none}) AS store_id, merchant_id,
                              channel, order_no, refund_no, channel_tx_id, {money},
                              CASE WHEN part THEN {sql_str(_PART_REASON)} ELSE reason END AS reason, outcome_id
                       FROM {src} ORDER BY {order}""")

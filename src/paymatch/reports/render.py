@@ -8,8 +8,9 @@ so every Chinese header and label came out garbled (machines read the JSON; outc
 has no BOM). For the same reader a digit-only id Excel would turn into a number (a 16-digit merchant number, a
 19-digit channel transaction id, a store 0012) is written as ``="…"`` (``excel_text_guard``).
 
-JSON (for the web console and ERP systems): one document with the
-report's metadata and every table; amounts stay integer fen in fields whose name ends in ``_fen``
+A zh report's CSV names a column's codes in Chinese where the column declares a vocabulary (``model.Column.labels``:
+微信支付 for ``wechat``, 收款 for ``payment``). JSON (for the web console and ERP systems): one document with the
+report's metadata and every table, codes as codes; amounts stay integer fen in fields whose name ends in ``_fen``
 (machines should not parse decimals), dates are ISO-8601 strings, times ISO-8601 with their UTC offset (the model's
 times are Asia/Shanghai wall times without a zone, as Excel needs them; JSON says +08:00, as outcomes.csv does).
 """
@@ -28,6 +29,7 @@ import pyarrow.csv as pacsv
 
 from ..money import format_yuan
 from ..schema import TZ
+from .labels import zh_labels
 from .model import Lang, Report, Table
 
 
@@ -72,6 +74,8 @@ def _csv_batch(batch: pa.RecordBatch, table: Table, lang: Lang) -> pa.RecordBatc
             pct = pc.round(pc.multiply(pc.cast(arr, pa.float64()), 100.0), 4)
             arr = pc.binary_join_element_wise(pc.cast(pct, pa.string()), "%", "")
         elif c.kind == "text" and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            if c.labels and lang == "zh":  # 微信支付, not wechat, for a zh reader (the JSON keeps the code)
+                arr = zh_labels(arr, c.labels)
             arr = excel_text_guard(arr)
         arrays.append(arr)
         names.append(c.header(lang))
