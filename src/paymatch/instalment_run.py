@@ -49,12 +49,13 @@ def flow_profile_dirs(config: Config) -> list[Path]:
     return [Path(d) for d in dirs]
 
 
-def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | pa.Table | str, config: Config,
+def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | list | pa.Table | str, config: Config,
                  as_of: dt.date | None, table: str, *, engine: str = "duckdb",
                  spark_master: str | None = None, notes: list[str] | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
-    ``flows``: a path (the canonical flow CSV, or a file/folder of flow exports, see module docstring), the flows
+    ``flows``: a path or a list of paths (the canonical flow CSV, or a file/folder of flow exports, see module
+    docstring), the flows
     read already (``FLOW_ARROW``, one table per file), or SQL over ``con`` giving its columns (a workspace's stored
     flows: ``stored_flows_sql``). A row a later file lists again with the same values is read once
     (``combine_flows``; said in ``notes``).
@@ -67,8 +68,8 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
     else:
         if isinstance(flows, pa.Table):
             flows = [flows]
-        elif not isinstance(flows, list):
-            flows = [f.table for f in read_flow_files(flows, flow_profile_dirs(config))]
+        elif not isinstance(flows, list) or not all(isinstance(f, pa.Table) for f in flows):
+            flows = [f.table for f in read_flows(flows, config)]
         again = combine_flows(con, flows, tuple(config.match.key_scope))
         if again and notes is not None:
             notes.append(f"{again:,} instalment flow row(s) listed again with the same values by a later file: "
@@ -155,9 +156,15 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
         con.execute("DROP TABLE _pm_flows_all")
 
 
-def read_flows(path: Path, config: Config, *, hashes: bool = False):
-    """The flow files under ``path`` (``instalments.flows.read_flow_files``, the config's flow profiles first)."""
-    return read_flow_files(path, flow_profile_dirs(config), hashes=hashes)
+def read_flows(path: Path | list[Path], config: Config, *, hashes: bool = False):
+    """The flow files under ``path`` (``instalments.flows.read_flow_files``, the config's flow profiles first).
+
+    Several paths (``reconcile --instalments a.csv --instalments b.csv``) are read in the order given, every one
+    before any is used (a bad file in any: nothing of them); before, the option kept only the last path given and
+    the other exports' deductions were silently left out, their periods reported missing."""
+    if isinstance(path, (str, Path)):
+        return read_flow_files(path, flow_profile_dirs(config), hashes=hashes)
+    return [f for p in path for f in read_flow_files(p, flow_profile_dirs(config), hashes=hashes)]
 
 
 def stored_flows_sql(config: Config, as_of: dt.date) -> str:
