@@ -131,9 +131,38 @@ class Chain:
         self._tx = 0
         for i in range(n_orders):
             self._one(i)
+        self._midnight()
+        if scope:
+            self._unnamed()
+
+    def _unnamed(self) -> None:
+        """Under key_scope every third flow names no merchant number where the answer is clear (README): a number
+        one merchant number's per-period order has (attributed to it), or one both merchant numbers' per-period
+        orders have (instalment_unexpected, I-?/<order_no>-<period>, matched to neither)."""
+        users, per_period = collections.defaultdict(set), collections.defaultdict(set)
+        for o in self.orders:
+            users[o["order_no"]].add(o["merchant_id"])
+            if o["channel"] in PER_PERIOD:
+                per_period[o["order_no"]].add(o["merchant_id"])
+        for i, f in enumerate(self.flows):
+            n, p = len(users[f["order_no"]]), len(per_period[f["order_no"]])
+            if i % 3 == 0 and ((n == p == 1) or (n == p == 2)):
+                f["merchant_id"] = ""
+
+    def _midnight(self) -> None:
+        """Period 2 of two orders due on the early as-of day, deducted just before and just after its midnight
+        (Asia/Shanghai), written in UTC: both UTC times fall on the as-of day, only the first counts by then."""
+        for j, when in enumerate(("2026-10-15T15:30:00+00:00", "2026-10-15T17:30:00+00:00")):
+            order_no, m = f"MID{j}", self.merchants[0]
+            self._order(order_no, m, "wechat_payscore", 30000, "paid", "2026-09-15 10:00:00", 3, "S001")
+            self._flow(m, "wechat_payscore", order_no, 1, 3, 10000, "2026-09-15 10:00:00")
+            self._flow(m, "wechat_payscore", order_no, 2, 3, 10000, when)
+            self._flow(m, "wechat_payscore", order_no, 3, 3, 10000, "2026-11-15 10:00:00")
+            self.defect_of[(m if self.scope else "", order_no)] = "midnight"
 
     def _ts(self, d: dt.date, hh=None) -> str:
-        hh = self.r.randint(8, 21) if hh is None else hh
+        # some in the small hours: the previous day in UTC (dates are Asia/Shanghai days)
+        hh = (self.r.randint(0, 7) if self.r.random() < 0.2 else self.r.randint(8, 23)) if hh is None else hh
         return f"{d.isoformat()} {hh:02d}:{self.r.randint(0, 59):02d}:{self.r.randint(0, 59):02d}"
 
     def _flow(self, merchant, channel, order_no, k, n, amount, when, status="success", fee=0):
@@ -260,6 +289,22 @@ class Chain:
 SETTLES = {"wechat_payscore": "wechat", "alipay_pay_later": "alipay"}
 
 
+def local_day(ts: str) -> dt.date:
+    """The Asia/Shanghai day of a time as written (naive = Shanghai; with an offset: converted)."""
+    if "T" in ts or "+" in ts[10:] or ts.endswith("Z"):
+        t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        return t.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    return dt.date.fromisoformat(ts[:10])
+
+
+def local_ts(ts: str) -> str:
+    """A time as written -> 'YYYY-MM-DD HH:MM:SS' in Asia/Shanghai (the channels' exports write local times)."""
+    if "T" in ts or "+" in ts[10:] or ts.endswith("Z"):
+        t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        return t.strftime("%Y-%m-%d %H:%M:%S")
+    return ts
+
+
 def fen(s: str) -> int:
     whole, _, frac = s.partition(".")
     sign = -1 if whole.startswith("-") else 1
@@ -277,10 +322,18 @@ def judge(chain: Chain, as_of: dt.date) -> dict:
     for o in chain.orders:
         orders[(o["merchant_id"] if chain.scope else "", o["order_no"])] = o
     flows_of = collections.defaultdict(list)
+    per_period = collections.defaultdict(set)
+    for o in chain.orders:
+        if o["channel"] in PER_PERIOD:
+            per_period[o["order_no"]].add(o["merchant_id"])
     for f in chain.flows:
-        if dt.date.fromisoformat(f["occurred_at"][:10]) > as_of:
+        if local_day(f["occurred_at"]) > as_of:
             continue
-        flows_of[(f["merchant_id"] if chain.scope else "", f["order_no"])].append(f)
+        merchant = f["merchant_id"]
+        if chain.scope and not merchant:   # see Chain._unnamed
+            only = per_period[f["order_no"]]
+            merchant = next(iter(only)) if len(only) == 1 else "?"
+        flows_of[(merchant if chain.scope else "", f["order_no"])].append(f)
     for okey in sorted(set(orders) | set(flows_of)):
         o, flows = orders.get(okey), flows_of.get(okey, [])
         defect = chain.defect_of.get(okey)
@@ -363,6 +416,17 @@ REFUND_COLS = ["refund_no", "order_no", "amount", "created_at", "status", "merch
 FLOW_COLS = ["channel", "order_no", "period_no", "periods", "amount", "fee", "status", "occurred_at", "merchant_id"]
 
 
+def utc_iso(local: str) -> str:
+    """'YYYY-MM-DD HH:MM:SS' Asia/Shanghai -> the same instant in UTC, ISO-8601 with its offset."""
+    t = dt.datetime.fromisoformat(local).replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return t.astimezone(dt.timezone.utc).isoformat()
+
+
+def in_utc(flows: list[dict], every: int = 3) -> list[dict]:
+    """Every ``every``-th flow's time written in UTC with its offset (README: ISO-8601 with offset is read as such)."""
+    return [dict(f, occurred_at=utc_iso(f["occurred_at"])) if i % every == 0 else f for i, f in enumerate(flows)]
+
+
 def write_csv(path: Path, cols, rows, encoding="utf-8"):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding=encoding) as f:
@@ -377,7 +441,7 @@ def write_payscore_export(path: Path, rows):
     status = {"success": "扣款成功", "failed": "扣款失败", "processing": "扣款中"}
     lines = ["微信支付分周期扣款明细", "扣款时间,商户订单号,微信支付单号,服务订单号,当前期数,总期数,扣款金额(元),手续费(元),扣款状态"]
     for j, f in enumerate(rows):
-        lines.append(",".join("`" + str(v) for v in (f["occurred_at"], f["order_no"], f"42000{j:017d}", f"PS{j:06d}",
+        lines.append(",".join("`" + str(v) for v in (local_ts(f["occurred_at"]), f["order_no"], f"42000{j:017d}", f"PS{j:06d}",
                                                      f["period_no"], f["periods"], f["amount"], f["fee"],
                                                      status[f["status"]])))
     total = sum(int(f["amount"].replace(".", "")) for f in rows)
@@ -392,7 +456,7 @@ def write_alipay_export(path: Path, rows):
              "#起始日期：[2026年06月01日 00:00:00]   终止日期：[2026年12月01日 00:00:00]",
              "支付宝交易号,商户订单号,扣款时间,扣款期次,扣款金额（元）,服务费（元）,扣款状态"]
     for j, f in enumerate(rows):
-        vals = (f"2026{j:020d}", f["order_no"], f["occurred_at"], f"第{f['period_no']}期/共{f['periods']}期",
+        vals = (f"2026{j:020d}", f["order_no"], local_ts(f["occurred_at"]), f"第{f['period_no']}期/共{f['periods']}期",
                 f["amount"], f["fee"], status[f["status"]])
         lines.append(",".join(f"{v}\t" for v in vals))
     total = sum(int(f["amount"].replace(".", "")) for f in rows)
@@ -437,7 +501,8 @@ class Audit:
             if not row["kind"].startswith("instalment_"):
                 continue
             period = row["period_no"] or "term"
-            merchant = row["merchant_id"] if chain.scope else ""
+            # under key_scope the id names the merchant number the outcome is keyed by (I-<merchant>/<order_no>-…)
+            merchant = row["outcome_id"][2:].split("/", 1)[0] if chain.scope else ""
             got[(merchant, row["order_no"], period)].append(row)
         for key in sorted(set(expected) | set(got)):
             exp, act = expected.get(key, []), got.get(key, [])
@@ -549,7 +614,7 @@ def outstanding_fen(chain: Chain, rows: list[dict], today: dt.date) -> dict[str,
 
 
 def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Path, first: dt.date, last: dt.date,
-                 as_of: dt.date) -> None:
+                 as_of: dt.date, where: str = "report") -> None:
     """`report instalments` per channel, store and term against the plans (README "Instalment report"): plans of
     orders whose money was taken; outstanding = a per-period period not instalment_matched, an up-front period due
     after as-of; overdue = a per-period period due by as-of and not received; the seller-borne fee of the window
@@ -587,7 +652,7 @@ def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
             elif due > as_of:
                 c["outstanding_periods"] += 1
                 c["outstanding_fen"] += parts[k - 1]
-    js = tmp / "report_instalments.json"
+    js = tmp / f"{where}.json"
     run_cli("report", "instalments", "--workspace", w, "--config", tmp / "ws" / "rules.toml", "--from", first,
             "--to", last, "--as-of", as_of, "--json", js)
     table = next(t for t in json.loads(js.read_text())["tables"] if t["name"] == "instalments")
@@ -597,7 +662,7 @@ def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
     for key in sorted(set(want) | set(got), key=str):
         w_, g = want.get(key, collections.Counter()), got.get(key, {})
         diff = {c: (w_[c], g.get(c)) for c in cols if (g.get(c) or 0) != w_[c]}
-        audit.ok(not diff, "report", key, f"(expected, got) {diff}")
+        audit.ok(not diff, where, key, f"(expected, got) {diff}")
 
 
 def credit_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Path) -> None:
@@ -647,7 +712,7 @@ def main() -> int:
 
     exp = judge(chain, AS_OF)
     # 1. file run, canonical flows CSV
-    fl = write_csv(tmp / "flows.csv", FLOW_COLS, chain.flows)
+    fl = write_csv(tmp / "flows.csv", FLOW_COLS, in_utc(chain.flows))
     out1, rows1 = file_run(tmp, "file", chain, flows_arg=[fl])
     audit.compare("file", chain, rows1, exp)
     audit.conservation("file", chain, out1, rows1)
@@ -725,6 +790,28 @@ def main() -> int:
             EARLY_AS_OF.isoformat(), "--as-of", EARLY_AS_OF.isoformat(), "--out", wdir / "out_early")
     rows7 = read_outcomes(wdir / "out_early")
     audit.compare("workspace-early", chain, rows7, expected=early)
+
+    # 6b. day after day (README: each day's run may be given only that day's deduction export; day after day agrees
+    # with one range run): a range run to 5 days before, then a day run per day with that day's flows only
+    w2 = wdir / "w2.duckdb"
+    run_cli("ingest", "--workspace", w2, "--config", wdir / "rules.toml", "--orders", wdir / "orders.csv",
+            "--refunds", wdir / "refunds.csv", "--transactions", wdir / "tx.csv")
+    start = AS_OF - dt.timedelta(days=4)
+    before = write_csv(wdir / "flows_before.csv", FLOW_COLS,
+                       [f for f in in_utc(chain.flows) if local_day(f["occurred_at"]) < start])
+    run_cli("reconcile", "--workspace", w2, "--config", wdir / "rules.toml", "--from", "2026-06-25", "--to",
+            start - dt.timedelta(days=1), "--instalments", before, "--as-of", start - dt.timedelta(days=1))
+    day = start
+    while day <= AS_OF:
+        daily = write_csv(wdir / f"flows_{day}.csv", FLOW_COLS,
+                          [f for f in in_utc(chain.flows) if local_day(f["occurred_at"]) == day])
+        run_cli("reconcile", "--workspace", w2, "--config", wdir / "rules.toml", "--date", day, "--instalments",
+                daily, "--as-of", day, "--out", wdir / f"out_{day}")
+        day += dt.timedelta(days=1)
+    rows_d = read_outcomes(wdir / f"out_{AS_OF}")
+    audit.compare("day-by-day", chain, [r for r in rows_d if r["kind"].startswith("instalment_")],
+                  {k: v for k, v in exp.items()})
+    report_check(audit, chain, w2, rows6, tmp, dt.date(2026, 11, 1), AS_OF, AS_OF, where="report-day-by-day")
 
     # 7. key_scope: two merchant numbers reuse order numbers; flows name their merchant number
     sc = Chain(a.seed + 2, a.orders // 2, scope=True)
