@@ -87,6 +87,9 @@ OPEN = {
     "refunded_periods": "README (Limits): refunds of instalment orders do not adjust the plan, so periods after a "
                         "refund stay expected; the issue does not say what a refund does to the plan",
     "fee_on_flow": "whether a flow's fee is compared with the plan's seller-borne share is not specified",
+    "unnamed_closed": "under key_scope a flow naming no merchant number for an order number one merchant number's "
+                      "paid per-period order and another's closed one use: paymatch attributes it to the paid one "
+                      "(README: 'its number's only per-period order' vs 'a number several merchant numbers use')",
     "wrong_term_periods": "the plan periods of an order whose flows all name another term: matched by period or not",
 }
 
@@ -142,7 +145,8 @@ class Chain:
         users, per_period = collections.defaultdict(set), collections.defaultdict(set)
         for o in self.orders:
             users[o["order_no"]].add(o["merchant_id"])
-            if o["channel"] in PER_PERIOD:
+            # OPEN unnamed_closed: a closed order's number is left out (is it "a per-period order"?)
+            if o["channel"] in PER_PERIOD and o["status"] not in ("unpaid", "closed"):
                 per_period[o["order_no"]].add(o["merchant_id"])
         for i, f in enumerate(self.flows):
             n, p = len(users[f["order_no"]]), len(per_period[f["order_no"]])
@@ -218,7 +222,7 @@ class Chain:
         channel = r.choice(PER_PERIOD)
         term = r.choice(TERMS)
         amount = r.randint(term * 100, 1_200_000)
-        defect = r.choice(["clean", "clean", "missing", "twice", "wrong_amount", "retried", "failed_only", "early",
+        defect = r.choice(["clean", "clean", "missing", "twice", "twice_same", "wrong_amount", "retried", "failed_only", "early",
                            "lump", "wrong_term", "beyond", "other_channel", "bad_term", "unknown_order",
                            "fee", "refund_after", "refund_early", "closed_after_first", "future_one"])
         self.defects[defect] += 1
@@ -280,6 +284,8 @@ class Chain:
                        when, fee=fees[k - 1] if defect == "fee" else 0)
             if k == special and defect == "twice":
                 self._flow(merchant, channel, order_no, k, term, amt, when[:11] + "23:59:59")
+            if k == special and defect == "twice_same":   # listed twice with the same values: charged twice
+                self._flow(merchant, channel, order_no, k, term, amt, when)
         if defect == "beyond":
             # a period beyond the order's term (the flow names term + 1 periods: within its own, so no bad row)
             self._flow(merchant, channel, order_no, term + 1, term + 1, parts[-1],
@@ -324,7 +330,7 @@ def judge(chain: Chain, as_of: dt.date) -> dict:
     flows_of = collections.defaultdict(list)
     per_period = collections.defaultdict(set)
     for o in chain.orders:
-        if o["channel"] in PER_PERIOD:
+        if o["channel"] in PER_PERIOD and o["status"] not in ("unpaid", "closed"):
             per_period[o["order_no"]].add(o["merchant_id"])
     for f in chain.flows:
         if local_day(f["occurred_at"]) > as_of:
@@ -750,6 +756,18 @@ def main() -> int:
     out4, rows4 = file_run(tmp, "overlap2", chain, flows_arg=[fa, fb])     # --instalments given twice
     audit.compare("overlap-two-options", chain, rows4, exp)
     audit.conservation("overlap-two-options", chain, out4, rows4)
+
+    # 4b. an export that lists each deduction once beside one listing the double charges twice, either order:
+    # the file listing a row most often decides how many copies there are
+    once = []
+    for f in chain.flows:
+        if f not in once:
+            once.append(f)
+    fo = write_csv(tmp / "flows_once.csv", FLOW_COLS, once)
+    for name, args in (("once-first", [fo, fl]), ("once-last", [fl, fo])):
+        o, rws = file_run(tmp, name, chain, flows_arg=args)
+        audit.compare(name, chain, rws, exp)
+        audit.conservation(name, chain, o, rws)
 
     # 5. the channels' own deduction exports (profiles), in a folder, one gzipped
     exports = tmp / "exports"

@@ -27,7 +27,7 @@ import pyarrow as pa
 from .config import Config
 from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
 from .errors import ConfigError
-from .instalments.flows import FLOW_ARROW, read_flow_files, same_flow_sql
+from .instalments.flows import FLOW_ARROW, copy_no_sql, read_flow_files, same_flow_sql
 from .instalments.match import match_instalments, owned_orders_expr
 
 
@@ -125,7 +125,8 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
     Overlapping exports (October's, then October and November's) list one deduction twice: a row that an earlier
     file lists with the same values is that row, read once, as a workspace stores it (``Workspace.ingest_flows``),
     so a file run and a workspace run over the same files agree; before, the file run said instalment_duplicate.
-    A file's own rows all stay (a period one export lists twice is a double charge). Under key_scope a row naming
+    A file's own rows all stay (a period one export lists twice is a double charge, also when an earlier export
+    listed it once: only as many copies as an earlier file lists are read again). Under key_scope a row naming
     no merchant number gives way to an equal one naming it, whichever file comes first."""
     names = []
     try:
@@ -137,7 +138,9 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
             return 0
         cols = ", ".join(FLOW_ARROW.names)
         every = " UNION ALL ".join(f"SELECT {cols}, {i} AS _pm_file FROM {n}" for i, n in enumerate(names))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS {every}").fetchall()
+        copy_no = copy_no_sql("merchant_id" in key_scope, "src_line").replace("PARTITION BY ", "PARTITION BY _pm_file, ")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS SELECT *, {copy_no} AS _pm_copy FROM ({every})"
+                    ).fetchall()
     finally:
         for n in names:
             con.unregister(n)
@@ -146,8 +149,11 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
     if scoped:
         later_unnamed = (f" OR (r.merchant_id IS NULL AND EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file > "
                          f"r._pm_file AND s.merchant_id IS NOT NULL AND {same_flow_sql('s', 'r', False)}))")
+    # a row is read again when an earlier file lists it at least as often (its n-th copy is their n-th: a workspace
+    # storing the files one by one keeps, of each row, as many copies as the file listing it most often)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT {cols} FROM _pm_flows_all r
-        WHERE NOT (EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)})
+        WHERE NOT (r._pm_copy <= (SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM _pm_flows_all s
+                                  WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)} GROUP BY s._pm_file))
                    {later_unnamed})""").fetchall()
     try:
         return con.execute("SELECT (SELECT count(*) FROM _pm_flows_all) - (SELECT count(*) FROM _pm_flows)"
