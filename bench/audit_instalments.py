@@ -39,6 +39,7 @@ import collections
 import csv
 import datetime as dt
 import gzip
+import io
 import json
 import os
 import random
@@ -46,6 +47,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -782,6 +784,36 @@ def main() -> int:
     out5, rows5 = file_run(tmp, "profiles", chain, flows_arg=[exports])
     audit.compare("profiles", chain, rows5, exp)
     audit.conservation("profiles", chain, out5, rows5)
+
+    # 5b. the canonical flows CSV as exported by hand: UTF-8 with a BOM, CRLF, ERP-style times (2026/10/10 9:05:00,
+    # 2026年10月10日 09:05), inside a .zip (README "Times", "Files may be ...")
+    def erp_time(f, i):
+        t = f["occurred_at"]
+        if "T" in t or i % 3 == 0:
+            return f
+        d, clock = t.split(" ")
+        y, m, dd = d.split("-")
+        hh, mm, ss = clock.split(":")
+        return dict(f, occurred_at=f"{y}/{m}/{dd} {int(hh)}:{mm}:{ss}" if i % 3 == 1 else f"{y}年{m}月{dd}日 {hh}:{mm}:{ss}")
+    body = io.StringIO()
+    wr = csv.DictWriter(body, fieldnames=FLOW_COLS, lineterminator="\r\n")
+    wr.writeheader()
+    wr.writerows(erp_time(f, i) for i, f in enumerate(chain.flows))
+    with zipfile.ZipFile(tmp / "flows_erp.zip", "w") as z:
+        z.writestr("分期流水.csv", "\ufeff" + body.getvalue())
+    out5b, rows5b = file_run(tmp, "erp-zip", chain, flows_arg=[tmp / "flows_erp.zip"])
+    audit.compare("erp-zip", chain, rows5b, exp)
+    audit.conservation("erp-zip", chain, out5b, rows5b)
+
+    # 5c. no --as-of: as of today (Asia/Shanghai)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    d = tmp / "today"
+    d.mkdir()
+    (d / "rules.toml").write_text(CONFIG, encoding="utf-8")
+    run_cli("reconcile", "--config", d / "rules.toml", "--orders", tmp / "file" / "orders.csv", "--refunds",
+            tmp / "file" / "refunds.csv", "--transactions", tmp / "file" / "tx.csv", "--instalments", fl,
+            "--out", d / "out")
+    audit.compare("as-of-today", chain, read_outcomes(d / "out"), judge(chain, today))
 
     # 6. workspace: ingest + a range run with the flows, as of the audit day; then as of an earlier day
     wdir = tmp / "ws"
