@@ -439,7 +439,9 @@ FLOW_COLS = ["channel", "order_no", "period_no", "periods", "amount", "fee", "st
 
 def utc_iso(local: str) -> str:
     """'YYYY-MM-DD HH:MM:SS' Asia/Shanghai -> the same instant in UTC, ISO-8601 with its offset."""
-    t = dt.datetime.fromisoformat(local).replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    t = dt.datetime.fromisoformat(local)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
     return t.astimezone(dt.timezone.utc).isoformat()
 
 
