@@ -647,7 +647,9 @@ def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
     orders whose money was taken; outstanding = a per-period period not instalment_matched, an up-front period due
     after as-of; overdue = a per-period period due by as-of and not received; the seller-borne fee of the window
     (up-front: in full on the sale's day; per-period: each period's share on its due date)."""
-    kind = {r["outcome_id"]: r["kind"] for r in rows}
+    # received: its outcome is instalment_matched by a deduction on or before the report's as-of day
+    kind = {r["outcome_id"]: r["kind"] if r["kind"] != "instalment_matched" or local_day(r["occurred_at"]) <= as_of
+            else "instalment_matched later" for r in rows}
     rates = dict(RATES, huabei={3: 230, 6: 450, 12: 750})
     want: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
     for o in chain.orders:
@@ -723,6 +725,16 @@ def credit_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
                                   f"{yuan(available)} - outstanding {yuan(owed.get(m, 0))}: {p.stdout.strip()}")
             audit.ok(p.returncode == (0 if want >= 100 else 1), where, m + " decision",
                      f"exit {p.returncode} for 1.00 asked with {yuan(want)} left: {p.stdout.strip()}")
+        # the boundary: exactly the remaining limit is approved, one fen more denied
+        m = members[0]
+        want = available - owed.get(m, 0)
+        for ask, code in ((want, 0), (want + 1, 1)):
+            if ask <= 0:
+                continue
+            p = run_cli("credit", "check", "--member", m, "--amount", yuan(ask), "--term", "6", "--config", cfg,
+                        "--workspace", w, check=False)
+            audit.ok(p.returncode == code, where, f"{m} asks {yuan(ask)}",
+                     f"exit {p.returncode}, expected {code} with {yuan(want)} left: {p.stdout.strip()}")
 
 
 def main() -> int:
@@ -914,6 +926,12 @@ def main() -> int:
     # remaining limit = the service's available limit - the member's outstanding principal as of today
     credit_check(audit, chain, w, rows6, tmp)
     report_check(audit, chain, w, rows6, tmp, dt.date(2026, 11, 1), AS_OF, AS_OF)
+    # another window and as-of than the runs': a deduction after the report's as-of is not received yet, a period
+    # due after the run's as-of but by the report's is overdue when nothing came
+    report_check(audit, chain, w, rows6, tmp, dt.date(2026, 10, 1), dt.date(2026, 10, 31), dt.date(2026, 10, 31),
+                 where="report-october")
+    report_check(audit, chain, w, rows6, tmp, dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 30),
+                 where="report-november")
 
     print(f"{audit.checks} checks, {audit.disagree} disagreements, {time.time() - t0:.1f} s")
     for k, why in OPEN.items():
