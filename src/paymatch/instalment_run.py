@@ -138,7 +138,7 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
             return 0
         cols = ", ".join(FLOW_ARROW.names)
         every = " UNION ALL ".join(f"SELECT {cols}, {i} AS _pm_file FROM {n}" for i, n in enumerate(names))
-        copy_no = copy_no_sql("merchant_id" in key_scope, "src_line").replace("PARTITION BY ", "PARTITION BY _pm_file, ")
+        copy_no = copy_no_sql("merchant_id" in key_scope, within=("_pm_file",))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS SELECT *, {copy_no} AS _pm_copy FROM ({every})"
                     ).fetchall()
     finally:
@@ -152,8 +152,9 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
     # a row is read again when an earlier file lists it at least as often (its n-th copy is their n-th: a workspace
     # storing the files one by one keeps, of each row, as many copies as the file listing it most often)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT {cols} FROM _pm_flows_all r
-        WHERE NOT (r._pm_copy <= (SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM _pm_flows_all s
-                                  WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)} GROUP BY s._pm_file))
+        WHERE NOT (r._pm_copy <= (SELECT coalesce(max(n), 0) FROM (
+                       SELECT count(*) AS n FROM _pm_flows_all s
+                       WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)} GROUP BY s._pm_file))
                    {later_unnamed})""").fetchall()
     try:
         return con.execute("SELECT (SELECT count(*) FROM _pm_flows_all) - (SELECT count(*) FROM _pm_flows)"

@@ -85,16 +85,18 @@ def same_flow_sql(a: str, b: str, scoped: bool) -> str:
         same += f" AND ({b}.merchant_id IS NULL OR {a}.merchant_id IS NOT DISTINCT FROM {b}.merchant_id)"
     return same
 
-def copy_no_sql(scoped: bool, order_by: str = "src_line") -> str:
+
+def copy_no_sql(scoped: bool, *, within: tuple[str, ...] = ()) -> str:
     """SQL: which copy of its row (``same_flow_sql``'s values) a flow is within its own file, 1 for the first.
 
     A file that lists one deduction twice reports a double charge; an overlapping export that lists it once is that
     deduction again. So a later delivery's n-th copy of a row is the n-th copy already read or stored: a file's own
-    second copy stays a second row whichever file came first (it vanished when the other export came first)."""
-    cols = ["channel", "order_no", "period_no", "periods", "amount_fen", "fee_fen", "status", "occurred_at"]
+    second copy stays a second row whichever file came first (it vanished when the other export came first).
+    ``within``: further columns that set files apart (several files read together)."""
+    cols = [*within, "channel", "order_no", "period_no", "periods", "amount_fen", "fee_fen", "status", "occurred_at"]
     if scoped:
         cols.append("merchant_id")
-    return f"row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY {order_by})"
+    return f"row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY src_line)"
 
 
 # occurred_at as the other canonical files' times are read (README "Times"): ISO-8601, naive = Asia/Shanghai, also as
