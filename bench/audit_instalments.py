@@ -32,7 +32,7 @@ Exit status 0 only when every check agrees; each disagreement is printed as `DIS
 Where the spec leaves the outcome open the oracle accepts a set of kinds (``OPEN`` below says why).
 About 45-90 s on 2 shared cores (seeds 6-10 agree).
 
-Result on 2026-12-05 (helper-76): three bugs, fixed, each with a test in tests/instalments/:
+Result on 2026-12-05 (helper-76): three bugs and a misleading reason, fixed, each with a test in tests/instalments/:
 - `reconcile --instalments a.csv --instalments b.csv` kept only b.csv (Typer keeps an option's last value): a.csv's
   deductions were silently left out and their periods reported missing. Now repeatable, as `ingest` was
   (test_repeated_flow_paths.py).
@@ -42,10 +42,13 @@ Result on 2026-12-05 (helper-76): three bugs, fixed, each with a test in tests/i
 - The canonical flows CSV read occurred_at by DuckDB's cast only: ERP forms (2026年10月01日 09:05, 20261001090500,
   下午 3:05, an Excel serial day) were refused, `… CST` was read as US Central time (13 h off: a deduction moved
   across the as-of day), `+25:00` and two-digit years were taken (test_flow_times.py).
-Left open (the spec does not decide; see OPEN): the kind of a deduction for an order closed after it (paymatch:
-instalment_unexpected, with the reason "no per-period instalment order with this order_no" although the order
-exists, and the order's own outcome says "unpaid ... (consistent)"); refunds do not adjust the plan (README
-limit); flow fees are not compared with the plan's seller-borne share.
+- A deduction for an order closed after its first period (instalment_unexpected) said "no per-period instalment
+  order with this order_no" although the order is there; now the reason names its state
+  (test_closed_order_flows.py).
+Left open (the spec does not decide; see OPEN): the kind of that deduction (and the order's own outcome says
+"unpaid ... (consistent)" beside it); refunds do not adjust the plan (README limit); flow fees are not compared
+with the plan's seller-borne share; a processing deduction, or a failed one for a period not yet due, is
+instalment_failed.
 """
 from __future__ import annotations
 
