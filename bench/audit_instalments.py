@@ -761,6 +761,12 @@ def main() -> int:
     audit.compare("file", chain, rows1, exp)
     audit.conservation("file", chain, out1, rows1)
 
+    # a deduction for a closed order: its reason names the order's state (issue 3: a reason says what differs)
+    closed = {o["order_no"] for o in chain.orders if o["status"] == "closed" and o["channel"] in PER_PERIOD}
+    for r in rows1:
+        if r["kind"] == "instalment_unexpected" and r["order_no"] in closed:
+            audit.ok("closed" in r["reason"], "file", r["outcome_id"], f"reason {r['reason']!r} does not say closed")
+
     # 2. rerun: identical rows
     out2, rows2 = file_run(tmp, "rerun", chain, flows_arg=[fl])
     key = lambda rows: sorted(tuple(sorted(r.items())) for r in rows)  # noqa: E731
