@@ -27,7 +27,7 @@ import pyarrow as pa
 from .config import Config
 from .instalments.config import DEFAULT_CONFIG, InstalmentConfig
 from .errors import ConfigError
-from .instalments.flows import FLOW_ARROW, read_flow_files, same_flow_sql
+from .instalments.flows import FLOW_ARROW, copy_no_sql, read_flow_files, same_flow_sql
 from .instalments.match import match_instalments, owned_orders_expr
 
 
@@ -49,12 +49,13 @@ def flow_profile_dirs(config: Config) -> list[Path]:
     return [Path(d) for d in dirs]
 
 
-def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | pa.Table | str, config: Config,
+def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | list | pa.Table | str, config: Config,
                  as_of: dt.date | None, table: str, *, engine: str = "duckdb",
                  spark_master: str | None = None, notes: list[str] | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
-    ``flows``: a path (the canonical flow CSV, or a file/folder of flow exports, see module docstring), the flows
+    ``flows``: a path or a list of paths (the canonical flow CSV, or a file/folder of flow exports, see module
+    docstring), the flows
     read already (``FLOW_ARROW``, one table per file), or SQL over ``con`` giving its columns (a workspace's stored
     flows: ``stored_flows_sql``). A row a later file lists again with the same values is read once
     (``combine_flows``; said in ``notes``).
@@ -67,8 +68,8 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
     else:
         if isinstance(flows, pa.Table):
             flows = [flows]
-        elif not isinstance(flows, list):
-            flows = [f.table for f in read_flow_files(flows, flow_profile_dirs(config))]
+        elif not isinstance(flows, list) or not all(isinstance(f, pa.Table) for f in flows):
+            flows = [f.table for f in read_flows(flows, config)]
         again = combine_flows(con, flows, tuple(config.match.key_scope))
         if again and notes is not None:
             notes.append(f"{again:,} instalment flow row(s) listed again with the same values by a later file: "
@@ -124,7 +125,8 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
     Overlapping exports (October's, then October and November's) list one deduction twice: a row that an earlier
     file lists with the same values is that row, read once, as a workspace stores it (``Workspace.ingest_flows``),
     so a file run and a workspace run over the same files agree; before, the file run said instalment_duplicate.
-    A file's own rows all stay (a period one export lists twice is a double charge). Under key_scope a row naming
+    A file's own rows all stay (a period one export lists twice is a double charge, also when an earlier export
+    listed it once: only as many copies as an earlier file lists are read again). Under key_scope a row naming
     no merchant number gives way to an equal one naming it, whichever file comes first."""
     names = []
     try:
@@ -136,7 +138,9 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
             return 0
         cols = ", ".join(FLOW_ARROW.names)
         every = " UNION ALL ".join(f"SELECT {cols}, {i} AS _pm_file FROM {n}" for i, n in enumerate(names))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS {every}").fetchall()
+        copy_no = copy_no_sql("merchant_id" in key_scope, within=("_pm_file",))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_flows_all AS SELECT *, {copy_no} AS _pm_copy FROM ({every})"
+                    ).fetchall()
     finally:
         for n in names:
             con.unregister(n)
@@ -145,8 +149,12 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
     if scoped:
         later_unnamed = (f" OR (r.merchant_id IS NULL AND EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file > "
                          f"r._pm_file AND s.merchant_id IS NOT NULL AND {same_flow_sql('s', 'r', False)}))")
+    # a row is read again when an earlier file lists it at least as often (its n-th copy is their n-th: a workspace
+    # storing the files one by one keeps, of each row, as many copies as the file listing it most often)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_flows AS SELECT {cols} FROM _pm_flows_all r
-        WHERE NOT (EXISTS (SELECT 1 FROM _pm_flows_all s WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)})
+        WHERE NOT (r._pm_copy <= (SELECT coalesce(max(n), 0) FROM (
+                       SELECT count(*) AS n FROM _pm_flows_all s
+                       WHERE s._pm_file < r._pm_file AND {same_flow_sql('s', 'r', scoped)} GROUP BY s._pm_file))
                    {later_unnamed})""").fetchall()
     try:
         return con.execute("SELECT (SELECT count(*) FROM _pm_flows_all) - (SELECT count(*) FROM _pm_flows)"
@@ -155,9 +163,15 @@ def combine_flows(con: duckdb.DuckDBPyConnection, files: list[pa.Table], key_sco
         con.execute("DROP TABLE _pm_flows_all")
 
 
-def read_flows(path: Path, config: Config, *, hashes: bool = False):
-    """The flow files under ``path`` (``instalments.flows.read_flow_files``, the config's flow profiles first)."""
-    return read_flow_files(path, flow_profile_dirs(config), hashes=hashes)
+def read_flows(path: Path | list[Path], config: Config, *, hashes: bool = False):
+    """The flow files under ``path`` (``instalments.flows.read_flow_files``, the config's flow profiles first).
+
+    Several paths (``reconcile --instalments a.csv --instalments b.csv``) are read in the order given, every one
+    before any is used (a bad file in any: nothing of them); before, the option kept only the last path given and
+    the other exports' deductions were silently left out, their periods reported missing."""
+    if isinstance(path, (str, Path)):
+        return read_flow_files(path, flow_profile_dirs(config), hashes=hashes)
+    return [f for p in path for f in read_flow_files(p, flow_profile_dirs(config), hashes=hashes)]
 
 
 def stored_flows_sql(config: Config, as_of: dt.date) -> str:

@@ -76,12 +76,13 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
                     config: Config | None = None, engine: str = "duckdb", workspace: Path | None = None,
                     encoding: str | None = None, spark_master: str | None = None,
                     progress: Progress = _noop, extra_bills: list | None = None,
-                    instalments: Path | None = None, as_of: dt.date | None = None,
+                    instalments: Path | list[Path] | None = None, as_of: dt.date | None = None,
                     period: tuple[dt.date, dt.date] | None = None) -> RunResult:
     """Load the files (all-or-nothing each), reconcile exactly those rows, write the outputs.
 
     ``extra_bills``: already-parsed channel bills (``ParsedBill``) to load beside the CSVs.
-    ``instalments``: per-period instalment flows CSV; ``as_of`` decides which periods are due.
+    ``instalments``: per-period instalment flows (a path or several: each file, folder or archive is read, a row
+    listed again by a later file counted once); ``as_of`` decides which periods are due.
     ``period``: the window (first, last bill day) instead of the bill dates the transactions cover; it sets
     where pending_cross_day is judged and the run's period (every row of the files is reconciled).
     """
@@ -171,12 +172,13 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         last = dates[1] if dates else dt.datetime.now(ZoneInfo(config.timezone)).date()
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
                         persist=not staged, spark_master=spark_master, progress=progress,
-                        flows=flows, flows_from=instalments, as_of=as_of, fingerprint=fingerprint, notes=notes)
+                        flows=flows, flows_from=_names(instalments), as_of=as_of, fingerprint=fingerprint,
+                        notes=notes)
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
                         config: Config | None = None, engine: str = "duckdb", spark_master: str | None = None,
-                        progress: Progress = _noop, instalments: Path | None = None,
+                        progress: Progress = _noop, instalments: Path | list[Path] | None = None,
                         as_of: dt.date | None = None) -> RunResult:
     """Reconcile the stored rows of bill dates first_day..last_day; replace that period's results.
 
@@ -204,12 +206,12 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
                         copy_window=True)
 
 
-def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, stored: list[str]):
-    """Store the flow files under ``path`` in the workspace (each all-or-nothing; a bad file: nothing of ``path``);
-    returns their rows as read (``FLOW_ARROW``), a table per file."""
+def _store_flows(ws: Workspace, path: Path | list[Path], config: Config, progress: Progress, stored: list[str]):
+    """Store the flow files under ``path`` (one path or several) in the workspace (each all-or-nothing; a bad file:
+    nothing of any path given); returns their rows as read (``FLOW_ARROW``), a table per file."""
     from .instalment_run import read_flows
 
-    progress(f"loading instalment flows {path}")
+    progress(f"loading instalment flows {_names(path)}")
     try:
         files = read_flows(path, config, hashes=True)
     except LoadError as e:
@@ -220,6 +222,13 @@ def _store_flows(ws: Workspace, path: Path, config: Config, progress: Progress, 
         if not res.skipped:
             stored.append(f"instalment flows {f.name}")
     return [f.table for f in files]
+
+
+def _names(paths: Path | list[Path] | None) -> str | None:
+    """The flow paths a run was given, for its progress lines."""
+    if paths is None or isinstance(paths, Path):
+        return None if paths is None else str(paths)
+    return ", ".join(map(str, paths))
 
 
 def flows_loaded(res) -> str:

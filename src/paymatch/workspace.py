@@ -357,14 +357,16 @@ class Workspace:
         processing and then successful, is the matched success and an ``instalment_attempt``; two successful
         deductions of one period are an ``instalment_duplicate`` (helper-63: the later delivery replaced the earlier,
         so a failed retry listed after a success wiped the success, and a double charge vanished). A file's own
-        rows are all stored as they are: a period it lists twice stays twice.
+        rows are all stored as they are: a period it lists twice stays twice, also when an earlier file listed it
+        once (its second copy is stored; before, both copies equalled the stored row and the double charge vanished,
+        or not, by the order the files came in).
 
         Under ``key_scope = ["merchant_id"]`` the merchant number the flow names is part of it (helper-63: two
         merchant numbers' equal deductions of one order number were stored once): a row naming none is the same as
         a stored one naming any, and a row naming one replaces a stored equal row naming none (a re-export that adds
         the merchant column). Without key_scope the merchant number is kept but does not tell rows apart.
         """
-        from .instalments.flows import FLOW_ARROW, same_flow_sql
+        from .instalments.flows import FLOW_ARROW, copy_no_sql, same_flow_sql
 
         if flows.sha256 is None:
             raise ValueError("ingest_flows needs the file's hash (read_flow_files(..., hashes=True))")
@@ -381,16 +383,18 @@ class Workspace:
         cols = ", ".join(FLOW_ARROW.names)
         con.register("_pm_flows_in", flows.table)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fs AS SELECT {cols} FROM _pm_flows_in")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fs AS SELECT {cols}, {copy_no_sql(scoped)} AS _pm_copy "
+                        f"FROM _pm_flows_in")
         finally:
             con.unregister("_pm_flows_in")
         rows = flows.table.num_rows
         con.execute("BEGIN TRANSACTION")
         try:
             replaced = con.execute(unnamed).fetchall()[0][0] if unnamed else 0
-            # the file's rows that no stored row equals (the others are stored already)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * FROM _pm_fs s "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM instalment_flows t WHERE {same})")
+            # the file's rows that no stored row equals (the others are stored already); a row the file lists more
+            # often than it is stored: its further copies (a double charge a shorter export listed once)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * EXCLUDE (_pm_copy) FROM _pm_fs s "
+                        f"WHERE s._pm_copy > (SELECT count(*) FROM instalment_flows t WHERE {same})")
             # by name: a workspace from before the merchant column has it last (ALTER TABLE)
             inserted = con.execute(f"INSERT INTO instalment_flows ({cols}, batch_id) SELECT {cols}, ? FROM _pm_fnew",
                                    [batch_id]).fetchall()[0][0]

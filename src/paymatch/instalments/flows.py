@@ -18,7 +18,8 @@ columns carry none either (the term is visible only in the trade-query API's
 The canonical CSV:
 
 Columns: channel, order_no, period_no, periods, amount (yuan), fee (yuan, may be empty),
-status (success|processing|failed|closed), occurred_at (ISO-8601; naive = Asia/Shanghai); optional
+status (success|processing|failed|closed), occurred_at (ISO-8601, naive = Asia/Shanghai, or as ERP exports write
+times: README "Times"); optional
 merchant_id: the merchant number the deduction was credited to (under ``[match] key_scope =
 ["merchant_id"]`` order numbers are unique per merchant number, so a flow naming its number is matched to
 that merchant's order; empty: the number's only per-period order, see ``match``). Extra columns are ignored.
@@ -46,7 +47,10 @@ import pyarrow.csv as pacsv
 
 from paymatch.errors import LoadError, Problem
 from paymatch.money import sql_yuan_to_fen, sql_yuan_valid
-from paymatch.schema import TZ
+from paymatch.schema import TZ, sql_out_of_years
+from paymatch.sources.load_problems import _WHAT
+from paymatch.sources.specs import Field
+from paymatch.sources.value_sql import _bad_offset, _lenient
 
 FLOW_COLUMNS = ["channel", "order_no", "period_no", "periods", "amount", "fee", "status", "occurred_at"]
 #: read when the file has it (a flow export of one merchant number among several: helper-63)
@@ -81,6 +85,25 @@ def same_flow_sql(a: str, b: str, scoped: bool) -> str:
         same += f" AND ({b}.merchant_id IS NULL OR {a}.merchant_id IS NOT DISTINCT FROM {b}.merchant_id)"
     return same
 
+
+def copy_no_sql(scoped: bool, *, within: tuple[str, ...] = ()) -> str:
+    """SQL: which copy of its row (``same_flow_sql``'s values) a flow is within its own file, 1 for the first.
+
+    A file that lists one deduction twice reports a double charge; an overlapping export that lists it once is that
+    deduction again. So a later delivery's n-th copy of a row is the n-th copy already read or stored: a file's own
+    second copy stays a second row whichever file came first (it vanished when the other export came first).
+    ``within``: further columns that set files apart (several files read together)."""
+    cols = [*within, "channel", "order_no", "period_no", "periods", "amount_fen", "fee_fen", "status", "occurred_at"]
+    if scoped:
+        cols.append("merchant_id")
+    return f"row_number() OVER (PARTITION BY {', '.join(cols)} ORDER BY src_line)"
+
+
+# occurred_at as the other canonical files' times are read (README "Times"): ISO-8601, naive = Asia/Shanghai, also as
+# ERP exports write them (2026/11/20 9:05, 2026年11月20日 09:05, 20261120090500, 下午 3:05, CST, an Excel serial
+# day); the flows CSV read only what DuckDB casts, so 2026/11/20 9:05 passed and 2026年11月20日 09:05 was refused
+_TIME = _lenient(Field("occurred_at", "occurred_at", "time"))("occurred_at")
+
 # one (field, bad-condition, message) per check; every column is trimmed VARCHAR, NULL if empty
 _CHECKS = [
     ("channel", "channel IS NULL", "channel is empty"),
@@ -95,8 +118,9 @@ _CHECKS = [
     ("amount", f"{sql_yuan_valid('amount')} AND amount LIKE '-%'", "amount must not be negative"),
     ("fee", f"fee IS NOT NULL AND NOT {sql_yuan_valid('fee', decimals=5)}", "fee is not a yuan amount"),
     ("status", f"status IS NULL OR status NOT IN {_STATUSES}", f"status must be one of {', '.join(_STATUSES)}"),
-    ("occurred_at", "occurred_at IS NULL OR try_cast(occurred_at AS TIMESTAMPTZ) IS NULL",
-     "occurred_at is not an ISO-8601 time"),
+    ("occurred_at", f"occurred_at IS NULL OR {_TIME} IS NULL", "occurred_at is " + _WHAT["time"]),
+    ("occurred_at", _bad_offset("occurred_at"), "occurred_at has " + _WHAT["time_offset"]),
+    ("occurred_at", sql_out_of_years(_TIME, "time"), "occurred_at is " + _WHAT["time_range"]),
 ]
 
 
@@ -168,7 +192,7 @@ def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = No
             f"""SELECT channel, order_no, period_no::BIGINT AS period_no, periods::BIGINT AS periods,
                        {sql_yuan_to_fen('amount')} AS amount_fen,
                        {sql_yuan_to_fen('fee', decimals=5)} AS fee_fen,
-                       status, occurred_at::TIMESTAMPTZ AS occurred_at, '{quoted}' AS src_file, src_line,
+                       status, {_TIME} AS occurred_at, '{quoted}' AS src_file, src_line,
                        merchant_id
                 FROM _pm_flows ORDER BY src_line"""
         ).to_arrow_table()

@@ -108,6 +108,18 @@ def _order_info(orders: nw.LazyFrame, config: InstalmentConfig) -> nw.LazyFrame:
     )
 
 
+def _moneyless(orders: nw.LazyFrame, config: InstalmentConfig) -> nw.LazyFrame:
+    """Orders on a per-period channel with instalments that took no money (unpaid, closed: no plan), by key, with
+    their status (``u_status``). A deduction for one (an order cancelled after its first period) is
+    instalment_unexpected; its reason said "no per-period instalment order with this order_no", sending staff
+    looking for an order that is there, closed."""
+    n = nw.col("instalments")
+    return orders.filter(
+        nw.col("channel").is_in(list(config.per_period_channels)) & ~n.is_null() & (n != 0)
+        & ~nw.col("status").is_in([str(s) for s in PAID_STATUSES])
+    ).select("_pm_mkey", "order_no", nw.col("status").cast(nw.String).alias("u_status"))
+
+
 def _plan_side(orders: nw.LazyFrame, info: nw.LazyFrame, config: InstalmentConfig, mkey: nw.Expr) -> nw.LazyFrame:
     """Plan periods of owned orders, plus one row (period_no NULL) per order in ``info`` that has no plan."""
     plans = expand_plans(orders.filter(owned_orders_expr(config)), config).select(
@@ -210,6 +222,7 @@ def match_instalments(
             nw.exclude(*keys, *[k + "_right" for k in keys]),
         )
         .join(info, on=["_pm_mkey", "order_no"], how="left")
+        .join(_moneyless(orders, config), on=["_pm_mkey", "order_no"], how="left")
         .with_columns(
             nw.col("_pm_p").fill_null(False), nw.col("_pm_f").fill_null(False),
             nw.col("_pm_ambiguous").fill_null(False),
@@ -266,6 +279,10 @@ def match_instalments(
         .then(nw.concat_str([nw.lit("flow says "), _s(nw.col("f_periods")), nw.lit(" periods, order has "), n]))
         .when(is_("instalment_unexpected") & known)
         .then(nw.concat_str([nw.lit("period "), k, nw.lit(" is beyond the order's "), n, nw.lit(" periods")]))
+        .when(is_("instalment_unexpected") & ~nw.col("u_status").is_null())
+        .then(nw.concat_str([nw.lit("period "), k, nw.lit(" deducted for an order that is "), nw.col("u_status"),
+                             nw.lit(" (no money taken at the sale, so no plan): money to return or an order to "
+                                    "correct")]))
         .when(is_("instalment_unexpected") & ~nw.col("_pm_fmid").is_null())
         .then(nw.concat_str([nw.lit("no per-period instalment order with this order_no under merchant number "),
                              nw.col("_pm_fmid")]))
