@@ -363,7 +363,6 @@ def judge(chain: Chain, as_of: dt.date) -> dict:
         flows_of[(merchant if chain.scope else "", f["order_no"])].append(f)
     for okey in sorted(set(orders) | set(flows_of)):
         o, flows = orders.get(okey), flows_of.get(okey, [])
-        defect = chain.defect_of.get(okey)
 
         def add(period, kinds, ch=None, od=None):
             exp[okey + (str(period),)].append((frozenset({kinds} if isinstance(kinds, str) else kinds), ch, od))

@@ -63,3 +63,13 @@ def rows(lf: nw.LazyFrame, *cols: str) -> list[dict]:
     tbl = lf.collect().to_arrow()
     keys = list(cols) or ["outcome_id"]
     return sorted(tbl.to_pylist(), key=lambda r: tuple(str(r[k]) for k in keys))
+
+
+#: CLI inputs of the instalment file-run tests: one 3-period WeChat Pay Score order of 300.00, an empty bill, the
+#: canonical flows header
+PAYSCORE_ORDER_CSV = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
+P1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 10:00:00,2026-09-10 10:00:00,U1,gold,3
+"""
+TXS_HEADER = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,"
+              "status,occurred_at,bill_date,method\n")
+FLOW_HEADER = "channel,order_no,period_no,periods,amount,fee,status,occurred_at\n"

@@ -15,13 +15,10 @@ from typer.testing import CliRunner
 
 from paymatch.cli import app
 
+from tests.instalments.helpers import FLOW_HEADER, PAYSCORE_ORDER_CSV, TXS_HEADER
+
 runner = CliRunner()
-ORDERS = """order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments
-P1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 10:00:00,2026-09-10 10:00:00,U1,gold,3
-"""
-TXS = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,"
-       "occurred_at,bill_date,method\n")
-HEAD = "channel,order_no,period_no,periods,amount,fee,status,occurred_at\n"
+ORDERS, TXS, HEAD = PAYSCORE_ORDER_CSV, TXS_HEADER, FLOW_HEADER
 P2 = "wechat_payscore,P1,2,3,100.00,0,success,2026-10-10 10:00:00\n"
 OCT = HEAD + "wechat_payscore,P1,1,3,100.00,0,success,2026-09-10 10:00:00\n" + P2
 NOV = HEAD + P2 + P2 + "wechat_payscore,P1,3,3,100.00,0,success,2026-11-10 10:00:00\n"
