@@ -29,6 +29,10 @@ TXS = ("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund
 #: ``sig`` to this process, then runs the CLI as ``python -m paymatch`` does
 DRIVER = """
 import importlib, os, signal, sys
+# as a shell starts a command: SIGINT and SIGTERM not blocked, Ctrl-C raising KeyboardInterrupt (a process
+# inherits its parent's blocked signals and an ignored SIGINT, and a test runner's worker may have either)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 module, attr, when, sig = sys.argv[1:5]
 target = importlib.import_module(module)
 owner = target

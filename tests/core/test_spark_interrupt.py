@@ -23,6 +23,10 @@ pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 #: (the run's longest Spark call: the main thread is inside py4j, waiting for the JVM), then runs the CLI
 DRIVER = """
 import os, signal, sys, threading
+# as a shell starts a command: SIGINT and SIGTERM not blocked, Ctrl-C raising KeyboardInterrupt (a process
+# inherits its parent's blocked signals and an ignored SIGINT, and a test runner's worker may have either)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import pyspark.sql.readwriter as rw
 write = rw.DataFrameWriter.parquet
 def hooked(self, *a, **k):
