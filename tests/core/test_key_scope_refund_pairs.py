@@ -13,12 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from paymatch.cli import app
+from tests.core.test_key_scope_refunds import M1, M2, O_HEAD, R_HEAD, T_HEAD
 
 runner = CliRunner()
-M1, M2 = "1600000001", "1600000002"
-O_HEAD = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
-R_HEAD = "refund_no,order_no,amount,created_at,status,merchant_id\n"
-T_HEAD = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
 # both merchant numbers' tills number an order A1; M2's is refunded 20.00 twice, on two days
 ORDERS = (O_HEAD + f"A1,S001,{M1},wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n"
           f"A1,S002,{M2},wechat,50.00,partially_refunded,2026-11-20 11:00:00,2026-11-20 11:00:05\n")
