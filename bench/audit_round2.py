@@ -166,7 +166,7 @@ def record_shares(data: Path) -> dict[str, list[tuple[str, str, int]]]:
 def agg(rows, group_col, shares=None):
     g = defaultdict(lambda: Counter())
     for row in rows:
-        key = row[group_col] or "(none)"
+        key = row[group_col] or "(未知)"  # a zh report names a missing store so (README)
         recs = (shares or {}).get(row["outcome_id"]) if group_col in ("channel", "merchant_id") else None
         share: dict[str, tuple[int, int]] = {}
         for ch, mch, amt in recs or []:
