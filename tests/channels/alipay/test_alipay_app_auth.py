@@ -110,3 +110,34 @@ def test_bad_token_config_names_account_and_key(tmp_path, keys, gateway, extra, 
                                  "--all"])
     assert r.exit_code != 0
     assert re.search(match, " ".join(r.output.split())), r.output
+
+
+def test_serve_takes_one_app_configured_per_authorising_merchant(keys):
+    """The same app_id once per merchant (third-party mode) was refused as "configured twice", so `serve` could not
+    start on a config that `pull` reads; now the app's notifications are verified once and may name any of its
+    merchants' PIDs, and no other."""
+    from fake_gateway import rsa2_sign
+
+    from paymatch.channels.alipay.notify import AlipayNotifyVerifier
+
+    app_key, alipay_key = keys
+    make = lambda **kw: AlipayConfig(APP_ID, private_pem(app_key), public_pem(alipay_key), **kw)  # noqa: E731
+    verifier = AlipayNotifyVerifier([make(seller_id="2088000000000001"),
+                                     make(app_auth_token=TOKEN_1, seller_id=PID_1),
+                                     make(app_auth_token=TOKEN_2, seller_id=PID_2)])
+
+    def notification(n: int, seller: str) -> dict:
+        body = {"notify_id": f"n{n}", "notify_type": "trade_status_sync", "notify_time": "2019-09-16 10:00:00",
+                "app_id": APP_ID, "auth_app_id": "2019000000000099", "charset": "utf-8", "version": "1.0",
+                "trade_no": f"20190916220014588605{n:08d}", "out_trade_no": f"ORD-{n}", "seller_id": seller,
+                "trade_status": "TRADE_SUCCESS", "total_amount": "9.00", "receipt_amount": "9.00",
+                "gmt_create": "2019-09-16 09:59:59", "gmt_payment": "2019-09-16 10:00:00"}
+        text = "&".join(f"{k}={v}" for k, v in sorted(body.items()))
+        return {**body, "sign_type": "RSA2", "sign": rsa2_sign(alipay_key, text)}
+
+    assert verifier.verify(notification(1, PID_1)).to_pylist()[0]["merchant_id"] == PID_1
+    assert verifier.verify(notification(2, "2088000000000001")).num_rows == 1
+    with pytest.raises(ChannelError, match="seller_id '2088000000000999' is not ours"):
+        verifier.verify(notification(3, "2088000000000999"))
+    with pytest.raises(ConfigError, match="configured twice"):  # two plain accounts of one app stay an error
+        AlipayNotifyVerifier([make(seller_id=PID_1), make(seller_id=PID_2)])
