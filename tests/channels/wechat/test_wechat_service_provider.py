@@ -22,8 +22,9 @@ TRADE, SUBFLOW = "/v3/bill/tradebill", "/v3/bill/sub-merchant-fundflowbill"
 
 def _flows(n: int = 4, tag: str = "A") -> bytes:
     """A fund-flow bill of n income rows; ``tag`` keeps its flow numbers apart from another sub-merchant's."""
-    return fundflow_bill([(f"2026-11-20 10:00:0{i}", "收入", 100 * (i + 1), sum(100 * (j + 1) for j in range(i + 1)))
-                          for i in range(n)]).replace(b"`FLOW", f"`FLOW{tag}".encode()).replace(b"`BIZ", f"`BIZ{tag}".encode())
+    bill = fundflow_bill([(f"2026-11-20 10:00:0{i}", "收入", 100 * (i + 1), sum(100 * (j + 1) for j in range(i + 1)))
+                          for i in range(n)])
+    return bill.replace(b"`FLOW", f"`FLOW{tag}".encode()).replace(b"`BIZ", f"`BIZ{tag}".encode())
 
 
 def test_trade_bill_of_one_sub_merchant(fake_wechat, wechat_client):
@@ -122,7 +123,8 @@ def test_pull_fetches_each_sub_merchant_and_stores_each_file_on_its_own(tmp_path
     assert any(line.startswith(f"wechat {SUB_C} tradebill failed") for line in out)
     assert f"wechat {SUB_C} fundflow 3 rows stored" in out
     # each sub-merchant asked once per file (S003 and S004 share one), never the provider's own bills
-    asked = sorted(p.split("?")[0] + ":" + p.split("sub_mchid=")[1][:10] for s, p, _c in fake_wechat.log if s == "apply")
+    asked = sorted(p.split("?")[0] + ":" + p.split("sub_mchid=")[1][:10]
+                   for s, p, _c in fake_wechat.log if s == "apply")
     assert asked == sorted([f"{TRADE}:{SUB_A}", f"{SUBFLOW}:{SUB_A}", f"{TRADE}:{SUB_B}", f"{SUBFLOW}:{SUB_B}",
                             f"{TRADE}:{SUB_C}", f"{SUBFLOW}:{SUB_C}"])
     with Workspace(w) as ws:

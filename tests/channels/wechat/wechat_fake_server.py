@@ -4,7 +4,8 @@ It checks each request's WECHATPAY2-SHA256-RSA2048 Authorization with the mercha
 serves the two-step bill download (signed JSON answer, then the gzip file with no signature),
 signs its JSON answers with a platform key made in the test, and injects faults on demand:
 ``server.faults['apply' | 'file']`` is a list of fault names consumed one per request:
-'500', 'timeout', 'truncate' (file only), 'corrupt' (file only: one byte flipped), 'wrong_hash' (apply only), 'bad_signature', 'unsigned',
+'500', 'timeout', 'truncate' (file only), 'corrupt' (file only: one byte flipped),
+'wrong_hash' (apply only), 'bad_signature', 'unsigned',
 'stale' (apply only: signed an hour ago). 'bad_signature' and 'unsigned' apply to a 4xx answer too (WeChat signs
 the answers to every request whose signature it accepted, errors included; a 401 SIGN_ERROR is unsigned).
 

@@ -135,9 +135,10 @@ class AlipayBillClient:
             if result.get("sub_code") == "isp.bill_not_exist":  # no trade that day: no bill to store
                 raise NoBillThatDay(self._what(day, f"no bill for that day ({cause.strip()})"))
             if str(result.get("sub_code", "")).startswith(("aop.invalid-app-auth-token", "aop.app-auth-token")):
-                raise ChannelError(self._what(day, f"{cause.strip()}\nHint: the merchant's authorisation of app "
-                                                   f"{self.config.app_id} is revoked, expired or refreshed: put its "
-                                                   "current app_auth_token into the account's app_auth_token_file|_env"))
+                raise ChannelError(self._what(
+                    day, f"{cause.strip()}\nHint: the merchant's authorisation of app {self.config.app_id} is revoked, "
+                         "expired or refreshed: put its current app_auth_token into the account's "
+                         "app_auth_token_file|_env"))
             raise ChannelError(self._what(day, cause.strip()))
         return result["bill_download_url"]
 

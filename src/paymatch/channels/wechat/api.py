@@ -53,8 +53,8 @@ RESPONSE_MAX_SKEW = 300
 WECHATPAY_API_HOSTS = ("api.mch.weixin.qq.com", "api2.mch.weixin.qq.com")
 #: the encryption asked for a sub-merchant's fund-flow bill (the other value, SM4_GCM, needs a national-crypto stack)
 BILL_ALGORITHM = "AEAD_AES_256_GCM"
-#: how WeChat encrypts a bill file's key with the merchant certificate's public key (RSA/ECB/OAEPWithSHA-1AndMGF1Padding,
-#: as for its other encrypted fields)
+#: how WeChat encrypts a bill file's key with the merchant certificate's public key
+#: (RSA/ECB/OAEPWithSHA-1AndMGF1Padding, as for its other encrypted fields)
 _OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 __all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
 
@@ -95,7 +95,8 @@ class WechatPayClient:
             raise ValueError(f"bill_type must be ALL, SUCCESS or REFUND, not {bill_type!r}")
         query = {"bill_date": _day(bill_date), **({"sub_mchid": sub_mchid} if sub_mchid else {}),
                  "bill_type": bill_type, "tar_type": tar_type}
-        return self._with_retries("/v3/bill/tradebill", query, lambda meta, what: self._plain_file(meta, tar_type, what))
+        return self._with_retries("/v3/bill/tradebill", query,
+                                  lambda meta, what: self._plain_file(meta, tar_type, what))
 
     def download_fundflow(self, bill_date: dt.date | str, account_type: str = "BASIC",
                           tar_type: str = "GZIP") -> bytes:
