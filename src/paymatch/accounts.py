@@ -68,6 +68,8 @@ def _alipay(section: dict, where: str, base: Path):
     if not isinstance(section.get("app_id"), str) or not section["app_id"]:
         raise ConfigError(f"{where}: key 'app_id' must be a non-empty string")
     opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id") if k in section}
+    if "seller_id" in section and not (isinstance(section["seller_id"], str) and section["seller_id"]):
+        raise ConfigError(f"{where}: key 'seller_id' must be the merchant's PID as a string, e.g. \"2088000000000011\"")
     if "bill_types" in section:
         types = section["bill_types"]
         if (not isinstance(types, list) or not types or not all(isinstance(t, str) and t in BILL_TYPES for t in types)

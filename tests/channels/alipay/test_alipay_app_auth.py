@@ -102,6 +102,8 @@ def test_pull_each_authorising_merchant_under_its_pid(tmp_path, keys, gateway, m
      r"channels.alipay\[0\]: environment variable NO_SUCH_TOKEN_VAR \(app_auth_token_env\) is not set"),
     (['app_auth_token_file = "missing"', f'seller_id = "{PID_1}"'], r"channels.alipay\[0\].app_auth_token_file"),
     (['app_auth_token_file = "token1"'], r"channels.alipay\[0\]: key 'seller_id'"),
+    (['app_auth_token_file = "token1"', "seller_id = 2088000000000011"],
+     r"channels.alipay\[0\]: key 'seller_id' must be the merchant's PID as a string"),
 ])
 def test_bad_token_config_names_account_and_key(tmp_path, keys, gateway, extra, match):
     (tmp_path / "token1").write_text(TOKEN_1)
