@@ -5,7 +5,8 @@
 alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id, bill_types (the
 bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "signcustomer" (账务明细)); an app in
 public-key-certificate mode names app_cert_file|_env, alipay_cert_file|_env and alipay_root_cert_file|_env instead of
-alipay_public_key_file|_env (``AlipayConfig``). Key files are
+alipay_public_key_file|_env (``AlipayConfig``); a third-party app pulling for a merchant that authorised it names
+app_auth_token_file|_env and that merchant's seller_id (its PID: the account's label). Key files are
 relative to the config file's folder; secrets are never logged.
 """
 
@@ -45,7 +46,7 @@ def _alipay(section: dict, where: str, base: Path):
     known = {"app_id", "app_private_key_file", "app_private_key_env", "alipay_public_key_file",
              "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id", "bill_types",
              "app_cert_file", "app_cert_env", "alipay_cert_file", "alipay_cert_env", "alipay_root_cert_file",
-             "alipay_root_cert_env"}
+             "alipay_root_cert_env", "app_auth_token_file", "app_auth_token_env"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -67,6 +68,8 @@ def _alipay(section: dict, where: str, base: Path):
     if not isinstance(section.get("app_id"), str) or not section["app_id"]:
         raise ConfigError(f"{where}: key 'app_id' must be a non-empty string")
     opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id") if k in section}
+    if "seller_id" in section and not (isinstance(section["seller_id"], str) and section["seller_id"]):
+        raise ConfigError(f"{where}: key 'seller_id' must be the merchant's PID as a string, e.g. \"2088000000000011\"")
     if "bill_types" in section:
         types = section["bill_types"]
         if (not isinstance(types, list) or not types or not all(isinstance(t, str) and t in BILL_TYPES for t in types)
@@ -76,6 +79,14 @@ def _alipay(section: dict, where: str, base: Path):
                               'Hint: bill_types = ["trade"] (业务明细) or ["trade", "signcustomer"] (also 账务明细)')
         opts["bill_types"] = tuple(types)
     certs = {k: secret(k, required=False) for k in ("app_cert", "alipay_cert", "alipay_root_cert")}
+    if "app_auth_token_file" in section or "app_auth_token_env" in section:
+        # a third-party app pulling an authorising merchant's bills (a file's trailing newline is no part of it)
+        opts["app_auth_token"] = secret("app_auth_token").strip()
+        if not opts["app_auth_token"]:
+            raise ConfigError(f"{where}: app_auth_token_file|_env gives an empty app_auth_token")
+        if not section.get("seller_id"):
+            raise ConfigError(f"{where}: key 'seller_id' (the authorising merchant's PID, 2088…) is required with "
+                              "app_auth_token_file|_env: the merchant's bills are pulled and stored under it")
     try:
         return AlipayConfig(section["app_id"], secret("app_private_key"),
                             secret("alipay_public_key", required=not certs["alipay_cert"]),
@@ -100,7 +111,7 @@ def accounts(config: Config, config_dir: Path | None, channel: str | None = None
                 out.append(Account("wechat", cfg.mchid, cfg))
             else:
                 cfg = _alipay(sec, where, base)
-                out.append(Account("alipay", cfg.app_id, cfg))
+                out.append(Account("alipay", cfg.label, cfg))
     if channel and channel not in PULLABLE:
         raise ConfigError(f"bills of '{channel}' cannot be pulled: pull speaks {' and '.join(PULLABLE)}'s bill APIs\n"
                           "Hint: download that channel's bill from its console and give it to ingest/reconcile --bills")

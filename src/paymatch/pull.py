@@ -1,6 +1,7 @@
 """Pull a day's bills from each configured channel account into the workspace.
 
-WeChat Pay: the trade bill (ALL) and the fund-flow bill (BASIC) through the signed v3 API; Alipay:
+WeChat Pay: the trade bill (ALL) and the fund-flow bill (BASIC) through the signed v3 API (a service provider:
+both per listed sub-merchant, stored under the sub-merchant's number); Alipay:
 the trade bill zip (and the signcustomer 账务明细 zip when the account's ``bill_types`` asks for it,
 stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query. Each downloaded file is
 parsed (control totals checked) and stored with its SHA-256 as one load batch: a rerun finds the
@@ -18,6 +19,7 @@ exited 0, and that day's bill was never pulled.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -47,25 +49,34 @@ class PullResult:
     note: str | None = None  # e.g. the channel has no bill for that day
 
 
-def _downloads(acct: Account, day: dt.date, stack: contextlib.ExitStack) -> list[tuple[str, object, object]]:
-    """(kind, download function, parse function) per file of this account's day."""
+def _downloads(acct: Account, day: dt.date, stack: contextlib.ExitStack) -> list[tuple[str, str, object, object]]:
+    """(account label, kind, download function, parse function) per file of this account's day.
+
+    A WeChat service provider (``sub_mchids``) pulls each sub-merchant's trade bill and fund-flow bill, stored
+    under the sub-merchant's number (the merchant of its orders), each file on its own."""
     if acct.channel == "wechat":
         from .channels.wechat import bill as wbill
         from .channels.wechat.api import WechatPayClient
 
         client = stack.enter_context(WechatPayClient(acct.config))
-        out = []
-        for kind, fetch in (("tradebill", lambda: client.download_bill(day, "ALL")),
-                            ("fundflowbill", lambda: client.download_fundflow(day, "BASIC"))):
-            src = f"wechat:{acct.label}:{kind}:{day}"
-            out.append((kind, fetch, lambda data, src=src: [wbill.parse(data, src, bill_date=day)]))
-        return out
+        files: list[tuple[str, str, object]] = []
+        if not acct.config.sub_mchids:
+            files += [(acct.label, "tradebill", lambda: client.download_bill(day, "ALL")),
+                      (acct.label, "fundflowbill", lambda: client.download_fundflow(day, "BASIC"))]
+        for sub in acct.config.sub_mchids:
+            files.append((sub, "tradebill", lambda sub=sub: client.download_bill(day, "ALL", sub_mchid=sub)))
+            if acct.config.sub_merchant_fundflow:
+                files.append((sub, "fundflowbill",
+                              lambda sub=sub: client.download_sub_merchant_fundflow(sub, day, "BASIC")))
+        return [(label, kind, fetch,
+                 lambda data, src=f"wechat:{label}:{kind}:{day}": [wbill.parse(data, src, bill_date=day)])
+                for label, kind, fetch in files]
     from .channels.alipay import bill as abill
     from .channels.alipay.api import AlipayBillClient
 
     client = AlipayBillClient(acct.config)
     # 'trade' (业务明细) and, when the account asks for it, 'signcustomer' (账务明细 → fund flows)
-    return [(bill_type, lambda t=bill_type: client.download_bill(day, t),
+    return [(acct.label, bill_type, lambda t=bill_type: client.download_bill(day, t),
              lambda d, src=f"alipay:{acct.label}:{bill_type}:{day}": abill.parse_zip(d, src))
             for bill_type in acct.config.bill_types]
 
@@ -96,31 +107,32 @@ def pull_day(ws: Workspace, accts: list[Account], day: dt.date, *,
             except (ChannelError, LoadError) as e:
                 _failed(ws, results, acct, day, "-", None, e)
                 continue
-            for kind, fetch, parse in files:
+            for label, kind, fetch, parse in files:
+                at = acct if label == acct.label else dataclasses.replace(acct, label=label)
                 try:
                     data = fetch()
                 except NoBillThatDay as e:
                     if now < ready:  # not made yet, or no trade: only a pull after `ready` can tell
                         results.append(PullResult(
-                            acct.channel, acct.label, kind, 0, False, None,
+                            at.channel, at.label, kind, 0, False, None,
                             f"{e}; at {now:%H:%M} Beijing time the bill of {day} may not be made yet: pull again "
                             f"after {ready:%Y-%m-%d %H:%M} (a bill not made yet is not quarantined)"))
                     else:
-                        results.append(PullResult(acct.channel, acct.label, kind, 0, False, None, note=str(e)))
+                        results.append(PullResult(at.channel, at.label, kind, 0, False, None, note=str(e)))
                     continue
                 except (ChannelError, LoadError) as e:
-                    _failed(ws, results, acct, day, kind, None, e)
+                    _failed(ws, results, at, day, kind, None, e)
                     continue
                 sha = hashlib.sha256(data).hexdigest()
                 try:
                     bills = parse(data)
                 except LoadError as e:
-                    _failed(ws, results, acct, day, kind, data, e, sha)
+                    _failed(ws, results, at, day, kind, data, e, sha)
                     continue
                 for bill in bills:
-                    r = ws.store_bill(bill, account=acct.label,
-                                      meta={"file_sha256": sha, "bill_date": str(day), "account": acct.label})
-                    results.append(PullResult(acct.channel, acct.label, bill.kind, r.rows, r.skipped, sha))
+                    r = ws.store_bill(bill, account=at.label,
+                                      meta={"file_sha256": sha, "bill_date": str(day), "account": at.label})
+                    results.append(PullResult(at.channel, at.label, bill.kind, r.rows, r.skipped, sha))
     return results
 
 

@@ -6,6 +6,10 @@ a response signed by an "Alipay" key made in the test, and serves the bill zip a
 out. Faults are queued per endpoint and consumed one per request:
 'timeout' (sleep past the client's timeout), 'http500', 'truncated' (half the zip),
 'bad_signature' (signed with another key), 'garbage' (unreadable JSON).
+
+Third-party apps: ``auth_tokens`` maps an app_auth_token to the PID of the merchant that authorised the app; a
+request carrying one is answered with that merchant's bills (``merchant_zips[(pid, date)]``), an unknown token with
+Alipay's 20001 aop.invalid-app-auth-token.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ class FakeAlipayGateway:
         # an app in public-key-certificate mode: the app_cert_sn and alipay_root_cert_sn every request must carry,
         # and the alipay_cert_sn each answer names (computed by the test, not by the code under test)
         self.cert_sns = cert_sns
+        self.auth_tokens: dict[str, str] = {}  # app_auth_token -> the authorising merchant's PID
+        self.merchant_zips: dict[tuple[str, str], bytes] = {}  # (PID, bill_date) -> trade zip of that merchant
         self.query_faults: list[str] = []
         self.download_faults: list[str] = []
         self.requests: list[dict] = []  # verified gateway requests (params)
@@ -125,7 +131,16 @@ class FakeAlipayGateway:
         if fault == "garbage":
             return 200, '{"alipay_data_dataservice_bill_downloadurl_query_response":{"code":"10'
         biz_type = "fnd" if biz.get("bill_type") == "signcustomer" else "trade"
-        if biz["bill_date"] in (self.fund_zips if biz_type == "fnd" else self.zips):
+        token = params.get("app_auth_token")
+        pid = self.auth_tokens.get(token) if token else None
+        if token and pid is None:
+            inner = {"code": "20001", "msg": "Insufficient Token Permissions",
+                     "sub_code": "aop.invalid-app-auth-token", "sub_msg": "无效的应用授权令牌"}
+        elif pid is not None and biz_type == "trade" and (pid, biz["bill_date"]) in self.merchant_zips:
+            inner = {"code": "10000", "msg": "Success",
+                     "bill_download_url": f"{self.base}/downloadBillFile.resource?bizType=trade&pid={pid}"
+                                          f"&bizDates={biz['bill_date'].replace('-', '')}&fileId=1"}
+        elif pid is None and biz["bill_date"] in (self.fund_zips if biz_type == "fnd" else self.zips):
             inner = {"code": "10000", "msg": "Success",
                      "bill_download_url": f"{self.base}/downloadBillFile.resource?bizType={biz_type}"
                                           f"&bizDates={biz['bill_date'].replace('-', '')}&fileId=1"}
@@ -150,7 +165,10 @@ class FakeAlipayGateway:
         self.downloads += 1
         day = query.get("bizDates", "")
         day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
-        data = (self.fund_zips if query.get("bizType") == "fnd" else self.zips).get(day)
+        if query.get("pid"):
+            data = self.merchant_zips.get((query["pid"], day))
+        else:
+            data = (self.fund_zips if query.get("bizType") == "fnd" else self.zips).get(day)
         if data is None:
             return 404, b"not found"
         fault = self.download_faults.pop(0) if self.download_faults else None

@@ -4,8 +4,16 @@ It checks each request's WECHATPAY2-SHA256-RSA2048 Authorization with the mercha
 serves the two-step bill download (signed JSON answer, then the gzip file with no signature),
 signs its JSON answers with a platform key made in the test, and injects faults on demand:
 ``server.faults['apply' | 'file']`` is a list of fault names consumed one per request:
-'500', 'timeout', 'truncate' (file only), 'wrong_hash' (apply only), 'bad_signature', 'unsigned',
-'stale' (apply only: signed an hour ago).
+'500', 'timeout', 'truncate' (file only), 'corrupt' (file only: one byte flipped),
+'wrong_hash' (apply only), 'bad_signature', 'unsigned',
+'stale' (apply only: signed an hour ago). 'bad_signature' and 'unsigned' apply to a 4xx answer too (WeChat signs
+the answers to every request whose signature it accepted, errors included; a 401 SIGN_ERROR is unsigned).
+
+A service provider's bills: ``bills[(path, type, date, sub_mchid)]`` answers requests naming that ``sub_mchid``
+(/v3/bill/tradebill?sub_mchid=..., /v3/bill/sub-merchant-fundflowbill); the sub-merchant fund-flow bill is served
+as WeChat does it: ``download_bill_list`` of ``split`` files, each gzipped, then encrypted with AEAD_AES_256_GCM
+under a fresh key sent RSA-OAEP-encrypted (``encrypt_key``) with the merchant's public key. ``download_origin``
+makes download URLs point elsewhere (another WeChat API domain) than the server's own address.
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA1, SHA256
 
 _AUTH = re.compile(r'^WECHATPAY2-SHA256-RSA2048 (.*)$')
 _PAIR = re.compile(r'(\w+)="([^"]*)"')
@@ -61,6 +70,9 @@ class FakeWechatPay(ThreadingHTTPServer):
         # made up front: generating it inside a request could outlast a client's timeout
         self.wrong_key = _wrong_key()
         self.request_serials: list[str | None] = []  # the Wechatpay-Serial header of each request
+        self.split = 1  # how many files a sub-merchant fund-flow bill is split into (bill_sequence 1..split)
+        self.download_origin: str | None = None  # scheme://host of download URLs (None: this server)
+        self.hosts: list[str] = []  # the Host header of each request
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
@@ -132,11 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self.server.request_serials.append(self.headers.get("Wechatpay-Serial"))
+        self.server.hosts.append(self.headers.get("Host", ""))
         url = urlsplit(self.path)
         step = "file" if url.path == "/v3/billdownload/file" else "apply"
         problem = self._auth_ok()
-        if problem:
-            self._json(401, {"code": "SIGN_ERROR", "message": problem}, step=step)
+        if problem:  # a request whose signature fails gets an unsigned answer
+            self._json(401, {"code": "SIGN_ERROR", "message": problem}, step=step, signed=False)
             return
         fault = self.server.fault(step)
         if fault == "timeout":
@@ -149,25 +162,56 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(q.get("token", ""), fault)
             return
         kind = q.get("bill_type") or q.get("account_type", "")
-        plain = self.server.bills.get((url.path, kind, q.get("bill_date", "")))
-        if plain is None:
-            self._json(400, {"code": "NO_STATEMENT_EXIST", "message": "账单不存在"}, step=step)
-            return
-        token = secrets.token_urlsafe(16)
-        self.server.tokens[token] = (plain, q.get("tar_type") == "GZIP")
-        digest = hashlib.sha1(plain + (b"x" if fault == "wrong_hash" else b"")).hexdigest()
-        answer = {"hash_type": "SHA1", "hash_value": digest,
-                  "download_url": f"{self.server.base_url}/v3/billdownload/file?token={token}"}
+        key = (url.path, kind, q.get("bill_date", "")) + ((q["sub_mchid"],) if "sub_mchid" in q else ())
+        plain = self.server.bills.get(key)
         other = self.server.wrong_key if fault == "bad_signature" else None
+        if plain is None:
+            self._json(400, {"code": "NO_STATEMENT_EXIST", "message": "账单不存在"}, step=step, sign_with=other,
+                       signed=fault != "unsigned")
+            return
+        if url.path == "/v3/bill/sub-merchant-fundflowbill":
+            answer = self._encrypted_list(plain, q, fault)
+        else:
+            token = secrets.token_urlsafe(16)
+            self.server.tokens[token] = (gzip.compress(plain, mtime=0) if q.get("tar_type") == "GZIP" else plain,
+                                         False)
+            digest = hashlib.sha1(plain + (b"x" if fault == "wrong_hash" else b"")).hexdigest()
+            answer = {"hash_type": "SHA1", "hash_value": digest, "download_url": self._url(token)}
         self._json(200, answer, step=step, sign_with=other, signed=fault != "unsigned",
                    age=3600 if fault == "stale" else 0)
+
+    def _url(self, token: str) -> str:
+        return f"{self.server.download_origin or self.server.base_url}/v3/billdownload/file?token={token}"
+
+    def _encrypted_list(self, plain: bytes, q: dict[str, str], fault: str | None) -> dict:
+        """申请单个子商户资金账单's answer: the bill cut into ``split`` files, each gzipped (tar_type=GZIP), then
+        AES-256-GCM encrypted under its own key, the key RSA-OAEP(SHA-1) encrypted with the merchant's public key."""
+        assert q.get("algorithm") == "AEAD_AES_256_GCM", q
+        n = self.server.split
+        lines = plain.splitlines(keepends=True)
+        cut = [b"".join(lines[i * len(lines) // n:(i + 1) * len(lines) // n]) for i in range(n)]
+        entries = []
+        for seq, part in enumerate(cut, start=1):
+            key, nonce = secrets.token_hex(16).encode(), secrets.token_hex(6)
+            body = gzip.compress(part, mtime=0) if q.get("tar_type") == "GZIP" else part
+            token = secrets.token_urlsafe(16)
+            self.server.tokens[token] = (AESGCM(key).encrypt(nonce.encode(), body, b""), False)
+            wrapped = self.server.merchant_public_key.encrypt(
+                key, padding.OAEP(mgf=padding.MGF1(algorithm=SHA1()), algorithm=SHA1(), label=None))
+            entries.append({"bill_sequence": seq, "hash_type": "SHA1",
+                            "hash_value": hashlib.sha1(part + (b"x" if fault == "wrong_hash" else b"")).hexdigest(),
+                            "download_url": self._url(token), "encrypt_key": base64.b64encode(wrapped).decode(),
+                            "nonce": nonce})
+        entries.reverse()  # the client orders them by bill_sequence, not by place in the list
+        return {"download_bill_count": n, "download_bill_list": entries}
 
     def _file(self, token: str, fault: str | None) -> None:
         if token not in self.server.tokens:
             self._json(400, {"code": "INVALID_REQUEST", "message": "token expired"}, step="file")
             return
-        plain, gz = self.server.tokens.pop(token)
-        body = gzip.compress(plain, mtime=0) if gz else plain
+        body, _ = self.server.tokens.pop(token)
+        if fault == "corrupt":  # one byte changed in transit: the same length, a different file
+            body = body[:-1] + bytes([body[-1] ^ 1])
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))

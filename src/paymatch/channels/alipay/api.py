@@ -3,7 +3,8 @@
 Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (RSA2-signed by python-alipay-sdk, whose
 gateway is ``config.gateway_url``; the SDK also verifies the RSA2 signature of the response with
 Alipay's public key; in certificate mode the request also carries app_cert_sn and alipay_root_cert_sn,
-and the key is the one of Alipay's public-key certificate: ``config.AlipayConfig``). Step 2: GET
+and the key is the one of Alipay's public-key certificate: ``config.AlipayConfig``; a third-party app
+pulling for a merchant that authorised it sends that merchant's ``app_auth_token``). Step 2: GET
 ``bill_download_url`` (a zip) with httpx and check that the zip is whole. Timeouts, connection
 errors, HTTP 5xx, unreadable responses and damaged zips are retried with exponential backoff; a forged response signature or a business error from Alipay
 (e.g. isp.bill_not_exist) is not. Every failure ends as ``ChannelError`` naming the channel, the
@@ -85,7 +86,7 @@ class AlipayBillClient:
     def __init__(self, config: AlipayConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self._sdk = make_sdk_client(config)
-        self._cert_params = config.cert_params()
+        self._params = config.request_params()
         self._sleep = sleep
 
     def query_download_url(self, bill_date: dt.date | str, bill_type: str = "trade") -> str:
@@ -105,8 +106,9 @@ class AlipayBillClient:
         # Alipay wants Beijing time; the SDK would stamp the server's local time (often UTC)
         stamp = dt.datetime.now(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
         try:
-            # in certificate mode app_cert_sn and alipay_root_cert_sn are signed common parameters
-            result = self._sdk.server_api(METHOD, biz_content=biz, timestamp=stamp, **self._cert_params)
+            # in certificate mode app_cert_sn and alipay_root_cert_sn, in third-party-app mode app_auth_token: signed
+            # common parameters
+            result = self._sdk.server_api(METHOD, biz_content=biz, timestamp=stamp, **self._params)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500:
                 raise _Transient(f"HTTP {exc.code} from the gateway") from None
@@ -132,6 +134,11 @@ class AlipayBillClient:
                 raise _Transient(cause.strip())
             if result.get("sub_code") == "isp.bill_not_exist":  # no trade that day: no bill to store
                 raise NoBillThatDay(self._what(day, f"no bill for that day ({cause.strip()})"))
+            if str(result.get("sub_code", "")).startswith(("aop.invalid-app-auth-token", "aop.app-auth-token")):
+                raise ChannelError(self._what(
+                    day, f"{cause.strip()}\nHint: the merchant's authorisation of app {self.config.app_id} is revoked, "
+                         "expired or refreshed: put its current app_auth_token into the account's "
+                         "app_auth_token_file|_env"))
             raise ChannelError(self._what(day, cause.strip()))
         return result["bill_download_url"]
 
@@ -170,7 +177,8 @@ class AlipayBillClient:
         raise ChannelError(self._what(day, f"gave up after {self.config.retries + 1} attempts; last: {last}"))
 
     def _what(self, day: str, cause: str) -> str:
-        return f"alipay: {METHOD} bill_date={day} app_id={self.config.app_id}: {cause}"
+        merchant = f" for merchant {self.config.seller_id} (app_auth_token)" if self.config.app_auth_token else ""
+        return f"alipay: {METHOD} bill_date={day} app_id={self.config.app_id}{merchant}: {cause}"
 
 
 def download_bill(config: AlipayConfig, bill_date: dt.date | str, bill_type: str = "trade") -> bytes:

@@ -35,6 +35,11 @@ class AlipayConfig:
     app_cert_pem (appCertPublicKey_<app_id>.crt), alipay_cert_pem (alipayCertPublicKey_RSA2.crt) and
     alipay_root_cert_pem (alipayRootCert.crt), all three or none; alipay_public_key_pem may then be "" (it is
     taken from alipay_cert_pem). Requests then carry app_cert_sn and alipay_root_cert_sn.
+
+    Third-party-app mode (第三方应用授权): app_auth_token, the token a merchant's authorisation of this app gave
+    (alipay.open.auth.token.app). Requests then carry it as the common parameter ``app_auth_token`` and Alipay
+    answers with the authorising merchant's bills, not the app owner's; seller_id (that merchant's PID) is then
+    required: the account is known by it, since many merchants' accounts share the one app_id.
     """
 
     app_id: str
@@ -49,6 +54,16 @@ class AlipayConfig:
     app_cert_pem: str = field(default="", repr=False)
     alipay_cert_pem: str = field(default="", repr=False)
     alipay_root_cert_pem: str = field(default="", repr=False)
+    app_auth_token: str = field(default="", repr=False)
+
+    @property
+    def label(self) -> str:
+        """How pull names this account: the authorising merchant's PID in third-party-app mode, else the app_id."""
+        return self.seller_id if self.app_auth_token and self.seller_id else self.app_id
+
+    def request_params(self) -> dict[str, str]:
+        """The common request parameters beyond the SDK's: certificate SNs, and app_auth_token when set."""
+        return {**self.cert_params(), **({"app_auth_token": self.app_auth_token} if self.app_auth_token else {})}
 
     @property
     def cert_mode(self) -> bool:
@@ -86,6 +101,14 @@ class AlipayConfig:
         elif not self.alipay_public_key_pem:
             raise ConfigError(f"alipay app {self.app_id}: Alipay's public key (or, in certificate mode, its "
                               "public-key certificate) is missing")
+        if self.app_auth_token:
+            token = self.app_auth_token
+            if not (token.isascii() and token.isprintable() and not any(c.isspace() for c in token)):
+                raise ConfigError(f"alipay app {self.app_id}: app_auth_token is not a token (printable ASCII, no "
+                                  "spaces: the app_auth_token alipay.open.auth.token.app returned)")
+            if not self.seller_id:
+                raise ConfigError(f"alipay app {self.app_id}: app_auth_token needs seller_id, the authorising "
+                                  "merchant's PID (2088…): its bills are pulled and stored under it")
         types = (self.bill_types,) if isinstance(self.bill_types, str) else tuple(self.bill_types)
         bad = [t for t in types if t not in BILL_TYPES]
         if bad or not types or len(set(types)) != len(types):

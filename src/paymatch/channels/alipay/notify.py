@@ -59,10 +59,20 @@ class AlipayNotifyVerifier:
         configs = [config] if isinstance(config, AlipayConfig) else list(config)
         self.config = configs[0]
         self._apps: dict[str, tuple[AlipayConfig, object]] = {}
+        # the seller_ids an app's notifications may name: a third-party app is configured once per merchant that
+        # authorised it (app_auth_token), the same app_id each time; None: not checked (an account names none)
+        self._sellers: dict[str, set[str] | None] = {}
         for c in configs:
             if c.app_id in self._apps:
-                raise ConfigError(f"alipay: app_id {c.app_id} is configured twice")
-            self._apps[c.app_id] = (c, make_sdk_client(c))
+                if not (c.app_auth_token or self._apps[c.app_id][0].app_auth_token) or \
+                        c.alipay_public_key_pem != self._apps[c.app_id][0].alipay_public_key_pem:
+                    raise ConfigError(f"alipay: app_id {c.app_id} is configured twice")
+            else:
+                self._apps[c.app_id] = (c, make_sdk_client(c))
+                self._sellers[c.app_id] = set()
+            sellers = self._sellers[c.app_id]
+            if sellers is not None:
+                self._sellers[c.app_id] = sellers | {c.seller_id} if c.seller_id else None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()
@@ -88,7 +98,8 @@ class AlipayNotifyVerifier:
         if not ok:
             raise fail("signature does not verify with the Alipay public key")
         # seller_id is optional in a notification: checked when it is there (the signature and app_id already are)
-        if config.seller_id and params.get("seller_id") and params["seller_id"] != config.seller_id:
+        sellers = self._sellers[config.app_id]
+        if sellers and params.get("seller_id") and params["seller_id"] not in sellers:
             raise fail(f"seller_id {params.get('seller_id')!r} is not ours")
         if nid == "?":
             raise fail("no notify_id")

@@ -3,7 +3,10 @@
 Two steps per bill: (1) GET /v3/bill/tradebill (or /fundflowbill) returns JSON
 {hash_type: 'SHA1', hash_value, download_url}; its response is signed by WeChat Pay and verified
 here; (2) GET download_url (the request is signed, the file response is not -- WeChat documents
-that the download skips response signatures) returns the gzip bytes. Per the API reference,
+that the download skips response signatures) returns the gzip bytes. A service provider (服务商) asks
+for one sub-merchant's trade bill with ``sub_mchid``, and for its fund-flow bill through
+/v3/bill/sub-merchant-fundflowbill, whose files come AES-256-GCM encrypted
+(``download_sub_merchant_fundflow``). Per the API reference,
 hash_value is the digest of the *original bill*, "gzip需要解压缩": the SHA1 is checked on the
 decompressed CSV, not on the gzip bytes.
 
@@ -11,11 +14,14 @@ Requests are signed with wechatpayv3's ``build_authorization`` and responses che
 ``rsa_verify`` (both thin wrappers over ``cryptography``); transport, retries, hashing and gunzip
 are ours because the SDK does none of them. Timeouts, 5xx, truncated bodies, broken gzip, a
 wrong hash and an answer carrying WeChat's signature probe (``SIGNATURE_PROBE``) are retried with
-exponential backoff; then ChannelError names the channel, endpoint, bill date and last cause. Signature failures and 4xx answers are not retried.
+exponential backoff; then ChannelError names the channel, endpoint, bill date and last cause. Signature failures
+and 4xx answers are not retried; a signed 4xx is verified too (``_check_status``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import gzip
 import hashlib
@@ -26,6 +32,10 @@ from typing import Callable
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from wechatpayv3.utils import build_authorization, rsa_verify
 
 from paymatch.channels.wechat.config import WechatPayConfig
@@ -38,6 +48,14 @@ SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 SIGNATURE_PROBE = "WECHATPAY/SIGNTEST/"
 #: seconds a signed response's Wechatpay-Timestamp may differ from our clock
 RESPONSE_MAX_SKEW = 300
+#: WeChat Pay's API v3 domains: the main one (就近接入点) and the backup (备域名, 异地接入点); either may hand out
+#: download URLs on the other
+WECHATPAY_API_HOSTS = ("api.mch.weixin.qq.com", "api2.mch.weixin.qq.com")
+#: the encryption asked for a sub-merchant's fund-flow bill (the other value, SM4_GCM, needs a national-crypto stack)
+BILL_ALGORITHM = "AEAD_AES_256_GCM"
+#: how WeChat encrypts a bill file's key with the merchant certificate's public key
+#: (RSA/ECB/OAEPWithSHA-1AndMGF1Padding, as for its other encrypted fields)
+_OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 __all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
 
 
@@ -68,12 +86,17 @@ class WechatPayClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def download_bill(self, bill_date: dt.date | str, bill_type: str = "ALL", tar_type: str = "GZIP") -> bytes:
-        """The trade bill of ``bill_date`` (ALL/SUCCESS/REFUND) as plain CSV bytes, SHA1-checked."""
+    def download_bill(self, bill_date: dt.date | str, bill_type: str = "ALL", tar_type: str = "GZIP", *,
+                      sub_mchid: str | None = None) -> bytes:
+        """The trade bill of ``bill_date`` (ALL/SUCCESS/REFUND) as plain CSV bytes, SHA1-checked; a service
+        provider's ``sub_mchid`` asks for that sub-merchant's bill only (申请交易账单: without it the provider gets
+        the full bill of all its sub-merchants)."""
         if bill_type not in ("ALL", "SUCCESS", "REFUND"):
             raise ValueError(f"bill_type must be ALL, SUCCESS or REFUND, not {bill_type!r}")
-        query = {"bill_date": _day(bill_date), "bill_type": bill_type, "tar_type": tar_type}
-        return self._with_retries("/v3/bill/tradebill", query, tar_type)
+        query = {"bill_date": _day(bill_date), **({"sub_mchid": sub_mchid} if sub_mchid else {}),
+                 "bill_type": bill_type, "tar_type": tar_type}
+        return self._with_retries("/v3/bill/tradebill", query,
+                                  lambda meta, what: self._plain_file(meta, tar_type, what))
 
     def download_fundflow(self, bill_date: dt.date | str, account_type: str = "BASIC",
                           tar_type: str = "GZIP") -> bytes:
@@ -81,17 +104,33 @@ class WechatPayClient:
         if account_type not in ("BASIC", "OPERATION", "FEES"):
             raise ValueError(f"account_type must be BASIC, OPERATION or FEES, not {account_type!r}")
         query = {"bill_date": _day(bill_date), "account_type": account_type, "tar_type": tar_type}
-        return self._with_retries("/v3/bill/fundflowbill", query, tar_type)
+        return self._with_retries("/v3/bill/fundflowbill", query,
+                                  lambda meta, what: self._plain_file(meta, tar_type, what))
+
+    def download_sub_merchant_fundflow(self, sub_mchid: str, bill_date: dt.date | str, account_type: str = "BASIC",
+                                       tar_type: str = "GZIP") -> bytes:
+        """A sub-merchant's fund-flow bill (申请单个子商户资金账单, service providers only) as plain CSV bytes.
+
+        The answer lists the files (``download_bill_list``, one per ``bill_sequence``: WeChat splits a bill above
+        about 16 GB); each is encrypted with AEAD_AES_256_GCM under its own key, which comes RSA-OAEP-encrypted
+        with the merchant certificate's public key (``encrypt_key``), so only the merchant private key opens it.
+        Each file is decrypted, then gunzipped ("先解密、再解压"), SHA1-checked and joined in sequence order."""
+        if account_type not in ("BASIC", "OPERATION", "FEES"):
+            raise ValueError(f"account_type must be BASIC, OPERATION or FEES, not {account_type!r}")
+        query = {"sub_mchid": sub_mchid, "bill_date": _day(bill_date), "account_type": account_type,
+                 "algorithm": BILL_ALGORITHM, "tar_type": tar_type}
+        return self._with_retries("/v3/bill/sub-merchant-fundflowbill", query,
+                                  lambda meta, what: self._encrypted_files(meta, tar_type, what))
 
     # -- one attempt ---------------------------------------------------------------------------
 
-    def _with_retries(self, path: str, query: dict[str, str], tar_type: str) -> bytes:
+    def _with_retries(self, path: str, query: dict[str, str], fetch: Callable[[dict, str], bytes]) -> bytes:
         what = f"GET {path} ({', '.join(f'{k}={v}' for k, v in query.items())})"
         attempts = 1 + max(0, self.config.retries)
         last: Exception | None = None
         for attempt in range(attempts):
             try:
-                return self._once(f"{path}?{urlencode(query)}", tar_type, what)
+                return self._once(f"{path}?{urlencode(query)}", fetch, what)
             except (_Retryable, httpx.TimeoutException, httpx.TransportError) as exc:
                 last = exc
                 if attempt + 1 < attempts:
@@ -99,20 +138,64 @@ class WechatPayClient:
         raise ChannelError(f"wechat: {what} failed after {attempts} attempt(s): "
                            f"{type(last).__name__}: {last}")
 
-    def _once(self, path_query: str, tar_type: str, what: str) -> bytes:
+    def _once(self, path_query: str, fetch: Callable[[dict, str], bytes], what: str) -> bytes:
         resp = self._get(path_query)
         self._check_status(resp, what)
         self._verify(resp, what)
         try:
             meta = json.loads(resp.content)
-            hash_type, hash_value, url = meta["hash_type"], meta["hash_value"], meta["download_url"]
-        except (ValueError, KeyError, TypeError) as exc:
+            if not isinstance(meta, dict):
+                raise TypeError("not an object")
+        except (ValueError, TypeError) as exc:
             raise ChannelError(f"wechat: {what}: unexpected answer {resp.text[:200]!r}") from exc
+        return fetch(meta, what)
+
+    def _plain_file(self, meta: dict, tar_type: str, what: str) -> bytes:
+        """Step 2 of a trade / fund-flow bill: the file at ``download_url``, unzipped and SHA1-checked."""
+        try:
+            hash_type, hash_value, url = meta["hash_type"], meta["hash_value"], meta["download_url"]
+        except KeyError as exc:
+            raise ChannelError(f"wechat: {what}: unexpected answer (no {exc}) {json.dumps(meta)[:200]!r}") from exc
+        return self._checked(self._download(url, what), tar_type, hash_type, hash_value, what)
+
+    def _encrypted_files(self, meta: dict, tar_type: str, what: str) -> bytes:
+        """Step 2 of a sub-merchant fund-flow bill: every listed file, decrypted, unzipped, checked, in order."""
+        try:
+            entries = sorted(meta["download_bill_list"], key=lambda e: int(e["bill_sequence"]))
+            count = int(meta.get("download_bill_count", len(entries)))
+            parts = [(e["download_url"], e["encrypt_key"], e["nonce"], e["hash_type"], e["hash_value"])
+                     for e in entries]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChannelError(f"wechat: {what}: unexpected answer {json.dumps(meta)[:200]!r}") from exc
+        if not parts or count != len(parts):
+            raise ChannelError(f"wechat: {what}: download_bill_count {count} but {len(parts)} file(s) listed")
+        out = []
+        for url, encrypt_key, nonce, hash_type, hash_value in parts:
+            try:
+                key = self._key.decrypt(base64.b64decode(encrypt_key), _OAEP)
+            except (ValueError, binascii.Error) as exc:
+                # not retried: another attempt brings a key for the same (wrong) merchant certificate
+                raise ChannelError(f"wechat: {what}: encrypt_key does not open with the merchant private key "
+                                   f"(is merchant_serial_no the certificate of this key?)") from exc
+            if len(key) != 32:
+                raise ChannelError(f"wechat: {what}: encrypt_key is {len(key)} bytes, not an AES-256 key")
+            ciphertext = self._download(url, what)
+            try:
+                data = AESGCM(key).decrypt(str(nonce).encode(), ciphertext, b"")
+            except InvalidTag as exc:  # GCM's tag is the file's integrity check: a damaged or cut download
+                raise _Retryable("downloaded bill does not decrypt (AEAD_AES_256_GCM tag mismatch)") from exc
+            out.append(self._checked(data, tar_type, hash_type, hash_value, what))
+        return b"".join(out)
+
+    def _download(self, url: str, what: str) -> bytes:
+        file_resp = self._get(self._download_target(url, what))
+        self._check_status(file_resp, what + " download", signed_4xx=False)
+        return file_resp.content
+
+    @staticmethod
+    def _checked(data: bytes, tar_type: str, hash_type: object, hash_value: object, what: str) -> bytes:
         if str(hash_type).upper() != "SHA1":
             raise ChannelError(f"wechat: {what}: unsupported hash_type {hash_type!r}")
-        file_resp = self._get(self._same_origin_path(url, what))
-        self._check_status(file_resp, what + " download")
-        data = file_resp.content
         if tar_type == "GZIP":
             try:
                 data = gzip.decompress(data)
@@ -124,32 +207,56 @@ class WechatPayClient:
         return data
 
     def _get(self, path_query: str) -> httpx.Response:
+        """GET a path on the gateway, or a whole URL on WeChat's other API domain (``_download_target``); the
+        signature covers the path and query only, as WeChat's canonical request does."""
         c = self.config
-        auth = build_authorization(path_query, "GET", c.mchid, c.merchant_serial_no, self._key)
+        parts = urlsplit(path_query)
+        signed = parts.path + (f"?{parts.query}" if parts.query else "")
+        auth = build_authorization(signed, "GET", c.mchid, c.merchant_serial_no, self._key)
         # Wechatpay-Serial names the key WeChat is to sign its answer with: a merchant switching from the platform
         # certificate to the WeChat Pay public key gets answers signed with the certificate without it (helper-51)
         return self._http.get(path_query, headers={
             "Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch",
             "Wechatpay-Serial": c.platform_key_id})
 
-    def _same_origin_path(self, url: str, what: str) -> str:
-        # the Authorization header must never travel to a host other than the configured gateway
+    def _download_target(self, url: str, what: str) -> str:
+        """What to GET for a ``download_url``: its path on the configured gateway, or the whole URL when it is on
+        WeChat Pay's other API domain. The Authorization header must never travel to anyone but WeChat Pay: a
+        merchant on the backup domain (api2.mch.weixin.qq.com, 备域名) is handed download URLs on the main one, and
+        the reverse may happen too; both are WeChat's, over HTTPS. Any other host is refused."""
         parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
-            raise ChannelError(f"wechat: {what}: download_url {url!r} is not on {self.config.base_url}")
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+        if (parts.scheme, parts.netloc) == (self._origin.scheme, self._origin.netloc):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        if (self._origin.scheme, parts.scheme) == ("https", "https") and {self._origin.netloc, parts.netloc} <= \
+                set(WECHATPAY_API_HOSTS):
+            return url
+        raise ChannelError(f"wechat: {what}: download_url {url!r} is not on {self.config.base_url}"
+                           + (" nor on WeChat Pay's other API domain" if self._origin.netloc in WECHATPAY_API_HOSTS
+                              else ""))
 
-    @staticmethod
-    def _check_status(resp: httpx.Response, what: str) -> None:
+    def _check_status(self, resp: httpx.Response, what: str, *, signed_4xx: bool = True) -> None:
+        """Refuse a non-2xx answer; 5xx and 429 are retried. WeChat signs every answer to a request whose signature
+        it accepted, errors included ("对于签名验证成功的请求，微信支付API v3会使用微信支付的平台私钥对应答进行签名"), and
+        asks that every signed answer be verified; a 401 for a bad request signature comes unsigned. So a signed
+        4xx is verified like a 2xx (a forged one is refused), an unsigned one is still an error, but never "no
+        bill that day": that answer makes ``pull`` store nothing and exit 0, so it must be WeChat's (a forged or
+        stripped NO_STATEMENT_EXIST would silently skip a day's bill). The file download's answers are never
+        signed (``signed_4xx=False``)."""
         if resp.status_code >= 500 or resp.status_code == 429:
             raise _Retryable(f"HTTP {resp.status_code} {resp.text[:200]}")
         if resp.status_code >= 300:
             try:
                 err = resp.json()
                 detail = f"{err.get('code')}: {err.get('message')}"
-            except ValueError:
+            except (ValueError, AttributeError):
                 detail = resp.text[:200]
+            signed = signed_4xx and bool(resp.headers.get("Wechatpay-Signature"))
+            if signed:
+                self._verify(resp, what)
             if detail.startswith("NO_STATEMENT_EXIST:"):
+                if not signed:
+                    raise ChannelError(f"wechat: {what}: HTTP {resp.status_code} {detail}, but the answer is not "
+                                       "signed: not taken as 'no bill for that day'")
                 raise NoBillThatDay(f"wechat: {what}: no bill for that day ({detail})")
             raise ChannelError(f"wechat: {what}: HTTP {resp.status_code} {detail}")
 

@@ -10,6 +10,12 @@ the secrets are, not the secrets themselves::
     platform_key_id = "PUB_KEY_ID_0114232134912410000000000000"
     apiv3_key_env = "PAYMATCH_WECHAT_APIV3_KEY"     # or apiv3_key_file
     base_url = "https://api.mch.weixin.qq.com"     # optional; a local server in tests
+
+A service provider (服务商) lists the sub-merchants (特约商户) whose bills ``pull`` fetches, by number or by store::
+
+    sub_mchids = ["1900000201", "1900000202"]
+    sub_merchants = { S001 = "1900000201", S002 = "1900000201", S003 = "1900000203" }   # store -> 特约商户号
+    sub_merchant_fundflow = true     # also 申请单个子商户资金账单 (needs the 下载二级商户资金账单 product permission)
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ class WechatPayConfig:
     key or platform certificate (PEM). platform_key_id: 'PUB_KEY_ID_...' or the certificate serial.
     apiv3_key: the 32-byte APIv3 key (decrypts notifications). timeout: seconds per request.
     retries: extra attempts after the first; backoff_base/backoff_max: seconds for the exponential
-    wait between attempts.
+    wait between attempts. sub_mchids / sub_merchant_fundflow: service-provider mode (module docstring).
     """
 
     mchid: str
@@ -47,6 +53,12 @@ class WechatPayConfig:
     #: public key: for a while it signs with either (answers and notifications), so both verify
     switch_platform_key_pem: str = field(default="", repr=False)
     switch_platform_key_id: str = ""
+    #: service-provider mode (服务商): the sub-merchants (特约商户号) whose trade bill (``sub_mchid`` on
+    #: /v3/bill/tradebill) and fund-flow bill (/v3/bill/sub-merchant-fundflowbill) ``pull`` fetches, each on its own
+    sub_mchids: tuple[str, ...] = ()
+    #: whether ``pull`` also asks for each sub-merchant's fund-flow bill (a provider without the product permission
+    #: 下载二级商户资金账单 would see it refused every day)
+    sub_merchant_fundflow: bool = True
     timeout: float = 30.0
     retries: int = 3
     backoff_base: float = 1.0
@@ -70,7 +82,8 @@ class WechatPayConfig:
         known = {"mchid", "merchant_serial_no", "merchant_private_key_file", "merchant_private_key_env",
                  "platform_key_file", "platform_key_env", "platform_key_id", "apiv3_key_file", "apiv3_key_env",
                  "base_url", "timeout", "retries", "backoff_base", "backoff_max",
-                 "switch_platform_key_file", "switch_platform_key_env", "switch_platform_key_id"}
+                 "switch_platform_key_file", "switch_platform_key_env", "switch_platform_key_id",
+                 "sub_mchids", "sub_merchants", "sub_merchant_fundflow"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -94,6 +107,16 @@ class WechatPayConfig:
 
         opts: dict[str, Any] = {k: section[k] for k in ("base_url", "timeout", "retries", "backoff_base",
                                                          "backoff_max") if k in section}
+        subs = _sub_mchids(section, where)
+        if subs:
+            opts["sub_mchids"] = subs
+        if "sub_merchant_fundflow" in section:
+            if not isinstance(section["sub_merchant_fundflow"], bool):
+                raise ConfigError(f"{where}: key 'sub_merchant_fundflow' must be true or false")
+            if not subs:
+                raise ConfigError(f"{where}: key 'sub_merchant_fundflow' needs 'sub_mchids' or 'sub_merchants' "
+                                  "(service-provider mode)")
+            opts["sub_merchant_fundflow"] = section["sub_merchant_fundflow"]
         if any(k.startswith("switch_platform_key") for k in section):
             opts["switch_platform_key_pem"] = secret("switch_platform_key")
             opts["switch_platform_key_id"] = plain("switch_platform_key_id")
@@ -115,6 +138,35 @@ class WechatPayConfig:
                 section[name.lower() + "_file"] = env[prefix + name + "_FILE"]
         section.update(kw)
         return cls.from_section(section, where=f"environment ({prefix}*)", env=env)
+
+
+def _sub_mchids(section: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """The sub-merchant numbers of ``sub_mchids`` (a list) and ``sub_merchants`` (store -> number), each once, in
+    the order written; a 特约商户号 is digits (WeChat: string(12)), a typo caught here, not as a daily 4xx."""
+    out: dict[str, None] = {}
+    if "sub_mchids" in section:
+        subs = section["sub_mchids"]
+        if not isinstance(subs, list) or not subs:
+            raise ConfigError(f"{where}: key 'sub_mchids' must be a non-empty list of sub-merchant numbers "
+                              '(特约商户号), e.g. ["1900000201"]')
+        for i, sub in enumerate(subs):
+            if not (isinstance(sub, str) and sub.isdigit() and sub.isascii()):
+                raise ConfigError(f"{where}: key 'sub_mchids' item {i + 1} {sub!r} is not a sub-merchant number "
+                                  "(digits, as a string)")
+            if sub in out:
+                raise ConfigError(f"{where}: key 'sub_mchids' names {sub} twice")
+            out[sub] = None
+    if "sub_merchants" in section:
+        stores = section["sub_merchants"]
+        if not isinstance(stores, dict) or not stores:
+            raise ConfigError(f"{where}: key 'sub_merchants' must be a table of store = \"特约商户号\", "
+                              'e.g. { S001 = "1900000201" }')
+        for store, sub in stores.items():
+            if not (isinstance(sub, str) and sub.isdigit() and sub.isascii()):
+                raise ConfigError(f"{where}: key 'sub_merchants' store {store!r}: {sub!r} is not a sub-merchant "
+                                  "number (digits, as a string)")
+            out[sub] = None
+    return tuple(out)
 
 
 def _read(path: Path, what: str) -> str:
