@@ -56,3 +56,13 @@ def zh_labels(arr: pa.Array, vocabulary: str) -> pa.Array:
     named = pc.coalesce(pc.take(names, pc.index_in(flat, value_set=codes)), flat)
     offsets = pc.subtract(parts.offsets, parts.offsets[0])
     return pc.binary_join(pa.ListArray.from_arrays(offsets, named, mask=parts.is_null()), ",")
+
+
+#: the kinds of a report's source files (``batches.kind``: the cover's 数据来源)
+SOURCE_KIND_ZH: dict[str, str] = {"orders": "订单", "refunds": "退款单", "transactions": "渠道流水(账单)",
+                                  "fund_flows": "资金流水", "instalment_flows": "分期流水"}
+
+
+def source_kind(kind: str, lang: Lang | str) -> str:
+    """A source file's kind as the cover names it in ``lang`` (a zh cover said ``transactions``)."""
+    return SOURCE_KIND_ZH.get(kind, kind) if lang == "zh" else kind
