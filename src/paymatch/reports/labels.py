@@ -66,3 +66,40 @@ SOURCE_KIND_ZH: dict[str, str] = {"orders": "订单", "refunds": "退款单", "t
 def source_kind(kind: str, lang: Lang | str) -> str:
     """A source file's kind as the cover names it in ``lang`` (a zh cover said ``transactions``)."""
     return SOURCE_KIND_ZH.get(kind, kind) if lang == "zh" else kind
+
+
+def sql_text(template: str, **parts: str) -> str:
+    """SQL: ``template``'s words as string literals joined with the SQL expressions ``parts`` names in braces
+    (``sql_text('渠道 {a}', a='x')`` → ``('渠道 ' || (x))``): a sentence reads as a sentence, not as a chain of
+    quotes. A NULL part makes the whole text NULL, as ``||`` does (coalesce the part where it may be missing)."""
+    import string
+
+    out = []
+    for lit, name, _, _ in string.Formatter().parse(template):
+        if lit:
+            out.append("'" + lit.replace("'", "''") + "'")
+        if name is not None:
+            out.append(f"({parts[name]})")
+    return "(" + " || ".join(out or ["''"]) + ")"
+
+
+#: the anomaly board's 说明 (``anomalies.rule_sql``), per language: templates whose braces the rule fills
+ANOMALY_DETAIL: dict[str, dict[str, str]] = {
+    "en": {"large_threshold": "amount ≥ threshold", "large_zscore": "z-score {z} above the store mean",
+           "frequent_refunds": "{n} refunds within {hours} h for {scope} {who}",
+           "repeated_attempts": "{n} payment rows for one order",
+           "refund_exceeds_payment": "refunds {refunded} > payments {paid}",
+           "night_spike": "{n} night payments vs usual {usual}",
+           "member": "member", "store": "store"},
+    "zh": {"large_threshold": "金额 ≥ 阈值", "large_zscore": "高于门店均值 {z} 个标准差",
+           "frequent_refunds": "{scope} {who} 在 {hours} 小时内退款 {n} 笔",
+           "repeated_attempts": "同一订单 {n} 笔支付记录",
+           "refund_exceeds_payment": "退款 {refunded} > 支付 {paid}",
+           "night_spike": "夜间支付 {n} 笔，平时 {usual} 笔",
+           "member": "会员", "store": "门店"},
+}
+
+
+def anomaly_detail(lang: Lang | str, what: str, **parts: str) -> str:
+    """SQL: the anomaly board's 说明 ``what`` in ``lang`` (``ANOMALY_DETAIL``), its braces filled by ``parts``."""
+    return sql_text(ANOMALY_DETAIL["zh" if lang == "zh" else "en"][what], **parts)
