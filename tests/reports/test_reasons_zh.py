@@ -89,7 +89,8 @@ def _outcome(kind: str, **kw) -> dict:
 ENGINE_OUTCOMES = [
     _outcome("matched", difference_fen=0, channel_amount_fen=10000), _outcome("matched"),
     _outcome("refund_matched", detail="by_order_amount", difference_fen=0),
-    _outcome("refund_matched", difference_fen=0), _outcome("refund_matched", channel_amount_fen=9999, difference_fen=-1),
+    _outcome("refund_matched", difference_fen=0),
+    _outcome("refund_matched", channel_amount_fen=9999, difference_fen=-1),
     _outcome("amount_mismatch"), _outcome("amount_mismatch", channel_amount_fen=9999, difference_fen=-1),
     _outcome("over_refund", detail="3457:2988", difference_fen=469),
     _outcome("refund_amount_mismatch", channel_amount_fen=10627, order_amount_fen=10910, difference_fen=-283),
@@ -110,7 +111,8 @@ ENGINE_OUTCOMES = [
     _outcome("pending_cross_day"), _outcome("pending_cross_day", refund_no="RF1"),
     _outcome("unpaid", order_status="closed"),
     _outcome("internal", detail="zero_amount"), _outcome("internal", detail="zero_refund"),
-    _outcome("internal", detail="internal_refund", order_channel="balance"), _outcome("internal", order_channel="points"),
+    _outcome("internal", detail="internal_refund", order_channel="balance"),
+    _outcome("internal", order_channel="points"),
     _outcome("record_update", channel_status="processing"), _outcome("duplicate_record", channel_rows=2),
     _outcome("refund_order_only", refund_no="RF1"), _outcome("refund_channel_only", refund_no="RF1"),
     _outcome("refund_order_mismatch"), _outcome("refund_status_mismatch", order_status="failed"),
@@ -152,7 +154,8 @@ def _instalment_reasons() -> list[tuple[str, str]]:
               order("N", "wechat_payscore", 900, -3, t0), order("Q", "cash", 900, 3, t0)]
     flows = [flow("A", 1, 3, 10001, d(1, 31), line=2), flow("A", 2, 3, 10000, d(2, 29), line=3),
              flow("A", 4, 3, 10000, d(3, 31), line=4), flow("B", 1, 6, 10000, d(1, 31), line=5),
-             flow("B", 2, 6, 9999, d(2, 29), line=6), flow("C", 1, 6, 1500, d(1, 31), line=7, channel="alipay_pay_later"),
+             flow("B", 2, 6, 9999, d(2, 29), line=6),
+             flow("C", 1, 6, 1500, d(1, 31), line=7, channel="alipay_pay_later"),
              flow("D", 1, 5, 180, d(1, 31), line=8), flow("F", 1, 3, 100, d(1, 31), line=9),
              flow("G", 1, 3, 200, d(1, 31), line=10, channel="alipay_pay_later", status="failed"),
              flow("G", 2, 3, 200, d(2, 29), line=11, channel="alipay_pay_later"),
@@ -161,7 +164,8 @@ def _instalment_reasons() -> list[tuple[str, str]]:
              flow("G", 3, 3, 200, d(3, 31), line=14, channel="alipay_pay_later"),
              flow("B", 3, 6, 10000, d(3, 30), line=15, status="closed"),
              flow("B", 3, 6, 10000, d(3, 31), line=16, status="failed"),
-             flow("H", 1, 3, 300, d(1, 31), line=17, channel="alipay_pay_later"), flow("Z", 1, 3, 500, d(2, 1), line=18)]
+             flow("H", 1, 3, 300, d(1, 31), line=17, channel="alipay_pay_later"),
+             flow("Z", 1, 3, 500, d(2, 1), line=18)]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     out = rows(match_instalments(duck(con, "orders", orders_table(orders)), duck(con, "flows", flows_table(flows)),
@@ -184,7 +188,8 @@ def test_every_instalment_reason_reads_in_chinese():
     with Workspace(None) as w:  # stored as a run stores them, read as a report reads them
         w.con.executemany("INSERT INTO outcomes (outcome_id, kind, reason) VALUES (?, ?, ?)",
                           [(str(i), k, r) for i, (k, r) in enumerate(reasons)])
-        got = w.con.execute(f"SELECT kind, reason, {reason_sql('zh')} FROM outcomes ORDER BY outcome_id::INT").fetchall()
+        got = w.con.execute(f"SELECT kind, reason, {reason_sql('zh')} FROM outcomes ORDER BY outcome_id::INT"
+                            ).fetchall()
     for kind, en, zh in got:
         assert zh and not english(zh), (kind, en, zh)
         assert facts(zh) == facts(en), (kind, en, zh)

@@ -171,8 +171,8 @@ def rule_sql(rules: AnomalyRules, lang: str = "en") -> dict[str, str]:
 def _frequent_refunds(scope: str, threshold: int, hours: int, lang: str = "en") -> str:
     """Refunds per ``scope`` (member_id or store_id) in a sliding window; one row per scope value, at its worst window."""
     who = ANOMALY_DETAIL["zh" if lang == "zh" else "en"][scope.removesuffix("_id")]
-    detail = anomaly_detail(lang, "frequent_refunds", n="n::VARCHAR", hours=sql_str(str(int(hours))), scope=sql_str(who),
-                            who=scope)
+    detail = anomaly_detail(lang, "frequent_refunds", n="n::VARCHAR", hours=sql_str(str(int(hours))),
+                            scope=sql_str(who), who=scope)
     return f"""
       SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
         local_time, amount_fen, NULL, n, {threshold},

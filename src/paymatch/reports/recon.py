@@ -267,12 +267,13 @@ def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summar
 
     gkey = " || '|' || ".join(f"coalesce({c}, {none})" for c in gcols)
     money = ", ".join(f"CAST({sql} AS BIGINT) AS {name}" for name, _, _, sql in _DETAIL_MONEY)
+    part_reason = sql_str(_PART_REASON["zh" if lang == "zh" else "en"])
     src = f"(SELECT *, {gkey} AS _pm_gkey FROM {o_sql})"
     order = "_pm_gkey, recon_day, kind, outcome_id, part"
     rel = con.sql(f"""SELECT _pm_gkey, recon_day AS day, kind, {_label_case()} AS kind_zh,
                              coalesce(store_id, {none}) AS store_id, merchant_id,
                              channel, order_no, refund_no, channel_tx_id, {money},
-                             CASE WHEN part THEN {sql_str(_PART_REASON['zh' if lang == 'zh' else 'en'])} ELSE {reason_sql(lang)} END
+                             CASE WHEN part THEN {part_reason} ELSE {reason_sql(lang)} END
                              AS reason, outcome_id
                       FROM {src} ORDER BY {order}""")
     firsts = dict(con.sql(f"""SELECT _pm_gkey, CAST(sum(n) OVER (ORDER BY _pm_gkey ROWS UNBOUNDED PRECEDING) - n + 1
