@@ -74,8 +74,8 @@ def board():
         yield w, {"big": big, "repeat": rep_order, "over": over}
 
 
-def _flags(w, **rules):
-    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), rules=AnomalyRules(**rules))
+def _flags(w, lang="en", **rules):
+    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), rules=AnomalyRules(**rules), lang=lang)
     rows = rep.table("anomalies").arrow().to_pylist()
     by_rule: dict = {}
     for r in rows:
@@ -144,11 +144,51 @@ def test_store_refund_window_when_configured(board):
         store_refund_count_threshold: int | None = None
 
     rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4),
-                          rules=Rules(store_refund_count_threshold=5, refund_count_window_hours=48))
+                          rules=Rules(store_refund_count_threshold=5, refund_count_window_hours=48), lang="en")
     got = sorted((r["detail"], r["count"]) for r in rep.table("anomalies").arrow().to_pylist()
                  if r["rule"] == "frequent_refunds")
     # member UF: 3 refunds; store S2: UO's 2 and UF's 3 fall in one 48 h window
     assert got == [("3 refunds within 48 h for member UF", 3), ("5 refunds within 48 h for store S2", 5)]
+
+
+def test_a_zh_board_explains_each_anomaly_in_chinese(board, tmp_path):
+    """说明 of a zh board was English ("3 refunds within 48 h for member UF"); the en board keeps its words, and both
+    name the same facts (counts, amounts to the fen, the window)."""
+    from paymatch.reports.render import write_csv_dir
+
+    w, planted = board
+
+    class Rules(AnomalyRules):
+        store_refund_count_threshold: int | None = None
+
+    def details(lang, **rules):
+        rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), lang=lang,
+                              rules=Rules(store_refund_count_threshold=5, refund_count_window_hours=48, **rules))
+        return rep, sorted((r["rule"], r["order_no"] or r["store_id"], r["detail"])
+                           for r in rep.table("anomalies").arrow().to_pylist())
+
+    rep, zh = details("zh")
+    write_csv_dir(rep, tmp_path / "a", lang="zh")  # (before the next board: the rows are read when written)
+    _, en = details("en")
+    assert [k[:2] for k in zh] == [k[:2] for k in en] and len(zh) == 6
+    zh_by, en_by = {(r, o): d for r, o, d in zh}, {(r, o): d for r, o, d in en}
+    assert zh_by[("large_amount", planted["big"])] == "金额 ≥ 阈值"
+    assert zh_by[("repeated_attempts", planted["repeat"])] == "同一订单 3 笔支付记录"
+    assert zh_by[("refund_exceeds_payment", planted["over"])] == "退款 35.00 > 支付 30.00"
+    assert en_by[("refund_exceeds_payment", planted["over"])] == "refunds 35.00 > payments 30.00"
+    assert sorted(d for r, _, d in zh if r == "frequent_refunds") == \
+        ["会员 UF 在 48 小时内退款 3 笔", "门店 S2 在 48 小时内退款 5 笔"]
+    assert zh_by[("night_spike", "S1")] == "夜间支付 8 笔，平时 1.0 笔"
+    # a z-score in Chinese, the same number as the English
+    _, zz = details("zh", large_amount_fen=10**9)
+    _, ze = details("en", large_amount_fen=10**9)
+    [z_zh] = [d for r, o, d in zz if (r, o) == ("large_amount", planted["big"])]
+    [z_en] = [d for r, o, d in ze if (r, o) == ("large_amount", planted["big"])]
+    assert z_zh == f"高于门店均值 {z_en.split()[1]} 个标准差" and z_en.startswith("z-score ")
+    # the CSV a clerk opens says it
+    with open(tmp_path / "a" / "anomalies.csv", encoding="utf-8-sig", newline="") as fh:
+        shown = {r["说明"] for r in csv.DictReader(fh)}
+    assert shown == {d for _, _, d in zh}
 
 
 ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"

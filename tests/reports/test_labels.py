@@ -10,6 +10,7 @@ import openpyxl
 from typer.testing import CliRunner
 
 from paymatch.cli_report import report_app
+from paymatch.reports.labels import SOURCE_KIND_ZH
 
 DAY = "2026-11-02"  # a day of the demo chain (conftest) with a channel payment no order and no [stores] entry places
 
@@ -136,3 +137,21 @@ def test_the_terminal_summary_labels_an_outcome_without_a_channel_as_the_reports
     summary_tables(console, summary)
     text = console.export_text()
     assert "(unknown)" in text and "(none)" not in text
+
+
+def test_a_zh_cover_names_the_kinds_of_its_sources(recon_ws, tmp_path):
+    # the zh cover listed 数据来源:transactions / orders / refunds
+    for lang in ("zh", "en"):
+        _run("reconciliation", "--workspace", recon_ws, "--date", DAY, "--lang", lang,
+             "--csv", tmp_path / lang, "--excel", tmp_path / f"{lang}.xlsx")
+    with open(tmp_path / "zh" / "cover.csv", encoding="utf-8-sig", newline="") as fh:
+        kinds = [r[0] for r in csv.reader(fh) if r[0].startswith("数据来源:")]
+    assert sorted(kinds) == sorted(f"数据来源:{SOURCE_KIND_ZH[k]}" for k in ("orders", "refunds", "transactions"))
+    with open(tmp_path / "en" / "cover.csv", encoding="utf-8-sig", newline="") as fh:
+        assert sorted(r[0] for r in csv.reader(fh) if r[0].startswith("source:")) == \
+            ["source:orders", "source:refunds", "source:transactions"]
+    for lang, want in (("zh", {"订单", "退款单", "渠道流水(账单)"}), ("en", {"orders", "refunds", "transactions"})):
+        cover = openpyxl.load_workbook(tmp_path / f"{lang}.xlsx").worksheets[0]
+        cells = [r[0].value for r in cover.iter_rows()]
+        head = cells.index("类型" if lang == "zh" else "Kind")
+        assert set(cells[head + 1:]) == want, lang

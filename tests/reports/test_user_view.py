@@ -38,7 +38,7 @@ def test_report_csvs_carry_a_bom_so_excel_reads_their_chinese(recon_ws, tmp_path
         cover = list(csv.reader(fh))
     assert cover[0] == ["项目", "笔数", "金额(元)", "说明"]
     assert [r[0] for r in cover[1:4]] == ["标题", "期间", "对账批次(run id)"] and cover[1][3] == "对账日报"
-    assert any(r[0] == "数据来源:transactions" for r in cover)
+    assert any(r[0] == "数据来源:渠道流水(账单)" for r in cover)
 
 
 def test_a_month_report_says_which_days_were_not_reconciled(recon_ws, tmp_path):

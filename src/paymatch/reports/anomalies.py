@@ -39,7 +39,7 @@ from ..config import AnomalyRules
 from ..errors import PaymatchError
 from ..money import sql_fen_to_yuan
 from ..schema import TZ
-from .labels import UNKNOWN_CODE, unknown
+from .labels import ANOMALY_DETAIL, UNKNOWN_CODE, anomaly_detail, unknown
 from .model import Column, ControlTotal, Report, Table
 from .provenance import first_copy_only, local_day_sql, record_day_notes, sources_for, sql_str, store_scope
 
@@ -96,8 +96,9 @@ def _thresholds(con: duckdb.DuckDBPyConnection, rules: AnomalyRules) -> None:
         con.executemany("INSERT INTO _pm_thr_channel VALUES (?, ?)", list(rules.per_channel_large_amount_fen.items()))
 
 
-def rule_sql(rules: AnomalyRules) -> dict[str, str]:
-    """The SQL of each rule over ``_pm_anom_tx`` (and ``_pm_anom_records``; columns as in the anomalies table)."""
+def rule_sql(rules: AnomalyRules, lang: str = "en") -> dict[str, str]:
+    """The SQL of each rule over ``_pm_anom_tx`` (and ``_pm_anom_records``; columns as in the anomalies table), its
+    ``detail`` (说明) in ``lang`` (``labels.ANOMALY_DETAIL``: a zh board said "amount ≥ threshold")."""
     min_n = int(_setting(rules, "large_zscore_min_sample", MIN_ZSCORE_SAMPLE))
     factor = float(_setting(rules, "night_spike_factor", NIGHT_SPIKE_FACTOR))
     night_min = int(_setting(rules, "night_spike_min_count", NIGHT_SPIKE_MIN))
@@ -111,8 +112,8 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
         "large_amount": f"""
           SELECT 'large_amount' AS rule, store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
             local_time AS occurred_at, amount_fen, CASE WHEN amount_fen >= thr THEN thr ELSE z_thr END, NULL, NULL,
-            CASE WHEN amount_fen >= thr THEN 'amount ≥ threshold' ELSE 'z-score ' || round(z, 2)::VARCHAR
-              || ' above the store mean' END AS detail
+            CASE WHEN amount_fen >= thr THEN {anomaly_detail(lang, 'large_threshold')}
+              ELSE {anomaly_detail(lang, 'large_zscore', z='round(z, 2)::VARCHAR')} END AS detail
           FROM (SELECT p.*, coalesce(ts.fen, tc.fen, {rules.large_amount_fen}) AS thr,
                   CASE WHEN st.n >= {min_n} AND st.sd > 0 THEN (amount_fen - st.mean) / st.sd END AS z,
                   -- the least amount more than large_zscore standard deviations above the mean
@@ -124,20 +125,21 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
                            FROM _pm_anom_tx WHERE {pay} GROUP BY store_id) st USING (store_id)
                 WHERE {pay})
           WHERE amount_fen >= thr OR amount_fen >= z_thr""",
-        "frequent_refunds": _frequent_refunds("member_id", rules.refund_count_threshold, hours),
+        "frequent_refunds": _frequent_refunds("member_id", rules.refund_count_threshold, hours, lang),
         # candidates first with a bare count (cheap over millions of orders), details only for them
         "repeated_attempts": f"""
           SELECT 'repeated_attempts', any_value(store_id), any_value(merchant_id), string_agg(DISTINCT channel, ','),
             any_value(member_id), any_value(order_no), min(channel_tx_id), min(local_time),
             CAST(coalesce(sum(amount_fen) FILTER (WHERE status = 'success'), 0) AS BIGINT), NULL, count(*),
-            {rules.repeat_attempts_threshold}, count(*)::VARCHAR || ' payment rows for one order'
+            {rules.repeat_attempts_threshold}, {anomaly_detail(lang, 'repeated_attempts', n='count(*)::VARCHAR')}
           FROM _pm_anom_tx WHERE type = 'payment' AND order_key IN (
             SELECT order_key FROM _pm_anom_tx WHERE type = 'payment' AND order_key IS NOT NULL
             GROUP BY order_key HAVING count(*) >= {rules.repeat_attempts_threshold})
           GROUP BY order_key""",
         "refund_exceeds_payment": f"""
           SELECT 'refund_exceeds_payment', *, NULL, NULL,
-            'refunds ' || {sql_fen_to_yuan('refunded')} || ' > payments ' || {sql_fen_to_yuan('paid')} FROM (
+            {anomaly_detail(lang, 'refund_exceeds_payment', refunded=sql_fen_to_yuan('refunded'),
+                            paid=sql_fen_to_yuan('paid'))} FROM (
           SELECT any_value(r.store_id), any_value(r.merchant_id), any_value(r.channel), any_value(r.member_id),
             any_value(r.order_no), min(r.channel_tx_id), max(r.local_time),
             CAST(sum(r.amount_fen) AS BIGINT) AS refunded, CAST(coalesce(any_value(p.paid), 0) AS BIGINT) AS paid
@@ -151,7 +153,7 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
           WHERE refunded > paid""",
         "night_spike": f"""
           SELECT 'night_spike', store_id, NULL, NULL, NULL, NULL, NULL, CAST(local_day AS TIMESTAMP), CAST(fen AS BIGINT),
-            NULL, n, thr, n::VARCHAR || ' night payments vs usual ' || round(usual, 1)::VARCHAR FROM (
+            NULL, n, thr, {anomaly_detail(lang, 'night_spike', n='n::VARCHAR', usual='round(usual, 1)::VARCHAR')} FROM (
             -- the least night count flagged: at least night_min and more than factor × usual
             SELECT *, greatest({night_min}, CAST(floor({factor} * usual) AS BIGINT) + 1) AS thr FROM (
             SELECT *, (sum(n) OVER s - n) / nullif(count(*) OVER s - 1, 0) AS usual FROM (
@@ -162,16 +164,19 @@ def rule_sql(rules: AnomalyRules) -> dict[str, str]:
           WHERE usual IS NOT NULL AND n >= thr""",
     }
     if store_thr:  # a store's refunds in a window: off unless configured (busy stores refund every hour)
-        sqls["frequent_refunds"] += " UNION ALL " + _frequent_refunds("store_id", int(store_thr), hours)
+        sqls["frequent_refunds"] += " UNION ALL " + _frequent_refunds("store_id", int(store_thr), hours, lang)
     return sqls
 
 
-def _frequent_refunds(scope: str, threshold: int, hours: int) -> str:
+def _frequent_refunds(scope: str, threshold: int, hours: int, lang: str = "en") -> str:
     """Refunds per ``scope`` (member_id or store_id) in a sliding window; one row per scope value, at its worst window."""
+    who = ANOMALY_DETAIL["zh" if lang == "zh" else "en"][scope.removesuffix("_id")]
+    detail = anomaly_detail(lang, "frequent_refunds", n="n::VARCHAR", hours=sql_str(str(int(hours))),
+                            scope=sql_str(who), who=scope)
     return f"""
       SELECT 'frequent_refunds', store_id, merchant_id, channel, member_id, order_no, channel_tx_id,
         local_time, amount_fen, NULL, n, {threshold},
-        n::VARCHAR || ' refunds within {hours} h for {scope.removesuffix('_id')} ' || {scope} FROM (
+        {detail} FROM (
         SELECT *, row_number() OVER (PARTITION BY {scope} ORDER BY n DESC, local_time, channel_tx_id) AS rk FROM (
           SELECT *, count(*) OVER (PARTITION BY {scope} ORDER BY local_time
             RANGE BETWEEN INTERVAL {hours} HOUR PRECEDING AND CURRENT ROW) AS n
@@ -195,7 +200,8 @@ def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to:
     _base(con, date_from, date_to, tuple(key_scope))
     _thresholds(con, rules)
     # each rule's columns are positional; the alias list names them the same way for every rule
-    union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})" for sql in rule_sql(rules).values())
+    union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})"
+                               for sql in rule_sql(rules, lang).values())
     labels = " ".join(f"WHEN '{k}' THEN '{zh}'" for k, (zh, _) in RULES.items())
     # records without a known store are one store to the rules (its own z-score, its night spikes), shown under the
     # label every report gives a missing store in the report's language

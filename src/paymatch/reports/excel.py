@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 
-from .labels import zh_labels
+from .labels import source_kind, zh_labels
 from .model import Column, Lang, Report, Table
 
 #: data rows per sheet under the header row (Excel: 1,048,576 rows in all)
@@ -164,7 +164,7 @@ def _cover(wb, fmt: _Formats, report: Report, lang: Lang, used: set[str]) -> Non
         ws.write_string(r, col, h, fmt.header)
     for s in report.sources:
         r += 1
-        ws.write_string(r, 0, s.kind)
+        ws.write_string(r, 0, source_kind(s.kind, lang))
         ws.write_string(r, 1, s.path)
         ws.write_number(r, 2, s.rows, fmt.kind["count"])
         ws.write_string(r, 3, s.sha256)

@@ -54,7 +54,7 @@ from ..errors import PaymatchError
 from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
 from ..schema import CLEAN_KINDS, KIND_LABEL_ZH, TZ, OutcomeKind
-from .labels import unknown
+from .labels import reason_sql, unknown
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import day_spans, days_without, period_bounds
 from .provenance import outcomes_in, run_ids_for, sources_for, sql_str, store_scope
@@ -199,7 +199,8 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     unmatched = con.sql(f"""
       SELECT recon_day AS day, kind, {_label_case()} AS kind_zh, coalesce(store_id, {none}) AS store_id, merchant_id,
              channel, order_no,
-             refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen, reason, outcome_id
+             refund_no, channel_tx_id, order_amount_fen, channel_amount_fen, difference_fen,
+             {reason_sql(lang)} AS reason, outcome_id
       FROM {scoped} WHERE kind NOT IN ({clean})
       ORDER BY store_id = {none}, store_id, recon_day, kind, outcome_id""")  # (store_id: the label) missing store last
     ucols = (
@@ -212,7 +213,7 @@ def build_reconciliation(con: duckdb.DuckDBPyConnection, period: str, date: dt.d
     tables = [Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True, freeze_cols=len(gcols)),
               Table("unmatched", "待处理明细", "Items to act on", ucols, unmatched)]
     if detail:
-        summary, table = _detail(con, o_sql, gcols, summary, none)
+        summary, table = _detail(con, o_sql, gcols, summary, none, lang)
         tables[0] = Table("summary", "对账汇总", "Summary", tuple(cols), summary, total_row=True,
                           link=Link(gcols[0], "detail", "_pm_first_row"), freeze_cols=len(gcols))
         tables.append(table)
@@ -249,11 +250,12 @@ _DETAIL_MONEY = (
 )
 
 
-_PART_REASON = ("本行只是该结果在此渠道/商户号下记录的金额，结果本身计在其所属渠道/商户号下 "
-                "(this channel's or merchant number's records of an outcome counted under another)")
+#: the reason of another channel's (merchant number's) share of an outcome on the detail sheet, per language
+_PART_REASON = {"zh": "本行只是该结果在此渠道/商户号下记录的金额，结果本身计在其所属渠道/商户号下",
+                "en": "this channel's or merchant number's records of an outcome counted under another"}
 
 
-def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summary, none: str):
+def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summary, none: str, lang: str = "zh"):
     """The sheet of every outcome under the summary's groups (``--detail``), and the summary with each group's first
     detail row (``_pm_first_row``, the Excel link from the group's cell down to its outcomes, as fund flow links).
 
@@ -265,12 +267,14 @@ def _detail(con: duckdb.DuckDBPyConnection, o_sql: str, gcols: list[str], summar
 
     gkey = " || '|' || ".join(f"coalesce({c}, {none})" for c in gcols)
     money = ", ".join(f"CAST({sql} AS BIGINT) AS {name}" for name, _, _, sql in _DETAIL_MONEY)
+    part_reason = sql_str(_PART_REASON["zh" if lang == "zh" else "en"])
     src = f"(SELECT *, {gkey} AS _pm_gkey FROM {o_sql})"
     order = "_pm_gkey, recon_day, kind, outcome_id, part"
     rel = con.sql(f"""SELECT _pm_gkey, recon_day AS day, kind, {_label_case()} AS kind_zh,
                              coalesce(store_id, {none}) AS store_id, merchant_id,
                              channel, order_no, refund_no, channel_tx_id, {money},
-                             CASE WHEN part THEN {sql_str(_PART_REASON)} ELSE reason END AS reason, outcome_id
+                             CASE WHEN part THEN {part_reason} ELSE {reason_sql(lang)} END
+                             AS reason, outcome_id
                       FROM {src} ORDER BY {order}""")
     firsts = dict(con.sql(f"""SELECT _pm_gkey, CAST(sum(n) OVER (ORDER BY _pm_gkey ROWS UNBOUNDED PRECEDING) - n + 1
                                      AS BIGINT) FROM (SELECT _pm_gkey, count(*) AS n FROM {src} GROUP BY _pm_gkey)""").fetchall())

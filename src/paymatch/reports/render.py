@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 
 from ..money import format_yuan
 from ..schema import TZ
-from .labels import zh_labels
+from .labels import source_kind, zh_labels
 from .model import Lang, Report, Table
 
 
@@ -145,7 +145,7 @@ def _cover_csv(report: Report, path: Path, lang: Lang) -> Path:
             w.writerow([ct.label(lang), "" if ct.count is None else ct.count,
                         "" if ct.fen is None else format_yuan(ct.fen), ct.key])
         for s in report.sources:
-            w.writerow([f"{source}:{s.kind}", s.rows, "", f"{s.path} sha256={s.sha256}"])
+            w.writerow([f"{source}:{source_kind(s.kind, lang)}", s.rows, "", f"{s.path} sha256={s.sha256}"])
     return path
 
 
