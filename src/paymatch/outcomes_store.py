@@ -301,9 +301,14 @@ def _csv_select() -> str:
         # occurred_at is naive UTC inside; the file shows Asia/Shanghai time with its offset. Asia/Shanghai
         # has been a fixed +08:00 since 1992: plain arithmetic there (a per-row ICU zone conversion cost
         # 6 s on 10M rows); the zone database for anything older
-        "occurred_at": "CASE WHEN occurred_at >= TIMESTAMP '1992-01-01' "
-                       "THEN strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S+08:00') "
-                       "ELSE strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S%z') END AS occurred_at",
+        # a fraction of a second as datetime.isoformat() writes it: six digits when there is one, none when the
+        # time is whole (channels' times are; ERP times may not be). One format per branch: DuckDB wants constants
+        "occurred_at": "CASE WHEN occurred_at >= TIMESTAMP '1992-01-01' THEN CASE WHEN microsecond(occurred_at) "
+                       "% 1000000 = 0 THEN strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S+08:00') "
+                       "ELSE strftime(occurred_at + INTERVAL 8 HOUR, '%Y-%m-%dT%H:%M:%S.%f+08:00') END "
+                       "WHEN microsecond(occurred_at) % 1000000 = 0 "
+                       "THEN strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S%z') "
+                       "ELSE strftime(timezone('UTC', occurred_at), '%Y-%m-%dT%H:%M:%S.%f%z') END AS occurred_at",
         "reason": f"{REASON_SQL} AS reason",
     }
     hidden = [c for c in _ROLLUP_SUMS if c not in CSV_COLUMNS]
