@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..outcomes_store import _y, _signed  # the amounts as the English reasons write them
 from .model import Lang
 
 #: a store (merchant number, channel) an outcome or a record does not name, and no ``[stores]`` entry gives
@@ -120,16 +121,6 @@ def sql_zh(col: str, vocabulary: dict[str, str]) -> str:
     """SQL: a code column in Chinese by ``vocabulary`` (a code it does not know stays as it is)."""
     whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in vocabulary.items())
     return f"(CASE {col} {whens} ELSE {col} END)"
-
-
-def _y(col: str) -> str:
-    from ..money import sql_fen_to_yuan
-
-    return sql_fen_to_yuan(col)
-
-
-def _signed(col: str) -> str:
-    return f"(CASE WHEN {col} > 0 THEN '+' ELSE '' END || {_y(col)})"
 
 
 def _q(col: str) -> str:
