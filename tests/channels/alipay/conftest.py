@@ -27,3 +27,11 @@ def alipay_notify_sample():
         return json.loads(path.read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture(scope="module")
+def keys():
+    """(the app's key pair, the fake 'Alipay' key pair), made once per test module."""
+    from fake_gateway import new_key
+
+    return new_key(), new_key()

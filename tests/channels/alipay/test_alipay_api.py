@@ -17,12 +17,6 @@ APP_ID = "2021000000000001"
 DAY = "2019-09-16"
 
 
-@pytest.fixture(scope="module")
-def keys():
-    """The app's key pair and the fake 'Alipay' key pair, made once for this module."""
-    return new_key(), new_key()
-
-
 @pytest.fixture
 def gateway(keys):
     app_key, alipay_key = keys

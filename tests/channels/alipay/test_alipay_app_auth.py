@@ -7,7 +7,7 @@ import re
 
 import pytest
 from alipay_billgen import Row, bill_zip, sample_rows
-from fake_gateway import FakeAlipayGateway, new_key, private_pem, public_pem
+from fake_gateway import FakeAlipayGateway, private_pem, public_pem
 from typer.testing import CliRunner
 
 from paymatch.channels.alipay.api import AlipayBillClient
@@ -20,11 +20,6 @@ APP_ID = "2021000000000001"
 DAY = "2019-09-16"
 PID_1, PID_2 = "2088000000000011", "2088000000000022"
 TOKEN_1, TOKEN_2 = "201909BBf9c9781043854fe58c25b4b378350A11", "201909BBf9c9781043854fe58c25b4b378350A22"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return new_key(), new_key()
 
 
 @pytest.fixture

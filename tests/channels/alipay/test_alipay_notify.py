@@ -22,12 +22,6 @@ from paymatch.web.notify_alipay import make_router
 APP_ID = "2016101100660467"
 
 
-@pytest.fixture(scope="module")
-def keys():
-    """(app key, 'Alipay' key) made once for the module."""
-    return new_key(), new_key()
-
-
 @pytest.fixture
 def verifier(keys):
     app_key, alipay_key = keys
