@@ -406,10 +406,20 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
     return scan
 
 
+def _delivery(name: str) -> str:
+    """What a file came with: a zip or tar member's archive, else the folder of the file on disk (an unzipped
+    delivery's files sit side by side)."""
+    if _among_siblings(name):
+        return name.rsplit("!", 1)[0]
+    return str(Path(name.split("!", 1)[0]).parent)
+
+
 def _alipay_archive_members(scan: BillScan) -> None:
-    """A member a profile read is read by the Alipay module instead when the module claims it given
-    what else its archive held (a 账务明细 beside its 汇总: the signcustomer delivery, fund flows).
-    Only such members are read again, from their archive on disk."""
+    """A 账务明细 a profile read (as transactions) is read by the Alipay module instead, as fund flows, when it came
+    with its 汇总 (the signcustomer delivery: in one archive, or unzipped into one folder), or when the scan holds
+    the same account's 业务明细: that is the account's transaction bill, and the 账务明细's movements read as
+    transactions beside it counted each payment twice and made each refund (no refund number there) a second,
+    unrecorded one. Only such files are read again, from disk."""
     try:
         from paymatch.channels.alipay import bill as abill
     except ImportError:
@@ -420,22 +430,29 @@ def _alipay_archive_members(scan: BillScan) -> None:
     members = [*kind_of.items(), *((name, kind_of.get(why[len(same):])) for name, why in scan.skipped
                                    if why.startswith(same))]
     for source, kind in members:
-        if "!" in source and kind is not None:
-            siblings.setdefault(source.rsplit("!", 1)[0], set()).add(kind)
+        if kind is not None:
+            siblings.setdefault(_delivery(source), set()).add(kind)
+    # merchant numbers of the Alipay 业务明细 read (their rows name the account's PID, as the profile's do)
+    traded = {m for bill in scan.bills if bill.channel == "alipay" and bill.kind == "alipay_detail"
+              for m in bill.transactions.column("merchant_id").unique().to_pylist() if m}
 
     def paired(name: str) -> bool:
-        return "!" in name and abill.FUND_SUMMARY_KIND in siblings.get(name.rsplit("!", 1)[0], set())
+        return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())
+
+    def beside_trade(bill: ParsedBill) -> bool:
+        return bill.channel == "alipay" and bool(
+            traded & set(bill.transactions.column("merchant_id").unique().to_pylist()))
 
     # what a profile read, or refused while reading (a profile of channel alipay recognised it)
     candidates: dict[str, ParsedBill | Rejected] = {
-        **{b.source: b for b in scan.bills if b.kind.startswith("profile:") and paired(b.source)},
+        **{b.source: b for b in scan.bills if b.kind.startswith("profile:") and (paired(b.source) or beside_trade(b))},
         **{r.name: r for r in scan.rejected if r.channel == "alipay" and paired(r.name)}}
     for outer in sorted({source.split("!", 1)[0] for source in candidates}):
         for entry in walk(Path(outer)):
             old = candidates.get(entry.name)
             if old is None or entry.skip is not None or entry.error is not None:
                 continue
-            if not abill.claims_archive_member(siblings[entry.name.rsplit("!", 1)[0]], entry.data):
+            if not abill.is_fund_detail(entry.data):
                 continue
             if isinstance(old, ParsedBill):  # keep the file order of the good bills
                 at = scan.bills.index(old)

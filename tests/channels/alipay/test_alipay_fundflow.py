@@ -328,3 +328,32 @@ def test_a_loose_copy_of_a_zips_detail_is_read_as_the_zip_member(tmp_path, loose
     (tmp_path / "m_fnd.zip").write_bytes(fund_zip(fund_rows(), summary_tamper=-5))
     scan = scan_bills(tmp_path)
     assert not scan.bills and len(scan.rejected) == 2
+
+
+def test_a_loose_detail_beside_its_summary_or_the_accounts_trade_bill_is_read_as_fund_flows(tmp_path):
+    """An unzipped signcustomer delivery (账务明细 and its 汇总 side by side in a folder) is read as the zip is; a
+    账务明细 beside the same account's 业务明细 too. The profile read it as transactions there: each payment twice
+    (a duplicate_record) and the refund, which has no refund number in the 账务明细, as a second refund nobody
+    recorded (refund_channel_only)."""
+    unzipped = tmp_path / "unzipped"
+    unzipped.mkdir()
+    (unzipped / "x_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    (unzipped / "x_账务明细(汇总).csv").write_bytes(fund_summary_bytes(fund_rows()))
+    assert sorted(b.kind for b in scan_bills(unzipped).bills) == ["alipay_fund_summary", "fundflow"]
+
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (both / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    scan = scan_bills(both)
+    assert not scan.rejected
+    kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan.bills}
+    assert kinds["lone_账务明细.csv"] == "fundflow"
+    assert sum(b.transactions.num_rows for b in scan.bills) == 3  # the 业务明细's own rows, once
+    # another account's 业务明细 leaves a lone 账务明细 to the profile
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lone.csv").write_bytes(fund_bytes(fund_rows(), account="20889999999999990156"))
+    (other / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan_bills(other).bills}
+    assert kinds["lone.csv"] == "profile:alipay_merchant_console_export"
