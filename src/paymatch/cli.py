@@ -145,11 +145,10 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
                 what: str = "nothing was reconciled") -> list:
     """Parse bill files as delivered (the shop's own profiles in ``profile_dirs`` first, then the built-in ones);
     unknown or untied bills are reported (and quarantined in a workspace)."""
-    from .channels.detect import scan_bills
+    from .channels.detect import scan_paths
 
     good, rejected = [], []
-    for p in paths:
-        scan = scan_bills(p, profile_dirs)
+    for p, scan in zip(paths, scan_paths(paths, profile_dirs)):
         good += scan.bills
         rejected += scan.rejected
         if not scan.bills and not scan.rejected:

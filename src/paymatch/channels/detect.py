@@ -414,12 +414,31 @@ def _delivery(name: str) -> str:
     return str(Path(name.split("!", 1)[0]).parent)
 
 
-def _alipay_archive_members(scan: BillScan) -> None:
+def _alipay_traded(scan: BillScan) -> set[str]:
+    """Merchant numbers of the Alipay 业务明细 a scan read (their rows name the account's PID, as the profile's do)."""
+    return {m for bill in scan.bills if bill.channel == "alipay" and bill.kind == "alipay_detail"
+            for m in bill.transactions.column("merchant_id").unique().to_pylist() if m}
+
+
+def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | Path] = ()) -> list[BillScan]:
+    """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read as
+    fund flows when another holds the same account's 业务明细 (``_alipay_archive_members``), as in one folder."""
+    extra = list(extra_profile_dirs)
+    scans = [scan_bills(p, extra) for p in paths]
+    if len(scans) > 1:
+        traded = set().union(*(_alipay_traded(scan) for scan in scans))
+        for scan in scans:
+            _alipay_archive_members(scan, traded)
+    return scans
+
+
+def _alipay_archive_members(scan: BillScan, traded: set[str] = frozenset()) -> None:
     """A 账务明细 a profile read (as transactions) is read by the Alipay module instead, as fund flows, when it came
     with its 汇总 (the signcustomer delivery: in one archive, or unzipped into one folder), or when the scan holds
     the same account's 业务明细: that is the account's transaction bill, and the 账务明细's movements read as
     transactions beside it counted each payment twice and made each refund (no refund number there) a second,
-    unrecorded one. Only such files are read again, from disk."""
+    unrecorded one. Only such files are read again, from disk (a scan may be looked at again: what was read here
+    is no profile's any more)."""
     try:
         from paymatch.channels.alipay import bill as abill
     except ImportError:
@@ -432,9 +451,7 @@ def _alipay_archive_members(scan: BillScan) -> None:
     for source, kind in members:
         if kind is not None:
             siblings.setdefault(_delivery(source), set()).add(kind)
-    # merchant numbers of the Alipay 业务明细 read (their rows name the account's PID, as the profile's do)
-    traded = {m for bill in scan.bills if bill.channel == "alipay" and bill.kind == "alipay_detail"
-              for m in bill.transactions.column("merchant_id").unique().to_pylist() if m}
+    traded = set(traded) | _alipay_traded(scan)  # (``traded``: those other paths of the command read)
 
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())

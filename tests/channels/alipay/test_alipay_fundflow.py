@@ -357,3 +357,18 @@ def test_a_loose_detail_beside_its_summary_or_the_accounts_trade_bill_is_read_as
     (other / "trade.zip").write_bytes(bill_zip(sample_rows()))
     kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan_bills(other).bills}
     assert kinds["lone.csv"] == "profile:alipay_merchant_console_export"
+
+
+def test_a_detail_given_apart_from_the_accounts_trade_bill_is_still_read_as_fund_flows(tmp_path):
+    """--bills trade.zip --bills 账务明细.csv: each path is scanned on its own, yet the 账务明细 is read as fund flows
+    beside the 业务明细 of the other path, as in one folder (it was read by the profile: every payment stored twice)."""
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    res = CliRunner().invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "trade.zip"),
+                                   "--bills", str(tmp_path / "lone_账务明细.csv")])
+    assert res.exit_code == 0, res.output
+    assert "6 rows (fundflow)" in res.output and "profile:" not in res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3
+        assert ws.con.execute("SELECT count(*) FROM fund_flows").fetchall()[0][0] == 6
