@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import gzip
 import hashlib
 import importlib
@@ -414,15 +415,32 @@ def _delivery(name: str) -> str:
     return str(Path(name.split("!", 1)[0]).parent)
 
 
-def _alipay_traded(scan: BillScan) -> set[str]:
-    """Merchant numbers of the Alipay 业务明细 a scan read (their rows name the account's PID, as the profile's do)."""
-    return {m for bill in scan.bills if bill.channel == "alipay" and bill.kind == "alipay_detail"
-            for m in bill.transactions.column("merchant_id").unique().to_pylist() if m}
+def _account_days(bill: ParsedBill) -> set[tuple[str, dt.date]]:
+    """(merchant number, bill day) of each of the bill's rows."""
+    tx = bill.transactions
+    days = zip(tx.column("merchant_id").to_pylist(), tx.column("bill_date").to_pylist())
+    return {(m, d) for m, d in days if m}
+
+
+def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
+    """(merchant number, day) that the Alipay 业务明细 a scan read cover: their rows' (which name the account's PID,
+    as the profile's do), and every day of the period a bill says it covers (a day without trades is covered too)."""
+    out: set[tuple[str, dt.date]] = set()
+    for bill in scan.bills:
+        if bill.channel == "alipay" and bill.kind == "alipay_detail":
+            rows = _account_days(bill)
+            out |= rows
+            if bill.period is not None:
+                first, last = bill.period
+                days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+                out |= {(m, d) for m in {m for m, _ in rows} for d in days}
+    return out
 
 
 def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | Path] = ()) -> list[BillScan]:
-    """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read as
-    fund flows when another holds the same account's 业务明细 (``_alipay_archive_members``), as in one folder."""
+    """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read
+    as fund flows when another holds the same account's 业务明细 of its days (``_alipay_archive_members``), as in
+    one folder."""
     extra = list(extra_profile_dirs)
     scans = [scan_bills(p, extra) for p in paths]
     if len(scans) > 1:
@@ -432,13 +450,13 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
     return scans
 
 
-def _alipay_archive_members(scan: BillScan, traded: set[str] = frozenset()) -> None:
+def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = frozenset()) -> None:
     """A 账务明细 a profile read (as transactions) is read by the Alipay module instead, as fund flows, when it came
     with its 汇总 (the signcustomer delivery: in one archive, or unzipped into one folder), or when the scan holds
-    the same account's 业务明细: that is the account's transaction bill, and the 账务明细's movements read as
-    transactions beside it counted each payment twice and made each refund (no refund number there) a second,
-    unrecorded one. Only such files are read again, from disk (a scan may be looked at again: what was read here
-    is no profile's any more)."""
+    the same account's 业务明细 of a day it lists: that is the account's transaction bill, and the 账务明细's
+    movements read as transactions beside it counted each payment twice and made each refund (no refund number
+    there) a second, unrecorded one. Only such files are read again, from disk (a scan may be looked at again: what
+    was read here is no profile's any more)."""
     try:
         from paymatch.channels.alipay import bill as abill
     except ImportError:
@@ -456,9 +474,8 @@ def _alipay_archive_members(scan: BillScan, traded: set[str] = frozenset()) -> N
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())
 
-    def beside_trade(bill: ParsedBill) -> bool:
-        return bill.channel == "alipay" and bool(
-            traded & set(bill.transactions.column("merchant_id").unique().to_pylist()))
+    def beside_trade(bill: ParsedBill) -> bool:  # rows of an account and day a 业务明细 covers
+        return bill.channel == "alipay" and bool(traded & _account_days(bill))
 
     # what a profile read, or refused while reading (a profile of channel alipay recognised it)
     candidates: dict[str, ParsedBill | Rejected] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from alipay_billgen import (
@@ -350,13 +351,15 @@ def test_a_loose_detail_beside_its_summary_or_the_accounts_trade_bill_is_read_as
     kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan.bills}
     assert kinds["lone_账务明细.csv"] == "fundflow"
     assert sum(b.transactions.num_rows for b in scan.bills) == 3  # the 业务明细's own rows, once
-    # another account's 业务明细 leaves a lone 账务明细 to the profile
+    # another account's 业务明细, or the account's of another day, leaves a lone 账务明细 to the profile
     other = tmp_path / "other"
     other.mkdir()
     (other / "lone.csv").write_bytes(fund_bytes(fund_rows(), account="20889999999999990156"))
+    (other / "next_day.csv").write_bytes(fund_bytes([replace(r, when=r.when.replace("09-16", "09-17"))
+                                                     for r in fund_rows()]))
     (other / "trade.zip").write_bytes(bill_zip(sample_rows()))
     kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan_bills(other).bills}
-    assert kinds["lone.csv"] == "profile:alipay_merchant_console_export"
+    assert kinds["lone.csv"] == kinds["next_day.csv"] == "profile:alipay_merchant_console_export"
 
 
 def test_a_detail_given_apart_from_the_accounts_trade_bill_is_still_read_as_fund_flows(tmp_path):
