@@ -439,18 +439,36 @@ def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
 
 def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | Path] = ()) -> list[BillScan]:
     """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read
-    as fund flows when another holds the same account's 业务明细 of its days (``_alipay_archive_members``), as in
-    one folder."""
+    as fund flows when another holds the same account's 业务明细 of its days, or (a loose file) its 汇总 from the
+    same folder (``_alipay_archive_members``), as in one scan."""
     extra = list(extra_profile_dirs)
     scans = [scan_bills(p, extra) for p in paths]
     if len(scans) > 1:
         traded = set().union(*(_alipay_traded(scan) for scan in scans))
+        siblings: dict[str, set[str]] = {}
         for scan in scans:
-            _alipay_archive_members(scan, traded)
+            for where, kinds in _alipay_siblings(scan).items():
+                siblings.setdefault(where, set()).update(kinds)
+        for scan in scans:
+            _alipay_archive_members(scan, traded, siblings)
     return scans
 
 
-def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = frozenset()) -> None:
+def _alipay_siblings(scan: BillScan) -> dict[str, set[str]]:
+    """The bill kinds read from each delivery (``_delivery``: an archive, or a folder of loose files)."""
+    siblings: dict[str, set[str]] = {}
+    kind_of = {bill.source: bill.kind for bill in scan.bills}
+    same = "same content as "  # a member skipped as a copy of a bill read elsewhere counts as that bill
+    members = [*kind_of.items(), *((name, kind_of.get(why[len(same):])) for name, why in scan.skipped
+                                   if why.startswith(same))]
+    for source, kind in members:
+        if kind is not None:
+            siblings.setdefault(_delivery(source), set()).add(kind)
+    return siblings
+
+
+def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = frozenset(),
+                            delivered: dict[str, set[str]] | None = None) -> None:
     """A 账务明细 a profile read (as transactions) is read by the Alipay module instead, as fund flows, when it came
     with its 汇总 (the signcustomer delivery: in one archive, or unzipped into one folder), or when the scan holds
     the same account's 业务明细 of a day it lists: that is the account's transaction bill, and the 账务明细's
@@ -461,15 +479,9 @@ def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = f
         from paymatch.channels.alipay import bill as abill
     except ImportError:
         return
-    siblings: dict[str, set[str]] = {}
-    kind_of = {bill.source: bill.kind for bill in scan.bills}
-    same = "same content as "  # a member skipped as a copy of a bill read elsewhere counts as that bill
-    members = [*kind_of.items(), *((name, kind_of.get(why[len(same):])) for name, why in scan.skipped
-                                   if why.startswith(same))]
-    for source, kind in members:
-        if kind is not None:
-            siblings.setdefault(_delivery(source), set()).add(kind)
-    traded = set(traded) | _alipay_traded(scan)  # (``traded``: those other paths of the command read)
+    # (``traded``, ``delivered``: what the other paths of the command read, ``scan_paths``)
+    siblings = _alipay_siblings(scan) if delivered is None else delivered
+    traded = set(traded) | _alipay_traded(scan)
 
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())

@@ -375,3 +375,14 @@ def test_a_detail_given_apart_from_the_accounts_trade_bill_is_still_read_as_fund
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3
         assert ws.con.execute("SELECT count(*) FROM fund_flows").fetchall()[0][0] == 6
+
+
+def test_an_unzipped_pair_given_as_two_paths_is_read_as_the_zip_is(tmp_path):
+    """--bills x_账务明细.csv --bills x_账务明细(汇总).csv (the signcustomer zip unzipped, each file named): fund flows
+    and their 汇总, as from the zip or the folder (the detail was read by the profile as transactions)."""
+    from paymatch.channels.detect import scan_paths
+
+    (tmp_path / "x_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    (tmp_path / "x_账务明细(汇总).csv").write_bytes(fund_summary_bytes(fund_rows()))
+    scans = scan_paths([tmp_path / "x_账务明细.csv", tmp_path / "x_账务明细(汇总).csv"])
+    assert [b.kind for scan in scans for b in scan.bills] == ["fundflow", "alipay_fund_summary"]
