@@ -386,3 +386,19 @@ def test_an_unzipped_pair_given_as_two_paths_is_read_as_the_zip_is(tmp_path):
     (tmp_path / "x_账务明细(汇总).csv").write_bytes(fund_summary_bytes(fund_rows()))
     scans = scan_paths([tmp_path / "x_账务明细.csv", tmp_path / "x_账务明细(汇总).csv"])
     assert [b.kind for scan in scans for b in scan.bills] == ["fundflow", "alipay_fund_summary"]
+
+
+def test_a_detail_ingested_after_the_accounts_trade_bill_is_read_as_fund_flows(tmp_path):
+    """The 业务明细 ingested (or pulled) first, the day's 账务明细 by a later ingest: it is the account's fund flows,
+    as when both come in one command (the profile stored its movements as transactions: each payment again, each
+    refund a second time without its number)."""
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    for path in ("trade.zip", "lone_账务明细.csv"):
+        res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / path)])
+        assert res.exit_code == 0, res.output
+    assert "6 rows (fundflow)" in res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3
