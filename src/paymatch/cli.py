@@ -141,15 +141,30 @@ def _route(transactions: Optional[list[Path]], bills: Optional[list[Path]]) -> t
     return canonical, [*(bills or []), *(p for p, _ in delivered)]
 
 
+def _stored_alipay_trade_days(workspace: Optional[Path]) -> set:
+    """(merchant number, day) of the Alipay 业务明细 rows a workspace holds: an Alipay 账务明细 of those days loaded now
+    is the account's fund flows, not its transactions again (``detect.scan_paths``)."""
+    if workspace is None or not Path(workspace).is_file():
+        return set()
+    from .workspace import Workspace
+
+    with Workspace(workspace) as ws:
+        return set(ws.con.execute(
+            "SELECT DISTINCT t.merchant_id, t.bill_date FROM transactions t JOIN batches b USING (batch_id) "
+            "WHERE t.channel = 'alipay' AND t.merchant_id IS NOT NULL AND t.bill_date IS NOT NULL "
+            "AND json_extract_string(b.meta, '$.kind') = 'alipay_detail'").fetchall())
+
+
 def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list[str] = (),
-                what: str = "nothing was reconciled") -> list:
+                what: str = "nothing was reconciled", *, stored: bool = False) -> list:
     """Parse bill files as delivered (the shop's own profiles in ``profile_dirs`` first, then the built-in ones);
-    unknown or untied bills are reported (and quarantined in a workspace)."""
-    from .channels.detect import scan_bills
+    unknown or untied bills are reported (and quarantined in a workspace). ``stored``: the bills join what the
+    workspace holds (ingest), whose Alipay 业务明细 days count as given (``_stored_alipay_trade_days``)."""
+    from .channels.detect import scan_paths
 
     good, rejected = [], []
-    for p in paths:
-        scan = scan_bills(p, profile_dirs)
+    days = _stored_alipay_trade_days(workspace) if stored else set()
+    for p, scan in zip(paths, scan_paths(paths, profile_dirs, days)):
         good += scan.bills
         rejected += scan.rejected
         if not scan.bills and not scan.rejected:
@@ -201,7 +216,7 @@ def ingest(
     cfg = load_config(config)
     scope = tuple(cfg.match.key_scope)
     transactions, bills = _route(transactions, bills)
-    parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs, "nothing was loaded") if bills else []
+    parsed = _scan_bills(bills, workspace, cfg.bills.profile_dirs, "nothing was loaded", stored=True) if bills else []
     stored: list[str] = []
     with Workspace(workspace) as ws:
         for kind, files in (("orders", orders), ("refunds", refunds), ("transactions", transactions)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import gzip
 import hashlib
 import importlib
@@ -406,36 +407,100 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
     return scan
 
 
-def _alipay_archive_members(scan: BillScan) -> None:
-    """A member a profile read is read by the Alipay module instead when the module claims it given
-    what else its archive held (a 账务明细 beside its 汇总: the signcustomer delivery, fund flows).
-    Only such members are read again, from their archive on disk."""
-    try:
-        from paymatch.channels.alipay import bill as abill
-    except ImportError:
-        return
+def _delivery(name: str) -> str:
+    """What a file came with: a zip or tar member's archive, else the folder of the file on disk (an unzipped
+    delivery's files sit side by side)."""
+    if _among_siblings(name):
+        return name.rsplit("!", 1)[0]
+    return str(Path(name.split("!", 1)[0]).parent)
+
+
+def _account_days(bill: ParsedBill) -> set[tuple[str, dt.date]]:
+    """(merchant number, bill day) of each of the bill's rows."""
+    tx = bill.transactions
+    days = zip(tx.column("merchant_id").to_pylist(), tx.column("bill_date").to_pylist())
+    return {(m, d) for m, d in days if m}
+
+
+def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
+    """(merchant number, day) that the Alipay 业务明细 a scan read cover: their rows' (which name the account's PID,
+    as the profile's do), and every day of the period a bill says it covers (a day without trades is covered too)."""
+    out: set[tuple[str, dt.date]] = set()
+    for bill in scan.bills:
+        if bill.channel == "alipay" and bill.kind == "alipay_detail":
+            rows = _account_days(bill)
+            out |= rows
+            if bill.period is not None:
+                first, last = bill.period
+                days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+                out |= {(m, d) for m in {m for m, _ in rows} for d in days}
+    return out
+
+
+def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | Path] = (),
+               stored_trade_days: set[tuple[str, dt.date]] = frozenset()) -> list[BillScan]:
+    """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read
+    as fund flows when another holds the same account's 业务明细 of its days, or (a loose file) its 汇总 from the
+    same folder (``_alipay_archive_members``), as in one scan; ``stored_trade_days``: (merchant number, day) of the
+    Alipay 业务明细 a workspace already holds, which count as given too."""
+    extra = list(extra_profile_dirs)
+    scans = [scan_bills(p, extra) for p in paths]
+    if len(scans) > 1 or stored_trade_days:
+        traded = set(stored_trade_days).union(*(_alipay_traded(scan) for scan in scans))
+        siblings: dict[str, set[str]] = {}
+        for scan in scans:
+            for where, kinds in _alipay_siblings(scan).items():
+                siblings.setdefault(where, set()).update(kinds)
+        for scan in scans:
+            _alipay_archive_members(scan, traded, siblings)
+    return scans
+
+
+def _alipay_siblings(scan: BillScan) -> dict[str, set[str]]:
+    """The bill kinds read from each delivery (``_delivery``: an archive, or a folder of loose files)."""
     siblings: dict[str, set[str]] = {}
     kind_of = {bill.source: bill.kind for bill in scan.bills}
     same = "same content as "  # a member skipped as a copy of a bill read elsewhere counts as that bill
     members = [*kind_of.items(), *((name, kind_of.get(why[len(same):])) for name, why in scan.skipped
                                    if why.startswith(same))]
     for source, kind in members:
-        if "!" in source and kind is not None:
-            siblings.setdefault(source.rsplit("!", 1)[0], set()).add(kind)
+        if kind is not None:
+            siblings.setdefault(_delivery(source), set()).add(kind)
+    return siblings
+
+
+def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = frozenset(),
+                            delivered: dict[str, set[str]] | None = None) -> None:
+    """A 账务明细 a profile read (as transactions) is read by the Alipay module instead, as fund flows, when it came
+    with its 汇总 (the signcustomer delivery: in one archive, or unzipped into one folder), or when the scan holds
+    the same account's 业务明细 of a day it lists: that is the account's transaction bill, and the 账务明细's
+    movements read as transactions beside it counted each payment twice and made each refund (no refund number
+    there) a second, unrecorded one. Only such files are read again, from disk (a scan may be looked at again: what
+    was read here is no profile's any more)."""
+    try:
+        from paymatch.channels.alipay import bill as abill
+    except ImportError:
+        return
+    # (``traded``, ``delivered``: what the other paths of the command read, ``scan_paths``)
+    siblings = _alipay_siblings(scan) if delivered is None else delivered
+    traded = set(traded) | _alipay_traded(scan)
 
     def paired(name: str) -> bool:
-        return "!" in name and abill.FUND_SUMMARY_KIND in siblings.get(name.rsplit("!", 1)[0], set())
+        return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())
+
+    def beside_trade(bill: ParsedBill) -> bool:  # rows of an account and day a 业务明细 covers
+        return bill.channel == "alipay" and bool(traded & _account_days(bill))
 
     # what a profile read, or refused while reading (a profile of channel alipay recognised it)
     candidates: dict[str, ParsedBill | Rejected] = {
-        **{b.source: b for b in scan.bills if b.kind.startswith("profile:") and paired(b.source)},
+        **{b.source: b for b in scan.bills if b.kind.startswith("profile:") and (paired(b.source) or beside_trade(b))},
         **{r.name: r for r in scan.rejected if r.channel == "alipay" and paired(r.name)}}
     for outer in sorted({source.split("!", 1)[0] for source in candidates}):
         for entry in walk(Path(outer)):
             old = candidates.get(entry.name)
             if old is None or entry.skip is not None or entry.error is not None:
                 continue
-            if not abill.claims_archive_member(siblings[entry.name.rsplit("!", 1)[0]], entry.data):
+            if not abill.is_fund_detail(entry.data):
                 continue
             if isinstance(old, ParsedBill):  # keep the file order of the good bills
                 at = scan.bills.index(old)

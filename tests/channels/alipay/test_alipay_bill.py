@@ -277,3 +277,23 @@ def test_a_months_bill_in_a_file_run_covers_the_whole_month(tmp_path):
         kinds = {row["order_no"]: row["kind"] for row in csv.DictReader(f) if not row["refund_no"]}
     # ORD-9 paid within the grace before the month's end: pending_cross_day; ORD-8, days after the last row: order_only
     assert (kinds["ORD-9"], kinds["ORD-8"]) == ("pending_cross_day", "order_only")
+
+
+def test_totals_lines_with_thousands_grouping_are_checked_not_passed_over():
+    """'商家实收共1,234.50元' (grouped, as the 账务明细's totals print a sum) is read and tied out: the 业务明细's
+    totals regex stopped at the comma, so that total went unchecked whatever it said (a wrong one passed)."""
+    rows = [Row("2019091622001458860515315453", "ORD-1", order_amt="1234.50", settle="1234.50"),
+            Row("2019091622001458860513822558", "ORD-2", order_amt="1000.00", settle="1000.00")]
+    refund = "#退款合计：0笔，商家实收退款共0.00元，商家优惠退款共0.00元"
+
+    def bill(paid: str) -> bytes:
+        return detail_bytes(rows, totals=(f"#交易合计：2笔，商家实收共{paid}元，商家优惠共0.00元", refund))
+
+    assert parse(bill("2,234.50"), "g.csv").totals["payment_settle_fen"] == 223450
+    with pytest.raises(LoadError) as err:  # a wrong grouped total is caught (it passed unchecked)
+        parse(bill("3,234.50"), "g.csv")
+    assert "商家实收 3234.50" in str(err.value)
+    for odd in ("22,34.50", "2234.50 RMB"):  # no grouping, no amount: named, not passed over
+        with pytest.raises(LoadError) as err:
+            parse(bill(odd), "g.csv")
+        assert err.value.problems[0].line == 9

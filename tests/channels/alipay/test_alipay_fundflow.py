@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 from alipay_billgen import (
@@ -328,3 +329,76 @@ def test_a_loose_copy_of_a_zips_detail_is_read_as_the_zip_member(tmp_path, loose
     (tmp_path / "m_fnd.zip").write_bytes(fund_zip(fund_rows(), summary_tamper=-5))
     scan = scan_bills(tmp_path)
     assert not scan.bills and len(scan.rejected) == 2
+
+
+def test_a_loose_detail_beside_its_summary_or_the_accounts_trade_bill_is_read_as_fund_flows(tmp_path):
+    """An unzipped signcustomer delivery (账务明细 and its 汇总 side by side in a folder) is read as the zip is; a
+    账务明细 beside the same account's 业务明细 too. The profile read it as transactions there: each payment twice
+    (a duplicate_record) and the refund, which has no refund number in the 账务明细, as a second refund nobody
+    recorded (refund_channel_only)."""
+    unzipped = tmp_path / "unzipped"
+    unzipped.mkdir()
+    (unzipped / "x_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    (unzipped / "x_账务明细(汇总).csv").write_bytes(fund_summary_bytes(fund_rows()))
+    assert sorted(b.kind for b in scan_bills(unzipped).bills) == ["alipay_fund_summary", "fundflow"]
+
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (both / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    scan = scan_bills(both)
+    assert not scan.rejected
+    kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan.bills}
+    assert kinds["lone_账务明细.csv"] == "fundflow"
+    assert sum(b.transactions.num_rows for b in scan.bills) == 3  # the 业务明细's own rows, once
+    # another account's 业务明细, or the account's of another day, leaves a lone 账务明细 to the profile
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lone.csv").write_bytes(fund_bytes(fund_rows(), account="20889999999999990156"))
+    (other / "next_day.csv").write_bytes(fund_bytes([replace(r, when=r.when.replace("09-16", "09-17"))
+                                                     for r in fund_rows()]))
+    (other / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    kinds = {b.source.rsplit("/", 1)[-1]: b.kind for b in scan_bills(other).bills}
+    assert kinds["lone.csv"] == kinds["next_day.csv"] == "profile:alipay_merchant_console_export"
+
+
+def test_a_detail_given_apart_from_the_accounts_trade_bill_is_still_read_as_fund_flows(tmp_path):
+    """--bills trade.zip --bills 账务明细.csv: each path is scanned on its own, yet the 账务明细 is read as fund flows
+    beside the 业务明细 of the other path, as in one folder (it was read by the profile: every payment stored twice)."""
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    res = CliRunner().invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "trade.zip"),
+                                   "--bills", str(tmp_path / "lone_账务明细.csv")])
+    assert res.exit_code == 0, res.output
+    assert "6 rows (fundflow)" in res.output and "profile:" not in res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3
+        assert ws.con.execute("SELECT count(*) FROM fund_flows").fetchall()[0][0] == 6
+
+
+def test_an_unzipped_pair_given_as_two_paths_is_read_as_the_zip_is(tmp_path):
+    """--bills x_账务明细.csv --bills x_账务明细(汇总).csv (the signcustomer zip unzipped, each file named): fund flows
+    and their 汇总, as from the zip or the folder (the detail was read by the profile as transactions)."""
+    from paymatch.channels.detect import scan_paths
+
+    (tmp_path / "x_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    (tmp_path / "x_账务明细(汇总).csv").write_bytes(fund_summary_bytes(fund_rows()))
+    scans = scan_paths([tmp_path / "x_账务明细.csv", tmp_path / "x_账务明细(汇总).csv"])
+    assert [b.kind for scan in scans for b in scan.bills] == ["fundflow", "alipay_fund_summary"]
+
+
+def test_a_detail_ingested_after_the_accounts_trade_bill_is_read_as_fund_flows(tmp_path):
+    """The 业务明细 ingested (or pulled) first, the day's 账务明细 by a later ingest: it is the account's fund flows,
+    as when both come in one command (the profile stored its movements as transactions: each payment again, each
+    refund a second time without its number)."""
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    for path in ("trade.zip", "lone_账务明细.csv"):
+        res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / path)])
+        assert res.exit_code == 0, res.output
+    assert "6 rows (fundflow)" in res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3

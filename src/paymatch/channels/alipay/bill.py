@@ -39,15 +39,16 @@ WORKBOOK_AS_CSV = True
 #: sniff kinds a builtin mapping profile reads too: a lone 账务明细 CSV is also what the profile
 #: ``alipay_merchant_console_export`` reads as transactions (收入 = payment, 支出 = refund). Detection
 #: lets a matching profile read such a lone file (``detect``), and reads it here, as fund flows, when
-#: its archive also holds the 账务明细(汇总): that pair is what bill_type=signcustomer delivers.
+#: its archive (or, unzipped, its folder) also holds the 账务明细(汇总): that pair is what bill_type=signcustomer
+#: delivers; or when the scan holds the account's 业务明细, its transaction bill.
 #: An account's own transaction record (``PERSONAL``) is refused only when no profile reads it: a shop may write one.
 DEFER_TO_PROFILE = frozenset({"alipay_fundflow", "alipay_personal"})
 
 
-def claims_archive_member(sibling_kinds: set[str], data: bytes) -> bool:
-    """True when an archive member is read here although a profile matched it: a 账务明细 whose
-    archive (the other members parsed to ``sibling_kinds``) holds its 汇总."""
-    return FUND_SUMMARY_KIND in sibling_kinds and sniff_bytes(data) == "alipay_fundflow"
+def is_fund_detail(data: bytes) -> bool:
+    """True when a file a profile matched is a 账务明细: ``detect`` has it read here, as fund flows, when it came
+    with its 汇总 or beside the same account's 业务明细."""
+    return sniff_bytes(data) == "alipay_fundflow"
 
 
 #: an Alipay account's own transaction record (支付宝 → 我的 → 账单 → 开具交易流水证明, or the older 交易记录明细查询

@@ -169,8 +169,19 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
                  frame.get("start"), frame.get("end"), trailer, end_at, data)
 
 
-_COUNT = re.compile(r"(\d+)\s*笔")
-_AMOUNT = re.compile(r"([^，,：:；;]*?)共\s*([+-]?\d+(?:\.\d+)?)\s*元")
+_COUNT = re.compile(r"(\d[\d,]*)\s*笔")
+_AMOUNT = re.compile(r"([^，,：:；;]*?)共\s*([+-]?\d[\d,]*(?:\.\d+)?)\s*元")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _ungrouped(raw: str) -> str:
+    """A totals-line number without its thousands grouping ('7,563,180.81', as the 账务明细's totals may print a
+    sum); any other comma is no number."""
+    if "," in raw:
+        if not _GROUPED.fullmatch(raw):
+            raise ValueError(f"not a number: {raw!r}")
+        raw = raw.replace(",", "")
+    return raw
 
 
 def read_totals(frame: Frame, source: str) -> dict[str, int]:
@@ -189,8 +200,16 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
         m = _COUNT.search(body)
         if not m:
             raise LoadError([Problem(source, frame.line_of(rel), None, text, "totals line has no count (N笔)")])
-        totals[f"{kind}_count"] = int(m.group(1))
-        for label, amount in _AMOUNT.findall(body):
+        try:
+            totals[f"{kind}_count"] = int(_ungrouped(m.group(1)))
+        except ValueError as exc:
+            raise LoadError([Problem(source, frame.line_of(rel), None, m.group(1), str(exc))]) from None
+        found = _AMOUNT.findall(body)
+        if body.count("共") > len(found):  # a total printed in a way not read here was passed over, unchecked
+            raise LoadError([Problem(source, frame.line_of(rel), None, text,
+                                     "totals line has an amount not read as '…共<yuan>元'")],
+                            hint="the totals line is not as Alipay prints it; download the bill again")
+        for label, amount in found:
             # older exports say 交易金额 / 交易退款金额 without saying which column they add up:
             # kept as 'amount' and accepted when it equals either 商家实收 or 订单金额
             # the older bare 优惠金额 may count Alipay's own discounts too (unverified): kept as 'discount', not tied out
@@ -199,7 +218,7 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
             if key is None:
                 continue
             try:
-                totals[f"{kind}_{key}_fen"] = parse_yuan(amount)
+                totals[f"{kind}_{key}_fen"] = parse_yuan(_ungrouped(amount))
             except ValueError as exc:
                 raise LoadError([Problem(source, frame.line_of(rel), label, amount, str(exc))]) from None
         totals[f"_{kind}_rel"] = rel
