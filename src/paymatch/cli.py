@@ -370,6 +370,19 @@ def serve(
     uvicorn.run(api, host=host, port=port, log_level="info")
 
 
+@app.command("wechat-certs")
+@_errors
+def wechat_certs(
+    config: Annotated[Path, typer.Option("--config", help="config file with the \\[channels.wechat] account(s)", exists=True, dir_okay=False)],
+    account: Annotated[Optional[str], typer.Option(help="merchant number (mchid); default: every account with a platform_cert_dir")] = None,
+    bootstrap: Annotated[bool, typer.Option("--bootstrap", help="check the answer with a certificate it carries (when no kept certificate is valid any more)")] = False,
+) -> None:
+    """Download WeChat Pay's platform certificates (平台证书) into each account's platform_cert_dir, checked."""
+    from .channels.wechat.certs import certs_command
+
+    certs_command(config, account, bootstrap, lambda line: console.print(line, markup=False))
+
+
 def _in_file(config: Path, e: ConfigError) -> ConfigError:
     """An account's error (``channels.wechat: key 'merchant_serial_no' …``) with the config file it is in, as the
     file's other errors name it: a shop with a config per environment should not have to guess which one."""

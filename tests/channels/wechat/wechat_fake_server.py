@@ -14,6 +14,11 @@ A service provider's bills: ``bills[(path, type, date, sub_mchid)]`` answers req
 as WeChat does it: ``download_bill_list`` of ``split`` files, each gzipped, then encrypted with AEAD_AES_256_GCM
 under a fresh key sent RSA-OAEP-encrypted (``encrypt_key``) with the merchant's public key. ``download_origin``
 makes download URLs point elsewhere (another WeChat API domain) than the server's own address.
+
+获取平台证书列表: GET /v3/certificates answers ``{"data": server.certificates}`` (entries built by the test, each
+certificate AEAD_AES_256_GCM encrypted under the APIv3 key), signed like every answer with ``platform_key`` as
+``platform_key_id``: a test swaps both to have answers signed by another certificate (WeChat rotating its own).
+``tamper_next`` changes the next signed answer's body after signing (a man in the middle).
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ class FakeWechatPay(ThreadingHTTPServer):
         self.split = 1  # how many files a sub-merchant fund-flow bill is split into (bill_sequence 1..split)
         self.download_origin: str | None = None  # scheme://host of download URLs (None: this server)
         self.hosts: list[str] = []  # the Host header of each request
+        self.certificates: list[dict] = []  # the entries GET /v3/certificates lists
+        self.tamper_next = 0  # how many next signed answers have their body changed after signing
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
@@ -115,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Wechatpay-Timestamp", ts)
             self.send_header("Wechatpay-Nonce", nonce)
             signature = sign(key, f"{ts}\n{nonce}\n{body.decode()}\n")
+            if self.server.tamper_next:  # a man in the middle: one character of the signed body changed
+                self.server.tamper_next -= 1
+                body = body.replace(b": ", b" :", 1)  # the same length and still JSON, not the bytes signed
             if self.server.probe_next:  # WeChat's signature probe: now and then a wrong signature on purpose
                 self.server.probe_next -= 1
                 signature = "WECHATPAY/SIGNTEST/" + signature
@@ -158,6 +168,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(500, {"code": "SYSTEM_ERROR", "message": "系统错误"}, step=step)
             return
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/v3/certificates":
+            other = self.server.wrong_key if fault == "bad_signature" else None
+            self._json(200, {"data": self.server.certificates}, step=step, sign_with=other,
+                       signed=fault != "unsigned")
+            return
         if step == "file":
             self._file(q.get("token", ""), fault)
             return

@@ -35,12 +35,13 @@ import httpx
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from wechatpayv3.utils import build_authorization, rsa_verify
 
 from paymatch.channels.wechat.config import WechatPayConfig
-from paymatch.channels.wechat.keys import load_platform_key, load_private_key
-from paymatch.errors import ChannelError, NoBillThatDay
+from paymatch.channels.wechat.keys import certs_hint, load_platform_key, load_private_key
+from paymatch.errors import ChannelError, ConfigError, NoBillThatDay
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 #: how WeChat Pay's signature probes begin: "微信支付会在极少数应答或通知回调中生成错误签名，以探测商户系统是否正确地验证了
@@ -67,10 +68,21 @@ class WechatPayClient:
     """Downloads WeChat Pay bills through the signed API v3 (see module docstring)."""
 
     def __init__(self, config: WechatPayConfig, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, require_platform_key: bool = True):
+        """``require_platform_key=False`` is for ``paymatch wechat-certs``'s first download only (a certificate
+        folder still empty): every other answer needs a key WeChat's signature is checked with."""
         self.config = config
         self._key = load_private_key(config.merchant_private_key_pem)
         self._platform = {serial: load_platform_key(pem) for serial, pem in config.platform_keys().items()}
+        self._folder = config.cert_folder()
+        # the certificate named in requests' Wechatpay-Serial: the configured key, else the folder's newest
+        self._serial = config.platform_key_id
+        if not self._serial and self._folder is not None:
+            self._serial = next(iter(self._folder.valid()), "")
+        if require_platform_key and not self._platform and not self._serial:
+            raise ConfigError(f"wechat account {config.mchid}: platform_cert_dir {config.platform_cert_dir} holds no "
+                              f"platform certificate valid now: {certs_hint(config.mchid)} (it downloads WeChat "
+                              "Pay's platform certificates into that folder)")
         self._origin = urlsplit(config.base_url.rstrip("/"))
         self._http = httpx.Client(base_url=config.base_url.rstrip("/"), timeout=config.timeout,
                                   transport=transport, follow_redirects=False)
@@ -122,15 +134,24 @@ class WechatPayClient:
         return self._with_retries("/v3/bill/sub-merchant-fundflowbill", query,
                                   lambda meta, what: self._encrypted_files(meta, tar_type, what))
 
+    def platform_certificates(self, answer_keys: Callable[[dict], dict[str, RSAPublicKey]] | None = None) -> dict:
+        """获取平台证书列表 (GET /v3/certificates): the answer's JSON ``{"data": [...]}``, its signature checked.
+
+        With ``answer_keys`` (a first download, no key trusted yet) the signature is checked with a key the answer
+        itself carries (``answer_keys(answer)``: serial -> key of the certificates it holds, once decrypted with the
+        APIv3 key); otherwise with the configured key and certificate folder only."""
+        return self._with_retries("/v3/certificates", {}, lambda meta, what: meta, answer_keys)
+
     # -- one attempt ---------------------------------------------------------------------------
 
-    def _with_retries(self, path: str, query: dict[str, str], fetch: Callable[[dict, str], bytes]) -> bytes:
-        what = f"GET {path} ({', '.join(f'{k}={v}' for k, v in query.items())})"
+    def _with_retries(self, path: str, query: dict[str, str], fetch: Callable[[dict, str], bytes],
+                      answer_keys: Callable[[dict], dict[str, RSAPublicKey]] | None = None) -> bytes:
+        what = f"GET {path}" + (f" ({', '.join(f'{k}={v}' for k, v in query.items())})" if query else "")
         attempts = 1 + max(0, self.config.retries)
         last: Exception | None = None
         for attempt in range(attempts):
             try:
-                return self._once(f"{path}?{urlencode(query)}", fetch, what)
+                return self._once(f"{path}?{urlencode(query)}" if query else path, fetch, what, answer_keys)
             except (_Retryable, httpx.TimeoutException, httpx.TransportError) as exc:
                 last = exc
                 if attempt + 1 < attempts:
@@ -138,16 +159,20 @@ class WechatPayClient:
         raise ChannelError(f"wechat: {what} failed after {attempts} attempt(s): "
                            f"{type(last).__name__}: {last}")
 
-    def _once(self, path_query: str, fetch: Callable[[dict, str], bytes], what: str) -> bytes:
+    def _once(self, path_query: str, fetch: Callable[[dict, str], bytes], what: str,
+              answer_keys: Callable[[dict], dict[str, RSAPublicKey]] | None = None) -> bytes:
         resp = self._get(path_query)
         self._check_status(resp, what)
-        self._verify(resp, what)
+        if answer_keys is None:
+            self._verify(resp, what)
         try:
             meta = json.loads(resp.content)
             if not isinstance(meta, dict):
                 raise TypeError("not an object")
         except (ValueError, TypeError) as exc:
             raise ChannelError(f"wechat: {what}: unexpected answer {resp.text[:200]!r}") from exc
+        if answer_keys is not None:  # a first download: the key is in the answer (decrypted, then trusted)
+            self._verify(resp, what, answer_keys(meta))
         return fetch(meta, what)
 
     def _plain_file(self, meta: dict, tar_type: str, what: str) -> bytes:
@@ -215,9 +240,10 @@ class WechatPayClient:
         auth = build_authorization(signed, "GET", c.mchid, c.merchant_serial_no, self._key)
         # Wechatpay-Serial names the key WeChat is to sign its answer with: a merchant switching from the platform
         # certificate to the WeChat Pay public key gets answers signed with the certificate without it (helper-51)
-        return self._http.get(path_query, headers={
-            "Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch",
-            "Wechatpay-Serial": c.platform_key_id})
+        headers = {"Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch"}
+        if self._serial:  # none before the first certificate download
+            headers["Wechatpay-Serial"] = self._serial
+        return self._http.get(path_query, headers=headers)
 
     def _download_target(self, url: str, what: str) -> str:
         """What to GET for a ``download_url``: its path on the configured gateway, or the whole URL when it is on
@@ -260,7 +286,9 @@ class WechatPayClient:
                 raise NoBillThatDay(f"wechat: {what}: no bill for that day ({detail})")
             raise ChannelError(f"wechat: {what}: HTTP {resp.status_code} {detail}")
 
-    def _verify(self, resp: httpx.Response, what: str) -> None:
+    def _verify(self, resp: httpx.Response, what: str, keys: dict[str, RSAPublicKey] | None = None) -> None:
+        """Check an answer's signature with the key its Wechatpay-Serial names: one of ``keys`` (a first certificate
+        download), else the configured platform key or a valid certificate of the account's folder."""
         h = resp.headers
         sig, ts, nonce, serial = (h.get("Wechatpay-Signature"), h.get("Wechatpay-Timestamp"),
                                   h.get("Wechatpay-Nonce"), h.get("Wechatpay-Serial"))
@@ -273,7 +301,20 @@ class WechatPayClient:
             raise ChannelError(f"wechat: {what}: response timestamp {ts!r} is not within 5 minutes of now")
         if sig.startswith(SIGNATURE_PROBE):  # refused (never verified); the next answer is genuinely signed
             raise _Retryable("answer carries a WeChat Pay signature probe (WECHATPAY/SIGNTEST/), refused")
-        key = self._platform.get(serial)
+        key = keys.get(serial) if keys is not None else self._platform.get(serial)
+        if key is None and keys is None and self._folder is not None:
+            key = self._folder.key(serial)
+        if key is None and keys is not None:
+            raise ChannelError(f"wechat: {what}: response signed with key {serial!r}, none of the certificates the "
+                               f"answer carries ({', '.join(map(repr, keys)) or 'none valid now'})")
+        if key is None and self._folder is not None:
+            held = self._folder.certificate(serial)
+            state = (f"its certificate there expired on {held.not_valid_after_utc:%Y-%m-%d}" if held is not None
+                     else "no certificate of that serial there")
+            raise ChannelError(f"wechat account {self.config.mchid}: {what}: response signed with platform "
+                               f"certificate {serial!r}, not in platform_cert_dir {self.config.platform_cert_dir} "
+                               f"({state}): WeChat Pay may have rotated its platform certificate; "
+                               f"{certs_hint(self.config.mchid)}")
         if key is None:
             raise ChannelError(f"wechat: {what}: response signed with unknown key {serial!r} "
                                f"(configured {', '.join(map(repr, self._platform))})")

@@ -11,6 +11,12 @@ the secrets are, not the secrets themselves::
     apiv3_key_env = "PAYMATCH_WECHAT_APIV3_KEY"     # or apiv3_key_file
     base_url = "https://api.mch.weixin.qq.com"     # optional; a local server in tests
 
+A merchant still in platform-certificate mode (平台证书) may name a folder instead of (or beside) the platform key:
+``paymatch wechat-certs`` downloads WeChat's platform certificates into it, and answers and notifications are
+checked with the certificate their Wechatpay-Serial names::
+
+    platform_cert_dir = "keys/wechatpay_certs"     # <SERIAL>.pem files, kept current by paymatch wechat-certs
+
 A service provider (服务商) lists the sub-merchants (特约商户) whose bills ``pull`` fetches, by number or by store::
 
     sub_mchids = ["1900000201", "1900000202"]
@@ -45,8 +51,8 @@ class WechatPayConfig:
     mchid: str
     merchant_serial_no: str
     merchant_private_key_pem: str = field(repr=False)
-    platform_key_pem: str = field(repr=False)
-    platform_key_id: str
+    platform_key_pem: str = field(default="", repr=False)
+    platform_key_id: str = ""
     apiv3_key: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
     #: a second platform key while WeChat switches the account from the platform certificate to the WeChat Pay
@@ -59,6 +65,9 @@ class WechatPayConfig:
     #: whether ``pull`` also asks for each sub-merchant's fund-flow bill (a provider without the product permission
     #: 下载二级商户资金账单 would see it refused every day)
     sub_merchant_fundflow: bool = True
+    #: the folder of platform certificates (平台证书) ``paymatch wechat-certs`` keeps current (an absolute path);
+    #: empty: the platform key above is the only one
+    platform_cert_dir: str = ""
     timeout: float = 30.0
     retries: int = 3
     backoff_base: float = 1.0
@@ -67,10 +76,16 @@ class WechatPayConfig:
     def platform_keys(self) -> dict[str, str]:
         """Serial -> PEM of the keys WeChat may sign this account's answers and notifications with (the platform
         key, and during a switch to the WeChat Pay public key the other one too)."""
-        keys = {self.platform_key_id: self.platform_key_pem}
+        keys = {self.platform_key_id: self.platform_key_pem} if self.platform_key_id else {}
         if self.switch_platform_key_id:
             keys[self.switch_platform_key_id] = self.switch_platform_key_pem
         return keys
+
+    def cert_folder(self):
+        """The account's ``PlatformCertFolder`` (None without ``platform_cert_dir``)."""
+        from paymatch.channels.wechat.keys import PlatformCertFolder
+
+        return PlatformCertFolder(self.platform_cert_dir, self.mchid) if self.platform_cert_dir else None
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any], *, where: str = "channels.wechat",
@@ -79,11 +94,13 @@ class WechatPayConfig:
         ``base_dir``; ConfigError names ``where`` and the key on any problem."""
         env = os.environ if env is None else env
         base = Path(base_dir) if base_dir is not None else Path.cwd()
+        # the platform key / certificate errors also say which merchant number (a list of accounts)
+        acct = f"{where} (account {section['mchid']})" if isinstance(section.get("mchid"), str) else where
         known = {"mchid", "merchant_serial_no", "merchant_private_key_file", "merchant_private_key_env",
                  "platform_key_file", "platform_key_env", "platform_key_id", "apiv3_key_file", "apiv3_key_env",
                  "base_url", "timeout", "retries", "backoff_base", "backoff_max",
                  "switch_platform_key_file", "switch_platform_key_env", "switch_platform_key_id",
-                 "sub_mchids", "sub_merchants", "sub_merchant_fundflow"}
+                 "sub_mchids", "sub_merchants", "sub_merchant_fundflow", "platform_cert_dir"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -120,8 +137,22 @@ class WechatPayConfig:
         if any(k.startswith("switch_platform_key") for k in section):
             opts["switch_platform_key_pem"] = secret("switch_platform_key")
             opts["switch_platform_key_id"] = plain("switch_platform_key_id")
-        return cls(plain("mchid"), plain("merchant_serial_no"), secret("merchant_private_key"),
-                   secret("platform_key"), plain("platform_key_id"), secret("apiv3_key", required=False), **opts)
+        mchid, serial, private = plain("mchid"), plain("merchant_serial_no"), secret("merchant_private_key")
+        if "platform_cert_dir" in section:
+            opts["platform_cert_dir"] = _cert_dir(section["platform_cert_dir"], base, acct)
+        platform_key = any(k in section for k in ("platform_key_file", "platform_key_env", "platform_key_id"))
+        if not platform_key and "platform_cert_dir" not in section:
+            raise ConfigError(f"{acct}: set 'platform_key_file' or 'platform_key_env' with 'platform_key_id' (the "
+                              "WeChat Pay public key), or 'platform_cert_dir' (platform certificates downloaded by "
+                              "paymatch wechat-certs)")
+        if platform_key and "platform_cert_dir" in section and "platform_key_id" not in section:
+            raise ConfigError(f"{acct}: key 'platform_key_id' must be a non-empty string (it names the key of "
+                              "platform_key_file|_env; or leave the platform key out: platform_cert_dir is enough)")
+        pem, key_id = (secret("platform_key"), plain("platform_key_id")) if platform_key else ("", "")
+        if "apiv3_key_file" not in section and "apiv3_key_env" not in section and "platform_cert_dir" in section:
+            raise ConfigError(f"{acct}: set 'apiv3_key_file' or 'apiv3_key_env': platform_cert_dir needs the APIv3 "
+                              "key (WeChat sends its platform certificates encrypted with it)")
+        return cls(mchid, serial, private, pem, key_id, secret("apiv3_key", required=False), **opts)
 
     @classmethod
     def from_env(cls, prefix: str = "PAYMATCH_WECHAT_", env: Mapping[str, str] | None = None, **kw) -> WechatPayConfig:
@@ -167,6 +198,18 @@ def _sub_mchids(section: Mapping[str, Any], where: str) -> tuple[str, ...]:
                                   "number (digits, as a string)")
             out[sub] = None
     return tuple(out)
+
+
+def _cert_dir(value: Any, base: Path, where: str) -> str:
+    """``platform_cert_dir`` as an absolute path (relative to the config file's folder); it may not exist yet
+    (``paymatch wechat-certs`` creates it), but must not be a file."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: key 'platform_cert_dir' must be a folder path (a non-empty string), e.g. "
+                          '"keys/wechatpay_certs"')
+    path = (base / value).absolute()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where}: key 'platform_cert_dir': {path} is a file, not a folder")
+    return str(path)
 
 
 def _read(path: Path, what: str) -> str:

@@ -25,7 +25,7 @@ from wechatpayv3.utils import aes_decrypt, rsa_verify
 
 from paymatch.channels.wechat.api import SIGNATURE_PROBE
 from paymatch.channels.wechat.config import WechatPayConfig
-from paymatch.channels.wechat.keys import load_platform_key
+from paymatch.channels.wechat.keys import PlatformCertFolder, certs_hint, load_platform_key
 from paymatch.channels.wechat.layout import CHANNEL
 from paymatch.channels.wechat.replay import MemoryReplayStore, ReplayStore
 from paymatch.errors import ChannelError, ConfigError
@@ -79,15 +79,20 @@ class WechatNotifyVerifier:
     Wechatpay-Serial -> the APIv3 keys of the accounts that serial signs for (sub-merchants of one service
     provider share its platform key; AES-GCM tells a wrong key from the right one).
     clock: returns epoch seconds; injectable so tests can replay old vectors.
+    cert_folders: (platform certificate folder, APIv3 key) of accounts in platform-certificate mode
+    (``platform_cert_dir``): a serial none of ``platform_keys`` names is looked up there, when the notification
+    comes, so a certificate ``paymatch wechat-certs`` wrote while the service runs is used at once.
     """
 
     def __init__(self, platform_keys: Mapping[str, str | bytes | RSAPublicKey],
                  apiv3_key: str | Mapping[str, Sequence[str]], *,
                  clock: Callable[[], float] = time.time, max_skew: float = 300.0,
-                 store: ReplayStore | None = None, id_ttl: float = 25 * 3600):
+                 store: ReplayStore | None = None, id_ttl: float = 25 * 3600,
+                 cert_folders: Sequence[tuple[PlatformCertFolder, str]] = ()):
         by_serial = ({s: (apiv3_key,) for s in platform_keys} if isinstance(apiv3_key, str)
                      else {s: tuple(v) for s, v in apiv3_key.items()})
-        for keys in by_serial.values():
+        self._folders = tuple(cert_folders)
+        for keys in [*by_serial.values(), *((k,) for _f, k in self._folders)]:
             if not keys or any(len(k.encode()) not in (16, 24, 32) for k in keys):  # real: 32; SDK vectors: 16
                 raise ChannelError(f"{CHANNEL}: the APIv3 key must be 32 bytes")
         self._keys = {s: k if isinstance(k, RSAPublicKey) else load_platform_key(k)
@@ -108,16 +113,22 @@ class WechatNotifyVerifier:
         APIv3 keys. Two accounts naming one serial with different keys are refused."""
         pems: dict[str, str] = {}
         apiv3: dict[str, list[str]] = {}
+        folders: list[tuple[PlatformCertFolder, str]] = []
         for c in configs:
             if not c.apiv3_key:
                 raise ConfigError(f"{CHANNEL}: account {c.mchid} has no APIv3 key (apiv3_key_file/_env)")
+            if (folder := c.cert_folder()) is not None:
+                if not c.platform_keys() and not folder.valid():
+                    raise ConfigError(f"{CHANNEL} account {c.mchid}: platform_cert_dir {c.platform_cert_dir} holds "
+                                      f"no platform certificate valid now: {certs_hint(c.mchid)}")
+                folders.append((folder, c.apiv3_key))
             for serial, pem in c.platform_keys().items():
                 if pems.setdefault(serial, pem).strip() != pem.strip():
                     raise ConfigError(f"{CHANNEL}: accounts name platform key id {serial!r} with two different "
                                       f"keys (account {c.mchid})")
                 if c.apiv3_key not in apiv3.setdefault(serial, []):
                     apiv3[serial].append(c.apiv3_key)
-        return cls(pems, apiv3, **kw)
+        return cls(pems, apiv3, cert_folders=folders, **kw)
 
     def verify(self, headers: Mapping[str, str], body: bytes | str) -> WechatNotification:
         """Check signature, freshness and replay, decrypt; return the notification or raise NotificationRejected."""
@@ -130,10 +141,16 @@ class WechatNotifyVerifier:
             raise SignatureProbe("WeChat Pay signature probe (WECHATPAY/SIGNTEST/): refused, as WeChat expects")
         if h.get("wechatpay-signature-type", "WECHATPAY2-SHA256-RSA2048") != "WECHATPAY2-SHA256-RSA2048":
             raise NotificationRejected(f"unsupported signature type {h['wechatpay-signature-type']!r}")
-        key = self._keys.get(serial)
-        if key is None:
-            raise NotificationRejected(f"unknown platform key serial {serial!r}")
         now = self._clock()
+        key, apiv3_keys = self._keys.get(serial), self._apiv3_keys.get(serial, ())
+        if key is None:
+            key, apiv3_keys = self._folder_key(serial, now)
+        if key is None:
+            accounts = [f.mchid for f, _k in self._folders]
+            hint = (f": no valid certificate of that serial in the platform_cert_dir of account(s) {', '.join(accounts)}"
+                    "; WeChat Pay may have rotated its platform certificate: "
+                    + certs_hint(accounts[0] if len(accounts) == 1 else None)) if accounts else ""
+            raise NotificationRejected(f"unknown platform key serial {serial!r}{hint}")
         if not ts.isdigit() or abs(now - int(ts)) > self._max_skew:
             raise NotificationRejected(f"timestamp {ts!r} is more than {self._max_skew:.0f} s from now")
         try:
@@ -149,7 +166,7 @@ class WechatNotifyVerifier:
             raise NotificationRejected("body is not a notification JSON object") from exc
         self._remember(nid, nonce, now)
         try:
-            resource = self._decrypt(doc, nid, serial)
+            resource = self._decrypt(doc, nid, apiv3_keys)
         except NotificationRejected:
             self._forget_keys(nid, nonce)
             raise
@@ -178,12 +195,28 @@ class WechatNotifyVerifier:
         self._store.discard(f"wechat:id:{nid}")
         self._store.discard(f"wechat:nonce:{nonce}")
 
-    def _decrypt(self, doc: dict, nid: str, serial: str) -> dict[str, Any]:
+    def _folder_key(self, serial: str, now: float) -> tuple[RSAPublicKey | None, tuple[str, ...]]:
+        """The key of ``serial`` from the accounts' certificate folders (valid at ``now``), with the APIv3 keys of
+        the accounts whose folder holds it."""
+        at = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+        key, apiv3 = None, []
+        for folder, apiv3_key in self._folders:
+            try:
+                found = folder.key(serial, at)
+            except ConfigError as exc:  # a damaged file in the folder: said, the notification not taken
+                raise NotificationRejected(str(exc)) from None
+            if found is not None:
+                key = key or found
+                if apiv3_key not in apiv3:
+                    apiv3.append(apiv3_key)
+        return key, tuple(apiv3)
+
+    def _decrypt(self, doc: dict, nid: str, apiv3_keys: Sequence[str]) -> dict[str, Any]:
         res = doc.get("resource")
         if not isinstance(res, dict) or res.get("algorithm") != "AEAD_AES_256_GCM":
             raise NotificationRejected("resource missing or not AEAD_AES_256_GCM", nid)
         plain = None
-        for apiv3_key in self._apiv3_keys.get(serial, ()):  # the accounts the signing key serves
+        for apiv3_key in apiv3_keys:  # the accounts the signing key serves
             try:
                 plain = aes_decrypt(nonce=res["nonce"], ciphertext=res["ciphertext"],
                                     associated_data=res.get("associated_data") or "", apiv3_key=apiv3_key)
