@@ -198,11 +198,25 @@ def test_pull_signed_by_an_unknown_certificate_names_the_account_and_the_command
 
 def test_expired_certificate_is_skipped(setup, pki):
     s = setup
-    s.server.certificates = [_entry(pki.expired, s.keys.apiv3_key), _entry(pki.a, s.keys.apiv3_key)]
+    future = _platform(pki.ca, days_from=2, days_to=400)
+    s.server.certificates = [_entry(pki.expired, s.keys.apiv3_key), _entry(pki.a, s.keys.apiv3_key),
+                             _entry(future, s.keys.apiv3_key)]
     code, out = _certs(s.cfg)
     assert code == 0, out
     assert f"{pki.expired.serial} skipped: expired on" in out and f"{pki.a.serial} written" in out
+    assert f"{future.serial} skipped: not valid until" in out
     assert sorted(p.name for p in s.dir.iterdir()) == [f"{pki.a.serial}.pem"]
+
+
+def test_a_signature_probe_on_the_list_is_asked_again(setup, pki):
+    """WeChat's signature probe (WECHATPAY/SIGNTEST/) on the certificate list is refused and the list asked again,
+    as for bills; the first download too."""
+    s = setup
+    s.server.certificates = [_entry(pki.a, s.keys.apiv3_key)]
+    s.server.probe_next = 1
+    code, out = _certs(s.cfg)
+    assert code == 0 and f"{pki.a.serial} written" in out, out
+    assert [step for step, _p, _c in s.server.log] == ["apply", "apply"]
 
 
 @pytest.mark.parametrize("forgery,match", [

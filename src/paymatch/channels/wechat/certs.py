@@ -85,21 +85,18 @@ def update_certificates(config: WechatPayConfig, *, bootstrap: bool = False, now
                           "check WeChat's answer\nHint: run again with --bootstrap: the answer is then checked with "
                           "a certificate it carries itself (as on a first download)")
     report = CertUpdate(config.mchid, folder.path, bootstrap=bootstrap or not trusted)
-    checked: dict[str, x509.Certificate] = {}
 
-    def decrypt_all(answer: dict) -> dict[str, RSAPublicKey]:
-        checked.update(_certificates(answer, config, where))
-        return {s: c.public_key() for s, c in checked.items() if valid_at(c, now)}
+    def answer_keys(answer: dict) -> dict[str, RSAPublicKey]:
+        return {s: c.public_key() for s, c in _certificates(answer, config, where).items() if valid_at(c, now)}
 
     own = client is None
     client = client or WechatPayClient(config, require_platform_key=False)
     try:
-        answer = client.platform_certificates(decrypt_all if report.bootstrap else None)
+        answer = client.platform_certificates(answer_keys if report.bootstrap else None)
     finally:
         if own:
             client.close()
-    if not report.bootstrap:
-        checked.update(_certificates(answer, config, where))
+    checked = _certificates(answer, config, where)  # the answer whose signature was checked (not a retried one)
     for serial, cert in checked.items():
         if now < cert.not_valid_before_utc:
             report.skipped.append((serial, f"not valid until {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"))
