@@ -332,6 +332,7 @@ def test_an_empty_folder_stops_pull_and_serve_naming_the_account_and_command(set
     code, out = _pull(s.cfg, s.dir.parent / "w.duckdb")
     assert code == 2 and f"wechat account {MCHID}" in out and "platform_cert_dir" in out, out
     assert f"wechat-certs --config <your config> --account {MCHID}" in out
+    assert "failed:" in out and "could not be pulled" in out  # this account's failure: the others are still pulled
     with pytest.raises(ConfigError, match=f"account {MCHID}.*no platform certificate valid now.*wechat-certs"):
         create_app(s.dir.parent / "w.duckdb", load_config(s.cfg), s.cfg.parent)
 

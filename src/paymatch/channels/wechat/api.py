@@ -16,6 +16,10 @@ are ours because the SDK does none of them. Timeouts, 5xx, truncated bodies, bro
 wrong hash and an answer carrying WeChat's signature probe (``SIGNATURE_PROBE``) are retried with
 exponential backoff; then ChannelError names the channel, endpoint, bill date and last cause. Signature failures
 and 4xx answers are not retried; a signed 4xx is verified too (``_check_status``).
+
+An account in platform-certificate mode (``platform_cert_dir``) has its answers checked with the certificate of that
+folder their Wechatpay-Serial names; ``platform_certificates`` fetches the list (GET /v3/certificates) that
+``paymatch wechat-certs`` (certs.py) fills the folder from.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from wechatpayv3.utils import build_authorization, rsa_verify
 
 from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import certs_hint, load_platform_key, load_private_key
-from paymatch.errors import ChannelError, ConfigError, NoBillThatDay
+from paymatch.errors import ChannelError, NoBillThatDay
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 #: how WeChat Pay's signature probes begin: "微信支付会在极少数应答或通知回调中生成错误签名，以探测商户系统是否正确地验证了
@@ -80,7 +84,8 @@ class WechatPayClient:
         if not self._serial and self._folder is not None:
             self._serial = next(iter(self._folder.valid()), "")
         if require_platform_key and not self._platform and not self._serial:
-            raise ConfigError(f"wechat account {config.mchid}: platform_cert_dir {config.platform_cert_dir} holds no "
+            # a ChannelError, not a ConfigError: pull reports this account as failed and still pulls the others
+            raise ChannelError(f"wechat account {config.mchid}: platform_cert_dir {config.platform_cert_dir} holds no "
                               f"platform certificate valid now: {certs_hint(config.mchid)} (it downloads WeChat "
                               "Pay's platform certificates into that folder)")
         self._origin = urlsplit(config.base_url.rstrip("/"))

@@ -2,7 +2,7 @@
 
 Order of checks, each failure a ``NotificationRejected`` (a ChannelError naming the notification):
 headers present -> not WeChat's signature probe (``SignatureProbe``) -> platform key known
-(Wechatpay-Serial) -> timestamp within ``max_skew`` of the injectable clock -> RSA-SHA256
+(Wechatpay-Serial: a configured key, or a valid certificate of an account's ``platform_cert_dir``) -> timestamp within ``max_skew`` of the injectable clock -> RSA-SHA256
 signature over "timestamp\\nnonce\\nbody\\n" -> replay (nonce, then id, via a ``ReplayStore``) ->
 AEAD_AES_256_GCM decryption of ``resource`` with the APIv3 key.
 Replay keys are only recorded for notifications whose signature is valid, so forgeries cannot
