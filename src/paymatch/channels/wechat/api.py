@@ -45,7 +45,7 @@ from wechatpayv3.utils import build_authorization, rsa_verify
 
 from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import certs_hint, load_platform_key, load_private_key
-from paymatch.errors import ChannelError, NoBillThatDay
+from paymatch.errors import ChannelError, ConfigError, NoBillThatDay
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 #: how WeChat Pay's signature probes begin: "微信支付会在极少数应答或通知回调中生成错误签名，以探测商户系统是否正确地验证了
@@ -62,6 +62,14 @@ BILL_ALGORITHM = "AEAD_AES_256_GCM"
 #: (RSA/ECB/OAEPWithSHA-1AndMGF1Padding, as for its other encrypted fields)
 _OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 __all__ = ["WechatPayClient", "WechatPayConfig", "SIGNATURE_TYPE"]
+
+
+class UnknownPlatformSerial(ChannelError):
+    """An answer signed with a platform certificate the account's ``platform_cert_dir`` does not hold (valid)."""
+
+    def __init__(self, message: str, serial: str):
+        self.serial = serial
+        super().__init__(message)
 
 
 class _Retryable(Exception):
@@ -82,7 +90,10 @@ class WechatPayClient:
         # the certificate named in requests' Wechatpay-Serial: the configured key, else the folder's newest
         self._serial = config.platform_key_id
         if not self._serial and self._folder is not None:
-            self._serial = next(iter(self._folder.valid()), "")
+            try:
+                self._serial = next(iter(self._folder.valid()), "")
+            except ConfigError as exc:  # a damaged file: this account fails in pull, the others are still pulled
+                raise ChannelError(str(exc)) from None
         if require_platform_key and not self._platform and not self._serial:
             # a ChannelError, not a ConfigError: pull reports this account as failed and still pulls the others
             raise ChannelError(f"wechat account {config.mchid}: platform_cert_dir {config.platform_cert_dir} holds no "
@@ -308,7 +319,10 @@ class WechatPayClient:
             raise _Retryable("answer carries a WeChat Pay signature probe (WECHATPAY/SIGNTEST/), refused")
         key = keys.get(serial) if keys is not None else self._platform.get(serial)
         if key is None and keys is None and self._folder is not None:
-            key = self._folder.key(serial)
+            try:
+                key = self._folder.key(serial)
+            except ConfigError as exc:
+                raise ChannelError(str(exc)) from None
         if key is None and keys is not None:
             raise ChannelError(f"wechat: {what}: response signed with key {serial!r}, none of the certificates the "
                                f"answer carries ({', '.join(map(repr, keys)) or 'none valid now'})")
@@ -316,10 +330,10 @@ class WechatPayClient:
             held = self._folder.certificate(serial)
             state = (f"its certificate there expired on {held.not_valid_after_utc:%Y-%m-%d}" if held is not None
                      else "no certificate of that serial there")
-            raise ChannelError(f"wechat account {self.config.mchid}: {what}: response signed with platform "
-                               f"certificate {serial!r}, not in platform_cert_dir {self.config.platform_cert_dir} "
-                               f"({state}): WeChat Pay may have rotated its platform certificate; "
-                               f"{certs_hint(self.config.mchid)}")
+            raise UnknownPlatformSerial(
+                f"wechat account {self.config.mchid}: {what}: response signed with platform certificate {serial!r}, "
+                f"not in platform_cert_dir {self.config.platform_cert_dir} ({state}): WeChat Pay may have rotated "
+                f"its platform certificate; {certs_hint(self.config.mchid)}", serial)
         if key is None:
             raise ChannelError(f"wechat: {what}: response signed with unknown key {serial!r} "
                                f"(configured {', '.join(map(repr, self._platform))})")

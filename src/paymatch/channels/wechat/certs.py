@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from paymatch.channels.wechat.api import WechatPayClient
+from paymatch.channels.wechat.api import UnknownPlatformSerial, WechatPayClient
 from paymatch.channels.wechat.config import WechatPayConfig
 from paymatch.channels.wechat.keys import PLATFORM_CERT_ISSUER, valid_at
 from paymatch.errors import ChannelError, ConfigError
@@ -93,6 +93,12 @@ def update_certificates(config: WechatPayConfig, *, bootstrap: bool = False, now
     client = client or WechatPayClient(config, require_platform_key=False)
     try:
         answer = client.platform_certificates(answer_keys if report.bootstrap else None)
+    except UnknownPlatformSerial as e:
+        raise ChannelError(f"{where}: the certificate list is signed with platform certificate {e.serial}, which "
+                           f"platform_cert_dir {folder.path} does not hold valid: its signature cannot be checked "
+                           "with a trusted key, so nothing is taken from it\nHint: WeChat rotated its certificate "
+                           "since the last run (run this command daily: the next certificate is listed a day before "
+                           "it signs); run again with --bootstrap to check the list with its own certificate") from None
     finally:
         if own:
             client.close()
