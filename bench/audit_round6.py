@@ -636,6 +636,11 @@ class Audit:
         return self.read(folder / "out")
 
 
+def lines(path: Path) -> list[str]:
+    """outcomes.csv's rows as a sorted list: README 'outcomes.csv rows come in no particular order'."""
+    return sorted(path.read_text(encoding="utf-8").splitlines())
+
+
 def run_file_cases(a: Audit):
     c = day_chain()
     rows, summary = a.file_run(c)
@@ -650,9 +655,9 @@ def run_file_cases(a: Audit):
             if rows2.get(k, {}).get("kind") != rows[k]["kind"]]
     a.check("day: input order does not matter", not diff and set(rows) == set(rows2), "; ".join(diff[:8]))
     # rerun of the same inputs: byte-identical outcomes
-    first = (a.root / "day" / "out" / "outcomes.csv").read_bytes()
+    first = lines(a.root / "day" / "out" / "outcomes.csv")
     a.file_run(c)
-    a.check("day: rerun identical outcomes.csv", first == (a.root / "day" / "out" / "outcomes.csv").read_bytes())
+    a.check("day: rerun identical outcomes.csv", first == lines(a.root / "day" / "out" / "outcomes.csv"))
 
     e = edge_chain()
     erows, esummary = a.file_run(e)
@@ -733,9 +738,9 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     missing = [oid for oid in day2_ids if oid not in rows2]
     a.check(f"{c.name} ws day 2 holds its outcomes", not missing, ", ".join(missing))
     # rerun day 1: same ids, same kinds, same bytes
-    before = (folder / f"ws-{D}" / "outcomes.csv").read_bytes()
+    before = lines(folder / f"ws-{D}" / "outcomes.csv")
     a.cli("reconcile", *cfg, "--workspace", ws, "--date", D, "--out", folder / f"ws-{D}-again")
-    after = (folder / f"ws-{D}-again" / "outcomes.csv").read_bytes()
+    after = lines(folder / f"ws-{D}-again" / "outcomes.csv")
     a.check(f"{c.name} ws rerun day 1 identical", before == after)
     # a range run over both days agrees with the files run
     out = folder / "ws-range"
@@ -744,8 +749,8 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     a.conservation(f"{c.name} ws range", summary, c, rows)
     a.compare(f"{c.name} ws range", c, rows)
     a.cli("reconcile", *cfg, "--workspace", ws, "--from", D, "--to", D2, "--out", folder / "ws-range2")
-    a.check(f"{c.name} ws range rerun identical", (out / "outcomes.csv").read_bytes() ==
-            (folder / "ws-range2" / "outcomes.csv").read_bytes())
+    a.check(f"{c.name} ws range rerun identical", lines(out / "outcomes.csv") ==
+            lines(folder / "ws-range2" / "outcomes.csv"))
     # the month's report counts every stored order, refund and record once, whatever runs reconciled it:
     # after the range run, and again after day 1 and day 2 were rerun on their own (README "Reports read ...")
     a.report_counts(f"{c.name} report after range", c, ws, cfg)
