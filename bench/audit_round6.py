@@ -759,6 +759,13 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     a.cli("reconcile", *cfg, "--workspace", ws, "--date", D2, "--out", folder / "ws-d2-3")
     a.cli("reconcile", *cfg, "--workspace", ws, "--date", D, "--out", folder / "ws-d1-4")
     a.report_counts(f"{c.name} report after day 2 then day 1 rerun", c, ws, cfg)
+    # a fresh workspace: a range run, then the second day alone (no day run ever left anything pending)
+    ws2 = folder / "W2.duckdb"
+    a.cli("ingest", *cfg, "--workspace", ws2, "--orders", p["orders"], "--refunds", p["refunds"], "--transactions", p["tx1"])
+    a.cli("ingest", *cfg, "--workspace", ws2, "--transactions", p["tx2"])
+    a.cli("reconcile", *cfg, "--workspace", ws2, "--from", D, "--to", D2, "--out", folder / "ws2-range")
+    a.cli("reconcile", *cfg, "--workspace", ws2, "--date", D2, "--out", folder / "ws2-d2")
+    a.report_counts(f"{c.name} report after range then day 2 alone", c, ws2, cfg)
 
 
 def main() -> int:

@@ -95,3 +95,39 @@ def test_the_grace_of_the_run_decides_the_day(tmp_path):
     counted = _counted(w)
     assert counted["P-B6"] == ("order_only", dt.date(2026, 11, 21))
     assert counted["P-B5"] == ("order_only", dt.date(2026, 11, 21))
+
+
+def test_range_run_then_the_next_day_alone_still_counts_the_order_only(tmp_path):
+    """The next day's run carries in what the range run placed on it: rerun alone (no day run of the 20th ever
+    stored a pending_cross_day to carry), it replaced the range run's 21st, and the month lost B3 and RB1."""
+    w, cfg = _workspace(tmp_path)
+    _ok("reconcile", "--workspace", w, *cfg, "--from", "2026-11-20", "--to", "2026-11-21")
+    _ok("reconcile", "--workspace", w, *cfg, "--date", "2026-11-21")
+    counted = _counted(w)
+    d21 = dt.date(2026, 11, 21)
+    assert counted["P-B3"] == ("order_only", d21)
+    assert counted["R-RB1"] == ("refund_order_only", d21)
+    assert counted["P-B5"] == ("order_only", dt.date(2026, 11, 20))
+    assert set(counted) == {"P-B1", "P-B3", "P-B5", "P-B6", "R-RB1", "P-X9"}
+
+
+def test_under_key_scope_the_next_day_carries_the_order_of_its_merchant_number(tmp_path):
+    w = tmp_path / "w.duckdb"
+    cfg = ["--config", _write(tmp_path / "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n', "")]
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "K1,S1,1600000001,wechat,12.00,paid,2026-11-20 23:57:00,2026-11-20 23:57:02,,,0",
+               "K1,S2,1600000002,wechat,13.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:02,,,0")
+    d1 = _write(tmp_path / "d1.csv", TX,
+                "wechat,1600000002,T2,K1,payment,,,13.00,0.06,success,2026-11-20 12:00:06,2026-11-20")
+    d2 = _write(tmp_path / "d2.csv", TX,
+                "wechat,1600000001,T9,X9,payment,,,1.00,0.00,success,2026-11-21 09:00:03,2026-11-21")
+    _ok("ingest", "--workspace", w, *cfg, "--orders", o, "--transactions", d1)
+    _ok("ingest", "--workspace", w, *cfg, "--transactions", d2)
+    _ok("reconcile", "--workspace", w, *cfg, "--from", "2026-11-20", "--to", "2026-11-21")
+    _ok("reconcile", "--workspace", w, *cfg, "--date", "2026-11-21")
+    counted = _counted(w)
+    assert counted["P-1600000001/K1"] == ("order_only", dt.date(2026, 11, 21))
+    assert counted["P-1600000002/K1"] == ("matched", dt.date(2026, 11, 20))
+    with Workspace(w) as ws:  # the 21st's run carried only merchant 1's K1 (merchant 2's was matched on the 20th)
+        assert ws.con.execute("SELECT outcome_id FROM outcomes WHERE period_from = DATE '2026-11-21' "
+                              "AND order_no = 'K1'").fetchall() == [("P-1600000001/K1",)]

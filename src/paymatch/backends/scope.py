@@ -179,8 +179,13 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     """
     s, e = start.isoformat(), end.isoformat()
     tx_where = f"{bill_day_sql()} BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
-    left_pending = (f"FROM outcomes WHERE kind = 'pending_cross_day' "
-                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}' AND refund_no IS")
+    # ... and what a range run over the day before placed on this day (``run._JUDGED_DAY_SQL``: an order paid or a
+    # refund made within the grace before the day's end, no record): this day's run judges it, as after a day run
+    # (a range run, then this day's run alone: the order was in neither day's results, the month lost it)
+    left_pending = (f"FROM outcomes WHERE ((kind = 'pending_cross_day' "
+                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}') OR (kind IN ('order_only', "
+                    f"'refund_order_only') AND bill_day = DATE '{first_day}' AND period_from < DATE '{first_day}')) "
+                    f"AND refund_no IS")
     key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
     # Each part below is a filter DuckDB checks against the stored row groups' min/max, so a day of a month-long
     # workspace reads about a thirtieth of it (one WHERE with ORs and IN-subqueries read every column of every row:
