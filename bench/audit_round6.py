@@ -768,6 +768,85 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     a.report_counts(f"{c.name} report after range then day 2 alone", c, ws2, cfg)
 
 
+WX_HEAD = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,"
+           "应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,"
+           "手续费,费率,订单金额,申请退款金额,费率备注")
+
+
+def wechat_bill(mchid: str, rows: list[dict]) -> str:
+    """A WeChat Pay trade bill (ALL) as the merchant platform delivers it: every value behind a backtick, the totals
+    block after the rows. rows: time, txid, order, state (SUCCESS/REFUND/REVOKED), settle, amount, fee, and for
+    money going back refund_id, refund_no, refund."""
+    out = [WX_HEAD]
+    tot = {"settle": 0, "refund": 0, "fee": 0, "amount": 0, "apply": 0}
+    for r in rows:
+        back = r["state"] in ("REFUND", "REVOKED")
+        vals = [r["time"], "wx8888888888888888", mchid, "0", "", r["txid"], r["order"], "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+                "NATIVE", r["state"], "OTHERS", "CNY", r.get("settle", "0.00") if not back else "0.00", "0.00",
+                r.get("refund_id", "0") if back else "0", r.get("refund_no", "") if back else "0",
+                r.get("refund", "0.00") if back else "0.00", "0.00", "ORIGINAL" if back else "",
+                "SUCCESS" if back else "", "门店消费", "", r["fee"], "0.60%",
+                r.get("amount", "0.00") if not back else "0.00", r.get("refund", "0.00") if back else "0.00", ""]
+        out.append(",".join("`" + v for v in vals))
+        tot["settle"] += fen(vals[12]); tot["refund"] += fen(vals[16]); tot["amount"] += fen(vals[24])
+        tot["apply"] += fen(vals[25]); tot["fee"] += (-1 if r["fee"].startswith("-") else 1) * fen(r["fee"].lstrip("-"))
+    y = lambda f: f"{'-' if f < 0 else ''}{abs(f) // 100}.{abs(f) % 100:02d}"  # noqa: E731
+    out.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
+    out.append(",".join("`" + v for v in (str(len(rows)), y(tot["settle"]), y(tot["refund"]), "0.00", y(tot["fee"]),
+                                           y(tot["amount"]), y(tot["apply"]))))
+    return "\r\n".join(out) + "\r\n"
+
+
+def run_bills(a: Audit):
+    """WeChat Pay bills as delivered (two merchant numbers) beside a canonical Alipay CSV, in one file run."""
+    c = Chain("bills")
+    c.order("W-B1", merchant=WX1); c.want("payment on the WeChat bill", "P-W-B1", "matched")
+    c.order("W-B2", merchant=WX1, status="partially_refunded"); c.refund("WR-2", "W-B2", "30.00")
+    c.want("payment of W-B2", "P-W-B2", "matched"); c.want("refund on the WeChat bill", "R-WR-2", "refund_matched")
+    c.order("W-B3", merchant=WX1, status="refunded"); c.refund("WR-3", "W-B3", "100.00")
+    c.want("payment later revoked", "P-W-B3", "matched")
+    c.want("revoked payment paired with the shop's refund by order and amount", "R-WR-3", "refund_matched")
+    c.order("W-B4", merchant=WX2); c.want("payment on the second merchant's bill", "P-W-B4", "matched")
+    c.order("W-B5", merchant=WX1); c.pay("W-B5", channel="alipay", merchant=AL1, at=t(D, "12:05:00"))
+    c.want("paid on WeChat (bill) and Alipay (CSV)", "P-W-B5", ("duplicate_payment", None, 2))
+    c.want("console refund on the WeChat bill", "R-WR-6", "refund_channel_only")
+    c.order("W-B7", merchant=WX1, amount="88.00")
+    c.want("WeChat bill amount differs", "P-W-B7", ("amount_mismatch", -100))
+    bill1 = [
+        dict(time="2026-11-20 12:00:05", txid="4200000001202611200000000001", order="W-B1", state="SUCCESS",
+             settle="100.00", amount="100.00", fee="0.60"),
+        dict(time="2026-11-20 12:00:06", txid="4200000001202611200000000002", order="W-B2", state="SUCCESS",
+             settle="100.00", amount="100.00", fee="0.60"),
+        dict(time="2026-11-20 15:00:06", txid="4200000001202611200000000002", order="W-B2", state="REFUND",
+             refund_id="50300000012026112000000002", refund_no="WR-2", refund="30.00", fee="-0.18"),
+        dict(time="2026-11-20 12:00:07", txid="4200000001202611200000000003", order="W-B3", state="SUCCESS",
+             settle="100.00", amount="100.00", fee="0.60"),
+        dict(time="2026-11-20 12:10:07", txid="4200000001202611200000000003", order="W-B3", state="REVOKED",
+             refund_id="50300000012026112000000003", refund="100.00", fee="-0.60"),
+        dict(time="2026-11-20 12:00:08", txid="4200000001202611200000000005", order="W-B5", state="SUCCESS",
+             settle="100.00", amount="100.00", fee="0.60"),
+        dict(time="2026-11-20 16:00:00", txid="4200000001202611200000000002", order="W-B2", state="REFUND",
+             refund_id="50300000012026112000000006", refund_no="WR-6", refund="5.00", fee="-0.03"),
+        dict(time="2026-11-20 12:00:09", txid="4200000001202611200000000007", order="W-B7", state="SUCCESS",
+             settle="87.00", amount="87.00", fee="0.52"),
+    ]
+    bill2 = [dict(time="2026-11-20 12:00:05", txid="4200000002202611200000000004", order="W-B4", state="SUCCESS",
+                  settle="100.00", amount="100.00", fee="0.60")]
+    folder = a.root / "bills"
+    p = c.write(folder)
+    (folder / "wx").mkdir()
+    for mch, rows in ((WX1, bill1), (WX2, bill2)):
+        (folder / "wx" / f"{mch}_20261120_ALL.csv").write_text(wechat_bill(mch, rows), encoding="utf-8")
+    a.cli("reconcile", "--orders", p["orders"], "--refunds", p["refunds"], "--transactions", p["transactions"],
+          "--bills", folder / "wx", "--out", folder / "out")
+    rows, summary = a.read(folder / "out")
+    a.conservation("bills", summary, None, rows)
+    ct = summary["control_totals"]["transactions"]
+    a.check("bills: every bill row and CSV row is an input row", ct["input_rows"] == len(bill1) + len(bill2) + len(c.tx),
+            json.dumps(ct))
+    a.compare("bills", c, rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
@@ -778,6 +857,7 @@ def main() -> int:
         root.mkdir(parents=True)
     a = Audit(root)
     try:
+        run_bills(a)
         run_file_cases(a)
         run_multiday(a, multiday_chain())
         run_multiday(a, scope_multiday_chain(), '[match]\nkey_scope = ["merchant_id"]\n')
