@@ -390,6 +390,20 @@ def tol_chain() -> Chain:
     c.order("T-G1", paid=t(D, "23:30:00")); c.want("paid 30 min before end, grace 30", "P-T-G1", "pending_cross_day")
     c.order("T-G2", paid=t(D, "23:29:59")); c.want("30 min 1 s before end, grace 30", "P-T-G2", "order_only")
     c.pay("T-CO", merchant=WX2); c.want("channel-only record mapped to a store", "P-T-CO", ("channel_only", "store", "S777"))
+    # rules as data: merchant and time comparisons off, an own internal method, an own settle channel
+    c.order("T-MER"); c.pay("T-MER", merchant=WX2)
+    c.want("other merchant number, compare_merchant = false", "P-T-MER", "matched")
+    c.order("T-TIME", paid=t("2026-11-17", "10:00:00")); c.pay("T-TIME")
+    c.want("3 days apart, max_time_gap_minutes = 0", "P-T-TIME", "matched")
+    c.order("T-STAFF", "staff_card", merchant=""); c.want("configured internal method", "P-T-STAFF", "internal")
+    c.order("T-MT", "meituan_wx", merchant=WX1); c.pay("T-MT", channel="wechat")
+    c.want("configured method settled through wechat", "P-T-MT", "matched")
+    c.order("T-MT2", "meituan_wx", merchant=AL1); c.pay("T-MT2", channel="alipay")
+    c.want("configured method paid through alipay", "P-T-MT2", "channel_mismatch")
+    c.order("T-BT", "baitiao", merchant="JD1"); c.pay("T-BT", channel="jd_baitiao", merchant="JD1")
+    c.want("baitiao through jd_baitiao", "P-T-BT", "matched")
+    c.order("T-DUPAMT"); c.pay("T-DUPAMT"); c.pay("T-DUPAMT", amount="100.01", at=t(D, "12:05:00"))
+    c.want("paid twice, second within the tolerance", "P-T-DUPAMT", "duplicate_payment")
     return c
 
 
@@ -417,6 +431,19 @@ def scope_chain() -> Chain:
     c.order("K-5", merchant=WX2); c.pay("K-5", merchant=WX2)
     c.want("K-5 paid twice on m1", f"P-{WX1}/K-5", "duplicate_payment")
     c.want("K-5 paid once on m2", f"P-{WX2}/K-5", "matched")
+    # 30 + 30 refunded of one order number 50.00 under two merchant numbers: no over-refund on either
+    for m in (WX1, WX2):
+        c.order("K-9", merchant=m, amount="50.00", status="partially_refunded"); c.pay("K-9", merchant=m, amount="50.00")
+        c.refund("KR-9", "K-9", "30.00", merchant=m); c.chrefund("K-9", "KR-9", "30.00", merchant=m)
+        c.want(f"K-9 on {m}", f"P-{m}/K-9", "matched")
+        c.want(f"K-9's 30.00 refund on {m}", f"R-{m}/KR-9", "refund_matched",
+               "over_refund under key_scope: 'an order number under one merchant number'")
+    # a refund record naming no refund number, for K-10 of merchant 2 only
+    c.order("K-10", merchant=WX1); c.pay("K-10", merchant=WX1)
+    c.order("K-10", merchant=WX2, status="partially_refunded"); c.pay("K-10", merchant=WX2)
+    c.refund("KR-10", "K-10", "8.00", merchant=WX2); c.chrefund("K-10", "", "8.00", merchant=WX2, crid="K10C")
+    c.want("K-10 m1", f"P-{WX1}/K-10", "matched"); c.want("K-10 m2", f"P-{WX2}/K-10", "matched")
+    c.want("number-less refund paired within its merchant number", f"R-{WX2}/KR-10", "refund_matched")
     return c
 
 
@@ -666,6 +693,9 @@ def run_file_cases(a: Audit):
 
     t = tol_chain()
     rows, summary = a.file_run(t, "[match]\namount_tolerance_fen = 1\ncross_day_grace_minutes = 30\n"
+                                  "compare_merchant = false\nmax_time_gap_minutes = 0\n"
+                                  '[methods]\ninternal = ["staff_card"]\n[methods.settle_channel]\n'
+                                  'meituan_wx = "wechat"\n'
                                   f'[stores]\n"{WX2}" = "S777"\n')
     a.conservation("tolerance", summary, t, rows)
     a.compare("tolerance", t, rows)
@@ -763,9 +793,13 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     ws2 = folder / "W2.duckdb"
     a.cli("ingest", *cfg, "--workspace", ws2, "--orders", p["orders"], "--refunds", p["refunds"], "--transactions", p["tx1"])
     a.cli("ingest", *cfg, "--workspace", ws2, "--transactions", p["tx2"])
+    # an export of both days overlapping the two bills: the same records delivered again, not stored twice
+    a.cli("ingest", *cfg, "--workspace", ws2, "--transactions", p["transactions"])
     a.cli("reconcile", *cfg, "--workspace", ws2, "--from", D, "--to", D2, "--out", folder / "ws2-range")
     a.cli("reconcile", *cfg, "--workspace", ws2, "--date", D2, "--out", folder / "ws2-d2")
     a.report_counts(f"{c.name} report after range then day 2 alone", c, ws2, cfg)
+    rows, summary = a.read(folder / "ws2-range")
+    a.conservation(f"{c.name} ws2 range after an overlapping export", summary, c, rows)
 
 
 WX_HEAD = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,"
