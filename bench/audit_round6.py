@@ -216,6 +216,12 @@ def day_chain() -> Chain:
     c.order("H-CLOSEDATT", paid=t(D, "23:55:00")); c.pay("H-CLOSEDATT", status="closed", at=t(D, "23:54:00"))
     c.want("paid 23:55, a closed attempt before", "P-H-CLOSEDATT", "pending_cross_day",
            "table: 'a closed attempt just before does not change that'")
+    c.order("H-FAILATT", paid=t(D, "23:55:00")); c.pay("H-FAILATT", status="failed", at=t(D, "23:54:30"))
+    c.want("paid 23:55, a failed attempt before", "P-H-FAILATT", "pending_cross_day",
+           "table: 'no successful payment on this window's bills'")
+    c.order("H-PROC", paid=t(D, "23:55:00")); c.pay("H-PROC", status="processing", at=t(D, "23:55:01"))
+    c.want("paid 23:55, channel still processing", "P-H-PROC", {"pending_cross_day", "status_mismatch"},
+           "spec: pending when 'no successful payment', status_mismatch when 'order paid but channel not'")
     c.order("H-SEEN", paid=t(D, "23:55:00")); c.pay("H-SEEN", at=t(D, "23:55:02"))
     c.want("paid 23:55 with its record", "P-H-SEEN", "matched")
     c.order("H-UNP", status="unpaid", paid="", created=t(D, "23:58:00"))
@@ -524,6 +530,15 @@ def multiday_chain() -> Chain:
     # a closed order of day 1 the channel reports paid on day 2's bill
     c.order("M-CLLATE", status="closed", paid=""); c.pay("M-CLLATE", bill=D2, at=t(D2, "00:20:00"))
     c.want("closed order, payment on the next bill", "P-M-CLLATE", "status_mismatch", day=D2)
+    # paid at noon on day 1, listed only on day 2's bill (a late bill row): order_only on day 1, matched on day 2
+    c.order("M-LATE"); c.pay("M-LATE", at=t(D, "12:00:07"), bill=D2)
+    c.want("paid day 1, on day 2's bill", "P-M-LATE", "matched", day=D2)
+    # a shop refund at 23:58 on day 1, refunded by the channel on day 2 without the refund number
+    c.order("M-RPNO", status="partially_refunded"); c.pay("M-RPNO")
+    c.refund("MR-RPNO", "M-RPNO", "12.00", created=t(D, "23:58:00"))
+    c.chrefund("M-RPNO", "", "12.00", crid="MRPNO-C", at=t(D2, "00:01:00"), bill=D2)
+    c.want("payment of M-RPNO", "P-M-RPNO", "matched", day=D)
+    c.want("pending refund paired next day by order and amount", "R-MR-RPNO", "refund_matched", pending_day1=True)
     return c
 
 
