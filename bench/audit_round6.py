@@ -558,6 +558,13 @@ def scope_multiday_chain() -> Chain:
     c.want("SK-2 on m2 day 2 (not a duplicate of m1's)", f"P-{WX2}/SK-2", "matched", day=D2)
     c.order("SK-3", merchant=WX1); c.pay("SK-3", merchant=WX1); c.pay("SK-3", merchant=WX1, bill=D2, at=t(D2, "11:00:00"))
     c.want("SK-3 paid again next day on m1", f"P-{WX1}/SK-3", "duplicate_payment", day=D2)
+    c.order("SK-4", merchant=WX1, paid=t(D, "23:58:00")); c.order("SK-4", merchant=WX2); c.pay("SK-4", merchant=WX2)
+    c.want("SK-4 on m1 pending, never on a bill", f"P-{WX1}/SK-4", "order_only", pending_day1=True)
+    c.want("SK-4 on m2", f"P-{WX2}/SK-4", "matched", day=D)
+    c.order("SK-5", merchant=WX1, status="partially_refunded"); c.pay("SK-5", merchant=WX1)
+    c.refund("SKR-5", "SK-5", "10.00", merchant=WX1, created=t(D, "23:59:00"))
+    c.want("SK-5 payment", f"P-{WX1}/SK-5", "matched", day=D)
+    c.want("SK-5 refund pending, never on a bill", f"R-{WX1}/SKR-5", "refund_order_only", pending_day1=True)
     return c
 
 
