@@ -424,13 +424,25 @@ def _repeated_key(ws: Workspace, sel: Selections, params: MatchParams) -> str | 
     return None
 
 
+#: the day an outcome without channel records is judged on when a day run would have left it pending_cross_day (an
+#: order paid, a refund made within the grace before its day's end, Asia/Shanghai): the next day, whose day run turns
+#: it into order_only / refund_order_only (``reports.provenance`` places a range run's outcome by its ``bill_day``,
+#: else by the day it happened, within the run's days). On its own day a day run of that day after the range run
+#: replaced it there and the month counted it pending_cross_day, though the range run had seen the next day's bill.
+_JUDGED_DAY_SQL = ("CASE WHEN bill_day IS NULL AND kind IN ('order_only', 'refund_order_only') AND "
+                   "CAST(occurred_at + INTERVAL 8 HOUR + INTERVAL {grace} MINUTE AS DATE) > "
+                   "CAST(occurred_at + INTERVAL 8 HOUR AS DATE) "
+                   "THEN CAST(occurred_at + INTERVAL 8 HOUR AS DATE) + 1 ELSE bill_day END")
+
+
 def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: Config, started, summary,
            splits: str) -> None:
     """Replace the period's stored results: outcomes, the channels' shares of the few outcomes whose records are on
     several channels (``outcome_splits``), the run."""
     con = ws.con
     cols = ", ".join(STORED_COLUMNS)
-    values = ", ".join(REASON_SQL if c == "reason" else c for c in STORED_COLUMNS)
+    values = ", ".join(REASON_SQL if c == "reason" else _JUDGED_DAY_SQL.format(
+        grace=int(config.match.cross_day_grace_minutes)) if c == "bill_day" else c for c in STORED_COLUMNS)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM outcomes WHERE period_from = ? AND period_to = ?", [period[0], period[1]])

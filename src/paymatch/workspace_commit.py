@@ -109,7 +109,10 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                     # only the file's first copy is the record delivered again: a bill listing it twice keeps its
                     # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
                     # file that repeats a record (a hash check; nearly none does)
-                    first_copy = " AND ".join(same_key(k, kind, key_scope, "f", "s") for k in key)
+                    # (of the same values: its first listing of another state of the record, processing then
+                    # successful in an export of two days, is that state delivered again, audit_round6)
+                    first_copy = " AND ".join([*(same_key(k, kind, key_scope, "f", "s") for k in key),
+                                               *(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)])
                     keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
         inserted = con.execute(
             f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "

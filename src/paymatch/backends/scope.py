@@ -144,7 +144,9 @@ def redelivered(txs: str) -> str:
     earlier file (in load order: the transaction files, then the bills) lists with the same values
     (``engine.dedupe.SAME_RECORD``). A workspace does not store them (``workspace._commit``), so a file run leaves them
     out too: one record, not a duplicate_record (helper-50: a bill and a CSV both listing a payment gave two outcomes
-    more in a file run than with --workspace). A file's further listings of it stay (the same bill listing it twice).
+    more in a file run than with --workspace). A file's further listings of it stay (the same bill listing it twice);
+    a file's first listing of each of a record's states counts (an export of two days listing it processing, then
+    successful, both as the two days' bills did: its second row was kept as a duplicate_record, audit_round6).
     For the careful path only (records that repeat); only the records whose identity two files list are looked at."""
     pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
     keys = [f"_pm_k{i}" for i in range(len(DUP_KEY_SQL))]
@@ -154,7 +156,8 @@ def redelivered(txs: str) -> str:
         f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, {pos} >> 32 AS _pm_src "
         f"FROM ({txs})), "
         f"cand AS (SELECT {', '.join(keys)} FROM t GROUP BY ALL HAVING min(_pm_src) < max(_pm_src)), "
-        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, _pm_src ORDER BY {pos}) AS _pm_nth "
+        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD)}, _pm_src "
+        f"ORDER BY {pos}) AS _pm_nth "
         f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
         f"SELECT x._pm_row FROM x WHERE x._pm_nth = 1 AND EXISTS (SELECT 1 FROM x y WHERE {on} "
         f"AND y._pm_src < x._pm_src AND {same})")
@@ -179,8 +182,13 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     """
     s, e = start.isoformat(), end.isoformat()
     tx_where = f"{bill_day_sql()} BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
-    left_pending = (f"FROM outcomes WHERE kind = 'pending_cross_day' "
-                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}' AND refund_no IS")
+    # ... and what a range run over the day before placed on this day (``run._JUDGED_DAY_SQL``: an order paid or a
+    # refund made within the grace before the day's end, no record): this day's run judges it, as after a day run
+    # (a range run, then this day's run alone: the order was in neither day's results, the month lost it)
+    left_pending = (f"FROM outcomes WHERE ((kind = 'pending_cross_day' "
+                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}') OR (kind IN ('order_only', "
+                    f"'refund_order_only') AND bill_day = DATE '{first_day}' AND period_from < DATE '{first_day}')) "
+                    f"AND refund_no IS")
     key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
     # Each part below is a filter DuckDB checks against the stored row groups' min/max, so a day of a month-long
     # workspace reads about a thirtieth of it (one WHERE with ORs and IN-subqueries read every column of every row:

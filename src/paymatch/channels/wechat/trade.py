@@ -149,8 +149,8 @@ SELECT
   "微信订单号" AS channel_tx_id,
   "商户订单号" AS order_no,
   CASE WHEN _pm_refund THEN 'refund' ELSE 'payment' END AS type,
-  CASE WHEN _pm_refund THEN nullif("商户退款单号", '0') END AS refund_no,
-  CASE WHEN _pm_refund THEN nullif("微信退款单号", '0') END AS channel_refund_id,
+  CASE WHEN _pm_refund AND "商户退款单号" NOT IN ('', '0') THEN "商户退款单号" END AS refund_no,
+  CASE WHEN _pm_refund AND "微信退款单号" NOT IN ('', '0') THEN "微信退款单号" END AS channel_refund_id,
   CASE WHEN _pm_refund THEN greatest(abs("_pm_fen_申请退款金额"), abs("_pm_fen_退款金额"))
        ELSE "_pm_fen_订单金额" END AS amount_fen,
   "_pm_fen_手续费" AS fee_fen,

@@ -1,0 +1,82 @@
+"""An export of two days that lists a record in both of its states (processing on the first day's bill, successful
+on the second's) delivers both states again when the two days' bills came first: neither is stored or counted twice.
+
+Only a file's first listing of a record's identity was taken for the record delivered again, so the export's second
+row (the successful state) was stored (counted) a second time and the record became a duplicate_record of 3 copies
+instead of one record_update (audit_round6). A file's own second listing of the same values stays, as before."""
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from paymatch.cli import app
+from paymatch.workspace import Workspace
+
+runner = CliRunner()
+
+ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+REFUNDS = "refund_no,order_no,amount,created_at,status\n"
+TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
+PROCESSING = "wechat,1600000001,T1,U1,payment,,,10.00,0.06,processing,2026-11-20 12:00:05,2026-11-20"
+SUCCESS = "wechat,1600000001,T1,U1,payment,,,10.00,0.06,success,2026-11-21 00:10:00,2026-11-21"
+OTHER = "wechat,1600000001,T2,U2,payment,,,20.00,0.12,success,2026-11-20 12:00:06,2026-11-20"
+
+
+def _write(path: Path, header: str, *rows: str) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _files(tmp_path: Path, *export: str) -> dict[str, Path]:
+    return {
+        "orders": _write(tmp_path / "o.csv", ORDERS,
+                         "U1,S1,1600000001,wechat,10.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:00,,,0",
+                         "U2,S1,1600000001,wechat,20.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:01,,,0"),
+        "refunds": _write(tmp_path / "r.csv", REFUNDS),
+        "d1": _write(tmp_path / "d1.csv", TX, PROCESSING, OTHER),
+        "d2": _write(tmp_path / "d2.csv", TX, SUCCESS),
+        "both": _write(tmp_path / "both.csv", TX, *export),
+    }
+
+
+def _run(args: list) -> tuple[dict[str, tuple], dict]:
+    out = Path(args[args.index("--out") + 1])
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    with (out / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {o["outcome_id"]: (o["kind"], o["channel_rows"]) for o in csv.DictReader(f)}
+    return rows, json.loads((out / "summary.json").read_text(encoding="utf-8"))["control_totals"]["transactions"]
+
+
+def test_a_two_day_export_listing_both_states_counts_each_once(tmp_path):
+    f = _files(tmp_path, PROCESSING, OTHER, SUCCESS)
+    want = {"P-U1": ("matched", "1"), "P-U2": ("matched", "1"), "D-wechat:T1:payment:": ("record_update", "1")}
+    rows, tx = _run(["reconcile", "--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"],
+                     "--transactions", f["d2"], "--transactions", f["both"], "--out", tmp_path / "files"])
+    assert rows == want and (tx["input_rows"], tx["input_fen"]) == (3, 4000)
+
+    w = tmp_path / "w.duckdb"
+    for args in (["--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"]],
+                 ["--transactions", f["d2"]], ["--transactions", f["both"]]):
+        assert runner.invoke(app, ["ingest", "--workspace", str(w), *map(str, args)]).exit_code == 0
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3
+    rows, tx = _run(["reconcile", "--workspace", w, "--from", "2026-11-20", "--to", "2026-11-21",
+                     "--out", tmp_path / "range"])
+    assert rows == want and (tx["input_rows"], tx["input_fen"]) == (3, 4000)
+
+
+def test_an_export_listing_one_state_twice_still_keeps_its_second_listing(tmp_path):
+    f = _files(tmp_path, SUCCESS, OTHER, SUCCESS)
+    rows, tx = _run(["reconcile", "--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"],
+                     "--transactions", f["d2"], "--transactions", f["both"], "--out", tmp_path / "files"])
+    assert tx["input_rows"] == 4  # the export's second SUCCESS row is a listing of its own
+    assert rows["P-U1"] == ("matched", "1") and rows["D-wechat:T1:payment:"][0] == "duplicate_record"
+    w = tmp_path / "w.duckdb"
+    for args in (["--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"]],
+                 ["--transactions", f["d2"]], ["--transactions", f["both"]]):
+        assert runner.invoke(app, ["ingest", "--workspace", str(w), *map(str, args)]).exit_code == 0
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 4
