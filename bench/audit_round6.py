@@ -770,6 +770,8 @@ def run_multiday(a: Audit, c: Chain, config: str | None = None):
     a.cli("ingest", *cfg, "--workspace", ws, "--orders", p["orders"], "--refunds", p["refunds"], "--transactions", p["tx1"])
     a.cli("ingest", *cfg, "--workspace", ws, "--transactions", p["tx2"])
     r = a.cli("ingest", *cfg, "--workspace", ws, "--transactions", p["tx2"])  # again: changes nothing
+    a.check(f"{c.name} re-ingest of the same file changes nothing", "already loaded, unchanged" in r.stdout,
+            r.stdout[-300:])
     days = {}
     for d in (D, D2):
         out = folder / f"ws-{d}"
