@@ -416,10 +416,19 @@ def _delivery(name: str) -> str:
 
 
 def _account_days(bill: ParsedBill) -> set[tuple[str, dt.date]]:
-    """(merchant number, bill day) of each of the bill's rows."""
-    tx = bill.transactions
-    days = zip(tx.column("merchant_id").to_pylist(), tx.column("bill_date").to_pylist())
-    return {(m, d) for m, d in days if m}
+    """(merchant number, bill day) of the bill's rows: the distinct pairs, found by Arrow (a Python set of every
+    row's pair cost seconds and gigabytes on a 业务明细 of millions of rows, scanned for each such bill)."""
+    pairs = bill.transactions.select(["merchant_id", "bill_date"]).group_by(["merchant_id", "bill_date"]).aggregate([])
+    return {(m, d) for m, d in zip(pairs.column("merchant_id").to_pylist(), pairs.column("bill_date").to_pylist())
+            if m}
+
+
+def _profile_read_alipay(scan: BillScan) -> bool:
+    """Whether a profile read (or refused) an Alipay file of the scan: only such a file may be a 账务明细 to read
+    again (``_alipay_archive_members``), so only then are the 业务明细's days worth finding (an ingest of a big
+    业务明细 alone does not look at its rows' days)."""
+    return (any(b.channel == "alipay" and b.kind.startswith("profile:") for b in scan.bills)
+            or any(r.channel == "alipay" for r in scan.rejected))
 
 
 def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
@@ -445,7 +454,7 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
     Alipay 业务明细 a workspace already holds, which count as given too."""
     extra = list(extra_profile_dirs)
     scans = [scan_bills(p, extra) for p in paths]
-    if len(scans) > 1 or stored_trade_days:
+    if (len(scans) > 1 or stored_trade_days) and any(_profile_read_alipay(scan) for scan in scans):
         traded = set(stored_trade_days).union(*(_alipay_traded(scan) for scan in scans))
         siblings: dict[str, set[str]] = {}
         for scan in scans:
@@ -482,8 +491,11 @@ def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = f
     except ImportError:
         return
     # (``traded``, ``delivered``: what the other paths of the command read, ``scan_paths``)
+    if not _profile_read_alipay(scan):
+        return  # nothing a profile read or refused as Alipay's: no file to read again
     siblings = _alipay_siblings(scan) if delivered is None else delivered
-    traded = set(traded) | _alipay_traded(scan)
+    # (``scan_paths`` passes what the other paths of the command read, this scan's 业务明细 included)
+    traded = traded if delivered is not None else _alipay_traded(scan)
 
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())
