@@ -362,3 +362,20 @@ def test_command_errors(setup, tmp_path, wechat_keys, fake_wechat):
     assert code == 2 and "no [channels.wechat] account names a platform_cert_dir" in out, out
     code, out = _certs(cfg, "--account", MCHID)
     assert code == 2 and f"wechat account {MCHID}: no 'platform_cert_dir' configured" in out, out
+
+
+def test_a_refusal_on_a_first_download_says_why_not_to_run_it_again(setup, pki):
+    """WeChat refuses the certificate list (a signed 403 NO_AUTH) while the folder is still empty: no key is trusted
+    yet to check that answer's signature, and it is an error either way. It was checked with the folder anyway, so
+    the user was told the list is signed by a certificate the folder lacks and to run again with --bootstrap (the
+    first download already is one), WeChat's reason never shown."""
+    s = setup
+    s.server.certificates = [_entry(pki.a, s.keys.apiv3_key)]
+    s.server.faults["apply"] = ["403"]
+    code, out = _certs(s.cfg)
+    assert code == 2, out
+    assert "HTTP 403 NO_AUTH: 商户无权限" in out and "--bootstrap" not in out, out
+    assert not s.dir.exists() or not any(s.dir.iterdir())
+    s.server.faults["apply"] = ["403"]
+    code, out = _certs(s.cfg, "--bootstrap")
+    assert code == 2 and "HTTP 403 NO_AUTH" in out and "run again with --bootstrap" not in out, out

@@ -167,6 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "500":
             self._json(500, {"code": "SYSTEM_ERROR", "message": "系统错误"}, step=step)
             return
+        if fault == "403":  # WeChat refuses the request (signed, as every answer to a request it authenticated)
+            self._json(403, {"code": "NO_AUTH", "message": "商户无权限"}, step=step)
+            return
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path == "/v3/certificates":
             other = self.server.wrong_key if fault == "bad_signature" else None

@@ -178,7 +178,9 @@ class WechatPayClient:
     def _once(self, path_query: str, fetch: Callable[[dict, str], bytes], what: str,
               answer_keys: Callable[[dict], dict[str, RSAPublicKey]] | None = None) -> bytes:
         resp = self._get(path_query)
-        self._check_status(resp, what)
+        # a first certificate download trusts no key yet: an error answer (which carries no certificate to check it
+        # with) is an error as it stands, WeChat's reason shown, not one "signed by a certificate the folder lacks"
+        self._check_status(resp, what, signed_4xx=answer_keys is None)
         if answer_keys is None:
             self._verify(resp, what)
         try:
@@ -283,7 +285,7 @@ class WechatPayClient:
         4xx is verified like a 2xx (a forged one is refused), an unsigned one is still an error, but never "no
         bill that day": that answer makes ``pull`` store nothing and exit 0, so it must be WeChat's (a forged or
         stripped NO_STATEMENT_EXIST would silently skip a day's bill). The file download's answers are never
-        signed (``signed_4xx=False``)."""
+        signed, and a first certificate download has no key to check one with (``signed_4xx=False``)."""
         if resp.status_code >= 500 or resp.status_code == 429:
             raise _Retryable(f"HTTP {resp.status_code} {resp.text[:200]}")
         if resp.status_code >= 300:
