@@ -131,3 +131,30 @@ def test_under_key_scope_the_next_day_carries_the_order_of_its_merchant_number(t
     with Workspace(w) as ws:  # the 21st's run carried only merchant 1's K1 (merchant 2's was matched on the 20th)
         assert ws.con.execute("SELECT outcome_id FROM outcomes WHERE period_from = DATE '2026-11-21' "
                               "AND order_no = 'K1'").fetchall() == [("P-1600000001/K1",)]
+
+
+def test_a_day_rerun_since_the_range_run_decides_what_the_next_day_carries(tmp_path):
+    """B3's payment comes late, on the 20th's bill, after the range run placed B3's order_only on the 21st. The 20th
+    rerun matches it; the 21st rerun then carried B3 in by the range run's stale order_only (the 20th's latest run is
+    no longer the range run) and matched it again there: counted on the 21st, where day runs alone count it on the
+    20th."""
+    w, cfg = _workspace(tmp_path)
+    _ok("reconcile", "--workspace", w, *cfg, "--from", "2026-11-20", "--to", "2026-11-21")
+    late = _write(tmp_path / "late.csv", TX,
+                  "wechat,1600000001,T3,B3,payment,,,12.00,0.07,success,2026-11-20 23:57:05,2026-11-20")
+    _ok("ingest", "--workspace", w, *cfg, "--transactions", late)
+    for day in ("2026-11-20", "2026-11-21"):
+        _ok("reconcile", "--workspace", w, *cfg, "--date", day)
+    counted = _counted(w)
+    assert counted["P-B3"] == ("matched", dt.date(2026, 11, 20))
+    assert counted["R-RB1"] == ("refund_order_only", dt.date(2026, 11, 21))  # left pending by the 20th's rerun
+    with Workspace(w) as ws:  # the 21st's run did not judge B3 at all
+        assert ws.con.execute("SELECT count(*) FROM outcomes WHERE period_from = DATE '2026-11-21' "
+                              "AND order_no = 'B3'").fetchall() == [(0,)]
+
+    (tmp_path / "days").mkdir()  # as day runs alone count them
+    w2, _ = _workspace(tmp_path / "days")
+    _ok("ingest", "--workspace", w2, "--transactions", late)
+    for day in ("2026-11-20", "2026-11-21"):
+        _ok("reconcile", "--workspace", w2, "--date", day)
+    assert _counted(w2) == counted

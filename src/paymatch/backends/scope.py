@@ -184,10 +184,17 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     tx_where = f"{bill_day_sql()} BETWEEN DATE '{first_day}' AND DATE '{last_day}'"
     # ... and what a range run over the day before placed on this day (``run._JUDGED_DAY_SQL``: an order paid or a
     # refund made within the grace before the day's end, no record): this day's run judges it, as after a day run
-    # (a range run, then this day's run alone: the order was in neither day's results, the month lost it)
+    # (a range run, then this day's run alone: the order was in neither day's results, the month lost it). Only
+    # while that range run is still the day before's latest run: a rerun of the day before since then judged the
+    # order again (matched on a bill that came late, or left pending_cross_day, carried by the first part); the range
+    # run's stale order_only carried a matched order into this day, which counted it here instead of its own day
+    day_before = first_day - dt.timedelta(days=1)
+    latest_before = (f"SELECT run_id FROM runs WHERE period_from <= DATE '{day_before}' AND period_to >= "
+                     f"DATE '{day_before}' ORDER BY finished_at DESC, run_id DESC LIMIT 1")
     left_pending = (f"FROM outcomes WHERE ((kind = 'pending_cross_day' "
-                    f"AND period_to = DATE '{first_day - dt.timedelta(days=1)}') OR (kind IN ('order_only', "
-                    f"'refund_order_only') AND bill_day = DATE '{first_day}' AND period_from < DATE '{first_day}')) "
+                    f"AND period_to = DATE '{day_before}') OR (kind IN ('order_only', "
+                    f"'refund_order_only') AND bill_day = DATE '{first_day}' AND period_from < DATE '{first_day}' "
+                    f"AND run_id IN ({latest_before}))) "
                     f"AND refund_no IS")
     key = ", ".join([f"coalesce({c}, '')" for c in key_scope] + ["order_no"])
     # Each part below is a filter DuckDB checks against the stored row groups' min/max, so a day of a month-long
