@@ -163,7 +163,8 @@ def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list
     from .channels.detect import scan_paths
 
     good, rejected = [], []
-    days = _stored_alipay_trade_days(workspace) if stored else set()
+    # asked only when a bill may be a 账务明细 to read beside them (not on every ingest of a big workspace)
+    days = (lambda: _stored_alipay_trade_days(workspace)) if stored and workspace is not None else set()
     for p, scan in zip(paths, scan_paths(paths, profile_dirs, days)):
         good += scan.bills
         rejected += scan.rejected

@@ -21,7 +21,7 @@ import re
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -447,15 +447,18 @@ def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
 
 
 def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | Path] = (),
-               stored_trade_days: set[tuple[str, dt.date]] = frozenset()) -> list[BillScan]:
+               stored_trade_days: set[tuple[str, dt.date]] | Callable[[], set[tuple[str, dt.date]]] = frozenset()
+               ) -> list[BillScan]:
     """``scan_bills`` of each path (a command's --bills, each given on its own); an Alipay 账务明细 in one is read
     as fund flows when another holds the same account's 业务明细 of its days, or (a loose file) its 汇总 from the
     same folder (``_alipay_archive_members``), as in one scan; ``stored_trade_days``: (merchant number, day) of the
-    Alipay 业务明细 a workspace already holds, which count as given too."""
+    Alipay 业务明细 a workspace already holds, which count as given too, or a function giving them (asked only when
+    a file of the scans may be such a 账务明细: a workspace of millions of records is not read for every bill)."""
     extra = list(extra_profile_dirs)
     scans = [scan_bills(p, extra) for p in paths]
     if (len(scans) > 1 or stored_trade_days) and any(_profile_read_alipay(scan) for scan in scans):
-        traded = set(stored_trade_days).union(*(_alipay_traded(scan) for scan in scans))
+        stored = stored_trade_days() if callable(stored_trade_days) else stored_trade_days
+        traded = set(stored).union(*(_alipay_traded(scan) for scan in scans))
         siblings: dict[str, set[str]] = {}
         for scan in scans:
             for where, kinds in _alipay_siblings(scan).items():

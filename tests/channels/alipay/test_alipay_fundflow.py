@@ -429,3 +429,25 @@ def test_a_trade_bill_without_a_detail_to_read_again_is_not_looked_at_row_by_row
     assert [b.kind for b in scans[1].bills if b.source.endswith("lone_账务明细.csv")] == ["fundflow"]
     assert calls  # looked at, now that a 账务明细 may be read again
     assert real(scans[0].bills[0]) == {(ACCOUNT[:16], dt.date(2019, 9, 16))}  # its PID
+
+
+def test_an_ingest_without_a_detail_to_read_again_does_not_read_the_workspaces_trade_days(tmp_path, monkeypatch):
+    """The workspace's Alipay 业务明细 days (a DISTINCT over every stored channel record) are read only when an ingest
+    brings a file a profile read as Alipay's, which may be a 账务明细 (it was read for every ingest of any bill);
+    then they still count (the 账务明细 is read as fund flows)."""
+    import paymatch.cli as cli
+
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    real = cli._stored_alipay_trade_days
+    asked: list[str] = []
+    monkeypatch.setattr(cli, "_stored_alipay_trade_days", lambda ws: asked.append(str(ws)) or real(ws))
+    runner = CliRunner()
+    for _ in range(2):  # the second ingest of the 业务明细: the workspace exists, still nothing to read it for
+        res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "trade.zip")])
+        assert res.exit_code == 0, res.output
+    assert asked == []
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "lone_账务明细.csv")])
+    assert res.exit_code == 0 and "6 rows (fundflow)" in res.output, res.output
+    assert asked == [w]
