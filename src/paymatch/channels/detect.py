@@ -424,10 +424,10 @@ def _account_days(bill: ParsedBill) -> set[tuple[str, dt.date]]:
 
 
 def _profile_read_alipay(scan: BillScan) -> bool:
-    """Whether a profile read (or refused) an Alipay file of the scan: only such a file may be a 账务明细 to read
-    again (``_alipay_archive_members``), so only then are the 业务明细's days worth finding (an ingest of a big
-    业务明细 alone does not look at its rows' days)."""
-    return (any(b.channel == "alipay" and b.kind.startswith("profile:") for b in scan.bills)
+    """Whether a profile read a file of the scan (an Alipay one or, beside its 汇总, any), or refused an Alipay one:
+    only such a file may be a 账务明细 to read again (``_alipay_archive_members``), so only then are the 业务明细's
+    days worth finding (an ingest of a big 业务明细 alone does not look at its rows' days)."""
+    return (any(b.kind.startswith("profile:") for b in scan.bills)
             or any(r.channel == "alipay" for r in scan.rejected))
 
 

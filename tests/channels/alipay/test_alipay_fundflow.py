@@ -451,3 +451,27 @@ def test_an_ingest_without_a_detail_to_read_again_does_not_read_the_workspaces_t
     res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "lone_账务明细.csv")])
     assert res.exit_code == 0 and "6 rows (fundflow)" in res.output, res.output
     assert asked == [w]
+
+
+def test_a_shops_own_profile_of_another_channel_still_gives_way_to_the_zips_fund_flows(tmp_path):
+    """A shop profile that reads the 账务明细 under a channel name of its own (``alipay_cn``) matched the zip's detail
+    first: beside its 汇总 it is still read as fund flows, as before the 业务明细 days were looked for lazily."""
+    from pathlib import Path as _P
+
+    import paymatch
+
+    builtin = _P(paymatch.__file__).parent / "profiles" / "alipay_merchant_console_export.yaml"
+    own = tmp_path / "profiles"
+    own.mkdir()
+    (own / "shop_fund_detail.yaml").write_text(
+        builtin.read_text(encoding="utf-8").replace("name: alipay_merchant_console_export", "name: shop_fund_detail")
+        .replace("channel: alipay\n", "channel: alipay_cn\n")
+        .replace("headers: [账务流水号, 业务流水号, 收入金额（+元）]", "headers: [账务流水号, 业务流水号, 收入金额（+元）, 业务类型]"),
+        encoding="utf-8")  # more specific than the builtin profile: it wins
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "signcustomer.zip").write_bytes(fund_zip(fund_rows()))
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    assert [b.kind for b in scan_bills(lone, [own]).bills] == ["profile:shop_fund_detail"]  # the profile is used
+    assert sorted(b.kind for b in scan_bills(tmp_path / "in", [own]).bills) == ["alipay_fund_summary", "fundflow"]
