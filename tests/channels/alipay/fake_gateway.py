@@ -82,6 +82,7 @@ class FakeAlipayGateway:
         # and the alipay_cert_sn each answer names (computed by the test, not by the code under test)
         self.cert_sns = cert_sns
         self.auth_tokens: dict[str, str] = {}  # app_auth_token -> the authorising merchant's PID
+        self.tokens_without_bill_api: set[str] = set()  # valid tokens whose authorisation leaves the bill API out
         self.merchant_zips: dict[tuple[str, str], bytes] = {}  # (PID, bill_date) -> trade zip of that merchant
         self.query_faults: list[str] = []
         self.download_faults: list[str] = []
@@ -133,7 +134,10 @@ class FakeAlipayGateway:
         biz_type = "fnd" if biz.get("bill_type") == "signcustomer" else "trade"
         token = params.get("app_auth_token")
         pid = self.auth_tokens.get(token) if token else None
-        if token and pid is None:
+        if token in self.tokens_without_bill_api:
+            inner = {"code": "20001", "msg": "Insufficient Token Permissions",
+                     "sub_code": "aop.invalid-app-auth-token-no-api", "sub_msg": "商户未授权当前接口"}
+        elif token and pid is None:
             inner = {"code": "20001", "msg": "Insufficient Token Permissions",
                      "sub_code": "aop.invalid-app-auth-token", "sub_msg": "无效的应用授权令牌"}
         elif pid is not None and biz_type == "trade" and (pid, biz["bill_date"]) in self.merchant_zips:

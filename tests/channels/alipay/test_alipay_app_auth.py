@@ -53,6 +53,17 @@ def test_revoked_token_is_an_error_saying_what_to_do(gateway, keys):
     assert "aop.invalid-app-auth-token" in msg and f"merchant {PID_1}" in msg and "app_auth_token_file" in msg
 
 
+def test_a_token_without_the_bill_api_says_to_authorise_it_not_to_replace_it(gateway, keys):
+    app_key, alipay_key = keys
+    gateway.tokens_without_bill_api.add(TOKEN_2)
+    cfg = AlipayConfig(APP_ID, private_pem(app_key), public_pem(alipay_key), gateway_url=gateway.gateway_url,
+                       timeout=1.0, retries=0, app_auth_token=TOKEN_2, seller_id=PID_2)
+    with pytest.raises(ChannelError) as err:
+        AlipayBillClient(cfg).download_bill(DAY)
+    msg = str(err.value)
+    assert "aop.invalid-app-auth-token-no-api" in msg and "must authorise" in msg and "revoked" not in msg
+
+
 def test_token_needs_the_merchants_pid(keys):
     app_key, alipay_key = keys
     with pytest.raises(ConfigError, match="app_auth_token needs seller_id"):

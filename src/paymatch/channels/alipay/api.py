@@ -134,6 +134,10 @@ class AlipayBillClient:
                 raise _Transient(cause.strip())
             if result.get("sub_code") == "isp.bill_not_exist":  # no trade that day: no bill to store
                 raise NoBillThatDay(self._what(day, f"no bill for that day ({cause.strip()})"))
+            if str(result.get("sub_code", "")) == "aop.invalid-app-auth-token-no-api":  # 商户未授权当前接口
+                raise ChannelError(self._what(
+                    day, f"{cause.strip()}\nHint: the merchant's authorisation of app {self.config.app_id} does not "
+                         f"include {METHOD}: the merchant must authorise that API (the token itself is valid)"))
             if str(result.get("sub_code", "")).startswith(("aop.invalid-app-auth-token", "aop.app-auth-token")):
                 raise ChannelError(self._what(
                     day, f"{cause.strip()}\nHint: the merchant's authorisation of app {self.config.app_id} is revoked, "
