@@ -166,3 +166,22 @@ def test_day_runs_and_a_range_run_agree_on_orders_naming_no_merchant_number(tmp_
             "--out", tmp_path / "range")
     assert _live(by_day) == _live(ranged)
     assert len(_live(ranged)) == 7
+
+
+def test_an_order_naming_none_paid_twice_on_two_channels_is_shared_out_by_channel(tmp_path):
+    # its two payments at its one merchant number, through WeChat and UnionPay: each channel's money is that channel's
+    # in the reports (``outcome_splits``; the records are keyed by their own merchant number, not the order's '/')
+    args = _write(tmp_path, HEAD + "KDC,S001,,wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05,,,0\n",
+                  TX_HEAD + "wechat,1900000001,W1,KDC,payment,,,10.00,0.06,success,2026-11-20 10:00:06,2026-11-20\n"
+                  "unionpay,1900000001,U1,KDC,payment,,,10.00,0.05,success,2026-11-20 10:01:06,2026-11-20\n")
+    w = tmp_path / "w.duckdb"
+    _invoke("ingest", "--workspace", w, *args)
+    _invoke("reconcile", "--workspace", w, "--date", "2026-11-20", "--config", tmp_path / "rules.toml")
+    con = duckdb.connect(str(w), read_only=True)
+    try:
+        assert con.execute("SELECT kind FROM outcomes").fetchall() == [("duplicate_payment",)]
+        shares = con.execute("SELECT channel, channel_amount_fen, fee_fen FROM outcome_splits "
+                             "WHERE outcome_id = 'P-/KDC' ORDER BY channel").fetchall()
+    finally:
+        con.close()
+    assert shares == [("unionpay", 1000, 5), ("wechat", 1000, 6)]
