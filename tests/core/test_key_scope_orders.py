@@ -185,3 +185,24 @@ def test_an_order_naming_none_paid_twice_on_two_channels_is_shared_out_by_channe
     finally:
         con.close()
     assert shares == [("unionpay", 1000, 5), ("wechat", 1000, 6)]
+
+
+def test_refunds_of_an_order_matched_by_number_are_that_orders(tmp_path):
+    # the refund records name 1900000001, which no order names: the order naming none is theirs (its store, its 10.00
+    # held against the refunds), not the other merchant number's order of the same number
+    args = _write(tmp_path, HEAD + "KNM,S001,,wechat,10.00,refunded,2026-11-20 10:00:00,2026-11-20 10:00:05,,,0\n"
+                  "KNM,S002,1900000002,wechat,50.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05,,,0\n",
+                  TX_HEAD + "wechat,1900000001,T1,KNM,payment,,,10.00,0.06,success,2026-11-20 10:00:06,2026-11-20\n"
+                  "wechat,1900000002,T2,KNM,payment,,,50.00,0.06,success,2026-11-20 10:00:06,2026-11-20\n"
+                  "wechat,1900000001,T1,KNM,refund,RF1,WR1,10.00,0,success,2026-11-20 12:00:06,2026-11-20\n"
+                  "wechat,1900000001,T1,KNM,refund,RF2,WR2,1.00,0,success,2026-11-20 13:00:06,2026-11-20\n")
+    (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                    "RF1,KNM,10.00,2026-11-20 12:00:00,success\n"
+                                    "RF2,KNM,1.00,2026-11-20 13:00:00,success\n", encoding="utf-8")
+    _invoke("reconcile", *args, "--refunds", tmp_path / "r.csv", "--out", tmp_path / "out")
+    got = {k: (r["kind"], r["merchant_id"], r["store_id"], r["difference_fen"])
+           for k, r in _rows(tmp_path / "out" / "outcomes.csv").items()}
+    assert got == {"P-/KNM": ("matched", "1900000001", "S001", "0"),
+                   "P-1900000002/KNM": ("matched", "1900000002", "S002", "0"),
+                   "R-RF1": ("refund_matched", "1900000001", "S001", "0"),
+                   "R-RF2": ("over_refund", "1900000001", "S001", "100")}
