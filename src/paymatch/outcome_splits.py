@@ -52,12 +52,18 @@ def splits_sql(txs: str, key_scope: tuple[str, ...], outcomes: str) -> str:
         [f"coalesce('R-' || coalesce({key_scope[0]}, '') || '/' || refund_no, {unnamed})"] if key_scope else [])
     gross = settle_before_fee_sql()
     ok = "status = 'success'"
+    # under key_scope an order naming no merchant number (P-/<order_no>) may hold another merchant number's payments
+    # (``engine.payments._by_order_number``): read for those outcomes only (none: nothing is read)
+    wild = "" if not key_scope else (
+        f" UNION ALL SELECT *, 'P-/' || order_no AS _pm_key FROM ({txs}) SEMI JOIN (SELECT substr(_pm_key, 4) AS "
+        "order_no FROM several WHERE starts_with(_pm_key, 'P-/')) USING (order_no) "
+        f"WHERE type = 'payment' AND {key_scope[0]} IS NOT NULL")
     return f"""
       WITH several AS (SELECT outcome_id AS _pm_key FROM {outcomes}
                        WHERE (starts_with(outcome_id, 'P-') OR starts_with(outcome_id, 'R-')) AND channel_rows > 1),
            keyed AS ({" UNION ALL ".join(
                f"SELECT *, {k} AS _pm_key FROM ({txs}) WHERE type = '{kind}'"
-               for kind, k in [("payment", key)] + [("refund", k) for k in refund_keys])}),
+               for kind, k in [("payment", key)] + [("refund", k) for k in refund_keys])}{wild}),
            t AS (SELECT channel, merchant_id, status, amount_fen, fee_fen, settle_amount_fen, _pm_key
                  FROM keyed SEMI JOIN several USING (_pm_key)
                  QUALIFY row_number() OVER (PARTITION BY _pm_key, {', '.join(DUP_KEY_SQL)} ORDER BY _pm_row) = 1),

@@ -178,10 +178,19 @@ def _fee_reason() -> str:
             f"|| ' (' || coalesce({_signed(gap)}, '?') || '; 手续费不符)'")
 
 
+#: ``engine.payments``' detail of an order naming no merchant number whose payments name several (and of those
+#: payments): 'ambiguous_merchant:<how many>:<least>:<greatest>', its parts
+_AMBIGUOUS = "starts_with(detail, 'ambiguous_merchant:')"
+_AMB_N, _AMB_LO, _AMB_HI = (f"split_part(detail, ':', {i})" for i in (2, 3, 4))
+#: the merchant numbers in doubt as a reason lists them: both of two, else the least … the greatest
+AMBIGUOUS_MERCHANTS = f"{_AMB_LO} || CASE WHEN {_AMB_N} = '2' THEN ', ' ELSE ' … ' END || {_AMB_HI}"
+
 REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
        ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
             || {_signed('difference_fen')} || ', within the tolerance: 已对平)' END
+       || CASE WHEN detail = 'by_order_no' THEN '; paired by order number: the order names no merchant number and '
+       || 'only merchant ' || coalesce(merchant_id, '?') || '''s payments carry it' ELSE '' END
   WHEN 'refund_matched' THEN CASE WHEN detail = 'by_order_amount'
        THEN 'channel refund = shop refund, paired by order and amount: the channel gave no refund number (退款已对平)'
        WHEN difference_fen = 0 THEN 'channel refund = shop refund (退款已对平)'
@@ -195,9 +204,17 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || {_y("TRY_CAST(split_part(detail, ':', 2) AS BIGINT)")} || ' paid (+' || {_y('difference_fen')} || '; 超额退款)'
   WHEN 'refund_amount_mismatch' THEN 'channel refund ' || {_y('channel_amount_fen')} || ' ≠ shop refund '
        || {_y('order_amount_fen')} || ' (' || {_signed('difference_fen')} || ')'
-  WHEN 'order_only' THEN 'order ' || order_status || ' ' || {_y('order_amount_fen')} || ' but no channel payment in the window (平台单边/渠道漏单)'
+  WHEN 'order_only' THEN CASE WHEN {_AMBIGUOUS} THEN 'order ' || order_status || ' ' || {_y('order_amount_fen')}
+       || ' names no merchant number, and the payments of order ' || coalesce(order_no, '?') || ' name '
+       || {_AMB_N} || ' merchant numbers (' || {AMBIGUOUS_MERCHANTS} || '): ambiguous, not matched to any of them '
+       || '(平台单边/渠道漏单)'
+       ELSE 'order ' || order_status || ' ' || {_y('order_amount_fen')} || ' but no channel payment in the window (平台单边/渠道漏单)' END
   WHEN 'channel_only' THEN 'channel ' || coalesce(channel_status, '?') || ' payment ' || {_y('channel_amount_fen')}
-       || ' for order ' || coalesce(order_no, '(none)') || ' that the shop does not have (渠道单边/平台漏单)'
+       || ' for order ' || coalesce(order_no, '(none)') || CASE WHEN {_AMBIGUOUS} THEN ' of merchant '
+       || coalesce(merchant_id, '?') || ': the shop''s order of this number names no merchant number, and '
+       || {_AMB_N} || ' merchant numbers'' payments carry it (' || {AMBIGUOUS_MERCHANTS}
+       || '): ambiguous, not matched (渠道单边/平台漏单)'
+       ELSE ' that the shop does not have (渠道单边/平台漏单)' END
   WHEN 'duplicate_payment' THEN channel_rows::VARCHAR || ' channel payments (' || channel_tx_id || ' … '
        || coalesce(channel_tx_id_last, '') || ') total ' || {_y('channel_amount_fen')} || ' for one order of '
        || {_y('order_amount_fen')}

@@ -90,3 +90,44 @@ def test_golden_cases_agree_on_spark(spark, tmp_path):
         runs = [reconcile_files(case / "orders.csv", refunds, [case / "transactions.csv"], tmp_path / case.name / e,
                                 engine=e) for e in ("duckdb", "spark")]
         assert _rows(runs[0].outcomes_csv) == _rows(runs[1].outcomes_csv), case.name
+
+
+def test_key_scope_orders_naming_no_merchant_number_agree_on_spark(spark, tmp_path):
+    # an order naming no merchant number: matched by its number at the one merchant number carrying it, or ambiguous
+    # (two carry it), or its own payment naming none; DuckDB skips the step when no order lacks its merchant number
+    # (``Ops.empty``), Spark always runs it: both ways must agree
+    from paymatch.config import load_config
+    from tests.core.test_key_scope_orders import ORDERS, TXS
+
+    (tmp_path / "rules.toml").write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
+    rules = load_config(tmp_path / "rules.toml")
+    for name, orders in (("wild", ORDERS), ("named", ORDERS.replace("S001,,", "S001,1900000009,"))):
+        (tmp_path / f"{name}.csv").write_text(orders, encoding="utf-8")
+        (tmp_path / "tx.csv").write_text(TXS, encoding="utf-8")
+        runs = [reconcile_files(tmp_path / f"{name}.csv", None, [tmp_path / "tx.csv"], tmp_path / name / engine,
+                                engine=engine, config=rules) for engine in ("duckdb", "spark")]
+        a, b = (_rows(r.outcomes_csv) for r in runs)
+        assert a == b, name
+        assert runs[1].summary["conservation"] is True
+        kinds = {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}
+        if name == "wild":
+            assert kinds["P-/KNM"] == kinds["P-/KNN"] == kinds["P-/KOW"] == "matched"
+            assert kinds["P-/KAM"] == "order_only"
+        else:
+            assert kinds["P-1900000009/KNM"] == "order_only"
+    # a workspace day run hands the run's orders naming no merchant number over as a selection of their own
+    import datetime as dt
+
+    from paymatch.run import reconcile_workspace
+    from paymatch.workspace import Workspace
+
+    day = dt.date(2026, 11, 20)
+    (tmp_path / "tx.csv").write_text(TXS, encoding="utf-8")
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest_csv("orders", tmp_path / "wild.csv", key_scope=("merchant_id",))
+        ws.ingest_csv("transactions", tmp_path / "tx.csv")
+    runs = [reconcile_workspace(tmp_path / "w.duckdb", day, day, tmp_path / "ws" / engine, config=rules, engine=engine)
+            for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    assert {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}["P-/KNN"] == "matched"

@@ -30,12 +30,15 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         records_unique=sel.records_unique,
         refund_history=nw.from_native(con.sql(sel.refund_history)) if sel.refund_history else None,
         merchants=nw.from_native(con.sql(sel.merchants)) if sel.merchants else None,
+        wildcard_orders=nw.from_native(con.sql(sel.wildcard_orders)) if sel.wildcard_orders else None,
     )
     if os.environ.get("PAYMATCH_NO_PERSIST"):  # A/B switch for bench/ only
         return reconcile(inputs, params).to_native()
     made = itertools.count()
     ops = Ops(persist=lambda lf: temp_table(con, lf, f"_pm_persist_{next(made)}"),
-              repeated=lambda lf, col: _repeated(con, lf, col, f"_pm_hashes_{next(made)}"))
+              repeated=lambda lf, col: _repeated(con, lf, col, f"_pm_hashes_{next(made)}"),
+              # asked of a persisted (temp) table: one row read at most
+              empty=lambda lf: not lf.to_native().limit(1).fetchall())
     return reconcile(inputs, params, ops).to_native()
 
 

@@ -52,6 +52,9 @@ class Selections:
     #: the (channel, merchant_id) pairs of every stored record (``by_window``): which merchant numbers are the shop's
     #: on each channel account, whatever the window holds (empty: the run's own records tell)
     merchants: str = ""
+    #: order_no of the run's orders that name no merchant number (``frames.Inputs.wildcard_orders``; empty: the
+    #: engine finds them among the orders)
+    wildcard_orders: str = ""
 
 
 #: bits of ``_pm_row`` below the bill-day part: a record's position (a staged file's rowid + its index << 32, or a
@@ -213,6 +216,19 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
     named = tx_days(key, "type = 'payment' AND ")
     carried = (f"SELECT rowid FROM orders WHERE NOT coalesce(({paid}) OR ({created}), false) AND ({key}) IN "
                f"({named} UNION ALL SELECT {key} {left_pending} NULL)")
+    wildcard = ""
+    if key_scope:
+        # An order naming no merchant number matches the payments of its number at one merchant number
+        # (``engine.payments._by_order_number``): a payment of the window naming its number at any merchant number
+        # carries it in, as a key carries its order. Asked only of the orders naming none, in a form the stored row
+        # groups answer: a workspace whose orders all name their merchant number reads nothing for it.
+        bare = " AND ".join(f"{c} IS NULL" for c in key_scope)
+        numbers = tx_days("order_no", "type = 'payment' AND ")
+        carried += (f" UNION ALL SELECT rowid FROM orders WHERE {bare} AND (NOT coalesce(({paid}) OR ({created}), "
+                    f"false) AND order_no IN ({numbers}))")
+        # the run's such orders: paid or created in the window, carried in by a payment or left pending
+        wildcard = (f"SELECT order_no FROM orders WHERE {bare} AND (({paid}) OR ({created}) OR order_no IN "
+                    f"({numbers}) OR ({key}) IN (SELECT {key} {left_pending} NULL))")
     orders = f"{order_cols}{paid} UNION ALL {order_cols}{created} UNION ALL {order_cols}rowid IN ({carried})"
     # A shop refund the channel refunded without naming it (no refund number) on a later bill: carried in by its order,
     # to be paired by order and amount. Not one matched on an earlier day (its record stays where it was), not one
@@ -258,10 +274,20 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         refund_match = (f"({refund_match} OR refund_no IN (SELECT refund_no FROM ({refunds}) "
                         f"WHERE {' AND '.join(f'{c} IS NULL' for c in key_scope)}))")
     # found on the key columns alone, then read whole by row id (only the row groups holding one are read)
-    earlier = " UNION ALL ".join(
-        f"SELECT {cols} FROM transactions WHERE rowid IN (SELECT rowid FROM transactions WHERE type = '{kind}' "
-        f"AND {before} AND ({match}))"
-        for kind, match in (("payment", f"({key}) IN ({order_keys})"), ("refund", refund_match)))
+    found = {kind: f"SELECT rowid FROM transactions WHERE type = '{kind}' AND {before} AND ({match})"
+             for kind, match in (("payment", f"({key}) IN ({order_keys})"), ("refund", refund_match))}
+    if wildcard:
+        # and the earlier payments of the numbers of the run's orders naming no merchant number, at merchant numbers
+        # no stored order of that number names (another order's payments are that order's: a day whose run does
+        # not hold that order leaves them where they are). Joins whose small side is the wildcard orders: nothing
+        # is read when there are none. (A record found both ways is read once: ``rowid IN``.)
+        named = (f"SELECT order_no, merchant_id FROM orders SEMI JOIN ({wildcard}) w USING (order_no) "
+                 "WHERE merchant_id IS NOT NULL")
+        found["payment"] += (f" UNION ALL SELECT t.rowid FROM transactions t SEMI JOIN ({wildcard}) w "
+                             f"ON t.order_no = w.order_no ANTI JOIN ({named}) n ON n.order_no = t.order_no "
+                             f"AND n.merchant_id = t.merchant_id WHERE t.type = 'payment' "
+                             f"AND {bill_day_sql('t')} < DATE '{first_day}' AND t.merchant_id IS NOT NULL")
+    earlier = " UNION ALL ".join(f"SELECT {cols} FROM transactions WHERE rowid IN ({rows})" for rows in found.values())
     return Selections(
         orders=orders,
         refunds=refunds,
@@ -270,6 +296,7 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
         merchants="SELECT channel, merchant_id FROM transactions WHERE merchant_id IS NOT NULL GROUP BY ALL",
+        wildcard_orders=wildcard,
         refund_history=_refund_history(
             f"{bill_day_sql()} <= DATE '{last_day}'",
             f"SELECT order_no FROM ({refunds}) UNION ALL {tx_days('order_no', refund_rows)}"),

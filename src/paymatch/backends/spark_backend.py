@@ -175,8 +175,8 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         return reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
                          Ops(persist=lambda lf: nw.from_native(lf.to_native().cache())))
 
-    sqls = {name: getattr(sel, name) for name in ("orders", "refunds", "txs", "order_dims", "refund_history", "merchants")
-            if getattr(sel, name)}
+    names = ("orders", "refunds", "txs", "order_dims", "refund_history", "merchants", "wildcard_orders")
+    sqls = {name: getattr(sel, name) for name in names if getattr(sel, name)}
     return on_spark(con, sqls, build, "_pm_spark_out", master=master)
 
 

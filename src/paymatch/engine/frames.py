@@ -13,6 +13,10 @@ Inputs are Narwhals LazyFrames whose times are naive UTC datetimes (backends con
   records_unique: True when the caller knows no channel record occurs twice in txs (no duplicate search).
   merchants: (channel, merchant_id) of every record the caller knows (a workspace's stored ones), for which merchant
            numbers are compared (``engine.payments._merchant_numbers``); None: ``txs``.
+  wildcard_orders: order_no of the run's orders that name no merchant number (under key_scope they match by order
+           number: ``engine.payments._by_order_number``); may hold more numbers than the run's; None: ``orders``.
+           A workspace gives a selection its stored row groups answer, so a run none of whose orders lacks a merchant
+           number reads nothing for it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Inputs:
     records_unique: bool = False
     refund_history: nw.LazyFrame | None = None
     merchants: nw.LazyFrame | None = None
+    wildcard_orders: nw.LazyFrame | None = None
 
 
 #: the engine's output columns, in order, with their Narwhals dtypes

@@ -17,6 +17,11 @@ def same(frame: nw.LazyFrame) -> nw.LazyFrame:
     return frame
 
 
+def not_known_empty(frame: nw.LazyFrame) -> bool:
+    """``empty`` default: not known to be empty (the step it guards runs, and finds nothing when there is nothing)."""
+    return False
+
+
 def repeated_by_count(frame: nw.LazyFrame, col: str) -> nw.LazyFrame:
     """``repeated`` default: the values of ``col`` listed more than once, by a count per value."""
     return frame.group_by(col).agg(nw.len().alias("_pm_n")).filter(nw.col("_pm_n") > 1).select(col)
@@ -32,3 +37,4 @@ class Ops:
 
     persist: Callable[[nw.LazyFrame], nw.LazyFrame] = same
     repeated: Callable[[nw.LazyFrame, str], nw.LazyFrame] = repeated_by_count
+    empty: Callable[[nw.LazyFrame], bool] = not_known_empty

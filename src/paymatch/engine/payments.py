@@ -25,6 +25,13 @@ Kinds (first rule that applies wins):
                      (``fee_rates``: rate × its settlement amount or amount, rounded, capped) gives   (手续费不符)
   unconfirmed        amounts agree but only a real-time notification, no bill, says so
   matched            all agree                                                   (已对平)
+
+Under ``key_scope = ["merchant_id"]`` an order is its merchant number and order number. An order that names no merchant
+number (an export without the column) matches the payments of its order number that name none, else those of the
+one merchant number that carries its order number and that no order of that number names (detail ``by_order_no``
+when matched); two or more such merchant numbers: it is not guessed, the order and those payments stay apart with
+detail ``ambiguous_merchant:<how many>:<least>:<greatest>`` (``_by_order_number``). Its outcome id stays
+``P-/<order_no>`` whichever payment it matched.
 """
 
 from __future__ import annotations
@@ -41,9 +48,10 @@ PAID = ["paid", "refunded", "partially_refunded"]
 
 
 def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, ops: Ops = Ops(), *,
-                     merchants: nw.LazyFrame | None = None) -> nw.LazyFrame:
+                     merchants: nw.LazyFrame | None = None, wildcard: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Outcomes for every scoped order and every primary channel payment record (``ops``: the backend's
-    shortcuts, ``engine.ops``; ``merchants``: ``frames.Inputs.merchants``)."""
+    shortcuts, ``engine.ops``; ``merchants``: ``frames.Inputs.merchants``; ``wildcard``:
+    ``frames.Inputs.wildcard_orders``)."""
     pays = txs.filter(nw.col("type") == "payment")
     fallback = nw.concat_str([nw.lit("~"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id")])
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
@@ -55,6 +63,18 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
                      ops, sums=sums)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
+    # under key_scope: the orders naming no merchant number that match by order number (None: there are none)
+    by_number = _by_order_number(orders, pays, wildcard, ops) if p.key_scope else None
+    if by_number is not None:
+        # such an order joins on the key of the one merchant number its payments name ('<merchant>/<order_no>'),
+        # its outcome id stays its own ('/<order_no>', ``_pm_wid``)
+        one = nw.col("merchant_id").is_null() & (nw.col("_pm_w_n") == 1).fill_null(False)
+        o = o.join(by_number, on="order_no", how="left").with_columns(
+            _pm_wid=nw.when(one).then(nw.col("_pm_key")),
+            _pm_key=nw.when(one).then(nw.concat_str([nw.col("_pm_w_lo"), nw.lit("/"), nw.col("order_no")]))
+            .otherwise(nw.col("_pm_key")),
+            _pm_amb=nw.when(nw.col("merchant_id").is_null()).then(nw.col("_pm_w_amb")),
+        ).drop("_pm_w_n", "_pm_w_lo", "_pm_w_amb")
     derived = {}
     if not p.key_scope:  # the channel side's order number is its key (derived after the join: a narrower join)
         derived["c_order_no"] = nw.when(~nw.col("_pm_key_right").str.starts_with("~")).then(nw.col("_pm_key_right"))
@@ -66,13 +86,50 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     )
     # the channel the order's method settles through, once per row (the rules read it three times)
     j = side.complete(j).with_columns(_pm_expected=settle_channel_expr(p.settle_channel, "channel"))
+    if by_number is not None:
+        # the payments of a number in doubt, for their reason (``_pm_amb_c``)
+        doubt = by_number.filter(~nw.col("_pm_w_amb").is_null()).select(
+            nw.col("order_no").alias("c_order_no"), nw.col("_pm_w_amb").alias("_pm_amb_c"))
+        j = j.join(doubt, on="c_order_no", how="left").with_columns(
+            _pm_key=nw.coalesce(nw.col("_pm_wid"), nw.col("_pm_key")))
     if p.compare_merchant:
         # looked up only where the numbers differ (NULL elsewhere: no match, nothing to compare)
         acct = nw.when(nw.col("merchant_id") != nw.col("c_merchant")).then(_account(p, "c_channel"))
         j = j.with_columns(_pm_mch_acct=acct).join(
             _merchant_numbers(txs if merchants is None else merchants, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
             right_on=["_pm_mch_channel", "_pm_mch"], how="left")
-    return finish(j, _classify(p))
+    return finish(j, _classify(p, by_number is not None))
+
+
+def _by_order_number(orders: nw.LazyFrame, pays: nw.LazyFrame, wildcard: nw.LazyFrame | None,
+                     ops: Ops) -> nw.LazyFrame | None:
+    """Under key_scope, the order numbers of the orders that name no merchant number, with what their payments say:
+    ``_pm_w_n``, how many merchant numbers carry the number that no order of it names, ``_pm_w_lo`` / ``_pm_w_hi``
+    the least and greatest of them, ``_pm_w_amb`` the detail of a number in doubt (two or more:
+    'ambiguous_merchant:<n>:<least>:<greatest>'). A number whose payments include one naming no merchant number is
+    left out: that payment is the order's own (its key), as a refund naming none is the shop's only refund of its
+    number (``sources.specs.WILDCARD_SCOPE``). Every payment record counts, whatever its status (a closed attempt
+    at another merchant number makes the number as doubtful as a payment there). None when the backend knows
+    there is no such order (``Ops.empty``): a run whose orders all name their merchant number joins nothing more.
+    ``wildcard``: ``frames.Inputs.wildcard_orders`` (None: ``orders``'s)."""
+    mid = nw.col("merchant_id")
+    nos = orders.filter(mid.is_null()) if wildcard is None else wildcard
+    nos = ops.persist(nos.select("order_no"))
+    if ops.empty(nos):
+        return None
+    recs = pays.join(nos, on="order_no", how="semi").select("order_no", "merchant_id")
+    own = recs.filter(mid.is_null()).select("order_no")
+    named = orders.filter(~mid.is_null()).join(nos, on="order_no", how="semi").select("order_no", "merchant_id")
+    # a group-by, not ``unique()`` (a row_number() window on DuckDB)
+    cand = recs.filter(~mid.is_null()).group_by("order_no", "merchant_id").agg(nw.len().alias("_pm_w_rows")).join(
+        named, on=["order_no", "merchant_id"], how="anti")
+    per = cand.group_by("order_no").agg(nw.len().alias("_pm_w_n"), mid.min().alias("_pm_w_lo"),
+                                       mid.max().alias("_pm_w_hi")).join(own, on="order_no", how="anti")
+    return ops.persist(per.select(
+        "order_no", nw.col("_pm_w_n").cast(nw.Int64), "_pm_w_lo",
+        _pm_w_amb=nw.when(nw.col("_pm_w_n") >= 2).then(nw.concat_str([
+            nw.lit("ambiguous_merchant:"), nw.col("_pm_w_n").cast(nw.String), nw.lit(":"), nw.col("_pm_w_lo"),
+            nw.lit(":"), nw.col("_pm_w_hi")]))))
 
 
 #: an amount at or above this (100 billion yuan) is not held to a rate: amount × rate would leave 64-bit integers
@@ -162,7 +219,8 @@ def _merchant_numbers(txs: nw.LazyFrame, p: MatchParams, ops: Ops) -> nw.LazyFra
     return ops.persist(pairs.select("_pm_mch_channel", "_pm_mch", _pm_mch_known=nw.lit(True)))
 
 
-def _classify(p: MatchParams) -> dict[str, nw.Expr]:
+def _classify(p: MatchParams, by_number: bool = False) -> dict[str, nw.Expr]:
+    """The outcome columns; ``by_number``: the frame has ``_by_order_number``'s columns (``_pm_amb``, ``_pm_amb_c``)."""
     has_o, has_c = nw.col("_pm_has_o"), nw.col("_pm_has_c")
     paidlike = is_in("status", PAID)
     internal = is_in("channel", p.internal_methods)
@@ -233,11 +291,20 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     # more successful legs than successful rows from a bill: one of them at least is only a notification (a closed
     # attempt notified beside two bill payments is not, helper-39; nor does a closed bill row hide one, helper-40)
     notified = nw.col("c_succ") > nw.col("c_bill_rows")
+    # an order naming no merchant number matched by its order number (``_by_order_number``), or in doubt
+    wild = [] if not by_number else [
+        (clean & nw.col("merchant_id").is_null() & ~nw.col("c_merchant").is_null(), "by_order_no")]
+    doubt = [] if not by_number else [
+        (has_o & ~has_c & paidlike & ~internal, nw.col("_pm_amb")),
+        (~has_o, nw.col("_pm_amb_c")),
+    ]
     detail = case(
         [
+            *wild,
             (clean, None),
             (has_o & ~has_c & paidlike & ~internal & (nw.col("amount_fen") == 0), "zero_amount"),
             (has_o & late.fill_null(False) & paidlike & ~internal & (succ == 0), "late"),
+            *doubt,
             (~has_o | ~has_c, None),
             # a duplicate payment on two channels, and/or with a leg no bill confirms yet (a notification only)
             ((succ >= 2) & two_channels & notified, "cross_channel,notification"),

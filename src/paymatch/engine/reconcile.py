@@ -27,7 +27,8 @@ def reconcile(inputs: Inputs, params: MatchParams, ops: Ops = Ops()) -> nw.LazyF
     primary = marked.filter(~nw.col("_pm_is_dup"))
     return nw.concat(
         [
-            payment_outcomes(inputs.orders, primary, params, ops, merchants=inputs.merchants),
+            payment_outcomes(inputs.orders, primary, params, ops, merchants=inputs.merchants,
+                             wildcard=inputs.wildcard_orders),
             refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, ops, history=inputs.refund_history),
             duplicate_outcomes(copies),
         ],

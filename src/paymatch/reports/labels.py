@@ -160,7 +160,7 @@ def _fee_zh() -> str:
 def _engine_reasons_zh() -> str:
     """SQL CASE over the stored outcome's fields: the reason of every engine outcome kind in Chinese (the kinds and
     facts of ``outcomes_store.REASON_SQL``); an unknown kind keeps its stored reason."""
-    from ..outcomes_store import _BOOKED, _local_time
+    from ..outcomes_store import _AMB_N, _AMBIGUOUS, _BOOKED, AMBIGUOUS_MERCHANTS, _local_time
 
     T = sql_text  # noqa: N806
     ch, od, diff = _y("channel_amount_fen"), _y("order_amount_fen"), _signed("difference_fen")
@@ -168,7 +168,9 @@ def _engine_reasons_zh() -> str:
     detail_fen = lambda i: _y(f"TRY_CAST(split_part(detail, ':', {i}) AS BIGINT)")  # noqa: E731
     kinds = {
         "matched": f"""CASE WHEN difference_fen = 0 THEN '渠道 = 订单 (已对平)'
-            ELSE {T('渠道 {ch} ≈ 订单 {od} ({d}，在容差内：已对平)', ch=ch, od=od, d=diff)} END""",
+            ELSE {T('渠道 {ch} ≈ 订单 {od} ({d}，在容差内：已对平)', ch=ch, od=od, d=diff)} END
+            || CASE WHEN detail = 'by_order_no'
+            THEN {T('；按订单号配对：订单未填商户号，仅商户号 {m} 的收款带此订单号', m=_q('merchant_id'))} ELSE '' END""",
         "refund_matched": f"""CASE WHEN detail = 'by_order_amount'
             THEN '渠道退款 = 平台退款，按订单和金额配对：渠道未给退款单号 (退款已对平)'
             WHEN difference_fen = 0 THEN '渠道退款 = 平台退款 (退款已对平)'
@@ -178,9 +180,16 @@ def _engine_reasons_zh() -> str:
         "over_refund": T("订单 {no} 的渠道退款连同本笔累计 {got}，超过实付 {paid} (+{d}；超额退款)",
                          no=_q("order_no"), got=detail_fen(1), paid=detail_fen(2), d=_y("difference_fen")),
         "refund_amount_mismatch": T("渠道退款 {ch} ≠ 平台退款 {od} ({d})", ch=ch, od=od, d=diff),
-        "order_only": T("订单{s} {od}，但窗口内无渠道收款 (平台单边/渠道漏单)", s=os_, od=od),
-        "channel_only": T("渠道收款 {ch}（状态：{s}），订单号 {no} 平台没有此订单 (渠道单边/平台漏单)", ch=ch, s=cs,
-                          no="coalesce(order_no, '(无)')"),
+        "order_only": f"""CASE WHEN {_AMBIGUOUS}
+            THEN {T('订单{s} {od}，未填商户号；订单号 {no} 的渠道收款分属 {n} 个商户号 ({m})：无法确定归属，未配对 '
+                    '(平台单边/渠道漏单)', s=os_, od=od, no=_q('order_no'), n=_AMB_N, m=AMBIGUOUS_MERCHANTS)}
+            ELSE {T("订单{s} {od}，但窗口内无渠道收款 (平台单边/渠道漏单)", s=os_, od=od)} END""",
+        "channel_only": f"""CASE WHEN {_AMBIGUOUS}
+            THEN {T('渠道收款 {ch}（状态：{s}），订单号 {no}，商户号 {mid}：平台此订单号的订单未填商户号，且 {n} 个商户号的'
+                    '收款带此订单号 ({m})：无法确定归属，未配对 (渠道单边/平台漏单)', ch=ch, s=cs, no=_q('order_no'),
+                    mid=_q('merchant_id'), n=_AMB_N, m=AMBIGUOUS_MERCHANTS)}
+            ELSE {T("渠道收款 {ch}（状态：{s}），订单号 {no} 平台没有此订单 (渠道单边/平台漏单)", ch=ch, s=cs,
+                    no="coalesce(order_no, '(无)')")} END""",
         "duplicate_payment": T("{n} 笔渠道收款 ({first} … {last}) 合计 {ch}，对应一笔订单 {od}{two}{notify} (重复支付)",
                                n="channel_rows::VARCHAR", first=tx, last="coalesce(channel_tx_id_last, '')", ch=ch,
                                od=od, two="CASE WHEN starts_with(detail, 'cross_channel') THEN '，跨两个渠道' ELSE '' END",
