@@ -13,20 +13,13 @@ from typer.testing import CliRunner
 
 from paymatch.cli import app
 from paymatch.workspace import Workspace
+from tests.core.test_workspace_carry import ORDERS, REFUNDS, TX, _write
 
 runner = CliRunner()
 
-ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
-REFUNDS = "refund_no,order_no,amount,created_at,status\n"
-TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
 PROCESSING = "wechat,1600000001,T1,U1,payment,,,10.00,0.06,processing,2026-11-20 12:00:05,2026-11-20"
 SUCCESS = "wechat,1600000001,T1,U1,payment,,,10.00,0.06,success,2026-11-21 00:10:00,2026-11-21"
 OTHER = "wechat,1600000001,T2,U2,payment,,,20.00,0.12,success,2026-11-20 12:00:06,2026-11-20"
-
-
-def _write(path: Path, header: str, *rows: str) -> Path:
-    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def _files(tmp_path: Path, *export: str) -> dict[str, Path]:

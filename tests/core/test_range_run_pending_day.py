@@ -12,17 +12,10 @@ from typer.testing import CliRunner
 from paymatch.cli import app
 from paymatch.reports.provenance import outcomes_in
 from paymatch.workspace import Workspace
+from tests.core.test_workspace_carry import ORDERS, REFUNDS, TX, _write
 
 runner = CliRunner()
 
-ORDERS = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
-REFUNDS = "refund_no,order_no,amount,created_at,status\n"
-TX = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at,bill_date\n"
-
-
-def _write(path: Path, header: str, *rows: str) -> Path:
-    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def _ok(*args):
