@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,6 +101,11 @@ class FakeWechatPay(ThreadingHTTPServer):
     def fault(self, step: str) -> str | None:
         """Pop the next injected fault for a step."""
         return self.faults[step].pop(0) if self.faults[step] else None
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (a timeout test's) closed the socket mid-answer: expected, no traceback."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
