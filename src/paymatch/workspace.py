@@ -421,13 +421,22 @@ class Workspace:
     def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
         """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""
         base = {"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, **(meta or {})}
-        # content hash + kind (+ member name inside an archive): the same bytes from another path are the same batch
-        member = bill.source.split("!", 1)[1] if "!" in bill.source else ""
-        sha = hashlib.sha256(f"{bill.sha256}:{bill.kind}:{member}".encode()).hexdigest()
+        sha = self._bill_sha(bill)
         if bill.kind == "fundflow" and bill.extra is not None:
             return self.ingest_fund_flows(bill.extra, channel=bill.channel, account=account, source=bill.source,
                                           sha256=sha)
         return self.ingest_transactions(bill.transactions, source=bill.source, sha256=sha, origin="bill", meta=base)
+
+    @staticmethod
+    def _bill_sha(bill) -> str:
+        """content hash + kind (+ member name inside an archive): the same bytes from another path are the same
+        batch."""
+        member = bill.source.split("!", 1)[1] if "!" in bill.source else ""
+        return hashlib.sha256(f"{bill.sha256}:{bill.kind}:{member}".encode()).hexdigest()
+
+    def bill_stored(self, bill) -> bool:
+        """Whether ``store_bill`` would find this (transaction) bill stored already and change nothing."""
+        return self.batch_exists(f"transactions:{self._bill_sha(bill)[:20]}")
 
     def _read_since_otherwise(self, batch_id: str) -> bool:
         """Whether the file of this stored batch was loaded again later under another mapping (an ERP export under

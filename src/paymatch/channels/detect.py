@@ -434,8 +434,13 @@ def _profile_read_alipay(scan: BillScan) -> bool:
 def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
     """(merchant number, day) that the Alipay 业务明细 a scan read cover: their rows' (which name the account's PID,
     as the profile's do), and every day of the period a bill says it covers (a day without trades is covered too)."""
+    return alipay_trade_days(scan.bills)
+
+
+def alipay_trade_days(bills: Iterable[ParsedBill]) -> set[tuple[str, dt.date]]:
+    """(merchant number, day) the Alipay 业务明细 among ``bills`` cover (``_alipay_traded``)."""
     out: set[tuple[str, dt.date]] = set()
-    for bill in scan.bills:
+    for bill in bills:
         if bill.channel == "alipay" and bill.kind == "alipay_detail":
             rows = _account_days(bill)
             out |= rows

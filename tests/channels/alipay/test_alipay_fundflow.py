@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 from alipay_billgen import (
-    ACCOUNT, FUND_HEADER, FundRow, bill_zip, fund_bytes, fund_rows, fund_summary_bytes, fund_text, fund_zip,
-    sample_rows,
+    ACCOUNT, FUND_HEADER, FundRow, bill_zip, detail_text, fund_bytes, fund_rows, fund_summary_bytes, fund_text,
+    fund_zip, sample_rows,
 )
 from fake_gateway import FakeAlipayGateway, new_key, private_pem, public_pem
 from typer.testing import CliRunner
@@ -475,3 +475,74 @@ def test_a_shops_own_profile_of_another_channel_still_gives_way_to_the_zips_fund
     (lone / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
     assert [b.kind for b in scan_bills(lone, [own]).bills] == ["profile:shop_fund_detail"]  # the profile is used
     assert sorted(b.kind for b in scan_bills(tmp_path / "in", [own]).bills) == ["alipay_fund_summary", "fundflow"]
+
+
+def test_a_trade_bill_ingested_after_its_detail_was_stored_as_transactions_is_refused(tmp_path):
+    """The lone 账务明细 ingested first (the profile stored its movements as transactions), the same account's
+    业务明细 of that day by a later ingest: stored, each payment and refund was in the workspace twice and the run
+    showed duplicate_record / refund_channel_only outcomes without a word why. Refused now, nothing of the command
+    stored, naming the earlier file, its batch and the day; a 业务明细 of another day is stored as before."""
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    (tmp_path / "orders.csv").write_text("order_no,store_id,channel,amount,status,created_at,paid_at\n"
+                                         "ORD-1,S001,alipay,100.00,paid,2019-09-16 10:55:16,2019-09-16 10:55:23\n",
+                                         encoding="utf-8")
+    w = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "lone_账务明细.csv")])
+    assert res.exit_code == 0 and "profile:alipay_merchant_console_export" in res.output, res.output
+    with Workspace(w) as ws:
+        batch = ws.con.execute("SELECT batch_id FROM batches").fetchall()[0][0]
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--orders", str(tmp_path / "orders.csv"),
+                              "--bills", str(tmp_path / "trade.zip")])
+    assert res.exit_code != 0
+    said = "".join(res.output.split())  # (a long path is broken where the terminal width ends)
+    for part in ("业务明细.csv: this Alipay 业务明细 of 2088021109625633 on 2019-09-16 would count each payment",
+                 f"/lone_账务明细.csv, batch {batch},", "nothing was loaded", "without that 账务明细"):
+        assert "".join(part.split()) in said, res.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 1
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3  # the profile's, once
+        assert ws.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 0
+
+    # the account's 业务明细 of another day: no 账务明细 of that day stored, nothing counted twice
+    text = detail_text([replace(r, created=r.created.replace("09-16", "09-17"),
+                                finished=r.finished.replace("09-16", "09-17")) for r in sample_rows()])
+    text = text.replace("[2019年09月17日 00:00:00]", "[2019年09月18日 00:00:00]").replace(
+        "[2019年09月16日 00:00:00]", "[2019年09月17日 00:00:00]")
+    (tmp_path / "next_业务明细.csv").write_bytes(text.encode("gbk"))
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "next_业务明细.csv")])
+    assert res.exit_code == 0 and "3 rows (alipay_detail)" in res.output, res.output
+    assert "账务明细 of those days" not in res.output
+
+
+def test_a_workspace_holding_both_already_is_warned_on_the_trade_bill_again(tmp_path, monkeypatch):
+    """A workspace that got both before the refusal (the 业务明细 stored over the profile's rows): the same 业务明细
+    ingested again changes nothing, and says why the day's outcomes show each record twice. An ingest of other bills
+    does not look for the 业务明细's days (nor read the stored rows)."""
+    import paymatch.cli as cli
+    from paymatch.channels.detect import scan_bills as scan
+
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
+    w = str(tmp_path / "w.duckdb")
+    with Workspace(w) as ws:  # stored as the ingest did before: the profile's reading, then the 业务明细
+        for bill in [*scan(tmp_path / "lone_账务明细.csv").bills, *scan(tmp_path / "trade.zip").bills]:
+            ws.store_bill(bill)
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 6
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "trade.zip")])
+    assert res.exit_code == 0, res.output
+    said = "".join(res.output.split())  # (a long path is broken where the terminal width ends)
+    for part in ("already loaded, unchanged", "warning:", "/lone_账务明细.csv, batch transactions:",
+                 "业务明细 of 2088021109625633 on 2019-09-16 counts each payment and refund twice"):
+        assert "".join(part.split()) in said, res.output
+
+    real = cli._trade_bill_over_fund_detail
+    asked: list[int] = []
+    monkeypatch.setattr(cli, "_trade_bill_over_fund_detail", lambda ws, bills: asked.append(1) or real(ws, bills))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x_账务明细.csv").write_bytes(fund_bytes(fund_rows()[:1]))
+    res = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "other" / "x_账务明细.csv")])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+    assert asked == []  # no 业务明细 stored: the stored batches not looked at
