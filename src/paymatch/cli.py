@@ -155,58 +155,17 @@ def _stored_alipay_trade_days(workspace: Optional[Path]) -> set:
             "AND json_extract_string(b.meta, '$.kind') = 'alipay_detail'").fetchall())
 
 
-#: the profile that reads a lone Alipay 账务明细 as transactions (a shop's YAML of that name replaces it, same kind)
-_FUND_DETAIL_PROFILE = "profile:alipay_merchant_console_export"
-
-
-def _days_text(days: list) -> str:
-    return ", ".join(str(d) for d in days) if len(days) <= 4 else f"{days[0]} … {days[-1]} ({len(days)} days)"
-
-
 def _trade_bill_over_fund_detail(ws, parsed: list) -> None:
-    """An Alipay 业务明细 stored for (merchant number, days) whose 账务明细 an earlier ingest stored as transactions
-    (the profile read it alone): each payment and each refund would be stored twice, and the reconciliation show
-    duplicate_record / refund_channel_only outcomes nobody caused. Refused, nothing stored: the workspace cannot drop
-    a batch, and only one without that 账务明细 gives right numbers (in the other order it is read as fund flows).
-    A 业务明细 stored already (the same file again) changes nothing: said as a warning. Asked only when an Alipay
-    业务明细 is among the bills (``ingest``), and the stored rows read only when such a 账务明细 batch is stored."""
-    from .channels.detect import alipay_trade_days
+    """``ingest``: an Alipay 业务明细 over its account's 账务明细 stored as transactions is refused, nothing stored;
+    the same 业务明细 stored already is a warning (``bill_doubles.fund_detail_doubles``)."""
+    from .bill_doubles import FIX, fund_detail_doubles
 
-    trade = [b for b in parsed if b.channel == "alipay" and b.kind == "alipay_detail"]
-    if not trade:
-        return
-    earlier = dict(ws.con.execute(
-        "SELECT batch_id, source FROM batches WHERE kind = 'transactions' "
-        "AND json_extract_string(meta, '$.kind') = ? ORDER BY loaded_at", [_FUND_DETAIL_PROFILE]).fetchall())
-    if not earlier:
-        return
-    rows = ws.con.execute(
-        f"SELECT DISTINCT batch_id, merchant_id, bill_date FROM transactions WHERE batch_id IN "
-        f"({', '.join('?' for _ in earlier)}) AND merchant_id IS NOT NULL AND bill_date IS NOT NULL",
-        list(earlier)).fetchall()
-    refused, warned = [], []
-    for bill in trade:
-        covered = alipay_trade_days([bill])
-        for batch_id, source in earlier.items():
-            both = sorted((m, d) for b, m, d in rows if b == batch_id and (m, d) in covered)
-            if not both:
-                continue
-            merchants = sorted({m for m, _ in both})
-            days = sorted({d for _, d in both})
-            stored = ws.bill_stored(bill)
-            said = (f"{bill.source}: this Alipay 业务明细 of {', '.join(merchants)} on {_days_text(days)} "
-                    f"{'counts' if stored else 'would count'} each payment and refund twice: the workspace holds the "
-                    f"account's 账务明细 of those days as transactions ({source}, batch {batch_id}, read alone by "
-                    "the alipay_merchant_console_export profile)")
-            (warned if stored else refused).append(said)
-    fix = ("build the workspace again without that 账务明细: the 业务明细 first, then the 账务明细 (read then as the "
-           "account's fund flows), and the other files; or reconcile those days from files (paymatch reconcile "
-           "--orders … --bills <业务明细> --bills <账务明细>)")
+    refused, warned = fund_detail_doubles(ws, parsed)
     for said in warned:
         console.print(f"warning: {said} (stored before; duplicate_record and refund_channel_only outcomes of those "
-                      f"days come from it)\nHint: {fix}", markup=False)
+                      f"days come from it)\nHint: {FIX}", markup=False)
     if refused:
-        raise PaymatchError("\n".join(refused) + f"; nothing was loaded\nHint: {fix}")
+        raise PaymatchError("\n".join(refused) + f"; nothing was loaded\nHint: {FIX}")
 
 
 def _scan_bills(paths: list[Path], workspace: Optional[Path], profile_dirs: list[str] = (),

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from .accounts import Account
-from .errors import ChannelError, LoadError, NoBillThatDay
+from .bill_doubles import FIX, fund_detail_doubles
+from .errors import ChannelError, LoadError, NoBillThatDay, PaymatchError
 from .schema import TZ
 from .workspace import Workspace
 
@@ -128,6 +129,12 @@ def pull_day(ws: Workspace, accts: list[Account], day: dt.date, *,
                     bills = parse(data)
                 except LoadError as e:
                     _failed(ws, results, at, day, kind, data, e, sha)
+                    continue
+                # an Alipay 业务明细 over its account's 账务明细 stored as transactions would count each payment twice:
+                # quarantined (kept for a rebuild), nothing of the file stored (``bill_doubles``)
+                refused, _ = fund_detail_doubles(ws, bills)
+                if refused:
+                    _failed(ws, results, at, day, kind, data, PaymatchError("\n".join(refused) + f"\nHint: {FIX}"), sha)
                     continue
                 for bill in bills:
                     r = ws.store_bill(bill, account=at.label,
