@@ -10,16 +10,28 @@ from paymatch.workspace import Workspace
 APP_ID = "2021000000000001"
 
 
-def test_pull_alipay_into_workspace(tmp_path):
+def _keys(tmp_path):
+    """(app key, 'Alipay' key), their PEMs written beside the config as it names them."""
     app_key, alipay_key = new_key(), new_key()
     (tmp_path / "app.pem").write_text(private_pem(app_key))
     (tmp_path / "alipay.pem").write_text(public_pem(alipay_key))
+    return app_key, alipay_key
+
+
+def _config(tmp_path, gw):
+    """The config file of one Alipay account pulling from the fake gateway ``gw``."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text(f'[channels.alipay]\napp_id = "{APP_ID}"\napp_private_key_file = "app.pem"\n'
+                   f'alipay_public_key_file = "alipay.pem"\ngateway_url = "{gw.gateway_url}"\n'
+                   "timeout = 1.0\nretries = 1\nbackoff = 0.01\n", encoding="utf-8")
+    return cfg
+
+
+def test_pull_alipay_into_workspace(tmp_path):
+    app_key, alipay_key = _keys(tmp_path)
     with FakeAlipayGateway(app_key.public_key(), alipay_key, {"2019-09-16": bill_zip(sample_rows())},
                            app_id=APP_ID, stall=0.5) as gw:
-        cfg = tmp_path / "rules.toml"
-        cfg.write_text(f'[channels.alipay]\napp_id = "{APP_ID}"\napp_private_key_file = "app.pem"\n'
-                       f'alipay_public_key_file = "alipay.pem"\ngateway_url = "{gw.gateway_url}"\n'
-                       "timeout = 1.0\nretries = 1\nbackoff = 0.01\n", encoding="utf-8")
+        cfg = _config(tmp_path, gw)
         w = str(tmp_path / "w.duckdb")
         runner = CliRunner()
         r = runner.invoke(app, ["pull", "--workspace", w, "--config", str(cfg), "--date", "2019-09-16", "--all"])
@@ -38,9 +50,7 @@ def test_pull_quarantines_a_trade_bill_over_its_detail_stored_as_transactions(tm
     """The account's 账务明细 ingested alone first (the profile stored its movements as transactions), then the night's
     pull of the same day's 业务明细: stored, each payment and refund was in the workspace twice. ``ingest`` refuses that
     业务明细; ``pull`` quarantines it with the same words (kept for a rebuild), stores nothing of it, exits 2."""
-    app_key, alipay_key = new_key(), new_key()
-    (tmp_path / "app.pem").write_text(private_pem(app_key))
-    (tmp_path / "alipay.pem").write_text(public_pem(alipay_key))
+    app_key, alipay_key = _keys(tmp_path)
     (tmp_path / "lone_账务明细.csv").write_bytes(fund_bytes(fund_rows()))
     w = str(tmp_path / "w.duckdb")
     runner = CliRunner()
@@ -48,10 +58,7 @@ def test_pull_quarantines_a_trade_bill_over_its_detail_stored_as_transactions(tm
     assert r.exit_code == 0 and "profile:alipay_merchant_console_export" in r.output, r.output
     with FakeAlipayGateway(app_key.public_key(), alipay_key, {"2019-09-16": bill_zip(sample_rows())},
                            app_id=APP_ID, stall=0.5) as gw:
-        cfg = tmp_path / "rules.toml"
-        cfg.write_text(f'[channels.alipay]\napp_id = "{APP_ID}"\napp_private_key_file = "app.pem"\n'
-                       f'alipay_public_key_file = "alipay.pem"\ngateway_url = "{gw.gateway_url}"\n'
-                       "timeout = 1.0\nretries = 1\nbackoff = 0.01\n", encoding="utf-8")
+        cfg = _config(tmp_path, gw)
         r = runner.invoke(app, ["pull", "--workspace", w, "--config", str(cfg), "--date", "2019-09-16",
                                 "--channel", "alipay"])
     assert r.exit_code == 2, r.output
