@@ -46,13 +46,15 @@ def fund_detail_doubles(ws, bills: list) -> tuple[list[str], list[str]]:
     refused, warned = [], []
     for bill in trade:
         covered = alipay_trade_days([bill])
+        stored = None  # whether this 业务明细 is stored already: asked once, and only when it meets such a 账务明细
         for batch_id, source in earlier.items():
             both = sorted((m, d) for b, m, d in rows if b == batch_id and (m, d) in covered)
             if not both:
                 continue
             merchants = sorted({m for m, _ in both})
             days = sorted({d for _, d in both})
-            stored = ws.bill_stored(bill)
+            if stored is None:
+                stored = ws.bill_stored(bill)
             said = (f"{bill.source}: this Alipay 业务明细 of {', '.join(merchants)} on {_days_text(days)} "
                     f"{'counts' if stored else 'would count'} each payment and refund twice: the workspace holds the "
                     f"account's 账务明细 of those days as transactions ({source}, batch {batch_id}, read alone by "

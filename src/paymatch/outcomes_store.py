@@ -126,13 +126,15 @@ def _signed(col: str) -> str:
     return f"(CASE WHEN {col} > 0 THEN '+' ELSE '' END || {_y(col)})"
 
 
-def _gap(micros: str) -> str:
+def _gap(micros: str, units: tuple[str, str, str] = (" h ", " min ", " s")) -> str:
     """SQL: a signed number of microseconds as '+1 h 0 min 1 s' or '+0 h 1 min 0.25 s' (the time_mismatch reason:
-    exact, so a gap just over the limit never reads as the limit itself)."""
+    exact, so a gap just over the limit never reads as the limit itself); ``units``: the words after the hours,
+    minutes and seconds (a zh reason's: ' 小时 ', ' 分 ', ' 秒')."""
     a = f"abs({micros})"
-    return (f"(CASE WHEN {micros} >= 0 THEN '+' ELSE '-' END || ({a} // 3600000000)::VARCHAR || ' h ' "
-            f"|| (({a} % 3600000000) // 60000000)::VARCHAR || ' min ' || (({a} % 60000000) // 1000000)::VARCHAR "
-            f"|| {_fraction(f'{a} % 1000000')} || ' s')")
+    h, m, s = (f"'{u}'" for u in units)
+    return (f"(CASE WHEN {micros} >= 0 THEN '+' ELSE '-' END || ({a} // 3600000000)::VARCHAR || {h} "
+            f"|| (({a} % 3600000000) // 60000000)::VARCHAR || {m} || (({a} % 60000000) // 1000000)::VARCHAR "
+            f"|| {_fraction(f'{a} % 1000000')} || {s})")
 
 
 def _fraction(micros: str) -> str:

@@ -431,14 +431,10 @@ def _profile_read_alipay(scan: BillScan) -> bool:
             or any(r.channel == "alipay" for r in scan.rejected))
 
 
-def _alipay_traded(scan: BillScan) -> set[tuple[str, dt.date]]:
-    """(merchant number, day) that the Alipay 业务明细 a scan read cover: their rows' (which name the account's PID,
-    as the profile's do), and every day of the period a bill says it covers (a day without trades is covered too)."""
-    return alipay_trade_days(scan.bills)
-
-
 def alipay_trade_days(bills: Iterable[ParsedBill]) -> set[tuple[str, dt.date]]:
-    """(merchant number, day) the Alipay 业务明细 among ``bills`` cover (``_alipay_traded``)."""
+    """(merchant number, day) that the Alipay 业务明细 among ``bills`` cover: their rows' (which name the account's
+    PID, as the profile's do), and every day of the period a bill says it covers (a day without trades is covered
+    too)."""
     out: set[tuple[str, dt.date]] = set()
     for bill in bills:
         if bill.channel == "alipay" and bill.kind == "alipay_detail":
@@ -463,7 +459,7 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
     scans = [scan_bills(p, extra) for p in paths]
     if (len(scans) > 1 or stored_trade_days) and any(_profile_read_alipay(scan) for scan in scans):
         stored = stored_trade_days() if callable(stored_trade_days) else stored_trade_days
-        traded = set(stored).union(*(_alipay_traded(scan) for scan in scans))
+        traded = set(stored).union(*(alipay_trade_days(scan.bills) for scan in scans))
         siblings: dict[str, set[str]] = {}
         for scan in scans:
             for where, kinds in _alipay_siblings(scan).items():
@@ -503,7 +499,7 @@ def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = f
         return  # nothing a profile read or refused as Alipay's: no file to read again
     siblings = _alipay_siblings(scan) if delivered is None else delivered
     # (``scan_paths`` passes what the other paths of the command read, this scan's 业务明细 included)
-    traded = traded if delivered is not None else _alipay_traded(scan)
+    traded = traded if delivered is not None else alipay_trade_days(scan.bills)
 
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())

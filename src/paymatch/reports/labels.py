@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..outcomes_store import _y, _signed  # the amounts as the English reasons write them
+from ..outcomes_store import _gap, _signed, _y  # amounts and time gaps as the English reasons write them
 from .model import Lang
 
 #: a store (merchant number, channel) an outcome or a record does not name, and no ``[stores]`` entry gives
@@ -136,16 +136,6 @@ def _channel(col: str) -> str:
     return _q(sql_zh(col, CHANNEL_ZH))
 
 
-def _gap_zh(micros: str) -> str:
-    """SQL: a signed number of microseconds as '+1 小时 0 分 1.25 秒' (exact, as the English reason's)."""
-    from ..outcomes_store import _fraction
-
-    a = f"abs({micros})"
-    return sql_text("{sign}{h} 小时 {m} 分 {s}{f} 秒", sign=f"CASE WHEN {micros} >= 0 THEN '+' ELSE '-' END",
-                    h=f"({a} // 3600000000)::VARCHAR", m=f"(({a} % 3600000000) // 60000000)::VARCHAR",
-                    s=f"(({a} % 60000000) // 1000000)::VARCHAR", f=_fraction(f"{a} % 1000000"))
-
-
 def _fee_zh() -> str:
     from ..outcomes_store import _FEE_DETAIL, _percent, fee_detail_sql
 
@@ -206,7 +196,7 @@ def _engine_reasons_zh() -> str:
         "time_mismatch": T("渠道记账时间 {booked}，订单支付时间 {paid} (北京时间；{gap})，超过 [match] "
                            "max_time_gap_minutes (时间不符：订单号被重复使用，或是一笔过期的支付)",
                            booked=_q(_local_time(_BOOKED)), paid=_local_time("occurred_at"),
-                           gap=_q(_gap_zh(f"epoch_us({_BOOKED}) - epoch_us(occurred_at)"))),
+                           gap=_q(_gap(f"epoch_us({_BOOKED}) - epoch_us(occurred_at)", (" 小时 ", " 分 ", " 秒")))),
         "fee_mismatch": _fee_zh(),
         "unconfirmed": f"""CASE WHEN refund_no IS NULL
             THEN {T('金额一致 ({od})，但只有实时通知，尚无账单确认', od=od)}

@@ -129,8 +129,7 @@ class WechatPayClient:
     def download_fundflow(self, bill_date: dt.date | str, account_type: str = "BASIC",
                           tar_type: str = "GZIP") -> bytes:
         """The fund-flow bill of ``bill_date`` for BASIC/OPERATION/FEES as plain CSV bytes, SHA1-checked."""
-        if account_type not in ("BASIC", "OPERATION", "FEES"):
-            raise ValueError(f"account_type must be BASIC, OPERATION or FEES, not {account_type!r}")
+        _check_account_type(account_type)
         query = {"bill_date": _day(bill_date), "account_type": account_type, "tar_type": tar_type}
         return self._with_retries("/v3/bill/fundflowbill", query,
                                   lambda meta, what: self._plain_file(meta, tar_type, what))
@@ -143,8 +142,7 @@ class WechatPayClient:
         about 16 GB); each is encrypted with AEAD_AES_256_GCM under its own key, which comes RSA-OAEP-encrypted
         with the merchant certificate's public key (``encrypt_key``), so only the merchant private key opens it.
         Each file is decrypted, then gunzipped ("先解密、再解压"), SHA1-checked and joined in sequence order."""
-        if account_type not in ("BASIC", "OPERATION", "FEES"):
-            raise ValueError(f"account_type must be BASIC, OPERATION or FEES, not {account_type!r}")
+        _check_account_type(account_type)
         query = {"sub_mchid": sub_mchid, "bill_date": _day(bill_date), "account_type": account_type,
                  "algorithm": BILL_ALGORITHM, "tar_type": tar_type}
         return self._with_retries("/v3/bill/sub-merchant-fundflowbill", query,
@@ -253,9 +251,7 @@ class WechatPayClient:
         """GET a path on the gateway, or a whole URL on WeChat's other API domain (``_download_target``); the
         signature covers the path and query only, as WeChat's canonical request does."""
         c = self.config
-        parts = urlsplit(path_query)
-        signed = parts.path + (f"?{parts.query}" if parts.query else "")
-        auth = build_authorization(signed, "GET", c.mchid, c.merchant_serial_no, self._key)
+        auth = build_authorization(_path_query(urlsplit(path_query)), "GET", c.mchid, c.merchant_serial_no, self._key)
         # Wechatpay-Serial names the key WeChat is to sign its answer with: a merchant switching from the platform
         # certificate to the WeChat Pay public key gets answers signed with the certificate without it (helper-51)
         headers = {"Authorization": auth, "Accept": "application/json", "User-Agent": "paymatch"}
@@ -270,7 +266,7 @@ class WechatPayClient:
         the reverse may happen too; both are WeChat's, over HTTPS. Any other host is refused."""
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) == (self._origin.scheme, self._origin.netloc):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+            return _path_query(parts)
         if (self._origin.scheme, parts.scheme) == ("https", "https") and {self._origin.netloc, parts.netloc} <= \
                 set(WECHATPAY_API_HOSTS):
             return url
@@ -345,6 +341,17 @@ class WechatPayClient:
             raise ChannelError(f"wechat: {what}: response body is not UTF-8") from exc
         if not rsa_verify(ts, nonce, body, sig, key):
             raise ChannelError(f"wechat: {what}: response signature is invalid")
+
+
+def _path_query(parts) -> str:
+    """A split URL's path and query: what a request's signature covers, and what is asked of the gateway."""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _check_account_type(account_type: str) -> None:
+    """A fund-flow bill's account (资金账户): BASIC, OPERATION or FEES."""
+    if account_type not in ("BASIC", "OPERATION", "FEES"):
+        raise ValueError(f"account_type must be BASIC, OPERATION or FEES, not {account_type!r}")
 
 
 def _day(value: dt.date | str) -> str:
