@@ -15,10 +15,12 @@ runs the CLI and compares per order and period: kind, fen amounts, the sign of d
            rest missing / not due) · a wrong term on the flows (plan_mismatch) · a period beyond the term
            (plan_mismatch) · flows naming another channel (channel_mismatch) · a term the channel does not offer
            (bad_term) · flows of an order the shop does not have (unexpected) · a seller-borne fee on the flows
-           · a refund before / after some periods · cancelled (closed) after the first period · periods not yet
-           due vs overdue as of the run's day;
-           plus Huabei (up-front: one payment matched, no period outcome; an unoffered term: bad_term signal) and
-           plain WeChat orders.
+           · a partial refund (later periods still due) · a full refund after period 2 (later periods
+           instalment_ended; as of a day before the refund: missing / not due) · a full refund after period 1 with
+           period 2 deducted anyway (instalment_after_refund, difference = the deduction) · cancelled (closed)
+           after the first period · periods not yet due vs overdue as of the run's day;
+           plus Huabei (up-front: one payment matched, no period outcome; an unoffered term: bad_term signal; some
+           refunded in full: nothing outstanding in the report or the credit check) and plain WeChat orders.
   runs     file run (canonical flows CSV) · rerun (ids and rows identical) · shuffled rows (same kinds and fen
            per order and period) · flows split over two overlapping exports (read once) · the flows as the
            channels' deduction exports (WeChat Pay Score CSV, Alipay 周期扣款 GBK) in a folder · a workspace
@@ -46,9 +48,14 @@ Result on 2026-12-05 (helper-76): three bugs and a misleading reason, fixed, eac
   order with this order_no" although the order is there; now the reason names its state
   (test_closed_order_flows.py).
 Left open (the spec does not decide; see OPEN): the kind of that deduction (and the order's own outcome says
-"unpaid ... (consistent)" beside it); refunds do not adjust the plan (README limit); flow fees are not compared
+"unpaid ... (consistent)" beside it); flow fees are not compared
 with the plan's seller-borne share; a processing deduction, or a failed one for a period not yet due, is
 instalment_failed.
+
+Refund cases added on 2026-12-05 (helper-89, README "Refunds end a per-period plan"): seeds 6, 7, 8 agree (23,629,
+20,609, 25,378 checks); seed 6 against the code before (refunds did not touch the plan) disagrees 1,193 times: every
+period after a full refund instalment_missing / not_due instead of instalment_ended, the deduction after the refund
+instalment_matched, and the report and credit check counting refunded plans (Huabei's too) as owed.
 """
 from __future__ import annotations
 
@@ -105,8 +112,6 @@ SCOPE_CONFIG = CONFIG.replace("[methods.settle_channel]", '[match]\nkey_scope = 
 OPEN = {
     "closed_after_first": "an order closed (cancelled) after its first deduction: README says a closed order "
                           "'never started a plan', but the channel took money; the kind of its flow is not specified",
-    "refunded_periods": "README (Limits): refunds of instalment orders do not adjust the plan, so periods after a "
-                        "refund stay expected; the issue does not say what a refund does to the plan",
     "fee_on_flow": "whether a flow's fee is compared with the plan's seller-borne share is not specified",
     "unnamed_closed": "under key_scope a flow naming no merchant number for an order number one merchant number's "
                       "paid per-period order and another's closed one use: paymatch attributes it to the paid one "
@@ -236,16 +241,22 @@ class Chain:
         if roll < 0.18:   # Huabei, paid up front: a payment, no period outcome (an unoffered term: a signal)
             amount = r.randint(30000, 900000)
             term = r.choice(TERMS + (5,)) if r.random() < 0.3 else r.choice(TERMS)
-            self._order(order_no, merchant, "huabei", amount, "paid", paid, term, store)
+            # some refunded in full through Alipay (README: a refunded up-front plan owes nothing)
+            refunded = term in TERMS and r.random() < 0.25
+            self._order(order_no, merchant, "huabei", amount, "refunded" if refunded else "paid", paid, term, store)
             self._payment(merchant, "alipay", order_no, amount, paid, "huabei")
-            self.defects["huabei" if term in TERMS else "huabei_bad_term"] += 1
+            if refunded:
+                self._refund(merchant, "alipay", order_no, amount,
+                             self._ts(min(paid_day + dt.timedelta(days=5), AS_OF), hh=23), "huabei")
+            self.defects["huabei_refunded" if refunded else "huabei" if term in TERMS else "huabei_bad_term"] += 1
             return
         channel = r.choice(PER_PERIOD)
         term = r.choice(TERMS)
         amount = r.randint(term * 100, 1_200_000)
         defect = r.choice(["clean", "clean", "missing", "twice", "twice_same", "wrong_amount", "retried", "failed_only", "early",
                            "lump", "wrong_term", "beyond", "other_channel", "bad_term", "unknown_order",
-                           "fee", "refund_after", "refund_early", "closed_after_first", "future_one"])
+                           "fee", "refund_after", "refund_early", "closed_after_first", "future_one",
+                           "refund_deducted"])
         self.defects[defect] += 1
         self.defect_of[okey] = defect
         if defect == "unknown_order":   # flows only; the shop has no such order
@@ -259,7 +270,7 @@ class Chain:
             self._order(order_no, merchant, channel, amount, "paid", paid, bad, store)
             self._flow(merchant, channel, order_no, 1, bad, amount // bad, paid)
             return
-        status = {"refund_after": "refunded", "refund_early": "partially_refunded",
+        status = {"refund_after": "refunded", "refund_early": "partially_refunded", "refund_deducted": "refunded",
                   "closed_after_first": "closed"}.get(defect, "paid")
         self._order(order_no, merchant, channel, amount, status, paid, term, store)
         parts = split_fen(amount, term)
@@ -282,6 +293,12 @@ class Chain:
                 continue
             if defect == "refund_after" and k > 2:
                 continue
+            if defect == "refund_deducted" and k > 2:   # refunded in full after period 1; period 2 deducted anyway
+                continue
+            if defect == "refund_deducted" and k == 2:
+                self._refund(merchant, settle_channel, order_no, parts[0],
+                             self._ts(min(dues[0] + dt.timedelta(days=3), AS_OF), hh=12), channel)
+                when = self._ts(due, hh=20) if due > dues[0] + dt.timedelta(days=3) else when
             if defect in ("refund_after", "refund_early") and k == (2 if defect == "refund_after" else 1):
                 back = amount if defect == "refund_after" else r.randint(100, amount)
                 self._refund(merchant, settle_channel, order_no, back, self._ts(min(due + dt.timedelta(days=3),
@@ -314,6 +331,8 @@ class Chain:
 
 
 SETTLES = {"wechat_payscore": "wechat", "alipay_pay_later": "alipay"}
+#: README "Instalment report": a per-period period's outcome that leaves nothing owed
+SETTLED = ("instalment_matched", "instalment_ended", "instalment_after_refund")
 
 
 def local_day(ts: str) -> dt.date:
@@ -349,6 +368,9 @@ def judge(chain: Chain, as_of: dt.date) -> dict:
     for o in chain.orders:
         orders[(o["merchant_id"] if chain.scope else "", o["order_no"])] = o
     flows_of = collections.defaultdict(list)
+    refunds_of = collections.defaultdict(list)   # every refund, whatever its day: the run reads them all
+    for rf in chain.refunds:
+        refunds_of[(rf["merchant_id"] if chain.scope else "", rf["order_no"])].append(local_ts(rf["created_at"]))
     per_period = collections.defaultdict(set)
     for o in chain.orders:
         if o["channel"] in PER_PERIOD and o["status"] not in ("unpaid", "closed"):
@@ -396,18 +418,29 @@ def judge(chain: Chain, as_of: dt.date) -> dict:
                 add(k, {"instalment_plan_mismatch", "instalment_unexpected"}, fen(f["amount"]))
                 continue
             by_period[k].append(f)
-        refunded = o["status"] in ("refunded", "partially_refunded")
+        # README "Refunds end a per-period plan": a refunded order's plan ends at its latest refund (on or before
+        # as_of; none dates it: before any period); periods due from the refund's day on are owed no more, a
+        # deduction after the refund is money to return; a partially refunded order keeps its plan
+        ended, refund_at = o["status"] == "refunded", None
+        if ended and refunds_of.get(okey):
+            refund_at = max(refunds_of[okey])
+            ended = local_day(refund_at) <= as_of
         for k in range(1, term + 1):
             amt, due = parts[k - 1], dues[k - 1]
             pf = by_period.get(k, [])
-            if not pf:
+            ended_period = ended and (refund_at is None or due >= local_day(refund_at))
+            primary = next((f for f in pf if f["status"] == "success"), pf[0]) if pf else None
+            if not pf or (ended_period and primary["status"] != "success" and int(primary["periods"]) == term):
                 kind = "instalment_missing" if due <= as_of else "instalment_not_due"
-                if refunded and due <= as_of:    # OPEN refunded_periods
-                    kind = {kind, "instalment_not_due", "instalment_matched"} if isinstance(kind, str) else kind
-                add(k, kind, None, amt)
+                add(k, "instalment_ended" if ended_period else kind, None, amt)
+                for f in pf[1:] if pf else []:
+                    add(k, "instalment_attempt", None)
                 continue
-            primary = next((f for f in pf if f["status"] == "success"), pf[0])
-            if int(primary["periods"]) != term:
+            if (ended and refund_at is not None and primary["status"] == "success" and int(primary["periods"]) == term
+                    and SETTLES[primary["channel"]] == SETTLES[o["channel"]]
+                    and local_ts(primary["occurred_at"]) > refund_at):
+                add(k, "instalment_after_refund", fen(primary["amount"]), amt)
+            elif int(primary["periods"]) != term:
                 # the flow stands for its period (README: plan_mismatch "with the period number"); OPEN
                 # wrong_term_periods: no instalment_missing beside it
                 add(k, "instalment_plan_mismatch", fen(primary["amount"]))
@@ -551,6 +584,9 @@ class Audit:
                     self.ok(diff == int(hit["channel_amount_fen"]) - int(hit["order_amount_fen"]), where, key,
                             f"difference_fen {diff} is not channel - order ({hit['channel_amount_fen']} - "
                             f"{hit['order_amount_fen']})")
+                if hit["kind"] == "instalment_after_refund":   # README: its difference is the deduction
+                    self.ok(hit["difference_fen"] == hit["channel_amount_fen"], where, key,
+                            f"after_refund difference {hit['difference_fen']} != {hit['channel_amount_fen']}")
                 if hit["kind"] == "instalment_matched":
                     self.ok(hit["difference_fen"] in ("0", ""), where, key, f"matched with difference {hit['difference_fen']}")
         # non-instalment kinds: payments of plain/huabei orders matched, refunds matched, per-period orders no P- row
@@ -636,9 +672,9 @@ def outstanding_fen(chain: Chain, rows: list[dict], today: dt.date) -> dict[str,
         parts = split_fen(fen(o["amount"]), term)
         for k in range(1, term + 1):
             if o["channel"] in PER_PERIOD:
-                if kind.get(period_id(chain, o, k)) != "instalment_matched":
+                if kind.get(period_id(chain, o, k)) not in SETTLED:
                     owed[o["member_id"]] += parts[k - 1]
-            elif o["channel"] == "huabei" and add_months(paid_day, k) > today:
+            elif o["channel"] == "huabei" and add_months(paid_day, k) > today and o["status"] != "refunded":
                 owed[o["member_id"]] += parts[k - 1]
     return owed
 
@@ -672,7 +708,7 @@ def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
         for k in range(1, term + 1):
             due = add_months(paid_day, k - 1 if per_period else k)
             if per_period:
-                received = kind.get(period_id(chain, o, k)) == "instalment_matched"
+                received = kind.get(period_id(chain, o, k)) in SETTLED
                 if first <= due <= last:
                     c["seller_fee_fen"] += fees[k - 1]
                 if not received:
@@ -681,7 +717,7 @@ def report_check(audit: Audit, chain: Chain, w: Path, rows: list[dict], tmp: Pat
                     if due <= as_of:
                         c["overdue_periods"] += 1
                         c["overdue_fen"] += parts[k - 1]
-            elif due > as_of:
+            elif due > as_of and o["status"] != "refunded":   # a refunded up-front plan owes nothing
                 c["outstanding_periods"] += 1
                 c["outstanding_fen"] += parts[k - 1]
     js = tmp / f"{where}.json"

@@ -6,7 +6,8 @@ alipay_public_key_file|_env, gateway_url, timeout, retries, backoff, seller_id, 
 bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "signcustomer" (账务明细)); an app in
 public-key-certificate mode names app_cert_file|_env, alipay_cert_file|_env and alipay_root_cert_file|_env instead of
 alipay_public_key_file|_env (``AlipayConfig``); a third-party app pulling for a merchant that authorised it names
-app_auth_token_file|_env and that merchant's seller_id (its PID: the account's label). Key files are
+app_auth_token_file|_env and that merchant's seller_id (its PID: the account's label); an older app that signs with
+SHA1withRSA says sign_type = "RSA" (default "RSA2"). Key files are
 relative to the config file's folder; secrets are never logged.
 """
 
@@ -46,7 +47,7 @@ def _alipay(section: dict, where: str, base: Path):
     known = {"app_id", "app_private_key_file", "app_private_key_env", "alipay_public_key_file",
              "alipay_public_key_env", "gateway_url", "timeout", "retries", "backoff", "seller_id", "bill_types",
              "app_cert_file", "app_cert_env", "alipay_cert_file", "alipay_cert_env", "alipay_root_cert_file",
-             "alipay_root_cert_env", "app_auth_token_file", "app_auth_token_env"}
+             "alipay_root_cert_env", "app_auth_token_file", "app_auth_token_env", "sign_type"}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -67,7 +68,8 @@ def _alipay(section: dict, where: str, base: Path):
 
     if not isinstance(section.get("app_id"), str) or not section["app_id"]:
         raise ConfigError(f"{where}: key 'app_id' must be a non-empty string")
-    opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id") if k in section}
+    opts = {k: section[k] for k in ("gateway_url", "timeout", "retries", "backoff", "seller_id", "sign_type")
+            if k in section}
     if "seller_id" in section and not (isinstance(section["seller_id"], str) and section["seller_id"]):
         raise ConfigError(f"{where}: key 'seller_id' must be the merchant's PID as a string, e.g. \"2088000000000011\"")
     if "bill_types" in section:

@@ -116,6 +116,9 @@ def reconcile(
                                   spark_master=spark_master, progress=steps, extra_bills=parsed,
                                   instalments=instalments, as_of=due, period=period)
         elif workspace is not None and period is not None:
+            if workspace.is_dir():
+                raise PaymatchError(f"{workspace}: a folder, not a workspace file\nHint: --workspace names the "
+                                    "workspace's DuckDB file (e.g. W.duckdb)")
             if not workspace.is_file():
                 raise PaymatchError(f"{workspace}: no such workspace file\nHint: load it first with paymatch "
                                     "ingest --workspace … (or give --orders/--transactions files)")

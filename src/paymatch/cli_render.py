@@ -45,6 +45,14 @@ def summary_tables(console: Console, summary: dict) -> None:
     for w in summary.get("channels_without_records", []):
         console.print(f"[yellow]No {escape(w['channel'])} records in this run, yet {w['order_only']:,} paid orders "
                       f"(¥{format_yuan(w['order_amount_fen'])}) expect them (order_only). Was its bill left out?[/yellow]")
+    for m in summary.get("merchant_numbers_without_records", []):
+        console.print(f"[yellow]No {escape(m['channel'])} records of merchant number {escape(m['merchant_id'])} in "
+                      f"this run, yet {m['orders']:,} paid orders (¥{format_yuan(m['order_amount_fen'])}) name it. "
+                      "Was its bill left out?[/yellow]")
+    for m in summary.get("merchant_numbers_without_orders", []):
+        console.print(f"[yellow]{escape(m['channel'])} merchant number {escape(m['merchant_id'])}: {m['records']:,} "
+                      f"records, ¥{format_yuan(m['amount_fen'])} — no order or configured store names it: a bill of "
+                      "another account?[/yellow]")
 
 
 def accuracy_table(console: Console, acc: dict) -> None:

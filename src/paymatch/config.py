@@ -23,6 +23,27 @@ from .sources.specs import SPECS
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_for_a_number(cls, data: Any) -> Any:
+        """``amount_tolerance_fen = true`` was read as 1 fen (pydantic takes a bool for an int): a number key given
+        true/false is refused naming the key."""
+        if isinstance(data, dict):
+            for name, f in cls.model_fields.items():
+                v = data.get(f.alias or name)
+                if isinstance(v, bool) and _number_types(f.annotation):
+                    raise ValueError(f"{f.alias or name} = {str(v).lower()}: a number is expected, not true/false")
+        return data
+
+
+def _number_types(annotation: Any) -> bool:
+    """Whether ``annotation`` (``int``, ``int | None`` …) takes a number and not a bool; a key that also takes text
+    (a rate: ``str | float | int``) refuses a bool with its own words."""
+    import typing
+
+    args = typing.get_args(annotation) or (annotation,)
+    return bool not in args and str not in args and any(a in (int, float, Decimal) for a in args)
+
 
 class MatchRules(_Strict):
     """How orders and channel records are paired and compared."""
@@ -400,9 +421,17 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as e:
         raise ConfigError(f"{p}: cannot read config file ({e.strerror})") from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # (a file saved as GBK, "ANSI" on a Chinese Windows): was a traceback
+        from .sources.textfile import _undecodable
+
+        line, what = _undecodable(raw, "utf-8")
+        raise ConfigError(f"{p}:{line}: not UTF-8 text ({what})\nHint: save the config file as UTF-8 (TOML and "
+                          "YAML files are UTF-8)") from None
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
             data = yaml.safe_load(text) or {}

@@ -51,7 +51,8 @@ def flow_profile_dirs(config: Config) -> list[Path]:
 
 def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | list | pa.Table | str, config: Config,
                  as_of: dt.date | None, table: str, *, engine: str = "duckdb",
-                 spark_master: str | None = None, notes: list[str] | None = None) -> dict:
+                 spark_master: str | None = None, notes: list[str] | None = None,
+                 refunds_sql: str | None = None) -> dict:
     """Match the flows against the plans of the run's orders; append the outcomes to ``table``.
 
     ``flows``: a path or a list of paths (the canonical flow CSV, or a file/folder of flow exports, see module
@@ -60,6 +61,8 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
     flows: ``stored_flows_sql``). A row a later file lists again with the same values is read once
     (``combine_flows``; said in ``notes``).
     ``engine``: where the (Narwhals) matching runs, like the payment match: DuckDB, or Spark.
+    ``refunds_sql``: SQL (merchant_id, order_no, created_at naive UTC) of the refunds that date a refunded order's
+    end (``backends.scope.instalment_refunds``); None: no refund dates any.
 
     Returns the instalment control totals (owned orders and flow rows in vs. in outcomes).
     """
@@ -76,17 +79,31 @@ def add_outcomes(con: duckdb.DuckDBPyConnection, orders_sql: str, flows: Path | 
                          "counted once, as a workspace stores them")
     icfg = instalment_config(config)
     rules = {"key_scope": tuple(config.match.key_scope), "settle_channel": dict(config.methods.settle_channel)}
+    # a refund's instant as the flows carry theirs (naive UTC to Spark, with its zone in DuckDB) and its local day,
+    # the day the service ended (compared with due dates)
+    def refund_rows(zoned: bool) -> str | None:
+        if refunds_sql is None:
+            return None
+        at = "timezone('UTC', created_at)" if zoned else "created_at"
+        return (f"SELECT merchant_id, order_no, {at} AS created_at, "
+                f"CAST(timezone('{config.timezone}', timezone('UTC', created_at)) AS DATE) AS end_day "
+                f"FROM ({refunds_sql})")
+
     if engine == "spark":
         from .backends.spark_backend import on_spark
 
         # times cross as naive UTC, as every selection handed to an engine does, and come back with their zone
         naive = "SELECT * REPLACE (make_timestamp(epoch_us(occurred_at)) AS occurred_at) FROM _pm_flows"
-        out = on_spark(con, {"orders": orders_sql, "flows": naive},
-                       lambda f: match_instalments(f["orders"], f["flows"], icfg, as_of, **rules), "_pm_spark_inst",
+        frames = {"orders": orders_sql, "flows": naive, **({"refunds": refund_rows(False)} if refunds_sql else {})}
+        out = on_spark(con, frames,
+                       lambda f: match_instalments(f["orders"], f["flows"], icfg, as_of, refunds=f.get("refunds"),
+                                                   **rules), "_pm_spark_inst",
                        master=spark_master).project("* REPLACE (timezone('UTC', occurred_at) AS occurred_at)")
     else:
         orders = nw.from_native(con.sql(orders_sql))
-        out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of, **rules).to_native()
+        refunds = nw.from_native(con.sql(refund_rows(True))) if refunds_sql else None
+        out = match_instalments(orders, nw.from_native(con.table("_pm_flows")), icfg, as_of, refunds=refunds,
+                                **rules).to_native()
     con.register("_pm_inst_in", out)
     try:
         con.execute("""

@@ -395,11 +395,12 @@ def _combine(parts: list[pa.Table]) -> pa.Table:
 
 
 def summarize(con: duckdb.DuckDBPyConnection, rolled: pa.Table, inputs: dict[str, tuple[int, int]],
-              extra_control: dict | None = None) -> dict:
+              extra_control: dict | None = None, empty_bills: set[str] | frozenset[str] = frozenset()) -> dict:
     """Counts and amounts per kind and per channel, plus the control totals tie-out, from a ``rollup``.
 
     ``inputs`` maps 'orders'/'refunds'/'transactions' to (rows, amount_fen) as loaded (orders left
-    to the instalment matcher excluded); ``extra_control`` adds further tie-outs (instalments).
+    to the instalment matcher excluded); ``extra_control`` adds further tie-outs (instalments); ``empty_bills``: the
+    channels whose bill of the run's days was loaded and lists no rows (``summary_notes``): not named as left out.
     """
     con.register("_pm_rollup", rolled)
     try:
@@ -450,7 +451,7 @@ def summarize(con: duckdb.DuckDBPyConnection, rolled: pa.Table, inputs: dict[str
         "control_totals": control,
         "conservation": tied,
         "channels_without_records": [{"channel": c, "order_only": int(n), "order_amount_fen": int(a or 0)}
-                                     for c, n, a in silent],
+                                     for c, n, a in silent if c not in empty_bills],
     }
 
 

@@ -1,12 +1,12 @@
 """Pull a day's bills from each configured channel account into the workspace.
 
 WeChat Pay: the trade bill (ALL) and the fund-flow bill (BASIC) through the signed v3 API (a service provider:
-both per listed sub-merchant, stored under the sub-merchant's number); Alipay:
+both per listed sub-merchant, stored under the sub-merchant's number, and its own bills as ``own_bills`` says); Alipay:
 the trade bill zip (and the signcustomer 账务明细 zip when the account's ``bill_types`` asks for it,
-stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query. Each downloaded file is
-parsed (control totals checked) and stored with its SHA-256 as one load batch: a rerun finds the
-same hash and stores nothing new. A bill that does not tie out is quarantined and reported; what
-was stored before is untouched.
+stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query, each zip checked to be the bill asked
+for (kind, account, day: ``channels.alipay.requested``). Each downloaded file is parsed (control totals checked)
+and stored with its SHA-256 as one load batch: a rerun finds the same hash and stores nothing new. A bill that does
+not tie out is quarantined and reported; what was stored before is untouched.
 
 A day's bills exist only from the next morning, Beijing time (WeChat Pay: "每日10点后生成昨日交易账单文件",
 申请交易账单, pay.weixin.qq.com/doc/v3/partner/4012759683; Alipay: T+1, and integrators report the day itself or
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from .accounts import Account
 from .bill_doubles import FIX, fund_detail_doubles
-from .errors import ChannelError, LoadError, NoBillThatDay, PaymatchError
+from .errors import ChannelError, LoadError, NoBillThatDay, PaymatchError, Problem
 from .schema import TZ
 from .workspace import Workspace
 
@@ -54,31 +54,64 @@ def _downloads(acct: Account, day: dt.date, stack: contextlib.ExitStack) -> list
     """(account label, kind, download function, parse function) per file of this account's day.
 
     A WeChat service provider (``sub_mchids``) pulls each sub-merchant's trade bill and fund-flow bill, stored
-    under the sub-merchant's number (the merchant of its orders), each file on its own."""
+    under the sub-merchant's number (the merchant of its orders), and the provider's own bills its ``own_bills``
+    names (by default its fund-flow bill: its own account, which no sub-merchant's bill holds), under its own
+    number; each file on its own. A provider's trade bill has each row checked to be of the provider (商户号) and,
+    for a sub-merchant's, of that sub-merchant (特约商户号): another merchant's rows refuse the file (``owner``)."""
     if acct.channel == "wechat":
         from .channels.wechat import bill as wbill
         from .channels.wechat.api import WechatPayClient
+        from .channels.wechat.owner import check_owner
 
-        client = stack.enter_context(WechatPayClient(acct.config))
-        files: list[tuple[str, str, object]] = []
-        if not acct.config.sub_mchids:
-            files += [(acct.label, "tradebill", lambda: client.download_bill(day, "ALL")),
-                      (acct.label, "fundflowbill", lambda: client.download_fundflow(day, "BASIC"))]
-        for sub in acct.config.sub_mchids:
-            files.append((sub, "tradebill", lambda sub=sub: client.download_bill(day, "ALL", sub_mchid=sub)))
-            if acct.config.sub_merchant_fundflow:
+        cfg = acct.config
+        client = stack.enter_context(WechatPayClient(cfg))
+        own = set(cfg.own_bills) if cfg.sub_mchids else {"tradebill", "fundflowbill"}
+        # (label, kind, download, the 特约商户号 its rows must carry: None for any, "" for no owner check)
+        files: list[tuple[str, str, object, str | None]] = []
+        if "tradebill" in own:
+            files.append((acct.label, "tradebill", lambda: client.download_bill(day, "ALL"),
+                          None if cfg.sub_mchids else ""))
+        if "fundflowbill" in own:
+            files.append((acct.label, "fundflowbill", lambda: client.download_fundflow(day, "BASIC"), ""))
+        for sub in cfg.sub_mchids:
+            files.append((sub, "tradebill", lambda sub=sub: client.download_bill(day, "ALL", sub_mchid=sub), sub))
+            if cfg.sub_merchant_fundflow:
                 files.append((sub, "fundflowbill",
-                              lambda sub=sub: client.download_sub_merchant_fundflow(sub, day, "BASIC")))
+                              lambda sub=sub: client.download_sub_merchant_fundflow(sub, day, "BASIC"), ""))
+
+        def parse(data: bytes, src: str, kind: str, sub: str | None) -> list:
+            bill = wbill.parse(data, src, bill_date=day)
+            # the answer must be the kind asked for: a fund-flow bill names no merchant, so one answering a trade-bill
+            # request would pass the owner check unread, and a trade bill answering a fund-flow request is not checked
+            # at all; either would be stored under the account asked for
+            got = "fundflowbill" if bill.kind == "fundflow" else "tradebill"
+            if got != kind:
+                said = {"fundflowbill": "a fund-flow bill", "tradebill": "a trade bill"}
+                raise LoadError([Problem(src, 1, None, None, f"wechat: {said[got]} where the "
+                                                             f"{said[kind].removeprefix('a ')} was asked for: not "
+                                                             "stored (the answer is not the bill requested)")])
+            if sub != "":
+                check_owner(data, src, mchid=cfg.mchid, sub_mchid=sub)
+            return [bill]
+
         return [(label, kind, fetch,
-                 lambda data, src=f"wechat:{label}:{kind}:{day}": [wbill.parse(data, src, bill_date=day)])
-                for label, kind, fetch in files]
+                 lambda data, src=f"wechat:{label}:{kind}:{day}", kind=kind, sub=sub: parse(data, src, kind, sub))
+                for label, kind, fetch, sub in files]
     from .channels.alipay import bill as abill
     from .channels.alipay.api import AlipayBillClient
+    from .channels.alipay.requested import check_requested
 
     client = AlipayBillClient(acct.config)
+
+    def parse_alipay(data: bytes, src: str, bill_type: str) -> list:
+        # the zip must be the bill asked for: of that bill_type, of the account (its seller_id, when the config
+        # names it) and of that day, as its files' '#' lines say; else another kind, merchant or day would be stored
+        # as this account's bill of ``day``
+        return check_requested(abill.parse_zip(data, src), data, src, bill_type, day, acct.config.seller_id)
+
     # 'trade' (业务明细) and, when the account asks for it, 'signcustomer' (账务明细 → fund flows)
     return [(acct.label, bill_type, lambda t=bill_type: client.download_bill(day, t),
-             lambda d, src=f"alipay:{acct.label}:{bill_type}:{day}": abill.parse_zip(d, src))
+             lambda d, src=f"alipay:{acct.label}:{bill_type}:{day}", t=bill_type: parse_alipay(d, src, t))
             for bill_type in acct.config.bill_types]
 
 

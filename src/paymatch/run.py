@@ -20,16 +20,20 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import Selections, by_batches, by_staged, by_window, redelivered, without_rows
+from .backends.scope import (Selections, by_batches, by_staged, by_window, instalment_refunds, redelivered,
+                             without_rows)
 from .config import Config
 from .errors import LoadError, PaymatchError
 from .outcome_splits import SHARE_COLUMNS, splits_sql
 from .schema import today_local
 from .engine import MatchParams
 from .engine.params import FeeRule
+from .engine.payments import PAID
 from .outcomes_store import (REASON_SQL, STORED_COLUMNS, discard_outputs, dump_summary, materialize, publish_outputs,
                              rollup, stream, summarize, write_csv)
 from .sources.load_problems import repeats_having
+from .summary_notes import (empty_bill_accounts, foreign_merchant_numbers, merchant_numbers_without_records,
+                            stored_empty_bill_accounts)
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
 
@@ -127,6 +131,11 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             res = ws.store_bill(bill)
             if res.kind == "transactions":
                 bills.append(res.batch_id)
+            if res.already_stored:  # the same records from another file (an API's .gz and the platform's CSV): said
+                note = (f"{res.already_stored:,} channel record(s) of {bill.source} listed with the same values by an "
+                        "earlier file: counted once, as a workspace stores them")
+                progress(note)
+                notes.append(note)
         flows = instalments
         if instalments is not None and not staged:
             # a workspace keeps the flows too, each file as a batch (the run matches the files' own rows)
@@ -173,7 +182,7 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
         return _execute(ws, sel, params_for(config, last), dates, out_dir, engine, config,
                         persist=not staged, spark_master=spark_master, progress=progress,
                         flows=flows, flows_from=_names(instalments), as_of=as_of, fingerprint=fingerprint,
-                        notes=notes)
+                        notes=notes, empty_bills=empty_bill_accounts(extra_bills or [], dates))
 
 
 def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, out_dir: Path | None, *,
@@ -203,7 +212,7 @@ def reconcile_workspace(workspace: Path, first_day: dt.date, last_day: dt.date, 
         return _execute(ws, sel, params_for(config, last_day), (first_day, last_day), out_dir, engine, config,
                         persist=True, spark_master=spark_master, progress=progress,
                         flows=flows, flows_from="stored in the workspace" if flows else None, as_of=as_of,
-                        copy_window=True)
+                        copy_window=True, empty_bills=stored_empty_bill_accounts(ws.con, first_day, last_day))
 
 
 def _store_flows(ws: Workspace, path: Path | list[Path], config: Config, progress: Progress, stored: list[str]):
@@ -265,9 +274,12 @@ def _run_id(ws: Workspace, sel: Selections, config: Config, engine: str, period,
 def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_dir: Path | None, engine: str,
              config: Config, *, persist: bool, spark_master: str | None, progress: Progress,
              flows=None, flows_from=None, as_of: dt.date | None = None, fingerprint=None,
-             notes: list[str] | None = None, copy_window: bool = False) -> RunResult:
+             notes: list[str] | None = None, copy_window: bool = False,
+             empty_bills: set[tuple[str, str | None]] | frozenset = frozenset()) -> RunResult:
     """``flows``: the instalment flows the run matches (``instalment_run.add_outcomes``: a path, the rows read, or
-    SQL over the workspace), None for a run without instalments; ``flows_from`` names them in progress."""
+    SQL over the workspace), None for a run without instalments; ``flows_from`` names them in progress.
+    ``empty_bills``: (channel, merchant number or None) of the bills of the run's days loaded without a row
+    (``summary_notes``)."""
     progress(f"reconciling on {engine}")
     if engine == "spark":  # the config's [spark] master, exchange folder and properties (a library caller's too)
         from .backends.spark_backend import configure
@@ -302,7 +314,8 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
             progress(f"matching instalment periods {flows_from}")
             said: list[str] = []
             extra_control = add_outcomes(ws.con, sel.instalment_orders, flows, config, as_of, table,
-                                         engine=engine, spark_master=spark_master, notes=said)
+                                         engine=engine, spark_master=spark_master, notes=said,
+                                         refunds_sql=instalment_refunds(sel))
             for note in said:
                 progress(note)
             notes = [*(notes or []), *said]
@@ -320,7 +333,12 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
         else:
             rolled = rollup(ws.con, source)
         progress("checking control totals")
-        summary = summarize(ws.con, rolled, inputs, extra_control)
+        summary = summarize(ws.con, rolled, inputs, extra_control, {c for c, _ in empty_bills})
+        # one account's bill left out while the channel's other accounts' records are there (a chain's second store)
+        summary["merchant_numbers_without_records"] = merchant_numbers_without_records(
+            ws.con, sel, rolled, [c["channel"] for c in summary["channels_without_records"]], set(empty_bills), PAID)
+        # a bill of another account given by mistake: its merchant number, once (its rows are channel_only)
+        summary["merchant_numbers_without_orders"] = foreign_merchant_numbers(ws.con, sel, config, rolled)
         summary = {"run_id": run_id, "engine": engine,
                    "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
                    "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {}),

@@ -127,12 +127,14 @@ KIND_LABEL_ZH: dict[str, str] = {
     "instalment_duplicate": "分期重复流水",
     "instalment_attempt": "分期扣款重试",
     "instalment_bad_term": "分期期数不支持",
+    "instalment_ended": "分期因退款终止",
+    "instalment_after_refund": "退款后仍扣款",
 }
 
 #: kinds that need no action from finance staff
 CLEAN_KINDS = frozenset({"matched", "unpaid", "internal", "refund_matched", "refund_pending", "refund_failed",
                          "record_update", "instalment_matched", "instalment_not_due",
-                         "instalment_attempt"})
+                         "instalment_attempt", "instalment_ended"})
 
 # --- canonical tables (in-database form) ------------------------------------------------------
 
@@ -212,6 +214,19 @@ def bill_day_sql(alias: str = "") -> str:
 def today_local(tz: str = TZ) -> dt.date:
     """Today in the channels' time zone (a server on UTC is a day behind Shanghai for 8 hours a day: helper-56)."""
     return dt.datetime.now(ZoneInfo(tz)).date()
+
+
+def sql_strptime_in_years(text: str, fmt: str) -> str:
+    """SQL: ``try_strptime(text, fmt)``, NULL for a time outside ``YEARS`` too. The channels' own bill readers parse
+    their fixed format so; without the years a WeChat or Alipay bill's ``0001-01-01 00:00:00`` was stored as a
+    payment of the year 1 BC (bill day 0001-01-01), where a canonical file or a profile bill refuses it."""
+    t = f"try_strptime({text}, '{fmt}')"
+    return (f"CASE WHEN {t} >= TIMESTAMP '{YEARS[0]}-01-01 00:00:00' AND {t} < TIMESTAMP '{YEARS[1]}-01-01 00:00:00' "
+            f"THEN {t} END")
+
+
+#: a bill reader's message for a time it cannot read (``sql_strptime_in_years``)
+BILL_TIME_TEXT = "not a time (YYYY-MM-DD HH:MM:SS) of the years {}–{}".format(YEARS[0], YEARS[1] - 1)
 
 
 def sql_out_of_years(typed: str, kind: str) -> str:

@@ -111,6 +111,18 @@ def _check_is_workspace_file(path: Path) -> None:
                             "--refunds, --transactions or --bills")
 
 
+def _open_hint(e: Exception) -> str:
+    """What to do about a workspace DuckDB cannot open: "is another paymatch using it?" was said of a folder given
+    as the workspace and of a file cut short (a copy that did not finish) too."""
+    text = str(e)
+    if "Is a directory" in text:
+        return "--workspace names the workspace's DuckDB file (e.g. W.duckdb), not a folder"
+    if "read enough bytes" in text or "Corrupt" in text or "checksum" in text.lower():
+        return ("the workspace file is damaged (cut short or overwritten: a copy that did not finish?); nothing "
+                "was changed: use the copy it was made from, or a backup")
+    return "is another paymatch using it?"
+
+
 class Workspace:
     """A DuckDB workspace file (``path``) or an in-memory one (``path=None``)."""
 
@@ -132,8 +144,7 @@ class Workspace:
                 break
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():
-                    raise PaymatchError(f"{self.path}: cannot open workspace ({e})\n"
-                                        "Hint: is another paymatch using it?") from e
+                    raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: {_open_hint(e)}") from e
                 if time.monotonic() >= deadline:  # said as such: which wait ran out, and how to wait longer
                     raise PaymatchError(f"{self.path}: cannot open workspace: another process holds it (waited "
                                         f"{wait:g} s; {e})\nHint: run the command again once it is done, or set "
@@ -141,7 +152,7 @@ class Workspace:
                                         "nothing: its lock ends with it)") from e
                 time.sleep(0.05)
             except duckdb.Error as e:
-                raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: is another paymatch using it?") from e
+                raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: {_open_hint(e)}") from e
         self.con.execute(f"SET TimeZone='{TZ}'")
         self.con.execute("SET enable_progress_bar=false")
         limit = memory_limit or os.environ.get("PAYMATCH_MEMORY_LIMIT", "3500MB")
@@ -421,6 +432,16 @@ class Workspace:
     def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
         """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""
         base = {"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, **(meta or {})}
+        if bill.kind.startswith("profile:"):  # what a profile's file is (an Alipay 账务明细: alipay_fundflow), whatever
+            base["layout"] = getattr(bill, "layout", None) or ""  # the profile's name; "": no channel's layout
+        from .summary_notes import bill_days, is_empty_bill, name_merchant
+
+        days = bill_days(bill) if is_empty_bill(bill) else None
+        if days is not None:  # an empty bill of these days: no bill left out of them (``summary_notes``)
+            base["days"] = [str(days[0]), str(days[1])]
+            # of its file name's merchant number only (no bill of another account of the channel), when it names one
+            if (mch := name_merchant(bill.source)) is not None:
+                base["merchant_id"] = mch
         sha = self._bill_sha(bill)
         if bill.kind == "fundflow" and bill.extra is not None:
             return self.ingest_fund_flows(bill.extra, channel=bill.channel, account=account, source=bill.source,
@@ -430,8 +451,13 @@ class Workspace:
     @staticmethod
     def _bill_sha(bill) -> str:
         """content hash + kind (+ member name inside an archive): the same bytes from another path are the same
-        batch."""
+        batch. An empty bill's file name too: WeChat's bills of two accounts or days without a sale are the same
+        bytes, and each is the bill of the account and day its name says (``summary_notes``)."""
+        from .summary_notes import is_empty_bill
+
         member = bill.source.split("!", 1)[1] if "!" in bill.source else ""
+        if is_empty_bill(bill):
+            member = bill.source.replace("\\", "/").rsplit("/", 1)[-1]
         return hashlib.sha256(f"{bill.sha256}:{bill.kind}:{member}".encode()).hexdigest()
 
     def bill_stored(self, bill) -> bool:

@@ -205,3 +205,25 @@ def test_instalment_flow_export_given_as_a_bill_says_where_it_goes(tmp_path):
     out = " ".join(r.output.split())
     assert r.exit_code == 2 and f"an instalment flow export ({profile.name}), not a bill" in out, out
     assert "--instalments" in out and "nothing was loaded" in out, out
+
+
+def test_a_file_run_says_how_many_bill_records_another_file_delivered_again(shared_dir, tmp_path):
+    """The day's WeChat bill as the API delivered it (.gz) and as the merchant platform saved it (a BOM): the records
+    are counted once, as a workspace stores them once, and the file run says how many (README: "both say how many";
+    ingest said it, a file run over --bills said nothing: audit_round7)."""
+    import json
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    shutil.copy(shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv.gz", bills / "api.csv.gz")
+    text = (shared_dir / "fixtures/channels/wechat/gunsluo_tradebill_ALL_20210128.csv").read_bytes()
+    (bills / "platform.csv").write_bytes(b"\xef\xbb\xbf" + text)
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    r = runner.invoke(app, ["reconcile", "--orders", str(orders), "--bills", str(bills), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["control_totals"]["transactions"]["input_rows"] == 3
+    notes = [n for n in summary.get("input_notes", []) if "same values" in n]
+    assert len(notes) == 1 and notes[0].startswith("3 channel record(s) of ") and "platform.csv" in notes[0], notes
+    assert "listed with the same values by an earlier file" in " ".join(r.output.split())

@@ -304,3 +304,35 @@ def test_a_wechat_bill_as_downloaded_is_held_to_the_rate(tmp_path):
         "P-ORD000001": "matched", "P-ORD000002": "matched", "P-ORD000003": "fee_mismatch"}
     assert out["P-ORD000003"]["reason"] == ("channel fee 0.58 ≠ 0.57 expected at the contracted rate 0.60% of 95.00 "
                                             "(+0.01; 手续费不符)")
+
+
+def test_a_huabei_order_picks_the_rate_of_a_record_naming_only_alipay():
+    # Alipay's 25-column 业务明细 has no fund-channel column: a 花呗 payment whose 备注 does not say 花呗 reads as
+    # plain alipay. The order says huabei (which settles through alipay): the huabei rate is the one it was charged
+    rates = (FeeRule("alipay", None, None, 6000), FeeRule("alipay", None, "huabei", 8000))
+
+    def rec(tx_id, order_no, fee, method="alipay", **kw):
+        t = tx(tx_id, order_no, 10000, channel="alipay", **kw)
+        t.update(method=method, fee_fen=fee)
+        return t
+
+    orders = [order("H1", 10000, channel="huabei"), order("H2", 10000, channel="huabei"),
+              order("H3", 10000, channel="alipay"), order("H4", 10000, channel="alipay"),
+              order("H5", 10000, channel="huabei"), order("H6", 10000, channel="huabei")]
+    txs = [rec("T1", "H1", 80), rec("T2", "H2", 60, method=None), rec("T3", "H3", 60), rec("T4", "H4", 80),
+           rec("T5", "H5", 80, method="huabei"),
+           rec("T6", "H6", 99, status="closed"), rec("T7", "H6", 80)]   # a closed attempt beside the payment
+    out = run(orders, [], txs, fee_rates=rates)
+    assert out["P-H1"]["kind"] == "matched"       # huabei's 0.8 %, not alipay's 0.6 %
+    assert out["P-H2"]["kind"] == "fee_mismatch"  # charged alipay's 0.60 on a huabei order: 0.80 expected
+    assert out["P-H2"]["detail"] == "80:-20:8000::10000"
+    assert out["P-H3"]["kind"] == "matched"       # an alipay order keeps alipay's rate
+    assert out["P-H4"]["kind"] == "fee_mismatch" and out["P-H4"]["detail"] == "60:20:6000::10000"
+    assert out["P-H5"]["kind"] == "matched"       # the record names huabei itself
+    assert out["P-H6"]["kind"] == "matched"
+    # a record naming another method keeps its own (a huabei record on an alipay order: huabei's rate)
+    out = run([order("H7", 10000, channel="alipay")], [], [rec("T8", "H7", 80, method="huabei")], fee_rates=rates)
+    assert out["P-H7"]["kind"] == "matched"
+    # a channel-only record (no order to ask) keeps the channel's rate
+    out = run([], [], [rec("T9", "H9", 80)], fee_rates=rates)
+    assert out["P-H9"]["kind"] == "channel_only"

@@ -1,6 +1,7 @@
 """The same inputs give identical outcomes on DuckDB and on Spark (local mode)."""
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,17 @@ pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 def _rows(path):
     with open(path, encoding="utf-8") as f:
         return sorted(tuple(r.items()) for r in csv.DictReader(f))
+
+
+def _agreed_kinds(tmp_path, refunds=None, **kw) -> dict[str, str]:
+    """tmp_path's orders.csv and tx.csv (and ``refunds``) reconciled on DuckDB and on Spark: the outcomes must be the
+    same row for row; outcome_id -> kind (Spark's), with the control totals tied out."""
+    runs = [reconcile_files(tmp_path / "orders.csv", refunds, [tmp_path / "tx.csv"], tmp_path / engine, engine=engine,
+                            **kw) for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    assert runs[1].summary["conservation"] is True
+    return {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}
 
 
 def test_duckdb_and_spark_agree(demo_small, spark, tmp_path):
@@ -131,3 +143,139 @@ def test_key_scope_orders_naming_no_merchant_number_agree_on_spark(spark, tmp_pa
     a, b = (_rows(r.outcomes_csv) for r in runs)
     assert a == b
     assert {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}["P-/KNN"] == "matched"
+
+
+def test_refunded_instalment_plans_agree_on_spark(spark, tmp_path):
+    # a refund ends a refunded order's plan on either engine (its instant crosses as naive UTC like the flows')
+    import datetime as dt
+
+    from tests.instalments.test_refunds import FLOWS, ORDERS, REFUNDS, TXS
+
+    for name, text in (("orders.csv", ORDERS), ("refunds.csv", REFUNDS), ("tx.csv", TXS), ("flows.csv", FLOWS)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    kinds = _agreed_kinds(tmp_path, tmp_path / "refunds.csv", instalments=tmp_path / "flows.csv",
+                          as_of=dt.date(2026, 11, 20))
+    assert (kinds["I-P1-2"], kinds["I-P1-3"]) == ("instalment_after_refund", "instalment_ended")
+
+
+def test_flows_on_one_file_line_twice_agree_on_spark(spark, tmp_path):
+    # an export downloaded again under its name with a row changed: both rows stored; the deduction's time tells the
+    # period's flow from its duplicate on either engine (``instalments.match._flow_side``)
+    import datetime as dt
+    import shutil
+
+    from paymatch.instalments.flows import read_flow_files
+    from paymatch.run import reconcile_workspace
+    from paymatch.workspace import Workspace
+    from tests.instalments.helpers import FLOW_HEADER, PAYSCORE_ORDER_CSV
+
+    (tmp_path / "orders.csv").write_text(PAYSCORE_ORDER_CSV, encoding="utf-8")
+    flows = tmp_path / "flows.csv"
+    w = tmp_path / "duckdb.duckdb"
+    with Workspace(w) as ws:
+        ws.ingest_csv("orders", tmp_path / "orders.csv")
+        for at in ("2026-09-10 13:00:00", "2026-09-10 10:00:00"):
+            flows.write_text(FLOW_HEADER + f"wechat_payscore,P1,1,3,100.00,0,success,{at}\n", encoding="utf-8")
+            for f in read_flow_files(flows, hashes=True):
+                ws.ingest_flows(f)
+    shutil.copy(w, tmp_path / "spark.duckdb")
+    runs = [reconcile_workspace(tmp_path / f"{engine}.duckdb", dt.date(2026, 9, 30), dt.date(2026, 9, 30),
+                                tmp_path / engine, engine=engine, as_of=dt.date(2026, 9, 30))
+            for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    got = {dict(r)["outcome_id"]: (dict(r)["kind"], dict(r)["occurred_at"]) for r in b if dict(r)["period_no"] == "1"}
+    assert got == {"I-P1-1": ("instalment_matched", "2026-09-10T10:00:00+08:00"),
+                   "I-P1-1#2": ("instalment_duplicate", "2026-09-10T13:00:00+08:00")}
+    assert runs[1].summary["conservation"] is True
+
+
+def test_a_huabei_orders_rate_for_records_naming_only_alipay_agrees_on_spark(spark, tmp_path):
+    # a 业务明细 row that does not say 花呗 is a plain alipay record: its huabei order picks the 0.8 % rate on both
+    # engines (``payments._via_methods``), an alipay order keeps the 0.6 %
+    from paymatch.config import load_config
+
+    (tmp_path / "rules.toml").write_text(
+        '[fees]\n[[fees.rates]]\nchannel = "alipay"\nrate = "0.6%"\n'
+        '[[fees.rates]]\nchannel = "alipay"\nmethod = "huabei"\nrate = "0.8%"\n', encoding="utf-8")
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+    (tmp_path / "orders.csv").write_text(head + "".join(
+        f"{no},S1,2088000000000011,{m},100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n"
+        for no, m in (("H1", "huabei"), ("H2", "huabei"), ("H3", "alipay"), ("H4", "alipay"), ("H5", "huabei"))),
+        encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,amount,fee,settle_amount,status,occurred_at,bill_date,method\n"
+        + "".join(f"alipay,2088000000000011,T{no},{no},payment,100.00,{fee},100.00,{st},2026-11-20 10:00:06,"
+                  f"2026-11-20,{m}\n" for no, fee, st, m in (
+                      ("H1", "0.80", "success", ""), ("H2", "0.60", "success", "alipay"),
+                      ("H3", "0.60", "success", ""), ("H4", "0.80", "success", "alipay"),
+                      ("H5", "0.80", "success", "huabei"))),
+        encoding="utf-8")
+    rules = load_config(tmp_path / "rules.toml")
+    kinds = _agreed_kinds(tmp_path, config=rules)
+    assert kinds == {"P-H1": "matched", "P-H2": "fee_mismatch", "P-H3": "matched", "P-H4": "fee_mismatch",
+                     "P-H5": "matched"}
+
+
+@pytest.fixture
+def shanghai_process_zone(monkeypatch):
+    """The Python process set to Asia/Shanghai (a Chinese shop's server), put back afterwards."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_cross_day_boundary_agrees_on_spark_in_a_shanghai_process(spark, shanghai_process_zone, tmp_path):
+    # PySpark turned the engine's naive-UTC boundary literal into an instant by the process's local zone: with
+    # TZ=Asia/Shanghai the pending_cross_day zone began 8 h early on Spark only (an order paid and a refund made at
+    # 20:00 were pending_cross_day there, order_only / refund_order_only on DuckDB)
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+        "A1,S1,M1,wechat,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:00,,,\n"
+        "L1,S1,M1,wechat,20.00,paid,2026-11-20 20:00:00,2026-11-20 20:00:00,,,\n"
+        "Z1,S1,M1,wechat,30.00,paid,2026-11-20 23:58:00,2026-11-20 23:58:00,,,\n", encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RL1,A1,1.00,2026-11-20 20:00:00,success\n", encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,settle_amount,status,"
+        "occurred_at,bill_date,method\nwechat,M1,T1,A1,payment,,,10.00,0,10.00,success,2026-11-20 10:00:05,2026-11-20,"
+        "wechat\n", encoding="utf-8")
+    kinds = _agreed_kinds(tmp_path, tmp_path / "refunds.csv")
+    assert kinds == {"P-A1": "matched", "P-L1": "order_only", "P-Z1": "pending_cross_day",
+                     "R-RL1": "refund_order_only"}
+
+
+def test_a_spark_run_leaves_nothing_cached(spark, tmp_path):
+    # the engine's persisted frames (``Ops.persist``: ``.cache()``) stayed cached after the run: a process running one
+    # run after another ran out of driver memory for its broadcast joins
+    golden = sorted(d for d in (Path(__file__).parent / "golden").iterdir() if (d / "transactions.csv").is_file())[0]
+    spark.catalog.clearCache()
+    refunds = golden / "refunds.csv" if (golden / "refunds.csv").is_file() else None
+    reconcile_files(golden / "orders.csv", refunds, [golden / "transactions.csv"], tmp_path / "out", engine="spark")
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()
+
+
+def test_a_refund_numbered_as_its_order_agrees_on_spark(spark, tmp_path):
+    # records naming no refund number whose channel refund id is their order number (Alipay without out_request_no):
+    # R1's shop refund is numbered R1 (= its order): one refund_amount_mismatch by number; R2's shop refund RF-2 is
+    # paired by order and amount (``refunds._numbered_as_its_order``)
+    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+    (tmp_path / "orders.csv").write_text(head + "".join(
+        f"{no},S1,2088000000000011,alipay,100.00,refunded,2026-11-20 10:00:00,2026-11-20 10:00:05\n"
+        for no in ("R1", "R2")), encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text(
+        "refund_no,order_no,amount,created_at,status\nR1,R1,30.00,2026-11-20 11:00:00,success\n"
+        "RF-2,R2,40.00,2026-11-20 11:00:00,success\n", encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,amount,fee,settle_amount,status,occurred_at,bill_date,"
+        "refund_no,channel_refund_id\n" + "".join(
+            f"alipay,2088000000000011,T{no},{no},payment,100.00,0,100.00,success,2026-11-20 10:00:06,2026-11-20,,\n"
+            f"alipay,2088000000000011,T{no},{no},refund,{amt},0,{amt},success,2026-11-20 11:00:06,2026-11-20,,{no}\n"
+            for no, amt in (("R1", "30.01"), ("R2", "40.00"))), encoding="utf-8")
+    kinds = _agreed_kinds(tmp_path, tmp_path / "refunds.csv")
+    assert kinds == {"P-R1": "matched", "P-R2": "matched", "R-R1": "refund_amount_mismatch",
+                     "R-RF-2": "refund_matched"}

@@ -177,6 +177,19 @@ def _instalment_reasons() -> list[tuple[str, str]]:
     kflows = kflows.set_column(kflows.schema.get_field_index("merchant_id"), "merchant_id", pa.array(["M9", None]))
     out += rows(match_instalments(duck(con, "orders", orders_table(scoped)), duck(con, "flows", kflows),
                                   DEFAULT_CONFIG, dt.date(2024, 3, 31), key_scope=("merchant_id",)))
+    # refunded orders: R1 and R3 refunded on Feb 10 (R1's period 2 deducted after it, its period 3 never came; R3's
+    # period 2 failed after it), R2 no refund dates (period 2 failed, period 3 never came)
+    refunded = [order(o, "wechat_payscore", 30000, 3, t0, status="refunded") for o in ("R1", "R2", "R3")]
+    rflows = [flow("R1", 1, 3, 10000, t0, line=2), flow("R1", 2, 3, 10000, d(2, 29), line=3),
+              flow("R2", 1, 3, 10000, t0, line=4), flow("R2", 2, 3, 10000, d(2, 29), line=5, status="failed"),
+              flow("R3", 1, 3, 10000, t0, line=6), flow("R3", 2, 3, 10000, d(2, 29), line=7, status="failed")]
+    at = dt.datetime(2024, 2, 10, 12, tzinfo=SH)
+    refunds = pa.Table.from_pylist(
+        [{"merchant_id": "M1", "order_no": o, "created_at": at, "end_day": at.date()} for o in ("R1", "R3")],
+        schema=pa.schema([("merchant_id", pa.string()), ("order_no", pa.string()),
+                          ("created_at", pa.timestamp("us", tz="UTC")), ("end_day", pa.date32())]))
+    out += rows(match_instalments(duck(con, "orders", orders_table(refunded)), duck(con, "flows", flows_table(rflows)),
+                                  DEFAULT_CONFIG, dt.date(2024, 3, 31), refunds=duck(con, "refunds", refunds)))
     return [(r["kind"], r["reason"]) for r in out]
 
 

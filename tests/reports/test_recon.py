@@ -145,7 +145,10 @@ def test_property_totals_tie_to_random_outcomes(mem_ws, rows):
                 # a payment's settlement before the fee: wechat's and alipay's settle amount, else settle + fee
                 before_fee = ((camt or 0) if settle is None else settle if channel in ("wechat", "alipay")
                               else settle + fee)
-                w_["net"] += ((-(camt or 0) if refund else before_fee) - fee) * moved
+                # a refund takes back its settlement amount on wechat and alipay (退款金额, 商家实收: a coupon order's
+                # refund takes back what the payment settled), else its amount
+                back = settle if settle is not None and channel in ("wechat", "alipay") else (camt or 0)
+                w_["net"] += ((-back if refund else before_fee) - fee) * moved
             if not clean:
                 w_["unmatched"] += 1
                 w_["diff"] += diff

@@ -352,3 +352,39 @@ def test_records_without_merchant_numbers_stay_with_the_outcomes_merchant_number
     got = _summary(w, group_by="merchant")
     assert set(got) == {"M1", "全链合计"}
     assert (got["M1"]["channel_count"], got["M1"]["net_fen"]) == (2, 9940 + 9950)
+
+
+def test_net_settlement_of_a_refunded_coupon_order_is_what_went_back(tmp_path):
+    """A WeChat order of 50.00 paid with a merchant-funded coupon of 5.00 (应结订单金额 45.00, fee 0.27) and refunded
+    in full: the shop asked 50.00 back (申请退款金额), WeChat took 45.00 (退款金额) and returned the fee, so the
+    channel's payout for the order is 0.00 - not -5.00, a coupon the shop never received counted as paid back
+    (audit_round7). Alipay alike: 商家实收 54.00 of 60.00 (商家优惠 6.00), the refund 商家实收 -54.00. UnionPay's
+    refund keeps its amount (its 结算金额 is net of the returned fee). The shop refund and the channel refund amount
+    (订单金额 / 申请退款金额) still agree: refund_matched."""
+    w = tmp_path / "w.duckdb"
+    o = _write(tmp_path / "o.csv", ORDERS,
+               "C1,S1,M1,wechat,50.00,refunded,2026-11-30 10:00:00,2026-11-30 10:00:05,,,0",
+               "C2,S1,M3,alipay,60.00,refunded,2026-11-30 10:00:00,2026-11-30 10:00:05,,,0",
+               "U2,S1,M2,unionpay,50.00,refunded,2026-11-30 12:00:00,2026-11-30 12:00:05,,,0")
+    r = _write(tmp_path / "r.csv", "refund_no,order_no,amount,created_at,status\n",
+               "RC1,C1,50.00,2026-11-30 11:00:00,success", "RC2,C2,60.00,2026-11-30 11:00:00,success",
+               "RU2,U2,50.00,2026-11-30 13:00:00,success")
+    t = _write(tmp_path / "t.csv", TX,
+               "wechat,M1,W1,C1,payment,,,50.00,0.27,45.00,success,2026-11-30 10:00:06,2026-11-30,",
+               "wechat,M1,W1,C1,refund,RC1,WR1,50.00,-0.27,45.00,success,2026-11-30 11:00:06,2026-11-30,",
+               "alipay,M3,A1,C2,payment,,,60.00,0.32,54.00,success,2026-11-30 10:00:06,2026-11-30,",
+               "alipay,M3,A1,C2,refund,RC2,RC2,60.00,-0.32,54.00,success,2026-11-30 11:00:06,2026-11-30,",
+               "unionpay,M2,Y2,U2,payment,,,50.00,0.25,49.75,success,2026-11-30 12:00:06,2026-11-30,",
+               "unionpay,M2,Y2,U2,refund,RU2,YR2,50.00,-0.25,49.75,success,2026-11-30 13:00:06,2026-11-30,")
+    _ok("ingest", "--workspace", w, "--orders", o, "--refunds", r, "--transactions", t)
+    _ok("reconcile", "--workspace", w, "--date", DAY)
+    got = _summary(w)
+    assert (got["wechat"]["channel_refund_fen"], got["wechat"]["channel_refund_count"]) == (5000, 1)
+    assert (got["wechat"]["fee_fen"], got["wechat"]["net_fen"]) == (0, 0)
+    assert (got["alipay"]["fee_fen"], got["alipay"]["net_fen"]) == (0, 0)
+    assert got["unionpay"]["net_fen"] == 0
+    assert got["全链合计"]["net_fen"] == 0
+    with Workspace(w) as ws:  # the detail sheet's rows add up to the summary's
+        rep = build_reconciliation(ws.con, "day", DAY, group_by="channel", detail=True)
+        detail = rep.table("detail").arrow().to_pylist()
+    assert sum(d["d_net_fen"] or 0 for d in detail) == 0

@@ -46,6 +46,9 @@ class Selections:
     txs: str
     order_dims: str
     instalment_orders: str = ""
+    #: the refunds that date the end of a refunded order's plan (``instalment_refunds``): empty, the run's own
+    #: refunds and refund records (a file run)
+    instalment_refunds: str = ""
     records_unique: bool = False
     txs_earlier: str = ""
     refund_history: str = ""
@@ -82,6 +85,8 @@ STORED_ROW = primary_first("rowid")
 
 #: the orders' columns refunds are attributed and held to (``Selections.order_dims``), from a table ``t``
 _ORDER_DIMS = "SELECT order_no, store_id, merchant_id, channel, amount_fen FROM {t}"
+#: a refund of an order with instalments (a workspace run's refunds that may end a plan)
+_OF_PLANS = "order_no IN (SELECT order_no FROM orders WHERE instalments > 0)"
 
 
 def _in(batch_ids: list[str]) -> str:
@@ -295,12 +300,28 @@ def by_window(start: dt.datetime, end: dt.datetime, first_day: dt.date, last_day
         txs_earlier=earlier,
         order_dims=_ORDER_DIMS.format(t="orders"),
         instalment_orders=f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE instalments > 0",
+        instalment_refunds=(
+            "SELECT merchant_id, order_no, make_timestamp(epoch_us(created_at)) AS created_at FROM refunds "
+            f"WHERE status IN ('success', 'processing') AND {_OF_PLANS} "
+            "UNION ALL SELECT merchant_id, order_no, make_timestamp(epoch_us(occurred_at)) FROM transactions "
+            f"WHERE type = 'refund' AND status IN ('success', 'processing') AND {_OF_PLANS}"),
         merchants="SELECT channel, merchant_id FROM transactions WHERE merchant_id IS NOT NULL GROUP BY ALL",
         wildcard_orders=wildcard,
         refund_history=_refund_history(
             f"{bill_day_sql()} <= DATE '{last_day}'",
             f"SELECT order_no FROM ({refunds}) UNION ALL {tx_days('order_no', refund_rows)}"),
     )
+
+
+def instalment_refunds(sel: Selections) -> str:
+    """SQL (merchant_id, order_no, created_at naive UTC): the refunds that did not fail, the shop's and the channel's
+    refund records naming an order: the latest of a refunded order's ends its per-period plan (``instalments.match``).
+    A workspace run reads every stored one (a plan spans months: the refund may be on any earlier day's file)."""
+    if sel.instalment_refunds:
+        return sel.instalment_refunds
+    return (f"SELECT merchant_id, order_no, created_at FROM ({sel.refunds}) WHERE status IN ('success', 'processing') "
+            f"UNION ALL SELECT merchant_id, order_no, occurred_at FROM ({sel.txs}) WHERE type = 'refund' "
+            "AND status IN ('success', 'processing') AND order_no IS NOT NULL")
 
 
 def _refund_history(booked: str, orders: str) -> str:

@@ -172,12 +172,25 @@ def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
     def build(frames: dict[str, nw.LazyFrame]) -> nw.LazyFrame:
         if leave_out is not None:
             frames["orders"] = frames["orders"].filter(~leave_out.fill_null(False))
-        return reconcile(Inputs(**frames, records_unique=sel.records_unique), params,
-                         Ops(persist=lambda lf: nw.from_native(lf.to_native().cache())))
+        return reconcile(Inputs(**frames, records_unique=sel.records_unique), params, Ops(persist=persist))
+
+    cached: list = []
+
+    def persist(lf: nw.LazyFrame) -> nw.LazyFrame:
+        df = lf.to_native().cache()
+        cached.append(df)
+        return nw.from_native(df)
 
     names = ("orders", "refunds", "txs", "order_dims", "refund_history", "merchants", "wildcard_orders")
     sqls = {name: getattr(sel, name) for name in names if getattr(sel, name)}
-    return on_spark(con, sqls, build, "_pm_spark_out", master=master)
+    try:
+        return on_spark(con, sqls, build, "_pm_spark_out", master=master)
+    finally:
+        # the outcomes are read back by then: the cached frames are released, or a process running one run after
+        # another (the Python API, a test session) kept every run's in the driver's memory until a broadcast
+        # join found none left ("Not enough memory to build and broadcast the table", the 12th run of an audit)
+        for df in cached:
+            df.unpersist()
 
 
 def _sql_path(p: Path) -> str:

@@ -31,6 +31,9 @@ class ParsedBill:
     period:    (first, last) day the bill says it covers, when it says so (an Alipay month's 业务明细): a file run's
                window spans it even where the bill has no rows (an order of the month's last day without a record
                is order_only, not pending_cross_day).
+    layout:    what a channel module knows the file as when a mapping profile read it (``alipay_fundflow``: an
+               Alipay 账务明细, whatever the profile is called; ``detect.scan_bills``), else None: a layout the
+               workspace records with the batch, as the file's own answer to what it was.
     """
 
     channel: str
@@ -42,6 +45,7 @@ class ParsedBill:
     totals: dict[str, int] = field(default_factory=dict)
     extra: pa.Table | None = None
     period: tuple[dt.date, dt.date] | None = None
+    layout: str | None = None
 
 
 def header_line(head: str, titles: tuple[str, ...], columns: tuple[str, ...], within: int = 60) -> int | None:

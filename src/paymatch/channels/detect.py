@@ -109,9 +109,32 @@ def _expand(name: str, data: bytes, sha: str, depth: int = 0) -> Iterator[Entry]
         yield Entry(name, sha256=sha, error=LoadError([Problem(name, None, None, None, "UTF-16 text")],
                                                     hint="save it as UTF-8 (or GBK) CSV"))
     elif b"\x00" in data[:4096]:
-        yield Entry(name, sha256=sha, skip="binary file")
+        nul = data.index(b"\x00")
+        if _text_with_nuls(data[:4096]):  # a bill damaged by a stray NUL, not a PDF: was "left out as binary file"
+            line = data.count(b"\n", 0, nul) + 1
+            column = nul - data.rfind(b"\n", 0, nul)
+            yield Entry(name, sha256=sha, error=LoadError(
+                [Problem(name, line, None, None, f"a NUL byte (00) at column {column} of this text: the file is damaged")],
+                hint="download or export the file again"))
+        else:
+            yield Entry(name, sha256=sha, skip="binary file")
     else:
         yield Entry(name, data, sha)
+
+
+def _text_with_nuls(head: bytes) -> bool:
+    """Whether ``head`` is text (UTF-8 or GB18030, lines of it) but for a few NUL bytes: a binary file (a PDF, an
+    image) has NULs and undecodable bytes all through; UTF-16 has one NUL in every two bytes."""
+    if head.count(b"\x00") * 50 > len(head) or head.count(b"\n") < 1:
+        return False
+    text = head.replace(b"\x00", b"")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(text, final=False)
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
 
 
 def _unzip(name: str, data: bytes, sha: str, depth: int) -> Iterator[Entry]:
@@ -236,6 +259,13 @@ def decode_head(data: bytes, limit: int = HEAD_BYTES) -> str:
     An incremental decoder tolerates a multi-byte character cut by the limit.
     """
     chunk = data[:limit]
+    first = chunk.split(b"\n", 1)[0]
+    if not first.isascii():
+        try:  # a UTF-8 header: the file is UTF-8 though a line below is not (a GBK line pasted in), and its reader
+            first.decode("utf-8-sig")  # names that line; read whole as GB18030 its header was mojibake, "unknown
+            return chunk.decode("utf-8-sig", errors="replace")  # layout: write a profile"
+        except UnicodeDecodeError:
+            pass
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return codecs.getincrementaldecoder(enc)().decode(chunk, final=len(data) <= limit)
@@ -290,6 +320,21 @@ def detect(name: str, data: bytes, profiles: Sequence[Profile] | None = None) ->
                 return _pick(name, head, csv_profiles) or parser
             return parser
     return _pick(name, head, csv_profiles)
+
+
+def native_layout(data: bytes) -> str | None:
+    """The layout a channel module recognises in a file it leaves to a matching profile (``DEFER_TO_PROFILE``:
+    ``alipay_fundflow`` for an Alipay 账务明细), else None: what the file is, whichever profile read it and under
+    whatever name (a shop's own profile of the 账务明细 counts as the built-in one)."""
+    workbook = is_xlsx(data)
+    head = xlsx_head(data) if workbook else decode_head(data)
+    for parser in native_parsers():
+        if workbook and not getattr(parser.module, "WORKBOOK_AS_CSV", False):
+            continue
+        kind = parser.sniff(head)
+        if kind:
+            return kind if kind in getattr(parser.module, "DEFER_TO_PROFILE", ()) else None
+    return None
 
 
 def header_line(data: bytes) -> tuple[int | None, str | None]:
@@ -364,11 +409,16 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
     A file whose content is byte-identical to one already seen (e.g. the .gz and the CSV
     extracted from it side by side) is skipped, so the same rows are not loaded twice. Between a loose file and a
     zip or tar member with the same bytes the member is read, whichever comes first: beside its siblings (an Alipay
-    detail and its 汇总) it is checked and read as delivered.
+    detail and its 汇总) it is checked and read as delivered. An empty bill (``summary_notes.is_empty_bill``) is no
+    copy of another: WeChat's bills of two accounts or two days without a sale are the same bytes, each says by its
+    name which account's and day's bill was given (no row is loaded twice).
     """
+    from paymatch.summary_notes import is_empty_bill
+
     profiles = profiles_with(extra_profile_dirs)
     scan = BillScan()
     seen: dict[str, str] = {}
+    empty: set[str] = set()  # the digests of empty bills
     for entry in walk(Path(path)):
         if entry.skip is not None:
             scan.skipped.append((entry.name, entry.skip))
@@ -377,11 +427,12 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             scan.rejected.append(Rejected(entry.name, entry.error, entry.sha256))
             continue
         digest = hashlib.sha256(entry.data).hexdigest()
-        if digest in seen and not (_among_siblings(entry.name) and "!" not in seen[digest]):
+        copy = digest in seen and digest not in empty
+        if copy and not (_among_siblings(entry.name) and "!" not in seen[digest]):
             scan.skipped.append((entry.name, f"same content as {seen[digest]}"))
             scan.copy_sha256[entry.name] = entry.sha256
             continue
-        if digest in seen:
+        if copy:
             # a loose file read before, and the same bytes inside an archive: the archive member is read instead, as
             # delivered beside its siblings (an Alipay detail is checked against its 汇总 and read as its bill type)
             loose = seen[digest]
@@ -395,7 +446,10 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
             if parser is None:
                 raise unknown_layout(entry.name, entry.data)
             bill = parser.parse(entry.data, entry.name)
-            scan.bills.append(replace(bill, sha256=entry.sha256, source=entry.name))
+            layout = native_layout(entry.data) if bill.kind.startswith("profile:") else None
+            scan.bills.append(replace(bill, sha256=entry.sha256, source=entry.name, layout=layout))
+            if is_empty_bill(bill):
+                empty.add(digest)
         except LoadError as exc:
             scan.rejected.append(Rejected(entry.name, exc, entry.sha256, _channel(parser)))
         except PaymatchError as exc:  # e.g. ChannelError from a native parser: still one file's problem
@@ -504,8 +558,9 @@ def _alipay_archive_members(scan: BillScan, traded: set[tuple[str, dt.date]] = f
     def paired(name: str) -> bool:
         return abill.FUND_SUMMARY_KIND in siblings.get(_delivery(name), set())
 
-    def beside_trade(bill: ParsedBill) -> bool:  # rows of an account and day a 业务明细 covers
-        return bill.channel == "alipay" and bool(traded & _account_days(bill))
+    def beside_trade(bill: ParsedBill) -> bool:  # a 账务明细's rows of an account and day a 业务明细 covers
+        # (known by its layout: a shop's profile of it may name another channel, ``alipay_cn``, as well as itself)
+        return bill.layout == "alipay_fundflow" and bool(traded & _account_days(bill))
 
     # what a profile read, or refused while reading (a profile of channel alipay recognised it)
     candidates: dict[str, ParsedBill | Rejected] = {

@@ -176,7 +176,11 @@ def _settle_date(source: str, bill_date: dt.date | None) -> dt.date:
     # the file's own name (an archive member's after the '!'), not a folder above it (helper-50: INN201120_old/)
     m = re.search(r"INN(\d{2})(\d{2})(\d{2})", re.split(r"[/\\!]", source)[-1])
     if m:
-        return dt.date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        try:
+            return dt.date(2000 + int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:  # INN191317…, INN190230…: a renamed file; was a ValueError traceback
+            raise LoadError([Problem(source, None, None, m.group(0), "the file name's settle date is no date")],
+                            hint="keep UnionPay's file name INN<yymmdd>88ZM_<merId> as delivered") from None
     raise LoadError([Problem(source, None, None, None, "settle date unknown (ZM times carry no year)")],
                     hint="pass bill_date, or keep UnionPay's file name INN<yymmdd>88ZM_<merId>")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import narwhals as nw
@@ -41,3 +42,15 @@ def settle_channel_expr(mapping: dict[str, str], method_col: str) -> nw.Expr:
     if not mapping:
         return nw.lit(None, dtype=nw.String)
     return case([(nw.col(method_col) == m, c) for m, c in sorted(mapping.items())], None)
+
+
+def utc_time(value: dt.datetime) -> nw.Expr:
+    """A naive UTC time as a literal the engine's naive-UTC columns compare with on every backend.
+
+    Written as its text cast to a time without zone: PySpark turns a Python datetime literal into an instant by the
+    Python process's local zone (``time.mktime``) and compares it with the columns' wall-clock times in the session's
+    UTC, so on a machine set to Asia/Shanghai the cross-day boundary moved 8 h earlier on Spark only (an order paid
+    at 20:00 was pending_cross_day there, order_only on DuckDB)."""
+    if value.tzinfo is not None:
+        raise ValueError("utc_time takes a naive UTC datetime")
+    return nw.lit(value.isoformat(sep=" ")).cast(nw.Datetime("us"))

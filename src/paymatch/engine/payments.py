@@ -39,7 +39,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .channel_side import aggregate, compared_amount, paired_columns
-from .expr import case, is_in, key_expr, settle_channel_expr
+from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
 from .frames import finish
 from .ops import Ops
 from .params import MatchParams
@@ -57,9 +57,12 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     # without a key scope the key *is* the order number (or a '~' fallback when the channel gave none)
     carry: tuple[str, ...] = ("order_no",) if p.key_scope else ()
     sums: tuple[str, ...] = ()
+    via = _via_methods(p)
     if p.fee_rates:  # columns only when rates are configured: a run without them carries nothing more
         pays = _with_fees(pays, p)
-        carry, sums = (*carry, "fee_rule"), ("fee_expected_fen", "fee_gap_fen")
+        carry = (*carry, "fee_rule", *(f"fee_rule_v{k}" for k in range(len(via))))
+        sums = tuple(f"{n}{v}" for v in ("", *(f"_v{k}" for k in range(len(via))))
+                     for n in ("fee_expected_fen", "fee_gap_fen"))
     side = aggregate(pays, nw.coalesce(key_expr("order_no", p.key_scope), fallback), nw.col("channel_tx_id"), carry,
                      ops, sums=sums)
     o = orders.with_columns(_pm_key=key_expr("order_no", p.key_scope), _pm_has_o=nw.lit(True))
@@ -86,6 +89,12 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
     )
     # the channel the order's method settles through, once per row (the rules read it three times)
     j = side.complete(j).with_columns(_pm_expected=settle_channel_expr(p.settle_channel, "channel"))
+    if p.fee_rates and via:
+        # the order's method picks the rate of records that name only their channel (``_via_methods``)
+        fee_cols = ("fee_rule", "fee_expected_fen", "fee_gap_fen")
+        j = j.with_columns(**{f"c_{n}": case([(nw.col("channel") == m, nw.col(f"c_{n}_v{k}"))
+                                              for k, (m, _) in enumerate(via)], nw.col(f"c_{n}")) for n in fee_cols}
+                           ).drop(*(f"c_{n}_v{k}" for n in fee_cols for k in range(len(via))))
     if by_number is not None:
         # the payments of a number in doubt, for their reason (``_pm_amb_c``)
         doubt = by_number.filter(~nw.col("_pm_w_amb").is_null()).select(
@@ -141,28 +150,56 @@ def _ranked(p: MatchParams) -> list:
     return sorted(p.fee_rates, key=lambda r: r.specificity)
 
 
+def _via_methods(p: MatchParams) -> list[tuple[str, str]]:
+    """(method, channel) of the rates naming a method that settles through their channel (``[methods]
+    settle_channel``: huabei through alipay). A record of that channel that names no method but the channel (Alipay's
+    25-column 业务明细 has no fund-channel column: a 花呗 payment whose 备注 does not say so reads as plain alipay)
+    cannot say which rate it was charged at; its order can: the order's method picks the rate
+    (``payment_outcomes``). Empty (the usual case without such rates): nothing more is computed or carried."""
+    return sorted({(r.method, r.channel) for r in p.fee_rates
+                   if r.method is not None and r.method != r.channel and p.settle_channel.get(r.method) == r.channel})
+
+
 def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
     """Per payment record held to a rate: ``fee_rule``, the index (``_ranked``) of the most specific rule it falls
     under, ``fee_expected_fen``, the fee that rule expects, and ``fee_gap_fen``, the fee charged (whatever sign the
     bill prints it with) minus that. All three NULL for a record no rule names, one that did not succeed, and one
     whose fee is 0.00 or not given (bills print 0.00 where no fee was taken: a waiver, a promotion; a canonical file
-    without fees reads as 0.00). Only these go through the join: the rule's figures are looked up after it."""
+    without fees reads as 0.00). Only these go through the join: the rule's figures are looked up after it.
+    For each method of ``_via_methods`` (k-th) the same three as ``_v<k>``: for a record of its channel naming no
+    other method, as if it named that one; for every other record its own figures (so a group's sums stay whole)."""
     rules = _ranked(p)
+    method = nw.col("method").str.to_lowercase()  # a profile bill keeps the export's spelling (Huabei)
 
-    def applies(r) -> nw.Expr:
-        cond = nw.col("channel") == r.channel
-        if r.merchant_id is not None:
-            cond = cond & (nw.col("merchant_id") == r.merchant_id)
-        if r.method is not None:  # a profile bill keeps the export's spelling (Huabei); rules are lower-case
-            cond = cond & (nw.col("method").str.to_lowercase() == r.method)
-        return cond.fill_null(False)
+    def rule_of(m: nw.Expr) -> nw.Expr:  # the most specific rule of a record naming method m
+        def applies(r) -> nw.Expr:
+            cond = nw.col("channel") == r.channel
+            if r.merchant_id is not None:
+                cond = cond & (nw.col("merchant_id") == r.merchant_id)
+            if r.method is not None:  # rules are lower-case
+                cond = cond & (m == r.method)
+            return cond.fill_null(False)
+        return case([(applies(r), i) for i, r in enumerate(rules)], None)
+
+    charged = ((nw.col("status") == "success") & (nw.col("fee_fen") != 0)).fill_null(False)
+    pays = _rated(pays, rules, nw.when(charged).then(rule_of(method)).cast(nw.Int32), "")
+    for k, (m, channel) in enumerate(_via_methods(p)):
+        plain = ((nw.col("channel") == channel) & (method.is_null() | (method == channel))).fill_null(False)
+        pays = _rated(pays, rules, nw.when(charged & plain).then(rule_of(nw.lit(m))).cast(nw.Int32), f"_v{k}")
+        pays = pays.with_columns(**{f"{n}_v{k}": nw.when(plain).then(nw.col(f"{n}_v{k}")).otherwise(nw.col(n))
+                                    for n in ("fee_rule", "fee_expected_fen", "fee_gap_fen")})
+    return pays
+
+
+def _rated(pays: nw.LazyFrame, rules: list, rule: nw.Expr, sfx: str) -> nw.LazyFrame:
+    """``fee_rule<sfx>`` (``rule``: the record's rule index, NULL for none), ``fee_expected_fen<sfx>`` and
+    ``fee_gap_fen<sfx>`` (``_with_fees``)."""
+    rule_col = f"fee_rule{sfx}"
 
     def per_rule(value) -> nw.Expr:
-        return case([(nw.col("fee_rule") == i, value(r)) for i, r in enumerate(rules)], None)
+        return case([(nw.col(rule_col) == i, value(r)) for i, r in enumerate(rules)], None)
 
-    charged = (nw.col("status") == "success") & (nw.col("fee_fen") != 0)
-    pays = pays.with_columns(fee_rule=nw.when(charged.fill_null(False)).then(
-        case([(applies(r), i) for i, r in enumerate(rules)], None)).cast(nw.Int32))
+    pays = pays.with_columns(**{rule_col: rule})
     settle = nw.coalesce(nw.col("settle_amount_fen"), nw.col("amount_fen"))
 
     def scaled(r) -> nw.Expr:  # base × rate + rounding; NULL for a base out of range (not held to a rate)
@@ -172,15 +209,15 @@ def _with_fees(pays: nw.LazyFrame, p: MatchParams) -> nw.LazyFrame:
     # one CASE per row for the base, the rate and its rounding (nearly every row is checked: each CASE is paid 10M
     # times); a record whose base is out of range loses its rule
     pays = pays.with_columns(_pm_fee_scaled=per_rule(scaled))
-    pays = pays.with_columns(fee_rule=nw.when(~nw.col("_pm_fee_scaled").is_null()).then(nw.col("fee_rule")))
+    pays = pays.with_columns(**{rule_col: nw.when(~nw.col("_pm_fee_scaled").is_null()).then(nw.col(rule_col))})
     sc = nw.col("_pm_fee_scaled")
     # exact on every backend: the division meets an exact multiple (PySpark divides integers in floating point)
     fee = ((sc - sc % 1_000_000) / 1_000_000).round(0).cast(nw.Int64)
     if any(r.cap_fen is not None for r in rules):
         cap = per_rule(lambda r: r.cap_fen).cast(nw.Int64)
         fee = nw.when(cap.is_null() | (fee <= cap)).then(fee).otherwise(cap)
-    pays = pays.with_columns(fee_expected_fen=fee).drop("_pm_fee_scaled")
-    return pays.with_columns(fee_gap_fen=nw.col("fee_fen").abs() - nw.col("fee_expected_fen"))
+    pays = pays.with_columns(**{f"fee_expected_fen{sfx}": fee}).drop("_pm_fee_scaled")
+    return pays.with_columns(**{f"fee_gap_fen{sfx}": nw.col("fee_fen").abs() - nw.col(f"fee_expected_fen{sfx}")})
 
 
 def _fee_detail(p: MatchParams) -> nw.Expr:
@@ -225,7 +262,7 @@ def _classify(p: MatchParams, by_number: bool = False) -> dict[str, nw.Expr]:
     paidlike = is_in("status", PAID)
     internal = is_in("channel", p.internal_methods)
     succ = nw.col("c_succ").fill_null(0)
-    late = nw.col("paid_at").fill_null(nw.col("created_at")) >= nw.lit(p.cross_day_from_utc)
+    late = nw.col("paid_at").fill_null(nw.col("created_at")) >= utc_time(p.cross_day_from_utc)
     diff = compared_amount() - nw.col("amount_fen")
     expected = nw.col("_pm_expected")
     # paid by stored value or points, no channel payment succeeded (an attempt through one that did not go through)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import narwhals as nw
 
 from .channel_side import aggregate, compared_amount, paired_columns
-from .expr import case, is_in, key_expr, settle_channel_expr
+from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
 from .frames import finish
 from .ops import Ops
 from .params import MatchParams
@@ -52,6 +52,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
     # a shop refund that failed is no candidate for a record without a refund number (a failed refund retried under a
     # new number would make the retry's pairing ambiguous)
     open_refunds = refunds.filter(~(nw.col("status") == "failed").fill_null(False))
+    chan = _numbered_as_its_order(chan, refunds)
     if scoped:  # refund numbers unique per merchant number: the key is '<merchant>/<refund_no>' ('/<refund_no>': shop-wide)
         shop_key = key_expr("refund_no", ("merchant_id",))
         chan = _scoped_named_by_order_and_amount(_scoped_merchant(chan, refunds),
@@ -150,6 +151,20 @@ def _refunded_through(j: nw.LazyFrame, history: nw.LazyFrame, scoped: bool) -> n
     return own.join(sums, on="_pm_key", how="left").select(
         "_pm_key", (nw.col("_pm_before").fill_null(0) + nw.col("c_succ_amt")).alias("_pm_refunded"),
         nw.col("_pm_paid").fill_null(0).alias("_pm_paid"))
+
+
+def _numbered_as_its_order(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
+    """Records whose channel refund id is their own order number and that name no refund number (Alipay's 业务明细
+    lists a refund made without out_request_no so, and its reader leaves refund_no empty) take that number when the
+    shop numbers a refund of that order with the order number itself: such a shop gave Alipay its refund number as
+    out_request_no. Paired by order and amount instead, the two disagreeing in amount were a refund_channel_only
+    and a refund_order_only, not one refund_amount_mismatch. Only refunds numbered as their order are joined (few)."""
+    own = refunds.filter((nw.col("refund_no") == nw.col("order_no")).fill_null(False)).select(
+        nw.col("refund_no").alias("_pm_own_no")).unique().with_columns(_pm_own=nw.lit(1))
+    bare = (nw.col("refund_no").is_null() & (nw.col("channel_refund_id") == nw.col("order_no"))).fill_null(False)
+    return chan.join(own, left_on="channel_refund_id", right_on="_pm_own_no", how="left").with_columns(
+        refund_no=nw.when(bare & (nw.col("_pm_own") == 1).fill_null(False)).then(nw.col("channel_refund_id"))
+        .otherwise(nw.col("refund_no"))).drop("_pm_own")
 
 
 def _named_by_order_and_amount(chan: nw.LazyFrame, refunds: nw.LazyFrame) -> nw.LazyFrame:
@@ -282,7 +297,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     has_o, has_c = nw.col("_pm_has_o"), nw.col("_pm_has_c")
     shop_ok = (nw.col("status") == "success").fill_null(False)
     succ = nw.col("c_succ").fill_null(0)
-    late = (nw.col("created_at") >= nw.lit(p.cross_day_from_utc)).fill_null(False)
+    late = (nw.col("created_at") >= utc_time(p.cross_day_from_utc)).fill_null(False)
     diff = compared_amount() - nw.col("amount_fen")
     paid = nw.max_horizontal(nw.col("_pm_order_amt"), nw.col("_pm_paid"))
     excess = nw.col("_pm_refunded") - paid

@@ -136,6 +136,67 @@ def _physical_lines(raw: pa.Table) -> pa.Array:
     return pc.add(pa.array(range(2, n + 2), pa.int64()), before)
 
 
+def _utf8(name: str, data: bytes) -> bytes:
+    """The file's bytes as UTF-8 (BOM dropped), GBK text transcoded (README: files may be UTF-8 or GBK); a NUL byte,
+    or a line in another encoding than the file's other lines (a GBK line pasted into a UTF-8 file), refuses the
+    file by line. Arrow read such a file with a traceback (``invalid UTF8 data``, no file, no line)."""
+    from paymatch.sources.textfile import _undecodable
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+        if b"\x00" not in data:
+            return data
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" not in data:
+        lines = [ln for ln in data.splitlines() if not ln.isascii()]
+
+        def utf8(ln: bytes) -> bool:
+            try:
+                ln.decode("utf-8")
+                return True
+            except UnicodeDecodeError:
+                return False
+
+        if not any(utf8(ln) for ln in lines):  # no line of UTF-8 Chinese: a GBK file
+            try:
+                return data.decode("gb18030").encode("utf-8")
+            except UnicodeDecodeError:
+                pass
+    line, what = _undecodable(data, "utf-8")
+    raise LoadError([Problem(name, line, None, None, f"not UTF-8 or GBK text ({what})")],
+                    hint="export the flows CSV again as UTF-8 (or GBK), one encoding for the whole file")
+
+
+def _structure(name: str, data: bytes, width: int) -> list[Problem]:
+    """Why Arrow could not read the (UTF-8) file, by physical line: records whose field count is not the
+    header's, a quote that never closes. Arrow said only "Expected 8 columns, got 7: <the row>"."""
+    import csv
+    import io
+
+    at = [0]
+    problems: list[Problem] = []
+
+    def lines():
+        for n, text in enumerate(io.StringIO(data.decode("utf-8"), newline=""), 1):
+            at[0] = n
+            yield text
+
+    start = 1
+    try:
+        for row in csv.reader(lines(), strict=True):
+            line, start = start, at[0] + 1
+            if line > 1 and row and len(row) != width:
+                problems.append(Problem(name, line, None, None, f"row has {len(row)} fields, the header has {width}"))
+    except csv.Error as e:
+        why = "a quoted field opened on this line does not close" if "end of data" in str(e) else \
+            f"not well-formed CSV: {e}"
+        problems.append(Problem(name, start, None, None, why))
+    return problems
+
+
 def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = None) -> pa.Table:
     """Read and validate an instalment-flow CSV into ``FLOW_ARROW`` (amounts in fen, times UTC).
 
@@ -143,29 +204,33 @@ def load_flows_csv(path: str | Path, *, limit: int = 50, data: bytes | None = No
     Raises LoadError listing Problem(file, line, field, value, message) for every bad value.
     """
     name = str(path)
-    if data is not None:
-        path = pa.BufferReader(data)
     try:
-        head = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16),
+        data = _utf8(name, Path(path).read_bytes() if data is None else data)
+    except OSError as exc:
+        raise LoadError([Problem(name, None, None, None, f"cannot read the file ({exc.strerror})")]) from None
+    names: list[str] = []
+    try:
+        head = pacsv.read_csv(pa.BufferReader(data), read_options=pacsv.ReadOptions(block_size=1 << 16),
                               convert_options=pacsv.ConvertOptions(include_columns=[])).schema
         names = list(head.names)
+        missing = [c for c in FLOW_COLUMNS if c not in names]
+        if missing:
+            raise LoadError([Problem(name, 1, c, None, "required column missing") for c in missing],
+                            hint=f"the header must contain {', '.join(FLOW_COLUMNS)}")
+        read = FLOW_COLUMNS + [c for c in OPTIONAL_FLOW_COLUMNS if c in names]
+        raw = pacsv.read_csv(
+            pa.BufferReader(data),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=read,
+                column_types={c: pa.string() for c in read},
+                strings_can_be_null=False,
+            ),
+        )
     except (OSError, pa.ArrowInvalid) as exc:
-        raise LoadError([Problem(name, None, None, None, f"cannot read CSV: {exc}")]) from None
-    missing = [c for c in FLOW_COLUMNS if c not in names]
-    if missing:
-        raise LoadError([Problem(name, 1, c, None, "required column missing") for c in missing],
-                        hint=f"the header must contain {', '.join(FLOW_COLUMNS)}")
-    read = FLOW_COLUMNS + [c for c in OPTIONAL_FLOW_COLUMNS if c in names]
-    if data is not None:
-        path = pa.BufferReader(data)
-    raw = pacsv.read_csv(
-        path,
-        convert_options=pacsv.ConvertOptions(
-            include_columns=read,
-            column_types={c: pa.string() for c in read},
-            strings_can_be_null=False,
-        ),
-    )
+        found = _structure(name, data, len(names) or len(data.split(b"\n", 1)[0].split(b",")))
+        raise LoadError(found[:limit] or [Problem(name, None, None, None, f"cannot read CSV: {exc}")],
+                        total=max(len(found), 1), hint="fix the listed lines; nothing from this file was loaded") \
+            from None
     for c in OPTIONAL_FLOW_COLUMNS:
         if c not in names:
             raw = raw.append_column(c, pa.nulls(raw.num_rows, pa.string()))
@@ -254,7 +319,7 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
     merchant number from the file's name and the names give two (each merchant number's own export).
     ``hashes``: fill ``FlowFile.sha256`` (a workspace stores each file as a batch named by it).
     """
-    from paymatch.channels.detect import detect, iter_bill_files
+    from paymatch.channels.detect import detect, walk
     from paymatch.channels.profiles import Profile, builtin_flow_profiles, load_profile_dir
 
     path = Path(path)
@@ -269,7 +334,14 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
     problems: list[Problem] = []
     total = 0
     seen: set[str] = set()
-    for name, data, _ in iter_bill_files(path):
+    for entry in walk(path):
+        if entry.error is not None:  # a damaged archive or member, a NUL byte in the text: was left out silently
+            problems += entry.error.problems  # ("no instalment-flow file found", or the other files stored alone)
+            total += entry.error.total
+            continue
+        if entry.skip is not None:
+            continue
+        name, data = entry.name, entry.data
         digest = hashlib.sha256(data).hexdigest()
         try:
             if is_canonical_flows(data):
@@ -395,6 +467,9 @@ def profile_flow_sql(ctx) -> tuple[str, list[tuple[str, str, str, str]]]:
     checks.append(("f_occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at", "time is empty"))
     checks.append(("f_occurred_at IS NOT NULL AND occurred_at IS NULL", ctx.label["occurred_at"], "f_occurred_at",
                    f"time does not match {p.time.formats}"))
+    # as a bill profile and the canonical flows CSV check it: 0001-10-10 was stored as a deduction of the year 1
+    checks.append((sql_out_of_years("occurred_at", "time"), ctx.label["occurred_at"], "f_occurred_at",
+                   "occurred_at is " + _WHAT["time_range"]))
     default = p.status.default.value if p.status.default else None
     expr = case_sql("f_status", {k_: v.value for k_, v in p.status.map.items()}, default) if "status" in has \
         else lit(default)

@@ -34,6 +34,17 @@ Kinds (period_no on every row that has one):
                                 order's row (with its amount), and every flow of it. Also, as a signal
                                 only (order_rows = 0), a paid order on an up-front channel with such a
                                 term, whose payment the main engine matches
+  instalment_ended              a period of a refunded order (status refunded) due on or after the
+                                refund's day, with no deduction or a deduction that did not succeed: the
+                                service ended, nothing is owed (clean). A refund dated after as_of has not
+                                ended the plan yet; a refunded order no refund dates ended before any period
+  instalment_after_refund       a successful deduction made after a refunded order's refund: money the
+                                shop must return (difference_fen = the deduction)
+
+Refunds (``refunds``: merchant_id, order_no, created_at, end_day): a full refund (the order's status
+``refunded``) ends the plan at its latest refund; a partial refund (``partially_refunded``) changes no
+period: the channels (WeChat Pay Score, Alipay 周期扣款) keep deducting what the shop asks and define no
+shrinking of the remaining periods, so they stay due and the refund is reconciled on its own.
 plan_status per owned order: 'reconciled' (every period matched), 'open' (no problem, some
 periods not due yet), 'exception' (anything else); 'exception' for an up-front signal row;
 NULL for rows without a known order.
@@ -53,10 +64,12 @@ INSTALMENT_OUTCOME_COLUMNS = [*OUTCOME_COLUMNS, "period_no", "due_date", "plan_s
 INSTALMENT_KINDS = (
     "instalment_matched", "instalment_amount_mismatch", "instalment_failed", "instalment_missing",
     "instalment_not_due", "instalment_plan_mismatch", "instalment_channel_mismatch", "instalment_unexpected",
-    "instalment_duplicate", "instalment_attempt", "instalment_bad_term",
+    "instalment_duplicate", "instalment_attempt", "instalment_bad_term", "instalment_ended",
+    "instalment_after_refund",
 )
 #: kinds that need no action
-CLEAN_INSTALMENT_KINDS = frozenset({"instalment_matched", "instalment_not_due", "instalment_attempt"})
+CLEAN_INSTALMENT_KINDS = frozenset({"instalment_matched", "instalment_not_due", "instalment_attempt",
+                                   "instalment_ended"})
 
 
 def owned_orders_expr(config: InstalmentConfig = DEFAULT_CONFIG) -> nw.Expr:
@@ -120,6 +133,22 @@ def _moneyless(orders: nw.LazyFrame, config: InstalmentConfig) -> nw.LazyFrame:
     ).select("_pm_mkey", "order_no", nw.col("status").cast(nw.String).alias("u_status"))
 
 
+def _refund_ends(info: nw.LazyFrame, refunds: nw.LazyFrame | None, scoped: bool) -> nw.LazyFrame | None:
+    """Per refunded owned order (status ``refunded``): its latest refund's instant (``r_at``) and local day
+    (``r_day``), the moment the shop ended the service. ``refunds``: merchant_id, order_no, created_at, end_day
+    (shop refunds and the channel's refund records that did not fail). Under key_scope a refund naming a merchant
+    number is that number's order's; one naming none is its number's."""
+    if refunds is None:
+        return None
+    r = refunds.select("order_no", nw.col("merchant_id").alias("r_mid"), nw.col("created_at").alias("r_at"),
+                       nw.col("end_day").alias("r_day"))
+    ended = info.filter(nw.col("o_owned") & (nw.col("o_status") == "refunded")).select("_pm_mkey", "order_no")
+    j = ended.join(r, on="order_no", how="inner")
+    if scoped:
+        j = j.filter(nw.col("r_mid").is_null() | (nw.col("r_mid") == nw.col("_pm_mkey")))
+    return j.group_by("_pm_mkey", "order_no").agg(nw.col("r_at").max(), nw.col("r_day").max())
+
+
 def _plan_side(orders: nw.LazyFrame, info: nw.LazyFrame, config: InstalmentConfig, mkey: nw.Expr) -> nw.LazyFrame:
     """Plan periods of owned orders, plus one row (period_no NULL) per order in ``info`` that has no plan."""
     plans = expand_plans(orders.filter(owned_orders_expr(config)), config).select(
@@ -137,15 +166,20 @@ def _plan_side(orders: nw.LazyFrame, info: nw.LazyFrame, config: InstalmentConfi
 
 def _flow_side(flows: nw.LazyFrame, owners: nw.LazyFrame | None) -> nw.LazyFrame:
     """Flows keyed by (_pm_mkey, order_no, period_no): slot 0 is the period's flow that counts, the first
-    successful one by (src_file, src_line), else the first; every other flow is slot 1, numbered by
-    ``_pm_nth`` (its place among the period's flows in that order).
+    successful one by (src_file, src_line, then time and amount), else the first; every other flow is slot 1,
+    numbered by ``_pm_nth`` (its place among the period's flows in that order).
 
     ``owners`` (under key_scope: per order_no, how many owned orders have it and the least merchant key)
     attributes a flow: to its own merchant number when it names one, else to the number's only order; a flow
     naming none for a number several merchant numbers use is ``_pm_ambiguous`` and matches nothing.
     """
-    # zero-padding makes text order = line order
-    fkey = nw.concat_str([nw.col("src_file"), nw.lit(":"), nw.col("src_line").cast(nw.String).str.zfill(12)])
+    # zero-padding makes text order = line order; one file name and line may hold two stored flows (an export
+    # downloaded again under its name with a row changed is stored beside the first: ``Workspace.ingest_flows``),
+    # so the deduction's time (as text: the same order on either engine, whose zone is one for all rows), then its
+    # amount, tell them apart: one is the period's flow, the other its duplicate/attempt, each with its own id
+    fkey = nw.concat_str([nw.col("src_file"), nw.lit(":"), nw.col("src_line").cast(nw.String).str.zfill(12),
+                          nw.lit(":"), nw.col("occurred_at").dt.to_string("%Y-%m-%d %H:%M:%S.%f").fill_null(""),
+                          nw.lit(":"), nw.col("amount_fen").cast(nw.String).str.zfill(20).fill_null("")])
     if owners is None:
         flows = flows.with_columns(nw.lit("").alias("_pm_mkey"), nw.lit(False).alias("_pm_ambiguous"),
                                    nw.lit(None, dtype=nw.Int64).alias("_pm_owners"),
@@ -192,6 +226,7 @@ def match_instalments(
     *,
     key_scope: tuple[str, ...] = (),
     settle_channel: dict[str, str] | None = None,
+    refunds: nw.LazyFrame | None = None,
 ) -> nw.LazyFrame:
     """Per-period outcomes (``INSTALMENT_OUTCOME_COLUMNS``) for orders on per-period channels.
 
@@ -202,6 +237,9 @@ def match_instalments(
     payment match, and its ids are ``I-<merchant>/<order_no>-<period>``.
     settle_channel: ``[methods] settle_channel``: a flow's channel and its order's are compared by the
     channel each settles through (a name the map lacks is its own).
+    refunds: the orders' refunds (merchant_id, order_no, created_at as the flows' occurred_at, end_day: its local
+    date), those that did not fail; a refunded order's plan ends at its latest (module docstring). None: no refund
+    dates any order (a refunded order's plan ended before its first period).
     """
     as_of = as_of or today_local()
     scoped = "merchant_id" in key_scope
@@ -223,7 +261,15 @@ def match_instalments(
         )
         .join(info, on=["_pm_mkey", "order_no"], how="left")
         .join(_moneyless(orders, config), on=["_pm_mkey", "order_no"], how="left")
-        .with_columns(
+    )
+    ends = _refund_ends(info, refunds, scoped)
+    if ends is None:
+        joined = joined.with_columns(nw.lit(None, dtype=nw.Date).alias("r_day"), nw.lit(False).alias("_pm_after"))
+    else:
+        joined = joined.join(ends, on=["_pm_mkey", "order_no"], how="left").with_columns(
+            (nw.col("occurred_at") > nw.col("r_at")).fill_null(False).alias("_pm_after"))
+    joined = (
+        joined.with_columns(
             nw.col("_pm_p").fill_null(False), nw.col("_pm_f").fill_null(False),
             nw.col("_pm_ambiguous").fill_null(False),
             nw.col("o_owned").fill_null(False).alias("_pm_known"),
@@ -232,6 +278,13 @@ def match_instalments(
     )
     p, f, known, diff = nw.col("_pm_p"), nw.col("_pm_f"), nw.col("_pm_known"), nw.col("_pm_diff")
     extra = nw.col("_pm_slot") == 1
+    # a refunded order's plan has ended as of as_of when its latest refund is on or before it (or no refund dates
+    # it); a period due on or after the refund's day is then owed no more
+    refunded = known & (nw.col("o_status") == "refunded")
+    r_day = nw.col("r_day")
+    ended = refunded & (r_day.is_null() | (r_day <= nw.lit(as_of)))
+    ended_period = ended & (r_day.is_null() | (nw.col("due_date") >= r_day))
+    after = f & refunded & ~r_day.is_null() & (r_day <= nw.lit(as_of)) & nw.col("_pm_after")
     no_plan = p & ~nw.col("bad_reason").is_null()  # the row of an order that has no plan
     settle = dict(settle_channel or {})
     channel_ok = _settles(nw.col("f_channel"), settle) == _settles(nw.col("o_channel"), settle)
@@ -245,6 +298,8 @@ def match_instalments(
         .when(f & known & ~channel_ok).then(nw.lit("instalment_channel_mismatch"))
         .when(f & known & (nw.col("f_periods") != nw.col("o_instalments"))).then(nw.lit("instalment_plan_mismatch"))
         .when(f & ~p).then(nw.lit("instalment_unexpected"))
+        .when(after & (nw.col("f_status") == "success")).then(nw.lit("instalment_after_refund"))
+        .when(p & ended_period & (~f | (nw.col("f_status") != "success"))).then(nw.lit("instalment_ended"))
         .when(p & ~f & (nw.col("due_date") <= nw.lit(as_of))).then(nw.lit("instalment_missing"))
         .when(p & ~f).then(nw.lit("instalment_not_due"))
         .when(nw.col("f_status") != "success").then(nw.lit("instalment_failed"))
@@ -253,6 +308,8 @@ def match_instalments(
     )
     k, n = _s(nw.col("period_no")), _s(nw.col("o_instalments"))
     is_ = lambda name: nw.col("_pm_kind") == name  # noqa: E731
+    refund_said = (nw.when(r_day.is_null()).then(nw.lit("refunded (no refund dates it)"))
+                   .otherwise(nw.concat_str([nw.lit("refunded on "), _s(r_day)])))
     reason = (
         nw.when(is_("instalment_bad_term") & p & ~known)
         .then(nw.concat_str([nw.lit("no plan: "), nw.col("bad_reason"),
@@ -288,6 +345,15 @@ def match_instalments(
                              nw.col("_pm_fmid")]))
         .when(is_("instalment_unexpected"))
         .then(nw.lit("no per-period instalment order with this order_no"))
+        .when(is_("instalment_after_refund"))
+        .then(nw.concat_str([nw.lit("period "), k, nw.lit("/"), n, nw.lit(" deducted after the order was refunded on "),
+                             _s(r_day), nw.lit(": money to return (退款后扣款)")]))
+        .when(is_("instalment_ended") & f)
+        .then(nw.concat_str([nw.lit("deduction for period "), k, nw.lit(" is "), nw.col("f_status"),
+                             nw.lit(", after the order was "), refund_said, nw.lit(": nothing owed")]))
+        .when(is_("instalment_ended"))
+        .then(nw.concat_str([nw.lit("period "), k, nw.lit("/"), n, nw.lit(" due "), _s(nw.col("due_date")),
+                             nw.lit(" not owed: the order was "), refund_said, nw.lit(" (服务已终止)")]))
         .when(is_("instalment_missing"))
         .then(nw.concat_str([nw.lit("period "), k, nw.lit("/"), n, nw.lit(" due "), _s(nw.col("due_date")),
                              nw.lit(" not received")]))
@@ -337,7 +403,10 @@ def match_instalments(
             nw.col("f_amount_fen").alias("channel_amount_fen"),
             # a period not yet due is no shortfall, nor an order without a plan, nor an attempt beside the
             # period's flow; a failed deduction brought nothing in; everything else: channel minus plan
-            nw.when(nw.col("_pm_kind").is_in(["instalment_not_due", "instalment_attempt"]) | no_plan).then(0)
+            # an ended period is owed no more; a deduction after the refund is all money to return
+            nw.when(nw.col("_pm_kind").is_in(["instalment_not_due", "instalment_attempt", "instalment_ended"])
+                    | no_plan).then(0)
+            .when(nw.col("_pm_kind") == "instalment_after_refund").then(nw.col("f_amount_fen"))
             .when(nw.col("_pm_kind") == "instalment_failed").then(-nw.col("plan_amount_fen"))
             .otherwise(nw.col("f_amount_fen").fill_null(0) - nw.col("plan_amount_fen").fill_null(0))
             .cast(nw.Int64).alias("difference_fen"),

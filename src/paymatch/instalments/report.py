@@ -5,9 +5,12 @@ outcome frame (``match.match_instalments``). The lead's report model wraps the r
 table; nothing here renders.
 
 Definitions (as_of is a local date):
-- a period is *settled* when its outcome is ``instalment_matched`` (per-period channels), or, for
-  up-front channels, once it is due (the channel paid the seller at purchase and collects the
-  period from the buyer itself);
+- a period is *settled* when its outcome is ``instalment_matched`` (per-period channels), or
+  ``instalment_ended`` / ``instalment_after_refund`` (the order was refunded: the period is owed no more,
+  a deduction after the refund is money the shop returns, not the buyer's debt), or, for up-front
+  channels, once it is due (the channel paid the seller at purchase and collects the period from the
+  buyer itself) or its order is refunded (status ``refunded``: the refund went back through the
+  channel, which cancels what the buyer still owed it);
 - *outstanding* = not settled; *overdue* = per-period, due on or before as_of and not settled;
 - *seller fee for the period* = the seller-borne fee where the channel charges it:
   up-front channels (Huabei, Baitiao, card instalments) deduct the whole interest-free fee from
@@ -25,6 +28,9 @@ import datetime as dt
 
 import narwhals as nw
 import pyarrow as pa
+
+#: a per-period period's outcome that leaves nothing owed: received, or owed no more after its order's refund
+SETTLED_KINDS = ("instalment_matched", "instalment_ended", "instalment_after_refund")
 
 REPORT_COLUMNS = [
     "channel", "store_id", "term", "plans", "periods", "outstanding_periods", "outstanding_fen",
@@ -44,12 +50,13 @@ def _with_status(plan: nw.LazyFrame, outcomes: nw.LazyFrame | None, as_of: dt.da
         if "_pm_mkey" in outcomes.collect_schema().names() and "_pm_mkey" in plan.collect_schema().names():
             keys = ["_pm_mkey", *keys]
         got = outcomes.filter((nw.col("order_rows") == 1) & ~nw.col("period_no").is_null()).select(
-            *keys, (nw.col("kind") == "instalment_matched").alias("_pm_matched")
+            *keys, nw.col("kind").is_in(list(SETTLED_KINDS)).alias("_pm_matched")
         )
         lf = plan.join(got, on=keys, how="left").with_columns(
             nw.col("_pm_matched").fill_null(False)
         )
-    settled = nw.when(nw.col("per_period")).then(nw.col("_pm_matched")).otherwise(due)
+    settled = nw.when(nw.col("per_period")).then(nw.col("_pm_matched")).otherwise(
+        due | (nw.col("order_status") == "refunded"))
     overdue = nw.col("per_period") & due & ~nw.col("_pm_matched")
     return lf.with_columns(
         settled.cast(nw.Int64).alias("_pm_settled"), overdue.cast(nw.Int64).alias("_pm_overdue")

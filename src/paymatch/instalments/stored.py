@@ -16,7 +16,8 @@ The one reading the instalment report (``reports.instalments``) and the credit c
   row order).
 
 ``report._with_status`` then decides: a per-period plan's period is settled when that outcome is
-``instalment_matched``; an up-front plan's once it is due.
+``instalment_matched`` (or its order's refund ended it: ``report.SETTLED_KINDS``); an up-front plan's once it is
+due, or at once when its order is refunded.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ model as the other reports (Excel / CSV / JSON).
 
 Plans and their periods' outcomes come from ``instalments.stored.stored_plans`` (the reading the
 credit check shares): orders with instalments whose money was taken; a per-period plan's period
-counts as received when its latest stored outcome is ``instalment_matched``; up-front plans
-(Huabei, Baitiao) are settled by the channel on each due date. The seller-borne fee is shown where
+counts as received when its latest stored outcome is ``instalment_matched`` (owed no more: ``instalment_ended``
+or ``instalment_after_refund``, its order refunded); up-front plans (Huabei, Baitiao) are settled by the channel on
+each due date, a refunded one's at once. The seller-borne fee is shown where
 the channel charges it (``instalments.report``): up front at the sale, per period on its due date.
 """
 

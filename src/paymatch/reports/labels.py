@@ -253,6 +253,16 @@ INSTALMENT_REASON_ZH: tuple[tuple[str, str], ...] = (
     (r"no per-period instalment order with this order_no under merchant number (?P<m>.+)",
      "商户号 {m} 下没有此订单号的按期分期订单"),
     (r"no per-period instalment order with this order_no", "没有此订单号的按期分期订单"),
+    (r"period (?P<k>\S*)/(?P<n>\S*) deducted after the order was refunded on (?P<d>\S+): money to return "
+     r"\(退款后扣款\)", "订单已于 {d} 退款，第 {k}/{n} 期仍被扣款：应退还 (退款后扣款)"),
+    (r"deduction for period (?P<k>\S*) is (?P<st>\S+), after the order was refunded on (?P<d>\S+): nothing owed",
+     "第 {k} 期扣款{st}，订单已于 {d} 退款：不再应收"),
+    (r"deduction for period (?P<k>\S*) is (?P<st>\S+), after the order was refunded \(no refund dates it\): "
+     r"nothing owed", "第 {k} 期扣款{st}，订单已退款（无退款日期）：不再应收"),
+    (r"period (?P<k>\S*)/(?P<n>\S*) due (?P<d>\S+) not owed: the order was refunded on (?P<r>\S+) \(服务已终止\)",
+     "第 {k}/{n} 期（应还日 {d}）不再应收：订单已于 {r} 退款 (服务已终止)"),
+    (r"period (?P<k>\S*)/(?P<n>\S*) due (?P<d>\S+) not owed: the order was refunded \(no refund dates it\) "
+     r"\(服务已终止\)", "第 {k}/{n} 期（应还日 {d}）不再应收：订单已退款（无退款日期）(服务已终止)"),
     (r"period (?P<k>\S*)/(?P<n>\S*) due (?P<d>\S+) not received", "第 {k}/{n} 期（应还日 {d}）未到账"),
     (r"period (?P<k>\S*)/(?P<n>\S*) due (?P<d>\S+)", "第 {k}/{n} 期，应还日 {d}"),
     (r"deduction for period (?P<k>\S*) is (?P<st>\S+)", "第 {k} 期扣款{st}"),

@@ -21,6 +21,7 @@ Definitions (all sums in integer fen):
   fee difference             over fee_mismatch outcomes: the fees charged minus what the contracted rates expect
                              (positive: the channel took more).
   net settlement             what the channels pay out: payments' settlement before the fee − channel refunds
+                             (on wechat and alipay what they took back: 退款金额, 商家实收; ``_REFUND_OUT``)
                              − fees, of outcomes whose channel records succeeded (a closed attempt or a processing
                              refund moved no money); duplicate_record and record_update excluded. A payment's
                              settlement before the fee is taken record by record, each by its own channel
@@ -49,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from ..engine.params import settle_before_fee_sql
+from ..engine.params import SETTLE_BASED, settle_before_fee_sql
 from ..errors import PaymatchError
 from ..outcome_splits import SHARE_COLUMNS
 from ..outcomes_store import fee_detail_sql
@@ -58,6 +59,13 @@ from .labels import reason_sql, unknown
 from .model import Column, ControlTotal, Link, Report, Table
 from .periods import day_spans, days_without, period_bounds
 from .provenance import outcomes_in, run_ids_for, sources_for, sql_str, store_scope
+
+#: what a successful channel refund took back before its returned fee: on WeChat and Alipay its settlement amount
+#: (退款金额, 商家实收: a refund of an order paid with a merchant-funded coupon takes back what the payment settled, not
+#: the coupon the shop never received; ``settle_gross_fen`` of a refund outcome is its records' settlement, a
+#: channel's share its own records'), on every other channel its amount (their settlement is net of the returned fee)
+_REFUND_OUT = (f"CASE WHEN channel IN ({', '.join(repr(c) for c in sorted(SETTLE_BASED))}) "
+               "THEN coalesce(settle_gross_fen, settle_amount_fen, channel_amount_fen) ELSE channel_amount_fen END")
 
 GROUP_COLUMNS = {"merchant": "merchant_id", "store": "store_id", "channel": "channel",
                  "merchant_id": "merchant_id", "store_id": "store_id"}
@@ -103,7 +111,7 @@ MEASURES = [
      f"coalesce(sum(coalesce(settle_gross_fen, {settle_before_fee_sql('channel_amount_fen')})) "
      "FILTER (WHERE NOT r AND NOT dup AND "
      "channel_status = 'success'), 0) "
-     "- coalesce(sum(channel_amount_fen) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
+     f"- coalesce(sum({_REFUND_OUT}) FILTER (WHERE r AND NOT dup AND channel_status = 'success'), 0) "
      "- coalesce(sum(fee_fen) FILTER (WHERE NOT dup AND channel_status = 'success'), 0)"),
     # ``part``: another channel's share of an outcome (grouped by channel, ``_by_share``), not an outcome
     ("outcomes_count", "结果笔数", "Outcomes", "count", "count(*) FILTER (WHERE NOT part)"),
@@ -243,7 +251,7 @@ _DETAIL_MONEY = (
     ("d_channel_refund_fen", "渠道退款金额", "Channel refund amount", "CASE WHEN r THEN channel_total_fen END"),
     ("d_fee_fen", "手续费", "Fees", "CASE WHEN NOT dup AND channel_status = 'success' THEN fee_fen END"),
     ("d_net_fen", "净结算金额", "Net settlement",
-     "CASE WHEN NOT dup AND channel_status = 'success' THEN CASE WHEN r THEN -coalesce(channel_amount_fen, 0) "
+     f"CASE WHEN NOT dup AND channel_status = 'success' THEN CASE WHEN r THEN -coalesce({_REFUND_OUT}, 0) "
      f"ELSE coalesce(settle_gross_fen, {settle_before_fee_sql('channel_amount_fen')}, 0) END "
      "- coalesce(fee_fen, 0) END"),
     ("d_difference_fen", "差异金额", "Difference", "CASE WHEN NOT clean THEN difference_fen END"),

@@ -60,12 +60,24 @@ def _sniff_encoding(path: Path) -> str:
                         hint="save the sheet as CSV (UTF-8); a workbook is read where it is recognised: an orders or "
                              "refunds export, or a bill a profile knows") from None
     line, what = _undecodable(head, "utf-8")
+    first = next((ln for ln in head.split(b"\n") if not ln.isascii()), b"")
+    if _decodes(first, "gb18030") and not _decodes(first, "utf-8"):
+        # its first Chinese line is GBK: named where the GBK reading stops (a NUL, a UTF-8 line), not at its GBK
+        line, what = _undecodable(head, "gb18030")  # header as "not UTF-8" (line 1)
     # UTF-16 without a BOM: every other byte of ASCII text is NUL (a stray NUL in UTF-8 text is no sign of it)
     utf16 = (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
              or head[:200].count(b"\x00") * 4 >= len(head[:200]) > 0)
     raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
                     hint=("the file looks like UTF-16: " if utf16 else "")
                     + "export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _is_workbook(path: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
@@ -14,6 +15,13 @@ SUMMARY_HEADER = ("门店编号,门店名称,交易订单总笔数,退款订单�
 ACCOUNT = "20880211096256330156"
 DASH_L = "#" + "-" * 41
 DASH_R = "-" * 40
+DAY = dt.date(2019, 9, 16)
+
+
+def _dates(day: dt.date) -> str:
+    """The '#起始日期 … 终止日期' line of a day's bill as Alipay prints it: that day's 00:00 to the next day's."""
+    nxt = day + dt.timedelta(days=1)
+    return f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]   终止日期：[{nxt:%Y年%m月%d日} 00:00:00]"
 
 
 @dataclass
@@ -54,7 +62,7 @@ def _yuan(f: int) -> str:
 
 
 def detail_text(rows: list[Row], *, header: str = HEADER, totals: tuple[str, str] | None = None,
-                account: str = ACCOUNT) -> str:
+                account: str = ACCOUNT, day: dt.date = DAY) -> str:
     """The whole 业务明细 file as text; totals computed from the rows unless given."""
     pays = [r for r in rows if r.biz == "交易"]
     refs = [r for r in rows if r.biz == "退款"]
@@ -65,8 +73,7 @@ def detail_text(rows: list[Row], *, header: str = HEADER, totals: tuple[str, str
             f"#退款合计：{len(refs)}笔，商家实收退款共{_yuan(sum(_fen(r.settle) for r in refs))}元，"
             f"商家优惠退款共{_yuan(sum(_fen(r.mdisc) for r in refs))}元",
         )
-    lines = ["#支付宝业务明细查询", f"#账号：[{account}]",
-             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    lines = ["#支付宝业务明细查询", f"#账号：[{account}]", _dates(day),
              f"{DASH_L}业务明细列表{DASH_R}", header, *[r.line() for r in rows],
              f"{DASH_L}业务明细列表结束{'-' * 36}", *totals, "#导出时间：[2019年09月17日 05:46:49]"]
     return "\r\n".join(lines) + "\r\n"
@@ -77,7 +84,7 @@ def detail_bytes(rows: list[Row], **kw) -> bytes:
     return detail_text(rows, **kw).encode("gbk")
 
 
-def summary_bytes(rows: list[Row], *, tamper: int = 0) -> bytes:
+def summary_bytes(rows: list[Row], *, tamper: int = 0, account: str = ACCOUNT, day: dt.date = DAY) -> bytes:
     """The 业务明细(汇总) file for ``rows`` (one store), 合计 settle shifted by ``tamper`` fen."""
     pays = [r for r in rows if r.biz == "交易"]
     refs = [r for r in rows if r.biz == "退款"]
@@ -88,8 +95,7 @@ def summary_bytes(rows: list[Row], *, tamper: int = 0) -> bytes:
              _yuan(fee), "0.00", _yuan(settle + fee)]
     total = list(cells)
     total[3] = _yuan(settle + tamper)
-    lines = ["#支付宝业务汇总查询", f"#账号：[{ACCOUNT}]",
-             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    lines = ["#支付宝业务汇总查询", f"#账号：[{account}]", _dates(day),
              f"{DASH_L}业务汇总列表{DASH_R}", SUMMARY_HEADER, ",".join(["S001\t", "一号店\t", *cells]),
              ",".join(["合计", "", *total]), f"{DASH_L}业务汇总列表结束{'-' * 37}",
              "#导出时间：[2019年09月17日 05:46:49]"]
@@ -105,13 +111,15 @@ class _GbkName(zipfile.ZipInfo):
         return self.filename.encode("gbk"), self.flag_bits
 
 
-def bill_zip(rows: list[Row], *, summary_tamper: int = 0, utf8_names: bool = False) -> bytes:
-    """The zip Alipay serves: GBK CSVs with GBK-encoded Chinese member names (no UTF-8 flag)."""
+def bill_zip(rows: list[Row], *, summary_tamper: int = 0, utf8_names: bool = False, account: str = ACCOUNT,
+             day: dt.date = DAY) -> bytes:
+    """The zip Alipay serves: GBK CSVs with GBK-encoded Chinese member names (no UTF-8 flag), of ``account``
+    (the PID and Alipay's 4-digit suffix, as the '#账号' line prints it) and ``day``."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for suffix, content in (("业务明细", detail_bytes(rows)),
-                                ("业务明细(汇总)", summary_bytes(rows, tamper=summary_tamper))):
-            name = f"{ACCOUNT}_20190916_{suffix}.csv"
+        for suffix, content in (("业务明细", detail_bytes(rows, account=account, day=day)),
+                                ("业务明细(汇总)", summary_bytes(rows, tamper=summary_tamper, account=account, day=day))):
+            name = f"{account}_{day:%Y%m%d}_{suffix}.csv"
             cls = zipfile.ZipInfo if utf8_names else _GbkName
             info = cls(name, date_time=(2019, 9, 17, 5, 46, 49))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -170,10 +178,9 @@ def fund_totals(rows: list[FundRow]) -> tuple[str, str]:
 
 
 def fund_text(rows: list[FundRow], *, totals: tuple[str, ...] | None = None, header: str = FUND_HEADER,
-              account: str = ACCOUNT) -> str:
+              account: str = ACCOUNT, day: dt.date = DAY) -> str:
     """The whole 账务明细 file as text; totals computed from the rows unless given."""
-    lines = ["#支付宝账务明细查询", f"#账号：[{account}]",
-             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    lines = ["#支付宝账务明细查询", f"#账号：[{account}]", _dates(day),
              f"{DASH_L}账务明细列表{DASH_R}", header, *[r.line() for r in rows],
              f"{DASH_L}账务明细列表结束{'-' * 36}", *(fund_totals(rows) if totals is None else totals),
              "#导出时间：[2019年09月17日 05:46:49]"]
@@ -185,7 +192,8 @@ def fund_bytes(rows: list[FundRow], **kw) -> bytes:
     return fund_text(rows, **kw).encode("gbk")
 
 
-def fund_summary_bytes(rows: list[FundRow], *, tamper: int = 0) -> bytes:
+def fund_summary_bytes(rows: list[FundRow], *, tamper: int = 0, account: str = ACCOUNT,
+                       day: dt.date = DAY) -> bytes:
     """The 账务明细(汇总): one line per 业务类型 and a 合计 line, 合计 收入金额 shifted by ``tamper`` fen."""
     by_type: dict[str, list[int]] = {}
     for r in rows:
@@ -200,8 +208,7 @@ def fund_summary_bytes(rows: list[FundRow], *, tamper: int = 0) -> bytes:
 
     total = [sum(v[i] for v in by_type.values()) for i in range(4)]
     total[1] += tamper
-    lines = ["#支付宝账务汇总查询", f"#账号：[{ACCOUNT}]",
-             "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    lines = ["#支付宝账务汇总查询", f"#账号：[{account}]", _dates(day),
              f"{DASH_L}账务汇总列表{DASH_R}", FUND_SUMMARY_HEADER, *[cells(k, v) for k, v in by_type.items()],
              cells("合计", total), f"{DASH_L}账务汇总列表结束{'-' * 37}", "#导出时间：[2019年09月17日 05:46:49]"]
     if tamper:  # a consistent file whose figures disagree with the detail: the first type carries it too
@@ -211,13 +218,14 @@ def fund_summary_bytes(rows: list[FundRow], *, tamper: int = 0) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
 
 
-def fund_zip(rows: list[FundRow], *, summary_tamper: int = 0) -> bytes:
+def fund_zip(rows: list[FundRow], *, summary_tamper: int = 0, account: str = ACCOUNT, day: dt.date = DAY) -> bytes:
     """The signcustomer zip: …_账务明细.csv and …_账务明细(汇总).csv with GBK member names."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for suffix, content in (("账务明细", fund_bytes(rows)),
-                                ("账务明细(汇总)", fund_summary_bytes(rows, tamper=summary_tamper))):
-            info = _GbkName(f"{ACCOUNT}_20190916_{suffix}.csv", date_time=(2019, 9, 17, 5, 46, 49))
+        for suffix, content in (("账务明细", fund_bytes(rows, account=account, day=day)),
+                                ("账务明细(汇总)", fund_summary_bytes(rows, tamper=summary_tamper, account=account,
+                                                                  day=day))):
+            info = _GbkName(f"{account}_{day:%Y%m%d}_{suffix}.csv", date_time=(2019, 9, 17, 5, 46, 49))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, content)
     return buf.getvalue()

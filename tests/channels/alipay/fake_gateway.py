@@ -5,7 +5,8 @@ of the SDK, with ``cryptography``), answers ``alipay.data.dataservice.bill.downl
 a response signed by an "Alipay" key made in the test, and serves the bill zip at the URL it hands
 out. Faults are queued per endpoint and consumed one per request:
 'timeout' (sleep past the client's timeout), 'http500', 'truncated' (half the zip),
-'bad_signature' (signed with another key), 'garbage' (unreadable JSON).
+'bad_signature' (signed with another key), 'sha1_signature' (Alipay's own key, but SHA1withRSA where the app is
+RSA2: a downgraded answer), 'garbage' (unreadable JSON).
 
 Third-party apps: ``auth_tokens`` maps an app_auth_token to the PID of the merchant that authorised the app; a
 request carrying one is answered with that merchant's bills (``merchant_zips[(pid, date)]``), an unknown token with
@@ -52,15 +53,19 @@ def public_pem(key: rsa.RSAPrivateKey) -> str:
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def rsa2_sign(key: rsa.RSAPrivateKey, text: str) -> str:
-    """Base64 SHA256withRSA signature of ``text`` (UTF-8)."""
-    return base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+#: Alipay's sign_type -> digest: RSA2 is SHA256withRSA, the older RSA SHA1withRSA
+_DIGESTS = {"RSA2": hashes.SHA256, "RSA": hashes.SHA1}
 
 
-def rsa2_verify(public_key, text: str, sign: str) -> bool:
-    """True when ``sign`` is a valid SHA256withRSA signature of ``text``."""
+def rsa2_sign(key: rsa.RSAPrivateKey, text: str, sign_type: str = "RSA2", encoding: str = "utf-8") -> str:
+    """Base64 signature of ``text`` (``encoding``): SHA256withRSA (RSA2), or SHA1withRSA with sign_type RSA."""
+    return base64.b64encode(key.sign(text.encode(encoding), padding.PKCS1v15(), _DIGESTS[sign_type]())).decode()
+
+
+def rsa2_verify(public_key, text: str, sign: str, sign_type: str = "RSA2") -> bool:
+    """True when ``sign`` is a valid signature of ``text``: SHA256withRSA (RSA2) or SHA1withRSA (RSA)."""
     try:
-        public_key.verify(base64.b64decode(sign), text.encode(), padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(base64.b64decode(sign), text.encode(), padding.PKCS1v15(), _DIGESTS[sign_type]())
         return True
     except Exception:  # noqa: BLE001 - any failure means "does not verify"
         return False
@@ -71,7 +76,7 @@ class FakeAlipayGateway:
 
     def __init__(self, app_public_key, alipay_key: rsa.RSAPrivateKey, zips: dict[str, bytes], *,
                  app_id: str = "2021000000000001", stall: float = 1.0, fund_zips: dict[str, bytes] | None = None,
-                 cert_sns: dict[str, str] | None = None):
+                 cert_sns: dict[str, str] | None = None, sign_type: str = "RSA2"):
         self.app_public_key = app_public_key
         self.alipay_key = alipay_key
         self.zips = zips  # bill_date -> zip bytes (bill_type=trade)
@@ -81,6 +86,9 @@ class FakeAlipayGateway:
         # an app in public-key-certificate mode: the app_cert_sn and alipay_root_cert_sn every request must carry,
         # and the alipay_cert_sn each answer names (computed by the test, not by the code under test)
         self.cert_sns = cert_sns
+        # how the app is set to sign on the open platform: RSA2, or an older app's RSA (SHA1withRSA); a request
+        # signed otherwise is refused as Alipay does, and answers are signed so
+        self.sign_type = sign_type
         self.auth_tokens: dict[str, str] = {}  # app_auth_token -> the authorising merchant's PID
         self.tokens_without_bill_api: set[str] = set()  # valid tokens whose authorisation leaves the bill API out
         self.merchant_zips: dict[tuple[str, str], bytes] = {}  # (PID, bill_date) -> trade zip of that merchant
@@ -113,7 +121,12 @@ class FakeAlipayGateway:
 
     def _answer_query(self, params: dict[str, str]) -> tuple[int, str]:
         unsigned = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
-        if not rsa2_verify(self.app_public_key, unsigned, params.get("sign", "")) or params.get("app_id") != self.app_id:
+        if params.get("sign_type") != self.sign_type:
+            err = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.missing-signature-config",
+                   "sub_msg": "应用未配置对应签名算法的公钥或者证书"}
+            return 200, json.dumps({"error_response": err}, ensure_ascii=False)
+        if not rsa2_verify(self.app_public_key, unsigned, params.get("sign", ""), self.sign_type) \
+                or params.get("app_id") != self.app_id:
             err = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature",
                    "sub_msg": "验签出错"}
             return 200, json.dumps({"error_response": err}, ensure_ascii=False)
@@ -154,7 +167,8 @@ class FakeAlipayGateway:
         body = json.dumps(inner, ensure_ascii=False, separators=(",", ":"))
         key = _forger_key() if fault == "bad_signature" else self.alipay_key
         cert = f'"alipay_cert_sn":"{self.cert_sns["alipay_cert_sn"]}",' if self.cert_sns else ""
-        return 200, f'{{"{RESPONSE_KEY}":{body},{cert}"sign":"{rsa2_sign(key, body)}"}}'
+        sign_type = "RSA" if fault == "sha1_signature" else self.sign_type
+        return 200, f'{{"{RESPONSE_KEY}":{body},{cert}"sign":"{rsa2_sign(key, body, sign_type)}"}}'
 
     def _cert_problem(self, params: dict[str, str]) -> tuple[str, str] | None:
         """Alipay's answer to a certificate-mode app's request without (or with wrong) certificate SNs."""

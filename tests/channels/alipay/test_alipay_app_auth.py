@@ -30,7 +30,9 @@ def gateway(keys):
     with FakeAlipayGateway(app_key.public_key(), alipay_key, {DAY: bill_zip(own)}, app_id=APP_ID,
                            stall=0.5) as gw:
         gw.auth_tokens = {TOKEN_1: PID_1, TOKEN_2: PID_2}
-        gw.merchant_zips = {(PID_1, DAY): bill_zip(sample_rows()), (PID_2, DAY): bill_zip(other)}
+        # each merchant's bill names its account: the PID and Alipay's 4-digit suffix
+        gw.merchant_zips = {(PID_1, DAY): bill_zip(sample_rows(), account=PID_1 + "0156"),
+                            (PID_2, DAY): bill_zip(other, account=PID_2 + "0156")}
         yield gw
 
 
@@ -101,6 +103,26 @@ def test_pull_each_authorising_merchant_under_its_pid(tmp_path, keys, gateway, m
     assert [p.get("app_auth_token") for p in gateway.requests] == [None, TOKEN_1, TOKEN_2]
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*), count(DISTINCT order_no) FROM transactions").fetchone() == (5, 4)
+
+
+def test_another_merchants_bill_behind_a_merchants_token_is_quarantined(tmp_path, keys, gateway):
+    """PID_1's token answered with PID_2's bill (its '#账号' names PID_2) was stored as PID_1's: PID_2's payments among
+    PID_1's orders, PID_1's own missing. Refused naming file, line and both accounts; PID_2's own pull is stored."""
+    gateway.merchant_zips[(PID_1, DAY)] = gateway.merchant_zips[(PID_2, DAY)]
+    (tmp_path / "token1").write_text(TOKEN_1)
+    (tmp_path / "token2").write_text(TOKEN_2)
+    cfg = _config(tmp_path, keys, gateway, ['app_auth_token_file = "token1"', f'seller_id = "{PID_1}"'],
+                  ['app_auth_token_file = "token2"', f'seller_id = "{PID_2}"'])
+    w = str(tmp_path / "w.duckdb")
+    r = CliRunner().invoke(app, ["pull", "--workspace", w, "--config", cfg, "--date", DAY, "--channel", "alipay"])
+    assert r.exit_code == 2, r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT merchant_id, count(*) FROM transactions GROUP BY 1").fetchall() == [(PID_2, 1)]
+        reasons = dict(ws.con.execute("SELECT source, reason FROM quarantine").fetchall())
+    reason = reasons[f"alipay:{PID_1}:trade:{DAY}"]
+    assert f"{PID_2}0156_20190916_业务明细.csv:2 [账号]: alipay: a bill of account {PID_2} where account {PID_1}'s " \
+           "(seller_id) was asked for: not stored" in reason, reason
+    assert list(reasons) == [f"alipay:{PID_1}:trade:{DAY}"]
 
 
 @pytest.mark.parametrize("extra,match", [

@@ -297,3 +297,80 @@ def test_totals_lines_with_thousands_grouping_are_checked_not_passed_over():
         with pytest.raises(LoadError) as err:
             parse(bill(odd), "g.csv")
         assert err.value.problems[0].line == 9
+
+
+def test_a_refund_without_request_number_carries_the_order_number_not_a_refund_number(tmp_path):
+    """A full refund made without out_request_no is listed with 退款批次号/请求号 = 商户订单号 (Alipay's refund query:
+    "如果在退款请求时未传入，则该值为创建交易时的商户订单号"): the row names no refund number of the shop's, so it is
+    paired by order and amount with the shop's refund RF-9, not reported as an unknown refund "ORD-9" beside a
+    refund the channel never made. A shop that numbers its refund with the order number still matches by number."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    rows = [Row("2019091622001458860515315001", "ORD-9", order_amt="25.00", settle="25.00", fee="-0.15"),
+            Row("2019091622001458860515315001", "ORD-9", biz="退款", order_amt="-25.00", settle="-25.00",
+                fee="0.15", refund_no="ORD-9", finished="2019-09-16 11:20:00"),
+            Row("2019091622001458860515315002", "ORD-8", order_amt="32.00", settle="32.00", fee="-0.19"),
+            Row("2019091622001458860515315002", "ORD-8", biz="退款", order_amt="-32.00", settle="-32.00",
+                fee="0.19", refund_no="ORD-8", finished="2019-09-16 11:30:00")]
+    bill = parse(detail_bytes(rows), "d.csv")
+    refund = bill.transactions.to_pylist()[1]
+    assert (refund["refund_no"], refund["channel_refund_id"]) == (None, "ORD-9")
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "20880211096256330156_20190916_业务明细.csv").write_bytes(detail_bytes(rows))
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "ORD-9,S1,,alipay,25.00,refunded,2019-09-16T10:50:00+08:00,2019-09-16T10:55:23+08:00\n"
+        "ORD-8,S1,,alipay,32.00,refunded,2019-09-16T10:50:00+08:00,2019-09-16T10:55:23+08:00\n", encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text(
+        "refund_no,order_no,amount,created_at,status\nRF-9,ORD-9,25.00,2019-09-16T11:19:00+08:00,success\n"
+        "ORD-8,ORD-8,32.00,2019-09-16T11:29:00+08:00,success\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--refunds",
+                                 str(tmp_path / "refunds.csv"), "--bills", str(tmp_path / "bills"),
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert kinds == {"P-ORD-9": "matched", "R-RF-9": "refund_matched", "P-ORD-8": "matched",
+                     "R-ORD-8": "refund_matched"}
+
+
+@pytest.mark.parametrize("scope", ["", '[match]\nkey_scope = ["merchant_id"]\n'])
+def test_a_shop_numbering_its_refund_with_the_order_number_keeps_the_number_match(tmp_path, scope):
+    """A shop that gives Alipay its refund number ORD-8 (= the order number) as out_request_no: the bill's refund
+    10.01 against the shop's 10.00 is one refund_amount_mismatch R-ORD-8, as before the reader left such a number
+    empty (it was a refund_channel_only and a refund_order_only, paired by order and amount that differ); a second
+    partial refund of its own number still matches by it (with and without key_scope)."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    tx = "2019091622001458860515315002"
+    rows = [Row(tx, "ORD-8", order_amt="32.00", settle="32.00", fee="-0.19"),
+            Row(tx, "ORD-8", biz="退款", order_amt="-10.01", settle="-10.01", fee="0.06", refund_no="ORD-8",
+                finished="2019-09-16 11:30:00"),
+            Row(tx, "ORD-8", biz="退款", order_amt="-12.00", settle="-12.00", fee="0.07", refund_no="ORD-8-2",
+                finished="2019-09-16 11:40:00")]
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "20880211096256330156_20190916_业务明细.csv").write_bytes(detail_bytes(rows))
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "ORD-8,S1,2088021109625633,alipay,32.00,refunded,2019-09-16T10:50:00+08:00,2019-09-16T10:55:23+08:00\n",
+        encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text(
+        "refund_no,order_no,amount,created_at,status\nORD-8,ORD-8,10.00,2019-09-16T11:29:00+08:00,success\n"
+        "ORD-8-2,ORD-8,12.00,2019-09-16T11:39:00+08:00,success\n", encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(scope, encoding="utf-8")
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--refunds",
+                                 str(tmp_path / "refunds.csv"), "--bills", str(tmp_path / "bills"),
+                                 "--config", str(tmp_path / "rules.toml"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        kinds = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    pay = "P-2088021109625633/ORD-8" if scope else "P-ORD-8"  # a shop-wide refund number keeps its id R-<no>
+    assert kinds == {pay: "matched", "R-ORD-8": "refund_amount_mismatch", "R-ORD-8-2": "refund_matched"}

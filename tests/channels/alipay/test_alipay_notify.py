@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 import urllib.parse
 
 import httpx
 import pytest
-import uvicorn
 from fake_gateway import new_key, private_pem, public_pem, rsa2_sign
 from fastapi import FastAPI
+from loopback import serve
 
 from paymatch.channels.alipay.config import AlipayConfig
 from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
@@ -105,17 +102,8 @@ def server(verifier):
 
     app = FastAPI()
     app.include_router(make_router(verifier, on_tx))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/notify/alipay", stored, fail_next
-    srv.should_exit = True
-    thread.join(5)
+    with serve(app) as base:
+        yield f"{base}/notify/alipay", stored, fail_next
 
 
 def post(url: str, params: dict, charset: str = "utf-8") -> str:

@@ -204,3 +204,18 @@ def test_tar_gz_members_are_found(tmp_path: Path):
     (tmp_path / "bills.tar.gz").write_bytes(raw.getvalue())
     [bill] = load_bills(tmp_path)
     assert bill.kind == "profile:gift_card" and bill.source.endswith("bills.tar!exports/gift.csv")
+
+
+def test_empty_bills_of_two_accounts_are_each_read_not_skipped_as_copies(tmp_path: Path):
+    # WeChat's ALL bill of a day without a sale is the same bytes for every account and day; a non-empty copy (a
+    # bill beside its .gz) is still read once
+    from tests.core.test_summary_notes import EMPTY_WX
+
+    for name in ("1900000101_20261122_ALL.csv", "1900000102_20261122_ALL.csv", "1900000101_20261123_ALL.csv"):
+        (tmp_path / name).write_bytes(EMPTY_WX.encode("utf-8"))
+    (tmp_path / "1900000103_20261122_ALL.csv.gz").write_bytes(gzip.compress(EMPTY_WX.encode("utf-8")))
+    scan = scan_bills(tmp_path)
+    assert sorted(Path(b.source.split("!")[0]).name for b in scan.bills) == [
+        "1900000101_20261122_ALL.csv", "1900000101_20261123_ALL.csv", "1900000102_20261122_ALL.csv",
+        "1900000103_20261122_ALL.csv.gz"]
+    assert not scan.skipped

@@ -5,7 +5,7 @@ serves the two-step bill download (signed JSON answer, then the gzip file with n
 signs its JSON answers with a platform key made in the test, and injects faults on demand:
 ``server.faults['apply' | 'file']`` is a list of fault names consumed one per request:
 '500', 'timeout', 'truncate' (file only), 'corrupt' (file only: one byte flipped),
-'wrong_hash' (apply only), 'bad_signature', 'unsigned',
+'wrong_hash' (apply only; 'wrong_hash_last': a split bill's last file only), 'bad_signature', 'unsigned',
 'stale' (apply only: signed an hour ago). 'bad_signature' and 'unsigned' apply to a 4xx answer too (WeChat signs
 the answers to every request whose signature it accepted, errors included; a 401 SIGN_ERROR is unsigned).
 
@@ -77,6 +77,8 @@ class FakeWechatPay(ThreadingHTTPServer):
         self.wrong_key = _wrong_key()
         self.request_serials: list[str | None] = []  # the Wechatpay-Serial header of each request
         self.split = 1  # how many files a sub-merchant fund-flow bill is split into (bill_sequence 1..split)
+        self.split_sequences: list[int] | None = None  # the bill_sequence listed per file (None: 1..split)
+        self.split_at: list[int] | None = None  # byte offsets the bill is cut at (None: ``split`` equal pieces)
         self.download_origin: str | None = None  # scheme://host of download URLs (None: this server)
         self.hosts: list[str] = []  # the Host header of each request
         self.certificates: list[dict] = []  # the entries GET /v3/certificates lists
@@ -208,14 +210,21 @@ class _Handler(BaseHTTPRequestHandler):
         return f"{self.server.download_origin or self.server.base_url}/v3/billdownload/file?token={token}"
 
     def _encrypted_list(self, plain: bytes, q: dict[str, str], fault: str | None) -> dict:
-        """申请单个子商户资金账单's answer: the bill cut into ``split`` files, each gzipped (tar_type=GZIP), then
+        """申请单个子商户资金账单's answer: the bill cut into ``split`` byte ranges, each gzipped (tar_type=GZIP), then
         AES-256-GCM encrypted under its own key, the key RSA-OAEP(SHA-1) encrypted with the merchant's public key."""
         assert q.get("algorithm") == "AEAD_AES_256_GCM", q
-        n = self.server.split
-        lines = plain.splitlines(keepends=True)
-        cut = [b"".join(lines[i * len(lines) // n:(i + 1) * len(lines) // n]) for i in range(n)]
+        n = len(self.server.split_at) + 1 if self.server.split_at else self.server.split
+        # WeChat splits the one bill file (above ~16 GB uncompressed) and the merchant joins the decrypted files in
+        # bill_sequence order into the complete bill (下载单个子商户/二级商户资金账单, 文件分割和合并): pieces of one file,
+        # not CSVs of their own -- the header only in the first, the summary only in the last, a cut anywhere (mid
+        # line, mid character). Each piece is its own .gzip and its own ciphertext; hash_value is the SHA1 of the
+        # piece's plain bytes ("原始账单(gzip需要解压缩)的摘要值")
+        at = [0, *(self.server.split_at or [i * len(plain) // n for i in range(1, n)]), len(plain)]
+        cut = [plain[a:b] for a, b in zip(at, at[1:])]
+        sequences = self.server.split_sequences or list(range(1, n + 1))
         entries = []
-        for seq, part in enumerate(cut, start=1):
+        for i, (seq, part) in enumerate(zip(sequences, cut), start=1):
+            wrong = fault == "wrong_hash" or (fault == "wrong_hash_last" and i == n)
             key, nonce = secrets.token_hex(16).encode(), secrets.token_hex(6)
             body = gzip.compress(part, mtime=0) if q.get("tar_type") == "GZIP" else part
             token = secrets.token_urlsafe(16)
@@ -223,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
             wrapped = self.server.merchant_public_key.encrypt(
                 key, padding.OAEP(mgf=padding.MGF1(algorithm=SHA1()), algorithm=SHA1(), label=None))
             entries.append({"bill_sequence": seq, "hash_type": "SHA1",
-                            "hash_value": hashlib.sha1(part + (b"x" if fault == "wrong_hash" else b"")).hexdigest(),
+                            "hash_value": hashlib.sha1(part + (b"x" if wrong else b"")).hexdigest(),
                             "download_url": self._url(token), "encrypt_key": base64.b64encode(wrapped).decode(),
                             "nonce": nonce})
         entries.reverse()  # the client orders them by bill_sequence, not by place in the list

@@ -1,8 +1,9 @@
 """Signed bill download through the Alipay open API.
 
-Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (RSA2-signed by python-alipay-sdk, whose
-gateway is ``config.gateway_url``; the SDK also verifies the RSA2 signature of the response with
-Alipay's public key; in certificate mode the request also carries app_cert_sn and alipay_root_cert_sn,
+Step 1: ``alipay.data.dataservice.bill.downloadurl.query`` (signed by python-alipay-sdk with the app's
+``sign_type``, RSA2 or an older app's RSA, whose gateway is ``config.gateway_url``; the SDK also verifies
+the response's signature with Alipay's public key and that same algorithm: Alipay signs its answers as
+the app is set to sign); in certificate mode the request also carries app_cert_sn and alipay_root_cert_sn,
 and the key is the one of Alipay's public-key certificate: ``config.AlipayConfig``; a third-party app
 pulling for a merchant that authorised it sends that merchant's ``app_auth_token``). Step 2: GET
 ``bill_download_url`` (a zip) with httpx and check that the zip is whole. Timeouts, connection
@@ -69,7 +70,7 @@ def make_sdk_client(config: AlipayConfig) -> AliPay:
     check_key(config.app_private_key_pem, True, f"alipay app {config.app_id}: app_private_key")
     check_key(config.alipay_public_key_pem, False, f"alipay app {config.app_id}: alipay_public_key")
     client = _AliPay(appid=config.app_id, app_private_key_string=config.app_private_key_pem,
-                    alipay_public_key_string=config.alipay_public_key_pem, sign_type="RSA2",
+                    alipay_public_key_string=config.alipay_public_key_pem, sign_type=config.sign_type,
                     config=SdkConfig(timeout=config.timeout))
     # the SDK only knows its production and sandbox gateways; the URL it calls is this attribute
     client._gateway = config.gateway_url
@@ -127,7 +128,12 @@ class AlipayBillClient:
             raise ChannelError(self._what(day, "response signature does not verify with the Alipay public key")) \
                 from None
         except AliPayException as exc:
-            raise ChannelError(self._what(day, f"gateway refused the request: {_short(str(exc))}")) from None
+            hint = ""
+            if "isv.missing-signature-config" in str(exc):  # 应用未配置对应签名算法的公钥或者证书
+                hint = (f"\nHint: app {self.config.app_id} has no key for sign_type {self.config.sign_type} on the "
+                        "open platform: set the account's sign_type as its 接口加签方式 is (RSA2, or RSA for an "
+                        "older app's SHA1withRSA keys), with the keys of that pair")
+            raise ChannelError(self._what(day, f"gateway refused the request: {_short(str(exc))}{hint}")) from None
         if result.get("code") != "10000" or not result.get("bill_download_url"):
             cause = f"code {result.get('code')} {result.get('sub_code', '')} {result.get('sub_msg', result.get('msg', ''))}"
             if str(result.get("code")) == "20000":  # Alipay: service temporarily unavailable

@@ -16,6 +16,9 @@ from paymatch.errors import ConfigError
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 #: bill_type values of alipay.data.dataservice.bill.downloadurl.query that paymatch reads
 BILL_TYPES = ("trade", "signcustomer")
+#: sign_type values: RSA2 (SHA256withRSA, the 2048-bit keys every app made since 2018-01-05 has) and RSA
+#: (SHA1withRSA, the 1024-bit keys older apps set under 使用其他加签方式 and may still use)
+SIGN_TYPES = ("RSA2", "RSA")
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,8 @@ class AlipayConfig:
     notifications. gateway_url: the open-API gateway (a local server in tests). timeout: seconds
     per HTTP request. retries: attempts after the first on transient failures; backoff: first
     wait in seconds, doubled each retry. seller_id: the merchant PID (2088…), checked against
-    notifications when set. bill_types: the bills ``paymatch pull`` downloads per day: 'trade'
-    (业务明细, transactions) and/or 'signcustomer' (账务明细, the account's money movements, stored
+    notifications and the '#账号' of pulled bills when set. bill_types: the bills ``paymatch pull`` downloads
+    per day: 'trade' (业务明细, transactions) and/or 'signcustomer' (账务明细, the account's money movements, stored
     as fund flows). Keys never appear in repr().
 
     Public-key-certificate mode (an app whose 接口加签方式 is 公钥证书; ``paymatch.channels.alipay.certs``):
@@ -40,6 +43,11 @@ class AlipayConfig:
     (alipay.open.auth.token.app). Requests then carry it as the common parameter ``app_auth_token`` and Alipay
     answers with the authorising merchant's bills, not the app owner's; seller_id (that merchant's PID) is then
     required: the account is known by it, since many merchants' accounts share the one app_id.
+
+    sign_type: how the app signs and Alipay signs back, as set on the open platform: "RSA2" (SHA256withRSA, the
+    default) or "RSA" (SHA1withRSA, an older app's 1024-bit keys; the keys are then that pair's). Requests are
+    signed with it, answers and notifications verified with it, and a notification whose sign_type is another
+    is refused: an RSA2 app takes no SHA1-signed notification (a downgrade). Certificate mode is RSA2 only.
     """
 
     app_id: str
@@ -55,6 +63,7 @@ class AlipayConfig:
     alipay_cert_pem: str = field(default="", repr=False)
     alipay_root_cert_pem: str = field(default="", repr=False)
     app_auth_token: str = field(default="", repr=False)
+    sign_type: str = "RSA2"
 
     @property
     def label(self) -> str:
@@ -82,7 +91,13 @@ class AlipayConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "app_private_key_pem", _rsa_pem(self.app_private_key_pem, True))
         object.__setattr__(self, "alipay_public_key_pem", _rsa_pem(self.alipay_public_key_pem, False))
+        if self.sign_type not in SIGN_TYPES:
+            raise ConfigError(f"alipay app {self.app_id}: sign_type must be one of {list(SIGN_TYPES)} (the app's "
+                              f"接口加签方式: RSA2 is SHA256withRSA, RSA the older SHA1withRSA), got {self.sign_type!r}")
         certs = (self.app_cert_pem, self.alipay_cert_pem, self.alipay_root_cert_pem)
+        if any(certs) and self.sign_type != "RSA2":
+            raise ConfigError(f"alipay app {self.app_id}: certificate mode (公钥证书) signs with RSA2 only, "
+                              f"not sign_type {self.sign_type!r}")
         if any(certs) and not all(certs):
             raise ConfigError(f"alipay app {self.app_id}: certificate mode needs the app certificate, Alipay's "
                               "public-key certificate and Alipay's root certificate (app_cert_*, alipay_cert_*, "

@@ -10,7 +10,10 @@ DuckDB into a temp table that the checks, the totals tie-out and the output all 
 Canonical mapping (schema.TRANSACTION_ARROW, channel 'alipay'):
 - 业务类型 交易 -> payment, 退款 -> refund; status 'success' (the bill lists completed business).
 - channel_tx_id = 支付宝交易号 (a refund row carries its payment's 交易号), order_no = 商户订单号,
-  refund_no = channel_refund_id = 退款批次号/请求号 (Alipay gives no separate refund id here).
+  refund_no = channel_refund_id = 退款批次号/请求号 (Alipay gives no separate refund id here). A refund made without
+  out_request_no (a full refund needs none) is listed with the 商户订单号 there (Alipay's refund query: "如果在退款请求时
+  未传入，则该值为创建交易时的商户订单号"): such a row names no refund number of the shop's, refund_no is empty
+  (channel_refund_id keeps the value) and the engine pairs it by order and amount, as it does any refund without one.
 - amount_fen = |订单金额|, settle_amount_fen = |商家实收| (Alipay prints refunds negative).
 - fee_fen: the 服务费 charged on a 交易 row (positive), returned on a 退款 row (negative), whatever sign the bill
   prints it with: Alipay prints it from the merchant's side as far as we know (a charged fee negative, a fee
@@ -40,7 +43,7 @@ from paymatch.channels.base import ParsedBill
 from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
 from paymatch.errors import LoadError, Problem
 from paymatch.money import format_yuan, sql_yuan_to_fen
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import BILL_TIME_TEXT, TRANSACTION_ARROW, TZ, sql_strptime_in_years
 
 #: role -> header name (normalised, full-width parentheses)
 COLUMNS = {
@@ -52,6 +55,9 @@ COLUMNS = {
 REQUIRED = ("tx_id", "order_no", "biz_type", "order_amt", "settle_amt")
 MAX_PROBLEMS = 50
 
+
+#: a row's time: 完成时间, else 创建时间 (a row not finished), in the years a payment can be of
+_TIME = sql_strptime_in_years("coalesce(nullif(finished, ''), nullif(created, ''))", "%Y-%m-%d %H:%M:%S")
 
 def merchant_from_account(account: str | None) -> str | None:
     """'20880211096256330156' -> '2088021109625633' (PID without the 4-digit account suffix)."""
@@ -177,7 +183,7 @@ def _problems(con: duckdb.DuckDBPyConnection, rows: pa.Table, frame: Frame, sour
         ("mdisc", COLUMNS["mdisc"], "_pm_mdisc_bad", "not a yuan amount"),
         ("biz", COLUMNS["biz_type"], "type IS NULL", "业务类型 is neither 交易 nor 退款"),
         ("tx_id", COLUMNS["tx_id"], "coalesce(channel_tx_id, '') = ''", "empty 支付宝交易号"),
-        ("finished", COLUMNS["finished"], "occurred_at IS NULL", "not a time (YYYY-MM-DD hh:mm:ss)"),
+        ("finished", COLUMNS["finished"], "occurred_at IS NULL", BILL_TIME_TEXT),
         ("order_amt", COLUMNS["order_amt"], "(type = 'payment' AND _pm_order < 0) OR (type = 'refund' AND _pm_order > 0)",
          "sign does not match 业务类型 (refunds are negative)"),
     ]
@@ -231,14 +237,13 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
                 FROM _pm_raw)
             SELECT 'alipay' AS channel, ? AS merchant_id, tx_id AS channel_tx_id,
                    nullif(order_no, '') AS order_no, type,
-                   CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS refund_no,
+                   CASE WHEN type = 'refund' AND refund_no IS DISTINCT FROM order_no THEN nullif(refund_no, '') END
+                       AS refund_no,
                    CASE WHEN type = 'refund' THEN nullif(refund_no, '') END AS channel_refund_id,
                    abs(order_fen) AS amount_fen, {_FEE_SQL} AS fee_fen, abs(settle_fen) AS settle_amount_fen,
                    'success' AS status,
-                   CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')), '%Y-%m-%d %H:%M:%S')
-                        AS TIMESTAMPTZ) AS occurred_at,
-                   coalesce(?::DATE, CAST(try_strptime(coalesce(nullif(finished, ''), nullif(created, '')),
-                                                      '%Y-%m-%d %H:%M:%S') AS DATE)) AS bill_date,
+                   CAST({_TIME} AS TIMESTAMPTZ) AS occurred_at,
+                   coalesce(?::DATE, CAST({_TIME} AS DATE)) AS bill_date,
                    CASE WHEN huabei THEN 'huabei' ELSE 'alipay' END AS method,
                    ? AS src_file, ? + 1 + _pm_idx AS src_line,
                    _pm_idx, order_fen AS _pm_order, settle_fen AS _pm_settle, mdisc_fen AS _pm_mdisc,

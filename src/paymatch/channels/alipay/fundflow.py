@@ -49,7 +49,7 @@ from paymatch.channels.base import ParsedBill
 from paymatch.channels.wechat.fundflow import FUNDFLOW_ARROW
 from paymatch.errors import LoadError, Problem
 from paymatch.money import format_yuan, parse_yuan, sql_yuan_to_fen
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import BILL_TIME_TEXT, TRANSACTION_ARROW, TZ, sql_strptime_in_years
 
 KIND = "fundflow"
 SUMMARY_KIND = "alipay_fund_summary"
@@ -159,7 +159,8 @@ def _convert_sql() -> str:
         WITH r AS (
             SELECT *, {fen('income')} AS in_f, {fen('expense')} AS out_f,
                    CASE WHEN coalesce(balance, '') = '' THEN NULL ELSE {sql_yuan_to_fen('balance')} END AS bal_f,
-                   coalesce(try_strptime(time, '%Y-%m-%d %H:%M:%S'), try_strptime(time, '%Y/%m/%d %H:%M:%S')) AS ts
+                   coalesce({sql_strptime_in_years('time', '%Y-%m-%d %H:%M:%S')},
+                            {sql_strptime_in_years('time', '%Y/%m/%d %H:%M:%S')}) AS ts
             FROM _pm_raw)
         SELECT CAST(ts AS TIMESTAMPTZ) AS booked_at,
                nullif(business_no, '') AS wx_business_no, nullif(flow_no, '') AS flow_no,
@@ -176,7 +177,7 @@ def _convert_sql() -> str:
 #: (role, field as printed, condition on ``conv``, message)
 _CHECKS = [
     ("flow_no", COLUMNS["flow_no"], "coalesce(flow_no, '') = ''", "empty 账务流水号"),
-    ("time", COLUMNS["time"], "_pm_ts_bad", "not a time (YYYY-MM-DD hh:mm:ss)"),
+    ("time", COLUMNS["time"], "_pm_ts_bad", BILL_TIME_TEXT),
     ("income", COLUMNS["income"], "_pm_in IS NULL", "not a yuan amount with at most 2 decimals"),
     ("expense", COLUMNS["expense"], "_pm_out IS NULL", "not a yuan amount with at most 2 decimals"),
     ("balance", COLUMNS["balance"], "_pm_bal_bad", "not a yuan amount with at most 2 decimals"),

@@ -63,6 +63,16 @@ def decode_head(data: bytes, limit: int = 8192) -> tuple[str, str] | None:
                     return chunk[: exc.start].decode(enc), enc
                 except UnicodeDecodeError:
                     pass
+    # neither reads the whole head: a line in another encoding than the file's (a UTF-8 line pasted into the GBK
+    # bill). The file's encoding is its first Chinese line's; the rows' readers name the line that does not fit
+    # (was "not an Alipay 业务明细 / 账务明细 / 汇总 CSV", no line)
+    first = next((ln for ln in chunk.split(b"\n") if not ln.isascii()), b"")
+    for enc in ENCODINGS:
+        try:
+            first.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return chunk.decode(enc, errors="replace"), enc
     return None
 
 
@@ -130,7 +140,11 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
             if m := _ACCOUNT.search(text):
                 frame["account"] = m.group(1).strip()
             for m in _DATES.finditer(text):
-                day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                try:
+                    day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                except ValueError:  # 2019年13月17日 (an edited line): was a ValueError traceback
+                    raise LoadError([Problem(source, line_no, m.group(1), m.group(0), "not a date")],
+                                    hint="download the bill again") from None
                 if m.group(1) == "终止日期" and m.group(5) not in (None, "00:00:00"):
                     day += dt.timedelta(days=1)  # '… 23:59:59' covers its day: the end is the next day's start
                 frame["start" if m.group(1) == "起始日期" else "end"] = day

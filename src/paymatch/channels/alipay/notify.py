@@ -1,8 +1,10 @@
 """Alipay asynchronous notifications (异步通知) -> one canonical transaction, verified.
 
 Alipay POSTs form fields (trade_status_sync). Accepting one means, in order:
-1. RSA2 ``sign`` verifies over the sorted params without ``sign`` and ``sign_type`` (the SDK's
-   ``verify``, with Alipay's public key) and ``sign_type`` is RSA2;
+1. ``sign`` verifies over the sorted ``k=v`` params without ``sign`` and ``sign_type`` (Alipay's 异步通知验签),
+   with Alipay's public key and the algorithm of the app's configured ``sign_type``: RSA2 (SHA256withRSA), or
+   RSA (SHA1withRSA) for an older app configured so; a ``sign_type`` other than the configured one is refused
+   before any signature is looked at (an RSA2 app takes no SHA1 signature: a downgrade);
 2. ``app_id`` is ours (and ``seller_id`` too when the config names one);
 3. ``notify_id`` was not accepted before (replays are rejected; a notification whose handling
    failed is forgotten again so that Alipay's own retry is accepted);
@@ -29,12 +31,11 @@ from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-from alipay.exceptions import AliPayException
-from Cryptodome.Hash import SHA256
-from Cryptodome.Signature import PKCS1_v1_5
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from paymatch.channels.alipay.api import make_sdk_client
-from paymatch.channels.alipay.config import AlipayConfig
+from paymatch.channels.alipay.config import AlipayConfig, check_key
 from paymatch.errors import ChannelError, ConfigError
 from paymatch.money import parse_yuan
 from paymatch.schema import TRANSACTION_ARROW, TZ
@@ -42,6 +43,8 @@ from paymatch.schema import TRANSACTION_ARROW, TZ
 STATUS = {"TRADE_SUCCESS": "success", "TRADE_FINISHED": "success", "TRADE_CLOSED": "closed",
           "WAIT_BUYER_PAY": "processing"}
 REFUND_MARKERS = ("refund_fee", "gmt_refund", "out_biz_no")
+#: sign_type -> the digest Alipay signs with (PKCS#1 v1.5 padding both)
+DIGESTS = {"RSA2": hashes.SHA256, "RSA": hashes.SHA1}
 _LOCAL = ZoneInfo(TZ)
 
 
@@ -64,11 +67,15 @@ class AlipayNotifyVerifier:
         self._sellers: dict[str, set[str] | None] = {}
         for c in configs:
             if c.app_id in self._apps:
-                if not (c.app_auth_token or self._apps[c.app_id][0].app_auth_token) or \
-                        c.alipay_public_key_pem != self._apps[c.app_id][0].alipay_public_key_pem:
+                first = self._apps[c.app_id][0]
+                if not (c.app_auth_token or first.app_auth_token) or \
+                        c.alipay_public_key_pem != first.alipay_public_key_pem or c.sign_type != first.sign_type:
                     raise ConfigError(f"alipay: app_id {c.app_id} is configured twice")
             else:
-                self._apps[c.app_id] = (c, make_sdk_client(c))
+                # the app's private key is checked too, as by the SDK client pull makes: a bad one fails at start
+                check_key(c.app_private_key_pem, True, f"alipay app {c.app_id}: app_private_key")
+                self._apps[c.app_id] = (c, check_key(c.alipay_public_key_pem, False,
+                                                     f"alipay app {c.app_id}: alipay_public_key"))
                 self._sellers[c.app_id] = set()
             sellers = self._sellers[c.app_id]
             if sellers is not None:
@@ -84,19 +91,20 @@ class AlipayNotifyVerifier:
         sign = params.get("sign")
         if not sign:
             raise fail("no sign")
-        if params.get("sign_type", "RSA2") != "RSA2":
-            raise fail(f"sign_type {params.get('sign_type')!r} is not RSA2")
         app = self._apps.get(params.get("app_id") or "")
         if app is None:
             raise fail(f"app_id {params.get('app_id')!r} is not ours")
-        config, sdk = app
+        config, public_key = app
+        # the algorithm is the app's, as configured, never the one the notification names: it only has to agree
+        # (absent, the configured one is meant: Alipay always sends it)
+        claimed = params.get("sign_type") or config.sign_type
+        if claimed != config.sign_type:
+            raise fail(f"sign_type {claimed!r} is not the sign_type app {config.app_id} is configured with "
+                       f"({config.sign_type}): refused (an RSA2 app takes no SHA1withRSA signature; an app Alipay "
+                       "now signs for otherwise needs its sign_type and Alipay public key set anew)")
         unsigned = {k: v for k, v in params.items() if k not in ("sign", "sign_type")}
-        try:
-            ok = _signed(sdk, unsigned, sign)
-        except (AliPayException, ValueError, TypeError, LookupError):
-            ok = False
-        if not ok:
-            raise fail("signature does not verify with the Alipay public key")
+        if not _signed(public_key, DIGESTS[config.sign_type], unsigned, sign):
+            raise fail(f"signature does not verify with the Alipay public key ({config.sign_type})")
         # seller_id is optional in a notification: checked when it is there (the signature and app_id already are)
         sellers = self._sellers[config.app_id]
         if sellers and params.get("seller_id") and params["seller_id"] not in sellers:
@@ -118,15 +126,17 @@ class AlipayNotifyVerifier:
             self._seen.pop(notify_id, None)
 
 
-def _signed(sdk, unsigned: Mapping[str, str], sign: str) -> bool:
-    """RSA2 over the sorted ``k=v`` pairs, as bytes of the notification's own ``charset``: Alipay signs a GBK
-    notification's GBK bytes (the SDK's ``verify`` encodes UTF-8, so Chinese fields such as ``subject`` of a GBK
-    notification never verified with it)."""
+def _signed(public_key, digest, unsigned: Mapping[str, str], sign: str) -> bool:
+    """``sign`` (base64) over the sorted ``k=v`` pairs, as bytes of the notification's own ``charset``: Alipay signs
+    a GBK notification's GBK bytes (python-alipay-sdk's ``verify`` encoded UTF-8, so Chinese fields such as
+    ``subject`` of a GBK notification never verified with it). False for anything that does not verify."""
     charset = (unsigned.get("charset") or "utf-8").lower()
-    if charset in ("utf-8", "utf8"):
-        return sdk.verify(dict(unsigned), sign)
-    message = "&".join(f"{k}={v}" for k, v in sorted(unsigned.items())).encode(charset)
-    return bool(PKCS1_v1_5.new(sdk.alipay_public_key).verify(SHA256.new(message), base64.b64decode(sign)))
+    try:
+        message = "&".join(f"{k}={v}" for k, v in sorted(unsigned.items())).encode(charset)
+        public_key.verify(base64.b64decode(sign), message, padding.PKCS1v15(), digest())
+    except (InvalidSignature, ValueError, TypeError, LookupError):
+        return False
+    return True
 
 
 def _failer(nid: str):

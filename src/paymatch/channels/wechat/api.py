@@ -139,9 +139,13 @@ class WechatPayClient:
         """A sub-merchant's fund-flow bill (申请单个子商户资金账单, service providers only) as plain CSV bytes.
 
         The answer lists the files (``download_bill_list``, one per ``bill_sequence``: WeChat splits a bill above
-        about 16 GB); each is encrypted with AEAD_AES_256_GCM under its own key, which comes RSA-OAEP-encrypted
-        with the merchant certificate's public key (``encrypt_key``), so only the merchant private key opens it.
-        Each file is decrypted, then gunzipped ("先解密、再解压"), SHA1-checked and joined in sequence order."""
+        about 16 GB uncompressed); each is encrypted with AEAD_AES_256_GCM under its own key, which comes
+        RSA-OAEP-encrypted with the merchant certificate's public key (``encrypt_key``), so only the merchant private
+        key opens it. Per 下载单个子商户/二级商户资金账单 (文件分割和合并) the files, once decrypted, are joined in
+        bill_sequence order (numbered from 1) "为完整的资金账单文件": pieces of one bill, not bills of their own (one
+        header, one summary, a cut anywhere). Each file is decrypted, gunzipped ("先解密、再解压"), SHA1-checked against
+        its own hash_value ("原始账单(gzip需要解压缩)的摘要值") and the pieces joined; numbers other than 1..count are
+        refused."""
         _check_account_type(account_type)
         query = {"sub_mchid": sub_mchid, "bill_date": _day(bill_date), "account_type": account_type,
                  "algorithm": BILL_ALGORITHM, "tar_type": tar_type}
@@ -204,28 +208,38 @@ class WechatPayClient:
         try:
             entries = sorted(meta["download_bill_list"], key=lambda e: int(e["bill_sequence"]))
             count = int(meta.get("download_bill_count", len(entries)))
-            parts = [(e["download_url"], e["encrypt_key"], e["nonce"], e["hash_type"], e["hash_value"])
-                     for e in entries]
+            parts = [(int(e["bill_sequence"]), e["download_url"], e["encrypt_key"], e["nonce"], e["hash_type"],
+                      e["hash_value"]) for e in entries]
         except (KeyError, TypeError, ValueError) as exc:
             raise ChannelError(f"wechat: {what}: unexpected answer {json.dumps(meta)[:200]!r}") from exc
         if not parts or count != len(parts):
             raise ChannelError(f"wechat: {what}: download_bill_count {count} but {len(parts)} file(s) listed")
+        # the files are pieces of one bill joined in this order ("起始值为1"): a number twice or one missing would join
+        # a piece twice or leave one out, a bill refused later (if at all) as merely truncated
+        sequences = [p[0] for p in parts]
+        if sequences != list(range(1, count + 1)):
+            raise ChannelError(f"wechat: {what}: the listed files have bill_sequence {sequences}, not 1..{count}: "
+                               "the bill cannot be put together")
         out = []
-        for url, encrypt_key, nonce, hash_type, hash_value in parts:
+        for seq, url, encrypt_key, nonce, hash_type, hash_value in parts:
+            label = f"file {seq} of {count} (bill_sequence {seq})" if count > 1 else ""
+            part, at = (f"{what}: {label}", f"{label}: ") if label else (what, "")
             try:
                 key = self._key.decrypt(base64.b64decode(encrypt_key), _OAEP)
             except (ValueError, binascii.Error) as exc:
                 # not retried: another attempt brings a key for the same (wrong) merchant certificate
-                raise ChannelError(f"wechat: {what}: encrypt_key does not open with the merchant private key "
+                raise ChannelError(f"wechat: {part}: encrypt_key does not open with the merchant private key "
                                    f"(is merchant_serial_no the certificate of this key?)") from exc
             if len(key) != 32:
-                raise ChannelError(f"wechat: {what}: encrypt_key is {len(key)} bytes, not an AES-256 key")
-            ciphertext = self._download(url, what)
+                raise ChannelError(f"wechat: {part}: encrypt_key is {len(key)} bytes, not an AES-256 key")
+            ciphertext = self._download(url, part)
             try:
                 data = AESGCM(key).decrypt(str(nonce).encode(), ciphertext, b"")
             except InvalidTag as exc:  # GCM's tag is the file's integrity check: a damaged or cut download
-                raise _Retryable("downloaded bill does not decrypt (AEAD_AES_256_GCM tag mismatch)") from exc
-            out.append(self._checked(data, tar_type, hash_type, hash_value, what))
+                raise _Retryable(f"{at}downloaded bill does not decrypt (AEAD_AES_256_GCM tag mismatch)") from exc
+            out.append(self._checked(data, tar_type, hash_type, hash_value, part, name=label))
+        # not CSVs of their own: the header is in the first piece, the summary in the last, and a cut may fall inside
+        # a line or a character; so the pieces are joined as bytes, and only the whole is read as a bill
         return b"".join(out)
 
     def _download(self, url: str, what: str) -> bytes:
@@ -234,17 +248,20 @@ class WechatPayClient:
         return file_resp.content
 
     @staticmethod
-    def _checked(data: bytes, tar_type: str, hash_type: object, hash_value: object, what: str) -> bytes:
+    def _checked(data: bytes, tar_type: str, hash_type: object, hash_value: object, what: str,
+                 name: str = "") -> bytes:
+        """``data`` unzipped and SHA1-checked; ``name`` says which file of a split bill a retried failure was of."""
+        at = f"{name}: " if name else ""
         if str(hash_type).upper() != "SHA1":
             raise ChannelError(f"wechat: {what}: unsupported hash_type {hash_type!r}")
         if tar_type == "GZIP":
             try:
                 data = gzip.decompress(data)
             except (OSError, EOFError, zlib.error) as exc:
-                raise _Retryable(f"downloaded gzip is damaged ({exc})") from exc
+                raise _Retryable(f"{at}downloaded gzip is damaged ({exc})") from exc
         got = hashlib.sha1(data).hexdigest()
         if got.lower() != str(hash_value).lower():
-            raise _Retryable(f"SHA1 of the bill {got} != hash_value {hash_value}")
+            raise _Retryable(f"{at}SHA1 of the bill {got} != hash_value {hash_value}")
         return data
 
     def _get(self, path_query: str) -> httpx.Response:

@@ -185,6 +185,13 @@ def read_rows(bill: BillText, columns: list[str], con: duckdb.DuckDBPyConnection
                 if len(again) < len(bad):
                     table, bad = quoted, again
         except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc):  # a line in another encoding (a GBK line pasted in): named by line, not "rows"
+                from paymatch.sources.textfile import _undecodable
+
+                line, what = _undecodable(bytes(bill.body), "utf-8")  # (the body starts at the header, line 1)
+                raise _fail(bill.source, line, f"not UTF-8 text ({what})",
+                            hint="WeChat bills are UTF-8 CSV; was a line pasted from a file in another "
+                                 "encoding? download the bill again") from exc
             raise _fail(bill.source, None, f"unreadable data rows ({exc})",
                         hint="WeChat bills are UTF-8 CSV; was the file converted to another encoding?") from exc
     if bad:

@@ -22,6 +22,12 @@ A service provider (服务商) lists the sub-merchants (特约商户) whose bill
     sub_mchids = ["1900000201", "1900000202"]
     sub_merchants = { S001 = "1900000201", S002 = "1900000201", S003 = "1900000203" }   # store -> 特约商户号
     sub_merchant_fundflow = true     # also 申请单个子商户资金账单 (needs the 下载二级商户资金账单 product permission)
+    own_bills = ["fundflowbill"]     # the provider's own bills too (the default); [] for none, or add "tradebill"
+
+``own_bills``: the provider's own fund-flow bill (/v3/bill/fundflowbill, its own account: commission rebates (返佣),
+profit-sharing receipts) is what nothing else pulls, so it is pulled unless left out; its trade bill without
+``sub_mchid`` is not its own sales but the full bill of *all* its sub-merchants (申请交易账单: "不填则返回服务商下所有子商户的
+全量账单"; the only way to 小微商户 rows), the listed sub-merchants' rows again: pulled only when named.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from typing import Any, Mapping
 from paymatch.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+#: the provider's own bills ``own_bills`` may name (the kinds ``pull`` reports them as)
+OWN_BILLS = ("tradebill", "fundflowbill")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,10 @@ class WechatPayConfig:
     #: whether ``pull`` also asks for each sub-merchant's fund-flow bill (a provider without the product permission
     #: 下载二级商户资金账单 would see it refused every day)
     sub_merchant_fundflow: bool = True
+    #: service-provider mode: which of the provider's own bills ``pull`` fetches besides the sub-merchants' ones,
+    #: stored under ``mchid`` ('tradebill': the full bill of all sub-merchants; 'fundflowbill': the provider's own
+    #: account; module docstring). Without sub-merchants an account pulls both, always
+    own_bills: tuple[str, ...] = ("fundflowbill",)
     #: the folder of platform certificates (平台证书) ``paymatch wechat-certs`` keeps current (an absolute path);
     #: empty: the platform key above is the only one
     platform_cert_dir: str = ""
@@ -100,7 +112,7 @@ class WechatPayConfig:
                  "platform_key_file", "platform_key_env", "platform_key_id", "apiv3_key_file", "apiv3_key_env",
                  "base_url", "timeout", "retries", "backoff_base", "backoff_max",
                  "switch_platform_key_file", "switch_platform_key_env", "switch_platform_key_id",
-                 "sub_mchids", "sub_merchants", "sub_merchant_fundflow", "platform_cert_dir"}
+                 "sub_mchids", "sub_merchants", "sub_merchant_fundflow", "own_bills", "platform_cert_dir"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}")
@@ -134,6 +146,8 @@ class WechatPayConfig:
                 raise ConfigError(f"{where}: key 'sub_merchant_fundflow' needs 'sub_mchids' or 'sub_merchants' "
                                   "(service-provider mode)")
             opts["sub_merchant_fundflow"] = section["sub_merchant_fundflow"]
+        if "own_bills" in section:
+            opts["own_bills"] = _own_bills(section["own_bills"], where, bool(subs))
         if any(k.startswith("switch_platform_key") for k in section):
             opts["switch_platform_key_pem"] = secret("switch_platform_key")
             opts["switch_platform_key_id"] = plain("switch_platform_key_id")
@@ -198,6 +212,18 @@ def _sub_mchids(section: Mapping[str, Any], where: str) -> tuple[str, ...]:
                                   "number (digits, as a string)")
             out[sub] = None
     return tuple(out)
+
+
+def _own_bills(value: Any, where: str, provider: bool) -> tuple[str, ...]:
+    """``own_bills``: a list of 'tradebill' / 'fundflowbill', each once; only beside sub-merchants (an account
+    without them pulls its own bills, both, as it always did)."""
+    if not provider:
+        raise ConfigError(f"{where}: key 'own_bills' needs 'sub_mchids' or 'sub_merchants' (service-provider mode; "
+                          "an account without sub-merchants always pulls its own trade and fund-flow bills)")
+    if not isinstance(value, list) or any(v not in OWN_BILLS for v in value) or len(set(value)) != len(value):
+        raise ConfigError(f"{where}: key 'own_bills' must be a list of {' / '.join(map(repr, OWN_BILLS))}, each at "
+                          f"most once (got {value!r}), e.g. [\"fundflowbill\"] or [] for none")
+    return tuple(value)
 
 
 def _cert_dir(value: Any, base: Path, where: str) -> str:

@@ -17,7 +17,7 @@ from paymatch.channels.wechat.billtext import BillText, collect_problems, read_r
 from paymatch.channels.wechat.layout import CHANNEL, FUNDFLOW_COLS, FUNDFLOW_SUMMARY
 from paymatch.channels.wechat.totals import printed_totals, tie_out
 from paymatch.money import sql_yuan_to_fen
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import BILL_TIME_TEXT, TRANSACTION_ARROW, TZ, sql_strptime_in_years
 
 #: one row per booking line; amount_fen is positive, direction says which way it went
 FUNDFLOW_ARROW = pa.schema([
@@ -46,7 +46,7 @@ def _c(col: str) -> str:
 
 
 def _stage_sql() -> str:
-    sel = ["_pm_line", f"{_c('记账时间')} AS _pm_t", f"try_strptime({_c('记账时间')}, '%Y-%m-%d %H:%M:%S') AS _pm_ts",
+    sel = ["_pm_line", f"{_c('记账时间')} AS _pm_t", f"{sql_strptime_in_years(_c('记账时间'), '%Y-%m-%d %H:%M:%S')} AS _pm_ts",
            f"{_c('收支类型')} AS _pm_dir_raw",
            f"CASE {_c('收支类型')} WHEN '收入' THEN 'in' WHEN '支出' THEN 'out' END AS direction",
            f"{_c('收支金额(元)')} AS _pm_amt", f"{sql_yuan_to_fen(_c('收支金额(元)'))} AS amount_fen",
@@ -56,7 +56,7 @@ def _stage_sql() -> str:
 
 
 _CHECKS = [
-    ("记账时间", "_pm_t", "_pm_ts IS NULL", "not a time (YYYY-MM-DD HH:MM:SS)"),
+    ("记账时间", "_pm_t", "_pm_ts IS NULL", BILL_TIME_TEXT),
     ("收支类型", "_pm_dir_raw", "direction IS NULL", "direction must be 收入 or 支出"),
     ("收支金额(元)", "_pm_amt", "amount_fen IS NULL", "not a yuan amount with at most 2 decimals"),
     ("账户结余(元)", "_pm_bal", "balance_fen IS NULL", "not a yuan amount with at most 2 decimals"),

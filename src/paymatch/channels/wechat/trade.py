@@ -34,7 +34,7 @@ from paymatch.channels.wechat.layout import (
 )
 from paymatch.channels.wechat.totals import printed_totals, tie_out
 from paymatch.money import fee_units_to_fen, sql_fee_units, sql_fee_units_to_fen, sql_yuan_to_fen
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import BILL_TIME_TEXT, TRANSACTION_ARROW, TZ, sql_strptime_in_years
 
 _TS_FMT = "%Y-%m-%d %H:%M:%S"
 #: 货币种类: every amount of a row is in this currency. A bill in another (a cross-border merchant's HKD, USD…) would be
@@ -85,7 +85,7 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
         if optional and c in src:
             fen = f"CASE WHEN \"{c}\" = '' THEN 0::BIGINT ELSE {fen} END"
         conv.append(f"{fen} AS \"_pm_fen_{c}\"")
-    conv += [f"try_strptime(\"{c}\", '{_TS_FMT}') AS \"_pm_ts_{c}\"" for c in _TIMES]
+    conv += [sql_strptime_in_years(f'"{c}"', _TS_FMT) + f' AS "_pm_ts_{c}"' for c in _TIMES]
     # a refund's time is when WeChat accepted it: what an ALL bill prints as its 交易时间 (发起退款成功时间, "not the
     # refund's success time"), a REFUND bill as 退款申请时间 (its 交易时间 is the payment's). So the same refund has one
     # time in both bills (overlapping exports are the same record), and it is on the bill of the day it was accepted,
@@ -106,9 +106,9 @@ def _views_sql(src: dict[str, str], kind: str) -> list[str]:
 
 def _checks(src: dict[str, str]) -> list[tuple[str, str, str, str]]:
     """(field as printed in the file, raw value, failing condition, message) per check."""
-    checks = [("交易时间", '"交易时间"', '"_pm_ts_交易时间" IS NULL', "not a time (YYYY-MM-DD HH:MM:SS)")]
+    checks = [("交易时间", '"交易时间"', '"_pm_ts_交易时间" IS NULL', BILL_TIME_TEXT)]
     for c in REFUND_TIMES:
-        checks.append((c, f'"{c}"', f'"{c}" <> \'\' AND "_pm_ts_{c}" IS NULL', "not a time (YYYY-MM-DD HH:MM:SS)"))
+        checks.append((c, f'"{c}"', f'"{c}" <> \'\' AND "_pm_ts_{c}" IS NULL', BILL_TIME_TEXT))
     shown = {}
     for c, dec, _opt in _MONEY:
         if src.get(c, c) in shown.values():
