@@ -326,9 +326,9 @@ def demo(
 @_errors
 def pull(
     workspace: Annotated[Path, typer.Option(help="DuckDB workspace file (created if absent)")],
-    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts (channels.wechat, channels.alipay sections)", exists=True, dir_okay=False)],
+    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts (channels.wechat, channels.alipay, channels.unionpay sections)", exists=True, dir_okay=False)],
     date: Annotated[str, typer.Option(help="bill date (YYYY-MM-DD)")],
-    channel: Annotated[Optional[str], typer.Option(help="wechat or alipay")] = None,
+    channel: Annotated[Optional[str], typer.Option(help="wechat, alipay or unionpay")] = None,
     all_accounts: Annotated[bool, typer.Option("--all", help="every configured account")] = False,
 ) -> None:
     """Download a day's bills through each channel's signed API, check them and store them with their hash."""
@@ -337,7 +337,7 @@ def pull(
     from .workspace import Workspace
 
     if not channel and not all_accounts:
-        raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay, or --all")
+        raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay|unionpay, or --all")
     day = _period(date, None, None)[0]
     cfg = load_config(config)
     try:
