@@ -62,7 +62,8 @@ def parse_day_zip(data: bytes, source: str, mer_id: str, day: dt.date, file_name
             problems.append(Problem(src, None, "清算日期", inn.group(1), f"unionpay: a file of settle date "
                                     f"{inn.group(1)} (yymmdd) where {asked} was asked for: {NOT_STORED}"))
             continue
-        bill = unionpay.parse(content, src, bill_date=day)
+        zme = inn is not None and inn.group(2) == "ZME"  # (an empty ZME, no trade in error, read as what it is)
+        bill = (unionpay.parse_zme if zme else unionpay.parse)(content, src, bill_date=day)
         problems.extend(_content_problems(bill, mer_id, day, asked))
         bills.append(replace(bill, sha256=digest))
     if not any(b.kind == "unionpay_zm" for b in bills) and not problems:
