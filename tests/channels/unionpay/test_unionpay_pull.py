@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 
 import pytest
-from acp_fake_server import MER_ID, FakeUnionPay, Pki, cert, day_zip, key
+from acp_fake_server import MER_ID, UNIONPAY_CN, FakeUnionPay, Pki, cert, day_zip, key
 from typer.testing import CliRunner
 from unionpay_zmgen import rd_report, zm_file, zm_line
 
@@ -65,7 +65,8 @@ def test_pull_store_rerun_reconcile(tmp_path, pki):
         cfg = _config(tmp_path, pki, srv)
         r, stored, reasons = _pull(tmp_path, cfg)
         assert r.exit_code == 0, r.output
-        assert "2 rows stored" in r.output and not reasons
+        assert "2 rows stored" in r.output and "unionpay_zme" in r.output and "unionpay_rd" in r.output, r.output
+        assert not reasons
         assert stored[0] == 2
         r, again, _ = _pull(tmp_path, cfg, "--all")  # a rerun stores nothing new
         assert r.exit_code == 0 and "already stored, unchanged" in r.output and "rows stored" not in r.output, r.output
@@ -93,15 +94,14 @@ def _forged(srv, pki):
 
 
 def _wrong_chain(srv, pki):
-    rogue_root = cert("CFCA TEST ROOT", key("rogue_root"), "CFCA TEST ROOT", key("rogue_root"), ca=True)
+    # another CA of the same names as the test's (what a forger would make): only the signatures tell them apart
     rogue_mid = cert("CFCA TEST OCA1", key("rogue_mid"), "CFCA TEST ROOT", key("rogue_root"), ca=True)
-    assert rogue_mid.issuer == pki.middle.issuer  # the same names: only the signatures tell them apart
-    srv.sign_key, srv.sign_cert = key("rogue"), cert(pki.unionpay.subject.rfc4514_string()[3:], key("rogue"),
-                                                     "CFCA TEST OCA1", key("rogue_mid"))
+    assert rogue_mid.subject == pki.middle.subject and rogue_mid.issuer == pki.middle.issuer
+    srv.sign_key, srv.sign_cert = key("rogue"), cert(UNIONPAY_CN, key("rogue"), "CFCA TEST OCA1", key("rogue_mid"))
 
 
 def _expired(srv, pki):
-    srv.sign_cert = cert("041@Z12@中国银联股份有限公司@00000001", key("unionpay"), "CFCA TEST OCA1", key("middle"),
+    srv.sign_cert = cert(UNIONPAY_CN, key("unionpay"), "CFCA TEST OCA1", key("middle"),
                          days=(-400, -1))
 
 
