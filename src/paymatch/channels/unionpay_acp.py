@@ -90,6 +90,9 @@ class UnionPayConfig:
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         known = {"mer_id", "pfx_file", "pfx_password_file", "pfx_password_env", "root_cert_file",
                  "middle_cert_file", "base_url", "timeout", "retries", "backoff"}
+        if "pfx_password" in section:  # (its value is not repeated here)
+            raise ConfigError(f"{where}: key 'pfx_password': the .pfx password is never written in the config; name "
+                              "a file (pfx_password_file) or an environment variable (pfx_password_env) holding it")
         unknown = sorted(set(section) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}")

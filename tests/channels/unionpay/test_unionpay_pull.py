@@ -188,16 +188,35 @@ def test_config_errors_name_the_key(tmp_path, pki, monkeypatch):
     base = ["[channels.unionpay]", f'mer_id = "{MER_ID}"', 'pfx_file = "acp_sign.pfx"',
             'root_cert_file = "acp_root.cer"', 'middle_cert_file = "acp_middle.cer"']
     cases = [(base, "pfx_password_file' or 'pfx_password_env'"),
+             (base + ['pfx_password = "s3cret-pw"'], "key 'pfx_password': the .pfx password is never written"),
              (base + ['pfx_password_env = "UP_PFX_PW"'], "UP_PFX_PW (pfx_password_env) is not set"),
              ([*base[:1], 'mer_id = "8023"', *base[2:], 'pfx_password_file = "pfx_password.txt"'], "key 'mer_id'"),
              (base + ['pfx_password_file = "acp_root.cer"'], "channels.unionpay.pfx_file: not a PKCS#12 file this "
                                                               "password opens")]
     for lines, said in cases:
         (tmp_path / "rules.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")) as err:
             accounts(load_config(tmp_path / "rules.toml"), tmp_path, "unionpay")
+        assert "s3cret-pw" not in str(err.value)
     monkeypatch.setenv("UP_PFX_PW", "000000")
     (tmp_path / "rules.toml").write_text("\n".join(base + ['pfx_password_env = "UP_PFX_PW"']) + "\n", encoding="utf-8")
     (acct,) = accounts(load_config(tmp_path / "rules.toml"), tmp_path, "unionpay")
     assert acct.label == MER_ID and acct.config.cert_id == "69629715588"
     assert "000000" not in repr(acct.config) and "PRIVATE" not in repr(acct.config)
+
+
+def test_several_merchants_each_pulled_under_its_own_number(tmp_path, pki):
+    """[[channels.unionpay]]: one account per 商户代码, each asked for its own file; --all pulls every one."""
+    other = "802310048990000"
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = delivery()
+        cfg = _config(tmp_path, pki, srv)
+        text = cfg.read_text(encoding="utf-8").replace("[channels.unionpay]", "[[channels.unionpay]]")
+        cfg.write_text(text + text.replace(f'mer_id = "{MER_ID}"', f'mer_id = "{other}"'), encoding="utf-8")
+        r, stored, reasons = _pull(tmp_path, cfg, "--all")
+        assert sorted(q["merId"] for q in srv.requests) == sorted([MER_ID, other])
+    assert r.exit_code == 0, r.output
+    assert stored[0] == 2 and not reasons
+    assert f"unionpay {other}" in r.output and "no bill" in r.output, r.output
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert ws.con.execute("SELECT DISTINCT merchant_id FROM transactions").fetchall() == [(MER_ID,)]
