@@ -13,7 +13,8 @@ not tie out is quarantined and reported; what was stored before is untouched.
 A day's bills exist only from the next morning, Beijing time (WeChat Pay: "每日10点后生成昨日交易账单文件",
 申请交易账单, pay.weixin.qq.com/doc/v3/partner/4012759683; Alipay: T+1, and integrators report the day itself or
 the current month refused as isv.invalid_arguments; UnionPay: a settle date's day closes at 23:00 Beijing time and
-its file is made the next morning, so the same hour holds).
+its file is made the next morning; the hour is not in what was read of UnionPay's documents, so the same hour is used
+and a respCode 98 before it is likewise a failure to pull again later).
 A day not over yet is refused before any request; a "no bill" answer before ``BILL_READY_HOUR`` the next
 morning is a failure to pull again later, not "no trade": a scheduled pull at 08:00 said "no bill" and
 exited 0, and that day's bill was never pulled.
