@@ -220,3 +220,17 @@ def test_several_merchants_each_pulled_under_its_own_number(tmp_path, pki):
     assert f"unionpay {other}" in r.output and "no bill" in r.output, r.output
     with Workspace(tmp_path / "w.duckdb") as ws:
         assert ws.con.execute("SELECT DISTINCT merchant_id FROM transactions").fetchall() == [(MER_ID,)]
+
+
+def test_a_day_whose_summary_does_not_tie_out_is_quarantined_whole(tmp_path, pki):
+    """The RD 汇总表 counts a trade the ZM lacks: the zip (raw bytes) is quarantined, none of its files stored."""
+    bad = day_zip({f"INN19091688ZM_{MER_ID}": zm(), f"RD201019091601_{MER_ID}": rd_report(
+        settle="20190916", count=3, amount=("0.00", "60.00"), fee=("0.12", "0.00"), net=("0.00", "59.88"))})
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = bad
+        r, stored, reasons = _pull(tmp_path, _config(tmp_path, pki, srv))
+    assert r.exit_code == 2, r.output
+    assert stored == (0, 0)
+    assert "does not tie out" in reasons[f"unionpay:{MER_ID}:day:{DAY}"]
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert ws.con.execute("SELECT payload FROM quarantine").fetchone()[0] == bad
