@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
+from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, same_values_sql
 from .schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 from .sources.canonical import Staged
 from .sources.lines import LineMap
@@ -101,7 +101,7 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                 # (overlapping exports) when every value agrees: not stored twice. When a value differs,
                 # both copies are kept: the first stored stays primary and the later one becomes a
                 # duplicate_record outcome, as in a file run.
-                same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
+                same = f" AND {same_values_sql('t', 's')}"
                 listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                  f"{same if origin != 'notify' else ''})")
                 keep_existing = f" WHERE NOT {listed_before}"
@@ -112,7 +112,7 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                     # (of the same values: its first listing of another state of the record, processing then
                     # successful in an export of two days, is that state delivered again, audit_round6)
                     first_copy = " AND ".join([*(same_key(k, kind, key_scope, "f", "s") for k in key),
-                                               *(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)])
+                                               same_values_sql("f", "s")])
                     keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
         inserted = con.execute(
             f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "

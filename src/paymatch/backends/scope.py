@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
+from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, bill_day_sql
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -101,7 +101,7 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_
     if listed_again:
         # one stored copy per record listed again (another file may list it twice itself: helper-64), not one of
         # this run's own rows
-        same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in LISTED_AGAIN)
+        same = same_values_sql("a", "s", LISTED_AGAIN)
         again = (f" OR t.rowid IN (SELECT min(s.rowid) FROM transactions_listed_again a JOIN transactions s ON {same} "
                  f"WHERE a.batch_id IN {_in(txs)} AND s.batch_id NOT IN {_in(txs)} GROUP BY a.rowid)")
     return Selections(
@@ -158,13 +158,13 @@ def redelivered(txs: str) -> str:
     For the careful path only (records that repeat); only the records whose identity two files list are looked at."""
     pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
     keys = [f"_pm_k{i}" for i in range(len(DUP_KEY_SQL))]
-    same = " AND ".join(f"y.{c} IS NOT DISTINCT FROM x.{c}" for c in SAME_RECORD)
+    same = same_values_sql("y", "x")
     on = " AND ".join(f"y.{k} = x.{k}" for k in keys)
     return (
         f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, {pos} >> 32 AS _pm_src "
         f"FROM ({txs})), "
         f"cand AS (SELECT {', '.join(keys)} FROM t GROUP BY ALL HAVING min(_pm_src) < max(_pm_src)), "
-        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD)}, _pm_src "
+        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD_SQL)}, _pm_src "
         f"ORDER BY {pos}) AS _pm_nth "
         f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
         f"SELECT x._pm_row FROM x WHERE x._pm_nth = 1 AND EXISTS (SELECT 1 FROM x y WHERE {on} "
