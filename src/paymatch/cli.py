@@ -76,7 +76,7 @@ def reconcile(
     date_from: Annotated[Optional[str], typer.Option("--from", help="first bill date of a range")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
-    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL, e.g. spark://host:7077 (default: PAYMATCH_SPARK_MASTER, the config's [spark] master, else local[2])")] = None,
+    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL, e.g. spark://host:7077 (default: PAYMATCH_SPARK_MASTER, the config's \\[spark] master, else local[2])")] = None,
     instalments: Annotated[Optional[list[Path]], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder (repeatable); with --workspace they are stored in it first, and a workspace run matches every stored flow up to --as-of")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
