@@ -56,3 +56,41 @@ def test_method_rules_add_to_the_defaults(tmp_path):
     t.write_text('[methods.settle_channel]\ngift_card = "wechat"\n', encoding="utf-8")
     m = load_config(t).methods
     assert m.settle_channel["gift_card"] == "wechat" and "gift_card" not in m.internal and "balance" in m.internal
+
+
+def test_every_commented_example_uncommented_loads(tmp_path, monkeypatch):
+    """A user uncomments config.example.toml's examples: with every commented key and section line uncommented
+    (`rates = []` left out, as its comment says; Alipay in public-key mode: the certificate files are its other
+    mode) the file is valid and its channel accounts build. The third-party Alipay lines named seller_id a second
+    time: not valid TOML."""
+    import re
+
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from paymatch.accounts import accounts
+
+    def key(name, public=False):
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = (k.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo) if public else
+               k.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+        (tmp_path / "keys" / name).write_bytes(pem)
+
+    (tmp_path / "keys" / "wechatpay_certs").mkdir(parents=True)
+    for name in ("apiclient_key.pem", "alipay_app_private.pem"):
+        key(name)
+    for name in ("pub_key.pem", "wechatpay_cert.pem", "alipay_public.pem"):
+        key(name, public=True)
+    monkeypatch.setenv("PAYMATCH_WECHAT_APIV3_KEY", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("PAYMATCH_ALIPAY_TOKEN_S001", "202611BB0123456789")
+    monkeypatch.setenv("PAYMATCH_CREDIT_SECRET", "s")
+    cert_mode = re.compile(r"(app_cert_file|alipay_cert_file|alipay_root_cert_file|rates) =")
+    lines = [line[2:] if re.match(r'# (\[|"[^"]*" *=|\w+ *=)', line) else line
+             for line in EXAMPLE.read_text(encoding="utf-8").splitlines()]
+    rules = tmp_path / "rules.toml"
+    rules.write_text("\n".join(ln for ln in lines if not cert_mode.match(ln)) + "\n", encoding="utf-8")
+    cfg = load_config(rules)
+    assert [r.channel for r in cfg.fees.rates] == ["wechat", "alipay", "unionpay"]
+    assert cfg.anomalies.per_channel_large_amount_fen == {"wechat": 800000} and cfg.spark.conf
+    assert cfg.inputs.orders.item_rows == "sum" and cfg.credit and cfg.instalments and cfg.stores
+    assert [a.channel for a in accounts(cfg, rules.parent)] == ["wechat", "alipay"]
