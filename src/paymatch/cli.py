@@ -284,7 +284,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder for the generated data and the results")] = Path("demo-out"),
     stores: Annotated[int, typer.Option(min=1, max=5000, help="number of stores")] = 300,
     days: Annotated[int, typer.Option(min=1, max=62, help="number of days")] = 7,
-    per_store_day: Annotated[int, typer.Option("--orders-per-store-day", min=1, max=100000)] = 300,
+    per_store_day: Annotated[int, typer.Option("--orders-per-store-day", min=1, max=100000, help="orders per store and day")] = 300,
     engine: Engine = "duckdb",
     config: ConfigOpt = None,
 ) -> None:
