@@ -202,3 +202,43 @@ def test_gbk_notification_failed_refund_hold_and_unreadable_body(tmp_path, pki):
         assert got == [(None, "success"), (None, "success"), (REFUND1, "failed")]
         (reason,) = ws.con.execute("SELECT reason FROM quarantine").fetchone()
     assert "unreadable body" in reason
+
+
+def test_while_another_command_holds_the_workspace_the_notification_is_not_taken_then_stored_when_resent(tmp_path,
+                                                                                                        pki):
+    """Another process holds the workspace file: the notification is answered 500 (not 200: UnionPay sends it
+    again), nothing quarantined; the resend is stored."""
+    import subprocess
+    import sys
+
+    w = tmp_path / "w.duckdb"
+    app = create_app(w, load_config(_config(tmp_path, pki)), tmp_path)
+    app.state.access.wait = 0.2
+    with serve(app) as url:
+        holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                                   "print('held', flush=True); time.sleep(30)", str(w)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            assert post(url, signed(pki)).status_code == 500
+        finally:
+            holder.kill()
+            holder.wait()
+        assert (post(url, signed(pki)).status_code, post(url, signed(pki)).text) == (200, "ok")
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*), min(channel_tx_id) FROM transactions").fetchone() == (1, PAY1)
+        assert ws.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+def test_trace_time_takes_the_year_that_puts_it_next_to_txn_time():
+    """traceTime (MMDDhhmmss, ZM's 交易传输时间) carries no year: an order sent at 2020-01-01 00:00:05 whose
+    transaction UnionPay timed 12-31 23:59:59 is of 2019; without traceTime, txnTime is the time."""
+    from paymatch.channels.unionpay_notify import to_transaction
+
+    def when(**over):
+        return to_transaction(fields(**over))["occurred_at"][0].as_py().astimezone(dt.timezone(dt.timedelta(hours=8)))
+
+    assert when(txnTime="20200101000005", traceTime="1231235959").isoformat() == "2019-12-31T23:59:59+08:00"
+    assert when(txnTime="20190916105510", traceTime="0916105516").isoformat() == "2019-09-16T10:55:16+08:00"
+    f = fields()
+    del f["traceTime"]
+    assert to_transaction(f)["occurred_at"][0].as_py().isoformat() == "2019-09-16T02:55:10+00:00"
