@@ -107,8 +107,8 @@ def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = N
         mount_credit(app, access, config, config_dir)
         mounted.append("credit")
     if not mounted:
-        raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] / [channels.unionpay] "
-                          "(and [credit])")
+        raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] / "
+                          "[channels.unionpay] (and [credit])")
 
     @app.get("/health")
     def health() -> dict:

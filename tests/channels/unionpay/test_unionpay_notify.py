@@ -185,7 +185,8 @@ def test_a_refused_notification_is_quarantined_answered_non_200_and_nothing_stor
 def test_gbk_notification_failed_refund_hold_and_unreadable_body(tmp_path, pki):
     """encoding=GBK: the form's escapes and the signed text are GBK (acpsdk hashes the text in the message's
     encoding); a refund that failed (respCode not 00/A6: 后台 transactions are notified either way) is stored as
-    failed; A6 is a success; a field sent empty is no part of the signed text; a 预授权 (02, no money) is taken and nothing stored; a body that is no form is refused."""
+    failed; A6 is a success; a field sent empty is no part of the signed text; a 预授权 (02, no money) is taken and
+    nothing stored; a body that is no form is refused."""
     w = tmp_path / "w.duckdb"
     with serve(create_app(w, load_config(_config(tmp_path, pki)), tmp_path)) as url:
         r = post(url, signed(pki, encoding="GBK", respMsg="成功[0000000]"), encoding="gbk")
@@ -215,8 +216,8 @@ def test_while_another_command_holds_the_workspace_the_notification_is_not_taken
     app = create_app(w, load_config(_config(tmp_path, pki)), tmp_path)
     app.state.access.wait = 0.2
     with serve(app) as url:
-        holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                                   "print('held', flush=True); time.sleep(30)", str(w)], stdout=subprocess.PIPE, text=True)
+        hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(30)"
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(w)], stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "held"
             assert post(url, signed(pki)).status_code == 500
