@@ -151,8 +151,10 @@ def signing_text(fields: Mapping[str, str]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(fields.items()) if k != "signature")
 
 
-def _digest_hex(fields: Mapping[str, str]) -> bytes:
-    return hashlib.sha256(signing_text(fields).encode("utf-8")).hexdigest().encode("ascii")
+def _digest_hex(fields: Mapping[str, str], encoding: str = "utf-8") -> bytes:
+    # the text's bytes in the message's ``encoding`` (acpsdk's sha256X16(data, encoding)): UTF-8, or GBK for a
+    # notification whose request said encoding=GBK
+    return hashlib.sha256(signing_text(fields).encode(encoding)).hexdigest().encode("ascii")
 
 
 def sign(fields: Mapping[str, str], key: rsa.RSAPrivateKey, cert: x509.Certificate) -> dict[str, str]:
@@ -213,9 +215,9 @@ def check_answer_cert(pem: str, root: x509.Certificate, middle: x509.Certificate
 
 
 def verify_answer(fields: Mapping[str, str], root: x509.Certificate, middle: x509.Certificate,
-                  now: dt.datetime | None = None) -> None:
+                  now: dt.datetime | None = None, encoding: str = "utf-8") -> None:
     """ValueError unless ``fields`` carry a signPubKeyCert of UnionPay (``check_answer_cert``) whose key verifies
-    their ``signature`` (SHA256withRSA over the SHA-256 hex of ``signing_text``)."""
+    their ``signature`` (SHA256withRSA over the SHA-256 hex of ``signing_text``, as bytes of ``encoding``)."""
     if not fields.get("signature") or not fields.get("signPubKeyCert"):
         raise ValueError("the answer is unsigned (no signature / signPubKeyCert)")
     cert = check_answer_cert(fields["signPubKeyCert"], root, middle, now)
@@ -224,8 +226,8 @@ def verify_answer(fields: Mapping[str, str], root: x509.Certificate, middle: x50
         key = cert.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError("signPubKeyCert holds no RSA key")
-        key.verify(sig, _digest_hex(fields), padding.PKCS1v15(), hashes.SHA256())
-    except (binascii.Error, InvalidSignature):
+        key.verify(sig, _digest_hex(fields, encoding), padding.PKCS1v15(), hashes.SHA256())
+    except (binascii.Error, InvalidSignature, UnicodeEncodeError, LookupError):
         raise ValueError("the answer's signature does not verify with its signPubKeyCert") from None
 
 
