@@ -24,8 +24,10 @@ The row agrees with the ZM reader's (``channels.unionpay``), so that the bill's 
 refund's is origQryId (ZM 原交易查询流水号), its channel_refund_id its own queryId and its refund_no its orderId
 (ZM 商户订单号); its order_no is unknown (the notification does not carry the payment's orderId; the shop's refund
 names it). occurred_at is traceTime (ZM 交易传输时间, Beijing time; its year is txnTime's, or the one next to it
-that puts it nearest), else txnTime. settleAmt is not ZM's 结算金额 (net of the fee): no settlement amount or fee is
-read. 02 预授权 / 32 预授权撤销 move no money (as in ZM): taken, nothing stored.
+that puts it nearest), else txnTime. bill_date is settleDate (MMDD, the year that puts it nearest occurred_at): the
+settle date whose ZM lists the transaction, so a notification counts on the day its bill row will (a trade after
+23:00 Beijing time is on the next day's ZM); without settleDate, the day of occurred_at. settleAmt is not ZM's
+结算金额 (net of the fee): no settlement amount or fee is read. 02 预授权 / 32 预授权撤销 move no money (as in ZM): taken, nothing stored.
 """
 
 from __future__ import annotations
@@ -89,17 +91,25 @@ def _occurred(fields: Mapping[str, str], fail) -> dt.datetime:
     trace = fields.get("traceTime")
     if trace is None:
         return sent.replace(tzinfo=_BEIJING)
-    if not re.fullmatch(r"\d{10}", trace):
-        raise fail(f"traceTime {trace!r} is not MMDDhhmmss")
+    return _nearest(trace, "MMDDhhmmss", sent, fail).replace(tzinfo=_BEIJING)
+
+
+def _nearest(text: str, what: str, near: dt.datetime, fail) -> dt.datetime:
+    """``text`` (MMDDhhmmss or MMDD, no year) in the year — ``near``'s, or the one before or after — that puts it
+    nearest ``near`` (naive Beijing time)."""
+    fmt = {"MMDDhhmmss": ("%m%d%H%M%S", 10), "MMDD": ("%m%d", 4)}[what]
+    field = "traceTime" if what == "MMDDhhmmss" else "settleDate"
+    if not re.fullmatch(rf"\d{{{fmt[1]}}}", text):
+        raise fail(f"{field} {text!r} is not {what}")
     options = []
-    for year in (sent.year - 1, sent.year, sent.year + 1):
+    for year in (near.year - 1, near.year, near.year + 1):
         try:
-            options.append(dt.datetime.strptime(f"{year}{trace}", "%Y%m%d%H%M%S"))
+            options.append(dt.datetime.strptime(f"{year}{text}", f"%Y{fmt[0]}"))
         except ValueError:  # Feb 29 of another year
             continue
     if not options:
-        raise fail(f"traceTime {trace!r} is no date")
-    return min(options, key=lambda t: abs(t - sent)).replace(tzinfo=_BEIJING)
+        raise fail(f"{field} {text!r} is no date")
+    return min(options, key=lambda t: abs(t - near))
 
 
 def to_transaction(fields: Mapping[str, str]) -> pa.Table:
@@ -120,9 +130,12 @@ def to_transaction(fields: Mapping[str, str]) -> pa.Table:
         raise fail(f"currencyCode {fields['currencyCode']!r} is not 156 (CNY): amounts are read as fen")
     if not fields.get("orderId"):
         raise fail("no orderId")
+    occurred = _occurred(fields, fail)
+    settle = fields.get("settleDate")  # (the ZM that lists it: a trade after 23:00 is on the next day's)
+    bill_date = _nearest(settle, "MMDD", occurred.replace(tzinfo=None), fail).date() if settle else None
     row = {"channel": "unionpay", "merchant_id": fields["merId"], "amount_fen": int(amount), "fee_fen": None,
            "settle_amount_fen": None, "status": "success" if fields.get("respCode") in SUCCESS_CODES else "failed",
-           "occurred_at": _occurred(fields, fail).astimezone(dt.UTC), "bill_date": None, "method": "unionpay",
+           "occurred_at": occurred.astimezone(dt.UTC), "bill_date": bill_date, "method": "unionpay",
            "src_file": f"notify:unionpay:{query_id}", "src_line": None}
     if txn_type in PAYMENT_TYPES:
         row.update(type="payment", channel_tx_id=query_id, order_no=fields["orderId"], refund_no=None,

@@ -243,3 +243,63 @@ def test_trace_time_takes_the_year_that_puts_it_next_to_txn_time():
     f = fields()
     del f["traceTime"]
     assert to_transaction(f)["occurred_at"][0].as_py().isoformat() == "2019-09-16T02:55:10+00:00"
+
+
+def test_settle_date_is_the_bill_day_the_year_next_to_the_trade():
+    """settleDate (MMDD) is the day of the ZM that lists the transaction: a trade after 23:00 Beijing time is on the
+    next day's, and at the year's end that day is of the next year (a payment at 2026-12-31 23:30, settleDate 0101,
+    is on INN270101's ZM, bill day 2027-01-01); without settleDate the bill day is the trade's day."""
+    from paymatch.channels.unionpay_notify import to_transaction
+
+    def day(**over):
+        return to_transaction(fields(**over))["bill_date"][0].as_py()
+
+    assert day(txnTime="20261231232950", traceTime="1231233000", settleDate="0101") == dt.date(2027, 1, 1)
+    assert day(txnTime="20270101000010", traceTime="0101000015", settleDate="1231") == dt.date(2026, 12, 31)
+    assert day() == DAY
+    f = fields()
+    del f["settleDate"]
+    assert to_transaction(f)["bill_date"][0].as_py() is None
+
+
+def test_a_payment_after_23_00_and_its_refund_count_on_the_zm_day_before_and_after_the_bill(tmp_path, pki):
+    """A payment notified at 23:30 on the 16th (settleDate 0917) and its refund on the 17th, then the 17th's ZM, its
+    refund line carrying 原始交易订单号: the 16th's run and the 17th's say the same of the order before the bill and
+    after it (order_only on the 16th, as for an order paid after 23:00 without notification; counted on the 17th:
+    unconfirmed while only notified, then matched), and the bill's rows replace the notifications'."""
+    late = dict(txnTime="20190916232950", traceTime="0916233000", settleDate="0917")
+    refund = dict(REFUND, txnTime="20190917120000", traceTime="0917120000", settleDate="0917")
+    w = tmp_path / "w.duckdb"
+    with serve(create_app(w, load_config(_config(tmp_path, pki)), tmp_path)) as url:
+        for over in (late, refund):
+            assert post(url, signed(pki, **over)).text == "ok"
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        f"ORDER1,S1,{MER_ID},unionpay,10.00,partially_refunded,2019-09-16 23:29:40,2019-09-16 23:29:55\n",
+        encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "REFUND1,ORDER1,3.00,2019-09-17 11:59:50,success\n", encoding="utf-8")
+    with Workspace(w) as ws:
+        ws.ingest_csv("orders", tmp_path / "orders.csv")
+        ws.ingest_csv("refunds", tmp_path / "refunds.csv")
+
+    def kinds(day):
+        res = reconcile_workspace(w, day, day, tmp_path / f"out{day}")
+        with open(res.outcomes_csv, encoding="utf-8") as f:
+            return {r["outcome_id"]: r["kind"] for r in csv.DictReader(f)}
+
+    d16, d17 = DAY, DAY + dt.timedelta(days=1)
+    assert (kinds(d16), kinds(d17)) == ({"P-ORDER1": "order_only"},
+                                        {"P-ORDER1": "unconfirmed", "R-REFUND1": "unconfirmed"})
+    bill = zm.parse(zm_file([
+        zm_line(order_id="ORDER1", query_id=PAY1, amount_fen=1000, txn_time="0916233000"),
+        zm_line(txn_type="04", order_id="REFUND1", query_id=REFUND1, orig_query_id=PAY1, orig_order_id="ORDER1",
+                amount_fen=300, fee="C000000000002", settle="D000000000298", txn_time="0917120000")]),
+        f"INN19091788ZM_{MER_ID}")
+    with Workspace(w) as ws:
+        ws.store_bill(bill)
+        assert ws.con.execute("SELECT type, order_no, refund_no, origin, bill_date FROM transactions ORDER BY type"
+                              ).fetchall() == [("payment", "ORDER1", None, "bill", d17),
+                                               ("refund", "ORDER1", "REFUND1", "bill", d17)]
+    assert (kinds(d16), kinds(d17)) == ({"P-ORDER1": "order_only"},
+                                        {"P-ORDER1": "matched", "R-REFUND1": "refund_matched"})
