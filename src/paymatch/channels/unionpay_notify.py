@@ -27,7 +27,8 @@ names it). occurred_at is traceTime (ZM 交易传输时间, Beijing time; its ye
 that puts it nearest), else txnTime. bill_date is settleDate (MMDD, the year that puts it nearest occurred_at): the
 settle date whose ZM lists the transaction, so a notification counts on the day its bill row will (a trade after
 23:00 Beijing time is on the next day's ZM); without settleDate, the day of occurred_at. settleAmt is not ZM's
-结算金额 (net of the fee): no settlement amount or fee is read. 02 预授权 / 32 预授权撤销 move no money (as in ZM): taken, nothing stored.
+结算金额 (net of the fee): no settlement amount or fee is read. 02 预授权 / 32 预授权撤销 move no money (as in ZM): taken,
+nothing stored.
 """
 
 from __future__ import annotations
