@@ -192,3 +192,83 @@ def test_a_file_run_into_a_workspace_takes_one_stored_copy_of_a_record_listed_ag
     assert kinds == {"P-K1": "matched", "P-K2": "matched"}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["control_totals"]["transactions"]["input_rows"] == 2
+
+
+# a refund the channel numbers (CR1) listed by two files of one bill day two seconds apart (WeChat's ALL and REFUND
+# bills): one record whose time alone differs; any other value differing, or a refund the channel does not number
+# (Alipay's without out_request_no: refund_no only), keeps both copies
+_REFUND_AT_12 = "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n"
+
+
+@pytest.mark.parametrize("copy, kept", [
+    ("wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:02,2026-11-18\n", False),
+    ("wechat,M1,T1,A1,refund,RF1,CR1,25.00,0,success,2026-11-18 12:00:02,2026-11-18\n", True),
+    ("wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,processing,2026-11-18 12:00:02,2026-11-18\n", True),
+    ("wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-19 12:00:02,2026-11-19\n", True),
+])
+@pytest.mark.parametrize("how", ["files", "workspace", "files_into_workspace"])
+def test_only_the_time_of_a_refund_the_channel_numbers_may_differ_between_its_listings(tmp_path, copy, kept, how):
+    import json
+
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nA1,wechat,50.00,paid,2026-11-18 09:00:00\n",
+                                    encoding="utf-8")
+    (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\nRF1,A1,20.00,2026-11-18 12:00:00,"
+                                    "success\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text(TX + PAY + _REFUND_AT_12, encoding="utf-8")
+    (tmp_path / "b.csv").write_text(TX + copy, encoding="utf-8")
+    w, run = str(tmp_path / "w.duckdb"), CliRunner()
+    base = ["--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "r.csv")]
+    if how == "workspace":
+        r = run.invoke(app, ["ingest", "--workspace", w, *base, "--transactions", str(tmp_path / "a.csv"),
+                             "--transactions", str(tmp_path / "b.csv")])
+        assert r.exit_code == 0, r.output
+        args = ["reconcile", "--workspace", w, "--from", "2026-11-18", "--to", "2026-11-19"]
+    else:
+        args = ["reconcile", *base, "--transactions", str(tmp_path / "b.csv")]
+        if how == "files":
+            args[-2:-2] = ["--transactions", str(tmp_path / "a.csv")]
+        else:
+            r = run.invoke(app, ["ingest", "--workspace", w, "--transactions", str(tmp_path / "a.csv")])
+            assert r.exit_code == 0, r.output
+            args += ["--workspace", w]
+    r = run.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        kinds = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    # a file run with --workspace over b.csv alone: b's row, or the stored copy it lists again, never both
+    assert ("D-wechat:T1:refund:CR1" in kinds) == (kept and how != "files_into_workspace"), kinds
+    if how != "workspace":
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+        rows = (3 if kept else 2) if how == "files" else 1
+        assert summary["control_totals"]["transactions"]["input_rows"] == rows
+
+
+@pytest.mark.parametrize("how", ["files", "workspace"])
+def test_a_refund_the_channel_does_not_number_keeps_both_listings_seconds_apart(tmp_path, how):
+    """refund_no only (no channel refund id): its time still tells two listings apart (a duplicate_record); two partial
+    refunds of one payment, each with its own channel refund id, of one amount, seconds apart, are two refunds."""
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nA1,alipay,50.00,paid,2026-11-18 09:00:00\n"
+                                    "B1,wechat,50.00,paid,2026-11-18 09:00:00\n", encoding="utf-8")
+    (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                    "RA,A1,20.00,2026-11-18 12:00:00,success\nRB1,B1,10.00,2026-11-18 12:00:00,success\n"
+                                    "RB2,B1,10.00,2026-11-18 12:00:01,success\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text(TX + "alipay,M2,T9,A1,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18\n"
+                                    "alipay,M2,T9,A1,refund,RA,,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n"
+                                    "wechat,M1,T8,B1,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18\n"
+                                    "wechat,M1,T8,B1,refund,RB1,CB1,10.00,0,success,2026-11-18 12:00:00,2026-11-18\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.csv").write_text(TX + "alipay,M2,T9,A1,refund,RA,,20.00,0,success,2026-11-18 12:00:02,2026-11-18\n"
+                                    "wechat,M1,T8,B1,refund,RB2,CB2,10.00,0,success,2026-11-18 12:00:01,2026-11-18\n",
+                                    encoding="utf-8")
+    base = ["--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "r.csv"), "--transactions",
+            str(tmp_path / "a.csv"), "--transactions", str(tmp_path / "b.csv")]
+    if how == "workspace":
+        w = str(tmp_path / "w.duckdb")
+        assert CliRunner().invoke(app, ["ingest", "--workspace", w, *base]).exit_code == 0
+        base = ["--workspace", w, "--date", "2026-11-18"]
+    r = CliRunner().invoke(app, ["reconcile", *base, "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        kinds = {row["outcome_id"]: row["kind"] for row in csv.DictReader(f)}
+    assert kinds == {"P-A1": "matched", "P-B1": "matched", "R-RA": "refund_matched", "R-RB1": "refund_matched",
+                     "R-RB2": "refund_matched", "D-alipay:T9:refund:RA": "duplicate_record"}
