@@ -210,8 +210,8 @@ _REFUND_AT_12 = "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00
 def test_only_the_time_of_a_refund_the_channel_numbers_may_differ_between_its_listings(tmp_path, copy, kept, how):
     import json
 
-    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nA1,wechat,50.00,paid,2026-11-18 09:00:00\n",
-                                    encoding="utf-8")
+    (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\n"
+                                    "A1,wechat,50.00,paid,2026-11-18 09:00:00\n", encoding="utf-8")
     (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\nRF1,A1,20.00,2026-11-18 12:00:00,"
                                     "success\n", encoding="utf-8")
     (tmp_path / "a.csv").write_text(TX + PAY + _REFUND_AT_12, encoding="utf-8")
@@ -250,7 +250,8 @@ def test_a_refund_the_channel_does_not_number_keeps_both_listings_seconds_apart(
     (tmp_path / "o.csv").write_text("order_no,channel,amount,status,paid_at\nA1,alipay,50.00,paid,2026-11-18 09:00:00\n"
                                     "B1,wechat,50.00,paid,2026-11-18 09:00:00\n", encoding="utf-8")
     (tmp_path / "r.csv").write_text("refund_no,order_no,amount,created_at,status\n"
-                                    "RA,A1,20.00,2026-11-18 12:00:00,success\nRB1,B1,10.00,2026-11-18 12:00:00,success\n"
+                                    "RA,A1,20.00,2026-11-18 12:00:00,success\n"
+                                    "RB1,B1,10.00,2026-11-18 12:00:00,success\n"
                                     "RB2,B1,10.00,2026-11-18 12:00:01,success\n", encoding="utf-8")
     (tmp_path / "a.csv").write_text(TX + "alipay,M2,T9,A1,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18\n"
                                     "alipay,M2,T9,A1,refund,RA,,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n"
