@@ -279,3 +279,30 @@ def test_a_refund_numbered_as_its_order_agrees_on_spark(spark, tmp_path):
     kinds = _agreed_kinds(tmp_path, tmp_path / "refunds.csv")
     assert kinds == {"P-R1": "matched", "P-R2": "matched", "R-R1": "refund_amount_mismatch",
                      "R-RF-2": "refund_matched"}
+
+
+def test_a_refund_listed_again_seconds_later_agrees_on_spark(spark, tmp_path):
+    # WeChat's ALL and REFUND bills of one day print one refund (CR1) two seconds apart: one record on either engine;
+    # a refund listed again with another amount (CR2) stays a duplicate_record on both
+    tx = "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at," \
+         "bill_date\n"
+    (tmp_path / "orders.csv").write_text("order_no,channel,amount,status,paid_at\n"
+                                         "A1,wechat,50.00,paid,2026-11-18 09:00:00\n", encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RF1,A1,20.00,2026-11-18 12:00:00,success\n"
+                                          "RF2,A1,10.00,2026-11-18 13:00:00,success\n", encoding="utf-8")
+    (tmp_path / "a.csv").write_text(tx + "wechat,M1,T1,A1,payment,,,50.00,0,success,2026-11-18 09:00:05,2026-11-18\n"
+                                    "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n"
+                                    "wechat,M1,T1,A1,refund,RF2,CR2,10.00,0,success,2026-11-18 13:00:00,2026-11-18\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.csv").write_text(tx + "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:02,2026-11-18\n"
+                                    "wechat,M1,T1,A1,refund,RF2,CR2,12.00,0,success,2026-11-18 13:00:02,2026-11-18\n",
+                                    encoding="utf-8")
+    runs = [reconcile_files(tmp_path / "orders.csv", tmp_path / "refunds.csv", [tmp_path / "a.csv", tmp_path / "b.csv"],
+                            tmp_path / engine, engine=engine) for engine in ("duckdb", "spark")]
+    a, b = (_rows(r.outcomes_csv) for r in runs)
+    assert a == b
+    assert runs[1].summary["conservation"] is True
+    assert {dict(r)["outcome_id"]: dict(r)["kind"] for r in b} == {
+        "P-A1": "matched", "R-RF1": "refund_matched", "R-RF2": "refund_matched", "D-wechat:T1:refund:CR2":
+        "duplicate_record"}
