@@ -295,7 +295,8 @@ def test_a_refund_listed_again_seconds_later_agrees_on_spark(spark, tmp_path):
                                     "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:00,2026-11-18\n"
                                     "wechat,M1,T1,A1,refund,RF2,CR2,10.00,0,success,2026-11-18 13:00:00,2026-11-18\n",
                                     encoding="utf-8")
-    (tmp_path / "b.csv").write_text(tx + "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:02,2026-11-18\n"
+    (tmp_path / "b.csv").write_text(tx
+                                    + "wechat,M1,T1,A1,refund,RF1,CR1,20.00,0,success,2026-11-18 12:00:02,2026-11-18\n"
                                     "wechat,M1,T1,A1,refund,RF2,CR2,12.00,0,success,2026-11-18 13:00:02,2026-11-18\n",
                                     encoding="utf-8")
     runs = [reconcile_files(tmp_path / "orders.csv", tmp_path / "refunds.csv", [tmp_path / "a.csv", tmp_path / "b.csv"],
