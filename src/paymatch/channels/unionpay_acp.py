@@ -15,7 +15,8 @@ value unless inside {…} or […]). It is verified as acpsdk's ``validate`` doe
 ``signPubKeyCert`` (PEM) must be within its validity, chain to the configured middle and root certificates, and
 carry 中国银联股份有限公司 as the third '@'-part of its subject CN (``verifyCertificate`` with ifValidateCNName
 true, the production setting); then ``signature`` is checked with its key over the other fields, the same way
-they are signed. An answer without them, or one that fails, is refused (never retried: ChannelError).
+they are signed. An answer without them, or one that fails, is refused (never retried: ChannelError; its
+respCode and respMsg said, unverified: an unsigned answer is mostly UnionPay refusing the request).
 respCode 00: ``fileContent`` is base64 of the zip compressed with zlib (java.util.zip.Deflater / Inflater(nowrap
 false): a zlib stream with its header), ``fileName`` its name (``<merId>_<yyyyMMdd>.zip``). respCode 98: no file
 for that settle date (NoBillThatDay; integrators read 98 as 文件不存在, e.g. a day without trade or not made yet).
@@ -231,6 +232,15 @@ def verify_answer(fields: Mapping[str, str], root: x509.Certificate, middle: x50
         raise ValueError("the answer's signature does not verify with its signPubKeyCert") from None
 
 
+def _unverified(fields: Mapping[str, str]) -> str:
+    """What a refused answer says of itself, marked unverified: an answer UnionPay did not sign is mostly its refusal
+    of the request (its signature, certId or fields), which only its respCode and respMsg tell; nothing else of it is
+    read."""
+    code = fields.get("respCode", "")[:8]
+    msg = fields.get("respMsg", "")[:120]
+    return f"; unverified, it says respCode {code} {msg}".rstrip() if code else ""
+
+
 # -- the client -----------------------------------------------------------------------------------------------------
 
 class UnionPayFileClient:
@@ -269,7 +279,8 @@ class UnionPayFileClient:
         try:
             verify_answer(fields, self.config.root_cert, self.config.middle_cert, self._clock())
         except ValueError as exc:
-            raise ChannelError(self._what(day, f"answer refused, not UnionPay's: {exc}")) from None
+            said = _unverified(fields)
+            raise ChannelError(self._what(day, f"answer refused, not UnionPay's: {exc}{said}")) from None
         code, msg = fields.get("respCode", ""), fields.get("respMsg", "")
         if code == NO_FILE:
             raise NoBillThatDay(self._what(day, f"no file for that settle date (respCode {code} {msg})".strip()))

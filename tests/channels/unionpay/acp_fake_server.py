@@ -159,14 +159,16 @@ class FakeUnionPay(ThreadingHTTPServer):
         out = {k: fields[k] for k in ("version", "encoding", "txnType", "txnSubType", "bizType", "accessType",
                                       "merId", "settleDate", "txnTime", "fileType")}
         out["signMethod"] = "01"
-        if day in self.files:
+        if fault == "refused":  # UnionPay refusing the request itself: an answer without signature
+            out.update(respCode="11", respMsg="验证签名失败[9100004]")
+        elif day in self.files:
             out.update(respCode="00", respMsg="成功[0000000]",
                        fileName=self.file_names.get(day, f"{fields['merId']}_2019{fields['settleDate']}.zip"),
                        fileContent=base64.b64encode(zlib.compress(self.files[day])).decode())
         else:
             out.update(respCode="98", respMsg="文件不存在")
         out["signPubKeyCert"] = pem(self.sign_cert).decode()
-        if fault != "unsigned":
+        if fault not in ("unsigned", "refused"):
             out["signature"] = base64.b64encode(self.sign_key.sign(_digest_hex(out), padding.PKCS1v15(),
                                                                    hashes.SHA256())).decode()
         else:

@@ -130,6 +130,18 @@ def test_an_answer_not_signed_by_unionpay_is_refused_and_nothing_stored(tmp_path
     assert "answer refused, not UnionPay's" in reason and said in reason, reason
 
 
+def test_an_unsigned_refusal_says_its_resp_code_unverified(tmp_path, pki):
+    """An answer without signature that refuses the request (respCode 11, the request's signature: a wrong .pfx or
+    certId) is refused as unsigned, and says what it says, marked unverified: the operator's only clue."""
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = delivery()
+        srv.faults.append("refused")
+        r, stored, reasons = _pull(tmp_path, _config(tmp_path, pki, srv))
+    assert r.exit_code == 2 and stored == (0, 0), r.output
+    reason = reasons[f"unionpay:{MER_ID}:day:{DAY}"]
+    assert "unsigned" in reason and "unverified, it says respCode 11 验证签名失败[9100004]" in reason, reason
+
+
 def test_no_file_that_day(tmp_path, pki):
     """respCode 98 (文件不存在) the morning after: no bill, exit 0, as for the other channels; before BILL_READY_HOUR
     it is a failure to pull again later, nothing quarantined."""
