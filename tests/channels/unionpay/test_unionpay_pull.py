@@ -246,3 +246,28 @@ def test_a_day_whose_summary_does_not_tie_out_is_quarantined_whole(tmp_path, pki
     assert "does not tie out" in reasons[f"unionpay:{MER_ID}:day:{DAY}"]
     with Workspace(tmp_path / "w.duckdb") as ws:
         assert ws.con.execute("SELECT payload FROM quarantine").fetchone()[0] == bad
+
+
+def test_the_last_day_of_a_year_pulled_the_next_morning(tmp_path, pki):
+    """2026-12-31 pulled on 2027-01-01: settleDate 1231, the zip of 20261231 (INN261231); its trades from 23:00 the day
+    before are of 2026, stored under the settle date 2026-12-31."""
+    from paymatch.pull import pull_day
+
+    z = zm_file([zm_line(txn_time="1230233000", query_id="202612302330000000001", order_id="O1"),
+                 zm_line(txn_time="1231120000", query_id="202612311200000000002", order_id="O2", amount_fen=5000,
+                         fee="D000000000006", settle="C000000004994")])
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "1231")] = day_zip({
+            f"INN26123188ZM_{MER_ID}": z, f"INN26123188ZME_{MER_ID}": b"",
+            f"RD201026123101_{MER_ID}": rd_report(settle="20261231", count=2, amount=("0.00", "60.00"),
+                                                 fee=("0.12", "0.00"), net=("0.00", "59.88"))})
+        srv.file_names[(MER_ID, "1231")] = f"{MER_ID}_20261231.zip"
+        accts = accounts(load_config(_config(tmp_path, pki, srv)), tmp_path, "unionpay")
+        with Workspace(tmp_path / "w.duckdb") as ws:
+            res = pull_day(ws, accts, dt.date(2026, 12, 31), now=dt.datetime(2027, 1, 1, 3, 0, tzinfo=dt.UTC))
+            got = ws.con.execute("SELECT order_no, strftime(occurred_at AT TIME ZONE 'Asia/Shanghai', "
+                                 "'%Y-%m-%d %H:%M'), bill_date FROM transactions ORDER BY 1").fetchall()
+        assert [q["settleDate"] for q in srv.requests] == ["1231"]
+    assert [(r.kind, r.rows, r.error) for r in res] == [("unionpay_zm", 2, None), ("unionpay_zme", 0, None),
+                                                         ("unionpay_rd", 0, None)]
+    assert got == [("O1", "2026-12-30 23:30", dt.date(2026, 12, 31)), ("O2", "2026-12-31 12:00", dt.date(2026, 12, 31))]
