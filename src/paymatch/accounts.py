@@ -120,6 +120,12 @@ def accounts(config: Config, config_dir: Path | None, channel: str | None = None
             else:
                 cfg = _alipay(sec, where, base)
                 out.append(Account("alipay", cfg.label, cfg))
+    seen: dict[tuple[str, str], int] = {}
+    for a in out:  # one account's bills pulled twice would be stored under it twice over (and serve could not tell)
+        seen[(a.channel, a.label)] = seen.get((a.channel, a.label), 0) + 1
+    if twice := sorted(k for k, n in seen.items() if n > 1):
+        raise ConfigError("the same account is configured more than once: " + ", ".join(
+            f"[[channels.{c}]] {label}" for c, label in twice) + "\nHint: keep one section per merchant number")
     if channel and channel not in PULLABLE:
         raise ConfigError(f"bills of '{channel}' cannot be pulled: pull speaks {', '.join(PULLABLE)}'s bill APIs\n"
                           "Hint: download that channel's bill from its console and give it to ingest/reconcile --bills")

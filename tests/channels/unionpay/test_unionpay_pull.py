@@ -271,3 +271,18 @@ def test_the_last_day_of_a_year_pulled_the_next_morning(tmp_path, pki):
     assert [(r.kind, r.rows, r.error) for r in res] == [("unionpay_zm", 2, None), ("unionpay_zme", 0, None),
                                                          ("unionpay_rd", 0, None)]
     assert got == [("O1", "2026-12-30 23:30", dt.date(2026, 12, 31)), ("O2", "2026-12-31 12:00", dt.date(2026, 12, 31))]
+
+
+def test_one_merchant_configured_twice_is_refused(tmp_path, pki):
+    """Two [[channels.unionpay]] sections of one 商户代码 would pull and store its day twice: a config error naming it,
+    before any request."""
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = delivery()
+        cfg = _config(tmp_path, pki, srv)
+        text = cfg.read_text(encoding="utf-8").replace("[channels.unionpay]", "[[channels.unionpay]]")
+        cfg.write_text(text + text, encoding="utf-8")
+        r, stored, _ = _pull(tmp_path, cfg, "--all")
+        assert srv.requests == []
+    assert r.exit_code == 2, r.output
+    assert "configured more than once" in r.output and f"[[channels.unionpay]] {MER_ID}" in r.output, r.output
+    assert stored == (0, 0)
