@@ -146,10 +146,11 @@ class Workspace:
                 if "lock" not in str(e).lower():
                     raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: {_open_hint(e)}") from e
                 if time.monotonic() >= deadline:  # said as such: which wait ran out, and how to wait longer
+                    longer = (", or set PAYMATCH_LOCK_WAIT=<seconds> to wait longer" if lock_wait is None else
+                              "")  # (a caller's own wait, serve's: the variable changes nothing there)
                     raise PaymatchError(f"{self.path}: cannot open workspace: another process holds it (waited "
-                                        f"{wait:g} s; {e})\nHint: run the command again once it is done, or set "
-                                        "PAYMATCH_LOCK_WAIT=<seconds> to wait longer (a killed process holds "
-                                        "nothing: its lock ends with it)") from e
+                                        f"{wait:.3g} s; {e})\nHint: run the command again once it is done{longer} "
+                                        "(a killed process holds nothing: its lock ends with it)") from e
                 time.sleep(0.05)
             except duckdb.Error as e:
                 raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: {_open_hint(e)}") from e

@@ -106,7 +106,7 @@ def test_month_report_counts_each_order_once(demo_small, tmp_path):
     assert (total["orders_count"], total["orders_fen"]) == (n, fen)
 
 
-def test_a_command_waits_while_another_process_holds_the_workspace(tmp_path):
+def test_a_command_waits_while_another_process_holds_the_workspace(tmp_path, monkeypatch):
     """serve opens the shared workspace for each notification: a command started meanwhile waits for the file
     (PAYMATCH_LOCK_WAIT, default 30 s) instead of failing at once (helper-62: a nightly ingest failed at random)."""
     import subprocess
@@ -123,10 +123,15 @@ def test_a_command_waits_while_another_process_holds_the_workspace(tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("PAYMATCH_LOCK_WAIT", "0.2")
         with pytest.raises(PaymatchError, match="cannot open workspace") as refused:
-            Workspace(w, lock_wait=0.2)
+            Workspace(w)
         # the refusal says it waited and how to wait longer (it said only "is another paymatch using it?")
         assert "waited 0.2 s" in str(refused.value) and "PAYMATCH_LOCK_WAIT" in str(refused.value)
+        # a caller's own wait (serve's 2 s) is not the variable's: it is not suggested there
+        with pytest.raises(PaymatchError, match="cannot open workspace") as refused:
+            Workspace(w, lock_wait=0.1999987)
+        assert "waited 0.2 s" in str(refused.value) and "PAYMATCH_LOCK_WAIT" not in str(refused.value)
         started = time.monotonic()
         with Workspace(w, lock_wait=20) as ws:
             assert ws.con.execute("SELECT count(*) FROM orders").fetchone() == (0,)
