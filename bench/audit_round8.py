@@ -89,7 +89,8 @@ class Chain:
     tx: list = field(default_factory=list)
     exp: dict = field(default_factory=dict)           # plain mode: outcome_id (or D-prefix) -> Exp
     exp_scope: dict = field(default_factory=dict)     # key_scope = ["merchant_id"]
-    typo_orders: dict = field(default_factory=dict)   # order_no -> wrong amount in day 1's first export
+    typo_orders: dict = field(default_factory=dict)   # order_no -> {column: wrong value} in day 1's first export
+    typo_refunds: dict = field(default_factory=dict)  # refund_no -> wrong amount in day 1's first refunds export
     early_status: dict = field(default_factory=dict)  # order_no -> status in its creation day's export
 
 
@@ -162,7 +163,8 @@ class Gen:
                  ("dup_next_day", 2), ("dup_record", 2), ("cross_day", 2), ("pending", 2), ("late2", 2),
                  ("time_mismatch", 1), ("channel_mismatch", 2), ("merchant_mismatch", 2), ("refund_full", 4),
                  ("refund_next_day", 3), ("refund_partial_plus_console", 3), ("refund_order_only", 2),
-                 ("refund_amount_mismatch", 2), ("dup_wrong_refund", 2), ("refund_late2", 2), ("typo", 3),
+                 ("refund_amount_mismatch", 2), ("dup_wrong_refund", 2), ("refund_late2", 2), ("typo", 5),
+                 ("refund_typo", 1),
                  ("mapped_channel_only", 1)]
         names, weights = zip(*kinds)
         for d, day in enumerate(DAYS):
@@ -203,8 +205,21 @@ class Gen:
     def s_typo(self, no, store, d, day):
         o, tx, fen, _ = self.paid_clean(no, store, day)
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "corrected re-export: the latest row wins"))
-        if d == 0:  # day 1's first export had a typo in the amount; its re-export corrects it
-            self.c.typo_orders[no] = fen + self.r.choice([-100, 1000, 9])
+        if d == 0:  # day 1's first export had a typo; its re-export corrects it
+            other = self.stores[(self.stores.index(store) + 1) % len(self.stores)]
+            self.c.typo_orders[no] = self.r.choice([
+                {"amount": yuan(fen + self.r.choice([-100, 1000, 9]))},
+                {"status": "unpaid", "paid_at": ""},
+                {"paid_at": DAYS[1] + o["paid_at"][10:]},               # paid "the next day"
+                {"store_id": other},
+                {"channel": "alipay" if o["channel"] != "alipay" else "wechat"},
+                {"amount": yuan(fen + 1), "status": "closed"}])
+
+    def s_refund_typo(self, no, store, d, day):
+        self.s_refund_full(no, store, d, day)
+        if d == 0:  # day 1's first refunds export had the amount wrong; its re-export corrects it
+            r = self.c.refunds[-1]
+            self.c.typo_refunds[r["refund_no"]] = yuan(fen_of(r["amount"]) - 50)
 
     def s_balance(self, no, store, d, day):
         fen = self.amount()
@@ -609,6 +624,16 @@ def part_chain(t: Tally, c: Chain, d: Path):
         return None
     got = tie_out(t, "chain", d / "out", c.orders, c.refunds, c.tx)
     compare(t, "chain", got, c.exp)
+    again = [write_csv(d / "platform_export_1120_1121.csv", TX_COLS, overlap_export(c)),
+             d / "bill_1121_downloaded_again.csv"]
+    shutil.copyfile(txs[1], again[1])
+    rc, out = cli(*args, "--transactions", again[0], "--transactions", again[1], "--out", d / "out3")
+    if t.check(rc == 0, "chain file run with records delivered again", f"exit {rc}: {out[-600:]}"):
+        same_outcomes(t, "chain file run + an overlapping export + a bill downloaded twice", read_outcomes(d / "out3"),
+                      got, [k for k in got[next(iter(got))] if k not in ("reason",)])
+        s3 = json.loads((d / "out3" / "summary.json").read_text(encoding="utf-8"))
+        t.check(bool(s3.get("input_notes")), "chain file run with records delivered again",
+                "summary.json's input_notes do not say that records were delivered twice")
     rc, out = cli(*args, "--out", d / "out2")
     t.check(rc == 0 and (d / "out" / "outcomes.csv").read_bytes() == (d / "out2" / "outcomes.csv").read_bytes()
             or read_outcomes(d / "out") == read_outcomes(d / "out2"), "chain rerun", "rerun outcomes differ")
@@ -657,8 +682,7 @@ def day_exports(c: Chain):
         rd = refund_day.get(o["order_no"])
         if rd and rd != o["created_at"][:10]:
             exports[rd].append(dict(o))
-    first = [dict(o, amount=yuan(c.typo_orders[o["order_no"]])) if o["order_no"] in c.typo_orders else o
-             for o in exports[DAYS[0]]]
+    first = [dict(o, **c.typo_orders.get(o["order_no"], {})) for o in exports[DAYS[0]]]
     final_d1 = [next((x for x in c.orders if x["order_no"] == o["order_no"])) for o in exports[DAYS[0]]]
     return first, final_d1, exports
 
@@ -712,6 +736,12 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
         files[f"r{i}"] = write_csv(d / f"refunds_{day}.csv", REFUND_COLS,
                                    [r for r in c.refunds if r["created_at"][:10] == day])
         files[f"t{i}"] = write_csv(d / f"tx_{day}.csv", TX_COLS, [x for x in c.tx if x["bill_date"] == day])
+    files["r1v2"] = write_csv(d / "refunds_1120_reexport.csv", REFUND_COLS, read_rows(files["r1"]))
+    write_csv(files["r1"], REFUND_COLS, [dict(r, amount=c.typo_refunds.get(r["refund_no"], r["amount"]))
+                                         for r in read_rows(files["r1v2"])])
+    files["t2copy"] = d / "bill_1121_downloaded_again.csv"
+    shutil.copyfile(files["t2"], files["t2copy"])
+    files["tover"] = write_csv(d / "platform_export_1120_1121.csv", TX_COLS, overlap_export(c))
 
     def ingest(*keys):
         args = ["ingest", "--workspace", ws, "--config", cfg]
@@ -728,8 +758,8 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
 
     ingest("o1", "r1", "t1")
     d1 = day_run(1, "a")
-    typo_kinds = {d1.get(f"P-{no}", {}).get("kind") for no in c.typo_orders}
-    if c.typo_orders:
+    typo_kinds = {d1.get(f"P-{no}", {}).get("kind") for no, v in c.typo_orders.items() if list(v) == ["amount"]}
+    if typo_kinds:
         t.check(typo_kinds == {"amount_mismatch"}, "workspace day 1 (first export)",
                 f"typo'd amounts should be amount_mismatch before the re-export, got {typo_kinds}")
     ingest("o3", "r3", "t3")     # day 3 arrives before day 2
@@ -739,10 +769,15 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
     before = ws_tables(ws)
     out = ingest("t2")           # the same file again
     t.check(ws_tables(ws) == before, "workspace re-ingest of tx day 2", "the workspace changed: " + out[-300:])
-    ingest("o1v2")               # corrected re-export of day 1
+    ingest("o1v2", "r1v2")       # corrected re-exports of day 1
     before = ws_tables(ws)
-    ingest("o1")                 # the first export again: already loaded, the correction still wins
-    t.check(ws_tables(ws) == before, "workspace re-ingest of day 1's first export", "the workspace changed")
+    ingest("o1", "r1")           # the first exports again: already loaded, the corrections still win
+    t.check(ws_tables(ws) == before, "workspace re-ingest of day 1's first exports", "the workspace changed")
+    before = ws_tables(ws)["main.transactions"]
+    ingest("t2copy")             # a bill downloaded again under another name
+    ingest("tover")              # an export overlapping days 1 and 2
+    t.check(ws_tables(ws)["main.transactions"] == before, "workspace records delivered again",
+            "the stored records changed (records delivered twice must be stored once)")
     days = {i: day_run(i, "b") for i in (1, 2, 3)}
     for no in c.typo_orders:
         k = days[1].get(f"P-{no}", {}).get("kind")
@@ -776,6 +811,17 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
                 "order_amount_fen", "channel_amount_fen", "difference_fen", "fee_fen", "order_status",
                 "channel_status", "order_rows", "channel_rows"]
         same_outcomes(t, "workspace --from/--to vs file run over the final data", rng, file_run, cols)
+
+
+def read_rows(path: Path) -> list:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def overlap_export(c: Chain) -> list:
+    """A platform export from day 1 18:00 to day 2 12:00: every record of those hours again, same values."""
+    return [x for x in c.tx if (x["bill_date"], x["occurred_at"][11:13]) >= (DAYS[0], "18")
+            and (x["bill_date"], x["occurred_at"][11:13]) < (DAYS[1], "12")]
 
 
 def slice_chain(c: Chain, stores: set) -> Chain:
@@ -831,11 +877,12 @@ STATUS_ZH = {"paid": "已支付", "unpaid": "待支付", "closed": "已关闭", 
              "partially_refunded": "部分退款"}
 
 
-def erp_money(fen: int, i: int) -> str:
+def erp_money(fen: int, i: int, gbk=False) -> str:
+    """Yuan as ERP exports write it: "1,234.50", "¥12.00" (GBK has only the full-width ￥), "12.00元"."""
     y = yuan(fen)
     whole, dec = y.split(".")
     grouped = f"{int(whole):,}"
-    return [f"{grouped}.{dec}", f"¥{y}", f"￥{grouped}.{dec}", f"{y}元", y][i % 5]
+    return [f"{grouped}.{dec}", f"{'￥' if gbk else '¥'}{y}", f"￥{grouped}.{dec}", f"{y}元", y][i % 5]
 
 
 def erp_time(iso: str, i: int) -> str:
@@ -855,7 +902,7 @@ def part_erp(t: Tally, c: Chain, d: Path):
         w.writerow(["订单编号", "门店编码", "商户号", "支付方式", "实付金额(元)", "订单状态", "下单时间", "支付时间", "备注"])
         for i, o in enumerate(s.orders):
             w.writerow([o["order_no"], o["store_id"], o["merchant_id"], METHOD_ZH[o["channel"]],
-                        erp_money(fen_of(o["amount"]), i), STATUS_ZH[o["status"]], erp_time(o["created_at"], i),
+                        erp_money(fen_of(o["amount"]), i, gbk=True), STATUS_ZH[o["status"]], erp_time(o["created_at"], i),
                         erp_time(o["paid_at"], i + 1), "备注,含逗号" if i % 7 == 0 else ""])
     with open(d / "退款导出.csv", "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
@@ -937,11 +984,11 @@ def part_badinput(t: Tally, c: Chain, d: Path):
         where = f"badinput {name}"
         t.check(rc == 2, where, f"exit {rc} (expected 2): {out.strip()[-300:]}")
         t.check(p.name in out, where, f"the message does not name the file: {out.strip()[-300:]}")
-        if ln is not None:
-            t.check(f"{p.name}:{ln}" in out, where, f"the message does not name line {ln}: {out.strip()[-300:]}")
+        want = f"{p.name}:{ln}" if ln is not None else p.name
         if fld is not None:
-            t.check(f"[{fld}]" in out or f"'{fld}'" in out or fld in out, where,
-                    f"the message does not name field {fld}: {out.strip()[-300:]}")
+            want += f" [{fld}]" if ln is not None else f"[{fld}]"
+        t.check(want in out if ln is not None or fld is None else (p.name in out and f"[{fld}]" in out), where,
+                f"the message does not say `{want}`: {out.strip()[-300:]}")
         t.check("Traceback" not in out, where, "a traceback was printed")
         after = ws_tables(ws)
         t.check(after == before, where, "the workspace's tables changed: "

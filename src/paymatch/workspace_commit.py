@@ -104,16 +104,20 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                 same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
                 listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                  f"{same if origin != 'notify' else ''})")
-                keep_existing = f" WHERE NOT {listed_before}"
                 if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
-                    # only the file's first copy is the record delivered again: a bill listing it twice keeps its
-                    # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
-                    # file that repeats a record (a hash check; nearly none does)
+                    # the file's n-th listing of the same values is the record delivered again when the workspace
+                    # holds n copies of them: a bill listing it twice keeps its second listing, a duplicate_record
+                    # whichever file came first (helper-50), and a re-download or an overlapping export listing it
+                    # twice too adds none (audit_round8: it added one each time). Asked only of a file that repeats
+                    # a record (a hash check; nearly none does)
                     # (of the same values: its first listing of another state of the record, processing then
                     # successful in an export of two days, is that state delivered again, audit_round6)
                     first_copy = " AND ".join([*(same_key(k, kind, key_scope, "f", "s") for k in key),
                                                *(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)])
-                    keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
+                    listed_before = (f"(SELECT count(*) FROM {staged.table} f WHERE {first_copy} AND f.rowid <= s.rowid)"
+                                     f" <= (SELECT count(*) FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
+                                     f"{same})")
+                keep_existing = f" WHERE NOT ({listed_before})"
         inserted = con.execute(
             f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
             f"SELECT {', '.join('s.' + c for c in cols)}{origin_val}, s.extra, {src_file}, {src_line}, '{batch_id}' "
