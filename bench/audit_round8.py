@@ -645,7 +645,10 @@ def part_scope(t: Tally, c: Chain, g: Gen, d: Path):
     d.mkdir(parents=True, exist_ok=True)
     orders, tx, exp = list(c.orders), list(c.tx), dict(c.exp_scope)
     for i, o in enumerate([o for o in c.orders if o["channel"] == "wechat" and o["status"] == "paid"][:12]):
-        m2 = next(m for m in MERCHANTS["wechat"] if m != o["merchant_id"])
+        taken = {o["merchant_id"]} | {x["merchant_id"] for x in c.tx if x["order_no"] == o["order_no"]}
+        m2 = next((m for m in MERCHANTS["wechat"] if m not in taken), None)
+        if m2 is None:
+            continue
         fen = 5000 + i
         orders.append(dict(o, merchant_id=m2, amount=yuan(fen), store_id="S020"))
         tx.append({"channel": "wechat", "merchant_id": m2, "channel_tx_id": f"SC{i:010d}", "order_no": o["order_no"],
@@ -723,10 +726,23 @@ def kinds_of_report(doc) -> tuple[dict, dict, dict]:
     return kinds, totals, {r["outcome_id"]: r for r in items}
 
 
-def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
+def file_run_of(t: Tally, c: Chain, d: Path, scope: bool) -> dict:
+    """A file run over the final data, one transactions file per bill day."""
+    d.mkdir(parents=True, exist_ok=True)
+    args = ["reconcile", "--config", config(d / "rules.toml", scope=scope),
+            "--orders", write_csv(d / "orders.csv", ORDER_COLS, c.orders),
+            "--refunds", write_csv(d / "refunds.csv", REFUND_COLS, c.refunds)]
+    for day, rows in tx_by_day(c).items():
+        args += ["--transactions", write_csv(d / f"tx_{day}.csv", TX_COLS, rows)]
+    rc, out = cli(*args, "--out", d / "out")
+    t.check(rc == 0, f"file run {d.name}", f"exit {rc}: {out[-600:]}")
+    return read_outcomes(d / "out") if rc == 0 else {}
+
+
+def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict, scope: bool = False):
     d.mkdir(parents=True, exist_ok=True)
     ws = d / "W.duckdb"
-    cfg = config(d / "rules.toml")
+    cfg = config(d / "rules.toml", scope=scope)
     first, final_d1, exports = day_exports(c)
     files = {"o1": write_csv(d / "orders_1120.csv", ORDER_COLS, first),
              "o1v2": write_csv(d / "orders_1120_reexport.csv", ORDER_COLS, final_d1),
@@ -758,7 +774,8 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
 
     ingest("o1", "r1", "t1")
     d1 = day_run(1, "a")
-    typo_kinds = {d1.get(f"P-{no}", {}).get("kind") for no, v in c.typo_orders.items() if list(v) == ["amount"]}
+    typo_kinds = {d1.get(f"P-{no}", {}).get("kind") for no, v in c.typo_orders.items()
+                  if list(v) == ["amount"] and not scope}
     if typo_kinds:
         t.check(typo_kinds == {"amount_mismatch"}, "workspace day 1 (first export)",
                 f"typo'd amounts should be amount_mismatch before the re-export, got {typo_kinds}")
@@ -780,15 +797,17 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
             "the stored records changed (records delivered twice must be stored once)")
     days = {i: day_run(i, "b") for i in (1, 2, 3)}
     for no in c.typo_orders:
-        k = days[1].get(f"P-{no}", {}).get("kind")
-        t.check(k == "matched", f"workspace day 1 rerun P-{no}", f"corrected order should match, got {k}")
+        o = next(x for x in c.orders if x["order_no"] == no)
+        oid = f"P-{o['merchant_id']}/{no}" if scope else f"P-{no}"
+        k = days[1].get(oid, {}).get("kind")
+        t.check(k == "matched", f"workspace day 1 rerun {oid}", f"corrected order should match, got {k}")
     rep = report_kinds(t, ws, d, cfg, "month_after_days")
     file_kinds = {}
     for r in file_run.values():
         file_kinds[r["kind"]] = file_kinds.get(r["kind"], 0) + 1
     if rep is not None:
         rk, totals, items = kinds_of_report(rep)
-        where = "workspace month report (day runs 1,3,2 then 1,2,3 again)"
+        where = f"workspace{' (key_scope)' if scope else ''} month report (day runs 1,3,2 then 1,2,3 again)"
         t.check(rk == file_kinds, where, "counts per kind differ from the file run over the final data: "
                 + ", ".join(f"{k}: {rk.get(k, 0)} vs {file_kinds.get(k, 0)}"
                             for k in sorted(set(rk) | set(file_kinds)) if rk.get(k, 0) != file_kinds.get(k, 0)))
@@ -810,7 +829,8 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict):
         cols = ["kind", "channel", "merchant_id", "store_id", "order_no", "refund_no", "channel_tx_id",
                 "order_amount_fen", "channel_amount_fen", "difference_fen", "fee_fen", "order_status",
                 "channel_status", "order_rows", "channel_rows"]
-        same_outcomes(t, "workspace --from/--to vs file run over the final data", rng, file_run, cols)
+        same_outcomes(t, f"workspace{' (key_scope)' if scope else ''} --from/--to vs file run over the final data",
+                      rng, file_run, cols)
 
 
 def read_rows(path: Path) -> list:
@@ -841,8 +861,11 @@ def part_spark(t: Tally, c: Chain, d: Path):
     of = write_csv(d / "orders.csv", ORDER_COLS, s.orders)
     rf = write_csv(d / "refunds.csv", REFUND_COLS, s.refunds)
     tf = write_csv(d / "tx.csv", TX_COLS, s.tx)
+    nos = {x["order_no"] for x in s.tx}
+    again = write_csv(d / "platform_export.csv", TX_COLS, [x for x in overlap_export(c) if x["order_no"] in nos])
     cfg = config(d / "rules.toml")
-    base = ["reconcile", "--config", cfg, "--orders", of, "--refunds", rf, "--transactions", tf]
+    base = ["reconcile", "--config", cfg, "--orders", of, "--refunds", rf, "--transactions", tf,
+            "--transactions", again]
     rc1, o1 = cli(*base, "--out", d / "duck")
     rc2, o2 = cli(*base, "--engine", "spark", "--out", d / "spark", timeout=900)
     if t.check(rc1 == 0 and rc2 == 0, "spark slice", f"exit {rc1}/{rc2}: {(o1 + o2)[-800:]}"):
@@ -1036,7 +1059,7 @@ def main():
     ap.add_argument("--stores", type=int, default=20)
     ap.add_argument("--per-day", type=int, default=30)
     ap.add_argument("--keep", type=Path)
-    ap.add_argument("--only", default="chain,scope,workspace,spark,erp,badinput")
+    ap.add_argument("--only", default="chain,scope,workspace,workspace_scope,spark,erp,badinput")
     a = ap.parse_args()
     only = set(a.only.split(","))
     base = a.keep or Path(tempfile.mkdtemp(prefix="audit8_"))
@@ -1050,7 +1073,7 @@ def main():
     t = Tally()
     t0 = time.time()
     file_run = None
-    for name in ("chain", "scope", "workspace", "spark", "erp", "badinput"):
+    for name in ("chain", "scope", "workspace", "workspace_scope", "spark", "erp", "badinput"):
         if name not in only:
             continue
         t1 = time.time()
@@ -1062,6 +1085,8 @@ def main():
             if file_run is None:
                 file_run = part_chain(Tally(), c, base / "chain")
             part_workspace(t, c, base / "workspace", file_run or {})
+        elif name == "workspace_scope":
+            part_workspace(t, c, base / "workspace_scope", file_run_of(t, c, base / "scope_final", True), scope=True)
         elif name == "spark":
             part_spark(t, c, base / "spark")
         elif name == "erp":
