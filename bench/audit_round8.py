@@ -91,6 +91,8 @@ class Chain:
     exp_scope: dict = field(default_factory=dict)     # key_scope = ["merchant_id"]
     typo_orders: dict = field(default_factory=dict)   # order_no -> {column: wrong value} in day 1's first export
     typo_refunds: dict = field(default_factory=dict)  # refund_no -> wrong amount in day 1's first refunds export
+    day_of: dict = field(default_factory=dict)        # outcome id -> index of the day whose run judges it
+    day1: dict = field(default_factory=dict)          # outcome id -> kinds day 1's first run gives (None: absent)
     early_status: dict = field(default_factory=dict)  # order_no -> status in its creation day's export
 
 
@@ -149,6 +151,7 @@ class Gen:
 
     def expect(self, oid, e: Exp, scope: dict | None = None):
         self.c.exp[oid] = e
+        self.c.day_of[oid] = self.cur_d
         for sid, se in (scope if scope is not None else {self.scope_id(oid, e): e}).items():
             self.c.exp_scope[sid] = se
 
@@ -168,6 +171,7 @@ class Gen:
                  ("mapped_channel_only", 1)]
         names, weights = zip(*kinds)
         for d, day in enumerate(DAYS):
+            self.cur_d = d
             for store in self.stores:
                 for seq in range(self.per_day):
                     k = self.r.choices(names, weights)[0]
@@ -207,19 +211,25 @@ class Gen:
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "corrected re-export: the latest row wins"))
         if d == 0:  # day 1's first export had a typo; its re-export corrects it
             other = self.stores[(self.stores.index(store) + 1) % len(self.stores)]
-            self.c.typo_orders[no] = self.r.choice([
-                {"amount": yuan(fen + self.r.choice([-100, 1000, 9]))},
-                {"status": "unpaid", "paid_at": ""},
-                {"paid_at": DAYS[1] + o["paid_at"][10:]},               # paid "the next day"
-                {"store_id": other},
-                {"channel": "alipay" if o["channel"] != "alipay" else "wechat"},
-                {"amount": yuan(fen + 1), "status": "closed"}])
+            typo, kinds = self.r.choice([
+                ({"amount": yuan(fen + self.r.choice([-100, 1000, 9]))}, {"amount_mismatch"}),
+                ({"status": "unpaid", "paid_at": ""}, {"status_mismatch"}),
+                # paid "the next day": the day-1 record carries it in, 5 s short of 24 h from its paid time
+                ({"paid_at": DAYS[1] + o["paid_at"][10:]}, {"matched"}),
+                ({"store_id": other}, {"matched"}),
+                ({"channel": "alipay" if o["channel"] != "alipay" else "wechat"},
+                 {"matched" if o["channel"] == "huabei" else "channel_mismatch"}),
+                # two breaks at once: which one names the outcome the spec does not say
+                ({"amount": yuan(fen + 1), "status": "closed"}, {"status_mismatch", "amount_mismatch"})])
+            self.c.typo_orders[no] = typo
+            self.c.day1[f"P-{no}"] = kinds
 
     def s_refund_typo(self, no, store, d, day):
         self.s_refund_full(no, store, d, day)
         if d == 0:  # day 1's first refunds export had the amount wrong; its re-export corrects it
             r = self.c.refunds[-1]
             self.c.typo_refunds[r["refund_no"]] = yuan(fen_of(r["amount"]) - 50)
+            self.c.day1[f"R-{r['refund_no']}"] = {"refund_amount_mismatch"}
 
     def s_balance(self, no, store, d, day):
         fen = self.amount()
@@ -330,6 +340,7 @@ class Gen:
             return self.s_dup_same(no, store, d, day)
         o, tx, fen, _ = self._dup(no, store, day, second_bill=DAYS[d + 1])
         self.one(o, Exp("duplicate_payment", 1, 2, fen, None, None, store, "second payment on the next day's bill"))
+        self.c.day1[f"P-{no}"] = {"matched"}  # (only used for day 1's orders)
 
     def s_dup_record(self, no, store, d, day):
         o, tx, fen, _ = self.paid_clean(no, store, day)
@@ -346,6 +357,7 @@ class Gen:
         o = self.order(no, store, method, fen, "paid", day, 23, 56, 0)
         self.pay(no, method, o["merchant_id"], fen, day, 23, 56, 20, bill=DAYS[d + 1])
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "paid before midnight, on the next day's bill"))
+        self.c.day1[f"P-{no}"] = {"pending_cross_day"}
 
     def s_pending(self, no, store, d, day):
         if d != 2:
@@ -361,6 +373,7 @@ class Gen:
         o, tx, fen, _ = self.paid_clean(no, store, day)
         tx["bill_date"] = DAYS[2]
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "record 2 days late on the bill, same time"))
+        self.c.day1[f"P-{no}"] = {"order_only"}
 
     def s_time_mismatch(self, no, store, d, day):
         if d != 2:
@@ -370,6 +383,7 @@ class Gen:
         o = self.order(no, store, method, fen, "paid", day, 15, 0, 0)
         self.pay(no, method, o["merchant_id"], fen, DAYS[0], 10, 0, 0)
         self.one(o, Exp("time_mismatch", 1, 1, fen, fen, None, store, "channel time 53 h before the paid time"))
+        self.c.day1[f"P-{no}"] = {"channel_only"}  # on day 1's bill; the order is in day 3's export
 
     def s_channel_mismatch(self, no, store, d, day):
         fen = self.amount()
@@ -412,6 +426,7 @@ class Gen:
         self.refund_rec(tx, f"RF{no}", part, DAYS[d + 1], 10, 0)
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "payment matched"))
         self.expect(f"R-RF{no}", Exp("refund_matched", 1, 1, part, part, 0, None, "refund on the next day"))
+        self.c.day1[f"R-RF{no}"] = None
 
     def s_refund_partial_plus_console(self, no, store, d, day):
         o, tx, fen, _ = self.paid_clean(no, store, day, status="partially_refunded", fen=self.r.randint(1000, 90000))
@@ -457,6 +472,7 @@ class Gen:
         self.refund_rec(tx, f"RF{no}", fen, day, 22, 15, bill=DAYS[2])
         self.one(o, Exp("matched", 1, 1, fen, fen, 0, store, "payment matched"))
         self.expect(f"R-RF{no}", Exp("refund_matched", 1, 1, fen, fen, 0, None, "refund record 2 days late"))
+        self.c.day1[f"R-RF{no}"] = {"refund_order_only"}
 
 
 # -- files -------------------------------------------------------------------------------------------------------
@@ -707,6 +723,29 @@ def ws_tables(ws: Path) -> dict:
         con.close()
 
 
+def day1_first_run(t: Tally, c: Chain, got: dict):
+    """Day 1's run on day 1's first exports and bill alone: the spec's day-run reading of each outcome."""
+    want = {oid: {e.kind} for oid, e in c.exp.items() if c.day_of[oid] == 0}
+    for oid, kinds in c.day1.items():
+        if c.day_of.get(oid) == 0 or (kinds == {"channel_only"}):
+            if kinds is None:
+                want.pop(oid, None)
+            else:
+                want[oid] = kinds
+    seen = set()
+    for oid, kinds in want.items():
+        hit = [k for k in got if k.startswith(oid)] if oid.startswith("D-") else [oid] if oid in got else []
+        if not t.check(len(hit) == 1, f"workspace day 1 first run {oid}", f"missing; expected {sorted(kinds)}"):
+            continue
+        seen.add(hit[0])
+        g = got[hit[0]]
+        t.check(g["kind"] in kinds, f"workspace day 1 first run {hit[0]}",
+                f"kind {g['kind']} not in {sorted(kinds)}; reason: {g['reason']}")
+    extra = sorted(set(got) - seen)
+    t.check(not extra, "workspace day 1 first run", f"{len(extra)} outcomes the model did not expect: "
+            + "; ".join(f"{k} {got[k]['kind']}" for k in extra[:8]))
+
+
 def report_kinds(t: Tally, ws: Path, d: Path, cfg: Path, name: str):
     js = d / f"{name}.json"
     rc, out = cli("report", "reconciliation", "--workspace", ws, "--period", "month", "--date", DAYS[0],
@@ -779,6 +818,8 @@ def part_workspace(t: Tally, c: Chain, d: Path, file_run: dict, scope: bool = Fa
     if typo_kinds:
         t.check(typo_kinds == {"amount_mismatch"}, "workspace day 1 (first export)",
                 f"typo'd amounts should be amount_mismatch before the re-export, got {typo_kinds}")
+    if not scope:
+        day1_first_run(t, c, d1)
     ingest("o3", "r3", "t3")     # day 3 arrives before day 2
     day_run(3, "a")
     ingest("o2", "r2", "t2")
