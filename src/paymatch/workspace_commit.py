@@ -109,14 +109,18 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                     # holds n copies of them: a bill listing it twice keeps its second listing, a duplicate_record
                     # whichever file came first (helper-50), and a re-download or an overlapping export listing it
                     # twice too adds none (audit_round8: it added one each time). Asked only of a file that repeats
-                    # a record (a hash check; nearly none does)
+                    # a record (a hash check; nearly none does), and counted only for its few further listings
                     # (of the same values: its first listing of another state of the record, processing then
                     # successful in an export of two days, is that state delivered again, audit_round6)
-                    first_copy = " AND ".join([*(same_key(k, kind, key_scope, "f", "s") for k in key),
-                                               *(f"f.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)])
-                    listed_before = (f"(SELECT count(*) FROM {staged.table} f WHERE {first_copy} AND f.rowid <= s.rowid)"
-                                     f" <= (SELECT count(*) FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
-                                     f"{same})")
+                    group = ", ".join([*(_qual("s", k) for k in key), *(f"s.{c}" for c in SAME_RECORD)])
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_later_listing AS SELECT * FROM (SELECT s.rowid "
+                                f"AS _pm_rid, row_number() OVER (PARTITION BY {group} ORDER BY s.rowid) AS _pm_n "
+                                f"FROM {staged.table} s) WHERE _pm_n > 1")
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_listed_again AS SELECT r._pm_rid FROM "
+                                f"_pm_later_listing r JOIN {staged.table} s ON s.rowid = r._pm_rid WHERE r._pm_n <= "
+                                f"(SELECT count(*) FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}{same})")
+                    listed_before = (f"({listed_before} AND (s.rowid NOT IN (SELECT _pm_rid FROM _pm_later_listing) "
+                                     "OR s.rowid IN (SELECT _pm_rid FROM _pm_listed_again)))")
                 keep_existing = f" WHERE NOT ({listed_before})"
         inserted = con.execute(
             f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
@@ -151,6 +155,8 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
         raise
     finally:
         con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+        con.execute("DROP TABLE IF EXISTS _pm_later_listing")
+        con.execute("DROP TABLE IF EXISTS _pm_listed_again")
         if line_join:
             con.unregister("_pm_line_map")
 
