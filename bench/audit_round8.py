@@ -26,7 +26,17 @@ models). Angles the earlier rounds did not take, each driven through the real CL
     PYTHONPATH=src .venv/bin/python bench/audit_round8.py [--seed 8] [--keep DIR] [--only chain,scope,...]
 
 Prints "N agree, M disagree" and each disagreement (exit 1 when any). Judgement calls (the spec is silent) are
-printed as JUDGEMENT and not counted as disagreements.
+printed as JUDGEMENT and not counted as disagreements; where the spec leaves a kind open the model accepts a set
+(an order with a wrong amount AND a closed status: status_mismatch or amount_mismatch).
+
+Found (2026-12-05, helper-98; on main 29,396 agree / 23 disagree, after the fix 29,416 / 0 in 133 s, seeds 8-12 0):
+- a record a bill lists twice (its own duplicate_record), delivered again by a file that lists it twice too (the
+  bill downloaded again under another name, an overlapping platform export), was stored and counted once more per
+  delivery: the file's first listing was taken as delivered again, its second always kept. A workspace grew a
+  third copy, a file run over three such files four; the month report's channel payments and the duplicate's
+  amount grew with each re-download. Now a later file's n-th listing of the same values is delivered again when an
+  earlier file lists it n times (the most any file lists it counts), in the workspace, a file run and a file run
+  into a workspace (tests/core/test_overlapping_export_states.py).
 """
 from __future__ import annotations
 
@@ -1057,6 +1067,24 @@ def part_badinput(t: Tally, c: Chain, d: Path):
         after = ws_tables(ws)
         t.check(after == before, where, "the workspace's tables changed: "
                 + ", ".join(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
+    # one command, a good file and a bad one: "Each file of a command is all-or-nothing: when one fails, the files
+    # stored before it stay, and the error says which"
+    good = write_csv(d / "orders_more.csv", ORDER_COLS, s.orders[9:11])
+    bad = d / "bad_negative_payment.csv"
+    before = ws_tables(ws)
+    rc, out = cli("ingest", "--workspace", ws, "--config", cfg, "--orders", good, "--transactions", bad)
+    after = ws_tables(ws)
+    where = "badinput a good file and a bad one in one command"
+    t.check(rc == 2 and f"{bad.name}:2 [amount]" in out, where, f"exit {rc}: {out.strip()[-300:]}")
+    t.check(after["main.transactions"] == before["main.transactions"], where, "records of the bad file were stored")
+    t.check(after["main.orders"][0] == before["main.orders"][0] + len(s.orders[9:11]), where,
+            f"the good file's orders: {before['main.orders'][0]} -> {after['main.orders'][0]} rows")
+    # a file run (no workspace) given a bad file writes nothing
+    rc, out = cli("reconcile", "--config", cfg, "--orders", d / "bad_amount_12.3.4.csv", "--transactions", good_t,
+                  "--out", d / "out_bad")
+    t.check(rc == 2 and not (d / "out_bad" / "outcomes.csv").exists() and not (d / "out_bad" / "summary.json").exists()
+            and not list(d.glob("out_bad/*.part")), "badinput file run with a bad file",
+            f"exit {rc}, out folder {sorted(p_.name for p_ in (d / 'out_bad').glob('*')) if (d / 'out_bad').exists() else '-'}")
     # accepted: BOM, CRLF, trailing blank lines, header only (each file is new content, so it is stored)
     ok_cases = [
         ("bom", "o", ("\ufeff" + f"{hdr}\n{line(o[0])}\n").encode("utf-8"), 1),
