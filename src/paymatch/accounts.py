@@ -7,8 +7,9 @@ bills ``pull`` downloads: a list of "trade" (业务明细, the default) and "sig
 public-key-certificate mode names app_cert_file|_env, alipay_cert_file|_env and alipay_root_cert_file|_env instead of
 alipay_public_key_file|_env (``AlipayConfig``); a third-party app pulling for a merchant that authorised it names
 app_auth_token_file|_env and that merchant's seller_id (its PID: the account's label); an older app that signs with
-SHA1withRSA says sign_type = "RSA" (default "RSA2"). Key files are
-relative to the config file's folder; secrets are never logged.
+SHA1withRSA says sign_type = "RSA" (default "RSA2"); ``[channels.unionpay]`` takes mer_id, pfx_file,
+pfx_password_file|_env, root_cert_file, middle_cert_file, base_url, timeout, retries, backoff
+(``UnionPayConfig.from_section``). Key files are relative to the config file's folder; secrets are never logged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from .config import Config
 from .errors import ConfigError
 
-PULLABLE = ("wechat", "alipay")
+PULLABLE = ("wechat", "alipay", "unionpay")
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,16 @@ def accounts(config: Config, config_dir: Path | None, channel: str | None = None
 
                 cfg = WechatPayConfig.from_section(sec, where=where, base_dir=base)
                 out.append(Account("wechat", cfg.mchid, cfg))
+            elif name == "unionpay":
+                from .channels.unionpay_acp import UnionPayConfig
+
+                cfg = UnionPayConfig.from_section(sec, where=where, base_dir=base)
+                out.append(Account("unionpay", cfg.mer_id, cfg))
             else:
                 cfg = _alipay(sec, where, base)
                 out.append(Account("alipay", cfg.label, cfg))
     if channel and channel not in PULLABLE:
-        raise ConfigError(f"bills of '{channel}' cannot be pulled: pull speaks {' and '.join(PULLABLE)}'s bill APIs\n"
+        raise ConfigError(f"bills of '{channel}' cannot be pulled: pull speaks {', '.join(PULLABLE)}'s bill APIs\n"
                           "Hint: download that channel's bill from its console and give it to ingest/reconcile --bills")
     if not out:
         what = f"channel '{channel}'" if channel else "any channel"

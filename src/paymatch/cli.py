@@ -76,7 +76,7 @@ def reconcile(
     date_from: Annotated[Optional[str], typer.Option("--from", help="first bill date of a range")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="last bill date of a range")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="input encoding (default: detect UTF-8 / GBK)")] = None,
-    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL, e.g. spark://host:7077 (default: PAYMATCH_SPARK_MASTER, the config's [spark] master, else local[2])")] = None,
+    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL, e.g. spark://host:7077 (default: PAYMATCH_SPARK_MASTER, the config's \\[spark] master, else local[2])")] = None,
     instalments: Annotated[Optional[list[Path]], typer.Option(help="per-period instalment flows (周期扣款): canonical CSV, a channel's flow export (profile), an archive or a folder (repeatable); with --workspace they are stored in it first, and a workspace run matches every stored flow up to --as-of")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="date that decides which instalment periods are due (default today)")] = None,
 ) -> None:
@@ -284,7 +284,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder for the generated data and the results")] = Path("demo-out"),
     stores: Annotated[int, typer.Option(min=1, max=5000, help="number of stores")] = 300,
     days: Annotated[int, typer.Option(min=1, max=62, help="number of days")] = 7,
-    per_store_day: Annotated[int, typer.Option("--orders-per-store-day", min=1, max=100000)] = 300,
+    per_store_day: Annotated[int, typer.Option("--orders-per-store-day", min=1, max=100000, help="orders per store and day")] = 300,
     engine: Engine = "duckdb",
     config: ConfigOpt = None,
 ) -> None:
@@ -326,9 +326,9 @@ def demo(
 @_errors
 def pull(
     workspace: Annotated[Path, typer.Option(help="DuckDB workspace file (created if absent)")],
-    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts (channels.wechat, channels.alipay sections)", exists=True, dir_okay=False)],
+    config: Annotated[Path, typer.Option("--config", help="rules file with the channel accounts (channels.wechat, channels.alipay, channels.unionpay sections)", exists=True, dir_okay=False)],
     date: Annotated[str, typer.Option(help="bill date (YYYY-MM-DD)")],
-    channel: Annotated[Optional[str], typer.Option(help="wechat or alipay")] = None,
+    channel: Annotated[Optional[str], typer.Option(help="wechat, alipay or unionpay")] = None,
     all_accounts: Annotated[bool, typer.Option("--all", help="every configured account")] = False,
 ) -> None:
     """Download a day's bills through each channel's signed API, check them and store them with their hash."""
@@ -337,7 +337,7 @@ def pull(
     from .workspace import Workspace
 
     if not channel and not all_accounts:
-        raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay, or --all")
+        raise PaymatchError("say which bills to pull\nHint: --channel wechat|alipay|unionpay, or --all")
     day = _period(date, None, None)[0]
     cfg = load_config(config)
     try:

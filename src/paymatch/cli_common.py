@@ -104,8 +104,10 @@ def _os_message(e: OSError, outputs: list[Path]) -> str:
     if path.name.endswith(PART):
         path = path.with_name(path.name[: -len(PART)])
     if written:
-        return (f"cannot write {path}: {what}\n"
-                "Hint: give a path in a folder that exists and that you may write to; nothing half-written was left there")
+        hint = ("a file of that name is in the way: give a folder (created if absent) or another name" if
+                isinstance(e, FileExistsError) and path.is_file() else
+                "give a path in a folder that exists and that you may write to")
+        return f"cannot write {path}: {what}\nHint: {hint}; nothing half-written was left there"
     return f"cannot read {path}: {what}\nHint: check the path and its permissions"
 
 

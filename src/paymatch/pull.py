@@ -4,13 +4,17 @@ WeChat Pay: the trade bill (ALL) and the fund-flow bill (BASIC) through the sign
 both per listed sub-merchant, stored under the sub-merchant's number, and its own bills as ``own_bills`` says); Alipay:
 the trade bill zip (and the signcustomer 账务明细 zip when the account's ``bill_types`` asks for it,
 stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query, each zip checked to be the bill asked
-for (kind, account, day: ``channels.alipay.requested``). Each downloaded file is parsed (control totals checked)
+for (kind, account, day: ``channels.alipay.requested``); UnionPay: the day's zip (ZM, ZME, RD 汇总表) through the
+全渠道 file download (txnType 76, ``channels.unionpay_acp``), checked to be of the merId and settle date asked for
+(``channels.unionpay_day``). Each downloaded file is parsed (control totals checked)
 and stored with its SHA-256 as one load batch: a rerun finds the same hash and stores nothing new. A bill that does
 not tie out is quarantined and reported; what was stored before is untouched.
 
 A day's bills exist only from the next morning, Beijing time (WeChat Pay: "每日10点后生成昨日交易账单文件",
 申请交易账单, pay.weixin.qq.com/doc/v3/partner/4012759683; Alipay: T+1, and integrators report the day itself or
-the current month refused as isv.invalid_arguments).
+the current month refused as isv.invalid_arguments; UnionPay: a settle date's day closes at 23:00 Beijing time and
+its file is made the next morning; the hour is not in what was read of UnionPay's documents, so the same hour is used
+and a respCode 98 before it is likewise a failure to pull again later).
 A day not over yet is refused before any request; a "no bill" answer before ``BILL_READY_HOUR`` the next
 morning is a failure to pull again later, not "no trade": a scheduled pull at 08:00 said "no bill" and
 exited 0, and that day's bill was never pulled.
@@ -31,7 +35,7 @@ from .errors import ChannelError, LoadError, NoBillThatDay, PaymatchError, Probl
 from .schema import TZ
 from .workspace import Workspace
 
-#: Beijing hour of the day after a bill day from which both channels serve that day's bills (WeChat Pay makes them
+#: Beijing hour of the day after a bill day from which the channels serve that day's bills (WeChat Pay makes them
 #: from 09:00 and tells merchants to fetch them after 10:00)
 BILL_READY_HOUR = 10
 
@@ -97,6 +101,20 @@ def _downloads(acct: Account, day: dt.date, stack: contextlib.ExitStack) -> list
         return [(label, kind, fetch,
                  lambda data, src=f"wechat:{label}:{kind}:{day}", kind=kind, sub=sub: parse(data, src, kind, sub))
                 for label, kind, fetch, sub in files]
+    if acct.channel == "unionpay":
+        from .channels.unionpay_acp import UnionPayFileClient
+        from .channels.unionpay_day import parse_day_zip
+
+        client = UnionPayFileClient(acct.config)
+        named: dict[str, str] = {}  # the answer's fileName, checked with the zip
+
+        def fetch_unionpay() -> bytes:
+            named["fileName"], data = client.download(day)
+            return data
+
+        src = f"unionpay:{acct.label}:day:{day}"
+        return [(acct.label, "day", fetch_unionpay,
+                 lambda data: parse_day_zip(data, src, acct.config.mer_id, day, named.get("fileName", "")))]
     from .channels.alipay import bill as abill
     from .channels.alipay.api import AlipayBillClient
     from .channels.alipay.requested import check_requested
@@ -131,7 +149,7 @@ def pull_day(ws: Workspace, accts: list[Account], day: dt.date, *,
     ready = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(BILL_READY_HOUR), tzinfo=beijing)
     if day >= now.date():
         raise ChannelError(f"the bills of {day} do not exist yet: that day is not over in Beijing time (now "
-                           f"{now:%Y-%m-%d %H:%M}); WeChat Pay and Alipay make a day's bills the next morning\n"
+                           f"{now:%Y-%m-%d %H:%M}); the channels make a day's bills the next morning\n"
                            f"Hint: pull {day} after {ready:%Y-%m-%d %H:%M} Beijing time")
     results: list[PullResult] = []
     for acct in accts:

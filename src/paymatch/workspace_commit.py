@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
+from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql
 from .schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 from .sources.canonical import Staged
 from .sources.lines import LineMap
@@ -101,7 +101,7 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                 # (overlapping exports) when every value agrees: not stored twice. When a value differs,
                 # both copies are kept: the first stored stays primary and the later one becomes a
                 # duplicate_record outcome, as in a file run.
-                same = "".join(f" AND t.{c} IS NOT DISTINCT FROM s.{c}" for c in SAME_RECORD)
+                same = f" AND {same_values_sql('t', 's')}"
                 listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                  f"{same if origin != 'notify' else ''})")
                 if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
@@ -112,7 +112,7 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                     # a record (a hash check; nearly none does), and counted only for its few further listings
                     # (of the same values: its first listing of another state of the record, processing then
                     # successful in an export of two days, is that state delivered again, audit_round6)
-                    group = ", ".join([*(_qual("s", k) for k in key), *(f"s.{c}" for c in SAME_RECORD)])
+                    group = ", ".join([*(_qual("s", k) for k in key), *SAME_RECORD_SQL])
                     con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_later_listing AS SELECT * FROM (SELECT s.rowid "
                                 f"AS _pm_rid, row_number() OVER (PARTITION BY {group} ORDER BY s.rowid) AS _pm_n "
                                 f"FROM {staged.table} s) WHERE _pm_n > 1")

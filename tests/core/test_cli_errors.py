@@ -67,6 +67,8 @@ def test_out_is_a_file(files, tmp_path):
     code, out = _invoke(["reconcile", "--orders", files / "o.csv", "--transactions", files / "t.csv",
                          "--out", tmp_path / "taken"])
     _clean_error(code, out, f"cannot write {tmp_path / 'taken'}: File exists")
+    # the hint says what is wrong: a file where --out names a folder ("a folder that exists" misled)
+    assert "Hint: a file of that name is in the way: give a folder (created if absent)" in " ".join(out.split())
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
 
 

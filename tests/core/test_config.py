@@ -56,3 +56,68 @@ def test_method_rules_add_to_the_defaults(tmp_path):
     t.write_text('[methods.settle_channel]\ngift_card = "wechat"\n', encoding="utf-8")
     m = load_config(t).methods
     assert m.settle_channel["gift_card"] == "wechat" and "gift_card" not in m.internal and "balance" in m.internal
+
+
+def _unionpay_files(folder, password: str) -> None:
+    """The UnionPay example's files: the merchant's .pfx (key and a self-signed certificate) and UnionPay's root and
+    middle certificates (the same one here: loading the config only reads them)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acp test")])
+    now = dt.datetime.now(dt.UTC)
+    c = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(k.public_key())
+         .serial_number(69629715588).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+         .sign(k, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "acp_prod_sign.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"acp", k, c, None, ser.BestAvailableEncryption(password.encode())))
+    for n in ("acp_prod_root.cer", "acp_prod_middle.cer"):
+        (folder / n).write_bytes(c.public_bytes(ser.Encoding.PEM))
+
+
+def test_every_commented_example_uncommented_loads(tmp_path, monkeypatch):
+    """A user uncomments config.example.toml's examples: with every commented key and section line uncommented
+    (`rates = []` left out, as its comment says; Alipay in public-key mode: the certificate files are its other
+    mode) the file is valid and its channel accounts build. The third-party Alipay lines named seller_id a second
+    time: not valid TOML."""
+    import re
+
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from paymatch.accounts import accounts
+
+    def key(name, public=False):
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = (k.public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo) if public else
+               k.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+        (tmp_path / "keys" / name).write_bytes(pem)
+
+    (tmp_path / "keys" / "wechatpay_certs").mkdir(parents=True)
+    for name in ("apiclient_key.pem", "alipay_app_private.pem"):
+        key(name)
+    for name in ("pub_key.pem", "wechatpay_cert.pem", "alipay_public.pem"):
+        key(name, public=True)
+    _unionpay_files(tmp_path / "keys", "acp-secret")
+    monkeypatch.setenv("PAYMATCH_UNIONPAY_PFX_PASSWORD", "acp-secret")
+    monkeypatch.setenv("PAYMATCH_WECHAT_APIV3_KEY", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("PAYMATCH_ALIPAY_TOKEN_S001", "202611BB0123456789")
+    monkeypatch.setenv("PAYMATCH_CREDIT_SECRET", "s")
+    cert_mode = re.compile(r"(app_cert_file|alipay_cert_file|alipay_root_cert_file|rates) =")
+    lines = [line[2:] if re.match(r'# (\[|"[^"]*" *=|\w+ *=)', line) else line
+             for line in EXAMPLE.read_text(encoding="utf-8").splitlines()]
+    rules = tmp_path / "rules.toml"
+    rules.write_text("\n".join(ln for ln in lines if not cert_mode.match(ln)) + "\n", encoding="utf-8")
+    cfg = load_config(rules)
+    assert [r.channel for r in cfg.fees.rates] == ["wechat", "alipay", "unionpay"]
+    assert cfg.anomalies.per_channel_large_amount_fen == {"wechat": 800000} and cfg.spark.conf
+    assert cfg.inputs.orders.item_rows == "sum" and cfg.credit and cfg.instalments and cfg.stores
+    assert [a.channel for a in accounts(cfg, rules.parent)] == ["wechat", "alipay", "unionpay"]

@@ -136,3 +136,27 @@ def test_the_readme_erp_example_runs_as_written(tmp_path, monkeypatch):
     with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
         kinds = {r["outcome_id"]: r["kind"] for r in csv.DictReader(f)}
     assert kinds == {"P-ORD000001": "matched", "P-ORD000002": "matched", "R-RF000002": "refund_matched"}, kinds
+
+
+def test_every_help_text_is_shown_whole():
+    """`--help` shows each option's help and each command's description as written: rich markup read the
+    `[spark]` of reconcile's --spark-master ("the config's [spark] master") as a style tag and dropped it. Every
+    option has a help text (demo's --orders-per-store-day had none)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    def walk(cmd, path):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+        if not hasattr(cmd, "commands"):
+            yield path, cmd
+
+    lost = []
+    for path, cmd in walk(typer.main.get_command(app), []):
+        shown = " ".join(CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output.split())
+        lost += [(path, p.name, "no help") for p in cmd.params if not getattr(p, "help", None)]
+        texts = [p.help for p in cmd.params if getattr(p, "help", None)] + (cmd.help or "").split("\n\n")
+        lost += [(path, t) for t in texts if " ".join(t.replace("\\[", "[").split()) not in shown]
+    assert not lost, lost

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD
+from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql, values_sql
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, bill_day_sql
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -102,8 +102,8 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_
         # one stored copy per listing again: a load's n-th listing of the same values stands for the n-th stored
         # copy (another file may list it twice itself: helper-64; this load too: audit_round8), not one of this
         # run's own rows
-        cols = ", ".join(LISTED_AGAIN)
-        same = " AND ".join(f"a.{c} IS NOT DISTINCT FROM s.{c}" for c in LISTED_AGAIN)
+        cols = ", ".join(values_sql(LISTED_AGAIN))
+        same = same_values_sql("a", "s", LISTED_AGAIN)
         again = (f" OR t.rowid IN (SELECT s._pm_rowid FROM (SELECT *, row_number() OVER (PARTITION BY batch_id, {cols} "
                  f"ORDER BY rowid) AS _pm_nth FROM transactions_listed_again WHERE batch_id IN {_in(txs)}) a "
                  f"JOIN (SELECT *, rowid AS _pm_rowid, row_number() OVER (PARTITION BY {cols} ORDER BY rowid) AS _pm_nth "
@@ -162,13 +162,13 @@ def redelivered(txs: str) -> str:
     For the careful path only (records that repeat); only the records whose identity two files list are looked at."""
     pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
     keys = [f"_pm_k{i}" for i in range(len(DUP_KEY_SQL))]
-    same = " AND ".join(f"y.{c} IS NOT DISTINCT FROM x.{c}" for c in SAME_RECORD)
+    same = same_values_sql("y", "x")
     on = " AND ".join(f"y.{k} = x.{k}" for k in keys)
     return (
         f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, {pos} >> 32 AS _pm_src "
         f"FROM ({txs})), "
         f"cand AS (SELECT {', '.join(keys)} FROM t GROUP BY ALL HAVING min(_pm_src) < max(_pm_src)), "
-        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD)}, _pm_src "
+        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD_SQL)}, _pm_src "
         f"ORDER BY {pos}) AS _pm_nth "
         f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
         f"SELECT x._pm_row FROM x WHERE x._pm_nth <= (SELECT max(y._pm_nth) FROM x y WHERE {on} "

@@ -379,6 +379,13 @@ def _problem_rows(con, checks, source: str) -> tuple[list[Problem], int]:
     return [Problem(source, line, fld, val, msg) for line, fld, val, msg in rows], total
 
 
+def _as_read(regex: str) -> str:
+    """A totals regex as its line reads: each named group as <name>, escapes and anchors dropped."""
+    text = re.sub(r"\(\?P<(\w+)>(?:[^()\\]|\\.|\([^()]*\))*\)", r"<\1>", regex)
+    text = re.sub(r"\\s[*+?]?", " ", text)
+    return re.sub(r"\\(.)", r"\1", text).strip("^$")
+
+
 def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
     totals: dict[str, int] = {}
     for check in ctx.profile.totals:
@@ -387,7 +394,7 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
         if hit is None:
             if not check.optional:
                 ctx.problems.append(Problem(source, None, "totals", None,
-                                            f"control totals line {check.regex!r} not found"))
+                                            f"control totals line like {_as_read(check.regex)!r} not found"))
             continue
         line, text, m = hit
         where = "" if check.scope == "all" else f"WHERE type = {lit(check.scope)}"

@@ -20,7 +20,8 @@ DUP_KEY = ["channel", "channel_tx_id", "type", "_pm_refkey"]
 REFKEY_SOURCES = ("channel_refund_id", "refund_no")
 #: the values that make two listings of one record (``DUP_KEY``) the same record delivered twice, in two files
 #: (overlapping exports): stored once by a workspace, and left out of a file run the same way. The bill day and the
-#: time too: the same success on two days' bills is the channel listing it twice (a duplicate_record to look at)
+#: time too: the same success on two days' bills is the channel listing it twice (a duplicate_record to look at).
+#: Compared with ``same_values_sql`` (a refund the channel numbers: not its time)
 SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", "settle_amount_fen", "status",
                "bill_date", "occurred_at")
 #: what a workspace keeps of a record a load listed again with the values of one stored before (its identity and
@@ -28,6 +29,36 @@ SAME_RECORD = ("merchant_id", "order_no", "refund_no", "amount_fen", "fee_fen", 
 LISTED_AGAIN = tuple(dict.fromkeys(("channel", "channel_tx_id", "type", "channel_refund_id", *SAME_RECORD)))
 #: ``DUP_KEY`` as SQL over a table of canonical transactions (``_pm_refkey`` computed)
 DUP_KEY_SQL = [c if c != "_pm_refkey" else f"coalesce({', '.join(REFKEY_SOURCES)}, '')" for c in DUP_KEY]
+
+
+# a refund the channel numbers itself (channel_refund_id) is one refund whatever second each listing gives it:
+# WeChat's ALL bill prints a refund at its 发起退款成功时间, its REFUND bill has 退款申请时间 and 退款成功时间, and a
+# field pair of one day's bills (qdingnet, 2018-08-21) has the ALL's time 1-2 s after the REFUND's 退款申请时间 (it is
+# the 退款成功时间 there): the two listings are the same record delivered twice, not a duplicate_record
+def _timeless(x: str = "") -> str:
+    """SQL: the row (alias ``x``) is a refund the channel numbers itself."""
+    p = f"{x}." if x else ""
+    return f"{p}type = 'refund' AND {p}channel_refund_id IS NOT NULL"
+
+
+def same_values_sql(a: str, b: str, cols: tuple[str, ...] = SAME_RECORD) -> str:
+    """SQL: the rows aliased ``a`` and ``b`` agree on ``cols`` (``SAME_RECORD`` or ``LISTED_AGAIN``), NULLs equal;
+    the time of a refund the channel numbers is not compared (``_timeless``: both name the same channel refund)."""
+    def one(c: str) -> str:
+        same = f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}"
+        if c != "occurred_at":
+            return same
+        return f"({same} OR ({_timeless(a)} AND {b}.type = 'refund' AND {b}.channel_refund_id = {a}.channel_refund_id))"
+    return " AND ".join(one(c) for c in cols)
+
+
+def values_sql(cols: tuple[str, ...] = SAME_RECORD) -> list[str]:
+    """``cols`` as SQL expressions over one table (to partition by): the time as ``same_values_sql`` compares it."""
+    return [c if c != "occurred_at" else f"CASE WHEN {_timeless()} THEN NULL ELSE occurred_at END" for c in cols]
+
+
+#: ``SAME_RECORD`` as SQL expressions over one table (to partition by)
+SAME_RECORD_SQL = values_sql()
 
 
 def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:

@@ -67,7 +67,8 @@ class WorkspaceSink:
 
 
 def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = None, *, clock=None) -> FastAPI:
-    """Build the FastAPI app: /notify/wechat and /notify/alipay for the configured accounts, /health.
+    """Build the FastAPI app: /notify/wechat, /notify/alipay and /notify/unionpay for the configured accounts,
+    /health.
 
     ``ws``: a workspace file, opened per request (``access.WorkspaceAccess``: the other commands share it), or an
     open ``Workspace`` held for the app's life."""
@@ -75,11 +76,12 @@ def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = N
     access = WorkspaceAccess(ws)
     sink = WorkspaceSink(access)
     mounted = []
-    for channel in ("wechat", "alipay"):
+    for channel in ("wechat", "alipay", "unionpay"):
         if channel not in config.channels:
             continue
         # one endpoint per channel serves every configured account of it ([[channels.wechat]]: several merchant
-        # numbers); the notification names its account (WeChat: the platform key's serial; Alipay: app_id)
+        # numbers); the notification names its account (WeChat: the platform key's serial; Alipay: app_id;
+        # UnionPay: merId)
         configs = [a.config for a in accounts(config, config_dir, channel)]
         if channel == "wechat":
             from ..channels.wechat.notify import WechatNotifyVerifier
@@ -88,11 +90,16 @@ def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = N
             kw = {"clock": clock} if clock else {}
             app.include_router(make_router(WechatNotifyVerifier.from_configs(configs, **kw), sink.store,
                                            sink.reject("wechat")))
-        else:
+        elif channel == "alipay":
             from ..channels.alipay.notify import AlipayNotifyVerifier
             from .notify_alipay import make_router
 
             app.include_router(make_router(AlipayNotifyVerifier(configs), sink.store, sink.reject("alipay")))
+        else:  # UnionPay 全渠道 back notifications (backUrl), by the account their merId names
+            from ..channels.unionpay_notify import UnionPayNotifyVerifier
+            from .notify_unionpay import make_router
+
+            app.include_router(make_router(UnionPayNotifyVerifier(configs), sink.store, sink.reject("unionpay")))
         mounted.append(channel)
     if config.credit:
         from .credit_mount import mount_credit
@@ -100,7 +107,8 @@ def create_app(ws: Workspace | Path, config: Config, config_dir: Path | None = N
         mount_credit(app, access, config, config_dir)
         mounted.append("credit")
     if not mounted:
-        raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] (and [credit])")
+        raise ConfigError("nothing to serve\nHint: configure [channels.wechat] / [channels.alipay] / "
+                          "[channels.unionpay] (and [credit])")
 
     @app.get("/health")
     def health() -> dict:

@@ -1,6 +1,9 @@
-"""Reading a request body with a bound: a notification is a few KiB, and anyone can POST to the endpoints."""
+"""Reading a request body with a bound (a notification is a few KiB, and anyone can POST to the endpoints), and
+reading it as a form."""
 
 from __future__ import annotations
+
+import urllib.parse
 
 from fastapi import Request
 
@@ -24,3 +27,18 @@ async def capped_body(request: Request, limit: int = MAX_BODY) -> bytes:
             raise BodyTooLarge(f"body over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+#: the charsets a notification form may name (Alipay's ``charset``, UnionPay's ``encoding``)
+FORM_CHARSETS = ("utf-8", "utf8", "gbk", "gb2312", "gb18030")
+
+
+def parse_form(body: bytes, charset_field: str = "charset") -> dict[str, str]:
+    """Decode an application/x-www-form-urlencoded body whose percent-escapes are in the charset its own
+    ``charset_field`` names (utf-8 when absent; Alipay: ``charset``, UnionPay: ``encoding``); ValueError (or
+    UnicodeDecodeError) when it is no such form."""
+    text = body.decode("ascii")  # percent-encoded: pure ASCII, or not a form at all
+    charset = dict(urllib.parse.parse_qsl(text, encoding="latin-1")).get(charset_field) or "utf-8"
+    if charset.lower() not in FORM_CHARSETS:
+        raise ValueError(f"unsupported {charset_field} {charset!r}")
+    return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))

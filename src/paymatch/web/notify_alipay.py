@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import urllib.parse
 from collections.abc import Awaitable, Callable
 
 import pyarrow as pa
@@ -19,21 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
 from paymatch.errors import ChannelError
-from paymatch.web.body import BodyTooLarge, capped_body
+from paymatch.web.body import BodyTooLarge, capped_body, parse_form
 
 log = logging.getLogger(__name__)
 
 OnTransaction = Callable[[pa.Table], None | Awaitable[None]]
-
-
-def parse_form(body: bytes) -> dict[str, str]:
-    """Decode a form body, honouring the ``charset`` field Alipay includes (utf-8 or gbk)."""
-    text = body.decode("ascii")  # percent-encoded: pure ASCII, or not a form at all
-    charset = dict(urllib.parse.parse_qsl(text, encoding="latin-1")).get("charset") or "utf-8"
-    if charset.lower() not in ("utf-8", "utf8", "gbk", "gb2312", "gb18030"):
-        raise ValueError(f"unsupported charset {charset!r}")
-    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
-    return dict(pairs)
 
 
 def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,

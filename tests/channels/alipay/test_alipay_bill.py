@@ -81,6 +81,18 @@ def test_missing_totals_or_end_marker_is_truncation():
         parse(no_totals.encode("gbk"), "x.csv")
 
 
+def test_one_totals_line_missing_is_named():
+    """A 业务明细 with '#交易合计' but no '#退款合计' (a field sample, QuantumNous/new-api, trimmed by hand) names the
+    line it lacks, not both: the file's own '#交易合计' is there to see."""
+    lines = detail_text(sample_rows()).split("\r\n")
+    refund_total = next(i for i, line in enumerate(lines) if line.startswith("#退款合计"))
+    cut = "\r\n".join(lines[:refund_total] + lines[refund_total + 1:])
+    with pytest.raises(LoadError, match="truncated") as err:
+        parse(cut.encode("gbk"), "x.csv")
+    assert "no '#退款合计' totals line after the table" in str(err.value)
+    assert "#交易合计'" not in str(err.value)
+
+
 def test_bad_values_listed_with_lines():
     rows = sample_rows()
     rows[0].order_amt = "1O0.00"

@@ -312,3 +312,66 @@ def test_a_payment_revoked_after_its_success_is_money_going_back(tmp_path):
         kinds = sorted((row["kind"], row["order_no"], row["channel_amount_fen"]) for row in csv.DictReader(f))
     assert kinds == [("matched", "ORD000001", "1000"), ("matched", "ORD000002", "500"),
                      ("refund_channel_only", "ORD000001", "1000")]
+
+
+def _all_and_refund_bills_of_one_day(tmp_path):
+    """One day's ALL and REFUND bills as a field pair shows them (qdingnet's test, merchant 1510598081, 2018-08-21):
+    the ALL bill prints a refund at 15:00:07, its 退款成功时间, two seconds after the REFUND bill's 退款申请时间."""
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    pay = payment(1, 1000, fee_fen=6, time="2026-11-20 10:00:00")
+    in_all = refund(1, 400, fee_fen=-2, time="2026-11-20 15:00:07", applied="", done="")
+    in_refund = refund(1, 400, fee_fen=-2, time="2026-11-20 10:00:00", applied="2026-11-20 15:00:05",
+                       done="2026-11-20 15:00:07")
+    (bills / "1900000109All2026-11-20.csv").write_bytes(trade_bill([pay, in_all], "ALL"))
+    (bills / "1900000109Refund2026-11-20.csv").write_bytes(trade_bill([in_refund], "REFUND"))
+    (tmp_path / "orders.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "ORD000001,S1,1900000109,wechat,10.00,partially_refunded,2026-11-20 09:59:00,2026-11-20 10:00:00\n")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RF000001,ORD000001,4.00,2026-11-20 15:00:00,success\n")
+    return bills
+
+
+def _kinds(out):
+    import csv
+
+    with open(out / "outcomes.csv", encoding="utf-8") as f:
+        return sorted(row["kind"] for row in csv.DictReader(f))
+
+
+def test_a_refund_the_all_bill_times_seconds_later_is_the_same_record_in_a_file_run(tmp_path):
+    """The same WeChat refund (its 微信退款单号) on one day's ALL and REFUND bills, a second or two apart, is one record
+    delivered twice: it was a duplicate_record beside its refund_matched (three in the field pair)."""
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    bills = _all_and_refund_bills_of_one_day(tmp_path)
+    result = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "orders.csv"), "--refunds",
+                                      str(tmp_path / "refunds.csv"), "--bills", str(bills), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert _kinds(tmp_path / "out") == ["matched", "refund_matched"]
+
+
+def test_a_refund_the_all_bill_times_seconds_later_is_stored_once(tmp_path):
+    """A workspace given both bills stores the refund once (the REFUND bill's copy is the one already stored), and the
+    day's run and a file run over the stored bills agree."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    bills = _all_and_refund_bills_of_one_day(tmp_path)
+    ws = str(tmp_path / "W.duckdb")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "--workspace", ws, "--orders", str(tmp_path / "orders.csv"),
+                                 "--refunds", str(tmp_path / "refunds.csv"), "--bills", str(bills)])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(ws, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM transactions WHERE type = 'refund'").fetchone() == (1,)
+    result = runner.invoke(app, ["reconcile", "--workspace", ws, "--date", "2026-11-20", "--out",
+                                 str(tmp_path / "day")])
+    assert result.exit_code == 0, result.output
+    assert _kinds(tmp_path / "day") == ["matched", "refund_matched"]

@@ -30,16 +30,14 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig as SdkConfig
 
 from paymatch.channels.alipay.config import AlipayConfig, check_key
+from paymatch.channels.retry import Transient as _Transient  # a failure worth another try
+from paymatch.channels.retry import retrying
 from paymatch.errors import ChannelError, NoBillThatDay
 from paymatch.schema import TZ
 
 METHOD = "alipay.data.dataservice.bill.downloadurl.query"
 RESPONSE_KEY = METHOD.replace(".", "_") + "_response"
 _BEIJING = ZoneInfo(TZ)
-
-
-class _Transient(Exception):
-    """A failure worth another try (network, 5xx, damaged download)."""
 
 
 class AlipayCertChanged(Exception):
@@ -174,17 +172,8 @@ class AlipayBillClient:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _retrying(self, day: str, step: Callable[[], object]):
-        wait = self.config.backoff
-        for attempt in range(self.config.retries + 1):
-            try:
-                return step()
-            except _Transient as exc:
-                last = str(exc)
-                if attempt == self.config.retries:
-                    break
-                self._sleep(wait)
-                wait *= 2
-        raise ChannelError(self._what(day, f"gave up after {self.config.retries + 1} attempts; last: {last}"))
+        return retrying(step, retries=self.config.retries, backoff=self.config.backoff, sleep=self._sleep,
+                        what=lambda cause: self._what(day, cause))
 
     def _what(self, day: str, cause: str) -> str:
         merchant = f" for merchant {self.config.seller_id} (app_auth_token)" if self.config.app_auth_token else ""

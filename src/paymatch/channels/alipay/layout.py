@@ -236,9 +236,10 @@ def read_totals(frame: Frame, source: str) -> dict[str, int]:
             except ValueError as exc:
                 raise LoadError([Problem(source, frame.line_of(rel), label, amount, str(exc))]) from None
         totals[f"_{kind}_rel"] = rel
-    missing = [k for k in ("payment_count", "refund_count") if k not in totals]
+    missing = [f"'#{label}'" for label, k in (("交易合计", "payment_count"), ("退款合计", "refund_count"))
+               if k not in totals]
     if missing:
         raise LoadError([Problem(source, None, None, None,
-                                 "no '#交易合计' / '#退款合计' totals line after the table")],
+                                 f"no {' / '.join(missing)} totals line after the table")],
                         hint="the bill looks truncated; download it again")
     return totals

@@ -5,7 +5,8 @@ Mapping (one row per bill line):
   channel_refund_id = 微信退款单号, status from 退款状态 (SUCCESS/PROCESSING/else failed), time = when WeChat
   accepted the refund: an ALL bill's 交易时间, a REFUND bill's 退款申请时间 (its 交易时间 is the payment's), else
   退款成功时间, else 交易时间. The bill's day is its rows' latest day (a refund that succeeded after midnight is still
-  on the bill of the day it was accepted; an ALL and a REFUND bill of one day give a refund the same time).
+  on the bill of the day it was accepted). An ALL bill may print a refund a second or two after the REFUND bill's
+  退款申请时间 (a field pair: its 退款成功时间); the two listings are one record by its 微信退款单号 (engine.dedupe).
 - any other 交易状态 -> type payment: amount = 订单金额 (the order total, compared with the shop's order),
   settle = 应结订单金额 (smaller when coupons 代金券 apply; not a break), time = 交易时间;
   SUCCESS -> success, REVOKED/CLOSED/NOTPAY -> closed, USERPAYING -> processing, else failed.
