@@ -29,7 +29,7 @@ Prints "N agree, M disagree" and each disagreement (exit 1 when any). Judgement 
 printed as JUDGEMENT and not counted as disagreements; where the spec leaves a kind open the model accepts a set
 (an order with a wrong amount AND a closed status: status_mismatch or amount_mismatch).
 
-Found (2026-12-05, helper-98; on main 29,396 agree / 23 disagree, after the fix 29,416 / 0 in 133 s, seeds 8-12 0):
+Found (2026-12-05, helper-98; on main 29,413 agree / 23 disagree, after the fix 29,420 / 0 in 133-189 s, seeds 8-12 0):
 - a record a bill lists twice (its own duplicate_record), delivered again by a file that lists it twice too (the
   bill downloaded again under another name, an overlapping platform export), was stored and counted once more per
   delivery: the file's first listing was taken as delivered again, its second always kept. A workspace grew a
