@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, same_values_sql
+from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql
 from .schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
 from .sources.canonical import Staged
 from .sources.lines import LineMap
@@ -104,16 +104,24 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                 same = f" AND {same_values_sql('t', 's')}"
                 listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                  f"{same if origin != 'notify' else ''})")
-                keep_existing = f" WHERE NOT {listed_before}"
                 if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
-                    # only the file's first copy is the record delivered again: a bill listing it twice keeps its
-                    # second listing, a duplicate_record whichever file came first (helper-50). Asked only of a
-                    # file that repeats a record (a hash check; nearly none does)
+                    # the file's n-th listing of the same values is the record delivered again when the workspace
+                    # holds n copies of them: a bill listing it twice keeps its second listing, a duplicate_record
+                    # whichever file came first (helper-50), and a re-download or an overlapping export listing it
+                    # twice too adds none (audit_round8: it added one each time). Asked only of a file that repeats
+                    # a record (a hash check; nearly none does), and counted only for its few further listings
                     # (of the same values: its first listing of another state of the record, processing then
                     # successful in an export of two days, is that state delivered again, audit_round6)
-                    first_copy = " AND ".join([*(same_key(k, kind, key_scope, "f", "s") for k in key),
-                                               same_values_sql("f", "s")])
-                    keep_existing += f" OR s.rowid > (SELECT min(f.rowid) FROM {staged.table} f WHERE {first_copy})"
+                    group = ", ".join([*(_qual("s", k) for k in key), *SAME_RECORD_SQL])
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_later_listing AS SELECT * FROM (SELECT s.rowid "
+                                f"AS _pm_rid, row_number() OVER (PARTITION BY {group} ORDER BY s.rowid) AS _pm_n "
+                                f"FROM {staged.table} s) WHERE _pm_n > 1")
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_listed_again AS SELECT r._pm_rid FROM "
+                                f"_pm_later_listing r JOIN {staged.table} s ON s.rowid = r._pm_rid WHERE r._pm_n <= "
+                                f"(SELECT count(*) FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}{same})")
+                    listed_before = (f"({listed_before} AND (s.rowid NOT IN (SELECT _pm_rid FROM _pm_later_listing) "
+                                     "OR s.rowid IN (SELECT _pm_rid FROM _pm_listed_again)))")
+                keep_existing = f" WHERE NOT ({listed_before})"
         inserted = con.execute(
             f"INSERT INTO {kind} ({', '.join(cols)}{origin_col}, extra, src_file, src_line, batch_id) "
             f"SELECT {', '.join('s.' + c for c in cols)}{origin_val}, s.extra, {src_file}, {src_line}, '{batch_id}' "
@@ -147,6 +155,8 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
         raise
     finally:
         con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+        con.execute("DROP TABLE IF EXISTS _pm_later_listing")
+        con.execute("DROP TABLE IF EXISTS _pm_listed_again")
         if line_join:
             con.unregister("_pm_line_map")
 

@@ -73,3 +73,35 @@ def test_an_export_listing_one_state_twice_still_keeps_its_second_listing(tmp_pa
         assert runner.invoke(app, ["ingest", "--workspace", str(w), *map(str, args)]).exit_code == 0
     with Workspace(w) as ws:
         assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 4
+
+
+def test_a_record_a_bill_lists_twice_delivered_again_listed_twice_is_still_two_listings(tmp_path):
+    """audit_round8: a bill listing a payment twice (its own duplicate_record) and an overlapping export (or the bill
+    downloaded again under another name) listing it twice too: the export's second listing was stored and counted
+    once more (3 copies, 4 with a third file), so a re-download grew the duplicate. A later file's n-th listing of a
+    record is delivered again when an earlier file lists it at least n times: the most any file lists it counts."""
+    f = _files(tmp_path, SUCCESS, SUCCESS, OTHER)
+    _write(f["d2"], TX, SUCCESS, SUCCESS)
+    _write(tmp_path / "again.csv", TX, SUCCESS, SUCCESS)
+    want = {"P-U1": ("matched", "1"), "P-U2": ("matched", "1"), "D-wechat:T1:payment:": ("duplicate_record", "1")}
+    rows, tx = _run(["reconcile", "--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"],
+                     "--transactions", f["d2"], "--transactions", f["both"], "--transactions", tmp_path / "again.csv",
+                     "--out", tmp_path / "files"])
+    assert rows["D-wechat:T1:payment:"] == ("duplicate_record", "2")  # processing + the second success
+    assert (tx["input_rows"], tx["input_fen"]) == (4, 5000)
+    w = tmp_path / "w.duckdb"
+    for args in (["--orders", f["orders"], "--refunds", f["refunds"], "--transactions", f["d1"]],
+                 ["--transactions", f["d2"]], ["--transactions", f["both"]], ["--transactions", tmp_path / "again.csv"]):
+        assert runner.invoke(app, ["ingest", "--workspace", str(w), *map(str, args)]).exit_code == 0
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 4
+    rows, tx = _run(["reconcile", "--workspace", w, "--from", "2026-11-20", "--to", "2026-11-21",
+                     "--out", tmp_path / "range"])
+    assert rows["D-wechat:T1:payment:"] == ("duplicate_record", "2") and tx["input_rows"] == 4
+    # a file run of the export alone into the workspace: its own two listings, as without --workspace
+    alone = {}
+    for name, extra in (("ws", ["--workspace", w]), ("plain", [])):
+        alone[name], tx = _run(["reconcile", "--orders", f["orders"], "--transactions", f["both"],
+                                "--out", tmp_path / f"alone_{name}", *extra])
+        assert tx["input_rows"] == 3, name
+    assert alone["ws"] == alone["plain"] == want

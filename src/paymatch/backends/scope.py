@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql
+from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql, values_sql
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, bill_day_sql
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -99,11 +99,15 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_
     o = f"SELECT {_cols(ORDER_COLUMNS)} FROM orders WHERE batch_id IN {_in(orders)}"
     again = ""
     if listed_again:
-        # one stored copy per record listed again (another file may list it twice itself: helper-64), not one of
-        # this run's own rows
+        # one stored copy per listing again: a load's n-th listing of the same values stands for the n-th stored
+        # copy (another file may list it twice itself: helper-64; this load too: audit_round8), not one of this
+        # run's own rows
+        cols = ", ".join(values_sql(LISTED_AGAIN))
         same = same_values_sql("a", "s", LISTED_AGAIN)
-        again = (f" OR t.rowid IN (SELECT min(s.rowid) FROM transactions_listed_again a JOIN transactions s ON {same} "
-                 f"WHERE a.batch_id IN {_in(txs)} AND s.batch_id NOT IN {_in(txs)} GROUP BY a.rowid)")
+        again = (f" OR t.rowid IN (SELECT s._pm_rowid FROM (SELECT *, row_number() OVER (PARTITION BY batch_id, {cols} "
+                 f"ORDER BY rowid) AS _pm_nth FROM transactions_listed_again WHERE batch_id IN {_in(txs)}) a "
+                 f"JOIN (SELECT *, rowid AS _pm_rowid, row_number() OVER (PARTITION BY {cols} ORDER BY rowid) AS _pm_nth "
+                 f"FROM transactions WHERE batch_id NOT IN {_in(txs)}) s ON {same} AND a._pm_nth = s._pm_nth)")
     return Selections(
         orders=o,
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
@@ -167,7 +171,7 @@ def redelivered(txs: str) -> str:
         f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD_SQL)}, _pm_src "
         f"ORDER BY {pos}) AS _pm_nth "
         f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
-        f"SELECT x._pm_row FROM x WHERE x._pm_nth = 1 AND EXISTS (SELECT 1 FROM x y WHERE {on} "
+        f"SELECT x._pm_row FROM x WHERE x._pm_nth <= (SELECT max(y._pm_nth) FROM x y WHERE {on} "
         f"AND y._pm_src < x._pm_src AND {same})")
 
 

@@ -52,9 +52,13 @@ def same_values_sql(a: str, b: str, cols: tuple[str, ...] = SAME_RECORD) -> str:
     return " AND ".join(one(c) for c in cols)
 
 
-#: ``SAME_RECORD`` as SQL expressions over one table (to partition by): the time as ``same_values_sql`` compares it
-SAME_RECORD_SQL = [c if c != "occurred_at" else f"CASE WHEN {_timeless()} THEN NULL ELSE occurred_at END"
-                   for c in SAME_RECORD]
+def values_sql(cols: tuple[str, ...] = SAME_RECORD) -> list[str]:
+    """``cols`` as SQL expressions over one table (to partition by): the time as ``same_values_sql`` compares it."""
+    return [c if c != "occurred_at" else f"CASE WHEN {_timeless()} THEN NULL ELSE occurred_at END" for c in cols]
+
+
+#: ``SAME_RECORD`` as SQL expressions over one table (to partition by)
+SAME_RECORD_SQL = values_sql()
 
 
 def with_refkey(txs: nw.LazyFrame) -> nw.LazyFrame:
