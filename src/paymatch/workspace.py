@@ -483,13 +483,18 @@ class Workspace:
     # --- questions about what is stored --------------------------------------------------------
 
     def bill_dates(self, batch_ids: list[str] | None = None, *, tables: list[str] = ()) -> tuple[dt.date, dt.date] | None:
-        """(first, last) bill date among stored transactions (or those of the given batches), and of
-        the staged transaction ``tables`` (``stage_file``); an undated record counts by its local day."""
-        where, params = "", []
+        """(first, last) bill date among stored transactions (or those of the given batches, with the records they
+        listed again: stored before, theirs too), and of the staged transaction ``tables`` (``stage_file``); an
+        undated record counts by its local day. (A file run into a workspace of a bill stored before had no window:
+        its cross-day orders were order_only.)"""
+        where, params, again = "", [], []
         if batch_ids is not None and (batch_ids or tables):
             where = f"WHERE batch_id IN ({', '.join('?' for _ in batch_ids) or 'NULL'})"
             params = list(batch_ids)
-        rows = " UNION ALL ".join([f"SELECT bill_date, occurred_at FROM transactions {where}",
+            if batch_ids:
+                again = [f"SELECT bill_date, occurred_at FROM transactions_listed_again {where}"]
+                params += params
+        rows = " UNION ALL ".join([f"SELECT bill_date, occurred_at FROM transactions {where}", *again,
                                    *(f"SELECT bill_date, occurred_at FROM {t}" for t in tables)])
         row = self.con.execute(
             f"SELECT min({bill_day_sql()}), max({bill_day_sql()}) FROM ({rows})", params

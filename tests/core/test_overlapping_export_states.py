@@ -105,3 +105,25 @@ def test_a_record_a_bill_lists_twice_delivered_again_listed_twice_is_still_two_l
                                 "--out", tmp_path / f"alone_{name}", *extra])
         assert tx["input_rows"] == 3, name
     assert alone["ws"] == alone["plain"] == want
+
+
+def test_a_file_run_into_a_workspace_of_a_bill_stored_before_keeps_its_window(tmp_path):
+    """`reconcile --workspace W --transactions t.csv` with a bill whose records W already holds (all listed again,
+    none stored by this load): the run's window is still the bill's day, so an order paid minutes before its end
+    with no record is pending_cross_day, as in the first run. The window came from the load's stored rows only:
+    none, so no window, and the order was order_only."""
+    late = "U9,S1,1600000001,wechat,30.00,paid,2026-11-20 23:55:00,2026-11-20 23:55:00,,,0"
+    orders = _write(tmp_path / "o.csv", ORDERS,
+                    "U2,S1,1600000001,wechat,20.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:01,,,0", late)
+    refunds = _write(tmp_path / "r.csv", REFUNDS)
+    bill = _write(tmp_path / "d1.csv", TX, OTHER)
+    again = tmp_path / "d1_again.csv"  # the same bill downloaded again, saved with CRLF: other bytes, a new load
+    again.write_bytes(bill.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert again.read_bytes() != bill.read_bytes()
+    w = tmp_path / "w.duckdb"
+    want = {"P-U2": ("matched", "1"), "P-U9": ("pending_cross_day", "0")}
+    for n, f in ((1, bill), (2, again)):
+        rows, tx = _run(["reconcile", "--workspace", w, "--orders", orders, "--refunds", refunds,
+                         "--transactions", f, "--out", tmp_path / f"run{n}"])
+        assert rows == want, n
+        assert (tx["input_rows"], tx["input_fen"]) == (1, 2000), n

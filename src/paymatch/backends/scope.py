@@ -102,12 +102,21 @@ def by_batches(orders: list[str], refunds: list[str], txs: list[str], *, listed_
         # one stored copy per listing again: a load's n-th listing of the same values stands for the n-th stored
         # copy (another file may list it twice itself: helper-64; this load too: audit_round8), not one of this
         # run's own rows
-        cols = ", ".join(values_sql(LISTED_AGAIN))
-        same = same_values_sql("a", "s", LISTED_AGAIN)
-        again = (f" OR t.rowid IN (SELECT s._pm_rowid FROM (SELECT *, row_number() OVER (PARTITION BY batch_id, {cols} "
-                 f"ORDER BY rowid) AS _pm_nth FROM transactions_listed_again WHERE batch_id IN {_in(txs)}) a "
-                 f"JOIN (SELECT *, rowid AS _pm_rowid, row_number() OVER (PARTITION BY {cols} ORDER BY rowid) AS _pm_nth "
-                 f"FROM transactions WHERE batch_id NOT IN {_in(txs)}) s ON {same} AND a._pm_nth = s._pm_nth)")
+        # (joined on the values as ``values_sql`` gives them, NULLs equal: a hash join, and only the stored copies
+        # of values listed again are ranked, not every stored record)
+        vals = values_sql(LISTED_AGAIN)
+        proj = ", ".join(f"{e} AS _pm_v{i}" for i, e in enumerate(vals))
+        part = ", ".join(f"_pm_v{i}" for i in range(len(vals)))
+
+        def on(x: str, y: str) -> str:
+            return " AND ".join(f"{x}._pm_v{i} IS NOT DISTINCT FROM {y}._pm_v{i}" for i in range(len(vals)))
+
+        mine = f"SELECT batch_id, rowid AS _pm_r, {proj} FROM transactions_listed_again WHERE batch_id IN {_in(txs)}"
+        held = (f"SELECT u.* FROM (SELECT rowid AS _pm_rowid, {proj} FROM transactions WHERE batch_id NOT IN "
+                f"{_in(txs)}) u SEMI JOIN (SELECT DISTINCT {part} FROM ({mine})) k ON {on('u', 'k')}")
+        again = (f" OR t.rowid IN (SELECT s._pm_rowid FROM (SELECT *, row_number() OVER (PARTITION BY batch_id, {part} "
+                 f"ORDER BY _pm_r) AS _pm_nth FROM ({mine})) a JOIN (SELECT *, row_number() OVER (PARTITION BY {part} "
+                 f"ORDER BY _pm_rowid) AS _pm_nth FROM ({held})) s ON {on('a', 's')} AND a._pm_nth = s._pm_nth)")
     return Selections(
         orders=o,
         refunds=f"SELECT {_cols(REFUND_COLUMNS)} FROM refunds WHERE batch_id IN {_in(refunds)}",
