@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 
 from .backends import run_engine
-from .backends.scope import (Selections, by_batches, by_staged, by_window, instalment_refunds, redelivered,
-                             without_rows)
+from .backends.scope import (Selections, by_batches, by_staged, by_window, instalment_refunds, listed_again_rows,
+                             redelivered, without_rows)
 from .config import Config
 from .errors import LoadError, PaymatchError
 from .outcome_splits import SHARE_COLUMNS, splits_sql
@@ -170,7 +170,9 @@ def reconcile_files(orders: Path, refunds: Path | None, transactions: list[Path]
             again = bool(t) and ws.con.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM transactions_listed_again WHERE batch_id IN "
                 f"({', '.join('?' for _ in t)}) LIMIT 1)", t).fetchall()[0][0] > 0
-            sel = by_batches([o], r or ["-"], t or ["-"], listed_again=again)
+            if again:  # computed once: the run reads its selection many times
+                ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_held_again AS {listed_again_rows(t)}")
+            sel = by_batches([o], r or ["-"], t or ["-"], listed_again="_pm_held_again" if again else "")
             dates = ws.bill_dates(t) if t else None
         # a bill that says which days it covers (a month's Alipay 业务明细) spans them, rows or not
         for bill in extra_bills or []:
