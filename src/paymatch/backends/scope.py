@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql, values_sql
+from ..engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, values_sql
 from ..schema import DUCK_TYPES, ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, bill_day_sql
 
 _TIME_COLS = {"created_at", "paid_at", "occurred_at"}
@@ -175,13 +175,18 @@ def redelivered(txs: str) -> str:
     For the careful path only (records that repeat); only the records whose identity two files list are looked at."""
     pos = f"(_pm_row & {(1 << _POSITION_BITS) - 1})"
     keys = [f"_pm_k{i}" for i in range(len(DUP_KEY_SQL))]
-    same = same_values_sql("y", "x")
+    vals = [f"_pm_s{i}" for i in range(len(SAME_RECORD_SQL))]
+    # the values compared as columns (``values_sql``: what ``same_values_sql`` compares, NULLs equal): equalities
+    # only, so the correlated max is a hash join (with same_values_sql's OR it took 14.9 s against 12.2 s for
+    # EXISTS over three overlapping 1M-row exports, helper-104)
+    same = " AND ".join(f"y.{v} IS NOT DISTINCT FROM x.{v}" for v in vals)
     on = " AND ".join(f"y.{k} = x.{k}" for k in keys)
     return (
-        f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, {pos} >> 32 AS _pm_src "
+        f"WITH t AS (SELECT *, {', '.join(f'{e} AS {k}' for e, k in zip(DUP_KEY_SQL, keys))}, "
+        f"{', '.join(f'{e} AS {v}' for e, v in zip(SAME_RECORD_SQL, vals))}, {pos} >> 32 AS _pm_src "
         f"FROM ({txs})), "
         f"cand AS (SELECT {', '.join(keys)} FROM t GROUP BY ALL HAVING min(_pm_src) < max(_pm_src)), "
-        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(SAME_RECORD_SQL)}, _pm_src "
+        f"x AS (SELECT t.*, row_number() OVER (PARTITION BY {', '.join(keys)}, {', '.join(vals)}, _pm_src "
         f"ORDER BY {pos}) AS _pm_nth "
         f"FROM t SEMI JOIN cand USING ({', '.join(keys)})) "
         f"SELECT x._pm_row FROM x WHERE x._pm_nth <= (SELECT max(y._pm_nth) FROM x y WHERE {on} "
