@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from paymatch.channels.alipay.layout import stated_period
 from paymatch.channels.base import ParsedBill, zip_member_name
 from paymatch.channels.bill_scan import BillScan, Rejected, cross_check_alipay, cross_check_unionpay
 from paymatch.channels.profile_xlsx import is_xlsx, sheet_rows, xlsx_head
@@ -403,7 +404,7 @@ def _among_siblings(name: str) -> bool:
     return not (parent.lower().endswith((".gz", ".gzip")) or name.endswith("!gunzip"))
 
 
-def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) -> BillScan:
+def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = (), *, last: bool = True) -> BillScan:
     """Detect and parse every bill under ``path``; never raises for a bad file, records it instead.
 
     A file whose content is byte-identical to one already seen (e.g. the .gz and the CSV
@@ -412,6 +413,7 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
     detail and its 汇总) it is checked and read as delivered. An empty bill (``summary_notes.is_empty_bill``) is no
     copy of another: WeChat's bills of two accounts or two days without a sale are the same bytes, each says by its
     name which account's and day's bill was given (no row is loaded twice).
+    ``last``: whether the scan is final; ``scan_paths`` first looks at its scans together (``refuse_taobao``).
     """
     from paymatch.summary_notes import is_empty_bill
 
@@ -447,6 +449,11 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
                 raise unknown_layout(entry.name, entry.data)
             bill = parser.parse(entry.data, entry.name)
             layout = native_layout(entry.data) if bill.kind.startswith("profile:") else None
+            if layout == "alipay_fundflow" and bill.period is None:
+                # a 账务明细 a profile read covers the days its '#起始日期 … 终止日期' says, rows or not (a quiet day
+                # too), as the 业务明细 reader's bill does
+                bill = replace(bill, period=stated_period(xlsx_head(entry.data) if is_xlsx(entry.data)
+                                                          else decode_head(entry.data)))
             scan.bills.append(replace(bill, sha256=entry.sha256, source=entry.name, layout=layout))
             if is_empty_bill(bill):
                 empty.add(digest)
@@ -458,7 +465,43 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = ()) 
     _alipay_archive_members(scan)
     cross_check_alipay(scan)
     cross_check_unionpay(scan)
+    if last:
+        refuse_taobao(scan, profiles)
     return scan
+
+
+#: an order's 商户订单号 in a Taobao/Tmall seller's Alipay 账务明细: 'T200P' and the 淘宝订单号 (飞猪's: 'T10000P')
+_TAOBAO_ORDER = r"^T\d+P\d{10,}$"
+
+
+def refuse_taobao(scan: BillScan, profiles: Sequence[Profile]) -> None:
+    """A Taobao/Tmall seller's Alipay 账务明细 read as transactions by the built-in profile is refused: it books an
+    order's money when the buyer confirms receipt (交易付款, days after the payment), net of the refunds made
+    before, which never show, under 'T200P<淘宝订单号>'; read as the payments of the shop's orders, every order
+    would be a break. (Beside the account's 业务明细 or 汇总 it was read as fund flows; a shop's own profile of it
+    reads it as the shop maps it.)"""
+    import pyarrow.compute as pc
+
+    builtin = {p.name: p.path for p in builtin_profiles()}
+    own = {p.name: p.path for p in profiles}
+    for bill in list(scan.bills):
+        name = bill.kind.removeprefix("profile:")
+        if bill.layout != "alipay_fundflow" or name not in builtin or own.get(name) != builtin[name]:
+            continue
+        hits = pc.fill_null(pc.match_substring_regex(bill.transactions.column("order_no"), _TAOBAO_ORDER), False)
+        if not pc.any(hits).as_py():
+            continue
+        row = bill.transactions.filter(hits).slice(0, 1).to_pylist()[0]
+        scan.bills.remove(bill)
+        scan.rejected.append(Rejected(bill.source, LoadError(
+            [Problem(bill.source, row["src_line"], "商户订单号", row["order_no"],
+                     f"alipay: a Taobao/Tmall shop's 账务明细 ({pc.sum(hits).as_py()} rows of orders 'T200P<淘宝订单号>'): "
+                     "it books an order's money when the buyer confirms receipt (交易付款), not when the order is "
+                     "paid, less the refunds made before, which it never lists; read as the payments of your orders "
+                     "every order would be a break (another day, another amount, refunds missing)")],
+            hint="leave it out of --bills: paymatch does not reconcile Taobao orders from the seller's 账务明细; to read "
+                 "its movements anyway write a profile of your own for it ([bills] profile_dirs; where the export has "
+                 "the 业务基础订单号 column, it holds the 淘宝订单号: map order_no to it)"), bill.sha256, "alipay"))
 
 
 def _delivery(name: str) -> str:
@@ -510,7 +553,7 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
     Alipay 业务明细 a workspace already holds, which count as given too, or a function giving them (asked only when
     a file of the scans may be such a 账务明细: a workspace of millions of records is not read for every bill)."""
     extra = list(extra_profile_dirs)
-    scans = [scan_bills(p, extra) for p in paths]
+    scans = [scan_bills(p, extra, last=False) for p in paths]
     if (len(scans) > 1 or stored_trade_days) and any(_profile_read_alipay(scan) for scan in scans):
         stored = stored_trade_days() if callable(stored_trade_days) else stored_trade_days
         traded = set(stored).union(*(alipay_trade_days(scan.bills) for scan in scans))
@@ -520,6 +563,9 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
                 siblings.setdefault(where, set()).update(kinds)
         for scan in scans:
             _alipay_archive_members(scan, traded, siblings)
+    profiles = profiles_with(extra)
+    for scan in scans:
+        refuse_taobao(scan, profiles)
     return scans
 
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from paymatch.channels.alipay.layout import DETAIL_END, DETAIL_START, Frame, locate, read_totals
+from paymatch.channels.alipay.layout import DETAIL_END, DETAIL_START, Frame, covered_days, locate, read_totals
 from paymatch.channels.base import ParsedBill
 from paymatch.channels.profile_xlsx import EXCEL_ERROR_TEXT, EXCEL_ROUNDED_TEXT, sql_excel_error, sql_excel_rounded
 from paymatch.errors import LoadError, Problem
@@ -277,9 +277,7 @@ def _convert(rows: pa.Table, frame: Frame, source: str, data: bytes, totals: dic
 def _period(frame: Frame) -> tuple[dt.date, dt.date] | None:
     """The days '#起始日期 … 终止日期' cover: the end is the next period's first moment (a day's bill ends at the
     next day's 00:00), so its day is not covered unless it is the start's own day."""
-    if frame.start is None or frame.end is None:
-        return None
-    return frame.start, max(frame.start, frame.end - dt.timedelta(days=1))
+    return covered_days(frame.start, frame.end)
 
 
 #: fee_fen from the printed 服务费 (see the module docstring): its size, its direction from the row's type

@@ -115,6 +115,38 @@ _ACCOUNT = re.compile(r"#\s*账号[：:]\s*\[([^\]]*)\]")
 _DATES = re.compile(r"(起始日期|终止日期)[：:]\s*\[(\d{4})年(\d{2})月(\d{2})日\s*(\d{2}:\d{2}:\d{2})?")
 
 
+def _stated_day(m: re.Match) -> dt.date:
+    """The day a ``_DATES`` match names; a '终止日期 … 23:59:59' covers its own day, so its end is the next day's
+    start (as '… 00:00:00' of the next day says). ValueError for a date that does not exist."""
+    day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+    if m.group(1) == "终止日期" and m.group(5) not in (None, "00:00:00"):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def covered_days(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date] | None:
+    """The (first, last) day a bill from ``start`` to ``end`` (the next period's first moment, ``_stated_day``)
+    covers: the end's own day is not covered unless it is the start's."""
+    if start is None or end is None:
+        return None
+    return start, max(start, end - dt.timedelta(days=1))
+
+
+def stated_period(head: str) -> tuple[dt.date, dt.date] | None:
+    """The days an Alipay bill's '#起始日期 … 终止日期' line among ``head`` (its decoded first lines, a workbook's
+    rows as text) says it covers, None when it names no such line or a date that does not exist: what a mapping
+    profile reading an Alipay 账务明细 gives its bill as ``period``, as the 业务明细 reader does."""
+    days: dict[str, dt.date] = {}
+    for line in head.splitlines():
+        if line.lstrip(" \ufeff\"").startswith("#"):
+            for m in _DATES.finditer(line):
+                try:
+                    days[m.group(1)] = _stated_day(m)
+                except ValueError:
+                    return None
+    return covered_days(days.get("起始日期"), days.get("终止日期"))
+
+
 def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Frame:
     """Find the header, the data rows and the comment lines of an Alipay CSV.
 
@@ -141,12 +173,10 @@ def locate(data: bytes, source: str, start_marker: str, end_marker: str) -> Fram
                 frame["account"] = m.group(1).strip()
             for m in _DATES.finditer(text):
                 try:
-                    day = dt.date(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                    day = _stated_day(m)
                 except ValueError:  # 2019年13月17日 (an edited line): was a ValueError traceback
                     raise LoadError([Problem(source, line_no, m.group(1), m.group(0), "not a date")],
                                     hint="download the bill again") from None
-                if m.group(1) == "终止日期" and m.group(5) not in (None, "00:00:00"):
-                    day += dt.timedelta(days=1)  # '… 23:59:59' covers its day: the end is the next day's start
                 frame["start" if m.group(1) == "起始日期" else "end"] = day
             if start_b in raw and end_marker.encode(enc) not in raw:
                 pos = nl + 1
