@@ -128,3 +128,25 @@ def test_order_numbers_that_only_look_alike_are_read(tmp_path, order):
     assert not scan_bills(tmp_path).rejected
 
 
+
+
+def test_ingest_refuses_it_and_stores_nothing_but_beside_a_stored_trade_bill_it_is_fund_flows(tmp_path):
+    """Alone, ``ingest`` quarantines it (exit 2, nothing stored); after the account's 业务明细 of its day was ingested
+    it is that account's fund flows, read so (the refusal waits for the workspace's trade days)."""
+    from alipay_billgen import bill_zip, sample_rows
+
+    from paymatch.workspace import Workspace
+
+    (tmp_path / "账务明细.csv").write_bytes(fund_bytes(taobao_rows()))
+    (tmp_path / "trade.zip").write_bytes(bill_zip(sample_rows()))
+    w = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "账务明细.csv")])
+    assert r.exit_code == 2 and "Taobao/Tmallshop's账务明细" in "".join(r.output.split()), r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM batches").fetchall()[0][0] == 0
+    assert runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "trade.zip")]).exit_code == 0
+    r = runner.invoke(app, ["ingest", "--workspace", w, "--bills", str(tmp_path / "账务明细.csv")])
+    assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3  # the 业务明细's only
