@@ -470,8 +470,9 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = (), 
     return scan
 
 
-#: an order's 商户订单号 in a Taobao/Tmall seller's Alipay 账务明细: 'T200P' and the 淘宝订单号 (飞猪's: 'T10000P')
-_TAOBAO_ORDER = r"^T\d+P\d{10,}$"
+#: an order's 商户订单号 in a Taobao/Tmall seller's Alipay 账务明细: 'T200P' and the 淘宝订单号 (飞猪's: 'T10000P'); a
+#: 淘宝订单号 has 15 digits or more
+_TAOBAO_ORDER = r"^T\d+P\d{15,}$"
 
 
 def refuse_taobao(scan: BillScan, profiles: Sequence[Profile]) -> None:

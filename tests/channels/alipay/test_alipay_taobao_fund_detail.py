@@ -120,8 +120,9 @@ def test_a_shops_own_profile_of_it_still_reads_it(tmp_path):
     assert not scan.rejected and scan.bills[0].kind == "profile:tmall_fund_detail"
 
 
-@pytest.mark.parametrize("order", ["T200PX1", "T200P123", "AT200P3299194706518006493"])
+@pytest.mark.parametrize("order", ["T200PX1", "T200P12345678901234", "AT200P3299194706518006493", "T1P20261120"])
 def test_order_numbers_that_only_look_alike_are_read(tmp_path, order):
+    """A shop's own numbers that merely start so (fewer than 15 digits after the P, more before the T) are read."""
     rows = taobao_rows()[:1]
     rows[0].order_no = order
     (tmp_path / "账务明细.csv").write_bytes(fund_bytes(rows))
