@@ -16,6 +16,20 @@ from ..sources.repeats import repeated_hashes
 from .scope import Selections
 
 
+#: DuckDB optimizers the engine's queries run without. ``projection_pullup`` spent 1.35 s of a 2.0 s query on
+#: ten rows (the engine's plan is thousands of nodes deep; its time grows with the plan, not the data) and
+#: changed nothing measurable on the demo's 555k records (the same outcomes, the same time); see bench/RESULTS.md
+DISABLED_OPTIMIZERS = ("projection_pullup",)
+
+
+def tune(con: duckdb.DuckDBPyConnection) -> None:
+    """Settings every connection the engine runs on gets (the workspace's, a file run's in-memory one)."""
+    known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    off = [o for o in DISABLED_OPTIMIZERS if o in known]  # a DuckDB without it has nothing to turn off
+    if off:
+        con.execute(f"SET disabled_optimizers='{','.join(off)}'")
+
+
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         leave_out: nw.Expr | None = None) -> duckdb.DuckDBPyRelation:
     """Reconcile in-process; returns the (lazy) DuckDB relation of the engine's outcomes."""
