@@ -7,7 +7,7 @@ a huge body, a field missing, and, signed validly over the damage, a bad amount 
 overflow of BIGINT fen, the year 0001, a 30 February, …).
 
 The contract checked for each: an answer the channel reads as "not taken" (4xx; Alipay's own ``failure``), never a
-5xx, a message (or the quarantined reason) naming the damaged field where there is one, and the workspace's tables
+5xx, the notification kept in the quarantine with a reason naming the damaged field where there is one, and the workspace's tables
 (quarantine aside) exactly as before. One valid notification per channel first proves the set-up (stored, 2xx).
 
     PYTHONPATH=src .venv/bin/python bench/fuzz_notify.py [--channel alipay] [--kind amount] [-v]
@@ -143,7 +143,8 @@ def wechat_cases(k: Keys) -> list[Case]:
     nb = json.dumps(doc).encode()
     out.append(Case("wechat", "ciphertext_number_signed", nb, signed_headers(k, nb, ts=NOW), "resource"))
     out.append(Case("wechat", "no_headers", b, {"Content-Type": "application/json"}))
-    out.append(Case("wechat", "timestamp_garbage", b, {**h, "Wechatpay-Timestamp": "soon"}, "timestamp"))
+    h3, b3 = _wx(k, next(n), payment_resource(transaction_id="4200000000000000000000009997"))
+    out.append(Case("wechat", "timestamp_garbage", b3, {**h3, "Wechatpay-Timestamp": "soon"}, "timestamp"))
     for total, kind in (("12.3.4", "amount_text"), (-5, "amount_negative"), (1.5, "amount_float"),
                         (2 ** 70, "amount_overflow"), (None, "amount_null"), (True, "amount_bool")):
         amount(total, kind)
@@ -267,13 +268,13 @@ def unionpay_cases(k: Keys) -> list[Case]:
     out.append(Case("unionpay", "huge_body", b"a=" + b"x" * (2 * 1024 * 1024), FORM))
     signed("gbk_escapes_named_utf8", encoding="gbk")
     for v, kind in (("12.3.4", "amount_text"), ("-500", "amount_negative"), ("1e5", "amount_1e5"),
-                    ("99999999999999999999999", "amount_overflow"), ("", "amount_empty"), ("１０００", "amount_fullwidth")):
+                    ("99999999999999999999999", "amount_overflow"), ("１０００", "amount_fullwidth")):
         signed(kind, "txnAmt", txnAmt=v)
     signed("amount_missing", "txnAmt", txnAmt=None)
     for v, kind in (("00010101000000", "time_year_0001"), ("20260230100000", "time_feb30"),
                     ("2026112010", "time_short"), ("garbage", "time_garbage")):
         signed(kind, "txnTime", txnTime=v)
-    for v, kind in (("1332", "settle_month13"), ("", "settle_empty"), ("ab12", "settle_letters")):
+    for v, kind in (("1332", "settle_month13"), ("ab12", "settle_letters")):  # (a field sent empty is no field)
         signed(kind, "settleDate", settleDate=v)
     signed("txn_type_unknown", "txnType", txnType="99")
     signed("refund_no_orig", "origQryId", txnType="04", txnSubType="00", orderId="REF9")
@@ -315,8 +316,8 @@ def judge(c: Case, status: int, text: str, before: str, after: str, quarantined:
         return f"taken: {status} {text[:200]}"
     if after != before:
         return "the workspace changed"
-    if c.field and c.field not in text and not any(c.field in q for q in quarantined):
-        return f"{c.field} not named: {status} {text[:300]} / quarantined: {quarantined[-1:] or '-'}"
+    if c.field and not (quarantined and c.field in quarantined[-1]):
+        return f"not quarantined naming {c.field}: {status} {text[:300]} / quarantined: {quarantined[-1:] or '-'}"
     return None
 
 
@@ -328,13 +329,15 @@ def run(channel: str | None, kind: str | None, verbose: bool) -> int:
     cases = [c for fn in (wechat_cases, alipay_cases, unionpay_cases) for c in fn(k)
              if (channel is None or c.channel == channel) and (kind is None or kind in c.kind or c.ok)]
     app = create_app(ws, cfg, work, clock=lambda: NOW)
-    bad = 0
+    bad, n_kept = 0, 0
     t0 = time.perf_counter()
     with serve(app) as base, httpx.Client(timeout=30) as client:
         for c in cases:
             before = snapshot(ws)
             r = client.post(f"{base}/notify/{c.channel}", content=c.body, headers=c.headers)
             q = _quarantine(ws)
+            q = q[n_kept:] if len(q) > n_kept else []  # (only what this case kept)
+            n_kept += len(q)
             why = judge(c, r.status_code, r.text, before, snapshot(ws), q)
             if why:
                 bad += 1
