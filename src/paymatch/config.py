@@ -444,8 +444,11 @@ def load_config(path: str | Path | None) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as e:
+        from .config_lines import at, key_line
+
         msgs = []
         for err in e.errors():
             key = ".".join(str(x) for x in err["loc"])
-            msgs.append(f"{p}: key '{key}': {err['msg']}")
+            line = key_line(text, err["loc"], is_yaml=p.suffix.lower() in (".yaml", ".yml"))
+            msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e
