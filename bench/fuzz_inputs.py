@@ -374,7 +374,7 @@ WORKSPACE_RUN_KINDS = ("truncated_mid_field", "mixed_encoding", "amount_12.3.4",
 GZ_KINDS = ("truncated_mid_field", "nul_byte", "mixed_encoding", "empty_file")
 #: an error that names no line but is right for damage on one: the bill's control totals no longer tie out (the
 #: damaged amount moved a total), a bill cut short, a file that no longer decodes at all
-FILE_WIDE = ("does not tie out", "summary section", "truncated", "总计", "合计", "列表结束", "disagree")
+FILE_WIDE = ("does not tie out", "summary section", "truncated", "总计", "合计", "列表结束", "disagree", "totals say")
 
 
 #: seeds (by name) whose damage another script lists itself (bench/fuzz_inputs2.py's config files)

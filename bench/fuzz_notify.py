@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import json
 import sys
 import tempfile
@@ -344,6 +345,7 @@ def run(channel: str | None, kind: str | None, verbose: bool) -> int:
                 print(f"BROKEN  {c.channel:9} {c.kind:28} {why}")
             elif verbose:
                 print(f"ok      {c.channel:9} {c.kind:28} {r.status_code} {r.text[:100]!r}  {(q[-1:] or [''])[0][:120]}")
+    shutil.rmtree(work, ignore_errors=True)
     print(f"{len(cases)} notifications in {time.perf_counter() - t0:.0f} s: {bad} broke the contract")
     return 1 if bad else 0
 

@@ -438,7 +438,11 @@ def load_config(path: str | Path | None) -> Config:
         else:
             data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'TOML'}: {e}") from e
+        from .config_lines import error_line
+
+        line, shown = error_line(text, e)
+        kind = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "TOML"
+        raise ConfigError(f"{p}{f':{line}' if line else ''}: not valid {kind}: {e}{shown}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/mapping")
     try:

@@ -73,6 +73,21 @@ def key_line(text: str, loc: Sequence[object], *, is_yaml: bool) -> int | None:
     return yaml_key_line(text, loc) if is_yaml else toml_key_line(text, loc)
 
 
+def error_line(text: str, exc: Exception) -> tuple[int | None, str]:
+    """The line a TOML or YAML syntax error names and `` (line: …)`` showing it (a key defined twice is named only
+    as "Cannot overwrite a value (at line 11, column 21)": the text shows which key)."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        line = mark.line + 1
+    else:
+        m = re.search(r"at line (\d+)", str(exc))
+        line = int(m.group(1)) if m else None
+    lines = text.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return line, ""
+    return line, f" (line {line}: {lines[line - 1].strip()[:120]})"
+
+
 def at(path: object, line: int | None) -> str:
     """``path:line`` (``path`` alone when the line is not known)."""
     return f"{path}:{line}" if line else str(path)

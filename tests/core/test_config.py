@@ -138,3 +138,12 @@ def test_a_bad_value_deep_inside_is_named_by_key_and_line(tmp_path):
     y.write_text("match:\n  amount_tolerance_fen: 0\n  cross_day_grace_minutes: -1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="rules.yaml:3: key 'match.cross_day_grace_minutes'"):
         load_config(y)
+
+
+def test_a_store_mapped_twice_is_named_by_line_and_key(tmp_path):
+    """helper-107 (bench/fuzz_inputs2.py): TOML's own words ("Cannot overwrite a value (at line 3, column 21)")
+    named neither the file's line up front nor the key; the line's text now shows which."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[stores]\n"1600000001" = "S01"\n"1600000001" = "S02"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'rules\.toml:3: not valid TOML: .*\(line 3: "1600000001" = "S02"\)'):
+        load_config(cfg)
