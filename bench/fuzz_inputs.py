@@ -101,6 +101,7 @@ class Seed:
     config: str | None = None     # config text the input needs (ERP mapping)
     text: bool = True             # a delimited text file the line mutators understand
     fixed_width: bool = False     # a UnionPay ZM: its own damage (``_zm_damages``)
+    kinds: tuple[str, ...] | None = None  # only these damages (a reader other seeds reach already: a sample)
 
 
 def _golden(name: str) -> bytes:
@@ -385,6 +386,8 @@ def damages(s: Seed) -> list[Damage]:
     """Every damage that applies to seed ``s`` (the packing kinds too)."""
     if s.name in OWN_DAMAGES:
         return OWN_DAMAGES[s.name](s)
+    if s.kinds is not None:
+        return [d for d in damages(Seed(**{**s.__dict__, "kinds": None})) if d.kind in s.kinds]
     if s.role == "config":
         return _config_damages(s)
     out = _zm_damages(s) if s.fixed_width else []
