@@ -229,17 +229,13 @@ def time_sql(ctx: _Ctx) -> tuple[str, str, str]:
         else:
             naive.append(f"try_strptime(f_occurred_at, [{lit(fmt)}])")
     iso = "iso" in p.time.formats
-    # (DuckDB's cast reads an hour of 24, "2026-11-20 24:00:00", as the next midnight; strptime and the other
-    # readers refuse it: helper-107)
-    hour24 = "regexp_matches(f_occurred_at, '(^|[T ])24:')"
     if iso:
-        naive.append(f"CASE WHEN NOT {hour24} THEN TRY_CAST(f_occurred_at AS TIMESTAMP) END")
+        naive.append("TRY_CAST(f_occurred_at AS TIMESTAMP)")
     local = f"coalesce({', '.join(naive)})"
     occurred, day = f"timezone({tz}, _pm_local)", "CAST(_pm_local AS DATE)"
     if iso:
         off = f"regexp_matches(f_occurred_at, {lit(_OFFSET)})"
-        occurred = (f"CASE WHEN {off} THEN CASE WHEN NOT {hour24} THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) END "
-                    f"ELSE {occurred} END")
+        occurred = f"CASE WHEN {off} THEN TRY_CAST(f_occurred_at AS TIMESTAMPTZ) ELSE {occurred} END"
         day = f"CASE WHEN {off} THEN CAST(timezone({tz}, occurred_at) AS DATE) ELSE {day} END"
     return local, occurred, day
 

@@ -384,14 +384,3 @@ def test_a_bad_value_deep_in_a_profile_names_its_line(tmp_path: Path):
                            "  occurred_at: c\nstatus:\n  map:\n    ok: success\n    bad: great\n")
     with pytest.raises(ConfigError, match=r"p\.yaml:11: invalid profile: key 'status\.map\.bad'"):
         load_profile(path)
-
-
-def test_an_hour_of_24_is_no_iso_time():
-    """helper-107 (bench/fuzz_inputs2.py): a profile reading ISO times (Douyin Pay) took "2026-11-20 24:00:00" as
-    the next midnight (DuckDB's cast does); strptime, as every other format is read, refuses it."""
-    prof = profile(time={"formats": ["iso"]})
-    text = (f"{HEADER}\nT1,O1,1.00,2026-11-20T10:00:00+08:00,支付,成功,0\nT2,O2,1.00,2026-11-20 24:00:00,支付,成功,0\n"
-            "T3,O3,1.00,2026-11-20T24:00:00+08:00,支付,成功,0\n")
-    with pytest.raises(LoadError) as info:
-        parse(text, prof)
-    assert {(p.line, p.field) for p in info.value.problems} == {(3, "时间"), (4, "时间")}
