@@ -414,6 +414,15 @@ class Config(_Strict):
     instalments: dict[str, Any] = Field(default_factory=dict)
     credit: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("stores")
+    @classmethod
+    def _no_blank_store(cls, v: dict[str, str]) -> dict[str, str]:
+        # ("1600000001" = "" put that merchant's channel-only rows under no store, silently: helper-107)
+        blank = [k for k, s in v.items() if not k.strip() or not s.strip()]
+        if blank:
+            raise ValueError(f"merchant number {blank[0]!r}: blank merchant number or store id")
+        return v
+
 
 def load_config(path: str | Path | None) -> Config:
     """Load and validate a TOML/YAML config file; ``None`` gives the defaults."""

@@ -147,3 +147,12 @@ def test_a_store_mapped_twice_is_named_by_line_and_key(tmp_path):
     cfg.write_text('[stores]\n"1600000001" = "S01"\n"1600000001" = "S02"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r'rules\.toml:3: not valid TOML: .*\(line 3: "1600000001" = "S02"\)'):
         load_config(cfg)
+
+
+def test_a_blank_store_id_is_refused(tmp_path):
+    """helper-107 (bench/fuzz_inputs2.py): `"1600000001" = ""` under [stores] was taken, its rows then under no store."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\namount_tolerance_fen = 0\n[stores]\n"1600000001" = "S01"\n"1600000002" = " "\n',
+                   encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"rules\.toml:3: key 'stores': .*'1600000002'"):
+        load_config(cfg)
