@@ -100,6 +100,8 @@ class Seed:
     pack: str = ""                # "" | "gz" | "zip" | "xlsx"
     config: str | None = None     # config text the input needs (ERP mapping)
     text: bool = True             # a delimited text file the line mutators understand
+    fixed_width: bool = False     # a UnionPay ZM: its own damage (``_zm_damages``)
+    kinds: tuple[str, ...] | None = None  # only these damages (a reader other seeds reach already: a sample)
 
 
 def _golden(name: str) -> bytes:
@@ -128,7 +130,7 @@ def seeds() -> list[Seed]:
         Seed("wechat_fundflow.csv", "bills", ff, amount="收支金额(元)", time="记账时间", last=-3),
         Seed(f"{ab.ACCOUNT}_20190916.csv.zip", "bills", ali, encoding="gbk", header=4, first=5, last=-5,
              amount="订单金额（元）", time="完成时间", pack="zip"),
-        Seed(ZM_NAME, "bills", zm, encoding="gbk", text=False, amount=None),
+        Seed(ZM_NAME, "bills", zm, encoding="gbk", text=False, amount=None, fixed_width=True),
         Seed("flows.csv", "instalments", FLOWS.encode(), time="occurred_at"),
         Seed("rules.toml", "config", CONFIG_TOML.encode(), text=False, amount=None),
     ]
@@ -145,6 +147,7 @@ class Damage:
     line: int | None = None     # 1-based line the error should name
     raw: bool = False           # data is the final file (no packing)
     directory: bool = False     # give a folder instead of the file
+    names: str | None = None    # words the error must hold besides the file (a config key)
 
 
 def _lines(s: Seed) -> list[str]:
@@ -372,16 +375,24 @@ WORKSPACE_RUN_KINDS = ("truncated_mid_field", "mixed_encoding", "amount_12.3.4",
 GZ_KINDS = ("truncated_mid_field", "nul_byte", "mixed_encoding", "empty_file")
 #: an error that names no line but is right for damage on one: the bill's control totals no longer tie out (the
 #: damaged amount moved a total), a bill cut short, a file that no longer decodes at all
-FILE_WIDE = ("does not tie out", "summary section", "truncated", "总计", "合计", "列表结束", "disagree")
+FILE_WIDE = ("does not tie out", "summary section", "truncated", "总计", "合计", "列表结束", "disagree", "totals say")
+
+
+#: seeds (by name) whose damage another script lists itself (bench/fuzz_inputs2.py's config files)
+OWN_DAMAGES: dict[str, Callable[[Seed], list[Damage]]] = {}
 
 
 def damages(s: Seed) -> list[Damage]:
     """Every damage that applies to seed ``s`` (the packing kinds too)."""
+    if s.name in OWN_DAMAGES:
+        return OWN_DAMAGES[s.name](s)
+    if s.kinds is not None:
+        return [d for d in damages(Seed(**{**s.__dict__, "kinds": None})) if d.kind in s.kinds]
     if s.role == "config":
         return _config_damages(s)
-    out = _zm_damages(s) if s.name == ZM_NAME else []
+    out = _zm_damages(s) if s.fixed_width else []
     for kind, fn in MUTATORS.items():
-        if s.name == ZM_NAME and kind not in ("empty_file", "nul_byte", "truncated_mid_field", "utf16"):
+        if s.fixed_width and kind not in ("empty_file", "nul_byte", "truncated_mid_field", "utf16"):
             continue
         if s.pack == "xlsx" and kind in ("nul_byte", "utf16", "empty_file"):  # (no such cell text: the file kinds)
             continue
@@ -394,7 +405,7 @@ def damages(s: Seed) -> list[Damage]:
     out.append(Damage("directory_as_file", b"", None, directory=True))
     if s.pack in ("", "gz"):
         out.append(Damage("csv_named_xlsx", s.data, None, raw=True))
-    if s.pack == "zip":
+    if "zip" in s.pack:
         out.append(Damage("zip_empty", _zip_bytes([]), None, raw=True))
         out.append(Damage("zip_corrupt", pack(s, s.data)[:-30], None, raw=True))
         out.append(Damage("zip_not_zip", b"PK\x03\x04garbage" * 10, None, raw=True))
@@ -417,8 +428,14 @@ def _zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
+#: packings other scripts add (bench/fuzz_inputs2.py): Seed.pack -> (seed, inner bytes) -> the file's bytes
+PACKERS: dict[str, Callable[[Seed, bytes], bytes]] = {}
+
+
 def pack(s: Seed, data: bytes) -> bytes:
     """The file as paymatch is given it: the text gzipped, zipped with its 汇总, or laid into a workbook."""
+    if s.pack in PACKERS:
+        return PACKERS[s.pack](s, data)
     if s.pack == "gz":
         return gzip.compress(data, mtime=0)
     if s.pack == "zip":
@@ -559,20 +576,24 @@ def _judge(s: Seed, d: Damage, command: str, code: int, out: str, tb: str, shown
     elif d.line is not None and not any(f"{shown}{sep}{d.line}" in out for sep in (":", ":第")) \
             and f":{d.line}" not in out and f"line {d.line}" not in out:
         res.verdict, res.detail = "no_line", f"line {d.line} not named: {out.strip()[:600]}"
+    elif d.names and d.names not in out:
+        res.verdict, res.detail = "vague", f"message does not name {d.names}: {out.strip()[:600]}"
     elif sum(ln.startswith("error:") for ln in out.splitlines()) > 1:
         res.verdict, res.detail = "vague", f"more than one error line: {out.strip()[:600]}"
     return res
 
 
-def run_all(only: str | None, keep: Path | None, kind: str | None = None) -> list[Result]:
+def run_all(only: str | None, keep: Path | None, kind: str | None = None,
+            extra: list[Seed] | None = None) -> list[Result]:
+    """Every damage of every seed (or, with ``extra``, of those only: the valid seeds are still the other inputs)."""
     work = Path(tempfile.mkdtemp(prefix="pm_fuzz_", dir=keep))
-    all_seeds = seeds()
+    all_seeds = seeds() + (extra or [])
     valid = _valid_files(work, all_seeds)
     base_ws = _base_workspace(work, valid)
     before = snapshot(base_ws)
     results: list[Result] = []
     n = 0
-    for s in all_seeds:
+    for s in extra or all_seeds:
         if only and only not in s.name:
             continue
         for d in damages(s):
@@ -634,8 +655,9 @@ def run_all(only: str | None, keep: Path | None, kind: str | None = None) -> lis
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, extra: list[Seed] | None = None, doc: str = __doc__) -> int:
+    """The command line; ``extra``: damage these seeds instead of this script's own (bench/fuzz_inputs2.py)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--only", help="only seeds whose file name contains this")
     ap.add_argument("--kind", help="only damage whose name contains this")
     ap.add_argument("--show-accepted", action="store_true")
@@ -644,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.keep:
         a.keep.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results = run_all(a.only, a.keep, a.kind)
+    results = run_all(a.only, a.keep, a.kind, extra)
     bad = [r for r in results if r.verdict not in ("ok_error", "accepted")]
     for r in results:
         if r.verdict == "accepted" and a.show_accepted:

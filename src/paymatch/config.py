@@ -414,6 +414,15 @@ class Config(_Strict):
     instalments: dict[str, Any] = Field(default_factory=dict)
     credit: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("stores")
+    @classmethod
+    def _no_blank_store(cls, v: dict[str, str]) -> dict[str, str]:
+        # ("1600000001" = "" put that merchant's channel-only rows under no store, silently: helper-107)
+        blank = [k for k, s in v.items() if not k.strip() or not s.strip()]
+        if blank:
+            raise ValueError(f"merchant number {blank[0]!r}: blank merchant number or store id")
+        return v
+
 
 def load_config(path: str | Path | None) -> Config:
     """Load and validate a TOML/YAML config file; ``None`` gives the defaults."""
@@ -438,14 +447,21 @@ def load_config(path: str | Path | None) -> Config:
         else:
             data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'TOML'}: {e}") from e
+        from .config_lines import error_line
+
+        line, shown = error_line(text, e)
+        kind = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "TOML"
+        raise ConfigError(f"{p}{f':{line}' if line else ''}: not valid {kind}: {e}{shown}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/mapping")
     try:
         return Config.model_validate(data)
     except ValidationError as e:
+        from .config_lines import at, key_line
+
         msgs = []
         for err in e.errors():
             key = ".".join(str(x) for x in err["loc"])
-            msgs.append(f"{p}: key '{key}': {err['msg']}")
+            line = key_line(text, err["loc"], is_yaml=p.suffix.lower() in (".yaml", ".yml"))
+            msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e

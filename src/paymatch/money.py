@@ -18,7 +18,7 @@ Fen = int
 """An amount of money in fen (1 yuan = 100 fen). Plain ``int``; the alias documents intent."""
 
 #: at most 14 digits before the point (99,999,999,999,999.99 yuan): the SQL path's DECIMAL(18,2) times 100 holds it
-_YUAN = re.compile(r"^([+-]?)(?:(\d{1,14})(?:\.(\d{1,5}))?|\.(\d{1,5}))$")
+_YUAN = re.compile(r"^([+-]?)(?:(\d{1,14})(?:\.(\d{1,5}))?|\.(\d{1,5}))$", re.ASCII)  # (\d: ASCII digits only)
 
 #: regex (RE2 and Python compatible) that a yuan string with at most 2 decimals matches
 YUAN_RE_2 = r"^[+-]?([0-9]{1,14}(\.[0-9]{1,2})?|\.[0-9]{1,2})$"
@@ -45,7 +45,7 @@ def parse_yuan(text: str, *, decimals: int = 2) -> Fen:
 
 
 #: a fee with up to 5 decimals, sub-fen digits included (an old WeChat bill's 手续费 of 2% on 0.01: 0.00020)
-_FEE_EXACT = re.compile(r"^([+-]?)(?:(\d{1,13})(?:\.(\d{1,5}))?|\.(\d{1,5}))$")
+_FEE_EXACT = re.compile(r"^([+-]?)(?:(\d{1,13})(?:\.(\d{1,5}))?|\.(\d{1,5}))$", re.ASCII)
 #: regex (RE2 and Python compatible) of the same
 FEE_EXACT_RE = r"^[+-]?([0-9]{1,13}(\.[0-9]{1,5})?|\.[0-9]{1,5})$"
 #: one fen in the exact unit of a fee (1/100,000 yuan)

@@ -24,7 +24,7 @@ def test_yaml_and_errors(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(bad)
     msg = str(e.value)
-    assert "bad.toml: key 'timezone'" in msg and "key 'report.group_by.0'" in msg and "Hint:" in msg
+    assert "bad.toml:1: key 'timezone'" in msg and "bad.toml:3: key 'report.group_by.0'" in msg and "Hint:" in msg
     broken = tmp_path / "broken.toml"
     broken.write_text("[match\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
@@ -121,3 +121,38 @@ def test_every_commented_example_uncommented_loads(tmp_path, monkeypatch):
     assert cfg.anomalies.per_channel_large_amount_fen == {"wechat": 800000} and cfg.spark.conf
     assert cfg.inputs.orders.item_rows == "sum" and cfg.credit and cfg.instalments and cfg.stores
     assert [a.channel for a in accounts(cfg, rules.parent)] == ["wechat", "alipay", "unionpay"]
+
+
+def test_a_bad_value_deep_inside_is_named_by_key_and_line(tmp_path):
+    """helper-107 (bench/fuzz_inputs2.py): a config error named the key but not its line; in the second of two
+    [[fees.rates]] or under [stores] the key alone does not say where to look."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\namount_tolerance_fen = 0\n[[fees.rates]]\nchannel = "wechat"\nrate = "0.6%"\n'
+                   '[[fees.rates]]\nchannel = "alipay"\nrate = "abc"\n[stores]\n"1600000001" = 5\n'
+                   '[match.extra]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    msg = str(e.value)
+    assert "rules.toml:8: key 'fees.rates.1.rate'" in msg and "rules.toml:10: key 'stores.1600000001'" in msg, msg
+    y = tmp_path / "rules.yaml"
+    y.write_text("match:\n  amount_tolerance_fen: 0\n  cross_day_grace_minutes: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="rules.yaml:3: key 'match.cross_day_grace_minutes'"):
+        load_config(y)
+
+
+def test_a_store_mapped_twice_is_named_by_line_and_key(tmp_path):
+    """helper-107 (bench/fuzz_inputs2.py): TOML's own words ("Cannot overwrite a value (at line 3, column 21)")
+    named neither the file's line up front nor the key; the line's text now shows which."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[stores]\n"1600000001" = "S01"\n"1600000001" = "S02"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'rules\.toml:3: not valid TOML: .*\(line 3: "1600000001" = "S02"\)'):
+        load_config(cfg)
+
+
+def test_a_blank_store_id_is_refused(tmp_path):
+    """helper-107 (bench/fuzz_inputs2.py): `"1600000001" = ""` under [stores] was taken, its rows then under no store."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\namount_tolerance_fen = 0\n[stores]\n"1600000001" = "S01"\n"1600000002" = " "\n',
+                   encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"rules\.toml:3: key 'stores': .*'1600000002'"):
+        load_config(cfg)

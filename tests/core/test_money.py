@@ -94,3 +94,15 @@ def test_sql_format_exact_beyond_double(fen):
     # DuckDB divides DECIMALs as DOUBLE; the SQL formatter must not (9007199254740993 = 2**53 + 1)
     got = duckdb.connect().execute(f"SELECT {sql_fen_to_yuan('f')} FROM (SELECT ?::BIGINT AS f)", [fen]).fetchone()[0]
     assert got == format_yuan(fen)
+
+
+def test_full_width_digits_are_no_amount():
+    """helper-107: the pattern's \\d took any Unicode digit (and int() reads them): '１２.00' was 1200 fen, in a
+    notification, a config amount, anywhere parse_yuan reads."""
+    from paymatch.money import parse_fee_units, parse_yuan
+
+    for text in ("１２.00", "12.０0", "٣.00"):
+        with pytest.raises(ValueError):
+            parse_yuan(text)
+        with pytest.raises(ValueError):
+            parse_fee_units(text)

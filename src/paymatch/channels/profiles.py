@@ -254,7 +254,8 @@ def load_profile(path: str | Path) -> Profile:
     """Load and validate one YAML profile; a bad file raises ``ConfigError`` naming file and key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
     if not isinstance(raw, dict):
@@ -262,8 +263,12 @@ def load_profile(path: str | Path) -> Profile:
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:
-        details = "; ".join(f"key '{_where(e['loc'])}': {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: invalid profile: {details}") from exc
+        from ..config_lines import at, yaml_key_line
+
+        errors = exc.errors()
+        details = "; ".join(f"key '{_where(e['loc'])}': {e['msg']}" for e in errors)
+        line = yaml_key_line(text, errors[0]["loc"]) if errors else None
+        raise ConfigError(f"{at(path, line)}: invalid profile: {details}") from exc
     profile._path = str(path)
     return profile
 

@@ -43,7 +43,7 @@ import pyarrow as pa
 from paymatch.channels.unionpay import HOLD_TYPES, PAYMENT_TYPES, REFUND_TYPES
 from paymatch.channels.unionpay_acp import UnionPayConfig, verify_answer
 from paymatch.errors import ChannelError, ConfigError
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import TRANSACTION_ARROW, TZ, YEARS
 
 #: respCode of a successful transaction (A6: 有缺陷的成功, success with a defect)
 SUCCESS_CODES = ("00", "A6")
@@ -85,10 +85,14 @@ def _failer(fields: Mapping[str, str]) -> Callable[[str], ChannelError]:
 
 def _occurred(fields: Mapping[str, str], fail) -> dt.datetime:
     txn_time = fields.get("txnTime", "")
-    try:
+    try:  # (strptime alone takes "2026112010" as 2026-11-20 01:00:00)
+        if not re.fullmatch(r"[0-9]{14}", txn_time):
+            raise ValueError(txn_time)
         sent = dt.datetime.strptime(txn_time, "%Y%m%d%H%M%S")
     except ValueError:
         raise fail(f"txnTime {txn_time!r} is not yyyyMMddHHmmss") from None
+    if not YEARS[0] <= sent.year < YEARS[1]:
+        raise fail(f"txnTime {txn_time!r} is not a time of a payment: outside the years {YEARS[0]}–{YEARS[1] - 1}")
     trace = fields.get("traceTime")
     if trace is None:
         return sent.replace(tzinfo=_BEIJING)
@@ -100,7 +104,7 @@ def _nearest(text: str, what: str, near: dt.datetime, fail) -> dt.datetime:
     nearest ``near`` (naive Beijing time)."""
     fmt = {"MMDDhhmmss": ("%m%d%H%M%S", 10), "MMDD": ("%m%d", 4)}[what]
     field = "traceTime" if what == "MMDDhhmmss" else "settleDate"
-    if not re.fullmatch(rf"\d{{{fmt[1]}}}", text):
+    if not re.fullmatch(rf"[0-9]{{{fmt[1]}}}", text):
         raise fail(f"{field} {text!r} is not {what}")
     options = []
     for year in (near.year - 1, near.year, near.year + 1):
@@ -125,7 +129,7 @@ def to_transaction(fields: Mapping[str, str]) -> pa.Table:
     if not query_id:
         raise fail("no queryId")
     amount = fields.get("txnAmt", "")
-    if not re.fullmatch(r"\d{1,12}", amount):
+    if not re.fullmatch(r"[0-9]{1,12}", amount):
         raise fail(f"txnAmt {amount!r} is not an amount of fen")
     if fields.get("currencyCode", "156") != "156":
         raise fail(f"currencyCode {fields['currencyCode']!r} is not 156 (CNY): amounts are read as fen")

@@ -31,6 +31,15 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
     ``on_reject(body, reason)`` keeps a notification that failed verification aside (quarantine)."""
     router = APIRouter()
 
+    async def refuse(body: bytes, reason: str) -> PlainTextResponse:
+        log.warning("%s", reason)
+        if on_reject is not None:
+            try:
+                await run_in_threadpool(on_reject, body, reason)
+            except Exception:  # noqa: BLE001 - best effort; the answer stays "failure"
+                log.exception("alipay: quarantining a rejected notification failed")
+        return PlainTextResponse("failure")
+
     @router.post("/notify/alipay", response_class=PlainTextResponse)
     async def notify_alipay(request: Request) -> PlainTextResponse:
         """Verify an Alipay notification; answer "success" when stored, "failure" otherwise."""
@@ -42,20 +51,13 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
         try:
             params = parse_form(body)
         except (UnicodeDecodeError, ValueError) as exc:
-            log.warning("alipay notification: unreadable body (%s)", exc)
-            return PlainTextResponse("failure")
+            return await refuse(body, f"alipay: notification: unreadable body ({exc})")
         try:
             table = verifier.verify(params)
         except NotificationAlreadyAccepted:
             return PlainTextResponse("success")  # a resend: our first "success" did not reach Alipay
         except ChannelError as exc:
-            log.warning("%s", exc)
-            if on_reject is not None:
-                try:
-                    await run_in_threadpool(on_reject, body, str(exc))
-                except Exception:  # noqa: BLE001 - best effort; the answer stays "failure"
-                    log.exception("alipay: quarantining a rejected notification failed")
-            return PlainTextResponse("failure")
+            return await refuse(body, str(exc))
         try:  # in a worker thread: storing may wait for the workspace file, the event loop must not
             result = await run_in_threadpool(on_transaction, table)
             if inspect.isawaitable(result):

@@ -5,7 +5,7 @@ stored (WeChat accepts 200 or 204 and then stops resending); 4xx/5xx with
 {"code": "FAIL", "message": ...} otherwise, which makes WeChat resend on its schedule.
 - 401: signature, key, timestamp or ciphertext checks failed (a forgery or misconfiguration); also
   WeChat's own signature probe (WECHATPAY/SIGNTEST/), which is not quarantined: it is no forgery.
-- 400: the exact request was replayed (same nonce), or the resource is unusable.
+- 400: the exact request was replayed (same nonce), or the resource is unusable (quarantined, its field named).
 - 204 for a re-sent notification id that was already stored: WeChat lost our first answer, so
   we confirm again without storing twice.
 - 500: ``on_transaction`` failed; the replay marks are dropped so the resend is accepted.
@@ -72,9 +72,10 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
             return _fail(401, exc.reason)
         try:
             table = to_transactions(note)
-        except NotificationRejected as exc:
+        except NotificationRejected as exc:  # signed by WeChat, but a value does not read: kept for a person too
             verifier.forget(note)
             log.warning("%s", exc)
+            await run_in_threadpool(reject, body, str(exc))
             return _fail(400, exc.reason)
         if table.num_rows:
             try:

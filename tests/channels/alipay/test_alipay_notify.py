@@ -257,3 +257,33 @@ def test_late_and_out_of_order_notifications_against_the_bill(verifier, keys, tm
         store(ws, {}, "paid")
         store(ws, {"trade_status": "WAIT_BUYER_PAY", "gmt_payment": ""}, "waiting")
         assert ws.con.execute("SELECT status FROM transactions").fetchall() == [("success",)]
+
+
+@pytest.mark.parametrize("over, named", [
+    ({"fund_bill_list": "null"}, "fund_bill_list"),                  # was TypeError: answered 500
+    ({"fund_bill_list": "5"}, "fund_bill_list"),                     # was TypeError: answered 500
+    ({"fund_bill_list": '{"a": 1}'}, "fund_bill_list"),              # was stored
+    ({"gmt_payment": "0001-01-01 00:00:00"}, "gmt_payment"),         # was OverflowError: answered 500
+    ({"gmt_payment": "9999-12-31 23:59:59"}, "gmt_payment"),         # was stored
+    ({"total_amount": "-5.00"}, "total_amount"),                     # was stored as a payment of -5.00
+    ({"total_amount": "１２.00"}, "total_amount"),                   # full-width digits: was stored as 12.00
+    ({"receipt_amount": "-1.00"}, "receipt_amount"),
+])
+def test_a_signed_notification_with_a_bad_value_is_refused_naming_the_field(verifier, keys, over, named):
+    """helper-107 (bench/fuzz_notify.py): a validly signed notification with a bad value is refused (ChannelError:
+    "failure", quarantined) naming the field, never a 500 or a row stored with it."""
+    with pytest.raises(ChannelError, match=named):
+        verifier.verify(signed(payment(notify_id="bad-" + named, **over), keys[1]))
+
+
+def test_an_unreadable_body_is_quarantined(verifier):
+    """helper-107: a body that is no form (bytes past ASCII, an unknown charset) was answered "failure" but not
+    kept: every other refused notification is quarantined with its reason."""
+    kept: list = []
+    app = FastAPI()
+    app.include_router(make_router(verifier, lambda t: None, lambda body, why: kept.append((body, why))))
+    with serve(app) as base:
+        assert httpx.post(f"{base}/notify/alipay", content=b"\xff\xfe").text == "failure"
+        assert httpx.post(f"{base}/notify/alipay", content=b"charset=klingon&a=1").text == "failure"
+    assert [b for b, _ in kept] == [b"\xff\xfe", b"charset=klingon&a=1"]
+    assert "unreadable body" in kept[0][1] and "charset" in kept[1][1]

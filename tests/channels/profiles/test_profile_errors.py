@@ -375,3 +375,12 @@ def test_a_time_format_without_a_year_needs_a_bill_date(tmp_path: Path):
                            "status: {default: success}\ntime: {formats: ['%m%d%H%M%S']}\n")
     with pytest.raises(ConfigError, match="has no year"):
         load_profile(path)
+
+
+def test_a_bad_value_deep_in_a_profile_names_its_line(tmp_path: Path):
+    """helper-107 (bench/fuzz_inputs2.py): a profile's bad key was named without its line (a built-in profile is
+    some 40 lines; a shop's copy of one, under profile_dirs, longer)."""
+    path = write(tmp_path, "name: x\nchannel: y\nsniff: {headers: [a]}\ncolumns:\n  order_no: a\n  amount: b\n"
+                           "  occurred_at: c\nstatus:\n  map:\n    ok: success\n    bad: great\n")
+    with pytest.raises(ConfigError, match=r"p\.yaml:11: invalid profile: key 'status\.map\.bad'"):
+        load_profile(path)

@@ -303,3 +303,19 @@ def test_a_payment_after_23_00_and_its_refund_count_on_the_zm_day_before_and_aft
                                                ("refund", "ORDER1", "REFUND1", "bill", d17)]
     assert (kinds(d16), kinds(d17)) == ({"P-ORDER1": "order_only"},
                                         {"P-ORDER1": "matched", "R-REFUND1": "refund_matched"})
+
+
+@pytest.mark.parametrize("over, named", [
+    ({"txnAmt": "１０００"}, "txnAmt"),                                  # full-width digits: was stored as 10.00
+    ({"txnTime": "2019091610"}, "txnTime"),                             # was read as 2019-09-16 01:00:00
+    ({"txnTime": "00010916105510"}, "txnTime"),                         # was stored in the year 1
+    ({"traceTime": "０９16105516"}, "traceTime"),
+])
+def test_a_bad_amount_or_time_is_refused_naming_the_field(over, named):
+    """helper-107 (bench/fuzz_notify.py): the mapping of a verified notification refuses a value it read loosely
+    (Python's \\d and int() take full-width digits; strptime takes a 10-digit txnTime as 14)."""
+    from paymatch.channels.unionpay_notify import to_transaction
+    from paymatch.errors import ChannelError
+
+    with pytest.raises(ChannelError, match=named):
+        to_transaction(fields(**over))

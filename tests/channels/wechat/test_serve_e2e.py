@@ -242,3 +242,18 @@ def test_while_wechat_switches_keys_notifications_signed_with_either_verify(tmp_
             assert client.post("/notify/wechat", content=body, headers=h).status_code == 204
     assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 2
     ws.close()
+
+
+def test_a_signed_notification_with_a_bad_value_is_refused_and_quarantined(tmp_path, wechat_keys):
+    """helper-107 (bench/fuzz_notify.py): a notification WeChat signed whose resource does not read (an amount
+    below zero) was answered 400 but not kept: the quarantine holds every other refused one. Nothing stored."""
+    ws = Workspace(tmp_path / "w.duckdb")
+    app = create_app(ws, load_config(_config(tmp_path, wechat_keys)), tmp_path, clock=lambda: NOW)
+    with TestClient(app) as client:
+        h, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(
+            amount={"total": -5, "currency": "CNY"}), ts=NOW, nid="EV-NEG")
+        r = client.post("/notify/wechat", content=body, headers=h)
+    assert r.status_code == 400 and "amount.total" in r.json()["message"]
+    assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 0
+    (reason,), = ws.con.execute("SELECT reason FROM quarantine").fetchall()
+    assert "EV-NEG" in reason and "amount.total" in reason

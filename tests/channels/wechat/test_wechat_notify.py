@@ -135,3 +135,25 @@ def test_a_resend_is_answered_as_taken_only_once_the_first_delivery_is_stored(we
     with pytest.raises(NotificationReplayed) as err:
         v.verify(headers, body)
     assert err.value.same_id and err.value.stored
+
+
+@pytest.mark.parametrize("over, named", [
+    ({"amount": {"total": 2 ** 70, "currency": "CNY"}}, "amount.total"),        # was OverflowError: answered 500
+    ({"success_time": "0001-01-01T00:00:00+08:00"}, "success_time"),           # was OverflowError: answered 500
+    ({"success_time": "9999-12-31T23:59:59-08:00"}, "success_time"),           # was OverflowError: answered 500
+    ({"success_time": "1970-01-01T08:00:00+08:00"}, "outside the years"),      # was stored
+    ({"amount": {"total": -5, "currency": "CNY"}}, "amount.total"),            # was stored as a payment of -0.05
+    ({"amount": {"total": 100, "currency": "USD"}}, "amount.currency"),        # was stored as 1.00 yuan
+    ({"trade_state": "NOPE"}, "trade_state"),                                  # was stored as failed
+    ({"transaction_id": None}, "transaction_id"),                              # was stored without an id
+    ({"success_time": "2026-02-30T10:00:00+08:00"}, "success_time"),           # was named only by Python's words
+    ({"amount": "100.00"}, "amount"),
+])
+def test_a_signed_notification_with_a_bad_value_is_refused_naming_the_field(wechat_keys, over, named):
+    """helper-107 (bench/fuzz_notify.py): a validly signed notification whose resource holds a bad value is refused
+    (400, nothing stored) with the field named, never a 500 or a row stored with the bad value."""
+    v = _verifier(wechat_keys)
+    headers, body = notification(wechat_keys, "TRANSACTION.SUCCESS", payment_resource(**over), ts=NOW, nid="EV-B")
+    n = v.verify(headers, body)
+    with pytest.raises(NotificationRejected, match=named.replace(".", r"\.")):
+        to_transactions(n)

@@ -94,13 +94,28 @@ def _row_shape_error(data: bytes, frame: Frame, source: str, width: int, exc: Ex
     return LoadError(bad[:MAX_PROBLEMS], total=len(bad), hint="the bill's rows do not match its header")
 
 
-def _text(col: pa.ChunkedArray, enc: str) -> pa.ChunkedArray:
-    """Binary column -> trimmed text. ASCII/UTF-8 casts directly; otherwise decode per distinct value."""
+def _text(col: pa.ChunkedArray, enc: str, where: tuple[str, int, str] | None = None) -> pa.ChunkedArray:
+    """Binary column -> trimmed text. ASCII/UTF-8 casts directly; otherwise decode per distinct value.
+
+    ``where`` (source, line of the first row, field): a value that is not ``enc`` text (a UTF-8 line pasted into the
+    GBK bill) refuses the file naming its line and field (it was decoded with U+FFFD in place of its characters and
+    stored so: helper-107); without it such bytes are replaced."""
     try:
         txt = pc.cast(col, pa.string())
     except pa.ArrowInvalid:
         enc_col = pc.dictionary_encode(col).combine_chunks()
-        values = [v.decode(enc, errors="replace") for v in enc_col.dictionary.to_pylist()]
+        values = []
+        for k, v in enumerate(enc_col.dictionary.to_pylist()):
+            try:
+                values.append(v.decode(enc))
+            except UnicodeDecodeError:
+                if where is not None:
+                    source, first_line, field = where
+                    row = pc.index(enc_col.indices, k).as_py()
+                    raise LoadError([Problem(source, first_line + row, field, v.decode(enc, "replace")[:80],
+                                             f"not {enc} text, as the rest of the file is (a line in another "
+                                             "encoding)")], hint="download the bill again") from None
+                values.append(v.decode(enc, errors="replace"))
         txt = pa.DictionaryArray.from_arrays(enc_col.indices, pa.array(values, pa.string())).cast(pa.string())
     return pc.utf8_trim(txt, characters="\t \r")
 
@@ -144,9 +159,11 @@ def parse_detail(data: bytes, source: str) -> ParsedBill:
     cols: dict[str, pa.ChunkedArray | pa.Array] = {"_pm_idx": idx}
     for role in ("tx_id", "order_no", "created", "finished", "order_amt", "settle_amt",
                  "mdisc", "refund_no", "fee"):
-        cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding) if role in roles
+        cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding,
+                            (source, frame.header_line + 1, frame.header[roles[role]])) if role in roles
                       else pa.nulls(n, pa.string()))
-    cols["biz"] = _text(raw.column(names[roles["biz_type"]]), frame.encoding)
+    cols["biz"] = _text(raw.column(names[roles["biz_type"]]), frame.encoding,
+                        (source, frame.header_line + 1, frame.header[roles["biz_type"]]))
     hb = _huabei(raw.column(names[roles["remark"]]) if "remark" in roles else None, idx, frame.encoding)
     for i in hb_cols:  # a column named after 花呗 with a non-zero value
         v = _text(raw.column(names[i]), frame.encoding)

@@ -127,7 +127,8 @@ def parse_fund_detail(data: bytes, source: str) -> ParsedBill:
     n = raw.num_rows
     cols: dict[str, pa.Array | pa.ChunkedArray] = {"_pm_idx": row_index(n)}
     for role in COLUMNS:
-        cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding) if role in roles
+        cols[role] = (_text(raw.column(names[roles[role]]), frame.encoding,
+                            (source, frame.header_line + 1, frame.header[roles[role]])) if role in roles
                       else pa.nulls(n, pa.string()))
     rows = pa.table(cols)
     con = duckdb.connect()

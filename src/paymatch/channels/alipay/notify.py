@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from paymatch.channels.alipay.config import AlipayConfig, check_key
 from paymatch.errors import ChannelError, ConfigError
 from paymatch.money import parse_yuan
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import TRANSACTION_ARROW, TZ, YEARS
 
 STATUS = {"TRADE_SUCCESS": "success", "TRADE_FINISHED": "success", "TRADE_CLOSED": "closed",
           "WAIT_BUYER_PAY": "processing"}
@@ -152,6 +152,8 @@ def _time(value: str | None, fail, name: str) -> dt.datetime | None:
         local = dt.datetime.strptime(value, fmt).replace(tzinfo=_LOCAL)
     except ValueError:
         raise fail(f"{name} {value!r} is not yyyy-MM-dd HH:mm:ss[.SSS]") from None
+    if not YEARS[0] <= local.year < YEARS[1]:
+        raise fail(f"{name} {value!r} is not a time of a payment: outside the years {YEARS[0]}–{YEARS[1] - 1}")
     return local.astimezone(dt.UTC)
 
 
@@ -160,9 +162,12 @@ def _fen(params: Mapping[str, str], name: str, fail) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return parse_yuan(value)
+        fen = parse_yuan(value)
     except ValueError as exc:
         raise fail(f"{name}: {exc}") from None
+    if fen < 0:
+        raise fail(f"{name} {value!r} is below zero")
+    return fen
 
 
 def _method(params: Mapping[str, str], fail) -> str:
@@ -173,6 +178,8 @@ def _method(params: Mapping[str, str], fail) -> str:
         funds = json.loads(raw)
     except json.JSONDecodeError:
         raise fail("fund_bill_list is not JSON") from None
+    if not isinstance(funds, list):
+        raise fail(f"fund_bill_list {raw[:80]!r} is not a JSON list")
     channels = {str(f.get("fundChannel") or f.get("fund_channel") or "") for f in funds if isinstance(f, dict)}
     return "huabei" if "PCREDIT" in channels else "alipay"
 

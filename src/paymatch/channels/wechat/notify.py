@@ -29,7 +29,7 @@ from paymatch.channels.wechat.keys import PlatformCertFolder, certs_hint, load_p
 from paymatch.channels.wechat.layout import CHANNEL
 from paymatch.channels.wechat.replay import MemoryReplayStore, ReplayStore
 from paymatch.errors import ChannelError, ConfigError
-from paymatch.schema import TRANSACTION_ARROW, TZ
+from paymatch.schema import TRANSACTION_ARROW, TZ, YEARS
 
 PAYMENT_EVENTS = frozenset({"TRANSACTION.SUCCESS"})
 REFUND_EVENTS = frozenset({"REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"})
@@ -246,23 +246,34 @@ def to_transactions(n: WechatNotification) -> pa.Table:
     if n.event_type not in PAYMENT_EVENTS | REFUND_EVENTS:
         return TRANSACTION_ARROW.empty_table()
     r = n.resource
+    refund = n.event_type in REFUND_EVENTS
     try:
-        amount = r["amount"]
-        refund = n.event_type in REFUND_EVENTS
-        when = _time(r.get("success_time") or n.create_time)
+        amount = r.get("amount")
+        if not isinstance(amount, dict):
+            raise ValueError(f"amount {amount!r} is not an object")
+        if amount.get("currency", "CNY") != "CNY":
+            raise ValueError(f"amount.currency {amount['currency']!r} is not CNY: amounts are read as fen")
+        when = _time(r.get("success_time") or n.create_time, "success_time" if r.get("success_time") else "create_time")
         if refund:
-            fen = _fen(amount["refund"])
-            settle = _fen(amount.get("settlement_refund", amount["refund"]))
-            status = {"SUCCESS": "success", "PROCESSING": "processing"}.get(r.get("refund_status"), "failed")
+            fen = _fen(amount, "refund")
+            settle = _fen(amount, "settlement_refund") if "settlement_refund" in amount else fen
+            status = _state(r, "refund_status", {"SUCCESS": "success", "PROCESSING": "processing"},
+                            ("CLOSED", "ABNORMAL"))
         else:
-            fen = _fen(amount["total"])
-            nocash = sum(_fen(p.get("amount", 0)) for p in r.get("promotion_detail") or []
-                         if p.get("type") == "NOCASH")
+            fen = _fen(amount, "total")
+            nocash = sum(_fen(p, "amount") for p in r.get("promotion_detail") or []
+                         if isinstance(p, dict) and p.get("type") == "NOCASH" and "amount" in p)
             settle = fen - nocash
-            status = {"SUCCESS": "success", "USERPAYING": "processing", "NOTPAY": "closed",
-                      "CLOSED": "closed", "REVOKED": "closed"}.get(r.get("trade_state"), "failed")
+            status = _state(r, "trade_state", {"SUCCESS": "success", "USERPAYING": "processing", "NOTPAY": "closed",
+                                               "CLOSED": "closed", "REVOKED": "closed"}, ("REFUND", "PAYERROR"))
+        merchant = r.get("sub_mchid") or r.get("mchid")
+        for name in ("transaction_id", "out_trade_no") + (("out_refund_no", "refund_id") if refund else ()):
+            if not isinstance(r.get(name), str) or not r[name]:
+                raise ValueError(f"{name} {r.get(name)!r} is missing or no text")
+        if not merchant:
+            raise ValueError("mchid is missing")
         row = {
-            "channel": CHANNEL, "merchant_id": str(r.get("sub_mchid") or r["mchid"]),
+            "channel": CHANNEL, "merchant_id": str(merchant),
             "channel_tx_id": r["transaction_id"], "order_no": r["out_trade_no"],
             "type": "refund" if refund else "payment",
             "refund_no": r["out_refund_no"] if refund else None,
@@ -271,22 +282,41 @@ def to_transactions(n: WechatNotification) -> pa.Table:
             "occurred_at": when, "bill_date": when.astimezone(_zone()).date(), "method": CHANNEL,
             "src_file": f"notify:{CHANNEL}:{n.id}", "src_line": None,
         }
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise NotificationRejected(f"{n.event_type} resource lacks or garbles a field ({exc!r})", n.id) from exc
+    except ValueError as exc:
+        raise NotificationRejected(f"{n.event_type} resource: {exc}", n.id) from exc
     return pa.Table.from_pylist([row], schema=TRANSACTION_ARROW)
 
 
-def _fen(value: Any) -> int:
+#: the largest amount of fen a workspace holds (BIGINT)
+_MAX_FEN = 2 ** 63 - 1
+
+
+def _fen(amounts: Mapping[str, Any], name: str) -> int:
     # amounts in notifications are integer fen already; anything else is refused, never rounded
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"amount must be integer fen, got {value!r}")
+    value = amounts.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_FEN:
+        raise ValueError(f"amount.{name} {value!r} is not integer fen at or above zero")
     return value
 
 
-def _time(text: str) -> dt.datetime:
-    t = dt.datetime.fromisoformat(text)
+def _state(r: Mapping[str, Any], name: str, mapped: Mapping[str, str], failed: Sequence[str]) -> str:
+    value = r.get(name)
+    if value in mapped:
+        return mapped[value]
+    if value in failed:
+        return "failed"
+    raise ValueError(f"{name} {value!r} is none of {', '.join([*mapped, *failed])}")
+
+
+def _time(text: Any, name: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {text!r} is not an RFC 3339 time") from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=_zone())
+    if not YEARS[0] <= t.year < YEARS[1]:
+        raise ValueError(f"{name} {text!r} is not a time of a payment: outside the years {YEARS[0]}–{YEARS[1] - 1}")
     return t.astimezone(dt.timezone.utc)
 
 
