@@ -31,6 +31,7 @@ import binascii
 import datetime as dt
 import hashlib
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -165,26 +166,39 @@ def sign(fields: Mapping[str, str], key: rsa.RSAPrivateKey, cert: x509.Certifica
     return out
 
 
+_KEY_END = re.compile(r"[=&]")
+_VALUE_STOP = re.compile(r"[&{\[]")
+
+
 def parse_answer(text: str) -> dict[str, str]:
-    """acpsdk's ``parseQString``: ``k=v&…`` as sent, not URL-decoded; an '&' inside {…} or […] is the value's."""
+    """acpsdk's ``parseQString``: ``k=v&…`` as sent, not URL-decoded; the first '=' ends a key (an '&' before it
+    ends a key without value: ""); an '&' ends a value unless inside {…} or […], which run to the first matching
+    close (not counted: "{a{b}c&d}" ends at the first '}'); a later key wins. Scanned from delimiter to delimiter
+    (``str.find`` and regex searches in C), so a value of tens of MB (``fileContent``) is skipped over in one
+    step, not walked character by character."""
     out: dict[str, str] = {}
-    key, buf, in_key, close = "", [], True, ""
-    for ch in text:
-        if close:
-            buf.append(ch)
-            if ch == close:
-                close = ""
-        elif in_key and ch == "=":
-            key, buf, in_key = "".join(buf), [], False
-        elif ch == "&":
-            out["".join(buf) if in_key else key] = "" if in_key else "".join(buf)
-            buf, in_key = [], True
-        else:
-            if not in_key and ch in "{[":
-                close = "}" if ch == "{" else "]"
-            buf.append(ch)
-    if buf or not in_key:
-        out["".join(buf) if in_key else key] = "" if in_key else "".join(buf)
+    i, n = 0, len(text)
+    while i < n:
+        m = _KEY_END.search(text, i)
+        if m is None:  # a last key without '=': empty
+            out[text[i:]] = ""
+            break
+        if m.group() == "&":
+            out[text[i:m.start()]] = ""
+            i = m.end()
+            continue
+        key, j = text[i:m.start()], m.end()
+        while (m := _VALUE_STOP.search(text, j)) is not None and m.group() != "&":
+            close = text.find("}" if m.group() == "{" else "]", m.end())
+            if close < 0:  # unclosed: the rest of the text is the value
+                j = n
+                break
+            j = close + 1
+        end = m.start() if m is not None and j < n else n
+        out[key] = text[i + len(key) + 1:end]
+        i = end + 1
+        if end == n:
+            break
     out.pop("", None)
     return out
 
