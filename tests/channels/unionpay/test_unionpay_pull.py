@@ -286,3 +286,28 @@ def test_one_merchant_configured_twice_is_refused(tmp_path, pki):
     assert r.exit_code == 2, r.output
     assert "configured more than once" in r.output and f"[[channels.unionpay]] {MER_ID}" in r.output, r.output
     assert stored == (0, 0)
+
+
+def test_the_days_zip_is_stored_whole_or_not_at_all(tmp_path, pki, monkeypatch):
+    # storing the zip's second bill fails (a full disk, a killed process): its ZM stored before it goes too; a pull
+    # again stores the ZM, ZME and 汇总表 all
+    real = Workspace.store_bill
+    calls = []
+
+    def failing(self, bill, **kw):
+        calls.append(bill.kind)
+        if len(calls) == 2:
+            self.con.execute("SELECT error('disk full')")  # a real DuckDB error inside the transaction
+        return real(self, bill, **kw)
+
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = delivery()
+        cfg = _config(tmp_path, pki, srv)
+        monkeypatch.setattr(Workspace, "store_bill", failing)
+        r, stored, _ = _pull(tmp_path, cfg)
+        assert r.exit_code != 0 and "disk full" in str(r.exception or r.output), r.output
+        assert calls[0] == "unionpay_zm" and stored == (0, 0)
+        monkeypatch.setattr(Workspace, "store_bill", real)
+        r, stored, reasons = _pull(tmp_path, cfg)
+        assert r.exit_code == 0 and "2 rows stored" in r.output, r.output
+        assert stored == (2, 3) and not reasons
