@@ -204,7 +204,13 @@ def test_config_errors_name_the_key(tmp_path, pki, monkeypatch):
              (base + ['pfx_password_env = "UP_PFX_PW"'], "UP_PFX_PW (pfx_password_env) is not set"),
              ([*base[:1], 'mer_id = "8023"', *base[2:], 'pfx_password_file = "pfx_password.txt"'], "key 'mer_id'"),
              (base + ['pfx_password_file = "acp_root.cer"'], "channels.unionpay.pfx_file: not a PKCS#12 file this "
-                                                              "password opens")]
+                                                              "password opens"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = "pfx_password.txt"'],
+              "channels.unionpay.verify_cert_file (pfx_password.txt): not a readable X.509 certificate"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = []'],
+              "key 'verify_cert_file' must name a file or a list of files"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = ["nowhere.cer"]'],
+              "channels.unionpay.verify_cert_file: cannot read")]
     for lines, said in cases:
         (tmp_path / "rules.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")) as err:
