@@ -176,41 +176,41 @@ def sign(fields: Mapping[str, str], key: rsa.RSAPrivateKey, cert: x509.Certifica
     return out
 
 
-_KEY_END = re.compile(r"[=&]")
-_VALUE_STOP = re.compile(r"[&{\[]")
-
-
 def parse_answer(text: str) -> dict[str, str]:
     """acpsdk's ``parseQString``: ``k=v&…`` as sent, not URL-decoded; the first '=' ends a key (an '&' before it
     ends a key without value: ""); an '&' ends a value unless inside {…} or […], which run to the first matching
-    close (not counted: "{a{b}c&d}" ends at the first '}'); a later key wins. Scanned from delimiter to delimiter
-    (``str.find`` and regex searches in C), so a value of tens of MB (``fileContent``) is skipped over in one
-    step, not walked character by character."""
+    close (not counted: "{a{b}c&d}" ends at the first '}'); a later key wins.
+
+    Split at '&' in C; only a value holding '{' or '[' is read further (``_value_end``), so the work is linear and a
+    value of tens of MB (``fileContent``) is never walked character by character in Python."""
     out: dict[str, str] = {}
-    i, n = 0, len(text)
-    while i < n:
-        m = _KEY_END.search(text, i)
-        if m is None:  # a last key without '=': empty
-            out[text[i:]] = ""
-            break
-        if m.group() == "&":
-            out[text[i:m.start()]] = ""
-            i = m.end()
-            continue
-        key, j = text[i:m.start()], m.end()
-        while (m := _VALUE_STOP.search(text, j)) is not None and m.group() != "&":
-            close = text.find("}" if m.group() == "{" else "]", m.end())
-            if close < 0:  # unclosed: the rest of the text is the value
-                j = n
-                break
-            j = close + 1
-        end = m.start() if m is not None and j < n else n
-        out[key] = text[i + len(key) + 1:end]
-        i = end + 1
-        if end == n:
-            break
+    pieces = text.split("&")
+    k = at = 0  # the piece read next and where it starts in ``text``
+    while k < len(pieces):
+        key, eq, value = pieces[k].partition("=")  # (no '=': a key without value, "")
+        if eq and ("{" in value or "[" in value):  # an '&' inside {…} or […] is the value's
+            start = at + len(key) + 1
+            end = _value_end(text, start)
+            value = text[start:end]
+            while at <= end:  # past the pieces the value spans
+                at += len(pieces[k]) + 1
+                k += 1
+        else:
+            at += len(pieces[k]) + 1
+            k += 1
+        out[key] = value
     out.pop("", None)
     return out
+
+
+#: a value: runs of anything but '&', '{' and '['; a {…} or […] to its first close (or, unclosed, to the end of the
+#: text) with whatever '&' it holds. Possessive (no backtracking): one pass in C
+_VALUE = re.compile(r"(?:[^&{\[]++|\{[^}]*+(?:\}|\Z)|\[[^\]]*+(?:\]|\Z))*+")
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the value starting at ``start`` ends: the first '&' outside {…} and […], or the end of ``text``."""
+    return _VALUE.match(text, start).end()
 
 
 def check_answer_cert(pem: str, root: x509.Certificate, middle: x509.Certificate,

@@ -57,6 +57,7 @@ def test_every_reading_is_the_character_walks():
     cases = ["", "&", "=", "&&", "==", "a", "a=", "=a", "a&", "a=&", "&a=1", "a=1&a=2", "a=b=c", "a={", "a=[",
              "a=}", "{a=1}", "a&b=1", "a=1&&b=2&", "a=x{y&z"]
     cases += ["".join(rng.choice("ab=&{}[]") for _ in range(rng.randrange(1, 24))) for _ in range(5000)]
+    cases += ["".join(rng.choice("ab=&{}[]") for _ in range(rng.randrange(24, 200))) for _ in range(1000)]
     for text in cases:
         assert parse_answer(text) == _walk(text), text
 
