@@ -7,7 +7,9 @@ stored as fund flows) through alipay.data.dataservice.bill.downloadurl.query, ea
 for (kind, account, day: ``channels.alipay.requested``); UnionPay: the day's zip (ZM, ZME, RD 汇总表) through the
 全渠道 file download (txnType 76, ``channels.unionpay_acp``), checked to be of the merId and settle date asked for
 (``channels.unionpay_day``). Each downloaded file is parsed (control totals checked)
-and stored with its SHA-256 as one load batch: a rerun finds the same hash and stores nothing new. A bill that does
+and stored with its SHA-256, a load batch per bill it holds: a rerun finds the same hash and stores nothing new.
+One file's bills are stored in one transaction (``Workspace.unit``): a UnionPay zip's ZM, ZME and 汇总表 all, or
+none of them when storing one fails (a pull again stores all). A bill that does
 not tie out is quarantined and reported; what was stored before is untouched.
 
 A day's bills exist only from the next morning, Beijing time (WeChat Pay: "每日10点后生成昨日交易账单文件",
@@ -187,10 +189,13 @@ def pull_day(ws: Workspace, accts: list[Account], day: dt.date, *,
                 if refused:
                     _failed(ws, results, at, day, kind, data, PaymatchError("\n".join(refused) + f"\nHint: {FIX}"), sha)
                     continue
-                for bill in bills:
-                    r = ws.store_bill(bill, account=at.label,
-                                      meta={"file_sha256": sha, "bill_date": str(day), "account": at.label})
-                    results.append(PullResult(at.channel, at.label, bill.kind, r.rows, r.skipped, sha))
+                # one file's bills (a UnionPay zip's ZM, ZME and 汇总表) are one unit: all stored, or none
+                with ws.unit():
+                    stored = [ws.store_bill(bill, account=at.label,
+                                            meta={"file_sha256": sha, "bill_date": str(day), "account": at.label})
+                              for bill in bills]
+                results.extend(PullResult(at.channel, at.label, bill.kind, r.rows, r.skipped, sha)
+                               for bill, r in zip(bills, stored))
     return results
 
 

@@ -11,6 +11,7 @@ results atomically.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -137,6 +139,7 @@ class Workspace:
         if self.path:
             _check_is_workspace_file(Path(self.path))
         self._staged = 0  # temp tables made by stage_file
+        self._unit = False  # a transaction of several stores is open (``unit``)
         wait = float(os.environ.get("PAYMATCH_LOCK_WAIT", "30")) if lock_wait is None else lock_wait
         deadline = time.monotonic() + wait
         while True:
@@ -340,7 +343,8 @@ class Workspace:
             return IngestResult(batch_id, "fund_flows", source, 0, True)
         self.con.register("_pm_ff_in", table)
         try:
-            self.con.execute("BEGIN TRANSACTION")
+            if not self._unit:
+                self.con.execute("BEGIN TRANSACTION")
             try:
                 # a flow already stored (the same bill delivered again as .csv.gz, or in a zip: another hash) is not
                 # stored twice (helper-50): a flow number is the channel's own id of a booking
@@ -352,9 +356,11 @@ class Workspace:
                     [channel, account, source, batch_id, channel]).fetchall()[0][0]
                 self.con.execute("INSERT INTO batches VALUES (?, 'fund_flows', ?, ?, ?, 'bill', now(), '{}')",
                                  [batch_id, source, sha256, table.num_rows])
-                self.con.execute("COMMIT")
+                if not self._unit:
+                    self.con.execute("COMMIT")
             except Exception:
-                self.con.execute("ROLLBACK")
+                if not self._unit:
+                    self.con.execute("ROLLBACK")
                 raise
         finally:
             self.con.unregister("_pm_ff_in")
@@ -432,6 +438,26 @@ class Workspace:
         """Whether any instalment flow is stored."""
         return self.con.execute("SELECT count(*) FROM (SELECT 1 FROM instalment_flows LIMIT 1)").fetchall()[0][0] > 0
 
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[None]:
+        """The bills ``store_bill`` stores inside are one transaction: all of them, or none on any error (a day's
+        UnionPay zip of ZM, ZME and 汇总表: ``pull``). DuckDB nests no transactions: each store inside is part of
+        this one (only ``store_bill`` is meant
+        for a unit)."""
+        if self._unit:
+            yield
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._unit = True
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self._unit = False
+
     def store_bill(self, bill, *, account: str | None = None, meta: dict | None = None) -> IngestResult:
         """Store a parsed bill: its transactions, and its fund-flow rows when it is a fund-flow bill."""
         base = {"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, **(meta or {})}
@@ -480,7 +506,7 @@ class Workspace:
         """Store a staged load as one transaction (``workspace_commit.commit_staged``); returns how many of its rows
         were already stored."""
         return commit_staged(self.con, staged, batch_id, sha, origin, key_scope, restate=self.restate_refund_totals,
-                             **kw)
+                             within=self._unit, **kw)
 
     # --- questions about what is stored --------------------------------------------------------
 

@@ -38,10 +38,12 @@ UPSERT_KEY = {
 
 def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str, sha: str, origin: str,
                   key_scope: tuple[str, ...], *, restate: Callable[[str, str], None], meta: dict | None = None,
-                  provenance_cols: bool = False, line_offset: int = 0, replace_batch: bool = False) -> int:
+                  provenance_cols: bool = False, line_offset: int = 0, replace_batch: bool = False,
+                  within: bool = False) -> int:
     """Store a staged load as one transaction; returns how many of its rows were already stored (not added).
     ``replace_batch``: the batch is stored already (its file read since under another mapping): its record
-    is written anew."""
+    is written anew. ``within``: a transaction is open (``Workspace.unit``): the load is part of it (DuckDB nests
+    none), committed or rolled back with it."""
     kind = staged.kind
     cols = TABLE_COLUMNS[kind]
     key = list(key_scope) + UPSERT_KEY[kind]
@@ -54,7 +56,9 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
     origin_col = ", origin" if kind == "transactions" else ""
     origin_val = f", '{origin}'" if kind == "transactions" else ""
     keep_existing = listed_before = ""
-    con.execute("BEGIN TRANSACTION")
+    done = False
+    if not within:
+        con.execute("BEGIN TRANSACTION")
     try:
         if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind} LIMIT 1)").fetchall()[0][0]:
             # a scope column may be empty (an orders file without merchant numbers): NULL is a value of the key
@@ -148,15 +152,19 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                 f"AND s.channel_tx_id = t.channel_tx_id)").fetchall()
         for channel, tx_id in trades:
             restate(channel, tx_id)
-        con.execute("COMMIT")
+        if not within:
+            con.execute("COMMIT")
+        done = True
         return staged.rows - inserted
     except Exception:
-        con.execute("ROLLBACK")
+        if not within:
+            con.execute("ROLLBACK")
         raise
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {staged.table}")
-        con.execute("DROP TABLE IF EXISTS _pm_later_listing")
-        con.execute("DROP TABLE IF EXISTS _pm_listed_again")
+        if done or not within:  # (a failed transaction takes no statement: its rollback drops what it made)
+            con.execute(f"DROP TABLE IF EXISTS {staged.table}")
+            con.execute("DROP TABLE IF EXISTS _pm_later_listing")
+            con.execute("DROP TABLE IF EXISTS _pm_listed_again")
         if line_join:
             con.unregister("_pm_line_map")
 

@@ -31,9 +31,10 @@ import binascii
 import datetime as dt
 import hashlib
 import os
+import re
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ _BEIJING = ZoneInfo(TZ)
 @dataclass(frozen=True)
 class UnionPayConfig:
     """One UnionPay 全渠道 merchant: mer_id (商户代码, 15 characters), the signing key and certificate (from its
-    .pfx), UnionPay's root and middle certificates that answers must chain to, base_url (the file-transfer URL),
+    .pfx), UnionPay's root and middle certificates that answers must chain to, verify_certs (UnionPay's verify-sign
+    certificates, only for 5.0.0 notifications: ``verify_by_cert_id``), base_url (the file-transfer URL),
     timeout (seconds per request), retries (attempts after the first on transient failures), backoff (first wait,
     doubled). Keys never appear in repr()."""
 
@@ -72,6 +74,8 @@ class UnionPayConfig:
     root_cert: x509.Certificate = field(repr=False)
     middle_cert: x509.Certificate = field(repr=False)
     base_url: str = DEFAULT_BASE_URL
+    #: UnionPay's verify-sign certificates (验签证书, ``verify_cert_file``): a 5.0.0 notification names one by certId
+    verify_certs: tuple[x509.Certificate, ...] = field(default=(), repr=False)
     timeout: float = 30.0
     retries: int = 3
     backoff: float = 1.0
@@ -85,12 +89,12 @@ class UnionPayConfig:
     def from_section(cls, section: Mapping[str, Any], *, where: str = "channels.unionpay",
                      base_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> UnionPayConfig:
         """Build from a config-file section: mer_id, pfx_file, pfx_password_file|pfx_password_env, root_cert_file,
-        middle_cert_file, base_url, timeout, retries, backoff; paths relative to ``base_dir``; ConfigError naming
+        middle_cert_file, verify_cert_file (one file or a list), base_url, timeout, retries, backoff; paths relative to ``base_dir``; ConfigError naming
         ``where`` and the key."""
         env = os.environ if env is None else env
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         known = {"mer_id", "pfx_file", "pfx_password_file", "pfx_password_env", "root_cert_file",
-                 "middle_cert_file", "base_url", "timeout", "retries", "backoff"}
+                 "middle_cert_file", "verify_cert_file", "base_url", "timeout", "retries", "backoff"}
         if "pfx_password" in section:  # (its value is not repeated here)
             raise ConfigError(f"{where}: key 'pfx_password': the .pfx password is never written in the config; name "
                               "a file (pfx_password_file) or an environment variable (pfx_password_env) holding it")
@@ -102,8 +106,8 @@ class UnionPayConfig:
             raise ConfigError(f"{where}: key 'mer_id' must be the 15-character 商户代码 as a string, e.g. "
                               f"\"802310048993424\", got {mer_id!r}")
 
-        def read(key: str) -> bytes:
-            path = section.get(key)
+        def read(key: str, path: Any = None) -> bytes:
+            path = section.get(key) if path is None else path
             if not isinstance(path, str) or not path:
                 raise ConfigError(f"{where}: key '{key}' must name a file")
             try:
@@ -134,6 +138,13 @@ class UnionPayConfig:
                 if not isinstance(section[name], kind) or isinstance(section[name], bool):
                     raise ConfigError(f"{where}: key '{name}' has the wrong type ({section[name]!r})")
                 opts[name] = section[name]
+        if "verify_cert_file" in section:
+            paths = section["verify_cert_file"]
+            paths = [paths] if isinstance(paths, str) else paths
+            if not isinstance(paths, list) or not paths:
+                raise ConfigError(f"{where}: key 'verify_cert_file' must name a file or a list of files")
+            opts["verify_certs"] = tuple(_cert(read("verify_cert_file", p), f"{where}.verify_cert_file ({p})")
+                                         for p in paths)
         return cls(mer_id, key, cert, _cert(read("root_cert_file"), f"{where}.root_cert_file"),
                    _cert(read("middle_cert_file"), f"{where}.middle_cert_file"), **opts)
 
@@ -166,27 +177,40 @@ def sign(fields: Mapping[str, str], key: rsa.RSAPrivateKey, cert: x509.Certifica
 
 
 def parse_answer(text: str) -> dict[str, str]:
-    """acpsdk's ``parseQString``: ``k=v&…`` as sent, not URL-decoded; an '&' inside {…} or […] is the value's."""
+    """acpsdk's ``parseQString``: ``k=v&…`` as sent, not URL-decoded; the first '=' ends a key (an '&' before it
+    ends a key without value: ""); an '&' ends a value unless inside {…} or […], which run to the first matching
+    close (not counted: "{a{b}c&d}" ends at the first '}'); a later key wins.
+
+    Split at '&' in C; only a value holding '{' or '[' is read further (``_value_end``), so the work is linear and a
+    value of tens of MB (``fileContent``) is never walked character by character in Python."""
     out: dict[str, str] = {}
-    key, buf, in_key, close = "", [], True, ""
-    for ch in text:
-        if close:
-            buf.append(ch)
-            if ch == close:
-                close = ""
-        elif in_key and ch == "=":
-            key, buf, in_key = "".join(buf), [], False
-        elif ch == "&":
-            out["".join(buf) if in_key else key] = "" if in_key else "".join(buf)
-            buf, in_key = [], True
+    pieces = text.split("&")
+    k = at = 0  # the piece read next and where it starts in ``text``
+    while k < len(pieces):
+        key, eq, value = pieces[k].partition("=")  # (no '=': a key without value, "")
+        if eq and ("{" in value or "[" in value):  # an '&' inside {…} or […] is the value's
+            start = at + len(key) + 1
+            end = _value_end(text, start)
+            value = text[start:end]
+            while at <= end:  # past the pieces the value spans
+                at += len(pieces[k]) + 1
+                k += 1
         else:
-            if not in_key and ch in "{[":
-                close = "}" if ch == "{" else "]"
-            buf.append(ch)
-    if buf or not in_key:
-        out["".join(buf) if in_key else key] = "" if in_key else "".join(buf)
+            at += len(pieces[k]) + 1
+            k += 1
+        out[key] = value
     out.pop("", None)
     return out
+
+
+#: a value: runs of anything but '&', '{' and '['; a {…} or […] to its first close (or, unclosed, to the end of the
+#: text) with whatever '&' it holds. Possessive (no backtracking): one pass in C
+_VALUE = re.compile(r"(?:[^&{\[]++|\{[^}]*+(?:\}|\Z)|\[[^\]]*+(?:\]|\Z))*+")
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the value starting at ``start`` ends: the first '&' outside {…} and […], or the end of ``text``."""
+    return _VALUE.match(text, start).end()
 
 
 def check_answer_cert(pem: str, root: x509.Certificate, middle: x509.Certificate,
@@ -230,6 +254,31 @@ def verify_answer(fields: Mapping[str, str], root: x509.Certificate, middle: x50
         key.verify(sig, _digest_hex(fields, encoding), padding.PKCS1v15(), hashes.SHA256())
     except (binascii.Error, InvalidSignature, UnicodeEncodeError, LookupError):
         raise ValueError("the answer's signature does not verify with its signPubKeyCert") from None
+
+
+def verify_by_cert_id(fields: Mapping[str, str], certs: Sequence[x509.Certificate], encoding: str = "utf-8") -> None:
+    """ValueError unless ``fields`` (5.0.0, signMethod 01) carry a certId naming one of ``certs`` (UnionPay's
+    verify-sign certificates the merchant configured, by serial number in decimal) whose key verifies their
+    ``signature``: SHA1withRSA over the SHA-1 hex of ``signing_text`` as bytes of ``encoding`` (acpsdk's
+    ``validate`` for 5.0.0: no certificate travels with the message, so no chain or name is checked; the configured
+    certificate is the trust)."""
+    if not fields.get("signature") or not fields.get("certId"):
+        raise ValueError("the answer is unsigned (no signature / certId)")
+    by_id = {str(c.serial_number): c for c in certs}
+    cert = by_id.get(fields["certId"])
+    if cert is None:
+        raise ValueError(f"certId {fields['certId'][:40]!r} names none of the configured verify certificates "
+                         f"(verify_cert_file: certId {', '.join(sorted(by_id))})")
+    try:
+        sig = base64.b64decode(fields["signature"], validate=True)
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError(f"the verify certificate of certId {fields['certId']} holds no RSA key")
+        digest = hashlib.sha1(signing_text(fields).encode(encoding)).hexdigest().encode("ascii")
+        key.verify(sig, digest, padding.PKCS1v15(), hashes.SHA1())
+    except (binascii.Error, InvalidSignature, UnicodeEncodeError, LookupError):
+        raise ValueError(f"the answer's signature does not verify with the verify certificate of certId "
+                         f"{fields['certId']}") from None
 
 
 def _unverified(fields: Mapping[str, str]) -> str:

@@ -14,8 +14,11 @@ are success (the demos: "判断respCode=00、A6"); any other code a failed trans
 
 Accepting one means, in order: its merId is a configured ``[channels.unionpay]`` account; it is signed as the
 file-download answer is (5.1.0: ``unionpay_acp.verify_answer`` — signPubKeyCert chained to that account's root and
-middle certificates, valid now, naming 中国银联股份有限公司; SHA256withRSA over the SHA-256 hex of the sorted fields);
-its fields map cleanly. Fields sent empty are left out first, as acpsdk's ``getAllRequestParam`` does (UnionPay
+middle certificates, valid now, naming 中国银联股份有限公司; SHA256withRSA over the SHA-256 hex of the sorted fields),
+or, version 5.0.0 (acpsdk's ``validate``: no certificate in the message), with signMethod 01 and the certId of one of
+the account's ``verify_cert_file`` certificates (UnionPay's 验签证书, by serial number), SHA1withRSA over the SHA-1 hex
+of the sorted fields (``unionpay_acp.verify_by_cert_id``; without verify_cert_file it is refused naming the key);
+its fields map cleanly. signMethod 11/12 (a shared secure key, 密钥方式) is refused: certificates only. Fields sent empty are left out first, as acpsdk's ``getAllRequestParam`` does (UnionPay
 sends none). The signed text is hashed in the notification's ``encoding`` (acpsdk's sha256X16(text, encoding)): a
 GBK notification's GBK bytes. Anything else raises ChannelError naming merId, queryId and the cause.
 
@@ -41,12 +44,14 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from paymatch.channels.unionpay import HOLD_TYPES, PAYMENT_TYPES, REFUND_TYPES
-from paymatch.channels.unionpay_acp import UnionPayConfig, verify_answer
+from paymatch.channels.unionpay_acp import UnionPayConfig, verify_answer, verify_by_cert_id
 from paymatch.errors import ChannelError, ConfigError
 from paymatch.schema import TRANSACTION_ARROW, TZ, YEARS
 
 #: respCode of a successful transaction (A6: 有缺陷的成功, success with a defect)
 SUCCESS_CODES = ("00", "A6")
+#: signMethod of a signature made with a shared secure key (密钥方式), not a certificate: refused
+SECURE_KEY_METHODS = {"11": "SHA-256", "12": "SM3"}
 _BEIJING = ZoneInfo(TZ)
 
 
@@ -70,9 +75,24 @@ class UnionPayNotifyVerifier:
         account = self._accounts.get(fields.get("merId", ""))
         if account is None:
             raise fail(f"merId {fields.get('merId')!r} is not a configured [channels.unionpay] account")
+        encoding = fields.get("encoding") or "utf-8"
+        method, version = fields.get("signMethod", ""), fields.get("version", "")
+        if method in SECURE_KEY_METHODS:
+            raise fail(f"refused: signMethod {method} ({SECURE_KEY_METHODS[method]} with a secure key, 密钥方式) is not "
+                       "accepted; paymatch verifies certificate signatures only (signMethod 01): have UnionPay "
+                       "send the account's notifications signed with certificates")
         try:
-            verify_answer(fields, account.root_cert, account.middle_cert, self._clock(),
-                          encoding=fields.get("encoding") or "utf-8")
+            if version == "5.0.0":
+                if method != "01":
+                    raise fail(f"refused: a version 5.0.0 notification with signMethod {method or '(none)'!r}, not "
+                               "01 (RSA with UnionPay's certificate)")
+                if not account.verify_certs:
+                    raise fail(f"refused: a version 5.0.0 notification is verified with UnionPay's verify-sign "
+                               f"certificate (验签证书) its certId names; none is configured: set 'verify_cert_file' "
+                               f"in the [channels.unionpay] account of merId {account.mer_id}")
+                verify_by_cert_id(fields, account.verify_certs, encoding)
+            else:
+                verify_answer(fields, account.root_cert, account.middle_cert, self._clock(), encoding=encoding)
         except ValueError as exc:
             raise fail(f"refused, not UnionPay's: {exc}".replace("the answer", "the notification")) from None
         return to_transaction(fields)

@@ -217,3 +217,14 @@ def notification(sign_key: rsa.RSAPrivateKey, sign_cert: x509.Certificate, **fie
     digest = _digest_hex(out, fields.get("encoding", "utf-8"))
     out["signature"] = base64.b64encode(sign_key.sign(digest, padding.PKCS1v15(), hashes.SHA256())).decode()
     return out
+
+
+def notification_500(sign_key: rsa.RSAPrivateKey, verify_cert: x509.Certificate, **fields: str) -> dict[str, str]:
+    """A version 5.0.0 notification (signMethod 01): ``certId`` = the serial number (decimal) of UnionPay's verify-sign
+    certificate the merchant holds, ``signature`` = SHA1withRSA by ``sign_key`` over the SHA-1 hex of the sorted
+    ``k=v&…`` (no signPubKeyCert travels with it)."""
+    out = {**fields, "version": "5.0.0", "signMethod": "01", "certId": str(verify_cert.serial_number)}
+    text = "&".join(f"{k}={v}" for k, v in sorted(out.items()) if k != "signature")
+    digest = hashlib.sha1(text.encode(fields.get("encoding", "utf-8"))).hexdigest().encode()
+    out["signature"] = base64.b64encode(sign_key.sign(digest, padding.PKCS1v15(), hashes.SHA1())).decode()
+    return out

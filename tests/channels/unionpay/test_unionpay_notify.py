@@ -9,7 +9,7 @@ import urllib.parse
 
 import httpx
 import pytest
-from acp_fake_server import MER_ID, UNIONPAY_CN, Pki, cert, key, notification
+from acp_fake_server import MER_ID, UNIONPAY_CN, Pki, cert, key, notification, notification_500, pem
 from loopback import serve
 from unionpay_zmgen import zm_file, zm_line
 
@@ -29,12 +29,12 @@ def pki() -> Pki:
     return Pki.make()
 
 
-def _config(tmp_path, pki: Pki):
+def _config(tmp_path, pki: Pki, *extra: str):
     pki.write(tmp_path)
     cfg = tmp_path / "rules.toml"
     cfg.write_text("\n".join(["[channels.unionpay]", f'mer_id = "{MER_ID}"', 'pfx_file = "acp_sign.pfx"',
                               'pfx_password_file = "pfx_password.txt"', 'root_cert_file = "acp_root.cer"',
-                              'middle_cert_file = "acp_middle.cer"']) + "\n", encoding="utf-8")
+                              'middle_cert_file = "acp_middle.cer"', *extra]) + "\n", encoding="utf-8")
     return cfg
 
 
@@ -319,3 +319,47 @@ def test_a_bad_amount_or_time_is_refused_naming_the_field(over, named):
 
     with pytest.raises(ChannelError, match=named):
         to_transaction(fields(**over))
+
+
+def test_a_5_0_0_notification_is_verified_with_the_configured_verify_certificate_its_cert_id_names(tmp_path, pki):
+    """5.0.0 (acpsdk's validate): no certificate in the message; certId names UnionPay's verify-sign certificate the
+    merchant configured (verify_cert_file), SHA1withRSA over the SHA-1 hex of the sorted fields."""
+    other = cert("041@Z12@中国银联股份有限公司@00000002", key("other"), "CFCA TEST OCA1", key("middle"))
+    (tmp_path / "acp_verify_sign.cer").write_bytes(pem(pki.unionpay))
+    (tmp_path / "acp_verify_old.cer").write_bytes(pem(other))
+    w = tmp_path / "w.duckdb"
+    v5 = {k: v for k, v in fields().items() if k != "version"}
+    cfg = _config(tmp_path, pki, 'verify_cert_file = ["acp_verify_old.cer", "acp_verify_sign.cer"]')
+    with serve(create_app(w, load_config(cfg), tmp_path)) as url:
+        r = post(url, notification_500(key("unionpay"), pki.unionpay, **v5))
+        assert (r.status_code, r.text) == (200, "ok"), r.text
+        gbk = notification_500(key("unionpay"), pki.unionpay, **{**v5, **PAYMENT2, "encoding": "GBK"})
+        assert post(url, gbk, encoding="gbk").text == "ok"
+        forged = notification_500(key("other"), pki.unionpay, **{**v5, **REFUND})  # the key of another certificate
+        tampered = {**notification_500(key("unionpay"), pki.unionpay, **{**v5, **CANCEL}), "txnAmt": "1"}
+        unknown = notification_500(key("unionpay"), cert(UNIONPAY_CN, key("unionpay"), "CFCA TEST OCA1",
+                                                          key("middle"), serial=777), **{**v5, **CANCEL})
+        secure_key = {**fields(), "signMethod": "11", "signature": "0" * 64}
+        for form in (forged, tampered, unknown, secure_key):
+            assert post(url, form).status_code == 400
+    with Workspace(w) as ws:
+        got = ws.con.execute("SELECT channel_tx_id, type, amount_fen FROM transactions ORDER BY 1").fetchall()
+        reasons = {r for (r,) in ws.con.execute("SELECT reason FROM quarantine").fetchall()}
+    assert got == [(PAY1, "payment", 1000), (PAY2, "payment", 5000)]
+    said = [f"queryId={REFUND1}: refused, not UnionPay's: the notification's signature does not verify with the "
+            f"verify certificate of certId {pki.unionpay.serial_number}",
+            f"queryId={CANCEL2}: refused, not UnionPay's: the notification's signature does not verify",
+            "certId '777' names none of the configured verify certificates",
+            f"queryId={PAY1}: refused: signMethod 11 (SHA-256 with a secure key, 密钥方式) is not accepted"]
+    assert len(reasons) == 4 and all(any(s in r for r in reasons) for s in said), reasons
+
+
+def test_a_5_0_0_notification_without_a_verify_certificate_configured_is_refused_naming_the_key(tmp_path, pki):
+    w = tmp_path / "w.duckdb"
+    v5 = {k: v for k, v in fields().items() if k != "version"}
+    with serve(create_app(w, load_config(_config(tmp_path, pki)), tmp_path)) as url:
+        assert post(url, notification_500(key("unionpay"), pki.unionpay, **v5)).status_code == 400
+    with Workspace(w) as ws:
+        assert ws.con.execute("SELECT count(*) FROM transactions").fetchone()[0] == 0
+        (reason,) = ws.con.execute("SELECT reason FROM quarantine").fetchone()
+    assert "version 5.0.0" in reason and "set 'verify_cert_file'" in reason and MER_ID in reason, reason

@@ -204,7 +204,13 @@ def test_config_errors_name_the_key(tmp_path, pki, monkeypatch):
              (base + ['pfx_password_env = "UP_PFX_PW"'], "UP_PFX_PW (pfx_password_env) is not set"),
              ([*base[:1], 'mer_id = "8023"', *base[2:], 'pfx_password_file = "pfx_password.txt"'], "key 'mer_id'"),
              (base + ['pfx_password_file = "acp_root.cer"'], "channels.unionpay.pfx_file: not a PKCS#12 file this "
-                                                              "password opens")]
+                                                              "password opens"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = "pfx_password.txt"'],
+              "channels.unionpay.verify_cert_file (pfx_password.txt): not a readable X.509 certificate"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = []'],
+              "key 'verify_cert_file' must name a file or a list of files"),
+             (base + ['pfx_password_file = "pfx_password.txt"', 'verify_cert_file = ["nowhere.cer"]'],
+              "channels.unionpay.verify_cert_file: cannot read")]
     for lines, said in cases:
         (tmp_path / "rules.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")) as err:
@@ -286,3 +292,28 @@ def test_one_merchant_configured_twice_is_refused(tmp_path, pki):
     assert r.exit_code == 2, r.output
     assert "configured more than once" in r.output and f"[[channels.unionpay]] {MER_ID}" in r.output, r.output
     assert stored == (0, 0)
+
+
+def test_the_days_zip_is_stored_whole_or_not_at_all(tmp_path, pki, monkeypatch):
+    # storing the zip's second bill fails (a full disk, a killed process): its ZM stored before it goes too; a pull
+    # again stores the ZM, ZME and 汇总表 all
+    real = Workspace.store_bill
+    calls = []
+
+    def failing(self, bill, **kw):
+        calls.append(bill.kind)
+        if len(calls) == 2:
+            self.con.execute("SELECT error('disk full')")  # a real DuckDB error inside the transaction
+        return real(self, bill, **kw)
+
+    with FakeUnionPay(pki) as srv:
+        srv.files[(MER_ID, "0916")] = delivery()
+        cfg = _config(tmp_path, pki, srv)
+        monkeypatch.setattr(Workspace, "store_bill", failing)
+        r, stored, _ = _pull(tmp_path, cfg)
+        assert r.exit_code != 0 and "disk full" in str(r.exception or r.output), r.output
+        assert calls[0] == "unionpay_zm" and stored == (0, 0)
+        monkeypatch.setattr(Workspace, "store_bill", real)
+        r, stored, reasons = _pull(tmp_path, cfg)
+        assert r.exit_code == 0 and "2 rows stored" in r.output, r.output
+        assert stored == (2, 3) and not reasons
