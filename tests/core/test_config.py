@@ -60,7 +60,7 @@ def test_method_rules_add_to_the_defaults(tmp_path):
 
 def _unionpay_files(folder, password: str) -> None:
     """The UnionPay example's files: the merchant's .pfx (key and a self-signed certificate) and UnionPay's root and
-    middle certificates (the same one here: loading the config only reads them)."""
+    middle certificates and its verify-sign certificate (the same one here: loading the config only reads them)."""
     import datetime as dt
 
     from cryptography import x509
@@ -79,7 +79,7 @@ def _unionpay_files(folder, password: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "acp_prod_sign.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
         b"acp", k, c, None, ser.BestAvailableEncryption(password.encode())))
-    for n in ("acp_prod_root.cer", "acp_prod_middle.cer"):
+    for n in ("acp_prod_root.cer", "acp_prod_middle.cer", "acp_prod_verify_sign.cer"):
         (folder / n).write_bytes(c.public_bytes(ser.Encoding.PEM))
 
 
