@@ -77,7 +77,8 @@ ORDER_COLS = ["order_no", "store_id", "merchant_id", "channel", "amount", "statu
 REFUND_COLS = ["refund_no", "order_no", "amount", "created_at", "status"]
 ERP_HEAD = ["订单编号", "门店编码", "收款商户号", "支付方式", "实付金额(元)", "订单状态", "下单时间", "支付时间", "备注"]
 ERP_METHOD = {"wechat": "微信支付", "alipay": "支付宝", "huabei": "花呗", "unionpay": "银联", "balance": "余额"}
-ERP_STATUS = {"paid": "已支付", "closed": "已关闭", "unpaid": "待支付"}
+ERP_STATUS = {"paid": "已支付", "closed": "已关闭", "unpaid": "待支付", "refunded": "已退款",
+              "partially_refunded": "部分退款"}
 
 
 def yuan(f: int) -> str:
@@ -97,7 +98,7 @@ class Order:
     mch: str
     method: str
     fen: int
-    status: str            # paid | closed | unpaid
+    status: str            # paid | closed | unpaid (refunded | partially_refunded when listed again)
     day: str               # the day it was paid (or created)
     clock: str             # HH:MM:SS
     grace: bool = False    # paid within the 10-minute grace before its day's end
@@ -138,6 +139,7 @@ class Chain:
     recs: list[Rec] = field(default_factory=list)
     arrival: dict[tuple[str, str], str] = field(default_factory=dict)  # (bill key, bill day) -> day it arrives
     correction: tuple[str, str] = ("", "")                            # (day re-exported, day it arrives)
+    dup_orders: set[str] = field(default_factory=set)                 # paid twice: its refund is the second's
 
 
 def build(seed: int) -> Chain:
@@ -242,6 +244,7 @@ def build(seed: int) -> Chain:
             refund(o, 3000, DAYS[min(di + 2, 13)], clock(10, 20), bill_fen=2900)
         if di % 5 == 2:                                     # paid on WeChat and on Alipay, the Alipay one refunded
             o = new_order(day, STORES[(di + 13) % 15], "wechat", 15800, clock(10, 18))
+            c.dup_orders.add(o.no)
             pay(o)
             pay(o, channel="alipay", when=f"{day}T{o.clock[:2]}:{o.clock[3:5]}:59+08:00")
             refund(o, 15800, DAYS[di + 1], clock(10, 20), channel="alipay")
@@ -287,6 +290,26 @@ def build(seed: int) -> Chain:
     c.arrival[("ap", DAYS[6])] = DAYS[9]
     c.arrival[("up", DAYS[9])] = DAYS[10]
     return c
+
+
+def status_at(c: Chain, o: Order, day: str) -> Order:
+    """The order as the ERP lists it on day: refunded / partially_refunded once its shop refunds (not those of a
+    second payment) were made by then."""
+    done = sum(r.fen for d, r in c.refund_exports if r.order == o.no and d <= day and r.status == "success")
+    if o.status != "paid" or not done or o.no in c.dup_orders:
+        return Order(**vars(o))
+    return Order(**{**vars(o), "status": "refunded" if done >= o.fen else "partially_refunded"})
+
+
+def export_of(c: Chain, day: str) -> dict[str, Order]:
+    """The day's orders export: the day's orders, and the earlier orders refunded that day listed again."""
+    rows = {n: status_at(c, o, day) for n, o in (c.first_export.get(day) or
+                                                   {n: o for n, o in c.orders.items() if o.day == day}).items()}
+    for d, r in c.refund_exports:
+        o = c.orders.get(r.order)
+        if d == day and o and o.day < day and o.no not in c.dup_orders:
+            rows[o.no] = status_at(c, o, day)
+    return rows
 
 
 def bill_key(r: Rec) -> str:
@@ -679,11 +702,11 @@ def fortnight(a: Audit, c: Chain, spark: bool) -> None:
         inbox.mkdir(parents=True)
         args = ["ingest", "--workspace", ws, "--config", str(cfg)]
         affected = {day}
-        day_orders = c.first_export.get(day) or {n: o for n, o in c.orders.items() if o.day == day}
-        exports = [(f"订单导出_{day}.csv", day_orders)]
+        exports = [(f"订单导出_{day}.csv", export_of(c, day))]
         if c.correction[1] == day:
             d = c.correction[0]
-            exports.append((f"订单导出_{d}_更正.csv", {n: o for n, o in c.orders.items() if o.day == d}))
+            exports.append((f"订单导出_{d}_更正.csv", {n: status_at(c, o, day) for n, o in c.orders.items()
+                                                    if o.day == d}))
             affected.add(d)
         for name, orders in exports:
             path = inbox / name
@@ -864,7 +887,34 @@ def final(a: Audit, c: Chain, state, spark: bool) -> None:
             g1, g2 = report_got(before[name]), report_got(after[name])
             a.check(g1 == g2, f"[{name}] report after the range run differs from after the day runs: "
                     f"{ {k: (g1.get(k), g2.get(k)) for k in set(g1) | set(g2) if g1.get(k) != g2.get(k)} }")
+    fund_flow(a, ws, recs)
     slice_runs(a, c, spark)
+
+
+def fund_flow(a: Audit, ws: str, recs: list[Rec]) -> None:
+    """The fortnight's fund flow by bill day and channel: every record stored once, late bills on their own day."""
+    path = a.root / "reports" / "fund-flow.json"
+    if a.pm("report", "fund-flow", "--workspace", ws, "--from", DAYS[0], "--to", DAYS[-1], "--by", "channel",
+            "--no-detail", "--json", str(path)).returncode:
+        return
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rows = next(t for t in doc["tables"] if t["name"] == "summary")["rows"]
+    got = {(r["bucket"], r["dim"]): (r["inflow_count"], r["inflow_fen"], r["refund_count"], r["refund_fen"],
+                                     r["net_fen"]) for r in rows if "|" in str(r.get("key"))}
+    want: dict[tuple[str, str], list[int]] = {}
+    for r in recs:
+        w = want.setdefault((r.bill_day, r.channel), [0, 0, 0, 0, 0])
+        if r.type == "payment":
+            w[0] += 1
+            w[1] += r.fen
+            w[4] += r.fen
+        else:
+            w[2] += 1
+            w[3] += r.fen
+            w[4] -= r.fen
+    for key in sorted(set(got) | set(want)):
+        a.check(got.get(key) == tuple(want.get(key, ())), f"[fund flow {key[0]} {key[1]}] report "
+                f"{got.get(key)} ≠ model {tuple(want.get(key, ()))} (inflow n/fen, refunds n/fen, net)")
 
 
 def slice_runs(a: Audit, c: Chain, spark: bool) -> None:
@@ -872,7 +922,7 @@ def slice_runs(a: Audit, c: Chain, spark: bool) -> None:
     days = DAYS[2:4]
     root = a.root / "slice"
     root.mkdir()
-    orders = {n: o for n, o in c.orders.items() if o.day in days}
+    orders = {n: status_at(c, o, days[-1]) for n, o in c.orders.items() if o.day in days}
     refunds = {r.no: r for d, r in c.refund_exports if d in days}
     recs = [r for r in c.recs if r.bill_day in days]
     canonical_orders(root / "orders.csv", list(orders.values()))
