@@ -31,8 +31,8 @@ routine the README describes, for 14 days (2026-11-02..15, two Monday weeks) of 
 Prints "N agree, M disagree" and each disagreement (exit 1 when any). JUDGEMENT lines (the spec is silent) are not
 counted. Each day's report is also checked against that day's run.
 
-Result (2026-12-06, helper-105, main at 9c96217): seed 9 4,101 agree / 0 disagree without Spark (135-175 s at load
-6-7; with the Spark slice 3,885 / 0 before the day-report checks, 233 s), seeds 10 and 11 0 disagree. No bug found.
+Result (2026-12-06, helper-105, main at 9c96217): seed 9 4,227 agree / 0 disagree with the Spark slice (159 s at
+load 4; 4,101 / 0 without Spark), seeds 10 and 11 0 disagree. No bug found.
 Judgements: 待处理笔数 leaves refund_pending out (the spec lists no kinds for it; read as consistent, like unpaid); a
 payment booked Sunday 23:59:5x for an order paid Monday 00:00:0x counts on Monday after the day runs (Sunday's run
 had no order yet) and on Sunday after a range run (its record's bill day): the month agrees, the weeks move it.
