@@ -153,6 +153,10 @@ def test_a_remote_master_needs_an_exchange_folder_and_the_driver_off_loopback(tm
         assert spark_backend.session_conf("local[2]")["spark.driver.host"] == "127.0.0.1"
         assert spark_backend.session_conf("spark://10.1.2.3:7077", (("spark.driver.host", "10.1.2.9"),)
                                           )["spark.driver.host"] == "10.1.2.9"
+        # PySpark's call-site capture (py4j round trips around every column function) is off unless [spark.conf] says
+        debugging = "spark.python.sql.dataFrameDebugging.enabled"
+        assert spark_backend.session_conf("local[2]")[debugging] == "false"
+        assert spark_backend.session_conf("local[2]", ((debugging, "true"),))[debugging] == "true"
 
         monkeypatch.setenv("PAYMATCH_SPARK_EXCHANGE", str(tmp_path / "missing"))
         with pytest.raises(PaymatchError, match=r"PAYMATCH_SPARK_EXCHANGE '.*missing': no such folder"):

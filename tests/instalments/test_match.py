@@ -157,6 +157,7 @@ def test_conservation_every_row_in_exactly_one_outcome(seed):
 
 
 @pytest.mark.spark
+@pytest.mark.xdist_group("spark")  # the worker that has the JVM running already (one JVM per suite, not two)
 def test_spark_gives_identical_outcomes(spark_local):
     import pandas as pd  # noqa: F401  (Spark's createDataFrame from pandas)
 

@@ -89,6 +89,9 @@ def session_conf(master: str, extra: tuple[tuple[str, str], ...] = ()) -> dict[s
         "spark.sql.shuffle.partitions": os.environ.get("PAYMATCH_SPARK_PARTITIONS", "8"),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",  # a progress bar per stage drowned the run's own progress lines
+        # PySpark's call-site capture for error contexts: ~5 py4j round trips around each of the ~2,600 column
+        # functions the engine's plan is built with (a third of its py4j calls); `[spark.conf]` can turn it back on
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
     }
     if on_this_machine(master):
         conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
