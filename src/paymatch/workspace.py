@@ -28,7 +28,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .backends.duckdb_backend import tune
 from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN
 from .errors import LoadError, PaymatchError, Problem
 from .schema import DUCK_TYPES, TRANSACTION_COLUMNS, TZ, bill_day_sql
@@ -160,7 +159,6 @@ class Workspace:
                 raise PaymatchError(f"{self.path}: cannot open workspace ({e})\nHint: {_open_hint(e)}") from e
         self.con.execute(f"SET TimeZone='{TZ}'")
         self.con.execute("SET enable_progress_bar=false")
-        tune(self.con)
         limit = memory_limit or os.environ.get("PAYMATCH_MEMORY_LIMIT", "3500MB")
         self.con.execute(f"SET memory_limit='{limit}'")
         self._spill = tempfile.mkdtemp(prefix="_pm_spill_")

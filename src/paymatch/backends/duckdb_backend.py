@@ -23,7 +23,7 @@ DISABLED_OPTIMIZERS = ("projection_pullup",)
 
 
 def tune(con: duckdb.DuckDBPyConnection) -> None:
-    """Settings every connection the engine runs on gets (the workspace's, a file run's in-memory one)."""
+    """Settings for the engine's queries on ``con`` (from ``run`` on; a file's load before it keeps DuckDB's defaults)."""
     known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
     off = [o for o in DISABLED_OPTIMIZERS if o in known]  # a DuckDB without it has nothing to turn off
     if off:
@@ -32,7 +32,9 @@ def tune(con: duckdb.DuckDBPyConnection) -> None:
 
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
         leave_out: nw.Expr | None = None) -> duckdb.DuckDBPyRelation:
-    """Reconcile in-process; returns the (lazy) DuckDB relation of the engine's outcomes."""
+    """Reconcile in-process; returns the (lazy) DuckDB relation of the engine's outcomes (``con`` is ``tune``d: the
+    loads before it are not, the writing of the outcomes after it is)."""
+    tune(con)
     orders = nw.from_native(con.sql(sel.orders))
     if leave_out is not None:
         orders = orders.filter(~leave_out.fill_null(False))
