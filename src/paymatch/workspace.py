@@ -34,7 +34,7 @@ from .schema import DUCK_TYPES, TRANSACTION_COLUMNS, TZ, bill_day_sql
 from .sources.canonical import Staged, stage_csv
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
-from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged
+from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged, unregister
 
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
@@ -303,7 +303,7 @@ class Workspace:
                 [source],
             )
         finally:
-            self.con.unregister("_pm_arrow_in")
+            unregister(self.con, "_pm_arrow_in")
         staged = Staged("transactions", tname, table.num_rows, source)
         again = self._commit(staged, batch_id, sha, origin, (), meta=meta, provenance_cols=True)
         return IngestResult(batch_id, "transactions", source, table.num_rows, False, again)
@@ -361,7 +361,7 @@ class Workspace:
                     self.con.execute("ROLLBACK")
                 raise
         finally:
-            self.con.unregister("_pm_ff_in")
+            unregister(self.con, "_pm_ff_in")
         return IngestResult(batch_id, "fund_flows", source, table.num_rows, False, table.num_rows - inserted)
 
     def ingest_flows(self, flows, *, key_scope: tuple[str, ...] = ()) -> IngestResult:

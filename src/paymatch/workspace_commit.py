@@ -9,6 +9,7 @@ value changed is kept beside it (a duplicate_record or record_update outcome).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 
@@ -166,7 +167,15 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
             con.execute("DROP TABLE IF EXISTS _pm_later_listing")
             con.execute("DROP TABLE IF EXISTS _pm_listed_again")
         if line_join:
-            con.unregister("_pm_line_map")
+            unregister(con, "_pm_line_map")
+
+
+def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a registered view. Inside ``Workspace.unit`` a failed statement aborts the transaction, which then takes
+    no statement: the view, registered inside it, goes with its rollback, and the store's own error is the one raised
+    (not "Current transaction is aborted")."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.unregister(name)
 
 
 def same_key(k: str, kind: str, key_scope: tuple[str, ...], a: str = "t", b: str = "s") -> str:

@@ -54,7 +54,7 @@ def run(orders, refunds, txs, *, records_unique: bool = False, **params) -> dict
     """Outcomes keyed by outcome_id (``records_unique``: tell the engine no channel record repeats)."""
     txs = [dict(t, _pm_row=i) for i, t in enumerate(txs)]
     con = duckdb.connect()
-    tune(con)  # as the workspace's connection is
+    tune(con)  # as duckdb_backend.run tunes the connection it reconciles on
     rel = {}
     for name, rows, schema in (("o", orders, ORDER_T), ("r", refunds, REFUND_T), ("t", txs, TX_T)):
         rel[name] = con.from_arrow(pa.Table.from_pylist(rows, schema=schema))

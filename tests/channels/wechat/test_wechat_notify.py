@@ -148,6 +148,9 @@ def test_a_resend_is_answered_as_taken_only_once_the_first_delivery_is_stored(we
     ({"transaction_id": None}, "transaction_id"),                              # was stored without an id
     ({"success_time": "2026-02-30T10:00:00+08:00"}, "success_time"),           # was named only by Python's words
     ({"amount": "100.00"}, "amount"),
+    ({"promotion_detail": 5}, "promotion_detail"),                             # was TypeError: answered 500
+    ({"promotion_detail": {"type": "NOCASH", "amount": 50}}, "promotion_detail"),  # was read as no promotion
+    ({"mchid": None}, "mchid"),
 ])
 def test_a_signed_notification_with_a_bad_value_is_refused_naming_the_field(wechat_keys, over, named):
     """helper-107 (bench/fuzz_notify.py): a validly signed notification whose resource holds a bad value is refused

@@ -67,3 +67,12 @@ def test_store_failure_gives_500_and_resend_succeeds(wechat_keys, app):
     r = client.post("/notify/wechat", content=body, headers=signed_headers(wechat_keys, body, ts=NOW))
     assert r.status_code == 204
     assert stored[0].column("type").to_pylist() == ["refund"]
+
+
+def test_a_signed_body_that_is_no_notification_json_is_401(wechat_keys, app):
+    # as the README says: WeChat signed it, but it is no JSON object (401 as a failed check, not 400), nothing stored
+    client, stored, _ = app
+    for body in (b"not json", b"[1, 2]"):
+        r = client.post("/notify/wechat", content=body, headers=signed_headers(wechat_keys, body, ts=NOW))
+        assert r.status_code == 401 and "not a notification JSON object" in r.json()["message"], r.text
+    assert stored == []

@@ -261,7 +261,10 @@ def to_transactions(n: WechatNotification) -> pa.Table:
                             ("CLOSED", "ABNORMAL"))
         else:
             fen = _fen(amount, "total")
-            nocash = sum(_fen(p, "amount") for p in r.get("promotion_detail") or []
+            promotions = r.get("promotion_detail") or []
+            if not isinstance(promotions, list):
+                raise ValueError(f"promotion_detail {str(promotions)[:80]!r} is not a list")
+            nocash = sum(_fen(p, "amount") for p in promotions
                          if isinstance(p, dict) and p.get("type") == "NOCASH" and "amount" in p)
             settle = fen - nocash
             status = _state(r, "trade_state", {"SUCCESS": "success", "USERPAYING": "processing", "NOTPAY": "closed",
