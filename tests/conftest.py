@@ -38,3 +38,12 @@ def spark():
 
     os.environ.setdefault("PAYMATCH_SPARK_PARTITIONS", "4")
     return session("local[2]")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The Spark group first: it runs on one xdist worker, one test after another (one JVM); handed out first, the
+    other worker takes the rest meanwhile instead of waiting for it at the end."""
+    def spark_group(item) -> bool:
+        return any(m.args[:1] == ("spark",) for m in item.iter_markers("xdist_group"))
+
+    items.sort(key=lambda item: not spark_group(item))  # (stable: the order within each part is kept)
