@@ -36,6 +36,7 @@ from .summary_notes import (empty_bill_accounts, foreign_merchant_numbers, merch
                             stored_empty_bill_accounts)
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
+from .workspace_commit import transaction
 
 Progress = Callable[[str], None]
 
@@ -463,8 +464,7 @@ def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: 
     cols = ", ".join(STORED_COLUMNS)
     values = ", ".join(REASON_SQL if c == "reason" else _JUDGED_DAY_SQL.format(
         grace=int(config.match.cross_day_grace_minutes)) if c == "bill_day" else c for c in STORED_COLUMNS)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM outcomes WHERE period_from = ? AND period_to = ?", [period[0], period[1]])
         con.execute(f"INSERT INTO outcomes (run_id, period_from, period_to, {cols}) "
                     f"SELECT ?, ?, ?, {values} FROM {table}", [run_id, period[0], period[1]])
@@ -477,7 +477,3 @@ def _store(ws: Workspace, table: str, run_id: str, period, engine: str, config: 
                     [run_id, started, period[0], period[1], engine, None,
                      hashlib.sha256(config.model_dump_json().encode()).hexdigest(),
                      json.dumps(summary, ensure_ascii=False, default=str)])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise

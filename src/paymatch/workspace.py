@@ -34,7 +34,7 @@ from .schema import DUCK_TYPES, TRANSACTION_COLUMNS, TZ, bill_day_sql
 from .sources.canonical import Staged, stage_csv
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
-from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged, unregister
+from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged, transaction, unregister
 
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
@@ -341,9 +341,7 @@ class Workspace:
             return IngestResult(batch_id, "fund_flows", source, 0, True)
         self.con.register("_pm_ff_in", table)
         try:
-            if not self._unit:
-                self.con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(self.con, within=self._unit):
                 # a flow already stored (the same bill delivered again as .csv.gz, or in a zip: another hash) is not
                 # stored twice (helper-50): a flow number is the channel's own id of a booking
                 inserted = self.con.execute(
@@ -354,12 +352,6 @@ class Workspace:
                     [channel, account, source, batch_id, channel]).fetchall()[0][0]
                 self.con.execute("INSERT INTO batches VALUES (?, 'fund_flows', ?, ?, ?, 'bill', now(), '{}')",
                                  [batch_id, source, sha256, table.num_rows])
-                if not self._unit:
-                    self.con.execute("COMMIT")
-            except Exception:
-                if not self._unit:
-                    self.con.execute("ROLLBACK")
-                raise
         finally:
             unregister(self.con, "_pm_ff_in")
         return IngestResult(batch_id, "fund_flows", source, table.num_rows, False, table.num_rows - inserted)
@@ -406,27 +398,23 @@ class Workspace:
         finally:
             con.unregister("_pm_flows_in")
         rows = flows.table.num_rows
-        con.execute("BEGIN TRANSACTION")
         try:
-            replaced = con.execute(unnamed).fetchall()[0][0] if unnamed else 0
-            # the file's rows that no stored row equals (the others are stored already); a row the file lists more
-            # often than it is stored: its further copies (a double charge a shorter export listed once)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * EXCLUDE (_pm_copy) FROM _pm_fs s "
-                        f"WHERE s._pm_copy > (SELECT count(*) FROM instalment_flows t WHERE {same})")
-            # by name: a workspace from before the merchant column has it last (ALTER TABLE)
-            inserted = con.execute(f"INSERT INTO instalment_flows ({cols}, batch_id) SELECT {cols}, ? FROM _pm_fnew",
-                                   [batch_id]).fetchall()[0][0]
-            meta = {}
-            if inserted != rows:
-                meta["already_stored"] = rows - inserted
-            if replaced:
-                meta["replaced_unnamed"] = replaced
-            con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
-                        [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            with transaction(con):
+                replaced = con.execute(unnamed).fetchall()[0][0] if unnamed else 0
+                # the file's rows that no stored row equals (the others are stored already); a row the file lists more
+                # often than it is stored: its further copies (a double charge a shorter export listed once)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_fnew AS SELECT * EXCLUDE (_pm_copy) FROM _pm_fs s "
+                            f"WHERE s._pm_copy > (SELECT count(*) FROM instalment_flows t WHERE {same})")
+                # by name: a workspace from before the merchant column has it last (ALTER TABLE)
+                inserted = con.execute(f"INSERT INTO instalment_flows ({cols}, batch_id) SELECT {cols}, ? "
+                                       "FROM _pm_fnew", [batch_id]).fetchall()[0][0]
+                meta = {}
+                if inserted != rows:
+                    meta["already_stored"] = rows - inserted
+                if replaced:
+                    meta["replaced_unnamed"] = replaced
+                con.execute("INSERT INTO batches VALUES (?, 'instalment_flows', ?, ?, ?, 'file', now(), ?)",
+                            [batch_id, flows.name, flows.sha256, rows, json.dumps(meta)])
         finally:
             con.execute("DROP TABLE IF EXISTS _pm_fs")
             con.execute("DROP TABLE IF EXISTS _pm_fnew")
@@ -445,14 +433,10 @@ class Workspace:
         if self._unit:
             yield
             return
-        self.con.execute("BEGIN TRANSACTION")
-        self._unit = True
         try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+            with transaction(self.con):
+                self._unit = True
+                yield
         finally:
             self._unit = False
 

@@ -44,3 +44,32 @@ def test_a_store_failing_inside_a_unit_raises_its_own_error_and_stores_nothing(s
     ws.ingest_transactions(_table("C"), source="later", sha256="d" * 64)
     assert _stored(ws) == (1, 1)
     assert ws.con.execute("SELECT order_no FROM transactions").fetchall() == [("C",)]
+
+
+def test_an_interrupt_inside_a_unit_stores_nothing():
+    # Ctrl-C while a day's zip is being stored: the bills stored so far go with the rollback
+    ws = Workspace(None)
+    with pytest.raises(KeyboardInterrupt):
+        with ws.unit():
+            ws.ingest_transactions(_table("A"), source="zm", sha256="a" * 64)
+            raise KeyboardInterrupt
+    assert _stored(ws) == (0, 0)
+    assert not ws._unit
+
+
+def test_a_rollback_that_fails_does_not_hide_the_error_that_caused_it():
+    # the block fails, and then the rollback fails too (here: the block ended the transaction itself, as a
+    # connection lost does): the caller sees the block's error, not "no transaction is active"
+    from paymatch.workspace_commit import transaction
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x INT)")
+    with pytest.raises(ValueError, match="the block's own"):
+        with transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+            con.execute("ROLLBACK")
+            raise ValueError("the block's own error")
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+    with transaction(con):  # the connection takes the next transaction
+        con.execute("INSERT INTO t VALUES (2)")
+    assert con.execute("SELECT x FROM t").fetchall() == [(2,)]

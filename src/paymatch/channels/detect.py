@@ -404,7 +404,8 @@ def _among_siblings(name: str) -> bool:
     return not (parent.lower().endswith((".gz", ".gzip")) or name.endswith("!gunzip"))
 
 
-def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = (), *, last: bool = True) -> BillScan:
+def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = (), *, last: bool = True,
+               profiles: Sequence[Profile] | None = None) -> BillScan:
     """Detect and parse every bill under ``path``; never raises for a bad file, records it instead.
 
     A file whose content is byte-identical to one already seen (e.g. the .gz and the CSV
@@ -414,10 +415,11 @@ def scan_bills(path: str | Path, extra_profile_dirs: Iterable[str | Path] = (), 
     copy of another: WeChat's bills of two accounts or two days without a sale are the same bytes, each says by its
     name which account's and day's bill was given (no row is loaded twice).
     ``last``: whether the scan is final; ``scan_paths`` first looks at its scans together (``refuse_taobao``).
+    ``profiles``: ``profiles_with(extra_profile_dirs)`` read already (``scan_paths``: once for all its paths).
     """
     from paymatch.summary_notes import is_empty_bill
 
-    profiles = profiles_with(extra_profile_dirs)
+    profiles = profiles_with(extra_profile_dirs) if profiles is None else profiles
     scan = BillScan()
     seen: dict[str, str] = {}
     empty: set[str] = set()  # the digests of empty bills
@@ -553,8 +555,8 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
     same folder (``_alipay_archive_members``), as in one scan; ``stored_trade_days``: (merchant number, day) of the
     Alipay 业务明细 a workspace already holds, which count as given too, or a function giving them (asked only when
     a file of the scans may be such a 账务明细: a workspace of millions of records is not read for every bill)."""
-    extra = list(extra_profile_dirs)
-    scans = [scan_bills(p, extra, last=False) for p in paths]
+    profiles = profiles_with(extra_profile_dirs)
+    scans = [scan_bills(p, last=False, profiles=profiles) for p in paths]
     if (len(scans) > 1 or stored_trade_days) and any(_profile_read_alipay(scan) for scan in scans):
         stored = stored_trade_days() if callable(stored_trade_days) else stored_trade_days
         traded = set(stored).union(*(alipay_trade_days(scan.bills) for scan in scans))
@@ -564,7 +566,6 @@ def scan_paths(paths: Sequence[str | Path], extra_profile_dirs: Iterable[str | P
                 siblings.setdefault(where, set()).update(kinds)
         for scan in scans:
             _alipay_archive_members(scan, traded, siblings)
-    profiles = profiles_with(extra)
     for scan in scans:
         refuse_taobao(scan, profiles)
     return scans

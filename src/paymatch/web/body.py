@@ -1,11 +1,16 @@
-"""Reading a request body with a bound (a notification is a few KiB, and anyone can POST to the endpoints), and
-reading it as a form."""
+"""Reading a request body with a bound (a notification is a few KiB, and anyone can POST to the endpoints),
+reading it as a form, and keeping a refused notification aside."""
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
+from collections.abc import Callable
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+log = logging.getLogger(__name__)
 
 #: the largest body read (WeChat's and Alipay's notifications are a few KiB)
 MAX_BODY = 256 * 1024
@@ -42,3 +47,14 @@ def parse_form(body: bytes, charset_field: str = "charset") -> dict[str, str]:
     if charset.lower() not in FORM_CHARSETS:
         raise ValueError(f"unsupported {charset_field} {charset!r}")
     return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict"))
+
+
+async def quarantine(on_reject: Callable[[bytes, str], None] | None, body: bytes, reason: str, channel: str) -> None:
+    """Keep a refused notification for a person (``on_reject(body, reason)``, in a worker thread: it writes to the
+    workspace). Best effort: a failure is logged and the answer to the channel stays a refusal."""
+    if on_reject is None:
+        return
+    try:
+        await run_in_threadpool(on_reject, body, reason)
+    except Exception:  # noqa: BLE001 - the refusal is answered whatever happens here
+        log.exception("%s: quarantining a refused notification failed", channel)

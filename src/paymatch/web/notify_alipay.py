@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paymatch.channels.alipay.notify import AlipayNotifyVerifier, NotificationAlreadyAccepted
 from paymatch.errors import ChannelError
-from paymatch.web.body import BodyTooLarge, capped_body, parse_form
+from paymatch.web.body import BodyTooLarge, capped_body, parse_form, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,7 @@ def make_router(verifier: AlipayNotifyVerifier, on_transaction: OnTransaction,
 
     async def refuse(body: bytes, reason: str) -> PlainTextResponse:
         log.warning("%s", reason)
-        if on_reject is not None:
-            try:
-                await run_in_threadpool(on_reject, body, reason)
-            except Exception:  # noqa: BLE001 - best effort; the answer stays "failure"
-                log.exception("alipay: quarantining a rejected notification failed")
+        await quarantine(on_reject, body, reason, "alipay")
         return PlainTextResponse("failure")
 
     @router.post("/notify/alipay", response_class=PlainTextResponse)

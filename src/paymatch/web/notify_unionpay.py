@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paymatch.channels.unionpay_notify import UnionPayNotifyVerifier
 from paymatch.errors import ChannelError
-from paymatch.web.body import BodyTooLarge, capped_body, parse_form
+from paymatch.web.body import BodyTooLarge, capped_body, parse_form, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,7 @@ def make_router(verifier: UnionPayNotifyVerifier, on_transaction: Callable[[pa.T
 
     async def refuse(body: bytes, reason: str) -> PlainTextResponse:
         log.warning("%s", reason)  # never the body: it may carry card data
-        if on_reject is not None:
-            try:
-                await run_in_threadpool(on_reject, body, reason)
-            except Exception:  # noqa: BLE001 - quarantine is best effort; the answer stays a refusal
-                log.exception("unionpay: quarantining a refused notification failed")
+        await quarantine(on_reject, body, reason, "unionpay")
         return PlainTextResponse("fail", status_code=400)
 
     @router.post("/notify/unionpay", response_class=PlainTextResponse)

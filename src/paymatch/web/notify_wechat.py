@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from paymatch.channels.wechat.notify import (
     NotificationRejected, NotificationReplayed, SignatureProbe, WechatNotifyVerifier, to_transactions,
 )
-from paymatch.web.body import BodyTooLarge, capped_body
+from paymatch.web.body import BodyTooLarge, capped_body, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,6 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
     ``on_transaction`` (run in a worker thread), answer WeChat in its expected way.
     ``on_reject(body, reason)`` keeps a forged/tampered/expired notification aside (quarantine)."""
     router = APIRouter()
-
-    def reject(body: bytes, reason: str) -> None:
-        if on_reject is not None:
-            try:
-                on_reject(body, reason)
-            except Exception:  # noqa: BLE001 - quarantine is best effort; the answer stays a refusal
-                log.exception("wechat: quarantining a rejected notification failed")
 
     @router.post("/notify/wechat", status_code=204)
     async def notify_wechat(request: Request) -> Response:
@@ -68,14 +61,14 @@ def make_router(verifier: WechatNotifyVerifier, on_transaction: Callable[[pa.Tab
             return _fail(401, exc.reason)
         except NotificationRejected as exc:
             log.warning("%s", exc)  # never log the body: it may carry payer data
-            await run_in_threadpool(reject, body, str(exc))
+            await quarantine(on_reject, body, str(exc), "wechat")
             return _fail(401, exc.reason)
         try:
             table = to_transactions(note)
         except NotificationRejected as exc:  # signed by WeChat, but a value does not read: kept for a person too
             verifier.forget(note)
             log.warning("%s", exc)
-            await run_in_threadpool(reject, body, str(exc))
+            await quarantine(on_reject, body, str(exc), "wechat")
             return _fail(400, exc.reason)
         if table.num_rows:
             try:
