@@ -455,7 +455,7 @@ def load_config(path: str | Path | None) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/mapping")
     try:
-        return Config.model_validate(data)
+        cfg = Config.model_validate(data)
     except ValidationError as e:
         from .config_lines import at, key_line
 
@@ -465,3 +465,33 @@ def load_config(path: str | Path | None) -> Config:
             line = key_line(text, err["loc"], is_yaml=p.suffix.lower() in (".yaml", ".yml"))
             msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e
+    return _with_folders(cfg, p, text)
+
+
+def _with_folders(cfg: Config, path: Path, text: str) -> Config:
+    """The profile folders (``[bills] profile_dirs``, ``[instalments] flow_profile_dirs``) read from the config
+    file's folder when relative, as its key files are (they were read from the working directory: a scheduled run
+    started elsewhere missed them), and checked now: a folder that is not there is refused naming its line, not
+    first noticed when a bill is read."""
+    from .config_lines import at, key_line
+
+    def folders(loc: tuple[str, ...], dirs: list) -> list[str]:
+        out = []
+        for i, d in enumerate(dirs):
+            if not isinstance(d, str):  # (flow_profile_dirs' own check names it)
+                return dirs
+            full = path.absolute().parent / Path(d).expanduser()
+            if not full.is_dir():
+                line = key_line(text, (*loc, i), is_yaml=path.suffix.lower() in (".yaml", ".yml"))
+                raise ConfigError(f"{at(path, line)}: key '{'.'.join(loc)}': folder {d!r} not found ({full}; a "
+                                  "relative folder is read from the config file's folder)")
+            out.append(str(full))
+        return out
+
+    bills = cfg.bills.model_copy(update={"profile_dirs": folders(("bills", "profile_dirs"), cfg.bills.profile_dirs)})
+    update: dict[str, Any] = {"bills": bills}
+    flows = cfg.instalments.get("flow_profile_dirs")
+    if isinstance(flows, list):
+        update["instalments"] = {**cfg.instalments,
+                                 "flow_profile_dirs": folders(("instalments", "flow_profile_dirs"), flows)}
+    return cfg.model_copy(update=update)

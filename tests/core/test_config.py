@@ -156,3 +156,29 @@ def test_a_blank_store_id_is_refused(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ConfigError, match=r"rules\.toml:3: key 'stores': .*'1600000002'"):
         load_config(cfg)
+
+
+def test_a_relative_profile_folder_is_read_from_the_config_files_folder(tmp_path, monkeypatch):
+    # a scheduled run starts in another folder: the shop's profiles are still found, as the key files are
+    (tmp_path / "conf" / "mine").mkdir(parents=True)
+    (tmp_path / "conf" / "flows").mkdir()
+    rules = tmp_path / "conf" / "rules.toml"
+    rules.write_text('[bills]\nprofile_dirs = ["mine"]\n[instalments]\nflow_profile_dirs = ["flows"]\n',
+                     encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(Path("conf/rules.toml"))
+    assert cfg.bills.profile_dirs == [str(tmp_path / "conf" / "mine")]
+    assert cfg.instalments["flow_profile_dirs"] == [str(tmp_path / "conf" / "flows")]
+
+
+@pytest.mark.parametrize("section, key", [("bills", "profile_dirs"), ("instalments", "flow_profile_dirs")])
+def test_a_profile_folder_that_is_not_there_is_refused_when_the_config_loads(tmp_path, section, key):
+    # (it was first noticed when a bill was read, after the orders were loaded)
+    (tmp_path / "mine").mkdir()
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'# rules\n[{section}]\n{key} = [\n  "mine",\n  "typo",\n]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(rules)
+    msg = str(err.value)
+    assert msg.startswith(f"{rules}:3:") and f"key '{section}.{key}'" in msg and "'typo' not found" in msg, msg
+    assert str(tmp_path / "typo") in msg

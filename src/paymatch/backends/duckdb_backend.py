@@ -25,9 +25,12 @@ DISABLED_OPTIMIZERS = ("projection_pullup",)
 def tune(con: duckdb.DuckDBPyConnection) -> None:
     """Settings for the engine's queries on ``con`` (from ``run`` on; a file's load before it keeps DuckDB's defaults)."""
     known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
-    off = [o for o in DISABLED_OPTIMIZERS if o in known]  # a DuckDB without it has nothing to turn off
+    # added to what the connection has turned off already (a caller's own choice stays)
+    now = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] or ""
+    have = [o.strip() for o in now.split(",") if o.strip()]
+    off = [o for o in DISABLED_OPTIMIZERS if o in known and o not in have]  # a DuckDB without it: nothing to do
     if off:
-        con.execute(f"SET disabled_optimizers='{','.join(off)}'")
+        con.execute(f"SET disabled_optimizers='{','.join([*have, *off])}'")
 
 
 def run(con: duckdb.DuckDBPyConnection, sel: Selections, params: MatchParams, *,
