@@ -42,7 +42,7 @@ def fund_detail_doubles(ws, bills: list) -> tuple[list[str], list[str]]:
     already: warned) its payments and refunds twice beside a 账务明细 ``ws`` holds as transactions. Costs nothing
     without an Alipay 业务明细 among the bills; the stored rows are read only when such a 账务明细 batch exists (or a
     profile's batch stored before layouts were recorded: of that, only the rows of the 业务明细's merchants)."""
-    from .channels.detect import alipay_trade_days
+    from .channels.alipay.scan import alipay_trade_days
 
     trade = [b for b in bills if b.channel == "alipay" and b.kind == "alipay_detail"]
     if not trade:
@@ -102,7 +102,8 @@ def _is_fund_detail(source: str) -> bool:
     again where it was; False when it is not there any more (a batch's layout then stays unknown)."""
     from pathlib import Path
 
-    from .channels.detect import native_layout, walk
+    from .channels.bill_walk import walk
+    from .channels.detect import native_layout
     from .errors import LoadError
 
     try:

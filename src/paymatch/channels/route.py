@@ -18,7 +18,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from paymatch.channels.detect import decode_head, detect, walk
+from paymatch.channels.bill_walk import walk
+from paymatch.channels.detect import decode_head, detect
 from paymatch.sources.mapping_read import zip_files
 from paymatch.sources.specs import TRANSACTIONS
 

@@ -319,7 +319,8 @@ def read_flow_files(path: str | Path, profile_dirs: Iterable[str | Path] = (), *
     merchant number from the file's name and the names give two (each merchant number's own export).
     ``hashes``: fill ``FlowFile.sha256`` (a workspace stores each file as a batch named by it).
     """
-    from paymatch.channels.detect import detect, walk
+    from paymatch.channels.bill_walk import walk
+    from paymatch.channels.detect import detect
     from paymatch.channels.profiles import Profile, builtin_flow_profiles, load_profile_dir
 
     path = Path(path)

@@ -406,19 +406,19 @@ def test_a_detail_ingested_after_the_accounts_trade_bill_is_read_as_fund_flows(t
 
 def test_a_trade_bill_without_a_detail_to_read_again_is_not_looked_at_row_by_row(tmp_path, monkeypatch):
     """A 业务明细's (merchant number, day) pairs are wanted only when a profile read an Alipay file that may be a
-    账务明细 (``detect._alipay_archive_members``): every scan of a 业务明细 alone (ingest, reconcile, one path or
+    账务明细 (``alipay.scan.read_fund_details_as_flows``): every scan of a 业务明细 alone (ingest, reconcile, one path or
     several) listed each of its rows' pairs in Python, three times with two --bills paths, seconds and gigabytes on a
     bill of millions of rows. Where a 账务明细 is beside it, its pairs are still found (by Arrow, distinct)."""
-    import paymatch.channels.detect as detect_mod
+    import paymatch.channels.alipay.scan as scan_mod
     from paymatch.channels.detect import scan_paths
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "trade.zip").write_bytes(bill_zip(sample_rows()))
     (tmp_path / "b" / "trade.zip").write_bytes(bill_zip(sample_rows()[:1]))
-    real = detect_mod._account_days
+    real = scan_mod._account_days
     calls: list[str] = []
-    monkeypatch.setattr(detect_mod, "_account_days", lambda bill: calls.append(bill.source) or real(bill))
+    monkeypatch.setattr(scan_mod, "_account_days", lambda bill: calls.append(bill.source) or real(bill))
     assert [b.kind for b in scan_bills(tmp_path / "a").bills] == ["alipay_detail", "alipay_summary"]
     scans = scan_paths([tmp_path / "a", tmp_path / "b"], stored_trade_days={(ACCOUNT[:16], dt.date(2019, 9, 15))})
     assert sum(len(s.bills) for s in scans) == 4 and not any(s.rejected for s in scans)
