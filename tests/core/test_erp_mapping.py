@@ -306,7 +306,7 @@ def test_export_in_two_encodings_is_refused_by_line(tmp_path, cfg, own_tmp):
     res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
     assert res.exit_code == 2, res.output
     out = " ".join(res.output.split())
-    assert f"{orders}:{len(rows) + 1}: not UTF-8 text (bytes" in out and "Traceback" not in out
+    assert f"{orders}:{len(rows) + 1} [支付方式]: not UTF-8 text (bytes" in out and "Traceback" not in out
     assert list(own_tmp.iterdir()) == []
 
 
