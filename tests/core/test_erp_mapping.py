@@ -170,6 +170,18 @@ def test_xlsx_export_reconciles_like_its_canonical_twin(tmp_path, cfg, own_tmp, 
     assert list(own_tmp.iterdir()) == []
 
 
+def test_xlsx_export_named_xls_is_read_by_its_content(tmp_path, cfg, own_tmp, canonical_outcomes):
+    """helper-110: many mall backends name their .xlsx download `订单.xls`; README says an .xlsx is recognised by
+    content, but calamine opened the path by its suffix as a 97-2003 workbook ("Cfb error: Invalid OLE")."""
+    rows = _erp_orders()
+    orders = _xlsx(tmp_path / "orders.xlsx", rows, title="门店订单").rename(tmp_path / "orders.xls")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款").rename(tmp_path / "refunds.XLS")
+    cfg.write_text(CONFIG.replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+
+
 def test_unknown_status_names_file_line_column_and_value(tmp_path, cfg, own_tmp):
     rows = _erp_orders()
     rows[3][5] = "退货中"  # the third order, on line 4 below the title line
