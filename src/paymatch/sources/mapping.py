@@ -176,7 +176,8 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
                         mapping is None or mapping.sheet is None):  # not "export the file again": another sheet
                     raise LoadError([Problem(str(shown), None, None, None, f"its first sheet '{names[0]}' is empty; "
                                              f"the workbook has {names}")],
-                                    hint=f'name the sheet to read: sheet = "…" under [inputs.{kind}] in the config file')
+                                    hint=f'name the sheet to read: sheet = "…" under [inputs.{kind}] in the config '
+                                         'file')
                 plan = _resolve(kind, mapping, sheet.head, sheet.head, shown)
                 raw = temp_csv("_pm_xlsx_")
                 out.temps.append(raw)
