@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .engine.params import SETTLE_BASED as _SETTLE_BASED
 from .errors import ConfigError
@@ -23,17 +23,15 @@ from .sources.specs import SPECS
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_true_for_a_number(cls, data: Any) -> Any:
+    def _no_true_for_a_number(cls, v: Any, info: ValidationInfo) -> Any:
         """``amount_tolerance_fen = true`` was read as 1 fen (pydantic takes a bool for an int): a number key given
-        true/false is refused naming the key."""
-        if isinstance(data, dict):
-            for name, f in cls.model_fields.items():
-                v = data.get(f.alias or name)
-                if isinstance(v, bool) and _number_types(f.annotation):
-                    raise ValueError(f"{f.alias or name} = {str(v).lower()}: a number is expected, not true/false")
-        return data
+        true/false is refused naming the key (and so its line: a field's own error)."""
+        f = cls.model_fields.get(info.field_name or "")
+        if isinstance(v, bool) and f is not None and _number_types(f.annotation):
+            raise ValueError(f"{f.alias or info.field_name} = {str(v).lower()}: a number is expected, not true/false")
+        return v
 
 
 def _number_types(annotation: Any) -> bool:

@@ -182,3 +182,16 @@ def test_a_profile_folder_that_is_not_there_is_refused_when_the_config_loads(tmp
     msg = str(err.value)
     assert msg.startswith(f"{rules}:3:") and f"key '{section}.{key}'" in msg and "'typo' not found" in msg, msg
     assert str(tmp_path / "typo") in msg
+
+
+def test_true_for_a_number_is_named_by_its_own_line_and_full_key(tmp_path):
+    """helper-110: `amount_tolerance_fen = true` was refused as `rules.toml:1: key 'match'` (the table's line, not the
+    key's); README: a bad value is refused as `file:line: key 'a.b': …`, the line the key is on."""
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text('[match]\ncross_day_grace_minutes = 10\namount_tolerance_fen = true\n[[fees.rates]]\n'
+                   'channel = "wechat"\nrate = "0.6%"\ncap_fen = false\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    msg = str(e.value)
+    assert "rules.toml:3: key 'match.amount_tolerance_fen'" in msg and "not true/false" in msg, msg
+    assert "rules.toml:7: key 'fees.rates.0.cap_fen'" in msg, msg

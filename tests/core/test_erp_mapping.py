@@ -170,6 +170,40 @@ def test_xlsx_export_reconciles_like_its_canonical_twin(tmp_path, cfg, own_tmp, 
     assert list(own_tmp.iterdir()) == []
 
 
+def test_xlsx_export_named_xls_is_read_by_its_content(tmp_path, cfg, own_tmp, canonical_outcomes):
+    """helper-110: many mall backends name their .xlsx download `订单.xls`; README says an .xlsx is recognised by
+    content, but calamine opened the path by its suffix as a 97-2003 workbook ("Cfb error: Invalid OLE")."""
+    rows = _erp_orders()
+    orders = _xlsx(tmp_path / "orders.xlsx", rows, title="门店订单").rename(tmp_path / "orders.xls")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款").rename(tmp_path / "refunds.XLS")
+    cfg.write_text(CONFIG.replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+
+
+def test_an_empty_first_sheet_names_the_sheets_and_the_sheet_key(tmp_path, cfg, own_tmp):
+    """helper-110: a workbook whose first sheet is empty (a cover or summary sheet left blank, the orders on the
+    second) was refused as "file is empty (no header line)" with the hint to export the file again; it names the
+    sheets and the `sheet` key now (README: the first sheet unless sheet = "…"), and reads with that key set."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "封面"
+    data = wb.create_sheet("订单")
+    data.append(["门店订单"])
+    for r in _erp_orders():
+        data.append(r)
+    wb.save(tmp_path / "orders.xlsx")
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款")
+    cfg.write_text(CONFIG.replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    res = _reconcile(tmp_path / "out", tmp_path / "orders.xlsx", refunds, "--config", str(cfg))
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "its first sheet '封面' is empty; the workbook has ['封面', '订单']" in out, out
+    assert 'sheet = "…" under [inputs.orders]' in out and "export the file again" not in out
+    cfg.write_text(CONFIG.replace("[inputs.orders.columns]", '[inputs.orders]\nsheet = "订单"\n[inputs.orders.columns]')
+                   .replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    assert _reconcile(tmp_path / "out", tmp_path / "orders.xlsx", refunds, "--config", str(cfg)).exit_code == 0
+
+
 def test_unknown_status_names_file_line_column_and_value(tmp_path, cfg, own_tmp):
     rows = _erp_orders()
     rows[3][5] = "退货中"  # the third order, on line 4 below the title line
@@ -306,7 +340,7 @@ def test_export_in_two_encodings_is_refused_by_line(tmp_path, cfg, own_tmp):
     res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
     assert res.exit_code == 2, res.output
     out = " ".join(res.output.split())
-    assert f"{orders}:{len(rows) + 1}: not UTF-8 text (bytes" in out and "Traceback" not in out
+    assert f"{orders}:{len(rows) + 1} [支付方式]: not UTF-8 text (bytes" in out and "Traceback" not in out
     assert list(own_tmp.iterdir()) == []
 
 

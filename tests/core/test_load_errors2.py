@@ -124,8 +124,8 @@ def test_invalid_bytes_name_line_and_column(tmp_path):
     p = _write(tmp_path, HEADER.encode() + b"".join(rows))
     for load in _loads(p):
         err, got = _problems(load)
-        assert got == [(5, None, "not UTF-8 or GBK text (bytes ff fe at column 4)")]
-        assert str(err).splitlines()[0] == f"{p}:5: not UTF-8 or GBK text (bytes ff fe at column 4)"
+        assert got == [(5, "store_id", "not UTF-8 or GBK text (bytes ff fe at column 4)")]
+        assert str(err).splitlines()[0] == f"{p}:5 [store_id]: not UTF-8 or GBK text (bytes ff fe at column 4)"
 
 
 def test_invalid_bytes_after_a_utf8_head_name_the_line(tmp_path):
@@ -134,7 +134,38 @@ def test_invalid_bytes_after_a_utf8_head_name_the_line(tmp_path):
     rows[299_998] = rows[299_998].replace(b",", b",\xff\xfe", 1)
     p = _write(tmp_path, HEADER.encode() + b"".join(rows))
     for load in _loads(p):
-        assert _problems(load)[1] == [(300_000, None, "not UTF-8 text (bytes ff fe at column 9)")]
+        assert _problems(load)[1] == [(300_000, "store_id", "not UTF-8 text (bytes ff fe at column 9)")]
+
+
+def test_bad_bytes_name_the_field_they_are_in(tmp_path):
+    """helper-110 (README: every problem as `file:line [field]`): a byte neither UTF-8 nor GBK named the file, line
+    and column but not the field; now the header's name of the field it is in, also in a GBK file, where the GBK
+    reading stops (a line of another encoding), and in an ERP export below its title lines, by the export's own
+    column name. A line whose fields do not line up with any header names none rather than a wrong one."""
+    rows = [_row(i).encode() for i in range(4)]
+    rows[2] = rows[2].replace(b"wechat", b"we\xffchat")  # the channel column, file line 4
+    p = _write(tmp_path, HEADER.encode() + b"".join(rows))
+    for load in _loads(p):
+        assert _problems(load)[1] == [(4, "channel", "not UTF-8 or GBK text (byte ff at column 12)")]
+    gbk = [_row(i).replace("S1", "上海一店").encode("gbk") for i in range(4)]
+    gbk[1] = gbk[1].replace("上海一店".encode("gbk"), "上海一店".encode("gbk") + b"\xff")
+    p = _write(tmp_path, HEADER.encode() + b"".join(gbk), "gbk.csv")
+    assert _problems(_loads(p)[0])[1][0][:2] == (3, "store_id")
+    p = _write(tmp_path, HEADER.encode() + b"".join(rows[:2]) + b"A9,S1\xff,M1\n", "short.csv")
+    assert _problems(_loads(p)[0])[1][0][:2] == (4, None)
+    # an ERP export (GBK, a title line above its header) with a Latin-1 byte in its 门店编码
+    cfg = _write(tmp_path, '[inputs.orders.columns]\norder_no = "订单编号"\nstore_id = "门店编码"\nchannel = "支付方式"\n'
+                 'amount = "实付金额"\nstatus = "订单状态"\npaid_at = "支付时间"\n', "rules.toml")
+    head = "订单导出\n订单编号,门店编码,支付方式,实付金额,订单状态,支付时间\n".encode("gbk")
+    erp = _write(tmp_path, head + "SO1,上海一店,微信支付,1.00,已支付,2026/11/20 10:00\n".encode("gbk")
+                 + b"SO2,S\xfc01,\xce\xa2\xd0\xc5,1.00,paid,2026/11/20 10:00\n", "erp.csv")
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+    r = CliRunner().invoke(app, ["reconcile", "--config", str(cfg), "--orders", str(erp), "--transactions",
+                                 str(_write(tmp_path, "channel,channel_tx_id,order_no,type,amount,status,occurred_at,"
+                                            "bill_date\n", "tx.csv")), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and f"{erp}:4 [门店编码]: not UTF-8 or GBK text" in " ".join(r.output.split()), r.output
 
 
 @pytest.mark.parametrize("encoding,what", [("utf-16", "bytes ff fe at column 1"),  # with a BOM
@@ -153,7 +184,7 @@ def test_gbk_file_with_bad_bytes_names_the_exact_line(tmp_path):
     rows[30_000] = rows[30_000].replace(b",", b",\xff", 1)
     p = _write(tmp_path, HEADER.encode() + b"".join(rows))
     _, got = _problems(_loads(p)[0])
-    assert got == [(30_002, None, "not gb18030 text (byte ff at column 8)")]
+    assert got == [(30_002, "store_id", "not gb18030 text (byte ff at column 8)")]
 
 
 # --- order amounts ------------------------------------------------------------------------------
@@ -250,7 +281,7 @@ def test_a_short_gbk_file_cut_inside_its_last_character_names_the_last_line(tmp_
     """GBK text (金卡 on line 2) cut in the middle of a character on line 4: the line named is the cut one."""
     p = _write(tmp_path, "order_no,store_id\nA1,".encode() + "金卡".encode("gbk") + b"\nA2,S1\nA3,\xbd")
     err, got = _problems(_loads(p)[0])
-    assert got == [(4, None, "not UTF-8 or GBK text (byte bd at column 4)")]
+    assert got == [(4, "store_id", "not UTF-8 or GBK text (byte bd at column 4)")]
     assert "ends inside a character" in str(err)
 
 

@@ -102,8 +102,11 @@ def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | No
     import python_calamine as pc
 
     try:
-        wb = (pc.CalamineWorkbook.from_path(str(src)) if isinstance(src, Path)
-              else pc.CalamineWorkbook.from_filelike(io.BytesIO(src)))
+        if isinstance(src, Path) and src.suffix.lower() == ".xlsx":
+            wb = pc.CalamineWorkbook.from_path(str(src))
+        else:  # calamine opens a path by its name's suffix: an .xlsx a backend names .xls is read by its content
+            with (src.open("rb") if isinstance(src, Path) else io.BytesIO(src)) as f:
+                wb = pc.CalamineWorkbook.from_filelike(f)
     except Exception as exc:  # calamine raises its own error types for a damaged workbook
         raise LoadError([Problem(source, None, None, None, f"not a readable .xlsx workbook: {exc}")]) from None
     if sheet is not None and sheet not in wb.sheet_names:

@@ -140,7 +140,7 @@ def _utf8(name: str, data: bytes) -> bytes:
     """The file's bytes as UTF-8 (BOM dropped), GBK text transcoded (README: files may be UTF-8 or GBK); a NUL byte,
     or a line in another encoding than the file's other lines (a GBK line pasted into a UTF-8 file), refuses the
     file by line. Arrow read such a file with a traceback (``invalid UTF8 data``, no file, no line)."""
-    from paymatch.sources.textfile import _undecodable
+    from paymatch.sources.textfile import _undecodable, field_at
 
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -166,7 +166,8 @@ def _utf8(name: str, data: bytes) -> bytes:
             except UnicodeDecodeError:
                 pass
     line, what = _undecodable(data, "utf-8")
-    raise LoadError([Problem(name, line, None, None, f"not UTF-8 or GBK text ({what})")],
+    raise LoadError([Problem(name, line, field_at(data.splitlines(keepends=True), line, "utf-8"), None,
+                             f"not UTF-8 or GBK text ({what})")],
                     hint="export the flows CSV again as UTF-8 (or GBK), one encoding for the whole file")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..channels.profile_xlsx import EXCEL_ERROR_TEXT
 from ..errors import Problem
 from .repeats import hashes_repeat
-from .textfile import _LINE_LIMIT, DUCKDB_LINE_BYTES, LINE_TOO_LONG, _undecodable
+from .textfile import _LINE_LIMIT, DUCKDB_LINE_BYTES, LINE_TOO_LONG, _field_in_file, _undecodable
 from .value_sql import _q
 
 
@@ -62,7 +62,7 @@ def _structure_problems(readable: Path, original: Path, width: int, utf8: bool) 
                 if text is None or "\x00" in text:
                     line, what = _undecodable(raw, "utf-8", n)
                     what = f"not UTF-8 text ({what})" if utf8 else f"not text ({what})"
-                    stop.append(Problem(str(original), line, None, None, what))
+                    stop.append(Problem(str(original), line, _field_in_file(readable, line, "utf-8"), None, what))
                     return
                 at[0], at[1], at[2] = n, at[1] + len(raw), len(raw) - len(raw.rstrip(b"\r\n"))
                 yield text

@@ -171,6 +171,13 @@ def _prepare(kind: str, path: Path, config, encoding: str | None, keep_extra: bo
         if form == "xlsx":
             sheet = Sheet(path, mapping.sheet if mapping is not None else None, lines, shown=shown)
             try:
+                names = sheet._wb.sheet_names
+                if not any(any(c.strip() for c in row) for row in sheet.head) and len(names) > 1 and (
+                        mapping is None or mapping.sheet is None):  # not "export the file again": another sheet
+                    raise LoadError([Problem(str(shown), None, None, None, f"its first sheet '{names[0]}' is empty; "
+                                             f"the workbook has {names}")],
+                                    hint=f'name the sheet to read: sheet = "…" under [inputs.{kind}] in the config '
+                                         'file')
                 plan = _resolve(kind, mapping, sheet.head, sheet.head, shown)
                 raw = temp_csv("_pm_xlsx_")
                 out.temps.append(raw)

@@ -25,8 +25,8 @@ from ..channels.profile_xlsx import _text as cell_text  # one rule for "a cell a
 from ..channels.profile_xlsx import EXCEL_ERROR_HINT, EXCEL_ERROR_TEXT, EXCEL_ERRORS, open_sheet
 from ..errors import LoadError, Problem
 from .load_problems import MAX_PROBLEMS
-from .textfile import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, _LINE_LIMIT, _first_undecodable, _sniff_encoding,
-                       _transcode)
+from .textfile import (DUCKDB_LINE_BYTES, ENCODING_HINT, LINE_TOO_LONG, _LINE_LIMIT, _field_in_file, _first_undecodable,
+                       _sniff_encoding, _transcode)
 
 #: how far down the header row is looked for when ``header_line`` is not configured
 HEAD_LINES = 50
@@ -342,7 +342,8 @@ def structure_problems(path: Path, source: Path, header_line: int, width: int, d
         total += 1
         line, what = _first_undecodable(path, "utf-8") or (at[0] + 1, "undecodable bytes")
         if len(problems) < MAX_PROBLEMS:
-            problems.append(Problem(str(source), line, None, None, f"not UTF-8 text ({what})"))
+            problems.append(Problem(str(source), line, _field_in_file(path, line, "utf-8"), None,
+                                    f"not UTF-8 text ({what})"))
     return problems, total
 
 

@@ -45,7 +45,8 @@ def _sniff_encoding(path: Path) -> str:
                     sample.decode(enc)
                 except UnicodeDecodeError:  # readable as ``enc`` up to its last bytes: named on that line
                     line, what = _undecodable(head, enc)
-                    raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
+                    raise LoadError([Problem(str(path), line, _field_in_file(path, line, enc), None,
+                                             f"not UTF-8 or GBK text ({what})")],
                                     hint="the file ends inside a character: export it again as UTF-8 CSV, "
                                          "or pass --encoding") from None
             return enc
@@ -59,17 +60,65 @@ def _sniff_encoding(path: Path) -> str:
         raise LoadError([Problem(str(path), None, None, None, "an .xlsx workbook, not CSV text")],
                         hint="save the sheet as CSV (UTF-8); a workbook is read where it is recognised: an orders or "
                              "refunds export, or a bill a profile knows") from None
-    line, what = _undecodable(head, "utf-8")
+    line, what = _undecodable(head, enc := "utf-8")
     first = next((ln for ln in head.split(b"\n") if not ln.isascii()), b"")
     if _decodes(first, "gb18030") and not _decodes(first, "utf-8"):
         # its first Chinese line is GBK: named where the GBK reading stops (a NUL, a UTF-8 line), not at its GBK
-        line, what = _undecodable(head, "gb18030")  # header as "not UTF-8" (line 1)
+        line, what = _undecodable(head, enc := "gb18030")  # header as "not UTF-8" (line 1)
     # UTF-16 without a BOM: every other byte of ASCII text is NUL (a stray NUL in UTF-8 text is no sign of it)
     utf16 = (head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
              or head[:200].count(b"\x00") * 4 >= len(head[:200]) > 0)
-    raise LoadError([Problem(str(path), line, None, None, f"not UTF-8 or GBK text ({what})")],
+    raise LoadError([Problem(str(path), line, None if utf16 else _field_in_file(path, line, enc), None,
+                             f"not UTF-8 or GBK text ({what})")],
                     hint=("the file looks like UTF-16: " if utf16 else "")
                     + "export the file as UTF-8 CSV, or pass --encoding") from None
+
+
+def field_at(lines, line: int | None, encoding: str) -> str | None:
+    """The header name of the field holding the first undecodable byte (or NUL) of line ``line`` of ``lines`` (raw
+    lines, 1-based), for a message naming file, line and field: the header is the first of the lines above it (among
+    the first 50: title lines above a header have fewer fields) with as many fields as that line; None when no line
+    is, or the line is the header itself."""
+    if not line or line < 2:
+        return None
+    above: list[str] = []
+    bad = None
+    for n, raw in enumerate(lines, 1):
+        if n == line:
+            bad = raw.rstrip(b"\r\n")
+            break
+        if n <= 50:
+            above.append(raw.rstrip(b"\r\n").decode(encoding, errors="replace").lstrip("\ufeff"))
+    if bad is None or not above:
+        return None
+    try:
+        bad.decode(encoding)
+        start = bad.index(b"\x00")
+    except UnicodeDecodeError as e:
+        nul = bad.find(b"\x00", 0, e.start)
+        start = nul if nul >= 0 else e.start
+    except ValueError:
+        return None
+
+    def cells(text: str, delim: str) -> list[str]:
+        try:
+            return next(csv.reader([text.replace("\x00", "\ufffd")], delimiter=delim), [])
+        except csv.Error:
+            return []
+
+    text = bad.decode(encoding, errors="replace")
+    prefix = bad[:start].decode(encoding, errors="replace")
+    for head in above:
+        delim = "\t" if "\t" in head and "," not in head else ","
+        names = cells(head, delim)
+        if len(names) > 1 and len(names) == len(cells(text, delim)):
+            return names[max(len(cells(prefix, delim)) - 1, 0)].strip() or None
+    return None
+
+
+def _field_in_file(path: Path, line: int | None, encoding: str) -> str | None:
+    with path.open("rb") as f:
+        return field_at(f, line, encoding)
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -181,8 +230,8 @@ def _transcode(path: Path, encoding: str) -> Path:
     except UnicodeDecodeError as e:
         Path(out.name).unlink(missing_ok=True)
         line, what = _first_undecodable(path, encoding) or (None, e.reason)
-        raise LoadError([Problem(str(path), line, None, None, f"not {encoding} text ({what})")],
-                        hint=ENCODING_HINT) from None
+        raise LoadError([Problem(str(path), line, _field_in_file(path, line, encoding), None,
+                                 f"not {encoding} text ({what})")], hint=ENCODING_HINT) from None
     except (UnicodeError, LookupError) as e:  # utf-16 without a BOM, an unknown encoding name
         Path(out.name).unlink(missing_ok=True)
         raise LoadError([Problem(str(path), None, None, None, f"not {encoding} text ({e})")],
