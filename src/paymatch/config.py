@@ -45,6 +45,10 @@ def _number_types(annotation: Any) -> bool:
     return bool not in args and str not in args and any(a in (int, float, Decimal) for a in args)
 
 
+#: ten years: a larger max_time_gap_minutes (9223372036854775807) was a traceback (OverflowError) in the run
+MAX_TIME_GAP_MINUTES = 10 * 366 * 24 * 60
+
+
 class MatchRules(_Strict):
     """How orders and channel records are paired and compared."""
 
@@ -55,7 +59,7 @@ class MatchRules(_Strict):
         description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number (and refund numbers, for refund rows that name their merchant_id)",
     )
     max_time_gap_minutes: int = Field(
-        1440, ge=0,
+        1440, ge=0, le=MAX_TIME_GAP_MINUTES,
         description="a payment booked by the channel more than this many minutes before or after the order's paid "
                     "time is time_mismatch (an order number reused, a stale payment); 0 turns the check off",
     )
@@ -205,11 +209,18 @@ class MethodRules(_Strict):
     @field_validator("settle_channel")
     @classmethod
     def _fold_map(cls, v: dict[str, str]) -> dict[str, str]:
+        # (wechat = "" was taken: every wechat order then expected a channel no record has, silently; helper-112)
+        blank = next((k for k, c in v.items() if not k.strip() or not c.strip()), None)
+        if blank is not None:
+            raise ValueError(f"method {blank!r}: blank method or channel name (name the channel whose records "
+                             "settle it, or list the method under internal)")
         return {k.strip().lower(): c.strip().lower() for k, c in v.items()}
 
     @field_validator("internal")
     @classmethod
     def _fold_list(cls, v: list[str]) -> list[str]:
+        if any(not m.strip() for m in v):
+            raise ValueError("a blank method name")
         return list(dict.fromkeys(m.strip().lower() for m in v))
 
 
@@ -443,7 +454,9 @@ def load_config(path: str | Path | None) -> Config:
                           "YAML files are UTF-8)") from None
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
+            from .config_lines import safe_load
+
+            data = safe_load(text) or {}
         else:
             data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:

@@ -1,0 +1,68 @@
+"""Config files damaged as bench/fuzz_config3.py damages them (helper-112): each error names file, line and key."""
+
+import time
+
+import pytest
+
+from paymatch.config import load_config
+from paymatch.errors import ConfigError
+
+BOMB = "l0: &l0 [a, b, c, d, e, f, g, h, i]\n" + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+
+
+def _error(tmp_path, name: str, text: str) -> str:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    return str(e.value)
+
+
+def test_yaml_key_given_twice_is_refused_by_line(tmp_path):
+    # PyYAML keeps the last of two equal keys: the export's 门店编码 was read as the order number, silently
+    msg = _error(tmp_path, "rules.yaml", "inputs:\n  orders:\n    columns:\n      order_no: 订单编号\n"
+                                         "      order_no: 门店编码\n")
+    assert "rules.yaml:5:" in msg and "'order_no' given twice (first on line 4)" in msg, msg
+
+
+def test_yaml_merge_key_may_be_overridden(tmp_path):
+    p = tmp_path / "rules.yaml"
+    p.write_text("base: &b {amount_tolerance_fen: 1, cross_day_grace_minutes: 5}\nmatch:\n  <<: *b\n"
+                 "  amount_tolerance_fen: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="key 'base'"):  # (an unknown top-level key, but read: no 'twice')
+        load_config(p)
+
+
+def test_yaml_anchor_bomb_is_refused_fast(tmp_path):
+    # nine levels of nine aliases under a section kept as it is (instalments): the run's config hash walked all
+    # 387 million values and the process was killed for its memory
+    t0 = time.perf_counter()
+    msg = _error(tmp_path, "rules.yaml", "instalments:\n" + "".join("  " + ln + "\n" for ln in BOMB.splitlines()))
+    assert time.perf_counter() - t0 < 2
+    assert "rules.yaml:" in msg and "anchor bomb" in msg, msg
+
+
+def test_time_gap_too_large_is_refused_by_key(tmp_path):
+    # was accepted, then a traceback (OverflowError: Python int too large to convert to C int) in the run
+    msg = _error(tmp_path, "rules.toml", "[match]\nmax_time_gap_minutes = 9223372036854775807\n")
+    assert "rules.toml:2: key 'match.max_time_gap_minutes'" in msg, msg
+
+
+def test_blank_settle_channel_is_refused(tmp_path):
+    # wechat = "" was taken: every wechat order then expected records of a channel named "", silently
+    msg = _error(tmp_path, "rules.toml", '[methods.settle_channel]\nalipay = "alipay"\nwechat = ""\n')
+    assert "rules.toml:1: key 'methods.settle_channel'" in msg and "'wechat'" in msg, msg
+    msg = _error(tmp_path, "rules.toml", '[methods]\ninternal = ["balance", " "]\n')
+    assert "rules.toml:2: key 'methods.internal'" in msg, msg
+
+
+@pytest.mark.parametrize("header, key, line", [
+    ("[inputs.order.columns]", "inputs.order", 3),          # was named by no line
+    ("[inputs.orders.value.status]", "inputs.orders.value", 3),  # was named by [inputs.orders]' line
+    ("[[fees.rate]]", "fees.rate", 3),                      # was named by [fees]' line
+])
+def test_a_key_only_a_table_header_names_is_named_by_its_line(tmp_path, header, key, line):
+    text = f"[inputs.orders]\n[fees]\n{header}\nx = 1\n" if "fees" not in header else f"[inputs.orders]\n[fees]\n{header}\nchannel = \"w\"\n"
+    msg = _error(tmp_path, "rules.toml", text)
+    assert f"rules.toml:{line}: key '{key}'" in msg, msg
