@@ -470,12 +470,14 @@ def load_config(path: str | Path | None) -> Config:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        from .config_lines import at, key_line
+        from .config_lines import at, key_line, named_line
 
         msgs = []
+        is_yaml = p.suffix.lower() in (".yaml", ".yml")
         for err in e.errors():
             key = ".".join(str(x) for x in err["loc"])
-            line = key_line(text, err["loc"], is_yaml=p.suffix.lower() in (".yaml", ".yml"))
+            line = ((named_line(text, err["loc"], err["msg"], is_yaml=is_yaml) if err["type"] == "value_error" else None)
+                    or key_line(text, err["loc"], is_yaml=is_yaml))
             msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e
     return _with_folders(cfg, p, text)

@@ -136,6 +136,69 @@ def safe_load(text: str):
         loader.dispose()
 
 
+def _toml_token_line(text: str, loc: tuple[str, ...], token: str) -> int | None:
+    table: tuple[str, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    n = len(loc)
+    for no, line in enumerate(text.splitlines(), 1):
+        m = _HEADER.match(line)
+        if m:
+            path = _parts(m.group(2))
+            if m.group(1) == "[[":
+                counts[path] = counts.get(path, -1) + 1
+                path = path + (str(counts[path]),)
+            table = path
+            if len(path) > n and path[:n] == loc and token in path[n:]:
+                return no
+            continue
+        k = _KEY.match(line)
+        if not k:
+            continue
+        found = table + _parts(k.group(1))
+        if len(found) <= n or found[:n] != loc:
+            continue
+        value = line[k.end():].split("#")[0].strip()
+        if token in found[n:] or value in (f'"{token}"', f"'{token}'"):
+            return no
+    return None
+
+
+def _yaml_token_line(text: str, loc: tuple[str, ...], token: str) -> int | None:
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if str(k.value) == part), None)
+        if node is None:
+            return None
+    todo = [node]
+    while todo:
+        n = todo.pop(0)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                if str(k.value) == token or (isinstance(v, yaml.ScalarNode) and v.value == token):
+                    return k.start_mark.line + 1
+                todo.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(n.value)
+    return None
+
+
+def named_line(text: str, loc: Sequence[object], msg: str, *, is_yaml: bool) -> int | None:
+    """The line of what a validation message quotes ('payed_at' is not a canonical column; values.status: 'payed'),
+    a key or a value inside the table at ``loc``: a check of a whole table (the columns, the value words) names the
+    table's key and quotes the entry, whose line is more use than the table's (helper-112). None when not found."""
+    want = tuple(str(x) for x in loc)
+    for token in re.findall(r"'([^']+)'", msg):
+        line = _yaml_token_line(text, want, token) if is_yaml else _toml_token_line(text, want, token)
+        if line:
+            return line
+    return None
+
+
 def key_line(text: str, loc: Sequence[object], *, is_yaml: bool) -> int | None:
     """``yaml_key_line`` or ``toml_key_line`` as the file is."""
     return yaml_key_line(text, loc) if is_yaml else toml_key_line(text, loc)

@@ -52,7 +52,7 @@ def test_time_gap_too_large_is_refused_by_key(tmp_path):
 def test_blank_settle_channel_is_refused(tmp_path):
     # wechat = "" was taken: every wechat order then expected records of a channel named "", silently
     msg = _error(tmp_path, "rules.toml", '[methods.settle_channel]\nalipay = "alipay"\nwechat = ""\n')
-    assert "rules.toml:1: key 'methods.settle_channel'" in msg and "'wechat'" in msg, msg
+    assert "rules.toml:3: key 'methods.settle_channel'" in msg and "'wechat'" in msg, msg
     msg = _error(tmp_path, "rules.toml", '[methods]\ninternal = ["balance", " "]\n')
     assert "rules.toml:2: key 'methods.internal'" in msg, msg
 
@@ -66,3 +66,17 @@ def test_a_key_only_a_table_header_names_is_named_by_its_line(tmp_path, header, 
     text = f"[inputs.orders]\n[fees]\n{header}\nx = 1\n" if "fees" not in header else f"[inputs.orders]\n[fees]\n{header}\nchannel = \"w\"\n"
     msg = _error(tmp_path, "rules.toml", text)
     assert f"rules.toml:{line}: key '{key}'" in msg, msg
+
+
+@pytest.mark.parametrize("name, text, line", [
+    ("rules.toml", '[inputs.orders.columns]\norder_no = "订单编号"\npayed_at = "支付时间"\n', 3),
+    ("rules.toml", '[inputs.orders.columns]\norder_no = "订单编号"\namount = []\n', 3),
+    ("rules.toml", '[inputs.orders.values.status]\n"已完成" = "paid"\n"已支付" = "payed"\n', 3),
+    ("rules.toml", '[methods.settle_channel]\nalipay = "alipay"\nwechat = ""\n', 3),
+    ("rules.yaml", "inputs:\n  orders:\n    columns:\n      order_no: 订单编号\n      payed_at: 支付时间\n", 5),
+    ("rules.yaml", "inputs:\n  orders:\n    values:\n      status:\n        已完成: paid\n        已支付: payed\n", 6),
+])
+def test_an_entry_a_table_check_quotes_is_named_by_its_line(tmp_path, name, text, line):
+    # (the error named the table's line, [inputs.orders.columns], not the entry's)
+    msg = _error(tmp_path, name, text)
+    assert f"{name}:{line}: key '" in msg, msg
