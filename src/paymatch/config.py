@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .engine.params import SETTLE_BASED as _SETTLE_BASED
 from .errors import ConfigError
@@ -424,6 +424,17 @@ class Config(_Strict):
     channels: dict[str, Any] = Field(default_factory=dict)
     instalments: dict[str, Any] = Field(default_factory=dict)
     credit: dict[str, Any] = Field(default_factory=dict)
+    #: the file this config was read from and its text (``where``); None: the defaults
+    _origin: tuple[str, str] | None = PrivateAttr(default=None)
+
+    def where(self, loc: tuple) -> str | None:
+        """``file:line`` of the key at ``loc`` in the file this config was loaded from (None: the defaults)."""
+        if self._origin is None:
+            return None
+        from .config_lines import at, key_line
+
+        path, text = self._origin
+        return at(path, key_line(text, loc, is_yaml=Path(path).suffix.lower() in (".yaml", ".yml")))
 
     @field_validator("stores")
     @classmethod
@@ -480,6 +491,7 @@ def load_config(path: str | Path | None) -> Config:
                     or key_line(text, err["loc"], is_yaml=is_yaml))
             msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e
+    cfg._origin = (str(p), text)
     return _with_folders(cfg, p, text)
 
 

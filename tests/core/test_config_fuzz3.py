@@ -80,3 +80,49 @@ def test_an_entry_a_table_check_quotes_is_named_by_its_line(tmp_path, name, text
     # (the error named the table's line, [inputs.orders.columns], not the entry's)
     msg = _error(tmp_path, name, text)
     assert f"{name}:{line}: key '" in msg, msg
+
+
+# --- a channel the config names that nothing reads (fuzz round 3's open item: said, with the key's line) ---------
+
+ORDERS = ("order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+          "E1,S01,1600000001,wechat,100.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:05\n")
+TX = ("channel,merchant_id,channel_tx_id,order_no,type,amount,fee,status,occurred_at,bill_date\n"
+      "wechat,1600000001,WX1,E1,payment,100.00,0.90,success,2026-11-20 10:00:06,2026-11-20\n")
+
+
+def _run(tmp_path, config: str) -> tuple[str, dict]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    (tmp_path / "o.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "t.csv").write_text(TX, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(config, encoding="utf-8")
+    r = CliRunner().invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--transactions",
+                                 str(tmp_path / "t.csv"), "--config", str(tmp_path / "rules.toml"), "--out",
+                                 str(tmp_path / "out")], terminal_width=400)
+    assert r.exit_code == 0, r.output
+    return r.output, json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_a_fee_rate_of_an_unknown_channel_is_said_with_its_line(tmp_path):
+    # "wehcat": the rate applied to nothing, the 0.90 fee (0.6 % is 0.60) went unchecked and nothing said so
+    out, summary = _run(tmp_path, '[fees]\n[[fees.rates]]\nchannel = "wehcat"\nrate = "0.6%"\n')
+    assert "rules.toml:3: key 'fees.rates.0.channel' names channel 'wehcat'" in " ".join(out.split()), out
+    assert summary["configured_channels_unknown"][0]["channel"] == "wehcat"
+
+
+def test_a_settle_channel_of_an_unknown_channel_is_said_when_its_orders_exist(tmp_path):
+    out, summary = _run(tmp_path, '[methods.settle_channel]\nwechat = "wechta"\nmeituan = "meituna"\n')
+    flat = " ".join(out.split())
+    assert "rules.toml:2: key 'methods.settle_channel.wechat' names channel 'wechta'" in flat, out
+    assert "meituna" not in flat  # (no meituan order in the run: nothing it changes)
+    assert [u["key"] for u in summary["configured_channels_unknown"]] == ["methods.settle_channel.wechat"]
+
+
+def test_a_known_channel_without_records_is_not_said(tmp_path):
+    # a rate for a channel the shop sold nothing through today is no typo: no note every day
+    out, summary = _run(tmp_path, '[fees]\n[[fees.rates]]\nchannel = "jd_pay"\nrate = "0.6%"\n')
+    assert "configured_channels_unknown" not in summary and "names channel" not in out
