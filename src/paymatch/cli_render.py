@@ -49,6 +49,12 @@ def summary_tables(console: Console, summary: dict) -> None:
         console.print(f"[yellow]No {escape(m['channel'])} records of merchant number {escape(m['merchant_id'])} in "
                       f"this run, yet {m['orders']:,} paid orders (¥{format_yuan(m['order_amount_fen'])}) name it. "
                       "Was its bill left out?[/yellow]")
+    for u in summary.get("configured_channels_unknown", []):
+        what = (f"{u['orders']:,} orders of method {escape(u['method'])} expect its records" if "method" in u
+                else "its fee rate applied to no record: fees of the channel meant are not checked")
+        console.print(f"[yellow]{escape(u['where'] or 'config')}: key '{escape(u['key'])}' names channel "
+                      f"'{escape(u['channel'])}': no record of this run and no bill layout has it (a typo?); "
+                      f"{what}[/yellow]")
     for m in summary.get("merchant_numbers_without_orders", []):
         console.print(f"[yellow]{escape(m['channel'])} merchant number {escape(m['merchant_id'])}: {m['records']:,} "
                       f"records, ¥{format_yuan(m['amount_fen'])} — no order or configured store names it: a bill of "

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from .engine.params import SETTLE_BASED as _SETTLE_BASED
 from .errors import ConfigError
@@ -43,6 +44,10 @@ def _number_types(annotation: Any) -> bool:
     return bool not in args and str not in args and any(a in (int, float, Decimal) for a in args)
 
 
+#: ten years: a larger max_time_gap_minutes (9223372036854775807) was a traceback (OverflowError) in the run
+MAX_TIME_GAP_MINUTES = 10 * 366 * 24 * 60
+
+
 class MatchRules(_Strict):
     """How orders and channel records are paired and compared."""
 
@@ -53,7 +58,7 @@ class MatchRules(_Strict):
         description="extra key columns besides order_no/refund_no: ['merchant_id'] when order numbers are unique only per merchant number (and refund numbers, for refund rows that name their merchant_id)",
     )
     max_time_gap_minutes: int = Field(
-        1440, ge=0,
+        1440, ge=0, le=MAX_TIME_GAP_MINUTES,
         description="a payment booked by the channel more than this many minutes before or after the order's paid "
                     "time is time_mismatch (an order number reused, a stale payment); 0 turns the check off",
     )
@@ -203,11 +208,18 @@ class MethodRules(_Strict):
     @field_validator("settle_channel")
     @classmethod
     def _fold_map(cls, v: dict[str, str]) -> dict[str, str]:
+        # (wechat = "" was taken: every wechat order then expected a channel no record has, silently; helper-112)
+        blank = next((k for k, c in v.items() if not k.strip() or not c.strip()), None)
+        if blank is not None:
+            raise ValueError(f"method {blank!r}: blank method or channel name (name the channel whose records "
+                             "settle it, or list the method under internal)")
         return {k.strip().lower(): c.strip().lower() for k, c in v.items()}
 
     @field_validator("internal")
     @classmethod
     def _fold_list(cls, v: list[str]) -> list[str]:
+        if any(not m.strip() for m in v):
+            raise ValueError("a blank method name")
         return list(dict.fromkeys(m.strip().lower() for m in v))
 
 
@@ -411,6 +423,17 @@ class Config(_Strict):
     channels: dict[str, Any] = Field(default_factory=dict)
     instalments: dict[str, Any] = Field(default_factory=dict)
     credit: dict[str, Any] = Field(default_factory=dict)
+    #: the file this config was read from and its text (``where``); None: the defaults
+    _origin: tuple[str, str] | None = PrivateAttr(default=None)
+
+    def where(self, loc: tuple) -> str | None:
+        """``file:line`` of the key at ``loc`` in the file this config was loaded from (None: the defaults)."""
+        if self._origin is None:
+            return None
+        from .config_lines import at, key_line
+
+        path, text = self._origin
+        return at(path, key_line(text, loc, is_yaml=Path(path).suffix.lower() in (".yaml", ".yml")))
 
     @field_validator("stores")
     @classmethod
@@ -441,7 +464,9 @@ def load_config(path: str | Path | None) -> Config:
                           "YAML files are UTF-8)") from None
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
+            from .config_lines import safe_load
+
+            data = safe_load(text) or {}
         else:
             data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
@@ -455,14 +480,17 @@ def load_config(path: str | Path | None) -> Config:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        from .config_lines import at, key_line
+        from .config_lines import at, key_line, named_line
 
         msgs = []
+        is_yaml = p.suffix.lower() in (".yaml", ".yml")
         for err in e.errors():
             key = ".".join(str(x) for x in err["loc"])
-            line = key_line(text, err["loc"], is_yaml=p.suffix.lower() in (".yaml", ".yml"))
+            line = ((named_line(text, err["loc"], err["msg"], is_yaml=is_yaml) if err["type"] == "value_error" else None)
+                    or key_line(text, err["loc"], is_yaml=is_yaml))
             msgs.append(f"{at(p, line)}: key '{key}': {err['msg']}")
         raise ConfigError("\n".join(msgs) + "\nHint: see config.example.toml for every key and its default.") from e
+    cfg._origin = (str(p), text)
     return _with_folders(cfg, p, text)
 
 

@@ -41,8 +41,10 @@ def toml_key_line(text: str, loc: Sequence[object]) -> int | None:
             if not k:
                 continue
             found = table + _parts(k.group(1))
-        n = len(found)
-        if n > depth and want[:n] == found:
+        # (a key only the path of a table header names, [inputs.order.columns]'s 'inputs.order', is on that line: it
+        # was named by its parent's line, or by none)
+        n = min(len(found), len(want))
+        if n > depth and want[:n] == found[:n]:
             best, depth = no, n
     return best
 
@@ -66,6 +68,135 @@ def yaml_key_line(text: str, loc: Sequence[object]) -> int | None:
         else:
             break
     return line
+
+
+#: most values a YAML file's aliases may expand to: a config or profile holds a few hundred; nine levels of nine
+#: aliases each ("billion laughs") are 387 million, which exhausted the memory when the config was hashed
+MAX_YAML_VALUES = 100_000
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing a key given twice in one mapping (PyYAML keeps the last, silently: a profile's
+    column mapped twice read the second header only; helper-112), naming both lines."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # (<<: *anchor: its keys may be overridden here)
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: PyYAML's own error below
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice (first on line {first}): which one is meant would be "
+                        "a guess", key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand to more than ``MAX_YAML_VALUES`` values (an anchor bomb), naming the
+    first node found that large; each node is counted once (memoised), so the check is linear in the text."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        got = sizes.get(id(node))
+        if got is not None:
+            return got
+        sizes[id(node)] = 1  # (a node holding itself: counted once)
+        if isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(size(c) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            n = 1
+        if n > MAX_YAML_VALUES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"its aliases expand to more than {MAX_YAML_VALUES:,} values (an anchor bomb?)",
+                node.start_mark)
+        sizes[id(node)] = n
+        return n
+
+    size(root)
+
+
+def safe_load(text: str):
+    """``yaml.safe_load`` refusing a key given twice and an anchor bomb (``yaml.YAMLError`` naming the line)."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _toml_token_line(text: str, loc: tuple[str, ...], token: str) -> int | None:
+    table: tuple[str, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    n = len(loc)
+    for no, line in enumerate(text.splitlines(), 1):
+        m = _HEADER.match(line)
+        if m:
+            path = _parts(m.group(2))
+            if m.group(1) == "[[":
+                counts[path] = counts.get(path, -1) + 1
+                path = path + (str(counts[path]),)
+            table = path
+            if len(path) > n and path[:n] == loc and token in path[n:]:
+                return no
+            continue
+        k = _KEY.match(line)
+        if not k:
+            continue
+        found = table + _parts(k.group(1))
+        if len(found) <= n or found[:n] != loc:
+            continue
+        value = line[k.end():].split("#")[0].strip()
+        if token in found[n:] or value in (f'"{token}"', f"'{token}'"):
+            return no
+    return None
+
+
+def _yaml_token_line(text: str, loc: tuple[str, ...], token: str) -> int | None:
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if str(k.value) == part), None)
+        if node is None:
+            return None
+    todo = [node]
+    while todo:
+        n = todo.pop(0)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                if str(k.value) == token or (isinstance(v, yaml.ScalarNode) and v.value == token):
+                    return k.start_mark.line + 1
+                todo.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            todo.extend(n.value)
+    return None
+
+
+def named_line(text: str, loc: Sequence[object], msg: str, *, is_yaml: bool) -> int | None:
+    """The line of what a validation message quotes ('payed_at' is not a canonical column; values.status: 'payed'),
+    a key or a value inside the table at ``loc``: a check of a whole table (the columns, the value words) names the
+    table's key and quotes the entry, whose line is more use than the table's (helper-112). None when not found."""
+    want = tuple(str(x) for x in loc)
+    for token in re.findall(r"'([^']+)'", msg):
+        line = _yaml_token_line(text, want, token) if is_yaml else _toml_token_line(text, want, token)
+        if line:
+            return line
+    return None
 
 
 def key_line(text: str, loc: Sequence[object], *, is_yaml: bool) -> int | None:

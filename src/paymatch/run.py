@@ -33,6 +33,7 @@ from .outcomes_store import (REASON_SQL, STORED_COLUMNS, discard_outputs, dump_s
                              rollup, stream, summarize, write_csv)
 from .sources.load_problems import repeats_having
 from .summary_notes import (empty_bill_accounts, foreign_merchant_numbers, merchant_numbers_without_records,
+                            unknown_configured_channels,
                             stored_empty_bill_accounts)
 from .sources.mapping import mapped_input
 from .workspace import LEAN_DROP, Workspace
@@ -342,6 +343,10 @@ def _execute(ws: Workspace, sel: Selections, params: MatchParams, period, out_di
             ws.con, sel, rolled, [c["channel"] for c in summary["channels_without_records"]], set(empty_bills), PAID)
         # a bill of another account given by mistake: its merchant number, once (its rows are channel_only)
         summary["merchant_numbers_without_orders"] = foreign_merchant_numbers(ws.con, sel, config, rolled)
+        # a channel the config names that nothing reads: a typo in settle_channel or a fee rate (helper-112)
+        unknown = unknown_configured_channels(ws.con, sel, config)
+        if unknown:
+            summary["configured_channels_unknown"] = unknown
         summary = {"run_id": run_id, "engine": engine,
                    "period": {"from": str(period[0]) if period else None, "to": str(period[1]) if period else None},
                    "window_end": params.window_end.isoformat(), **summary, **({"input_notes": notes} if notes else {}),

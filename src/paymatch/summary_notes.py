@@ -202,3 +202,56 @@ def merchant_numbers_without_records(con: duckdb.DuckDBPyConnection, sel: Select
             f"SELECT DISTINCT order_no FROM ({sel.txs}) WHERE order_no IN ({marks})", nos).fetchall()}
     return [{"channel": c, "merchant_id": m, "orders": int(n), "order_amount_fen": int(a or 0)}
             for c, m, n, a, lo, hi in sorted(left) if lo not in found and hi not in found]
+
+
+def _known_channels(config: Config) -> set[str]:
+    """Every channel name paymatch has a reader for: the three channels' own, the built-in profiles' (bills and
+    instalment flows), the shop's own profiles', the default settle channels."""
+    from .channels.profiles import builtin_flow_profiles, builtin_profiles, load_profile_dir
+    from .config import DEFAULT_SETTLE_CHANNEL
+    from .errors import ConfigError
+
+    known = {"wechat", "alipay", "unionpay", *DEFAULT_SETTLE_CHANNEL.values()}
+    profiles = [*builtin_profiles(), *builtin_flow_profiles()]
+    for folder in config.bills.profile_dirs:
+        try:
+            profiles += load_profile_dir(folder)
+        except ConfigError:  # (said where the bills are read)
+            pass
+    return known | {p.channel.strip().lower() for p in profiles}
+
+
+def unknown_configured_channels(con: duckdb.DuckDBPyConnection, sel: Selections, config: Config) -> list[dict]:
+    """Channels the config names (a ``[methods] settle_channel`` value it sets, a ``[fees] rates`` channel) that no
+    record of the run has and no bill layout paymatch knows names: a typo, most likely ("wechta": its method's orders
+    then expect records that never come; a fee rate that applies to nothing leaves every fee unchecked). There is no
+    closed list of channels (a shop's canonical CSV may name any), so the run goes on and says it, with the key's
+    line (helper-112). A settle channel is named only when the run has orders of its method."""
+    from .config import DEFAULT_SETTLE_CHANNEL
+
+    settle = [(m, c) for m, c in config.methods.settle_channel.items() if DEFAULT_SETTLE_CHANNEL.get(m) != c]
+    rates = [(i, r.channel) for i, r in enumerate(config.fees.rates)]
+    names = {c for _, c in settle} | {c for _, c in rates}
+    if not names:
+        return []
+    names -= _known_channels(config)
+    if not names:
+        return []
+    asked = sorted(names)
+    marks = ", ".join("?" * len(asked))
+    present = {c for (c,) in con.execute(
+        f"SELECT DISTINCT channel FROM ({sel.txs}) WHERE channel IN ({marks})", asked).fetchall()}
+    out = []
+    methods = sorted({m for m, c in settle if c in names and c not in present})
+    counts = dict(con.execute(
+        f"SELECT channel, count(*) FROM ({sel.orders}) WHERE channel IN ({', '.join('?' * len(methods))}) "
+        "GROUP BY channel", methods).fetchall()) if methods else {}
+    for m, c in settle:
+        if c in names and c not in present and counts.get(m):
+            out.append({"key": f"methods.settle_channel.{m}", "channel": c, "where": config.where(
+                ("methods", "settle_channel", m)), "method": m, "orders": int(counts[m])})
+    for i, c in rates:
+        if c in names and c not in present:
+            out.append({"key": f"fees.rates.{i}.channel", "channel": c,
+                        "where": config.where(("fees", "rates", i, "channel"))})
+    return out

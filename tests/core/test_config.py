@@ -154,7 +154,7 @@ def test_a_blank_store_id_is_refused(tmp_path):
     cfg = tmp_path / "rules.toml"
     cfg.write_text('[match]\namount_tolerance_fen = 0\n[stores]\n"1600000001" = "S01"\n"1600000002" = " "\n',
                    encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"rules\.toml:3: key 'stores': .*'1600000002'"):
+    with pytest.raises(ConfigError, match=r"rules\.toml:5: key 'stores': .*'1600000002'"):
         load_config(cfg)
 
 

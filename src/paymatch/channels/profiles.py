@@ -252,22 +252,35 @@ def _where(loc: tuple) -> str:
 
 def load_profile(path: str | Path) -> Profile:
     """Load and validate one YAML profile; a bad file raises ``ConfigError`` naming file and key."""
+    from ..config_lines import at, error_line, safe_load, yaml_key_line
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read profile: {exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:  # (a profile saved as GBK: was named without its line)
+        from ..sources.textfile import _undecodable
+
+        line, what = _undecodable(data, "utf-8")
+        raise ConfigError(f"{path}:{line}: cannot read profile: not UTF-8 text ({what})\nHint: save the profile as "
+                          "UTF-8 (YAML files are UTF-8)") from None
+    try:
+        raw = safe_load(text)
+    except yaml.YAMLError as exc:  # (a syntax error, a key given twice, an anchor bomb: by line)
+        line, shown = error_line(text, exc)
+        raise ConfigError(f"{at(path, line)}: cannot read profile: not valid YAML: {exc}{shown}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:
-        from ..config_lines import at, yaml_key_line
-
         errors = exc.errors()
         details = "; ".join(f"key '{_where(e['loc'])}': {e['msg']}" for e in errors)
-        line = yaml_key_line(text, errors[0]["loc"]) if errors else None
+        # the first error's line that the file has (a required key left out has none: a typo of it is there)
+        line = next((n for n in (yaml_key_line(text, e["loc"]) for e in errors) if n), None)
         raise ConfigError(f"{at(path, line)}: invalid profile: {details}") from exc
     profile._path = str(path)
     return profile

@@ -384,3 +384,44 @@ def test_a_bad_value_deep_in_a_profile_names_its_line(tmp_path: Path):
                            "  occurred_at: c\nstatus:\n  map:\n    ok: success\n    bad: great\n")
     with pytest.raises(ConfigError, match=r"p\.yaml:11: invalid profile: key 'status\.map\.bad'"):
         load_profile(path)
+
+
+# --- a shop's own profile damaged as bench/fuzz_config3.py damages it (helper-112) ------------------------------
+
+GOOD = ("name: t\nchannel: test_pay\nsniff:\n  headers: [流水号, 金额]\ncolumns:\n  channel_tx_id: 流水号\n"
+        "  order_no: 订单号\n  amount: 金额\n  occurred_at: 时间\n  status: 状态\n"
+        "status:\n  map: {成功: success}\n")
+
+
+def _profile_error(tmp_path: Path, text: str | bytes) -> str:
+    path = tmp_path / "p.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    with pytest.raises(ConfigError) as e:
+        load_profile(path)
+    return str(e.value)
+
+
+def test_a_column_mapped_twice_is_refused_by_line(tmp_path):
+    # PyYAML kept the second: amount read from 手续费, every payment then an amount_mismatch, nothing said
+    msg = _profile_error(tmp_path, GOOD.replace("  amount: 金额\n", "  amount: 金额\n  amount: 手续费\n"))
+    assert "p.yaml:9:" in msg and "'amount' given twice (first on line 8)" in msg, msg
+
+
+def test_an_anchor_bomb_is_refused(tmp_path):
+    bomb = "l0: &l0 [a, b, c, d, e, f, g, h, i]\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    msg = _profile_error(tmp_path, GOOD + bomb)
+    assert "p.yaml:" in msg and "anchor bomb" in msg, msg
+
+
+def test_yaml_syntax_and_encoding_errors_name_the_line(tmp_path):
+    msg = _profile_error(tmp_path, GOOD.replace("columns:\n", "columns:\n  - x\n"))
+    assert "p.yaml:7: cannot read profile: not valid YAML" in msg, msg  # (was: no line but PyYAML's own text)
+    msg = _profile_error(tmp_path, ("# 本店\n" + GOOD).encode("gbk"))
+    assert "p.yaml:1: cannot read profile: not UTF-8 text" in msg, msg
+
+
+def test_a_typo_of_a_required_key_is_named_by_its_line(tmp_path):
+    # 'columns' required (no line: it is not in the file) came first, and the message named no line at all
+    msg = _profile_error(tmp_path, GOOD.replace("columns:", "colums:"))
+    assert "p.yaml:5: invalid profile" in msg and "'colums'" in msg, msg
