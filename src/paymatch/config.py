@@ -426,6 +426,14 @@ class Config(_Strict):
     #: the file this config was read from and its text (``where``); None: the defaults
     _origin: tuple[str, str] | None = PrivateAttr(default=None)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal rules (and Spark settings) are equal configs, wherever each was read from."""
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # (its tables are dicts: never hashable)
+
     def where(self, loc: tuple) -> str | None:
         """``file:line`` of the key at ``loc`` in the file this config was loaded from (None: the defaults)."""
         if self._origin is None:
