@@ -65,7 +65,18 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     if as_of is not None:  # stored outcome times are naive UTC
         end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(TZ))
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
+        # a period a refund after that day ended (instalment_ended, or a deduction after it: instalment_after_refund)
+        # was still owed as of it: the plan's latest refund ends it (``match``), and a refund after the as-of day
+        # has not ended the plan yet (helper-111: the report as of 24 Oct owed nothing on a plan refunded on the 27th)
+        scope = " AND (rf.merchant_id IS NULL OR rf.merchant_id = o.merchant_id)" if "merchant_id" in key_scope else ""
+        later_refund = (
+            f"EXISTS (SELECT 1 FROM (SELECT merchant_id, order_no, created_at AS at FROM refunds "
+            f"WHERE status IN ('success', 'processing') UNION ALL SELECT merchant_id, order_no, occurred_at "
+            f"FROM transactions WHERE type = 'refund' AND status IN ('success', 'processing')) rf "
+            f"WHERE rf.order_no = o.order_no{scope} AND rf.at >= TIMESTAMPTZ '{end.isoformat()}')")
         kind = (f"CASE WHEN kind = 'instalment_matched' AND occurred_at >= TIMESTAMP '{end_utc.isoformat(' ')}' "
+                "THEN 'instalment_missing' "
+                f"WHEN kind IN ('instalment_ended', 'instalment_after_refund') AND {later_refund} "
                 "THEN 'instalment_missing' ELSE kind END AS kind")
     # the run that judged the period as of the latest day (a range run ending after its as-of does not outrank a
     # later day's run: helper-63), then the run reaching furthest
