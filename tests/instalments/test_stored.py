@@ -150,3 +150,21 @@ def test_a_plan_refunded_after_the_as_of_day_was_still_owed_as_of_it(tmp_path):
             assert [(r["outstanding_periods"], r["outstanding_fen"], r["overdue_periods"]) for r in rows] == [
                 (2 if owed else 0, owed, 0)], as_of
             assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == owed, as_of
+
+
+def test_a_plan_sold_after_the_as_of_day_is_not_outstanding_as_of_it(tmp_path):
+    """helper-111 (audit round 10): the report as of 31 Oct, made after November's runs, counted a plan sold on
+    5 Nov as outstanding on 31 Oct (and a member's outstanding as of then with it)."""
+    orders = ("N1,S1,M1,wechat_payscore,300.00,paid,2026-10-05T10:00:00+08:00,2026-10-05T10:00:00+08:00,U2,gold,3\n"
+              "N2,S1,M1,wechat_payscore,600.00,paid,2026-11-05T10:00:00+08:00,2026-11-05T10:00:00+08:00,U2,gold,3\n"
+              "N3,S1,M1,huabei,900.00,paid,2026-11-05T10:00:00+08:00,2026-11-05T10:00:00+08:00,U2,gold,3\n")
+    flows = ("wechat_payscore,N1,1,3,100.00,0.00,success,2026-10-05T10:00:00+08:00\n"
+             "wechat_payscore,N1,2,3,100.00,0.00,success,2026-11-05T10:00:00+08:00\n"
+             "wechat_payscore,N2,1,3,200.00,0.00,success,2026-11-05T10:00:00+08:00\n")
+    w = _workspace(tmp_path, orders, flows)
+    with Workspace(w) as ws:
+        for as_of, owed in ((dt.date(2026, 10, 31), 20000), (dt.date(2026, 11, 20), 10000 + 40000 + 90000)):
+            rows = build_instalments(ws.con, dt.date(2026, 10, 1), dt.date(2026, 11, 30), as_of,
+                                     DEFAULT_CONFIG).tables[0].rows.to_pylist()
+            assert sum(r["outstanding_fen"] for r in rows) == owed, as_of
+            assert workspace_outstanding(ws, DEFAULT_CONFIG, "U2", as_of) == owed, as_of

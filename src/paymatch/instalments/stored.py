@@ -51,7 +51,9 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     outcomes: _pm_mkey, order_no, period_no, kind, order_rows — at most one row per (_pm_mkey, order_no,
     period_no). With ``as_of``, a
     period matched by a deduction after that day (Asia/Shanghai) was not received yet as of it: its kind reads
-    ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received).
+    ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received), and
+    so does a period a refund after that day ended (``instalment_ended`` / ``instalment_after_refund``); a plan sold
+    after that day (its ``sale_date``) is left out.
     """
     cols = ", ".join(ORDER_COLUMNS)
     # an outcome's merchant_id is its order's (``match``: o_merchant_id), so both sides key alike
@@ -89,4 +91,8 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
         params={"member_o": member_id} if one else None)
     plan = expand_plans(nw.from_native(orders), config).with_columns(
         (nw.col("merchant_id").fill_null("") if "merchant_id" in key_scope else nw.lit("")).alias("_pm_mkey"))
+    if as_of is not None:
+        # a plan sold after the as-of day did not exist as of it: nothing of it was outstanding then (helper-111: the
+        # report as of 31 Oct, made on 20 Nov, counted November's plans as outstanding on 31 Oct)
+        plan = plan.filter(nw.col("sale_date") <= nw.lit(as_of))
     return plan, nw.from_native(outcomes)
