@@ -122,3 +122,49 @@ def test_the_run_that_judged_a_period_latest_decides_it(tmp_path):
                                  DEFAULT_CONFIG).tables[0].rows.to_pylist()
         assert (sum(r["outstanding_periods"] for r in rows), sum(r["overdue_periods"] for r in rows)) == (1, 0)
         assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == 10000
+
+
+def test_a_plan_refunded_after_the_as_of_day_was_still_owed_as_of_it(tmp_path):
+    """helper-111 (audit round 10): a Pay Score plan refunded on 27 Oct, the workspace reconciled as of 20 Nov (its
+    periods 2 and 3 instalment_ended). The report and the member's outstanding as of 24 Oct read those outcomes and
+    owed nothing on them, although as of the 24th the refund had not happened: periods 2 and 3 (due 23 Nov, 23 Dec)
+    were still outstanding, as a run as of the 24th says (README: a refund after the as-of day has not ended the
+    plan yet). A period ended by a refund on or before the as-of day stays owed no more."""
+    paid = "2026-10-23T10:00:00+08:00"
+    w = str(tmp_path / "w.duckdb")
+    (tmp_path / "orders.csv").write_text(
+        HEADER + f"P1,S1,M1,wechat_payscore,300.00,refunded,{paid},{paid},U1,gold,3\n", encoding="utf-8")
+    (tmp_path / "refunds.csv").write_text("refund_no,order_no,amount,created_at,status\n"
+                                          "RF1,P1,300.00,2026-10-27T19:10:00+08:00,success\n", encoding="utf-8")
+    (tmp_path / "flows.csv").write_text(FLOW_HEADER + f"wechat_payscore,P1,1,3,100.00,0.00,success,{paid}\n",
+                                        encoding="utf-8")
+    for args in (["ingest", "--workspace", w, "--orders", str(tmp_path / "orders.csv"), "--refunds",
+                  str(tmp_path / "refunds.csv"), "--instalments", str(tmp_path / "flows.csv")],
+                 ["reconcile", "--workspace", w, "--date", "2026-11-20", "--as-of", "2026-11-20"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    with Workspace(w) as ws:
+        for as_of, owed in ((dt.date(2026, 10, 24), 20000), (dt.date(2026, 10, 27), 0), (dt.date(2026, 11, 20), 0)):
+            rows = build_instalments(ws.con, dt.date(2026, 10, 1), dt.date(2026, 12, 31), as_of,
+                                     DEFAULT_CONFIG).tables[0].rows.to_pylist()
+            assert [(r["outstanding_periods"], r["outstanding_fen"], r["overdue_periods"]) for r in rows] == [
+                (2 if owed else 0, owed, 0)], as_of
+            assert workspace_outstanding(ws, DEFAULT_CONFIG, "U1", as_of) == owed, as_of
+
+
+def test_a_plan_sold_after_the_as_of_day_is_not_outstanding_as_of_it(tmp_path):
+    """helper-111 (audit round 10): the report as of 31 Oct, made after November's runs, counted a plan sold on
+    5 Nov as outstanding on 31 Oct (and a member's outstanding as of then with it)."""
+    orders = ("N1,S1,M1,wechat_payscore,300.00,paid,2026-10-05T10:00:00+08:00,2026-10-05T10:00:00+08:00,U2,gold,3\n"
+              "N2,S1,M1,wechat_payscore,600.00,paid,2026-11-05T10:00:00+08:00,2026-11-05T10:00:00+08:00,U2,gold,3\n"
+              "N3,S1,M1,huabei,900.00,paid,2026-11-05T10:00:00+08:00,2026-11-05T10:00:00+08:00,U2,gold,3\n")
+    flows = ("wechat_payscore,N1,1,3,100.00,0.00,success,2026-10-05T10:00:00+08:00\n"
+             "wechat_payscore,N1,2,3,100.00,0.00,success,2026-11-05T10:00:00+08:00\n"
+             "wechat_payscore,N2,1,3,200.00,0.00,success,2026-11-05T10:00:00+08:00\n")
+    w = _workspace(tmp_path, orders, flows)
+    with Workspace(w) as ws:
+        for as_of, owed in ((dt.date(2026, 10, 31), 20000), (dt.date(2026, 11, 20), 10000 + 40000 + 90000)):
+            rows = build_instalments(ws.con, dt.date(2026, 10, 1), dt.date(2026, 11, 30), as_of,
+                                     DEFAULT_CONFIG).tables[0].rows.to_pylist()
+            assert sum(r["outstanding_fen"] for r in rows) == owed, as_of
+            assert workspace_outstanding(ws, DEFAULT_CONFIG, "U2", as_of) == owed, as_of

@@ -51,7 +51,9 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     outcomes: _pm_mkey, order_no, period_no, kind, order_rows — at most one row per (_pm_mkey, order_no,
     period_no). With ``as_of``, a
     period matched by a deduction after that day (Asia/Shanghai) was not received yet as of it: its kind reads
-    ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received).
+    ``instalment_missing`` (helper-63: the report as of 20 Nov counted a period paid on 25 Nov as received), and
+    so does a period a refund after that day ended (``instalment_ended`` / ``instalment_after_refund``); a plan sold
+    after that day (its ``sale_date``) is left out.
     """
     cols = ", ".join(ORDER_COLUMNS)
     # an outcome's merchant_id is its order's (``match``: o_merchant_id), so both sides key alike
@@ -65,7 +67,18 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
     if as_of is not None:  # stored outcome times are naive UTC
         end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(0), tzinfo=ZoneInfo(TZ))
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
+        # a period a refund after that day ended (instalment_ended, or a deduction after it: instalment_after_refund)
+        # was still owed as of it: the plan's latest refund ends it (``match``), and a refund after the as-of day
+        # has not ended the plan yet (helper-111: the report as of 24 Oct owed nothing on a plan refunded on the 27th)
+        scope = " AND (rf.merchant_id IS NULL OR rf.merchant_id = o.merchant_id)" if "merchant_id" in key_scope else ""
+        later_refund = (
+            f"EXISTS (SELECT 1 FROM (SELECT merchant_id, order_no, created_at AS at FROM refunds "
+            f"WHERE status IN ('success', 'processing') UNION ALL SELECT merchant_id, order_no, occurred_at "
+            f"FROM transactions WHERE type = 'refund' AND status IN ('success', 'processing')) rf "
+            f"WHERE rf.order_no = o.order_no{scope} AND rf.at >= TIMESTAMPTZ '{end.isoformat()}')")
         kind = (f"CASE WHEN kind = 'instalment_matched' AND occurred_at >= TIMESTAMP '{end_utc.isoformat(' ')}' "
+                "THEN 'instalment_missing' "
+                f"WHEN kind IN ('instalment_ended', 'instalment_after_refund') AND {later_refund} "
                 "THEN 'instalment_missing' ELSE kind END AS kind")
     # the run that judged the period as of the latest day (a range run ending after its as-of does not outrank a
     # later day's run: helper-63), then the run reaching furthest
@@ -78,4 +91,8 @@ def stored_plans(con: duckdb.DuckDBPyConnection, config: InstalmentConfig,
         params={"member_o": member_id} if one else None)
     plan = expand_plans(nw.from_native(orders), config).with_columns(
         (nw.col("merchant_id").fill_null("") if "merchant_id" in key_scope else nw.lit("")).alias("_pm_mkey"))
+    if as_of is not None:
+        # a plan sold after the as-of day did not exist as of it: nothing of it was outstanding then (helper-111: the
+        # report as of 31 Oct, made on 20 Nov, counted November's plans as outstanding on 31 Oct)
+        plan = plan.filter(nw.col("sale_date") <= nw.lit(as_of))
     return plan, nw.from_native(outcomes)
