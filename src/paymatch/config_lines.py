@@ -7,7 +7,7 @@ the table or mapping holding it (a key the file lacks: the section it is missing
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import yaml
 
@@ -21,10 +21,9 @@ def _parts(dotted: str) -> tuple[str, ...]:
     return tuple(a or b or c for a, b, c in out)
 
 
-def toml_key_line(text: str, loc: Sequence[object]) -> int | None:
-    """The 1-based line of ``loc`` in TOML ``text`` (tables, arrays of tables, keys; not inside inline tables)."""
-    want = tuple(str(x) for x in loc)
-    best, depth = None, 0
+def _toml_lines(text: str) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+    """(line number, the key path the line names, the rest of the line after '=' or None for a table header) of each
+    line of TOML ``text`` that names a table or a key; an array of tables' n-th table's path ends in 'n'."""
     table: tuple[str, ...] = ()
     counts: dict[tuple[str, ...], int] = {}
     for no, line in enumerate(text.splitlines(), 1):
@@ -35,12 +34,18 @@ def toml_key_line(text: str, loc: Sequence[object]) -> int | None:
                 counts[path] = counts.get(path, -1) + 1
                 path = path + (str(counts[path]),)
             table = path
-            found = table
-        else:
-            k = _KEY.match(line)
-            if not k:
-                continue
-            found = table + _parts(k.group(1))
+            yield no, table, None
+            continue
+        k = _KEY.match(line)
+        if k:
+            yield no, table + _parts(k.group(1)), line[k.end():]
+
+
+def toml_key_line(text: str, loc: Sequence[object]) -> int | None:
+    """The 1-based line of ``loc`` in TOML ``text`` (tables, arrays of tables, keys; not inside inline tables)."""
+    want = tuple(str(x) for x in loc)
+    best, depth = None, 0
+    for no, found, _ in _toml_lines(text):
         # (a key only the path of a table header names, [inputs.order.columns]'s 'inputs.order', is on that line: it
         # was named by its parent's line, or by none)
         n = min(len(found), len(want))
@@ -137,27 +142,15 @@ def safe_load(text: str):
 
 
 def _toml_token_line(text: str, loc: tuple[str, ...], token: str) -> int | None:
-    table: tuple[str, ...] = ()
-    counts: dict[tuple[str, ...], int] = {}
     n = len(loc)
-    for no, line in enumerate(text.splitlines(), 1):
-        m = _HEADER.match(line)
-        if m:
-            path = _parts(m.group(2))
-            if m.group(1) == "[[":
-                counts[path] = counts.get(path, -1) + 1
-                path = path + (str(counts[path]),)
-            table = path
-            if len(path) > n and path[:n] == loc and token in path[n:]:
+    for no, found, rest in _toml_lines(text):
+        if rest is None:  # a table header
+            if len(found) > n and found[:n] == loc and token in found[n:]:
                 return no
             continue
-        k = _KEY.match(line)
-        if not k:
-            continue
-        found = table + _parts(k.group(1))
         if len(found) <= n or found[:n] != loc:
             continue
-        value = line[k.end():].split("#")[0].strip()
+        value = rest.split("#")[0].strip()
         if token in found[n:] or value in (f'"{token}"', f"'{token}'"):
             return no
     return None
