@@ -81,25 +81,40 @@ MAX_YAML_VALUES = 100_000
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader refusing a key given twice in one mapping (PyYAML keeps the last, silently: a profile's
-    column mapped twice read the second header only; helper-112), naming both lines."""
+    """PyYAML's safe loader (``safe_load`` refuses a key given twice in one mapping: PyYAML keeps the last, silently:
+    a profile's column mapped twice read the second header only; helper-112)."""
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        if isinstance(node, yaml.MappingNode):
+
+def _check_keys(loader: yaml.SafeLoader, root: yaml.Node) -> None:
+    """Refuse a key given twice in one mapping, naming both lines. Checked on the composed nodes before anything is
+    constructed: constructing a mapping merges its ``<<: *anchor`` keys into the anchored node itself, so a check
+    made then took an anchor's own override of a key it merges for a key given twice (helper-113)."""
+    done: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
             seen: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # (<<: *anchor: its keys may be overridden here)
-                    continue
-                key = self.construct_object(key_node, deep=True)
+            for key_node, value_node in node.value:
+                todo.extend((key_node, value_node))
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue  # (<<: *anchor: its keys may be overridden here; a complex key: PyYAML's own error)
+                key = loader.construct_object(key_node, deep=True)
                 try:
-                    first = seen.setdefault(key, key_node.start_mark.line + 1)
-                except TypeError:  # an unhashable key: PyYAML's own error below
+                    first = seen.get(key)
+                    if first is None:
+                        seen[key] = key_node.start_mark.line + 1
+                        continue
+                except TypeError:
                     continue
-                if first != key_node.start_mark.line + 1:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} given twice (first on line {first}): which one is meant would be "
-                        "a guess", key_node.start_mark)
-        return super().construct_mapping(node, deep)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (first on line {first}): which one is meant would be "
+                    "a guess", key_node.start_mark)
 
 
 def _check_size(root: yaml.Node) -> None:
@@ -136,6 +151,7 @@ def safe_load(text: str):
         if node is None:
             return None
         _check_size(node)
+        _check_keys(loader, node)
         return loader.construct_document(node)
     finally:
         loader.dispose()

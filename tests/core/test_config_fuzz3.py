@@ -34,6 +34,21 @@ def test_yaml_merge_key_may_be_overridden(tmp_path):
         load_config(p)
 
 
+def test_yaml_anchor_overriding_a_merged_key_is_no_key_given_twice():
+    # (helper-113) an anchored mapping that overrides a key it merges, itself merged into a later mapping: the later
+    # mapping's merge flattened the anchor's node first, and its own override then read as a key given twice
+    from paymatch.config_lines import safe_load
+
+    text = "a:\n  b: &mid\n    <<: {x: 1}\n    x: 2\nc:\n  <<: *mid\n"
+    assert safe_load(text) == {"a": {"b": {"x": 2}}, "c": {"x": 2}}
+
+
+def test_yaml_key_given_twice_on_one_line_is_refused(tmp_path):
+    # (helper-113) a flow mapping's two equal keys share a line: the check compared lines, and PyYAML kept the last
+    msg = _error(tmp_path, "rules.yaml", "match: {amount_tolerance_fen: 1, amount_tolerance_fen: 50}\n")
+    assert "rules.yaml:1:" in msg and "'amount_tolerance_fen' given twice (first on line 1)" in msg, msg
+
+
 def test_yaml_anchor_bomb_is_refused_fast(tmp_path):
     # nine levels of nine aliases under a section kept as it is (instalments): the run's config hash walked all
     # 387 million values and the process was killed for its memory
