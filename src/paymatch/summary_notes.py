@@ -206,14 +206,17 @@ def merchant_numbers_without_records(con: duckdb.DuckDBPyConnection, sel: Select
 
 def _known_channels(config: Config) -> set[str]:
     """Every channel name paymatch has a reader for: the three channels' own, the built-in profiles' (bills and
-    instalment flows), the shop's own profiles', the default settle channels."""
+    instalment flows), the shop's own profiles' (bills and instalment flows), the default settle channels."""
     from .channels.profiles import builtin_flow_profiles, builtin_profiles, load_profile_dir
     from .config import DEFAULT_SETTLE_CHANNEL
     from .errors import ConfigError
 
     known = {"wechat", "alipay", "unionpay", *DEFAULT_SETTLE_CHANNEL.values()}
     profiles = [*builtin_profiles(), *builtin_flow_profiles()]
-    for folder in config.bills.profile_dirs:
+    flow_dirs = (config.instalments or {}).get("flow_profile_dirs")
+    # (the shop's own flow profiles too: a settle channel naming one was said unknown, its flows not being
+    # transactions; helper-113)
+    for folder in [*config.bills.profile_dirs, *(flow_dirs if isinstance(flow_dirs, list) else [])]:
         try:
             profiles += load_profile_dir(folder)
         except ConfigError:  # (said where the bills are read)

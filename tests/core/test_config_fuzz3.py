@@ -141,3 +141,18 @@ def test_a_known_channel_without_records_is_not_said(tmp_path):
     # a rate for a channel the shop sold nothing through today is no typo: no note every day
     out, summary = _run(tmp_path, '[fees]\n[[fees.rates]]\nchannel = "jd_pay"\nrate = "0.6%"\n')
     assert "configured_channels_unknown" not in summary and "names channel" not in out
+
+
+def test_a_settle_channel_of_the_shops_own_flow_profile_is_not_said(tmp_path):
+    # (helper-113) a method settled by the shop's own instalment-flow profile: its flows are no transactions, and
+    # its channel was said unknown ("a typo?") although [instalments] flow_profile_dirs reads it
+    from paymatch.channels.profiles import builtin_flow_profiles
+
+    src = next(p for p in builtin_flow_profiles() if p.name == "alipay_cycle_deductions")
+    (tmp_path / "flows").mkdir()
+    text = open(src._path, encoding="utf-8").read().replace("name: alipay_cycle_deductions", "name: my_fq")
+    (tmp_path / "flows" / "my_fq.yaml").write_text(text.replace("channel: alipay_pay_later", "channel: mybank_fq"),
+                                                   encoding="utf-8")
+    out, summary = _run(tmp_path, '[methods.settle_channel]\nwechat = "mybank_fq"\n'
+                                  '[instalments]\nflow_profile_dirs = ["flows"]\n')
+    assert "configured_channels_unknown" not in summary and "names channel" not in out, out
