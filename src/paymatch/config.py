@@ -483,6 +483,9 @@ def load_config(path: str | Path | None) -> Config:
         line, shown = error_line(text, e)
         kind = "YAML" if p.suffix.lower() in (".yaml", ".yml") else "TOML"
         raise ConfigError(f"{p}{f':{line}' if line else ''}: not valid {kind}: {e}{shown}") from e
+    except RecursionError:  # (a = [[[[…]]]] a thousand deep: both parsers recurse; was a traceback, helper-113)
+        raise ConfigError(f"{p}: values nested too deeply to read (lists or tables inside each other hundreds of "
+                          "levels deep)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a table/mapping")
     try:

@@ -156,3 +156,10 @@ def test_a_settle_channel_of_the_shops_own_flow_profile_is_not_said(tmp_path):
     out, summary = _run(tmp_path, '[methods.settle_channel]\nwechat = "mybank_fq"\n'
                                   '[instalments]\nflow_profile_dirs = ["flows"]\n')
     assert "configured_channels_unknown" not in summary and "names channel" not in out, out
+
+
+@pytest.mark.parametrize("name, head", [("rules.toml", "a = "), ("rules.yaml", "a: ")])
+def test_values_nested_thousands_deep_are_refused_naming_the_file(tmp_path, name, head):
+    # (helper-113) both parsers recurse: a RecursionError traceback, no file named
+    msg = _error(tmp_path, name, head + "[" * 3000 + "]" * 3000 + "\n")
+    assert name in msg and "nested too deeply" in msg, msg
