@@ -272,6 +272,8 @@ def load_profile(path: str | Path) -> Profile:
     except yaml.YAMLError as exc:  # (a syntax error, a key given twice, an anchor bomb: by line)
         line, shown = error_line(text, exc)
         raise ConfigError(f"{at(path, line)}: cannot read profile: not valid YAML: {exc}{shown}") from exc
+    except RecursionError:  # (lists inside lists a thousand deep: PyYAML recurses; was a traceback, helper-113)
+        raise ConfigError(f"{path}: cannot read profile: values nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
     try:

@@ -425,3 +425,11 @@ def test_a_typo_of_a_required_key_is_named_by_its_line(tmp_path):
     # 'columns' required (no line: it is not in the file) came first, and the message named no line at all
     msg = _profile_error(tmp_path, GOOD.replace("columns:", "colums:"))
     assert "p.yaml:5: invalid profile" in msg and "'colums'" in msg, msg
+
+
+def test_a_profile_nested_thousands_deep_is_refused_naming_the_file(tmp_path: Path):
+    # (helper-113) PyYAML recurses: a RecursionError traceback, no file named
+    p = write(tmp_path, "name: x\ncolumns: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply") as e:
+        load_profile(p)
+    assert str(p) in str(e.value)
