@@ -413,10 +413,13 @@ def _copied(ws: Workspace, sel: Selections, days: int) -> Selections:
         ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {getattr(sel, name)}")
         copies[name] = f"SELECT * FROM {table}"
     # the orders a refund is attributed to (``engine.refunds``: by the shop refund's or the channel refund's order
-    # number): only those numbers' rows of every stored order
+    # number) and the stores of records listed more than once (``engine.dedupe``: a duplicate_record is its order's
+    # store's): only those numbers' rows of every stored order
     ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _pm_window_order_dims AS SELECT * FROM ({sel.order_dims}) "
                    "WHERE order_no IN (SELECT order_no FROM _pm_window_refunds UNION ALL "
-                   "SELECT order_no FROM _pm_window_txs WHERE type = 'refund')")
+                   "SELECT order_no FROM _pm_window_txs WHERE type = 'refund' UNION ALL "
+                   "SELECT order_no FROM _pm_window_txs WHERE order_no IS NOT NULL "
+                   "GROUP BY channel, channel_tx_id, type, order_no HAVING count(*) > 1)")
     copies["order_dims"] = "SELECT * FROM _pm_window_order_dims"
     return dataclasses.replace(sel, **copies)
 

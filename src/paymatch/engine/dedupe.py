@@ -94,9 +94,13 @@ def mark_duplicates(txs: nw.LazyFrame, repeated: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
-def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
+def duplicate_outcomes(marked: nw.LazyFrame, order_dims: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """One outcome per record that has extra copies, covering those copies (``marked``: every copy of the records
     with several, or every record with ``_pm_is_dup``).
+
+    The outcome is its order's store's (``order_dims``: the order of its order number and merchant number, else the
+    one store all orders of that number are in), as the record's matched copy is: a store manager's report shows
+    the duplicate listing of its own order's payment; without such an order ``[stores]`` attributes it later.
 
     ``record_update`` when every extra copy is an earlier or later state of the record: listed on another bill day
     than the primary copy, with the same amount and another status (a refund processing on the 18th's bill and
@@ -133,8 +137,22 @@ def duplicate_outcomes(marked: nw.LazyFrame) -> nw.LazyFrame:
         [nw.lit("D-"), nw.col("channel"), nw.lit(":"), nw.col("channel_tx_id"), nw.lit(":"), nw.col("type"),
          nw.lit(":"), nw.col("_pm_refkey")]
     )
+    store = nw.lit(None)
+    if order_dims is not None:
+        by_pair = order_dims.filter(~nw.col("order_no").is_null() & ~nw.col("merchant_id").is_null()).group_by(
+            "order_no", "merchant_id").agg(nw.col("store_id").min().alias("_pm_store_pair"),
+                                           nw.col("store_id").max().alias("_pm_store_pair_max"))
+        by_no = order_dims.filter(~nw.col("order_no").is_null()).group_by("order_no").agg(
+            nw.col("store_id").min().alias("_pm_store_no"), nw.col("store_id").max().alias("_pm_store_no_max"),
+            nw.col("store_id").null_count().alias("_pm_store_no_nulls"))
+        g = (g.join(by_pair, on=["order_no", "merchant_id"], how="left")
+             .join(by_no, on="order_no", how="left"))
+        one = lambda a, b: nw.when(nw.col(a) == nw.col(b)).then(nw.col(a))  # noqa: E731 (one store, not several)
+        store = nw.coalesce(one("_pm_store_pair", "_pm_store_pair_max"),
+                            one("_pm_store_no", "_pm_store_no_max"))
     return finish(g, {
         "outcome_id": oid,
+        "store_id": store,
         "kind": nw.when(nw.col("updates") == 1).then(nw.lit("record_update")).otherwise(nw.lit("duplicate_record")),
         "detail": nw.col("type"),
         "channel": nw.col("channel"),

@@ -30,7 +30,7 @@ def reconcile(inputs: Inputs, params: MatchParams, ops: Ops = Ops()) -> nw.LazyF
             payment_outcomes(inputs.orders, primary, params, ops, merchants=inputs.merchants,
                              wildcard=inputs.wildcard_orders),
             refund_outcomes(inputs.refunds, primary, inputs.order_dims, params, ops, history=inputs.refund_history),
-            duplicate_outcomes(copies),
+            duplicate_outcomes(copies, inputs.order_dims),
         ],
         how="vertical",
     )
