@@ -171,7 +171,7 @@ def anomalies(
     with _open(workspace) as ws:
         rep = build_anomalies(ws.con, parse_date(date_from, "--from"), parse_date(date_to, "--to"),
                               rules=cfg.anomalies, lang=lng, key_scope=cfg.match.key_scope,
-                              store_ids=tuple(store or ()))
+                              store_ids=tuple(store or ()), stores=cfg.stores)
         _render(rep, lng, excel, csv, json)
 
 

@@ -281,3 +281,41 @@ def test_money_in_yuan_counts_as_counts(tmp_path):
     with open(tmp_path / "csv" / "anomalies.csv", encoding="utf-8-sig") as f:
         rows = {r["Rule"]: r for r in csv.DictReader(f)}
     assert (rows["large_amount"]["Amount threshold"], rows["repeated_attempts"]["Count"]) == ("5000.00", "2")
+
+
+def test_a_record_no_order_names_is_the_store_its_merchant_number_maps_to(tmp_path):
+    """Config ``[stores]``: a channel record no order names is that store's, as fund flow and reconciliation read it,
+    so its store's board (and z-score) has it; only a number no entry maps is (unknown) (audit round 11: both were
+    (unknown), and S9's manager never saw a 6,000-yuan payment on S9's own merchant number)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from paymatch.cli import app
+
+    (tmp_path / "o.csv").write_text("order_no,store_id,merchant_id,channel,amount,status,paid_at\n"
+                                    "A1,S9,M9,wechat,10.00,paid,2026-11-02 10:00:00\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,amount,fee,status,occurred_at\n"
+        "wechat,M9,T1,A1,payment,,,10.00,0,success,2026-11-02 10:00:05\n"
+        "wechat,M9,T2,,payment,,,6000.00,0,success,2026-11-02 12:00:00\n"     # no order: [stores] says S9
+        "wechat,M7,T3,,payment,,,6000.01,0,success,2026-11-02 12:05:00\n",    # no order, no entry: (unknown)
+        encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[stores]\n"M9" = "S9"\n', encoding="utf-8")
+    w, cfg = str(tmp_path / "w.duckdb"), ["--config", str(tmp_path / "rules.toml")]
+    runs = [["ingest", "--workspace", w, "--orders", str(tmp_path / "o.csv"), "--transactions", str(tmp_path / "t.csv"),
+             *cfg]]
+    for name, store in (("chain", []), ("s9", ["--store", "S9"])):
+        runs.append(["report", "anomalies", "--workspace", w, "--from", "2026-11-02", "--to", "2026-11-02",
+                     "--lang", "en", "--json", str(tmp_path / f"{name}.json"), *store, *cfg])
+    for args in runs:
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+
+    def large(name):
+        doc = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        rows = next(t["rows"] for t in doc["tables"] if t["name"] == "anomalies")
+        return sorted((r["channel_tx_id"], r["store_id"]) for r in rows if r["rule"] == "large_amount")
+
+    assert large("chain") == [("T2", "S9"), ("T3", "(unknown)")]
+    assert large("s9") == [("T2", "S9")]

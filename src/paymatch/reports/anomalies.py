@@ -2,7 +2,7 @@
 
 Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
 day in Asia/Shanghai) lies in the range, joined to the order (store, member) by its key as
-reconciliation keys it (the order number, plus the merchant number under ``match.key_scope``). Every
+reconciliation keys it (a record no order names: the store config ``stores`` maps its merchant number to) (the order number, plus the merchant number under ``match.key_scope``). Every
 rule sees each channel record once: a record listed twice (overlapping bills, one bill listing it
 twice) counts by the copy reconciliation matches (``provenance.first_copy_only``, as in fund flow).
 The thresholds come from ``config.anomalies``:
@@ -66,7 +66,8 @@ def _setting(rules: AnomalyRules, name: str, default):
     return getattr(rules, name, default)
 
 
-def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...]) -> None:
+def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, key_scope: tuple[str, ...],
+          stores: dict[str, str] | None = None) -> None:
     # every channel record once (a record listed on two bills, or twice in one, is one payment or refund), as
     # reconciliation and fund flow count it: _pm_anom_records of any day, _pm_anom_tx of the range. ``order_key``: the
     # order the record belongs to as reconciliation keys it (engine.expr.key_expr: '<merchant_id>/<order_no>' under
@@ -78,12 +79,18 @@ def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, 
     # one order per workspace key (see fundflow._dim_sql), so the join cannot multiply rows
     on = " AND ".join(f"o.{k} = t.{k}" for k in ("order_no", *key_scope))
     extra = "".join(f", {k}" for k in key_scope)
+    # a record no order names is the store config ``stores`` maps its merchant number to, as in fund flow and
+    # reconciliation (README: only a record with neither is (unknown))
+    con.execute("CREATE OR REPLACE TEMP TABLE _pm_anom_store_map (merchant_id VARCHAR, store_id VARCHAR)")
+    if stores:
+        con.executemany("INSERT INTO _pm_anom_store_map VALUES (?, ?)", list(stores.items()))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
       SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.order_key, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
-             coalesce(o.store_id, {sql_str(UNKNOWN_CODE)}) AS store_id, o.member_id
+             coalesce(o.store_id, m.store_id, {sql_str(UNKNOWN_CODE)}) AS store_id, o.member_id
       FROM _pm_anom_records t
       LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
+      LEFT JOIN _pm_anom_store_map m ON m.merchant_id = t.merchant_id
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
 
 
@@ -186,18 +193,20 @@ def _frequent_refunds(scope: str, threshold: int, hours: int, lang: str = "en") 
 
 def build_anomalies(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, *,
                     rules: AnomalyRules | None = None, lang: str = "zh",
-                    key_scope: tuple[str, ...] | list[str] = (), store_ids: tuple[str, ...] | list[str] = ()) -> Report:
+                    key_scope: tuple[str, ...] | list[str] = (), store_ids: tuple[str, ...] | list[str] = (),
+                    stores: dict[str, str] | None = None) -> Report:
     """The anomaly board for date_from..date_to (see the module docstring for the rules).
 
     ``key_scope``: config ``match.key_scope`` (how orders are keyed in the workspace). ``store_ids``: a store
     manager's board: the chain's anomalies in these stores (the rules judge as for the chain: a member's refunds
-    across stores, a z-score against the store's own payments), nothing of the other stores.
+    across stores, a z-score against the store's own payments), nothing of the other stores. ``stores``: config
+    ``stores`` (merchant_id → store_id), the store of a record no order names.
     """
     if date_to < date_from:
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     in_stores, store_zh, store_en = store_scope(con, store_ids)
     rules = rules or AnomalyRules()
-    _base(con, date_from, date_to, tuple(key_scope))
+    _base(con, date_from, date_to, tuple(key_scope), stores)
     _thresholds(con, rules)
     # each rule's columns are positional; the alias list names them the same way for every rule
     union = " UNION ALL ".join(f"SELECT {_OUT} FROM ({sql}) AS _pm_r({_NAMES})"
