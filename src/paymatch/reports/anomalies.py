@@ -2,7 +2,8 @@
 
 Every rule is one DuckDB query over successful transactions whose day (bill date, else the local
 day in Asia/Shanghai) lies in the range, joined to the order (store, member) by its key as
-reconciliation keys it (a record no order names: the store config ``stores`` maps its merchant number to) (the order number, plus the merchant number under ``match.key_scope``). Every
+reconciliation keys it (the order number, plus the merchant number under ``match.key_scope``; a record no order
+names is the store config ``stores`` maps its merchant number to, else (unknown)). Every
 rule sees each channel record once: a record listed twice (overlapping bills, one bill listing it
 twice) counts by the copy reconciliation matches (``provenance.first_copy_only``, as in fund flow).
 The thresholds come from ``config.anomalies``:
