@@ -264,13 +264,21 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   ELSE kind END)"""
 
 
+def store_map_table(con: duckdb.DuckDBPyConnection, stores: dict[str, str] | None) -> str:
+    """Temp table ``_pm_store_map`` (merchant_id, store_id) of config ``stores``, empty without any: the store of a
+    record or outcome no order names, as outcomes, fund flow and the anomaly board read it. Returns its name."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
+    if stores:
+        con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
+    return "_pm_store_map"
+
+
 def _attributed_select(con: duckdb.DuckDBPyConnection, stores: dict[str, str]) -> str:
     """SELECT list over the engine's relation (alias ``o``): store attribution from the merchant map,
     the instalment columns as NULL."""
     store_sql = "store_id"
     if stores:
-        con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
-        con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
+        store_map_table(con, stores)
         store_sql = "coalesce(o.store_id, (SELECT m.store_id FROM _pm_store_map m WHERE m.merchant_id = o.merchant_id))"
     cols = [c if c != "store_id" else f"{store_sql} AS store_id" for c in ENGINE_SCHEMA]
     cols += [f"NULL::{t} AS {c}" for c, t in EXTRA_COLUMNS.items()]

@@ -39,6 +39,7 @@ import duckdb
 from ..config import AnomalyRules
 from ..errors import PaymatchError
 from ..money import sql_fen_to_yuan
+from ..outcomes_store import store_map_table
 from ..schema import TZ
 from .labels import ANOMALY_DETAIL, UNKNOWN_CODE, anomaly_detail, unknown
 from .model import Column, ControlTotal, Report, Table
@@ -82,16 +83,14 @@ def _base(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.date, 
     extra = "".join(f", {k}" for k in key_scope)
     # a record no order names is the store config ``stores`` maps its merchant number to, as in fund flow and
     # reconciliation (README: only a record with neither is (unknown))
-    con.execute("CREATE OR REPLACE TEMP TABLE _pm_anom_store_map (merchant_id VARCHAR, store_id VARCHAR)")
-    if stores:
-        con.executemany("INSERT INTO _pm_anom_store_map VALUES (?, ?)", list(stores.items()))
+    store_map = store_map_table(con, stores)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _pm_anom_tx AS
       SELECT t.channel, t.merchant_id, t.channel_tx_id, t.order_no, t.order_key, t.type, t.amount_fen, t.status,
              timezone('{TZ}', t.occurred_at) AS local_time, {day} AS local_day,
              coalesce(o.store_id, m.store_id, {sql_str(UNKNOWN_CODE)}) AS store_id, o.member_id
       FROM _pm_anom_records t
       LEFT JOIN (SELECT order_no{extra}, store_id, member_id FROM orders) o ON {on}
-      LEFT JOIN _pm_anom_store_map m ON m.merchant_id = t.merchant_id
+      LEFT JOIN {store_map} m ON m.merchant_id = t.merchant_id
       WHERE {day} BETWEEN DATE '{date_from}' AND DATE '{date_to}'""")
 
 

@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from ..errors import PaymatchError
+from ..outcomes_store import store_map_table
 from ..schema import TZ
 from .labels import UNKNOWN, unknown
 from .model import Column, ControlTotal, Link, Report, Table
@@ -88,9 +89,7 @@ def base_sql(con: duckdb.DuckDBPyConnection, date_from: dt.date, date_to: dt.dat
         raise PaymatchError(f"--to {date_to} is before --from {date_from}")
     dim, join = _dim_sql(by, tuple(key_scope))
     if by == "store" or store_ids:
-        con.execute("CREATE OR REPLACE TEMP TABLE _pm_store_map (merchant_id VARCHAR, store_id VARCHAR)")
-        if stores:
-            con.executemany("INSERT INTO _pm_store_map VALUES (?, ?)", list(stores.items()))
+        store_map_table(con, stores)
     in_stores = "true"
     if store_ids:  # the store as the store dimension reads it, through joins of its own (any --by)
         store, joins = _store_sql(tuple(key_scope), "so", "sm")
