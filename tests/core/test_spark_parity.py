@@ -307,3 +307,17 @@ def test_a_refund_listed_again_seconds_later_agrees_on_spark(spark, tmp_path):
     assert {dict(r)["outcome_id"]: dict(r)["kind"] for r in b} == {
         "P-A1": "matched", "R-RF1": "refund_matched", "R-RF2": "refund_matched", "D-wechat:T1:refund:CR2":
         "duplicate_record"}
+
+
+def test_duplicate_listings_take_their_orders_store_on_spark(spark, tmp_path):
+    # a record a bill lists twice is its order's store's, by order and merchant number under key_scope (helper-114)
+    from paymatch.config import load_config
+    from tests.core.test_duplicate_record_store import BILL, ORDERS, TX
+
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "tx.csv").write_text(TX + BILL, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
+    _agreed_kinds(tmp_path, config=load_config(tmp_path / "rules.toml"))
+    with (tmp_path / "spark" / "outcomes.csv").open(encoding="utf-8") as f:
+        stores = {r["outcome_id"]: r["store_id"] for r in csv.DictReader(f) if r["kind"] == "duplicate_record"}
+    assert stores == {"D-wechat:T1:payment:": "S007", "D-wechat:T0:payment:": "S007", "D-wechat:T3:payment:": "S004"}
