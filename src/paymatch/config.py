@@ -233,7 +233,7 @@ class AnomalyRules(_Strict):
     repeat_attempts_threshold: int = Field(3, gt=0, description="payment rows per order at or above this")
     night_start_hour: int = Field(0, ge=0, le=23)
     night_end_hour: int = Field(6, ge=0, le=24)
-    night_spike_factor: float = Field(3.0, gt=0, description="night payments this many times the store's usual")
+    night_spike_factor: float = Field(3.0, gt=0, description="night payments more than this many times the store's usual")
     night_spike_min_count: int = Field(5, ge=1, description="and at least this many night payments")
     large_zscore_min_sample: int = Field(30, ge=2, description="payments a store needs before z-scores count")
     store_refund_count_threshold: int | None = Field(None, ge=1, description="refunds per store within the window (off when unset)")
