@@ -319,3 +319,23 @@ def test_a_record_no_order_names_is_the_store_its_merchant_number_maps_to(tmp_pa
 
     assert large("chain") == [("T2", "S9"), ("T3", "(unknown)")]
     assert large("s9") == [("T2", "S9")]
+
+
+def test_rows_come_in_one_order_whatever_ties(board):
+    # a member's and its store's frequent-refund rows of the same refund tie on rule, store, time, order and record:
+    # the board orders by every column, so one report gives the same rows in the same order every time
+    from paymatch.reports.anomalies import ANOMALY_ORDER
+
+    w, _ = board
+    rep = build_anomalies(w.con, dt.date(2026, 11, 1), dt.date(2026, 11, 4), lang="en",
+                          rules=AnomalyRules(store_refund_count_threshold=3))
+    rows = rep.table("anomalies").arrow().to_pylist()
+    refunds = [r for r in rows if r["rule"] == "frequent_refunds"]
+    # the member's row and the store's: the same refund (the worst window's last), only the detail differs
+    assert [r["detail"] for r in refunds] == ["3 refunds within 24 h for member UF", "3 refunds within 24 h for store S2"]
+    assert len({tuple(v for k, v in r.items() if k != "detail") for r in refunds}) == 1
+
+    def key(r):
+        return tuple((r[c] is None, r[c]) for c in ANOMALY_ORDER.replace(" ", "").split(","))
+
+    assert rows == sorted(rows, key=key)
