@@ -203,13 +203,7 @@ def one_size(size: str, work: Path, a: argparse.Namespace) -> tuple[list[dict], 
         results.append({"size": size, "orders": orders, "records": records, "run": "file", "engine": engine, **m})
         ok &= m["rc"] == 0
         outs[engine] = out
-    if len(outs) == 2:
-        problems = compare(*outs.values())
-        print(f"  file run identical: {'yes' if not problems else 'no'}", flush=True)
-        for p in problems:
-            print("    " + p)
-        ok &= not problems
-        results[-1]["identical"] = not problems
+    ok &= _identical(outs, "file run", results)
     if a.workspace_day:
         summary = json.loads((base / "demo" / "summary.json").read_text())
         from datetime import date, timedelta
@@ -229,16 +223,22 @@ def one_size(size: str, work: Path, a: argparse.Namespace) -> tuple[list[dict], 
             results.append({"size": size, "run": f"workspace day {day}", "engine": engine, **m})
             ok &= m["rc"] == 0
             outs[engine] = out
-        if len(outs) == 2:
-            problems = compare(*outs.values())
-            print(f"  workspace day run identical: {'yes' if not problems else 'no'}", flush=True)
-            for p in problems:
-                print("    " + p)
-            ok &= not problems
-            results[-1]["identical"] = not problems
+        ok &= _identical(outs, "workspace day run", results)
     if not a.keep:
         shutil.rmtree(base, ignore_errors=True)
     return results, ok
+
+
+def _identical(outs: dict, what: str, results: list[dict]) -> bool:
+    """Both engines' outputs compared (when both ran): printed, kept on the last result; False when they differ."""
+    if len(outs) != 2:
+        return True
+    problems = compare(*outs.values())
+    print(f"  {what} identical: {'yes' if not problems else 'no'}", flush=True)
+    for p in problems:
+        print("    " + p)
+    results[-1]["identical"] = not problems
+    return not problems
 
 
 def main(argv=None) -> int:
