@@ -321,3 +321,29 @@ def test_duplicate_listings_take_their_orders_store_on_spark(spark, tmp_path):
     with (tmp_path / "spark" / "outcomes.csv").open(encoding="utf-8") as f:
         stores = {r["outcome_id"]: r["store_id"] for r in csv.DictReader(f) if r["kind"] == "duplicate_record"}
     assert stores == {"D-wechat:T1:payment:": "S007", "D-wechat:T0:payment:": "S007", "D-wechat:T3:payment:": "S004"}
+
+
+def test_a_driver_out_of_memory_is_one_error_with_the_setting_to_raise(spark, tmp_path):
+    # helper-115: a month too big for the driver's heap ended in a 214-line Python and Java traceback. The job fails
+    # here on a real Spark job with the text Spark gives then (raise_error: a heap cannot be filled on test data);
+    # any other failure of a job stays the error it is
+    import duckdb
+    from pyspark.sql import functions as F
+
+    from paymatch.backends.spark_backend import on_spark
+    from paymatch.errors import PaymatchError
+
+    def failing(text):
+        def build(frames):
+            import narwhals as nw
+
+            return nw.from_native(frames["x"].to_native().select(F.raise_error(F.lit(text)).alias("a")))
+        return build
+
+    con = duckdb.connect()
+    oom = "Not enough memory to build and broadcast the table to all worker nodes."
+    with pytest.raises(PaymatchError, match=r"(?s)driver ran out of memory.*spark\.driver\.memory"):
+        on_spark(con, {"x": "SELECT 1 AS a"}, failing(oom), "_pm_t")
+    with pytest.raises(Exception, match="boom") as other:
+        on_spark(con, {"x": "SELECT 1 AS a"}, failing("boom"), "_pm_t")
+    assert not isinstance(other.value, PaymatchError)

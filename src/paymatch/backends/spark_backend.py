@@ -226,13 +226,34 @@ def on_spark(con: duckdb.DuckDBPyConnection, sqls: dict[str, str],
                 frames[name] = nw.from_native(spark.read.parquet(path.as_uri()))
                 stop.check()
             out_path = work / "out"
-            build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
+            try:
+                build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
+            except Exception as e:
+                if stop.seen.is_set() or not _out_of_memory(e):
+                    raise  # (an interruption is said as one; anything else is a bug to show whole)
+                raise PaymatchError(_OUT_OF_MEMORY) from e
             stop.check()
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
                         f"read_parquet('{_sql_path(out_path)}/*.parquet')").fetchall()
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the exchange files are not needed once read back
     return con.table(table)
+
+
+#: what Spark says when the driver's heap is too small for the run (a broadcast join's table, or the heap itself)
+_OOM_TEXTS = ("Not enough memory to build and broadcast", "java.lang.OutOfMemoryError")
+_OUT_OF_MEMORY = (
+    "the Spark driver ran out of memory for this run (Spark: not enough memory to build and broadcast a table, or "
+    "OutOfMemoryError)\nHint: give it more in the config: [spark.conf] \"spark.driver.memory\" = \"4g\" (local mode runs "
+    "the whole engine in the driver; Spark's default is 1g), or turn broadcast joins off: "
+    "\"spark.sql.autoBroadcastJoinThreshold\" = \"-1\"")
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """``e`` (a py4j or PySpark error of a Spark job) is the driver running out of memory (helper-115: a 2.7M-order
+    month at 512m ended in a 214-line traceback)."""
+    text = str(e)
+    return any(t in text for t in _OOM_TEXTS)
 
 
 class _Stop:
