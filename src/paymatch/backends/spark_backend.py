@@ -229,8 +229,8 @@ def on_spark(con: duckdb.DuckDBPyConnection, sqls: dict[str, str],
             try:
                 build(frames).to_native().write.mode("overwrite").parquet(out_path.as_uri())
             except Exception as e:
-                if stop.seen.is_set() or not _out_of_memory(e):
-                    raise  # (an interruption is said as one; anything else is a bug to show whole)
+                if not _out_of_memory(e):
+                    raise  # a bug to show whole (an interruption is said as one by _stopped_in_one_line)
                 raise PaymatchError(_OUT_OF_MEMORY) from e
             stop.check()
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
