@@ -9,7 +9,6 @@ both records refund_channel_only. Day by day and one range run must agree.
 import csv
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from paymatch.cli import app
@@ -83,12 +82,3 @@ def test_a_record_naming_no_merchant_number_still_pairs_only_when_unambiguous(tm
     got = _refunds(tmp_path / "out")
     assert got[f"R-{M2}/RFa"] == got[f"R-{M2}/RFb"] == "refund_order_only"
     assert got["R-~wechat:WR2"] == "refund_channel_only"
-
-
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_the_time_order_pairing_under_key_scope_agrees_on_spark(spark, tmp_path):
-    args = _inputs(tmp_path)
-    _cli("reconcile", *args, "--out", str(tmp_path / "duck"))
-    _cli("reconcile", *args, "--out", str(tmp_path / "spark"), "--engine", "spark")
-    assert _refunds(tmp_path / "duck") == _refunds(tmp_path / "spark") == WANT

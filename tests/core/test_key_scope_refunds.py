@@ -183,23 +183,6 @@ def test_workspace_days_carry_a_refund_by_its_merchant_number_and_keep_its_id(tm
     assert days["2026-11-21"] == {f"R-{M2}/RF1": "refund_matched", f"R-{M2}/RF9": "refund_matched"}
 
 
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_scoped_refunds_agree_on_spark(spark, tmp_path):
-    refunds = (R_HEAD + f"RF1,A1,10.00,2026-11-20 12:00:00,success,{M1}\nRF1,A1,40.00,2026-11-20 13:00:00,success,{M2}\n"
-               "RF5,A1,3.00,2026-11-20 13:00:00,success,\n")
-    txs = T_HEAD + PAYS + (f"wechat,{M2},T2,A1,refund,RF1,WR2,40.00,0.24,success,2026-11-20 13:00:06,2026-11-20\n"
-                           "wechat,,T1,A1,refund,RF1,WR1,10.00,0.06,success,2026-11-20 12:00:06,2026-11-20\n"
-                           f"wechat,{M1},T1,A1,refund,RF5,WR5,3.00,0.02,success,2026-11-20 12:00:06,2026-11-20\n"
-                           f"wechat,{M1},T1,A1,refund,,WR6,2.00,0.01,success,2026-11-20 12:30:06,2026-11-20\n")
-    a = _run(tmp_path, refunds, txs, name="duck")
-    b = _run(tmp_path, refunds, txs, engine="spark", name="spark")
-    assert a == b
-    # M1's A1 (10.00) got 10.00 back under RF1 at the same second, RF5's 3.00 takes it past its amount
-    assert _refunds(a)["R-RF5"] == ("over_refund", M1, "S001", "1")
-    assert _refunds(a)[f"R-{M2}/RF1"][0] == "refund_matched"
-
-
 def test_an_erp_refund_export_maps_its_merchant_column_and_groups_item_rows_by_it(tmp_path):
     rules = _write(tmp_path, "rules.toml", '[match]\nkey_scope = ["merchant_id"]\n'
                    '[inputs.refunds]\nitem_rows = "sum"\n[inputs.refunds.columns]\nrefund_no = "退款单号"\n'
