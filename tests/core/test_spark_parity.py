@@ -57,41 +57,9 @@ def test_duckdb_and_spark_agree(demo_small, spark, tmp_path):
     assert summary["conservation"] is True
 
 
-def test_key_scope_instalment_flows_with_merchant_numbers_agree_on_spark(spark, tmp_path):
-    # one order number under two merchant numbers; flows naming their merchant number, one naming none (ambiguous)
-    import datetime as dt
-
-    from paymatch.config import load_config
-
-    (tmp_path / "rules.toml").write_text('[match]\nkey_scope = ["merchant_id"]\n', encoding="utf-8")
-    head = "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
-    (tmp_path / "orders.csv").write_text(
-        head + "K1,S1,M1,wechat_payscore,300.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U1,,3\n"
-        "K1,S2,M2,wechat_payscore,600.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U2,,3\n", encoding="utf-8")
-    (tmp_path / "tx.csv").write_text("channel,merchant_id,channel_tx_id,order_no,type,refund_no,channel_refund_id,"
-                                     "amount,fee,settle_amount,status,occurred_at,bill_date,method\n", encoding="utf-8")
-    (tmp_path / "flows.csv").write_text(
-        "channel,order_no,period_no,periods,amount,fee,status,occurred_at,merchant_id\n"
-        "wechat_payscore,K1,1,3,100.00,0,success,2026-11-01 10:00:00,M1\n"
-        "wechat_payscore,K1,1,3,200.00,0,success,2026-11-01 10:00:00,M2\n"
-        "wechat_payscore,K1,2,3,100.00,0,success,2026-11-15 10:00:00,\n", encoding="utf-8")
-    rules = load_config(tmp_path / "rules.toml")
-    runs = [reconcile_files(tmp_path / "orders.csv", None, [tmp_path / "tx.csv"], tmp_path / engine, engine=engine,
-                            config=rules, instalments=tmp_path / "flows.csv", as_of=dt.date(2026, 11, 20))
-            for engine in ("duckdb", "spark")]
-    a, b = (_rows(r.outcomes_csv) for r in runs)
-    assert a == b
-    kinds = {dict(r)["outcome_id"]: dict(r)["kind"] for r in b}
-    assert kinds["I-M1/K1-1"] == kinds["I-M2/K1-1"] == "instalment_matched"
-    assert kinds["I-?/K1-2"] == "instalment_unexpected"
-    assert runs[1].summary["conservation"] is True
-
-
 def test_a_workspace_day_run_of_orders_naming_no_merchant_number_agrees_on_spark(spark, tmp_path):
     # a workspace day run hands the run's orders naming no merchant number over as a selection of their own (the file
     # runs of such orders: ``test_key_scope_case_agrees_on_spark[orders_wild]``)
-    import datetime as dt
-
     from paymatch.config import load_config
     from paymatch.run import reconcile_workspace
     from paymatch.workspace import Workspace
@@ -115,7 +83,6 @@ def test_a_workspace_day_run_of_orders_naming_no_merchant_number_agrees_on_spark
 def test_flows_on_one_file_line_twice_agree_on_spark(spark, tmp_path):
     # an export downloaded again under its name with a row changed: both rows stored; the deduction's time tells the
     # period's flow from its duplicate on either engine (``instalments.match._flow_side``)
-    import datetime as dt
     import shutil
 
     from paymatch.instalments.flows import read_flow_files
@@ -251,8 +218,25 @@ LISTED_AGAIN = Case(
      "wechat,M1,T1,A1,refund,RF2,CR2,12.00,0,success,2026-11-18 13:00:02,2026-11-18\n"),
     refunds=_REFUND_HEAD + "RF1,A1,20.00,2026-11-18 12:00:00,success\nRF2,A1,10.00,2026-11-18 13:00:00,success\n")
 
+
+def _instalment_cases() -> dict[str, Case]:
+    from tests.core import test_instalments_cli as cli
+    from tests.instalments import test_refunds as refunded
+
+    return {
+        # the per-period instalment match runs on the chosen engine too (its own Narwhals code, not the payment
+        # match). E1 paid 02:00 Asia/Shanghai (the previous day in UTC): its plan starts on the local day on both
+        "periods": Case(cli.ORDERS + "E1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 02:00:00,2026-09-10 02:00:00,,,3\n",
+                        (cli.TXS,), flows=cli.FLOWS + "wechat_payscore,E1,1,3,100.00,0,success,2026-09-10 02:00:01\n"),
+        # a refund ends a refunded order's plan on either engine (its instant crosses as naive UTC like the flows')
+        "refunded_plans": Case(refunded.ORDERS, (refunded.TXS,), refunds=refunded.REFUNDS, flows=refunded.FLOWS),
+    }
+
+
+#: the instalment periods due by then (the batches' ``as_of``; a case without flows has no instalment outcome)
+AS_OF = dt.date(2026, 11, 20)
 DEFAULT_CASES = {**{f"golden_{n}": _golden(n) for n in GOLDEN_NAMES}, "numbered": NUMBERED, "cross_day": CROSS_DAY,
-                 "listed_again": LISTED_AGAIN}
+                 "listed_again": LISTED_AGAIN, **_instalment_cases()}
 
 
 @pytest.fixture(scope="module")
@@ -263,15 +247,16 @@ def default_batch(spark, tmp_path_factory) -> Batch:
         mp.setenv("TZ", "Asia/Shanghai")
         time.tzset()
         try:
-            return on_spark(spark, DEFAULT_CASES, tmp_path_factory.mktemp("default_batch"))
+            return on_spark(spark, DEFAULT_CASES, tmp_path_factory.mktemp("default_batch"), as_of=AS_OF)
         finally:
             mp.undo()
             time.tzset()
 
 
 def _agrees(batch: Batch, case: Case, name: str, folder: Path, **kw) -> dict[str, dict]:
-    """``name``'s rows of ``batch`` are DuckDB's for ``case`` alone, in every column; outcome_id -> row."""
-    want, summary = alone(case, folder, **kw)
+    """``name``'s rows of ``batch`` are DuckDB's for ``case`` alone (``kw``: the batch's options but the cases), in
+    every column; outcome_id -> row."""
+    want, summary = alone(case, folder, as_of=AS_OF, **kw)
     assert summary["conservation"] is True and batch.summary["conservation"] is True
     assert batch.rows[name] == want
     return {dict(r)["outcome_id"]: dict(r) for r in want}
@@ -346,6 +331,16 @@ def _key_scope_cases() -> dict[str, Case]:
             f"wechat,{M1},T1,A1,refund,,WR6,2.00,0.01,success,2026-11-20 12:30:06,2026-11-20\n"),),
             refunds=R_HEAD + f"RF1,A1,10.00,2026-11-20 12:00:00,success,{M1}\n"
             f"RF1,A1,40.00,2026-11-20 13:00:00,success,{M2}\nRF5,A1,3.00,2026-11-20 13:00:00,success,\n"),
+        # instalment flows: one order number under two merchant numbers, flows naming their merchant number, one
+        # naming none (ambiguous); a run with no channel record
+        "instalment_flows": Case(
+            "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at,member_id,member_level,instalments\n"
+            "K1,S1,M1,wechat_payscore,300.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U1,,3\n"
+            "K1,S2,M2,wechat_payscore,600.00,paid,2026-11-01 10:00:00,2026-11-01 10:00:00,U2,,3\n", (_TX_HEAD,),
+            flows="channel,order_no,period_no,periods,amount,fee,status,occurred_at,merchant_id\n"
+            "wechat_payscore,K1,1,3,100.00,0,success,2026-11-01 10:00:00,M1\n"
+            "wechat_payscore,K1,1,3,200.00,0,success,2026-11-01 10:00:00,M2\n"
+            "wechat_payscore,K1,2,3,100.00,0,success,2026-11-15 10:00:00,\n"),
     }
 
 
@@ -354,7 +349,7 @@ KEY_SCOPE_CASES = _key_scope_cases()
 
 @pytest.fixture(scope="module")
 def key_scope_batch(spark, tmp_path_factory) -> Batch:
-    return on_spark(spark, KEY_SCOPE_CASES, tmp_path_factory.mktemp("key_scope_batch"), config=KEY_SCOPE)
+    return on_spark(spark, KEY_SCOPE_CASES, tmp_path_factory.mktemp("key_scope_batch"), config=KEY_SCOPE, as_of=AS_OF)
 
 
 @pytest.mark.parametrize("name", list(KEY_SCOPE_CASES))
@@ -374,6 +369,9 @@ def test_key_scope_case_agrees_on_spark(key_scope_batch, name, tmp_path):
             "D-wechat:T1:payment:": "S007", "D-wechat:T0:payment:": "S007", "D-wechat:T3:payment:": "S004"}
     elif name == "refund_pairs":
         assert {k: v for k, v in kinds.items() if k.startswith("R-")} == WANT
+    elif name == "instalment_flows":
+        assert kinds["I-M1/K1-1"] == kinds["I-M2/K1-1"] == "instalment_matched"
+        assert kinds["I-?/K1-2"] == "instalment_unexpected"
     else:
         # M1's A1 (10.00) got 10.00 back under RF1 at the same second, RF5's 3.00 takes it past its amount
         rf5 = got["R-RF5"]
@@ -381,36 +379,12 @@ def test_key_scope_case_agrees_on_spark(key_scope_batch, name, tmp_path):
         assert kinds[f"R-{M2}/RF1"] == "refund_matched"
 
 
-# per-period instalments (``--instalments``), their periods due by 2026-11-20
-def _instalment_cases() -> dict[str, Case]:
-    from tests.core import test_instalments_cli as cli
-    from tests.instalments import test_refunds as refunded
-
-    return {
-        # the per-period instalment match runs on the chosen engine too (its own Narwhals code, not the payment
-        # match). E1 paid 02:00 Asia/Shanghai (the previous day in UTC): its plan starts on the local day on both
-        "periods": Case(cli.ORDERS + "E1,S1,M1,wechat_payscore,300.00,paid,2026-09-10 02:00:00,2026-09-10 02:00:00,,,3\n",
-                        (cli.TXS,), flows=cli.FLOWS + "wechat_payscore,E1,1,3,100.00,0,success,2026-09-10 02:00:01\n"),
-        # a refund ends a refunded order's plan on either engine (its instant crosses as naive UTC like the flows')
-        "refunded_plans": Case(refunded.ORDERS, (refunded.TXS,), refunds=refunded.REFUNDS, flows=refunded.FLOWS),
-    }
-
-
-INSTALMENT_CASES = _instalment_cases()
-AS_OF = dt.date(2026, 11, 20)
-
-
-@pytest.fixture(scope="module")
-def instalment_batch(spark, tmp_path_factory) -> Batch:
-    return on_spark(spark, INSTALMENT_CASES, tmp_path_factory.mktemp("instalment_batch"), as_of=AS_OF)
-
-
-def test_instalment_periods_agree_on_spark(instalment_batch, tmp_path):
-    got = _agrees(instalment_batch, INSTALMENT_CASES["periods"], "periods", tmp_path, as_of=AS_OF)
+def test_instalment_periods_agree_on_spark(default_batch, tmp_path):
+    got = _agrees(default_batch, DEFAULT_CASES["periods"], "periods", tmp_path)
     assert sum(1 for r in got.values() if r["kind"].startswith("instalment_")) >= 5
     assert got["I-E1-1"]["due_date"] == "2026-09-10"
 
 
-def test_refunded_instalment_plans_agree_on_spark(instalment_batch, tmp_path):
-    kinds = _kinds(_agrees(instalment_batch, INSTALMENT_CASES["refunded_plans"], "refunded_plans", tmp_path, as_of=AS_OF))
+def test_refunded_instalment_plans_agree_on_spark(default_batch, tmp_path):
+    kinds = _kinds(_agrees(default_batch, DEFAULT_CASES["refunded_plans"], "refunded_plans", tmp_path))
     assert (kinds["I-P1-2"], kinds["I-P1-3"]) == ("instalment_after_refund", "instalment_ended")
