@@ -241,8 +241,8 @@ DEFAULT_CASES = {**{f"golden_{n}": _golden(n) for n in GOLDEN_NAMES}, "numbered"
 
 @pytest.fixture(scope="module")
 def default_batch(spark, tmp_path_factory) -> Batch:
-    """DEFAULT_CASES (no config) in one Spark run, in a process set to Asia/Shanghai (a Chinese shop's server:
-    ``CROSS_DAY``), the zone put back afterwards."""
+    """DEFAULT_CASES (no config; instalment periods due by AS_OF) in one Spark run, in a process set to Asia/Shanghai
+    (a Chinese shop's server: ``CROSS_DAY``), the zone put back afterwards."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TZ", "Asia/Shanghai")
         time.tzset()
@@ -254,8 +254,8 @@ def default_batch(spark, tmp_path_factory) -> Batch:
 
 
 def _agrees(batch: Batch, case: Case, name: str, folder: Path, **kw) -> dict[str, dict]:
-    """``name``'s rows of ``batch`` are DuckDB's for ``case`` alone (``kw``: the batch's options but the cases), in
-    every column; outcome_id -> row."""
+    """``name``'s rows of ``batch`` are DuckDB's for ``case`` alone, in every column (``kw``: the batch's options
+    besides ``as_of``); outcome_id -> row."""
     want, summary = alone(case, folder, as_of=AS_OF, **kw)
     assert summary["conservation"] is True and batch.summary["conservation"] is True
     assert batch.rows[name] == want
