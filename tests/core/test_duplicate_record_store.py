@@ -57,3 +57,23 @@ def test_a_store_managers_report_shows_its_duplicate_listings(tmp_path):
     unmatched = next(t for t in doc["tables"] if t["name"] == "unmatched")["rows"]
     assert sorted((u["outcome_id"], u["store_id"]) for u in unmatched) == [
         ("D-wechat:T0:payment:", "S007"), ("D-wechat:T1:payment:", "S007")]
+
+
+def test_a_day_run_finds_the_store_of_a_record_whose_other_copy_is_on_an_earlier_bill(tmp_path):
+    # the 19th's day run copies its window (``run._copied``) after adding earlier bills' records of its orders
+    # (``run.with_earlier``): the UnionPay payment listed processing on the 18th's bill and successful on the 19th's
+    # is a record_update in its order's store, not (unknown)
+    (tmp_path / "o.csv").write_text("order_no,store_id,merchant_id,channel,amount,status,paid_at\n"
+                                    "U1,S007,M2,unionpay,50.00,paid,2026-11-18 23:30:00\n", encoding="utf-8")
+    for day, status in (("18", "processing"), ("19", "success")):
+        (tmp_path / f"t{day}.csv").write_text(
+            TX + f"unionpay,M2,UU1,U1,payment,,,50.00,0.25,{status},2026-11-18 23:30:05,2026-11-{day}\n", encoding="utf-8")
+    w = str(tmp_path / "w.duckdb")
+    for args in (["ingest", "--workspace", w, "--orders", str(tmp_path / "o.csv"), "--transactions",
+                  str(tmp_path / "t18.csv"), "--transactions", str(tmp_path / "t19.csv")],
+                 ["reconcile", "--workspace", w, "--date", "2026-11-19", "--out", str(tmp_path / "out")]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+    with (tmp_path / "out" / "outcomes.csv").open(encoding="utf-8") as f:
+        rows = {x["outcome_id"]: (x["kind"], x["store_id"]) for x in csv.DictReader(f)}
+    assert rows == {"P-U1": ("matched", "S007"), "D-unionpay:UU1:payment:": ("record_update", "S007")}
