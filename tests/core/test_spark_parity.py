@@ -259,7 +259,9 @@ def _agrees(batch: Batch, case: Case, name: str, folder: Path, **kw) -> dict[str
     want, summary = alone(case, folder, as_of=AS_OF, **kw)
     assert summary["conservation"] is True and batch.summary["conservation"] is True
     assert batch.rows[name] == want
-    return {dict(r)["outcome_id"]: dict(r) for r in want}
+    got = {dict(r)["outcome_id"]: dict(r) for r in want}
+    assert len(got) == len(want), "one outcome per id"
+    return got
 
 
 def _kinds(rows: dict[str, dict]) -> dict[str, str]:
