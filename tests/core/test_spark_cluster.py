@@ -4,7 +4,6 @@ properties), checked before anything runs."""
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -18,13 +17,9 @@ import pytest
 from paymatch.config import load_config
 from paymatch.errors import ConfigError, PaymatchError
 from paymatch.run import reconcile_files
+from tests.core.spark_batch import rows as _rows
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
-
-
-def _rows(path):
-    with open(path, encoding="utf-8") as f:
-        return sorted(tuple(r.items()) for r in csv.DictReader(f))
 
 
 def _wait_for(log: Path, pattern: str, procs: list, timeout: float = 60.0) -> re.Match:

@@ -2,7 +2,6 @@
 
 Small cases share Spark runs (``spark_batch``): a Spark run's fixed cost is most of such a test's time."""
 
-import csv
 import datetime as dt
 import time
 from pathlib import Path
@@ -12,13 +11,9 @@ import pytest
 from paymatch.config import Config, MatchRules
 from paymatch.run import reconcile_files
 from tests.core.spark_batch import Batch, Case, alone, on_spark
+from tests.core.spark_batch import rows as _rows  # (outcomes.csv as sorted rows)
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
-
-
-def _rows(path):
-    with open(path, encoding="utf-8") as f:
-        return sorted(tuple(r.items()) for r in csv.DictReader(f))
 
 
 def _agreed_kinds(tmp_path, refunds=None, **kw) -> dict[str, str]:
