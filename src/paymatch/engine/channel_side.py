@@ -176,3 +176,14 @@ def paired_columns(has_shop: nw.Expr, has_channel: nw.Expr) -> dict[str, nw.Expr
         "bill_day": nw.col("c_bill_day"),
         "settle_gross_fen": nw.col("c_gross"),
     }
+
+
+def with_attempts(detail: nw.Expr, duplicate: nw.Expr) -> nw.Expr:
+    """``detail`` of a duplicate payment or refund (``duplicate``: the row is one) with ``attempts:<k>`` added (after a
+    comma when it has a value) when k of its records did not succeed: its reason counts the successful ones
+    (``c_succ``), not every record ``channel_rows`` holds (a closed attempt beside two payments is no third one)."""
+    k = nw.col("c_rows") - nw.col("c_succ")
+    part = nw.concat_str([nw.lit("attempts:"), k.cast(nw.String)])
+    return (nw.when((duplicate & (k > 0)).fill_null(False))
+            .then(nw.when(detail.is_null()).then(part).otherwise(nw.concat_str([detail, nw.lit(","), part])))
+            .otherwise(detail))

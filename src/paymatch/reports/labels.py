@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..outcomes_store import _gap, _signed, _y  # amounts and time gaps as the English reasons write them
+from ..outcomes_store import ATTEMPTS_SQL, _gap, _signed, _y  # amounts and time gaps as the English reasons write them
 from .model import Lang
 
 #: a store (merchant number, channel) an outcome or a record does not name, and no ``[stores]`` entry gives
@@ -147,6 +147,10 @@ def _fee_zh() -> str:
                     gap=_q(_signed(gap)))
 
 
+#: a duplicate payment's or refund's records that did not succeed, as its zh reason adds them (``ATTEMPTS_SQL``)
+_ATTEMPTS_ZH = (f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '；另有 ' || {ATTEMPTS_SQL}::VARCHAR || ' 笔未成功' ELSE '' END")
+
+
 def _engine_reasons_zh() -> str:
     """SQL CASE over the stored outcome's fields: the reason of every engine outcome kind in Chinese (the kinds and
     facts of ``outcomes_store.REASON_SQL``); an unknown kind keeps its stored reason."""
@@ -180,11 +184,12 @@ def _engine_reasons_zh() -> str:
                     mid=_q('merchant_id'), n=_AMB_N, m=AMBIGUOUS_MERCHANTS)}
             ELSE {T("渠道收款 {ch}（状态：{s}），订单号 {no} 平台没有此订单 (渠道单边/平台漏单)", ch=ch, s=cs,
                     no="coalesce(order_no, '(无)')")} END""",
-        "duplicate_payment": T("{n} 笔渠道收款 ({first} … {last}) 合计 {ch}，对应一笔订单 {od}{two}{notify} (重复支付)",
-                               n="channel_rows::VARCHAR", first=tx, last="coalesce(channel_tx_id_last, '')", ch=ch,
-                               od=od, two="CASE WHEN starts_with(detail, 'cross_channel') THEN '，跨两个渠道' ELSE '' END",
-                               notify="CASE WHEN ends_with(detail, 'notification') "
-                                      "THEN '；尚未全部见于账单：仅实时通知' ELSE '' END"),
+        "duplicate_payment": T("{n} 笔渠道收款 ({first} … {last}) 合计 {ch}，对应一笔订单 {od}{two}{notify}{tried} (重复支付)",
+                               n=f"(channel_rows - {ATTEMPTS_SQL})::VARCHAR", first=tx,
+                               last="coalesce(channel_tx_id_last, '')", ch=ch,
+                               od=od, two="CASE WHEN contains(detail, 'cross_channel') THEN '，跨两个渠道' ELSE '' END",
+                               notify="CASE WHEN contains(detail, 'notification') "
+                                      "THEN '；尚未全部见于账单：仅实时通知' ELSE '' END", tried=_ATTEMPTS_ZH),
         "status_mismatch": T("订单状态{o}，但渠道状态{c}", o=os_, c=cs),
         "channel_mismatch": f"""CASE WHEN detail = 'internal_method_paid'
             THEN {T('订单以内部支付方式 {oc} 支付，但渠道 {c} 有一笔收款', oc=_channel('order_channel'),
@@ -221,8 +226,8 @@ def _engine_reasons_zh() -> str:
         "refund_status_mismatch": T("平台退款状态{o}，但渠道退款状态{c}", o=os_, c=cs),
         "refund_failed": "'平台退款失败，无成功的渠道退款 (一致)'",
         "refund_pending": T("平台退款{o}，无成功的渠道退款 (一致)", o=os_),
-        "duplicate_refund": T("{n} 笔成功的渠道退款合计 {ch}，对应一笔平台退款 {od}", n="channel_rows::VARCHAR",
-                              ch=ch, od=od),
+        "duplicate_refund": T("{n} 笔成功的渠道退款合计 {ch}，对应一笔平台退款 {od}{tried}",
+                              n=f"(channel_rows - {ATTEMPTS_SQL})::VARCHAR", ch=ch, od=od, tried=_ATTEMPTS_ZH),
     }
     whens = "\n  ".join(f"WHEN '{k}' THEN {v}" for k, v in kinds.items())
     return f"(CASE kind\n  {whens}\n  ELSE reason END)"
