@@ -338,7 +338,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "difference_fen": nw.when(clean_but_over).then(excess).otherwise(paired["difference_fen"]),
         "outcome_id": nw.concat_str([nw.lit("R-"), _shown_key(p)]),
         "kind": kind,
-        "detail": with_attempts(detail, has_o & (succ >= 2)),
+        "detail": with_attempts(detail, has_o & (succ >= 2), has_o),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
                                nw.col("_pm_method")),
         "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),
