@@ -187,6 +187,15 @@ _AMB_N, _AMB_LO, _AMB_HI = (f"split_part(detail, ':', {i})" for i in (2, 3, 4))
 #: the merchant numbers in doubt as a reason lists them: both of two, else the least … the greatest
 AMBIGUOUS_MERCHANTS = f"{_AMB_LO} || CASE WHEN {_AMB_N} = '2' THEN ', ' ELSE ' … ' END || {_AMB_HI}"
 
+#: SQL: how many records of a duplicate payment or refund did not succeed (``engine.channel_side.with_attempts``: the
+#: ``attempts:<k>`` part of its detail; 0 without one); its reason counts the others
+ATTEMPTS_SQL = "coalesce(TRY_CAST(nullif(regexp_extract(detail, 'attempts:([0-9]+)', 1), '') AS BIGINT), 0)"
+#: SQL: the outcome of records without a shop row has two or more successful ones (its detail counts them)
+_SEVERAL = "coalesce(contains(detail, 'attempts:'), false)"
+_BESIDES = f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '; besides ' || {ATTEMPTS_SQL}::VARCHAR || ' that did not succeed' ELSE '' END"
+_BESIDES_ATTEMPTS = (f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '; besides ' || {ATTEMPTS_SQL}::VARCHAR || ' attempt' || "
+                     f"CASE WHEN {ATTEMPTS_SQL} > 1 THEN 's' ELSE '' END || ' that did not succeed' ELSE '' END")
+
 REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'
        ELSE 'channel ' || {_y('channel_amount_fen')} || ' ≈ order ' || {_y('order_amount_fen')} || ' ('
@@ -211,18 +220,22 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
        || {_AMB_N} || ' merchant numbers (' || {AMBIGUOUS_MERCHANTS} || '): ambiguous, not matched to any of them '
        || '(平台单边/渠道漏单)'
        ELSE 'order ' || order_status || ' ' || {_y('order_amount_fen')} || ' but no channel payment in the window (平台单边/渠道漏单)' END
-  WHEN 'channel_only' THEN 'channel ' || coalesce(channel_status, '?') || ' payment ' || {_y('channel_amount_fen')}
+  WHEN 'channel_only' THEN CASE WHEN {_SEVERAL} THEN (channel_rows - {ATTEMPTS_SQL})::VARCHAR
+       || ' successful channel payments (' || channel_tx_id || ' … ' || coalesce(channel_tx_id_last, '') || ') total '
+       || {_y('channel_amount_fen')} || ' for order ' || coalesce(order_no, '(none)') || ' that the shop does not have'
+       || {_BESIDES_ATTEMPTS} || ' (渠道单边/平台漏单)' ELSE
+       'channel ' || coalesce(channel_status, '?') || ' payment ' || {_y('channel_amount_fen')}
        || ' for order ' || coalesce(order_no, '(none)') || CASE WHEN {_AMBIGUOUS} THEN ' of merchant '
        || coalesce(merchant_id, '?') || ': the shop''s order of this number names no merchant number, and '
        || {_AMB_N} || ' merchant numbers'' payments carry it (' || {AMBIGUOUS_MERCHANTS}
        || '): ambiguous, not matched (渠道单边/平台漏单)'
-       ELSE ' that the shop does not have (渠道单边/平台漏单)' END
-  WHEN 'duplicate_payment' THEN channel_rows::VARCHAR || ' channel payments (' || channel_tx_id || ' … '
-       || coalesce(channel_tx_id_last, '') || ') total ' || {_y('channel_amount_fen')} || ' for one order of '
+       ELSE ' that the shop does not have (渠道单边/平台漏单)' END END
+  WHEN 'duplicate_payment' THEN (channel_rows - {ATTEMPTS_SQL})::VARCHAR || ' channel payments (' || channel_tx_id
+       || ' … ' || coalesce(channel_tx_id_last, '') || ') total ' || {_y('channel_amount_fen')} || ' for one order of '
        || {_y('order_amount_fen')}
-       || CASE WHEN starts_with(detail, 'cross_channel') THEN ', on two channels' ELSE '' END
-       || CASE WHEN ends_with(detail, 'notification') THEN '; not all on a bill yet: a real-time notification says so'
-       ELSE '' END || ' (重复支付)'
+       || CASE WHEN contains(detail, 'cross_channel') THEN ', on two channels' ELSE '' END
+       || CASE WHEN contains(detail, 'notification') THEN '; not all on a bill yet: a real-time notification says so'
+       ELSE '' END || {_BESIDES_ATTEMPTS} || ' (重复支付)'
   WHEN 'status_mismatch' THEN 'order ' || coalesce(order_status, '?') || ' but channel ' || coalesce(channel_status, '?')
   WHEN 'channel_mismatch' THEN CASE WHEN detail = 'internal_method_paid'
        THEN 'order paid by internal method ' || order_channel || ' but channel ' || channel || ' has a payment'
@@ -253,14 +266,18 @@ REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'duplicate_record' THEN 'the same channel record ' || channel_tx_id || ' appears ' || (channel_rows + 1)::VARCHAR
        || ' times in the inputs; the extra ' || channel_rows::VARCHAR || ' ignored for matching'
   WHEN 'refund_order_only' THEN 'shop refund ' || {_y('order_amount_fen')} || ' has no channel refund (退款平台单边)'
-  WHEN 'refund_channel_only' THEN 'channel refund ' || {_y('channel_amount_fen')} || ' the shop never recorded (退款渠道单边)'
+  WHEN 'refund_channel_only' THEN CASE WHEN {_SEVERAL} THEN (channel_rows - {ATTEMPTS_SQL})::VARCHAR
+       || ' successful channel refunds (' || channel_tx_id || ' … ' || coalesce(channel_tx_id_last, '') || ') total '
+       || {_y('channel_amount_fen')} || ' the shop never recorded' || {_BESIDES} || ' (退款渠道单边)'
+       ELSE 'channel refund ' || {_y('channel_amount_fen')} || ' the shop never recorded (退款渠道单边)' END
   WHEN 'refund_order_mismatch' THEN 'shop refund is for order ' || coalesce(order_no, '?')
        || ' but the channel refunded another order'
   WHEN 'refund_status_mismatch' THEN 'shop refund ' || coalesce(order_status, '?') || ' but channel refund ' || coalesce(channel_status, '?')
   WHEN 'refund_failed' THEN 'shop refund failed, no successful channel refund (consistent)'
   WHEN 'refund_pending' THEN 'shop refund ' || coalesce(order_status, '?') || ', no successful channel refund (consistent)'
-  WHEN 'duplicate_refund' THEN channel_rows::VARCHAR || ' successful channel refunds total ' || {_y('channel_amount_fen')}
-       || ' for one shop refund of ' || {_y('order_amount_fen')}
+  WHEN 'duplicate_refund' THEN (channel_rows - {ATTEMPTS_SQL})::VARCHAR || ' successful channel refunds total '
+       || {_y('channel_amount_fen')} || ' for one shop refund of ' || {_y('order_amount_fen')}
+       || {_BESIDES}
   ELSE kind END)"""
 
 

@@ -17,8 +17,9 @@ def test_a_closed_attempt_on_another_channel_is_no_channel_mismatch():
     c1, c3, c2 = out["P-C1"], out["P-C3"], out["P-C2"]
     assert (c1["kind"], c1["channel"], c1["channel_tx_id"]) == ("matched", "wechat", "TXC")
     assert (c3["kind"], c3["channel"], c3["channel_tx_id"]) == ("matched", "alipay", "ALI3")
-    # a double payment on one channel beside a closed attempt on another: not "on two channels"
-    assert (c2["kind"], c2["channel"], c2["detail"]) == ("duplicate_payment", "wechat", None)
+    # a double payment on one channel beside a closed attempt on another: not "on two channels"; the attempt is
+    # counted apart (its reason says 2 payments besides 1 attempt, helper-118)
+    assert (c2["kind"], c2["channel"], c2["detail"]) == ("duplicate_payment", "wechat", "attempts:1")
     assert (c2["channel_tx_id"], c2["channel_tx_id_last"]) == ("TXC2", "TXC3")
     # every record is still counted in its outcome
     assert (c1["channel_rows"], c3["channel_rows"], c2["channel_rows"]) == (2, 2, 3)

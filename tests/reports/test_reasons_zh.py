@@ -118,6 +118,14 @@ ENGINE_OUTCOMES = [
     _outcome("refund_order_mismatch"), _outcome("refund_status_mismatch", order_status="failed"),
     _outcome("refund_failed"), _outcome("refund_pending", order_status="processing"),
     _outcome("duplicate_refund", channel_rows=2, channel_amount_fen=20000),
+    # records beside the duplicates that did not succeed (helper-118): counted apart, in both languages
+    _outcome("duplicate_payment", channel_rows=3, channel_tx_id_last="4200000009", channel_amount_fen=20000,
+             detail="cross_channel,attempts:1"),
+    _outcome("duplicate_refund", channel_rows=5, channel_amount_fen=20000, detail="attempts:3"),
+    _outcome("channel_only", order_no="Q1", channel_rows=3, channel_tx_id_last="4200000009", detail="attempts:1"),
+    _outcome("refund_channel_only", refund_no="RF1", channel_rows=2, channel_tx_id_last="5000000009",
+             channel_amount_fen=20000,
+             detail="attempts:0"),
 ]
 
 
@@ -140,6 +148,10 @@ def test_every_engine_reason_has_its_chinese_with_the_same_facts():
                       "1.25 秒)，超过 [match] max_time_gap_minutes (时间不符：订单号被重复使用，或是一笔过期的支付)")
     assert zh[22] == "渠道手续费 19.00 ≠ 按签约费率应收 20.00（费率 0.50%，计费金额 10000.00，封顶 20.00）(-1.00；手续费不符)"
     assert zh[16] == "订单支付方式为 微信支付，实际经 支付宝 支付"
+    assert zh[-4].startswith("2 笔渠道收款 (") and zh[-4].endswith("，跨两个渠道；另有 1 笔未成功 (重复支付)")
+    assert zh[-3].startswith("2 笔成功的渠道退款合计 200.00") and zh[-3].endswith("；另有 3 笔未成功")
+    assert zh[-2].startswith("2 笔成功的渠道收款 (") and zh[-2].endswith("平台没有此订单；另有 1 笔未成功 (渠道单边/平台漏单)")
+    assert zh[-1].startswith("2 笔成功的渠道退款 (") and zh[-1].endswith("… 5000000009) 合计 200.00，平台无此退款记录 (退款渠道单边)")
     assert reason_sql("en") == "reason"  # an en report shows the stored reason, as outcomes.csv has it
 
 

@@ -176,3 +176,18 @@ def paired_columns(has_shop: nw.Expr, has_channel: nw.Expr) -> dict[str, nw.Expr
         "bill_day": nw.col("c_bill_day"),
         "settle_gross_fen": nw.col("c_gross"),
     }
+
+
+def with_attempts(detail: nw.Expr, duplicate: nw.Expr, has_shop: nw.Expr) -> nw.Expr:
+    """``detail`` with ``attempts:<k>`` added (after a comma when it has a value), k being the records that did not
+    succeed, where the reason counts the successful records (``c_succ``) rather than every record ``channel_rows``
+    holds: a duplicate payment or refund (``duplicate``) beside k > 0 such records (a closed attempt beside two
+    payments is no third one), and a key with two or more successful records and no shop row (``has_shop``
+    false: two payments of an order number the shop lacks are not one payment of their sum), k ≥ 0 there. Not on
+    a detail the reason reads by its parts (an order number in doubt under key_scope, ``ambiguous_merchant:…``)."""
+    k = nw.col("c_rows") - nw.col("c_succ")
+    part = nw.concat_str([nw.lit("attempts:"), k.cast(nw.String)])
+    several = ~has_shop & (nw.col("c_succ") >= 2) & detail.is_null()
+    return (nw.when(((duplicate & (k > 0)) | several).fill_null(False))
+            .then(nw.when(detail.is_null()).then(part).otherwise(nw.concat_str([detail, nw.lit(","), part])))
+            .otherwise(detail))

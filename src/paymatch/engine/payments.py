@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate, compared_amount, paired_columns
+from .channel_side import aggregate, compared_amount, paired_columns, with_attempts
 from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
 from .frames import finish
 from .ops import Ops
@@ -363,7 +363,7 @@ def _classify(p: MatchParams, by_number: bool = False) -> dict[str, nw.Expr]:
         **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("P-"), nw.col("_pm_key")]),
         "kind": kind,
-        "detail": detail,
+        "detail": with_attempts(detail, has_o & (succ >= 2), has_o),
         # an internal payment beside an attempt through a channel that did not go through: the method's
         "channel": nw.when(paid_internally).then(nw.coalesce(expected, nw.col("channel")))
         .otherwise(nw.coalesce(nw.col("c_channel"), expected, nw.col("channel"))),

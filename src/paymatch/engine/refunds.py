@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate, compared_amount, paired_columns
+from .channel_side import aggregate, compared_amount, paired_columns, with_attempts
 from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
 from .frames import finish
 from .ops import Ops
@@ -327,17 +327,18 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
     )
     paired = paired_columns(has_o, has_c)
     clean_but_over = kind == "over_refund"
+    detail = (nw.when(clean_but_over).then(nw.concat_str([nw.col("_pm_refunded").cast(nw.String), nw.lit(":"),
+                                                         paid.cast(nw.String)]))
+              .when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
+              .when(has_o & ~has_c & (nw.col("amount_fen") == 0).fill_null(False)).then(nw.lit("zero_refund"))
+              .when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
+              .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")))
     return {
         **paired,
         "difference_fen": nw.when(clean_but_over).then(excess).otherwise(paired["difference_fen"]),
         "outcome_id": nw.concat_str([nw.lit("R-"), _shown_key(p)]),
         "kind": kind,
-        "detail": nw.when(clean_but_over).then(nw.concat_str([nw.col("_pm_refunded").cast(nw.String), nw.lit(":"),
-                                                             paid.cast(nw.String)]))
-        .when(has_o & ~has_c & is_in("_pm_method", p.internal_methods)).then(nw.lit("internal_refund"))
-        .when(has_o & ~has_c & (nw.col("amount_fen") == 0).fill_null(False)).then(nw.lit("zero_refund"))
-        .when(has_o & ~has_c & late & shop_ok).then(nw.lit("refund_late"))
-        .when(nw.col("c__pm_inferred") == 1).then(nw.lit("by_order_amount")),
+        "detail": with_attempts(detail, has_o & (succ >= 2), has_o),
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
                                nw.col("_pm_method")),
         "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..outcomes_store import _gap, _signed, _y  # amounts and time gaps as the English reasons write them
+from ..outcomes_store import _SEVERAL, ATTEMPTS_SQL, _gap, _signed, _y  # amounts and time gaps as the English reasons write them
 from .model import Lang
 
 #: a store (merchant number, channel) an outcome or a record does not name, and no ``[stores]`` entry gives
@@ -147,6 +147,12 @@ def _fee_zh() -> str:
                     gap=_q(_signed(gap)))
 
 
+#: a duplicate payment's or refund's records that did not succeed, as its zh reason adds them (``ATTEMPTS_SQL``)
+#: how many records of such an outcome succeeded
+_SUCCEEDED = f"(channel_rows - {ATTEMPTS_SQL})::VARCHAR"
+_ATTEMPTS_ZH = (f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '；另有 ' || {ATTEMPTS_SQL}::VARCHAR || ' 笔未成功' ELSE '' END")
+
+
 def _engine_reasons_zh() -> str:
     """SQL CASE over the stored outcome's fields: the reason of every engine outcome kind in Chinese (the kinds and
     facts of ``outcomes_store.REASON_SQL``); an unknown kind keeps its stored reason."""
@@ -174,17 +180,22 @@ def _engine_reasons_zh() -> str:
             THEN {T('订单{s} {od}，未填商户号；订单号 {no} 的渠道收款分属 {n} 个商户号 ({m})：无法确定归属，未配对 '
                     '(平台单边/渠道漏单)', s=os_, od=od, no=_q('order_no'), n=_AMB_N, m=AMBIGUOUS_MERCHANTS)}
             ELSE {T("订单{s} {od}，但窗口内无渠道收款 (平台单边/渠道漏单)", s=os_, od=od)} END""",
-        "channel_only": f"""CASE WHEN {_AMBIGUOUS}
+        "channel_only": f"""CASE WHEN {_SEVERAL}
+            THEN {T("{n} 笔成功的渠道收款 ({first} … {last}) 合计 {ch}，订单号 {no} 平台没有此订单{tried} (渠道单边/平台漏单)",
+                    n=_SUCCEEDED, first=tx, last="coalesce(channel_tx_id_last, '')", ch=ch,
+                    no="coalesce(order_no, '(无)')", tried=_ATTEMPTS_ZH)}
+            WHEN {_AMBIGUOUS}
             THEN {T('渠道收款 {ch}（状态：{s}），订单号 {no}，商户号 {mid}：平台此订单号的订单未填商户号，且 {n} 个商户号的'
                     '收款带此订单号 ({m})：无法确定归属，未配对 (渠道单边/平台漏单)', ch=ch, s=cs, no=_q('order_no'),
                     mid=_q('merchant_id'), n=_AMB_N, m=AMBIGUOUS_MERCHANTS)}
             ELSE {T("渠道收款 {ch}（状态：{s}），订单号 {no} 平台没有此订单 (渠道单边/平台漏单)", ch=ch, s=cs,
                     no="coalesce(order_no, '(无)')")} END""",
-        "duplicate_payment": T("{n} 笔渠道收款 ({first} … {last}) 合计 {ch}，对应一笔订单 {od}{two}{notify} (重复支付)",
-                               n="channel_rows::VARCHAR", first=tx, last="coalesce(channel_tx_id_last, '')", ch=ch,
-                               od=od, two="CASE WHEN starts_with(detail, 'cross_channel') THEN '，跨两个渠道' ELSE '' END",
-                               notify="CASE WHEN ends_with(detail, 'notification') "
-                                      "THEN '；尚未全部见于账单：仅实时通知' ELSE '' END"),
+        "duplicate_payment": T("{n} 笔渠道收款 ({first} … {last}) 合计 {ch}，对应一笔订单 {od}{two}{notify}{tried} (重复支付)",
+                               n=_SUCCEEDED, first=tx,
+                               last="coalesce(channel_tx_id_last, '')", ch=ch,
+                               od=od, two="CASE WHEN contains(detail, 'cross_channel') THEN '，跨两个渠道' ELSE '' END",
+                               notify="CASE WHEN contains(detail, 'notification') "
+                                      "THEN '；尚未全部见于账单：仅实时通知' ELSE '' END", tried=_ATTEMPTS_ZH),
         "status_mismatch": T("订单状态{o}，但渠道状态{c}", o=os_, c=cs),
         "channel_mismatch": f"""CASE WHEN detail = 'internal_method_paid'
             THEN {T('订单以内部支付方式 {oc} 支付，但渠道 {c} 有一笔收款', oc=_channel('order_channel'),
@@ -216,13 +227,16 @@ def _engine_reasons_zh() -> str:
         "duplicate_record": T("同一渠道流水 {tx} 在导入数据中出现 {n} 次；多出的 {extra} 条不参与对账", tx=tx,
                               n="(channel_rows + 1)::VARCHAR", extra="channel_rows::VARCHAR"),
         "refund_order_only": T("平台退款 {od} 无对应的渠道退款 (退款平台单边)", od=od),
-        "refund_channel_only": T("渠道退款 {ch}，平台无此退款记录 (退款渠道单边)", ch=ch),
+        "refund_channel_only": f"""CASE WHEN {_SEVERAL}
+            THEN {T("{n} 笔成功的渠道退款 ({first} … {last}) 合计 {ch}，平台无此退款记录{tried} (退款渠道单边)", n=_SUCCEEDED,
+                    first=tx, last="coalesce(channel_tx_id_last, '')", ch=ch, tried=_ATTEMPTS_ZH)}
+            ELSE {T("渠道退款 {ch}，平台无此退款记录 (退款渠道单边)", ch=ch)} END""",
         "refund_order_mismatch": T("平台退款对应订单 {no}，但渠道退的是另一笔订单", no=_q("order_no")),
         "refund_status_mismatch": T("平台退款状态{o}，但渠道退款状态{c}", o=os_, c=cs),
         "refund_failed": "'平台退款失败，无成功的渠道退款 (一致)'",
         "refund_pending": T("平台退款{o}，无成功的渠道退款 (一致)", o=os_),
-        "duplicate_refund": T("{n} 笔成功的渠道退款合计 {ch}，对应一笔平台退款 {od}", n="channel_rows::VARCHAR",
-                              ch=ch, od=od),
+        "duplicate_refund": T("{n} 笔成功的渠道退款合计 {ch}，对应一笔平台退款 {od}{tried}",
+                              n=_SUCCEEDED, ch=ch, od=od, tried=_ATTEMPTS_ZH),
     }
     whens = "\n  ".join(f"WHEN '{k}' THEN {v}" for k, v in kinds.items())
     return f"(CASE kind\n  {whens}\n  ELSE reason END)"
