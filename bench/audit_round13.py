@@ -122,6 +122,11 @@ METHODS = [
 ]
 BILLDAY_PROFILES = {"jd_baitiao", "ccb_long_pay", "chinaums_pos", "cloud_quickpass", "chinaums_clearing"}
 PAYMENTS_ONLY = {"chinaums_clearing"}
+#: layouts whose sample lists a refund under its payment's serial (no refund id of its own); CCB's 银行流水号 and the
+#: acquirers' 参考号 are the refund's own, the cash journal has no id at all
+SHARED_ID = {"lakala", "douyin_pay", "meituan", "shouqianba", "jd_pay", "jd_baitiao", "digital_rmb", "icbc_e_pay",
+             "boc_pay", "abc_pay", "cmb_pay", "cloud_quickpass", "bank_transfer", "bank_transfer_xlsx", "gift_card",
+             "stored_value", "points", "huabei"}
 DEFECTS = ["fen_off", "no_order", "no_record", "dup_payment", "closed_success", "refund_ok", "refund_partial",
            "refund_next_day", "refund_missing", "refund_console", "refund_wrong", "listed_twice", "cross_day",
            "failed_record", "attempt", "closed_no_record", "refund_cross_day", "refund_late_record"]
@@ -181,12 +186,16 @@ class Chain:
 
 def shown_id(r: dict) -> str:
     """The channel id paymatch reads from the bill: the profile's id column as the writer prints it."""
+    if r["type"] == "refund" and not r["refund_no"]:
+        return "~*" + r["order_no"]  # no refund number or id on the row: a digest of the row is its refund id (README)
     if r["profile"] == "meituan":
         return "MT" + r["tx"]
     if r["profile"] == "bank_transfer_xlsx":
         return f"{r['m'].mch[r['store']]}-{r['tx']}"
     if r["profile"] == "cash":  # no id column: paymatch names the row by a digest of it; found by order number
         return "~*" + r["order_no"]
+    if r["type"] == "refund" and not r["refund_no"]:
+        return "~*" + r["order_no"]  # no refund number or id on the row: a digest of the row is its refund id (README)
     return r["tx"]
 
 
@@ -305,8 +314,9 @@ def add_defect(c: Chain, m: M, store: str, day: dt.date, defect: str):
         when = o["paid_at"] + dt.timedelta(hours=1)
         if defect == "refund_next_day":
             when = dt.datetime.combine(D2, dt.time(10, 15))
+        same = pay["tx"] if m.profiles[store] in SHARED_ID else None
         if defect == "refund_console":
-            r = c.rec(m, store, o["order_no"], fen, when + dt.timedelta(seconds=20), typ="refund")
+            r = c.rec(m, store, o["order_no"], fen, when + dt.timedelta(seconds=20), typ="refund", tx=same)
             oid = f"R-~{ch}:{shown_id(r)}"
             want(c, oid, label, "refund_channel_only", channel=ch, store=store, ch=fen, day=when.date())
             return
@@ -318,7 +328,13 @@ def add_defect(c: Chain, m: M, store: str, day: dt.date, defect: str):
             return
         got = fen + 1 if defect == "refund_wrong" else fen
         x = c.rec(m, store, o["order_no"], got, when + dt.timedelta(seconds=30), typ="refund",
-                  refund_no=r["refund_no"])
+                  refund_no=r["refund_no"], tx=same)
+        if defect == "refund_partial":  # a second partial refund of the order, listed under the same serial
+            r2 = c.refund(o, fen // 2, when + dt.timedelta(minutes=40))
+            c.rec(m, store, o["order_no"], fen // 2, r2["created_at"] + dt.timedelta(seconds=30), typ="refund",
+                  refund_no=r2["refund_no"], tx=same)
+            want(c, f"R-{r2['refund_no']}", label + " (second)", "refund_matched", channel=ch, store=store,
+                 o=fen // 2, ch=fen // 2, day=when.date())
         if defect != "refund_wrong":
             want(c, f"R-{r['refund_no']}", label, "refund_matched", channel=ch, store=store, o=fen, ch=fen,
                  day=when.date())
@@ -377,20 +393,21 @@ def add_defect(c: Chain, m: M, store: str, day: dt.date, defect: str):
         if o["paid_at"].hour >= 14:
             o["paid_at"] -= dt.timedelta(hours=5)
             o["created_at"] -= dt.timedelta(hours=5)
-        c.rec(m, store, o["order_no"], o["amount"], o["paid_at"] + dt.timedelta(seconds=4))
+        pay = c.rec(m, store, o["order_no"], o["amount"], o["paid_at"] + dt.timedelta(seconds=4))
         want(c, f"P-{o['order_no']}", label, "matched", channel=ch, store=store, o=o["amount"], ch=o["amount"],
              day=day)
         nxt = day + dt.timedelta(days=1)
         cross = defect == "refund_cross_day"
         when = dt.datetime.combine(day, dt.time(23, 55) if cross else dt.time(14, 0))
         r = c.refund(o, o["amount"], when)
+        same = pay["tx"] if m.profiles[store] in SHARED_ID else None
         if m.profiles[store] in BILLDAY_PROFILES:
             c.rec(m, store, o["order_no"], o["amount"], when + dt.timedelta(seconds=60), bill=nxt, typ="refund",
-                  refund_no=r["refund_no"])
+                  refund_no=r["refund_no"], tx=same)
         else:
             c.rec(m, store, o["order_no"], o["amount"], dt.datetime.combine(nxt, dt.time(0, 2) if cross else
                                                                               dt.time(10, 0)),
-                  typ="refund", refund_no=r["refund_no"])
+                  typ="refund", refund_no=r["refund_no"], tx=same)
         oid = f"R-{r['refund_no']}"
         want(c, oid, label, "refund_matched", channel=ch, store=store, o=o["amount"], ch=o["amount"],
              day_kinds={nxt: "refund_matched"})
