@@ -192,3 +192,35 @@ def test_a_merchant_number_from_an_empty_bills_file_name():
     assert name_merchant("/x/1900000101_20261122_ALL.csv") == "1900000101"
     assert name_merchant("/bills/1900000101.zip!20261122_ALL.csv") == "1900000101"
     assert name_merchant("/x/20261122_ALL.csv") is None and name_merchant("1900000101_1900000102.csv") is None
+
+
+def test_a_method_whose_own_records_are_in_the_run_is_no_bill_left_out(tmp_path):
+    """(helper-117) Cloud QuickPass orders settle through unionpay by default, and the built-in cloud_quickpass bill
+    names its records cloud_quickpass (the method itself: not a channel_mismatch). One such order without a record
+    (order_only, under unionpay) beside its method's records was said as 'No unionpay records in this run … Was its
+    bill left out?': the bill was there. A unionpay order without a record is still said, and so are the Cloud
+    QuickPass orders when no record of theirs is in the run."""
+    (tmp_path / "o.csv").write_text(
+        HEAD + "Q1,S1,,cloud_quickpass,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:00\n"
+        "Q2,S1,,cloud_quickpass,20.00,paid,2026-11-20 11:00:00,2026-11-20 11:00:00\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        TX_HEAD + "cloud_quickpass,898310000000001,T1,Q1,payment,10.00,0,10.00,success,2026-11-20 10:00:01,"
+        "2026-11-20\n", encoding="utf-8")
+    (tmp_path / "o2.csv").write_text(
+        (tmp_path / "o.csv").read_text(encoding="utf-8")
+        + "U3,S1,,unionpay,30.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:00\n", encoding="utf-8")
+    (tmp_path / "none.csv").write_text(TX_HEAD, encoding="utf-8")
+
+    def run(orders, tx, out):
+        res = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / orders), "--transactions",
+                                  str(tmp_path / tx), "--out", str(tmp_path / out)])
+        assert res.exit_code == 0, res.output
+        return _summary(tmp_path / out)["channels_without_records"], " ".join(res.output.split())
+
+    named, said = run("o.csv", "t.csv", "out")
+    assert named == [] and "No unionpay records" not in said
+    named, said = run("o2.csv", "t.csv", "out2")  # the unionpay order's bill is missing: said, for it alone
+    assert named == [{"channel": "unionpay", "order_only": 1, "order_amount_fen": 3000}], named
+    assert "No unionpay records in this run, yet 1 paid orders (¥30.00)" in said
+    named, _ = run("o.csv", "none.csv", "out3")  # no Cloud QuickPass record at all: its bill left out
+    assert named == [{"channel": "unionpay", "order_only": 2, "order_amount_fen": 3000}], named

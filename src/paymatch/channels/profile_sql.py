@@ -436,6 +436,18 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
     return totals
 
 
+#: a refund row naming neither the shop's refund number nor a refund id of the channel's, only the transaction id,
+#: which these exports fill with its payment's serial (Lakala, ICBC, ABC, BOC, Cloud QuickPass, Huabei … samples):
+#: a content id of its own as its refund id, so a trade's two partial refunds are two records, not one listed twice
+#: (helper-117). The same row listed again, in this file or another export, gets the same id (its status, fee and
+#: bill day are left out: a refund processing on one day's bill and successful on the next stays one record).
+_OWN_REFUND_ID = (
+    "CASE WHEN type = 'refund' AND refund_no IS NULL AND channel_refund_id IS NULL AND channel_tx_id IS NOT NULL "
+    "THEN '~' || md5(concat_ws('|', channel_tx_id, merchant_id, order_no, CAST(amount_fen AS VARCHAR), "
+    "CAST(occurred_at AS VARCHAR))) ELSE channel_refund_id END AS channel_refund_id"
+)
+
+
 def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, dt.date | None, dict[str, int]]:
     """Canonical transactions (``TRANSACTION_ARROW``), the bill date and the printed control totals.
 
@@ -466,7 +478,8 @@ def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, d
                             hint=f"fix the rows, or the profile {profile.name} ({profile.path or 'builtin'})")
         if flows:
             return profile_flow_table(con, profile, source), None, totals
-        cols = ", ".join(f"{c}" for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
+        cols = ", ".join(_OWN_REFUND_ID if c == "channel_refund_id" else c
+                         for c in TRANSACTION_ARROW.names if c not in ("channel", "src_file", "src_line"))
         table = con.sql(f"SELECT {lit(profile.channel)} AS channel, {cols}, {lit(source)} AS src_file, "
                         f"_pm_line AS src_line FROM _pm_typed WHERE _pm_keep").to_arrow_table()  # insertion (= line) order
         bill_date = _one(con, "SELECT max(bill_date) FROM _pm_typed WHERE _pm_keep")[0]

@@ -1,0 +1,69 @@
+"""(helper-117) A profile bill's refund rows that carry only their payment's transaction id (the built-in samples'
+layout: Lakala, ICBC e-Pay, ABC, BOC, CMB, Cloud QuickPass, Huabei … list a refund under the trade's serial, no
+refund id of its own) are each a refund: two partial refunds of one order were one channel record listed twice
+(the second a duplicate_record, its shop refund refund_order_only). The same row listed twice is still one record
+listed twice, and the same bill given again is still the same records delivered twice."""
+
+import csv
+import json
+
+from typer.testing import CliRunner
+
+from paymatch.channels.profiles import builtin_profiles, parse_with_profile
+from paymatch.cli import app
+
+runner = CliRunner()
+PROFILES = {p.name: p for p in builtin_profiles()}
+
+HEAD = "交易时间,商户号,终端号,交易类型,交易金额,手续费,结算金额,交易流水号,订单号,卡号,交易状态"
+PAY = "2026-11-20 10:00:05,822584000000123,L0001,消费,\t100.00,\t0.60,\t99.40,184200131872119,O1,,成功"
+REF1 = "2026-11-20 12:00:05,822584000000123,L0001,退货,\t30.00,\t-0.18,\t30.18,184200131872119,O1,,成功"
+REF2 = "2026-11-20 13:00:05,822584000000123,L0001,退货,\t20.00,\t-0.12,\t20.12,184200131872119,O1,,成功"
+
+
+def _bill(*rows: str) -> bytes:
+    return ("拉卡拉商户交易明细\n" + HEAD + "\n" + "\n".join(rows) + "\n").encode("gbk")
+
+
+def test_refund_rows_under_their_payments_id_get_an_identity_each():
+    got = parse_with_profile(PROFILES["lakala"], _bill(PAY, REF1, REF2, REF2), "l.csv").transactions.to_pylist()
+    pay, r1, r2, r2again = got
+    assert pay["channel_refund_id"] is None  # a payment keeps its own id only
+    assert r1["channel_tx_id"] == r2["channel_tx_id"] == "184200131872119"
+    assert r1["channel_refund_id"] and r2["channel_refund_id"] and r1["channel_refund_id"] != r2["channel_refund_id"]
+    assert r2again["channel_refund_id"] == r2["channel_refund_id"]  # the same row again: the same record
+
+
+def _run(tmp_path, name, *bills):
+    (tmp_path / "o.csv").write_text(
+        "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+        "O1,S1,822584000000123,lakala,100.00,partially_refunded,2026-11-20 10:00:00,2026-11-20 10:00:00\n",
+        encoding="utf-8")
+    (tmp_path / "r.csv").write_text(
+        "refund_no,order_no,amount,created_at,status\nRF1,O1,30.00,2026-11-20 12:00:00,success\n"
+        "RF2,O1,20.00,2026-11-20 13:00:00,success\n", encoding="utf-8")
+    folder = tmp_path / f"bills_{name}"
+    folder.mkdir()
+    for i, b in enumerate(bills):
+        (folder / f"lakala_{i}.csv").write_bytes(b)
+    res = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / "o.csv"), "--refunds", str(tmp_path / "r.csv"),
+                              "--bills", str(folder), "--out", str(tmp_path / name)])
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / name / "outcomes.csv", encoding="utf-8") as f:
+        out = {r["outcome_id"]: r for r in csv.DictReader(f)}
+    summary = json.loads((tmp_path / name / "summary.json").read_text(encoding="utf-8"))
+    assert summary["conservation"] is True
+    return out
+
+
+def test_two_partial_refunds_of_one_order_are_two_refunds(tmp_path):
+    out = _run(tmp_path, "two", _bill(PAY, REF1, REF2))
+    assert {k: (v["kind"], v["channel_amount_fen"]) for k, v in out.items()} == {
+        "P-O1": ("matched", "10000"), "R-RF1": ("refund_matched", "3000"), "R-RF2": ("refund_matched", "2000")}
+    # a row the bill lists twice is still a record listed twice
+    out = _run(tmp_path, "twice", _bill(PAY, REF1, REF2, REF2))
+    assert sorted(v["kind"] for v in out.values()) == ["duplicate_record", "matched", "refund_matched",
+                                                       "refund_matched"]
+    # the same bill given twice (an overlapping export): the same records delivered twice, counted once
+    out = _run(tmp_path, "again", _bill(PAY, REF1, REF2), _bill(PAY, REF1, REF2, "") + b"\n")
+    assert sorted(v["kind"] for v in out.values()) == ["matched", "refund_matched", "refund_matched"]
