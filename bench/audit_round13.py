@@ -195,7 +195,7 @@ class Chain:
 def shown_id(r: dict) -> str:
     """The channel id paymatch reads from the bill: the profile's id column as the writer prints it."""
     if r["type"] == "refund" and not r["refund_no"]:
-        return "~*" + r["order_no"]  # no refund number or id on the row: a digest of the row is its refund id (README)
+        return "~*" + r["order_no"]  # no refund number or id on the row: its serial, time and amount are its refund id (README)
     if r["profile"] == "meituan":
         return "MT" + r["tx"]
     if r["profile"] == "bank_transfer_xlsx":
@@ -203,7 +203,7 @@ def shown_id(r: dict) -> str:
     if r["profile"] == "cash":  # no id column: paymatch names the row by a digest of it; found by order number
         return "~*" + r["order_no"]
     if r["type"] == "refund" and not r["refund_no"]:
-        return "~*" + r["order_no"]  # no refund number or id on the row: a digest of the row is its refund id (README)
+        return "~*" + r["order_no"]  # no refund number or id on the row: its serial, time and amount are its refund id (README)
     return r["tx"]
 
 
@@ -795,8 +795,11 @@ class Audit:
             if "~*" in oid:  # a row without an id column: its digest id, found by its order number
                 prefix, rest = oid.split("~*", 1)
                 order = rest.split(":", 1)[0]
-                got = next((r for r in rows if r["outcome_id"].startswith(prefix + "~") and r["order_no"] == order
-                            and r["outcome_id"] not in seen), None)
+                # a digest ('~…': a row of a layout without an id column) or a refund's own id made of its
+                # payment's serial, time and amount ('…/20261121120130/1933')
+                got = next((r for r in rows if r["outcome_id"].startswith(prefix)
+                            and (r["outcome_id"][len(prefix):].startswith("~") or "/" in r["outcome_id"][len(prefix):])
+                            and r["order_no"] == order and r["outcome_id"] not in seen), None)
             if got is None:
                 self.check(f"{label} {e['case']}", False, f"{oid}: want {e['kind']}, no outcome")
                 continue

@@ -175,6 +175,9 @@ DEFAULT_SETTLE_CHANNEL = {
     "wechat": "wechat", "alipay": "alipay", "huabei": "alipay", "unionpay": "unionpay",
     "cloud_quickpass": "unionpay", "bank_card": "unionpay", "baitiao": "jd_baitiao", "jd_pay": "jd_pay",
     "douyin_pay": "douyin_pay", "meituan": "meituan", "digital_rmb": "digital_rmb",
+    # a store POS terminal's card payments are on its acquirer's bill (the built-in POS profiles' channel): they clear
+    # through UnionPay as the online card payments do, so a bank_card order's record may be on either bill (helper-117)
+    "bank_card_pos": "unionpay",
 }
 DEFAULT_INTERNAL = ["balance", "points", "gift_card", "coupon_only"]
 

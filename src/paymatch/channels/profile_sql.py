@@ -438,13 +438,17 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
 
 #: a refund row naming neither the shop's refund number nor a refund id of the channel's, only the transaction id,
 #: which these exports fill with its payment's serial (Lakala, ICBC, ABC, BOC, Cloud QuickPass, Huabei … samples):
-#: a content id of its own as its refund id, so a trade's two partial refunds are two records, not one listed twice
-#: (helper-117). The same row listed again, in this file or another export, gets the same id (its status, fee and
-#: bill day are left out: a refund processing on one day's bill and successful on the next stays one record).
+#: an id of its own as its refund id, so a trade's two partial refunds are two records, not one listed twice
+#: (helper-117). It reads as what it is, the serial, the refund's Beijing time and its amount in fen
+#: (``184200131872119/20261120120005/3000``: a finance user finds the serial in the channel's console, where an opaque
+#: digest would name nothing). The same row listed again, in this file or another export, gets the same id (its status,
+#: fee and bill day are left out: a refund processing on one day's bill and successful on the next stays one record).
+#: Asia/Shanghai is a fixed +08:00 since 1992; the connection's zone is UTC (``transform``), so the id is the same
+#: wherever it is read.
 _OWN_REFUND_ID = (
     "CASE WHEN type = 'refund' AND refund_no IS NULL AND channel_refund_id IS NULL AND channel_tx_id IS NOT NULL "
-    "THEN '~' || md5(concat_ws('|', channel_tx_id, merchant_id, order_no, CAST(amount_fen AS VARCHAR), "
-    "CAST(occurred_at AS VARCHAR))) ELSE channel_refund_id END AS channel_refund_id"
+    "THEN channel_tx_id || '/' || strftime(occurred_at + INTERVAL 8 HOUR, '%Y%m%d%H%M%S') || '/' "
+    "|| CAST(amount_fen AS VARCHAR) ELSE channel_refund_id END AS channel_refund_id"
 )
 
 

@@ -30,7 +30,9 @@ def test_refund_rows_under_their_payments_id_get_an_identity_each():
     pay, r1, r2, r2again = got
     assert pay["channel_refund_id"] is None  # a payment keeps its own id only
     assert r1["channel_tx_id"] == r2["channel_tx_id"] == "184200131872119"
-    assert r1["channel_refund_id"] and r2["channel_refund_id"] and r1["channel_refund_id"] != r2["channel_refund_id"]
+    # each refund's own id reads as the serial, its Beijing time (as the bill prints it) and its amount in fen
+    assert (r1["channel_refund_id"], r2["channel_refund_id"]) == ("184200131872119/20261120120005/3000",
+                                                                  "184200131872119/20261120130005/2000")
     assert r2again["channel_refund_id"] == r2["channel_refund_id"]  # the same row again: the same record
 
 
@@ -60,6 +62,8 @@ def test_two_partial_refunds_of_one_order_are_two_refunds(tmp_path):
     out = _run(tmp_path, "two", _bill(PAY, REF1, REF2))
     assert {k: (v["kind"], v["channel_amount_fen"]) for k, v in out.items()} == {
         "P-O1": ("matched", "10000"), "R-RF1": ("refund_matched", "3000"), "R-RF2": ("refund_matched", "2000")}
+    # the outcome names the refund by that id: the serial a finance user finds in the channel's console
+    assert out["R-RF2"]["channel_tx_id"] == "184200131872119/20261120130005/2000"
     # a row the bill lists twice is still a record listed twice
     out = _run(tmp_path, "twice", _bill(PAY, REF1, REF2, REF2))
     assert sorted(v["kind"] for v in out.values()) == ["duplicate_record", "matched", "refund_matched",
