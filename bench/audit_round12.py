@@ -23,8 +23,8 @@ stable ids, and the reconciliation report's JSON counts of ``unconfirmed`` items
     PYTHONPATH=src .venv/bin/python bench/audit_round12.py [-v] [--keep DIR]
 
 Exit status 1 when any check disagreed. Measured 2026-12-06 at b2a40d5 on the shared 2-core machine: 883 agree,
-0 disagree, 91–138 s (35 paymatch commands: 12 ingests, 28 reconcile runs, 10 reports). A control run with a wrong
-model (a late notification replacing the bill's row) disagreed where it should (the stored rows, the Alipay success
+0 disagree, 91–138 s (106 notifications POSTed for 79 channel records of 65 orders and 12 refunds; 43 paymatch
+commands: 10 ingests, 23 reconcile runs, 10 reports). A control run with a wrong model (a late notification replacing the bill's row) disagreed where it should (the stored rows, the Alipay success
 resent as WAIT_BUYER_PAY), so the checks can fail.
 """
 
