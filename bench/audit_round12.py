@@ -22,10 +22,11 @@ stable ids, and the reconciliation report's JSON counts of ``unconfirmed`` items
 
     PYTHONPATH=src .venv/bin/python bench/audit_round12.py [-v] [--keep DIR]
 
-Exit status 1 when any check disagreed. Measured 2026-12-06 at b2a40d5 on the shared 2-core machine: 883 agree,
-0 disagree, 91–138 s (106 notifications POSTed for 79 channel records of 65 orders and 12 refunds; 43 paymatch
-commands: 10 ingests, 23 reconcile runs, 10 reports). A control run with a wrong model (a late notification replacing the bill's row) disagreed where it should (the stored rows, the Alipay success
-resent as WAIT_BUYER_PAY), so the checks can fail.
+Exit status 1 when any check disagreed. Measured 2026-12-06 at b2a40d5 on the shared 2-core machine: 1030 agree,
+0 disagree, 90–129 s (125 notifications POSTed for 96 channel records of 73 orders and 20 refunds, then the last
+day's 26 again, twice, from 8 threads at once; 48 paymatch commands: 10 ingests, 23 reconcile runs, 15 reports). A
+control run with a wrong model (a late notification replacing the bill's row) disagreed where it should (the stored
+rows, the Alipay success resent as WAIT_BUYER_PAY), so the checks can fail.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +111,14 @@ class Rec:
     notes: list[Note] = field(default_factory=list)
     no_req: bool = False             # an Alipay refund made without out_request_no: the bill numbers it by the order
     shop_no: str | None = None       # a refund's number in the shop's export
+    bill_status: str = "success"     # the state the bill lists it in
+    success_at: dt.datetime | None = None  # WeChat's success_time when not two seconds after ``at``
+    cancel: bool = False             # a UnionPay 消费撤销 (txnType 31) rather than a 退货 (04)
+
+    @property
+    def note_day(self) -> int:
+        """The bill day a notification gives it (WeChat: its success_time's day)."""
+        return DAYS.index(self.success_at.date()) if self.success_at else self.day
 
     @property
     def day(self) -> int:
@@ -176,8 +186,8 @@ class Scenario:
         return r
 
     def refund(self, pay: Rec, d: int, hh: int, amount: int, *, bill: int | str = "=", erp: bool = True,
-               no_req: bool = False) -> Rec:
-        at = dt.datetime.combine(DAYS[d], dt.time(hh, 31, 5), BJ)
+               no_req: bool = False, at: dt.datetime | None = None) -> Rec:
+        at = at or dt.datetime.combine(DAYS[d], dt.time(hh, 31, 5), BJ)
         rno = f"RF{pay.order_no}{len(self.refunds) + 1}"
         if erp:
             self.refunds[rno] = Refund(rno, pay.order_no, amount, at - dt.timedelta(seconds=30))
@@ -196,7 +206,7 @@ class Scenario:
 
     def note(self, r: Rec, d: int, amount: int | None = None, status: str = "success", nid: str | None = None) -> Note:
         n = Note(d, r.bill_amount if amount is None and r.bill_amount is not None else (amount or 0), status,
-                 nid or f"{r.tx}-{r.kind}-{len(r.notes)}")
+                 nid or f"{r.tx}-{r.kind}-{r.refund_no or ''}-{len(r.notes)}")
         r.notes.append(n)
         return n
 
@@ -274,6 +284,48 @@ def build() -> Scenario:
     p = s.pay("alipay", "S1", 3, 16, 1800, notify=(0,))
     rf = s.refund(p, 3, 17, 1800, no_req=True)
     s.note(rf, 4)
+    # a customer who paid one WeChat order twice: through WeChat (on the bill) and Alipay (notified, then billed)
+    p = s.pay("wechat", "S1", 3, 11, 2700, notify=(0,))
+    second = Rec("alipay", 0, "payment", s._id("alipay", "payment"), p.order_no, p.at + dt.timedelta(minutes=1), 2700)
+    second.notes.append(Note(3, 2700, nid="ali-second"))
+    s.recs.append(second)
+    # a refund notified as 7.00, billed as 6.50
+    p = s.pay("unionpay", "S3", 3, 14, 3100, notify=(0,))
+    rf = s.refund(p, 3, 18, 700, bill=650)
+    s.note(rf, 3, 700)
+    # a UnionPay cancellation (消费撤销, txnType 31) of a whole payment, notified twice, on the bill
+    p = s.pay("unionpay", "S1", 4, 9, 1500, notify=(0,))
+    rf = s.refund(p, 4, 9, 1500)
+    rf.cancel = True
+    s.note(rf, 4)
+    s.note(rf, 4)
+    # a WeChat refund accepted at 23:59:50 on D4 (the REFUND bill's day), successful at 00:00:04 on D5 (the
+    # notification's success_time): the shop refund within the grace before midnight
+    p = s.pay("wechat", "S2", 3, 15, 4800, notify=(0,))
+    rf = s.refund(p, 3, 0, 800, at=dt.datetime.combine(DAYS[3], dt.time(23, 59, 50), BJ))
+    rf.success_at = dt.datetime.combine(DAYS[4], dt.time(0, 0, 4), BJ)
+    s.note(rf, 3)  # (at 00:00:04, before the morning's bills)
+    # a WeChat refund the bill lists as PROCESSING, its REFUND.SUCCESS notification arriving after the bill
+    # (README: a late notification never replaces a bill row; the bill's state stands)
+    p = s.pay("wechat", "S3", 2, 16, 3600, notify=(0,))
+    rf = s.refund(p, 2, 17, 3600)
+    rf.bill_status = "processing"
+    s.note(rf, 3)
+    # two Alipay refunds of one trade on one day, their notifications out of order (the later refund's, whose
+    # refund_fee counts both, first) and the later one resent; a UnionPay and an Alipay refund notified before
+    # their payments' notifications
+    p = s.pay("alipay", "S3", 4, 10, 4000)
+    ra = s.refund(p, 4, 11, 500)
+    rb = s.refund(p, 4, 13, 700)
+    s.note(rb, 4)
+    s.note(ra, 4)
+    s.note(rb, 4, nid=rb.notes[0].nid)
+    s.note(p, 4)
+    for ch in ("unionpay", "alipay"):
+        p = s.pay(ch, "S2", 4, 15, 2300)
+        rf = s.refund(p, 4, 16, 300)
+        s.note(rf, 4)
+        s.note(p, 4)
     # an order on the late Alipay bill that no notification announced
     s.pay("alipay", "S2", 1, 9, 1999)
     for r in s.recs:
@@ -324,7 +376,7 @@ def write_config(folder: Path, k: Keys) -> Path:
 
 
 def wx_request(k: Keys, r: Rec, n: Note, ts: int) -> tuple[dict, bytes]:
-    when = (r.at + dt.timedelta(seconds=2)).isoformat()
+    when = (r.success_at or r.at + dt.timedelta(seconds=2)).isoformat()
     if r.kind == "payment":
         res = {"mchid": WX[r.m], "appid": "wx0000000000000001", "out_trade_no": r.order_no, "transaction_id": r.tx,
                "trade_type": "JSAPI", "trade_state": "SUCCESS", "trade_state_desc": "支付成功", "bank_type": "OTHERS",
@@ -369,7 +421,8 @@ def up_request(r: Rec, n: Note) -> bytes:
     if r.kind == "payment":
         f.update(txnType="01", txnSubType="01", orderId=r.order_no, queryId=r.tx)
     else:
-        f.update(txnType="04", txnSubType="00", orderId=r.refund_no, queryId=r.rid, origQryId=r.tx)
+        f.update(txnType="31" if r.cancel else "04", txnSubType="00", orderId=r.refund_no, queryId=r.rid,
+                 origQryId=r.tx)
     return urllib.parse.urlencode(up_notification(up_key("unionpay"), PKI[0].unionpay, **f)).encode()
 
 
@@ -389,7 +442,8 @@ def write_bills(s: Scenario, ch: str, m: int, d: int, folder: Path) -> Path | No
                 row.update({"微信订单号": r.tx, "商户订单号": r.order_no, "商户号": WX[m]})
             else:
                 pay = next(p for p in s.recs if p.kind == "payment" and p.tx == r.tx)
-                row = wx_refund_row(1, r.bill_amount, time=pay.at.strftime("%Y-%m-%d %H:%M:%S"),
+                row = wx_refund_row(1, r.bill_amount, status=r.bill_status.upper(),
+                                    time=pay.at.strftime("%Y-%m-%d %H:%M:%S"),
                                     applied=r.at.strftime("%Y-%m-%d %H:%M:%S"),
                                     done=(r.at + dt.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S"))
                 row.update({"微信订单号": r.tx, "商户订单号": r.order_no, "商户号": WX[m], "微信退款单号": r.rid,
@@ -420,7 +474,7 @@ def write_bills(s: Scenario, ch: str, m: int, d: int, folder: Path) -> Path | No
             lines.append(zm_line(order_id=r.order_no, query_id=r.tx, amount_fen=r.bill_amount, fee="D000000000000",
                                  settle=f"C{r.bill_amount:012d}", txn_time=tt, mer_id=UP[m]))
         else:
-            lines.append(zm_line(txn_type="04", order_id=r.refund_no, query_id=r.rid, orig_query_id=r.tx,
+            lines.append(zm_line(txn_type="31" if r.cancel else "04", order_id=r.refund_no, query_id=r.rid, orig_query_id=r.tx,
                                  orig_order_id=r.order_no, amount_fen=r.bill_amount, fee="C000000000000",
                                  settle=f"D{r.bill_amount:012d}", txn_time=tt, mer_id=UP[m]))
     if not lines:
@@ -467,11 +521,11 @@ class Model:
         have = self.stored.get(r.note_key)
         if have is None or (have["origin"] == "notify" and not (have["status"] == "success" and n.status != "success")):
             self.stored[r.note_key] = {"origin": "notify", "amount": n.amount, "status": n.status, "rec": r,
-                                       "bill_day": r.day}
+                                       "bill_day": r.note_day}
 
     def bill(self, r: Rec) -> None:
         self.stored.pop(r.note_key, None)  # the notification gives way to the bill's row
-        self.stored[r.key] = {"origin": "bill", "amount": r.bill_amount, "status": "success", "rec": r,
+        self.stored[r.key] = {"origin": "bill", "amount": r.bill_amount, "status": r.bill_status, "rec": r,
                               "bill_day": r.day}
 
     def erp(self, d: int) -> None:
@@ -516,16 +570,29 @@ class Model:
                 out[f"P-{r.order_no}"] = {"kind": "channel_only", "order": 0, "channel": v["amount"],
                                           "origin": v["origin"], "rows": 1}
         for x in self.refunds.values():
-            if DAYS.index(x.at.date()) not in window:
-                continue
+            rd = DAYS.index(x.at.date())
+            end = dt.datetime.combine(x.at.date() + dt.timedelta(days=1), dt.time(0), BJ)
+            grace = x.at >= end - dt.timedelta(minutes=10)
             mine = [v for v in refs if v["rec"].shop_no == x.refund_no]
+            ok = [v for v in mine if v["status"] == "success"]
+            carried = grace and rd + 1 in window and rd not in window and not any(v["bill_day"] <= rd for v in ok)
+            if rd not in window and not carried:
+                continue
+            if rd in window and grace and rd + 1 not in window and not any(v["bill_day"] in window for v in ok):
+                out[f"R-{x.refund_no}"] = {"kind": "pending_cross_day", "order": x.amount, "channel": 0,
+                                           "origin": None, "rows": 0}
+                continue
             e = {"kind": "refund_order_only", "order": x.amount, "channel": sum(v["amount"] for v in mine),
                  "origin": None, "rows": len(mine)}
-            if len(mine) == 1:
-                v = mine[0]
+            if len(ok) == 1:
+                v = ok[0]
                 e["origin"] = v["origin"]
                 e["kind"] = ("refund_amount_mismatch" if v["amount"] != x.amount else
                              "refund_matched" if v["origin"] == "bill" else "unconfirmed")
+            elif mine and not ok:
+                e["kind"] = "refund_status_mismatch"
+            elif len(ok) > 1:
+                e["kind"] = "duplicate_refund"
             out[f"R-{x.refund_no}"] = e
         for v in refs:
             r = v["rec"]
@@ -618,6 +685,26 @@ class Audit:
         self.check(f"{tag} report: unconfirmed items", got == want, f"report {got}, model {want}")
 
 
+def post(client: httpx.Client, base: str, k: Keys, s: Scenario, clock: dict, d: int, r: Rec,
+         n: Note) -> tuple[httpx.Response, bool]:
+    """POST one notification as its channel sends it; (the answer, whether the channel reads it as taken)."""
+    ts = int(dt.datetime.combine(DAYS[d], dt.time(20, 0), BJ).timestamp())
+    clock["now"] = ts
+    if r.ch == "wechat":
+        h, body = wx_request(k, r, n, ts)
+        resp = client.post(f"{base}/notify/wechat", content=body, headers=h)
+        return resp, resp.status_code in (200, 204)
+    if r.ch == "alipay":
+        total = sum(x.bill_amount or 0 for x in s.recs if x.kind == "refund" and x.tx == r.tx
+                    and x.at <= r.at)  # refund_fee: the trade's refunds so far
+        resp = client.post(f"{base}/notify/alipay", content=ali_request(k, r, n, total),
+                           headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        return resp, resp.text == "success"
+    resp = client.post(f"{base}/notify/unionpay", content=up_request(r, n),
+                       headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
+    return resp, (resp.status_code, resp.text) == (200, "ok")
+
+
 def run(verbose: bool, keep: Path | None) -> int:
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="audit12_", dir=os.environ.get("AUDIT_TMP")))
@@ -637,25 +724,17 @@ def run(verbose: bool, keep: Path | None) -> int:
         for d in range(len(DAYS)):
             # --- the day: notifications ---
             for r, n in s.posts[d]:
-                ts = int(dt.datetime.combine(DAYS[d], dt.time(20, 0), BJ).timestamp())
-                clock["now"] = ts
-                if r.ch == "wechat":
-                    h, body = wx_request(k, r, n, ts)
-                    resp = client.post(f"{base}/notify/wechat", content=body, headers=h)
-                    ok = resp.status_code in (200, 204)
-                elif r.ch == "alipay":
-                    total = sum(x.bill_amount or 0 for x in s.recs if x.kind == "refund" and x.tx == r.tx
-                                and x.at <= r.at)  # refund_fee: the trade's refunds so far
-                    body = ali_request(k, r, n, total)
-                    resp = client.post(f"{base}/notify/alipay", content=body,
-                                       headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-                    ok = resp.text == "success"
-                else:
-                    resp = client.post(f"{base}/notify/unionpay", content=up_request(r, n),
-                                       headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"})
-                    ok = (resp.status_code, resp.text) == (200, "ok")
+                resp, ok = post(client, base, k, s, clock, d, r, n)
                 a.check(f"D{d + 1} POST {r.ch} {r.kind} {n.nid} taken", ok, f"{resp.status_code} {resp.text[:200]}")
                 model.notify(r, n)
+            if d == len(DAYS) - 1:
+                # the day's notifications all resent at once, twice, from 8 threads (channels retry in parallel):
+                # answered taken, or (WeChat) "being handled, resend" while its twin is stored; nothing new stored
+                with ThreadPoolExecutor(8) as pool:
+                    answers = list(pool.map(lambda rn: post(client, base, k, s, clock, d, *rn), s.posts[d] * 2))
+                bad = [f"{rn[0].ch} {rn[1].nid}: {x.status_code} {x.text[:80]}" for rn, (x, ok) in
+                       zip(s.posts[d] * 2, answers) if not ok and x.status_code != 503]
+                a.check(f"D{d + 1} {len(answers)} concurrent resends answered", not bad, "; ".join(bad[:5]))
             # --- the next morning: the ERP export, a run on notifications alone, the bills, the run ---
             o, rf = write_erp(s, d, work)
             a.cli("ingest", "--workspace", str(a.ws), "--orders", str(o), "--refunds", str(rf), "--config", str(cfg))
@@ -705,6 +784,8 @@ def run(verbose: bool, keep: Path | None) -> int:
             a.report_check(f"D{d + 1} final", model, d)
         rows, summ = a.reconcile("range", "--from", str(DAYS[0]), "--to", str(DAYS[-1]))
         a.compare("range D1-D5", model, set(range(len(DAYS))), rows, summ)
+        for d in range(len(DAYS)):  # the day reports now read the range run
+            a.report_check(f"D{d + 1} after the range run", model, d)
     secs = time.perf_counter() - t0
     print(f"{a.agree} agree, {len(a.disagree)} disagree, {secs:.0f} s")
     if keep:
