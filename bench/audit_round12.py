@@ -62,6 +62,7 @@ from unionpay_zmgen import zm_file, zm_line  # noqa: E402
 from wechat_billgen import payment as wx_pay_row, refund as wx_refund_row, trade_bill  # noqa: E402
 from wechat_notifygen import notification as wx_notification  # noqa: E402
 
+import paymatch  # noqa: E402
 from paymatch.config import load_config  # noqa: E402  (only to start the app, as the tests do)
 from paymatch.web.app import create_app  # noqa: E402
 
@@ -75,6 +76,8 @@ MCH = {"wechat": WX, "alipay": ALI_PID, "unionpay": UP}
 STORES = {"S1": 0, "S2": 1, "S3": 0}
 #: bills delivered a day late: (channel, merchant index, day index)
 LATE_BILLS = {("alipay", 1, 1), ("unionpay", 1, 2)}
+#: bills delivered as a canonical transactions CSV (given to --transactions)
+CANONICAL_BILLS = {("wechat", 1, 0), ("unionpay", 0, 3)}
 
 
 def yuan(fen: int) -> str:
@@ -226,6 +229,8 @@ def build() -> Scenario:
         s.note(rf, d)
         p.notes.append(Note(d, p.bill_amount, nid=f"{p.tx}-late"))
         s.note(rf, d)  # resent
+        if d == 0:  # and once more the next day, under a new id, after the day's canonical CSV named the refund
+            s.note(rf, 1)
     # Alipay: a try waiting for the buyer, then the success, then the waiting state resent late (helper-62's case)
     p = s.pay("alipay", "S1", 0, 15, 2600)
     s.note(p, 0, 2600, "processing", nid="ali-wait")
@@ -431,9 +436,24 @@ PKI: list[Pki] = []
 
 # --- bills ---------------------------------------------------------------------------------------------------------
 
+def write_canonical(recs: list[Rec], path: Path) -> Path:
+    """The day's records as a canonical transactions CSV (README: --transactions takes one as a bill), its optional
+    channel_refund_id left empty as an export may leave it."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["channel", "merchant_id", "channel_tx_id", "order_no", "type", "refund_no", "channel_refund_id",
+                    "amount", "fee", "status", "occurred_at", "bill_date"])
+        for r in recs:
+            w.writerow([r.ch, MCH[r.ch][r.m], r.tx, r.order_no, r.kind, r.shop_no or "", "", yuan(r.bill_amount),
+                        "0.00", r.bill_status, r.at.isoformat(), DAYS[r.day].isoformat()])
+    return path
+
+
 def write_bills(s: Scenario, ch: str, m: int, d: int, folder: Path) -> Path | None:
     recs = [r for r in s.recs if r.ch == ch and r.m == m and r.day == d and r.bill_amount is not None]
     day = DAYS[d]
+    if (ch, m, d) in CANONICAL_BILLS:
+        return write_canonical(recs, folder.parent / f"canonical-{ch}-{MCH[ch][m]}-{day}.csv")
     if ch == "wechat":
         rows = []
         for r in recs:
@@ -516,8 +536,8 @@ class Model:
         self.refunds: dict[str, Refund] = {}
 
     def notify(self, r: Rec, n: Note) -> None:
-        if r.no_req and r.key in self.stored:  # the bill's row of the refund is there: the notification is the same
-            return
+        if any(v["rec"] is r and v["origin"] != "notify" for v in self.stored.values()):
+            return  # the bill's row of the record is there (under whatever key): a late notification is not stored
         have = self.stored.get(r.note_key)
         if have is None or (have["origin"] == "notify" and not (have["status"] == "success" and n.status != "success")):
             self.stored[r.note_key] = {"origin": "notify", "amount": n.amount, "status": n.status, "rec": r,
@@ -525,7 +545,10 @@ class Model:
 
     def bill(self, r: Rec) -> None:
         self.stored.pop(r.note_key, None)  # the notification gives way to the bill's row
-        self.stored[r.key] = {"origin": "bill", "amount": r.bill_amount, "status": r.bill_status, "rec": r,
+        key, origin = r.key, "bill"
+        if (r.ch, r.m, r.day) in CANONICAL_BILLS:  # a canonical CSV without channel_refund_id: keyed by refund_no
+            key, origin = (r.ch, r.tx, r.kind, r.shop_no or ""), "file"
+        self.stored[key] = {"origin": origin, "amount": r.bill_amount, "status": r.bill_status, "rec": r,
                               "bill_day": r.day}
 
     def erp(self, d: int) -> None:
@@ -560,7 +583,7 @@ class Model:
                 v = ok[0]
                 e["origin"] = v["origin"]
                 e["kind"] = ("amount_mismatch" if v["amount"] != o.amount else
-                             "matched" if v["origin"] == "bill" else "unconfirmed")
+                             "matched" if v["origin"] != "notify" else "unconfirmed")
             elif len(ok) > 1:
                 e["kind"] = "duplicate_payment"
             out[f"P-{o.order_no}"] = e
@@ -588,7 +611,7 @@ class Model:
                 v = ok[0]
                 e["origin"] = v["origin"]
                 e["kind"] = ("refund_amount_mismatch" if v["amount"] != x.amount else
-                             "refund_matched" if v["origin"] == "bill" else "unconfirmed")
+                             "refund_matched" if v["origin"] != "notify" else "unconfirmed")
             elif mine and not ok:
                 e["kind"] = "refund_status_mismatch"
             elif len(ok) > 1:
@@ -611,7 +634,8 @@ class Audit:
         self.verbose = verbose
         self.agree = 0
         self.disagree: list[str] = []
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        # the commands run the paymatch this process imported (PYTHONPATH decides which tree is audited)
+        self.env = {**os.environ, "PYTHONPATH": str(Path(paymatch.__file__).resolve().parents[1])}
 
     def check(self, what: str, ok: bool, detail: str = "") -> None:
         if ok:
@@ -746,10 +770,13 @@ def run(verbose: bool, keep: Path | None) -> int:
                    (dd == d and (ch, mi, dd) not in LATE_BILLS or dd == d - 1 and (ch, mi, dd) in LATE_BILLS)]
             folder = work / "bills" / f"morning-{d + 1}"
             folder.mkdir(parents=True)
+            canonical = []
             for ch, mi, dd in due:
-                write_bills(s, ch, mi, dd, folder)
+                path = write_bills(s, ch, mi, dd, folder)
+                if (ch, mi, dd) in CANONICAL_BILLS:
+                    canonical += ["--transactions", str(path)]
                 billed_days[(ch, mi, dd)] = d
-            a.cli("ingest", "--workspace", str(a.ws), "--bills", str(folder), "--config", str(cfg))
+            a.cli("ingest", "--workspace", str(a.ws), "--bills", str(folder), *canonical, "--config", str(cfg))
             for r in s.recs:
                 if r.bill_amount is not None and (r.ch, r.m, r.day) in [(c, x, y) for c, x, y in due]:
                     model.bill(r)
