@@ -22,11 +22,13 @@ stable ids, and the reconciliation report's JSON counts of ``unconfirmed`` items
 
     PYTHONPATH=src .venv/bin/python bench/audit_round12.py [-v] [--keep DIR]
 
-Exit status 1 when any check disagreed. Measured 2026-12-06 at b2a40d5 on the shared 2-core machine: 1030 agree,
-0 disagree, 90–129 s (125 notifications POSTed for 96 channel records of 73 orders and 20 refunds, then the last
-day's 26 again, twice, from 8 threads at once; 48 paymatch commands: 10 ingests, 23 reconcile runs, 15 reports). A
-control run with a wrong model (a late notification replacing the bill's row) disagreed where it should (the stored
-rows, the Alipay success resent as WAIT_BUYER_PAY), so the checks can fail.
+Exit status 1 when any check disagreed. Measured 2026-12-06 on the shared 2-core machine (127 notifications POSTed
+for 97 channel records of 74 orders and 20 refunds, then the last day's 26 again, twice, from 8 threads at once; 48
+paymatch commands: 10 ingests, 23 reconcile runs, 15 reports): 1040 agree, 0 disagree, 84–141 s. At b2a40d5 (before
+the fix of 9729546) 34 disagreed: a refund notified with WeChat's refund id (or UnionPay's queryId) and then listed by
+a canonical transactions CSV that leaves channel_refund_id out was stored twice, a duplicate_refund of twice the money.
+A control run with a wrong model (a late notification replacing the bill's row) disagreed where it should, so the
+checks can fail.
 """
 
 from __future__ import annotations
@@ -246,6 +248,9 @@ def build() -> Scenario:
     p = s.pay("wechat", "S1", 1, 12, 8800, notify=(0,), bill=8700)
     p.notes.append(Note(3, 8800, nid=f"{p.tx}-0"))           # the same notification id resent after the bill
     p.notes.append(Note(3, 8800, nid=f"{p.tx}-after-bill"))  # another notification id after the bill
+    # a notification that disagrees with its order (99.00 for 98.00) and the bill that agrees with the order
+    p = s.pay("alipay", "S2", 3, 14, 9800)
+    s.note(p, 3, 9900)
     # a notification no bill ever lists
     s.pay("alipay", "S3", 2, 11, 5100, notify=(0, 0), bill=None)
     # a notification (and the bill's row) for an order the ERP never exports
