@@ -102,6 +102,10 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                                     f"FROM {staged.table} s WHERE s.type = 'refund' AND s.channel = t.channel "
                                     "AND s.channel_tx_id = t.channel_tx_id AND (s.amount_fen = t.amount_fen OR "
                                     "date_trunc('second', s.occurred_at) = date_trunc('second', t.occurred_at)))")
+                        # and a refund notification naming the channel's refund id gives way to a row of its refund
+                        # number that names none (a canonical export may leave channel_refund_id out: audit_round12)
+                        con.execute(f"DELETE FROM {kind} t WHERE t.origin = 'notify' AND EXISTS (SELECT 1 "
+                                    f"FROM {staged.table} s WHERE {ONE_REFUND_SQL})")
                     # A record already stored from another bill or file is the same record delivered again
                     # (overlapping exports) when every value agrees: not stored twice. When a value differs,
                     # both copies are kept: the first stored stays primary and the later one becomes a
@@ -109,6 +113,9 @@ def commit_staged(con: duckdb.DuckDBPyConnection, staged: Staged, batch_id: str,
                     same = f" AND {same_values_sql('t', 's')}"
                     listed_before = (f"EXISTS (SELECT 1 FROM {kind} t WHERE t.batch_id <> '{batch_id}' AND {cond}"
                                      f"{same if origin != 'notify' else ''})")
+                    if origin == "notify":  # (nor is a late one stored beside such a row)
+                        listed_before = (f"({listed_before} OR EXISTS (SELECT 1 FROM {kind} t WHERE t.origin <> "
+                                         f"'notify' AND {ONE_REFUND_SQL}))")
                     if origin != "notify" and hashes_repeat(con, DUP_KEY_SQL, staged.table):
                         # the file's n-th listing of the same values is the record delivered again when the workspace
                         # holds n copies of them: a bill listing it twice keeps its second listing, a duplicate_record
@@ -193,6 +200,13 @@ def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
     (not "Current transaction is aborted")."""
     with contextlib.suppress(duckdb.TransactionException):
         con.unregister(name)
+
+
+#: stored refund record ``t`` and staged ``s`` are one refund: of one trade, naming one refund number, and one of them
+#: without the channel's refund id (which would key them apart: ``coalesce(channel_refund_id, refund_no)``)
+ONE_REFUND_SQL = ("t.type = 'refund' AND s.type = 'refund' AND t.channel = s.channel "
+                  "AND t.channel_tx_id = s.channel_tx_id AND t.refund_no = s.refund_no "
+                  "AND (t.channel_refund_id IS NULL OR s.channel_refund_id IS NULL)")
 
 
 def same_key(k: str, kind: str, key_scope: tuple[str, ...], a: str = "t", b: str = "s") -> str:
