@@ -46,9 +46,11 @@ def summary_tables(console: Console, summary: dict) -> None:
         console.print(f"[yellow]No {escape(w['channel'])} records in this run, yet {w['order_only']:,} paid orders "
                       f"(¥{format_yuan(w['order_amount_fen'])}) expect them (order_only). Was its bill left out?[/yellow]")
     for m in summary.get("merchant_numbers_without_records", []):
-        console.print(f"[yellow]No {escape(m['channel'])} records of merchant number {escape(m['merchant_id'])} in "
-                      f"this run, yet {m['orders']:,} paid orders (¥{format_yuan(m['order_amount_fen'])}) name it. "
-                      "Was its bill left out?[/yellow]")
+        only = (f" (only {m['notifications']:,} real-time notification{'s' if m['notifications'] > 1 else ''}, "
+                "which no bill confirms yet)" if m.get("notifications") else "")
+        console.print(f"[yellow]No {escape(m['channel'])} records of merchant number {escape(m['merchant_id'])} "
+                      f"in this run{only}, yet {m['orders']:,} paid orders (¥{format_yuan(m['order_amount_fen'])}) name "
+                      "it. Was its bill left out?[/yellow]")
     for u in summary.get("configured_channels_unknown", []):
         what = (f"{u['orders']:,} orders of method {escape(u['method'])} expect its records" if "method" in u
                 else "its fee rate applied to no record: fees of the channel meant are not checked")
