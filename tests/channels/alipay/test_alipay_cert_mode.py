@@ -9,6 +9,7 @@ name + the decimal serial; the root file's RSA-signed certificates joined with '
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 
@@ -162,3 +163,63 @@ def test_an_answer_signed_with_a_renewed_alipay_certificate_says_so(tmp_path, pk
         cfg = accounts(load_config(_rules(tmp_path, pki, gw.gateway_url)), tmp_path, "alipay")[0].config
         with pytest.raises(ChannelError, match="does not verify"):
             AlipayBillClient(cfg).download_bill(DAY)
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | len(n.to_bytes((n.bit_length() + 7) // 8, "big"))]) + \
+        n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def _children(der: bytes) -> list[tuple[int, bytes]]:
+    """The (tag, body) of each TLV of ``der`` (a concatenation of them)."""
+    out, i = [], 0
+    while i < len(der):
+        tag, n, i = der[i], der[i + 1], i + 2
+        if n & 0x80:
+            k = n & 0x7F
+            n, i = int.from_bytes(der[i:i + k], "big"), i + k
+        out.append((tag, der[i:i + n]))
+        i += n
+    return out
+
+
+def _with_null_parameters(cert: x509.Certificate) -> str:
+    """``cert`` (ECDSA-signed) as Alipay's real root file holds its 'Ant Financial Certification Authority E1': an
+    explicit NULL after the ecdsa-with-SHA384 OID in both AlgorithmIdentifiers (RFC 5758 says absent; Java reads it,
+    pyca/cryptography refuses the whole certificate)."""
+    ((_, outer),) = _children(cert.public_bytes(serialization.Encoding.DER))
+    (tbs_tag, tbs), (alg_tag, alg), sig = _children(outer)
+    with_null = _tlv(alg_tag, alg + b"\x05\x00")
+    parts = _children(tbs)
+    parts[2] = (0x30, alg + b"\x05\x00")  # version [0], serial, signature AlgorithmIdentifier, ...
+    tbs2 = _tlv(tbs_tag, b"".join(_tlv(t, b) for t, b in parts))
+    der = _tlv(0x30, tbs2 + with_null + _tlv(*sig))
+    b64 = base64.b64encode(der).decode()
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64)) + \
+        "\n-----END CERTIFICATE-----\n"
+
+
+def test_the_root_file_may_hold_a_certificate_cryptography_cannot_read(pki):
+    """Alipay's real alipayRootCert.crt (as shipped in its SDKs' fixtures) holds four certificates; one, the ECDSA
+    'Ant Financial Certification Authority E1', carries NULL parameters after ecdsa-with-SHA384, which pyca/cryptography
+    refuses to parse. Alipay's SDKs (AntCertificationUtil.getRootCertSN) read every certificate and keep the RSA-signed
+    ones: that one is no part of alipay_root_cert_sn, and the SN of the file is that of the other two. paymatch refused
+    the whole file ('not a readable certificate'), so no certificate-mode app with Alipay's real root file could pull."""
+    from paymatch.channels.alipay.certs import root_cert_sn
+
+    ec_key = ec.generate_private_key(ec.SECP384R1())
+    name = _name("Test Alipay Root E1", "Ant Financial")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ec_cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(ec_key.public_key())
+               .serial_number(9).not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+               .sign(ec_key, hashes.SHA384()))
+    odd = _with_null_parameters(ec_cert)
+    with pytest.raises(ValueError):  # the form pyca/cryptography does not read
+        x509.load_pem_x509_certificate(odd.encode())
+    root_file = pki["root"] + odd
+    assert root_cert_sn(root_file) == pki["sns"]["alipay_root_cert_sn"]
+    # a block that is no certificate at all (its signature algorithm unreadable) is still an error, named
+    with pytest.raises(ConfigError, match="not a readable certificate"):
+        root_cert_sn(root_file + "-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n")

@@ -379,3 +379,40 @@ def test_a_refusal_on_a_first_download_says_why_not_to_run_it_again(setup, pki):
     s.server.faults["apply"] = ["403"]
     code, out = _certs(s.cfg, "--bootstrap")
     assert code == 2 and "HTTP 403 NO_AUTH" in out and "run again with --bootstrap" not in out, out
+
+
+def _platform_serial(ca, serial: int):
+    """A platform certificate of ``ca`` with the given serial number."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (x509.CertificateBuilder().subject_name(_name("Tenpay.com sign")).issuer_name(ca.cert.subject)
+            .public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=365))
+            .sign(ca.key, hashes.SHA256()))
+    return cert, key
+
+
+def test_a_serial_beginning_with_a_zero_is_named_as_wechat_names_it(setup, pki):
+    """WeChat writes a certificate's serial byte by byte, two hex digits each: a serial whose first byte is below
+    0x10 keeps its leading '0' (serial_no "0A1B…", the Wechatpay-Serial header alike; the official Go SDK dropped
+    that zero once, the fix being wechatpay-go PR #46 "修复获取证书序列号时会丢弃其头部0的问题", which names
+    certificates by the serial_no listed and by SerialNumber.Bytes()). About one certificate in 16 has such a serial:
+    it must be written, trusted and used like any other, not refused as "not the serial listed"."""
+    s = setup
+    number = int("0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", 16)  # 20 bytes, the first 0x0A
+    cert, key = _platform_serial(pki.ca, number)
+    listed = "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567"  # as WeChat lists it (byte-wise hex, 40 digits)
+    assert format(number, "X") == listed[1:]  # (what a plain integer-to-hex conversion gives: 39 digits)
+    p = SimpleNamespace(key=key, cert=cert, serial=listed, pem=cert.public_bytes(Encoding.PEM))
+    _signs(s.server, p)
+    s.server.certificates = [_entry(p, s.keys.apiv3_key)]
+    code, out = _certs(s.cfg)
+    assert code == 0 and f"{listed} written" in out, out
+    assert (s.dir / f"{listed}.pem").read_bytes() == p.pem
+    # pull: answers signed with Wechatpay-Serial "0A1B…" verify with that file, and requests name it the same way
+    _serve_bills(s.server)
+    code, out = _pull(s.cfg, s.dir.parent / "w.duckdb")
+    assert code == 0 and "1 rows stored" in out, out
+    assert s.server.request_serials[-1] == listed
+    # the list again: the certificate is recognised as the one already kept
+    code, out = _certs(s.cfg)
+    assert code == 0 and f"{listed} already in" in out and ": bootstrap:" not in out, out

@@ -39,7 +39,7 @@ from cryptography.x509.oid import NameOID
 
 from paymatch.channels.wechat.api import UnknownPlatformSerial, WechatPayClient
 from paymatch.channels.wechat.config import WechatPayConfig
-from paymatch.channels.wechat.keys import PLATFORM_CERT_ISSUER, valid_at
+from paymatch.channels.wechat.keys import PLATFORM_CERT_ISSUER, is_serial_of, serial_hex, valid_at
 from paymatch.errors import ChannelError, ConfigError
 
 #: the only encryption WeChat names for encrypt_certificate (the other, SM4 for national-crypto merchants, is not
@@ -146,9 +146,10 @@ def _certificates(answer: dict, config: WechatPayConfig, where: str) -> dict[str
             cert = x509.load_pem_x509_certificate(pem)
         except ValueError:
             raise ChannelError(f"{what}: decrypts to no X.509 certificate; nothing written") from None
-        got = format(cert.serial_number, "X")
-        if got != serial:
-            raise ChannelError(f"{what}: the certificate inside is serial {got}, not the one listed; nothing written")
+        # WeChat lists the serial byte by byte ("0A1B…" for a first byte 0x0A): compared as a number
+        if not is_serial_of(serial, cert):
+            raise ChannelError(f"{what}: the certificate inside is serial {serial_hex(cert)}, not the one listed; "
+                               "nothing written")
         issuer = [a.value for a in cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)]
         if issuer != [PLATFORM_CERT_ISSUER]:
             raise ChannelError(f"{what}: issued by {cert.issuer.rfc4514_string()!r}, not WeChat Pay's CA "

@@ -49,9 +49,25 @@ def load_platform_key(pem: str | bytes) -> RSAPublicKey:
     return key
 
 
+def serial_hex(cert: x509.Certificate) -> str:
+    """A certificate's serial as WeChat writes it (serial_no, Wechatpay-Serial): upper-case hex, two digits per byte,
+    so a first byte below 0x10 keeps its leading '0' (the official Go SDK's ``SerialNumber.Bytes()`` hex, after
+    wechatpay-go's fix "修复获取证书序列号时会丢弃其头部0的问题"); a plain integer-to-hex conversion drops it."""
+    digits = format(cert.serial_number, "X")
+    return digits if len(digits) % 2 == 0 else "0" + digits
+
+
+def is_serial_of(serial: str, cert: x509.Certificate) -> bool:
+    """Whether hex ``serial`` is ``cert``'s serial number (leading zeros or not)."""
+    try:
+        return int(serial, 16) == cert.serial_number
+    except ValueError:
+        return False
+
+
 def certificate_serial(pem: str | bytes) -> str:
-    """Upper-case hex serial of a certificate PEM: the id WeChat sends in Wechatpay-Serial."""
-    return format(x509.load_pem_x509_certificate(_bytes(pem)).serial_number, "X")
+    """Upper-case hex serial of a certificate PEM: the id WeChat sends in Wechatpay-Serial (``serial_hex``)."""
+    return serial_hex(x509.load_pem_x509_certificate(_bytes(pem)))
 
 
 #: the issuer of WeChat Pay's platform certificates ("核对颁发者为 Tenpay.com Root CA", 平台证书常见问题)
@@ -102,9 +118,9 @@ class PlatformCertFolder:
         except ValueError:
             raise ConfigError(f"wechat account {self.mchid}: platform_cert_dir: {file} is not a PEM certificate; "
                               f"remove it and {certs_hint(self.mchid)}") from None
-        if format(cert.serial_number, "X") != serial:
+        if not is_serial_of(serial, cert):
             raise ConfigError(f"wechat account {self.mchid}: platform_cert_dir: {file} holds the certificate of "
-                              f"serial {format(cert.serial_number, 'X')}, not {serial}; remove it and "
+                              f"serial {serial_hex(cert)}, not {serial}; remove it and "
                               f"{certs_hint(self.mchid)}")
         self._cache[serial] = cert
         return cert
