@@ -60,7 +60,10 @@ def _platform(ca, *, days_from: int = -1, days_to: int = 365):
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(NOW + dt.timedelta(days=days_from)).not_valid_after(NOW + dt.timedelta(days=days_to))
             .sign(ca.key, hashes.SHA256()))
-    return SimpleNamespace(key=key, cert=cert, serial=format(cert.serial_number, "X"),
+    # the serial as WeChat writes it: two hex digits a byte (a random serial's first byte is below 0x10 one time in
+    # 16: "0E41…", not "E41…"; the tests named it without the 0 and failed that often once paymatch wrote it so)
+    digits = format(cert.serial_number, "X")
+    return SimpleNamespace(key=key, cert=cert, serial=digits.zfill(len(digits) + len(digits) % 2),
                            pem=cert.public_bytes(Encoding.PEM))
 
 
