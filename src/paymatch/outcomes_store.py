@@ -445,15 +445,17 @@ def summarize(con: duckdb.DuckDBPyConnection, rolled: pa.Table, inputs: dict[str
         # a channel the orders expect payments on that has no record at all in the run: nearly always a bill
         # left out of the inputs (its orders are all order_only), said once instead of order by order. Not an
         # order whose method's own channel has records in the run (a Cloud QuickPass order settles through unionpay,
-        # yet the cloud_quickpass bill names its records after the method: that bill was given, helper-117)
-        missing = ("kind = 'order_only' AND order_channel IS DISTINCT FROM channel AND order_channel IN "
-                   "(SELECT channel FROM _pm_rollup WHERE channel IS NOT NULL AND _pm_cls <> 'I' AND channel_rows > 0)")
+        # yet the cloud_quickpass bill names its records after the method: that bill was given, helper-117), or
+        # whose bill of the run's days was given and lists none (``empty_bills``, as for the settling channel's)
         silent = con.execute(
-            f"SELECT channel, sum(n) FILTER (WHERE kind = 'order_only' AND NOT ({missing})), "
-            f"sum(order_amount_fen) FILTER (WHERE kind = 'order_only' AND NOT ({missing})) FROM _pm_rollup "
-            f"WHERE channel IS NOT NULL GROUP BY channel "
-            f"HAVING sum(n) FILTER (WHERE kind = 'order_only' AND NOT ({missing})) > 0 "
-            "AND coalesce(sum(channel_rows) FILTER (WHERE _pm_cls <> 'I'), 0) = 0 ORDER BY channel").fetchall()
+            "WITH given AS (SELECT channel FROM _pm_rollup WHERE channel IS NOT NULL AND _pm_cls <> 'I' "
+            "AND channel_rows > 0 UNION ALL SELECT unnest($empty::VARCHAR[])), "
+            "r AS (SELECT *, kind = 'order_only' AND coalesce(order_channel = channel "
+            "OR order_channel NOT IN (SELECT channel FROM given), true) AS _pm_left FROM _pm_rollup) "
+            "SELECT channel, sum(n) FILTER (WHERE _pm_left), sum(order_amount_fen) FILTER (WHERE _pm_left) FROM r "
+            "WHERE channel IS NOT NULL GROUP BY channel HAVING sum(n) FILTER (WHERE _pm_left) > 0 "
+            "AND coalesce(sum(channel_rows) FILTER (WHERE _pm_cls <> 'I'), 0) = 0 ORDER BY channel",
+            {"empty": sorted(empty_bills)}).fetchall()
     finally:
         con.unregister("_pm_rollup")
     got = [int(x or 0) for x in got]

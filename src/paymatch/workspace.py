@@ -34,7 +34,8 @@ from .schema import DUCK_TYPES, TRANSACTION_COLUMNS, TZ, bill_day_sql
 from .sources.canonical import Staged, stage_csv
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
-from .workspace_commit import REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged, transaction, unregister
+from .workspace_commit import (OWN_REFUND_IDS, REFUNDED_TOTAL, TABLE_COLUMNS, commit_staged, give_own_refund_ids,
+                               transaction, unregister)
 
 #: columns a file-only run without instalment plans never reads: validated, not kept (~20 % of a staged table)
 LEAN_DROP = {"orders": ("member_id", "member_level", "instalments"), "refunds": (), "transactions": ("method",)}
@@ -178,6 +179,9 @@ class Workspace:
         # Shop refunds are kept as their size; a workspace written before that rule stored an ERP's -12.30 as it
         # was (every such refund a mismatch): brought in line once (row groups without a negative are skipped)
         self.con.execute("UPDATE refunds SET amount_fen = -amount_fen WHERE amount_fen < 0")
+        # profile bills' refund rows stored before they had ids of their own get them (an overlapping export then
+        # delivers the same records again, not a second refund)
+        give_own_refund_ids(self.con)
         from .outcome_splits import ensure_split_table
         from .outcomes_store import ensure_outcome_tables
 
@@ -445,6 +449,7 @@ class Workspace:
         base = {"channel": bill.channel, "kind": bill.kind, "totals": bill.totals, **(meta or {})}
         if bill.kind.startswith("profile:"):  # what a profile's file is (an Alipay 账务明细: alipay_fundflow), whatever
             base["layout"] = getattr(bill, "layout", None) or ""  # the profile's name; "": no channel's layout
+            base[OWN_REFUND_IDS] = True  # its refund rows carry their own ids (``give_own_refund_ids``)
         from .summary_notes import bill_days, is_empty_bill, name_merchant
 
         days = bill_days(bill) if is_empty_bill(bill) else None

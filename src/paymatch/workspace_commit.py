@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import duckdb
 
 from .engine.dedupe import DUP_KEY_SQL, LISTED_AGAIN, SAME_RECORD_SQL, same_values_sql
-from .schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS
+from .schema import ORDER_COLUMNS, REFUND_COLUMNS, TRANSACTION_COLUMNS, TZ
 from .sources.canonical import Staged
 from .sources.lines import LineMap
 from .sources.repeats import hashes_repeat
@@ -200,6 +200,33 @@ def unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
     (not "Current transaction is aborted")."""
     with contextlib.suppress(duckdb.TransactionException):
         con.unregister(name)
+
+
+#: a profile bill's batch (``batches.meta``) whose refund rows without a refund number or id carry an id of their own
+#: (``channels.profile_sql.own_refund_id_sql``): every one stored since; one stored before is given them on opening
+OWN_REFUND_IDS = "own_refund_ids"
+
+
+def give_own_refund_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Give the refund rows of the profile bills a workspace stored before their own ids (``OWN_REFUND_IDS``) the id
+    the reader gives them now, once: else an overlapping export read now (its row with the id) was another record
+    beside the stored one (no id), the refund counted twice. Asked of the batches alone (small); the transactions
+    are updated only for a batch not marked yet."""
+    todo = [b for (b,) in con.execute(
+        "SELECT batch_id FROM batches WHERE kind = 'transactions' AND "
+        "starts_with(json_extract_string(meta, '$.kind'), 'profile:') AND "
+        f"json_extract(meta, '$.{OWN_REFUND_IDS}') IS NULL").fetchall()]
+    if not todo:
+        return
+    from .channels.profile_sql import own_refund_id_sql
+
+    ids = own_refund_id_sql(f"timezone({TZ!r}, occurred_at)")  # (Beijing's time whatever the session's zone)
+    mark = json.dumps({OWN_REFUND_IDS: True})
+    with transaction(con):
+        con.execute(f"UPDATE transactions SET channel_refund_id = {ids} "
+                    "WHERE type = 'refund' AND batch_id IN (SELECT unnest(?::VARCHAR[]))", [todo])
+        con.execute("UPDATE batches SET meta = CAST(json_merge_patch(meta, ?) AS VARCHAR) "
+                    "WHERE batch_id IN (SELECT unnest(?::VARCHAR[]))", [mark, todo])
 
 
 #: stored refund record ``t`` and staged ``s`` are one refund: of one trade, naming one refund number, and one of them

@@ -224,3 +224,24 @@ def test_a_method_whose_own_records_are_in_the_run_is_no_bill_left_out(tmp_path)
     assert "No unionpay records in this run, yet 1 paid orders (¥30.00)" in said
     named, _ = run("o.csv", "none.csv", "out3")  # no Cloud QuickPass record at all: its bill left out
     assert named == [{"channel": "unionpay", "order_only": 2, "order_amount_fen": 3000}], named
+
+
+def test_an_empty_bill_of_the_orders_method_is_no_unionpay_bill_left_out(tmp_path):
+    """A Cloud QuickPass order (settling through unionpay) beside the day's cloud_quickpass bill that lists no row:
+    that bill was given, as the method's bill with records is (above) and as an empty bill of the settling channel
+    is: 'No unionpay records … Was its bill left out?' named a bill nobody left out. A unionpay order is still said."""
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    (folder / "cloud_quickpass_20261120.txt").write_bytes(
+        "云闪付商户交易明细\n清算日期|交易时间|商户代码|终端号|订单号|系统跟踪号|交易类型|交易金额|手续费|状态\n".encode("gb18030"))
+    (tmp_path / "o.csv").write_text(
+        HEAD + "Q1,S1,,cloud_quickpass,10.00,paid,2026-11-20 10:00:00,2026-11-20 10:00:00\n", encoding="utf-8")
+    (tmp_path / "o2.csv").write_text((tmp_path / "o.csv").read_text(encoding="utf-8")
+                                     + "U3,S1,,unionpay,30.00,paid,2026-11-20 12:00:00,2026-11-20 12:00:00\n",
+                                     encoding="utf-8")
+    for orders, out, want in (("o.csv", "out", []),
+                              ("o2.csv", "out2", [{"channel": "unionpay", "order_only": 1, "order_amount_fen": 3000}])):
+        res = runner.invoke(app, ["reconcile", "--orders", str(tmp_path / orders), "--bills", str(folder),
+                                  "--out", str(tmp_path / out)])
+        assert res.exit_code == 0, res.output
+        assert _summary(tmp_path / out)["channels_without_records"] == want

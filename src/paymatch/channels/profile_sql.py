@@ -445,11 +445,16 @@ def _tie_out(con, ctx: _Ctx, source: str) -> dict[str, int]:
 #: fee and bill day are left out: a refund processing on one day's bill and successful on the next stays one record).
 #: Asia/Shanghai is a fixed +08:00 since 1992; the connection's zone is UTC (``transform``), so the id is the same
 #: wherever it is read.
-_OWN_REFUND_ID = (
-    "CASE WHEN type = 'refund' AND refund_no IS NULL AND channel_refund_id IS NULL AND channel_tx_id IS NOT NULL "
-    "THEN channel_tx_id || '/' || strftime(occurred_at + INTERVAL 8 HOUR, '%Y%m%d%H%M%S') || '/' "
-    "|| CAST(amount_fen AS VARCHAR) ELSE channel_refund_id END AS channel_refund_id"
-)
+def own_refund_id_sql(beijing: str) -> str:
+    """SQL: a canonical transaction row's ``channel_refund_id``, its own id where it has none (above); ``beijing``:
+    SQL of the row's Beijing wall-clock time (a workspace gives the rows it stored before these ids the same:
+    ``workspace_commit.give_own_refund_ids``)."""
+    return ("CASE WHEN type = 'refund' AND refund_no IS NULL AND channel_refund_id IS NULL AND channel_tx_id IS NOT NULL "
+            f"THEN channel_tx_id || '/' || strftime({beijing}, '%Y%m%d%H%M%S') || '/' "
+            "|| CAST(amount_fen AS VARCHAR) ELSE channel_refund_id END")
+
+
+_OWN_REFUND_ID = own_refund_id_sql("occurred_at + INTERVAL 8 HOUR") + " AS channel_refund_id"
 
 
 def transform(profile: Profile, raw: RawTable, source: str) -> tuple[pa.Table, dt.date | None, dict[str, int]]:

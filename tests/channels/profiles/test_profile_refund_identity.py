@@ -71,3 +71,38 @@ def test_two_partial_refunds_of_one_order_are_two_refunds(tmp_path):
     # the same bill given twice (an overlapping export): the same records delivered twice, counted once
     out = _run(tmp_path, "again", _bill(PAY, REF1, REF2), _bill(PAY, REF1, REF2, "") + b"\n")
     assert sorted(v["kind"] for v in out.values()) == ["matched", "refund_matched", "refund_matched"]
+
+
+def test_a_workspace_from_before_the_refund_ids_takes_an_overlapping_export_as_the_same_records(tmp_path):
+    # a workspace the code before stored these rows in holds the refund row without a refund id: an overlapping
+    # export read now (its refund row with one) added the refund a second time, a refund_channel_only of 30.00
+    import duckdb
+
+    for name, text in (("o.csv", "order_no,store_id,merchant_id,channel,amount,status,created_at,paid_at\n"
+                                 "O1,S1,822584000000123,lakala,100.00,partially_refunded,2026-11-20 10:00:00,"
+                                 "2026-11-20 10:00:00\n"),
+                       ("r.csv", "refund_no,order_no,amount,created_at,status\n"
+                                 "RF1,O1,30.00,2026-11-20 12:00:00,success\nRF2,O1,20.00,2026-11-20 13:00:00,success\n")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    for folder, data in (("day", _bill(PAY, REF1, REF2)), ("week", _bill(PAY, REF1, REF2) + b"\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"lakala_{folder}.csv").write_bytes(data)
+    ws = str(tmp_path / "W.duckdb")
+    res = runner.invoke(app, ["ingest", "--workspace", ws, "--orders", str(tmp_path / "o.csv"), "--refunds",
+                              str(tmp_path / "r.csv"), "--bills", str(tmp_path / "day")])
+    assert res.exit_code == 0, res.output
+    con = duckdb.connect(ws)  # as the code before stored them: no refund id, no mark of one in the batch
+    con.execute("UPDATE transactions SET channel_refund_id = NULL")
+    con.execute("UPDATE batches SET meta = json_object('channel', 'lakala', 'kind', 'profile:lakala', 'totals', "
+                "json_object(), 'layout', '') WHERE kind = 'transactions'")
+    con.close()
+    res = runner.invoke(app, ["ingest", "--workspace", ws, "--bills", str(tmp_path / "week")])
+    assert res.exit_code == 0, res.output
+    assert "3 of them already stored" in res.output
+    res = runner.invoke(app, ["reconcile", "--workspace", ws, "--date", "2026-11-20", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / "out" / "outcomes.csv", encoding="utf-8") as f:
+        out = {r["outcome_id"]: (r["kind"], r["channel_tx_id"]) for r in csv.DictReader(f)}
+    assert out == {"P-O1": ("matched", "184200131872119"),
+                   "R-RF1": ("refund_matched", "184200131872119/20261120120005/3000"),
+                   "R-RF2": ("refund_matched", "184200131872119/20261120130005/2000")}
