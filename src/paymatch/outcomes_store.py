@@ -192,9 +192,15 @@ AMBIGUOUS_MERCHANTS = f"{_AMB_LO} || CASE WHEN {_AMB_N} = '2' THEN ', ' ELSE ' �
 ATTEMPTS_SQL = "coalesce(TRY_CAST(nullif(regexp_extract(detail, 'attempts:([0-9]+)', 1), '') AS BIGINT), 0)"
 #: SQL: the outcome of records without a shop row has two or more successful ones (its detail counts them)
 _SEVERAL = "coalesce(contains(detail, 'attempts:'), false)"
-_BESIDES = f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '; besides ' || {ATTEMPTS_SQL}::VARCHAR || ' that did not succeed' ELSE '' END"
-_BESIDES_ATTEMPTS = (f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '; besides ' || {ATTEMPTS_SQL}::VARCHAR || ' attempt' || "
-                     f"CASE WHEN {ATTEMPTS_SQL} > 1 THEN 's' ELSE '' END || ' that did not succeed' ELSE '' END")
+def _besides(noun: str) -> str:
+    """SQL: '; besides <k> <noun>that did not succeed' for the records a duplicate (or a key without a shop row) holds
+    beside its successful ones (``ATTEMPTS_SQL``), '' without any; ``noun`` 'attempt' is made plural for k > 1."""
+    word = "" if not noun else f" || ' {noun}' || CASE WHEN {ATTEMPTS_SQL} > 1 THEN 's' ELSE '' END"
+    return (f"CASE WHEN {ATTEMPTS_SQL} > 0 THEN '; besides ' || {ATTEMPTS_SQL}::VARCHAR{word} || ' that did not "
+            "succeed' ELSE '' END")
+
+
+_BESIDES, _BESIDES_ATTEMPTS = _besides(""), _besides("attempt")
 
 REASON_SQL = f"""coalesce(reason_text, CASE kind
   WHEN 'matched' THEN CASE WHEN difference_fen = 0 THEN 'channel = order (已对平)'

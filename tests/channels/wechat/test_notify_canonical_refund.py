@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from test_serve_e2e import _config  # the one-account config the serve tests use
 from wechat_notifygen import notification, payment_resource, refund_resource
 
 from paymatch.config import load_config
@@ -23,18 +24,6 @@ from loopback import serve  # noqa: E402
 NOW = 1_795_000_000
 DAY = dt.date(2026, 11, 20)
 TX, REFUND_ID = "4200000000000000000000000001", "50300000000000000000000001"
-
-
-def _config(tmp_path, keys) -> Path:
-    (tmp_path / "merchant.pem").write_text(keys.merchant_pem)
-    (tmp_path / "platform.pem").write_text(keys.platform_pub_pem)
-    (tmp_path / "apiv3.key").write_text(keys.apiv3_key)
-    p = tmp_path / "rules.toml"
-    p.write_text("\n".join([
-        "[channels.wechat]", 'mchid = "1900000109"', 'merchant_serial_no = "5157F09EFDC096DE15EBE81A47057A72"',
-        'merchant_private_key_file = "merchant.pem"', 'platform_key_file = "platform.pem"',
-        f'platform_key_id = "{keys.platform_id}"', 'apiv3_key_file = "apiv3.key"']) + "\n", encoding="utf-8")
-    return p
 
 
 def _notify(url: str, keys, *events) -> None:

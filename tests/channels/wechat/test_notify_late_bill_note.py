@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from test_notify_canonical_refund import NOW, _config
+from test_serve_e2e import NOW, _config
 from wechat_notifygen import notification, payment_resource
 
 from paymatch.config import load_config
