@@ -69,3 +69,18 @@ def test_a_split_tender_word_is_still_refused_by_line(tmp_path):
                              ["SO2", "组合支付", "30.00", "已完成", "2026/11/20 10:05"]], [])
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and "订单导出.csv:4 [支付方式]: not a known payment method" in out, out
+
+
+def test_a_placeholder_for_no_time_reads_as_none(tmp_path):
+    """CRMEB writes 暂无 in 支付时间 for an unpaid order, other backends - or --: no time, not a bad one."""
+    res = _ingest(tmp_path, [["SO1", "微信支付", "10.00", "待付款", "暂无"], ["SO2", "微信支付", "10.00", "已取消", "--"],
+                             ["SO3", "微信支付", "10.00", "已关闭", "-"], ["SO4", "微信支付", "10.00", "待发货",
+                                                                        "2026-11-20 10:05"]], [])
+    assert res.exit_code == 0, res.output
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        got = dict(ws.con.execute("SELECT order_no, strftime(paid_at AT TIME ZONE 'Asia/Shanghai', '%H:%M') "
+                                  "FROM orders").fetchall())
+    assert got == {"SO1": None, "SO2": None, "SO3": None, "SO4": "10:05"}
+    res = _ingest(tmp_path, [["SO5", "微信支付", "10.00", "待发货", "下午"]], [])  # still no time: refused
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "订单导出.csv:3 [支付时间]: not a time" in out, out

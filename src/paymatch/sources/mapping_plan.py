@@ -15,6 +15,8 @@ from ..money import format_yuan
 from .mapping_read import cells_text
 from .specs import SPECS, Field
 
+#: what exports write in a time column for "no time" (CRMEB's 支付时间 of an unpaid order: 暂无): empty
+_NO_TIME = {"暂无": "", "无": "", "-": "", "--": "", "—": "", "——": "", "/": ""}
 #: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
 SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
     "orders": {
@@ -35,12 +37,14 @@ SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
                     "微信小程序支付": "wechat", "微信扫码支付": "wechat", "支付宝扫码支付": "alipay",
                     "储值卡支付": "balance", "储值支付": "balance", "会员卡": "balance", "会员卡支付": "balance",
                     "会员余额": "balance"},
+        "created_at": _NO_TIME, "paid_at": _NO_TIME,
     },
     "refunds": {"status": {"退款成功": "success", "已退款": "success", "退款中": "processing", "处理中": "processing",
                            "退款失败": "failed", "退款完成": "success", "待审核": "processing", "审核中": "processing",
                            "待处理": "processing", "申请中": "processing",
                            # a refund the shop turned down or the buyer withdrew: no money goes back
-                           "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed"}},
+                           "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed"},
+                "created_at": _NO_TIME},
 }
 #: id columns an Excel re-save can turn into a rounded number
 _IDS = ("order_no", "refund_no", "merchant_id")
