@@ -28,7 +28,10 @@ status = "退款状态"
 ORDER_STATUS = {"待发货": "paid", "未发货": "paid", "已发货": "paid", "待收货": "paid", "已收货": "paid",
                 "待评价": "paid", "已完成": "paid", "交易成功": "paid", "交易完成": "paid", "待核销": "paid",
                 "未核销": "paid", "已核销": "paid", "退款中": "paid", "正在退款": "paid", "已过期": "closed",
-                "已失效": "closed", "已作废": "closed", "全额退款": "refunded", "已部分退款": "partially_refunded"}
+                "已失效": "closed", "已作废": "closed", "全额退款": "refunded", "已部分退款": "partially_refunded",
+                # Taobao's and Youzan's long forms
+                "等待买家付款": "unpaid", "等待付款": "unpaid", "买家已付款": "paid", "等待卖家发货": "paid",
+                "等待商家发货": "paid", "卖家已发货": "paid", "商家已发货": "paid", "等待买家确认收货": "paid"}
 METHOD = {"微信小程序": "wechat", "微信小程序支付": "wechat", "微信扫码支付": "wechat", "支付宝扫码支付": "alipay",
           "储值卡支付": "balance", "储值支付": "balance", "会员卡": "balance", "会员卡支付": "balance",
           "会员余额": "balance"}

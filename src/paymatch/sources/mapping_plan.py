@@ -29,7 +29,10 @@ SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
                    "待评价": "paid", "已完成": "paid", "交易成功": "paid", "交易完成": "paid", "待核销": "paid",
                    "未核销": "paid", "已核销": "paid", "退款中": "paid", "正在退款": "paid",
                    "已过期": "closed", "已失效": "closed", "已作废": "closed", "全额退款": "refunded",
-                   "已部分退款": "partially_refunded"},
+                   "已部分退款": "partially_refunded",
+                   # Taobao's and Youzan's long forms
+                   "等待买家付款": "unpaid", "等待付款": "unpaid", "买家已付款": "paid", "等待卖家发货": "paid",
+                   "等待商家发货": "paid", "卖家已发货": "paid", "商家已发货": "paid", "等待买家确认收货": "paid"},
         "channel": {"微信": "wechat", "微信支付": "wechat", "支付宝": "alipay", "支付宝支付": "alipay", "花呗": "huabei",
                     "蚂蚁花呗": "huabei", "银联": "unionpay", "银联支付": "unionpay", "云闪付": "unionpay",
                     "余额": "balance", "余额支付": "balance", "储值": "balance", "储值卡": "balance", "积分": "points",
