@@ -36,7 +36,9 @@ METHOD = {"微信小程序": "wechat", "微信小程序支付": "wechat", "微�
           "储值卡支付": "balance", "储值支付": "balance", "会员卡": "balance", "会员卡支付": "balance",
           "会员余额": "balance"}
 REFUND_STATUS = {"退款完成": "success", "待审核": "processing", "审核中": "processing", "待处理": "processing",
-                 "申请中": "processing", "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed"}
+                 "申请中": "processing", "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed",
+                 "待退款": "processing", "退款处理中": "processing", "已驳回": "failed", "商家拒绝": "failed",
+                 "已完成": "success", "完成": "success", "成功": "success"}
 
 
 def _ingest(tmp_path: Path, orders: list[list[str]], refunds: list[list[str]]):
@@ -87,3 +89,20 @@ def test_a_placeholder_for_no_time_reads_as_none(tmp_path):
     res = _ingest(tmp_path, [["SO5", "微信支付", "10.00", "待发货", "下午"]], [])  # still no time: refused
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and "订单导出.csv:3 [支付时间]: not a time" in out, out
+
+
+def test_an_empty_method_can_be_mapped(tmp_path):
+    """Exports leave 支付方式 empty on an order nobody paid: refused as empty (a paid order needs its method), unless
+    the config maps the empty cell, ``"" = "none"``, as it maps any word."""
+    orders = [["SO1", "微信支付", "10.00", "交易成功", "2026-11-20 10:05"], ["SO2", "", "40.00", "等待买家付款", ""]]
+    res = _ingest(tmp_path, orders, [])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "订单导出.csv:4 [支付方式]: required value is empty" in out, out
+    cfg = tmp_path / "rules.toml"
+    cfg.write_text(CONFIG + '[inputs.orders.values.channel]\n"" = "none"\n', encoding="utf-8")
+    res = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "w.duckdb"), "--orders",
+                              str(tmp_path / "订单导出.csv"), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        got = ws.con.execute("SELECT order_no, channel, status FROM orders ORDER BY order_no").fetchall()
+    assert got == [("SO1", "wechat", "paid"), ("SO2", "none", "unpaid")]

@@ -46,7 +46,10 @@ SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
                            "退款失败": "failed", "退款完成": "success", "待审核": "processing", "审核中": "processing",
                            "待处理": "processing", "申请中": "processing",
                            # a refund the shop turned down or the buyer withdrew: no money goes back
-                           "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed"},
+                           "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed", "已驳回": "failed",
+                           "商家拒绝": "failed", "待退款": "processing", "退款处理中": "processing",
+                           # a refund export's own status column: done is the money gone back
+                           "已完成": "success", "完成": "success", "成功": "success"},
                 "created_at": _NO_TIME},
 }
 #: id columns an Excel re-save can turn into a rounded number
