@@ -106,3 +106,13 @@ def test_an_empty_method_can_be_mapped(tmp_path):
     with Workspace(tmp_path / "w.duckdb") as ws:
         got = ws.con.execute("SELECT order_no, channel, status FROM orders ORDER BY order_no").fetchall()
     assert got == [("SO1", "wechat", "paid"), ("SO2", "none", "unpaid")]
+
+
+def test_rows_without_an_order_number_are_not_called_duplicates(tmp_path):
+    """Rows whose order number is empty (an .xlsx whose merged order cells were saved as CSV) are each refused as
+    empty; they are no duplicate of one another (that was said too, of the value 'None')."""
+    res = _ingest(tmp_path, [["SO1", "微信支付", "1.00", "已支付", ""], ["", "微信支付", "2.00", "已支付", ""],
+                             ["", "微信支付", "3.00", "已支付", ""]], [])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2 and "订单导出.csv:4 [订单号]: required value is empty" in out, out
+    assert "订单导出.csv:5 [订单号]: required value is empty" in out and "duplicate" not in out, out
