@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from paymatch.workspace import Workspace
@@ -208,3 +209,36 @@ def test_a_bad_value_taken_from_a_lower_item_row_is_named_by_that_rows_line(tmp_
     assert res.exit_code == 2
     assert f"{f}:3 [支付时间]: not a time" in out and "'昨天'" in out  # row 3 holds it (the order starts on 2)
     assert f"{f}:4 [支付时间]: not a time" in out and f"{f}:2 " not in out
+
+
+def test_item_rows_under_a_merged_order_number_cell(tmp_path, own_tmp, canonical_outcomes):
+    """Mall backends writing .xlsx (mall4j's 销售信息整理 sheet, hutool's merge) merge each order's cells down its
+    item rows: the order number is held by the first row only, and Excel shows it on every row. Those rows are
+    the order's; a merge in another column is not filled (in "order" mode a value on the first row is enough)."""
+    rows, first = _items("order")
+    for r in rows[1:]:
+        r[4] = float(r[4].lstrip("￥")) if r[4] else None
+    merges = []
+    for o, i in first.items():
+        n = sum(1 for r in rows[1:] if r[0] == o)
+        for j in range(i + 1, i + n):
+            rows[j] = [None] * (len(rows[j]) - 1) + [rows[j][-1]]  # merged: only the first row holds the cells
+        if n > 1:  # sheet rows: title line 1, header line 2, rows[i] on line i + 2
+            merges += [(i + 2, i + n + 1, col) for col in range(1, len(rows[0]))]
+    assert merges
+    cfg = _config(tmp_path, "order")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("header_line = 3", "header_line = 2"), encoding="utf-8")
+    orders = _xlsx(tmp_path / "orders.xlsx", rows, title="销售信息整理")
+    wb = openpyxl.load_workbook(orders)
+    ws = wb.active
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))  # the merged title line
+    for top, bottom, col in merges:
+        ws.merge_cells(start_row=top, start_column=col, end_row=bottom, end_column=col)
+    wb.save(orders)
+    refunds = _xlsx(tmp_path / "refunds.xlsx", _erp_refunds(), title="退款")
+    res = _reconcile(tmp_path / "out", orders, refunds, "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert _outcomes(tmp_path / "out") == canonical_outcomes
+    out = " ".join(res.output.split())
+    assert f"{len(rows) - 1:,} item rows read as {len(first):,} orders" in out, out
+    assert list(own_tmp.iterdir()) == []

@@ -95,10 +95,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | None = None) -> tuple[object, Iterator[list]]:
+def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | None = None,
+               merged: list | None = None) -> tuple[object, Iterator[list]]:
     """(the workbook, to ``close()``; every row of ``sheet`` (default: the first) from row 1 and column A, as
     Python values) of an .xlsx given as bytes or a path. A damaged workbook or a missing sheet: ``LoadError``
-    naming ``source`` (``hint`` for the latter)."""
+    naming ``source`` (``hint`` for the latter). ``merged``, when given, receives the sheet's merged cell ranges
+    (``((first row, first column), (last row, last column))``, 0-based from row 1 and column A)."""
     import python_calamine as pc
 
     try:
@@ -118,6 +120,8 @@ def open_sheet(src: bytes | Path, sheet: str | None, source: str, hint: str | No
     except Exception as exc:
         wb.close()
         raise LoadError([Problem(source, None, None, sheet, f"not a readable .xlsx sheet: {exc}")]) from None
+    if merged is not None:
+        merged.extend(getattr(ws, "merged_cell_ranges", None) or ())
     # rows come from row 1; columns from the first used one: left-pad to column A
     pad = [""] * (ws.start[1] if ws.start else 0)
     rows = (pad + row for row in ws.iter_rows()) if pad else iter(ws.iter_rows())

@@ -153,15 +153,17 @@ def _duplicate_keys(con, table: str, key: tuple[str, ...], original: Path, line_
     if not hashes_repeat(con, [cols], table):
         return [], 0
     having = repeats_having([_q(k) for k in key[1:]] if wild else [])
+    named = f"{_q(key[0])} IS NOT NULL"  # (rows without a number are refused as empty, not as repeats of each other)
     total = con.execute(
-        f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY ALL HAVING {having})"
+        f"SELECT count(*) FROM (SELECT {cols} FROM {table} WHERE {named} GROUP BY ALL HAVING {having})"
     ).fetchall()[0][0]
     if not total or count_only:
         return [], total
     if wild:
         return _wild_repeats(con, table, key, having, original, line_of)
     rows = con.execute(
-        f"SELECT {cols}, list(rowid ORDER BY rowid)[1:{_ALSO_MAX + 1}], count(*) FROM {table} GROUP BY ALL "
+        f"SELECT {cols}, list(rowid ORDER BY rowid)[1:{_ALSO_MAX + 1}], count(*) FROM {table} WHERE {named} "
+        f"GROUP BY ALL "
         f"HAVING {having} ORDER BY min(rowid) LIMIT {MAX_PROBLEMS}"
     ).fetchall()
     out = []

@@ -15,19 +15,42 @@ from ..money import format_yuan
 from .mapping_read import cells_text
 from .specs import SPECS, Field
 
+#: what exports write in a time column for "no time" (CRMEB's 支付时间 of an unpaid order: 暂无): empty
+_NO_TIME = {"暂无": "", "无": "", "-": "", "--": "", "—": "", "——": "", "/": ""}
 #: export words → canonical values; they apply in a mapped file, and the config's ``values`` win over them
 SYNONYMS: dict[str, dict[str, dict[str, str]]] = {
     "orders": {
         "status": {"已支付": "paid", "支付成功": "paid", "已付款": "paid", "待支付": "unpaid", "未支付": "unpaid",
                    "待付款": "unpaid", "未付款": "unpaid", "已关闭": "closed", "已取消": "closed", "交易关闭": "closed",
-                   "已退款": "refunded", "部分退款": "partially_refunded"},
+                   "已退款": "refunded", "部分退款": "partially_refunded",
+                   # a mall's or POS's stages after the payment (delivery, pickup, review): the money came in; an
+                   # order whose refund is under way is still paid (the refund is the refunds export's row)
+                   "待发货": "paid", "未发货": "paid", "已发货": "paid", "待收货": "paid", "已收货": "paid",
+                   "待评价": "paid", "已完成": "paid", "交易成功": "paid", "交易完成": "paid", "待核销": "paid",
+                   "未核销": "paid", "已核销": "paid", "退款中": "paid", "正在退款": "paid",
+                   "已过期": "closed", "已失效": "closed", "已作废": "closed", "全额退款": "refunded",
+                   "已部分退款": "partially_refunded",
+                   # Taobao's and Youzan's long forms
+                   "等待买家付款": "unpaid", "等待付款": "unpaid", "买家已付款": "paid", "等待卖家发货": "paid",
+                   "等待商家发货": "paid", "卖家已发货": "paid", "商家已发货": "paid", "等待买家确认收货": "paid"},
         "channel": {"微信": "wechat", "微信支付": "wechat", "支付宝": "alipay", "支付宝支付": "alipay", "花呗": "huabei",
                     "蚂蚁花呗": "huabei", "银联": "unionpay", "银联支付": "unionpay", "云闪付": "unionpay",
                     "余额": "balance", "余额支付": "balance", "储值": "balance", "储值卡": "balance", "积分": "points",
-                    "积分支付": "points", "京东白条": "baitiao", "白条": "baitiao"},
+                    "积分支付": "points", "京东白条": "baitiao", "白条": "baitiao", "微信小程序": "wechat",
+                    "微信小程序支付": "wechat", "微信扫码支付": "wechat", "支付宝扫码支付": "alipay",
+                    "储值卡支付": "balance", "储值支付": "balance", "会员卡": "balance", "会员卡支付": "balance",
+                    "会员余额": "balance"},
+        "created_at": _NO_TIME, "paid_at": _NO_TIME,
     },
     "refunds": {"status": {"退款成功": "success", "已退款": "success", "退款中": "processing", "处理中": "processing",
-                           "退款失败": "failed"}},
+                           "退款失败": "failed", "退款完成": "success", "待审核": "processing", "审核中": "processing",
+                           "待处理": "processing", "申请中": "processing",
+                           # a refund the shop turned down or the buyer withdrew: no money goes back
+                           "已拒绝": "failed", "拒绝退款": "failed", "退款关闭": "failed", "已驳回": "failed",
+                           "商家拒绝": "failed", "待退款": "processing", "退款处理中": "processing",
+                           # a refund export's own status column: done is the money gone back
+                           "已完成": "success", "完成": "success", "成功": "success"},
+                "created_at": _NO_TIME},
 }
 #: id columns an Excel re-save can turn into a rounded number
 _IDS = ("order_no", "refund_no", "merchant_id")

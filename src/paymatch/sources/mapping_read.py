@@ -233,8 +233,10 @@ class Sheet:
         """Open the workbook read-only and read the first ``head_rows`` rows of ``sheet`` (default: the first);
         messages name ``shown`` (default ``path``)."""
         self.path = shown or path
+        self._merged: list = []
         self._wb, self._rows = open_sheet(path, sheet, str(self.path),
-                                          hint="fix sheet in the [inputs] section of the config file")
+                                          hint="fix sheet in the [inputs] section of the config file",
+                                          merged=self._merged)
         self.head: list[list[str]] = []
         for row in self._rows:
             self.head.append([cell_text(v) for v in row])
@@ -259,9 +261,24 @@ class Sheet:
             w = csv.writer(f)
             w.writerow(header)
 
+            # the key column merged down several rows (an order's cells merged over its item rows, as mall
+            # backends write them): Excel shows its value on each of them, and so they are read
+            down = {} if key is None else {top + 1: bottom + 1 for (top, left), (bottom, right) in self._merged
+                                          if left == right == key and bottom > top}
+
             def rows():
                 yield from ((i, r) for i, r in enumerate(self.head[header_line:], header_line + 1))
                 yield from ((i, [cell_text(v) for v in r]) for i, r in enumerate(self._rows, len(self.head) + 1))
+
+            def filled():
+                value, until = "", 0
+                for i, r in rows():
+                    if i in down:
+                        value, until = (r[key] if key < len(r) else ""), down[i]
+                    elif i <= until and key < len(r) and not r[key]:
+                        r = list(r)
+                        r[key] = value
+                    yield i, r
 
             def emit(line: int, row: list[str]) -> None:
                 nonlocal total
@@ -279,7 +296,7 @@ class Sheet:
                 w.writerow(row[:width] + [""] * (width - len(row)))
                 written.append(line)
 
-            for line, row in rows():
+            for line, row in (filled() if down else rows()):
                 if not any(row):
                     continue
                 if len(held) < FOOTER_LINES and footer_row(row, key, record):

@@ -112,7 +112,8 @@ def _translate(kind: str, mapping, plan: _Plan, raw: Path, skip: int, width: int
         known = _values(kind, mapping, f)
         bad = _bad(f, col, key, known, fen)
         if known or f.values:
-            keys[key] = f"lower(trim({col})) AS {key}"
+            # (an empty cell reads as '': the config may map it, "" = "…", as a word)
+            keys[key] = f"lower(trim(coalesce({col}, ''))) AS {key}"
         value = _value(f, col, key, known, fen)
         guards.append(bad)
         checks.append((f, f"CASE WHEN {bad} THEN {_lit(f.name + _FS)} || {col} END"))
