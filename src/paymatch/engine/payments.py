@@ -38,9 +38,8 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate, compared_amount, paired_columns, with_attempts
+from .channel_side import aggregate, compared_amount, finish_with_attempts, paired_columns
 from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
-from .frames import finish
 from .ops import Ops
 from .params import MatchParams
 
@@ -107,7 +106,7 @@ def payment_outcomes(orders: nw.LazyFrame, txs: nw.LazyFrame, p: MatchParams, op
         j = j.with_columns(_pm_mch_acct=acct).join(
             _merchant_numbers(txs if merchants is None else merchants, p, ops), left_on=["_pm_mch_acct", "merchant_id"],
             right_on=["_pm_mch_channel", "_pm_mch"], how="left")
-    return finish(j, _classify(p, by_number is not None))
+    return finish_with_attempts(j, _classify(p, by_number is not None))
 
 
 def _by_order_number(orders: nw.LazyFrame, pays: nw.LazyFrame, wildcard: nw.LazyFrame | None,
@@ -363,7 +362,7 @@ def _classify(p: MatchParams, by_number: bool = False) -> dict[str, nw.Expr]:
         **paired_columns(has_o, has_c),
         "outcome_id": nw.concat_str([nw.lit("P-"), nw.col("_pm_key")]),
         "kind": kind,
-        "detail": with_attempts(detail, has_o & (succ >= 2), has_o),
+        "detail": detail,  # (``finish_with_attempts`` adds the attempts)
         # an internal payment beside an attempt through a channel that did not go through: the method's
         "channel": nw.when(paid_internally).then(nw.coalesce(expected, nw.col("channel")))
         .otherwise(nw.coalesce(nw.col("c_channel"), expected, nw.col("channel"))),

@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import narwhals as nw
 
-from .channel_side import aggregate, compared_amount, paired_columns, with_attempts
+from .channel_side import aggregate, compared_amount, finish_with_attempts, paired_columns
 from .expr import case, is_in, key_expr, settle_channel_expr, utc_time
-from .frames import finish
 from .ops import Ops
 from .params import MatchParams
 
@@ -109,7 +108,7 @@ def refund_outcomes(refunds: nw.LazyFrame, txs: nw.LazyFrame, order_dims: nw.Laz
                 "occurred_at", _bill_day("bill_date", "occurred_at").alias("bill_day"), "amount_fen"),
         ], how="vertical")
     j = j.join(_refunded_through(j, ops.persist(history), scoped), on="_pm_key", how="left")
-    return finish(side.complete(j), _classify(p))
+    return finish_with_attempts(side.complete(j), _classify(p))
 
 
 def _bill_day(bill_date: str, occurred_at: str) -> nw.Expr:
@@ -338,7 +337,7 @@ def _classify(p: MatchParams) -> dict[str, nw.Expr]:
         "difference_fen": nw.when(clean_but_over).then(excess).otherwise(paired["difference_fen"]),
         "outcome_id": nw.concat_str([nw.lit("R-"), _shown_key(p)]),
         "kind": kind,
-        "detail": with_attempts(detail, has_o & (succ >= 2), has_o),
+        "detail": detail,  # (``finish_with_attempts`` adds the attempts)
         "channel": nw.coalesce(nw.col("c_channel"), settle_channel_expr(p.settle_channel, "_pm_method"),
                                nw.col("_pm_method")),
         "merchant_id": nw.coalesce(nw.col("_pm_merchant"), nw.col("c_merchant")),
