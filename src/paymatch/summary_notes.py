@@ -194,9 +194,10 @@ def merchant_numbers_without_records(con: duckdb.DuckDBPyConnection, sel: Select
     # records of a bill: a real-time notification is no bill's (an account whose bill is late while its
     # notifications came in is still named, with how many notifications stand in for it: audit_round12)
     billed = "origin IS DISTINCT FROM 'notify'"
-    have = {(c, m) for c, m in con.execute(
-        f"SELECT DISTINCT channel, merchant_id FROM ({sel.txs}) WHERE channel IN ({cm}) AND {billed}",
-        asked).fetchall()}
+    counts = {(c, m): (int(b), int(n)) for c, m, b, n in con.execute(
+        f"SELECT channel, merchant_id, count(*) FILTER (WHERE {billed}), count(*) FILTER (WHERE origin = 'notify') "
+        f"FROM ({sel.txs}) WHERE channel IN ({cm}) GROUP BY ALL", asked).fetchall()}
+    have = {k for k, (b, _) in counts.items() if b}
     left = [r for r in per if (r[0], r[1]) not in have and (r[0], r[1]) not in empty]
     nos = sorted({n for r in left for n in r[4:] if n is not None})
     found: set[str] = set()
@@ -206,15 +207,10 @@ def merchant_numbers_without_records(con: duckdb.DuckDBPyConnection, sel: Select
             f"SELECT DISTINCT order_no FROM ({sel.txs}) WHERE order_no IN ({marks}) AND {billed}", nos).fetchall()}
     out = [{"channel": c, "merchant_id": m, "orders": int(n), "order_amount_fen": int(a or 0)}
            for c, m, n, a, lo, hi in sorted(left) if lo not in found and hi not in found]
-    if out:
-        pairs = ", ".join("(?, ?)" for _ in out)
-        notified = dict(((c, m), int(n)) for c, m, n in con.execute(
-            f"SELECT channel, merchant_id, count(*) FROM ({sel.txs}) WHERE origin = 'notify' "
-            f"AND (channel, merchant_id) IN ({pairs}) GROUP BY ALL",
-            [v for o in out for v in (o["channel"], o["merchant_id"])]).fetchall())
-        for o in out:
-            if notified.get((o["channel"], o["merchant_id"])):
-                o["notifications"] = notified[(o["channel"], o["merchant_id"])]
+    for o in out:
+        notified = counts.get((o["channel"], o["merchant_id"]), (0, 0))[1]
+        if notified:
+            o["notifications"] = notified
     return out
 
 
